@@ -1,0 +1,145 @@
+/**
+ * The identity key store contract and its trust policy.
+ *
+ * Default policy is trust on first use: the first identity key seen for an address is stored and
+ * trusted; a different key later is reported (old and new key) through `onIdentityChange` and, under
+ * `tofu`, accepted and stored; under `blockOnChange` it is refused until the app calls `approve()`.
+ */
+import { type Address, addressToString, validateAddress } from './address.js';
+import { IdentityKeyPair, PublicKey } from './keys.js';
+
+export type Direction = 'sending' | 'receiving';
+
+export type IdentityChange =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'replaced'; readonly previous: PublicKey; readonly current: PublicKey };
+
+export interface IdentityKeyStore {
+  getIdentityKeyPair(): Promise<IdentityKeyPair>;
+  getLocalRegistrationId(): Promise<number>;
+  /** Stores `identityKey` for `address` and says whether it was new, unchanged or replaced another. */
+  saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange>;
+  isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean>;
+  getIdentity(address: Address): Promise<PublicKey | null>;
+}
+
+/**
+ * - `tofu`: trust on first use; a changed key is reported and then trusted (Signal's behaviour).
+ * - `blockOnChange`: a changed key is untrusted until `approve()` is called for it.
+ * - a function: decide yourself; `stored` is null on first contact.
+ */
+export type TrustPolicy =
+  | 'tofu'
+  | 'blockOnChange'
+  | ((
+      address: Address,
+      stored: PublicKey | null,
+      presented: PublicKey,
+      direction: Direction,
+    ) => boolean | Promise<boolean>);
+
+export interface IdentityChangeEvent {
+  readonly address: Address;
+  readonly previous: PublicKey;
+  readonly current: PublicKey;
+}
+
+/** Byte-level persistence behind `KeyValueIdentityKeyStore`: implement it over any storage. */
+export interface IdentityBackend {
+  get(key: string): Promise<Uint8Array | undefined>;
+  set(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface KeyValueIdentityKeyStoreOptions {
+  identityKeyPair: IdentityKeyPair;
+  registrationId: number;
+  backend: IdentityBackend;
+  policy?: TrustPolicy;
+  onIdentityChange?: (event: IdentityChangeEvent) => void;
+}
+
+/** A complete `IdentityKeyStore` with a trust policy on top of a small async key-value backend. */
+export class KeyValueIdentityKeyStore implements IdentityKeyStore {
+  readonly #pair: IdentityKeyPair;
+  readonly #regId: number;
+  readonly #backend: IdentityBackend;
+  readonly #policy: TrustPolicy;
+  readonly #onChange: ((event: IdentityChangeEvent) => void) | undefined;
+
+  constructor(options: KeyValueIdentityKeyStoreOptions) {
+    if (!(options?.identityKeyPair instanceof IdentityKeyPair))
+      throw new TypeError('identityKeyPair must be an IdentityKeyPair');
+    validateRegistrationId(options.registrationId);
+    if (!options.backend || typeof options.backend.get !== 'function')
+      throw new TypeError('backend must implement get/set/delete');
+    const policy = options.policy ?? 'tofu';
+    if (policy !== 'tofu' && policy !== 'blockOnChange' && typeof policy !== 'function') {
+      throw new TypeError("policy must be 'tofu', 'blockOnChange' or a function");
+    }
+    this.#pair = options.identityKeyPair;
+    this.#regId = options.registrationId;
+    this.#backend = options.backend;
+    this.#policy = policy;
+    this.#onChange = options.onIdentityChange;
+  }
+
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    return this.#pair;
+  }
+
+  async getLocalRegistrationId(): Promise<number> {
+    return this.#regId;
+  }
+
+  async getIdentity(address: Address): Promise<PublicKey | null> {
+    const bytes = await this.#backend.get(`identity:${addressToString(address)}`);
+    return bytes ? PublicKey.deserialize(bytes) : null;
+  }
+
+  async saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
+    validateAddress(address);
+    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const previous = await this.getIdentity(address);
+    if (previous?.equals(identityKey)) return { kind: 'unchanged' };
+    await this.#backend.set(`identity:${addressToString(address)}`, identityKey.serialize());
+    if (!previous) return { kind: 'new' };
+    await this.#backend.delete(`approved:${addressToString(address)}`);
+    this.#onChange?.({ address, previous, current: identityKey });
+    return { kind: 'replaced', previous, current: identityKey };
+  }
+
+  async isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
+    validateAddress(address);
+    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    if (direction !== 'sending' && direction !== 'receiving')
+      throw new TypeError("direction must be 'sending' or 'receiving'");
+    const stored = await this.getIdentity(address);
+    if (typeof this.#policy === 'function') return this.#policy(address, stored, identityKey, direction);
+    if (!stored || stored.equals(identityKey)) return true;
+    if (this.#policy === 'tofu') return true;
+    const approved = await this.#backend.get(`approved:${addressToString(address)}`);
+    return approved !== undefined && PublicKey.deserialize(approved).equals(identityKey);
+  }
+
+  /** Under `blockOnChange`: the user has verified `identityKey` for `address` (e.g. by safety number). */
+  async approve(address: Address, identityKey: PublicKey): Promise<void> {
+    validateAddress(address);
+    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    await this.#backend.set(`approved:${addressToString(address)}`, identityKey.serialize());
+  }
+}
+
+/** libsignal registration ids are 14 bits (1..16380); we accept 0..2^31-1 as libsignal's wire does. */
+export function validateRegistrationId(id: unknown): asserts id is number {
+  if (typeof id !== 'number' || !Number.isInteger(id))
+    throw new TypeError('registrationId must be an integer');
+  if (id < 0 || id > 0x7fffffff) throw new RangeError('registrationId out of range');
+}
+
+/** A random registration id in 1..16380, as libsignal's `KeyHelper.generateRegistrationId`. */
+export function generateRegistrationId(randomBytes: (n: number) => Uint8Array): number {
+  const b = randomBytes(2);
+  return ((((b[0] as number) << 8) | (b[1] as number)) % 16380) + 1;
+}

@@ -1,0 +1,183 @@
+/**
+ * KEM keys as libsignal serializes them: one type byte, then the key or ciphertext.
+ *
+ * - `0x08` Kyber-1024 (round-3 CRYSTALS-Kyber, what libsignal generates and accepts). @noble/post-quantum
+ *   ships only FIPS-203 ML-KEM, and the two differ only in hashing, so Kyber is composed from it
+ *   (spec `libsignal-pairwise.md` §1.3): encapsulate with `m = SHA3-256(random32)` as ML-KEM's explicit
+ *   message, then `K = SHAKE256(K̄ ‖ SHA3-256(ct), 32)`; decapsulate with ML-KEM and apply the same final
+ *   SHAKE256 (this also reproduces libcrux's implicit-rejection value).
+ * - `0x0A` ML-KEM-1024 (FIPS 203), unchanged.
+ * Key and ciphertext layouts are identical (same K-PKE), so an ML-KEM key pair is a Kyber key pair.
+ */
+import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
+import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
+import { assertBytes, concatBytes, constantTimeEqual } from './bytes.js';
+import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
+import type { CryptoProvider } from './provider/types.js';
+
+export const KemType = { Kyber1024: 0x08, MlKem1024: 0x0a } as const;
+export type KemType = (typeof KemType)[keyof typeof KemType];
+
+export const KEM_PUBLIC_KEY_LENGTH = 1568;
+export const KEM_SECRET_KEY_LENGTH = 3168;
+export const KEM_CIPHERTEXT_LENGTH = 1568;
+export const KEM_SHARED_SECRET_LENGTH = 32;
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+function parseTyped(
+  bytes: Uint8Array,
+  bodyLength: number,
+  what: string,
+): { type: KemType; body: Uint8Array } {
+  assertBytes(bytes, what);
+  if (bytes.length === 0) throw new DecodeError(`${what} is empty`);
+  const type = bytes[0];
+  if (type !== KemType.Kyber1024 && type !== KemType.MlKem1024) {
+    throw new DecodeError(`unknown ${what} type`, { code: ErrorCode.InvalidKey });
+  }
+  if (bytes.length !== bodyLength + 1) throw new DecodeError(`${what} has the wrong length`);
+  return { type, body: bytes.slice(1) };
+}
+
+export class KemPublicKey {
+  readonly type: KemType;
+  readonly #key: Uint8Array;
+
+  private constructor(type: KemType, key: Uint8Array) {
+    this.type = type;
+    this.#key = key;
+  }
+
+  static deserialize(bytes: Uint8Array): KemPublicKey {
+    const { type, body } = parseTyped(bytes, KEM_PUBLIC_KEY_LENGTH, 'KEM public key');
+    return new KemPublicKey(type, body);
+  }
+
+  static fromRaw(type: KemType, raw: Uint8Array): KemPublicKey {
+    assertBytes(raw, 'KEM public key', KEM_PUBLIC_KEY_LENGTH);
+    if (type !== KemType.Kyber1024 && type !== KemType.MlKem1024) throw new RangeError('unknown KEM type');
+    return new KemPublicKey(type, raw.slice());
+  }
+
+  /** Type byte ‖ 1568-byte key: 1569 bytes (this is what libsignal signs for a Kyber pre-key). */
+  serialize(): Uint8Array {
+    return concatBytes(Uint8Array.of(this.type), this.#key);
+  }
+
+  get rawView(): Uint8Array {
+    return this.#key;
+  }
+
+  equals(other: KemPublicKey): boolean {
+    return (
+      other instanceof KemPublicKey && other.type === this.type && constantTimeEqual(this.#key, other.#key)
+    );
+  }
+
+  toString(): string {
+    return '[KemPublicKey]';
+  }
+  [INSPECT](): string {
+    return '[KemPublicKey]';
+  }
+}
+
+export class KemSecretKey {
+  readonly type: KemType;
+  readonly #key: Uint8Array;
+
+  private constructor(type: KemType, key: Uint8Array) {
+    this.type = type;
+    this.#key = key;
+  }
+
+  static deserialize(bytes: Uint8Array): KemSecretKey {
+    const { type, body } = parseTyped(bytes, KEM_SECRET_KEY_LENGTH, 'KEM secret key');
+    return new KemSecretKey(type, body);
+  }
+
+  serialize(): Uint8Array {
+    return concatBytes(Uint8Array.of(this.type), this.#key);
+  }
+
+  get rawView(): Uint8Array {
+    return this.#key;
+  }
+
+  wipe(): void {
+    this.#key.fill(0);
+  }
+
+  toString(): string {
+    return '[KemSecretKey]';
+  }
+  toJSON(): string {
+    return '[KemSecretKey]';
+  }
+  [INSPECT](): string {
+    return '[KemSecretKey]';
+  }
+}
+
+export interface KemKeyPair {
+  readonly publicKey: KemPublicKey;
+  readonly secretKey: KemSecretKey;
+}
+
+/** A fresh KEM key pair (Kyber-1024 by default, as libsignal's `KEMKeyPair.generate()`). */
+export function generateKemKeyPair(provider: CryptoProvider, type: KemType = KemType.Kyber1024): KemKeyPair {
+  if (type !== KemType.Kyber1024 && type !== KemType.MlKem1024) throw new RangeError('unknown KEM type');
+  const seed = provider.randomBytes(64);
+  const { publicKey, secretKey } = ml_kem1024.keygen(seed);
+  seed.fill(0);
+  return {
+    publicKey: KemPublicKey.fromRaw(type, publicKey),
+    secretKey: KemSecretKey.deserialize(concatBytes(Uint8Array.of(type), secretKey)),
+  };
+}
+
+export interface KemEncapsulation {
+  /** Type byte ‖ 1568-byte ciphertext (1569 bytes), as carried on libsignal's wire. */
+  readonly ciphertext: Uint8Array;
+  readonly sharedSecret: Uint8Array;
+}
+
+/** Encapsulates to `publicKey`. `random` (32 bytes) is drawn from the provider unless given. */
+export function kemEncapsulate(
+  publicKey: KemPublicKey,
+  provider: CryptoProvider,
+  random?: Uint8Array,
+): KemEncapsulation {
+  if (!(publicKey instanceof KemPublicKey)) throw new TypeError('publicKey must be a KemPublicKey');
+  const r = random ?? provider.randomBytes(32);
+  assertBytes(r, 'random', 32);
+  let enc: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  try {
+    enc = ml_kem1024.encapsulate(publicKey.rawView, publicKey.type === KemType.Kyber1024 ? sha3_256(r) : r);
+  } catch {
+    throw new InvalidKeyError('KEM public key is invalid');
+  }
+  const sharedSecret =
+    publicKey.type === KemType.Kyber1024 ? kyberFinalize(enc.sharedSecret, enc.cipherText) : enc.sharedSecret;
+  return { ciphertext: concatBytes(Uint8Array.of(publicKey.type), enc.cipherText), sharedSecret };
+}
+
+/** Decapsulates a typed ciphertext. A ciphertext of the wrong type or length is a `DecodeError`. */
+export function kemDecapsulate(ciphertext: Uint8Array, secretKey: KemSecretKey): Uint8Array {
+  if (!(secretKey instanceof KemSecretKey)) throw new TypeError('secretKey must be a KemSecretKey');
+  const { type, body } = parseTyped(ciphertext, KEM_CIPHERTEXT_LENGTH, 'KEM ciphertext');
+  if (type !== secretKey.type)
+    throw new DecodeError('KEM ciphertext type does not match the key', { code: ErrorCode.InvalidKey });
+  let k: Uint8Array;
+  try {
+    k = ml_kem1024.decapsulate(body, secretKey.rawView);
+  } catch {
+    throw new InvalidKeyError('KEM secret key is invalid');
+  }
+  return type === KemType.Kyber1024 ? kyberFinalize(k, body) : k;
+}
+
+function kyberFinalize(kBar: Uint8Array, ct: Uint8Array): Uint8Array {
+  return shake256(concatBytes(kBar, sha3_256(ct)), { dkLen: 32 });
+}

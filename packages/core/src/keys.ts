@@ -1,0 +1,237 @@
+/**
+ * Curve25519 keys with libsignal's serialization: a public key is `0x05 ‖ u` (33 bytes), a private key
+ * is 32 raw bytes, clamped on import and on generation. Key objects never print their bytes.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { assertBytes, constantTimeEqual } from './bytes.js';
+import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
+import { ProtoReader, ProtoWriter, WireType } from './protobuf.js';
+import type { CryptoProvider } from './provider/types.js';
+
+export const DJB_TYPE = 0x05;
+export const PUBLIC_KEY_LENGTH = 33;
+export const PRIVATE_KEY_LENGTH = 32;
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const P = 2n ** 255n - 19n;
+
+function bytesToNumberLE(b: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i] as number);
+  return n;
+}
+
+export class PublicKey {
+  readonly #u: Uint8Array;
+
+  private constructor(u: Uint8Array) {
+    this.#u = u;
+  }
+
+  /** From the 32-byte Montgomery u-coordinate. */
+  static fromRaw(u: Uint8Array): PublicKey {
+    assertBytes(u, 'public key', 32);
+    return new PublicKey(u.slice());
+  }
+
+  /** From libsignal's 33-byte form (`0x05 ‖ u`). Anything else is a `DecodeError`. */
+  static deserialize(bytes: Uint8Array): PublicKey {
+    assertBytes(bytes, 'public key');
+    if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
+    if (bytes[0] !== DJB_TYPE)
+      throw new DecodeError('unknown public key type', { code: ErrorCode.InvalidKey });
+    return new PublicKey(bytes.slice(1));
+  }
+
+  /** The 33-byte libsignal serialization. */
+  serialize(): Uint8Array {
+    const out = new Uint8Array(PUBLIC_KEY_LENGTH);
+    out[0] = DJB_TYPE;
+    out.set(this.#u, 1);
+    return out;
+  }
+
+  /** The 32-byte u-coordinate (a copy). */
+  raw(): Uint8Array {
+    return this.#u.slice();
+  }
+
+  /** Internal, not copied: for providers that cache per key-bytes object. */
+  get rawView(): Uint8Array {
+    return this.#u;
+  }
+
+  equals(other: PublicKey): boolean {
+    if (!(other instanceof PublicKey)) throw new TypeError('other must be a PublicKey');
+    return constantTimeEqual(this.#u, other.#u);
+  }
+
+  /**
+   * libsignal's check for an incoming base key (v0.81+): u < p with the top bit clear, and the point
+   * is torsion-free (no small-order component).
+   */
+  isCanonical(): boolean {
+    if (((this.#u[31] as number) & 0x80) !== 0) return false;
+    if (bytesToNumberLE(this.#u) >= P) return false;
+    const point = montgomeryToEdwards(this.#u, 0);
+    return point?.isTorsionFree();
+  }
+
+  toString(): string {
+    return '[PublicKey]';
+  }
+  toJSON(): string {
+    return '[PublicKey]';
+  }
+  [INSPECT](): string {
+    return '[PublicKey]';
+  }
+}
+
+export class PrivateKey {
+  readonly #k: Uint8Array;
+
+  private constructor(k: Uint8Array) {
+    this.#k = k;
+  }
+
+  /** Imports 32 bytes and clamps them, as libsignal does on every deserialize. */
+  static deserialize(bytes: Uint8Array): PrivateKey {
+    assertBytes(bytes, 'private key');
+    if (bytes.length !== PRIVATE_KEY_LENGTH) throw new DecodeError('private key must be 32 bytes');
+    return new PrivateKey(clamp(bytes.slice()));
+  }
+
+  static generate(provider: CryptoProvider): PrivateKey {
+    return new PrivateKey(clamp(provider.randomBytes(32)));
+  }
+
+  serialize(): Uint8Array {
+    return this.#k.slice();
+  }
+
+  /** Internal, not copied: the clamped scalar bytes. Do not modify. */
+  get rawView(): Uint8Array {
+    return this.#k;
+  }
+
+  async publicKey(provider: CryptoProvider): Promise<PublicKey> {
+    return PublicKey.fromRaw(await provider.x25519PublicKey(this.#k));
+  }
+
+  /** X25519 with libsignal's rule: an all-zero shared secret is refused. */
+  async agree(their: PublicKey, provider: CryptoProvider): Promise<Uint8Array> {
+    if (!(their instanceof PublicKey)) throw new TypeError('their key must be a PublicKey');
+    const out = await provider.x25519(this.#k, their.rawView);
+    let acc = 0;
+    for (let i = 0; i < out.length; i++) acc |= out[i] as number;
+    if (acc === 0)
+      throw new InvalidKeyError('key agreement produced an all-zero secret', {
+        code: ErrorCode.InvalidKeyAgreement,
+      });
+    return out;
+  }
+
+  /** Overwrites the key bytes. The object is unusable afterwards. */
+  wipe(): void {
+    this.#k.fill(0);
+  }
+
+  toString(): string {
+    return '[PrivateKey]';
+  }
+  toJSON(): string {
+    return '[PrivateKey]';
+  }
+  [INSPECT](): string {
+    return '[PrivateKey]';
+  }
+}
+
+function clamp(k: Uint8Array): Uint8Array {
+  k[0] = (k[0] as number) & 248;
+  k[31] = ((k[31] as number) & 127) | 64;
+  return k;
+}
+
+export class KeyPair {
+  constructor(
+    readonly publicKey: PublicKey,
+    readonly privateKey: PrivateKey,
+  ) {
+    if (!(publicKey instanceof PublicKey)) throw new TypeError('publicKey must be a PublicKey');
+    if (!(privateKey instanceof PrivateKey)) throw new TypeError('privateKey must be a PrivateKey');
+  }
+
+  static async generate(provider: CryptoProvider): Promise<KeyPair> {
+    const privateKey = PrivateKey.generate(provider);
+    return new KeyPair(await privateKey.publicKey(provider), privateKey);
+  }
+
+  static async fromPrivateKey(privateKey: PrivateKey, provider: CryptoProvider): Promise<KeyPair> {
+    return new KeyPair(await privateKey.publicKey(provider), privateKey);
+  }
+
+  toString(): string {
+    return '[KeyPair]';
+  }
+  toJSON(): string {
+    return '[KeyPair]';
+  }
+  [INSPECT](): string {
+    return '[KeyPair]';
+  }
+}
+
+/** libsignal's `IdentityKeyPair`: protobuf `{ 1: public (33 B), 2: private (32 B) }`. */
+export class IdentityKeyPair extends KeyPair {
+  static override async generate(provider: CryptoProvider): Promise<IdentityKeyPair> {
+    const kp = await KeyPair.generate(provider);
+    return new IdentityKeyPair(kp.publicKey, kp.privateKey);
+  }
+
+  serialize(): Uint8Array {
+    return new ProtoWriter()
+      .bytes(1, this.publicKey.serialize())
+      .bytes(2, this.privateKey.serialize())
+      .finish();
+  }
+
+  static deserialize(bytes: Uint8Array): IdentityKeyPair {
+    const r = new ProtoReader(bytes);
+    let pub: Uint8Array | undefined;
+    let priv: Uint8Array | undefined;
+    for (let h = r.next(); h; h = r.next()) {
+      if (h.field === 1) {
+        r.expect(h, WireType.LengthDelimited);
+        pub = r.bytes();
+      } else if (h.field === 2) {
+        r.expect(h, WireType.LengthDelimited);
+        priv = r.bytes();
+      } else r.skip(h.wireType);
+    }
+    if (!pub || !priv) throw new DecodeError('identity key pair is missing a field');
+    return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
+  }
+}
+
+/** Montgomery u → Edwards point with the given sign bit, as curve25519-dalek's `to_edwards`. */
+export function montgomeryToEdwards(u: Uint8Array, sign: number) {
+  const Fp = ed25519.Point.Fp;
+  const uu = bytesToNumberLE(u) & ((1n << 255n) - 1n);
+  const un = Fp.create(uu);
+  if (un === Fp.create(-1n)) return undefined;
+  const y = Fp.mul(Fp.sub(un, 1n), Fp.inv(Fp.add(un, 1n)));
+  const yBytes = new Uint8Array(32);
+  let t = y;
+  for (let i = 0; i < 32; i++) {
+    yBytes[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
+  yBytes[31] = ((yBytes[31] as number) & 0x7f) | ((sign & 1) << 7);
+  try {
+    return ed25519.Point.fromBytes(yBytes, true);
+  } catch {
+    return undefined;
+  }
+}

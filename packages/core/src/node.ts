@@ -1,0 +1,197 @@
+/**
+ * `@e2ee-kit/core/node`: an opt-in provider on `node:crypto` for servers and Node apps that want the
+ * last factor of speed. Key objects are created once per key-bytes object and cached.
+ * Never imported by a main entry, so browsers and React Native never see `node:` modules.
+ */
+import * as nc from 'node:crypto';
+import { assertBytes } from './bytes.js';
+import { ErrorCode, VerificationError } from './errors.js';
+import { checkAead, checkCbc, checkKey32, checkLength } from './provider/checks.js';
+import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
+import { nobleSync } from './provider/noble.js';
+import type { CryptoProvider } from './provider/types.js';
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+class KeyObjectCache {
+  readonly #map = new WeakMap<Uint8Array, nc.KeyObject>();
+  get(bytes: Uint8Array, make: () => nc.KeyObject): nc.KeyObject {
+    let k = this.#map.get(bytes);
+    if (!k) {
+      k = make();
+      this.#map.set(bytes, k);
+    }
+    return k;
+  }
+}
+
+const x25519Priv = new KeyObjectCache();
+const x25519Pub = new KeyObjectCache();
+const edPriv = new KeyObjectCache();
+const edPub = new KeyObjectCache();
+
+function gcmLike(alg: 'aes-256-gcm' | 'chacha20-poly1305') {
+  return {
+    seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+      const c = nc.createCipheriv(alg as 'aes-256-gcm', key, nonce, { authTagLength: 16 });
+      if (aad !== undefined) c.setAAD(aad, { plaintextLength: plaintext.length });
+      const head = c.update(plaintext);
+      const tail = c.final();
+      const tag = c.getAuthTag();
+      const out = new Uint8Array(head.length + tail.length + 16);
+      out.set(head, 0);
+      out.set(tail, head.length);
+      out.set(tag, head.length + tail.length);
+      return out;
+    },
+    open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
+      if (sealed.length < 16)
+        throw new VerificationError('AEAD input is shorter than its tag', {
+          code: ErrorCode.AeadTagMismatch,
+        });
+      const body = sealed.subarray(0, sealed.length - 16);
+      try {
+        const d = nc.createDecipheriv(alg as 'aes-256-gcm', key, nonce, { authTagLength: 16 });
+        d.setAuthTag(sealed.subarray(sealed.length - 16));
+        if (aad !== undefined) d.setAAD(aad, { plaintextLength: body.length });
+        const head = d.update(body);
+        const tail = d.final();
+        return tail.length === 0 ? u8(head) : u8(Buffer.concat([head, tail]));
+      } catch {
+        throw new VerificationError('AEAD tag mismatch', { code: ErrorCode.AeadTagMismatch });
+      }
+    },
+  };
+}
+
+const gcm = gcmLike('aes-256-gcm');
+const chacha = gcmLike('chacha20-poly1305');
+
+/** `node:crypto` provider. Same bytes as `nobleProvider` and `platformProvider`. */
+export const nodeProvider: CryptoProvider = Object.freeze({
+  name: 'node',
+  randomBytes(length: number): Uint8Array {
+    if (typeof length !== 'number' || !Number.isInteger(length))
+      throw new TypeError('length must be an integer');
+    if (length < 0 || length > 1 << 20) throw new RangeError('length out of range');
+    return u8(nc.randomBytes(length));
+  },
+  async sha256(data: Uint8Array) {
+    assertBytes(data, 'data');
+    return u8(nc.createHash('sha256').update(data).digest());
+  },
+  async sha512(data: Uint8Array) {
+    assertBytes(data, 'data');
+    return u8(nc.createHash('sha512').update(data).digest());
+  },
+  sha512Sync(...parts: Uint8Array[]) {
+    const h = nc.createHash('sha512');
+    for (const p of parts) {
+      assertBytes(p, 'part');
+      h.update(p);
+    }
+    return u8(h.digest());
+  },
+  async hmacSha256(key: Uint8Array, data: Uint8Array) {
+    assertBytes(key, 'key');
+    assertBytes(data, 'data');
+    return u8(nc.createHmac('sha256', key).update(data).digest());
+  },
+  async hmacSha512(key: Uint8Array, data: Uint8Array) {
+    assertBytes(key, 'key');
+    assertBytes(data, 'data');
+    return u8(nc.createHmac('sha512', key).update(data).digest());
+  },
+  async hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number) {
+    assertBytes(ikm, 'ikm');
+    if (salt !== undefined) assertBytes(salt, 'salt');
+    assertBytes(info, 'info');
+    checkLength(length, 255 * 32);
+    if (length === 0) return new Uint8Array(0);
+    if (info.length > 1024) return nobleSync.hkdfSha256(ikm, salt, info, length); // OpenSSL caps info at 1024 bytes
+    return new Uint8Array(nc.hkdfSync('sha256', ikm, salt ?? new Uint8Array(32), info, length));
+  },
+  async aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array) {
+    checkCbc(key, iv, plaintext);
+    const c = nc.createCipheriv('aes-256-cbc', key, iv);
+    return u8(Buffer.concat([c.update(plaintext), c.final()]));
+  },
+  async aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array) {
+    checkCbc(key, iv, ciphertext);
+    if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
+      throw new VerificationError('AES-CBC ciphertext has an invalid length', { code: ErrorCode.BadPadding });
+    }
+    try {
+      const d = nc.createDecipheriv('aes-256-cbc', key, iv);
+      return u8(Buffer.concat([d.update(ciphertext), d.final()]));
+    } catch {
+      throw new VerificationError('AES-CBC padding is invalid', { code: ErrorCode.BadPadding });
+    }
+  },
+  async aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {
+    checkAead(key, nonce, plaintext, aad);
+    return gcm.seal(key, nonce, plaintext, aad);
+  },
+  async aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) {
+    checkAead(key, nonce, sealed, aad);
+    return gcm.open(key, nonce, sealed, aad);
+  },
+  async chacha20Poly1305Encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {
+    checkAead(key, nonce, plaintext, aad, 12);
+    return chacha.seal(key, nonce, plaintext, aad);
+  },
+  async chacha20Poly1305Decrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) {
+    checkAead(key, nonce, sealed, aad, 12);
+    return chacha.open(key, nonce, sealed, aad);
+  },
+  async x25519(privateKey: Uint8Array, publicKey: Uint8Array) {
+    checkKey32(privateKey, 'privateKey');
+    checkKey32(publicKey, 'publicKey');
+    try {
+      const priv = x25519Priv.get(privateKey, () =>
+        nc.createPrivateKey({ key: Buffer.from(pkcs8X25519(privateKey)), format: 'der', type: 'pkcs8' }),
+      );
+      const pub = x25519Pub.get(publicKey, () =>
+        nc.createPublicKey({ key: Buffer.from(spkiX25519(publicKey)), format: 'der', type: 'spki' }),
+      );
+      return u8(nc.diffieHellman({ privateKey: priv, publicKey: pub }));
+    } catch {
+      // OpenSSL refuses low-order points (all-zero output); noble gives the RFC 7748 answer.
+      return nobleSync.x25519(privateKey, publicKey);
+    }
+  },
+  async x25519PublicKey(privateKey: Uint8Array) {
+    checkKey32(privateKey, 'privateKey');
+    const priv = x25519Priv.get(privateKey, () =>
+      nc.createPrivateKey({ key: Buffer.from(pkcs8X25519(privateKey)), format: 'der', type: 'pkcs8' }),
+    );
+    const spki = nc.createPublicKey(priv).export({ format: 'der', type: 'spki' });
+    return u8(spki.subarray(spki.length - 32));
+  },
+  async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+    checkKey32(publicKey, 'publicKey');
+    assertBytes(message, 'message');
+    assertBytes(signature, 'signature');
+    if (signature.length !== 64) return false;
+    try {
+      const pub = edPub.get(publicKey, () =>
+        nc.createPublicKey({ key: Buffer.from(spkiEd25519(publicKey)), format: 'der', type: 'spki' }),
+      );
+      return nc.verify(null, message, pub, signature);
+    } catch {
+      return false;
+    }
+  },
+  async ed25519Sign(seed: Uint8Array, message: Uint8Array) {
+    checkKey32(seed, 'seed');
+    assertBytes(message, 'message');
+    const priv = edPriv.get(seed, () =>
+      nc.createPrivateKey({ key: Buffer.from(pkcs8Ed25519(seed)), format: 'der', type: 'pkcs8' }),
+    );
+    return u8(nc.sign(null, message, priv));
+  },
+  async ed25519PublicKey(seed: Uint8Array) {
+    checkKey32(seed, 'seed');
+    return nobleSync.ed25519PublicKey(seed);
+  },
+});

@@ -1,0 +1,306 @@
+/**
+ * A minimal protobuf (proto2/proto3 wire format) reader and writer. No code generation, no `eval`.
+ *
+ * Reader guarantees: every length is checked against the remaining input before it is used, so no
+ * allocation is ever larger than the input; anything malformed throws `DecodeError` and nothing else;
+ * unknown fields are skipped; groups (wire types 3/4) are refused.
+ */
+import { assertBytes } from './bytes.js';
+import { DecodeError } from './errors.js';
+
+export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
+export type WireType = (typeof WireType)[keyof typeof WireType];
+
+export interface FieldHeader {
+  readonly field: number;
+  readonly wireType: WireType;
+}
+
+const MAX_FIELD = 0x1fffffff;
+const TWO_32 = 0x1_0000_0000;
+
+export class ProtoReader {
+  readonly #buf: Uint8Array;
+  #pos = 0;
+
+  constructor(bytes: Uint8Array) {
+    assertBytes(bytes, 'bytes');
+    this.#buf = bytes;
+  }
+
+  get done(): boolean {
+    return this.#pos >= this.#buf.length;
+  }
+
+  get remaining(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  /** Next field header, or `undefined` at the end of the input. */
+  next(): FieldHeader | undefined {
+    if (this.done) return undefined;
+    const key = this.#varint();
+    const wireType = Number(key & 7n);
+    const field = Number(key >> 3n);
+    if (field === 0 || field > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
+    if (wireType !== 0 && wireType !== 1 && wireType !== 2 && wireType !== 5) {
+      throw new DecodeError('unsupported protobuf wire type');
+    }
+    return { field, wireType: wireType as WireType };
+  }
+
+  /** Reads a varint that must fit in 32 bits unsigned. */
+  uint32(): number {
+    const v = this.#varint();
+    if (v >= 0x1_0000_0000n) throw new DecodeError('protobuf uint32 out of range');
+    return Number(v);
+  }
+
+  /** Reads a 64-bit unsigned varint. */
+  uint64(): bigint {
+    return this.#varint();
+  }
+
+  bool(): boolean {
+    const v = this.#varint();
+    if (v > 1n) throw new DecodeError('protobuf bool out of range');
+    return v === 1n;
+  }
+
+  /** Length-delimited field as a copy (callers may keep it; the input may be reused). */
+  bytes(): Uint8Array {
+    const len = this.#length();
+    const out = this.#buf.slice(this.#pos, this.#pos + len);
+    this.#pos += len;
+    return out;
+  }
+
+  string(): string {
+    const bytes = this.bytes();
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new DecodeError('protobuf string is not valid UTF-8');
+    }
+  }
+
+  fixed32(): number {
+    this.#need(4);
+    const b = this.#buf;
+    const p = this.#pos;
+    this.#pos += 4;
+    return (
+      ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16)) +
+      (b[p + 3] as number) * 0x1000000
+    );
+  }
+
+  fixed64(): bigint {
+    const lo = this.fixed32();
+    const hi = this.fixed32();
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** Skips the value of a field whose header was just read. */
+  skip(wireType: WireType): void {
+    switch (wireType) {
+      case WireType.Varint:
+        this.#varint();
+        return;
+      case WireType.Fixed64:
+        this.#need(8);
+        this.#pos += 8;
+        return;
+      case WireType.LengthDelimited: {
+        const len = this.#length();
+        this.#pos += len;
+        return;
+      }
+      case WireType.Fixed32:
+        this.#need(4);
+        this.#pos += 4;
+        return;
+      default:
+        throw new DecodeError('unsupported protobuf wire type');
+    }
+  }
+
+  /** Throws `DecodeError` unless the header has the wire type the schema expects. */
+  expect(header: FieldHeader, wireType: WireType): void {
+    if (header.wireType !== wireType)
+      throw new DecodeError(`protobuf field ${header.field} has the wrong wire type`);
+  }
+
+  #need(n: number): void {
+    if (this.#buf.length - this.#pos < n) throw new DecodeError('protobuf input truncated');
+  }
+
+  #length(): number {
+    const v = this.#varint();
+    if (v > BigInt(this.#buf.length - this.#pos)) throw new DecodeError('protobuf length exceeds input');
+    return Number(v);
+  }
+
+  #varint(): bigint {
+    const b = this.#buf;
+    // Fast path: up to 4 bytes fit in a small integer.
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 4; i++) {
+      if (this.#pos >= b.length) throw new DecodeError('protobuf varint truncated');
+      const byte = b[this.#pos++] as number;
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return BigInt(result >>> 0);
+      shift += 7;
+    }
+    let big = BigInt(result >>> 0);
+    let bigShift = 28n;
+    for (let i = 4; i < 10; i++) {
+      if (this.#pos >= b.length) throw new DecodeError('protobuf varint truncated');
+      const byte = b[this.#pos++] as number;
+      if (i === 9 && byte > 1) throw new DecodeError('protobuf varint overflows 64 bits');
+      big |= BigInt(byte & 0x7f) << bigShift;
+      if ((byte & 0x80) === 0) return big;
+      bigShift += 7n;
+    }
+    throw new DecodeError('protobuf varint too long');
+  }
+}
+
+/** Appends fields in the order they are written (write them in field-number order for canonical bytes). */
+export class ProtoWriter {
+  #chunks: number[] = [];
+  #parts: Uint8Array[] = [];
+  #size = 0;
+
+  uint32(field: number, value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value >= TWO_32) throw new RangeError('uint32 out of range');
+    this.#key(field, WireType.Varint);
+    this.#varintNumber(value);
+    return this;
+  }
+
+  uint64(field: number, value: bigint | number): this {
+    const v = typeof value === 'bigint' ? value : BigInt(value);
+    if (typeof value === 'number' && !Number.isSafeInteger(value))
+      throw new RangeError('uint64 must be a safe integer');
+    if (v < 0n || v >= 1n << 64n) throw new RangeError('uint64 out of range');
+    this.#key(field, WireType.Varint);
+    this.#varintBig(v);
+    return this;
+  }
+
+  bool(field: number, value: boolean): this {
+    if (typeof value !== 'boolean') throw new TypeError('bool value must be a boolean');
+    this.#key(field, WireType.Varint);
+    this.#byte(value ? 1 : 0);
+    return this;
+  }
+
+  bytes(field: number, value: Uint8Array): this {
+    assertBytes(value, 'bytes value');
+    this.#key(field, WireType.LengthDelimited);
+    this.#varintNumber(value.length);
+    this.#flush();
+    this.#parts.push(value);
+    this.#size += value.length;
+    return this;
+  }
+
+  string(field: number, value: string): this {
+    if (typeof value !== 'string') throw new TypeError('string value must be a string');
+    return this.bytes(field, new TextEncoder().encode(value));
+  }
+
+  fixed32(field: number, value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value >= TWO_32)
+      throw new RangeError('fixed32 out of range');
+    this.#key(field, WireType.Fixed32);
+    for (let i = 0; i < 4; i++) this.#byte((value >>> (8 * i)) & 0xff);
+    return this;
+  }
+
+  fixed64(field: number, value: bigint): this {
+    if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n)
+      throw new RangeError('fixed64 out of range');
+    this.#key(field, WireType.Fixed64);
+    for (let i = 0n; i < 8n; i++) this.#byte(Number((value >> (8n * i)) & 0xffn));
+    return this;
+  }
+
+  finish(): Uint8Array {
+    this.#flush();
+    const out = new Uint8Array(this.#size);
+    let offset = 0;
+    for (const p of this.#parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  }
+
+  #key(field: number, wireType: WireType): void {
+    if (!Number.isInteger(field) || field < 1 || field > MAX_FIELD)
+      throw new RangeError('invalid field number');
+    this.#varintNumber(field * 8 + wireType);
+  }
+
+  #byte(b: number): void {
+    this.#chunks.push(b);
+    this.#size++;
+  }
+
+  #varintNumber(v: number): void {
+    while (v >= 0x80) {
+      this.#byte((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.#byte(v);
+  }
+
+  #varintBig(v: bigint): void {
+    while (v >= 0x80n) {
+      this.#byte(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.#byte(Number(v));
+  }
+
+  #flush(): void {
+    if (this.#chunks.length > 0) {
+      this.#parts.push(Uint8Array.from(this.#chunks));
+      this.#chunks = [];
+    }
+  }
+}
+
+/** LEB128 unsigned varint on its own (used outside protobuf messages, e.g. SPQR headers). */
+export function encodeVarint(value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError('varint must be a non-negative safe integer');
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Uint8Array.from(out);
+}
+
+/** Decodes a LEB128 varint at `offset`; returns the value and the offset after it. */
+export function decodeVarint(bytes: Uint8Array, offset = 0): { value: number; next: number } {
+  assertBytes(bytes, 'bytes');
+  let value = 0;
+  let mul = 1;
+  for (let i = offset; i < bytes.length && i < offset + 8; i++) {
+    const b = bytes[i] as number;
+    value += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      if (!Number.isSafeInteger(value)) throw new DecodeError('varint too large');
+      return { value, next: i + 1 };
+    }
+    mul *= 0x80;
+  }
+  throw new DecodeError('varint truncated or too long');
+}

@@ -1,0 +1,34 @@
+import { assertBytes } from '../bytes.js';
+
+export function checkLength(length: number, max: number, name = 'length'): void {
+  if (typeof length !== 'number' || !Number.isInteger(length))
+    throw new TypeError(`${name} must be an integer`);
+  if (length < 0 || length > max) throw new RangeError(`${name} must be between 0 and ${max}`);
+}
+
+export function checkKey32(key: unknown, name = 'key'): asserts key is Uint8Array {
+  assertBytes(key, name, 32);
+}
+
+export function checkAead(
+  key: unknown,
+  nonce: unknown,
+  data: unknown,
+  aad: unknown,
+  nonceLength?: number,
+): void {
+  assertBytes(key, 'key', 32);
+  assertBytes(nonce, 'nonce');
+  if (nonceLength !== undefined && nonce.length !== nonceLength) {
+    throw new RangeError(`nonce must be ${nonceLength} bytes, got ${nonce.length}`);
+  }
+  if (nonce.length === 0) throw new RangeError('nonce must not be empty');
+  assertBytes(data, 'data');
+  if (aad !== undefined) assertBytes(aad, 'aad');
+}
+
+export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
+  assertBytes(key, 'key', 32);
+  assertBytes(iv, 'iv', 16);
+  assertBytes(data, 'data');
+}

@@ -1,0 +1,12 @@
+/** Fixed DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI, for APIs that import only those. */
+import { concatBytes, fromHex } from '../bytes.js';
+
+const PKCS8_X25519 = fromHex('302e020100300506032b656e04220420');
+const PKCS8_ED25519 = fromHex('302e020100300506032b657004220420');
+const SPKI_X25519 = fromHex('302a300506032b656e032100');
+const SPKI_ED25519 = fromHex('302a300506032b6570032100');
+
+export const pkcs8X25519 = (raw: Uint8Array): Uint8Array => concatBytes(PKCS8_X25519, raw);
+export const pkcs8Ed25519 = (raw: Uint8Array): Uint8Array => concatBytes(PKCS8_ED25519, raw);
+export const spkiX25519 = (raw: Uint8Array): Uint8Array => concatBytes(SPKI_X25519, raw);
+export const spkiEd25519 = (raw: Uint8Array): Uint8Array => concatBytes(SPKI_ED25519, raw);

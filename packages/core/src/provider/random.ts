@@ -1,0 +1,37 @@
+import type { CryptoProvider } from './types.js';
+
+const MAX_RANDOM = 1 << 20;
+
+/** `globalThis.crypto.getRandomValues`, chunked at the Web Crypto limit of 65,536 bytes per call. */
+export function webRandomBytes(length: number): Uint8Array {
+  if (typeof length !== 'number' || !Number.isInteger(length))
+    throw new TypeError('length must be an integer');
+  if (length < 0 || length > MAX_RANDOM) throw new RangeError(`length must be between 0 and ${MAX_RANDOM}`);
+  const c = (globalThis as { crypto?: Crypto }).crypto;
+  if (!c || typeof c.getRandomValues !== 'function') {
+    throw new TypeError(
+      'no secure random source: globalThis.crypto.getRandomValues is missing (install a polyfill)',
+    );
+  }
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i += 65536) c.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
+  return out;
+}
+
+/** Returns a provider that is `provider` in every respect except its randomness source. */
+export function withRandom<P extends CryptoProvider>(
+  provider: P,
+  randomBytes: (length: number) => Uint8Array,
+): P {
+  if (typeof randomBytes !== 'function') throw new TypeError('randomBytes must be a function');
+  const wrapped = Object.create(provider) as P;
+  Object.defineProperty(wrapped, 'randomBytes', {
+    value: (length: number) => {
+      const out = randomBytes(length);
+      if (!(out instanceof Uint8Array) || out.length !== length)
+        throw new TypeError('randomBytes returned the wrong length');
+      return out;
+    },
+  });
+  return wrapped;
+}

@@ -1,0 +1,73 @@
+/**
+ * Every primitive e2ee-kit uses goes through one `CryptoProvider`. Implementations must produce
+ * identical bytes for identical inputs; the differential test suite runs all vectors through each.
+ *
+ * Conventions: keys and nonces are raw bytes; AEAD output is `ciphertext ‖ 16-byte tag`; failures to
+ * authenticate throw `VerificationError` (never return partial plaintext); wrong argument types or
+ * lengths throw `TypeError` / `RangeError`.
+ */
+export interface CryptoProvider {
+  /** Short name for logs and benchmarks: `noble`, `platform`, `node`. */
+  readonly name: string;
+
+  /** Cryptographically secure random bytes (replaceable with `withRandom`). */
+  randomBytes(length: number): Uint8Array;
+
+  sha256(data: Uint8Array): Promise<Uint8Array>;
+  sha512(data: Uint8Array): Promise<Uint8Array>;
+  /** Synchronous SHA-512 over the concatenation of `parts` (for tight loops such as safety numbers). */
+  sha512Sync(...parts: Uint8Array[]): Uint8Array;
+
+  hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  hmacSha512(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /** RFC 5869 HKDF-SHA256. An absent salt means 32 zero bytes. `length` ≤ 8160. */
+  hkdfSha256(
+    ikm: Uint8Array,
+    salt: Uint8Array | undefined,
+    info: Uint8Array,
+    length: number,
+  ): Promise<Uint8Array>;
+
+  /** AES-256-CBC with PKCS#7 padding; `iv` is 16 bytes. */
+  aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Throws `VerificationError` (code `BAD_PADDING`) for a wrong length or bad padding. */
+  aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+
+  /** AES-256-GCM, 16-byte tag appended; nonce 12 bytes recommended (any length ≥ 1 accepted). */
+  aes256GcmEncrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<Uint8Array>;
+  aes256GcmDecrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<Uint8Array>;
+
+  /** RFC 8439 ChaCha20-Poly1305, 12-byte nonce, 16-byte tag appended. */
+  chacha20Poly1305Encrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<Uint8Array>;
+  chacha20Poly1305Decrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<Uint8Array>;
+
+  /** Raw X25519 (RFC 7748) of a 32-byte scalar and 32-byte u-coordinate. Returns the 32-byte output, which may be all zero. */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+  /** X25519 public key (u-coordinate) for a 32-byte private scalar. */
+  x25519PublicKey(privateKey: Uint8Array): Promise<Uint8Array>;
+
+  /** RFC 8032 Ed25519 (strict: s < L, canonical encodings). */
+  ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
+  ed25519PublicKey(seed: Uint8Array): Promise<Uint8Array>;
+}

@@ -1,0 +1,56 @@
+import type { IdentityChangeEvent } from '../identity.js';
+import {
+  generateRegistrationId,
+  type IdentityBackend,
+  KeyValueIdentityKeyStore,
+  type TrustPolicy,
+} from '../identity.js';
+import { IdentityKeyPair } from '../keys.js';
+import { defaultProvider } from '../provider/default.js';
+import type { CryptoProvider } from '../provider/types.js';
+
+/** An in-memory backend that stores copies of bytes, so tests exercise the real codecs. */
+export class MemoryBackend implements IdentityBackend {
+  readonly #map = new Map<string, Uint8Array>();
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const v = this.#map.get(key);
+    return v?.slice();
+  }
+  async set(key: string, value: Uint8Array): Promise<void> {
+    this.#map.set(key, value.slice());
+  }
+  async delete(key: string): Promise<void> {
+    this.#map.delete(key);
+  }
+  /** Snapshot of every stored record (tests compare these byte for byte). */
+  snapshot(): Map<string, Uint8Array> {
+    return new Map([...this.#map].map(([k, v]) => [k, v.slice()]));
+  }
+}
+
+export interface InMemoryIdentityKeyStoreOptions {
+  provider?: CryptoProvider;
+  identityKeyPair?: IdentityKeyPair;
+  registrationId?: number;
+  policy?: TrustPolicy;
+  onIdentityChange?: (event: IdentityChangeEvent) => void;
+}
+
+export class InMemoryIdentityKeyStore extends KeyValueIdentityKeyStore {
+  readonly backend: MemoryBackend;
+
+  private constructor(
+    backend: MemoryBackend,
+    options: InMemoryIdentityKeyStoreOptions & { identityKeyPair: IdentityKeyPair; registrationId: number },
+  ) {
+    super({ ...options, backend } as ConstructorParameters<typeof KeyValueIdentityKeyStore>[0]);
+    this.backend = backend;
+  }
+
+  static async create(options: InMemoryIdentityKeyStoreOptions = {}): Promise<InMemoryIdentityKeyStore> {
+    const provider = options.provider ?? defaultProvider;
+    const identityKeyPair = options.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
+    const registrationId = options.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
+    return new InMemoryIdentityKeyStore(new MemoryBackend(), { ...options, identityKeyPair, registrationId });
+  }
+}

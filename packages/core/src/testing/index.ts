@@ -1,0 +1,4 @@
+// @e2ee-kit/core/testing — helpers for tests (yours and ours). Not for production use.
+
+export { InMemoryIdentityKeyStore, MemoryBackend } from './identity-store.js';
+export { createDeterministicRandom, deterministicProvider } from './random.js';

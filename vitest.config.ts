@@ -1,0 +1,37 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests run from sources: each published package's name resolves to its src/ entry,
+// so `pnpm test` needs no build.
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@e2ee-kit\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@e2ee-kit\/core\/node$/, replacement: src('./packages/core/src/node.ts') },
+      { find: /^@e2ee-kit\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@e2ee-kit\/ratchet\/testing$/, replacement: src('./packages/ratchet/src/testing/index.ts') },
+      { find: /^@e2ee-kit\/ratchet$/, replacement: src('./packages/ratchet/src/index.ts') },
+      {
+        find: /^@e2ee-kit\/sender-keys\/testing$/,
+        replacement: src('./packages/sender-keys/src/testing/index.ts'),
+      },
+      { find: /^@e2ee-kit\/sender-keys$/, replacement: src('./packages/sender-keys/src/index.ts') },
+      { find: /^@e2ee-kit\/safety-number\/qr$/, replacement: src('./packages/safety-number/src/qr.ts') },
+      { find: /^@e2ee-kit\/safety-number$/, replacement: src('./packages/safety-number/src/index.ts') },
+      {
+        find: /^@e2ee-kit\/backup-kdf\/testing$/,
+        replacement: src('./packages/backup-kdf/src/testing/index.ts'),
+      },
+      { find: /^@e2ee-kit\/backup-kdf$/, replacement: src('./packages/backup-kdf/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/**/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
