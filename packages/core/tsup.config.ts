@@ -9,5 +9,6 @@ export default defineConfig({
   target: 'es2022',
   splitting: false,
   treeshake: true,
-  external: [/^@noble\//, 'hash-wasm'],
+  external: [/^@noble\//, 'hash-wasm', /^@e2ee-kit\//],
+  tsconfig: 'tsconfig.build.json',
 });

@@ -74,7 +74,7 @@ export class PublicKey {
     if (((this.#u[31] as number) & 0x80) !== 0) return false;
     if (bytesToNumberLE(this.#u) >= P) return false;
     const point = montgomeryToEdwards(this.#u, 0);
-    return point?.isTorsionFree();
+    return point !== undefined && point.isTorsionFree();
   }
 
   toString(): string {

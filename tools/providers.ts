@@ -1,0 +1,11 @@
+// Test-only: every crypto provider, for differential tests ("run the vectors through each").
+import { type CryptoProvider, createPlatformProvider, nobleProvider, platformProvider } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
+
+/** noble, platform (default thresholds), platform with every operation forced to Web Crypto, node. */
+export const allProviders: ReadonlyArray<{ label: string; provider: CryptoProvider }> = [
+  { label: 'noble', provider: nobleProvider },
+  { label: 'platform', provider: platformProvider },
+  { label: 'platform(webcrypto-all)', provider: createPlatformProvider({ webCryptoMinBytes: 0 }) },
+  { label: 'node', provider: nodeProvider },
+];
