@@ -4,12 +4,11 @@
  * Never imported by a main entry, so browsers and React Native never see `node:` modules.
  */
 import * as nc from 'node:crypto';
-import { assertBytes } from './bytes.js';
-import { ErrorCode, VerificationError } from './errors.js';
+// Public classes come through the package name so this entry shares them with the main entry.
+import { assertBytes, type CryptoProvider, ErrorCode, VerificationError } from '@e2ee-kit/core';
 import { checkAead, checkCbc, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { nobleSync } from './provider/noble.js';
-import type { CryptoProvider } from './provider/types.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 

@@ -1,7 +1,6 @@
+import { type CryptoProvider, withRandom } from '@e2ee-kit/core';
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { withRandom } from '../provider/random.js';
-import type { CryptoProvider } from '../provider/types.js';
 
 /**
  * A deterministic byte stream (ChaCha20 keystream keyed by SHA-256 of the seed). For reproducible
