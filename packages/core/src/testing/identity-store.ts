@@ -1,13 +1,14 @@
-import type { IdentityChangeEvent } from '../identity.js';
+// Public classes come through the package name so this entry shares them with the main entry.
 import {
+  type CryptoProvider,
+  defaultProvider,
   generateRegistrationId,
   type IdentityBackend,
+  type IdentityChangeEvent,
+  IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type TrustPolicy,
-} from '../identity.js';
-import { IdentityKeyPair } from '../keys.js';
-import { defaultProvider } from '../provider/default.js';
-import type { CryptoProvider } from '../provider/types.js';
+} from '@e2ee-kit/core';
 
 /** An in-memory backend that stores copies of bytes, so tests exercise the real codecs. */
 export class MemoryBackend implements IdentityBackend {
