@@ -5,10 +5,15 @@
  */
 import * as nc from 'node:crypto';
 // Public classes come through the package name so this entry shares them with the main entry.
-import { assertBytes, type CryptoProvider, ErrorCode, VerificationError } from '@e2ee-kit/core';
+import {
+  assertBytes,
+  type CryptoProvider,
+  ErrorCode,
+  nobleProvider,
+  VerificationError,
+} from '@e2ee-kit/core';
 import { checkAead, checkCbc, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
-import { nobleSync } from './provider/noble.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
@@ -107,7 +112,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
-    if (info.length > 1024) return nobleSync.hkdfSha256(ikm, salt, info, length); // OpenSSL caps info at 1024 bytes
+    if (info.length > 1024) return nobleProvider.hkdfSha256(ikm, salt, info, length); // OpenSSL caps info at 1024 bytes
     return new Uint8Array(nc.hkdfSync('sha256', ikm, salt ?? new Uint8Array(32), info, length));
   },
   async aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array) {
@@ -156,7 +161,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
       return u8(nc.diffieHellman({ privateKey: priv, publicKey: pub }));
     } catch {
       // OpenSSL refuses low-order points (all-zero output); noble gives the RFC 7748 answer.
-      return nobleSync.x25519(privateKey, publicKey);
+      return nobleProvider.x25519(privateKey, publicKey);
     }
   },
   async x25519PublicKey(privateKey: Uint8Array) {
@@ -191,6 +196,6 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   },
   async ed25519PublicKey(seed: Uint8Array) {
     checkKey32(seed, 'seed');
-    return nobleSync.ed25519PublicKey(seed);
+    return nobleProvider.ed25519PublicKey(seed);
   },
 });
