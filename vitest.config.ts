@@ -33,5 +33,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // CI also writes a JSON report so .ci/run can print one summary line with the counts.
+    reporters: process.env['E2EE_KIT_VITEST_JSON']
+      ? ['default', ['json', { outputFile: process.env['E2EE_KIT_VITEST_JSON'] }]]
+      : ['default'],
   },
 });
