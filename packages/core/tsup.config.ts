@@ -11,4 +11,5 @@ export default defineConfig({
   treeshake: true,
   external: [/^@noble\//, 'hash-wasm', /^@e2ee-kit\//],
   tsconfig: 'tsconfig.build.json',
+  removeNodeProtocol: false,
 });
