@@ -8,24 +8,25 @@ import * as nc from 'node:crypto';
 import {
   assertBytes,
   type CryptoProvider,
+  constantTimeEqual,
   ErrorCode,
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
-import { checkAead, checkCbc, checkKey32, checkLength } from './provider/checks.js';
+import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
+/** One `KeyObject` per key-bytes object; the entry is checked against a copy of the bytes, so a reused buffer never yields a stale key. */
 class KeyObjectCache {
-  readonly #map = new WeakMap<Uint8Array, nc.KeyObject>();
+  readonly #map = new WeakMap<Uint8Array, { bytes: Uint8Array; key: nc.KeyObject }>();
   get(bytes: Uint8Array, make: () => nc.KeyObject): nc.KeyObject {
-    let k = this.#map.get(bytes);
-    if (!k) {
-      k = make();
-      this.#map.set(bytes, k);
-    }
-    return k;
+    const hit = this.#map.get(bytes);
+    if (hit && constantTimeEqual(hit.bytes, bytes)) return hit.key;
+    const key = make();
+    this.#map.set(bytes, { bytes: bytes.slice(), key });
+    return key;
   }
 }
 
@@ -133,11 +134,14 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     }
   },
   async aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {
-    checkAead(key, nonce, plaintext, aad);
+    checkGcm(key, nonce, plaintext, aad);
+    // OpenSSL refuses nonces over 256 bytes; noble handles every non-96-bit nonce so all providers agree.
+    if (nonce.length !== 12) return nobleProvider.aes256GcmEncrypt(key, nonce, plaintext, aad);
     return gcm.seal(key, nonce, plaintext, aad);
   },
   async aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) {
-    checkAead(key, nonce, sealed, aad);
+    checkGcm(key, nonce, sealed, aad);
+    if (nonce.length !== 12) return nobleProvider.aes256GcmDecrypt(key, nonce, sealed, aad);
     return gcm.open(key, nonce, sealed, aad);
   },
   async chacha20Poly1305Encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {

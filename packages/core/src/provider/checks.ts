@@ -27,6 +27,16 @@ export function checkAead(
   if (aad !== undefined) assertBytes(aad, 'aad');
 }
 
+/** AES-GCM nonces: 12 bytes is the standard; other lengths from 8 bytes up use the GHASH-derived J0 (SP 800-38D). */
+export const GCM_MIN_NONCE_LENGTH = 8;
+
+export function checkGcm(key: unknown, nonce: unknown, data: unknown, aad: unknown): void {
+  checkAead(key, nonce, data, aad);
+  if ((nonce as Uint8Array).length < GCM_MIN_NONCE_LENGTH) {
+    throw new RangeError(`AES-GCM nonce must be at least ${GCM_MIN_NONCE_LENGTH} bytes`);
+  }
+}
+
 export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
   assertBytes(key, 'key', 32);
   assertBytes(iv, 'iv', 16);

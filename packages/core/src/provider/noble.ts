@@ -6,7 +6,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
-import { checkAead, checkCbc, checkKey32, checkLength } from './checks.js';
+import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { webRandomBytes } from './random.js';
 import type { CryptoProvider } from './types.js';
 
@@ -62,11 +62,11 @@ export const nobleSync = {
     }
   },
   aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
-    checkAead(key, nonce, plaintext, aad);
+    checkGcm(key, nonce, plaintext, aad);
     return gcm(key, nonce, aad).encrypt(plaintext);
   },
   aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
-    checkAead(key, nonce, sealed, aad);
+    checkGcm(key, nonce, sealed, aad);
     if (sealed.length < 16)
       throw new VerificationError('AES-GCM input is shorter than its tag', {
         code: ErrorCode.AeadTagMismatch,

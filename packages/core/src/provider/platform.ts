@@ -9,9 +9,9 @@
  * available, because there it is many times faster than pure JavaScript. The bytes are identical
  * either way; tests force every path with `webCryptoMinBytes: 0`.
  */
-import { assertBytes } from '../bytes.js';
+import { assertBytes, constantTimeEqual } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
-import { checkAead, checkCbc, checkKey32, checkLength } from './checks.js';
+import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519 } from './der.js';
 import { nobleSync } from './noble.js';
 import { webRandomBytes } from './random.js';
@@ -117,14 +117,19 @@ async function probe(subtle: SubtleCrypto | undefined): Promise<Support> {
   return { subtle, sha, hmac, hkdf, aesCbc, aesGcm, chacha, x25519, ed25519 };
 }
 
-/** Keys are imported once per key-bytes object and reused (the identity key signs and agrees often). */
+/**
+ * Keys are imported once per key-bytes object and reused (the identity key signs and agrees often).
+ * Each entry keeps a copy of the bytes it was made from: a caller that reuses one buffer for another
+ * key gets a fresh import, never the stale key.
+ */
 class KeyCache {
-  readonly #map = new WeakMap<Uint8Array, CryptoKey>();
+  readonly #map = new WeakMap<Uint8Array, { bytes: Uint8Array; key: CryptoKey }>();
   async get(bytes: Uint8Array, make: () => Promise<CryptoKey>): Promise<CryptoKey> {
+    const copy = bytes.slice();
     const hit = this.#map.get(bytes);
-    if (hit) return hit;
+    if (hit && constantTimeEqual(hit.bytes, copy)) return hit.key;
     const key = await make();
-    this.#map.set(bytes, key);
+    this.#map.set(bytes, { bytes: copy, key });
     return key;
   }
 }
@@ -199,7 +204,8 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       assertBytes(info, 'info');
       checkLength(length, 255 * 32);
       const s = await support();
-      if (s.hkdf && big(ikm.length) && length > 0) {
+      // OpenSSL-backed Web Crypto (Node) caps HKDF info at 1024 bytes; longer info goes to noble.
+      if (s.hkdf && big(ikm.length) && length > 0 && info.length <= 1024) {
         const k = await s.subtle!.importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
         const bits = await s.subtle!.deriveBits(
           { name: 'HKDF', hash: 'SHA-256', salt: buf(salt ?? new Uint8Array(32)), info: buf(info) },
@@ -240,9 +246,10 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       return nobleSync.aes256CbcDecrypt(key, iv, ciphertext);
     },
     async aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {
-      checkAead(key, nonce, plaintext, aad);
+      checkGcm(key, nonce, plaintext, aad);
       const s = await support();
-      if (s.aesGcm && big(plaintext.length)) {
+      // Web Crypto implementations differ on non-96-bit nonces (Node's refuses < 12 bytes): noble does those.
+      if (s.aesGcm && big(plaintext.length) && nonce.length === 12) {
         const k = await s.subtle!.importKey('raw', buf(key), 'AES-GCM', false, ['encrypt']);
         const params: AesGcmParams = { name: 'AES-GCM', iv: buf(nonce), tagLength: 128 };
         if (aad !== undefined) params.additionalData = buf(aad);
@@ -251,9 +258,9 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       return nobleSync.aes256GcmEncrypt(key, nonce, plaintext, aad);
     },
     async aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) {
-      checkAead(key, nonce, sealed, aad);
+      checkGcm(key, nonce, sealed, aad);
       const s = await support();
-      if (s.aesGcm && big(sealed.length)) {
+      if (s.aesGcm && big(sealed.length) && nonce.length === 12) {
         if (sealed.length < 16)
           throw new VerificationError('AES-GCM input is shorter than its tag', {
             code: ErrorCode.AeadTagMismatch,

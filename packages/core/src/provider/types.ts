@@ -33,7 +33,11 @@ export interface CryptoProvider {
   /** Throws `VerificationError` (code `BAD_PADDING`) for a wrong length or bad padding. */
   aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
 
-  /** AES-256-GCM, 16-byte tag appended; nonce 12 bytes recommended (any length ≥ 1 accepted). */
+  /**
+   * AES-256-GCM, 16-byte tag appended. Nonce: 12 bytes recommended; any length of 8 bytes or more is
+   * accepted (SP 800-38D's GHASH-derived counter); shorter is a `RangeError`. A sealed input whose tag
+   * does not verify (including one shorter than 16 bytes) is a `VerificationError` (`AEAD_TAG_MISMATCH`).
+   */
   aes256GcmEncrypt(
     key: Uint8Array,
     nonce: Uint8Array,
