@@ -1,0 +1,231 @@
+/**
+ * libsignal's `Fingerprint` (versions 1 and 2): per party,
+ *
+ *   h = SHA-512(0x00 0x00 ‖ key33 ‖ identifier ‖ key33);  repeat (iterations − 1) times: h = SHA-512(h ‖ key33)
+ *
+ * 30 digits from h[0..30] per party, the smaller half first (so both sides show the same 60 digits),
+ * and the scannable payload from h[0..32] of each side.
+ */
+import {
+  assertBytes,
+  type CryptoProvider,
+  constantTimeEqual,
+  DecodeError,
+  PUBLIC_KEY_LENGTH,
+  PublicKey,
+  resolveProvider,
+} from '@e2ee-kit/core';
+import {
+  digitsOfHash,
+  type FormatOptions,
+  formatSafetyNumber,
+  parseSafetyNumber,
+  safetyNumberGroups,
+} from './display.js';
+import { type CompareResult, SCANNABLE_FINGERPRINT_LENGTH, ScannableFingerprint } from './scannable.js';
+
+/** Iterations Signal's apps use (Java docs: > 112 bits of work against a targeted collision). */
+export const DEFAULT_ITERATIONS = 5200;
+/** libsignal refuses fewer (`Invalid fingerprint iterations 1`). */
+export const MIN_ITERATIONS = 2;
+/** libsignal refuses more (`Invalid fingerprint iterations 1000001`). */
+export const MAX_ITERATIONS = 1_000_000;
+
+/**
+ * The version written into the scannable payload. It does not change the 60 digits. By Signal
+ * convention, version 1 hashes the E.164 phone number (UTF-8) and version 2 the 16-byte ACI.
+ */
+export const FingerprintVersion = { PhoneNumber: 1, ServiceId: 2 } as const;
+
+const SHA512_LENGTH = 64;
+
+/** An identity public key: a core `PublicKey` or its 33-byte serialization (`0x05 ‖ u`). */
+export type IdentityKeyInput = PublicKey | Uint8Array;
+
+export interface SafetyNumberParty {
+  /** Stable identifier bytes: see `aciIdentifier` (version 2) and `e164Identifier` (version 1). */
+  readonly identifier: Uint8Array;
+  readonly identityKey: IdentityKeyInput;
+}
+
+export interface SafetyNumberOptions {
+  /** This device's account. */
+  readonly local: SafetyNumberParty;
+  /** The contact whose identity is being verified. */
+  readonly remote: SafetyNumberParty;
+  /** Scannable payload version (any uint32; Signal uses 2). Default 2. */
+  readonly version?: number;
+  /** SHA-512 rounds per party, 2–1 000 000. Default 5200, as Signal. */
+  readonly iterations?: number;
+  readonly provider?: CryptoProvider;
+}
+
+function keyBytes(key: unknown, name: string): Uint8Array {
+  if (key instanceof Uint8Array) {
+    // Validates length and type byte (DecodeError otherwise), exactly the 33 bytes libsignal hashes.
+    return PublicKey.deserialize(key).serialize();
+  }
+  if (key instanceof PublicKey) return key.serialize();
+  if (key !== null && typeof key === 'object' && typeof (key as PublicKey).serialize === 'function') {
+    // A PublicKey from another copy of core (dual ESM/CJS load): check what it serializes to.
+    const bytes = (key as PublicKey).serialize();
+    if (bytes instanceof Uint8Array && bytes.length === PUBLIC_KEY_LENGTH) {
+      return PublicKey.deserialize(bytes).serialize();
+    }
+  }
+  throw new TypeError(`${name} must be a PublicKey or its 33-byte serialization`);
+}
+
+function checkParty(party: unknown, name: string): { identifier: Uint8Array; key: Uint8Array } {
+  if (party === null || typeof party !== 'object') throw new TypeError(`${name} must be an object`);
+  const { identifier, identityKey } = party as SafetyNumberParty;
+  assertBytes(identifier, `${name}.identifier`);
+  return { identifier, key: keyBytes(identityKey, `${name}.identityKey`) };
+}
+
+/**
+ * One party's 64-byte hash. One 97-byte buffer is reused for every round (`h ‖ key33`); the only
+ * allocation per round is the digest the provider returns.
+ */
+function partyHash(
+  provider: CryptoProvider,
+  iterations: number,
+  identifier: Uint8Array,
+  key: Uint8Array,
+): Uint8Array {
+  const first = new Uint8Array(2 + key.length + identifier.length + key.length);
+  first.set(key, 2);
+  first.set(identifier, 2 + key.length);
+  first.set(key, 2 + key.length + identifier.length);
+  let h = provider.sha512Sync(first);
+  const round = new Uint8Array(SHA512_LENGTH + key.length);
+  round.set(key, SHA512_LENGTH);
+  for (let i = 1; i < iterations; i++) {
+    round.set(h, 0);
+    h = provider.sha512Sync(round);
+  }
+  if (!(h instanceof Uint8Array) || h.length !== SHA512_LENGTH) {
+    throw new TypeError('provider.sha512Sync must return 64 bytes');
+  }
+  return h;
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const MALFORMED = (error: DecodeError): CompareResult => ({ status: 'malformed', error });
+
+/** A computed safety number: the 60 digits both people see and this side's QR payload. */
+export class SafetyNumber {
+  /** The 60 digits, identical on both sides (smaller 30-digit half first). */
+  readonly digits: string;
+  /** This side's QR payload. */
+  readonly scannable: ScannableFingerprint;
+  readonly iterations: number;
+  /** This side's 30 digits and the other side's (as computed here). */
+  readonly localDigits: string;
+  readonly remoteDigits: string;
+
+  private constructor(
+    localDigits: string,
+    remoteDigits: string,
+    scannable: ScannableFingerprint,
+    iterations: number,
+  ) {
+    this.localDigits = localDigits;
+    this.remoteDigits = remoteDigits;
+    this.digits = localDigits < remoteDigits ? localDigits + remoteDigits : remoteDigits + localDigits;
+    this.scannable = scannable;
+    this.iterations = iterations;
+  }
+
+  /** @internal Use `computeSafetyNumber`. */
+  static _create(
+    localHash: Uint8Array,
+    remoteHash: Uint8Array,
+    version: number,
+    iterations: number,
+  ): SafetyNumber {
+    return new SafetyNumber(
+      digitsOfHash(localHash),
+      digitsOfHash(remoteHash),
+      ScannableFingerprint.of(
+        version,
+        localHash.subarray(0, SCANNABLE_FINGERPRINT_LENGTH),
+        remoteHash.subarray(0, SCANNABLE_FINGERPRINT_LENGTH),
+      ),
+      iterations,
+    );
+  }
+
+  get version(): number {
+    return this.scannable.version;
+  }
+
+  /** The 12 groups of 5 digits. */
+  groups(): string[] {
+    return safetyNumberGroups(this.digits);
+  }
+
+  /** `"30035 44776 …"`; pass `{ groupsPerLine: 4 }` for Signal's 3 × 4 layout. */
+  format(options?: FormatOptions): string {
+    return formatSafetyNumber(this.digits, options);
+  }
+
+  /** Compares the payload scanned from the other phone (see `ScannableFingerprint.compare`). */
+  compare(scanned: Uint8Array | ScannableFingerprint): CompareResult {
+    return this.scannable.compare(scanned);
+  }
+
+  /**
+   * Compares digits the person typed or pasted (read by `parseSafetyNumber`) with ours, in constant
+   * time: `match`, `mismatch`, or `malformed` with the `SafetyNumberFormatError`.
+   */
+  compareDigits(typed: string): CompareResult {
+    if (typeof typed !== 'string') throw new TypeError('typed safety number must be a string');
+    let parsed: string;
+    try {
+      parsed = parseSafetyNumber(typed);
+    } catch (err) {
+      if (err instanceof DecodeError) return MALFORMED(err);
+      throw err;
+    }
+    const a = new Uint8Array(parsed.length);
+    const b = new Uint8Array(this.digits.length);
+    for (let i = 0; i < a.length; i++) a[i] = parsed.charCodeAt(i);
+    for (let i = 0; i < b.length; i++) b[i] = this.digits.charCodeAt(i);
+    return constantTimeEqual(a, b) ? { status: 'match' } : { status: 'mismatch' };
+  }
+
+  /** The 60 digits (a safety number is meant to be shown; it reveals no key). */
+  toString(): string {
+    return this.digits;
+  }
+  toJSON(): string {
+    return this.digits;
+  }
+  [INSPECT](): string {
+    return `SafetyNumber(${this.format()})`;
+  }
+}
+
+/**
+ * Computes the safety number between this device's account (`local`) and a contact (`remote`),
+ * byte-for-byte as libsignal's `Fingerprint.new(iterations, version, localId, localKey, remoteId,
+ * remoteKey)`. Synchronous: 2 × `iterations` SHA-512 calls through `provider.sha512Sync`.
+ */
+export function computeSafetyNumber(options: SafetyNumberOptions): SafetyNumber {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const version = options.version ?? FingerprintVersion.ServiceId;
+  if (!Number.isInteger(version) || version < 0 || version > 0xffff_ffff) {
+    throw new RangeError('version must be an unsigned 32-bit integer');
+  }
+  const iterations = options.iterations ?? DEFAULT_ITERATIONS;
+  if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+    throw new RangeError(`iterations must be an integer from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}`);
+  }
+  const local = checkParty(options.local, 'local');
+  const remote = checkParty(options.remote, 'remote');
+  const provider = resolveProvider(options.provider);
+  const localHash = partyHash(provider, iterations, local.identifier, local.key);
+  const remoteHash = partyHash(provider, iterations, remote.identifier, remote.key);
+  return SafetyNumber._create(localHash, remoteHash, version, iterations);
+}
