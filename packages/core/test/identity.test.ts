@@ -1,0 +1,158 @@
+import {
+  type Address,
+  DecodeError,
+  generateRegistrationId,
+  type IdentityChangeEvent,
+  IdentityKeyPair,
+  KeyValueIdentityKeyStore,
+  nobleProvider,
+  type PublicKey,
+  validateRegistrationId,
+} from '@e2ee-kit/core';
+import { createDeterministicRandom, InMemoryIdentityKeyStore, MemoryBackend } from '@e2ee-kit/core/testing';
+import { describe, expect, it } from 'vitest';
+
+const bob: Address = { name: 'bob', deviceId: 1 };
+const newKey = async () => (await IdentityKeyPair.generate(nobleProvider)).publicKey;
+
+describe('KeyValueIdentityKeyStore', () => {
+  it('tofu (default): first key is new and trusted, same key unchanged, a changed key is reported with old and new and trusted', async () => {
+    const events: IdentityChangeEvent[] = [];
+    const store = await InMemoryIdentityKeyStore.create({ onIdentityChange: (e) => events.push(e) });
+    const k1 = await newKey();
+    const k2 = await newKey();
+    expect(await store.getIdentity(bob)).toBeNull();
+    expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(true);
+    expect(await store.saveIdentity(bob, k1)).toEqual({ kind: 'new' });
+    expect((await store.getIdentity(bob))?.equals(k1)).toBe(true);
+    expect(await store.saveIdentity(bob, k1)).toEqual({ kind: 'unchanged' });
+    expect(await store.isTrustedIdentity(bob, k2, 'receiving')).toBe(true);
+    const change = await store.saveIdentity(bob, k2);
+    expect(change.kind).toBe('replaced');
+    if (change.kind !== 'replaced') throw new Error('unreachable');
+    expect(change.previous.equals(k1)).toBe(true);
+    expect(change.current.equals(k2)).toBe(true);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.address).toEqual(bob);
+    expect(events[0]!.previous.equals(k1)).toBe(true);
+    expect(events[0]!.current.equals(k2)).toBe(true);
+    expect((await store.getIdentity(bob))?.equals(k2)).toBe(true);
+  });
+
+  it('blockOnChange: a changed key is untrusted until approve(), only for that key', async () => {
+    const store = await InMemoryIdentityKeyStore.create({ policy: 'blockOnChange' });
+    const k1 = await newKey();
+    const k2 = await newKey();
+    const k3 = await newKey();
+    expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(true); // first use
+    await store.saveIdentity(bob, k1);
+    expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(true);
+    expect(await store.isTrustedIdentity(bob, k2, 'sending')).toBe(false);
+    expect(await store.isTrustedIdentity(bob, k2, 'receiving')).toBe(false);
+    await store.approve(bob, k2);
+    expect(await store.isTrustedIdentity(bob, k2, 'sending')).toBe(true);
+    expect(await store.isTrustedIdentity(bob, k3, 'sending')).toBe(false);
+    // Other addresses are not affected by the approval.
+    const carol = { name: 'carol', deviceId: 1 };
+    await store.saveIdentity(carol, k1);
+    expect(await store.isTrustedIdentity(carol, k2, 'sending')).toBe(false);
+    // Once saved, the approved key is the stored one; the approval record is gone.
+    expect((await store.saveIdentity(bob, k2)).kind).toBe('replaced');
+    expect([...store.backend.snapshot().keys()].some((k) => k.startsWith('approved:'))).toBe(false);
+    expect(await store.isTrustedIdentity(bob, k2, 'sending')).toBe(true);
+    expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(false);
+  });
+
+  it('a custom policy gets address, stored key (null on first contact), presented key and direction', async () => {
+    const calls: Array<[Address, PublicKey | null, PublicKey, string]> = [];
+    const store = await InMemoryIdentityKeyStore.create({
+      policy: async (address, stored, presented, direction) => {
+        calls.push([address, stored, presented, direction]);
+        return direction === 'receiving';
+      },
+    });
+    const k1 = await newKey();
+    expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(false);
+    expect(await store.isTrustedIdentity(bob, k1, 'receiving')).toBe(true);
+    await store.saveIdentity(bob, k1);
+    await store.isTrustedIdentity(bob, k1, 'sending');
+    expect(calls[0]![1]).toBeNull();
+    expect(calls[0]![2].equals(k1)).toBe(true);
+    expect(calls[0]![3]).toBe('sending');
+    expect(calls[2]![1]?.equals(k1)).toBe(true);
+  });
+
+  it('keeps bytes: the backend holds libsignal’s 33-byte key serialization', async () => {
+    const store = await InMemoryIdentityKeyStore.create();
+    const k1 = await newKey();
+    await store.saveIdentity(bob, k1);
+    const stored = store.backend.snapshot().get('identity:bob.1');
+    expect(stored?.length).toBe(33);
+    expect(Buffer.from(stored!).equals(Buffer.from(k1.serialize()))).toBe(true);
+  });
+
+  it('corrupted stored bytes surface as DecodeError, not a crash', async () => {
+    const backend = new MemoryBackend();
+    const store = new KeyValueIdentityKeyStore({
+      identityKeyPair: await IdentityKeyPair.generate(nobleProvider),
+      registrationId: 1,
+      backend,
+    });
+    await backend.set('identity:bob.1', Uint8Array.of(5, 1, 2));
+    await expect(store.getIdentity(bob)).rejects.toBeInstanceOf(DecodeError);
+  });
+
+  it('own identity and registration id', async () => {
+    const pair = await IdentityKeyPair.generate(nobleProvider);
+    const store = await InMemoryIdentityKeyStore.create({ identityKeyPair: pair, registrationId: 4242 });
+    expect(await store.getIdentityKeyPair()).toBe(pair);
+    expect(await store.getLocalRegistrationId()).toBe(4242);
+  });
+
+  it('validates its inputs', async () => {
+    const store = await InMemoryIdentityKeyStore.create();
+    const k = await newKey();
+    await expect(store.saveIdentity({ name: '', deviceId: 1 }, k)).rejects.toThrow(RangeError);
+    await expect(store.saveIdentity(bob, k.serialize() as never)).rejects.toThrow(TypeError);
+    await expect(store.isTrustedIdentity(bob, k, 'both' as never)).rejects.toThrow(TypeError);
+    await expect(store.approve(bob, null as never)).rejects.toThrow(TypeError);
+    const pair = await IdentityKeyPair.generate(nobleProvider);
+    const backend = new MemoryBackend();
+    expect(
+      () => new KeyValueIdentityKeyStore({ identityKeyPair: pair, registrationId: -1, backend }),
+    ).toThrow(RangeError);
+    expect(
+      () => new KeyValueIdentityKeyStore({ identityKeyPair: {} as never, registrationId: 1, backend }),
+    ).toThrow(TypeError);
+    expect(
+      () => new KeyValueIdentityKeyStore({ identityKeyPair: pair, registrationId: 1, backend: {} as never }),
+    ).toThrow(TypeError);
+    expect(
+      () =>
+        new KeyValueIdentityKeyStore({
+          identityKeyPair: pair,
+          registrationId: 1,
+          backend,
+          policy: 'never' as never,
+        }),
+    ).toThrow(TypeError);
+  });
+});
+
+describe('registration ids', () => {
+  it('generateRegistrationId stays in libsignal’s 1..16380', () => {
+    const rnd = createDeterministicRandom('regid');
+    for (let i = 0; i < 2000; i++) {
+      const id = generateRegistrationId(rnd);
+      expect(id).toBeGreaterThanOrEqual(1);
+      expect(id).toBeLessThanOrEqual(16380);
+    }
+    expect(generateRegistrationId(() => Uint8Array.of(0xff, 0xff))).toBe((0xffff % 16380) + 1);
+  });
+
+  it('validateRegistrationId accepts 0..2^31-1', () => {
+    for (const ok of [0, 1, 16380, 0x7fffffff]) expect(() => validateRegistrationId(ok)).not.toThrow();
+    for (const bad of [-1, 0x80000000]) expect(() => validateRegistrationId(bad)).toThrow(RangeError);
+    for (const bad of [1.5, '1', null]) expect(() => validateRegistrationId(bad)).toThrow(TypeError);
+  });
+});
