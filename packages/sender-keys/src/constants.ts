@@ -1,0 +1,20 @@
+/** Constants of libsignal's sender-key protocol (`rust/protocol/src/consts.rs`, `protocol.rs`). */
+
+/** `SENDERKEY_MESSAGE_CURRENT_VERSION`: the high nibble of the first byte of every SKDM / SKM. */
+export const SENDER_KEY_MESSAGE_VERSION = 3;
+/** The version byte written on the wire: `(3 << 4) | 3`. */
+export const SENDER_KEY_VERSION_BYTE = 0x33;
+/** `CiphertextMessageType.SenderKey`, for apps that frame ciphertexts by type (sealed sender). */
+export const SENDER_KEY_CIPHERTEXT_TYPE = 7;
+/** Sender-key states kept per (sender, distribution id); the oldest is dropped beyond this. */
+export const MAX_SENDER_KEY_STATES = 5;
+/** Skipped message keys kept per state; the oldest is evicted beyond this. */
+export const MAX_MESSAGE_KEYS = 2000;
+/** A message more than this many iterations ahead of the chain is refused (exactly this many is accepted). */
+export const MAX_FORWARD_JUMPS = 25_000;
+/** Length of the chain key, the HMAC-SHA256 chain seed. */
+export const CHAIN_KEY_LENGTH = 32;
+/** Length of the XEdDSA signature that ends every SenderKeyMessage. */
+export const SENDER_KEY_SIGNATURE_LENGTH = 64;
+/** Default time a replaced chain keeps decrypting messages that were already in flight. */
+export const DEFAULT_ROTATION_GRACE_MS = 60 * 60 * 1000;

@@ -1,0 +1,50 @@
+/**
+ * Errors specific to sender keys. The other failures use core's classes:
+ * `DecodeError` (malformed bytes, legacy or unknown version), `VerificationError` with code
+ * `INVALID_SIGNATURE` (bad signature) or `BAD_PADDING` (decryption failed), `DuplicateMessageError`,
+ * `MessageGapError` (too far in the future) and `StoreError` (the store threw).
+ */
+import { type Address, E2eeError, type E2eeErrorOptions } from '@e2ee-kit/core';
+
+export const SenderKeyErrorCode = {
+  /** No state for this (sender, distribution id), or none for the message's chain id. */
+  MissingSenderKey: 'SENDER_KEY_MISSING',
+  /** A stored state is unusable (no private signing key for encrypt, chain exhausted, corrupt keys). */
+  InvalidSenderKeySession: 'INVALID_SENDER_KEY_SESSION',
+} as const;
+
+/**
+ * No sender key to decrypt with: the app should ask `sender` for a new distribution message for
+ * `distributionId` (a resend request) and may retry the message once it has processed it.
+ * Names the sender and the distribution id, never any key material.
+ */
+export class MissingSenderKeyError extends E2eeError {
+  readonly sender: Address;
+  readonly distributionId: string;
+  /** The message's chain id, when the record exists but holds no state for that chain. */
+  readonly chainId: number | undefined;
+
+  constructor(sender: Address, distributionId: string, chainId?: number, options?: E2eeErrorOptions) {
+    super(
+      SenderKeyErrorCode.MissingSenderKey,
+      `missing sender key state for ${sender.name}.${sender.deviceId}, distribution ${distributionId}`,
+      options,
+    );
+    this.sender = Object.freeze({ name: sender.name, deviceId: sender.deviceId });
+    this.distributionId = distributionId;
+    this.chainId = chainId;
+  }
+}
+
+/** The stored record cannot be used for this operation. Nothing was changed. */
+export class InvalidSenderKeySessionError extends E2eeError {
+  readonly distributionId: string;
+  constructor(distributionId: string, reason: string, options?: E2eeErrorOptions) {
+    super(
+      SenderKeyErrorCode.InvalidSenderKeySession,
+      `invalid sender key session for distribution ${distributionId}: ${reason}`,
+      options,
+    );
+    this.distributionId = distributionId;
+  }
+}

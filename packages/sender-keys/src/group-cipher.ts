@@ -1,0 +1,589 @@
+/**
+ * `GroupCipher`: libsignal's group operations (`group_cipher.rs`) over an async `SenderKeyStore`, plus
+ * the sender-side membership bookkeeping apps need (who holds the current key, rotation on removal).
+ *
+ * Every operation on one (sender, distribution id) runs under that key's mutex, shared by every
+ * `GroupCipher` on the same store object. An operation computes the new record in memory and stores
+ * it only when everything succeeded; a failure leaves the stored record untouched.
+ */
+import {
+  type Address,
+  addressToString,
+  assertBytes,
+  type CryptoProvider,
+  DecodeError,
+  DuplicateMessageError,
+  E2eeError,
+  ErrorCode,
+  KeyedMutex,
+  MessageGapError,
+  resolveProvider,
+  StoreError,
+  VerificationError,
+  validateAddress,
+} from '@e2ee-kit/core';
+import {
+  DEFAULT_ROTATION_GRACE_MS,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  MAX_SENDER_KEY_STATES,
+  SENDER_KEY_MESSAGE_VERSION,
+} from './constants.js';
+import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
+import { messageKeySeed, messageKeys, nextChainKey } from './kdf.js';
+import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
+import {
+  decodeHolders,
+  effectiveVersion,
+  encodeHolders,
+  SenderKeyRecord,
+  type SenderKeyStateData,
+  type SkippedKey,
+} from './record.js';
+import { generateSigningKey, signMessage, verifyMessage } from './signing.js';
+import type { SenderKeyStore } from './store.js';
+import { normalizeDistributionId } from './uuid.js';
+
+const MAX_ITERATION = 0xffff_ffff;
+
+export interface GroupCipherOptions {
+  /** Crypto provider (default: core's `defaultProvider`). */
+  provider?: CryptoProvider;
+  /** Clock in milliseconds since the epoch (default `Date.now`); used for rotation grace and key age. */
+  now?: () => number;
+  /**
+   * How long a replaced chain of a sender still decrypts messages that were already in flight, counted
+   * from the moment a newer distribution message from that sender was processed. Default one hour.
+   * `Infinity` keeps replaced chains until they are evicted (libsignal's behaviour).
+   */
+  rotationGraceMs?: number;
+}
+
+/** A decrypted group message. */
+export interface GroupMessage {
+  readonly plaintext: Uint8Array;
+  readonly distributionId: string;
+  readonly chainId: number;
+  readonly iteration: number;
+}
+
+/** `tryDecrypt`'s answer: every expected failure as data, so the app can `switch` on `status`. */
+export type GroupDecryptOutcome =
+  | ({ readonly status: 'decrypted' } & GroupMessage)
+  | {
+      /** Ask `sender` for a distribution message for `distributionId`, then retry. */
+      readonly status: 'missing-sender-key';
+      readonly sender: Address;
+      readonly distributionId: string;
+      readonly chainId: number | undefined;
+      readonly error: MissingSenderKeyError;
+    }
+  | {
+      /** Already decrypted (or its key was evicted): drop it. */
+      readonly status: 'duplicate';
+      readonly error: DuplicateMessageError;
+    }
+  | {
+      /** Malformed, badly signed, too far ahead or undecryptable: drop it. */
+      readonly status: 'rejected';
+      readonly error: E2eeError;
+    };
+
+/** Why `prepareSend` (or `rotate`) made a new chain. */
+export type RotationReason = 'created' | 'member-removed' | 'expired' | 'requested';
+
+export interface SendPlan {
+  readonly distributionId: string;
+  /** The chain that `encrypt` will use now. Pass it to `markDelivered`. */
+  readonly chainId: number;
+  /** Set when this call made a new chain (new chain id, chain key and signing key; same distribution id). */
+  readonly rotation: RotationReason | undefined;
+  /** Devices that held the previous key but are not in `members`: the reason for a rotation. */
+  readonly removed: readonly Address[];
+  /** Member devices that do not hold the current key: send each `distributionMessage` pairwise. */
+  readonly needsDistribution: readonly Address[];
+  /** The current chain's distribution message. */
+  readonly distributionMessage: SenderKeyDistributionMessage;
+}
+
+export interface PrepareSendOptions {
+  /** Rotate when the current chain is older than this (Signal rotates at most every 90 days). */
+  maxAgeMs?: number;
+}
+
+const mutexes = new WeakMap<object, KeyedMutex>();
+
+function lockFor(store: SenderKeyStore): KeyedMutex {
+  let m = mutexes.get(store);
+  if (!m) {
+    m = new KeyedMutex();
+    mutexes.set(store, m);
+  }
+  return m;
+}
+
+function deviceKey(a: Address): string {
+  return addressToString(a);
+}
+
+function uniqueDevices(devices: readonly Address[], what: string): Address[] {
+  if (!Array.isArray(devices)) throw new TypeError(`${what} must be an array of addresses`);
+  const seen = new Set<string>();
+  const out: Address[] = [];
+  for (const d of devices) {
+    validateAddress(d);
+    const k = deviceKey(d);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(Object.freeze({ name: d.name, deviceId: d.deviceId }));
+  }
+  return out;
+}
+
+export class GroupCipher {
+  readonly #store: SenderKeyStore;
+  readonly #provider: CryptoProvider;
+  readonly #now: () => number;
+  readonly #graceMs: number;
+  readonly #mutex: KeyedMutex;
+
+  constructor(store: SenderKeyStore, options: GroupCipherOptions = {}) {
+    if (
+      store === null ||
+      typeof store !== 'object' ||
+      typeof store.loadSenderKey !== 'function' ||
+      typeof store.storeSenderKey !== 'function'
+    ) {
+      throw new TypeError('store must implement SenderKeyStore');
+    }
+    this.#store = store;
+    this.#provider = resolveProvider(options.provider);
+    this.#now = options.now ?? Date.now;
+    if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
+    const grace = options.rotationGraceMs ?? DEFAULT_ROTATION_GRACE_MS;
+    if (typeof grace !== 'number' || Number.isNaN(grace) || grace < 0) {
+      throw new RangeError('rotationGraceMs must be a non-negative number');
+    }
+    this.#graceMs = grace;
+    this.#mutex = lockFor(store);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // libsignal's four operations
+
+  /**
+   * The distribution message for `sender`'s current chain under `distributionId`, creating the chain
+   * (random 31-bit chain id, chain key and signing key) on first use. A later call returns the chain
+   * at its current iteration, so a member who receives it cannot read earlier messages.
+   */
+  async createDistributionMessage(
+    sender: Address,
+    distributionId: string,
+  ): Promise<SenderKeyDistributionMessage> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      let state = record?.states[0];
+      if (state === undefined) {
+        state = await this.#newOwnState([]);
+        await this.#save(sender, id, SenderKeyRecord.fromStates([state]));
+      }
+      return distributionMessageFor(id, state);
+    });
+  }
+
+  /**
+   * Stores the chain a member's distribution message describes, as libsignal does: a known chain (same
+   * chain id and signing key) is kept as it is, so a re-sent message can neither rewind nor reset a
+   * receiver; a chain id with a different key replaces the old state; at most 5 states are kept.
+   */
+  async processDistributionMessage(
+    sender: Address,
+    message: SenderKeyDistributionMessage | Uint8Array,
+  ): Promise<void> {
+    validateAddress(sender);
+    const skdm =
+      message instanceof SenderKeyDistributionMessage
+        ? message
+        : SenderKeyDistributionMessage.deserialize(message);
+    const id = skdm.distributionId;
+    await this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const now = this.#now();
+      const states = record?.states ?? [];
+      const existing = states.findIndex(
+        (s) => s.chainId === skdm.chainId && s.signingPublic.equals(skdm.signingKey),
+      );
+      if (existing === 0) return; // already the current chain: nothing changes
+      const state: SenderKeyStateData =
+        existing > 0
+          ? { ...(states[existing] as SenderKeyStateData), supersededAt: 0 }
+          : {
+              chainId: skdm.chainId,
+              messageVersion: skdm.messageVersion,
+              iteration: skdm.iteration,
+              chainKey: skdm.chainKey(),
+              signingPublic: skdm.signingKey,
+              signingPrivate: undefined,
+              edSeed: undefined,
+              edSignBit: 0,
+              skipped: [],
+              supersededAt: 0,
+              createdAt: 0,
+              holders: undefined,
+            };
+      const rest = states
+        .filter((s) => s.chainId !== skdm.chainId && !this.#expired(s, now))
+        .map((s) => (s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
+      while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
+      await this.#save(sender, id, SenderKeyRecord.fromStates([state, ...rest]));
+    });
+  }
+
+  /** Encrypts one group message with `sender`'s current chain: one call per message, whatever the group size. */
+  async encrypt(sender: Address, distributionId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    assertBytes(plaintext, 'plaintext');
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      if (record === undefined) throw new MissingSenderKeyError(sender, id);
+      const state = record.states[0];
+      if (state === undefined) throw new InvalidSenderKeySessionError(id, 'the record has no state');
+      if (state.signingPrivate === undefined) {
+        throw new InvalidSenderKeySessionError(id, 'the current state has no private signing key');
+      }
+      if (state.iteration === MAX_ITERATION)
+        throw new InvalidSenderKeySessionError(id, 'sender chain is too long');
+      const p = this.#provider;
+      const [seed, next] = await Promise.all([
+        messageKeySeed(state.chainKey, p),
+        nextChainKey(state.chainKey, p),
+      ]);
+      const keys = await messageKeys(seed, p);
+      const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
+      const unsigned = SenderKeyMessage.encodeUnsigned({
+        distributionId: id,
+        chainId: state.chainId,
+        iteration: state.iteration,
+        ciphertext,
+        messageVersion: effectiveVersion(state),
+      });
+      const signature = await signMessage(state, unsigned, p);
+      const out = new Uint8Array(unsigned.length + signature.length);
+      out.set(unsigned, 0);
+      out.set(signature, unsigned.length);
+      const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
+      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      return out;
+    });
+  }
+
+  /**
+   * Decrypts a group message from `sender`, checking in libsignal's order: decode, record, chain id,
+   * version, signature, iteration (duplicate / too far ahead), then AES-CBC. The updated record is
+   * stored before the plaintext is returned; any failure stores nothing.
+   */
+  async decrypt(sender: Address, message: Uint8Array | SenderKeyMessage): Promise<GroupMessage> {
+    validateAddress(sender);
+    const skm = message instanceof SenderKeyMessage ? message : SenderKeyMessage.deserialize(message);
+    const id = skm.distributionId;
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      if (record === undefined) throw new MissingSenderKeyError(sender, id);
+      const now = this.#now();
+      const index = record.states.findIndex((s) => s.chainId === skm.chainId);
+      const state = record.states[index];
+      if (state === undefined || this.#expired(state, now)) {
+        throw new MissingSenderKeyError(sender, id, skm.chainId);
+      }
+      if (skm.messageVersion !== effectiveVersion(state)) {
+        throw new DecodeError(`message version ${skm.messageVersion} does not match the sender key state`);
+      }
+      const p = this.#provider;
+      const parts = skm.parts;
+      if (!(await verifyMessage(state.signingPublic, parts.signed, parts.signature, p))) {
+        throw new VerificationError('invalid signature detected', { code: ErrorCode.InvalidSignature });
+      }
+      const { seed, next } = await this.#messageKeyFor(state, skm.iteration, id);
+      const keys = await messageKeys(seed, p);
+      let plaintext: Uint8Array;
+      try {
+        plaintext = await p.aes256CbcDecrypt(keys.cipherKey, keys.iv, parts.ciphertext);
+      } catch (err) {
+        if (!E2eeError.is(err)) throw err;
+        throw new VerificationError('sender key decryption failed', { code: ErrorCode.BadPadding });
+      }
+      const states = record.states
+        .map((s, i) => (i === index ? next : s))
+        .filter((s, i) => i === 0 || !this.#expired(s, now));
+      await this.#save(sender, id, SenderKeyRecord.fromStates(states));
+      return { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration };
+    });
+  }
+
+  /**
+   * `decrypt`, with every message-level failure returned as data instead of thrown. Store failures
+   * and programmer errors (wrong argument types) are still thrown.
+   */
+  async tryDecrypt(sender: Address, message: Uint8Array | SenderKeyMessage): Promise<GroupDecryptOutcome> {
+    try {
+      const m = await this.decrypt(sender, message);
+      return { status: 'decrypted', ...m };
+    } catch (err) {
+      if (err instanceof MissingSenderKeyError) {
+        return {
+          status: 'missing-sender-key',
+          sender: err.sender,
+          distributionId: err.distributionId,
+          chainId: err.chainId,
+          error: err,
+        };
+      }
+      if (err instanceof DuplicateMessageError) return { status: 'duplicate', error: err };
+      if (E2eeError.is(err) && !(err instanceof StoreError)) return { status: 'rejected', error: err };
+      throw err;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // membership (sender side)
+
+  /**
+   * Call before sending to a group. Given the member devices that should read the message now, it
+   * rotates the chain when a device that held the key is no longer a member (or the chain is older
+   * than `maxAgeMs`), and lists the devices that need the distribution message. Send
+   * `plan.distributionMessage` to `plan.needsDistribution` over pairwise sessions, call
+   * `markDelivered`, then `encrypt` once.
+   */
+  async prepareSend(
+    sender: Address,
+    distributionId: string,
+    members: readonly Address[],
+    options: PrepareSendOptions = {},
+  ): Promise<SendPlan> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    const memberList = uniqueDevices(members, 'members');
+    const { maxAgeMs } = options;
+    if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
+      throw new RangeError('maxAgeMs must be a non-negative number');
+    }
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const now = this.#now();
+      let state = record?.states[0];
+      let rotation: RotationReason | undefined;
+      let removed: Address[] = [];
+      if (state === undefined || state.signingPrivate === undefined) {
+        rotation = 'created';
+      } else {
+        const memberKeys = new Set(memberList.map(deviceKey));
+        removed = decodeHolders(state.holders).filter((h) => !memberKeys.has(deviceKey(h)));
+        if (removed.length > 0) rotation = 'member-removed';
+        else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
+          rotation = 'expired';
+        }
+      }
+      if (rotation !== undefined) {
+        state = await this.#newOwnState(record?.chainIds ?? []);
+        await this.#save(sender, id, SenderKeyRecord.fromStates([state]));
+      }
+      const current = state as SenderKeyStateData;
+      const holderKeys = new Set(decodeHolders(current.holders).map(deviceKey));
+      return {
+        distributionId: id,
+        chainId: current.chainId,
+        rotation,
+        removed,
+        needsDistribution: memberList.filter((m) => !holderKeys.has(deviceKey(m))),
+        distributionMessage: distributionMessageFor(id, current),
+      };
+    });
+  }
+
+  /**
+   * Records that `devices` received the distribution message of chain `chainId`. Returns false (and
+   * records nothing) if the chain was replaced in the meantime: prepare the send again.
+   */
+  async markDelivered(
+    sender: Address,
+    distributionId: string,
+    chainId: number,
+    devices: readonly Address[],
+  ): Promise<boolean> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    const list = uniqueDevices(devices, 'devices');
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const state = record?.states[0];
+      if (record === undefined || state === undefined || state.chainId !== chainId) return false;
+      if (state.signingPrivate === undefined) return false;
+      const holders = decodeHolders(state.holders);
+      const known = new Set(holders.map(deviceKey));
+      const added = list.filter((d) => !known.has(deviceKey(d)));
+      if (added.length === 0) return true;
+      const updated = { ...state, holders: encodeHolders([...holders, ...added]) };
+      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      return true;
+    });
+  }
+
+  /**
+   * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
+   * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+   */
+  async markNeedsDistribution(
+    sender: Address,
+    distributionId: string,
+    devices: readonly Address[],
+  ): Promise<void> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    const drop = new Set(uniqueDevices(devices, 'devices').map(deviceKey));
+    await this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const state = record?.states[0];
+      if (record === undefined || state === undefined || state.signingPrivate === undefined) return;
+      const holders = decodeHolders(state.holders);
+      const kept = holders.filter((h) => !drop.has(deviceKey(h)));
+      if (kept.length === holders.length) return;
+      const updated = { ...state, holders: encodeHolders(kept) };
+      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+    });
+  }
+
+  /**
+   * Replaces `sender`'s chain now: new chain id, chain key and signing key under the same distribution
+   * id, with nobody recorded as holding it. Returns the new distribution message.
+   */
+  async rotate(sender: Address, distributionId: string): Promise<SenderKeyDistributionMessage> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const state = await this.#newOwnState(record?.chainIds ?? []);
+      await this.#save(sender, id, SenderKeyRecord.fromStates([state]));
+      return distributionMessageFor(id, state);
+    });
+  }
+
+  /** Member devices recorded as holding `sender`'s current chain for `distributionId`. */
+  async keyHolders(sender: Address, distributionId: string): Promise<Address[]> {
+    validateAddress(sender);
+    const id = normalizeDistributionId(distributionId);
+    return this.#run(sender, id, async () => {
+      const record = await this.#load(sender, id);
+      const state = record?.states[0];
+      return state?.signingPrivate === undefined ? [] : decodeHolders(state.holders);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #expired(state: SenderKeyStateData, now: number): boolean {
+    return state.supersededAt !== 0 && now - state.supersededAt > this.#graceMs;
+  }
+
+  async #messageKeyFor(
+    state: SenderKeyStateData,
+    iteration: number,
+    id: string,
+  ): Promise<{ seed: Uint8Array; next: SenderKeyStateData }> {
+    const current = state.iteration;
+    if (iteration < current) {
+      const at = state.skipped.findIndex((k) => k.iteration === iteration);
+      if (at < 0) throw new DuplicateMessageError(`message with old counter ${current} / ${iteration}`);
+      const skipped = state.skipped.slice();
+      const [key] = skipped.splice(at, 1);
+      return { seed: (key as SkippedKey).seed, next: { ...state, skipped } };
+    }
+    if (iteration - current > MAX_FORWARD_JUMPS) {
+      throw new MessageGapError('message from too far into the future');
+    }
+    if (iteration === MAX_ITERATION) throw new InvalidSenderKeySessionError(id, 'sender chain is too long');
+    const p = this.#provider;
+    // Keys for iterations current..iteration-1 are kept for late messages; only the newest
+    // MAX_MESSAGE_KEYS of them can survive eviction, so only those seeds are derived.
+    const keepFrom = iteration - Math.min(iteration - current, MAX_MESSAGE_KEYS);
+    const fresh: SkippedKey[] = [];
+    let chainKey = state.chainKey;
+    for (let j = current; j < iteration; j++) {
+      if (j >= keepFrom) fresh.push({ iteration: j, seed: await messageKeySeed(chainKey, p) });
+      chainKey = await nextChainKey(chainKey, p);
+    }
+    const [seed, next] = await Promise.all([messageKeySeed(chainKey, p), nextChainKey(chainKey, p)]);
+    let skipped = state.skipped;
+    if (fresh.length > 0) {
+      const keepOld = MAX_MESSAGE_KEYS - fresh.length;
+      skipped = [...(keepOld > 0 ? state.skipped.slice(-keepOld) : []), ...fresh];
+    }
+    return { seed, next: { ...state, iteration: iteration + 1, chainKey: next, skipped } };
+  }
+
+  async #newOwnState(avoidChainIds: readonly number[]): Promise<SenderKeyStateData> {
+    const p = this.#provider;
+    let chainId: number;
+    do {
+      const r = p.randomBytes(4);
+      chainId =
+        (((r[0] as number) | ((r[1] as number) << 8) | ((r[2] as number) << 16)) >>> 0) +
+        (r[3] as number) * 0x1000000;
+      chainId = Math.floor(chainId / 2); // libsignal: random u32 >> 1 (31-bit, as the Java library)
+    } while (avoidChainIds.includes(chainId));
+    const chainKey = p.randomBytes(32);
+    const signing = await generateSigningKey(p);
+    return {
+      chainId,
+      messageVersion: SENDER_KEY_MESSAGE_VERSION,
+      iteration: 0,
+      chainKey,
+      signingPublic: signing.signingPublic,
+      signingPrivate: signing.signingPrivate,
+      edSeed: signing.edSeed,
+      edSignBit: signing.edSignBit,
+      skipped: [],
+      supersededAt: 0,
+      createdAt: this.#now(),
+      holders: encodeHolders([]),
+    };
+  }
+
+  #run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(`${addressToString(sender)}\u0000${id}`, fn);
+  }
+
+  async #load(sender: Address, id: string): Promise<SenderKeyRecord | undefined> {
+    let record: unknown;
+    try {
+      record = await this.#store.loadSenderKey(sender, id);
+    } catch (err) {
+      throw new StoreError('loading the sender key record failed', { cause: err });
+    }
+    if (record === undefined || record === null) return undefined;
+    if (!(record instanceof SenderKeyRecord))
+      throw new StoreError('the store returned something other than a SenderKeyRecord');
+    return record;
+  }
+
+  async #save(sender: Address, id: string, record: SenderKeyRecord): Promise<void> {
+    try {
+      await this.#store.storeSenderKey(sender, id, record);
+    } catch (err) {
+      throw new StoreError('storing the sender key record failed', { cause: err });
+    }
+  }
+}
+
+function distributionMessageFor(id: string, state: SenderKeyStateData): SenderKeyDistributionMessage {
+  return SenderKeyDistributionMessage.create({
+    distributionId: id,
+    chainId: state.chainId,
+    iteration: state.iteration,
+    chainKey: state.chainKey,
+    signingKey: state.signingPublic,
+    messageVersion: effectiveVersion(state),
+  });
+}

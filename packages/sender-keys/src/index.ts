@@ -1,0 +1,26 @@
+// @e2ee-kit/sender-keys — group messaging wire-compatible with libsignal's sender keys.
+export {
+  CHAIN_KEY_LENGTH,
+  DEFAULT_ROTATION_GRACE_MS,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  MAX_SENDER_KEY_STATES,
+  SENDER_KEY_CIPHERTEXT_TYPE,
+  SENDER_KEY_MESSAGE_VERSION,
+  SENDER_KEY_SIGNATURE_LENGTH,
+  SENDER_KEY_VERSION_BYTE,
+} from './constants.js';
+export { InvalidSenderKeySessionError, MissingSenderKeyError, SenderKeyErrorCode } from './errors.js';
+export {
+  GroupCipher,
+  type GroupCipherOptions,
+  type GroupDecryptOutcome,
+  type GroupMessage,
+  type PrepareSendOptions,
+  type RotationReason,
+  type SendPlan,
+} from './group-cipher.js';
+export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';
+export { SENDER_KEY_RECORD_TAG, SENDER_KEY_RECORD_VERSION, SenderKeyRecord } from './record.js';
+export type { SenderKeyStore } from './store.js';
+export { generateDistributionId, normalizeDistributionId } from './uuid.js';

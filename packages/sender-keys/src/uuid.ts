@@ -1,0 +1,40 @@
+/** Distribution ids are UUIDs: canonical lowercase strings in the API, 16 bytes (RFC 4122 order) on the wire. */
+import { assertBytes, type CryptoProvider, resolveProvider } from '@e2ee-kit/core';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Validates a distribution id and returns its canonical (lowercase) form. Any 16 bytes are a
+ * valid distribution id on the wire, so no version or variant is required.
+ */
+export function normalizeDistributionId(id: unknown): string {
+  if (typeof id !== 'string') throw new TypeError('distributionId must be a UUID string');
+  if (!UUID_RE.test(id)) throw new RangeError('distributionId must be a UUID (8-4-4-4-12 hex digits)');
+  return id.toLowerCase();
+}
+
+export function distributionIdToBytes(id: string): Uint8Array {
+  const hex = normalizeDistributionId(id).replace(/-/g, '');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export function distributionIdFromBytes(bytes: Uint8Array): string {
+  assertBytes(bytes, 'distribution id', 16);
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+    s += HEX[bytes[i] as number];
+  }
+  return s;
+}
+
+/** A fresh random (version 4) distribution id: one per group or send target, chosen by the sender. */
+export function generateDistributionId(options: { provider?: CryptoProvider } = {}): string {
+  const b = resolveProvider(options.provider).randomBytes(16);
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  return distributionIdFromBytes(b);
+}
