@@ -123,6 +123,15 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     return approved !== undefined && PublicKey.deserialize(approved).equals(identityKey);
   }
 
+  /**
+   * Forgets the stored identity key for `address` (approvals are kept). Session libraries call it to
+   * roll back a first-contact `saveIdentity` when the operation that saved it fails.
+   */
+  async removeIdentity(address: Address): Promise<void> {
+    validateAddress(address);
+    await this.#backend.delete(`identity:${addressToString(address)}`);
+  }
+
   /** Under `blockOnChange`: the user has verified `identityKey` for `address` (e.g. by safety number). */
   async approve(address: Address, identityKey: PublicKey): Promise<void> {
     validateAddress(address);

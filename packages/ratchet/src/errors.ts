@@ -1,0 +1,27 @@
+/**
+ * Error codes added by this package. Every error is an `E2eeError` (or a core subclass) whose `code`
+ * is one of core's `ErrorCode` values or one of these.
+ */
+export const RatchetErrorCode = {
+  /** A message that no session state could decrypt (bad MAC, wrong session, corrupted). */
+  InvalidMessage: 'INVALID_MESSAGE',
+  /** Message version below 3 (pre-2016 libsignal). */
+  LegacyCiphertextVersion: 'LEGACY_CIPHERTEXT_VERSION',
+  /** Message version above 4. */
+  UnrecognizedCiphertextVersion: 'UNRECOGNIZED_CIPHERTEXT_VERSION',
+  /** A PreKey message names a one-time pre-key that is not (or no longer) in the store. */
+  InvalidPreKeyId: 'INVALID_PREKEY_ID',
+  /** A PreKey message names a signed pre-key that is not in the store. */
+  InvalidSignedPreKeyId: 'INVALID_SIGNED_PREKEY_ID',
+  /** A PreKey message names a Kyber pre-key that is not in the store. */
+  InvalidKyberPreKeyId: 'INVALID_KYBER_PREKEY_ID',
+  /** PQXDH was asked for but the bundle has no Kyber pre-key (or a version-4 message has no Kyber part). */
+  MissingKyberPreKey: 'MISSING_KYBER_PREKEY',
+  /** A version-3 (X3DH) PreKey message arrived and `acceptX3dh` is not set. */
+  X3dhNotAccepted: 'X3DH_NOT_ACCEPTED',
+  /** The base key of an incoming PreKey message is not canonical (libsignal ≥ 0.81 rule). */
+  InvalidBaseKey: 'INVALID_BASE_KEY',
+  /** A repeated PreKey message carries an identity key other than the session's. */
+  IdentityMismatch: 'IDENTITY_MISMATCH',
+} as const;
+export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];

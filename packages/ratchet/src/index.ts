@@ -1,0 +1,75 @@
+// @e2ee-kit/ratchet — pairwise sessions wire-compatible with libsignal (PQXDH, X3DH, Double Ratchet).
+
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies).
+export {
+  type Address,
+  type CryptoProvider,
+  DecodeError,
+  type Direction,
+  DuplicateMessageError,
+  E2eeError,
+  ErrorCode,
+  generateRegistrationId,
+  type IdentityChange,
+  IdentityKeyPair,
+  type IdentityKeyStore,
+  InvalidKeyError,
+  KemPublicKey,
+  KeyPair,
+  MessageGapError,
+  PrivateKey,
+  PublicKey,
+  SessionNotFoundError,
+  StoreError,
+  UntrustedIdentityError,
+  VerificationError,
+} from '@e2ee-kit/core';
+export { PreKeyBundle, type PreKeyBundleBytes, type PreKeyBundleParts } from './bundle.js';
+export {
+  ARCHIVED_STATES_MAX_LENGTH,
+  CiphertextMessageType,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  MAX_RECEIVER_CHAINS,
+  MAX_UNACKNOWLEDGED_SESSION_AGE_MS,
+  SESSION_VERSION_PQXDH,
+  SESSION_VERSION_X3DH,
+} from './constants.js';
+export { RatchetErrorCode } from './errors.js';
+export {
+  type CreatePreKeyBundleOptions,
+  createPreKeyBundle,
+  type GenerateOptions,
+  generateKyberPreKey,
+  generatePreKeys,
+  generateSignedPreKey,
+  PreKeyManager,
+  type PreKeyManagerOptions,
+  type PreKeyStatus,
+  type PreKeyUpload,
+} from './prekeys.js';
+export { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+export { PreKeyRecord } from './records/prekey-record.js';
+export { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
+export { SessionRecord } from './records/session-record.js';
+export { SignedPreKeyRecord } from './records/signed-prekey-record.js';
+export {
+  type DecryptedMessage,
+  type EncryptedMessage,
+  type InitiateOptions,
+  messageTypeFromNumber,
+  messageTypeToNumber,
+  SessionCipher,
+  type SessionCipherOptions,
+  type WireMessageType,
+} from './session-cipher.js';
+export {
+  assertProtocolStore,
+  type KyberPreKeyStore,
+  type PreKeyStateStore,
+  type PreKeyStore,
+  type ProtocolStore,
+  type SessionStore,
+  type SignedPreKeyStore,
+} from './stores.js';
+export { PreKeySignalMessage, SignalMessage } from './wire.js';

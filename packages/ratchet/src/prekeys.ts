@@ -1,0 +1,393 @@
+/**
+ * Pre-key generation and the pre-key manager.
+ *
+ * - `generatePreKeys`, `generateSignedPreKey`, `generateKyberPreKey`: pure helpers (no store).
+ * - `PreKeyManager`: allocates ids from a persisted counter (never reused), stores what it generates,
+ *   and tells the app when to refill one-time keys and when to rotate the signed pre-key and the
+ *   last-resort Kyber pre-key, keeping replaced ones for a grace period.
+ * - `createPreKeyBundle`: one complete bundle from a store (tests, demos, single-device setups).
+ */
+import {
+  type CryptoProvider,
+  generateKemKeyPair,
+  IdentityKeyPair,
+  KeyPair,
+  resolveProvider,
+  xeddsaSign,
+} from '@e2ee-kit/core';
+import { PreKeyBundle } from './bundle.js';
+import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
+import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
+import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import { PreKeyRecord } from './records/prekey-record.js';
+import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
+import { checkTimestamp, SignedPreKeyRecord } from './records/signed-prekey-record.js';
+import { assertProtocolStore, type ProtocolStore } from './stores.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface GenerateOptions {
+  provider?: CryptoProvider;
+  /** Creation time in ms since 1970 (default `Date.now()`). */
+  timestamp?: number;
+}
+
+/** `count` one-time EC pre-keys with ids `startId, startId+1, …` (no store involved). */
+export async function generatePreKeys(
+  startId: number,
+  count: number,
+  options: { provider?: CryptoProvider } = {},
+): Promise<PreKeyRecord[]> {
+  checkPreKeyId(startId, 'startId');
+  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
+  if (startId + count - 1 > MAX_PREKEY_ID) throw new RangeError('pre-key ids would exceed 2^32-1');
+  const provider = resolveProvider(options.provider);
+  const out: PreKeyRecord[] = [];
+  for (let i = 0; i < count; i++) out.push(new PreKeyRecord(startId + i, await KeyPair.generate(provider)));
+  return out;
+}
+
+/** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
+export async function generateSignedPreKey(
+  identityKeyPair: IdentityKeyPair,
+  id: number,
+  options: GenerateOptions = {},
+): Promise<SignedPreKeyRecord> {
+  if (!(identityKeyPair instanceof IdentityKeyPair))
+    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
+  checkPreKeyId(id, 'id');
+  const provider = resolveProvider(options.provider);
+  const timestamp = options.timestamp ?? Date.now();
+  checkTimestamp(timestamp);
+  const kp = await KeyPair.generate(provider);
+  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
+  return new SignedPreKeyRecord(id, timestamp, kp, sig);
+}
+
+/** A Kyber-1024 pre-key (type 0x08), signed over its 1569-byte serialization. */
+export async function generateKyberPreKey(
+  identityKeyPair: IdentityKeyPair,
+  id: number,
+  options: GenerateOptions & { lastResort?: boolean } = {},
+): Promise<KyberPreKeyRecord> {
+  if (!(identityKeyPair instanceof IdentityKeyPair))
+    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
+  checkPreKeyId(id, 'id');
+  const provider = resolveProvider(options.provider);
+  const timestamp = options.timestamp ?? Date.now();
+  checkTimestamp(timestamp);
+  const kp = generateKemKeyPair(provider);
+  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
+  return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
+}
+
+export interface PreKeyManagerOptions {
+  provider?: CryptoProvider;
+  /** Clock in ms since 1970 (default `Date.now`). */
+  now?: () => number;
+  /** Refill one-time keys when fewer than this many remain on the server (default 10). */
+  minPreKeys?: number;
+  /** How many one-time keys a refill generates (default 100). */
+  batchSize?: number;
+  /** Rotate the signed pre-key and the last-resort Kyber pre-key when older than this (default 2 days). */
+  rotationIntervalMs?: number;
+  /** Keep a replaced signed / last-resort key this long for in-flight PreKey messages (default 30 days). */
+  gracePeriodMs?: number;
+}
+
+/** What the app should do now (from `PreKeyManager.status`). */
+export interface PreKeyStatus {
+  /** One-time EC pre-keys to generate and upload (0 = enough on the server). */
+  readonly refillPreKeys: number;
+  /** One-time Kyber pre-keys to generate and upload. */
+  readonly refillKyberPreKeys: number;
+  /** No signed pre-key yet, or the current one is older than the rotation interval. */
+  readonly rotateSignedPreKey: boolean;
+  /** No last-resort Kyber pre-key yet, or the current one is older than the rotation interval. */
+  readonly rotateLastResortKyberPreKey: boolean;
+  /** Replaced keys past their grace period (removed by `removeExpiredKeys`). */
+  readonly expiredKeys: number;
+}
+
+/** What `PreKeyManager.maintain` generated: upload these to the server. */
+export interface PreKeyUpload {
+  readonly preKeys: readonly PreKeyRecord[];
+  readonly kyberPreKeys: readonly KyberPreKeyRecord[];
+  readonly signedPreKey: SignedPreKeyRecord | undefined;
+  readonly lastResortKyberPreKey: KyberPreKeyRecord | undefined;
+}
+
+/** Random first id in 1..2^24 (as Signal's clients), then sequential. */
+function initialState(provider: CryptoProvider): PreKeyStateRecord {
+  const r = () => {
+    const b = provider.randomBytes(3);
+    return (((b[0] as number) << 16) | ((b[1] as number) << 8) | (b[2] as number)) + 1;
+  };
+  return new PreKeyStateRecord({
+    nextPreKeyId: r(),
+    nextSignedPreKeyId: r(),
+    nextKyberPreKeyId: r(),
+    retiredSignedPreKeys: [],
+    retiredLastResortKyberPreKeys: [],
+  });
+}
+
+function allocate(next: number, count: number): number {
+  if (next + count - 1 > MAX_PREKEY_ID)
+    throw new RangeError('pre-key id space exhausted (ids are never reused)');
+  return next;
+}
+
+export class PreKeyManager {
+  readonly #store: ProtocolStore;
+  readonly #provider: CryptoProvider;
+  readonly #now: () => number;
+  readonly #minPreKeys: number;
+  readonly #batchSize: number;
+  readonly #rotation: number;
+  readonly #grace: number;
+
+  constructor(store: ProtocolStore, options: PreKeyManagerOptions = {}) {
+    assertProtocolStore(store);
+    this.#store = store;
+    this.#provider = resolveProvider(options.provider);
+    this.#now = options.now ?? Date.now;
+    if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
+    this.#minPreKeys = positiveInt(options.minPreKeys ?? 10, 'minPreKeys');
+    this.#batchSize = positiveInt(options.batchSize ?? 100, 'batchSize');
+    this.#rotation = positiveInt(options.rotationIntervalMs ?? 2 * DAY, 'rotationIntervalMs');
+    this.#grace = positiveInt(options.gracePeriodMs ?? 30 * DAY, 'gracePeriodMs');
+  }
+
+  /**
+   * What to do, given how many one-time keys the server still holds for this device (Signal's server
+   * reports these counts).
+   */
+  async status(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyStatus> {
+    const { preKeys, kyberPreKeys } = serverCounts ?? {};
+    if (!Number.isInteger(preKeys) || preKeys < 0) throw new RangeError('serverCounts.preKeys must be ≥ 0');
+    if (!Number.isInteger(kyberPreKeys) || kyberPreKeys < 0)
+      throw new RangeError('serverCounts.kyberPreKeys must be ≥ 0');
+    const state = await this.#load();
+    const now = this.#now();
+    const signed =
+      state.currentSignedPreKeyId === undefined
+        ? null
+        : await this.#store.getSignedPreKey(state.currentSignedPreKeyId);
+    const lastResort =
+      state.currentLastResortKyberPreKeyId === undefined
+        ? null
+        : await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
+    const expired = (list: readonly RetiredKey[]) =>
+      list.filter((k) => k.retiredAt + this.#grace <= now).length;
+    return {
+      refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
+      refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
+      rotateSignedPreKey: !signed || signed.timestamp + this.#rotation <= now,
+      rotateLastResortKyberPreKey: !lastResort || lastResort.timestamp + this.#rotation <= now,
+      expiredKeys: expired(state.retiredSignedPreKeys) + expired(state.retiredLastResortKyberPreKeys),
+    };
+  }
+
+  /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
+  async generatePreKeys(count: number = this.#batchSize): Promise<PreKeyRecord[]> {
+    return this.#locked(async () => {
+      const state = await this.#load();
+      const start = allocate(state.nextPreKeyId, count);
+      const records = await generatePreKeys(start, count, { provider: this.#provider });
+      // Persist the id counter first: a crash after it wastes ids but never reuses one.
+      await this.#store.savePreKeyState(state.with({ nextPreKeyId: start + count }));
+      for (const r of records) await this.#store.savePreKey(r.id, r);
+      return records;
+    });
+  }
+
+  /** Generates, stores and returns `count` one-time Kyber pre-keys. */
+  async generateKyberPreKeys(count: number = this.#batchSize): Promise<KyberPreKeyRecord[]> {
+    return this.#locked(async () => {
+      const state = await this.#load();
+      const start = allocate(state.nextKyberPreKeyId, count);
+      await this.#store.savePreKeyState(state.with({ nextKyberPreKeyId: start + count }));
+      const identity = await this.#store.getIdentityKeyPair();
+      const out: KyberPreKeyRecord[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = await generateKyberPreKey(identity, start + i, {
+          provider: this.#provider,
+          timestamp: this.#now(),
+        });
+        await this.#store.saveKyberPreKey(r.id, r);
+        out.push(r);
+      }
+      return out;
+    });
+  }
+
+  /** A new signed pre-key becomes current; the previous one is kept for the grace period. */
+  async rotateSignedPreKey(): Promise<SignedPreKeyRecord> {
+    return this.#locked(async () => {
+      const state = await this.#load();
+      const id = allocate(state.nextSignedPreKeyId, 1);
+      const identity = await this.#store.getIdentityKeyPair();
+      const now = this.#now();
+      const record = await generateSignedPreKey(identity, id, { provider: this.#provider, timestamp: now });
+      await this.#store.saveSignedPreKey(id, record);
+      const retired =
+        state.currentSignedPreKeyId === undefined
+          ? state.retiredSignedPreKeys
+          : [...state.retiredSignedPreKeys, { id: state.currentSignedPreKeyId, retiredAt: now }];
+      await this.#store.savePreKeyState(
+        state.with({ nextSignedPreKeyId: id + 1, currentSignedPreKeyId: id, retiredSignedPreKeys: retired }),
+      );
+      return record;
+    });
+  }
+
+  /** A new last-resort Kyber pre-key becomes current; the previous one is kept for the grace period. */
+  async rotateLastResortKyberPreKey(): Promise<KyberPreKeyRecord> {
+    return this.#locked(async () => {
+      const state = await this.#load();
+      const id = allocate(state.nextKyberPreKeyId, 1);
+      const identity = await this.#store.getIdentityKeyPair();
+      const now = this.#now();
+      const record = await generateKyberPreKey(identity, id, {
+        provider: this.#provider,
+        timestamp: now,
+        lastResort: true,
+      });
+      await this.#store.saveKyberPreKey(id, record);
+      const retired =
+        state.currentLastResortKyberPreKeyId === undefined
+          ? state.retiredLastResortKyberPreKeys
+          : [
+              ...state.retiredLastResortKyberPreKeys,
+              { id: state.currentLastResortKyberPreKeyId, retiredAt: now },
+            ];
+      await this.#store.savePreKeyState(
+        state.with({
+          nextKyberPreKeyId: id + 1,
+          currentLastResortKyberPreKeyId: id,
+          retiredLastResortKyberPreKeys: retired,
+        }),
+      );
+      return record;
+    });
+  }
+
+  async currentSignedPreKey(): Promise<SignedPreKeyRecord | null> {
+    const state = await this.#load();
+    return state.currentSignedPreKeyId === undefined
+      ? null
+      : this.#store.getSignedPreKey(state.currentSignedPreKeyId);
+  }
+
+  async currentLastResortKyberPreKey(): Promise<KyberPreKeyRecord | null> {
+    const state = await this.#load();
+    return state.currentLastResortKyberPreKeyId === undefined
+      ? null
+      : this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
+  }
+
+  /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */
+  async removeExpiredKeys(): Promise<number> {
+    return this.#locked(async () => {
+      const state = await this.#load();
+      const now = this.#now();
+      const keep = (k: RetiredKey) => k.retiredAt + this.#grace > now;
+      const goneSigned = state.retiredSignedPreKeys.filter((k) => !keep(k));
+      const goneKyber = state.retiredLastResortKyberPreKeys.filter((k) => !keep(k));
+      for (const k of goneSigned) await this.#store.removeSignedPreKey(k.id);
+      for (const k of goneKyber) await this.#store.removeKyberPreKey(k.id);
+      if (goneSigned.length + goneKyber.length > 0) {
+        await this.#store.savePreKeyState(
+          state.with({
+            retiredSignedPreKeys: state.retiredSignedPreKeys.filter(keep),
+            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(keep),
+          }),
+        );
+      }
+      return goneSigned.length + goneKyber.length;
+    });
+  }
+
+  /** Does everything `status` asks for and returns what to upload. */
+  async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
+    const s = await this.status(serverCounts);
+    const preKeys = s.refillPreKeys > 0 ? await this.generatePreKeys(s.refillPreKeys) : [];
+    const kyberPreKeys =
+      s.refillKyberPreKeys > 0 ? await this.generateKyberPreKeys(s.refillKyberPreKeys) : [];
+    const signedPreKey = s.rotateSignedPreKey ? await this.rotateSignedPreKey() : undefined;
+    const lastResortKyberPreKey = s.rotateLastResortKyberPreKey
+      ? await this.rotateLastResortKyberPreKey()
+      : undefined;
+    if (s.expiredKeys > 0) await this.removeExpiredKeys();
+    return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    return mutexFor(this.#store).run(PREKEY_STATE_LOCK, fn);
+  }
+
+  async #load(): Promise<PreKeyStateRecord> {
+    return (await this.#store.getPreKeyState()) ?? initialState(this.#provider);
+  }
+}
+
+function positiveInt(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new RangeError(`${name} must be a positive integer`);
+  return v;
+}
+
+export interface CreatePreKeyBundleOptions {
+  /** The device id the bundle is for (1..127). */
+  deviceId: number;
+  provider?: CryptoProvider;
+  now?: () => number;
+  /** Include a one-time EC pre-key (default true). */
+  preKey?: boolean;
+  /**
+   * Kyber pre-key: a fresh one-time key (default), the current last-resort key (created if missing),
+   * or none (`false`, a legacy X3DH bundle).
+   */
+  kyberPreKey?: 'one-time' | 'last-resort' | false;
+}
+
+/**
+ * A complete bundle for this store's identity: the current signed pre-key (created if there is none),
+ * a fresh one-time pre-key and a fresh one-time Kyber pre-key, all stored. For tests, demos and apps
+ * that hand bundles out directly; a server-based app uploads keys from `PreKeyManager` instead.
+ */
+export async function createPreKeyBundle(
+  store: ProtocolStore,
+  options: CreatePreKeyBundleOptions,
+): Promise<PreKeyBundle> {
+  assertProtocolStore(store);
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const kyberMode = options.kyberPreKey ?? 'one-time';
+  if (kyberMode !== 'one-time' && kyberMode !== 'last-resort' && kyberMode !== false)
+    throw new TypeError("kyberPreKey must be 'one-time', 'last-resort' or false");
+  const mgrOptions: PreKeyManagerOptions = {};
+  if (options.provider) mgrOptions.provider = options.provider;
+  if (options.now) mgrOptions.now = options.now;
+  const manager = new PreKeyManager(store, mgrOptions);
+  const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
+  const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];
+  let kyber: KyberPreKeyRecord | undefined;
+  if (kyberMode === 'one-time') kyber = (await manager.generateKyberPreKeys(1))[0];
+  else if (kyberMode === 'last-resort')
+    kyber = (await manager.currentLastResortKyberPreKey()) ?? (await manager.rotateLastResortKyberPreKey());
+  const identity = await store.getIdentityKeyPair();
+  return PreKeyBundle.from({
+    registrationId: await store.getLocalRegistrationId(),
+    deviceId: options.deviceId,
+    preKeyId: preKey?.id,
+    preKey: preKey?.publicKey,
+    signedPreKeyId: signed.id,
+    signedPreKey: signed.publicKey,
+    signedPreKeySignature: signed.signature,
+    identityKey: identity.publicKey,
+    kyberPreKeyId: kyber?.id,
+    kyberPreKey: kyber?.publicKey,
+    kyberPreKeySignature: kyber?.signature,
+  });
+}

@@ -1,0 +1,127 @@
+import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
+import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { SessionState } from './session-state.js';
+
+const FORMAT_VERSION = 1;
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * All session states with one peer device: the current one and up to 40 archived ones (newest first).
+ *
+ * Format v1: tag 0x01, version 1, then libsignal's `RecordStructure`
+ * `{ 1: current SessionStructure, 2: previous SessionStructure bytes (repeated, newest first) }` with
+ * libsignal's `SessionStructure` field numbers (spec §4.5) plus our field 100 (SPQR-lite state) in
+ * place of libsignal's full SPQR state (field 15, never written).
+ */
+export class SessionRecord {
+  #current: SessionState | undefined;
+  /** Encoded archived states, newest first (decoded only when a message needs them). */
+  #previous: Uint8Array[];
+
+  constructor() {
+    this.#current = undefined;
+    this.#previous = [];
+  }
+
+  /** @internal */
+  static fromParts(current: SessionState | undefined, previous: Uint8Array[]): SessionRecord {
+    const r = new SessionRecord();
+    r.#current = current;
+    r.#previous = previous;
+    return r;
+  }
+
+  /** @internal The current state (not copied: clone before changing it). */
+  get currentState(): SessionState | undefined {
+    return this.#current;
+  }
+
+  /** @internal Encoded archived states, newest first (not copied). */
+  get previousStates(): readonly Uint8Array[] {
+    return this.#previous;
+  }
+
+  /** Version of the current session (3 = X3DH, 4 = PQXDH), or `undefined` if there is none. */
+  get sessionVersion(): number | undefined {
+    return this.#current?.version;
+  }
+
+  /** The peer's registration id in the current session, or `undefined`. */
+  get remoteRegistrationId(): number | undefined {
+    return this.#current?.remoteRegistrationId;
+  }
+
+  get localRegistrationId(): number | undefined {
+    return this.#current?.localRegistrationId;
+  }
+
+  /** Number of archived states. */
+  get archivedStateCount(): number {
+    return this.#previous.length;
+  }
+
+  /**
+   * True if the current session can send: it has a sender chain and, if never answered, is younger than
+   * 30 days (libsignal's `hasCurrentState` minus its PQXDH-only rule, since we also keep X3DH sessions).
+   */
+  hasCurrentState(now: number = Date.now()): boolean {
+    const s = this.#current;
+    if (!s?.senderChain) return false;
+    if (s.pending && s.pending.timestamp * 1000 + MAX_UNACKNOWLEDGED_SESSION_AGE_MS < now) return false;
+    return true;
+  }
+
+  /** Moves the current session to the archive (the next message from the peer must be a PreKey one). */
+  archiveCurrentState(): void {
+    const s = this.#current;
+    if (!s) return;
+    this.#current = undefined;
+    this.#previous = archive(this.#previous, s);
+  }
+
+  serialize(): Uint8Array {
+    const w = new ProtoWriter();
+    if (this.#current) w.bytes(1, this.#current.encode());
+    for (const p of this.#previous) w.bytes(2, p);
+    return wrapRecord(RecordTag.Session, FORMAT_VERSION, w.finish());
+  }
+
+  static deserialize(bytes: Uint8Array): SessionRecord {
+    const { payload } = unwrapRecord(bytes, RecordTag.Session, 'SessionRecord', FORMAT_VERSION);
+    const r = new ProtoReader(payload);
+    let current: SessionState | undefined;
+    const previous: Uint8Array[] = [];
+    for (let h = r.next(); h; h = r.next()) {
+      if (h.field === 1) {
+        r.expect(h, WireType.LengthDelimited);
+        current = SessionState.decode(r.bytes());
+      } else if (h.field === 2) {
+        r.expect(h, WireType.LengthDelimited);
+        if (previous.length >= ARCHIVED_STATES_MAX_LENGTH)
+          throw new DecodeError('SessionRecord has too many archived states');
+        previous.push(r.bytes());
+      } else r.skip(h.wireType);
+    }
+    return SessionRecord.fromParts(current, previous);
+  }
+
+  toString(): string {
+    return '[SessionRecord]';
+  }
+  toJSON(): string {
+    return '[SessionRecord]';
+  }
+  [INSPECT](): string {
+    return '[SessionRecord]';
+  }
+}
+
+/** libsignal's `archive_current_state`: clear the pending pre-key, insert first, drop the oldest. */
+export function archive(previous: readonly Uint8Array[], state: SessionState): Uint8Array[] {
+  const s = state.clone();
+  s.pending = undefined;
+  const out = [s.encode(), ...previous];
+  if (out.length > ARCHIVED_STATES_MAX_LENGTH) out.length = ARCHIVED_STATES_MAX_LENGTH;
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * `SessionCipher`: the one class an app uses per peer device. Initiates (PQXDH by default, X3DH on
+ * request), encrypts and decrypts; every call for one address runs under that address's mutex; a
+ * decrypt persists the new state before it returns the plaintext, and a failure leaves the store as
+ * it was.
+ */
+import {
+  type Address,
+  addressToString,
+  type CryptoProvider,
+  resolveProvider,
+  validateAddress,
+} from '@e2ee-kit/core';
+import type { PreKeyBundle } from './bundle.js';
+import { CiphertextMessageType } from './constants.js';
+import { mutexFor } from './locks.js';
+import { decryptMessage, encryptMessage, initiateSession, type ProtocolContext } from './protocol.js';
+import { assertProtocolStore, type ProtocolStore } from './stores.js';
+
+export type WireMessageType = 'prekey' | 'whisper';
+
+/** What `encrypt` returns and `decrypt` takes: the type travels beside the bytes (e.g. in an envelope). */
+export interface EncryptedMessage {
+  readonly type: WireMessageType;
+  readonly body: Uint8Array;
+}
+
+export interface DecryptedMessage {
+  readonly plaintext: Uint8Array;
+  /** 3 (X3DH) or 4 (PQXDH). */
+  readonly sessionVersion: number;
+  /** True when this PreKey message created a new session (it replaced any earlier one). */
+  readonly newSession: boolean;
+}
+
+export interface SessionCipherOptions {
+  provider?: CryptoProvider;
+  /**
+   * Our own address. When both names are Signal ServiceIds (a UUID, or `PNI:` + UUID) PreKey messages
+   * carry libsignal's `addresses` field and incoming ones are checked against it.
+   */
+  localAddress?: Address;
+  /** Accept incoming version-3 (X3DH, no post-quantum part) PreKey messages. Default false. */
+  acceptX3dh?: boolean;
+  /** Clock in ms since 1970 (default `Date.now`). */
+  now?: () => number;
+}
+
+export interface InitiateOptions {
+  /**
+   * `'pqxdh'` (default): message version 4, needs the bundle's Kyber pre-key.
+   * `'x3dh'`: legacy version 3 for peers of that era (libsignal ≤ 0.72.1); no post-quantum protection.
+   */
+  protocol?: 'pqxdh' | 'x3dh';
+}
+
+/** libsignal's numeric `CiphertextMessageType` for a wire type (2 = whisper, 3 = prekey). */
+export function messageTypeToNumber(type: WireMessageType): CiphertextMessageType {
+  if (type === 'prekey') return CiphertextMessageType.PreKey;
+  if (type === 'whisper') return CiphertextMessageType.Whisper;
+  throw new TypeError("type must be 'prekey' or 'whisper'");
+}
+
+/** The wire type for libsignal's numeric `CiphertextMessageType` (2 or 3). */
+export function messageTypeFromNumber(type: number): WireMessageType {
+  if (type === CiphertextMessageType.PreKey) return 'prekey';
+  if (type === CiphertextMessageType.Whisper) return 'whisper';
+  throw new RangeError('message type must be 2 (whisper) or 3 (prekey)');
+}
+
+export class SessionCipher {
+  readonly remoteAddress: Address;
+  readonly #ctx: ProtocolContext;
+  readonly #lockKey: string;
+
+  constructor(store: ProtocolStore, remoteAddress: Address, options: SessionCipherOptions = {}) {
+    assertProtocolStore(store);
+    validateAddress(remoteAddress);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options.localAddress !== undefined) validateAddress(options.localAddress);
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function') throw new TypeError('now must be a function');
+    this.remoteAddress = Object.freeze({ name: remoteAddress.name, deviceId: remoteAddress.deviceId });
+    this.#lockKey = addressToString(remoteAddress);
+    this.#ctx = {
+      store,
+      remote: this.remoteAddress,
+      local: options.localAddress,
+      provider: resolveProvider(options.provider),
+      acceptX3dh: options.acceptX3dh === true,
+      now,
+    };
+  }
+
+  /**
+   * Starts a new session from the peer's bundle (verifying its signatures and trusting its identity
+   * through the identity store). Any existing session is archived. The next `encrypt` returns a
+   * PreKey message, and so does every one until the peer answers.
+   */
+  initiate(bundle: PreKeyBundle, options: InitiateOptions = {}): Promise<void> {
+    const protocol = options?.protocol ?? 'pqxdh';
+    if (protocol !== 'pqxdh' && protocol !== 'x3dh')
+      throw new TypeError("protocol must be 'pqxdh' or 'x3dh'");
+    return this.#locked(() => initiateSession(this.#ctx, bundle, protocol));
+  }
+
+  /** Encrypts for the current session (`SessionNotFoundError` if there is none or it went stale). */
+  encrypt(plaintext: Uint8Array): Promise<EncryptedMessage> {
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    return this.#locked(() => encryptMessage(this.#ctx, plaintext));
+  }
+
+  /**
+   * Decrypts a message from the peer, picking the session state it belongs to (a PreKey message may
+   * create a session). The new state is stored before this resolves.
+   */
+  decrypt(message: EncryptedMessage): Promise<DecryptedMessage> {
+    if (message === null || typeof message !== 'object')
+      throw new TypeError('message must be { type, body }');
+    const { type, body } = message;
+    if (type !== 'prekey' && type !== 'whisper')
+      throw new TypeError("message.type must be 'prekey' or 'whisper'");
+    if (!(body instanceof Uint8Array)) throw new TypeError('message.body must be a Uint8Array');
+    return this.#locked(() => decryptMessage(this.#ctx, type, body));
+  }
+
+  /** True if there is a current session that can send (see `SessionRecord.hasCurrentState`). */
+  hasSession(): Promise<boolean> {
+    return this.#locked(async () => {
+      const record = await this.#ctx.store.getSession(this.remoteAddress);
+      return record !== null && record.hasCurrentState(this.#ctx.now());
+    });
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    return mutexFor(this.#ctx.store).run(this.#lockKey, fn);
+  }
+}
