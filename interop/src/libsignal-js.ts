@@ -91,6 +91,7 @@ export class LibsignalJsParty {
   private readonly signedPreKeys = new Map<number, JsKeyPair>();
   private readonly identities = new Map<string, string>();
   private readonly storage: JsStorage;
+  private readonly asBytes: boolean;
   private nextPreKeyId = 1;
   private signedPreKey: { id: number; publicKey: Uint8Array; signature: Uint8Array } | undefined;
 
@@ -100,6 +101,7 @@ export class LibsignalJsParty {
     this.registrationId = kh.generateRegistrationId();
     this.address = { name: options.name ?? `js-party-${++counter}`, deviceId: options.deviceId ?? 1 };
     const asBytes = (options.storage ?? 'bytes') === 'bytes';
+    this.asBytes = asBytes;
     const self = this;
     this.storage = {
       async loadSession(id) {
@@ -184,6 +186,19 @@ export class LibsignalJsParty {
       },
       preKey: raw.preKey ? { keyId: raw.preKey.id, publicKey: Buffer.from(raw.preKey.publicKey) } : undefined,
     });
+  }
+
+  /** The stored session for `remote` as JSON text (null if none). */
+  sessionJson(remote: AddressLike): string | null {
+    const kept = this.sessions.get(this.addr(remote).toString());
+    if (kept === undefined) return null;
+    return typeof kept === 'string' ? kept : JSON.stringify(kept.serialize());
+  }
+
+  /** Puts back a session taken with `sessionJson`. */
+  restoreSession(remote: AddressLike, json: string): void {
+    const id = this.addr(remote).toString();
+    this.sessions.set(id, this.asBytes ? json : libsignalJs.SessionRecord.deserialize(JSON.parse(json)));
   }
 
   async encrypt(remote: AddressLike, plaintext: Uint8Array): Promise<RawWireMessage> {
