@@ -1,0 +1,505 @@
+/**
+ * The relay's storage on SQLite (better-sqlite3). Everything it stores is either public (identity and
+ * prekey public keys, signatures), a hash (device tokens, recovery codes), metadata (who sent what to
+ * whom, when, how big) or opaque ciphertext that only the clients can open.
+ *
+ * Every multi-row change runs in one transaction, so a request that fails validation half-way or
+ * throws changes nothing. `secure_delete` overwrites deleted rows (acknowledged envelopes, consumed
+ * prekeys) instead of leaving them in free pages.
+ */
+import Database from 'better-sqlite3';
+
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS accounts (
+  name TEXT PRIMARY KEY,
+  recovery_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS devices (
+  name TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+  device_id INTEGER NOT NULL,
+  registration_id INTEGER NOT NULL,
+  identity_key BLOB NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, device_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS signed_prekeys (
+  name TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (name, device_id),
+  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE IF NOT EXISTS prekeys (
+  name TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (name, device_id, key_id),
+  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE IF NOT EXISTS kyber_prekeys (
+  name TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  last_resort INTEGER NOT NULL,
+  PRIMARY KEY (name, device_id, key_id),
+  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE IF NOT EXISTS envelopes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  to_name TEXT NOT NULL,
+  to_device INTEGER NOT NULL,
+  from_name TEXT NOT NULL,
+  from_device INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  body BLOB NOT NULL,
+  server_ts INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (to_name, to_device, id);
+CREATE TABLE IF NOT EXISTS backups (
+  name TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+  payload BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS backup_slots (
+  name TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+  slots BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+`;
+
+export interface SignedPreKeyRow {
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+export interface PreKeyRow {
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+}
+export type KyberPreKeyRow = SignedPreKeyRow;
+
+export interface DeviceKeys {
+  readonly registrationId: number;
+  readonly identityKey: Uint8Array;
+  readonly signedPreKey: SignedPreKeyRow;
+  readonly lastResortKyberPreKey: KyberPreKeyRow;
+  readonly preKeys: readonly PreKeyRow[];
+  readonly kyberPreKeys: readonly KyberPreKeyRow[];
+}
+
+export interface KeyUpload {
+  readonly signedPreKey?: SignedPreKeyRow | undefined;
+  readonly lastResortKyberPreKey?: KyberPreKeyRow | undefined;
+  readonly preKeys?: readonly PreKeyRow[] | undefined;
+  readonly kyberPreKeys?: readonly KyberPreKeyRow[] | undefined;
+}
+
+export interface DeviceRow {
+  readonly name: string;
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly identityKey: Uint8Array;
+}
+
+export interface Bundle {
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly identityKey: Uint8Array;
+  readonly signedPreKey: SignedPreKeyRow;
+  readonly preKey: PreKeyRow | null;
+  readonly kyberPreKey: KyberPreKeyRow & { readonly lastResort: boolean };
+}
+
+export interface EnvelopeRow {
+  readonly id: number;
+  readonly toName: string;
+  readonly toDevice: number;
+  readonly fromName: string;
+  readonly fromDevice: number;
+  readonly type: string;
+  readonly body: Uint8Array;
+  readonly serverTimestamp: number;
+}
+
+export interface OutgoingMessage {
+  readonly to: string;
+  readonly deviceId: number;
+  readonly type: string;
+  readonly body: Uint8Array;
+}
+
+export interface PreKeyCounts {
+  readonly preKeys: number;
+  readonly kyberPreKeys: number;
+}
+
+export interface StoreLimits {
+  /** Most one-time EC prekeys stored per device. */
+  readonly maxPreKeys: number;
+  /** Most one-time Kyber prekeys stored per device. */
+  readonly maxKyberPreKeys: number;
+  /** Most queued envelopes per device; beyond, senders get 429. */
+  readonly maxQueuedPerDevice: number;
+}
+
+export const DEFAULT_STORE_LIMITS: StoreLimits = {
+  maxPreKeys: 1000,
+  maxKyberPreKeys: 200,
+  maxQueuedPerDevice: 10_000,
+};
+
+/** Thrown by the store for a request that is well-formed but cannot be applied; the HTTP layer maps `kind`. */
+export class StoreConflict extends Error {
+  constructor(
+    readonly kind: 'unknown_recipient' | 'queue_full' | 'prekey_limit',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreConflict';
+  }
+}
+
+const u8 = (b: Buffer | Uint8Array): Uint8Array =>
+  new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
+export class RelayStore {
+  readonly db: Database.Database;
+  readonly limits: StoreLimits;
+
+  constructor(path: string, limits: Partial<StoreLimits> = {}) {
+    this.limits = { ...DEFAULT_STORE_LIMITS, ...limits };
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('secure_delete = ON');
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${version} is newer than this server (${SCHEMA_VERSION})`);
+    }
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  close(): void {
+    if (this.db.open) {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+
+  // --- accounts and devices -------------------------------------------------------------------
+
+  accountRecoveryHash(name: string): Uint8Array | null {
+    const row = this.db.prepare('SELECT recovery_hash FROM accounts WHERE name = ?').get(name) as
+      | { recovery_hash: Buffer }
+      | undefined;
+    return row ? u8(row.recovery_hash) : null;
+  }
+
+  /**
+   * Creates the account (when `created`) or replaces all its devices with device 1 (a re-install or
+   * a restore on a new phone). When the identity key changes, the queue is dropped: it was encrypted
+   * for sessions the new install does not have. When it is the same key (a restore from backup), the
+   * queue is kept so the restored device continues where the backup left off.
+   */
+  register(
+    name: string,
+    recoveryHash: Uint8Array,
+    tokenHash: Uint8Array,
+    keys: DeviceKeys,
+    now: number,
+  ): { deviceId: number; created: boolean; queueDropped: boolean } {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT 1 FROM accounts WHERE name = ?').get(name);
+      let queueDropped = false;
+      if (!existing) {
+        this.db
+          .prepare('INSERT INTO accounts (name, recovery_hash, created_at) VALUES (?, ?, ?)')
+          .run(name, recoveryHash, now);
+      } else {
+        const old = this.db
+          .prepare('SELECT identity_key FROM devices WHERE name = ? AND device_id = 1')
+          .get(name) as { identity_key: Buffer } | undefined;
+        const sameIdentity = old !== undefined && Buffer.from(keys.identityKey).equals(old.identity_key);
+        if (!sameIdentity) {
+          queueDropped = this.db.prepare('DELETE FROM envelopes WHERE to_name = ?').run(name).changes > 0;
+        }
+        this.db.prepare('DELETE FROM devices WHERE name = ?').run(name);
+      }
+      const deviceId = 1;
+      this.db
+        .prepare(
+          'INSERT INTO devices (name, device_id, registration_id, identity_key, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(name, deviceId, keys.registrationId, keys.identityKey, tokenHash, now);
+      this.#putKeys(name, deviceId, keys);
+      return { deviceId, created: !existing, queueDropped };
+    })();
+  }
+
+  deviceByTokenHash(tokenHash: Uint8Array): DeviceRow | null {
+    const row = this.db
+      .prepare('SELECT name, device_id, registration_id, identity_key FROM devices WHERE token_hash = ?')
+      .get(tokenHash) as
+      | { name: string; device_id: number; registration_id: number; identity_key: Buffer }
+      | undefined;
+    if (!row) return null;
+    return {
+      name: row.name,
+      deviceId: row.device_id,
+      registrationId: row.registration_id,
+      identityKey: u8(row.identity_key),
+    };
+  }
+
+  deviceIds(name: string): number[] {
+    const rows = this.db
+      .prepare('SELECT device_id FROM devices WHERE name = ? ORDER BY device_id')
+      .all(name) as { device_id: number }[];
+    return rows.map((r) => r.device_id);
+  }
+
+  listAccounts(): { name: string; devices: number[] }[] {
+    const rows = this.db.prepare('SELECT name, device_id FROM devices ORDER BY name, device_id').all() as {
+      name: string;
+      device_id: number;
+    }[];
+    const out = new Map<string, number[]>();
+    for (const r of rows) {
+      const list = out.get(r.name) ?? [];
+      list.push(r.device_id);
+      out.set(r.name, list);
+    }
+    return [...out].map(([name, devices]) => ({ name, devices }));
+  }
+
+  // --- prekeys -------------------------------------------------------------------------------
+
+  uploadKeys(name: string, deviceId: number, upload: KeyUpload): PreKeyCounts {
+    return this.db.transaction(() => {
+      this.#putKeys(name, deviceId, upload);
+      return this.preKeyCounts(name, deviceId);
+    })();
+  }
+
+  #putKeys(name: string, deviceId: number, k: KeyUpload): void {
+    if (k.signedPreKey) {
+      this.db
+        .prepare(
+          'INSERT OR REPLACE INTO signed_prekeys (name, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(name, deviceId, k.signedPreKey.keyId, k.signedPreKey.publicKey, k.signedPreKey.signature);
+    }
+    const putKyber = this.db.prepare(
+      'INSERT OR REPLACE INTO kyber_prekeys (name, device_id, key_id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    if (k.lastResortKyberPreKey) {
+      this.db
+        .prepare('DELETE FROM kyber_prekeys WHERE name = ? AND device_id = ? AND last_resort = 1')
+        .run(name, deviceId);
+      const lr = k.lastResortKyberPreKey;
+      putKyber.run(name, deviceId, lr.keyId, lr.publicKey, lr.signature, 1);
+    }
+    for (const kp of k.kyberPreKeys ?? [])
+      putKyber.run(name, deviceId, kp.keyId, kp.publicKey, kp.signature, 0);
+    const putPre = this.db.prepare(
+      'INSERT OR REPLACE INTO prekeys (name, device_id, key_id, public_key) VALUES (?, ?, ?, ?)',
+    );
+    for (const p of k.preKeys ?? []) putPre.run(name, deviceId, p.keyId, p.publicKey);
+    const counts = this.preKeyCounts(name, deviceId);
+    if (counts.preKeys > this.limits.maxPreKeys || counts.kyberPreKeys > this.limits.maxKyberPreKeys) {
+      // Throwing inside the transaction rolls the whole upload back.
+      throw new StoreConflict(
+        'prekey_limit',
+        `at most ${this.limits.maxPreKeys} one-time prekeys and ${this.limits.maxKyberPreKeys} one-time Kyber prekeys may be stored`,
+      );
+    }
+  }
+
+  preKeyCounts(name: string, deviceId: number): PreKeyCounts {
+    const pre = this.db
+      .prepare('SELECT count(*) AS n FROM prekeys WHERE name = ? AND device_id = ?')
+      .get(name, deviceId) as { n: number };
+    const kyber = this.db
+      .prepare('SELECT count(*) AS n FROM kyber_prekeys WHERE name = ? AND device_id = ? AND last_resort = 0')
+      .get(name, deviceId) as { n: number };
+    return { preKeys: pre.n, kyberPreKeys: kyber.n };
+  }
+
+  /**
+   * A bundle for one device: the signed prekey, one one-time EC prekey (removed: handed out once) if
+   * any is left, and one one-time Kyber prekey (removed) or else the reusable last-resort Kyber key.
+   */
+  takeBundle(name: string, deviceId: number): Bundle | null {
+    return this.db.transaction((): Bundle | null => {
+      const dev = this.db
+        .prepare('SELECT registration_id, identity_key FROM devices WHERE name = ? AND device_id = ?')
+        .get(name, deviceId) as { registration_id: number; identity_key: Buffer } | undefined;
+      if (!dev) return null;
+      const spk = this.db
+        .prepare('SELECT key_id, public_key, signature FROM signed_prekeys WHERE name = ? AND device_id = ?')
+        .get(name, deviceId) as { key_id: number; public_key: Buffer; signature: Buffer } | undefined;
+      const pre = this.db
+        .prepare(
+          'SELECT key_id, public_key FROM prekeys WHERE name = ? AND device_id = ? ORDER BY key_id LIMIT 1',
+        )
+        .get(name, deviceId) as { key_id: number; public_key: Buffer } | undefined;
+      if (pre) {
+        this.db
+          .prepare('DELETE FROM prekeys WHERE name = ? AND device_id = ? AND key_id = ?')
+          .run(name, deviceId, pre.key_id);
+      }
+      const kyber = this.db
+        .prepare(
+          'SELECT key_id, public_key, signature, last_resort FROM kyber_prekeys WHERE name = ? AND device_id = ? ORDER BY last_resort, key_id LIMIT 1',
+        )
+        .get(name, deviceId) as
+        | { key_id: number; public_key: Buffer; signature: Buffer; last_resort: number }
+        | undefined;
+      if (kyber && kyber.last_resort === 0) {
+        this.db
+          .prepare('DELETE FROM kyber_prekeys WHERE name = ? AND device_id = ? AND key_id = ?')
+          .run(name, deviceId, kyber.key_id);
+      }
+      if (!spk || !kyber) return null; // registration always stores both; defensive
+      return {
+        deviceId,
+        registrationId: dev.registration_id,
+        identityKey: u8(dev.identity_key),
+        signedPreKey: { keyId: spk.key_id, publicKey: u8(spk.public_key), signature: u8(spk.signature) },
+        preKey: pre ? { keyId: pre.key_id, publicKey: u8(pre.public_key) } : null,
+        kyberPreKey: {
+          keyId: kyber.key_id,
+          publicKey: u8(kyber.public_key),
+          signature: u8(kyber.signature),
+          lastResort: kyber.last_resort === 1,
+        },
+      };
+    })();
+  }
+
+  // --- envelopes -----------------------------------------------------------------------------
+
+  /** Queues every message or none: an unknown recipient device or a full queue rejects the batch. */
+  enqueue(fromName: string, fromDevice: number, messages: readonly OutgoingMessage[], now: number): number[] {
+    return this.db.transaction(() => {
+      const exists = this.db.prepare('SELECT 1 FROM devices WHERE name = ? AND device_id = ?');
+      const queued = this.db.prepare(
+        'SELECT count(*) AS n FROM envelopes WHERE to_name = ? AND to_device = ?',
+      );
+      const insert = this.db.prepare(
+        'INSERT INTO envelopes (to_name, to_device, from_name, from_device, type, body, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      const ids: number[] = [];
+      for (const m of messages) {
+        if (!exists.get(m.to, m.deviceId)) {
+          throw new StoreConflict('unknown_recipient', `no device ${m.deviceId} for that recipient`);
+        }
+        const { n } = queued.get(m.to, m.deviceId) as { n: number };
+        if (n >= this.limits.maxQueuedPerDevice) {
+          throw new StoreConflict('queue_full', 'the recipient device has too many undelivered messages');
+        }
+        const r = insert.run(m.to, m.deviceId, fromName, fromDevice, m.type, m.body, now);
+        ids.push(Number(r.lastInsertRowid));
+      }
+      return ids;
+    })();
+  }
+
+  pending(name: string, deviceId: number, afterId = 0, limit = 100): EnvelopeRow[] {
+    const rows = this.db
+      .prepare(
+        'SELECT id, to_name, to_device, from_name, from_device, type, body, server_ts FROM envelopes WHERE to_name = ? AND to_device = ? AND id > ? ORDER BY id LIMIT ?',
+      )
+      .all(name, deviceId, afterId, limit) as {
+      id: number;
+      to_name: string;
+      to_device: number;
+      from_name: string;
+      from_device: number;
+      type: string;
+      body: Buffer;
+      server_ts: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      toName: r.to_name,
+      toDevice: r.to_device,
+      fromName: r.from_name,
+      fromDevice: r.from_device,
+      type: r.type,
+      body: u8(r.body),
+      serverTimestamp: r.server_ts,
+    }));
+  }
+
+  /** Removes an acknowledged envelope; false when there is none with that id for this device. */
+  ack(name: string, deviceId: number, id: number): boolean {
+    return (
+      this.db
+        .prepare('DELETE FROM envelopes WHERE id = ? AND to_name = ? AND to_device = ?')
+        .run(id, name, deviceId).changes > 0
+    );
+  }
+
+  // --- backups -------------------------------------------------------------------------------
+
+  putBackup(name: string, slots: Uint8Array, payload: Uint8Array, now: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT OR REPLACE INTO backups (name, payload, updated_at) VALUES (?, ?, ?)')
+        .run(name, payload, now);
+      this.db
+        .prepare('INSERT OR REPLACE INTO backup_slots (name, slots, updated_at) VALUES (?, ?, ?)')
+        .run(name, slots, now);
+    })();
+  }
+
+  /** Replaces only the slot section (a password change); false when there is no backup yet. */
+  putBackupSlots(name: string, slots: Uint8Array, now: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE backup_slots SET slots = ?, updated_at = ? WHERE name = ?')
+        .run(slots, now, name).changes > 0
+    );
+  }
+
+  getBackup(name: string): { slots: Uint8Array; payload: Uint8Array; updatedAt: number } | null {
+    const p = this.db.prepare('SELECT payload, updated_at FROM backups WHERE name = ?').get(name) as
+      | { payload: Buffer; updated_at: number }
+      | undefined;
+    const s = this.db.prepare('SELECT slots, updated_at FROM backup_slots WHERE name = ?').get(name) as
+      | { slots: Buffer; updated_at: number }
+      | undefined;
+    if (!p || !s) return null;
+    return { slots: u8(s.slots), payload: u8(p.payload), updatedAt: Math.max(p.updated_at, s.updated_at) };
+  }
+
+  /** Every row of every table, for tests that check a rejected request changed nothing. */
+  dump(): Record<string, unknown[]> {
+    const out: Record<string, unknown[]> = {};
+    for (const t of [
+      'accounts',
+      'devices',
+      'signed_prekeys',
+      'prekeys',
+      'kyber_prekeys',
+      'envelopes',
+      'backups',
+      'backup_slots',
+    ]) {
+      out[t] = this.db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all();
+    }
+    return out;
+  }
+}

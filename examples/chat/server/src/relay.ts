@@ -1,0 +1,112 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { RelayStore, type StoreLimits } from './db.js';
+import { DeliveryHub } from './delivery.js';
+import { createHttpHandler } from './http.js';
+import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface RelayOptions {
+  /** SQLite file (default ':memory:'; a file is needed for queues to survive a restart). */
+  dbPath?: string;
+  /** Port (default 0: a free one). */
+  port?: number;
+  /** Interface (default 127.0.0.1). */
+  host?: string;
+  logger?: Logger;
+  limits?: Partial<RelayLimits>;
+  storeLimits?: Partial<StoreLimits>;
+  /** A directory of built web-client files served for GET requests outside /v1. */
+  staticDir?: string;
+  now?: () => number;
+}
+
+export interface Relay {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly store: RelayStore;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+function staticServer(dir: string) {
+  const root = resolve(dir);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
+    const rel = normalize(pathname === '/' ? '/index.html' : pathname);
+    const file = join(root, rel);
+    if (file !== root && !file.startsWith(root + sep)) return false;
+    try {
+      const s = await stat(file);
+      if (!s.isFile()) return false;
+      res.writeHead(200, {
+        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+        'content-length': s.size,
+      });
+      createReadStream(file).pipe(res);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Starts the relay: HTTP API + WebSocket delivery on one port. */
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const limits: RelayLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.logger ?? createLogger();
+  const now = options.now ?? Date.now;
+  const store = new RelayStore(options.dbPath ?? ':memory:', options.storeLimits);
+  const hub = new DeliveryHub(store, limits, log);
+  const server = createServer(
+    createHttpHandler({
+      store,
+      limits,
+      log,
+      now,
+      onQueued: (name, deviceId) => hub.queued(name, deviceId),
+      onPreKeysTaken: (name, deviceId) => hub.notifyPreKeys(name, deviceId),
+      onDeviceReplaced: (name) => hub.deviceReplaced(name),
+      serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
+    }),
+  );
+  hub.attach(server);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('relay.started', { host, port, persistent: (options.dbPath ?? ':memory:') !== ':memory:' });
+  let closed = false;
+  return {
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}/v1/ws`,
+    port,
+    store,
+    server,
+    async close() {
+      if (closed) return;
+      closed = true;
+      hub.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      store.close();
+      log.info('relay.stopped', { port });
+    },
+  };
+}
