@@ -94,6 +94,8 @@ export interface ConversationStats {
   delivered: number;
   lost: number;
   duplicatesRejected: number;
+  /** Duplicates rejected by a and by b (the run ends with one duplicate per side). */
+  duplicatesRejectedBy: { a: number; b: number };
   directionChanges: number;
   /** Deliveries of a message while an older one from the same sender was still pending. */
   outOfOrder: number;
@@ -145,6 +147,7 @@ export async function runConversation(
     delivered: 0,
     lost: 0,
     duplicatesRejected: 0,
+    duplicatesRejectedBy: { a: 0, b: 0 },
     directionChanges: 0,
     outOfOrder: 0,
     replacements: 0,
@@ -191,6 +194,7 @@ export async function runConversation(
     if ((await to.snapshot(from.address)) !== before)
       throw new ConversationError(where(f, 'duplicate changed the stored state:'));
     stats.duplicatesRejected++;
+    stats.duplicatesRejectedBy[other(f.from)]++;
   };
 
   const step = async (): Promise<void> => {
@@ -256,5 +260,10 @@ export async function runConversation(
     [rest[i], rest[j]] = [rest[j]!, rest[i]!];
   }
   for (const f of rest) await deliver(f);
+  // One duplicate per side at the end: the newest delivered message in each direction.
+  for (const from of ['a', 'b'] as const) {
+    const last = flights.filter((f) => f.from === from && f.state === 'delivered').at(-1);
+    if (last) await duplicate(last);
+  }
   return stats;
 }

@@ -1,0 +1,295 @@
+// Benchmark (issue 3, point 8): @e2ee-kit/ratchet on every crypto provider next to
+// @signalapp/libsignal-client 0.103.0 (native Rust) and the pure-JS `libsignal` npm package (v6,
+// X3DH only, node:crypto inside), in one run. Run: `pnpm bench` in packages/ratchet
+// (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 700),
+// `BENCH_ONLY=setup,oneway,pingpong,skip` picks scenarios, `BENCH_IMPLS=node,pure` implementations.
+//
+// Scenarios (each iteration, medians reported):
+// - setup+first:  initiator processes a fresh bundle, encrypts a 200-byte message, responder decrypts
+//                 it (PQXDH; X3DH for the pure-JS rival, which has no Kyber). Key generation for the
+//                 parties and the bundle happens before each iteration, untimed.
+// - one-way:      steady state, 200-byte message encrypted by A and decrypted by B (no DH step).
+// - ping-pong:    A→B then B→A, 200 bytes each: every decrypt performs a DH ratchet step
+//                 (reported per round trip, i.e. 2 messages and 2 DH steps).
+// - skip-1000:    B decrypts message #1000 of A's chain from a state that has seen #0..: derives and
+//                 stores 1,000 skipped keys. B's session record is put back before each iteration.
+//
+// Every implementation keeps serialized bytes in its in-memory store (ours: InMemoryProtocolStore;
+// libsignal-client: the interop harness stores in 'bytes' mode, like libsignal's own test stores;
+// pure-JS: JSON text). A libsignal-client row with an object store (records kept as native objects,
+// as Signal-Desktop caches them) is printed for reference.
+import { cpus } from 'node:os';
+import type { CryptoProvider } from '@e2ee-kit/core';
+import {
+  type AddressLike,
+  LibsignalParty,
+  libs,
+  type RawPreKeyBundle,
+  type RawWireMessage,
+} from '@e2ee-kit/interop/libsignal';
+import { LibsignalJsParty } from '@e2ee-kit/interop/rivals';
+import {
+  createPreKeyBundle,
+  PreKeyBundle,
+  type PreKeyBundleParts,
+  SessionCipher,
+  SessionRecord,
+} from '@e2ee-kit/ratchet';
+import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
+import { Bench } from 'tinybench';
+import { allProviders } from '../../../tools/providers.js';
+
+const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 700);
+const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 31 + 7) & 0xff);
+
+/** What every implementation offers the scenarios. */
+interface Party {
+  readonly address: AddressLike;
+  createBundle(): Promise<unknown>;
+  processBundle(peer: AddressLike, bundle: unknown): Promise<void>;
+  encrypt(peer: AddressLike, plaintext: Uint8Array): Promise<RawWireMessage>;
+  decrypt(peer: AddressLike, message: RawWireMessage): Promise<Uint8Array>;
+  saveSession(peer: AddressLike): Promise<unknown>;
+  restoreSession(peer: AddressLike, saved: unknown): Promise<void>;
+}
+
+interface Impl {
+  readonly label: string;
+  /** Ratios are computed against this implementation's medians. */
+  readonly baseline?: boolean;
+  create(): Promise<Party>;
+}
+
+let counter = 0;
+
+class OurParty implements Party {
+  readonly address: AddressLike;
+  readonly #ciphers = new Map<string, SessionCipher>();
+  private constructor(
+    readonly store: InMemoryProtocolStore,
+    readonly provider: CryptoProvider,
+  ) {
+    this.address = { name: `ours-${++counter}`, deviceId: 1 };
+  }
+  static async create(provider: CryptoProvider): Promise<OurParty> {
+    return new OurParty(await InMemoryProtocolStore.create({ provider }), provider);
+  }
+  cipher(peer: AddressLike): SessionCipher {
+    const k = `${peer.name}.${peer.deviceId}`;
+    let c = this.#ciphers.get(k);
+    if (!c) {
+      c = new SessionCipher(this.store, peer, { provider: this.provider, localAddress: this.address });
+      this.#ciphers.set(k, c);
+    }
+    return c;
+  }
+  async createBundle(): Promise<unknown> {
+    return (
+      await createPreKeyBundle(this.store, { deviceId: this.address.deviceId, provider: this.provider })
+    ).toParts();
+  }
+  async processBundle(peer: AddressLike, bundle: unknown): Promise<void> {
+    await this.cipher(peer).initiate(PreKeyBundle.from(bundle as PreKeyBundleParts));
+  }
+  encrypt(peer: AddressLike, plaintext: Uint8Array): Promise<RawWireMessage> {
+    return this.cipher(peer).encrypt(plaintext);
+  }
+  async decrypt(peer: AddressLike, message: RawWireMessage): Promise<Uint8Array> {
+    return (await this.cipher(peer).decrypt(message)).plaintext;
+  }
+  async saveSession(peer: AddressLike): Promise<unknown> {
+    return (await this.store.getSession(peer))!.serialize();
+  }
+  async restoreSession(peer: AddressLike, saved: unknown): Promise<void> {
+    await this.store.saveSession(peer, SessionRecord.deserialize(saved as Uint8Array));
+  }
+}
+
+/** The rival parties share one surface; only session save/restore differ. */
+interface Rival {
+  readonly address: AddressLike;
+  createBundle(): Promise<RawPreKeyBundle>;
+  processBundle(peer: AddressLike, bundle: RawPreKeyBundle): Promise<void>;
+  encrypt(peer: AddressLike, plaintext: Uint8Array): Promise<RawWireMessage>;
+  decrypt(peer: AddressLike, message: RawWireMessage): Promise<Uint8Array>;
+}
+
+function rivalParty<S>(
+  p: Rival,
+  save: (peer: AddressLike) => S,
+  restore: (peer: AddressLike, s: S) => void,
+): Party {
+  return {
+    address: p.address,
+    createBundle: () => p.createBundle(),
+    processBundle: (peer, b) => p.processBundle(peer, b as RawPreKeyBundle),
+    encrypt: (peer, pt) => p.encrypt(peer, pt),
+    decrypt: (peer, m) => p.decrypt(peer, m),
+    saveSession: async (peer) => save(peer),
+    restoreSession: async (peer, saved) => restore(peer, saved as S),
+  };
+}
+
+function libParty(storage: 'bytes' | 'objects'): Party {
+  const p = LibsignalParty.create(libs.lib103, { name: `lib-${++counter}`, storage });
+  return rivalParty(
+    p,
+    (peer) => p.sessionBytes(peer)!,
+    (peer, s) => p.restoreSession(peer, s),
+  );
+}
+
+function jsParty(): Party {
+  const p = LibsignalJsParty.create({ name: `js-${++counter}` });
+  return rivalParty(
+    p,
+    (peer) => p.sessionJson(peer)!,
+    (peer, s) => p.restoreSession(peer, s),
+  );
+}
+
+const allImpls: Impl[] = [
+  ...allProviders.map(
+    (p): Impl => ({ label: `e2ee-kit (${p.label})`, create: () => OurParty.create(p.provider) }),
+  ),
+  { label: 'libsignal-client 0.103.0', baseline: true, create: async () => libParty('bytes') },
+  { label: 'libsignal-client 0.103.0 (object store)', create: async () => libParty('objects') },
+  { label: 'libsignal (pure JS, npm v6)', create: async () => jsParty() },
+];
+// BENCH_IMPLS=<substring>,… keeps the matching implementations (the baseline always runs).
+const implFilter = process.env['BENCH_IMPLS']?.split(',');
+const impls = allImpls.filter(
+  (i) => i.baseline || !implFilter || implFilter.some((f) => i.label.includes(f)),
+);
+
+/** A and B with an acknowledged session (B has answered once). */
+async function establishedPair(impl: Impl): Promise<{ a: Party; b: Party }> {
+  const a = await impl.create();
+  const b = await impl.create();
+  await a.processBundle(b.address, await b.createBundle());
+  await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD));
+  await a.decrypt(b.address, await b.encrypt(a.address, PAYLOAD));
+  return { a, b };
+}
+
+function check(out: Uint8Array): void {
+  if (out.length !== PAYLOAD.length || out[199] !== PAYLOAD[199]) throw new Error('wrong plaintext');
+}
+
+interface Scenario {
+  readonly key: string;
+  readonly title: string;
+  add(bench: Bench, impl: Impl): Promise<void>;
+}
+
+const scenarios: Scenario[] = [
+  {
+    key: 'setup',
+    title: 'session setup + first message (process bundle, encrypt, decrypt)',
+    async add(bench, impl) {
+      let a!: Party;
+      let b!: Party;
+      let bundle: unknown;
+      bench.add(
+        impl.label,
+        async () => {
+          await a.processBundle(b.address, bundle);
+          check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+        },
+        {
+          beforeEach: async () => {
+            a = await impl.create();
+            b = await impl.create();
+            bundle = await b.createBundle();
+          },
+        },
+      );
+    },
+  },
+  {
+    key: 'oneway',
+    title: 'one-way steady state, 200 B (encrypt + decrypt, no DH step)',
+    async add(bench, impl) {
+      const { a, b } = await establishedPair(impl);
+      bench.add(impl.label, async () => {
+        check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+      });
+    },
+  },
+  {
+    key: 'pingpong',
+    title: 'ping-pong, 200 B, DH step on every message (per round trip = 2 messages)',
+    async add(bench, impl) {
+      const { a, b } = await establishedPair(impl);
+      bench.add(impl.label, async () => {
+        check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+        check(await a.decrypt(b.address, await b.encrypt(a.address, PAYLOAD)));
+      });
+    },
+  },
+  {
+    key: 'skip',
+    title: 'decrypt after 1,000 skipped messages (derive + store 1,000 keys)',
+    async add(bench, impl) {
+      const { a, b } = await establishedPair(impl);
+      for (let i = 0; i < 1000; i++) await a.encrypt(b.address, PAYLOAD);
+      const target = await a.encrypt(b.address, PAYLOAD);
+      const saved = await b.saveSession(a.address);
+      bench.add(impl.label, async () => check(await b.decrypt(a.address, target)), {
+        beforeEach: () => b.restoreSession(a.address, saved),
+      });
+    },
+  },
+];
+
+function fmt(ms: number): string {
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  if (ms >= 1) return `${ms.toFixed(2)} ms`;
+  return `${(ms * 1000).toFixed(1)} µs`;
+}
+
+async function main(): Promise<void> {
+  const only = process.env['BENCH_ONLY']?.split(',');
+  const started = Date.now();
+  console.log(
+    `@e2ee-kit/ratchet benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
+      `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}, ${TIME_MS} ms per task`,
+  );
+  console.log('speed = libsignal-client 0.103.0 median ÷ this median (≥ 1.00: at least as fast)\n');
+  const summary: string[] = [];
+  for (const sc of scenarios) {
+    if (only && !only.includes(sc.key)) continue;
+    const bench = new Bench({
+      time: TIME_MS,
+      iterations: 10,
+      warmupTime: 100,
+      warmupIterations: 3,
+      throws: true,
+    });
+    for (const impl of impls) await sc.add(bench, impl);
+    await bench.run();
+    const rows = bench.tasks.map((t) => {
+      const r = t.result;
+      if (r.state !== 'completed') throw new Error(`${sc.key}/${t.name}: ${r.state}`);
+      return { name: t.name, median: r.latency.p50, samples: r.latency.samplesCount };
+    });
+    const base = rows.find((r) => r.name === impls.find((i) => i.baseline)?.label)!;
+    console.log(`## ${sc.title}`);
+    const w = Math.max(...rows.map((r) => r.name.length));
+    for (const r of rows) {
+      const speed = base.median / r.median;
+      console.log(
+        `  ${r.name.padEnd(w)}  median ${fmt(r.median).padStart(10)}  speed ${speed.toFixed(2).padStart(6)}×  (n=${r.samples})`,
+      );
+      summary.push(`| ${sc.key} | ${r.name} | ${fmt(r.median)} | ${speed.toFixed(2)}× |`);
+    }
+    console.log('');
+  }
+  console.log(
+    'Markdown:\n| scenario | implementation | median | speed vs libsignal-client |\n|---|---|---|---|',
+  );
+  console.log(summary.join('\n'));
+  console.log(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+await main();
