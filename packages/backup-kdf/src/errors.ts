@@ -1,0 +1,138 @@
+/**
+ * Typed errors of @e2ee-kit/backup-kdf. Every failure a caller may want to tell apart has its own
+ * class and stable `code`; none carries key material, a password or plaintext.
+ */
+import { DecodeError, E2eeError, VerificationError, WrongPasswordError } from '@e2ee-kit/core';
+
+/** Stable codes added by this package (core's `WRONG_PASSWORD`, `LOCKED_OUT`, `UNSUPPORTED` are reused). */
+export const BackupErrorCode = {
+  /** The bytes do not start with the backup magic: not a backup, or mangled by a text-mode transfer. */
+  BadMagic: 'BACKUP_BAD_MAGIC',
+  /** A format version this reader does not know. */
+  UnsupportedVersion: 'BACKUP_UNSUPPORTED_VERSION',
+  /** A header or slot parameter outside the range the format allows (or above this reader's limits). */
+  ParameterOutOfRange: 'BACKUP_PARAM_OUT_OF_RANGE',
+  /** Structurally malformed header or slot section (lengths, duplicate or unknown slots). */
+  Malformed: 'BACKUP_MALFORMED',
+  /** The file header does not match the unlocked key: it was modified. */
+  HeaderTampered: 'BACKUP_HEADER_TAMPERED',
+  /** The slot section's MAC failed: a slot was modified, added, removed, or comes from another backup. */
+  SlotsTampered: 'BACKUP_SLOTS_TAMPERED',
+  /** The payload ended before its final chunk. */
+  Truncated: 'BACKUP_TRUNCATED',
+  /** Bytes follow the final chunk. */
+  TrailingData: 'BACKUP_TRAILING_DATA',
+  /** A chunk authenticates, but at another position of this file (reordered, duplicated or dropped chunks). */
+  ChunkReordered: 'BACKUP_CHUNK_REORDERED',
+  /** A chunk does not authenticate at all: modified, cut short, or taken from another file. */
+  ChunkInvalid: 'BACKUP_CHUNK_INVALID',
+  /** No slot of the backup can be opened with the kind of secret given. */
+  NoMatchingSlot: 'BACKUP_NO_MATCHING_SLOT',
+  /** A recovery key with the wrong length or characters (a typo: not counted as an attempt). */
+  RecoveryKeyFormat: 'RECOVERY_KEY_FORMAT',
+  /** A recovery key whose checksum fails (a typo: not counted as an attempt). */
+  RecoveryKeyChecksum: 'RECOVERY_KEY_CHECKSUM',
+  /** An empty password (refused before any KDF runs). */
+  PasswordEmpty: 'PASSWORD_EMPTY',
+  /** A password shorter than the minimum (refused before any KDF runs). */
+  PasswordTooShort: 'PASSWORD_TOO_SHORT',
+} as const;
+
+export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
+
+/** Magic, version, a slot or header field out of range, malformed structure. */
+export class BackupFormatError extends DecodeError {
+  /** The field at fault, e.g. `chunk_log2`, `m_kib`, `slot_count` (never a value). */
+  readonly field: string | undefined;
+  constructor(code: BackupErrorCode, message: string, field?: string) {
+    super(message, { code });
+    this.field = field;
+  }
+}
+
+/** Header or slot section tampering, detected by a MAC under the unlocked data key. */
+export class BackupTamperedError extends VerificationError {
+  constructor(
+    code: typeof BackupErrorCode.HeaderTampered | typeof BackupErrorCode.SlotsTampered,
+    message: string,
+  ) {
+    super(message, { code });
+  }
+}
+
+/**
+ * A payload failure: truncation, trailing bytes, reordered chunks or a chunk that does not
+ * authenticate. `position` is the index of the chunk where reading stopped; no byte of that chunk
+ * (or of any later one) was released.
+ */
+export class BackupPayloadError extends VerificationError {
+  readonly position: number;
+  /** For `BACKUP_CHUNK_REORDERED`: the position the chunk found at `position` was written for. */
+  readonly writtenAt: number | undefined;
+  constructor(
+    code:
+      | typeof BackupErrorCode.Truncated
+      | typeof BackupErrorCode.TrailingData
+      | typeof BackupErrorCode.ChunkReordered
+      | typeof BackupErrorCode.ChunkInvalid,
+    message: string,
+    position: number,
+    writtenAt?: number,
+  ) {
+    super(message, { code });
+    this.position = position;
+    this.writtenAt = writtenAt;
+  }
+}
+
+/** The backup has no slot for this kind of secret (e.g. a recovery key given but none was added). */
+export class NoMatchingSlotError extends E2eeError {
+  constructor(message: string) {
+    super(BackupErrorCode.NoMatchingSlot, message);
+  }
+}
+
+/**
+ * A typed-in recovery key that cannot be right: wrong length, characters, or checksum. It is
+ * rejected locally and never counts as a failed attempt. Use `checkRecoveryKey` for a suggested
+ * correction (the error itself carries no key digits).
+ */
+export class InvalidRecoveryKeyError extends E2eeError {
+  constructor(
+    code: typeof BackupErrorCode.RecoveryKeyFormat | typeof BackupErrorCode.RecoveryKeyChecksum,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** An empty or too-short password, refused before any KDF runs (not counted as an attempt). */
+export class PasswordRejectedError extends E2eeError {
+  readonly minLength: number;
+  constructor(
+    code: typeof BackupErrorCode.PasswordEmpty | typeof BackupErrorCode.PasswordTooShort,
+    minLength: number,
+  ) {
+    super(
+      code,
+      code === BackupErrorCode.PasswordEmpty
+        ? 'password is empty'
+        : `password is shorter than ${minLength} characters`,
+    );
+    this.minLength = minLength;
+  }
+}
+
+/**
+ * The password or key did not unwrap any matching slot. Counted as a failed attempt by the
+ * attempt policy; `remainingAttempts` / `lockedUntil` tell the UI what happens next when known.
+ */
+export class IncorrectSecretError extends WrongPasswordError {
+  readonly remainingAttempts: number | undefined;
+  readonly lockedUntil: Date | undefined;
+  constructor(info: { remainingAttempts?: number | undefined; lockedUntil?: Date | undefined } = {}) {
+    super('wrong password or key');
+    this.remainingAttempts = info.remainingAttempts;
+    this.lockedUntil = info.lockedUntil;
+  }
+}

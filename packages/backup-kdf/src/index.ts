@@ -1,0 +1,70 @@
+// @e2ee-kit/backup-kdf — encrypted, streaming backups unlocked by a password (Argon2id) or a 64-digit key.
+export {
+  ARGON2_FORMAT_LIMITS,
+  type Argon2Input,
+  type Argon2PackageLike,
+  type Argon2Params,
+  type Argon2Provider,
+  argon2PackageProvider,
+  type CalibrateOptions,
+  calibrateArgon2,
+  DEFAULT_ARGON2_PARAMS,
+  defaultArgon2Provider,
+  hashWasmArgon2Provider,
+  isUnsafeTestParams,
+  MIN_ARGON2_PARAMS,
+  nobleArgon2Provider,
+} from './argon2.js';
+export {
+  type AttemptPolicy,
+  type AttemptState,
+  type AttemptStore,
+  DEFAULT_LOCKOUT_STEPS_MS,
+  defaultAttemptPolicy,
+  LocalBackoffPolicy,
+  type LocalBackoffPolicyOptions,
+  MemoryAttemptStore,
+  noAttemptLimit,
+} from './attempts.js';
+export {
+  BackupKeyring,
+  type BackupMetadata,
+  type CreateBackupOptions,
+  type CreateKeyringOptions,
+  type CryptoOptions,
+  changeBackupPassword,
+  createBackup,
+  type EncryptOptions,
+  type ExternalResolver,
+  type ExternalSlotInit,
+  type KeyringOptions,
+  type OpenOptions,
+  openBackup,
+  readBackupMetadata,
+  type SlotInfo,
+  type UnlockWith,
+  unlockBackup,
+} from './backup.js';
+export {
+  BackupErrorCode,
+  BackupFormatError,
+  BackupPayloadError,
+  BackupTamperedError,
+  IncorrectSecretError,
+  InvalidRecoveryKeyError,
+  NoMatchingSlotError,
+  PasswordRejectedError,
+} from './errors.js';
+export { DEFAULT_CHUNK_LOG2, type Suite } from './format.js';
+export { ABSOLUTE_MIN_PASSWORD_LENGTH, DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
+export {
+  checkRecoveryKey,
+  importHexRecoveryKey,
+  parseRecoveryKey,
+  RECOVERY_KEY_DIGITS,
+  RecoveryKey,
+  type RecoveryKeyCheck,
+  type RecoveryKeyFormat,
+  type RecoveryKeySuggestion,
+} from './recovery-key.js';
+export { type ByteSource, ByteStream } from './stream.js';

@@ -1,0 +1,25 @@
+import { utf8 } from '@e2ee-kit/core';
+import { BackupErrorCode, PasswordRejectedError } from './errors.js';
+
+/** No backup can be created with a shorter password; opening refuses shorter ones before any KDF. */
+export const ABSOLUTE_MIN_PASSWORD_LENGTH = 6;
+/** Minimum length (in Unicode code points after NFKC) required at creation unless configured. */
+export const DEFAULT_MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * NFKC-normalizes a password and returns its UTF-8 bytes, so that the same password typed on two
+ * keyboards (composed vs decomposed accents, full-width digits) derives the same key. Refuses empty
+ * and too-short passwords with `PasswordRejectedError` before anything expensive runs.
+ */
+export function normalizePassword(password: string, minLength = ABSOLUTE_MIN_PASSWORD_LENGTH): Uint8Array {
+  if (typeof password !== 'string') throw new TypeError('password must be a string');
+  if (!Number.isInteger(minLength) || minLength < ABSOLUTE_MIN_PASSWORD_LENGTH) {
+    throw new RangeError(`minimum password length must be an integer ≥ ${ABSOLUTE_MIN_PASSWORD_LENGTH}`);
+  }
+  const normalized = password.normalize('NFKC');
+  if (normalized.length === 0) throw new PasswordRejectedError(BackupErrorCode.PasswordEmpty, minLength);
+  if ([...normalized].length < minLength) {
+    throw new PasswordRejectedError(BackupErrorCode.PasswordTooShort, minLength);
+  }
+  return utf8(normalized);
+}

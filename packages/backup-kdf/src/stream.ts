@@ -1,0 +1,181 @@
+/** Byte sources and sinks: `ReadableStream`, `AsyncIterable`, `Iterable` or one `Uint8Array` in; a one-shot stream out. */
+
+/** Anything this package can read bytes from. Node streams are `AsyncIterable<Uint8Array>` too. */
+export type ByteSource =
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | Uint8Array;
+
+function iteratorOf(source: ByteSource): AsyncIterator<Uint8Array> | Iterator<Uint8Array> {
+  if (source instanceof Uint8Array) return [source][Symbol.iterator]();
+  if (source !== null && typeof source === 'object') {
+    // getReader first: not every ReadableStream is async-iterable (Safari).
+    const rs = source as ReadableStream<Uint8Array>;
+    if (typeof rs.getReader === 'function') {
+      const reader = rs.getReader();
+      return {
+        next: async () => {
+          const r = await reader.read();
+          return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+        },
+        return: async () => {
+          await reader.cancel().catch(() => {});
+          reader.releaseLock();
+          return { done: true, value: undefined };
+        },
+      };
+    }
+    const ai = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator];
+    if (typeof ai === 'function') return ai.call(source);
+    const si = (source as Iterable<Uint8Array>)[Symbol.iterator];
+    if (typeof si === 'function') return si.call(source);
+  }
+  throw new TypeError('source must be a Uint8Array, a ReadableStream, or an (async) iterable of Uint8Array');
+}
+
+/** Pulls exact-size reads out of a source of arbitrarily sized pieces. */
+export class ByteReader {
+  readonly #it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  readonly #queue: Uint8Array[] = [];
+  #offset = 0; // into #queue[0]
+  #buffered = 0;
+  #done = false;
+
+  constructor(source: ByteSource) {
+    this.#it = iteratorOf(source);
+  }
+
+  async #fill(n: number): Promise<void> {
+    while (this.#buffered < n && !this.#done) {
+      const r = await this.#it.next();
+      if (r.done) {
+        this.#done = true;
+        break;
+      }
+      const piece = r.value;
+      if (!(piece instanceof Uint8Array))
+        throw new TypeError('source yielded a value that is not a Uint8Array');
+      if (piece.length === 0) continue;
+      this.#queue.push(piece);
+      this.#buffered += piece.length;
+    }
+  }
+
+  /** Up to `n` bytes (fewer only at the end), as a fresh array the caller owns. */
+  async read(n: number): Promise<Uint8Array> {
+    await this.#fill(n);
+    const len = Math.min(n, this.#buffered);
+    const out = new Uint8Array(len);
+    let o = 0;
+    while (o < len) {
+      const head = this.#queue[0]!;
+      const take = Math.min(len - o, head.length - this.#offset);
+      out.set(head.subarray(this.#offset, this.#offset + take), o);
+      o += take;
+      this.#offset += take;
+      if (this.#offset === head.length) {
+        this.#queue.shift();
+        this.#offset = 0;
+      }
+    }
+    this.#buffered -= len;
+    return out;
+  }
+
+  /** The next `n` bytes (fewer at the end) without consuming them. */
+  async peek(n: number): Promise<Uint8Array> {
+    await this.#fill(n);
+    const len = Math.min(n, this.#buffered);
+    const out = new Uint8Array(len);
+    let o = 0;
+    let off = this.#offset;
+    for (const piece of this.#queue) {
+      if (o >= len) break;
+      const take = Math.min(len - o, piece.length - off);
+      out.set(piece.subarray(off, off + take), o);
+      o += take;
+      off = 0;
+    }
+    return out;
+  }
+
+  /** True when no byte is left. */
+  async atEnd(): Promise<boolean> {
+    await this.#fill(1);
+    return this.#buffered === 0;
+  }
+
+  /** Stops reading and releases the source (for early exits). */
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    this.#queue.length = 0;
+    this.#buffered = 0;
+    await this.#it.return?.();
+  }
+}
+
+/**
+ * A one-shot stream of output bytes: iterate it (`for await`), turn it into a web `ReadableStream`,
+ * or collect it. Consuming it twice is a `TypeError`.
+ */
+export class ByteStream implements AsyncIterable<Uint8Array> {
+  #make: (() => AsyncGenerator<Uint8Array>) | undefined;
+
+  constructor(make: () => AsyncGenerator<Uint8Array>) {
+    this.#make = make;
+  }
+
+  #take(): AsyncGenerator<Uint8Array> {
+    const make = this.#make;
+    if (!make) throw new TypeError('this stream was already consumed');
+    this.#make = undefined;
+    return make();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#take();
+  }
+
+  /** A web `ReadableStream` (needs a global `ReadableStream`: browsers, Node ≥ 18, Deno, Bun). */
+  toReadableStream(): ReadableStream<Uint8Array> {
+    const RS = (globalThis as { ReadableStream?: typeof ReadableStream }).ReadableStream;
+    if (typeof RS !== 'function') throw new TypeError('ReadableStream is not available in this runtime');
+    const it = this.#take();
+    return new RS<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const r = await it.next();
+            if (r.done) controller.close();
+            else controller.enqueue(r.value);
+          } catch (err) {
+            controller.error(err);
+          }
+        },
+        async cancel() {
+          await it.return(undefined);
+        },
+      },
+      { highWaterMark: 1 },
+    );
+  }
+
+  /** Everything in one array (fine for small backups; stream big ones). */
+  async bytes(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const p of { [Symbol.asyncIterator]: () => this.#take() }) {
+      parts.push(p);
+      total += p.length;
+    }
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+}
