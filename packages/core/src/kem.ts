@@ -24,6 +24,8 @@ export const KEM_CIPHERTEXT_LENGTH = 1568;
 export const KEM_SHARED_SECRET_LENGTH = 32;
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Module-private token: the constructors are private in TypeScript and refuse JavaScript callers too. */
+const INTERNAL = Symbol('internal');
 
 function parseTyped(
   bytes: Uint8Array,
@@ -44,20 +46,21 @@ export class KemPublicKey {
   readonly type: KemType;
   readonly #key: Uint8Array;
 
-  private constructor(type: KemType, key: Uint8Array) {
+  private constructor(token: typeof INTERNAL, type: KemType, key: Uint8Array) {
+    if (token !== INTERNAL) throw new TypeError('use the static deserialize or generateKemKeyPair');
     this.type = type;
     this.#key = key;
   }
 
   static deserialize(bytes: Uint8Array): KemPublicKey {
     const { type, body } = parseTyped(bytes, KEM_PUBLIC_KEY_LENGTH, 'KEM public key');
-    return new KemPublicKey(type, body);
+    return new KemPublicKey(INTERNAL, type, body);
   }
 
   static fromRaw(type: KemType, raw: Uint8Array): KemPublicKey {
     assertBytes(raw, 'KEM public key', KEM_PUBLIC_KEY_LENGTH);
     if (type !== KemType.Kyber1024 && type !== KemType.MlKem1024) throw new RangeError('unknown KEM type');
-    return new KemPublicKey(type, raw.slice());
+    return new KemPublicKey(INTERNAL, type, raw.slice());
   }
 
   /** Type byte ‖ 1568-byte key: 1569 bytes (this is what libsignal signs for a Kyber pre-key). */
@@ -70,12 +73,16 @@ export class KemPublicKey {
   }
 
   equals(other: KemPublicKey): boolean {
+    if (!(other instanceof KemPublicKey)) throw new TypeError('other must be a KemPublicKey');
     return (
       other instanceof KemPublicKey && other.type === this.type && constantTimeEqual(this.#key, other.#key)
     );
   }
 
   toString(): string {
+    return '[KemPublicKey]';
+  }
+  toJSON(): string {
     return '[KemPublicKey]';
   }
   [INSPECT](): string {
@@ -87,14 +94,15 @@ export class KemSecretKey {
   readonly type: KemType;
   readonly #key: Uint8Array;
 
-  private constructor(type: KemType, key: Uint8Array) {
+  private constructor(token: typeof INTERNAL, type: KemType, key: Uint8Array) {
+    if (token !== INTERNAL) throw new TypeError('use the static deserialize or generateKemKeyPair');
     this.type = type;
     this.#key = key;
   }
 
   static deserialize(bytes: Uint8Array): KemSecretKey {
     const { type, body } = parseTyped(bytes, KEM_SECRET_KEY_LENGTH, 'KEM secret key');
-    return new KemSecretKey(type, body);
+    return new KemSecretKey(INTERNAL, type, body);
   }
 
   serialize(): Uint8Array {

@@ -13,6 +13,8 @@ export const PUBLIC_KEY_LENGTH = 33;
 export const PRIVATE_KEY_LENGTH = 32;
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Module-private token: the constructors are private in TypeScript and refuse JavaScript callers too. */
+const INTERNAL = Symbol('internal');
 const P = 2n ** 255n - 19n;
 
 function bytesToNumberLE(b: Uint8Array): bigint {
@@ -24,14 +26,15 @@ function bytesToNumberLE(b: Uint8Array): bigint {
 export class PublicKey {
   readonly #u: Uint8Array;
 
-  private constructor(u: Uint8Array) {
+  private constructor(token: typeof INTERNAL, u: Uint8Array) {
+    if (token !== INTERNAL) throw new TypeError('use PublicKey.deserialize or PublicKey.fromRaw');
     this.#u = u;
   }
 
   /** From the 32-byte Montgomery u-coordinate. */
   static fromRaw(u: Uint8Array): PublicKey {
     assertBytes(u, 'public key', 32);
-    return new PublicKey(u.slice());
+    return new PublicKey(INTERNAL, u.slice());
   }
 
   /** From libsignal's 33-byte form (`0x05 ‖ u`). Anything else is a `DecodeError`. */
@@ -40,7 +43,7 @@ export class PublicKey {
     if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
     if (bytes[0] !== DJB_TYPE)
       throw new DecodeError('unknown public key type', { code: ErrorCode.InvalidKey });
-    return new PublicKey(bytes.slice(1));
+    return new PublicKey(INTERNAL, bytes.slice(1));
   }
 
   /** The 33-byte libsignal serialization. */
@@ -91,7 +94,8 @@ export class PublicKey {
 export class PrivateKey {
   readonly #k: Uint8Array;
 
-  private constructor(k: Uint8Array) {
+  private constructor(token: typeof INTERNAL, k: Uint8Array) {
+    if (token !== INTERNAL) throw new TypeError('use PrivateKey.deserialize or PrivateKey.generate');
     this.#k = k;
   }
 
@@ -99,11 +103,11 @@ export class PrivateKey {
   static deserialize(bytes: Uint8Array): PrivateKey {
     assertBytes(bytes, 'private key');
     if (bytes.length !== PRIVATE_KEY_LENGTH) throw new DecodeError('private key must be 32 bytes');
-    return new PrivateKey(clamp(bytes.slice()));
+    return new PrivateKey(INTERNAL, clamp(bytes.slice()));
   }
 
   static generate(provider: CryptoProvider): PrivateKey {
-    return new PrivateKey(clamp(provider.randomBytes(32)));
+    return new PrivateKey(INTERNAL, clamp(provider.randomBytes(32)));
   }
 
   serialize(): Uint8Array {

@@ -181,9 +181,11 @@ export class ProtoWriter {
   }
 
   uint64(field: number, value: bigint | number): this {
-    const v = typeof value === 'bigint' ? value : BigInt(value);
+    if (typeof value !== 'bigint' && typeof value !== 'number')
+      throw new TypeError('uint64 value must be a bigint or a number');
     if (typeof value === 'number' && !Number.isSafeInteger(value))
       throw new RangeError('uint64 must be a safe integer');
+    const v = typeof value === 'bigint' ? value : BigInt(value);
     if (v < 0n || v >= 1n << 64n) throw new RangeError('uint64 out of range');
     this.#key(field, WireType.Varint);
     this.#varintBig(v);
@@ -291,6 +293,9 @@ export function encodeVarint(value: number): Uint8Array {
 /** Decodes a LEB128 varint at `offset`; returns the value and the offset after it. */
 export function decodeVarint(bytes: Uint8Array, offset = 0): { value: number; next: number } {
   assertBytes(bytes, 'bytes');
+  if (typeof offset !== 'number' || !Number.isInteger(offset))
+    throw new TypeError('offset must be an integer');
+  if (offset < 0 || offset > bytes.length) throw new RangeError('offset is outside the input');
   let value = 0;
   let mul = 1;
   for (let i = offset; i < bytes.length && i < offset + 8; i++) {

@@ -23,6 +23,8 @@ export function withRandom<P extends CryptoProvider>(
   provider: P,
   randomBytes: (length: number) => Uint8Array,
 ): P {
+  if (provider === null || typeof provider !== 'object' || typeof provider.randomBytes !== 'function')
+    throw new TypeError('provider must be a CryptoProvider');
   if (typeof randomBytes !== 'function') throw new TypeError('randomBytes must be a function');
   const wrapped = Object.create(provider) as P;
   Object.defineProperty(wrapped, 'randomBytes', {

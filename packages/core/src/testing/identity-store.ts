@@ -10,17 +10,25 @@ import {
   type TrustPolicy,
 } from '@e2ee-kit/core';
 
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string') throw new TypeError('key must be a string');
+}
+
 /** An in-memory backend that stores copies of bytes, so tests exercise the real codecs. */
 export class MemoryBackend implements IdentityBackend {
   readonly #map = new Map<string, Uint8Array>();
   async get(key: string): Promise<Uint8Array | undefined> {
+    checkKey(key);
     const v = this.#map.get(key);
     return v?.slice();
   }
   async set(key: string, value: Uint8Array): Promise<void> {
+    checkKey(key);
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
     this.#map.set(key, value.slice());
   }
   async delete(key: string): Promise<void> {
+    checkKey(key);
     this.#map.delete(key);
   }
   /** Snapshot of every stored record (tests compare these byte for byte). */
