@@ -17,7 +17,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 export class SessionRecord {
   #current: SessionState | undefined;
   /** Encoded archived states, newest first (decoded only when a message needs them). */
-  #previous: Uint8Array[];
+  #previous: readonly Uint8Array[];
 
   constructor() {
     this.#current = undefined;
@@ -25,7 +25,7 @@ export class SessionRecord {
   }
 
   /** @internal */
-  static fromParts(current: SessionState | undefined, previous: Uint8Array[]): SessionRecord {
+  static fromParts(current: SessionState | undefined, previous: readonly Uint8Array[]): SessionRecord {
     const r = new SessionRecord();
     r.#current = current;
     r.#previous = previous;

@@ -90,6 +90,15 @@ export class SessionState {
     return s;
   }
 
+  /** For encrypt: only the sender chain and the SPQR send side change, so receiver chains are shared. */
+  cloneForSending(): SessionState {
+    const s = new SessionState();
+    Object.assign(s, this);
+    s.senderChain = this.senderChain && { ...this.senderChain };
+    s.spqr = this.spqr && { ...this.spqr };
+    return s;
+  }
+
   encode(): Uint8Array {
     const w = new ProtoWriter().uint32(1, this.version).bytes(2, this.localIdentity);
     if (this.remoteIdentity) w.bytes(3, this.remoteIdentity);

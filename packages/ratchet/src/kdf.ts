@@ -1,0 +1,72 @@
+/**
+ * libsignal's key derivations (spec §2.2, §2.3, §3.1, §5.4), composed from the provider's HKDF/HMAC.
+ */
+import type { CryptoProvider } from '@e2ee-kit/core';
+
+const enc = new TextEncoder();
+export const INFO_PQXDH = enc.encode('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
+export const INFO_X3DH = enc.encode('WhisperText');
+const INFO_RATCHET = enc.encode('WhisperRatchet');
+const INFO_MESSAGE_KEYS = enc.encode('WhisperMessageKeys');
+const SEED_BYTE = Uint8Array.of(0x01);
+const CHAIN_BYTE = Uint8Array.of(0x02);
+
+/** The X3DH/PQXDH "discontinuity bytes" that start the secret input. */
+export const DISCONTINUITY = new Uint8Array(32).fill(0xff);
+
+export interface HandshakeKeys {
+  rootKey: Uint8Array;
+  chainKey: Uint8Array;
+  /** SPQR authentication key (PQXDH only). */
+  spqrAuthKey: Uint8Array | undefined;
+}
+
+/** PQXDH: 96 bytes `RK ‖ CK ‖ SPQR auth key`; X3DH: 64 bytes `RK ‖ CK`. Salt absent (32 zero bytes). */
+export async function deriveHandshakeKeys(
+  secret: Uint8Array,
+  pqxdh: boolean,
+  provider: CryptoProvider,
+): Promise<HandshakeKeys> {
+  const okm = await provider.hkdfSha256(secret, undefined, pqxdh ? INFO_PQXDH : INFO_X3DH, pqxdh ? 96 : 64);
+  return {
+    rootKey: okm.slice(0, 32),
+    chainKey: okm.slice(32, 64),
+    spqrAuthKey: pqxdh ? okm.slice(64, 96) : undefined,
+  };
+}
+
+/** `KDF_RK(RK, dh)`: HKDF(salt = RK, ikm = dh, "WhisperRatchet", 64) → new root key, chain key. */
+export async function kdfRootKey(
+  rootKey: Uint8Array,
+  dh: Uint8Array,
+  provider: CryptoProvider,
+): Promise<{ rootKey: Uint8Array; chainKey: Uint8Array }> {
+  const okm = await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
+  return { rootKey: okm.subarray(0, 32), chainKey: okm.subarray(32, 64) };
+}
+
+/** Message-key seed `HMAC(CK, 0x01)`. */
+export function messageSeed(chainKey: Uint8Array, provider: CryptoProvider): Promise<Uint8Array> {
+  return provider.hmacSha256(chainKey, SEED_BYTE);
+}
+
+/** Next chain key `HMAC(CK, 0x02)`. */
+export function nextChainKey(chainKey: Uint8Array, provider: CryptoProvider): Promise<Uint8Array> {
+  return provider.hmacSha256(chainKey, CHAIN_BYTE);
+}
+
+export interface MessageKeys {
+  cipherKey: Uint8Array;
+  macKey: Uint8Array;
+  iv: Uint8Array;
+}
+
+/** HKDF(salt = SPQR key or none, ikm = seed, "WhisperMessageKeys", 80) → cipher key, MAC key, IV. */
+export async function deriveMessageKeys(
+  seed: Uint8Array,
+  spqrKey: Uint8Array | undefined,
+  provider: CryptoProvider,
+): Promise<MessageKeys> {
+  const okm = await provider.hkdfSha256(seed, spqrKey, INFO_MESSAGE_KEYS, 80);
+  return { cipherKey: okm.subarray(0, 32), macKey: okm.subarray(32, 64), iv: okm.subarray(64, 80) };
+}
