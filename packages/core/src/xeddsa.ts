@@ -5,7 +5,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { assertBytes } from './bytes.js';
+import { assertBytes, toHex } from './bytes.js';
 import { montgomeryToEdwards, type PrivateKey, PublicKey } from './keys.js';
 import type { CryptoProvider } from './provider/types.js';
 
@@ -62,6 +62,29 @@ export function xeddsaSign(
 }
 
 /**
+ * Edwards encodings of recently verified public keys (public data, bounded, least recently used
+ * dropped first), keyed by u and sign bit. Skips the field inversion and square root on every
+ * verification under a known key, and hands providers the same bytes object each time so their
+ * per-object imported-key caches hit.
+ */
+const EDWARDS_CACHE_SIZE = 512;
+const edwardsCache = new Map<string, Uint8Array | null>();
+
+function edwardsBytes(u: Uint8Array, sign: number): Uint8Array | undefined {
+  const id = toHex(u) + sign;
+  let hit = edwardsCache.get(id);
+  if (hit !== undefined) {
+    edwardsCache.delete(id);
+  } else {
+    hit = montgomeryToEdwards(u, sign)?.toBytes() ?? null;
+    if (edwardsCache.size >= EDWARDS_CACHE_SIZE)
+      edwardsCache.delete(edwardsCache.keys().next().value as string);
+  }
+  edwardsCache.set(id, hit);
+  return hit ?? undefined;
+}
+
+/**
  * Verifies as libsignal does: Edwards key from u with the sign bit of `sig[63]`, `s` below 2^253,
  * then `R == s·B − h·A` on the compressed encoding. When `s` is canonical (< L), this is plain
  * RFC 8032 Ed25519, so the provider's (possibly native) verifier is used; otherwise the noble path.
@@ -80,9 +103,8 @@ export async function xeddsaVerify(
   const sBytes = signature.slice(32, 64);
   sBytes[31] = (sBytes[31] as number) & 0x7f;
   if (((sBytes[31] as number) & 0xe0) !== 0) return false;
-  const A = montgomeryToEdwards(publicKey.rawView, sign);
-  if (!A) return false;
-  const aBytes = A.toBytes();
+  const aBytes = edwardsBytes(publicKey.rawView, sign);
+  if (!aBytes) return false;
   const s = leToNumber(sBytes);
   if (s < L) {
     const edSig = new Uint8Array(64);
@@ -92,6 +114,7 @@ export async function xeddsaVerify(
   }
   const h =
     leToNumber(sha512.create().update(signature.subarray(0, 32)).update(aBytes).update(message).digest()) % L;
+  const A = ed25519.Point.fromBytes(aBytes);
   const sB = ed25519.Point.BASE.multiplyUnsafe(s % L);
   const check = sB.subtract(A.multiplyUnsafe(h)).toBytes();
   let diff = 0;
