@@ -89,6 +89,11 @@ const ZERO_NONCE = new Uint8Array(12);
 const PIPELINE_DEPTH = 4;
 /** How far (in chunk positions) a failing chunk is searched for, to report reordering precisely. */
 const REORDER_SEARCH_WINDOW = 256;
+/**
+ * Extra bytes after a short final chunk merge into the last read; up to this many are told apart
+ * from a damaged chunk (after a full-size final chunk, any amount is).
+ */
+const TRAILING_SEARCH_BYTES = 1024;
 
 /** An external slot at creation: `secret` comes from your server/HSM/enclave/OS keystore (≥ 16 bytes). */
 export interface ExternalSlotInit {
@@ -572,6 +577,18 @@ export class BackupKeyring {
         return atEnd
           ? new BackupPayloadError(BackupErrorCode.Truncated, 'backup ends before its final chunk', index + 1)
           : new BackupPayloadError(BackupErrorCode.TrailingData, 'bytes follow the final chunk', index + 1);
+      }
+      if (atEnd) {
+        // A short final chunk followed by a few extra bytes: find where the final chunk ends.
+        for (let len = data.length - 1; len >= Math.max(16, data.length - TRAILING_SEARCH_BYTES); len--) {
+          if (await tryOpen(data.subarray(0, len), index, true)) {
+            return new BackupPayloadError(
+              BackupErrorCode.TrailingData,
+              'bytes follow the final chunk',
+              index + 1,
+            );
+          }
+        }
       }
       if (data.length >= 16) {
         for (let d = 1; d <= REORDER_SEARCH_WINDOW; d++) {

@@ -39,3 +39,66 @@ export function layout(file: Uint8Array, chunkSize: number) {
   }
   return { slotStart: 92, slotEnd: payloadStart, payloadStart, chunks };
 }
+
+import {
+  type Argon2Provider,
+  BackupKeyring,
+  hashWasmArgon2Provider,
+  noAttemptLimit,
+  type OpenOptions,
+  openBackup,
+  type RecoveryKey,
+  type UnlockWith,
+} from '@e2ee-kit/backup-kdf';
+import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
+
+export const PASSWORD = 'correct horse battery staple';
+export const CHUNK = 4096;
+
+/** An Argon2 provider that counts its calls (to prove checks happen before any KDF runs). */
+export function countingArgon2(
+  inner: Argon2Provider = hashWasmArgon2Provider,
+): Argon2Provider & { calls: number } {
+  const p = {
+    name: 'counting',
+    supportsAssociatedData: inner.supportsAssociatedData,
+    calls: 0,
+    argon2id(input: Parameters<Argon2Provider['argon2id']>[0]) {
+      p.calls++;
+      return inner.argon2id(input);
+    },
+  };
+  return p;
+}
+
+/** A backup set with a password and a recovery key, and two files of 6 and 3 chunks (4 KiB chunks). */
+export async function makeSet(): Promise<{
+  keyring: BackupKeyring;
+  recoveryKey: RecoveryKey;
+  plainA: Uint8Array;
+  plainB: Uint8Array;
+  fileA: Uint8Array;
+  fileB: Uint8Array;
+}> {
+  const { keyring, recoveryKey } = await BackupKeyring.create({
+    password: PASSWORD,
+    recoveryKey: true,
+    argon2: unsafeTestParams(),
+  });
+  const plainA = pattern(5 * CHUNK + 100, 7, 3);
+  const plainB = pattern(2 * CHUNK + 50, 11, 5);
+  const fileA = await keyring.encrypt([plainA], { chunkSize: CHUNK }).bytes();
+  const fileB = await keyring.encrypt([plainB], { chunkSize: CHUNK }).bytes();
+  return { keyring, recoveryKey: recoveryKey!, plainA, plainB, fileA, fileB };
+}
+
+/** Opens and drains; returns what was released before the error (if any). */
+export async function openAll(
+  file: Uint8Array,
+  how: UnlockWith = { password: PASSWORD },
+  options: OpenOptions = {},
+) {
+  const { plaintext } = await openBackup(file, how, { attempts: noAttemptLimit, ...options });
+  const { chunks, error } = await collect(plaintext);
+  return { released: concat(chunks), error };
+}
