@@ -1,7 +1,7 @@
 /**
  * libsignal's key derivations (spec §2.2, §2.3, §3.1, §5.4), composed from the provider's HKDF/HMAC.
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, concatBytes, type PrivateKey, type PublicKey } from '@e2ee-kit/core';
 
 const enc = new TextEncoder();
 export const INFO_PQXDH = enc.encode('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
@@ -69,4 +69,53 @@ export async function deriveMessageKeys(
 ): Promise<MessageKeys> {
   const okm = await provider.hkdfSha256(seed, spqrKey, INFO_MESSAGE_KEYS, 80);
   return { cipherKey: okm.subarray(0, 32), macKey: okm.subarray(32, 64), iv: okm.subarray(64, 80) };
+}
+
+/**
+ * The initiator's secret input: `0xFF×32 ‖ DH(IK_A, SPK_B) ‖ DH(EK_A, IK_B) ‖ DH(EK_A, SPK_B)
+ * [‖ DH(EK_A, OPK_B)] [‖ KyberSS]`.
+ */
+export async function initiatorSecret(
+  p: {
+    ourIdentity: PrivateKey;
+    ourBase: PrivateKey;
+    theirIdentity: PublicKey;
+    theirSignedPreKey: PublicKey;
+    theirOneTimePreKey?: PublicKey | undefined;
+    kyberSharedSecret?: Uint8Array | undefined;
+  },
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
+  const parts = [
+    DISCONTINUITY,
+    await p.ourIdentity.agree(p.theirSignedPreKey, provider),
+    await p.ourBase.agree(p.theirIdentity, provider),
+    await p.ourBase.agree(p.theirSignedPreKey, provider),
+  ];
+  if (p.theirOneTimePreKey) parts.push(await p.ourBase.agree(p.theirOneTimePreKey, provider));
+  if (p.kyberSharedSecret) parts.push(p.kyberSharedSecret);
+  return concatBytes(...parts);
+}
+
+/** The responder's secret input (same bytes as the initiator's, roles swapped). */
+export async function responderSecret(
+  p: {
+    ourIdentity: PrivateKey;
+    ourSignedPreKey: PrivateKey;
+    ourOneTimePreKey?: PrivateKey | undefined;
+    theirIdentity: PublicKey;
+    theirBase: PublicKey;
+    kyberSharedSecret?: Uint8Array | undefined;
+  },
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
+  const parts = [
+    DISCONTINUITY,
+    await p.ourSignedPreKey.agree(p.theirIdentity, provider),
+    await p.ourIdentity.agree(p.theirBase, provider),
+    await p.ourSignedPreKey.agree(p.theirBase, provider),
+  ];
+  if (p.ourOneTimePreKey) parts.push(await p.ourOneTimePreKey.agree(p.theirBase, provider));
+  if (p.kyberSharedSecret) parts.push(p.kyberSharedSecret);
+  return concatBytes(...parts);
 }

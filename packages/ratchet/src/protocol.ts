@@ -41,12 +41,13 @@ import {
 } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
 import {
-  DISCONTINUITY,
   deriveHandshakeKeys,
   deriveMessageKeys,
+  initiatorSecret,
   kdfRootKey,
   messageSeed,
   nextChainKey,
+  responderSecret,
 } from './kdf.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { archive, SessionRecord } from './records/session-record.js';
@@ -223,20 +224,24 @@ export async function initiateSession(
   const localRegistrationId = await storeCall('getLocalRegistrationId', () => store.getLocalRegistrationId());
 
   const baseKey = await KeyPair.generate(provider);
-  const parts: Uint8Array[] = [
-    DISCONTINUITY,
-    await ours.privateKey.agree(spk.publicKey, provider),
-    await baseKey.privateKey.agree(theirIdentity, provider),
-    await baseKey.privateKey.agree(spk.publicKey, provider),
-  ];
-  if (bundle.preKey) parts.push(await baseKey.privateKey.agree(bundle.preKey.publicKey, provider));
   let kyberCiphertext: Uint8Array | undefined;
+  let kyberSharedSecret: Uint8Array | undefined;
   if (pqxdh && kyber) {
     const encapsulation = kemEncapsulate(kyber.publicKey, provider);
-    parts.push(encapsulation.sharedSecret);
+    kyberSharedSecret = encapsulation.sharedSecret;
     kyberCiphertext = encapsulation.ciphertext;
   }
-  const secret = concatBytes(...parts);
+  const secret = await initiatorSecret(
+    {
+      ourIdentity: ours.privateKey,
+      ourBase: baseKey.privateKey,
+      theirIdentity,
+      theirSignedPreKey: spk.publicKey,
+      theirOneTimePreKey: bundle.preKey?.publicKey,
+      kyberSharedSecret,
+    },
+    provider,
+  );
   const keys = await deriveHandshakeKeys(secret, pqxdh, provider);
   secret.fill(0);
 
@@ -501,15 +506,17 @@ async function buildResponderState(
   const ours = await storeCall('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const localRegistrationId = await storeCall('getLocalRegistrationId', () => store.getLocalRegistrationId());
   const spk = signed.keyPair;
-  const parts: Uint8Array[] = [
-    DISCONTINUITY,
-    await spk.privateKey.agree(message.identityKey, provider),
-    await ours.privateKey.agree(message.baseKey, provider),
-    await spk.privateKey.agree(message.baseKey, provider),
-  ];
-  if (preKey) parts.push(await preKey.keyPair.privateKey.agree(message.baseKey, provider));
-  if (kyberSecret) parts.push(kyberSecret);
-  const secret = concatBytes(...parts);
+  const secret = await responderSecret(
+    {
+      ourIdentity: ours.privateKey,
+      ourSignedPreKey: spk.privateKey,
+      ourOneTimePreKey: preKey?.keyPair.privateKey,
+      theirIdentity: message.identityKey,
+      theirBase: message.baseKey,
+      kyberSharedSecret: kyberSecret,
+    },
+    provider,
+  );
   const keys = await deriveHandshakeKeys(secret, pqxdh, provider);
   secret.fill(0);
 

@@ -90,6 +90,16 @@ export class InMemoryProtocolStore implements ProtocolStore {
     return out;
   }
 
+  /** Replaces every stored record with those of a `snapshot()` (of this store or one with the same identity). */
+  restore(snapshot: ReadonlyMap<string, Uint8Array>): void {
+    this.#data.clear();
+    this.#usedLastResort.clear();
+    for (const [k, v] of snapshot) {
+      if (k.startsWith('used-last-resort:')) this.#usedLastResort.add(k.slice('used-last-resort:'.length));
+      else this.#data.set(k, v.slice());
+    }
+  }
+
   async #call(method: string): Promise<void> {
     if (this.#onCall) await this.#onCall(method);
   }
