@@ -40,7 +40,7 @@ import {
   type SenderKeyStateData,
   type SkippedKey,
 } from './record.js';
-import { generateSigningKey, signMessage, verifyMessage } from './signing.js';
+import { generateSigningKey, SigningSeedCache, signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
 
@@ -111,15 +111,16 @@ export interface PrepareSendOptions {
   maxAgeMs?: number;
 }
 
-const mutexes = new WeakMap<object, KeyedMutex>();
+/** Per store object: the mutex every cipher on that store shares, and the signing-seed cache. */
+const perStore = new WeakMap<object, { mutex: KeyedMutex; seeds: SigningSeedCache }>();
 
-function lockFor(store: SenderKeyStore): KeyedMutex {
-  let m = mutexes.get(store);
-  if (!m) {
-    m = new KeyedMutex();
-    mutexes.set(store, m);
+function forStore(store: SenderKeyStore): { mutex: KeyedMutex; seeds: SigningSeedCache } {
+  let entry = perStore.get(store);
+  if (!entry) {
+    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache() };
+    perStore.set(store, entry);
   }
-  return m;
+  return entry;
 }
 
 function deviceKey(a: Address): string {
@@ -146,6 +147,7 @@ export class GroupCipher {
   readonly #now: () => number;
   readonly #graceMs: number;
   readonly #mutex: KeyedMutex;
+  readonly #seeds: SigningSeedCache;
 
   constructor(store: SenderKeyStore, options: GroupCipherOptions = {}) {
     if (
@@ -165,7 +167,9 @@ export class GroupCipher {
       throw new RangeError('rotationGraceMs must be a non-negative number');
     }
     this.#graceMs = grace;
-    this.#mutex = lockFor(store);
+    const shared = forStore(store);
+    this.#mutex = shared.mutex;
+    this.#seeds = shared.seeds;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -270,7 +274,7 @@ export class GroupCipher {
         ciphertext,
         messageVersion: effectiveVersion(state),
       });
-      const signature = await signMessage(state, unsigned, p);
+      const signature = await signMessage(state, unsigned, p, this.#seeds);
       const out = new Uint8Array(unsigned.length + signature.length);
       out.set(unsigned, 0);
       out.set(signature, unsigned.length);

@@ -8,7 +8,15 @@
  * the platform has it) with the sign bit OR-ed into byte 63, and every XEdDSA verifier accepts them.
  * States without a seed (imported from libsignal) sign with core's `xeddsaSign`.
  */
-import { type CryptoProvider, PrivateKey, PublicKey, xeddsaSign, xeddsaVerify } from '@e2ee-kit/core';
+import {
+  type CryptoProvider,
+  constantTimeEqual,
+  PrivateKey,
+  PublicKey,
+  toHex,
+  xeddsaSign,
+  xeddsaVerify,
+} from '@e2ee-kit/core';
 import type { SenderKeyStateData } from './record.js';
 
 export interface NewSigningKey {
@@ -42,13 +50,37 @@ export async function generateSigningKey(provider: CryptoProvider): Promise<NewS
   };
 }
 
+/**
+ * Keeps one seed object per recently used own signing key (at most 16; compared in constant time on
+ * each use), so a provider that caches its imported key per bytes object imports each key once
+ * instead of on every message (the import costs ten times the signature on Node).
+ */
+export class SigningSeedCache {
+  readonly #map = new Map<string, Uint8Array>();
+
+  seedFor(signingPublic: PublicKey, seed: Uint8Array): Uint8Array {
+    const id = toHex(signingPublic.rawView);
+    const hit = this.#map.get(id);
+    if (hit !== undefined && constantTimeEqual(hit, seed)) {
+      this.#map.delete(id);
+      this.#map.set(id, hit);
+      return hit;
+    }
+    const copy = seed.slice();
+    this.#map.set(id, copy);
+    if (this.#map.size > 16) this.#map.delete(this.#map.keys().next().value as string);
+    return copy;
+  }
+}
+
 export async function signMessage(
   state: SenderKeyStateData,
   message: Uint8Array,
   provider: CryptoProvider,
+  seeds: SigningSeedCache,
 ): Promise<Uint8Array> {
   if (state.edSeed !== undefined) {
-    const sig = await provider.ed25519Sign(state.edSeed, message);
+    const sig = await provider.ed25519Sign(seeds.seedFor(state.signingPublic, state.edSeed), message);
     sig[63] = (sig[63] as number) | (state.edSignBit << 7);
     return sig;
   }
