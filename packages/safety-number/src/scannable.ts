@@ -6,17 +6,10 @@
  *   LogicalFingerprint   { 1: bytes content }   // 32 bytes: the first 32 bytes of that party's hash
  *
  * Decoding follows prost (what libsignal uses): unknown fields are skipped, a repeated message field is
- * merged, a repeated scalar keeps the last value, a `uint32` varint is truncated to its low 32 bits.
+ * merged, a repeated scalar keeps the last value, a `uint32` varint is truncated to its low 32 bits,
+ * unknown groups are skipped, nesting deeper than 100 is refused.
  */
-import {
-  assertBytes,
-  constantTimeEqual,
-  DecodeError,
-  E2eeError,
-  ProtoReader,
-  ProtoWriter,
-  WireType,
-} from '@e2ee-kit/core';
+import { assertBytes, constantTimeEqual, DecodeError, ProtoWriter } from '@e2ee-kit/core';
 
 /** Bytes of each party's hash carried in the scannable form. */
 export const SCANNABLE_FINGERPRINT_LENGTH = 32;
@@ -44,42 +37,125 @@ interface Decoded {
   remote: Uint8Array | undefined;
 }
 
-/** Content (field 1) of a LogicalFingerprint message, merged into `previous` as prost merges. */
-function decodeLogical(bytes: Uint8Array, previous: Uint8Array | undefined): Uint8Array | undefined {
-  const r = new ProtoReader(bytes);
+// A reader with prost's exact acceptance rules (core's ProtoReader refuses groups; prost skips them).
+// Every length is checked against the input before use: nothing is allocated beyond the input's size.
+
+/** prost's `RECURSION_LIMIT`: nested messages and groups deeper than this are refused. */
+const RECURSION_LIMIT = 100;
+
+interface Cursor {
+  readonly buf: Uint8Array;
+  pos: number;
+  readonly end: number;
+}
+
+function varint(c: Cursor): bigint {
+  let value = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (c.pos >= c.end) throw new DecodeError('protobuf varint truncated');
+    const b = c.buf[c.pos++] as number;
+    if (i === 9 && b > 1) throw new DecodeError('protobuf varint overflows 64 bits');
+    value |= BigInt(b & 0x7f) << BigInt(7 * i);
+    if (b < 0x80) return value;
+  }
+  throw new DecodeError('protobuf varint too long'); // unreachable: the 10th byte is < 2
+}
+
+/** Field key → [field number, wire type]; wire types 6 and 7 and field 0 are errors, as in prost. */
+function key(c: Cursor): [number, number] {
+  const k = varint(c);
+  if (k > 0xffff_ffffn) throw new DecodeError('protobuf key out of range');
+  const wireType = Number(k & 7n);
+  if (wireType > 5) throw new DecodeError('invalid protobuf wire type');
+  const field = Number(k >> 3n);
+  if (field < 1) throw new DecodeError('invalid protobuf field number');
+  return [field, wireType];
+}
+
+function length(c: Cursor): number {
+  const len = varint(c);
+  if (len > BigInt(c.end - c.pos)) throw new DecodeError('protobuf length exceeds input');
+  return Number(len);
+}
+
+function advance(c: Cursor, n: number): void {
+  if (n > c.end - c.pos) throw new DecodeError('protobuf input truncated');
+  c.pos += n;
+}
+
+/** Skips an unknown field (prost `skip_field`): groups are skipped up to their matching end tag. */
+function skip(c: Cursor, field: number, wireType: number, depth: number): void {
+  if (depth === 0) throw new DecodeError('protobuf nesting too deep');
+  switch (wireType) {
+    case 0:
+      varint(c);
+      return;
+    case 1:
+      advance(c, 8);
+      return;
+    case 2:
+      advance(c, length(c));
+      return;
+    case 3:
+      for (;;) {
+        const [f, w] = key(c);
+        if (w === 4) {
+          if (f !== field) throw new DecodeError('protobuf group ends with another field number');
+          return;
+        }
+        skip(c, f, w, depth - 1);
+      }
+    case 5:
+      advance(c, 4);
+      return;
+    default:
+      throw new DecodeError('protobuf group end without a start');
+  }
+}
+
+function expectWireType(actual: number, expected: number): void {
+  if (actual !== expected) throw new DecodeError('protobuf field has the wrong wire type');
+}
+
+/** A LogicalFingerprint merged into what an earlier occurrence gave (prost merges message fields). */
+function logical(c: Cursor, previous: Uint8Array | undefined, depth: number): Uint8Array | undefined {
+  if (depth === 0) throw new DecodeError('protobuf nesting too deep');
+  const len = length(c);
+  const inner: Cursor = { buf: c.buf, pos: c.pos, end: c.pos + len };
+  c.pos += len;
   let content = previous;
-  for (let h = r.next(); h !== undefined; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.LengthDelimited);
-      content = r.bytes();
+  while (inner.pos < inner.end) {
+    const [field, wireType] = key(inner);
+    if (field === 1) {
+      expectWireType(wireType, 2);
+      const n = length(inner);
+      content = inner.buf.slice(inner.pos, inner.pos + n);
+      inner.pos += n;
     } else {
-      r.skip(h.wireType);
+      skip(inner, field, wireType, depth - 1);
     }
   }
   return content;
 }
 
 function decodeCombined(bytes: Uint8Array): Decoded {
-  const r = new ProtoReader(bytes);
+  const c: Cursor = { buf: bytes, pos: 0, end: bytes.length };
   const out: Decoded = { version: undefined, local: undefined, remote: undefined };
-  // A present-but-empty LogicalFingerprint still counts as "present" for prost, but its content is
-  // absent, which is what callers check; tracking content alone is therefore enough.
-  for (let h = r.next(); h !== undefined; h = r.next()) {
-    switch (h.field) {
-      case 1:
-        r.expect(h, WireType.Varint);
-        out.version = Number(r.uint64() & 0xffff_ffffn);
-        break;
-      case 2:
-        r.expect(h, WireType.LengthDelimited);
-        out.local = decodeLogical(r.bytes(), out.local);
-        break;
-      case 3:
-        r.expect(h, WireType.LengthDelimited);
-        out.remote = decodeLogical(r.bytes(), out.remote);
-        break;
-      default:
-        r.skip(h.wireType);
+  // An empty LogicalFingerprint is "present" for prost but has no content, which is what callers
+  // check; tracking the content alone is therefore enough.
+  while (c.pos < c.end) {
+    const [field, wireType] = key(c);
+    if (field === 1) {
+      expectWireType(wireType, 0);
+      out.version = Number(varint(c) & 0xffff_ffffn); // prost: `value as u32`
+    } else if (field === 2) {
+      expectWireType(wireType, 2);
+      out.local = logical(c, out.local, RECURSION_LIMIT);
+    } else if (field === 3) {
+      expectWireType(wireType, 2);
+      out.remote = logical(c, out.remote, RECURSION_LIMIT);
+    } else {
+      skip(c, field, wireType, RECURSION_LIMIT);
     }
   }
   return out;
@@ -89,7 +165,7 @@ function decodeOrMalformed(bytes: Uint8Array): Decoded | DecodeError {
   try {
     return decodeCombined(bytes);
   } catch (err) {
-    if (E2eeError.is(err)) {
+    if (err instanceof DecodeError) {
       return new DecodeError('failed to decode the scanned fingerprint protobuf', { cause: err });
     }
     throw err;

@@ -105,11 +105,22 @@ describe('compare() on unusual but valid protobuf', () => {
     expect(bobV2.compare(v2NoRemoteContent).status).toBe('malformed');
   });
 
-  it('wrong wire type, truncation and groups are malformed', () => {
+  it('wrong wire type, truncation and stray group ends are malformed; whole unknown groups are skipped', () => {
     const wrongType = concatBytes(Uint8Array.of(0x0a, 0x01, 0x02), aliceScan.subarray(2)); // field 1 as bytes
     expect(bobV2.compare(wrongType).status).toBe('malformed');
     expect(bobV2.compare(aliceScan.subarray(0, 73)).status).toBe('malformed');
     expect(bobV2.compare(Uint8Array.of(0x08)).status).toBe('malformed');
+    // Field 9 as a group (start 0x4b, end 0x4c): prost skips it; libsignal agrees (interop test).
+    expect(bobV2.compare(concatBytes(aliceScan, Uint8Array.of(0x4b, 0x50, 0x01, 0x4c)))).toEqual({
+      status: 'match',
+    });
+    expect(bobV2.compare(concatBytes(aliceScan, Uint8Array.of(0x4c))).status).toBe('malformed');
+    expect(bobV2.compare(concatBytes(aliceScan, Uint8Array.of(0x4b, 0x54))).status).toBe('malformed');
+    const deep = (n: number) =>
+      concatBytes(aliceScan, new Uint8Array(n).fill(0x4b), new Uint8Array(n).fill(0x4c));
+    expect(bobV2.compare(deep(100))).toEqual({ status: 'match' });
+    expect(bobV2.compare(deep(101)).status).toBe('malformed');
+    expect(bobV2.compare(deep(100_000)).status).toBe('malformed'); // no stack overflow
   });
 });
 
