@@ -93,6 +93,7 @@ export class PublicKey {
 
 export class PrivateKey {
   readonly #k: Uint8Array;
+  #wiped = false;
 
   private constructor(token: typeof INTERNAL, k: Uint8Array) {
     if (token !== INTERNAL) throw new TypeError('use PrivateKey.deserialize or PrivateKey.generate');
@@ -119,13 +120,20 @@ export class PrivateKey {
     return this.#k;
   }
 
+  /** True once `wipe()` was called: the key then refuses every operation. */
+  get wiped(): boolean {
+    return this.#wiped;
+  }
+
   async publicKey(provider: CryptoProvider): Promise<PublicKey> {
+    this.#assertLive();
     return PublicKey.fromRaw(await provider.x25519PublicKey(this.#k));
   }
 
   /** X25519 with libsignal's rule: an all-zero shared secret is refused. */
   async agree(their: PublicKey, provider: CryptoProvider): Promise<Uint8Array> {
     if (!(their instanceof PublicKey)) throw new TypeError('their key must be a PublicKey');
+    this.#assertLive();
     const out = await provider.x25519(this.#k, their.rawView);
     let acc = 0;
     for (let i = 0; i < out.length; i++) acc |= out[i] as number;
@@ -136,9 +144,14 @@ export class PrivateKey {
     return out;
   }
 
-  /** Overwrites the key bytes. The object is unusable afterwards. */
+  /** Overwrites the key bytes. The object is unusable afterwards (`InvalidKeyError`). */
   wipe(): void {
     this.#k.fill(0);
+    this.#wiped = true;
+  }
+
+  #assertLive(): void {
+    if (this.#wiped) throw new InvalidKeyError('private key has been wiped');
   }
 
   toString(): string {

@@ -6,7 +6,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes, toHex } from './bytes.js';
-import { montgomeryToEdwards, type PrivateKey, PublicKey } from './keys.js';
+import { InvalidKeyError } from './errors.js';
+import { montgomeryToEdwards, PrivateKey, PublicKey } from './keys.js';
 import type { CryptoProvider } from './provider/types.js';
 
 export const SIGNATURE_LENGTH = 64;
@@ -33,6 +34,21 @@ function numberToLe32(n: bigint): Uint8Array {
 }
 
 /**
+ * The Edwards public key `A = a·B` of each signing key (public data), kept per key object for as long
+ * as the key lives: it halves the cost of every signature after the first.
+ */
+const signerCache = new WeakMap<PrivateKey, Uint8Array>();
+
+function edwardsPublicKey(privateKey: PrivateKey, a: bigint): Uint8Array {
+  let A = signerCache.get(privateKey);
+  if (A === undefined) {
+    A = ed25519.Point.BASE.multiply(a).toBytes();
+    signerCache.set(privateKey, A);
+  }
+  return A;
+}
+
+/**
  * Signs `message` with libsignal's XEdDSA. `random` (64 bytes) is drawn from the provider unless given
  * (tests pass it to reproduce a signature).
  */
@@ -42,12 +58,14 @@ export function xeddsaSign(
   provider: CryptoProvider,
   random?: Uint8Array,
 ): Uint8Array {
+  if (!(privateKey instanceof PrivateKey)) throw new TypeError('privateKey must be a PrivateKey');
+  if (privateKey.wiped) throw new InvalidKeyError('private key has been wiped');
   assertBytes(message, 'message');
   const z = random ?? provider.randomBytes(64);
   assertBytes(z, 'random', 64);
   const aBytes = privateKey.rawView;
   const a = leToNumber(aBytes) % L;
-  const A = ed25519.Point.BASE.multiply(a).toBytes();
+  const A = edwardsPublicKey(privateKey, a);
   const signBit = (A[31] as number) & 0x80;
   const r =
     leToNumber(sha512.create().update(HASH1_PREFIX).update(aBytes).update(message).update(z).digest()) % L;

@@ -20,6 +20,8 @@ import {
   PrivateKey,
   ProtoWriter,
   PublicKey,
+  xeddsaSign,
+  xeddsaVerify,
 } from '@e2ee-kit/core';
 import { deterministicProvider } from '@e2ee-kit/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -84,8 +86,31 @@ describe('Curve25519 keys', () => {
       expect(ab.length).toBe(32);
     }
     const k = PrivateKey.generate(nobleProvider);
+    const peer = await k.publicKey(nobleProvider);
+    expect(k.wiped).toBe(false);
     k.wipe();
+    expect(k.wiped).toBe(true);
     expect(k.serialize().every((x) => x === 0)).toBe(true);
+    // A wiped key refuses to work instead of silently using the zero scalar.
+    await expect(k.agree(peer, nobleProvider)).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(k.publicKey(nobleProvider)).rejects.toBeInstanceOf(InvalidKeyError);
+    expect(() => xeddsaSign(k, new Uint8Array(1), nobleProvider)).toThrow(InvalidKeyError);
+  });
+
+  it('repeated XEdDSA signatures with one key object (cached Edwards key) all verify, across providers', async () => {
+    const k = PrivateKey.generate(nobleProvider);
+    const pub = await k.publicKey(nobleProvider);
+    const msg = new Uint8Array(10);
+    for (const { provider } of allProviders) {
+      for (let i = 0; i < 5; i++) {
+        msg[0] = i;
+        expect(await xeddsaVerify(pub, msg, xeddsaSign(k, msg, provider), provider)).toBe(true);
+      }
+    }
+    // A second object with the same bytes signs identically for the same randomness.
+    const z = new Uint8Array(64).fill(3);
+    const twin = PrivateKey.deserialize(k.serialize());
+    expect(same(xeddsaSign(twin, msg, nobleProvider, z), xeddsaSign(k, msg, nobleProvider, z))).toBe(true);
   });
 
   it('agree refuses an all-zero result (low-order point) with INVALID_KEY_AGREEMENT', async () => {
