@@ -223,18 +223,15 @@ async function readPreamble(reader: ByteReader): Promise<{ header: FileHeader; s
   let want = 1;
   for (;;) {
     const peek = await reader.peek(want);
-    const len = slotSectionLength(peek);
-    if (len !== undefined) {
-      if (len > MAX_SLOT_SECTION_LENGTH)
+    const next = slotSectionLength(peek);
+    if (next.done || peek.length < want) {
+      if (next.length > MAX_SLOT_SECTION_LENGTH) {
         throw new BackupFormatError(BackupErrorCode.Malformed, 'slot section too long', 'slots');
-      const bytes = await reader.read(len);
-      return { header, section: decodeSlotSection(bytes) };
+      }
+      // Decoding checks every slot and reports a truncated section as malformed.
+      return { header, section: decodeSlotSection(await reader.read(next.length)) };
     }
-    if (peek.length < want) return { header, section: decodeSlotSection(peek) }; // throws: truncated
-    want = Math.min(
-      MAX_SLOT_SECTION_LENGTH,
-      peek.length + 3 + (1 + 2 + SALT_LENGTH + WRAPPED_LENGTH + MAX_EXTERNAL_DATA),
-    );
+    want = next.length;
   }
 }
 

@@ -306,17 +306,20 @@ export function decodeSlotSection(bytes: Uint8Array): SlotSection {
   };
 }
 
-/** Length of the slot section at the start of `bytes`, or undefined if more bytes are needed to know. */
-export function slotSectionLength(bytes: Uint8Array): number | undefined {
-  if (bytes.length < 1) return undefined;
+/**
+ * Length of the slot section at the start of `bytes` (`done: true`), or how many bytes must be
+ * available to learn more (`done: false`).
+ */
+export function slotSectionLength(bytes: Uint8Array): { done: boolean; length: number } {
+  if (bytes.length < 1) return { done: false, length: 1 };
   const count = bytes[0]!;
   if (count < 1 || count > MAX_SLOTS) throw outOfRange('slot_count');
   let o = 1;
   for (let i = 0; i < count; i++) {
-    if (o + 3 > bytes.length) return undefined;
+    if (o + 3 > bytes.length) return { done: false, length: o + 3 };
     o += 3 + ((bytes[o + 1]! << 8) | bytes[o + 2]!);
   }
-  return o + MAC_LENGTH;
+  return { done: true, length: o + MAC_LENGTH };
 }
 
 /** Payload chunk nonce: 88-bit big-endian counter ‖ 0x01 for the final chunk, else 0x00. */
