@@ -139,16 +139,17 @@ async function fastForward(store: InMemorySenderKeyStore, sender: Address, d: st
 }
 
 // Messages of one libsignal sender around the forward-jump boundaries, made once for every provider.
+const empty = (): Uint8Array => new Uint8Array(0);
 const boundary = {
   d25k: randomUUID(),
   d2500: randomUUID(),
-  skdm25k: new Uint8Array(),
-  skdm2500: new Uint8Array(),
-  at25000: new Uint8Array(),
-  at25001: new Uint8Array(),
-  at499: new Uint8Array(),
-  at500: new Uint8Array(),
-  at2500: new Uint8Array(),
+  skdm25k: empty(),
+  skdm2500: empty(),
+  at25000: empty(),
+  at25001: empty(),
+  at499: empty(),
+  at500: empty(),
+  at2500: empty(),
   /** What libsignal's own receiver said for the 2,500 eviction sequence. */
   libEviction: [] as string[],
   libTooFar: '',
