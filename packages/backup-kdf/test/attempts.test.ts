@@ -1,0 +1,162 @@
+import {
+  type AttemptStore,
+  BackupErrorCode,
+  IncorrectSecretError,
+  InvalidRecoveryKeyError,
+  LocalBackoffPolicy,
+  MemoryAttemptStore,
+  openBackup,
+  PasswordRejectedError,
+} from '@e2ee-kit/backup-kdf';
+import { DecodeError, LockedOutError, StoreError, toHex } from '@e2ee-kit/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { countingArgon2, makeSet, PASSWORD } from './helpers.js';
+
+let set: Awaited<ReturnType<typeof makeSet>>;
+beforeAll(async () => {
+  set = await makeSet();
+});
+
+function setup() {
+  let now = Date.UTC(2026, 0, 1);
+  const store = new MemoryAttemptStore();
+  const attempts = new LocalBackoffPolicy({ store, now: () => now });
+  const argon2Provider = countingArgon2();
+  return {
+    store,
+    attempts,
+    argon2Provider,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => now,
+    open: (how: Parameters<typeof openBackup>[1], file = set.fileA) =>
+      openBackup(file, how, { attempts, argon2Provider }).then(
+        (r) => ({ ok: true as const, r, err: undefined }),
+        (err: unknown) => ({ ok: false as const, r: undefined, err }),
+      ),
+  };
+}
+
+describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
+  it('locks after 5 consecutive wrong passwords; LockedOutError says until when; no KDF runs while locked', async () => {
+    const s = setup();
+    for (let i = 1; i <= 5; i++) {
+      const { err } = await s.open({ password: `wrong password ${i}` });
+      expect(err).toBeInstanceOf(IncorrectSecretError);
+      expect((err as IncorrectSecretError).remainingAttempts).toBe(5 - i);
+    }
+    const fifth = s.now() + 30_000;
+    const calls = s.argon2Provider.calls;
+    const { err } = await s.open({ password: PASSWORD }); // even the right password waits
+    expect(err).toBeInstanceOf(LockedOutError);
+    expect((err as LockedOutError).until.getTime()).toBe(fifth);
+    expect((err as LockedOutError).code).toBe('LOCKED_OUT');
+    expect(s.argon2Provider.calls).toBe(calls);
+  });
+
+  it('waits escalate (30 s, 5 min, 1 h, 24 h, 24 h…) and a success resets the count', async () => {
+    const s = setup();
+    for (let i = 0; i < 5; i++) await s.open({ password: 'wrong password' });
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const locked = (await s.open({ password: 'wrong password' })).err as LockedOutError;
+      expect(locked).toBeInstanceOf(LockedOutError);
+      const wait = locked.until.getTime() - s.now();
+      s.advance(wait);
+      const failed = (await s.open({ password: 'wrong password' })).err as IncorrectSecretError;
+      expect(failed).toBeInstanceOf(IncorrectSecretError);
+      waits.push(failed.lockedUntil!.getTime() - s.now());
+    }
+    expect(waits).toEqual([300_000, 3_600_000, 86_400_000, 86_400_000, 86_400_000]);
+    s.advance(86_400_000);
+    expect((await s.open({ password: PASSWORD })).ok).toBe(true);
+    const state = await s.attempts.check(`${toHex(set.keyring.backupId)}:password`);
+    expect(state).toEqual({ failures: 0, remainingAttempts: 5, lockedUntil: undefined });
+  });
+
+  it('typos of the recovery key and empty/short passwords are not attempts', async () => {
+    const s = setup();
+    const d = set.recoveryKey.toDisplayString().replace(/ /g, '');
+    const typo = d.slice(0, 5) + ((Number(d[5]) + 3) % 10) + d.slice(6);
+    for (let i = 0; i < 20; i++) {
+      expect((await s.open({ recoveryKey: typo })).err).toBeInstanceOf(InvalidRecoveryKeyError);
+      expect((await s.open({ password: 'abc' })).err).toBeInstanceOf(PasswordRejectedError);
+      expect((await s.open({ password: '' })).err).toBeInstanceOf(PasswordRejectedError);
+    }
+    expect(s.argon2Provider.calls).toBe(0);
+    expect((await s.open({ recoveryKey: set.recoveryKey })).ok).toBe(true);
+    expect((await s.open({ password: PASSWORD })).ok).toBe(true);
+  });
+
+  it('password and recovery key are counted separately: a locked password can still be recovered', async () => {
+    const s = setup();
+    for (let i = 0; i < 5; i++) await s.open({ password: 'wrong password' });
+    expect((await s.open({ password: PASSWORD })).err).toBeInstanceOf(LockedOutError);
+    expect((await s.open({ recoveryKey: set.recoveryKey })).ok).toBe(true);
+  });
+
+  it('counts per backup set', async () => {
+    const s = setup();
+    const other = await makeSet();
+    for (let i = 0; i < 5; i++) await s.open({ password: 'wrong password' });
+    expect((await s.open({ password: PASSWORD }, other.fileA)).ok).toBe(true);
+  });
+
+  it('state lives in the injected store as versioned bytes and survives a new policy instance', async () => {
+    const s = setup();
+    for (let i = 0; i < 5; i++) await s.open({ password: 'wrong password' });
+    const again = new LocalBackoffPolicy({ store: s.store, now: s.now });
+    const err = await openBackup(set.fileA, { password: PASSWORD }, { attempts: again }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LockedOutError);
+    const raw = await s.store.get(`${toHex(set.keyring.backupId)}:password`);
+    expect(raw?.length).toBe(14);
+    expect(raw?.[0]).toBe(0xa7);
+  });
+
+  it('a malformed stored record fails closed; a failing store is a StoreError', async () => {
+    const store: AttemptStore = { get: async () => Uint8Array.of(1, 2, 3), set: async () => {} };
+    const err = await openBackup(
+      set.fileA,
+      { password: PASSWORD },
+      { attempts: new LocalBackoffPolicy({ store }) },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecodeError);
+    const broken: AttemptStore = {
+      get: async () => {
+        throw new Error('disk full');
+      },
+      set: async () => {},
+    };
+    const err2 = await openBackup(
+      set.fileA,
+      { password: PASSWORD },
+      { attempts: new LocalBackoffPolicy({ store: broken }) },
+    ).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(StoreError);
+  });
+
+  it('concurrent attempts are serialized: 8 parallel wrong guesses still lock after 5', async () => {
+    const s = setup();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => s.open({ password: `parallel guess ${i}` })),
+    );
+    const locked = results.filter((r) => r.err instanceof LockedOutError).length;
+    const wrong = results.filter((r) => r.err instanceof IncorrectSecretError).length;
+    expect({ wrong, locked }).toEqual({ wrong: 5, locked: 3 });
+  });
+
+  it('header tampering after a correct password is not counted as a failure', async () => {
+    const s = setup();
+    const bad = set.fileA.slice();
+    bad[40]! ^= 1;
+    for (let i = 0; i < 7; i++) {
+      expect((await s.open({ password: PASSWORD }, bad)).err).toMatchObject({
+        code: BackupErrorCode.HeaderTampered,
+      });
+    }
+    expect((await s.open({ password: PASSWORD })).ok).toBe(true);
+  });
+});
