@@ -137,7 +137,7 @@ describe('random damage to a valid file', () => {
           const at = d.at % (f.length + 1);
           bad = concat([f.subarray(0, at), d.bytes, f.subarray(at)]);
         }
-        let released = new Uint8Array(0);
+        let released: Uint8Array = new Uint8Array(0);
         let error: unknown;
         try {
           // a damaged Argon2 parameter must not make the test slow: cap the KDF memory
