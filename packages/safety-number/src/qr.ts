@@ -61,9 +61,20 @@ const MAX_SCALE = 64;
 const MAX_QUIET_ZONE = 16;
 
 function payloadBytes(payload: Uint8Array | ScannableFingerprint | SafetyNumber): Uint8Array {
+  if (payload instanceof Uint8Array) return payload.slice();
   if (payload instanceof SafetyNumber) return payload.scannable.serialize();
   if (payload instanceof ScannableFingerprint) return payload.serialize();
-  if (payload instanceof Uint8Array) return payload.slice();
+  // The same classes from another copy of the package (an app that loads both the ESM and CJS builds).
+  const p = payload as { serialize?: unknown; scannable?: { serialize?: unknown } } | null;
+  const bytes =
+    p !== null && typeof p === 'object'
+      ? typeof p.serialize === 'function'
+        ? (p.serialize as () => unknown)()
+        : typeof p.scannable?.serialize === 'function'
+          ? (p.scannable.serialize as () => unknown)()
+          : undefined
+      : undefined;
+  if (bytes instanceof Uint8Array) return bytes;
   throw new TypeError('payload must be a SafetyNumber, a ScannableFingerprint or bytes');
 }
 

@@ -247,7 +247,12 @@ export class ScannableFingerprint {
    * A payload compared with itself is a `mismatch`.
    */
   compare(theirs: Uint8Array | ScannableFingerprint): CompareResult {
-    const bytes = theirs instanceof ScannableFingerprint ? theirs.serialize() : theirs;
+    const bytes =
+      theirs instanceof Uint8Array
+        ? theirs
+        : theirs !== null && typeof theirs === 'object' && typeof theirs.serialize === 'function'
+          ? theirs.serialize() // also a ScannableFingerprint from another copy of the package
+          : theirs;
     assertBytes(bytes, 'theirs');
     const d = decodeOrMalformed(bytes);
     if (d instanceof DecodeError) return { status: 'malformed', error: d };

@@ -132,6 +132,12 @@ describe('module matrix and SVG', () => {
     expect(qr.toSvg({ background: null })).not.toContain('<rect');
   });
 
+  it('accepts a SafetyNumber / ScannableFingerprint from another copy of the package', () => {
+    const foreignSn = { scannable: { serialize: () => aliceV2.scannable.serialize() } };
+    expect(safetyNumberQr(foreignSn as never).modules).toEqual(qr.modules);
+    expect(safetyNumberQr({ serialize: () => qr.payload } as never).modules).toEqual(qr.modules);
+  });
+
   it('deterministic: same payload, same modules', () => {
     expect(safetyNumberQr(aliceV2.scannable.serialize()).modules).toEqual(qr.modules);
   });

@@ -124,6 +124,16 @@ describe('compare() on unusual but valid protobuf', () => {
   });
 });
 
+describe('objects from another copy of the package (dual ESM/CJS load)', () => {
+  it('compare() accepts anything whose serialize() gives the payload bytes', () => {
+    const foreign = { serialize: () => aliceScan.slice() } as unknown as ScannableFingerprint;
+    expect(bobV2.compare(foreign)).toEqual({ status: 'match' });
+    expect(() => bobV2.compare({ serialize: () => 'x' } as unknown as ScannableFingerprint)).toThrow(
+      TypeError,
+    );
+  });
+});
+
 describe('ScannableFingerprint.of', () => {
   it('refuses a version outside uint32 and contents that are not 32 bytes', () => {
     expect(() => ScannableFingerprint.of(-1, aliceLocal, aliceRemote)).toThrow(RangeError);
