@@ -1,7 +1,8 @@
 // Benchmark (issue 3, point 8): @e2ee-kit/ratchet on every crypto provider next to
 // @signalapp/libsignal-client 0.103.0 (native Rust) and the pure-JS `libsignal` npm package (v6,
 // X3DH only, node:crypto inside), in one run. Run: `pnpm bench` in packages/ratchet
-// (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 700),
+// (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 900, split
+// over `BENCH_ROUNDS` rounds, default 3),
 // `BENCH_ONLY=setup,oneway,pingpong,skip` picks scenarios, `BENCH_IMPLS=node,pure` implementations.
 //
 // Scenarios (each iteration, medians reported):
@@ -36,10 +37,11 @@ import {
   SessionRecord,
 } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
-import { Bench } from 'tinybench';
+import { Bench, type FnOptions } from 'tinybench';
 import { allProviders } from '../../../tools/providers.js';
 
-const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 700);
+const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 900);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 31 + 7) & 0xff);
 
 /** What every implementation offers the scenarios. */
@@ -176,68 +178,78 @@ function check(out: Uint8Array): void {
   if (out.length !== PAYLOAD.length || out[199] !== PAYLOAD[199]) throw new Error('wrong plaintext');
 }
 
+interface Prepared {
+  fn(): Promise<void>;
+  beforeEach?: () => Promise<void>;
+}
+
 interface Scenario {
   readonly key: string;
   readonly title: string;
-  add(bench: Bench, impl: Impl): Promise<void>;
+  /** Sets up the parties once; the returned task is then timed in every round. */
+  prepare(impl: Impl): Promise<Prepared>;
 }
 
 const scenarios: Scenario[] = [
   {
     key: 'setup',
     title: 'session setup + first message (process bundle, encrypt, decrypt)',
-    async add(bench, impl) {
+    async prepare(impl) {
       let a!: Party;
       let b!: Party;
       let bundle: unknown;
-      bench.add(
-        impl.label,
-        async () => {
+      return {
+        async fn() {
           await a.processBundle(b.address, bundle);
           check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
         },
-        {
-          beforeEach: async () => {
-            a = await impl.create();
-            b = await impl.create();
-            bundle = await b.createBundle();
-          },
+        async beforeEach() {
+          a = await impl.create();
+          b = await impl.create();
+          bundle = await b.createBundle();
         },
-      );
+      };
     },
   },
   {
     key: 'oneway',
     title: 'one-way steady state, 200 B (encrypt + decrypt, no DH step)',
-    async add(bench, impl) {
+    async prepare(impl) {
       const { a, b } = await establishedPair(impl);
-      bench.add(impl.label, async () => {
-        check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
-      });
+      return {
+        async fn() {
+          check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+        },
+      };
     },
   },
   {
     key: 'pingpong',
     title: 'ping-pong, 200 B, DH step on every message (per round trip = 2 messages)',
-    async add(bench, impl) {
+    async prepare(impl) {
       const { a, b } = await establishedPair(impl);
-      bench.add(impl.label, async () => {
-        check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
-        check(await a.decrypt(b.address, await b.encrypt(a.address, PAYLOAD)));
-      });
+      return {
+        async fn() {
+          check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+          check(await a.decrypt(b.address, await b.encrypt(a.address, PAYLOAD)));
+        },
+      };
     },
   },
   {
     key: 'skip',
     title: 'decrypt after 1,000 skipped messages (derive + store 1,000 keys)',
-    async add(bench, impl) {
+    async prepare(impl) {
       const { a, b } = await establishedPair(impl);
       for (let i = 0; i < 1000; i++) await a.encrypt(b.address, PAYLOAD);
       const target = await a.encrypt(b.address, PAYLOAD);
       const saved = await b.saveSession(a.address);
-      bench.add(impl.label, async () => check(await b.decrypt(a.address, target)), {
+      return {
+        async fn() {
+          check(await b.decrypt(a.address, target));
+        },
         beforeEach: () => b.restoreSession(a.address, saved),
-      });
+      };
     },
   },
 ];
@@ -245,7 +257,19 @@ const scenarios: Scenario[] = [
 function fmt(ms: number): string {
   if (ms >= 10) return `${ms.toFixed(1)} ms`;
   if (ms >= 1) return `${ms.toFixed(2)} ms`;
-  return `${(ms * 1000).toFixed(1)} µs`;
+  return `${(ms * 1000).toFixed(0)} µs`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Process CPU time (all threads) in ms: steadier than wall time on a shared machine. */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 async function main(): Promise<void> {
@@ -253,40 +277,85 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(
     `@e2ee-kit/ratchet benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
-      `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}, ${TIME_MS} ms per task`,
+      `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}, ${ROUNDS} rounds × ${Math.round(TIME_MS / ROUNDS)} ms per task`,
   );
-  console.log('speed = libsignal-client 0.103.0 median ÷ this median (≥ 1.00: at least as fast)\n');
+  console.log(
+    'wall = median wall-clock time per iteration; cpu = median process CPU time per iteration (all threads);\n' +
+      'speed = libsignal-client 0.103.0 median ÷ this median (≥ 1.00: at least as fast), for wall and cpu\n',
+  );
   const summary: string[] = [];
   for (const sc of scenarios) {
     if (only && !only.includes(sc.key)) continue;
-    const bench = new Bench({
-      time: TIME_MS,
-      iterations: 10,
-      warmupTime: 100,
-      warmupIterations: 3,
-      throws: true,
-    });
-    for (const impl of impls) await sc.add(bench, impl);
-    await bench.run();
-    const rows = bench.tasks.map((t) => {
-      const r = t.result;
-      if (r.state !== 'completed') throw new Error(`${sc.key}/${t.name}: ${r.state}`);
-      return { name: t.name, median: r.latency.p50, samples: r.latency.samplesCount };
-    });
-    const base = rows.find((r) => r.name === impls.find((i) => i.baseline)?.label)!;
+    const prepared = new Map<Impl, Prepared>();
+    for (const impl of impls) prepared.set(impl, await sc.prepare(impl));
+    const wall = new Map<Impl, number[]>(impls.map((i) => [i, []]));
+    const cpu = new Map<Impl, number[]>(impls.map((i) => [i, []]));
+    // Rounds with a rotating task order, so that load changes on a shared machine hit every
+    // implementation alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = impls.map((_, i) => impls[(i + round) % impls.length]!);
+      const bench = new Bench({
+        time: TIME_MS / ROUNDS,
+        iterations: 5,
+        warmupTime: 50,
+        warmupIterations: 2,
+        retainSamples: true,
+        throws: true,
+      });
+      const cpuRound = new Map<Impl, number[]>();
+      for (const impl of order) {
+        const p = prepared.get(impl)!;
+        const samples: number[] = [];
+        cpuRound.set(impl, samples);
+        const opts: FnOptions = {
+          beforeAll() {
+            samples.length = 0; // keep the run phase only, not the warmup
+          },
+        };
+        if (p.beforeEach) opts.beforeEach = p.beforeEach;
+        bench.add(
+          impl.label,
+          async () => {
+            const t = cpuNow();
+            await p.fn();
+            samples.push(cpuNow() - t);
+          },
+          opts,
+        );
+      }
+      await bench.run();
+      for (const t of bench.tasks) {
+        const impl = impls.find((i) => i.label === t.name)!;
+        const r = t.result;
+        if (r.state !== 'completed') throw new Error(`${sc.key}/${t.name}: ${r.state}`);
+        wall.get(impl)!.push(...(r.latency.samples ?? []));
+        cpu.get(impl)!.push(...cpuRound.get(impl)!);
+      }
+    }
+    const rows = impls.map((impl) => ({
+      impl,
+      wall: median(wall.get(impl)!),
+      cpu: median(cpu.get(impl)!),
+      n: wall.get(impl)!.length,
+    }));
+    const base = rows.find((r) => r.impl.baseline)!;
     console.log(`## ${sc.title}`);
-    const w = Math.max(...rows.map((r) => r.name.length));
+    const w = Math.max(...rows.map((r) => r.impl.label.length));
     for (const r of rows) {
-      const speed = base.median / r.median;
+      const sw = base.wall / r.wall;
+      const sc2 = base.cpu / r.cpu;
       console.log(
-        `  ${r.name.padEnd(w)}  median ${fmt(r.median).padStart(10)}  speed ${speed.toFixed(2).padStart(6)}×  (n=${r.samples})`,
+        `  ${r.impl.label.padEnd(w)}  wall ${fmt(r.wall).padStart(9)}  speed ${sw.toFixed(2).padStart(5)}×` +
+          `   cpu ${fmt(r.cpu).padStart(9)}  speed ${sc2.toFixed(2).padStart(5)}×  (n=${r.n})`,
       );
-      summary.push(`| ${sc.key} | ${r.name} | ${fmt(r.median)} | ${speed.toFixed(2)}× |`);
+      summary.push(
+        `| ${sc.key} | ${r.impl.label} | ${fmt(r.wall)} | ${sw.toFixed(2)}× | ${fmt(r.cpu)} | ${sc2.toFixed(2)}× |`,
+      );
     }
     console.log('');
   }
   console.log(
-    'Markdown:\n| scenario | implementation | median | speed vs libsignal-client |\n|---|---|---|---|',
+    'Markdown:\n| scenario | implementation | wall median | speed | CPU median | speed |\n|---|---|---|---|---|---|',
   );
   console.log(summary.join('\n'));
   console.log(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
