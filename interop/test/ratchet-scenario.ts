@@ -216,6 +216,7 @@ export async function runConversation(
   };
 
   for (let i = 0; i < options.messages; i++) {
+    let replacedBy: 'a' | 'b' | undefined;
     while (replaceAt.length > 0 && replaceAt[0]!.at <= i) {
       const r = replaceAt.shift()!;
       if (!canSend[other(r.by)] || !canSend[r.by]) {
@@ -226,13 +227,14 @@ export async function runConversation(
       const peer = ends[other(r.by)];
       await by.processBundle(peer.address, await peer.createBundle());
       stats.replacements++;
+      replacedBy = r.by;
       if (sender !== r.by) {
         sender = r.by;
         epoch++;
         stats.directionChanges++;
       }
     }
-    if (canSend[other(sender)] && rng.chance(switchP)) {
+    if (replacedBy === undefined && canSend[other(sender)] && rng.chance(switchP)) {
       sender = other(sender);
       epoch++;
       stats.directionChanges++;
@@ -247,6 +249,11 @@ export async function runConversation(
       });
     }
     if (message.type === 'prekey') stats.prekeyMessages++;
+    // The first message of a replacing session is a PreKey message (the new session is unacknowledged).
+    if (replacedBy !== undefined && message.type !== 'prekey')
+      throw new ConversationError(
+        `#${i} by ${ends[sender].label} right after a new bundle is not a PreKey message`,
+      );
     const lost = rng.chance(lossP);
     flights.push({ id: i, from: sender, message, plaintext, epoch, state: lost ? 'lost' : 'pending' });
     stats.sent++;
