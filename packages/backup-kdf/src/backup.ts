@@ -471,8 +471,8 @@ export class BackupKeyring {
         const size = 2 ** chunkLog2;
         const inflight: Promise<Uint8Array>[] = [];
         for (let index = 0; ; index++) {
-          const plain = await reader.read(size);
-          const final = plain.length < size || (await reader.atEnd());
+          const { bytes: plain, more } = await reader.readWithLookahead(size);
+          const final = !more;
           const sealed = sealChunk(p, suite, key, chunkNonce(index, final), plain, aad);
           sealed.catch(() => {}); // surfaced when awaited in order below
           inflight.push(sealed);
@@ -627,8 +627,8 @@ export class BackupKeyring {
     };
     const inflight: Promise<Uint8Array>[] = [];
     for (let index = 0; ; index++) {
-      const data = await reader.read(full);
-      const atEnd = data.length < full || (await reader.atEnd());
+      const { bytes: data, more } = await reader.readWithLookahead(full);
+      const atEnd = !more;
       const opened = open(data, index, atEnd);
       opened.catch(() => {}); // surfaced in order below; later chunks never overtake an earlier failure
       inflight.push(opened);

@@ -34,10 +34,18 @@ function iteratorOf(source: ByteSource): AsyncIterator<Uint8Array> | Iterator<Ui
   throw new TypeError('source must be a Uint8Array, a ReadableStream, or an (async) iterable of Uint8Array');
 }
 
-/** Pulls exact-size reads out of a source of arbitrarily sized pieces. */
+/**
+ * Pulls exact-size reads out of a source of arbitrarily sized pieces.
+ *
+ * Sources may reuse their buffer once the next piece is requested (common for file readers and
+ * hand-written generators): before asking for more, the reader copies whatever it still holds of
+ * a piece it does not own, so every byte is copied at most once when reads line up with pieces.
+ */
 export class ByteReader {
   readonly #it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   readonly #queue: Uint8Array[] = [];
+  /** Parallel to #queue: true when the piece is our own copy (safe to hand out as a view). */
+  readonly #owned: boolean[] = [];
   #offset = 0; // into #queue[0]
   #buffered = 0;
   #done = false;
@@ -46,8 +54,19 @@ export class ByteReader {
     this.#it = iteratorOf(source);
   }
 
+  #protectRetained(): void {
+    for (let i = 0; i < this.#queue.length; i++) {
+      if (this.#owned[i]) continue;
+      const start = i === 0 ? this.#offset : 0;
+      this.#queue[i] = this.#queue[i]!.slice(start);
+      this.#owned[i] = true;
+      if (i === 0) this.#offset = 0;
+    }
+  }
+
   async #fill(n: number): Promise<void> {
     while (this.#buffered < n && !this.#done) {
+      this.#protectRetained();
       const r = await this.#it.next();
       if (r.done) {
         this.#done = true;
@@ -58,29 +77,53 @@ export class ByteReader {
         throw new TypeError('source yielded a value that is not a Uint8Array');
       if (piece.length === 0) continue;
       this.#queue.push(piece);
+      this.#owned.push(false);
       this.#buffered += piece.length;
     }
   }
 
-  /** Up to `n` bytes (fewer only at the end), as a fresh array the caller owns. */
+  #advance(take: number): void {
+    this.#offset += take;
+    this.#buffered -= take;
+    if (this.#offset === this.#queue[0]!.length) {
+      this.#queue.shift();
+      this.#owned.shift();
+      this.#offset = 0;
+    }
+  }
+
+  /** Up to `n` bytes (fewer only at the end). The caller may keep them: nothing writes to them later. */
   async read(n: number): Promise<Uint8Array> {
     await this.#fill(n);
     const len = Math.min(n, this.#buffered);
+    if (len === 0) return new Uint8Array(0);
+    const head = this.#queue[0]!;
+    if (head.length - this.#offset >= len) {
+      const start = this.#offset;
+      const out = this.#owned[0] ? head.subarray(start, start + len) : head.slice(start, start + len);
+      this.#advance(len);
+      return out;
+    }
     const out = new Uint8Array(len);
     let o = 0;
     while (o < len) {
-      const head = this.#queue[0]!;
-      const take = Math.min(len - o, head.length - this.#offset);
-      out.set(head.subarray(this.#offset, this.#offset + take), o);
+      const piece = this.#queue[0]!;
+      const take = Math.min(len - o, piece.length - this.#offset);
+      out.set(piece.subarray(this.#offset, this.#offset + take), o);
       o += take;
-      this.#offset += take;
-      if (this.#offset === head.length) {
-        this.#queue.shift();
-        this.#offset = 0;
-      }
+      this.#advance(take);
     }
-    this.#buffered -= len;
     return out;
+  }
+
+  /**
+   * Up to `n` bytes, and whether any byte follows them (so a chunked reader knows which chunk is
+   * the last).
+   */
+  async readWithLookahead(n: number): Promise<{ bytes: Uint8Array; more: boolean }> {
+    const bytes = await this.read(n);
+    await this.#fill(1);
+    return { bytes, more: this.#buffered > 0 };
   }
 
   /** The next `n` bytes (fewer at the end) without consuming them. */
@@ -111,6 +154,7 @@ export class ByteReader {
     if (this.#done) return;
     this.#done = true;
     this.#queue.length = 0;
+    this.#owned.length = 0;
     this.#buffered = 0;
     await this.#it.return?.();
   }

@@ -359,3 +359,28 @@ describe('keyring hygiene', () => {
     expect(error).toBeUndefined();
   });
 });
+
+describe('sources that reuse their buffer', () => {
+  /** Yields views of ONE buffer, overwriting it as soon as the next piece is asked for. */
+  async function* reusing(data: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+    const buf = new Uint8Array(Math.max(...sizes));
+    let o = 0;
+    for (let i = 0; o < data.length; i++) {
+      const n = Math.min(sizes[i % sizes.length]!, data.length - o);
+      buf.set(data.subarray(o, o + n));
+      yield buf.subarray(0, n);
+      buf.fill(0xee); // the consumer asked for more: the old bytes are gone
+      o += n;
+    }
+  }
+
+  it('round-trips even when every piece is overwritten after the next one is requested', async () => {
+    const { keyring } = await BackupKeyring.create({ password: PASSWORD, argon2: test });
+    for (const sizes of [[CHUNK], [CHUNK + 7, 100], [3 * CHUNK + 1], [1, 2, 4095]]) {
+      const data = pattern(4 * CHUNK + 33, 3, 9);
+      const file = await keyring.encrypt(reusing(data, sizes), { chunkSize: CHUNK }).bytes();
+      const back = await keyring.decrypt(reusing(file, sizes)).bytes();
+      expect(back).toEqual(data);
+    }
+  });
+});
