@@ -62,6 +62,7 @@ export function b64(v: Json, path: string, size: { exact?: number; max?: number;
   if (maxChars !== undefined && v.length > Math.ceil(maxChars / 3) * 4) throw tooBig(path);
   const bytes = new Uint8Array(Buffer.from(v, 'base64'));
   if (size.exact !== undefined && bytes.length !== size.exact) throw bad(path, `must be ${size.exact} bytes`);
+  if (size.max !== undefined && bytes.length > size.max) throw tooBig(path);
   if (size.min !== undefined && bytes.length < size.min)
     throw bad(path, `must be at least ${size.min} bytes`);
   return bytes;
