@@ -71,11 +71,11 @@ export async function call(
   base: string,
   method: string,
   path: string,
-  opts: { token?: string; json?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> } = {},
+  opts: { token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
-  let body: string | Uint8Array | undefined;
+  let body: string | undefined;
   if (opts.json !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(opts.json);

@@ -53,7 +53,7 @@ type Req = {
   path: string;
   token?: boolean;
   json?: () => unknown | Promise<unknown>;
-  raw?: string | Uint8Array;
+  raw?: string;
   headers?: Record<string, string>;
 };
 
