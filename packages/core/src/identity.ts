@@ -7,6 +7,7 @@
  */
 import { type Address, addressToString, validateAddress } from './address.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
+import { KeyedMutex } from './mutex.js';
 
 export type Direction = 'sending' | 'receiving';
 
@@ -67,6 +68,8 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
   readonly #backend: IdentityBackend;
   readonly #policy: TrustPolicy;
   readonly #onChange: ((event: IdentityChangeEvent) => void) | undefined;
+  /** Read-modify-write per address is serialized: two concurrent saves never both report `new`. */
+  readonly #mutex = new KeyedMutex();
 
   constructor(options: KeyValueIdentityKeyStoreOptions) {
     if (!(options?.identityKeyPair instanceof IdentityKeyPair))
@@ -101,13 +104,16 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
   async saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
     validateAddress(address);
     if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
-    const previous = await this.getIdentity(address);
-    if (previous?.equals(identityKey)) return { kind: 'unchanged' };
-    await this.#backend.set(`identity:${addressToString(address)}`, identityKey.serialize());
-    if (!previous) return { kind: 'new' };
-    await this.#backend.delete(`approved:${addressToString(address)}`);
-    this.#onChange?.({ address, previous, current: identityKey });
-    return { kind: 'replaced', previous, current: identityKey };
+    const id = addressToString(address);
+    return this.#mutex.run(id, async (): Promise<IdentityChange> => {
+      const previous = await this.getIdentity(address);
+      if (previous?.equals(identityKey)) return { kind: 'unchanged' };
+      await this.#backend.set(`identity:${id}`, identityKey.serialize());
+      if (!previous) return { kind: 'new' };
+      await this.#backend.delete(`approved:${id}`);
+      this.#onChange?.({ address, previous, current: identityKey });
+      return { kind: 'replaced', previous, current: identityKey };
+    });
   }
 
   async isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
@@ -115,11 +121,14 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
     if (direction !== 'sending' && direction !== 'receiving')
       throw new TypeError("direction must be 'sending' or 'receiving'");
-    const stored = await this.getIdentity(address);
+    const id = addressToString(address);
+    const { stored, approved } = await this.#mutex.run(id, async () => ({
+      stored: await this.getIdentity(address),
+      approved: await this.#backend.get(`approved:${id}`),
+    }));
     if (typeof this.#policy === 'function') return this.#policy(address, stored, identityKey, direction);
     if (!stored || stored.equals(identityKey)) return true;
     if (this.#policy === 'tofu') return true;
-    const approved = await this.#backend.get(`approved:${addressToString(address)}`);
     return approved !== undefined && PublicKey.deserialize(approved).equals(identityKey);
   }
 
@@ -129,14 +138,16 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
    */
   async removeIdentity(address: Address): Promise<void> {
     validateAddress(address);
-    await this.#backend.delete(`identity:${addressToString(address)}`);
+    const id = addressToString(address);
+    await this.#mutex.run(id, () => this.#backend.delete(`identity:${id}`));
   }
 
   /** Under `blockOnChange`: the user has verified `identityKey` for `address` (e.g. by safety number). */
   async approve(address: Address, identityKey: PublicKey): Promise<void> {
     validateAddress(address);
     if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
-    await this.#backend.set(`approved:${addressToString(address)}`, identityKey.serialize());
+    const id = addressToString(address);
+    await this.#mutex.run(id, () => this.#backend.set(`approved:${id}`, identityKey.serialize()));
   }
 }
 
@@ -149,6 +160,9 @@ export function validateRegistrationId(id: unknown): asserts id is number {
 
 /** A random registration id in 1..16380, as libsignal's `KeyHelper.generateRegistrationId`. */
 export function generateRegistrationId(randomBytes: (n: number) => Uint8Array): number {
+  if (typeof randomBytes !== 'function') throw new TypeError('randomBytes must be a function');
   const b = randomBytes(2);
+  if (!(b instanceof Uint8Array) || b.length < 2)
+    throw new TypeError('randomBytes returned the wrong length');
   return ((((b[0] as number) << 8) | (b[1] as number)) % 16380) + 1;
 }

@@ -82,6 +82,28 @@ describe('KeyValueIdentityKeyStore', () => {
     expect(calls[2]![1]?.equals(k1)).toBe(true);
   });
 
+  it('concurrent saves for one address are serialized: the change is reported, never lost', async () => {
+    const events: IdentityChangeEvent[] = [];
+    const store = await InMemoryIdentityKeyStore.create({ onIdentityChange: (e) => events.push(e) });
+    const keys = await Promise.all([newKey(), newKey(), newKey()]);
+    const results = await Promise.all(keys.map((k) => store.saveIdentity(bob, k)));
+    expect(results.map((r) => r.kind)).toEqual(['new', 'replaced', 'replaced']);
+    expect(events).toHaveLength(2);
+    expect(events[1]!.previous.equals(keys[1]!)).toBe(true);
+    expect((await store.getIdentity(bob))?.equals(keys[2]!)).toBe(true);
+  });
+
+  it('removeIdentity forgets the stored key (first contact again) and keeps approvals', async () => {
+    const store = await InMemoryIdentityKeyStore.create({ policy: 'blockOnChange' });
+    const k1 = await newKey();
+    await store.saveIdentity(bob, k1);
+    await store.approve(bob, k1);
+    await store.removeIdentity(bob);
+    expect(await store.getIdentity(bob)).toBeNull();
+    expect(store.backend.snapshot().has('approved:bob.1')).toBe(true);
+    expect(await store.saveIdentity(bob, await newKey())).toEqual({ kind: 'new' });
+  });
+
   it('keeps bytes: the backend holds libsignal’s 33-byte key serialization', async () => {
     const store = await InMemoryIdentityKeyStore.create();
     const k1 = await newKey();
@@ -148,6 +170,7 @@ describe('registration ids', () => {
       expect(id).toBeLessThanOrEqual(16380);
     }
     expect(generateRegistrationId(() => Uint8Array.of(0xff, 0xff))).toBe((0xffff % 16380) + 1);
+    expect(() => generateRegistrationId(() => new Uint8Array(1))).toThrow(TypeError);
   });
 
   it('validateRegistrationId accepts 0..2^31-1', () => {
