@@ -94,26 +94,31 @@ export class ByteReader {
 
   /** Up to `n` bytes (fewer only at the end). The caller may keep them: nothing writes to them later. */
   async read(n: number): Promise<Uint8Array> {
-    await this.#fill(n);
-    const len = Math.min(n, this.#buffered);
-    if (len === 0) return new Uint8Array(0);
-    const head = this.#queue[0]!;
-    if (head.length - this.#offset >= len) {
-      const start = this.#offset;
-      const out = this.#owned[0] ? head.subarray(start, start + len) : head.slice(start, start + len);
-      this.#advance(len);
-      return out;
-    }
-    const out = new Uint8Array(len);
+    let out: Uint8Array | undefined;
     let o = 0;
-    while (o < len) {
-      const piece = this.#queue[0]!;
-      const take = Math.min(len - o, piece.length - this.#offset);
-      out.set(piece.subarray(this.#offset, this.#offset + take), o);
+    // Assemble incrementally: what is buffered is consumed before more is pulled, so a piece is
+    // never copied twice (nothing is left over to protect when the source runs again).
+    while (o < n) {
+      if (this.#buffered === 0) {
+        await this.#fill(1);
+        if (this.#buffered === 0) break;
+      }
+      const head = this.#queue[0]!;
+      const start = this.#offset;
+      const avail = head.length - start;
+      if (out === undefined && avail >= n) {
+        const view = this.#owned[0] ? head.subarray(start, start + n) : head.slice(start, start + n);
+        this.#advance(n);
+        return view;
+      }
+      out ??= new Uint8Array(n);
+      const take = Math.min(n - o, avail);
+      out.set(head.subarray(start, start + take), o);
       o += take;
       this.#advance(take);
     }
-    return out;
+    if (out === undefined) return new Uint8Array(0);
+    return o === n ? out : out.subarray(0, o);
   }
 
   /**

@@ -10,7 +10,7 @@ import {
   MIN_ARGON2_PARAMS,
   nobleArgon2Provider,
 } from '@e2ee-kit/backup-kdf';
-import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
+import { checkArgon2Provider, unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
 import { toHex, UnsupportedError } from '@e2ee-kit/core';
 import argon2 from 'argon2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -91,6 +91,23 @@ describe('Argon2 providers', () => {
       for (const [, p] of all)
         await expect(p.argon2id({ ...base, ...bad })).rejects.toBeInstanceOf(RangeError);
     }
+  });
+
+  it('checkArgon2Provider (for integrators’ native providers) passes ours and catches a broken one', async () => {
+    for (const [, p] of all) await checkArgon2Provider(p);
+    const broken: Argon2Provider = {
+      name: 'broken',
+      supportsAssociatedData: true,
+      argon2id: async (input) =>
+        nobleArgon2Provider.argon2id({ ...input, associatedData: new Uint8Array(0) }),
+    };
+    await expect(checkArgon2Provider(broken)).rejects.toThrow(/RFC 9106/);
+    const wrong: Argon2Provider = {
+      ...broken,
+      supportsAssociatedData: false,
+      argon2id: async () => new Uint8Array(32),
+    };
+    await expect(checkArgon2Provider(wrong)).rejects.toThrow(/cross vector/);
   });
 
   it('the adapter refuses something that is not the argon2 package', () => {
