@@ -216,6 +216,35 @@ function chunkLog2Of(chunkSize: number | undefined): number {
   return log2;
 }
 
+/**
+ * Runs up to `PIPELINE_DEPTH` chunk jobs at once and yields their results in order. A failed job
+ * is surfaced when its turn comes, so a later chunk never overtakes an earlier failure.
+ */
+async function* inOrder(
+  next: (index: number) => Promise<{ job: Promise<Uint8Array>; last: boolean }>,
+): AsyncGenerator<Uint8Array> {
+  const inflight: Promise<Uint8Array>[] = [];
+  for (let index = 0; ; index++) {
+    const { job, last } = await next(index);
+    job.catch(() => {}); // handled when awaited below
+    inflight.push(job);
+    if (last) break;
+    if (inflight.length >= PIPELINE_DEPTH) yield await inflight.shift()!;
+  }
+  while (inflight.length > 0) yield await inflight.shift()!;
+}
+
+/** A one-shot output stream that releases `reader`'s source however the consumer stops. */
+function readerStream(reader: ByteReader, body: () => AsyncGenerator<Uint8Array>): ByteStream {
+  return new ByteStream(async function* () {
+    try {
+      yield* body();
+    } finally {
+      await reader.close();
+    }
+  });
+}
+
 /** Reads header and slot section off a stream; leaves the reader at the first payload byte. */
 async function readPreamble(reader: ByteReader): Promise<{ header: FileHeader; section: SlotSection }> {
   const head = await reader.read(HEADER_LENGTH);
@@ -455,35 +484,24 @@ export class BackupKeyring {
     const chunkLog2 = chunkLog2Of(options.chunkSize);
     const reader = new ByteReader(source);
     const self = this;
-    return new ByteStream(async function* () {
-      try {
-        const p = self.#p;
-        const dek = self.#key();
-        const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
-        const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: self.backupId, fileNonce });
-        const hk = await subkey(p, dek, undefined, L.headerMac);
-        const header = concatBytes(prefix, await p.hmacSha256(hk, prefix));
-        wipe(hk);
-        yield header;
-        yield await self.slotSection();
-        const key = await subkey(p, dek, fileNonce, L.payload);
-        const aad = await p.sha256(header);
-        const size = 2 ** chunkLog2;
-        const inflight: Promise<Uint8Array>[] = [];
-        for (let index = 0; ; index++) {
-          const { bytes: plain, more } = await reader.readWithLookahead(size);
-          const final = !more;
-          const sealed = sealChunk(p, suite, key, chunkNonce(index, final), plain, aad);
-          sealed.catch(() => {}); // surfaced when awaited in order below
-          inflight.push(sealed);
-          if (final) break;
-          if (inflight.length >= PIPELINE_DEPTH) yield await inflight.shift()!;
-        }
-        while (inflight.length > 0) yield await inflight.shift()!;
-        wipe(key);
-      } finally {
-        await reader.close();
-      }
+    return readerStream(reader, async function* () {
+      const p = self.#p;
+      const dek = self.#key();
+      const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
+      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: self.backupId, fileNonce });
+      const hk = await subkey(p, dek, undefined, L.headerMac);
+      const header = concatBytes(prefix, await p.hmacSha256(hk, prefix));
+      wipe(hk);
+      yield header;
+      yield await self.slotSection();
+      const key = await subkey(p, dek, fileNonce, L.payload);
+      const aad = await p.sha256(header);
+      const size = 2 ** chunkLog2;
+      yield* inOrder(async (index) => {
+        const { bytes: plain, more } = await reader.readWithLookahead(size);
+        return { job: sealChunk(p, suite, key, chunkNonce(index, !more), plain, aad), last: !more };
+      });
+      wipe(key);
     });
   }
 
@@ -494,14 +512,10 @@ export class BackupKeyring {
   decrypt(source: ByteSource): ByteStream {
     const reader = new ByteReader(source);
     const self = this;
-    return new ByteStream(async function* () {
-      try {
-        const { header, section } = await readPreamble(reader);
-        await self.#verify(header, section);
-        yield* self.#payload(reader, header);
-      } finally {
-        await reader.close();
-      }
+    return readerStream(reader, async function* () {
+      const { header, section } = await readPreamble(reader);
+      await self.#verify(header, section);
+      yield* self.#payload(reader, header);
     });
   }
 
@@ -512,14 +526,10 @@ export class BackupKeyring {
   rewriteSlots(source: ByteSource): ByteStream {
     const reader = new ByteReader(source);
     const self = this;
-    return new ByteStream(async function* () {
-      try {
-        const { header } = await readPreamble(reader);
-        await self.#verifyHeader(header);
-        yield* self.#copyWithSlots(reader, header);
-      } finally {
-        await reader.close();
-      }
+    return readerStream(reader, async function* () {
+      const { header } = await readPreamble(reader);
+      await self.#verifyHeader(header);
+      yield* self.#copyWithSlots(reader, header);
     });
   }
 
@@ -625,17 +635,10 @@ export class BackupKeyring {
       }
       return plain;
     };
-    const inflight: Promise<Uint8Array>[] = [];
-    for (let index = 0; ; index++) {
+    yield* inOrder(async (index) => {
       const { bytes: data, more } = await reader.readWithLookahead(full);
-      const atEnd = !more;
-      const opened = open(data, index, atEnd);
-      opened.catch(() => {}); // surfaced in order below; later chunks never overtake an earlier failure
-      inflight.push(opened);
-      if (atEnd) break;
-      if (inflight.length >= PIPELINE_DEPTH) yield await inflight.shift()!;
-    }
-    while (inflight.length > 0) yield await inflight.shift()!;
+      return { job: open(data, index, !more), last: !more };
+    });
     wipe(key);
   }
 
@@ -656,13 +659,7 @@ export class BackupKeyring {
       await reader.close();
       throw err;
     }
-    const plaintext = new ByteStream(async function* () {
-      try {
-        yield* keyring.#payload(reader, header);
-      } finally {
-        await reader.close();
-      }
-    });
+    const plaintext = readerStream(reader, () => keyring.#payload(reader, header));
     return { keyring, metadata: metadataOf(header, section), plaintext };
   }
 
@@ -706,13 +703,7 @@ export class BackupKeyring {
       await reader.close();
       throw err;
     }
-    const output = new ByteStream(async function* () {
-      try {
-        yield* keyring.#copyWithSlots(reader, header);
-      } finally {
-        await reader.close();
-      }
-    });
+    const output = readerStream(reader, () => keyring.#copyWithSlots(reader, header));
     return { keyring, output };
   }
 
