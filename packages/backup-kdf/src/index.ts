@@ -67,4 +67,5 @@ export {
   type RecoveryKeyFormat,
   type RecoveryKeySuggestion,
 } from './recovery-key.js';
+export { joinBackupFile, splitBackupFile } from './split.js';
 export { type ByteSource, ByteStream } from './stream.js';
