@@ -170,30 +170,10 @@ async function subkey(p: CryptoProvider, dek: Uint8Array, salt: Uint8Array | und
   return p.hkdfSha256(dek, salt, info, 32);
 }
 
-function sealChunk(
-  p: CryptoProvider,
-  suite: Suite,
-  key: Uint8Array,
-  nonce: Uint8Array,
-  data: Uint8Array,
-  aad: Uint8Array,
-) {
-  return suite === 'aes-256-gcm'
-    ? p.aes256GcmEncrypt(key, nonce, data, aad)
-    : p.chacha20Poly1305Encrypt(key, nonce, data, aad);
-}
-
-function openChunk(
-  p: CryptoProvider,
-  suite: Suite,
-  key: Uint8Array,
-  nonce: Uint8Array,
-  data: Uint8Array,
-  aad: Uint8Array,
-) {
-  return suite === 'aes-256-gcm'
-    ? p.aes256GcmDecrypt(key, nonce, data, aad)
-    : p.chacha20Poly1305Decrypt(key, nonce, data, aad);
+/** The payload AEAD of a suite, in one direction (every provider appends a 16-byte tag). */
+function chunkAead(p: CryptoProvider, suite: Suite, direction: 'seal' | 'open') {
+  if (suite === 'aes-256-gcm') return direction === 'seal' ? p.aes256GcmEncrypt : p.aes256GcmDecrypt;
+  return direction === 'seal' ? p.chacha20Poly1305Encrypt : p.chacha20Poly1305Decrypt;
 }
 
 function slotInfo(s: SlotBody): SlotInfo {
@@ -497,9 +477,10 @@ export class BackupKeyring {
       const key = await subkey(p, dek, fileNonce, L.payload);
       const aad = await p.sha256(header);
       const size = 2 ** chunkLog2;
+      const seal = chunkAead(p, suite, 'seal');
       yield* inOrder(async (index) => {
         const { bytes: plain, more } = await reader.readWithLookahead(size);
-        return { job: sealChunk(p, suite, key, chunkNonce(index, !more), plain, aad), last: !more };
+        return { job: seal.call(p, key, chunkNonce(index, !more), plain, aad), last: !more };
       });
       wipe(key);
     });
@@ -567,9 +548,10 @@ export class BackupKeyring {
     const key = await subkey(p, this.#key(), header.fileNonce, L.payload);
     const aad = await p.sha256(header.bytes);
     const full = 2 ** header.chunkLog2 + 16;
+    const openChunk = chunkAead(p, suite, 'open');
     const tryOpen = async (data: Uint8Array, index: number, final: boolean): Promise<boolean> => {
       try {
-        wipe(await openChunk(p, suite, key, chunkNonce(index, final), data, aad));
+        wipe(await openChunk.call(p, key, chunkNonce(index, final), data, aad));
         return true;
       } catch (err) {
         if (err instanceof VerificationError) return false;
@@ -621,7 +603,7 @@ export class BackupKeyring {
     const open = async (data: Uint8Array, index: number, atEnd: boolean): Promise<Uint8Array> => {
       let plain: Uint8Array;
       try {
-        plain = await openChunk(p, suite, key, chunkNonce(index, atEnd), data, aad);
+        plain = await openChunk.call(p, key, chunkNonce(index, atEnd), data, aad);
       } catch (err) {
         if (!(err instanceof VerificationError)) throw err;
         throw await diagnose(data, index, atEnd);
