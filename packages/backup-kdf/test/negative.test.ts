@@ -3,16 +3,20 @@
 import {
   BackupErrorCode,
   BackupFormatError,
+  BackupKeyring,
   BackupPayloadError,
   BackupTamperedError,
   IncorrectSecretError,
   NoMatchingSlotError,
   noAttemptLimit,
   openBackup,
+  RecoveryKey,
   readBackupMetadata,
 } from '@e2ee-kit/backup-kdf';
+import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
 import { DecodeError, type E2eeError, VerificationError, WrongPasswordError } from '@e2ee-kit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { allProviders } from '../../../tools/providers.js';
 import { CHUNK, concat, countingArgon2, layout, makeSet, openAll, PASSWORD } from './helpers.js';
 
 let set: Awaited<ReturnType<typeof makeSet>>;
@@ -268,12 +272,8 @@ describe('header and slot tampering', () => {
   });
 
   it('no slot for that kind of secret → NoMatchingSlotError', async () => {
-    const { keyring } = await (await import('@e2ee-kit/backup-kdf')).BackupKeyring.create({
-      password: PASSWORD,
-      argon2: (await import('@e2ee-kit/backup-kdf/testing')).unsafeTestParams(),
-    });
+    const { keyring } = await BackupKeyring.create({ password: PASSWORD, argon2: unsafeTestParams() });
     const file = await keyring.encrypt([new Uint8Array(3)]).bytes();
-    const { RecoveryKey } = await import('@e2ee-kit/backup-kdf');
     const key = RecoveryKey.generate((n) => new Uint8Array(n).fill(7));
     await expect(openBackup(file, { recoveryKey: key }, { attempts: noAttemptLimit })).rejects.toBeInstanceOf(
       NoMatchingSlotError,
@@ -353,5 +353,49 @@ describe('out-of-range parameters: refused by the decoder before any KDF runs', 
   it('each failure class has its own code', () => {
     const codes = Object.values(BackupErrorCode);
     expect(new Set(codes).size).toBe(codes.length);
+  });
+});
+
+describe('payload failures are the same on every crypto provider', () => {
+  for (const { label, provider } of allProviders) {
+    it(`${label}: truncation, reordering, cross-file swap, trailing bytes, bit flip`, async () => {
+      const { keyring } = await BackupKeyring.create({
+        password: PASSWORD,
+        argon2: unsafeTestParams(),
+        provider,
+      });
+      const plain = new Uint8Array(3 * CHUNK + 5).fill(1);
+      const a = await keyring.encrypt([plain], { chunkSize: CHUNK }).bytes();
+      const b = await keyring.encrypt([plain], { chunkSize: CHUNK }).bytes();
+      const la = layout(a, CHUNK);
+      const lb = layout(b, CHUNK);
+      const open = (file: Uint8Array) => openAll(file, { password: PASSWORD }, { provider });
+      expect((await open(a)).released).toEqual(plain);
+      payloadError((await open(splice(a, [0, 1, 2]))).error, BackupErrorCode.Truncated, 3);
+      payloadError((await open(splice(a, [1, 0, 2, 3]))).error, BackupErrorCode.ChunkReordered, 0);
+      const swapped = concat([
+        a.subarray(0, la.chunks[2]![0]),
+        b.subarray(...lb.chunks[2]!),
+        a.subarray(la.chunks[3]![0]),
+      ]);
+      payloadError((await open(swapped)).error, BackupErrorCode.ChunkInvalid, 2);
+      payloadError((await open(concat([a, Uint8Array.of(0)]))).error, BackupErrorCode.TrailingData, 4);
+      const flipped = a.slice();
+      flipped[la.chunks[1]![0]]! ^= 0x40;
+      payloadError((await open(flipped)).error, BackupErrorCode.ChunkInvalid, 1);
+    });
+  }
+});
+
+describe('default attempt policy', () => {
+  it('is on when no policy is passed: the 6th try after 5 wrong passwords is locked out', async () => {
+    const { keyring } = await BackupKeyring.create({ password: PASSWORD, argon2: unsafeTestParams() });
+    const file = await keyring.encrypt([new Uint8Array(1)]).bytes();
+    for (let i = 0; i < 5; i++) {
+      await expect(openBackup(file, { password: 'wrong password' })).rejects.toBeInstanceOf(
+        IncorrectSecretError,
+      );
+    }
+    await expect(openBackup(file, { password: PASSWORD })).rejects.toMatchObject({ code: 'LOCKED_OUT' });
   });
 });
