@@ -1,0 +1,63 @@
+/**
+ * What travels inside the encryption: a small JSON document. The relay never sees any of it.
+ * Decoding is strict: anything that is not one of these shapes is refused (and reported as
+ * undecryptable content) instead of reaching the UI.
+ */
+
+export interface GroupInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly admin: string;
+  readonly members: readonly string[];
+}
+
+export type Content =
+  | {
+      readonly t: 'text';
+      readonly id: string;
+      readonly text: string;
+      readonly sentAt: number;
+      readonly group?: string;
+    }
+  | { readonly t: 'group'; readonly group: GroupInfo }
+  | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
+  | { readonly t: 'resend'; readonly group: string }
+  | { readonly t: 'hello' };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+const MAX_TEXT = 16 * 1024;
+
+export function encodeContent(c: Content): Uint8Array {
+  return enc.encode(JSON.stringify(c));
+}
+
+const isStr = (v: unknown, max = 256): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max;
+
+export function decodeContent(bytes: Uint8Array): Content {
+  const v = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
+  if (v === null || typeof v !== 'object') throw new TypeError('content must be an object');
+  switch (v['t']) {
+    case 'text':
+      if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
+      if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
+      return v as Content;
+    case 'group': {
+      const g = v['group'] as Record<string, unknown> | null;
+      if (!g || !isStr(g['id'], 64) || typeof g['title'] !== 'string' || !isStr(g['admin'], 32)) break;
+      const members = g['members'];
+      if (!Array.isArray(members) || members.length > 100 || !members.every((m) => isStr(m, 32))) break;
+      return v as Content;
+    }
+    case 'skdm':
+      if (isStr(v['group'], 64) && isStr(v['skdm'], 4096)) return v as Content;
+      break;
+    case 'resend':
+      if (isStr(v['group'], 64)) return v as Content;
+      break;
+    case 'hello':
+      return { t: 'hello' };
+  }
+  throw new TypeError('unknown or malformed content');
+}
