@@ -72,7 +72,7 @@ import {
   WRAPPED_LENGTH,
 } from './format.js';
 import { ABSOLUTE_MIN_PASSWORD_LENGTH, DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
-import { parseRecoveryKey, RecoveryKey } from './recovery-key.js';
+import { parseRecoveryKey, RecoveryKey, recoveryKeySecret } from './recovery-key.js';
 import { ByteReader, type ByteSource, ByteStream } from './stream.js';
 
 const L = {
@@ -362,7 +362,7 @@ export class BackupKeyring {
 
   async #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
     const salt = this.#p.randomBytes(SALT_LENGTH);
-    const secret = key.secretBytes();
+    const secret = recoveryKeySecret(key);
     const kek = await this.#p.hkdfSha256(secret, salt, L.kekRecovery, 32);
     const draft: SlotBody = {
       type: 'recovery',
@@ -751,7 +751,7 @@ export class BackupKeyring {
       candidates = section.slots.filter((s) => s.type === 'recovery' && s.format === key.format);
       scope = `${idHex}:${key.format === 'hex64' ? 'hex' : 'recovery'}`;
       derive = async (slot) => {
-        const secret = key.secretBytes();
+        const secret = recoveryKeySecret(key);
         const kek = await p.hkdfSha256(secret, slot.salt, L.kekRecovery, 32);
         wipe(secret);
         return kek;

@@ -73,22 +73,26 @@ function group(digits: string, size: number): string {
 
 export type RecoveryKeyFormat = 'digits64' | 'hex64';
 
-const KEY_BRAND = new WeakSet<object>();
+/** Key material per key object, reachable only inside this package (not exported from the entry). */
+const SECRETS = new WeakMap<RecoveryKey, Uint8Array>();
+/** Set while this module constructs a key: the constructor refuses every other caller. */
+let constructing = false;
 
 /**
  * An unlock key the user writes down. Its text is only ever produced by `toDisplayString()`;
- * `toString()`, `toJSON()` and inspection show no digits.
+ * `toString()`, `toJSON()` and inspection show no digits. Make one with `RecoveryKey.generate`,
+ * `parseRecoveryKey` or `importHexRecoveryKey`.
  */
 export class RecoveryKey {
   readonly format: RecoveryKeyFormat;
-  readonly #secret: Uint8Array;
   readonly #text: string;
 
-  private constructor(format: RecoveryKeyFormat, secret: Uint8Array, text: string) {
+  /** Not for direct use: see the class comment. */
+  constructor(format: RecoveryKeyFormat, text: string) {
+    if (!constructing)
+      throw new TypeError('use RecoveryKey.generate, parseRecoveryKey or importHexRecoveryKey');
     this.format = format;
-    this.#secret = secret;
     this.#text = text;
-    KEY_BRAND.add(this);
     Object.freeze(this);
   }
 
@@ -102,31 +106,16 @@ export class RecoveryKey {
       }
     }
     const full = complete(digits);
-    return new RecoveryKey('digits64', utf8(full), full);
-  }
-
-  /** @internal */
-  static fromValidDigits(digits: string): RecoveryKey {
-    return new RecoveryKey('digits64', utf8(digits), digits);
-  }
-
-  /** @internal */
-  static fromHexBytes(bytes: Uint8Array, hex: string): RecoveryKey {
-    return new RecoveryKey('hex64', bytes, hex);
+    return makeKey('digits64', utf8(full), full);
   }
 
   static isRecoveryKey(value: unknown): value is RecoveryKey {
-    return typeof value === 'object' && value !== null && KEY_BRAND.has(value);
+    return typeof value === 'object' && value !== null && SECRETS.has(value as RecoveryKey);
   }
 
   /** The text to show the user: 16 groups of 4 digits (or of 4 hex characters for imported keys). */
   toDisplayString(): string {
     return group(this.#text, 4);
-  }
-
-  /** @internal Key material for the KEK derivation. */
-  secretBytes(): Uint8Array {
-    return this.#secret.slice();
   }
 
   toString(): string {
@@ -136,6 +125,24 @@ export class RecoveryKey {
   toJSON(): string {
     return this.toString();
   }
+}
+
+function makeKey(format: RecoveryKeyFormat, secret: Uint8Array, text: string): RecoveryKey {
+  constructing = true;
+  try {
+    const key = new RecoveryKey(format, text);
+    SECRETS.set(key, secret);
+    return key;
+  } finally {
+    constructing = false;
+  }
+}
+
+/** @internal Key material for the KEK derivation (a copy). Not exported from the package entry. */
+export function recoveryKeySecret(key: RecoveryKey): Uint8Array {
+  const s = SECRETS.get(key);
+  if (!s) throw new TypeError('not a RecoveryKey');
+  return s.slice();
 }
 
 export interface RecoveryKeySuggestion {
@@ -194,7 +201,7 @@ function findSuggestion(d: string): RecoveryKeySuggestion | undefined {
 export function checkRecoveryKey(text: string): RecoveryKeyCheck {
   const d = canonicalDigits(text);
   if (d === undefined) return { ok: false, reason: 'format' };
-  if (isValidDigits(d)) return { ok: true, key: RecoveryKey.fromValidDigits(d) };
+  if (isValidDigits(d)) return { ok: true, key: makeKey('digits64', utf8(d), d) };
   const suggestion = findSuggestion(d);
   return suggestion ? { ok: false, reason: 'checksum', suggestion } : { ok: false, reason: 'checksum' };
 }
@@ -214,7 +221,7 @@ export function parseRecoveryKey(text: string): RecoveryKey {
       'recovery key checksum failed: a digit is mistyped (checkRecoveryKey can suggest a correction)',
     );
   }
-  return RecoveryKey.fromValidDigits(d);
+  return makeKey('digits64', utf8(d), d);
 }
 
 /**
@@ -233,5 +240,5 @@ export function importHexRecoveryKey(text: string): RecoveryKey {
       'a hex key has 64 hexadecimal characters',
     );
   }
-  return RecoveryKey.fromHexBytes(fromHex(s), s);
+  return makeKey('hex64', fromHex(s), s);
 }

@@ -10,7 +10,7 @@ import {
 } from '@e2ee-kit/backup-kdf';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { dammInterim, dammTable } from '../src/recovery-key.js';
+import { dammInterim, dammTable, recoveryKeySecret } from '../src/recovery-key.js';
 
 const digitsOf = (k: RecoveryKey) => k.toDisplayString().replace(/ /g, '');
 const sampleKeys = (n: number, seed: string) => {
@@ -168,6 +168,11 @@ describe('64-digit recovery key', () => {
     }
   });
 
+  it('cannot be constructed directly (only generate / parse / import make keys)', () => {
+    expect(() => new RecoveryKey('digits64', '1'.repeat(64))).toThrow(TypeError);
+    expect(RecoveryKey.isRecoveryKey({ format: 'digits64' })).toBe(false);
+  });
+
   it('never shows its digits through toString, JSON or inspection; errors carry no digits', () => {
     const [k] = sampleKeys(1, 'leak');
     const d = digitsOf(k!);
@@ -190,7 +195,7 @@ describe('WhatsApp-style 64-hex key (explicit import)', () => {
     const k = importHexRecoveryKey(hex.toUpperCase().replace(/(.{4})/g, '$1 '));
     expect(k.format).toBe('hex64');
     expect(k.toDisplayString().replace(/ /g, '')).toBe(hex);
-    expect(k.secretBytes()).toEqual(Uint8Array.from(Buffer.from(hex, 'hex')));
+    expect(recoveryKeySecret(k)).toEqual(Uint8Array.from(Buffer.from(hex, 'hex')));
   });
   it('is not accepted by the 64-digit parser, and the hex importer refuses other lengths', () => {
     expect(checkRecoveryKey(hex)).toEqual({ ok: false, reason: 'format' });
