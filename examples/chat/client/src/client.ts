@@ -268,13 +268,20 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Lifecycle
 
-  /** Creates an identity, registers it with the relay (uploading signed, Kyber and one-time prekeys). */
-  static async register(name: string, options: ChatClientOptions): Promise<ChatClient> {
+  /**
+   * Creates an identity, registers it with the relay (uploading signed, Kyber and one-time prekeys).
+   * With `recoveryCode`, re-registers an existing account on a fresh install (a new identity key:
+   * contacts will see the safety number change).
+   */
+  static async register(
+    name: string,
+    options: ChatClientOptions & { recoveryCode?: string },
+  ): Promise<ChatClient> {
     const provider = resolveProvider(options.provider);
     const storage = options.storage ?? new MemoryStorage();
     const identity = await IdentityKeyPair.generate(provider);
     const registrationId = generateRegistrationId((n) => provider.randomBytes(n));
-    return ChatClient.#enroll(name, identity, registrationId, storage, options, undefined);
+    return ChatClient.#enroll(name, identity, registrationId, storage, options, options.recoveryCode);
   }
 
   /** Opens a client whose state is already in `storage` (a reload of the web page, a restart). */
