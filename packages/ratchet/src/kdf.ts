@@ -71,11 +71,23 @@ export async function deriveMessageKeys(
   return { cipherKey: okm.subarray(0, 32), macKey: okm.subarray(32, 64), iv: okm.subarray(64, 80) };
 }
 
+/** `0xFF×32 ‖ DH(a₁) ‖ DH(a₂) ‖ … [‖ KyberSS]` for the given (private, public) agreements. */
+async function handshakeSecret(
+  agreements: [PrivateKey, PublicKey | undefined][],
+  kyberSharedSecret: Uint8Array | undefined,
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [DISCONTINUITY];
+  for (const [ours, theirs] of agreements) if (theirs) parts.push(await ours.agree(theirs, provider));
+  if (kyberSharedSecret) parts.push(kyberSharedSecret);
+  return concatBytes(...parts);
+}
+
 /**
  * The initiator's secret input: `0xFF×32 ‖ DH(IK_A, SPK_B) ‖ DH(EK_A, IK_B) ‖ DH(EK_A, SPK_B)
  * [‖ DH(EK_A, OPK_B)] [‖ KyberSS]`.
  */
-export async function initiatorSecret(
+export function initiatorSecret(
   p: {
     ourIdentity: PrivateKey;
     ourBase: PrivateKey;
@@ -86,19 +98,17 @@ export async function initiatorSecret(
   },
   provider: CryptoProvider,
 ): Promise<Uint8Array> {
-  const parts = [
-    DISCONTINUITY,
-    await p.ourIdentity.agree(p.theirSignedPreKey, provider),
-    await p.ourBase.agree(p.theirIdentity, provider),
-    await p.ourBase.agree(p.theirSignedPreKey, provider),
+  const agreements: [PrivateKey, PublicKey | undefined][] = [
+    [p.ourIdentity, p.theirSignedPreKey],
+    [p.ourBase, p.theirIdentity],
+    [p.ourBase, p.theirSignedPreKey],
+    [p.ourBase, p.theirOneTimePreKey],
   ];
-  if (p.theirOneTimePreKey) parts.push(await p.ourBase.agree(p.theirOneTimePreKey, provider));
-  if (p.kyberSharedSecret) parts.push(p.kyberSharedSecret);
-  return concatBytes(...parts);
+  return handshakeSecret(agreements, p.kyberSharedSecret, provider);
 }
 
-/** The responder's secret input (same bytes as the initiator's, roles swapped). */
-export async function responderSecret(
+/** The responder's secret input (the same bytes as the initiator's, roles swapped). */
+export function responderSecret(
   p: {
     ourIdentity: PrivateKey;
     ourSignedPreKey: PrivateKey;
@@ -109,13 +119,11 @@ export async function responderSecret(
   },
   provider: CryptoProvider,
 ): Promise<Uint8Array> {
-  const parts = [
-    DISCONTINUITY,
-    await p.ourSignedPreKey.agree(p.theirIdentity, provider),
-    await p.ourIdentity.agree(p.theirBase, provider),
-    await p.ourSignedPreKey.agree(p.theirBase, provider),
+  const agreements: [PrivateKey, PublicKey | undefined][] = [
+    [p.ourSignedPreKey, p.theirIdentity],
+    [p.ourIdentity, p.theirBase],
+    [p.ourSignedPreKey, p.theirBase],
   ];
-  if (p.ourOneTimePreKey) parts.push(await p.ourOneTimePreKey.agree(p.theirBase, provider));
-  if (p.kyberSharedSecret) parts.push(p.kyberSharedSecret);
-  return concatBytes(...parts);
+  if (p.ourOneTimePreKey) agreements.push([p.ourOneTimePreKey, p.theirBase]);
+  return handshakeSecret(agreements, p.kyberSharedSecret, provider);
 }

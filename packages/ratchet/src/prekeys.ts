@@ -26,6 +26,16 @@ import { assertProtocolStore, type ProtocolStore } from './stores.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
+/** The pre-key state fields of each rotating key kind. */
+const ROTATING = {
+  signed: { next: 'nextSignedPreKeyId', current: 'currentSignedPreKeyId', retired: 'retiredSignedPreKeys' },
+  lastResort: {
+    next: 'nextKyberPreKeyId',
+    current: 'currentLastResortKyberPreKeyId',
+    retired: 'retiredLastResortKyberPreKeys',
+  },
+} as const;
+
 export interface GenerateOptions {
   provider?: CryptoProvider;
   /** Creation time in ms since 1970 (default `Date.now()`). */
@@ -223,52 +233,46 @@ export class PreKeyManager {
   }
 
   /** A new signed pre-key becomes current; the previous one is kept for the grace period. */
-  async rotateSignedPreKey(): Promise<SignedPreKeyRecord> {
-    return this.#locked(async () => {
-      const state = await this.#load();
-      const id = allocate(state.nextSignedPreKeyId, 1);
-      const identity = await this.#store.getIdentityKeyPair();
-      const now = this.#now();
-      const record = await generateSignedPreKey(identity, id, { provider: this.#provider, timestamp: now });
+  rotateSignedPreKey(): Promise<SignedPreKeyRecord> {
+    return this.#rotate(ROTATING.signed, async (identity, id, timestamp) => {
+      const record = await generateSignedPreKey(identity, id, { provider: this.#provider, timestamp });
       await this.#store.saveSignedPreKey(id, record);
-      const retired =
-        state.currentSignedPreKeyId === undefined
-          ? state.retiredSignedPreKeys
-          : [...state.retiredSignedPreKeys, { id: state.currentSignedPreKeyId, retiredAt: now }];
-      await this.#store.savePreKeyState(
-        state.with({ nextSignedPreKeyId: id + 1, currentSignedPreKeyId: id, retiredSignedPreKeys: retired }),
-      );
       return record;
     });
   }
 
   /** A new last-resort Kyber pre-key becomes current; the previous one is kept for the grace period. */
-  async rotateLastResortKyberPreKey(): Promise<KyberPreKeyRecord> {
-    return this.#locked(async () => {
-      const state = await this.#load();
-      const id = allocate(state.nextKyberPreKeyId, 1);
-      const identity = await this.#store.getIdentityKeyPair();
-      const now = this.#now();
+  rotateLastResortKyberPreKey(): Promise<KyberPreKeyRecord> {
+    return this.#rotate(ROTATING.lastResort, async (identity, id, timestamp) => {
       const record = await generateKyberPreKey(identity, id, {
         provider: this.#provider,
-        timestamp: now,
+        timestamp,
         lastResort: true,
       });
       await this.#store.saveKyberPreKey(id, record);
+      return record;
+    });
+  }
+
+  /**
+   * Allocates an id (persisted first, so a crash never reuses it), stores the new key, then makes it
+   * current and retires the previous one.
+   */
+  #rotate<R>(
+    f: (typeof ROTATING)[keyof typeof ROTATING],
+    make: (identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
+  ): Promise<R> {
+    return this.#locked(async () => {
+      let state = await this.#load();
+      const id = allocate(state[f.next], 1);
+      state = state.with({ [f.next]: id + 1 });
+      await this.#store.savePreKeyState(state);
+      const now = this.#now();
+      const record = await make(await this.#store.getIdentityKeyPair(), id, now);
+      const previous = state[f.current];
       const retired =
-        state.currentLastResortKyberPreKeyId === undefined
-          ? state.retiredLastResortKyberPreKeys
-          : [
-              ...state.retiredLastResortKyberPreKeys,
-              { id: state.currentLastResortKyberPreKeyId, retiredAt: now },
-            ];
-      await this.#store.savePreKeyState(
-        state.with({
-          nextKyberPreKeyId: id + 1,
-          currentLastResortKyberPreKeyId: id,
-          retiredLastResortKyberPreKeys: retired,
-        }),
-      );
+        previous === undefined ? state[f.retired] : [...state[f.retired], { id: previous, retiredAt: now }];
+      await this.#store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
       return record;
     });
   }

@@ -65,6 +65,19 @@ export interface ProtocolContext {
   readonly provider: CryptoProvider;
   readonly acceptX3dh: boolean;
   readonly now: () => number;
+  /**
+   * The last ratchet private key this cipher generated or loaded, as a key object. Providers cache
+   * imported keys per key object, so reusing it saves a key import on the next DH ratchet step.
+   * Only used when its bytes equal the stored state's.
+   */
+  ratchetKeyCache: { publicKey: Uint8Array; privateKey: PrivateKey } | undefined;
+}
+
+function cachedPrivateKey(ctx: ProtocolContext, publicKey: Uint8Array, privateKey: Uint8Array): PrivateKey {
+  const c = ctx.ratchetKeyCache;
+  if (c && bytesEqual(c.publicKey, publicKey) && constantTimeEqual(c.privateKey.rawView, privateKey))
+    return c.privateKey;
+  return PrivateKey.deserialize(privateKey);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +259,7 @@ export async function initiateSession(
   secret.fill(0);
 
   const sending = await KeyPair.generate(provider);
+  ctx.ratchetKeyCache = { publicKey: sending.publicKey.serialize(), privateKey: sending.privateKey };
   const first = await kdfRootKey(
     keys.rootKey,
     await sending.privateKey.agree(spk.publicKey, provider),
@@ -506,6 +520,7 @@ async function buildResponderState(
   const ours = await storeCall('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const localRegistrationId = await storeCall('getLocalRegistrationId', () => store.getLocalRegistrationId());
   const spk = signed.keyPair;
+  ctx.ratchetKeyCache = { publicKey: spk.publicKey.serialize(), privateKey: spk.privateKey };
   const secret = await responderSecret(
     {
       ourIdentity: ours.privateKey,
@@ -612,7 +627,7 @@ async function decryptWithState(
   const theirRatchet = message.ratchetKey.serialize();
 
   let chain = findChain(state, theirRatchet);
-  if (!chain) chain = await dhRatchetStep(state, message.ratchetKey, theirRatchet, provider);
+  if (!chain) chain = await dhRatchetStep(ctx, state, message.ratchetKey, theirRatchet);
 
   const seed = await consumeMessageKey(chain, message.counter, maxJump, provider);
   let spqrKey: Uint8Array | undefined;
@@ -638,17 +653,19 @@ function findChain(state: SessionState, ratchetKey: Uint8Array): ReceiverChain |
 }
 
 async function dhRatchetStep(
+  ctx: ProtocolContext,
   state: SessionState,
   their: PublicKey,
   theirBytes: Uint8Array,
-  provider: CryptoProvider,
 ): Promise<ReceiverChain> {
+  const { provider } = ctx;
   const sender = state.senderChain;
   if (!sender) throw invalidMessage('session has no sender chain');
-  const ourPrivate = PrivateKey.deserialize(sender.ratchetPrivate);
+  const ourPrivate = cachedPrivateKey(ctx, sender.ratchetKey, sender.ratchetPrivate);
   const receiving = await kdfRootKey(state.rootKey, await ourPrivate.agree(their, provider), provider);
   const next = await KeyPair.generate(provider);
   const sending = await kdfRootKey(receiving.rootKey, await next.privateKey.agree(their, provider), provider);
+  ctx.ratchetKeyCache = { publicKey: next.publicKey.serialize(), privateKey: next.privateKey };
   state.previousCounter = Math.max(0, sender.chainKey.index - 1);
   state.rootKey = sending.rootKey.slice();
   const chain: ReceiverChain = {

@@ -89,6 +89,7 @@ export class SessionCipher {
       provider: resolveProvider(options.provider),
       acceptX3dh: options.acceptX3dh === true,
       now,
+      ratchetKeyCache: undefined,
     };
   }
 

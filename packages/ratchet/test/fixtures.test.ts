@@ -15,36 +15,8 @@ import {
 } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
+import type { FixtureFile, PartyDump } from './fixtures/format.js';
 import { fromUtf8, roundTrip, utf8 } from './helpers.js';
-
-interface PartyDump {
-  name: string;
-  deviceId: number;
-  identityKeyPair: string;
-  registrationId: number;
-  sessions: Record<string, string>;
-  identities: Record<string, string>;
-  preKeys: Record<string, string>;
-  signedPreKeys: Record<string, string>;
-  kyberPreKeys: Record<string, string>;
-  preKeyState: string | null;
-}
-interface Wire {
-  type: 'prekey' | 'whisper';
-  body: string;
-  text: string;
-}
-interface Fixture {
-  format: string;
-  pairs: {
-    kind: 'pqxdh' | 'x3dh';
-    alice: PartyDump;
-    bob: PartyDump;
-    inFlightToBob: Wire[];
-    inFlightToAlice: Wire[];
-    unusedBundle: string | null;
-  }[];
-}
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const files = readdirSync(dir).filter((f) => /^format-v\d+\.json$/.test(f));
@@ -100,7 +72,7 @@ async function load(d: PartyDump): Promise<InMemoryProtocolStore> {
 }
 
 describe.each(files)('frozen fixture %s', (file) => {
-  const fixture = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Fixture;
+  const fixture = JSON.parse(readFileSync(join(dir, file), 'utf8')) as FixtureFile;
 
   it('lists at least one pair of each protocol', () => {
     expect(fixture.pairs.map((p) => p.kind).sort()).toEqual(['pqxdh', 'x3dh']);

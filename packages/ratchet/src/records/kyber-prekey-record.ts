@@ -4,13 +4,11 @@ import {
   type KemKeyPair,
   KemPublicKey,
   KemSecretKey,
-  ProtoReader,
-  ProtoWriter,
   SIGNATURE_LENGTH,
-  WireType,
 } from '@e2ee-kit/core';
 import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
+import { decodeSignedKey, encodeSignedKey } from './signed-key-codec.js';
 import { checkTimestamp } from './signed-prekey-record.js';
 
 const FORMAT_VERSION = 1;
@@ -56,65 +54,24 @@ export class KyberPreKeyRecord {
   }
 
   serialize(): Uint8Array {
-    const w = new ProtoWriter()
-      .uint32(1, this.id)
-      .bytes(2, this.keyPair.publicKey.serialize())
-      .bytes(3, this.keyPair.secretKey.serialize())
-      .bytes(4, this.#signature)
-      .fixed64(5, BigInt(this.timestamp));
-    if (this.lastResort) w.bool(100, true);
-    return wrapRecord(RecordTag.KyberPreKey, FORMAT_VERSION, w.finish());
+    const body = encodeSignedKey({
+      id: this.id,
+      publicKey: this.keyPair.publicKey.serialize(),
+      privateKey: this.keyPair.secretKey.serialize(),
+      signature: this.#signature,
+      timestamp: this.timestamp,
+      lastResort: this.lastResort,
+    });
+    return wrapRecord(RecordTag.KyberPreKey, FORMAT_VERSION, body);
   }
 
   static deserialize(bytes: Uint8Array): KyberPreKeyRecord {
     const { payload } = unwrapRecord(bytes, RecordTag.KyberPreKey, 'KyberPreKeyRecord', FORMAT_VERSION);
-    const r = new ProtoReader(payload);
-    let id: number | undefined;
-    let pub: Uint8Array | undefined;
-    let sec: Uint8Array | undefined;
-    let sig: Uint8Array | undefined;
-    let ts = 0n;
-    let lastResort = false;
-    for (let h = r.next(); h; h = r.next()) {
-      switch (h.field) {
-        case 1:
-          r.expect(h, WireType.Varint);
-          id = r.uint32();
-          break;
-        case 2:
-          r.expect(h, WireType.LengthDelimited);
-          pub = r.bytes();
-          break;
-        case 3:
-          r.expect(h, WireType.LengthDelimited);
-          sec = r.bytes();
-          break;
-        case 4:
-          r.expect(h, WireType.LengthDelimited);
-          sig = r.bytes();
-          break;
-        case 5:
-          r.expect(h, WireType.Fixed64);
-          ts = r.fixed64();
-          break;
-        case 100:
-          r.expect(h, WireType.Varint);
-          lastResort = r.bool();
-          break;
-        default:
-          r.skip(h.wireType);
-      }
-    }
-    if (id === undefined || !pub || !sec || !sig)
-      throw new DecodeError('KyberPreKeyRecord is missing a field');
-    if (sig.length !== SIGNATURE_LENGTH)
-      throw new DecodeError('KyberPreKeyRecord signature has the wrong length');
-    if (ts > BigInt(Number.MAX_SAFE_INTEGER))
-      throw new DecodeError('KyberPreKeyRecord timestamp out of range');
-    const publicKey = KemPublicKey.deserialize(pub);
-    const secretKey = KemSecretKey.deserialize(sec);
+    const f = decodeSignedKey(payload, 'KyberPreKeyRecord');
+    const publicKey = KemPublicKey.deserialize(f.publicKey);
+    const secretKey = KemSecretKey.deserialize(f.privateKey);
     if (publicKey.type !== secretKey.type) throw new DecodeError('KyberPreKeyRecord key types differ');
-    return new KyberPreKeyRecord(id, Number(ts), { publicKey, secretKey }, sig, lastResort);
+    return new KyberPreKeyRecord(f.id, f.timestamp, { publicKey, secretKey }, f.signature, f.lastResort);
   }
 
   toString(): string {

@@ -1,6 +1,7 @@
-import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { DecodeError } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
-import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { RecordTag, unwrapRecord } from './container.js';
+import { FastReader, FastWriter } from './fast-proto.js';
 import { SessionState } from './session-state.js';
 
 const FORMAT_VERSION = 1;
@@ -81,27 +82,30 @@ export class SessionRecord {
   }
 
   serialize(): Uint8Array {
-    const w = new ProtoWriter();
-    if (this.#current) w.bytes(1, this.#current.encode());
+    let size = 64;
+    for (const p of this.#previous) size += p.length + 4;
+    const w = new FastWriter(size + 1024);
+    const current = this.#current;
+    if (current) w.nested(1, (n) => current.encodeInto(n));
     for (const p of this.#previous) w.bytes(2, p);
-    return wrapRecord(RecordTag.Session, FORMAT_VERSION, w.finish());
+    return w.finish(Uint8Array.of(RecordTag.Session, FORMAT_VERSION));
   }
 
   static deserialize(bytes: Uint8Array): SessionRecord {
-    const { payload } = unwrapRecord(bytes, RecordTag.Session, 'SessionRecord', FORMAT_VERSION);
-    const r = new ProtoReader(payload);
+    unwrapRecord(bytes, RecordTag.Session, 'SessionRecord', FORMAT_VERSION);
+    // One copy of the input; the decoded state and the archived states are views of it.
+    const own = bytes.slice();
+    const r = new FastReader(own, 2);
     let current: SessionState | undefined;
     const previous: Uint8Array[] = [];
-    for (let h = r.next(); h; h = r.next()) {
-      if (h.field === 1) {
-        r.expect(h, WireType.LengthDelimited);
-        current = SessionState.decode(r.bytes());
-      } else if (h.field === 2) {
-        r.expect(h, WireType.LengthDelimited);
+    while (r.next()) {
+      if (r.field === 1) {
+        current = SessionState.decodeFrom(r.sub());
+      } else if (r.field === 2) {
         if (previous.length >= ARCHIVED_STATES_MAX_LENGTH)
           throw new DecodeError('SessionRecord has too many archived states');
         previous.push(r.bytes());
-      } else r.skip(h.wireType);
+      } else r.skip();
     }
     return SessionRecord.fromParts(current, previous);
   }

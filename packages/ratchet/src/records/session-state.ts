@@ -5,7 +5,8 @@
  * `clone()` cheap (arrays of chains and skipped keys are copied, the key bytes are shared), which is
  * how a decrypt computes a new state without touching the record the store returned.
  */
-import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { DecodeError } from '@e2ee-kit/core';
+import { FastReader, FastWriter } from './fast-proto.js';
 
 export interface ChainKey {
   readonly index: number;
@@ -100,106 +101,105 @@ export class SessionState {
   }
 
   encode(): Uint8Array {
-    const w = new ProtoWriter().uint32(1, this.version).bytes(2, this.localIdentity);
-    if (this.remoteIdentity) w.bytes(3, this.remoteIdentity);
-    w.bytes(4, this.rootKey);
-    if (this.previousCounter !== 0) w.uint32(5, this.previousCounter);
-    if (this.senderChain) {
-      const c = this.senderChain;
-      w.bytes(
-        6,
-        new ProtoWriter()
-          .bytes(1, c.ratchetKey)
-          .bytes(2, c.ratchetPrivate)
-          .bytes(3, encodeChainKey(c.chainKey))
-          .finish(),
-      );
-    }
-    for (const c of this.receiverChains) w.bytes(7, encodeReceiverChain(c));
-    if (this.pending) {
-      const p = this.pending;
-      const pw = new ProtoWriter();
-      if (p.preKeyId !== undefined) pw.uint32(1, p.preKeyId);
-      pw.bytes(2, p.baseKey).uint32(3, p.signedPreKeyId).uint64(4, p.timestamp);
-      w.bytes(9, pw.finish());
-    }
-    if (this.remoteRegistrationId !== 0) w.uint32(10, this.remoteRegistrationId);
-    if (this.localRegistrationId !== 0) w.uint32(11, this.localRegistrationId);
-    if (this.aliceBaseKey.length > 0) w.bytes(13, this.aliceBaseKey);
-    if (this.pending?.kyberPreKeyId !== undefined && this.pending.kyberCiphertext) {
-      w.bytes(
-        14,
-        new ProtoWriter()
-          .uint32(1, this.pending.kyberPreKeyId)
-          .bytes(2, this.pending.kyberCiphertext)
-          .finish(),
-      );
-    }
-    if (this.spqr) w.bytes(100, encodeSpqr(this.spqr));
+    const w = new FastWriter(512);
+    this.encodeInto(w);
     return w.finish();
   }
 
+  /** libsignal's `SessionStructure` field numbers, fields in number order (as prost writes them). */
+  encodeInto(w: FastWriter): void {
+    w.uint(1, this.version);
+    w.bytes(2, this.localIdentity);
+    if (this.remoteIdentity) w.bytes(3, this.remoteIdentity);
+    w.bytes(4, this.rootKey);
+    if (this.previousCounter !== 0) w.uint(5, this.previousCounter);
+    const sender = this.senderChain;
+    if (sender) {
+      w.nested(6, (n) => {
+        n.bytes(1, sender.ratchetKey);
+        n.bytes(2, sender.ratchetPrivate);
+        n.nested(3, (c) => encodeChainKey(c, sender.chainKey));
+      });
+    }
+    for (const c of this.receiverChains) w.nested(7, (n) => encodeReceiverChain(n, c));
+    const p = this.pending;
+    if (p) {
+      w.nested(9, (n) => {
+        if (p.preKeyId !== undefined) n.uint(1, p.preKeyId);
+        n.bytes(2, p.baseKey);
+        n.uint(3, p.signedPreKeyId);
+        n.uint(4, p.timestamp);
+      });
+    }
+    if (this.remoteRegistrationId !== 0) w.uint(10, this.remoteRegistrationId);
+    if (this.localRegistrationId !== 0) w.uint(11, this.localRegistrationId);
+    if (this.aliceBaseKey.length > 0) w.bytes(13, this.aliceBaseKey);
+    if (p?.kyberPreKeyId !== undefined && p.kyberCiphertext) {
+      const id = p.kyberPreKeyId;
+      const ct = p.kyberCiphertext;
+      w.nested(14, (n) => {
+        n.uint(1, id);
+        n.bytes(2, ct);
+      });
+    }
+    const q = this.spqr;
+    if (q) w.nested(100, (n) => encodeSpqr(n, q));
+  }
+
+  /** Decodes a `SessionStructure`. Byte fields are views of `bytes`: callers pass bytes they own. */
   static decode(bytes: Uint8Array): SessionState {
+    return SessionState.decodeFrom(new FastReader(bytes));
+  }
+
+  static decodeFrom(r: FastReader): SessionState {
     const s = new SessionState();
-    const r = new ProtoReader(bytes);
     let pendingPre: Omit<PendingPreKey, 'kyberPreKeyId' | 'kyberCiphertext'> | undefined;
     let pendingKyber: { id: number; ct: Uint8Array } | undefined;
-    for (let h = r.next(); h; h = r.next()) {
-      switch (h.field) {
+    while (r.next()) {
+      switch (r.field) {
         case 1:
-          r.expect(h, WireType.Varint);
           s.version = r.uint32();
           break;
         case 2:
-          r.expect(h, WireType.LengthDelimited);
           s.localIdentity = r.bytes();
           break;
         case 3:
-          r.expect(h, WireType.LengthDelimited);
           s.remoteIdentity = r.bytes();
           break;
         case 4:
-          r.expect(h, WireType.LengthDelimited);
           s.rootKey = r.bytes();
           break;
         case 5:
-          r.expect(h, WireType.Varint);
           s.previousCounter = r.uint32();
           break;
         case 6:
-          r.expect(h, WireType.LengthDelimited);
-          s.senderChain = decodeSenderChain(r.bytes());
+          s.senderChain = decodeSenderChain(r.sub());
           break;
         case 7:
-          r.expect(h, WireType.LengthDelimited);
-          s.receiverChains.push(decodeReceiverChain(r.bytes()));
+          if (s.receiverChains.length >= 64)
+            throw new DecodeError('session state has too many receiver chains');
+          s.receiverChains.push(decodeReceiverChain(r.sub()));
           break;
         case 9:
-          r.expect(h, WireType.LengthDelimited);
-          pendingPre = decodePendingPreKey(r.bytes());
+          pendingPre = decodePendingPreKey(r.sub());
           break;
         case 10:
-          r.expect(h, WireType.Varint);
           s.remoteRegistrationId = r.uint32();
           break;
         case 11:
-          r.expect(h, WireType.Varint);
           s.localRegistrationId = r.uint32();
           break;
         case 13:
-          r.expect(h, WireType.LengthDelimited);
           s.aliceBaseKey = r.bytes();
           break;
         case 14:
-          r.expect(h, WireType.LengthDelimited);
-          pendingKyber = decodePendingKyber(r.bytes());
+          pendingKyber = decodePendingKyber(r.sub());
           break;
         case 100:
-          r.expect(h, WireType.LengthDelimited);
-          s.spqr = decodeSpqr(r.bytes());
+          s.spqr = decodeSpqr(r.sub());
           break;
         default:
-          r.skip(h.wireType);
+          r.skip();
       }
     }
     if (pendingPre) {
@@ -218,147 +218,119 @@ function validate(s: SessionState): void {
   if (s.rootKey.length !== 32) throw bad('root key');
   if (s.senderChain && (s.senderChain.ratchetKey.length !== 33 || s.senderChain.ratchetPrivate.length !== 32))
     throw bad('sender chain');
-  if (s.receiverChains.length > 64) throw bad('receiver chain count');
   for (const c of s.receiverChains) if (c.ratchetKey.length !== 33) throw bad('receiver chain');
   if (s.pending && s.pending.baseKey.length !== 33) throw bad('pending pre-key');
   if (s.version === 4 && !s.spqr) throw bad('SPQR state');
 }
 
-function encodeChainKey(ck: ChainKey): Uint8Array {
-  return new ProtoWriter().uint32(1, ck.index).bytes(2, ck.key).finish();
+function encodeChainKey(w: FastWriter, ck: ChainKey): void {
+  w.uint(1, ck.index);
+  w.bytes(2, ck.key);
 }
 
-function decodeChainKey(bytes: Uint8Array): ChainKey {
-  const r = new ProtoReader(bytes);
+function decodeChainKey(r: FastReader): ChainKey {
   let index = 0;
   let key: Uint8Array | undefined;
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.Varint);
-      index = r.uint32();
-    } else if (h.field === 2) {
-      r.expect(h, WireType.LengthDelimited);
-      key = r.bytes();
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) index = r.uint32();
+    else if (r.field === 2) key = r.bytes();
+    else r.skip();
   }
   if (!key || key.length !== 32) throw new DecodeError('session chain key is invalid');
   return { index, key };
 }
 
-function encodeReceiverChain(c: ReceiverChain): Uint8Array {
-  const w = new ProtoWriter().bytes(1, c.ratchetKey).bytes(3, encodeChainKey(c.chainKey));
-  for (const m of c.messageKeys) w.bytes(4, new ProtoWriter().uint32(1, m.index).bytes(5, m.seed).finish());
-  return w.finish();
+function encodeReceiverChain(w: FastWriter, c: ReceiverChain): void {
+  w.bytes(1, c.ratchetKey);
+  w.nested(3, (n) => encodeChainKey(n, c.chainKey));
+  for (const m of c.messageKeys) {
+    w.nested(4, (n) => {
+      n.uint(1, m.index);
+      n.bytes(5, m.seed);
+    });
+  }
 }
 
-function decodeReceiverChain(bytes: Uint8Array): ReceiverChain {
-  const r = new ProtoReader(bytes);
+function decodeReceiverChain(r: FastReader): ReceiverChain {
   let ratchetKey: Uint8Array | undefined;
   let chainKey: ChainKey | undefined;
   const messageKeys: SkippedKey[] = [];
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.LengthDelimited);
-      ratchetKey = r.bytes();
-    } else if (h.field === 3) {
-      r.expect(h, WireType.LengthDelimited);
-      chainKey = decodeChainKey(r.bytes());
-    } else if (h.field === 4) {
-      r.expect(h, WireType.LengthDelimited);
-      messageKeys.push(decodeMessageKey(r.bytes()));
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) ratchetKey = r.bytes();
+    else if (r.field === 3) chainKey = decodeChainKey(r.sub());
+    else if (r.field === 4) messageKeys.push(decodeMessageKey(r.sub()));
+    else r.skip();
   }
   if (!ratchetKey || !chainKey) throw new DecodeError('session receiver chain is incomplete');
   return { ratchetKey, chainKey, messageKeys };
 }
 
-function decodeMessageKey(bytes: Uint8Array): SkippedKey {
-  const r = new ProtoReader(bytes);
+function decodeMessageKey(r: FastReader): SkippedKey {
   let index = 0;
   let seed: Uint8Array | undefined;
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.Varint);
-      index = r.uint32();
-    } else if (h.field === 5) {
-      r.expect(h, WireType.LengthDelimited);
-      seed = r.bytes();
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) index = r.uint32();
+    else if (r.field === 5) seed = r.bytes();
+    else r.skip();
   }
   // Pre-0.67.2 libsignal records stored derived keys instead of seeds; we never wrote those.
   if (!seed || seed.length !== 32) throw new DecodeError('session message key has no seed');
   return { index, seed };
 }
 
-function decodeSenderChain(bytes: Uint8Array): SenderChain {
-  const r = new ProtoReader(bytes);
+function decodeSenderChain(r: FastReader): SenderChain {
   let ratchetKey: Uint8Array | undefined;
   let ratchetPrivate: Uint8Array | undefined;
   let chainKey: ChainKey | undefined;
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.LengthDelimited);
-      ratchetKey = r.bytes();
-    } else if (h.field === 2) {
-      r.expect(h, WireType.LengthDelimited);
-      ratchetPrivate = r.bytes();
-    } else if (h.field === 3) {
-      r.expect(h, WireType.LengthDelimited);
-      chainKey = decodeChainKey(r.bytes());
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) ratchetKey = r.bytes();
+    else if (r.field === 2) ratchetPrivate = r.bytes();
+    else if (r.field === 3) chainKey = decodeChainKey(r.sub());
+    else r.skip();
   }
   if (!ratchetKey || !ratchetPrivate || !chainKey)
     throw new DecodeError('session sender chain is incomplete');
   return { ratchetKey, ratchetPrivate, chainKey };
 }
 
-function decodePendingPreKey(bytes: Uint8Array): Omit<PendingPreKey, 'kyberPreKeyId' | 'kyberCiphertext'> {
-  const r = new ProtoReader(bytes);
+function decodePendingPreKey(r: FastReader): Omit<PendingPreKey, 'kyberPreKeyId' | 'kyberCiphertext'> {
   let preKeyId: number | undefined;
   let signedPreKeyId = 0;
   let baseKey: Uint8Array | undefined;
   let timestamp = 0;
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.Varint);
-      preKeyId = r.uint32();
-    } else if (h.field === 2) {
-      r.expect(h, WireType.LengthDelimited);
-      baseKey = r.bytes();
-    } else if (h.field === 3) {
-      r.expect(h, WireType.Varint);
-      signedPreKeyId = r.uint32();
-    } else if (h.field === 4) {
-      r.expect(h, WireType.Varint);
-      const t = r.uint64();
-      if (t > BigInt(Number.MAX_SAFE_INTEGER))
-        throw new DecodeError('pending pre-key timestamp out of range');
-      timestamp = Number(t);
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) preKeyId = r.uint32();
+    else if (r.field === 2) baseKey = r.bytes();
+    else if (r.field === 3) signedPreKeyId = r.uint32();
+    else if (r.field === 4) {
+      timestamp = r.uint53();
+      if (!Number.isSafeInteger(timestamp)) throw new DecodeError('pending pre-key timestamp out of range');
+    } else r.skip();
   }
   if (!baseKey) throw new DecodeError('pending pre-key has no base key');
   return { preKeyId, signedPreKeyId, baseKey, timestamp };
 }
 
-function decodePendingKyber(bytes: Uint8Array): { id: number; ct: Uint8Array } {
-  const r = new ProtoReader(bytes);
+function decodePendingKyber(r: FastReader): { id: number; ct: Uint8Array } {
   let id = 0;
   let ct: Uint8Array | undefined;
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field === 1) {
-      r.expect(h, WireType.Varint);
-      id = r.uint32();
-    } else if (h.field === 2) {
-      r.expect(h, WireType.LengthDelimited);
-      ct = r.bytes();
-    } else r.skip(h.wireType);
+  while (r.next()) {
+    if (r.field === 1) id = r.uint32();
+    else if (r.field === 2) ct = r.bytes();
+    else r.skip();
   }
   if (!ct) throw new DecodeError('pending Kyber pre-key has no ciphertext');
   return { id, ct };
 }
 
 /** SPQR-lite state: `{1: a2b, 2: send ctr, 3: send next, 4: recv ctr, 5: recv next, 6: skipped (BE32 index ‖ key)*}`. */
-function encodeSpqr(q: SpqrLite): Uint8Array {
+function encodeSpqr(w: FastWriter, q: SpqrLite): void {
+  w.uint(1, q.a2b ? 1 : 0);
+  w.uint(2, q.sendCtr);
+  w.bytes(3, q.sendNext);
+  w.uint(4, q.recvCtr);
+  w.bytes(5, q.recvNext);
+  if (q.recvPrev.size === 0) return;
   const prev = new Uint8Array(q.recvPrev.size * 36);
   let o = 0;
   for (const [index, key] of q.recvPrev) {
@@ -369,52 +341,38 @@ function encodeSpqr(q: SpqrLite): Uint8Array {
     prev.set(key, o + 4);
     o += 36;
   }
-  const w = new ProtoWriter()
-    .bool(1, q.a2b)
-    .uint32(2, q.sendCtr)
-    .bytes(3, q.sendNext)
-    .uint32(4, q.recvCtr)
-    .bytes(5, q.recvNext);
-  if (prev.length > 0) w.bytes(6, prev);
-  return w.finish();
+  w.bytes(6, prev);
 }
 
-function decodeSpqr(bytes: Uint8Array): SpqrLite {
-  const r = new ProtoReader(bytes);
+function decodeSpqr(r: FastReader): SpqrLite {
   let a2b = false;
   let sendCtr = 0;
   let recvCtr = 0;
   let sendNext: Uint8Array | undefined;
   let recvNext: Uint8Array | undefined;
   let prev: Uint8Array = new Uint8Array(0);
-  for (let h = r.next(); h; h = r.next()) {
-    switch (h.field) {
+  while (r.next()) {
+    switch (r.field) {
       case 1:
-        r.expect(h, WireType.Varint);
         a2b = r.bool();
         break;
       case 2:
-        r.expect(h, WireType.Varint);
         sendCtr = r.uint32();
         break;
       case 3:
-        r.expect(h, WireType.LengthDelimited);
         sendNext = r.bytes();
         break;
       case 4:
-        r.expect(h, WireType.Varint);
         recvCtr = r.uint32();
         break;
       case 5:
-        r.expect(h, WireType.LengthDelimited);
         recvNext = r.bytes();
         break;
       case 6:
-        r.expect(h, WireType.LengthDelimited);
         prev = r.bytes();
         break;
       default:
-        r.skip(h.wireType);
+        r.skip();
     }
   }
   if (!sendNext || sendNext.length !== 32 || !recvNext || recvNext.length !== 32 || prev.length % 36 !== 0) {
@@ -428,7 +386,7 @@ function decodeSpqr(bytes: Uint8Array): SpqrLite {
         ((prev[o + 2] as number) << 8) |
         (prev[o + 3] as number)) >>>
       0;
-    recvPrev.set(index, prev.slice(o + 4, o + 36));
+    recvPrev.set(index, prev.subarray(o + 4, o + 36));
   }
   return { a2b, sendCtr, sendNext, recvCtr, recvNext, recvPrev };
 }

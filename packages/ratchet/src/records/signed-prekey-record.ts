@@ -1,16 +1,7 @@
-import {
-  assertBytes,
-  DecodeError,
-  KeyPair,
-  PrivateKey,
-  ProtoReader,
-  ProtoWriter,
-  PublicKey,
-  SIGNATURE_LENGTH,
-  WireType,
-} from '@e2ee-kit/core';
+import { assertBytes, KeyPair, PrivateKey, PublicKey, SIGNATURE_LENGTH } from '@e2ee-kit/core';
 import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
+import { decodeSignedKey, encodeSignedKey } from './signed-key-codec.js';
 
 const FORMAT_VERSION = 1;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -54,58 +45,22 @@ export class SignedPreKeyRecord {
   }
 
   serialize(): Uint8Array {
-    const body = new ProtoWriter()
-      .uint32(1, this.id)
-      .bytes(2, this.keyPair.publicKey.serialize())
-      .bytes(3, this.keyPair.privateKey.serialize())
-      .bytes(4, this.#signature)
-      .fixed64(5, BigInt(this.timestamp))
-      .finish();
+    const body = encodeSignedKey({
+      id: this.id,
+      publicKey: this.keyPair.publicKey.serialize(),
+      privateKey: this.keyPair.privateKey.serialize(),
+      signature: this.#signature,
+      timestamp: this.timestamp,
+      lastResort: false,
+    });
     return wrapRecord(RecordTag.SignedPreKey, FORMAT_VERSION, body);
   }
 
   static deserialize(bytes: Uint8Array): SignedPreKeyRecord {
     const { payload } = unwrapRecord(bytes, RecordTag.SignedPreKey, 'SignedPreKeyRecord', FORMAT_VERSION);
-    const r = new ProtoReader(payload);
-    let id: number | undefined;
-    let pub: Uint8Array | undefined;
-    let priv: Uint8Array | undefined;
-    let sig: Uint8Array | undefined;
-    let ts = 0n;
-    for (let h = r.next(); h; h = r.next()) {
-      switch (h.field) {
-        case 1:
-          r.expect(h, WireType.Varint);
-          id = r.uint32();
-          break;
-        case 2:
-          r.expect(h, WireType.LengthDelimited);
-          pub = r.bytes();
-          break;
-        case 3:
-          r.expect(h, WireType.LengthDelimited);
-          priv = r.bytes();
-          break;
-        case 4:
-          r.expect(h, WireType.LengthDelimited);
-          sig = r.bytes();
-          break;
-        case 5:
-          r.expect(h, WireType.Fixed64);
-          ts = r.fixed64();
-          break;
-        default:
-          r.skip(h.wireType);
-      }
-    }
-    if (id === undefined || !pub || !priv || !sig)
-      throw new DecodeError('SignedPreKeyRecord is missing a field');
-    if (sig.length !== SIGNATURE_LENGTH)
-      throw new DecodeError('SignedPreKeyRecord signature has the wrong length');
-    if (ts > BigInt(Number.MAX_SAFE_INTEGER))
-      throw new DecodeError('SignedPreKeyRecord timestamp out of range');
-    const kp = new KeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
-    return new SignedPreKeyRecord(id, Number(ts), kp, sig);
+    const f = decodeSignedKey(payload, 'SignedPreKeyRecord');
+    const kp = new KeyPair(PublicKey.deserialize(f.publicKey), PrivateKey.deserialize(f.privateKey));
+    return new SignedPreKeyRecord(f.id, f.timestamp, kp, f.signature);
   }
 
   toString(): string {
