@@ -377,6 +377,12 @@ export async function encryptMessage(ctx: ProtocolContext, plaintext: Uint8Array
   return out;
 }
 
+/** `SessionCipher.hasSession`: a current state that can send, not stale. */
+export async function hasUsableSession(ctx: ProtocolContext): Promise<boolean> {
+  const record = await storeCall('getSession', () => ctx.store.getSession(ctx.remote));
+  return record !== null && record.hasCurrentState(ctx.now());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decrypt
 

@@ -14,7 +14,13 @@ import {
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
 import { mutexFor } from './locks.js';
-import { decryptMessage, encryptMessage, initiateSession, type ProtocolContext } from './protocol.js';
+import {
+  decryptMessage,
+  encryptMessage,
+  hasUsableSession,
+  initiateSession,
+  type ProtocolContext,
+} from './protocol.js';
 import { assertProtocolStore, type ProtocolStore } from './stores.js';
 
 export type WireMessageType = 'prekey' | 'whisper';
@@ -127,10 +133,7 @@ export class SessionCipher {
 
   /** True if there is a current session that can send (see `SessionRecord.hasCurrentState`). */
   hasSession(): Promise<boolean> {
-    return this.#locked(async () => {
-      const record = await this.#ctx.store.getSession(this.remoteAddress);
-      return record !== null && record.hasCurrentState(this.#ctx.now());
-    });
+    return this.#locked(() => hasUsableSession(this.#ctx));
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
