@@ -214,6 +214,39 @@ async function* inOrder(
   while (inflight.length > 0) yield await inflight.shift()!;
 }
 
+/**
+ * Chunk-sized input buffers, reused once the AEAD call that read one has finished (allocating a
+ * fresh 64 KiB array per chunk costs more than the copy into it). A buffer whose bytes come back
+ * as part of the result (a provider working in place) is never reused.
+ */
+class BufferPool {
+  readonly #free: Uint8Array[] = [];
+  readonly #all: Uint8Array[] = [];
+  readonly #size: number;
+  constructor(size: number) {
+    this.#size = size;
+  }
+  take(): Uint8Array {
+    const b = this.#free.pop();
+    if (b) return b;
+    const fresh = new Uint8Array(this.#size);
+    this.#all.push(fresh);
+    return fresh;
+  }
+  recycleAfter(buf: Uint8Array, job: Promise<Uint8Array>): void {
+    job.then(
+      (out) => {
+        if (out.buffer !== buf.buffer) this.#free.push(buf);
+      },
+      () => {},
+    );
+  }
+  /** Zeroes every buffer this pool handed out (they held plaintext). */
+  wipe(): void {
+    for (const b of this.#all) b.fill(0);
+  }
+}
+
 /** A one-shot output stream that releases `reader`'s source however the consumer stops. */
 function readerStream(reader: ByteReader, body: () => AsyncGenerator<Uint8Array>): ByteStream {
   return new ByteStream(async function* () {
@@ -478,10 +511,15 @@ export class BackupKeyring {
       const aad = await p.sha256(header);
       const size = 2 ** chunkLog2;
       const seal = chunkAead(p, suite, 'seal');
+      const pool = new BufferPool(size);
       yield* inOrder(async (index) => {
-        const { bytes: plain, more } = await reader.readWithLookahead(size);
-        return { job: seal.call(p, key, chunkNonce(index, !more), plain, aad), last: !more };
+        const buf = pool.take();
+        const { length, more } = await reader.readIntoWithLookahead(buf);
+        const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
+        pool.recycleAfter(buf, job);
+        return { job, last: !more };
       });
+      pool.wipe();
       wipe(key);
     });
   }
@@ -617,9 +655,13 @@ export class BackupKeyring {
       }
       return plain;
     };
+    const pool = new BufferPool(full);
     yield* inOrder(async (index) => {
-      const { bytes: data, more } = await reader.readWithLookahead(full);
-      return { job: open(data, index, !more), last: !more };
+      const buf = pool.take();
+      const { length, more } = await reader.readIntoWithLookahead(buf);
+      const job = open(buf.subarray(0, length), index, !more);
+      pool.recycleAfter(buf, job);
+      return { job, last: !more };
     });
     wipe(key);
   }

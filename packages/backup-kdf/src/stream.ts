@@ -121,14 +121,33 @@ export class ByteReader {
     return o === n ? out : out.subarray(0, o);
   }
 
+  /** Fills `target` (fewer bytes only at the end); returns how many bytes were written. */
+  async readInto(target: Uint8Array): Promise<number> {
+    const n = target.length;
+    let o = 0;
+    while (o < n) {
+      if (this.#buffered === 0) {
+        await this.#fill(1);
+        if (this.#buffered === 0) break;
+      }
+      const head = this.#queue[0]!;
+      const start = this.#offset;
+      const take = Math.min(n - o, head.length - start);
+      target.set(head.subarray(start, start + take), o);
+      o += take;
+      this.#advance(take);
+    }
+    return o;
+  }
+
   /**
-   * Up to `n` bytes, and whether any byte follows them (so a chunked reader knows which chunk is
-   * the last).
+   * Fills `target` and tells whether any byte follows (so a chunked reader knows which chunk is the
+   * last). Reusing `target` across calls avoids an allocation per chunk.
    */
-  async readWithLookahead(n: number): Promise<{ bytes: Uint8Array; more: boolean }> {
-    const bytes = await this.read(n);
+  async readIntoWithLookahead(target: Uint8Array): Promise<{ length: number; more: boolean }> {
+    const length = await this.readInto(target);
     await this.#fill(1);
-    return { bytes, more: this.#buffered > 0 };
+    return { length, more: this.#buffered > 0 };
   }
 
   /** The next `n` bytes (fewer at the end) without consuming them. */
