@@ -27,10 +27,16 @@ function countingProvider(base: CryptoProvider): CryptoProvider & { hmacCalls: n
   return p;
 }
 
-async function setup() {
+async function setup(options: { selfSession?: boolean } = {}) {
   const counting = countingProvider(platformProvider);
-  const alice = await createTestParty('alice', 1);
-  const bob = await createTestParty('bob', 1, { provider: counting });
+  // A self-session: two devices of one account (same identity key, same ServiceId name).
+  const name = crypto.randomUUID();
+  const alice = await createTestParty(options.selfSession ? name : 'alice', 1);
+  const identityKeyPair = await alice.store.getIdentityKeyPair();
+  const bob = await createTestParty(options.selfSession ? name : 'bob', 2, {
+    provider: counting,
+    ...(options.selfSession ? { store: { identityKeyPair } } : {}),
+  });
   const a = alice.cipher(bob);
   const b = bob.cipher(alice);
   await a.initiate(await bob.bundle());
@@ -85,5 +91,11 @@ describe('forward-jump limit and skipped keys', () => {
     // The session is unharmed.
     const next = await encryptAhead(1, 'near');
     expect(fromUtf8((await b.decrypt(next)).plaintext)).toBe('near');
+  });
+
+  it('a self-session (same identity and ServiceId) has no forward-jump limit, as in libsignal', async () => {
+    const { b, encryptAhead } = await setup({ selfSession: true });
+    const jump = await encryptAhead(MAX_FORWARD_JUMPS + 1, 'note to self');
+    expect(fromUtf8((await b.decrypt(jump)).plaintext)).toBe('note to self');
   });
 });
