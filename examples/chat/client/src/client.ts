@@ -44,7 +44,12 @@ import {
 } from '@e2ee-kit/ratchet';
 import { type CompareResult, computeSafetyNumber } from '@e2ee-kit/safety-number';
 import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
-import { GroupCipher, generateDistributionId, SenderKeyDistributionMessage } from '@e2ee-kit/sender-keys';
+import {
+  GroupCipher,
+  generateDistributionId,
+  SenderKeyDistributionMessage,
+  SenderKeyMessage,
+} from '@e2ee-kit/sender-keys';
 import {
   type BundleJson,
   defaultWebSocketFactory,
@@ -204,6 +209,12 @@ const address = (name: string, deviceId = DEVICE_ID): Address => ({ name, device
 const dm = (name: string) => `dm:${name}`;
 const groupConversation = (id: string) => `group:${id}`;
 const pad = (n: number) => n.toString().padStart(12, '0');
+const pendingKey = (group: string, from: string, chain: number, iteration: number) =>
+  `pending:${group}:${from}:${pad(chain)}:${pad(iteration)}`;
+/** Outbox keys sort by send order; the position is the key's suffix. */
+const outboxKey = (group: string, seq: number, chain: number, iteration: number) =>
+  `outbox:${group}:${pad(seq)}:${chain}:${iteration}`;
+const OUTBOX_SIZE = 50;
 
 export class ChatClient {
   readonly name: string;
@@ -224,7 +235,6 @@ export class ChatClient {
   #socket: WebSocketLike | undefined;
   #queueEmpty: (() => void)[] = [];
   #drained = false;
-  #resendAsked = new Set<string>();
   #changedIdentities: string[] = [];
 
   private constructor(
@@ -557,21 +567,25 @@ export class ChatClient {
       }
       case 'missing-sender-key': {
         if (retry) return false;
-        // Keep the ciphertext (so it can be acknowledged) and ask the sender for its key.
+        // Keep the ciphertext (so it can be acknowledged) and ask the sender for its key and for
+        // this message: a distribution message only opens messages from its iteration on.
+        const skm = SenderKeyMessage.deserialize(env.body);
+        const position = { chain: skm.chainId, iteration: skm.iteration };
         tx.set(
-          `pending:${outcome.distributionId}:${env.from}:${pad(env.id)}`,
+          pendingKey(outcome.distributionId, env.from, position.chain, position.iteration),
           jsonBytes({ ...env, body: toBase64(env.body) }),
         );
-        const ask = `${outcome.distributionId}:${env.from}`;
-        if (!this.#resendAsked.has(ask)) {
-          this.#resendAsked.add(ask);
-          const out = await this.#encryptTo(env.from, { t: 'resend', group: outcome.distributionId });
-          await this.api.send([out]);
-        }
+        const out = await this.#encryptTo(env.from, {
+          t: 'resend',
+          group: outcome.distributionId,
+          ...position,
+        });
+        await this.api.send([out]);
         return false;
       }
       case 'duplicate':
-        return true;
+        // On a retry this means the key we got starts after this message: wait for its re-send.
+        return !retry;
       case 'rejected':
         await this.#note(
           tx,
@@ -586,10 +600,20 @@ export class ChatClient {
   async #apply(tx: Transaction, env: Envelope, content: Content): Promise<void> {
     const from = env.from;
     switch (content.t) {
-      case 'text':
-        if (content.group !== undefined) return; // group texts only come sender-key encrypted
-        await this.#storeText(tx, dm(from), from, content, false);
+      case 'text': {
+        if (content.group === undefined) {
+          await this.#storeText(tx, dm(from), from, content, false);
+          return;
+        }
+        // A group text re-sent pairwise because we could not decrypt the original.
+        const group = await this.#loadGroup(tx, content.group);
+        if (!group || !group.members.includes(from) || !content.resent) return;
+        const key = pendingKey(content.group, from, content.resent.chain, content.resent.iteration);
+        if ((await tx.get(key)) === undefined) return; // we did not ask for this one
+        tx.delete(key);
+        await this.#storeText(tx, groupConversation(content.group), from, content, false);
         return;
+      }
       case 'group': {
         const g = content.group;
         const known = await this.#loadGroup(tx, g.id);
@@ -615,7 +639,6 @@ export class ChatClient {
         const skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
         if (skdm.distributionId !== content.group) return;
         await this.#groups.processDistributionMessage(address(from, env.fromDevice), skdm);
-        this.#resendAsked.delete(`${content.group}:${from}`);
         // Messages that arrived before the key: try them again now.
         for (const key of await tx.keys(`pending:${content.group}:${from}:`)) {
           const raw = parseJsonBytes<Envelope & { body: string }>(await tx.get(key));
@@ -631,6 +654,14 @@ export class ChatClient {
         const me = address(this.name, this.deviceId);
         await this.#groups.markNeedsDistribution(me, group.id, [address(from)]);
         await this.#distribute(group);
+        // The message itself, pairwise, if we still have it (and only to a current member).
+        const suffix = `:${content.chain}:${content.iteration}`;
+        const keptKey = (await tx.keys(`outbox:${group.id}:`)).find((k) => k.endsWith(suffix));
+        const kept = keptKey ? parseJsonBytes<Content>(await tx.get(keptKey)) : undefined;
+        if (kept?.t === 'text') {
+          const resent: Content = { ...kept, resent: { chain: content.chain, iteration: content.iteration } };
+          await this.api.send([await this.#encryptTo(from, resent)]);
+        }
         return;
       }
       case 'hello':
@@ -837,6 +868,13 @@ export class ChatClient {
         groupId,
         encodeContent(content),
       );
+      // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
+      const skm = SenderKeyMessage.deserialize(body);
+      const seq = parseJsonBytes<number>(await tx.get('local:outbox-counter')) ?? 0;
+      tx.set('local:outbox-counter', jsonBytes(seq + 1));
+      tx.set(outboxKey(groupId, seq, skm.chainId, skm.iteration), jsonBytes(content));
+      const outbox = await tx.keys(`outbox:${groupId}:`);
+      for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
       const recipients = group.members.filter((m) => m !== this.name);
       if (recipients.length > 0) {
         await this.api.send(

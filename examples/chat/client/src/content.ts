@@ -17,11 +17,15 @@ export type Content =
       readonly id: string;
       readonly text: string;
       readonly sentAt: number;
+      /** A group text: normally sender-key encrypted; sent pairwise when re-sent on request. */
       readonly group?: string;
+      /** Set on a pairwise re-send: the sender-key position the original was sent at. */
+      readonly resent?: { readonly chain: number; readonly iteration: number };
     }
   | { readonly t: 'group'; readonly group: GroupInfo }
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
-  | { readonly t: 'resend'; readonly group: string }
+  /** "I could not decrypt your group message at (chain, iteration): send your key and the message." */
+  | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
   | { readonly t: 'hello' };
 
 const enc = new TextEncoder();
@@ -35,6 +39,14 @@ export function encodeContent(c: Content): Uint8Array {
 const isStr = (v: unknown, max = 256): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= max;
 
+function isPosition(v: unknown): v is { chain: number; iteration: number } {
+  if (v === null || typeof v !== 'object') return false;
+  const { chain, iteration } = v as Record<string, unknown>;
+  return [chain, iteration].every(
+    (n) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff,
+  );
+}
+
 export function decodeContent(bytes: Uint8Array): Content {
   const v = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
   if (v === null || typeof v !== 'object') throw new TypeError('content must be an object');
@@ -42,6 +54,7 @@ export function decodeContent(bytes: Uint8Array): Content {
     case 'text':
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
       if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
+      if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
       return v as Content;
     case 'group': {
       const g = v['group'] as Record<string, unknown> | null;
@@ -54,7 +67,8 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (isStr(v['group'], 64) && isStr(v['skdm'], 4096)) return v as Content;
       break;
     case 'resend':
-      if (isStr(v['group'], 64)) return v as Content;
+      if (isStr(v['group'], 64) && isPosition({ chain: v['chain'], iteration: v['iteration'] }))
+        return v as Content;
       break;
     case 'hello':
       return { t: 'hello' };

@@ -1,0 +1,120 @@
+import { E2eeError } from '@e2ee-kit/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
+import { ChatClient, type ChatClientOptions, MemoryStorage } from '../src/index.js';
+
+let relay: Relay;
+const clients: ChatClient[] = [];
+const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
+  serverUrl: relay.url,
+  webSocket: (url) => new WebSocket(url) as never,
+  ...extra,
+});
+async function register(name: string, extra: Partial<ChatClientOptions> = {}) {
+  const c = await ChatClient.register(name, opts(extra));
+  clients.push(c);
+  return c;
+}
+const texts = async (c: ChatClient, conv: string) =>
+  (await c.messages(conv)).filter((m) => !m.system).map((m) => m.text);
+
+beforeEach(async () => {
+  relay = await startRelay({ logger: silentLogger });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await relay.close();
+});
+
+describe('ChatClient', () => {
+  it('refills one-time prekeys when the relay reports a low count over the WebSocket', async () => {
+    const bob = await register('bob', { preKeyBatch: 12 });
+    const alice = await register('alice');
+    const refills: number[] = [];
+    bob.on('prekeys-refilled', (e) => refills.push(e.preKeys));
+    await bob.connect();
+    expect((await bob.api.preKeyStatus()).preKeys).toBe(12);
+    for (let i = 0; i < 3; i++) await alice.api.bundles('bob'); // each hands out one EC + one Kyber key
+    await expect.poll(() => refills.length, { timeout: 10_000 }).toBe(1);
+    const status = await bob.api.preKeyStatus();
+    expect(status).toEqual({ preKeys: 9 + 12, kyberPreKeys: 9 + 12, low: false });
+  });
+
+  it('acknowledges an envelope only after the decrypted message was committed', async () => {
+    let failCommits = 0;
+    class FlakyStorage extends MemoryStorage {
+      override async commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
+        if (failCommits > 0 && [...changes.keys()].some((k) => k.startsWith('msg:'))) {
+          failCommits--;
+          throw new Error('disk full');
+        }
+        await super.commit(changes);
+      }
+    }
+    const storage = new FlakyStorage();
+    const bob = await register('bob', { storage });
+    const alice = await register('alice');
+    await alice.sendText('bob', 'first');
+    failCommits = 1;
+    await bob.connect();
+    // The commit failed: nothing stored, nothing acknowledged, the relay still queues it.
+    await expect.poll(() => relay.store.pending('bob', 1).length).toBe(1);
+    expect(await texts(bob, 'dm:alice')).toEqual([]);
+    bob.disconnect();
+    // Reconnecting delivers it again; this time it is stored, then acknowledged.
+    const again = await ChatClient.open({ ...opts(), storage });
+    clients.push(again);
+    await again.connect();
+    expect(await texts(again, 'dm:alice')).toEqual(['first']);
+    await expect.poll(() => relay.store.pending('bob', 1).length).toBe(0);
+  });
+
+  it('asks for a resend when a group message arrives without the sender key, then reads it', async () => {
+    const alice = await register('alice');
+    const carolStorage = new MemoryStorage();
+    const carol = await register('carol', { storage: carolStorage });
+    const group = await alice.createGroup('g', ['carol']);
+    await carol.syncOnce();
+    await alice.sendGroupText(group.id, 'before');
+    await carol.syncOnce();
+    expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
+    // Carol's device loses Alice's sender key (e.g. a restore from an old backup).
+    const lost = (await carolStorage.keys('sender-key:alice.1:')).map((k) => [k, null] as const);
+    expect(lost).toHaveLength(1);
+    await carolStorage.commit(new Map(lost));
+    await alice.sendGroupText(group.id, 'after the loss');
+    await carol.syncOnce(); // missing key: kept, acknowledged, resend requested
+    expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
+    expect(relay.store.pending('carol', 1)).toEqual([]);
+    await alice.syncOnce(); // Alice answers the resend request with her distribution message
+    await carol.syncOnce(); // Carol processes it and decrypts the kept message
+    expect(await texts(carol, `group:${group.id}`)).toEqual(['before', 'after the loss']);
+  });
+
+  it('keeps state across ChatClient.open on the same storage (a page reload)', async () => {
+    const storage = new MemoryStorage();
+    const alice = await register('alice', { storage });
+    const bob = await register('bob');
+    await alice.sendText('bob', 'one');
+    await bob.syncOnce();
+    const reopened = await ChatClient.open({ ...opts(), storage });
+    await reopened.sendText('bob', 'two');
+    await bob.syncOnce();
+    expect(await texts(bob, 'dm:alice')).toEqual(['one', 'two']);
+    expect(await texts(reopened, 'dm:bob')).toEqual(['one', 'two']);
+  });
+
+  it('refuses a backup restore with a wrong 64-digit key and restores with the right one', async () => {
+    const alice = await register('alice');
+    const b = await alice.backup({ recoveryKey: true, password: 'long enough password' });
+    const code = await alice.recoveryCode();
+    const wrong = `${b.recoveryKey!.slice(0, -1)}${b.recoveryKey!.endsWith('0') ? '1' : '0'}`;
+    await expect(ChatClient.restore('alice', code, { recoveryKey: wrong }, opts())).rejects.toSatisfy(
+      (e: unknown) => E2eeError.is(e),
+    );
+    const { client } = await ChatClient.restore('alice', code, { recoveryKey: b.recoveryKey! }, opts());
+    clients.push(client);
+    expect(client.identityKey.equals(alice.identityKey)).toBe(true);
+  });
+});

@@ -1,0 +1,88 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type ChatStorage, MemoryStorage } from '@e2ee-kit/chat-client';
+import { IdentityKeyPair } from '@e2ee-kit/core';
+import { KyberPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from '@e2ee-kit/ratchet';
+import { expect, it } from 'vitest';
+import { runStory } from '../scripts/story.js';
+
+/** A MemoryStorage that remembers every value ever committed, so keys deleted later are searched too. */
+class RecordingStorage extends MemoryStorage {
+  readonly history: [string, Uint8Array][] = [];
+  override async commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
+    for (const [k, v] of changes) if (v) this.history.push([k, v.slice()]);
+    await super.commit(changes);
+  }
+}
+
+function privateKeysIn(history: [string, Uint8Array][]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const [key, value] of history) {
+    if (key === 'local:identity-key-pair')
+      out.push(IdentityKeyPair.deserialize(value).privateKey.serialize());
+    else if (key.startsWith('prekey:'))
+      out.push(PreKeyRecord.deserialize(value).keyPair.privateKey.serialize());
+    else if (key.startsWith('signed-prekey:'))
+      out.push(SignedPreKeyRecord.deserialize(value).keyPair.privateKey.serialize());
+    else if (key.startsWith('kyber-prekey:'))
+      out.push(KyberPreKeyRecord.deserialize(value).keyPair.secretKey.serialize());
+  }
+  return out;
+}
+
+it('the relay never holds a plaintext, a private key, the backup password or the recovery secrets', async () => {
+  const storages: RecordingStorage[] = [];
+  const lines: string[] = [];
+  const facts = await runStory({
+    keepFiles: true,
+    makeStorage: (): ChatStorage => {
+      const s = new RecordingStorage();
+      storages.push(s);
+      return s;
+    },
+    reporter: { step: () => {}, server: () => {}, client: (_w, l) => lines.push(l) },
+  });
+  try {
+    const db = readFileSync(facts.dbPath);
+    let wal = Buffer.alloc(0);
+    try {
+      wal = readFileSync(`${facts.dbPath}-wal`);
+    } catch {
+      // checkpointed and truncated on close
+    }
+    const log = readFileSync(facts.logPath);
+    expect(db.length).toBeGreaterThan(10_000);
+    expect(log.toString()).toContain('"event":"messages.queued"');
+    const haystacks = { db, wal, log };
+
+    const secrets: [string, Buffer][] = [];
+    for (const t of facts.plaintexts) secrets.push([`plaintext "${t}"`, Buffer.from(t)]);
+    secrets.push(['backup password', Buffer.from(facts.backupPassword)]);
+    const keyLine = lines.find((l) => l.startsWith('writes down the 64-digit key: '));
+    expect(keyLine).toBeDefined();
+    const digits = keyLine!.slice('writes down the 64-digit key: '.length).replace(/ /g, '');
+    expect(digits).toMatch(/^\d{64}$/);
+    secrets.push(['64-digit backup key', Buffer.from(digits)]);
+    const keys = storages.flatMap((s) => privateKeysIn(s.history));
+    // identity + signed + last resort + 20 + 20 one-time per registration, five registrations at least
+    expect(keys.length).toBeGreaterThan(200);
+    for (const [i, k] of keys.entries()) {
+      secrets.push([`private key #${i}`, Buffer.from(k)]);
+      secrets.push([`private key #${i} (base64)`, Buffer.from(Buffer.from(k).toString('base64'))]);
+    }
+    // Sanity checks of the search itself: the extracted keys are in the clients' bytes, and public
+    // material is in the relay's.
+    const aliceHistory = Buffer.concat(storages[0]!.history.map(([, v]) => Buffer.from(v)));
+    expect(aliceHistory.includes(Buffer.from(keys[0]!))).toBe(true);
+    expect(db.includes(Buffer.from('alice'))).toBe(true);
+
+    const found = [];
+    for (const [what, needle] of secrets) {
+      for (const [where, hay] of Object.entries(haystacks))
+        if (hay.includes(needle)) found.push(`${what} in ${where}`);
+    }
+    expect(found).toEqual([]);
+  } finally {
+    rmSync(dirname(facts.dbPath), { recursive: true, force: true });
+  }
+});
