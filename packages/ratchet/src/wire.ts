@@ -3,9 +3,10 @@
  * version byte `(sessionVersion << 4) | 4`; encoders write protobuf fields in field-number order, as
  * libsignal (prost) does. Malformed input of any kind is a `DecodeError`.
  */
-import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
+import { assertBytes, DecodeError, PublicKey } from '@e2ee-kit/core';
 import { CURRENT_VERSION, SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
+import { FastReader, FastWriter } from './records/fast-proto.js';
 
 export const MAC_LENGTH = 8;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -63,61 +64,54 @@ export class SignalMessage implements SignalMessageFields {
     fields: SignalMessageFields,
     mac: (bytesWithoutMac: Uint8Array) => Promise<Uint8Array>,
   ): Promise<SignalMessage> {
-    const w = new ProtoWriter()
-      .bytes(1, fields.ratchetKey.serialize())
-      .uint32(2, fields.counter)
-      .uint32(3, fields.previousCounter)
-      .bytes(4, fields.ciphertext);
+    const w = new FastWriter(fields.ciphertext.length + 160);
+    w.bytes(1, fields.ratchetKey.serialize());
+    w.uint(2, fields.counter);
+    w.uint(3, fields.previousCounter);
+    w.bytes(4, fields.ciphertext);
     if (fields.pqRatchet.length > 0) w.bytes(5, fields.pqRatchet);
     if (fields.addresses) w.bytes(6, fields.addresses);
-    const body = w.finish();
-    const out = new Uint8Array(1 + body.length + MAC_LENGTH);
-    out[0] = ((fields.messageVersion & 0xf) << 4) | CURRENT_VERSION;
-    out.set(body, 1);
-    const tag = await mac(out.subarray(0, 1 + body.length));
-    out.set(tag.subarray(0, MAC_LENGTH), 1 + body.length);
-    return new SignalMessage(fields, out);
+    const bodyLength = w.pos;
+    const full = w.finish(Uint8Array.of(((fields.messageVersion & 0xf) << 4) | CURRENT_VERSION), MAC_LENGTH);
+    const tag = await mac(full.subarray(0, 1 + bodyLength));
+    full.set(tag.subarray(0, MAC_LENGTH), 1 + bodyLength);
+    return new SignalMessage(fields, full);
   }
 
   static deserialize(bytes: Uint8Array): SignalMessage {
     assertBytes(bytes, 'message');
     if (bytes.length < MAC_LENGTH + 1) throw new DecodeError('SignalMessage is too short');
     const messageVersion = checkVersion(bytes[0] as number);
-    const r = new ProtoReader(bytes.subarray(1, bytes.length - MAC_LENGTH));
+    const own = bytes.slice();
+    const r = new FastReader(own, 1, own.length - MAC_LENGTH);
     let ratchetKey: Uint8Array | undefined;
     let counter: number | undefined;
     let previousCounter = 0;
     let ciphertext: Uint8Array | undefined;
     let pqRatchet: Uint8Array = new Uint8Array(0);
     let addresses: Uint8Array | undefined;
-    for (let h = r.next(); h; h = r.next()) {
-      switch (h.field) {
+    while (r.next()) {
+      switch (r.field) {
         case 1:
-          r.expect(h, WireType.LengthDelimited);
           ratchetKey = r.bytes();
           break;
         case 2:
-          r.expect(h, WireType.Varint);
           counter = r.uint32();
           break;
         case 3:
-          r.expect(h, WireType.Varint);
           previousCounter = r.uint32();
           break;
         case 4:
-          r.expect(h, WireType.LengthDelimited);
           ciphertext = r.bytes();
           break;
         case 5:
-          r.expect(h, WireType.LengthDelimited);
           pqRatchet = r.bytes();
           break;
         case 6:
-          r.expect(h, WireType.LengthDelimited);
           addresses = r.bytes();
           break;
         default:
-          r.skip(h.wireType);
+          r.skip();
       }
     }
     if (!ratchetKey || counter === undefined || !ciphertext)
@@ -131,7 +125,7 @@ export class SignalMessage implements SignalMessageFields {
       pqRatchet,
       addresses,
     };
-    return new SignalMessage(fields, bytes.slice());
+    return new SignalMessage(fields, own);
   }
 
   /** The exact bytes (version, protobuf, MAC). */
@@ -200,20 +194,20 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
   }
 
   static create(fields: PreKeySignalMessageFields): PreKeySignalMessage {
-    const w = new ProtoWriter();
-    if (fields.preKeyId !== undefined) w.uint32(1, fields.preKeyId);
-    w.bytes(2, fields.baseKey.serialize())
-      .bytes(3, fields.identityKey.serialize())
-      .bytes(4, fields.message.serializedView)
-      .uint32(5, fields.registrationId)
-      .uint32(6, fields.signedPreKeyId);
+    const w = new FastWriter(
+      fields.message.serializedView.length + (fields.kyberCiphertext?.length ?? 0) + 128,
+    );
+    if (fields.preKeyId !== undefined) w.uint(1, fields.preKeyId);
+    w.bytes(2, fields.baseKey.serialize());
+    w.bytes(3, fields.identityKey.serialize());
+    w.bytes(4, fields.message.serializedView);
+    w.uint(5, fields.registrationId);
+    w.uint(6, fields.signedPreKeyId);
     if (fields.kyberPreKeyId !== undefined && fields.kyberCiphertext) {
-      w.uint32(7, fields.kyberPreKeyId).bytes(8, fields.kyberCiphertext);
+      w.uint(7, fields.kyberPreKeyId);
+      w.bytes(8, fields.kyberCiphertext);
     }
-    const body = w.finish();
-    const out = new Uint8Array(1 + body.length);
-    out[0] = ((fields.messageVersion & 0xf) << 4) | CURRENT_VERSION;
-    out.set(body, 1);
+    const out = w.finish(Uint8Array.of(((fields.messageVersion & 0xf) << 4) | CURRENT_VERSION));
     return new PreKeySignalMessage(fields, out);
   }
 
@@ -221,7 +215,8 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
     assertBytes(bytes, 'message');
     if (bytes.length === 0) throw new DecodeError('PreKeySignalMessage is empty');
     const messageVersion = checkVersion(bytes[0] as number);
-    const r = new ProtoReader(bytes.subarray(1));
+    const own = bytes.slice();
+    const r = new FastReader(own, 1);
     let preKeyId: number | undefined;
     let baseKey: Uint8Array | undefined;
     let identityKey: Uint8Array | undefined;
@@ -230,42 +225,34 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
     let signedPreKeyId: number | undefined;
     let kyberPreKeyId: number | undefined;
     let kyberCiphertext: Uint8Array | undefined;
-    for (let h = r.next(); h; h = r.next()) {
-      switch (h.field) {
+    while (r.next()) {
+      switch (r.field) {
         case 1:
-          r.expect(h, WireType.Varint);
           preKeyId = r.uint32();
           break;
         case 2:
-          r.expect(h, WireType.LengthDelimited);
           baseKey = r.bytes();
           break;
         case 3:
-          r.expect(h, WireType.LengthDelimited);
           identityKey = r.bytes();
           break;
         case 4:
-          r.expect(h, WireType.LengthDelimited);
           message = r.bytes();
           break;
         case 5:
-          r.expect(h, WireType.Varint);
           registrationId = r.uint32();
           break;
         case 6:
-          r.expect(h, WireType.Varint);
           signedPreKeyId = r.uint32();
           break;
         case 7:
-          r.expect(h, WireType.Varint);
           kyberPreKeyId = r.uint32();
           break;
         case 8:
-          r.expect(h, WireType.LengthDelimited);
           kyberCiphertext = r.bytes();
           break;
         default:
-          r.skip(h.wireType);
+          r.skip();
       }
     }
     if (signedPreKeyId === undefined || !baseKey || !identityKey || !message)
@@ -286,7 +273,7 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
       identityKey: PublicKey.deserialize(identityKey),
       message: inner,
     };
-    return new PreKeySignalMessage(fields, bytes.slice());
+    return new PreKeySignalMessage(fields, own);
   }
 
   serialize(): Uint8Array {

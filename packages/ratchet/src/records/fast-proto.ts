@@ -87,10 +87,13 @@ export class FastWriter {
     this.buf[p] = v;
   }
 
-  /** The bytes written, as a new exactly-sized array. The writer must not be used afterwards. */
-  finish(prefix?: Uint8Array): Uint8Array {
+  /**
+   * The bytes written, as a new array with `prefix` before them and `tail` zero bytes after them. The
+   * writer must not be used afterwards.
+   */
+  finish(prefix?: Uint8Array, tail = 0): Uint8Array {
     const extra = prefix ? prefix.length : 0;
-    const out = new Uint8Array(this.pos + extra);
+    const out = new Uint8Array(this.pos + extra + tail);
     if (prefix) out.set(prefix, 0);
     out.set(this.buf.subarray(0, this.pos), extra);
     // Give a (possibly grown) buffer back as the scratch buffer, unless it became very large.
