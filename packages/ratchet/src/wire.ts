@@ -57,8 +57,8 @@ export class SignalMessage implements SignalMessageFields {
   }
 
   /**
-   * Encodes the message and appends `mac(serializedWithoutMac)` (the caller computes the 8-byte MAC over
-   * `senderIdentity ‖ receiverIdentity ‖ bytes`).
+   * @internal Encodes the message and appends `mac(serializedWithoutMac)` (the caller computes the
+   * 8-byte MAC over `senderIdentity ‖ receiverIdentity ‖ bytes`).
    */
   static async create(
     fields: SignalMessageFields,
@@ -193,6 +193,7 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
     this.#serialized = serialized;
   }
 
+  /** @internal */
   static create(fields: PreKeySignalMessageFields): PreKeySignalMessage {
     const w = new FastWriter(
       fields.message.serializedView.length + (fields.kyberCiphertext?.length ?? 0) + 128,
