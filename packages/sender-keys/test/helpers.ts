@@ -1,5 +1,6 @@
 // Test helpers shared by this package's tests.
-import { type Address, type E2eeError, fromHex } from '@e2ee-kit/core';
+import { type Address, type CryptoProvider, type E2eeError, fromHex, ProtoWriter } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
 import { readVectorJson } from '../../../tools/vectors.js';
 
 export interface VectorMessage {
@@ -67,4 +68,38 @@ export function permutations(n: number): number[][] {
     for (let i = 0; i <= rest.length; i++) out.push([...rest.slice(0, i), n - 1, ...rest.slice(i)]);
   }
   return out;
+}
+
+/**
+ * The vectors' fixed-input sender (libsignal's chain key 00..1f and signing key) advanced to
+ * `iteration` (or with a given chain key placed at `iteration`), as libsignal's own storage bytes:
+ * lets tests produce messages at any iteration without signing every message in between. The chain
+ * steps are HMAC-SHA256(ck, 0x02) (checked against the vectors' derivation table in vectors.test.ts).
+ */
+export async function fixedSenderRecordAt(
+  iteration: number,
+  options: { provider?: CryptoProvider; chainKey?: Uint8Array } = {},
+): Promise<Uint8Array> {
+  const f = sessions.fixed;
+  const provider = options.provider ?? nodeProvider;
+  let ck = options.chainKey ?? fromHex(f.chainKeyHex);
+  if (options.chainKey === undefined) {
+    for (let i = 0; i < iteration; i++) ck = await provider.hmacSha256(ck, Uint8Array.of(2));
+  }
+  const chain = new ProtoWriter();
+  if (iteration !== 0) chain.uint32(1, iteration);
+  chain.bytes(2, ck);
+  const state = new ProtoWriter()
+    .uint32(1, f.chainId)
+    .bytes(2, chain.finish())
+    .bytes(
+      3,
+      new ProtoWriter()
+        .bytes(1, fromHex(f.signingPublicKeyHex))
+        .bytes(2, fromHex(f.signingPrivateKeyHex_senderOnly_notNeededToDecrypt))
+        .finish(),
+    )
+    .uint32(5, 3)
+    .finish();
+  return new ProtoWriter().bytes(1, state).finish();
 }
