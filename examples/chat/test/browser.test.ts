@@ -1,0 +1,166 @@
+/**
+ * The web client in Debian's Chromium, driven by playwright-core (no browser download): two browser
+ * contexts (two profiles, two devices) register, exchange messages both ways, and one verifies the
+ * other by reading the QR code from a screenshot with an independent decoder (jsQR).
+ *
+ * When Chromium is not installed this one test is skipped with a single line saying so (CI installs
+ * the `chromium` apt package).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildWeb } from '../scripts/web.js';
+import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+
+function findChromium(): string | undefined {
+  try {
+    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const executablePath = findChromium();
+if (!executablePath) {
+  console.log(
+    'chat browser test skipped: Chromium not found (`which chromium`); install it with `apt-get install chromium`',
+  );
+}
+
+let relay: Relay;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  if (!executablePath) return;
+  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-web-'));
+  await buildWeb(join(dir, 'web'));
+  relay = await startRelay({ logger: silentLogger, staticDir: join(dir, 'web') });
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(relay.url);
+  await page.getByTestId('register-name').fill(name);
+  await page.getByTestId('register-submit').click();
+  await expect
+    .poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 })
+    .toBe('connected');
+  expect(await page.getByTestId('me').textContent()).toBe(name);
+  expect(errors).toEqual([]);
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('send').click();
+}
+
+const messages = (page: Page) => page.getByTestId('message').allTextContents();
+
+it.skipIf(!executablePath)(
+  'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
+  async () => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+
+    // Alice picks Bob from the directory (refreshed every few seconds) and writes.
+    await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
+    await say(alice, 'Hello Bob, from a browser');
+    await expect.poll(() => messages(alice)).toEqual(['Hello Bob, from a browser']);
+
+    // Bob sees it arrive over the WebSocket, answers.
+    await bob.getByTestId('contact-alice').click({ timeout: 15_000 });
+    await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+    await say(bob, 'Hi Alice, decrypted in my tab');
+    await expect
+      .poll(() => messages(alice), { timeout: 15_000 })
+      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+
+    // Safety numbers: both screens show the same 60 digits.
+    await alice.getByTestId('open-safety').click();
+    await bob.getByTestId('open-safety').click();
+    const digitsA = (await alice.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+    const digitsB = (await bob.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+    expect(digitsA).toMatch(/^\d{60}$/);
+    expect(digitsB).toBe(digitsA);
+
+    // Bob "scans" Alice's QR code: a screenshot, decoded by jsQR (independent of the QR encoder).
+    const shot = await alice.getByTestId('safety-qr').screenshot();
+    const png = PNG.sync.read(shot);
+    const code = jsQR(
+      new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
+      png.width,
+      png.height,
+    );
+    expect(code).not.toBeNull();
+    const scanned = Buffer.from(code!.binaryData).toString('hex');
+    expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
+    await bob.getByTestId('scan-input').fill(scanned);
+    await bob.getByTestId('scan-compare').click();
+    await expect.poll(() => bob.getByTestId('scan-result').textContent()).toBe('Match: alice is verified.');
+    await expect.poll(() => bob.getByTestId('safety-status').textContent()).toBe('Verified');
+
+    // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
+    const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
+    await bob.getByTestId('scan-input').fill(tampered);
+    await bob.getByTestId('scan-compare').click();
+    await expect.poll(() => bob.getByTestId('scan-result').textContent()).toMatch(/^Mismatch/);
+
+    // Alice exports an encrypted backup and restores it into a fresh browser profile, which
+    // continues the conversation.
+    await alice.getByTestId('open-backup').click();
+    await alice.getByTestId('backup-password').fill('browser backup password');
+    await alice.getByTestId('backup-create').click();
+    const recoveryCode =
+      (await alice.getByTestId('backup-recovery-code').textContent({ timeout: 60_000 })) ?? '';
+    expect(recoveryCode).toMatch(/^[0-9a-f]{32}$/);
+    expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
+    await alice.context().close();
+    const fresh = await (await browser.newContext()).newPage();
+    await fresh.goto(relay.url);
+    await fresh.getByTestId('restore-name').fill('alice');
+    await fresh.getByTestId('restore-code').fill(recoveryCode);
+    await fresh.getByTestId('restore-secret').fill('browser backup password');
+    await fresh.getByTestId('restore-submit').click();
+    await expect
+      .poll(() => fresh.getByTestId('connection').textContent(), { timeout: 60_000 })
+      .toBe('connected');
+    await fresh.getByTestId('contact-bob').click({ timeout: 15_000 });
+    await expect
+      .poll(() => messages(fresh))
+      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+    await say(fresh, 'Restored in a fresh profile');
+    await bob.getByTestId('contact-alice').click();
+    await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
+  },
+  120_000,
+);
