@@ -27,10 +27,10 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxEnvelopeBody: 64 * 1024,
   maxMessagesPerRequest: 200,
   maxPreKeysPerUpload: 100,
-  maxKyberPreKeysPerUpload: 50,
+  maxKyberPreKeysPerUpload: 100,
   maxBackupPayload: 32 * 1024 * 1024,
   maxBackupSlots: 64 * 1024,
   lowPreKeys: 10,
-  lowKyberPreKeys: 5,
+  lowKyberPreKeys: 10,
   deliveryWindow: 100,
 };
