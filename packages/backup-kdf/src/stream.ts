@@ -94,34 +94,26 @@ export class ByteReader {
 
   /** Up to `n` bytes (fewer only at the end). The caller may keep them: nothing writes to them later. */
   async read(n: number): Promise<Uint8Array> {
-    let out: Uint8Array | undefined;
-    let o = 0;
-    // Assemble incrementally: what is buffered is consumed before more is pulled, so a piece is
-    // never copied twice (nothing is left over to protect when the source runs again).
-    while (o < n) {
-      if (this.#buffered === 0) {
-        await this.#fill(1);
-        if (this.#buffered === 0) break;
-      }
-      const head = this.#queue[0]!;
-      const start = this.#offset;
-      const avail = head.length - start;
-      if (out === undefined && avail >= n) {
-        const view = this.#owned[0] ? head.subarray(start, start + n) : head.slice(start, start + n);
-        this.#advance(n);
-        return view;
-      }
-      out ??= new Uint8Array(n);
-      const take = Math.min(n - o, avail);
-      out.set(head.subarray(start, start + take), o);
-      o += take;
-      this.#advance(take);
+    if (this.#buffered === 0) await this.#fill(1);
+    if (this.#buffered === 0 || n === 0) return new Uint8Array(0);
+    const head = this.#queue[0]!;
+    const start = this.#offset;
+    if (head.length - start >= n) {
+      // One piece holds it all: a view of our own copy, or one copy of the source's bytes.
+      const view = this.#owned[0] ? head.subarray(start, start + n) : head.slice(start, start + n);
+      this.#advance(n);
+      return view;
     }
-    if (out === undefined) return new Uint8Array(0);
-    return o === n ? out : out.subarray(0, o);
+    const out = new Uint8Array(n);
+    const len = await this.readInto(out);
+    return len === n ? out : out.subarray(0, len);
   }
 
-  /** Fills `target` (fewer bytes only at the end); returns how many bytes were written. */
+  /**
+   * Fills `target` (fewer bytes only at the end); returns how many bytes were written. What is
+   * buffered is consumed before more is pulled, so nothing is left over for `#protectRetained` to
+   * copy a second time.
+   */
   async readInto(target: Uint8Array): Promise<number> {
     const n = target.length;
     let o = 0;
