@@ -1,7 +1,9 @@
 /**
  * `SenderKeyRecord`: every sender-key state kept for one (sender address, distribution id).
  *
- * Persisted format (this package's, versioned): `"E2SK" ‖ version(1) ‖ protobuf`. The protobuf's
+ * Persisted format (this package's, versioned): `00 "E2SK" ‖ version(1) ‖ protobuf`. The leading zero
+ * byte is never valid protobuf, so neither libsignal's reader nor `fromLibsignal` mistakes one for
+ * the other. The protobuf's
  * states use libsignal's `SenderKeyStateStructure` field numbers 1–5 (`storage.proto`, proto3
  * encoding), plus fields of our own that libsignal would skip:
  *
@@ -36,8 +38,8 @@ import {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-/** Type tag of a persisted record: ASCII "E2SK". */
-export const SENDER_KEY_RECORD_TAG = Uint8Array.of(0x45, 0x32, 0x53, 0x4b);
+/** Type tag of a persisted record: `00` then ASCII "E2SK". */
+export const SENDER_KEY_RECORD_TAG = Uint8Array.of(0x00, 0x45, 0x32, 0x53, 0x4b);
 /** Format version written by this release. Readers accept every version listed in `test/fixtures`. */
 export const SENDER_KEY_RECORD_VERSION = 1;
 

@@ -1,0 +1,127 @@
+// SenderKeyRecord: versioned format, frozen fixtures, libsignal storage format both ways.
+import { readFileSync } from 'node:fs';
+import { DecodeError, fromHex, toHex, utf8 } from '@e2ee-kit/core';
+import {
+  GroupCipher,
+  MissingSenderKeyError,
+  SENDER_KEY_RECORD_VERSION,
+  SenderKeyRecord,
+} from '@e2ee-kit/sender-keys';
+import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
+import { describe, expect, it } from 'vitest';
+import { sessions, thrown, vectorSender } from './helpers.js';
+
+const fixture = (name: string) =>
+  new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const T0 = 1_760_000_000_000;
+
+describe('frozen fixtures load forever', () => {
+  it('record-v1-receiver.bin: two states, the replaced one readable only within its grace', async () => {
+    const bytes = fixture('record-v1-receiver.bin');
+    const record = SenderKeyRecord.deserialize(bytes);
+    expect(record.chainIds).toEqual([42, sessions.fixed.chainId]);
+    if (SENDER_KEY_RECORD_VERSION === 1) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    const f = sessions.fixed;
+    const within = new InMemorySenderKeyStore();
+    within.setRawRecord(vectorSender, f.distributionId, bytes);
+    const c = new GroupCipher(within, { now: () => T0 + 1000 + 60_000 });
+    for (const i of [1, 0]) {
+      const m = f.messages[i]!;
+      expect(text((await c.decrypt(vectorSender, fromHex(m.senderKeyMessageHex))).plaintext)).toBe(
+        m.plaintextUtf8,
+      );
+    }
+    const dup = await thrown(c.decrypt(vectorSender, fromHex(f.messages[2]!.senderKeyMessageHex)));
+    expect(dup.message).toBe('message with old counter 3 / 2');
+    const after = new InMemorySenderKeyStore();
+    after.setRawRecord(vectorSender, f.distributionId, bytes);
+    const late = new GroupCipher(after, { now: () => T0 + 1000 + 2 * 60 * 60 * 1000 });
+    expect(
+      await thrown(late.decrypt(vectorSender, fromHex(f.messages[0]!.senderKeyMessageHex))),
+    ).toBeInstanceOf(MissingSenderKeyError);
+  });
+
+  it('record-v1-sender.bin: own chain, key holders, Ed25519 signing seed', async () => {
+    const bytes = fixture('record-v1-sender.bin');
+    const D = '5e1f0000-aaaa-4bbb-8ccc-000000000001';
+    const alice = { name: 'alice', deviceId: 1 };
+    const members = [
+      { name: 'bob', deviceId: 1 },
+      { name: 'bob', deviceId: 2 },
+      { name: 'carol', deviceId: 1 },
+    ];
+    const record = SenderKeyRecord.deserialize(bytes);
+    expect(record.chainIds).toEqual([107771306]);
+    if (SENDER_KEY_RECORD_VERSION === 1) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    const store = new InMemorySenderKeyStore();
+    store.setRawRecord(alice, D, bytes);
+    const c = new GroupCipher(store, { now: () => T0 + 1000 });
+    expect(await c.keyHolders(alice, D)).toEqual(members);
+    const plan = await c.prepareSend(alice, D, members);
+    expect([plan.rotation, plan.needsDistribution, plan.chainId]).toEqual([undefined, [], 107771306]);
+    expect(plan.distributionMessage.iteration).toBe(3);
+    const bob = new GroupCipher(new InMemorySenderKeyStore());
+    await bob.processDistributionMessage(alice, plan.distributionMessage);
+    const wire = await c.encrypt(alice, D, utf8('still works'));
+    expect(text((await bob.decrypt(alice, wire)).plaintext)).toBe('still works');
+  });
+});
+
+describe('format', () => {
+  it('carries the 00 "E2SK" type tag and the format version', () => {
+    const bytes = SenderKeyRecord.empty().serialize();
+    expect(toHex(bytes)).toBe('004532534b01');
+    expect(SenderKeyRecord.deserialize(bytes).size).toBe(0);
+  });
+
+  it('refuses another tag, an unknown version, and libsignal bytes given to the wrong reader', () => {
+    const good = fixture('record-v1-sender.bin');
+    const wrongTag = good.slice();
+    wrongTag[1] = 0x46;
+    const futureVersion = good.slice();
+    futureVersion[5] = 2;
+    const libsignalBytes = fromHex(sessions.fixed.senderRecordStorageProtobufHex);
+    for (const bad of [wrongTag, futureVersion, libsignalBytes, new Uint8Array(0), good.subarray(0, 4)]) {
+      expect(() => SenderKeyRecord.deserialize(bad)).toThrow(DecodeError);
+    }
+    expect(() => SenderKeyRecord.fromLibsignal(good)).toThrow(DecodeError);
+  });
+
+  it('libsignal storage bytes round-trip exactly (the vectors’ sender and receiver records)', () => {
+    for (const hex of [
+      sessions.fixed.senderRecordStorageProtobufHex,
+      sessions.fixed.receiverRecordAfterSkdmHex,
+    ]) {
+      const r = SenderKeyRecord.fromLibsignal(fromHex(hex));
+      expect(toHex(r.toLibsignal())).toBe(hex);
+      expect(toHex(SenderKeyRecord.deserialize(r.serialize()).toLibsignal())).toBe(hex);
+    }
+  });
+
+  it('a record with more than 5 states or 2,000 skipped keys is refused', () => {
+    const state = fromHex(sessions.fixed.receiverRecordAfterSkdmHex); // one state: 0a 51 …
+    const six = new Uint8Array(state.length * 6);
+    for (let i = 0; i < 6; i++) six.set(state, i * state.length);
+    expect(() => SenderKeyRecord.fromLibsignal(six)).toThrow(DecodeError);
+    expect(SenderKeyRecord.fromLibsignal(six.subarray(0, state.length * 5)).size).toBe(5);
+    const inner = state.subarray(2);
+    const key = fromHex(`2222080112200000000000000000000000000000000000000000000000000000000000000000`);
+    const body = new Uint8Array(inner.length + key.length * 2001);
+    body.set(inner, 0);
+    for (let i = 0; i < 2001; i++) body.set(key, inner.length + i * key.length);
+    const prefix = [0x0a, ...varint(body.length)];
+    const record = new Uint8Array([...prefix, ...body]);
+    expect(() => SenderKeyRecord.fromLibsignal(record)).toThrow(DecodeError);
+  });
+});
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
