@@ -931,16 +931,21 @@ export class ChatClient {
     this.#changedIdentities.push(contact);
   }
 
+  async #computeSafetyNumber(contact: string) {
+    const theirs = await this.#store.getIdentity(address(contact));
+    if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
+    const sn = computeSafetyNumber({
+      local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
+      remote: { identifier: utf8(contact), identityKey: theirs },
+      provider: this.#provider,
+    });
+    return { theirs, sn };
+  }
+
   /** The safety number with `contact` (needs a session, i.e. at least one message exchanged). */
   safetyNumber(contact: string): Promise<SafetyNumberView> {
     return this.#run(async (tx) => {
-      const theirs = await this.#store.getIdentity(address(contact));
-      if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
-      const sn = computeSafetyNumber({
-        local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
-        remote: { identifier: utf8(contact), identityKey: theirs },
-        provider: this.#provider,
-      });
+      const { theirs, sn } = await this.#computeSafetyNumber(contact);
       const verified = await tx.get(`verified:${contact}`);
       return {
         contact,
@@ -960,13 +965,7 @@ export class ChatClient {
    */
   verifySafetyNumber(contact: string, scanned: Uint8Array): Promise<CompareResult> {
     return this.#run(async (tx) => {
-      const theirs = await this.#store.getIdentity(address(contact));
-      if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
-      const sn = computeSafetyNumber({
-        local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
-        remote: { identifier: utf8(contact), identityKey: theirs },
-        provider: this.#provider,
-      });
+      const { theirs, sn } = await this.#computeSafetyNumber(contact);
       const result = sn.compare(scanned);
       if (result.status === 'match') {
         tx.set(`verified:${contact}`, theirs.serialize());
