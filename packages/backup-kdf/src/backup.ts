@@ -90,6 +90,11 @@ const PIPELINE_DEPTH = 4;
 /** How far (in chunk positions) a failing chunk is searched for, to report reordering precisely. */
 const REORDER_SEARCH_WINDOW = 256;
 /**
+ * Bytes of AEAD work one diagnosis may spend (each search below is also capped by it), so that
+ * damage to a file with large chunks cannot make the error path run for minutes.
+ */
+const DIAGNOSIS_BUDGET_BYTES = 64 * 1024 * 1024;
+/**
  * Extra bytes after a short final chunk merge into the last read; up to this many are told apart
  * from a damaged chunk (after a full-size final chunk, any amount is).
  */
@@ -607,7 +612,8 @@ export class BackupKeyring {
       }
       if (atEnd) {
         // A short final chunk followed by a few extra bytes: find where the final chunk ends.
-        for (let len = data.length - 1; len >= Math.max(16, data.length - TRAILING_SEARCH_BYTES); len--) {
+        const tries = Math.min(TRAILING_SEARCH_BYTES, Math.floor(DIAGNOSIS_BUDGET_BYTES / data.length));
+        for (let len = data.length - 1; len >= Math.max(16, data.length - tries); len--) {
           if (await tryOpen(data.subarray(0, len), index, true)) {
             return new BackupPayloadError(
               BackupErrorCode.TrailingData,
@@ -618,7 +624,12 @@ export class BackupKeyring {
         }
       }
       if (data.length >= 16) {
-        for (let d = 1; d <= REORDER_SEARCH_WINDOW; d++) {
+        // 4 decryptions per distance (two positions, two flags)
+        const window = Math.min(
+          REORDER_SEARCH_WINDOW,
+          Math.floor(DIAGNOSIS_BUDGET_BYTES / (4 * data.length)),
+        );
+        for (let d = 1; d <= window; d++) {
           for (const j of [index + d, index - d]) {
             if (j < 0) continue;
             if ((await tryOpen(data, j, false)) || (await tryOpen(data, j, true))) {

@@ -399,3 +399,23 @@ describe('default attempt policy', () => {
     await expect(openBackup(file, { password: PASSWORD })).rejects.toMatchObject({ code: 'LOCKED_OUT' });
   });
 });
+
+describe('diagnosis with large chunks stays within its budget and still names the failure', () => {
+  it('1 MiB chunks: adjacent swap → REORDERED, 1 trailing byte → TRAILING_DATA, garbage tail → CHUNK_INVALID', async () => {
+    const big = 1 << 20;
+    const plain = new Uint8Array(3 * big + 10).fill(7);
+    const file = await set.keyring.encrypt([plain], { chunkSize: big }).bytes();
+    const l = layout(file, big);
+    const order = (o: number[]) =>
+      concat([file.subarray(0, l.payloadStart), ...o.map((i) => file.subarray(...l.chunks[i]!))]);
+    expect((await openAll(file)).released).toEqual(plain);
+    payloadError((await openAll(order([1, 0, 2, 3]))).error, BackupErrorCode.ChunkReordered, 0);
+    payloadError((await openAll(concat([file, Uint8Array.of(1)]))).error, BackupErrorCode.TrailingData, 4);
+    // 2 KiB of garbage after a short final chunk is beyond the trailing search: still detected
+    payloadError(
+      (await openAll(concat([file, new Uint8Array(2048)]))).error,
+      BackupErrorCode.ChunkInvalid,
+      3,
+    );
+  });
+});
