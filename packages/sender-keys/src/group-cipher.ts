@@ -160,8 +160,15 @@ export class GroupCipher {
     }
     this.#store = store;
     this.#provider = resolveProvider(options.provider);
-    this.#now = options.now ?? Date.now;
-    if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
+    const clock = options.now ?? Date.now;
+    if (typeof clock !== 'function') throw new TypeError('now must be a function');
+    this.#now = () => {
+      const t = clock();
+      if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) {
+        throw new RangeError('now() must return a non-negative integer (ms since the epoch)');
+      }
+      return t;
+    };
     const grace = options.rotationGraceMs ?? DEFAULT_ROTATION_GRACE_MS;
     if (typeof grace !== 'number' || Number.isNaN(grace) || grace < 0) {
       throw new RangeError('rotationGraceMs must be a non-negative number');

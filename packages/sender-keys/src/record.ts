@@ -393,6 +393,9 @@ export class SenderKeyRecord {
   static fromLibsignal(bytes: Uint8Array, options: { now?: number } = {}): SenderKeyRecord {
     assertBytes(bytes, 'libsignal sender key record');
     const now = options.now ?? Date.now();
+    if (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0) {
+      throw new RangeError('now must be a non-negative integer (ms since the epoch)');
+    }
     const states = decodeBody(bytes, false).map((s, i) => (i === 0 ? s : { ...s, supersededAt: now }));
     return new SenderKeyRecord(states);
   }
