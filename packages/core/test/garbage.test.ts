@@ -98,15 +98,21 @@ const address = { name: 'alice', deviceId: 1 };
 
 /** A valid instance of every exported class, so its instance methods get garbage too. */
 async function instances(): Promise<Record<string, () => Promise<object>>> {
+  // Built once; factories hand out cheap fresh copies (some methods, e.g. wipe, change their object).
   const pair = await core.IdentityKeyPair.generate(p);
+  const pairBytes = pair.serialize();
   const kem = core.generateKemKeyPair(p);
+  const kemSecret = kem.secretKey.serialize();
   return {
     PublicKey: async () => pair.publicKey,
-    PrivateKey: async () => core.PrivateKey.generate(p),
-    KeyPair: async () => core.KeyPair.generate(p),
-    IdentityKeyPair: async () => core.IdentityKeyPair.generate(p),
+    PrivateKey: async () => core.PrivateKey.deserialize(pair.privateKey.serialize()),
+    KeyPair: async () => {
+      const fresh = core.IdentityKeyPair.deserialize(pairBytes);
+      return new core.KeyPair(fresh.publicKey, fresh.privateKey);
+    },
+    IdentityKeyPair: async () => core.IdentityKeyPair.deserialize(pairBytes),
     KemPublicKey: async () => kem.publicKey,
-    KemSecretKey: async () => core.generateKemKeyPair(p).secretKey,
+    KemSecretKey: async () => core.KemSecretKey.deserialize(kemSecret),
     ProtoReader: async () => new core.ProtoReader(new core.ProtoWriter().uint32(1, 5).finish()),
     ProtoWriter: async () => new core.ProtoWriter(),
     KeyedMutex: async () => new core.KeyedMutex(),
@@ -116,7 +122,8 @@ async function instances(): Promise<Record<string, () => Promise<object>>> {
         registrationId: 1,
         backend: new testing.MemoryBackend(),
       }),
-    InMemoryIdentityKeyStore: async () => testing.InMemoryIdentityKeyStore.create({ provider: p }),
+    InMemoryIdentityKeyStore: async () =>
+      testing.InMemoryIdentityKeyStore.create({ provider: p, identityKeyPair: pair, registrationId: 1 }),
     MemoryBackend: async () => new testing.MemoryBackend(),
     E2eeError: async () => new core.E2eeError('X', 'x'),
     DecodeError: async () => new core.DecodeError('x'),

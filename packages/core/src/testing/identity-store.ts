@@ -1,12 +1,13 @@
 // Public classes come through the package name so this entry shares them with the main entry.
 import {
   type CryptoProvider,
-  defaultProvider,
   generateRegistrationId,
   type IdentityBackend,
   type IdentityChangeEvent,
   IdentityKeyPair,
   KeyValueIdentityKeyStore,
+  type KeyValueIdentityKeyStoreOptions,
+  resolveProvider,
   type TrustPolicy,
 } from '@e2ee-kit/core';
 
@@ -52,14 +53,36 @@ export class InMemoryIdentityKeyStore extends KeyValueIdentityKeyStore {
     backend: MemoryBackend,
     options: InMemoryIdentityKeyStoreOptions & { identityKeyPair: IdentityKeyPair; registrationId: number },
   ) {
-    super({ ...options, backend } as ConstructorParameters<typeof KeyValueIdentityKeyStore>[0]);
+    if (!(backend instanceof MemoryBackend)) throw new TypeError('use InMemoryIdentityKeyStore.create()');
+    // Fields are picked, never spread: a huge array passed as options must not be copied.
+    const base: KeyValueIdentityKeyStoreOptions = {
+      identityKeyPair: options.identityKeyPair,
+      registrationId: options.registrationId,
+      backend,
+    };
+    if (options.policy !== undefined) base.policy = options.policy;
+    if (options.onIdentityChange !== undefined) base.onIdentityChange = options.onIdentityChange;
+    super(base);
     this.backend = backend;
   }
 
   static async create(options: InMemoryIdentityKeyStoreOptions = {}): Promise<InMemoryIdentityKeyStore> {
-    const provider = options.provider ?? defaultProvider;
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      Array.isArray(options) ||
+      ArrayBuffer.isView(options)
+    )
+      throw new TypeError('options must be an object');
+    const provider = resolveProvider(options.provider);
     const identityKeyPair = options.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
     const registrationId = options.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
-    return new InMemoryIdentityKeyStore(new MemoryBackend(), { ...options, identityKeyPair, registrationId });
+    const { policy, onIdentityChange } = options;
+    return new InMemoryIdentityKeyStore(new MemoryBackend(), {
+      identityKeyPair,
+      registrationId,
+      ...(policy !== undefined ? { policy } : {}),
+      ...(onIdentityChange !== undefined ? { onIdentityChange } : {}),
+    });
   }
 }
