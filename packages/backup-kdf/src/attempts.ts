@@ -49,6 +49,11 @@ export interface LocalBackoffPolicyOptions {
   store: AttemptStore;
   /** Consecutive failures before the first lockout (default 5). */
   maxFailures?: number;
+  /**
+   * The same for imported 64-hex keys (scope ending in `:hex`, default 10): they have no checksum,
+   * so a typo can only show up as a failed unlock (spec §8.7).
+   */
+  maxFailuresHexKey?: number;
   /** Lockout lengths: the n-th failure past `maxFailures` waits `steps[min(n, last)]` (default 30 s, 5 min, 1 h, 24 h). */
   lockoutStepsMs?: readonly number[];
   /** Clock in ms since the epoch (default `Date.now`). */
@@ -80,13 +85,14 @@ function decodeRecord(b: Uint8Array): { failures: number; lockedUntilMs: number 
 }
 
 /**
- * Default policy: after `maxFailures` (5) consecutive failures, lock for 30 s; every further failure
+ * Default policy: after `maxFailures` (5; 10 for imported hex keys) consecutive failures, lock for 30 s; every further failure
  * locks again for longer (5 min, 1 h, 24 h…); a success resets the count. A malformed stored record
  * fails closed (`DecodeError`).
  */
 export class LocalBackoffPolicy implements AttemptPolicy {
   readonly #store: AttemptStore;
   readonly #max: number;
+  readonly #maxHex: number;
   readonly #steps: readonly number[];
   readonly #now: () => number;
   readonly #mutex = new KeyedMutex();
@@ -97,6 +103,7 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     }
     this.#store = options.store;
     this.#max = options.maxFailures ?? 5;
+    this.#maxHex = options.maxFailuresHexKey ?? 10;
     this.#steps = options.lockoutStepsMs ?? DEFAULT_LOCKOUT_STEPS_MS;
     this.#now = options.now ?? Date.now;
     if (!Number.isInteger(this.#max) || this.#max < 1)
@@ -123,17 +130,21 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     }
   }
 
-  #state(r: { failures: number; lockedUntilMs: number }): AttemptState {
+  #maxFor(scope: string): number {
+    return scope.endsWith(':hex') ? this.#maxHex : this.#max;
+  }
+
+  #state(scope: string, r: { failures: number; lockedUntilMs: number }): AttemptState {
     const locked = r.lockedUntilMs > this.#now();
     return {
       failures: r.failures,
-      remainingAttempts: locked ? 0 : Math.max(0, this.#max - r.failures),
+      remainingAttempts: locked ? 0 : Math.max(0, this.#maxFor(scope) - r.failures),
       lockedUntil: locked ? new Date(r.lockedUntilMs) : undefined,
     };
   }
 
   check(scope: string): Promise<AttemptState> {
-    return this.#mutex.run(scope, async () => this.#state(await this.#load(scope)));
+    return this.#mutex.run(scope, async () => this.#state(scope, await this.#load(scope)));
   }
 
   recordFailure(scope: string): Promise<AttemptState> {
@@ -141,12 +152,13 @@ export class LocalBackoffPolicy implements AttemptPolicy {
       const r = await this.#load(scope);
       const failures = r.failures + 1;
       let lockedUntilMs = r.lockedUntilMs;
-      if (failures >= this.#max) {
-        const step = this.#steps[Math.min(failures - this.#max, this.#steps.length - 1)]!;
+      const max = this.#maxFor(scope);
+      if (failures >= max) {
+        const step = this.#steps[Math.min(failures - max, this.#steps.length - 1)]!;
         lockedUntilMs = this.#now() + step;
       }
       await this.#save(scope, failures, lockedUntilMs);
-      return this.#state({ failures, lockedUntilMs });
+      return this.#state(scope, { failures, lockedUntilMs });
     });
   }
 

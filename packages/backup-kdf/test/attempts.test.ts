@@ -1,8 +1,10 @@
 import {
   type AttemptStore,
   BackupErrorCode,
+  BackupKeyring,
   IncorrectSecretError,
   InvalidRecoveryKeyError,
+  importHexRecoveryKey,
   LocalBackoffPolicy,
   MemoryAttemptStore,
   openBackup,
@@ -158,5 +160,23 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
       });
     }
     expect((await s.open({ password: PASSWORD })).ok).toBe(true);
+  });
+});
+
+describe('imported 64-hex keys (no checksum)', () => {
+  it('get a more lenient threshold (10 by default): their typos can only fail the unlock', async () => {
+    const hex = 'b1ef5568c3f4a9e7d1c2b3a4958677f8091a2b3c4d5e6f708192a3b4c5d67c11';
+    const { keyring } = await BackupKeyring.create({ recoveryKey: importHexRecoveryKey(hex) });
+    const file = await keyring.encrypt([Uint8Array.of(1, 2)]).bytes();
+    const s = setup();
+    const typo = importHexRecoveryKey(`${hex.slice(0, 63)}0`);
+    for (let i = 1; i <= 10; i++) {
+      const { err } = await s.open({ recoveryKey: typo }, file);
+      expect(err).toBeInstanceOf(IncorrectSecretError);
+      expect((err as IncorrectSecretError).remainingAttempts).toBe(10 - i);
+    }
+    expect((await s.open({ recoveryKey: importHexRecoveryKey(hex) }, file)).err).toBeInstanceOf(
+      LockedOutError,
+    );
   });
 });
