@@ -157,6 +157,8 @@ async function start(client: ChatClient): Promise<void> {
   client.on('connection', (e) => {
     state.connected = e.state === 'open';
     renderSidebar();
+    // Reconnect after a relay restart or a network drop; queued envelopes come again.
+    if (e.state === 'closed') setTimeout(() => void client.connect().catch(() => {}), 3000);
   });
   await refreshLists();
   render();
