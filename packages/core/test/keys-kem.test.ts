@@ -26,7 +26,7 @@ import {
 import { deterministicProvider } from '@e2ee-kit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
-import { same } from './helpers/wycheproof.js';
+import { caught, same } from './helpers/wycheproof.js';
 
 describe('Curve25519 keys', () => {
   it('public keys serialize as 0x05 ‖ u and round-trip', async () => {
@@ -47,13 +47,7 @@ describe('Curve25519 keys', () => {
     const u = new Uint8Array(32).fill(9);
     expect(() => PublicKey.deserialize(new Uint8Array(0))).toThrow(DecodeError);
     expect(() => PublicKey.deserialize(Uint8Array.of(5, ...u, 0))).toThrow(DecodeError);
-    const wrongType = (() => {
-      try {
-        PublicKey.deserialize(Uint8Array.of(6, ...u));
-      } catch (e) {
-        return e;
-      }
-    })();
+    const wrongType = caught(() => PublicKey.deserialize(Uint8Array.of(6, ...u)));
     expect(wrongType).toBeInstanceOf(DecodeError);
     expect(E2eeError.is(wrongType, ErrorCode.InvalidKey)).toBe(true);
     expect(() => PublicKey.fromRaw(u.subarray(1))).toThrow(RangeError);
@@ -210,13 +204,7 @@ describe('KEM (Kyber-1024 0x08, ML-KEM-1024 0x0A)', () => {
       [k.ciphertext, mlkem.secretKey],
       [m.ciphertext, kyber.secretKey],
     ] as const) {
-      const e = (() => {
-        try {
-          kemDecapsulate(ct, key);
-        } catch (err) {
-          return err;
-        }
-      })();
+      const e = caught(() => kemDecapsulate(ct, key));
       expect(e).toBeInstanceOf(DecodeError);
       expect(E2eeError.is(e, ErrorCode.InvalidKey)).toBe(true);
     }
@@ -237,13 +225,7 @@ describe('KEM (Kyber-1024 0x08, ML-KEM-1024 0x0A)', () => {
       expect(() => KemPublicKey.deserialize(bad)).toThrow(DecodeError);
     }
     for (const t of [0x07, 0x05, 0x09, 0x0b]) {
-      const e = (() => {
-        try {
-          KemPublicKey.deserialize(Uint8Array.of(t, ...pk.subarray(1)));
-        } catch (err) {
-          return err;
-        }
-      })();
+      const e = caught(() => KemPublicKey.deserialize(Uint8Array.of(t, ...pk.subarray(1))));
       expect(E2eeError.is(e, ErrorCode.InvalidKey)).toBe(true);
     }
     expect(() => KemSecretKey.deserialize(pk)).toThrow(DecodeError);
@@ -260,13 +242,7 @@ describe('KEM (Kyber-1024 0x08, ML-KEM-1024 0x0A)', () => {
     // First 12-bit coefficient set to 4095 (>= q = 3329).
     raw[1] = 0xff;
     raw[2] = raw[2]! | 0x0f;
-    const e = (() => {
-      try {
-        kemEncapsulate(KemPublicKey.deserialize(raw), nobleProvider);
-      } catch (err) {
-        return err;
-      }
-    })();
+    const e = caught(() => kemEncapsulate(KemPublicKey.deserialize(raw), nobleProvider));
     expect(e).toBeInstanceOf(InvalidKeyError);
   });
 

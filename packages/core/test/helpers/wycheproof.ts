@@ -28,6 +28,16 @@ export function same(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
+/** Runs `fn` synchronously and returns what it threw (or `undefined` if it returned). */
+export function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 /** Runs `fn` and returns what it threw (or `undefined` if it returned). */
 export async function thrown(fn: () => unknown): Promise<unknown> {
   try {
