@@ -30,7 +30,7 @@ function privateKeysIn(history: [string, Uint8Array][]): Uint8Array[] {
   return out;
 }
 
-it('the relay never holds a plaintext, a private key, the backup password or the recovery secrets', async () => {
+it('the relay never holds a plaintext, a private key, the backup password, a token or a recovery secret', async () => {
   const storages: RecordingStorage[] = [];
   const lines: string[] = [];
   const facts = await runStory({
@@ -63,6 +63,17 @@ it('the relay never holds a plaintext, a private key, the backup password or the
     const digits = keyLine!.slice('writes down the 64-digit key: '.length).replace(/ /g, '');
     expect(digits).toMatch(/^\d{64}$/);
     secrets.push(['64-digit backup key', Buffer.from(digits)]);
+    // Device tokens and recovery codes: the relay keeps only their SHA-256.
+    const credentials = storages.flatMap((s) =>
+      s.history
+        .filter(([k]) => k === 'local:credentials')
+        .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as { token: string; recoveryCode: string }),
+    );
+    expect(credentials.length).toBeGreaterThanOrEqual(5);
+    for (const c of credentials) {
+      secrets.push(['device token', Buffer.from(c.token)]);
+      secrets.push(['recovery code', Buffer.from(c.recoveryCode)]);
+    }
     const keys = storages.flatMap((s) => privateKeysIn(s.history));
     // identity + signed + last resort + 20 + 20 one-time per registration, five registrations at least
     expect(keys.length).toBeGreaterThan(200);
