@@ -14,7 +14,6 @@ import {
   type BackupMetadata,
   createBackup,
   joinBackupFile,
-  MIN_ARGON2_PARAMS,
   openBackup,
   type RecoveryKey,
   splitBackupFile,
@@ -998,7 +997,7 @@ export class ChatClient {
       const created = await createBackup(plain, {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.recoveryKey ? { recoveryKey: true } : {}),
-        argon2: options.argon2 ?? MIN_ARGON2_PARAMS,
+        ...(options.argon2 ? { argon2: options.argon2 } : {}),
         provider: this.#provider,
       });
       const file = await created.output.bytes();

@@ -1,3 +1,4 @@
+import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { E2eeError } from '@e2ee-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -107,7 +108,11 @@ describe('ChatClient', () => {
 
   it('refuses a backup restore with a wrong 64-digit key and restores with the right one', async () => {
     const alice = await register('alice');
-    const b = await alice.backup({ recoveryKey: true, password: 'long enough password' });
+    const b = await alice.backup({
+      recoveryKey: true,
+      password: 'long enough password',
+      argon2: MIN_ARGON2_PARAMS,
+    });
     const code = await alice.recoveryCode();
     const wrong = `${b.recoveryKey!.slice(0, -1)}${b.recoveryKey!.endsWith('0') ? '1' : '0'}`;
     await expect(ChatClient.restore('alice', code, { recoveryKey: wrong }, opts())).rejects.toSatisfy(
