@@ -30,16 +30,10 @@ import {
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
 import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
+import { DeviceSet, decodeHolders, encodeHolders, uniqueDevices } from './holders.js';
 import { messageKeySeed, messageKeys, nextChainKey } from './kdf.js';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
-import {
-  decodeHolders,
-  effectiveVersion,
-  encodeHolders,
-  SenderKeyRecord,
-  type SenderKeyStateData,
-  type SkippedKey,
-} from './record.js';
+import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type SkippedKey } from './record.js';
 import { generateSigningKey, SigningSeedCache, signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
@@ -121,24 +115,6 @@ function forStore(store: SenderKeyStore): { mutex: KeyedMutex; seeds: SigningSee
     perStore.set(store, entry);
   }
   return entry;
-}
-
-function deviceKey(a: Address): string {
-  return addressToString(a);
-}
-
-function uniqueDevices(devices: readonly Address[], what: string): Address[] {
-  if (!Array.isArray(devices)) throw new TypeError(`${what} must be an array of addresses`);
-  const seen = new Set<string>();
-  const out: Address[] = [];
-  for (const d of devices) {
-    validateAddress(d);
-    const k = deviceKey(d);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(Object.freeze({ name: d.name, deviceId: d.deviceId }));
-  }
-  return out;
 }
 
 export class GroupCipher {
@@ -376,7 +352,7 @@ export class GroupCipher {
   ): Promise<SendPlan> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
-    const memberList = uniqueDevices(members, 'members');
+    const memberSet = uniqueDevices(members, 'members');
     const { maxAgeMs } = options;
     if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
       throw new RangeError('maxAgeMs must be a non-negative number');
@@ -387,11 +363,12 @@ export class GroupCipher {
       let state = record?.states[0];
       let rotation: RotationReason | undefined;
       let removed: Address[] = [];
+      let holders = new DeviceSet();
       if (state === undefined || state.signingPrivate === undefined) {
         rotation = 'created';
       } else {
-        const memberKeys = new Set(memberList.map(deviceKey));
-        removed = decodeHolders(state.holders).filter((h) => !memberKeys.has(deviceKey(h)));
+        holders = decodeHolders(state.holders);
+        removed = holders.list().filter((h) => !memberSet.has(h));
         if (removed.length > 0) rotation = 'member-removed';
         else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
           rotation = 'expired';
@@ -400,15 +377,15 @@ export class GroupCipher {
       if (rotation !== undefined) {
         state = await this.#newOwnState(record?.chainIds ?? []);
         await this.#save(sender, id, SenderKeyRecord.fromStates([state]));
+        holders = new DeviceSet();
       }
       const current = state as SenderKeyStateData;
-      const holderKeys = new Set(decodeHolders(current.holders).map(deviceKey));
       return {
         distributionId: id,
         chainId: current.chainId,
         rotation,
         removed,
-        needsDistribution: memberList.filter((m) => !holderKeys.has(deviceKey(m))),
+        needsDistribution: memberSet.list().filter((m) => !holders.has(m)),
         distributionMessage: distributionMessageFor(id, current),
       };
     });
@@ -426,17 +403,17 @@ export class GroupCipher {
   ): Promise<boolean> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
-    const list = uniqueDevices(devices, 'devices');
+    const list = uniqueDevices(devices, 'devices').list();
     return this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
       if (record === undefined || state === undefined || state.chainId !== chainId) return false;
       if (state.signingPrivate === undefined) return false;
       const holders = decodeHolders(state.holders);
-      const known = new Set(holders.map(deviceKey));
-      const added = list.filter((d) => !known.has(deviceKey(d)));
-      if (added.length === 0) return true;
-      const updated = { ...state, holders: encodeHolders([...holders, ...added]) };
+      let added = 0;
+      for (const d of list) if (holders.add(d.name, d.deviceId)) added++;
+      if (added === 0) return true;
+      const updated = { ...state, holders: encodeHolders(holders.list()) };
       await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
       return true;
     });
@@ -453,13 +430,13 @@ export class GroupCipher {
   ): Promise<void> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
-    const drop = new Set(uniqueDevices(devices, 'devices').map(deviceKey));
+    const drop = uniqueDevices(devices, 'devices');
     await this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
       if (record === undefined || state === undefined || state.signingPrivate === undefined) return;
-      const holders = decodeHolders(state.holders);
-      const kept = holders.filter((h) => !drop.has(deviceKey(h)));
+      const holders = decodeHolders(state.holders).list();
+      const kept = holders.filter((h) => !drop.has(h));
       if (kept.length === holders.length) return;
       const updated = { ...state, holders: encodeHolders(kept) };
       await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
@@ -488,7 +465,7 @@ export class GroupCipher {
     return this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
-      return state?.signingPrivate === undefined ? [] : decodeHolders(state.holders);
+      return state?.signingPrivate === undefined ? [] : decodeHolders(state.holders).list();
     });
   }
 

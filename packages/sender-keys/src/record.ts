@@ -19,16 +19,7 @@
  * Records are immutable: every change builds a new record, so a failed operation cannot leave a
  * half-changed object behind in a store that caches objects.
  */
-import {
-  type Address,
-  assertBytes,
-  DecodeError,
-  ProtoReader,
-  ProtoWriter,
-  PublicKey,
-  validateAddress,
-  WireType,
-} from '@e2ee-kit/core';
+import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
 import {
   CHAIN_KEY_LENGTH,
   MAX_MESSAGE_KEYS,
@@ -301,48 +292,6 @@ function decodeBody(bytes: Uint8Array, ours: boolean): SenderKeyStateData[] {
     } else r.skip(h.wireType);
   }
   return states;
-}
-
-// ---------------------------------------------------------------------------------------------
-// holders (member devices that were handed the current chain)
-
-export function encodeHolders(devices: readonly Address[]): Uint8Array {
-  const w = new ProtoWriter();
-  for (const d of devices) w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
-  return w.finish();
-}
-
-export function decodeHolders(bytes: Uint8Array | undefined): Address[] {
-  if (bytes === undefined) return [];
-  const r = new ProtoReader(bytes);
-  const out: Address[] = [];
-  for (let h = r.next(); h; h = r.next()) {
-    if (h.field !== 1) {
-      r.skip(h.wireType);
-      continue;
-    }
-    r.expect(h, WireType.LengthDelimited);
-    const d = new ProtoReader(r.bytes());
-    let name: string | undefined;
-    let deviceId: number | undefined;
-    for (let g = d.next(); g; g = d.next()) {
-      if (g.field === 1) {
-        d.expect(g, WireType.LengthDelimited);
-        name = d.string();
-      } else if (g.field === 2) {
-        d.expect(g, WireType.Varint);
-        deviceId = d.uint32();
-      } else d.skip(g.wireType);
-    }
-    const address = { name, deviceId };
-    try {
-      validateAddress(address);
-    } catch {
-      throw new DecodeError('sender key record holds a malformed device address');
-    }
-    out.push(Object.freeze({ name: address.name, deviceId: address.deviceId }));
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

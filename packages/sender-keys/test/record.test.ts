@@ -125,3 +125,33 @@ function varint(n: number): number[] {
   out.push(n);
   return out;
 }
+
+describe('key holders encoding', () => {
+  it('reads the canonical form fast and any other valid protobuf the same way', async () => {
+    const { decodeHolders, encodeHolders } = await import('../src/holders.js');
+    const { ProtoWriter } = await import('@e2ee-kit/core');
+    const devices = [
+      { name: 'bob', deviceId: 1 },
+      { name: 'ålice ☃', deviceId: 127 },
+      { name: 'x'.repeat(1024), deviceId: 2 },
+    ];
+    const canonical = encodeHolders(devices);
+    expect(decodeHolders(canonical).list()).toEqual(devices);
+    // fields reversed, an unknown field, a repeated device: still the same set
+    const w = new ProtoWriter();
+    for (const d of [...devices, devices[0] as (typeof devices)[number]]) {
+      w.bytes(1, new ProtoWriter().uint32(2, d.deviceId).uint32(9, 7).string(1, d.name).finish());
+    }
+    w.uint32(5, 1);
+    expect(decodeHolders(w.finish()).list()).toEqual(devices);
+    for (const bad of [
+      new ProtoWriter().bytes(1, new ProtoWriter().string(1, 'bob').uint32(2, 0).finish()).finish(),
+      new ProtoWriter().bytes(1, new ProtoWriter().string(1, 'bob').uint32(2, 128).finish()).finish(),
+      new ProtoWriter().bytes(1, new ProtoWriter().string(1, '').uint32(2, 1).finish()).finish(),
+      new ProtoWriter().bytes(1, new ProtoWriter().uint32(2, 1).finish()).finish(),
+      Uint8Array.of(0x0a, 0x05, 0x0a, 0x01, 0xff, 0x10, 0x01),
+    ]) {
+      expect(() => decodeHolders(bad)).toThrow(DecodeError);
+    }
+  });
+});
