@@ -59,6 +59,12 @@ async function main(): Promise<void> {
       libsignal: () => libMe.agree(libPeer),
     },
     {
+      // A ratchet step: a fresh key pair, then one agreement (no key-import cache can help).
+      name: 'X25519 fresh key pair + agreement',
+      ours: (p) => async () => (await KeyPair.generate(p)).privateKey.agree(peer.publicKey, p),
+      libsignal: () => L.PrivateKey.generate().agree(libPeer),
+    },
+    {
       name: 'XEdDSA sign (100 B)',
       ours: (p) => () => xeddsaSign(me.privateKey, msg, p),
       libsignal: () => libMe.sign(libMsg),

@@ -248,7 +248,11 @@ function countingSubtle(): { subtle: SubtleCrypto; calls: Map<string, number> } 
     };
   const subtle = {
     digest: counted('digest', real.digest.bind(real)),
-    importKey: real.importKey.bind(real),
+    importKey: (format: string, ...rest: unknown[]) => {
+      const alg = rest[1] as AlgorithmIdentifier;
+      calls.set(`importKey:${format}:${name(alg)}`, (calls.get(`importKey:${format}:${name(alg)}`) ?? 0) + 1);
+      return (real.importKey as (...a: unknown[]) => Promise<CryptoKey>)(format, ...rest);
+    },
     sign: counted('sign', real.sign.bind(real)),
     verify: counted('verify', real.verify.bind(real)),
     encrypt: counted('encrypt', real.encrypt.bind(real)),
@@ -308,7 +312,8 @@ describe('platform provider paths', () => {
     await p.support();
     calls.clear();
     await exercise(p, 100);
-    expect([...calls.keys()].sort()).toEqual(['deriveBits:X25519', 'sign:Ed25519', 'verify:Ed25519']);
+    const ops = [...calls.keys()].filter((k) => !k.startsWith('importKey:')).sort();
+    expect(ops).toEqual(['deriveBits:X25519', 'sign:Ed25519', 'verify:Ed25519']);
     calls.clear();
     await exercise(p, 5000);
     expect(calls.get('encrypt:AES-GCM') ?? 0).toBeGreaterThan(0);
@@ -336,6 +341,23 @@ describe('platform provider paths', () => {
         await nobleProvider.aes256GcmEncrypt(k, k.subarray(0, 12), k),
       ),
     ).toBe(true);
+  });
+
+  it('X25519: a private key whose public key it derived is imported as JWK (cheaper), with the same result', async () => {
+    const { subtle, calls } = countingSubtle();
+    const p = createPlatformProvider({ subtle });
+    const peer = await nobleProvider.x25519PublicKey(rnd(32));
+    const k = rnd(32);
+    await p.x25519PublicKey(k);
+    calls.clear();
+    expect(same(await p.x25519(k, peer), await nobleProvider.x25519(k, peer))).toBe(true);
+    expect(calls.get('importKey:jwk:X25519')).toBe(1);
+    // Bytes changed after the public key was derived: PKCS#8 import, still the right answer.
+    k.set(rnd(32));
+    calls.clear();
+    expect(same(await p.x25519(k, peer), await nobleProvider.x25519(k, peer))).toBe(true);
+    expect(calls.get('importKey:pkcs8:X25519')).toBe(1);
+    expect(calls.get('importKey:jwk:X25519')).toBeUndefined();
   });
 
   it('refuses a bad threshold', () => {

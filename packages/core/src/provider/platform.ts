@@ -9,7 +9,7 @@
  * available, because there it is many times faster than pure JavaScript. The bytes are identical
  * either way; tests force every path with `webCryptoMinBytes: 0`.
  */
-import { assertBytes, constantTimeEqual } from '../bytes.js';
+import { assertBytes, constantTimeEqual, toBase64 } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519 } from './der.js';
@@ -38,6 +38,9 @@ interface Support {
 
 /** Public so benchmarks and tests can print what the runtime offers. */
 export interface PlatformSupport extends Omit<Support, 'subtle'> {}
+
+const base64url = (b: Uint8Array): string =>
+  toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 type BufSrc = Uint8Array<ArrayBuffer>;
 const buf = (b: Uint8Array): BufSrc => b as BufSrc;
@@ -151,6 +154,9 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
   const big = (n: number) => n >= minBytes;
   const x25519Priv = new KeyCache();
   const x25519Pub = new KeyCache();
+  // Public keys this provider derived, per private-key bytes object: with `x` known, the private key is
+  // imported as a JWK, about 3× cheaper than PKCS#8 in Node (a ratchet step agrees with a fresh key).
+  const derivedPublic = new WeakMap<Uint8Array, { bytes: Uint8Array; pub: Uint8Array }>();
   const edPub = new KeyCache();
   const edPriv = new KeyCache();
 
@@ -324,10 +330,19 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       const s = await support();
       if (s.x25519) {
         try {
+          const known = derivedPublic.get(privateKey);
           const priv = await x25519Priv.get(privateKey, () =>
-            s.subtle!.importKey('pkcs8', buf(pkcs8X25519(privateKey)), { name: 'X25519' }, false, [
-              'deriveBits',
-            ]),
+            known && constantTimeEqual(known.bytes, privateKey)
+              ? s.subtle!.importKey(
+                  'jwk',
+                  { kty: 'OKP', crv: 'X25519', d: base64url(privateKey), x: base64url(known.pub) },
+                  { name: 'X25519' },
+                  false,
+                  ['deriveBits'],
+                )
+              : s.subtle!.importKey('pkcs8', buf(pkcs8X25519(privateKey)), { name: 'X25519' }, false, [
+                  'deriveBits',
+                ]),
           );
           const pub = await x25519Pub.get(publicKey, () =>
             s.subtle!.importKey('raw', buf(publicKey), { name: 'X25519' }, false, []),
@@ -344,8 +359,10 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
     },
     async x25519PublicKey(privateKey: Uint8Array) {
       checkKey32(privateKey, 'privateKey');
-      // A base-point multiplication via Web Crypto needs an export round trip; noble's is as fast.
-      return nobleSync.x25519PublicKey(privateKey);
+      // A base-point multiplication via Web Crypto needs an import and an export; noble's is as fast.
+      const pub = nobleSync.x25519PublicKey(privateKey);
+      derivedPublic.set(privateKey, { bytes: privateKey.slice(), pub: pub.slice() });
+      return pub;
     },
     async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
       checkKey32(publicKey, 'publicKey');
