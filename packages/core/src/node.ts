@@ -91,6 +91,19 @@ function gcmLike(alg: 'aes-256-gcm' | 'chacha20-poly1305') {
   };
 }
 
+// One-shot `crypto.hash` (Node ≥ 20.12) skips the Hash object, and its 'latin1' string output (one char per
+// byte, exact for 0..255) skips the native Buffer allocation, which costs more than hashing one block:
+// 0.74 µs vs 1.6 µs (`createHash`) per 97-byte SHA-512 on the benchmark machine — the safety-number loop.
+// `createHash` where `crypto.hash` is missing.
+const oneShotHash = (nc as { hash?: typeof nc.hash }).hash;
+function digest(alg: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
+  if (oneShotHash === undefined) return u8(nc.createHash(alg).update(data).digest());
+  const s = oneShotHash(alg, data, 'latin1');
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < out.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
 const gcm = gcmLike('aes-256-gcm');
 const chacha = gcmLike('chacha20-poly1305');
 
@@ -105,18 +118,17 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   },
   async sha256(data: Uint8Array) {
     assertBytes(data, 'data');
-    return u8(nc.createHash('sha256').update(data).digest());
+    return digest('sha256', data);
   },
   async sha512(data: Uint8Array) {
     assertBytes(data, 'data');
-    return u8(nc.createHash('sha512').update(data).digest());
+    return digest('sha512', data);
   },
   sha512Sync(...parts: Uint8Array[]) {
+    for (const p of parts) assertBytes(p, 'part');
+    if (parts.length === 1) return digest('sha512', parts[0] as Uint8Array);
     const h = nc.createHash('sha512');
-    for (const p of parts) {
-      assertBytes(p, 'part');
-      h.update(p);
-    }
+    for (const p of parts) h.update(p);
     return u8(h.digest());
   },
   async hmacSha256(key: Uint8Array, data: Uint8Array) {

@@ -1,42 +1,38 @@
 import { cbc, gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { webRandomBytes } from './random.js';
+import { reusableSha256, reusableSha512 } from './sha2-reuse.js';
 import type { CryptoProvider } from './types.js';
 
 /** Synchronous pure-TypeScript primitives; the other providers fall back to these. */
 export const nobleSync = {
+  // Hashes, HMAC and HKDF reuse long-lived noble hash instances (see sha2-reuse.ts): same bytes as
+  // noble's one-shot functions, without constructing hash objects on every call.
   sha256(data: Uint8Array): Uint8Array {
     assertBytes(data, 'data');
-    return sha256(data);
+    return reusableSha256.hash([data]);
   },
   sha512(data: Uint8Array): Uint8Array {
     assertBytes(data, 'data');
-    return sha512(data);
+    return reusableSha512.hash([data]);
   },
   sha512Multi(parts: Uint8Array[]): Uint8Array {
-    const h = sha512.create();
-    for (const p of parts) {
-      assertBytes(p, 'part');
-      h.update(p);
-    }
-    return h.digest();
+    for (const p of parts) assertBytes(p, 'part');
+    return reusableSha512.hash(parts);
   },
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
-    return hmac(sha256, key, data);
+    return reusableSha256.hmac(key, data);
   },
   hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
-    return hmac(sha512, key, data);
+    return reusableSha512.hmac(key, data);
   },
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
     assertBytes(ikm, 'ikm');
@@ -44,7 +40,7 @@ export const nobleSync = {
     assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
-    return hkdf(sha256, ikm, salt, info, length);
+    return reusableSha256.hkdf(ikm, salt, info, length);
   },
   aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
     checkCbc(key, iv, plaintext);
