@@ -30,7 +30,7 @@ import {
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
 import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
-import { DeviceSet, decodeHolders, encodeHolders, uniqueDevices } from './holders.js';
+import { DeviceSet, decodeHolders, KeyHolderRecord, uniqueDevices } from './holders.js';
 import { messageKeySeed, messageKeys, nextChainKey } from './kdf.js';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type SkippedKey } from './record.js';
@@ -105,16 +105,29 @@ export interface PrepareSendOptions {
   maxAgeMs?: number;
 }
 
-/** Per store object: the mutex every cipher on that store shares, and the signing-seed cache. */
-const perStore = new WeakMap<object, { mutex: KeyedMutex; seeds: SigningSeedCache }>();
+interface PerStore {
+  readonly mutex: KeyedMutex;
+  readonly seeds: SigningSeedCache;
+  /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
+  readonly holders: Map<string, { blob: Uint8Array; set: DeviceSet }>;
+}
 
-function forStore(store: SenderKeyStore): { mutex: KeyedMutex; seeds: SigningSeedCache } {
+/** Per store object: what every cipher on that store shares. */
+const perStore = new WeakMap<object, PerStore>();
+
+function forStore(store: SenderKeyStore): PerStore {
   let entry = perStore.get(store);
   if (!entry) {
-    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache() };
+    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache(), holders: new Map() };
     perStore.set(store, entry);
   }
   return entry;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class GroupCipher {
@@ -124,13 +137,16 @@ export class GroupCipher {
   readonly #graceMs: number;
   readonly #mutex: KeyedMutex;
   readonly #seeds: SigningSeedCache;
+  readonly #holderCache: PerStore['holders'];
 
   constructor(store: SenderKeyStore, options: GroupCipherOptions = {}) {
     if (
       store === null ||
       typeof store !== 'object' ||
       typeof store.loadSenderKey !== 'function' ||
-      typeof store.storeSenderKey !== 'function'
+      typeof store.storeSenderKey !== 'function' ||
+      typeof store.loadKeyHolders !== 'function' ||
+      typeof store.storeKeyHolders !== 'function'
     ) {
       throw new TypeError('store must implement SenderKeyStore');
     }
@@ -153,6 +169,7 @@ export class GroupCipher {
     const shared = forStore(store);
     this.#mutex = shared.mutex;
     this.#seeds = shared.seeds;
+    this.#holderCache = shared.holders;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -352,7 +369,9 @@ export class GroupCipher {
   ): Promise<SendPlan> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
-    const memberSet = uniqueDevices(members, 'members');
+    if (!Array.isArray(members)) throw new TypeError('members must be an array of addresses');
+    const memberList = members.slice();
+    for (const m of memberList) validateAddress(m);
     const { maxAgeMs } = options;
     if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
       throw new RangeError('maxAgeMs must be a non-negative number');
@@ -362,22 +381,33 @@ export class GroupCipher {
       const now = this.#now();
       let state = record?.states[0];
       let rotation: RotationReason | undefined;
-      let removed: Address[] = [];
-      let holders = new DeviceSet();
+      const removed: Address[] = [];
+      // One pass over the members: which holders are still members, which members lack the key.
+      const holders =
+        state === undefined || state.signingPrivate === undefined
+          ? new DeviceSet()
+          : await this.#holdersOf(sender, id, state);
+      const held = new Uint8Array(holders.size);
+      const lacking = new DeviceSet();
+      for (const m of memberList) {
+        const i = holders.indexOf(m.name, m.deviceId);
+        if (i >= 0) held[i] = 1;
+        else lacking.add(m.name, m.deviceId);
+      }
       if (state === undefined || state.signingPrivate === undefined) {
         rotation = 'created';
       } else {
-        holders = decodeHolders(state.holders);
-        removed = holders.list().filter((h) => !memberSet.has(h));
+        for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
         if (removed.length > 0) rotation = 'member-removed';
         else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
           rotation = 'expired';
         }
       }
+      let needsDistribution = lacking.list();
       if (rotation !== undefined) {
         state = await this.#newOwnState(record?.chainIds ?? []);
         await this.#save(sender, id, SenderKeyRecord.fromStates([state]));
-        holders = new DeviceSet();
+        needsDistribution = uniqueDevices(memberList, 'members').list();
       }
       const current = state as SenderKeyStateData;
       return {
@@ -385,7 +415,7 @@ export class GroupCipher {
         chainId: current.chainId,
         rotation,
         removed,
-        needsDistribution: memberSet.list().filter((m) => !holders.has(m)),
+        needsDistribution,
         distributionMessage: distributionMessageFor(id, current),
       };
     });
@@ -407,14 +437,15 @@ export class GroupCipher {
     return this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
-      if (record === undefined || state === undefined || state.chainId !== chainId) return false;
-      if (state.signingPrivate === undefined) return false;
-      const holders = decodeHolders(state.holders);
-      let added = 0;
-      for (const d of list) if (holders.add(d.name, d.deviceId)) added++;
-      if (added === 0) return true;
-      const updated = { ...state, holders: encodeHolders(holders.list()) };
-      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined)
+        return false;
+      const holders = await this.#holdersOf(sender, id, state);
+      const updated = holders.list();
+      const size = holders.size;
+      for (const d of list) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
+      if (updated.length !== size) {
+        await this.#saveHolders(sender, id, KeyHolderRecord.create(state.chainId, updated));
+      }
       return true;
     });
   }
@@ -434,12 +465,11 @@ export class GroupCipher {
     await this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
-      if (record === undefined || state === undefined || state.signingPrivate === undefined) return;
-      const holders = decodeHolders(state.holders).list();
+      if (state === undefined || state.signingPrivate === undefined) return;
+      const holders = (await this.#holdersOf(sender, id, state)).list();
       const kept = holders.filter((h) => !drop.has(h));
       if (kept.length === holders.length) return;
-      const updated = { ...state, holders: encodeHolders(kept) };
-      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      await this.#saveHolders(sender, id, KeyHolderRecord.create(state.chainId, kept));
     });
   }
 
@@ -465,11 +495,50 @@ export class GroupCipher {
     return this.#run(sender, id, async () => {
       const record = await this.#load(sender, id);
       const state = record?.states[0];
-      return state?.signingPrivate === undefined ? [] : decodeHolders(state.holders).list();
+      return state?.signingPrivate === undefined ? [] : (await this.#holdersOf(sender, id, state)).list();
     });
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * Devices holding own state `state`'s chain: the key-holder record if it is for this chain (else
+   * none), or, for a record written by an earlier release, the list kept inside the state. The last
+   * decoding is reused while the stored bytes are the same.
+   */
+  async #holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
+    let stored: unknown;
+    try {
+      stored = await this.#store.loadKeyHolders(sender, id);
+    } catch (err) {
+      throw new StoreError('loading the key holder record failed', { cause: err });
+    }
+    if (stored !== undefined && stored !== null && !(stored instanceof KeyHolderRecord)) {
+      throw new StoreError('the store returned something other than a KeyHolderRecord');
+    }
+    let blob: Uint8Array | undefined;
+    if (stored instanceof KeyHolderRecord) {
+      if (stored.chainId === state.chainId) blob = stored.encodedDevices;
+    } else blob = state.holders;
+    if (blob === undefined) return new DeviceSet();
+    const key = `${addressToString(sender)}\u0000${id}`;
+    const hit = this.#holderCache.get(key);
+    if (hit !== undefined && sameBytes(hit.blob, blob)) return hit.set;
+    const set = decodeHolders(blob);
+    this.#holderCache.delete(key);
+    this.#holderCache.set(key, { blob, set });
+    if (this.#holderCache.size > 64)
+      this.#holderCache.delete(this.#holderCache.keys().next().value as string);
+    return set;
+  }
+
+  async #saveHolders(sender: Address, id: string, record: KeyHolderRecord): Promise<void> {
+    try {
+      await this.#store.storeKeyHolders(sender, id, record);
+    } catch (err) {
+      throw new StoreError('storing the key holder record failed', { cause: err });
+    }
+  }
 
   #expired(state: SenderKeyStateData, now: number): boolean {
     return state.supersededAt !== 0 && now - state.supersededAt > this.#graceMs;
@@ -535,7 +604,7 @@ export class GroupCipher {
       skipped: [],
       supersededAt: 0,
       createdAt: this.#now(),
-      holders: encodeHolders([]),
+      holders: undefined,
     };
   }
 

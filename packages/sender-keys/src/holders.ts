@@ -15,32 +15,48 @@ import {
   WireType,
 } from '@e2ee-kit/core';
 
-/** A set of devices in insertion order. */
+/** A set of devices in insertion order, looked up by name then device id. */
 export class DeviceSet {
-  readonly #byName = new Map<string, number[]>();
-  readonly #order: Address[] = [];
+  readonly #byName = new Map<string, number[]>(); // name -> indexes
+  readonly #names: string[] = [];
+  readonly #ids: number[] = [];
 
   /** Adds a device; false if it was already there. */
   add(name: string, deviceId: number): boolean {
-    const ids = this.#byName.get(name);
-    if (ids === undefined) this.#byName.set(name, [deviceId]);
-    else if (ids.includes(deviceId)) return false;
-    else ids.push(deviceId);
-    this.#order.push(Object.freeze({ name, deviceId }));
+    const at = this.#byName.get(name);
+    if (at === undefined) this.#byName.set(name, [this.#ids.length]);
+    else {
+      for (const i of at) if (this.#ids[i] === deviceId) return false;
+      at.push(this.#ids.length);
+    }
+    this.#names.push(name);
+    this.#ids.push(deviceId);
     return true;
   }
 
+  /** Position of a device in insertion order, or -1. */
+  indexOf(name: string, deviceId: number): number {
+    const at = this.#byName.get(name);
+    if (at !== undefined) for (const i of at) if (this.#ids[i] === deviceId) return i;
+    return -1;
+  }
+
   has(a: Address): boolean {
-    return this.#byName.get(a.name)?.includes(a.deviceId) ?? false;
+    return this.indexOf(a.name, a.deviceId) >= 0;
   }
 
   get size(): number {
-    return this.#order.length;
+    return this.#ids.length;
   }
 
-  /** The devices in insertion order (frozen addresses). */
+  /** The device at position `i` (a new frozen address). */
+  at(i: number): Address {
+    return Object.freeze({ name: this.#names[i] as string, deviceId: this.#ids[i] as number });
+  }
+
+  /** The devices in insertion order (new frozen addresses). */
   list(): Address[] {
-    return this.#order.slice();
+    return this.#ids.map((_, i) => this.at(i));
   }
 }
 
@@ -152,4 +168,93 @@ export function uniqueDevices(devices: readonly Address[], what: string): Device
     out.add(d.name, d.deviceId);
   }
   return out;
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/** Type tag of a persisted key-holder record: `00` then ASCII "E2KH" (never valid protobuf). */
+export const KEY_HOLDER_RECORD_TAG = Uint8Array.of(0x00, 0x45, 0x32, 0x4b, 0x48);
+/** Format version written by this release. */
+export const KEY_HOLDER_RECORD_VERSION = 1;
+
+/**
+ * Which member devices were handed a sender's chain `chainId` (sender side). Kept apart from the
+ * `SenderKeyRecord`, so encrypting never reads or writes it whatever the group size; bound to a chain
+ * id, so a record left over from before a rotation counts as empty.
+ *
+ * Format: `00 "E2KH" ‖ version(1) ‖ protobuf { 1: chain_id, 2: Holders }`.
+ */
+export class KeyHolderRecord {
+  readonly chainId: number;
+  readonly #holders: Uint8Array;
+
+  private constructor(chainId: number, holders: Uint8Array) {
+    this.chainId = chainId;
+    this.#holders = holders;
+  }
+
+  static create(chainId: number, devices: readonly Address[]): KeyHolderRecord {
+    if (!Number.isInteger(chainId) || chainId < 0 || chainId > 0xffff_ffff) {
+      throw new RangeError('chainId must be a uint32');
+    }
+    const set = uniqueDevices(devices, 'devices');
+    return new KeyHolderRecord(chainId, encodeHolders(set.list()));
+  }
+
+  static deserialize(bytes: Uint8Array): KeyHolderRecord {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('key holder record must be a Uint8Array');
+    const tag = KEY_HOLDER_RECORD_TAG;
+    if (bytes.length < tag.length + 1) throw new DecodeError('key holder record too short');
+    for (let i = 0; i < tag.length; i++) {
+      if (bytes[i] !== tag[i]) throw new DecodeError('not a key holder record');
+    }
+    const version = bytes[tag.length] as number;
+    if (version !== 1) throw new DecodeError(`unsupported key holder record version ${version}`);
+    const r = new ProtoReader(bytes.subarray(tag.length + 1));
+    let chainId = 0;
+    let holders: Uint8Array = new Uint8Array(0);
+    for (let h = r.next(); h; h = r.next()) {
+      if (h.field === 1) {
+        r.expect(h, WireType.Varint);
+        chainId = r.uint32();
+      } else if (h.field === 2) {
+        r.expect(h, WireType.LengthDelimited);
+        holders = r.bytes();
+      } else r.skip(h.wireType);
+    }
+    decodeHolders(holders); // validate now: a malformed record is refused when read
+    return new KeyHolderRecord(chainId, holders);
+  }
+
+  serialize(): Uint8Array {
+    const w = new ProtoWriter();
+    if (this.chainId !== 0) w.uint32(1, this.chainId);
+    if (this.#holders.length > 0) w.bytes(2, this.#holders);
+    const body = w.finish();
+    const out = new Uint8Array(KEY_HOLDER_RECORD_TAG.length + 1 + body.length);
+    out.set(KEY_HOLDER_RECORD_TAG, 0);
+    out[KEY_HOLDER_RECORD_TAG.length] = KEY_HOLDER_RECORD_VERSION;
+    out.set(body, KEY_HOLDER_RECORD_TAG.length + 1);
+    return out;
+  }
+
+  /** The devices (new frozen addresses, in the order they were recorded). */
+  get devices(): Address[] {
+    return decodeHolders(this.#holders).list();
+  }
+
+  /** @internal the encoded device list (no copy) */
+  get encodedDevices(): Uint8Array {
+    return this.#holders;
+  }
+
+  toString(): string {
+    return `[KeyHolderRecord chain ${this.chainId}]`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [INSPECT](): string {
+    return this.toString();
+  }
 }

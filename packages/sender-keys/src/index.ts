@@ -20,6 +20,7 @@ export {
   type RotationReason,
   type SendPlan,
 } from './group-cipher.js';
+export { KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, KeyHolderRecord } from './holders.js';
 export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';
 export { SENDER_KEY_RECORD_TAG, SENDER_KEY_RECORD_VERSION, SenderKeyRecord } from './record.js';
 export type { SenderKeyStore } from './store.js';

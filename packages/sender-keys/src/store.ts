@@ -1,15 +1,22 @@
 import type { Address } from '@e2ee-kit/core';
+import type { KeyHolderRecord } from './holders.js';
 import type { SenderKeyRecord } from './record.js';
 
 /**
  * Where sender-key records live, keyed by (sender address, distribution id). The distribution id is
  * always passed in canonical lowercase form. Implementations persist `record.serialize()` and return
- * `SenderKeyRecord.deserialize(bytes)`; `undefined` when nothing is stored.
+ * `SenderKeyRecord.deserialize(bytes)` (likewise `KeyHolderRecord`); `undefined` when nothing is stored.
  *
- * A `storeSenderKey` that throws must leave the previous record in place (write atomically). The
- * cipher serialises calls per key itself: implementations need no locking of their own.
+ * Two records per key: the sender-key record (every encrypt and decrypt reads and writes it) and,
+ * for the app's own sending chains only, the key-holder record (who was handed the current chain;
+ * only the membership calls touch it, so its size never slows a message down).
+ *
+ * A store call that throws must leave the previous record in place (write atomically). The cipher
+ * serialises calls per key itself: implementations need no locking of their own.
  */
 export interface SenderKeyStore {
   loadSenderKey(sender: Address, distributionId: string): Promise<SenderKeyRecord | undefined>;
   storeSenderKey(sender: Address, distributionId: string, record: SenderKeyRecord): Promise<void>;
+  loadKeyHolders(sender: Address, distributionId: string): Promise<KeyHolderRecord | undefined>;
+  storeKeyHolders(sender: Address, distributionId: string, record: KeyHolderRecord): Promise<void>;
 }

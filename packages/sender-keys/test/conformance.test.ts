@@ -2,7 +2,7 @@
 // a check that the suite fails on a store that breaks the contract.
 import { nobleProvider } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
-import type { SenderKeyRecord, SenderKeyStore } from '@e2ee-kit/sender-keys';
+import type { KeyHolderRecord, SenderKeyRecord, SenderKeyStore } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore, senderKeyStoreConformance } from '@e2ee-kit/sender-keys/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -18,11 +18,18 @@ senderKeyStoreConformance({ describe, it, expect }, () => new InMemorySenderKeyS
 /** A store that ignores the device id: records of two devices of one user collide. */
 class DeviceBlindStore implements SenderKeyStore {
   readonly #map = new Map<string, SenderKeyRecord>();
+  readonly #holders = new Map<string, KeyHolderRecord>();
   async loadSenderKey(sender: { name: string }, id: string) {
     return this.#map.get(`${sender.name}|${id}`);
   }
   async storeSenderKey(sender: { name: string }, id: string, record: SenderKeyRecord) {
     this.#map.set(`${sender.name}|${id}`, record);
+  }
+  async loadKeyHolders(sender: { name: string }, id: string) {
+    return this.#holders.get(`${sender.name}|${id}`);
+  }
+  async storeKeyHolders(sender: { name: string }, id: string, record: KeyHolderRecord) {
+    this.#holders.set(`${sender.name}|${id}`, record);
   }
 }
 
@@ -56,6 +63,9 @@ describe('the conformance suite can fail', () => {
         failures.push(name);
       }
     }
-    expect(failures).toEqual(['keys records by sender name, device id and distribution id']);
+    expect(failures).toEqual([
+      'keys records by sender name, device id and distribution id',
+      'keeps key-holder records apart from sender-key records, keyed the same way',
+    ]);
   });
 });

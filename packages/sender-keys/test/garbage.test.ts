@@ -5,6 +5,7 @@ import { type Address, DecodeError, E2eeError, fromHex, utf8 } from '@e2ee-kit/c
 import {
   GroupCipher,
   generateDistributionId,
+  KeyHolderRecord,
   normalizeDistributionId,
   SenderKeyDistributionMessage,
   SenderKeyMessage,
@@ -94,6 +95,22 @@ describe('decoders', () => {
           const r = SenderKeyRecord.deserialize(b);
           r.serialize();
           r.toLibsignal();
+        }),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('KeyHolderRecord.deserialize', () => {
+    const valid = KeyHolderRecord.create(5, [
+      { name: 'bob', deviceId: 1 },
+      { name: 'carol', deviceId: 2 },
+    ]).serialize();
+    fc.assert(
+      fc.property(bytes(valid), (b) =>
+        decodesOrDecodeError(() => {
+          const r = KeyHolderRecord.deserialize(b);
+          r.serialize();
+          return r.devices;
         }),
       ),
       { numRuns: 2000 },
@@ -211,6 +228,8 @@ describe('public functions on junk arguments', () => {
     'SenderKeyRecord.deserialize': ([a]) => SenderKeyRecord.deserialize(a as Uint8Array),
     'SenderKeyRecord.fromLibsignal': ([a, b]) => SenderKeyRecord.fromLibsignal(a as Uint8Array, b as never),
     'new GroupCipher': ([a, b]) => new GroupCipher(a as never, b as never),
+    'KeyHolderRecord.create': ([a, b]) => KeyHolderRecord.create(a as number, b as Address[]),
+    'KeyHolderRecord.deserialize': ([a]) => KeyHolderRecord.deserialize(a as Uint8Array),
     'new SimulatedNetwork': ([a, b]) => new SimulatedNetwork(a as string, b as never),
   };
   const cipherCalls: Record<string, (c: GroupCipher, args: unknown[]) => unknown> = {
@@ -237,6 +256,8 @@ describe('public functions on junk arguments', () => {
     'SenderKeyRecord.deserialize': [SenderKeyRecord.empty().serialize()],
     'SenderKeyRecord.fromLibsignal': [validInputs.libRecord, {}],
     'new GroupCipher': [new InMemorySenderKeyStore(), {}],
+    'KeyHolderRecord.create': [1, [{ name: 'b', deviceId: 1 }]],
+    'KeyHolderRecord.deserialize': [KeyHolderRecord.create(1, []).serialize()],
     'new SimulatedNetwork': ['seed', {}],
     createDistributionMessage: [me, D],
     processDistributionMessage: [me, validInputs.skdm],

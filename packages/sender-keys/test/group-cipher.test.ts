@@ -317,6 +317,8 @@ describe('check order and failures', () => {
     const bogus = {
       loadSenderKey: async () => ({ serialize: () => new Uint8Array(0) }) as unknown as SenderKeyRecord,
       storeSenderKey: async () => {},
+      loadKeyHolders: async () => undefined,
+      storeKeyHolders: async () => {},
     };
     expect(await thrown(new GroupCipher(bogus).encrypt(sender, D, utf8('x')))).toBeInstanceOf(StoreError);
   });

@@ -1,7 +1,7 @@
 // Membership (issue 4, point 3), as user stories: who needs a distribution message after a join, a
 // removal or a device change; rotation with a grace for messages in flight; the "missing sender key"
 // answer that names sender and distribution id, and the resend that repairs it.
-import { type Address, E2eeError, utf8 } from '@e2ee-kit/core';
+import { type Address, E2eeError, StoreError, utf8 } from '@e2ee-kit/core';
 import {
   DEFAULT_ROTATION_GRACE_MS,
   GroupCipher,
@@ -97,6 +97,32 @@ describe('who needs a distribution message', () => {
     await g.sender.rotate(alice, D);
     expect(await g.sender.markDelivered(alice, D, plan.chainId, [bob1])).toBe(false);
     expect(await g.sender.keyHolders(alice, D)).toEqual([]);
+  });
+});
+
+describe('the key-holder record', () => {
+  it('is bound to a chain: after a rotation the old list counts for nothing', async () => {
+    const g = group();
+    await g.send([bob1, carol], 'one');
+    const before = g.aliceStore.rawKeyHolders(alice, D);
+    await g.sender.rotate(alice, D);
+    expect(g.aliceStore.rawKeyHolders(alice, D)).toEqual(before); // not rewritten by the rotation
+    expect(await g.sender.keyHolders(alice, D)).toEqual([]);
+    const plan = await g.sender.prepareSend(alice, D, [bob1, carol]);
+    expect([plan.rotation, plan.needsDistribution]).toEqual([undefined, [bob1, carol]]);
+  });
+
+  it('a failed write records nothing; encrypting never touches it', async () => {
+    const g = group();
+    const plan = await g.sender.prepareSend(alice, D, [bob1]);
+    g.aliceStore.failNext('storeKeyHolders');
+    expect(await thrown(g.sender.markDelivered(alice, D, plan.chainId, [bob1]))).toBeInstanceOf(StoreError);
+    expect(await g.sender.keyHolders(alice, D)).toEqual([]);
+    await g.sender.markDelivered(alice, D, plan.chainId, [bob1]);
+    g.aliceStore.failNext('loadKeyHolders');
+    g.aliceStore.failNext('storeKeyHolders');
+    await g.sender.encrypt(alice, D, utf8('no membership involved'));
+    expect(await thrown(g.sender.keyHolders(alice, D))).toBeInstanceOf(StoreError);
   });
 });
 

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { DecodeError, fromHex, toHex, utf8 } from '@e2ee-kit/core';
 import {
   GroupCipher,
+  KEY_HOLDER_RECORD_VERSION,
+  KeyHolderRecord,
   MissingSenderKeyError,
   SENDER_KEY_RECORD_VERSION,
   SenderKeyRecord,
@@ -65,6 +67,26 @@ describe('frozen fixtures load forever', () => {
     await bob.processDistributionMessage(alice, plan.distributionMessage);
     const wire = await c.encrypt(alice, D, utf8('still works'));
     expect(text((await bob.decrypt(alice, wire)).plaintext)).toBe('still works');
+  });
+});
+
+describe('frozen key-holder fixture', () => {
+  it('key-holders-v1.bin', () => {
+    const bytes = fixture('key-holders-v1.bin');
+    const r = KeyHolderRecord.deserialize(bytes);
+    expect(r.chainId).toBe(107771306);
+    expect(r.devices).toEqual([
+      { name: 'bob', deviceId: 1 },
+      { name: 'bob', deviceId: 2 },
+      { name: 'carol', deviceId: 1 },
+      { name: 'ålice ☃', deviceId: 127 },
+    ]);
+    if (KEY_HOLDER_RECORD_VERSION === 1) expect(toHex(r.serialize())).toBe(toHex(bytes));
+    const other = bytes.slice();
+    other[5] = 2;
+    expect(() => KeyHolderRecord.deserialize(other)).toThrow(DecodeError);
+    expect(() => KeyHolderRecord.deserialize(fixture('record-v1-sender.bin'))).toThrow(DecodeError);
+    expect(() => SenderKeyRecord.deserialize(bytes)).toThrow(DecodeError);
   });
 });
 

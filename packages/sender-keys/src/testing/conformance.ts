@@ -1,6 +1,6 @@
 // Public classes come through the package name so this entry shares them with the main entry.
 import { type Address, type CryptoProvider, E2eeError, toHex, utf8 } from '@e2ee-kit/core';
-import { GroupCipher, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
+import { GroupCipher, KeyHolderRecord, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
 
 /** The subset of a test framework the suite needs (vitest, jest and mocha+chai-style shims fit). */
 export interface ConformanceHarness {
@@ -89,6 +89,39 @@ export function senderKeyStoreConformance(
         }
       }
       expect(seen.size).toBe(senders.length * 2);
+    });
+
+    it('keeps key-holder records apart from sender-key records, keyed the same way', async () => {
+      const store = await makeStore();
+      expect(await store.loadKeyHolders(alice, DIST_A)).toBeUndefined();
+      const bob1 = { name: 'bob', deviceId: 1 };
+      const bob2 = { name: 'bob', deviceId: 2 };
+      await store.storeKeyHolders(alice, DIST_A, KeyHolderRecord.create(7, [bob1]));
+      await store.storeKeyHolders({ name: 'alice', deviceId: 2 }, DIST_A, KeyHolderRecord.create(8, [bob2]));
+      await store.storeKeyHolders(alice, DIST_B, KeyHolderRecord.create(9, []));
+      expect(await store.loadSenderKey(alice, DIST_A)).toBeUndefined();
+      const a = (await store.loadKeyHolders(alice, DIST_A)) as KeyHolderRecord;
+      expect(a instanceof KeyHolderRecord).toBe(true);
+      expect([a.chainId, a.devices]).toEqual([7, [bob1]]);
+      const b = (await store.loadKeyHolders({ name: 'alice', deviceId: 2 }, DIST_A)) as KeyHolderRecord;
+      expect([b.chainId, b.devices]).toEqual([8, [bob2]]);
+      expect(((await store.loadKeyHolders(alice, DIST_B)) as KeyHolderRecord).chainId).toBe(9);
+      await store.storeKeyHolders(alice, DIST_A, KeyHolderRecord.create(7, [bob1, bob2]));
+      expect(((await store.loadKeyHolders(alice, DIST_A)) as KeyHolderRecord).devices).toEqual([bob1, bob2]);
+    });
+
+    it('remembers who holds the key across cipher instances', async () => {
+      const store = await makeStore();
+      const members = [
+        { name: 'bob', deviceId: 1 },
+        { name: 'carol', deviceId: 3 },
+      ];
+      const plan = await new GroupCipher(store, opts).prepareSend(alice, DIST_A, members);
+      await new GroupCipher(store, opts).markDelivered(alice, DIST_A, plan.chainId, members);
+      const again = await new GroupCipher(store, opts).prepareSend(alice, DIST_A, members);
+      expect([again.rotation, again.needsDistribution, again.chainId]).toEqual([undefined, [], plan.chainId]);
+      const removal = await new GroupCipher(store, opts).prepareSend(alice, DIST_A, members.slice(0, 1));
+      expect([removal.rotation, removal.needsDistribution]).toEqual(['member-removed', members.slice(0, 1)]);
     });
 
     it('replaces a record on a second store', async () => {

@@ -1,18 +1,19 @@
 // Public classes come through the package name so this entry shares them with the main entry.
 import { type Address, addressToString } from '@e2ee-kit/core';
-import { SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
+import { KeyHolderRecord, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
 
-type Operation = 'load' | 'store';
+type Operation = 'load' | 'store' | 'loadKeyHolders' | 'storeKeyHolders';
 
 /**
- * A `SenderKeyStore` that keeps **bytes** (`record.serialize()`), so tests exercise the record codec
+ * A `SenderKeyStore` that keeps **bytes** (`record.serialize()`), so tests exercise the record codecs
  * exactly as a database-backed store would. `failNext` injects a store failure for tests of the
  * "a failure changes nothing" guarantee.
  */
 export class InMemorySenderKeyStore implements SenderKeyStore {
-  readonly #map = new Map<string, Uint8Array>();
+  readonly #records = new Map<string, Uint8Array>();
+  readonly #holders = new Map<string, Uint8Array>();
   readonly #failures: Array<{ op: Operation; error: Error }> = [];
-  /** Number of successful writes (tests use it to check that nothing was written). */
+  /** Number of successful writes of either kind (tests use it to check that nothing was written). */
   writes = 0;
 
   static key(sender: Address, distributionId: string): string {
@@ -21,35 +22,60 @@ export class InMemorySenderKeyStore implements SenderKeyStore {
 
   async loadSenderKey(sender: Address, distributionId: string): Promise<SenderKeyRecord | undefined> {
     this.#maybeFail('load');
-    const bytes = this.#map.get(InMemorySenderKeyStore.key(sender, distributionId));
+    const bytes = this.#records.get(InMemorySenderKeyStore.key(sender, distributionId));
     return bytes === undefined ? undefined : SenderKeyRecord.deserialize(bytes);
   }
 
   async storeSenderKey(sender: Address, distributionId: string, record: SenderKeyRecord): Promise<void> {
     this.#maybeFail('store');
-    const bytes = record.serialize();
-    this.#map.set(InMemorySenderKeyStore.key(sender, distributionId), bytes);
+    this.#records.set(InMemorySenderKeyStore.key(sender, distributionId), record.serialize());
     this.writes++;
   }
 
-  /** Removes a record (an app does this when it leaves a group or forgets a sender). */
+  async loadKeyHolders(sender: Address, distributionId: string): Promise<KeyHolderRecord | undefined> {
+    this.#maybeFail('loadKeyHolders');
+    const bytes = this.#holders.get(InMemorySenderKeyStore.key(sender, distributionId));
+    return bytes === undefined ? undefined : KeyHolderRecord.deserialize(bytes);
+  }
+
+  async storeKeyHolders(sender: Address, distributionId: string, record: KeyHolderRecord): Promise<void> {
+    this.#maybeFail('storeKeyHolders');
+    this.#holders.set(InMemorySenderKeyStore.key(sender, distributionId), record.serialize());
+    this.writes++;
+  }
+
+  /** Removes both records of a key (an app does this when it leaves a group or forgets a sender). */
   async deleteSenderKey(sender: Address, distributionId: string): Promise<void> {
-    this.#map.delete(InMemorySenderKeyStore.key(sender, distributionId));
+    this.#records.delete(InMemorySenderKeyStore.key(sender, distributionId));
+    this.#holders.delete(InMemorySenderKeyStore.key(sender, distributionId));
   }
 
-  /** The stored bytes of one record (a copy), or undefined. */
+  /** The stored bytes of one sender-key record (a copy), or undefined. */
   rawRecord(sender: Address, distributionId: string): Uint8Array | undefined {
-    return this.#map.get(InMemorySenderKeyStore.key(sender, distributionId))?.slice();
+    return this.#records.get(InMemorySenderKeyStore.key(sender, distributionId))?.slice();
   }
 
-  /** Replaces the stored bytes of one record (tests: load a fixture, or corrupt a record). */
+  /** Replaces the stored bytes of one sender-key record (tests: load a fixture, or corrupt a record). */
   setRawRecord(sender: Address, distributionId: string, bytes: Uint8Array): void {
-    this.#map.set(InMemorySenderKeyStore.key(sender, distributionId), bytes.slice());
+    this.#records.set(InMemorySenderKeyStore.key(sender, distributionId), bytes.slice());
   }
 
-  /** Every stored record as bytes (copies), to compare before and after an operation. */
+  /** The stored bytes of one key-holder record (a copy), or undefined. */
+  rawKeyHolders(sender: Address, distributionId: string): Uint8Array | undefined {
+    return this.#holders.get(InMemorySenderKeyStore.key(sender, distributionId))?.slice();
+  }
+
+  /** Replaces the stored bytes of one key-holder record. */
+  setRawKeyHolders(sender: Address, distributionId: string, bytes: Uint8Array): void {
+    this.#holders.set(InMemorySenderKeyStore.key(sender, distributionId), bytes.slice());
+  }
+
+  /** Every stored record of both kinds as bytes (copies), to compare before and after an operation. */
   snapshot(): Map<string, Uint8Array> {
-    return new Map([...this.#map].map(([k, v]) => [k, v.slice()]));
+    const out = new Map<string, Uint8Array>();
+    for (const [k, v] of this.#records) out.set(`record\u0000${k}`, v.slice());
+    for (const [k, v] of this.#holders) out.set(`holders\u0000${k}`, v.slice());
+    return out;
   }
 
   /** The next `op` call throws `error` (queued: call several times to fail several calls). */
