@@ -507,15 +507,9 @@ export class GroupCipher {
    * decoding is reused while the stored bytes are the same.
    */
   async #holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
-    let stored: unknown;
-    try {
-      stored = await this.#store.loadKeyHolders(sender, id);
-    } catch (err) {
-      throw new StoreError('loading the key holder record failed', { cause: err });
-    }
-    if (stored !== undefined && stored !== null && !(stored instanceof KeyHolderRecord)) {
-      throw new StoreError('the store returned something other than a KeyHolderRecord');
-    }
+    const stored = await this.#storeCall('loading the key holder record', isKeyHolderRecord, () =>
+      this.#store.loadKeyHolders(sender, id),
+    );
     let blob: Uint8Array | undefined;
     if (stored instanceof KeyHolderRecord) {
       if (stored.chainId === state.chainId) blob = stored.encodedDevices;
@@ -532,12 +526,10 @@ export class GroupCipher {
     return set;
   }
 
-  async #saveHolders(sender: Address, id: string, record: KeyHolderRecord): Promise<void> {
-    try {
-      await this.#store.storeKeyHolders(sender, id, record);
-    } catch (err) {
-      throw new StoreError('storing the key holder record failed', { cause: err });
-    }
+  #saveHolders(sender: Address, id: string, record: KeyHolderRecord): Promise<void> {
+    return this.#storeCall('storing the key holder record', undefined, () =>
+      this.#store.storeKeyHolders(sender, id, record),
+    );
   }
 
   #expired(state: SenderKeyStateData, now: number): boolean {
@@ -612,27 +604,42 @@ export class GroupCipher {
     return this.#mutex.run(`${addressToString(sender)}\u0000${id}`, fn);
   }
 
-  async #load(sender: Address, id: string): Promise<SenderKeyRecord | undefined> {
-    let record: unknown;
-    try {
-      record = await this.#store.loadSenderKey(sender, id);
-    } catch (err) {
-      throw new StoreError('loading the sender key record failed', { cause: err });
-    }
-    if (record === undefined || record === null) return undefined;
-    if (!(record instanceof SenderKeyRecord))
-      throw new StoreError('the store returned something other than a SenderKeyRecord');
-    return record;
+  #load(sender: Address, id: string): Promise<SenderKeyRecord | undefined> {
+    return this.#storeCall('loading the sender key record', isSenderKeyRecord, () =>
+      this.#store.loadSenderKey(sender, id),
+    );
   }
 
-  async #save(sender: Address, id: string, record: SenderKeyRecord): Promise<void> {
+  #save(sender: Address, id: string, record: SenderKeyRecord): Promise<void> {
+    return this.#storeCall('storing the sender key record', undefined, () =>
+      this.#store.storeSenderKey(sender, id, record),
+    );
+  }
+
+  /**
+   * A store call: its failure becomes a `StoreError` (cause kept); a load's answer must pass `isType`
+   * or be nothing (`null` counts as nothing).
+   */
+  async #storeCall<T>(
+    what: string,
+    isType: ((value: unknown) => boolean) | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    let out: T;
     try {
-      await this.#store.storeSenderKey(sender, id, record);
+      out = await call();
     } catch (err) {
-      throw new StoreError('storing the sender key record failed', { cause: err });
+      throw new StoreError(`${what} failed`, { cause: err });
     }
+    if (isType === undefined || out === undefined) return out;
+    if (out === null) return undefined as T;
+    if (!isType(out)) throw new StoreError(`${what}: the store returned something else`);
+    return out;
   }
 }
+
+const isSenderKeyRecord = (v: unknown) => v instanceof SenderKeyRecord;
+const isKeyHolderRecord = (v: unknown) => v instanceof KeyHolderRecord;
 
 function distributionMessageFor(id: string, state: SenderKeyStateData): SenderKeyDistributionMessage {
   return SenderKeyDistributionMessage.create({

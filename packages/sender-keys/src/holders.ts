@@ -14,6 +14,7 @@ import {
   validateAddress,
   WireType,
 } from '@e2ee-kit/core';
+import { readTagged, writeTagged } from './tagged.js';
 
 /** A set of devices in insertion order, looked up by name then device id. */
 export class DeviceSet {
@@ -202,15 +203,8 @@ export class KeyHolderRecord {
   }
 
   static deserialize(bytes: Uint8Array): KeyHolderRecord {
-    if (!(bytes instanceof Uint8Array)) throw new TypeError('key holder record must be a Uint8Array');
-    const tag = KEY_HOLDER_RECORD_TAG;
-    if (bytes.length < tag.length + 1) throw new DecodeError('key holder record too short');
-    for (let i = 0; i < tag.length; i++) {
-      if (bytes[i] !== tag[i]) throw new DecodeError('not a key holder record');
-    }
-    const version = bytes[tag.length] as number;
-    if (version !== 1) throw new DecodeError(`unsupported key holder record version ${version}`);
-    const r = new ProtoReader(bytes.subarray(tag.length + 1));
+    const { body } = readTagged(bytes, KEY_HOLDER_RECORD_TAG, 'key holder record', [1]);
+    const r = new ProtoReader(body);
     let chainId = 0;
     let holders: Uint8Array = new Uint8Array(0);
     for (let h = r.next(); h; h = r.next()) {
@@ -230,12 +224,7 @@ export class KeyHolderRecord {
     const w = new ProtoWriter();
     if (this.chainId !== 0) w.uint32(1, this.chainId);
     if (this.#holders.length > 0) w.bytes(2, this.#holders);
-    const body = w.finish();
-    const out = new Uint8Array(KEY_HOLDER_RECORD_TAG.length + 1 + body.length);
-    out.set(KEY_HOLDER_RECORD_TAG, 0);
-    out[KEY_HOLDER_RECORD_TAG.length] = KEY_HOLDER_RECORD_VERSION;
-    out.set(body, KEY_HOLDER_RECORD_TAG.length + 1);
-    return out;
+    return writeTagged(KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, w.finish());
   }
 
   /** The devices (new frozen addresses, in the order they were recorded). */

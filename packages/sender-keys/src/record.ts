@@ -26,6 +26,7 @@ import {
   MAX_SENDER_KEY_STATES,
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
+import { readTagged, writeTagged } from './tagged.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -316,23 +317,12 @@ export class SenderKeyRecord {
 
   /** Reads a record written by `serialize()` (any format version this package ever wrote). */
   static deserialize(bytes: Uint8Array): SenderKeyRecord {
-    assertBytes(bytes, 'sender key record');
-    if (bytes.length < SENDER_KEY_RECORD_TAG.length + 1) throw new DecodeError('sender key record too short');
-    for (let i = 0; i < SENDER_KEY_RECORD_TAG.length; i++) {
-      if (bytes[i] !== SENDER_KEY_RECORD_TAG[i]) throw new DecodeError('not a sender key record');
-    }
-    const version = bytes[SENDER_KEY_RECORD_TAG.length] as number;
-    if (version !== 1) throw new DecodeError(`unsupported sender key record version ${version}`);
-    return new SenderKeyRecord(decodeBody(bytes.subarray(SENDER_KEY_RECORD_TAG.length + 1), true));
+    const { body } = readTagged(bytes, SENDER_KEY_RECORD_TAG, 'sender key record', [1]);
+    return new SenderKeyRecord(decodeBody(body, true));
   }
 
   serialize(): Uint8Array {
-    const body = encodeBody(this.#states, true);
-    const out = new Uint8Array(SENDER_KEY_RECORD_TAG.length + 1 + body.length);
-    out.set(SENDER_KEY_RECORD_TAG, 0);
-    out[SENDER_KEY_RECORD_TAG.length] = SENDER_KEY_RECORD_VERSION;
-    out.set(body, SENDER_KEY_RECORD_TAG.length + 1);
-    return out;
+    return writeTagged(SENDER_KEY_RECORD_TAG, SENDER_KEY_RECORD_VERSION, encodeBody(this.#states, true));
   }
 
   /**
