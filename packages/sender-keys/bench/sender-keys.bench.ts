@@ -84,12 +84,17 @@ async function libsignal(): Promise<Side> {
   };
 }
 
+const labels = [...PROVIDERS.map(([l]) => l), LIB];
+/** A fresh sender and receiver per task, so no task leaves the receiver behind for the next. */
+const makeSide = (label: string): Promise<Side> => {
+  const p = PROVIDERS.find(([l]) => l === label);
+  return p === undefined ? libsignal() : ours(p[1]);
+};
+
 async function main(): Promise<void> {
-  const sides: Array<[string, Side]> = [];
-  for (const [label, p] of PROVIDERS) sides.push([label, await ours(p)]);
-  sides.push([LIB, await libsignal()]);
   // Sanity before timing: each side decrypts its own message.
-  for (const [label, s] of sides) {
+  for (const label of labels) {
+    const s = await makeSide(label);
     const back = await s.decrypt(await s.encrypt());
     if (back.length !== PLAINTEXT.length) throw new Error(`${label}: round trip failed`);
   }
@@ -99,7 +104,8 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     const bench = new Bench({ time: TIME, warmupTime: Math.min(300, TIME), throws: true });
     for (const op of ops) {
-      for (const [label, s] of sides) {
+      for (const label of labels) {
+        const s = await makeSide(label);
         const name = `${op}|${label}`;
         if (op === 'encrypt 200 B') bench.add(name, () => s.encrypt());
         if (op === 'encrypt+decrypt 200 B') bench.add(name, async () => s.decrypt(await s.encrypt()));
@@ -134,11 +140,11 @@ async function main(): Promise<void> {
       `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
       `median of ${ROUNDS} round medians, ${TIME} ms per task per round\n`,
   );
-  console.log(`| operation | ${sides.map(([l]) => l).join(' | ')} |`);
-  console.log(`|---|${sides.map(() => '---:').join('|')}|`);
+  console.log(`| operation | ${labels.join(' | ')} |`);
+  console.log(`|---|${labels.map(() => '---:').join('|')}|`);
   for (const op of ops) {
     const lib = median(samples.get(`${op}|${LIB}`) as number[]);
-    const cells = sides.map(([label]) => {
+    const cells = labels.map((label) => {
       const m = median(samples.get(`${op}|${label}`) as number[]);
       return label === LIB ? us(m) : `${us(m)} (${(m / lib).toFixed(2)}×)`;
     });

@@ -275,11 +275,11 @@ export class GroupCipher {
         messageVersion: effectiveVersion(state),
       });
       const signature = await signMessage(state, unsigned, p, this.#seeds);
+      const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
+      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
       const out = new Uint8Array(unsigned.length + signature.length);
       out.set(unsigned, 0);
       out.set(signature, unsigned.length);
-      const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
-      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
       return out;
     });
   }

@@ -94,8 +94,15 @@ function smallVarint(b: Uint8Array, pos: number): [number, number] | undefined {
   return undefined;
 }
 
-/** Canonical form only: `0a len { 0a n name 10 id }` repeated. False when anything differs. */
-function decodeCanonical(b: Uint8Array, out: DeviceSet): boolean {
+/**
+ * Walks the canonical form only: `0a len { 0a n name 10 id }` repeated, handing each device's name
+ * bytes and id to `visit` (which throws `DecodeError` for a bad device). False when the bytes are
+ * not in that form (valid or not: the caller then uses the general reader).
+ */
+function walkCanonical(
+  b: Uint8Array,
+  visit: (name: Uint8Array, ascii: boolean, deviceId: number) => void,
+): boolean {
   let pos = 0;
   while (pos < b.length) {
     if (b[pos] !== 0x0a) return false;
@@ -117,24 +124,38 @@ function decodeCanonical(b: Uint8Array, out: DeviceSet): boolean {
         break;
       }
     }
-    let name: string;
-    if (ascii) name = String.fromCharCode.apply(null, raw as unknown as number[]);
-    else {
-      try {
-        name = utf8Decoder.decode(raw);
-      } catch {
-        return false;
-      }
-    }
-    addChecked(out, name, id[0]);
+    visit(raw, ascii, id[0]);
     pos = end;
   }
   return true;
 }
 
+function nameOf(raw: Uint8Array, ascii: boolean): string {
+  if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+  try {
+    return utf8Decoder.decode(raw);
+  } catch {
+    throw new DecodeError('sender key record holds a malformed device address');
+  }
+}
+
+/** Checks an encoded device list without building it (fast for the canonical form). */
+export function validateHolders(bytes: Uint8Array): void {
+  const ok = walkCanonical(bytes, (raw, ascii, deviceId) => {
+    if (ascii) {
+      if (raw.length === 0 || raw.length > 1024 || deviceId < 1 || deviceId > MAX_DEVICE_ID) {
+        throw new DecodeError('sender key record holds a malformed device address');
+      }
+    } else addChecked(new DeviceSet(), nameOf(raw, false), deviceId);
+  });
+  if (!ok) decodeHolders(bytes);
+}
+
 export function decodeHolders(bytes: Uint8Array | undefined): DeviceSet {
   const fast = new DeviceSet();
-  if (bytes === undefined || decodeCanonical(bytes, fast)) return fast;
+  if (bytes === undefined) return fast;
+  if (walkCanonical(bytes, (raw, ascii, deviceId) => addChecked(fast, nameOf(raw, ascii), deviceId)))
+    return fast;
   const out = new DeviceSet();
   const r = new ProtoReader(bytes);
   for (let h = r.next(); h; h = r.next()) {
@@ -216,7 +237,7 @@ export class KeyHolderRecord {
         holders = r.bytes();
       } else r.skip(h.wireType);
     }
-    decodeHolders(holders); // validate now: a malformed record is refused when read
+    validateHolders(holders); // a malformed record is refused when read
     return new KeyHolderRecord(chainId, holders);
   }
 
