@@ -180,7 +180,22 @@ export class KeyPair {
     if (!(privateKey instanceof PrivateKey)) throw new TypeError('privateKey must be a PrivateKey');
   }
 
+  /**
+   * A fresh key pair: the provider's native generator when it offers one (`x25519GenerateKeyPair`),
+   * else `randomBytes(32)` clamped and its public key. Either way the private key is clamped as
+   * libsignal clamps it.
+   */
   static async generate(provider: CryptoProvider): Promise<KeyPair> {
+    const native =
+      typeof provider?.x25519GenerateKeyPair === 'function'
+        ? await provider.x25519GenerateKeyPair()
+        : undefined;
+    if (native !== undefined) {
+      if (native === null || typeof native !== 'object')
+        throw new TypeError('x25519GenerateKeyPair must resolve to a key pair');
+      assertBytes(native.privateKey, 'generated private key', PRIVATE_KEY_LENGTH);
+      return new KeyPair(PublicKey.fromRaw(native.publicKey), PrivateKey.deserialize(native.privateKey));
+    }
     const privateKey = PrivateKey.generate(provider);
     return new KeyPair(await privateKey.publicKey(provider), privateKey);
   }

@@ -8,27 +8,15 @@ import * as nc from 'node:crypto';
 import {
   assertBytes,
   type CryptoProvider,
-  constantTimeEqual,
   ErrorCode,
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
+import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
-/** One `KeyObject` per key-bytes object; the entry is checked against a copy of the bytes, so a reused buffer never yields a stale key. */
-class KeyObjectCache {
-  readonly #map = new WeakMap<Uint8Array, { bytes: Uint8Array; key: nc.KeyObject }>();
-  get(bytes: Uint8Array, make: () => nc.KeyObject): nc.KeyObject {
-    const hit = this.#map.get(bytes);
-    if (hit && constantTimeEqual(hit.bytes, bytes)) return hit.key;
-    const key = make();
-    this.#map.set(bytes, { bytes: bytes.slice(), key });
-    return key;
-  }
-}
 
 const b64url = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -52,10 +40,21 @@ function x25519PublicKeyObject(raw: Uint8Array): nc.KeyObject {
   }
 }
 
-const x25519Priv = new KeyObjectCache();
-const x25519Pub = new KeyObjectCache();
-const edPriv = new KeyObjectCache();
-const edPub = new KeyObjectCache();
+// `KeyObject`s by key content (provider/key-cache.ts: bounded, confirmed in constant time): protocol state
+// arrives as fresh byte arrays on every call, and an import costs more than the operation.
+const x25519Priv = new ContentKeyCache<nc.KeyObject>();
+const x25519Pub = new ContentKeyCache<nc.KeyObject>();
+/** Public keys of private keys this provider generated or derived. */
+const x25519PublicOf = new ContentKeyCache<Uint8Array>();
+const edPriv = new ContentKeyCache<nc.KeyObject>();
+const edPub = new ContentKeyCache<nc.KeyObject>();
+
+function nodeRandomBytes(length: number): Uint8Array {
+  if (typeof length !== 'number' || !Number.isInteger(length))
+    throw new TypeError('length must be an integer');
+  if (length < 0 || length > 1 << 20) throw new RangeError('length out of range');
+  return u8(nc.randomBytes(length));
+}
 
 function gcmLike(alg: 'aes-256-gcm' | 'chacha20-poly1305') {
   return {
@@ -91,17 +90,22 @@ function gcmLike(alg: 'aes-256-gcm' | 'chacha20-poly1305') {
   };
 }
 
-// One-shot `crypto.hash` (Node ≥ 20.12) skips the Hash object, and its 'latin1' string output (one char per
-// byte, exact for 0..255) skips the native Buffer allocation, which costs more than hashing one block:
-// 0.74 µs vs 1.6 µs (`createHash`) per 97-byte SHA-512 on the benchmark machine — the safety-number loop.
-// `createHash` where `crypto.hash` is missing.
-const oneShotHash = (nc as { hash?: typeof nc.hash }).hash;
-function digest(alg: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
-  if (oneShotHash === undefined) return u8(nc.createHash(alg).update(data).digest());
-  const s = oneShotHash(alg, data, 'latin1');
+// Hash digests are read as 'binary' (latin1) strings, one char per byte (exact for 0..255), copied into a
+// plain Uint8Array: for one-block inputs the native Buffer allocation of `digest()` costs as much as the
+// hashing. Keyed outputs (HMAC, HKDF) stay Buffers: a string copy of a key could not be wiped.
+function fromBinary(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < out.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+// One-shot `crypto.hash` (Node ≥ 20.12) also skips the Hash object: 0.74 µs vs 1.6 µs (`createHash` +
+// Buffer) per 97-byte SHA-512 on the benchmark machine — the safety-number loop. `createHash` where
+// `crypto.hash` is missing.
+const oneShotHash = (nc as { hash?: typeof nc.hash }).hash;
+function digest(alg: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
+  if (oneShotHash === undefined) return fromBinary(nc.createHash(alg).update(data).digest('binary'));
+  return fromBinary(oneShotHash(alg, data, 'binary'));
 }
 
 const gcm = gcmLike('aes-256-gcm');
@@ -110,12 +114,7 @@ const chacha = gcmLike('chacha20-poly1305');
 /** `node:crypto` provider. Same bytes as `nobleProvider` and `platformProvider`. */
 export const nodeProvider: CryptoProvider = Object.freeze({
   name: 'node',
-  randomBytes(length: number): Uint8Array {
-    if (typeof length !== 'number' || !Number.isInteger(length))
-      throw new TypeError('length must be an integer');
-    if (length < 0 || length > 1 << 20) throw new RangeError('length out of range');
-    return u8(nc.randomBytes(length));
-  },
+  randomBytes: nodeRandomBytes,
   async sha256(data: Uint8Array) {
     assertBytes(data, 'data');
     return digest('sha256', data);
@@ -208,8 +207,8 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     checkKey32(privateKey, 'privateKey');
     checkKey32(publicKey, 'publicKey');
     try {
-      const priv = x25519Priv.get(privateKey, () => x25519PrivateKeyObject(privateKey));
-      const pub = x25519Pub.get(publicKey, () => x25519PublicKeyObject(publicKey));
+      const priv = x25519Priv.getOrSet(privateKey, () => x25519PrivateKeyObject(privateKey));
+      const pub = x25519Pub.getOrSet(publicKey, () => x25519PublicKeyObject(publicKey));
       return u8(nc.diffieHellman({ privateKey: priv, publicKey: pub }));
     } catch {
       // OpenSSL refuses low-order points (all-zero output); noble gives the RFC 7748 answer.
@@ -218,11 +217,41 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   },
   async x25519PublicKey(privateKey: Uint8Array) {
     checkKey32(privateKey, 'privateKey');
-    const priv = x25519Priv.get(privateKey, () => x25519PrivateKeyObject(privateKey));
+    const known = x25519PublicOf.get(privateKey);
+    if (known !== undefined) return known.slice();
+    const priv = x25519Priv.getOrSet(privateKey, () => x25519PrivateKeyObject(privateKey));
     const x = priv.export({ format: 'jwk' }).x;
-    if (typeof x === 'string') return u8(Buffer.from(x, 'base64url'));
-    const spki = nc.createPublicKey(priv).export({ format: 'der', type: 'spki' });
-    return u8(spki.subarray(spki.length - 32));
+    let pub: Uint8Array;
+    if (typeof x === 'string') pub = u8(Buffer.from(x, 'base64url'));
+    else {
+      const spki = nc.createPublicKey(priv).export({ format: 'der', type: 'spki' });
+      pub = u8(spki.subarray(spki.length - 32));
+    }
+    x25519PublicOf.set(privateKey, pub.slice());
+    return pub;
+  },
+  /**
+   * OpenSSL's X25519 generator plus one JWK export (`d`, `x`): the `KeyObject` is cached for the
+   * agreements that follow. Only while `randomBytes` is this provider's own (see
+   * `CryptoProvider.x25519GenerateKeyPair`).
+   */
+  async x25519GenerateKeyPair(this: unknown) {
+    if ((this as { randomBytes?: unknown } | undefined)?.randomBytes !== nodeRandomBytes) return undefined;
+    let d: Uint8Array;
+    let x: Uint8Array;
+    let key: nc.KeyObject;
+    try {
+      key = nc.generateKeyPairSync('x25519').privateKey;
+      const jwk = key.export({ format: 'jwk' });
+      if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') return undefined;
+      const db = Buffer.from(jwk.d, 'base64url'); // a view into Node's shared Buffer pool: copy, then wipe
+      d = new Uint8Array(db);
+      db.fill(0);
+      x = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+    } catch {
+      return undefined;
+    }
+    return adoptGeneratedX25519(d, x, key, x25519Priv, x25519PublicOf);
   },
   async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
     checkKey32(publicKey, 'publicKey');
@@ -230,7 +259,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(signature, 'signature');
     if (signature.length !== 64) return false;
     try {
-      const pub = edPub.get(publicKey, () =>
+      const pub = edPub.getOrSet(publicKey, () =>
         nc.createPublicKey({ key: Buffer.from(spkiEd25519(publicKey)), format: 'der', type: 'spki' }),
       );
       return nc.verify(null, message, pub, signature);
@@ -241,7 +270,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   async ed25519Sign(seed: Uint8Array, message: Uint8Array) {
     checkKey32(seed, 'seed');
     assertBytes(message, 'message');
-    const priv = edPriv.get(seed, () =>
+    const priv = edPriv.getOrSet(seed, () =>
       nc.createPrivateKey({ key: Buffer.from(pkcs8Ed25519(seed)), format: 'der', type: 'pkcs8' }),
     );
     return u8(nc.sign(null, message, priv));

@@ -9,10 +9,11 @@
  * available, because there it is many times faster than pure JavaScript. The bytes are identical
  * either way; tests force every path with `webCryptoMinBytes: 0`.
  */
-import { assertBytes, constantTimeEqual, toBase64 } from '../bytes.js';
+import { assertBytes, fromBase64, toBase64 } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519 } from './der.js';
+import { adoptGeneratedX25519, ContentKeyCache } from './key-cache.js';
 import { nobleSync } from './noble.js';
 import { webRandomBytes } from './random.js';
 import type { CryptoProvider } from './types.js';
@@ -120,23 +121,6 @@ async function probe(subtle: SubtleCrypto | undefined): Promise<Support> {
   return { subtle, sha, hmac, hkdf, aesCbc, aesGcm, chacha, x25519, ed25519 };
 }
 
-/**
- * Keys are imported once per key-bytes object and reused (the identity key signs and agrees often).
- * Each entry keeps a copy of the bytes it was made from: a caller that reuses one buffer for another
- * key gets a fresh import, never the stale key.
- */
-class KeyCache {
-  readonly #map = new WeakMap<Uint8Array, { bytes: Uint8Array; key: CryptoKey }>();
-  async get(bytes: Uint8Array, make: () => Promise<CryptoKey>): Promise<CryptoKey> {
-    const copy = bytes.slice();
-    const hit = this.#map.get(bytes);
-    if (hit && constantTimeEqual(hit.bytes, copy)) return hit.key;
-    const key = await make();
-    this.#map.set(bytes, { bytes: copy, key });
-    return key;
-  }
-}
-
 export function createPlatformProvider(options: PlatformProviderOptions = {}): CryptoProvider & {
   support(): Promise<PlatformSupport>;
 } {
@@ -152,13 +136,34 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
     return detected;
   };
   const big = (n: number) => n >= minBytes;
-  const x25519Priv = new KeyCache();
-  const x25519Pub = new KeyCache();
-  // Public keys this provider derived, per private-key bytes object: with `x` known, the private key is
-  // imported as a JWK, about 3× cheaper than PKCS#8 in Node (a ratchet step agrees with a fresh key).
-  const derivedPublic = new WeakMap<Uint8Array, { bytes: Uint8Array; pub: Uint8Array }>();
-  const edPub = new KeyCache();
-  const edPriv = new KeyCache();
+  // Imported keys, by content (see key-cache.ts: bounded, confirmed in constant time): protocol state
+  // arrives as fresh byte arrays on every call, and an import costs more than the operation.
+  const x25519Priv = new ContentKeyCache<CryptoKey>();
+  const x25519Pub = new ContentKeyCache<CryptoKey>();
+  // Public keys of private keys this provider generated or derived: with `x` known, a private key is
+  // imported as a JWK (Web Crypto checks `x` against `d`), ~15× cheaper than PKCS#8 in Node.
+  const publicOf = new ContentKeyCache<Uint8Array>();
+  const edPub = new ContentKeyCache<CryptoKey>();
+  const edPriv = new ContentKeyCache<CryptoKey>();
+
+  const importX25519Private = async (subtle: SubtleCrypto, privateKey: Uint8Array): Promise<CryptoKey> => {
+    const x = publicOf.get(privateKey);
+    const d = base64url(privateKey); // before any await: the caller may reuse its buffer
+    const pkcs8 = buf(pkcs8X25519(privateKey));
+    if (x !== undefined) {
+      try {
+        const jwk: JsonWebKey = { kty: 'OKP', crv: 'X25519', d, x: base64url(x) };
+        return await subtle.importKey('jwk', jwk, { name: 'X25519' }, false, ['deriveBits']);
+      } catch {
+        // fall through: PKCS#8 is the universally supported form
+      }
+    }
+    try {
+      return await subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']);
+    } finally {
+      pkcs8.fill(0);
+    }
+  };
 
   const provider = {
     name: 'platform',
@@ -330,21 +335,10 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       const s = await support();
       if (s.x25519) {
         try {
-          const known = derivedPublic.get(privateKey);
-          const priv = await x25519Priv.get(privateKey, () =>
-            known && constantTimeEqual(known.bytes, privateKey)
-              ? s.subtle!.importKey(
-                  'jwk',
-                  { kty: 'OKP', crv: 'X25519', d: base64url(privateKey), x: base64url(known.pub) },
-                  { name: 'X25519' },
-                  false,
-                  ['deriveBits'],
-                )
-              : s.subtle!.importKey('pkcs8', buf(pkcs8X25519(privateKey)), { name: 'X25519' }, false, [
-                  'deriveBits',
-                ]),
+          const priv = await x25519Priv.getOrSetAsync(privateKey, () =>
+            importX25519Private(s.subtle!, privateKey),
           );
-          const pub = await x25519Pub.get(publicKey, () =>
+          const pub = await x25519Pub.getOrSetAsync(publicKey, () =>
             s.subtle!.importKey('raw', buf(publicKey), { name: 'X25519' }, false, []),
           );
           return new Uint8Array(
@@ -359,10 +353,36 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
     },
     async x25519PublicKey(privateKey: Uint8Array) {
       checkKey32(privateKey, 'privateKey');
+      const known = publicOf.get(privateKey);
+      if (known !== undefined) return known.slice();
       // A base-point multiplication via Web Crypto needs an import and an export; noble's is as fast.
       const pub = nobleSync.x25519PublicKey(privateKey);
-      derivedPublic.set(privateKey, { bytes: privateKey.slice(), pub: pub.slice() });
+      publicOf.set(privateKey, pub.slice());
       return pub;
+    },
+    /**
+     * Web Crypto's X25519 generator plus one JWK export (`d`, `x`): no base-point multiplication in
+     * JavaScript, and the generated `CryptoKey` is cached for the agreements that follow. Only while
+     * `randomBytes` is this provider's own (see `CryptoProvider.x25519GenerateKeyPair`).
+     */
+    async x25519GenerateKeyPair(this: unknown) {
+      if ((this as { randomBytes?: unknown } | undefined)?.randomBytes !== webRandomBytes) return undefined;
+      const s = await support();
+      if (!s.x25519) return undefined;
+      let d: Uint8Array;
+      let x: Uint8Array;
+      let key: CryptoKey;
+      try {
+        const pair = (await s.subtle!.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+        const jwk = await s.subtle!.exportKey('jwk', pair.privateKey);
+        if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') return undefined;
+        d = fromBase64(jwk.d);
+        x = fromBase64(jwk.x);
+        key = pair.privateKey;
+      } catch {
+        return undefined;
+      }
+      return adoptGeneratedX25519(d, x, key, x25519Priv, publicOf);
     },
     async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
       checkKey32(publicKey, 'publicKey');
@@ -372,7 +392,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       const s = await support();
       if (s.ed25519) {
         try {
-          const k = await edPub.get(publicKey, () =>
+          const k = await edPub.getOrSetAsync(publicKey, () =>
             s.subtle!.importKey('raw', buf(publicKey), { name: 'Ed25519' }, false, ['verify']),
           );
           return await s.subtle!.verify({ name: 'Ed25519' }, k, buf(signature), buf(message));
@@ -387,7 +407,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       assertBytes(message, 'message');
       const s = await support();
       if (s.ed25519) {
-        const k = await edPriv.get(seed, () =>
+        const k = await edPriv.getOrSetAsync(seed, () =>
           s.subtle!.importKey('pkcs8', buf(pkcs8Ed25519(seed)), { name: 'Ed25519' }, false, ['sign']),
         );
         return new Uint8Array(await s.subtle!.sign({ name: 'Ed25519' }, k, buf(message)));

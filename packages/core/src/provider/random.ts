@@ -18,7 +18,10 @@ export function webRandomBytes(length: number): Uint8Array {
   return out;
 }
 
-/** Returns a provider that is `provider` in every respect except its randomness source. */
+/**
+ * Returns a provider that is `provider` in every respect except its randomness source. Native key
+ * generation (`x25519GenerateKeyPair`) is removed, so every key is drawn from `randomBytes`.
+ */
 export function withRandom<P extends CryptoProvider>(
   provider: P,
   randomBytes: (length: number) => Uint8Array,
@@ -35,5 +38,6 @@ export function withRandom<P extends CryptoProvider>(
       return out;
     },
   });
+  Object.defineProperty(wrapped, 'x25519GenerateKeyPair', { value: undefined });
   return wrapped;
 }

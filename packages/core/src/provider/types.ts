@@ -69,6 +69,18 @@ export interface CryptoProvider {
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
   /** X25519 public key (u-coordinate) for a 32-byte private scalar. */
   x25519PublicKey(privateKey: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional: a fresh X25519 key pair from the runtime's own generator, used by `KeyPair.generate`
+   * instead of `randomBytes(32)` plus a base-point multiplication (and the provider keeps the imported
+   * key for the agreements that follow). `privateKey` is the clamped 32-byte scalar (RFC 7748
+   * `decodeScalar25519`), `publicKey` its 32-byte u-coordinate. Resolves to `undefined` when the provider
+   * cannot generate natively (callers then draw `randomBytes(32)`).
+   *
+   * The key material comes from the runtime's randomness, not from `randomBytes`: a provider whose
+   * `randomBytes` was replaced must not offer it. `withRandom` removes it, and the built-in providers
+   * answer `undefined` when called on an object whose `randomBytes` is not their own.
+   */
+  x25519GenerateKeyPair?(): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array } | undefined>;
 
   /** RFC 8032 Ed25519 (strict: s < L, canonical encodings). */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
