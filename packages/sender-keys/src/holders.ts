@@ -83,15 +83,21 @@ function addChecked(out: DeviceSet, name: unknown, deviceId: unknown): void {
   out.add(name, deviceId);
 }
 
-/** Reads one varint of at most 4 bytes at `pos`; returns [value, next] or undefined. */
-function smallVarint(b: Uint8Array, pos: number): [number, number] | undefined {
+/** Position after the last `smallVarint` (module scratch, so the hot loop allocates nothing). */
+let varintEnd = 0;
+
+/** Reads one varint of at most 4 bytes at `pos` (its end in `varintEnd`), or -1. */
+function smallVarint(b: Uint8Array, pos: number): number {
   let v = 0;
   for (let i = 0; i < 4 && pos < b.length; i++) {
     const byte = b[pos++] as number;
     v |= (byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) === 0) return [v, pos];
+    if ((byte & 0x80) === 0) {
+      varintEnd = pos;
+      return v;
+    }
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -106,25 +112,20 @@ function walkCanonical(
   let pos = 0;
   while (pos < b.length) {
     if (b[pos] !== 0x0a) return false;
-    const entry = smallVarint(b, pos + 1);
-    if (entry === undefined) return false;
-    const end = entry[1] + entry[0];
-    if (end > b.length || b[entry[1]] !== 0x0a) return false;
-    const len = smallVarint(b, entry[1] + 1);
-    if (len === undefined) return false;
-    const nameEnd = len[1] + len[0];
+    const entryLength = smallVarint(b, pos + 1);
+    if (entryLength < 0) return false;
+    const end = varintEnd + entryLength;
+    if (end > b.length || b[varintEnd] !== 0x0a) return false;
+    const nameLength = smallVarint(b, varintEnd + 1);
+    if (nameLength < 0) return false;
+    const nameStart = varintEnd;
+    const nameEnd = nameStart + nameLength;
     if (nameEnd + 2 > end || b[nameEnd] !== 0x10) return false;
     const id = smallVarint(b, nameEnd + 1);
-    if (id === undefined || id[1] !== end) return false;
-    const raw = b.subarray(len[1], nameEnd);
-    let ascii = true;
-    for (let i = 0; i < raw.length; i++) {
-      if ((raw[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    visit(raw, ascii, id[0]);
+    if (id < 0 || varintEnd !== end) return false;
+    let high = 0;
+    for (let i = nameStart; i < nameEnd; i++) high |= b[i] as number;
+    visit(b.subarray(nameStart, nameEnd), (high & 0x80) === 0, id);
     pos = end;
   }
   return true;

@@ -10,6 +10,7 @@ import {
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
+import { messageKeySeed, messageKeys, nextChainKey } from '../src/kdf.js';
 import { permutations, sessions, thrown, vectorSender, vectors } from './helpers.js';
 
 const sender = vectorSender;
@@ -63,6 +64,23 @@ for (const { label, provider } of allProviders) {
 
 describe('fixed-input session: byte-exact codecs and key schedule', () => {
   const f = sessions.fixed;
+
+  for (const { label, provider } of allProviders) {
+    it(`the chain and message keys are libsignal's derivation table (${label})`, async () => {
+      let chainKey = fromHex(f.chainKeyHex);
+      for (const d of f.derivations) {
+        expect(toHex(chainKey)).toBe(d.chainKeyHex);
+        const seed = await messageKeySeed(chainKey, provider);
+        expect(toHex(seed)).toBe(d.messageKeySeedHex);
+        const keys = await messageKeys(seed, provider);
+        expect([toHex(keys.iv), toHex(keys.cipherKey)]).toEqual([d.ivHex, d.cipherKeyHex]);
+        const m = f.messages[d.iteration]!;
+        const ct = await provider.aes256CbcEncrypt(keys.cipherKey, keys.iv, fromHex(m.plaintextHex));
+        expect(toHex(ct)).toBe(d.ciphertextHex);
+        chainKey = await nextChainKey(chainKey, provider);
+      }
+    });
+  }
 
   it('decodes and re-encodes the distribution message byte for byte', () => {
     const skdm = SenderKeyDistributionMessage.deserialize(fromHex(f.senderKeyDistributionMessageHex));
