@@ -30,7 +30,7 @@ import {
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
 import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
-import { DeviceSet, decodeHolders, KeyHolderRecord, uniqueDevices } from './holders.js';
+import { DeviceSet, decodeHolders, encodeHolders, KeyHolderRecord, uniqueDevices } from './holders.js';
 import { messageKeySeed, messageKeys, nextChainKey } from './kdf.js';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type SkippedKey } from './record.js';
@@ -145,10 +145,10 @@ export class GroupCipher {
       typeof store !== 'object' ||
       typeof store.loadSenderKey !== 'function' ||
       typeof store.storeSenderKey !== 'function' ||
-      typeof store.loadKeyHolders !== 'function' ||
-      typeof store.storeKeyHolders !== 'function'
+      typeof store.loadKeyHolders !== typeof store.storeKeyHolders ||
+      !['function', 'undefined'].includes(typeof store.loadKeyHolders)
     ) {
-      throw new TypeError('store must implement SenderKeyStore');
+      throw new TypeError('store must implement SenderKeyStore (key-holder methods: both or neither)');
     }
     this.#store = store;
     this.#provider = resolveProvider(options.provider);
@@ -443,9 +443,7 @@ export class GroupCipher {
       const updated = holders.list();
       const size = holders.size;
       for (const d of list) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
-      if (updated.length !== size) {
-        await this.#saveHolders(sender, id, KeyHolderRecord.create(state.chainId, updated));
-      }
+      if (updated.length !== size) await this.#saveHolders(sender, id, record as SenderKeyRecord, updated);
       return true;
     });
   }
@@ -469,7 +467,7 @@ export class GroupCipher {
       const holders = (await this.#holdersOf(sender, id, state)).list();
       const kept = holders.filter((h) => !drop.has(h));
       if (kept.length === holders.length) return;
-      await this.#saveHolders(sender, id, KeyHolderRecord.create(state.chainId, kept));
+      await this.#saveHolders(sender, id, record as SenderKeyRecord, kept);
     });
   }
 
@@ -507,9 +505,13 @@ export class GroupCipher {
    * decoding is reused while the stored bytes are the same.
    */
   async #holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
-    const stored = await this.#storeCall('loading the key holder record', isKeyHolderRecord, () =>
-      this.#store.loadKeyHolders(sender, id),
-    );
+    const store = this.#store;
+    const stored =
+      store.loadKeyHolders === undefined
+        ? undefined
+        : await this.#storeCall('loading the key holder record', isKeyHolderRecord, () =>
+            (store.loadKeyHolders as NonNullable<SenderKeyStore['loadKeyHolders']>)(sender, id),
+          );
     let blob: Uint8Array | undefined;
     if (stored instanceof KeyHolderRecord) {
       if (stored.chainId === state.chainId) blob = stored.encodedDevices;
@@ -526,9 +528,18 @@ export class GroupCipher {
     return set;
   }
 
-  #saveHolders(sender: Address, id: string, record: KeyHolderRecord): Promise<void> {
+  /** Records `devices` as the holders of own chain `record.states[0]`: in the key-holder record, or
+   * inside the state when the store has no key-holder methods. */
+  #saveHolders(sender: Address, id: string, record: SenderKeyRecord, devices: Address[]): Promise<void> {
+    const state = record.states[0] as SenderKeyStateData;
+    const store = this.#store;
+    if (store.storeKeyHolders === undefined) {
+      const updated = { ...state, holders: encodeHolders(devices) };
+      return this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+    }
+    const holders = KeyHolderRecord.create(state.chainId, devices);
     return this.#storeCall('storing the key holder record', undefined, () =>
-      this.#store.storeKeyHolders(sender, id, record),
+      (store.storeKeyHolders as NonNullable<SenderKeyStore['storeKeyHolders']>)(sender, id, holders),
     );
   }
 

@@ -9,7 +9,9 @@ import type { SenderKeyRecord } from './record.js';
  *
  * Two records per key: the sender-key record (every encrypt and decrypt reads and writes it) and,
  * for the app's own sending chains only, the key-holder record (who was handed the current chain;
- * only the membership calls touch it, so its size never slows a message down).
+ * only the membership calls touch it, so its size never slows a message down). The key-holder
+ * methods are optional, both or neither: without them the list is kept inside the app's own
+ * sender-key record, which then grows with the group and costs every encrypt a copy of it.
  *
  * A store call that throws must leave the previous record in place (write atomically). The cipher
  * serialises calls per key itself: implementations need no locking of their own.
@@ -17,6 +19,6 @@ import type { SenderKeyRecord } from './record.js';
 export interface SenderKeyStore {
   loadSenderKey(sender: Address, distributionId: string): Promise<SenderKeyRecord | undefined>;
   storeSenderKey(sender: Address, distributionId: string, record: SenderKeyRecord): Promise<void>;
-  loadKeyHolders(sender: Address, distributionId: string): Promise<KeyHolderRecord | undefined>;
-  storeKeyHolders(sender: Address, distributionId: string, record: KeyHolderRecord): Promise<void>;
+  loadKeyHolders?(sender: Address, distributionId: string): Promise<KeyHolderRecord | undefined>;
+  storeKeyHolders?(sender: Address, distributionId: string, record: KeyHolderRecord): Promise<void>;
 }

@@ -15,6 +15,21 @@ senderKeyStoreConformance({ describe, it, expect }, () => new InMemorySenderKeyS
   provider: nobleProvider,
 });
 
+/** A store without the optional key-holder methods: the holder list lives in the sender-key record. */
+class TwoMethodStore implements SenderKeyStore {
+  readonly #inner = new InMemorySenderKeyStore();
+  loadSenderKey(sender: { name: string; deviceId: number }, id: string) {
+    return this.#inner.loadSenderKey(sender, id);
+  }
+  storeSenderKey(sender: { name: string; deviceId: number }, id: string, record: SenderKeyRecord) {
+    return this.#inner.storeSenderKey(sender, id, record);
+  }
+}
+senderKeyStoreConformance({ describe, it, expect }, () => new TwoMethodStore(), {
+  name: 'a store without key-holder methods (node provider)',
+  provider: nodeProvider,
+});
+
 /** A store that ignores the device id: records of two devices of one user collide. */
 class DeviceBlindStore implements SenderKeyStore {
   readonly #map = new Map<string, SenderKeyRecord>();

@@ -126,6 +126,37 @@ describe('the key-holder record', () => {
   });
 });
 
+describe('a store without key-holder methods', () => {
+  it('keeps the list inside the sender-key record, with the same answers', async () => {
+    const inner = new InMemorySenderKeyStore();
+    const store = {
+      loadSenderKey: inner.loadSenderKey.bind(inner),
+      storeSenderKey: inner.storeSenderKey.bind(inner),
+    };
+    const sender = new GroupCipher(store);
+    const plan = await sender.prepareSend(alice, D, [bob1, carol]);
+    const small = inner.rawRecord(alice, D)?.length ?? 0;
+    await sender.markDelivered(alice, D, plan.chainId, [bob1, carol]);
+    expect((inner.rawRecord(alice, D)?.length ?? 0) > small).toBe(true);
+    expect(inner.rawKeyHolders(alice, D)).toBeUndefined();
+    expect(await sender.keyHolders(alice, D)).toEqual([bob1, carol]);
+    await sender.markNeedsDistribution(alice, D, [carol]);
+    expect((await sender.prepareSend(alice, D, [bob1, carol])).needsDistribution).toEqual([carol]);
+    const removal = await sender.prepareSend(alice, D, [carol]);
+    expect([removal.rotation, removal.removed, removal.needsDistribution]).toEqual([
+      'member-removed',
+      [bob1],
+      [carol],
+    ]);
+    const half = {
+      loadSenderKey: store.loadSenderKey,
+      storeSenderKey: store.storeSenderKey,
+      loadKeyHolders: inner.loadKeyHolders.bind(inner),
+    };
+    expect(() => new GroupCipher(half as never)).toThrow(TypeError);
+  });
+});
+
 describe('rotation', () => {
   it('a removed member: new chain id, chain key and signing key, same distribution id; the removed device reads nothing new', async () => {
     const g = group();
