@@ -54,6 +54,22 @@ describe('reused hash instances give @noble/hashes one-shot bytes', () => {
     });
 
     it(`HKDF-SHA256 for every output length class, with and without salt, via ${label}`, async () => {
+      // Large inputs take the node provider's createHmac composition instead of the reused instances.
+      for (const [ikmLen, infoLen] of [
+        [600, 10],
+        [10, 600],
+        [2000, 2000],
+      ] as const) {
+        const ikm = rnd(ikmLen);
+        const info = rnd(infoLen);
+        const salt = rnd(32);
+        for (const s of [salt, undefined]) {
+          const want = hkdf(sha256, ikm, s, info, 80);
+          expect(same(await provider.hkdfSha256(ikm, s, info, 80), want), `hkdf ${ikmLen}/${infoLen}`).toBe(
+            true,
+          );
+        }
+      }
       const infos = [new Uint8Array(0), rnd(18), rnd(63), rnd(64), rnd(200)];
       const salts = [undefined, new Uint8Array(0), rnd(32), rnd(64), rnd(65)];
       for (const len of [1, 31, 32, 33, 42, 64, 80, 96, 97, 255 * 32]) {

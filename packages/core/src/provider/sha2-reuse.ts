@@ -42,7 +42,9 @@ class ReusableSha2 {
   readonly #pad: Uint8Array;
   readonly #t: Uint8Array;
   readonly #prk: Uint8Array;
-  readonly #zeroSalt: Uint8Array;
+  /** HMAC midstates of HKDF's default salt (`outputLen` zero bytes): public constants, computed once. */
+  readonly #zeroI: Sha2Instance;
+  readonly #zeroO: Sha2Instance;
   readonly #ctr = new Uint8Array(1);
 
   constructor(create: () => Sha2Instance, blockLen: number, outputLen: number) {
@@ -56,7 +58,9 @@ class ReusableSha2 {
     this.#pad = new Uint8Array(blockLen);
     this.#t = new Uint8Array(outputLen);
     this.#prk = new Uint8Array(outputLen);
-    this.#zeroSalt = new Uint8Array(outputLen);
+    this.#zeroI = create();
+    this.#zeroO = create();
+    this.#keyed(new Uint8Array(outputLen), this.#zeroI, this.#zeroO);
   }
 
   /** `H(p₀ ‖ p₁ ‖ …)`. Callers validate the parts. */
@@ -83,11 +87,14 @@ class ReusableSha2 {
     pad.fill(0);
   }
 
-  /** HMAC(key, data) into `out` (≥ outputLen bytes). Uses a/b; leaves them wiped. */
-  #hmacInto(key: Uint8Array, data: Uint8Array, out: Uint8Array): void {
+  /** HMAC(key, data) into `out` (≥ outputLen bytes); no key: the zero salt's midstates. Uses a/b; leaves them wiped. */
+  #hmacInto(key: Uint8Array | undefined, data: Uint8Array, out: Uint8Array): void {
     const i = this.#a;
     const o = this.#b;
-    this.#keyed(key, i, o);
+    if (key === undefined) {
+      this.#zeroI._cloneInto(i);
+      this.#zeroO._cloneInto(o);
+    } else this.#keyed(key, i, o);
     const t = this.#t;
     i.update(data).digestInto(t);
     o.update(t).digestInto(out);
@@ -106,7 +113,7 @@ class ReusableSha2 {
   hkdf(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
     const olen = this.#outputLen;
     const prk = this.#prk;
-    this.#hmacInto(salt ?? this.#zeroSalt, ikm, prk);
+    this.#hmacInto(salt, ikm, prk);
     const kI = this.#kI;
     const kO = this.#kO;
     this.#keyed(prk, kI, kO);
