@@ -41,6 +41,12 @@ class ReusableSha2 {
   readonly #kO: Sha2Instance;
   readonly #pad: Uint8Array;
   readonly #t: Uint8Array;
+  /**
+   * Digests land here and are returned as a `slice()`: `digestInto` builds a `DataView` over its target,
+   * and a fresh small `Uint8Array`'s backing buffer is created lazily, on that first `.buffer` access —
+   * which costs as much as a SHA-512 compression. A long-lived scratch has its buffer already.
+   */
+  readonly #out: Uint8Array;
   readonly #prk: Uint8Array;
   /** HMAC midstates of HKDF's default salt (`outputLen` zero bytes): public constants, computed once. */
   readonly #zeroI: Sha2Instance;
@@ -57,6 +63,7 @@ class ReusableSha2 {
     this.#outputLen = outputLen;
     this.#pad = new Uint8Array(blockLen);
     this.#t = new Uint8Array(outputLen);
+    this.#out = new Uint8Array(outputLen);
     this.#prk = new Uint8Array(outputLen);
     this.#zeroI = create();
     this.#zeroO = create();
@@ -66,11 +73,13 @@ class ReusableSha2 {
   /** `H(p₀ ‖ p₁ ‖ …)`. Callers validate the parts. */
   hash(parts: readonly Uint8Array[]): Uint8Array {
     const h = this.#iv._cloneInto(this.#a);
-    for (const p of parts) h.update(p);
-    const out = new Uint8Array(this.#outputLen);
+    for (let i = 0; i < parts.length; i++) h.update(parts[i] as Uint8Array);
+    const out = this.#out;
     h.digestInto(out);
     h.destroy();
-    return out;
+    const result = out.slice();
+    out.fill(0);
+    return result;
   }
 
   /** Sets `i`/`o` to the midstates after `K ⊕ ipad` / `K ⊕ opad` (RFC 2104). */
@@ -104,9 +113,11 @@ class ReusableSha2 {
   }
 
   hmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-    const out = new Uint8Array(this.#outputLen);
+    const out = this.#out;
     this.#hmacInto(key, data, out);
-    return out;
+    const result = out.slice();
+    out.fill(0);
+    return result;
   }
 
   /** RFC 5869 HKDF; an absent salt is `outputLen` zero bytes. `0 < length ≤ 255 · outputLen`, checked by callers. */
