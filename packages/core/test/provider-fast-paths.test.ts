@@ -11,16 +11,20 @@ import {
   KeyPair,
   nobleProvider,
   PrivateKey,
+  PublicKey,
   platformProvider,
+  toHex,
   withRandom,
 } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { createDeterministicRandom, deterministicProvider } from '@e2ee-kit/core/testing';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
+import { montgomeryToEdwards } from '../src/keys.js';
 import { ContentKeyCache, fnv1a, KEY_CACHE_CAPACITY } from '../src/provider/key-cache.js';
 import { same } from './helpers/wycheproof.js';
 
@@ -256,5 +260,24 @@ describe('native X25519 key generation (x25519GenerateKeyPair)', () => {
       RangeError,
     );
     await expect(KeyPair.generate(bad({ privateKey: rnd(32), publicKey: 'x' }))).rejects.toThrow(TypeError);
+  });
+});
+
+describe('PublicKey.isCanonical stays libsignal’s exact torsion check', () => {
+  it('refuses mixed keys (prime-order point + small-order point), which a small-order u list would accept', async () => {
+    const good = (await KeyPair.generate(nobleProvider)).publicKey;
+    expect(good.isCanonical()).toBe(true);
+    const pl = montgomeryToEdwards(good.raw(), 0)!;
+    const smallOrderU = new Set<string>();
+    for (const t of ED25519_TORSION_SUBGROUP.slice(1)) {
+      const T = ed25519.Point.fromHex(t);
+      smallOrderU.add(toHex(ed25519.utils.toMontgomery(T.toBytes())));
+      const mixed = PublicKey.fromRaw(ed25519.utils.toMontgomery(pl.add(T).toBytes()));
+      expect(mixed.isCanonical(), `torsion ${t}`).toBe(false);
+      expect(smallOrderU.has(toHex(mixed.raw()))).toBe(false);
+      // Invisible to X25519 with a clamped scalar: same shared secret as the prime-order part.
+      const k = PrivateKey.generate(nobleProvider);
+      expect(same(await k.agree(mixed, nobleProvider), await k.agree(good, nobleProvider))).toBe(true);
+    }
   });
 });
