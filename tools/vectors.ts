@@ -1,16 +1,14 @@
-// Test-only helpers: read the public vectors in ../shared/vectors (beside the checkout).
-// Published packages never import this file.
-import { existsSync, readFileSync } from 'node:fs';
+// Test-only helpers: read the public test vectors kept in the repository's own `vectors/` folder
+// (sources and licences in vectors/README.md). Published packages never import this file.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Absolute path of the shared vectors folder; fails loudly if the checkout has no `../shared`. */
+/** Absolute path of the repository's `vectors/` folder. */
 export function vectorsDir(): string {
-  const dir = process.env['E2EE_KIT_VECTORS'] ?? join(repoRoot, '..', 'shared', 'vectors');
-  if (!existsSync(dir)) throw new Error(`test vectors not found at ${dir} (set E2EE_KIT_VECTORS)`);
-  return dir;
+  return join(repoRoot, 'vectors');
 }
 
 export function readVectorJson<T = unknown>(relativePath: string): T {

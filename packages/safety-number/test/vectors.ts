@@ -1,4 +1,4 @@
-// Typed view of ../shared/vectors/libsignal/fingerprint-libsignal.json (test-only).
+// Typed view of vectors/libsignal/fingerprint-libsignal.json (test-only).
 import { readVectorJson } from '../../../tools/vectors.js';
 
 export interface GeneratedVector {

@@ -1,4 +1,4 @@
-// The libsignal vectors (../shared/vectors/libsignal/sender-keys-libsignal.json), through every provider.
+// The libsignal vectors (vectors/libsignal/sender-keys-libsignal.json), through every provider.
 import { E2eeError, fromHex, toHex } from '@e2ee-kit/core';
 import {
   GroupCipher,
