@@ -43,6 +43,17 @@ export {
 } from './constants.js';
 export { RatchetErrorCode } from './errors.js';
 export {
+  DecryptionErrorMessage,
+  type DecryptionErrorMessageFields,
+  FailedMessageType,
+  MAX_DECRYPTION_ERROR_MESSAGE_LENGTH,
+} from './healing/decryption-error-message.js';
+export {
+  MAX_PLAINTEXT_CONTENT_LENGTH,
+  PLAINTEXT_CONTENT_IDENTIFIER_BYTE,
+  PlaintextContent,
+} from './healing/plaintext-content.js';
+export {
   type CreatePreKeyBundleOptions,
   createPreKeyBundle,
   type GenerateOptions,
