@@ -54,6 +54,15 @@ export {
   PlaintextContent,
 } from './healing/plaintext-content.js';
 export {
+  type CachedMessage,
+  RESEND_CACHE_DEFAULTS,
+  ResendCache,
+  type ResendCacheOptions,
+  type ResendStore,
+  type ResendStoreChange,
+  type ResendStoreEntry,
+} from './healing/resend-cache.js';
+export {
   type CreatePreKeyBundleOptions,
   createPreKeyBundle,
   type GenerateOptions,
