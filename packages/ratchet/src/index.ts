@@ -63,6 +63,22 @@ export {
   type ResendStoreEntry,
 } from './healing/resend-cache.js';
 export {
+  createRetryRequest,
+  currentRatchetKey,
+  type FailedMessage,
+  isRetryableDecryptError,
+  planRetryResponse,
+  type RetryResponseInput,
+  type RetryResponsePlan,
+} from './healing/retry-flow.js';
+export {
+  RETRY_POLICY_DEFAULTS,
+  type RetryDecision,
+  type RetryDenial,
+  RetryPolicy,
+  type RetryPolicyOptions,
+} from './healing/retry-policy.js';
+export {
   type CreatePreKeyBundleOptions,
   createPreKeyBundle,
   type GenerateOptions,
