@@ -7,11 +7,18 @@
 import { toHex, utf8 } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import {
+  createRetryRequest,
+  currentRatchetKey,
   DecryptionErrorMessage,
   FailedMessageType,
+  isRetryableDecryptError,
   PlaintextContent,
+  planRetryResponse,
+  ResendCache,
+  RetryPolicy,
   SignalMessage,
 } from '@e2ee-kit/ratchet';
+import { InMemoryResendStore } from '@e2ee-kit/ratchet/testing';
 import { GroupCipher } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import fc from 'fast-check';
@@ -288,5 +295,131 @@ describe('differential garbage run: whatever we accept, libsignal accepts and re
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('healing with a libsignal peer (restore from an older backup on either side)', () => {
+  const converse = async (
+    a: {
+      encrypt: (to: typeof b.address, p: Uint8Array) => Promise<RawWireMessage>;
+      address: { name: string; deviceId: number };
+    },
+    b: {
+      decrypt: (from: typeof a.address, m: RawWireMessage) => Promise<Uint8Array>;
+      address: { name: string; deviceId: number };
+    },
+    body: string,
+  ) => {
+    const m = await a.encrypt(b.address, utf8(body));
+    expect(new TextDecoder().decode(await b.decrypt(a.address, m))).toBe(body);
+  };
+
+  it('libsignal is restored: its receipt makes us archive, start over from its fresh bundle and resend from the cache', async () => {
+    const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node' });
+    const theirs = libEndpoint(libs.lib103, { name: crypto.randomUUID(), deviceId: 3 });
+    const clock = { now: 1_700_000_000_000 };
+    const cache = await ResendCache.create({
+      key: new Uint8Array(32).fill(7),
+      store: new InMemoryResendStore(),
+      provider: nodeProvider,
+      now: () => clock.now,
+    });
+    const policy = new RetryPolicy({ now: () => clock.now });
+    await ours.processBundle(theirs.address, await theirs.createBundle());
+    await converse(ours, theirs, 'one');
+    await converse(theirs, ours, 'two');
+    const backup = theirs.party.sessionBytes(ours.address)!;
+    await converse(ours, theirs, 'three');
+    await converse(theirs, ours, 'four');
+    await converse(ours, theirs, 'five');
+    await converse(theirs, ours, 'six');
+    theirs.party.restoreSession(ours.address, backup);
+
+    const timestamp = clock.now;
+    const lost = await ours.encrypt(theirs.address, utf8('after their restore'));
+    await cache.put(theirs.address, timestamp, utf8('after their restore'));
+    await expect(theirs.decrypt(ours.address, lost)).rejects.toThrow();
+    // libsignal's side, as Signal-Desktop does it
+    const receipt = lib103.PlaintextContent.from(
+      lib103.DecryptionErrorMessage.forOriginal(
+        ab(lost.body),
+        typeNumber(lost),
+        timestamp,
+        ours.address.deviceId,
+      ),
+    ).serialize();
+
+    // ours: the flow from the README
+    const request = PlaintextContent.deserialize(receipt).decryptionErrorMessage();
+    const record = await ours.store.getSession(theirs.address);
+    expect(toHex(currentRatchetKey(record)!.serialize())).toBe(
+      toHex(SignalMessage.deserialize(lost.body).ratchetKey.serialize()),
+    );
+    const cached = await cache.get(theirs.address, request.timestamp);
+    const plan = planRetryResponse({
+      request,
+      localDeviceId: ours.address.deviceId,
+      currentRatchetKey: currentRatchetKey(record),
+      hasCachedMessage: cached !== undefined,
+      decision: policy.allowResponse(theirs.address, request.timestamp),
+    });
+    expect(plan).toEqual({
+      archiveSession: true,
+      action: 'resend',
+      reshareSenderKey: false,
+      reason: 'answered',
+    });
+    record!.archiveCurrentState();
+    await ours.store.saveSession(theirs.address, record!);
+    expect(await ours.cipher(theirs.address).hasSession()).toBe(false);
+    await ours.processBundle(theirs.address, await theirs.createBundle());
+    const resent = await ours.encrypt(theirs.address, cached!.plaintext);
+    expect(resent.type).toBe('prekey');
+    expect(new TextDecoder().decode(await theirs.decrypt(ours.address, resent))).toBe('after their restore');
+    await converse(theirs, ours, 'healed');
+    await converse(ours, theirs, 'healed too');
+  });
+
+  it('we are restored: our receipt names libsignal’s current ratchet key (currentRatchetKeyMatches), it starts over and resends', async () => {
+    const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node', deviceId: 2 });
+    const theirs = libEndpoint(libs.lib103, { name: crypto.randomUUID() });
+    await theirs.processBundle(ours.address, await ours.createBundle());
+    await converse(theirs, ours, 'one');
+    await converse(ours, theirs, 'two');
+    const backup = ours.store.snapshot();
+    await converse(theirs, ours, 'three');
+    await converse(ours, theirs, 'four');
+    await converse(theirs, ours, 'five');
+    await converse(ours, theirs, 'six');
+    ours.store.restore(backup);
+
+    const lost = await theirs.encrypt(ours.address, utf8('after our restore'));
+    const err = await ours.decrypt(theirs.address, lost).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isRetryableDecryptError(err)).toBe(true);
+    const receipt = createRetryRequest({
+      type: lost.type,
+      body: lost.body,
+      timestamp: 1_700_000_000_123,
+      senderDeviceId: theirs.address.deviceId,
+    });
+
+    // libsignal's side: parse, archive iff the ratchet key is its current one, start over, resend
+    const dem = lib103.DecryptionErrorMessage.extractFromSerializedBody(
+      lib103.PlaintextContent.deserialize(ab(receipt.serialize())).body(),
+    );
+    expect(dem.timestamp()).toBe(1_700_000_000_123);
+    expect(dem.deviceId()).toBe(theirs.address.deviceId);
+    const theirRecord = lib103.SessionRecord.deserialize(ab(theirs.party.sessionBytes(ours.address)!));
+    expect(theirRecord.currentRatchetKeyMatches(dem.ratchetKey()!)).toBe(true);
+    theirRecord.archiveCurrentState();
+    theirs.party.restoreSession(ours.address, theirRecord.serialize());
+    await theirs.processBundle(ours.address, await ours.createBundle());
+    const resent = await theirs.encrypt(ours.address, utf8('after our restore'));
+    expect(resent.type).toBe('prekey');
+    expect(new TextDecoder().decode(await ours.decrypt(theirs.address, resent))).toBe('after our restore');
+    await converse(ours, theirs, 'healed');
   });
 });
