@@ -8,6 +8,7 @@ import {
   DecodeError,
   E2eeError,
   ErrorCode,
+  fromHex,
   platformProvider,
   StoreError,
   toHex,
@@ -135,6 +136,56 @@ describe('ResendCache', () => {
     });
     expect(await other.get(bob, 1)).toBeUndefined(); // its ids differ: nothing found
     expect(new TextDecoder().decode((await cache.get(bob, 1))!.plaintext)).toBe('one');
+  });
+
+  it('frozen v1 record (made with node:crypto from the documented layout) stays loadable', async () => {
+    const store = new InMemoryResendStore();
+    const appKey = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i);
+    store.setRaw(
+      '8120ceb2025fb2a2747e6e2dc76548d2d8f41d307618d4cbdc0852761925a736',
+      1_700_000_000_500,
+      fromHex(
+        '07010000018bcfe569f4000102030405060708090a0b362c0444bbdc3aa4b68d52a46f2585b0b9d6822b1ebd6aeae5d65a15b6135821',
+      ),
+    );
+    const cache = await ResendCache.create({
+      key: appKey,
+      store,
+      provider: platformProvider,
+      now: () => 1_700_000_001_000,
+    });
+    const got = await cache.get({ name: 'frozen@example', deviceId: 5 }, 1_700_000_000_000);
+    expect(got && new TextDecoder().decode(got.plaintext)).toBe('frozen v1 record');
+    expect(got?.savedAt).toBe(1_700_000_000_500);
+  });
+
+  it('garbage records: DecodeError or VerificationError, nothing else', async () => {
+    const { make, store } = setup();
+    const cache = await make();
+    await cache.put(bob, 1, utf8('valid'));
+    const [[id, row]] = [...store.snapshot()] as [[string, { savedAt: number; record: Uint8Array }]];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 80 }),
+          fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 }), fc.nat()).map(([at, x, cut]) => {
+            const b = row.record.slice(0, 1 + (cut % row.record.length));
+            b[at % b.length] = (b[at % b.length] as number) ^ x;
+            return b;
+          }),
+        ),
+        async (bytes) => {
+          store.setRaw(id, row.savedAt, bytes);
+          const err = await cache.get(bob, 1).then(
+            (v) => v,
+            (e: unknown) => e,
+          );
+          if (err === undefined) return; // a save time that reads as expired
+          expect(err instanceof DecodeError || err instanceof VerificationError, String(err)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('is bounded by count (oldest out first) and by age', async () => {
