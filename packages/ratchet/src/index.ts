@@ -43,6 +43,42 @@ export {
 } from './constants.js';
 export { RatchetErrorCode } from './errors.js';
 export {
+  DecryptionErrorMessage,
+  type DecryptionErrorMessageFields,
+  FailedMessageType,
+  MAX_DECRYPTION_ERROR_MESSAGE_LENGTH,
+} from './healing/decryption-error-message.js';
+export {
+  MAX_PLAINTEXT_CONTENT_LENGTH,
+  PLAINTEXT_CONTENT_IDENTIFIER_BYTE,
+  PlaintextContent,
+} from './healing/plaintext-content.js';
+export {
+  type CachedMessage,
+  RESEND_CACHE_DEFAULTS,
+  ResendCache,
+  type ResendCacheOptions,
+  type ResendStore,
+  type ResendStoreChange,
+  type ResendStoreEntry,
+} from './healing/resend-cache.js';
+export {
+  createRetryRequest,
+  currentRatchetKey,
+  type FailedMessage,
+  isRetryableDecryptError,
+  planRetryResponse,
+  type RetryResponseInput,
+  type RetryResponsePlan,
+} from './healing/retry-flow.js';
+export {
+  RETRY_POLICY_DEFAULTS,
+  type RetryDecision,
+  type RetryDenial,
+  RetryPolicy,
+  type RetryPolicyOptions,
+} from './healing/retry-policy.js';
+export {
   type CreatePreKeyBundleOptions,
   createPreKeyBundle,
   type GenerateOptions,
