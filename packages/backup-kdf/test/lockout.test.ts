@@ -117,6 +117,41 @@ describe('byte-flip sweep over a real file’s header and slot section', () => {
   }, 300_000);
 });
 
+describe('the same sweep for the recovery key (no Argon2: counted = IncorrectSecretError)', () => {
+  it('no edit resets the recovery budget; guesses on edited files count against it', async () => {
+    const { slotEnd } = layout(victim.fileA, 4096);
+    let counted = 0;
+    for (let i = 0; i < slotEnd; i++) {
+      const where = `byte ${i}`;
+      const s = setup();
+      for (let k = 0; k < 4; k++) {
+        expect((await s.tryUnlock(victim.fileA, { recoveryKey: wrongKey() })).err).toBeInstanceOf(
+          IncorrectSecretError,
+        );
+      }
+      const edited = victim.fileA.slice();
+      edited[i]! ^= 0x01;
+      expect((await s.tryUnlock(edited, { recoveryKey: victim.recoveryKey })).ok, where).toBe(false);
+      expect(await s.failures('recovery'), where).toBeGreaterThanOrEqual(4);
+      const wrong = await s.tryUnlock(edited, { recoveryKey: wrongKey() });
+      if (wrong.err instanceof IncorrectSecretError || wrong.err instanceof LockedOutError) {
+        counted++;
+        expect(
+          (await s.tryUnlock(victim.fileA, { recoveryKey: victim.recoveryKey })).err,
+          where,
+        ).toBeInstanceOf(LockedOutError);
+      } else {
+        expect(
+          wrong.err instanceof BackupFormatError || wrong.err instanceof NoMatchingSlotError,
+          where,
+        ).toBe(true);
+        expect(await s.failures('recovery'), where).toBe(4);
+      }
+    }
+    expect(counted).toBeGreaterThan(100);
+  }, 300_000);
+});
+
 describe('a success counts only after the slots and header authenticate', () => {
   for (const [what, edit] of [
     ['slots MAC', (f: Uint8Array) => (f[layout(f, 4096).slotEnd - 1]! ^= 1)],
