@@ -33,7 +33,11 @@ export interface AttemptPolicy {
   check(scope: string): Promise<AttemptState>;
   /** A well-formed secret failed to unwrap every one of `slots`. */
   recordFailure(scope: string, slots: readonly string[]): Promise<AttemptState>;
-  /** `slot` unwrapped and the backup's slot section and header authenticated under the key it held. */
+  /**
+   * `slot` unwrapped and the backup's slot section and header authenticated under the key it held.
+   * Must reject when it cannot persist (the unlock then fails too), exactly as `recordFailure`
+   * does: otherwise a store that fails on writes tells wrong secrets from right ones.
+   */
   recordSuccess(scope: string, slot: string): Promise<void>;
 }
 
@@ -260,7 +264,9 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     const id = checkSlotId(slot);
     return this.#mutex.run(scope, async () => {
       const r = await this.#load(scope);
-      if (!r.slots.delete(id)) return;
+      r.slots.delete(id);
+      // Written even when nothing changed: with a store that cannot be written, a right secret must
+      // fail like a wrong one (both `StoreError`), or the store's failure becomes a guessing oracle.
       await this.#save(scope, r);
     });
   }

@@ -19,7 +19,7 @@ import {
   unlockBackup,
 } from '@e2ee-kit/backup-kdf';
 import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
-import { type E2eeError, LockedOutError, nobleProvider } from '@e2ee-kit/core';
+import { type E2eeError, LockedOutError, nobleProvider, StoreError } from '@e2ee-kit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dekFromRecoverySlot, forgePreamble, rawSlots } from './forge.js';
 import { countingArgon2, layout, makeSet, PASSWORD } from './helpers.js';
@@ -352,6 +352,21 @@ describe('the reader’s Argon2 memory cap', () => {
           { attempts: noAttemptLimit, maxArgon2MemoryKiB: bad },
         ),
       ).rejects.toBeInstanceOf(RangeError);
+    }
+  });
+});
+
+describe('a store that cannot be written', () => {
+  it('fails every attempt the same way (StoreError), right or wrong: no guessing oracle, no keyring', async () => {
+    const inner = new MemoryAttemptStore();
+    const store = {
+      get: (k: string) => inner.get(k),
+      set: async () => Promise.reject(new Error('disk full')),
+    };
+    const attempts = new LocalBackoffPolicy({ store });
+    for (const pw of ['wrong password', PASSWORD]) {
+      const err = await unlockBackup(victim.fileA, { password: pw }, { attempts }).catch((e: unknown) => e);
+      expect(err, pw).toBeInstanceOf(StoreError);
     }
   });
 });
