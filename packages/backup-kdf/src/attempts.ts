@@ -3,11 +3,17 @@
  * device, but anyone who copies the backup file can guess offline at Argon2's cost, and a reinstall
  * or a wiped store resets the count. For limits an attacker cannot bypass, add an external slot
  * whose secret a rate-limiting server, HSM or enclave releases (see `ExternalSlotInit`).
+ *
+ * What a budget is keyed by matters: nothing in a backup file is authenticated before the unwrap,
+ * so a budget per file field (0.1.0 keyed it by the header's backup id) is reset by editing that
+ * field. Budgets here are per policy store and kind of secret; a slot id (hash of the slot's bytes)
+ * only says which failures a later success may clear — and a file with that slot opens only with
+ * the secret that slot was made for.
  */
 import { DecodeError, KeyedMutex, StoreError } from '@e2ee-kit/core';
 
 export interface AttemptState {
-  /** Consecutive failures so far. */
+  /** Failures counted against this budget and not yet cleared by a success on the same slot. */
   readonly failures: number;
   /** Attempts left before the next lockout (0 when locked). */
   readonly remainingAttempts: number;
@@ -15,12 +21,24 @@ export interface AttemptState {
   readonly lockedUntil: Date | undefined;
 }
 
-/** A pluggable policy. `scope` is `<backup id hex>:<method>` (password, recovery, hex). */
+/**
+ * A pluggable policy. `scope` names one budget: `password`, `recovery` or `hex` — one per kind of
+ * secret for every backup opened through this policy, so no file, edited or forged, gets a budget
+ * of its own. `slots` / `slot` name the exact slots a guess was tried against (32 lowercase hex
+ * characters: a hash of the slot's bytes, which the unwrap depends on entirely); a success may clear
+ * only the failures of the slot that opened and authenticated, never anyone else's.
+ */
 export interface AttemptPolicy {
   /** Current state; `lockedUntil` in the future means the attempt must not run. */
   check(scope: string): Promise<AttemptState>;
-  recordFailure(scope: string): Promise<AttemptState>;
-  recordSuccess(scope: string): Promise<void>;
+  /** A well-formed secret failed to unwrap every one of `slots`. */
+  recordFailure(scope: string, slots: readonly string[]): Promise<AttemptState>;
+  /**
+   * `slot` unwrapped and the backup's slot section and header authenticated under the key it held.
+   * Must reject when it cannot persist (the unlock then fails too), exactly as `recordFailure`
+   * does: otherwise a store that fails on writes tells wrong secrets from right ones.
+   */
+  recordSuccess(scope: string, slot: string): Promise<void>;
 }
 
 /** Where `LocalBackoffPolicy` keeps its counters: Keychain/Keystore, IndexedDB, a file… (bytes in, bytes out). */
@@ -45,12 +63,19 @@ export const DEFAULT_LOCKOUT_STEPS_MS: readonly number[] = Object.freeze([
   30_000, 300_000, 3_600_000, 86_400_000,
 ]);
 
+/**
+ * Slots whose failures a record tracks one by one. Beyond this, the oldest slot's failures move to
+ * a count that no success clears (reaching it takes this many distinct failing slots, hence many
+ * lockouts); the record stays ≤ 15 + 20 × this many bytes.
+ */
+export const MAX_TRACKED_SLOTS = 32;
+
 export interface LocalBackoffPolicyOptions {
   store: AttemptStore;
-  /** Consecutive failures before the first lockout (default 5). */
+  /** Failures before the first lockout (default 5). */
   maxFailures?: number;
   /**
-   * The same for imported 64-hex keys (scope ending in `:hex`, default 10): they have no checksum,
+   * The same for imported 64-hex keys (scope `hex`, default 10): they have no checksum,
    * so a typo can only show up as a failed unlock (spec §8.7).
    */
   maxFailuresHexKey?: number;
@@ -61,33 +86,90 @@ export interface LocalBackoffPolicyOptions {
 }
 
 const RECORD_TAG = 0xa7;
-const RECORD_VERSION = 1;
+/** v1 (0.1.0): `tag ‖ 01 ‖ failures u32 ‖ lockedUntil f64`, 14 bytes, one record per `<backup id>:<method>`. */
+const RECORD_V1 = 1;
+/** v2: `tag ‖ 02 ‖ lockedUntil f64 ‖ unattributed u32 ‖ n u8 ‖ n × (slot id 16 ‖ failures u32)`. */
+const RECORD_V2 = 2;
+const SLOT_ID_LENGTH = 16;
+const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
-function encodeRecord(failures: number, lockedUntilMs: number): Uint8Array {
-  const b = new Uint8Array(14);
+interface AttemptRecord {
+  lockedUntilMs: number;
+  /** Failures no success can clear (folded out of the per-slot list, or read from a v1 record). */
+  unattributed: number;
+  /** Per-slot failures, oldest slot first. */
+  slots: Map<string, number>;
+}
+
+const emptyRecord = (): AttemptRecord => ({ lockedUntilMs: 0, unattributed: 0, slots: new Map() });
+
+function totalOf(r: AttemptRecord): number {
+  let n = r.unattributed;
+  for (const v of r.slots.values()) n += v;
+  return n;
+}
+
+function idHex(b: Uint8Array, o: number): string {
+  let s = '';
+  for (let i = o; i < o + SLOT_ID_LENGTH; i++) s += b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+function encodeRecord(r: AttemptRecord): Uint8Array {
+  const b = new Uint8Array(15 + r.slots.size * (SLOT_ID_LENGTH + 4));
   const v = new DataView(b.buffer);
   b[0] = RECORD_TAG;
-  b[1] = RECORD_VERSION;
-  v.setUint32(2, failures);
-  v.setFloat64(6, lockedUntilMs);
+  b[1] = RECORD_V2;
+  v.setFloat64(2, r.lockedUntilMs);
+  v.setUint32(10, Math.min(r.unattributed, 0xffff_ffff));
+  b[14] = r.slots.size;
+  let o = 15;
+  for (const [id, n] of r.slots) {
+    for (let i = 0; i < SLOT_ID_LENGTH; i++) b[o + i] = Number.parseInt(id.slice(2 * i, 2 * i + 2), 16);
+    v.setUint32(o + SLOT_ID_LENGTH, Math.min(n, 0xffff_ffff));
+    o += SLOT_ID_LENGTH + 4;
+  }
   return b;
 }
 
-function decodeRecord(b: Uint8Array): { failures: number; lockedUntilMs: number } {
-  if (!(b instanceof Uint8Array) || b.length !== 14 || b[0] !== RECORD_TAG || b[1] !== RECORD_VERSION) {
-    throw new DecodeError('attempt record is malformed');
-  }
+function decodeRecord(b: Uint8Array): AttemptRecord {
+  const bad = () => new DecodeError('attempt record is malformed');
+  if (!(b instanceof Uint8Array) || b.length < 2 || b[0] !== RECORD_TAG) throw bad();
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const lockedUntilMs = v.getFloat64(6);
-  if (!Number.isFinite(lockedUntilMs) || lockedUntilMs < 0)
-    throw new DecodeError('attempt record is malformed');
-  return { failures: v.getUint32(2), lockedUntilMs };
+  const checkTime = (t: number) => {
+    if (!Number.isFinite(t) || t < 0) throw bad();
+    return t;
+  };
+  if (b[1] === RECORD_V1) {
+    if (b.length !== 14) throw bad();
+    return { lockedUntilMs: checkTime(v.getFloat64(6)), unattributed: v.getUint32(2), slots: new Map() };
+  }
+  if (b[1] !== RECORD_V2 || b.length < 15) throw bad();
+  const n = b[14]!;
+  if (n > MAX_TRACKED_SLOTS || b.length !== 15 + n * (SLOT_ID_LENGTH + 4)) throw bad();
+  const slots = new Map<string, number>();
+  for (let i = 0, o = 15; i < n; i++, o += SLOT_ID_LENGTH + 4) {
+    const id = idHex(b, o);
+    if (slots.has(id)) throw bad();
+    slots.set(id, v.getUint32(o + SLOT_ID_LENGTH));
+  }
+  return { lockedUntilMs: checkTime(v.getFloat64(2)), unattributed: v.getUint32(10), slots };
+}
+
+function checkSlotId(id: unknown): string {
+  if (typeof id !== 'string' || !SLOT_ID_PATTERN.test(id)) {
+    throw new TypeError('attempt slot ids are 32 lowercase hex characters');
+  }
+  return id;
 }
 
 /**
- * Default policy: after `maxFailures` (5; 10 for imported hex keys) consecutive failures, lock for 30 s; every further failure
- * locks again for longer (5 min, 1 h, 24 h…); a success resets the count. A malformed stored record
- * fails closed (`DecodeError`).
+ * Default policy: one budget per kind of secret (`password`, `recovery`, `hex`) for every backup
+ * opened through it. After `maxFailures` (5; 10 for imported hex keys) failures, lock for 30 s;
+ * every further failure locks again for longer (5 min, 1 h, 24 h…). A success clears only the
+ * failures recorded against the slot that opened, so opening your own (or a forged) file never
+ * gives guesses back against someone else's slot. A malformed stored record fails closed
+ * (`DecodeError`).
  */
 export class LocalBackoffPolicy implements AttemptPolicy {
   readonly #store: AttemptStore;
@@ -108,37 +190,40 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     this.#now = options.now ?? Date.now;
     if (!Number.isInteger(this.#max) || this.#max < 1)
       throw new RangeError('maxFailures must be a positive integer');
+    if (!Number.isInteger(this.#maxHex) || this.#maxHex < 1)
+      throw new RangeError('maxFailuresHexKey must be a positive integer');
     if (this.#steps.length === 0 || this.#steps.some((s) => !(s >= 0)))
       throw new RangeError('lockoutStepsMs must be non-empty and ≥ 0');
   }
 
-  async #load(scope: string): Promise<{ failures: number; lockedUntilMs: number }> {
+  async #load(scope: string): Promise<AttemptRecord> {
     let b: Uint8Array | undefined;
     try {
       b = await this.#store.get(scope);
     } catch (cause) {
       throw new StoreError('attempt store failed', { cause });
     }
-    return b === undefined ? { failures: 0, lockedUntilMs: 0 } : decodeRecord(b);
+    return b === undefined ? emptyRecord() : decodeRecord(b);
   }
 
-  async #save(scope: string, failures: number, lockedUntilMs: number): Promise<void> {
+  async #save(scope: string, r: AttemptRecord): Promise<void> {
     try {
-      await this.#store.set(scope, encodeRecord(failures, lockedUntilMs));
+      await this.#store.set(scope, encodeRecord(r));
     } catch (cause) {
       throw new StoreError('attempt store failed', { cause });
     }
   }
 
   #maxFor(scope: string): number {
-    return scope.endsWith(':hex') ? this.#maxHex : this.#max;
+    return scope === 'hex' || scope.endsWith(':hex') ? this.#maxHex : this.#max;
   }
 
-  #state(scope: string, r: { failures: number; lockedUntilMs: number }): AttemptState {
+  #state(scope: string, r: AttemptRecord): AttemptState {
     const locked = r.lockedUntilMs > this.#now();
+    const failures = totalOf(r);
     return {
-      failures: r.failures,
-      remainingAttempts: locked ? 0 : Math.max(0, this.#maxFor(scope) - r.failures),
+      failures,
+      remainingAttempts: locked ? 0 : Math.max(0, this.#maxFor(scope) - failures),
       lockedUntil: locked ? new Date(r.lockedUntilMs) : undefined,
     };
   }
@@ -147,23 +232,43 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     return this.#mutex.run(scope, async () => this.#state(scope, await this.#load(scope)));
   }
 
-  recordFailure(scope: string): Promise<AttemptState> {
+  async recordFailure(scope: string, slots: readonly string[]): Promise<AttemptState> {
+    if (!Array.isArray(slots) || slots.length === 0)
+      throw new TypeError('recordFailure needs the slots tried');
+    const ids = [...new Set(slots.map(checkSlotId))];
     return this.#mutex.run(scope, async () => {
       const r = await this.#load(scope);
-      const failures = r.failures + 1;
-      let lockedUntilMs = r.lockedUntilMs;
+      for (const id of ids) {
+        const had = r.slots.get(id);
+        if (had === undefined && r.slots.size >= MAX_TRACKED_SLOTS) {
+          const [oldest, n] = r.slots.entries().next().value as [string, number];
+          r.slots.delete(oldest);
+          r.unattributed += n;
+        }
+        // Re-inserted at the end: the map's order is "least recently failed first".
+        r.slots.delete(id);
+        r.slots.set(id, (had ?? 0) + 1);
+      }
+      const failures = totalOf(r);
       const max = this.#maxFor(scope);
       if (failures >= max) {
         const step = this.#steps[Math.min(failures - max, this.#steps.length - 1)]!;
-        lockedUntilMs = this.#now() + step;
+        r.lockedUntilMs = this.#now() + step;
       }
-      await this.#save(scope, failures, lockedUntilMs);
-      return this.#state(scope, { failures, lockedUntilMs });
+      await this.#save(scope, r);
+      return this.#state(scope, r);
     });
   }
 
-  recordSuccess(scope: string): Promise<void> {
-    return this.#mutex.run(scope, () => this.#save(scope, 0, 0));
+  async recordSuccess(scope: string, slot: string): Promise<void> {
+    const id = checkSlotId(slot);
+    return this.#mutex.run(scope, async () => {
+      const r = await this.#load(scope);
+      r.slots.delete(id);
+      // Written even when nothing changed: with a store that cannot be written, a right secret must
+      // fail like a wrong one (both `StoreError`), or the store's failure becomes a guessing oracle.
+      await this.#save(scope, r);
+    });
   }
 }
 

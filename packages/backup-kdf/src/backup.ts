@@ -28,6 +28,7 @@ import {
   wipe,
 } from '@e2ee-kit/core';
 import {
+  ARGON2_FORMAT_LIMITS,
   type Argon2Params,
   type Argon2Provider,
   checkCreationParams,
@@ -165,11 +166,42 @@ export interface EncryptOptions {
 export interface OpenOptions extends CryptoOptions {
   /** Attempt limiting (default: 5 strikes with escalating waits, in memory). */
   attempts?: AttemptPolicy;
-  /** Refuse password slots asking for more Argon2 memory than this (default 1 GiB, the format's cap). */
+  /**
+   * Refuse password slots asking for more Argon2 memory than this, before any KDF runs (default
+   * 256 MiB, `DEFAULT_MAX_ARGON2_MEMORY_KIB`: what the phone guidance allows). Files made with more
+   * need this raised explicitly, up to the format's 1 GiB.
+   */
   maxArgon2MemoryKiB?: number;
 }
 
+/**
+ * The reader's default Argon2 memory cap: 256 MiB, the most the phone guidance ever allows, so a
+ * few hundred hostile bytes cannot make a phone allocate 1 GiB. Opt in to more per call.
+ */
+export const DEFAULT_MAX_ARGON2_MEMORY_KIB = 256 * 1024;
+
 const unlockMutex = new KeyedMutex();
+const SLOT_ID_LABEL = utf8('backup-kdf/attempt-slot-id');
+
+/**
+ * Names a slot for the attempt policy: SHA-256 over the slot's exact encoding (type, length and
+ * body: salt, parameters and wrapped key). The unwrap depends on all of these bytes and on no
+ * others, so an edit that changes the id also makes the slot unopenable by any secret, and no
+ * other slot with this id opens with a different secret.
+ */
+async function slotId(p: CryptoProvider, slot: SlotBody): Promise<string> {
+  return toHex((await p.sha256(concatBytes(SLOT_ID_LABEL, encodeSlots([slot])))).subarray(0, 16));
+}
+
+function argon2MemoryCap(option: number | undefined): number {
+  if (option === undefined) return DEFAULT_MAX_ARGON2_MEMORY_KIB;
+  if (!Number.isInteger(option) || option < 0 || option > ARGON2_FORMAT_LIMITS.maxMemoryKiB) {
+    throw new RangeError(
+      `maxArgon2MemoryKiB must be an integer from 0 to ${ARGON2_FORMAT_LIMITS.maxMemoryKiB} (the format's cap)`,
+    );
+  }
+  return option;
+}
 
 async function subkey(p: CryptoProvider, dek: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array) {
   return p.hkdfSha256(dek, salt, info, 32);
@@ -772,7 +804,6 @@ export class BackupKeyring {
     const p = resolveProvider(options.provider);
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
     const policy = options.attempts ?? defaultAttemptPolicy;
-    const idHex = toHex(header.backupId);
     if (how === null || typeof how !== 'object') throw new TypeError('unlock must be an object');
 
     let candidates: SlotBody[];
@@ -782,7 +813,7 @@ export class BackupKeyring {
       // Refused before any KDF, and not counted: no backup has a shorter password.
       const pw = normalizePassword(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH);
       candidates = section.slots.filter((s) => s.type === 'password');
-      const max = options.maxArgon2MemoryKiB ?? 1024 * 1024;
+      const max = argon2MemoryCap(options.maxArgon2MemoryKiB);
       for (const s of candidates) {
         if (s.type === 'password' && s.params.memoryKiB > max) {
           throw new BackupFormatError(
@@ -792,7 +823,7 @@ export class BackupKeyring {
           );
         }
       }
-      scope = `${idHex}:password`;
+      scope = 'password';
       derive = async (slot) => {
         if (slot.type !== 'password') throw new TypeError('unreachable');
         return passwordKek(p, argon2, pw.slice(), slot.salt, slot.params);
@@ -802,7 +833,7 @@ export class BackupKeyring {
       if (!RecoveryKey.isRecoveryKey(key))
         throw new TypeError('recoveryKey must be a RecoveryKey or a string');
       candidates = section.slots.filter((s) => s.type === 'recovery' && s.format === key.format);
-      scope = `${idHex}:${key.format === 'hex64' ? 'hex' : 'recovery'}`;
+      scope = key.format === 'hex64' ? 'hex' : 'recovery';
       derive = async (slot) => {
         const secret = recoveryKeySecret(key);
         const kek = await p.hkdfSha256(secret, slot.salt, L.kekRecovery, 32);
@@ -826,34 +857,46 @@ export class BackupKeyring {
     if (candidates.length === 0)
       throw new NoMatchingSlotError('this backup has no slot for that kind of secret');
 
+    const ids = scope === undefined ? [] : await Promise.all(candidates.map((s) => slotId(p, s)));
     const attempt = async (): Promise<BackupKeyring> => {
       if (scope !== undefined) {
         const state = await policy.check(scope);
         if (state.lockedUntil !== undefined) throw new LockedOutError(state.lockedUntil);
       }
       let dek: Uint8Array | undefined;
-      for (const slot of candidates) {
+      let opened = -1;
+      for (let i = 0; i < candidates.length && !dek; i++) {
+        const slot = candidates[i] as SlotBody;
         const kek = await derive(slot);
         if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
         wipe(kek);
-        if (dek) break;
+        if (dek) opened = i;
       }
       if (!dek) {
         if (scope === undefined) throw new IncorrectSecretError();
-        const state = await policy.recordFailure(scope);
+        // Every slot tried is charged: a copy of someone's slot beside one of yours still counts.
+        const state = await policy.recordFailure(scope, ids);
         throw new IncorrectSecretError({
           remainingAttempts: state.remainingAttempts,
           lockedUntil: state.lockedUntil,
         });
       }
-      // The secret was right: reset the counter even if the MACs below then fail.
-      if (scope !== undefined) await policy.recordSuccess(scope);
       const keyring = new BackupKeyring(header.backupId.slice(), dek, [...section.slots], p, argon2);
       try {
         await keyring.#verify(header, section);
       } catch (err) {
         keyring.destroy();
         throw err;
+      }
+      // Only now, with slots and header authenticated under the unwrapped key, is it a success —
+      // and it clears only the failures charged to the slot that opened.
+      if (scope !== undefined) {
+        try {
+          await policy.recordSuccess(scope, ids[opened] as string);
+        } catch (err) {
+          keyring.destroy();
+          throw err;
+        }
       }
       return keyring;
     };

@@ -32,7 +32,7 @@ export const BackupErrorCode = {
   RecoveryKeyFormat: 'RECOVERY_KEY_FORMAT',
   /** A recovery key whose checksum fails (a typo: not counted as an attempt). */
   RecoveryKeyChecksum: 'RECOVERY_KEY_CHECKSUM',
-  /** An empty password (refused before any KDF runs). */
+  /** An empty or blank password — only white space or invisible characters (refused before any KDF runs). */
   PasswordEmpty: 'PASSWORD_EMPTY',
   /** A password shorter than the minimum (refused before any KDF runs). */
   PasswordTooShort: 'PASSWORD_TOO_SHORT',
@@ -106,7 +106,7 @@ export class InvalidRecoveryKeyError extends E2eeError {
   }
 }
 
-/** An empty or too-short password, refused before any KDF runs (not counted as an attempt). */
+/** An empty, blank or too-short password, refused before any KDF runs (not counted as an attempt). */
 export class PasswordRejectedError extends E2eeError {
   readonly minLength: number;
   constructor(
@@ -116,7 +116,7 @@ export class PasswordRejectedError extends E2eeError {
     super(
       code,
       code === BackupErrorCode.PasswordEmpty
-        ? 'password is empty'
+        ? 'password is empty or blank'
         : `password is shorter than ${minLength} characters`,
     );
     this.minLength = minLength;

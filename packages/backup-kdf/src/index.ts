@@ -23,6 +23,7 @@ export {
   defaultAttemptPolicy,
   LocalBackoffPolicy,
   type LocalBackoffPolicyOptions,
+  MAX_TRACKED_SLOTS,
   MemoryAttemptStore,
   noAttemptLimit,
 } from './attempts.js';
@@ -34,6 +35,7 @@ export {
   type CryptoOptions,
   changeBackupPassword,
   createBackup,
+  DEFAULT_MAX_ARGON2_MEMORY_KIB,
   type EncryptOptions,
   type ExternalResolver,
   type ExternalSlotInit,

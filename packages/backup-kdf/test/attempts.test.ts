@@ -10,7 +10,7 @@ import {
   openBackup,
   PasswordRejectedError,
 } from '@e2ee-kit/backup-kdf';
-import { DecodeError, LockedOutError, StoreError, toHex } from '@e2ee-kit/core';
+import { DecodeError, LockedOutError, StoreError } from '@e2ee-kit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countingArgon2, makeSet, PASSWORD } from './helpers.js';
 
@@ -73,7 +73,7 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
     expect(waits).toEqual([300_000, 3_600_000, 86_400_000, 86_400_000, 86_400_000]);
     s.advance(86_400_000);
     expect((await s.open({ password: PASSWORD })).ok).toBe(true);
-    const state = await s.attempts.check(`${toHex(set.keyring.backupId)}:password`);
+    const state = await s.attempts.check('password');
     expect(state).toEqual({ failures: 0, remainingAttempts: 5, lockedUntil: undefined });
   });
 
@@ -98,11 +98,11 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
     expect((await s.open({ recoveryKey: set.recoveryKey })).ok).toBe(true);
   });
 
-  it('counts per backup set', async () => {
+  it('one budget per store and kind of secret: a lockout holds for every backup opened through the policy', async () => {
     const s = setup();
     const other = await makeSet();
     for (let i = 0; i < 5; i++) await s.open({ password: 'wrong password' });
-    expect((await s.open({ password: PASSWORD }, other.fileA)).ok).toBe(true);
+    expect((await s.open({ password: PASSWORD }, other.fileA)).err).toBeInstanceOf(LockedOutError);
   });
 
   it('state lives in the injected store as versioned bytes and survives a new policy instance', async () => {
@@ -113,9 +113,9 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(LockedOutError);
-    const raw = await s.store.get(`${toHex(set.keyring.backupId)}:password`);
-    expect(raw?.length).toBe(14);
-    expect(raw?.[0]).toBe(0xa7);
+    const raw = await s.store.get('password');
+    expect(raw?.length).toBe(15 + 20); // v2: one slot charged
+    expect([raw?.[0], raw?.[1]]).toEqual([0xa7, 2]);
   });
 
   it('a malformed stored record fails closed; a failing store is a StoreError', async () => {

@@ -10,6 +10,22 @@ export const SENDER_KEY_CIPHERTEXT_TYPE = 7;
 export const MAX_SENDER_KEY_STATES = 5;
 /** Skipped message keys kept per state; the oldest is evicted beyond this. */
 export const MAX_MESSAGE_KEYS = 2000;
+/**
+ * Skipped message keys one `SenderKeyRecord` holds across all its states (5 × 2,000): libsignal's
+ * two limits together, so every message libsignal would still decrypt, we still decrypt.
+ */
+export const MAX_RECORD_MESSAGE_KEYS = MAX_SENDER_KEY_STATES * MAX_MESSAGE_KEYS;
+/**
+ * Bytes of an own state's key-holder list kept inside the record (stores without key-holder
+ * methods; ≈ 12,000 devices with UUID names). Larger groups need a store with key-holder methods.
+ */
+export const MAX_RECORD_HOLDERS_BYTES = 512 * 1024;
+/**
+ * Largest serialized `SenderKeyRecord` written or read. What peers can make a receiver store is at
+ * most 5 states × (2,000 skipped keys × ≤ 42 bytes + ≤ 260 bytes) ≈ 421 KB; the rest is room for an
+ * own state's key-holder list (≤ `MAX_RECORD_HOLDERS_BYTES`). Longer input is refused unparsed.
+ */
+export const MAX_SENDER_KEY_RECORD_BYTES = 1_000_000;
 /** A message more than this many iterations ahead of the chain is refused (exactly this many is accepted). */
 export const MAX_FORWARD_JUMPS = 25_000;
 /** Length of the chain key, the HMAC-SHA256 chain seed. */

@@ -23,6 +23,9 @@ import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType
 import {
   CHAIN_KEY_LENGTH,
   MAX_MESSAGE_KEYS,
+  MAX_RECORD_HOLDERS_BYTES,
+  MAX_RECORD_MESSAGE_KEYS,
+  MAX_SENDER_KEY_RECORD_BYTES,
   MAX_SENDER_KEY_STATES,
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
@@ -264,6 +267,7 @@ function decodeState(bytes: Uint8Array, ours: boolean): SenderKeyStateData {
         } else if (ours && h.field === 8) {
           r.expect(h, WireType.LengthDelimited);
           holders = r.bytes();
+          if (holders.length > MAX_RECORD_HOLDERS_BYTES) throw new DecodeError('key holder list too long');
         } else r.skip(h.wireType);
     }
   }
@@ -283,6 +287,8 @@ function decodeState(bytes: Uint8Array, ours: boolean): SenderKeyStateData {
 }
 
 function decodeBody(bytes: Uint8Array, ours: boolean): SenderKeyStateData[] {
+  // Refused before parsing: no record within the caps is this long.
+  if (bytes.length > MAX_SENDER_KEY_RECORD_BYTES) throw new DecodeError('sender key record too long');
   const r = new ProtoReader(bytes);
   const states: SenderKeyStateData[] = [];
   for (let h = r.next(); h; h = r.next()) {
@@ -293,6 +299,26 @@ function decodeBody(bytes: Uint8Array, ours: boolean): SenderKeyStateData[] {
     } else r.skip(h.wireType);
   }
   return states;
+}
+
+/**
+ * The record caps, checked whenever a record is built (after keys were skipped or a state was
+ * added): ≤ 5 states, ≤ 2,000 skipped keys each and ≤ 10,000 in all, 32-byte seeds, a bounded
+ * key-holder list. Together they keep `serialize()` under `MAX_SENDER_KEY_RECORD_BYTES`.
+ */
+function checkCaps(states: readonly SenderKeyStateData[]): void {
+  if (states.length > MAX_SENDER_KEY_STATES) throw new RangeError('too many sender key states');
+  let keys = 0;
+  for (const s of states) {
+    if (s.skipped.length > MAX_MESSAGE_KEYS) throw new RangeError('too many skipped message keys in a state');
+    keys += s.skipped.length;
+    if (s.holders !== undefined && s.holders.length > MAX_RECORD_HOLDERS_BYTES) {
+      throw new RangeError(
+        `key holder list over ${MAX_RECORD_HOLDERS_BYTES} bytes: give the store key-holder methods`,
+      );
+    }
+  }
+  if (keys > MAX_RECORD_MESSAGE_KEYS) throw new RangeError('too many skipped message keys in the record');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +332,7 @@ export class SenderKeyRecord {
 
   /** @internal */
   static fromStates(states: readonly SenderKeyStateData[]): SenderKeyRecord {
-    if (states.length > MAX_SENDER_KEY_STATES) throw new RangeError('too many sender key states');
+    checkCaps(states);
     return new SenderKeyRecord(states);
   }
 
@@ -317,6 +343,8 @@ export class SenderKeyRecord {
 
   /** Reads a record written by `serialize()` (any format version this package ever wrote). */
   static deserialize(bytes: Uint8Array): SenderKeyRecord {
+    assertBytes(bytes, 'sender key record');
+    if (bytes.length > MAX_SENDER_KEY_RECORD_BYTES) throw new DecodeError('sender key record too long');
     const { body } = readTagged(bytes, SENDER_KEY_RECORD_TAG, 'sender key record', [1]);
     return new SenderKeyRecord(decodeBody(body, true));
   }
