@@ -13,14 +13,11 @@ import {
 } from '@e2ee-kit/core';
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
+import type { ProtocolContext } from './context.js';
+import { decryptMessage } from './decrypt.js';
+import { encryptMessage, hasUsableSession } from './encrypt.js';
+import { initiateSession } from './handshake.js';
 import { mutexFor } from './locks.js';
-import {
-  decryptMessage,
-  encryptMessage,
-  hasUsableSession,
-  initiateSession,
-  type ProtocolContext,
-} from './protocol.js';
 import { assertProtocolStore, type ProtocolStore } from './stores.js';
 
 export type WireMessageType = 'prekey' | 'whisper';

@@ -1,0 +1,84 @@
+/**
+ * Decrypt, top-down: parse, load the record, (PreKey) find or build the session state, let
+ * `decryptFromRecord` pick the state that decrypts, then write the new records.
+ */
+import { E2eeError, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
+import { bytesEqual, type ProtocolContext } from './context.js';
+import { RatchetErrorCode } from './errors.js';
+import { buildResponderState, promote } from './handshake.js';
+import type { PreKeyRecord } from './records/prekey-record.js';
+import type { SessionState } from './records/session-state.js';
+import type { DecryptedMessage, WireMessageType } from './session-cipher.js';
+import { decryptFromRecord, matchBaseKey } from './session-selection.js';
+import { PreKeySignalMessage, SignalMessage } from './wire.js';
+import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
+
+export async function decryptMessage(
+  ctx: ProtocolContext,
+  type: WireMessageType,
+  body: Uint8Array,
+): Promise<DecryptedMessage> {
+  return type === 'prekey' ? decryptPreKey(ctx, body) : decryptWhisper(ctx, body);
+}
+
+async function decryptWhisper(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+  const message = SignalMessage.deserialize(body);
+  const old = await storeCall('getSession', () => ctx.store.getSession(ctx.remote));
+  if (!old) throw new SessionNotFoundError(ctx.remote);
+  const { plaintext, record } = await decryptFromRecord(ctx, old, message, 'whisper');
+  const state = record.currentState as SessionState;
+  const theirIdentity = PublicKey.deserialize(state.remoteIdentity as Uint8Array);
+  await checkTrusted(ctx, theirIdentity, 'receiving');
+  await writeAll(async (w) => {
+    await saveIdentityStep(ctx, w, theirIdentity);
+    await saveSessionStep(ctx, w, record, old);
+  });
+  return { plaintext, sessionVersion: state.version, newSession: false };
+}
+
+async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+  const { store } = ctx;
+  const message = PreKeySignalMessage.deserialize(body);
+  const old = await storeCall('getSession', () => store.getSession(ctx.remote));
+  await checkTrusted(ctx, message.identityKey, 'receiving');
+
+  const baseKeyBytes = message.baseKey.serialize();
+  let record = matchBaseKey(old, message.messageVersion, baseKeyBytes);
+  let used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined;
+  if (record) {
+    // A repeated PreKey message for a session we already built: its identity must be the session's.
+    const remote = record.currentState?.remoteIdentity;
+    if (!remote || !bytesEqual(remote, message.identityKey.serialize())) {
+      throw new E2eeError(
+        RatchetErrorCode.IdentityMismatch,
+        'identity key differs from the established session',
+      );
+    }
+  } else {
+    const built = await buildResponderState(ctx, message);
+    record = promote(old, built.state);
+    used = { preKey: built.preKey, kyberPreKeyId: built.kyberPreKeyId };
+  }
+
+  const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
+  const state = updated.currentState as SessionState;
+  await writeAll(async (w) => {
+    await saveSessionStep(ctx, w, updated, old);
+    const preKey = used?.preKey;
+    if (preKey) {
+      await w.do(
+        'removePreKey',
+        () => store.removePreKey(preKey.id),
+        () => () => store.savePreKey(preKey.id, preKey),
+      );
+    }
+    await saveIdentityStep(ctx, w, message.identityKey);
+    const kyberId = used?.kyberPreKeyId;
+    if (kyberId !== undefined) {
+      await w.do('markKyberPreKeyUsed', () =>
+        store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),
+      );
+    }
+  });
+  return { plaintext, sessionVersion: state.version, newSession: used !== undefined };
+}
