@@ -5,8 +5,10 @@
 import { E2eeError, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
 import { bytesEqual, type ProtocolContext } from './context.js';
 import { RatchetErrorCode } from './errors.js';
+import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
 import { buildResponderState, promote } from './handshake.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
+import type { SessionRecord } from './records/session-record.js';
 import type { SessionState } from './records/session-state.js';
 import type { DecryptedMessage, WireMessageType } from './session-cipher.js';
 import { decryptFromRecord, matchBaseKey } from './session-selection.js';
@@ -43,8 +45,7 @@ async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<De
   await checkTrusted(ctx, message.identityKey, 'receiving');
 
   const baseKeyBytes = message.baseKey.serialize();
-  let record = matchBaseKey(old, message.messageVersion, baseKeyBytes);
-  let used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined;
+  const record = matchBaseKey(old, message.messageVersion, baseKeyBytes);
   if (record) {
     // A repeated PreKey message for a session we already built: its identity must be the session's.
     const remote = record.currentState?.remoteIdentity;
@@ -54,12 +55,29 @@ async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<De
         'identity key differs from the established session',
       );
     }
-  } else {
-    const built = await buildResponderState(ctx, message);
-    record = promote(old, built.state);
-    used = { preKey: built.preKey, kyberPreKeyId: built.kyberPreKeyId };
+    return finishPreKey(ctx, message, old, record, undefined);
   }
+  // A new session consumes one-time pre-keys, which other addresses may be racing for: building the
+  // state, decrypting and writing run under the store-wide pre-key lock, so the first decrypt of a
+  // message wins and every later copy (from any address) finds its keys gone.
+  return mutexFor(store).run(PREKEY_STATE_LOCK, async () => {
+    const built = await buildResponderState(ctx, message);
+    const promoted = promote(old, built.state);
+    return finishPreKey(ctx, message, old, promoted, {
+      preKey: built.preKey,
+      kyberPreKeyId: built.kyberPreKeyId,
+    });
+  });
+}
 
+async function finishPreKey(
+  ctx: ProtocolContext,
+  message: PreKeySignalMessage,
+  old: SessionRecord | null,
+  record: SessionRecord,
+  used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined,
+): Promise<DecryptedMessage> {
+  const { store } = ctx;
   const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
   const state = updated.currentState as SessionState;
   await writeAll(async (w) => {

@@ -16,7 +16,7 @@ import {
 import { PreKeyBundle } from './bundle.js';
 import { SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import type { ProtocolContext } from './context.js';
-import { RatchetErrorCode } from './errors.js';
+import { PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 import { deriveHandshakeKeys, initiatorSecret, kdfRootKey, responderSecret } from './kdf.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { archive, SessionRecord } from './records/session-record.js';
@@ -141,7 +141,7 @@ export async function buildResponderState(
   }
   const pqxdh = version === SESSION_VERSION_PQXDH;
   const signed = await storeCall('getSignedPreKey', () => store.getSignedPreKey(message.signedPreKeyId));
-  if (!signed) throw new E2eeError(RatchetErrorCode.InvalidSignedPreKeyId, 'unknown signed pre-key id');
+  if (!signed) throw new PreKeyNotFoundError('signed', message.signedPreKeyId, ctx.remote);
   let kyberSecret: Uint8Array | undefined;
   let kyberPreKeyId: number | undefined;
   if (pqxdh) {
@@ -153,14 +153,14 @@ export async function buildResponderState(
     }
     kyberPreKeyId = message.kyberPreKeyId;
     const kyber = await storeCall('getKyberPreKey', () => store.getKyberPreKey(kyberPreKeyId as number));
-    if (!kyber) throw new E2eeError(RatchetErrorCode.InvalidKyberPreKeyId, 'unknown Kyber pre-key id');
+    if (!kyber) throw new PreKeyNotFoundError('kyber', kyberPreKeyId, ctx.remote);
     kyberSecret = kemDecapsulate(message.kyberCiphertext, kyber.keyPair.secretKey);
   }
   let preKey: PreKeyRecord | undefined;
   if (message.preKeyId !== undefined) {
     const id = message.preKeyId;
     preKey = (await storeCall('getPreKey', () => store.getPreKey(id))) ?? undefined;
-    if (!preKey) throw new E2eeError(RatchetErrorCode.InvalidPreKeyId, 'unknown one-time pre-key id');
+    if (!preKey) throw new PreKeyNotFoundError('one-time', id, ctx.remote);
   }
   if (!message.baseKey.isCanonical()) {
     throw new InvalidKeyError('incoming base key is invalid', { code: RatchetErrorCode.InvalidBaseKey });
