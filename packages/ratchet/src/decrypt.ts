@@ -5,8 +5,8 @@
 import { E2eeError, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
 import { bytesEqual, type ProtocolContext } from './context.js';
 import { RatchetErrorCode } from './errors.js';
-import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
 import { buildResponderState, promote } from './handshake.js';
+import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { SessionRecord } from './records/session-record.js';
 import type { SessionState } from './records/session-state.js';

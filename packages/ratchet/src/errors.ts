@@ -25,6 +25,11 @@ export const RatchetErrorCode = {
   InvalidBaseKey: 'INVALID_BASE_KEY',
   /** A repeated PreKey message carries an identity key other than the session's. */
   IdentityMismatch: 'IDENTITY_MISMATCH',
+  /**
+   * No session state could decrypt the message within the per-decrypt work budget (a forward jump on an
+   * archived state after the current state used most of it, or a self-session jump above 250,000).
+   */
+  WorkBudgetExceeded: 'WORK_BUDGET_EXCEEDED',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 

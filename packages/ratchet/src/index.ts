@@ -41,7 +41,7 @@ export {
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
 } from './constants.js';
-export { PreKeyNotFoundError, type PreKeyKind, RatchetErrorCode } from './errors.js';
+export { type PreKeyKind, PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 export {
   type CreatePreKeyBundleOptions,
   createPreKeyBundle,

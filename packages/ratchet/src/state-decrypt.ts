@@ -2,33 +2,40 @@
 import { constantTimeEqual, ErrorCode, VerificationError } from '@e2ee-kit/core';
 import { MAX_FORWARD_JUMPS } from './constants.js';
 import { invalidMessage, isSelfSession, type ProtocolContext } from './context.js';
-import { dhRatchetStep, findChain } from './dh-ratchet.js';
+import { completeRatchetStep, findChain, receiveRatchetStep } from './dh-ratchet.js';
 import { deriveMessageKeys } from './kdf.js';
-import { consumeMessageKey, hmac8 } from './message-keys.js';
+import { consumeMessageKey, hmac8, messageKeyWalk } from './message-keys.js';
 import type { SessionState } from './records/session-state.js';
 import { encodeAddresses } from './service-id.js';
-import { spqrRecv } from './spqr-lite.js';
+import { spqrIndex, spqrRecv, spqrWalk } from './spqr-lite.js';
 import type { SignalMessage } from './wire.js';
+import { DH_STEP_COST, SELF_SESSION_MAX_FORWARD_JUMPS, type WorkBudget } from './work-budget.js';
 
 /** One state's attempt (libsignal's `TripleRatchet::decrypt`); mutates `state` (a clone). */
 export async function decryptWithState(
   ctx: ProtocolContext,
   state: SessionState,
   message: SignalMessage,
+  budget: WorkBudget,
 ): Promise<Uint8Array> {
   const { provider } = ctx;
   const remoteIdentity = state.remoteIdentity;
   if (!remoteIdentity) throw invalidMessage('session has no remote identity');
   const self = isSelfSession(ctx, state.localIdentity, remoteIdentity);
-  const maxJump = self ? 0xffff_ffff : MAX_FORWARD_JUMPS;
+  const maxJump = self ? SELF_SESSION_MAX_FORWARD_JUMPS : MAX_FORWARD_JUMPS;
   const theirRatchet = message.ratchetKey.serialize();
 
-  let chain = findChain(state, theirRatchet);
-  if (!chain) chain = await dhRatchetStep(ctx, state, message.ratchetKey, theirRatchet);
+  // Everything is checked and priced before any key is derived.
+  const known = findChain(state, theirRatchet);
+  const walk = messageKeyWalk(known, message.counter, maxJump);
+  const spqr = state.spqr;
+  const pqIndex = spqr ? spqrIndex(message.pqRatchet) : undefined;
+  const pqWalk = spqr && pqIndex !== undefined ? spqrWalk(spqr, pqIndex, maxJump) : 0;
+  budget.take(walk + pqWalk + (known ? 0 : DH_STEP_COST));
 
-  const seed = await consumeMessageKey(chain, message.counter, maxJump, provider);
-  let spqrKey: Uint8Array | undefined;
-  if (state.spqr) spqrKey = await spqrRecv(state.spqr, message.pqRatchet, maxJump, provider);
+  const chain = known ?? (await receiveRatchetStep(ctx, state, message.ratchetKey, theirRatchet));
+  const seed = await consumeMessageKey(chain, message.counter, provider);
+  const spqrKey = spqr && pqIndex !== undefined ? await spqrRecv(spqr, pqIndex, provider) : undefined;
   const keys = await deriveMessageKeys(seed, spqrKey, provider);
 
   const expected = await hmac8(provider, keys.macKey, remoteIdentity, state.localIdentity, message.macInput);
@@ -40,6 +47,7 @@ export async function decryptWithState(
     if (!want || !constantTimeEqual(want, message.addresses)) throw invalidMessage('addresses do not match');
   }
   const plaintext = await provider.aes256CbcDecrypt(keys.cipherKey, keys.iv, message.ciphertext);
+  if (!known) await completeRatchetStep(ctx, state, message.ratchetKey);
   state.pending = undefined;
   return plaintext;
 }
