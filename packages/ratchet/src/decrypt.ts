@@ -2,18 +2,25 @@
  * Decrypt, top-down: parse, load the record, (PreKey) find or build the session state, let
  * `decryptFromRecord` pick the state that decrypts, then write the new records.
  */
-import { E2eeError, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
+import { E2eeError, type IdentityChange, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
 import { bytesEqual, type ProtocolContext } from './context.js';
 import { RatchetErrorCode } from './errors.js';
 import { buildResponderState, promote } from './handshake.js';
 import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
-import type { SessionRecord } from './records/session-record.js';
+import { type SessionRecord, withArchivedState } from './records/session-record.js';
 import type { SessionState } from './records/session-state.js';
 import type { DecryptedMessage, WireMessageType } from './session-cipher.js';
 import { decryptFromRecord, matchBaseKey } from './session-selection.js';
 import { PreKeySignalMessage, SignalMessage } from './wire.js';
-import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
+import {
+  checkTrusted,
+  identityChangeReport,
+  saveIdentityStep,
+  saveSessionStep,
+  storeCall,
+  writeAll,
+} from './writes.js';
 
 export async function decryptMessage(
   ctx: ProtocolContext,
@@ -27,15 +34,32 @@ async function decryptWhisper(ctx: ProtocolContext, body: Uint8Array): Promise<D
   const message = SignalMessage.deserialize(body);
   const old = await storeCall('getSession', () => ctx.store.getSession(ctx.remote));
   if (!old) throw new SessionNotFoundError(ctx.remote);
-  const { plaintext, record } = await decryptFromRecord(ctx, old, message, 'whisper');
-  const state = record.currentState as SessionState;
+  const found = await decryptFromRecord(ctx, old, message, 'whisper');
+  const { plaintext, state } = found;
   const theirIdentity = PublicKey.deserialize(state.remoteIdentity as Uint8Array);
   await checkTrusted(ctx, theirIdentity, 'receiving');
+  let record = found.record;
+  let saveIdentity = true;
+  if (found.archivedIndex !== undefined) {
+    // A late message of an older session whose peer identity has since been replaced: read it, but
+    // neither promote that session nor switch the stored identity back to its old key.
+    const stored = await storeCall('getIdentity', () => ctx.store.getIdentity(ctx.remote));
+    if (stored && !stored.equals(theirIdentity)) {
+      record = withArchivedState(old, found.archivedIndex, state);
+      saveIdentity = false;
+    }
+  }
+  let change: IdentityChange | undefined;
   await writeAll(async (w) => {
-    await saveIdentityStep(ctx, w, theirIdentity);
     await saveSessionStep(ctx, w, record, old);
+    if (saveIdentity) change = await saveIdentityStep(ctx, w, theirIdentity);
   });
-  return { plaintext, sessionVersion: state.version, newSession: false };
+  return {
+    plaintext,
+    sessionVersion: state.version,
+    newSession: false,
+    identityChange: identityChangeReport(change),
+  };
 }
 
 async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
@@ -80,6 +104,8 @@ async function finishPreKey(
   const { store } = ctx;
   const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
   const state = updated.currentState as SessionState;
+  let change: IdentityChange | undefined;
+  // Order: undoable writes first, the identity (observable) next, the Kyber mark (irreversible) last.
   await writeAll(async (w) => {
     await saveSessionStep(ctx, w, updated, old);
     const preKey = used?.preKey;
@@ -90,7 +116,7 @@ async function finishPreKey(
         () => () => store.savePreKey(preKey.id, preKey),
       );
     }
-    await saveIdentityStep(ctx, w, message.identityKey);
+    change = await saveIdentityStep(ctx, w, message.identityKey);
     const kyberId = used?.kyberPreKeyId;
     if (kyberId !== undefined) {
       await w.do('markKyberPreKeyUsed', () =>
@@ -98,5 +124,10 @@ async function finishPreKey(
       );
     }
   });
-  return { plaintext, sessionVersion: state.version, newSession: used !== undefined };
+  return {
+    plaintext,
+    sessionVersion: state.version,
+    newSession: used !== undefined,
+    identityChange: identityChangeReport(change),
+  };
 }

@@ -72,8 +72,9 @@ export async function encryptMessage(ctx: ProtocolContext, plaintext: Uint8Array
   await checkTrusted(ctx, theirIdentity, 'sending');
   const record = SessionRecord.fromParts(state, old.previousStates);
   await writeAll(async (w) => {
-    await saveIdentityStep(ctx, w, theirIdentity);
+    // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
+    await saveIdentityStep(ctx, w, theirIdentity);
   });
   return out;
 }

@@ -114,8 +114,9 @@ export async function initiateSession(
 
   const record = promote(old, state);
   await writeAll(async (w) => {
-    await saveIdentityStep(ctx, w, theirIdentity);
+    // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
+    await saveIdentityStep(ctx, w, theirIdentity);
   });
 }
 

@@ -63,6 +63,7 @@ export {
   type DecryptedMessage,
   type EncryptedMessage,
   type InitiateOptions,
+  type MessageIdentityChange,
   messageTypeFromNumber,
   messageTypeToNumber,
   SessionCipher,

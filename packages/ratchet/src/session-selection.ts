@@ -56,7 +56,12 @@ export async function decryptFromRecord(
   record: SessionRecord,
   message: SignalMessage,
   type: WireMessageType,
-): Promise<{ plaintext: Uint8Array; record: SessionRecord; archivedIndex: number | undefined }> {
+): Promise<{
+  plaintext: Uint8Array;
+  record: SessionRecord;
+  state: SessionState;
+  archivedIndex: number | undefined;
+}> {
   const budget = new WorkBudget(DECRYPT_WORK_BUDGET);
   const current = record.currentState;
   const ratchetKey = message.ratchetKey.serialize();
@@ -81,6 +86,7 @@ export async function decryptFromRecord(
       plaintext && {
         plaintext,
         record: SessionRecord.fromParts(state, record.previousStates),
+        state,
         archivedIndex: undefined,
       }
     );
@@ -116,7 +122,7 @@ export async function decryptFromRecord(
       if (!plaintext) continue;
       const rest = previous.filter((_, j) => j !== a.index);
       const promoted = SessionRecord.fromParts(a.state, current ? archive(rest, current) : rest);
-      return { plaintext, record: promoted, archivedIndex: a.index };
+      return { plaintext, record: promoted, state: a.state, archivedIndex: a.index };
     }
     return undefined;
   };

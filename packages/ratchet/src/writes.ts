@@ -4,7 +4,6 @@
  * undone. A failure anywhere undoes the writes already done, so the store ends up as it was.
  */
 import {
-  type Address,
   E2eeError,
   type IdentityChange,
   type PublicKey,
@@ -13,6 +12,7 @@ import {
 } from '@e2ee-kit/core';
 import type { ProtocolContext } from './context.js';
 import type { SessionRecord } from './records/session-record.js';
+import type { MessageIdentityChange } from './session-cipher.js';
 
 /** Runs a store call; a non-E2eeError it throws becomes `StoreError` with the original as `cause`. */
 export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -24,9 +24,17 @@ export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<
   }
 }
 
-/** Ordered writes; on failure every earlier write is undone (best effort, in reverse order). */
+/** Times an undo is tried before giving up on it (a store that failed once often works again). */
+const UNDO_ATTEMPTS = 3;
+
+/**
+ * Ordered writes; on failure every earlier write is undone, in reverse order, each undo retried a few
+ * times. Effects that cannot be undone (callbacks) are queued with `afterCommit` and run only once
+ * every write succeeded.
+ */
 export class Writes {
   readonly #undo: (() => Promise<unknown>)[] = [];
+  readonly #afterCommit: (() => void)[] = [];
 
   async do<T>(
     what: string,
@@ -39,15 +47,34 @@ export class Writes {
     return result;
   }
 
+  afterCommit(fn: () => void): void {
+    this.#afterCommit.push(fn);
+  }
+
   async rollback(): Promise<void> {
     for (const u of this.#undo.reverse()) {
-      try {
-        await u();
-      } catch {
-        // The store is failing; nothing better to do than to try the remaining undos.
+      for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
+        try {
+          await u();
+          break;
+        } catch {
+          // Try again, then go on with the remaining undos: the store is failing.
+        }
       }
     }
     this.#undo.length = 0;
+    this.#afterCommit.length = 0;
+  }
+
+  commit(): void {
+    for (const fn of this.#afterCommit) {
+      try {
+        fn();
+      } catch {
+        // The operation has committed; an app callback's failure must not turn it into an error.
+      }
+    }
+    this.#afterCommit.length = 0;
   }
 }
 
@@ -59,6 +86,7 @@ export async function writeAll(steps: (w: Writes) => Promise<void>): Promise<voi
     await w.rollback();
     throw err;
   }
+  w.commit();
 }
 
 export function saveSessionStep(
@@ -74,21 +102,52 @@ export function saveSessionStep(
   );
 }
 
-export function saveIdentityStep(ctx: ProtocolContext, w: Writes, identity: PublicKey) {
-  return w.do<IdentityChange>(
+/**
+ * `saveIdentity` as an undoable write. With `getIdentityEntry`/`restoreIdentityEntry` the undo puts the
+ * entry back exactly (approvals included); with `notifyIdentityChange` a replacement is reported only
+ * after the whole operation committed. Older stores get the previous best effort (re-save the old key,
+ * `removeIdentity` for a first contact; their own callback timing).
+ */
+export async function saveIdentityStep(
+  ctx: ProtocolContext,
+  w: Writes,
+  identity: PublicKey,
+): Promise<IdentityChange> {
+  const { store, remote } = ctx;
+  const getEntry = store.getIdentityEntry?.bind(store);
+  const restoreEntry = store.restoreIdentityEntry?.bind(store);
+  const notify = store.notifyIdentityChange?.bind(store);
+  const exact = getEntry !== undefined && restoreEntry !== undefined;
+  const entry = exact ? await storeCall('getIdentityEntry', () => getEntry(remote)) : undefined;
+  const change = await w.do<IdentityChange>(
     'saveIdentity',
-    () => ctx.store.saveIdentity(ctx.remote, identity),
-    (change) => {
-      if (change?.kind === 'replaced') {
-        const previous = change.previous;
-        return () => ctx.store.saveIdentity(ctx.remote, previous);
+    () =>
+      notify
+        ? store.saveIdentity(remote, identity, { deferNotification: true })
+        : store.saveIdentity(remote, identity),
+    (c) => {
+      if (c?.kind !== 'new' && c?.kind !== 'replaced') return undefined;
+      if (exact) return () => restoreEntry(remote, entry);
+      if (c.kind === 'replaced') {
+        const previous = c.previous;
+        return () => store.saveIdentity(remote, previous);
       }
-      if (change?.kind === 'new' && typeof ctx.store.removeIdentity === 'function') {
-        return () => (ctx.store.removeIdentity as (a: Address) => Promise<void>)(ctx.remote);
-      }
-      return undefined;
+      const remove = store.removeIdentity?.bind(store);
+      return remove ? () => remove(remote) : undefined;
     },
   );
+  if (notify && change?.kind === 'replaced') {
+    const event = { address: remote, previous: change.previous, current: change.current };
+    w.afterCommit(() => notify(event));
+  }
+  return change;
+}
+
+/** What `DecryptedMessage.identityChange` reports for a `saveIdentity` result. */
+export function identityChangeReport(change: IdentityChange | undefined): MessageIdentityChange {
+  if (change?.kind === 'new') return { kind: 'new' };
+  if (change?.kind === 'replaced') return { kind: 'replaced', previous: change.previous };
+  return { kind: 'none' };
 }
 
 export async function checkTrusted(

@@ -129,3 +129,12 @@ export function archive(previous: readonly Uint8Array[], state: SessionState): U
   if (out.length > ARCHIVED_STATES_MAX_LENGTH) out.length = ARCHIVED_STATES_MAX_LENGTH;
   return out;
 }
+
+/** `record` with archived state `index` replaced by `state` (updated in place, not promoted). */
+export function withArchivedState(record: SessionRecord, index: number, state: SessionState): SessionRecord {
+  const s = state.clone();
+  s.pending = undefined;
+  const previous = record.previousStates.slice();
+  previous[index] = s.encode();
+  return SessionRecord.fromParts(record.currentState, previous);
+}
