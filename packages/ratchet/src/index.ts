@@ -54,6 +54,7 @@ export {
   type PreKeyStatus,
   type PreKeyUpload,
 } from './prekeys.js';
+export { ARCHIVED_SKIPPED_KEYS_MAX, ARCHIVED_STATES_MAX_BYTES } from './records/archive-caps.js';
 export { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 export { PreKeyRecord } from './records/prekey-record.js';
 export { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
@@ -80,3 +81,4 @@ export {
   type SignedPreKeyStore,
 } from './stores.js';
 export { PreKeySignalMessage, SignalMessage } from './wire.js';
+export { DECRYPT_WORK_BUDGET, SELF_SESSION_MAX_FORWARD_JUMPS } from './work-budget.js';
