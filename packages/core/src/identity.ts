@@ -16,13 +16,42 @@ export type IdentityChange =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'replaced'; readonly previous: PublicKey; readonly current: PublicKey };
 
+export interface SaveIdentityOptions {
+  /**
+   * The caller reports a replacement itself, through `notifyIdentityChange`, once its whole operation
+   * has committed (so a change that is rolled back is never reported). Only passed to stores that
+   * implement `notifyIdentityChange`.
+   */
+  readonly deferNotification?: boolean;
+}
+
+/**
+ * Everything an identity store keeps for one address (the key, any approval), as returned by
+ * `getIdentityEntry`. Opaque to callers: they only hand it back to `restoreIdentityEntry`.
+ */
+export type IdentityEntry = unknown;
+
 export interface IdentityKeyStore {
   getIdentityKeyPair(): Promise<IdentityKeyPair>;
   getLocalRegistrationId(): Promise<number>;
   /** Stores `identityKey` for `address` and says whether it was new, unchanged or replaced another. */
-  saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange>;
+  saveIdentity(
+    address: Address,
+    identityKey: PublicKey,
+    options?: SaveIdentityOptions,
+  ): Promise<IdentityChange>;
   isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean>;
   getIdentity(address: Address): Promise<PublicKey | null>;
+  /**
+   * Optional, with `restoreIdentityEntry` (both or neither): a snapshot of what is stored for `address`,
+   * so a failed operation can undo its `saveIdentity` exactly (approvals included). Without them the
+   * undo re-saves the previous key, which may drop approvals.
+   */
+  getIdentityEntry?(address: Address): Promise<IdentityEntry>;
+  /** Optional: puts back exactly an entry from `getIdentityEntry`, reporting nothing. */
+  restoreIdentityEntry?(address: Address, entry: IdentityEntry): Promise<void>;
+  /** Optional: reports a replacement saved with `deferNotification` after the caller committed. */
+  notifyIdentityChange?(event: IdentityChangeEvent): void;
 }
 
 /**
@@ -101,19 +130,63 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     return bytes ? PublicKey.deserialize(bytes) : null;
   }
 
-  async saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
+  async saveIdentity(
+    address: Address,
+    identityKey: PublicKey,
+    options?: SaveIdentityOptions,
+  ): Promise<IdentityChange> {
     validateAddress(address);
     if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
     const id = addressToString(address);
-    return this.#mutex.run(id, async (): Promise<IdentityChange> => {
-      const previous = await this.getIdentity(address);
+    const change = await this.#mutex.run(id, async (): Promise<IdentityChange> => {
+      const previousBytes = await this.#backend.get(`identity:${id}`);
+      const previous = previousBytes ? PublicKey.deserialize(previousBytes) : null;
       if (previous?.equals(identityKey)) return { kind: 'unchanged' };
       await this.#backend.set(`identity:${id}`, identityKey.serialize());
       if (!previous) return { kind: 'new' };
-      await this.#backend.delete(`approved:${id}`);
-      this.#onChange?.({ address, previous, current: identityKey });
+      try {
+        await this.#backend.delete(`approved:${id}`);
+      } catch (err) {
+        // Either both writes happen or neither: put the previous key back before reporting the failure.
+        await this.#backend.set(`identity:${id}`, previousBytes as Uint8Array).catch(() => undefined);
+        throw err;
+      }
       return { kind: 'replaced', previous, current: identityKey };
     });
+    // Reported after the writes (never for a failed save), and not at all when the caller defers it.
+    if (change.kind === 'replaced' && options?.deferNotification !== true) {
+      this.#onChange?.({ address, previous: change.previous, current: change.current });
+    }
+    return change;
+  }
+
+  /** The stored key and approval for `address` (copies), for an exact undo with `restoreIdentityEntry`. */
+  async getIdentityEntry(address: Address): Promise<IdentityEntry> {
+    validateAddress(address);
+    const id = addressToString(address);
+    return this.#mutex.run(id, async (): Promise<StoredEntry> => {
+      const identity = await this.#backend.get(`identity:${id}`);
+      const approved = await this.#backend.get(`approved:${id}`);
+      return Object.freeze({ identity: identity?.slice() ?? null, approved: approved?.slice() ?? null });
+    });
+  }
+
+  /** Writes back exactly what `getIdentityEntry` returned (no policy, no callback). */
+  async restoreIdentityEntry(address: Address, entry: IdentityEntry): Promise<void> {
+    validateAddress(address);
+    if (!isStoredEntry(entry)) throw new TypeError('entry must come from getIdentityEntry');
+    const id = addressToString(address);
+    await this.#mutex.run(id, async () => {
+      if (entry.approved) await this.#backend.set(`approved:${id}`, entry.approved.slice());
+      else await this.#backend.delete(`approved:${id}`);
+      if (entry.identity) await this.#backend.set(`identity:${id}`, entry.identity.slice());
+      else await this.#backend.delete(`identity:${id}`);
+    });
+  }
+
+  /** Reports a replacement saved with `deferNotification` (calls `onIdentityChange`). */
+  notifyIdentityChange(event: IdentityChangeEvent): void {
+    this.#onChange?.(event);
   }
 
   async isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
@@ -149,6 +222,20 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     const id = addressToString(address);
     await this.#mutex.run(id, () => this.#backend.set(`approved:${id}`, identityKey.serialize()));
   }
+}
+
+interface StoredEntry {
+  readonly identity: Uint8Array | null;
+  readonly approved: Uint8Array | null;
+}
+
+function isStoredEntry(e: unknown): e is StoredEntry {
+  if (e === null || typeof e !== 'object') return false;
+  const { identity, approved } = e as Record<string, unknown>;
+  return (
+    (identity === null || identity instanceof Uint8Array) &&
+    (approved === null || approved instanceof Uint8Array)
+  );
 }
 
 /** libsignal registration ids are 14 bits (1..16380); we accept 0..2^31-1 as libsignal's wire does. */

@@ -42,9 +42,11 @@ export {
   type IdentityBackend,
   type IdentityChange,
   type IdentityChangeEvent,
+  type IdentityEntry,
   type IdentityKeyStore,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
+  type SaveIdentityOptions,
   type TrustPolicy,
   validateRegistrationId,
 } from './identity.js';

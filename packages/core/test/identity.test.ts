@@ -63,6 +63,56 @@ describe('KeyValueIdentityKeyStore', () => {
     expect(await store.isTrustedIdentity(bob, k1, 'sending')).toBe(false);
   });
 
+  it('exact undo: getIdentityEntry / restoreIdentityEntry put back key and approval, report nothing', async () => {
+    const events: IdentityChangeEvent[] = [];
+    const store = await InMemoryIdentityKeyStore.create({
+      policy: 'blockOnChange',
+      onIdentityChange: (e) => events.push(e),
+    });
+    const k1 = await newKey();
+    const k2 = await newKey();
+    await store.saveIdentity(bob, k1);
+    await store.approve(bob, k2);
+    const before = new Map(store.backend.snapshot());
+    const entry = await store.getIdentityEntry(bob);
+    expect((await store.saveIdentity(bob, k2, { deferNotification: true })).kind).toBe('replaced');
+    expect(events).toHaveLength(0); // deferred
+    await store.restoreIdentityEntry(bob, entry);
+    expect(store.backend.snapshot()).toEqual(before);
+    expect(events).toHaveLength(0);
+    // The approval survived the undo: the retry is trusted and, once committed, reported once.
+    expect(await store.isTrustedIdentity(bob, k2, 'receiving')).toBe(true);
+    const change = await store.saveIdentity(bob, k2, { deferNotification: true });
+    if (change.kind !== 'replaced') throw new Error('expected a replacement');
+    store.notifyIdentityChange({ address: bob, previous: change.previous, current: change.current });
+    expect(events).toHaveLength(1);
+    // A first-contact entry restores to "nothing stored".
+    const carol = { name: 'carol', deviceId: 2 };
+    const empty = await store.getIdentityEntry(carol);
+    await store.saveIdentity(carol, k1);
+    await store.restoreIdentityEntry(carol, empty);
+    expect(await store.getIdentity(carol)).toBeNull();
+    await expect(store.restoreIdentityEntry(carol, { identity: 'x' })).rejects.toThrow(TypeError);
+  });
+
+  it('a replacement whose approval delete fails leaves the previous key stored and reports nothing', async () => {
+    const events: IdentityChangeEvent[] = [];
+    const store = await InMemoryIdentityKeyStore.create({ onIdentityChange: (e) => events.push(e) });
+    const k1 = await newKey();
+    const k2 = await newKey();
+    await store.saveIdentity(bob, k1);
+    const before = new Map(store.backend.snapshot());
+    const backend = store.backend as unknown as { delete(key: string): Promise<void> };
+    const original = backend.delete.bind(backend);
+    backend.delete = async () => {
+      throw new Error('disk full');
+    };
+    await expect(store.saveIdentity(bob, k2)).rejects.toThrow('disk full');
+    backend.delete = original;
+    expect(store.backend.snapshot()).toEqual(before);
+    expect(events).toHaveLength(0);
+  });
+
   it('a custom policy gets address, stored key (null on first contact), presented key and direction', async () => {
     const calls: Array<[Address, PublicKey | null, PublicKey, string]> = [];
     const store = await InMemoryIdentityKeyStore.create({

@@ -3,7 +3,7 @@
 // X3DH only, node:crypto inside), in one run. Run: `pnpm bench` in packages/ratchet
 // (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 900, split
 // over `BENCH_ROUNDS` rounds, default 3),
-// `BENCH_ONLY=setup,oneway,pingpong,skip` picks scenarios, `BENCH_IMPLS=node,pure` implementations.
+// `BENCH_ONLY=setup,oneway,pingpong,skip1000,skip2000,forged-0,forged-40,forged-prekey` picks scenarios, `BENCH_IMPLS=node,pure` implementations.
 //
 // Scenarios (each iteration, medians reported):
 // - setup+first:  initiator processes a fresh bundle, encrypts a 200-byte message, responder decrypts
@@ -14,6 +14,12 @@
 //                 (reported per round trip, i.e. 2 messages and 2 DH steps).
 // - skip-1000:    B decrypts message #1000 of A's chain from a state that has seen #0..: derives and
 //                 stores 1,000 skipped keys. B's session record is put back before each iteration.
+// - skip-2000:    the same with 2,000 skipped keys (libsignal's per-chain maximum).
+// - forged-0 / forged-40: B rejects an attacker-made 80-byte SignalMessage (fresh ratchet key, counter
+//                 24,999, SPQR index 25,000, random MAC) with 0 / 40 archived session states (issue 11.3).
+// - forged-prekey: B rejects a PreKey message made from its public bundle whose inner message is forged.
+//                 Targets (printed): ≤ 100 ms CPU and ≤ 0.25× libsignal-client's worst forged case;
+//                 skip rows ≤ 2× libsignal-client.
 //
 // Every implementation keeps serialized bytes in its in-memory store (ours: InMemoryProtocolStore;
 // libsignal-client: the interop harness stores in 'bytes' mode, like libsignal's own test stores;
@@ -21,6 +27,7 @@
 // as Signal-Desktop caches them) is printed for reference.
 import { cpus } from 'node:os';
 import type { CryptoProvider } from '@e2ee-kit/core';
+import { platformProvider } from '@e2ee-kit/core';
 import {
   type AddressLike,
   LibsignalParty,
@@ -33,12 +40,14 @@ import {
   createPreKeyBundle,
   PreKeyBundle,
   type PreKeyBundleParts,
+  PreKeySignalMessage,
   SessionCipher,
   SessionRecord,
 } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { Bench, type FnOptions } from 'tinybench';
 import { allProviders } from '../../../tools/providers.js';
+import { forgedPreKeyMessage, forgedSignalMessage } from '../test/forgery.js';
 
 const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 900);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -186,6 +195,10 @@ interface Prepared {
 interface Scenario {
   readonly key: string;
   readonly title: string;
+  /** Slow tasks: one timed iteration per round, no warmup. */
+  readonly heavy?: boolean;
+  /** Implementations this scenario runs for (default all). */
+  readonly runs?: (impl: Impl) => boolean;
   /** Sets up the parties once; the returned task is then timed in every round. */
   prepare(impl: Impl): Promise<Prepared>;
 }
@@ -236,12 +249,37 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  skipScenario(1000),
+  skipScenario(2000),
+  forgedScenario(0),
+  forgedScenario(40),
   {
-    key: 'skip',
-    title: 'decrypt after 1,000 skipped messages (derive + store 1,000 keys)',
+    key: 'forged-prekey',
+    title: 'reject a forged PreKey message (real handshake from the public bundle, forged inner message)',
+    heavy: true,
+    runs: rejectable,
+    async prepare(impl) {
+      const b = await impl.create();
+      const mallory = await impl.create();
+      await mallory.processBundle(b.address, await b.createBundle());
+      const genuine = await mallory.encrypt(b.address, PAYLOAD);
+      const forged = await forgedPreKeyMessage(
+        platformProvider,
+        PreKeySignalMessage.deserialize(genuine.body),
+      );
+      const message: RawWireMessage = { type: 'prekey', body: forged.serializedView };
+      return { fn: () => mustFail(b.decrypt(mallory.address, message)) };
+    },
+  },
+];
+
+function skipScenario(n: number): Scenario {
+  return {
+    key: `skip${n}`,
+    title: `decrypt after ${n.toLocaleString('en')} skipped messages (derive + store ${n.toLocaleString('en')} keys)`,
     async prepare(impl) {
       const { a, b } = await establishedPair(impl);
-      for (let i = 0; i < 1000; i++) await a.encrypt(b.address, PAYLOAD);
+      for (let i = 0; i < n; i++) await a.encrypt(b.address, PAYLOAD);
       const target = await a.encrypt(b.address, PAYLOAD);
       const saved = await b.saveSession(a.address);
       return {
@@ -251,8 +289,43 @@ const scenarios: Scenario[] = [
         beforeEach: () => b.restoreSession(a.address, saved),
       };
     },
-  },
-];
+  };
+}
+
+/** Ours and libsignal-client (the pure-JS rival speaks neither PQXDH nor SPQR). */
+function rejectable(impl: Impl): boolean {
+  return !impl.label.includes('pure JS');
+}
+
+async function mustFail(p: Promise<unknown>): Promise<void> {
+  let failed = false;
+  try {
+    await p;
+  } catch {
+    failed = true;
+  }
+  if (!failed) throw new Error('a forged message was accepted');
+}
+
+function forgedScenario(archived: number): Scenario {
+  return {
+    key: `forged-${archived}`,
+    title: `reject a forged SignalMessage (counter 24,999, fresh ratchet key), ${archived} archived states`,
+    heavy: true,
+    runs: rejectable,
+    async prepare(impl) {
+      const { a, b } = await establishedPair(impl);
+      // Each new session from A archives B's previous state.
+      for (let i = 0; i < archived; i++) {
+        await a.processBundle(b.address, await b.createBundle());
+        check(await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD)));
+      }
+      const forged = await forgedSignalMessage(platformProvider);
+      const message: RawWireMessage = { type: 'whisper', body: forged.serializedView };
+      return { fn: () => mustFail(b.decrypt(a.address, message)) };
+    },
+  };
+}
 
 function fmt(ms: number): string {
   if (ms >= 10) return `${ms.toFixed(1)} ms`;
@@ -272,6 +345,43 @@ function cpuNow(): number {
   return (u.user + u.system) / 1000;
 }
 
+interface TargetRow {
+  label: string;
+  baseline: boolean;
+  cpu: number;
+}
+
+/** Issue 11.3 targets, checked on the CPU medians of this run. */
+function printTargets(t: Map<string, TargetRow[]>): void {
+  const forged = ['forged-0', 'forged-40', 'forged-prekey'].filter((k) => t.has(k));
+  if (forged.length > 0) {
+    const libWorst = Math.max(...forged.map((k) => t.get(k)!.find((r) => r.baseline)?.cpu ?? 0));
+    console.log(
+      `## targets: forged messages ≤ 100 ms CPU and ≤ 0.25× libsignal-client's worst (${fmt(libWorst)})`,
+    );
+    for (const k of forged) {
+      for (const r of t.get(k)!.filter((x) => !x.baseline)) {
+        const ok = r.cpu <= 100 && r.cpu <= 0.25 * libWorst;
+        console.log(
+          `  ${k.padEnd(14)} ${r.label.padEnd(40)} ${fmt(r.cpu).padStart(9)}  ${(r.cpu / libWorst).toFixed(2)}× of worst  ${ok ? 'met' : 'MISSED'}`,
+        );
+      }
+    }
+  }
+  for (const k of ['skip1000', 'skip2000'].filter((x) => t.has(x))) {
+    const rows = t.get(k)!;
+    const lib = rows.find((r) => r.baseline)?.cpu ?? Number.NaN;
+    console.log(`## target: ${k} ≤ 2× libsignal-client (${fmt(lib)})`);
+    for (const r of rows.filter((x) => !x.baseline && !x.label.includes('pure JS'))) {
+      const ratio = r.cpu / lib;
+      console.log(
+        `  ${r.label.padEnd(40)} ${fmt(r.cpu).padStart(9)}  ${ratio.toFixed(2)}×  ${ratio <= 2 ? 'met' : 'MISSED'}`,
+      );
+    }
+  }
+  console.log('');
+}
+
 async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY']?.split(',');
   const started = Date.now();
@@ -284,21 +394,23 @@ async function main(): Promise<void> {
       'speed = libsignal-client 0.103.0 median ÷ this median (≥ 1.00: at least as fast), for wall and cpu\n',
   );
   const summary: string[] = [];
+  const targets = new Map<string, TargetRow[]>();
   for (const sc of scenarios) {
     if (only && !only.includes(sc.key)) continue;
+    const scImpls = impls.filter((i) => sc.runs?.(i) ?? true);
     const prepared = new Map<Impl, Prepared>();
-    for (const impl of impls) prepared.set(impl, await sc.prepare(impl));
-    const wall = new Map<Impl, number[]>(impls.map((i) => [i, []]));
-    const cpu = new Map<Impl, number[]>(impls.map((i) => [i, []]));
+    for (const impl of scImpls) prepared.set(impl, await sc.prepare(impl));
+    const wall = new Map<Impl, number[]>(scImpls.map((i) => [i, []]));
+    const cpu = new Map<Impl, number[]>(scImpls.map((i) => [i, []]));
     // Rounds with a rotating task order, so that load changes on a shared machine hit every
     // implementation alike.
     for (let round = 0; round < ROUNDS; round++) {
-      const order = impls.map((_, i) => impls[(i + round) % impls.length]!);
+      const order = scImpls.map((_, i) => scImpls[(i + round) % scImpls.length]!);
       const bench = new Bench({
-        time: TIME_MS / ROUNDS,
-        iterations: 5,
-        warmupTime: 50,
-        warmupIterations: 2,
+        time: sc.heavy ? 0 : TIME_MS / ROUNDS,
+        iterations: sc.heavy ? 1 : 5,
+        warmupTime: sc.heavy ? 0 : 50,
+        warmupIterations: sc.heavy ? 0 : 2,
         retainSamples: true,
         throws: true,
       });
@@ -325,14 +437,14 @@ async function main(): Promise<void> {
       }
       await bench.run();
       for (const t of bench.tasks) {
-        const impl = impls.find((i) => i.label === t.name)!;
+        const impl = scImpls.find((i) => i.label === t.name)!;
         const r = t.result;
         if (r.state !== 'completed') throw new Error(`${sc.key}/${t.name}: ${r.state}`);
         wall.get(impl)!.push(...(r.latency.samples ?? []));
         cpu.get(impl)!.push(...cpuRound.get(impl)!);
       }
     }
-    const rows = impls.map((impl) => ({
+    const rows = scImpls.map((impl) => ({
       impl,
       wall: median(wall.get(impl)!),
       cpu: median(cpu.get(impl)!),
@@ -352,8 +464,13 @@ async function main(): Promise<void> {
         `| ${sc.key} | ${r.impl.label} | ${fmt(r.wall)} | ${sw.toFixed(2)}× | ${fmt(r.cpu)} | ${sc2.toFixed(2)}× |`,
       );
     }
+    targets.set(
+      sc.key,
+      rows.map((r) => ({ label: r.impl.label, baseline: r.impl.baseline === true, cpu: r.cpu })),
+    );
     console.log('');
   }
+  printTargets(targets);
   console.log(
     'Markdown:\n| scenario | implementation | wall median | speed | CPU median | speed |\n|---|---|---|---|---|---|',
   );

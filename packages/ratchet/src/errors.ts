@@ -1,3 +1,5 @@
+import { E2eeError } from '@e2ee-kit/core';
+
 /**
  * Error codes added by this package. Every error is an `E2eeError` (or a core subclass) whose `code`
  * is one of core's `ErrorCode` values or one of these.
@@ -23,5 +25,39 @@ export const RatchetErrorCode = {
   InvalidBaseKey: 'INVALID_BASE_KEY',
   /** A repeated PreKey message carries an identity key other than the session's. */
   IdentityMismatch: 'IDENTITY_MISMATCH',
+  /**
+   * No session state could decrypt the message within the per-decrypt work budget (a forward jump on an
+   * archived state after the current state used most of it, or a self-session jump above 250,000).
+   */
+  WorkBudgetExceeded: 'WORK_BUDGET_EXCEEDED',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
+
+/** Which pre-key a `PreKeyNotFoundError` names. */
+export type PreKeyKind = 'one-time' | 'signed' | 'kyber';
+
+const PREKEY_CODES: Record<PreKeyKind, RatchetErrorCode> = {
+  'one-time': RatchetErrorCode.InvalidPreKeyId,
+  signed: RatchetErrorCode.InvalidSignedPreKeyId,
+  kyber: RatchetErrorCode.InvalidKyberPreKeyId,
+};
+
+/**
+ * A PreKey message names a pre-key the store does not hold (`INVALID_PREKEY_ID`,
+ * `INVALID_SIGNED_PREKEY_ID` or `INVALID_KYBER_PREKEY_ID`). Ids and addresses are not secret, so the
+ * message names both and they are readable as fields (e.g. to tell the sender its bundle is stale).
+ */
+export class PreKeyNotFoundError extends E2eeError {
+  readonly kind: PreKeyKind;
+  readonly preKeyId: number;
+  readonly address: { readonly name: string; readonly deviceId: number };
+  constructor(kind: PreKeyKind, preKeyId: number, address: { name: string; deviceId: number }) {
+    super(
+      PREKEY_CODES[kind],
+      `unknown ${kind} pre-key id ${preKeyId} in a PreKey message from ${address.name}.${address.deviceId}`,
+    );
+    this.kind = kind;
+    this.preKeyId = preKeyId;
+    this.address = Object.freeze({ name: address.name, deviceId: address.deviceId });
+  }
+}

@@ -41,7 +41,7 @@ export {
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
 } from './constants.js';
-export { RatchetErrorCode } from './errors.js';
+export { type PreKeyKind, PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 export {
   DecryptionErrorMessage,
   type DecryptionErrorMessageFields,
@@ -90,6 +90,7 @@ export {
   type PreKeyStatus,
   type PreKeyUpload,
 } from './prekeys.js';
+export { ARCHIVED_SKIPPED_KEYS_MAX, ARCHIVED_STATES_MAX_BYTES } from './records/archive-caps.js';
 export { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 export { PreKeyRecord } from './records/prekey-record.js';
 export { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
@@ -99,6 +100,7 @@ export {
   type DecryptedMessage,
   type EncryptedMessage,
   type InitiateOptions,
+  type MessageIdentityChange,
   messageTypeFromNumber,
   messageTypeToNumber,
   SessionCipher,
@@ -115,3 +117,4 @@ export {
   type SignedPreKeyStore,
 } from './stores.js';
 export { PreKeySignalMessage, SignalMessage } from './wire.js';
+export { DECRYPT_WORK_BUDGET, SELF_SESSION_MAX_FORWARD_JUMPS } from './work-budget.js';

@@ -8,19 +8,17 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  type PublicKey,
   resolveProvider,
   validateAddress,
 } from '@e2ee-kit/core';
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
+import type { ProtocolContext } from './context.js';
+import { decryptMessage } from './decrypt.js';
+import { encryptMessage, hasUsableSession } from './encrypt.js';
+import { initiateSession } from './handshake.js';
 import { mutexFor } from './locks.js';
-import {
-  decryptMessage,
-  encryptMessage,
-  hasUsableSession,
-  initiateSession,
-  type ProtocolContext,
-} from './protocol.js';
 import { assertProtocolStore, type ProtocolStore } from './stores.js';
 
 export type WireMessageType = 'prekey' | 'whisper';
@@ -31,12 +29,23 @@ export interface EncryptedMessage {
   readonly body: Uint8Array;
 }
 
+/**
+ * How a decrypt changed the stored identity key of the sender: `none` (unchanged), `new` (first
+ * contact) or `replaced` (the sender's identity key changed: show "security code changed").
+ */
+export type MessageIdentityChange =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'new' }
+  | { readonly kind: 'replaced'; readonly previous: PublicKey };
+
 export interface DecryptedMessage {
   readonly plaintext: Uint8Array;
   /** 3 (X3DH) or 4 (PQXDH). */
   readonly sessionVersion: number;
   /** True when this PreKey message created a new session (it replaced any earlier one). */
   readonly newSession: boolean;
+  /** What this decrypt did to the stored identity key (reported only once the decrypt committed). */
+  readonly identityChange: MessageIdentityChange;
 }
 
 export interface SessionCipherOptions {

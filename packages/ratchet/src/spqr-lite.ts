@@ -8,6 +8,7 @@ import { type CryptoProvider, DecodeError, encodeVarint } from '@e2ee-kit/core';
 import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
 import type { SpqrLite } from './records/session-state.js';
+import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
 const enc = new TextEncoder();
 const INFO_START = enc.encode('Signal PQ Ratchet V1 Chain  Start');
@@ -34,19 +35,28 @@ export async function spqrInit(
   };
 }
 
-async function step(
-  next: Uint8Array,
-  ctr: number,
-  provider: CryptoProvider,
-): Promise<{ next: Uint8Array; key: Uint8Array }> {
+function stepInfo(ctr: number): Uint8Array {
   const info = new Uint8Array(4 + INFO_NEXT.length);
   info[0] = ctr >>> 24;
   info[1] = (ctr >>> 16) & 0xff;
   info[2] = (ctr >>> 8) & 0xff;
   info[3] = ctr & 0xff;
   info.set(INFO_NEXT, 4);
-  const o = await provider.hkdfSha256(next, undefined, info, 64);
+  return info;
+}
+
+async function step(
+  next: Uint8Array,
+  ctr: number,
+  provider: CryptoProvider,
+): Promise<{ next: Uint8Array; key: Uint8Array }> {
+  const o = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 64);
   return { next: o.subarray(0, 32), key: o.subarray(32, 64) };
+}
+
+/** A step whose key would be dropped: HKDF's first 32 bytes are the same, so only those are made. */
+function stepNextOnly(next: Uint8Array, ctr: number, provider: CryptoProvider): Promise<Uint8Array> {
+  return provider.hkdfSha256(next, undefined, stepInfo(ctr), 32);
 }
 
 /** Sending: advances our chain (mutates `q`) and returns the `pq_ratchet` bytes and the message key. */
@@ -85,15 +95,11 @@ function readVarint(b: Uint8Array, at: number): { value: number; next: number } 
 }
 
 /**
- * Receiving: the SPQR message key for `pqRatchet` (or `undefined` when the peer's message carries none),
- * updating `q` (callers pass a clone and keep it only if the whole decrypt succeeds).
+ * Receiving, first half: validates the peer's `pq_ratchet` bytes and returns the chain index whose key
+ * the message uses, or `undefined` when it carries none (an unknown higher version, or a sender still
+ * negotiating).
  */
-export async function spqrRecv(
-  q: SpqrLite,
-  pqRatchet: Uint8Array,
-  maxJump: number,
-  provider: CryptoProvider,
-): Promise<Uint8Array | undefined> {
+export function spqrIndex(pqRatchet: Uint8Array): number | undefined {
   if (pqRatchet.length === 0 || pqRatchet[0] === 0)
     throw invalid('peer does not speak SPQR (minimum version V1)');
   // An unknown higher version is ignored (spqr's `msg_version`): no key, state unchanged.
@@ -111,31 +117,49 @@ export async function spqrRecv(
   if (epoch.value !== 1) throw invalid('epoch out of range');
   // A sender still negotiating (min version V0, libsignal 0.74–0.91) sends index 0: no key.
   if (index.value === 0) return undefined;
-  return recvKey(q, index.value, maxJump, provider);
+  return index.value;
 }
 
-async function recvKey(
-  q: SpqrLite,
-  at: number,
-  maxJump: number,
-  provider: CryptoProvider,
-): Promise<Uint8Array> {
+/** Checks index `at` against `q` before any work (trimmed, repeated, too far); returns the steps needed. */
+export function spqrWalk(q: SpqrLite, at: number, maxJump: number): number {
   if (at < q.recvCtr) {
-    const k = q.recvPrev.get(at);
-    if (!k) throw invalid(at + MAX_MESSAGE_KEYS < q.recvCtr ? 'key trimmed' : 'key already requested');
-    q.recvPrev.delete(at);
-    return k;
+    if (!q.recvPrev.has(at))
+      throw invalid(at + MAX_MESSAGE_KEYS < q.recvCtr ? 'key trimmed' : 'key already requested');
+    return 0;
   }
   if (at === q.recvCtr) throw invalid('key already requested');
   if (at - q.recvCtr > maxJump) throw invalid('key jump too large');
+  return at - q.recvCtr;
+}
+
+/**
+ * Receiving, second half: the SPQR message key for index `at` (checked with `spqrWalk`), updating `q`
+ * (callers pass a clone and keep it only if the whole decrypt succeeds).
+ */
+export async function spqrRecv(q: SpqrLite, at: number, provider: CryptoProvider): Promise<Uint8Array> {
+  if (at < q.recvCtr) {
+    const k = q.recvPrev.get(at);
+    if (!k) throw invalid('key already requested');
+    q.recvPrev.delete(at);
+    return k;
+  }
   if (at > q.recvCtr + MAX_MESSAGE_KEYS) q.recvPrev.clear();
   let next = q.recvNext;
   let ctr = q.recvCtr;
+  let untilYield = STEPS_PER_YIELD;
   while (at > ctr + 1) {
     ctr++;
-    const s = await step(next, ctr, provider);
-    next = s.next;
-    if (ctr + MAX_MESSAGE_KEYS >= at) q.recvPrev.set(ctr, s.key);
+    if (ctr + MAX_MESSAGE_KEYS >= at) {
+      const s = await step(next, ctr, provider);
+      next = s.next;
+      q.recvPrev.set(ctr, s.key);
+    } else {
+      next = await stepNextOnly(next, ctr, provider);
+    }
+    if (--untilYield === 0) {
+      untilYield = STEPS_PER_YIELD;
+      await yieldToEventLoop();
+    }
   }
   if (q.recvPrev.size >= TRIM_SIZE) {
     const horizon = ctr - MAX_MESSAGE_KEYS;

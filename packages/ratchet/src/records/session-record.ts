@@ -1,5 +1,6 @@
 import { DecodeError } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
+import { capArchive } from './archive-caps.js';
 import { RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 import { SessionState } from './session-state.js';
@@ -127,5 +128,14 @@ export function archive(previous: readonly Uint8Array[], state: SessionState): U
   s.pending = undefined;
   const out = [s.encode(), ...previous];
   if (out.length > ARCHIVED_STATES_MAX_LENGTH) out.length = ARCHIVED_STATES_MAX_LENGTH;
-  return out;
+  return capArchive(out);
+}
+
+/** `record` with archived state `index` replaced by `state` (updated in place, not promoted). */
+export function withArchivedState(record: SessionRecord, index: number, state: SessionState): SessionRecord {
+  const s = state.clone();
+  s.pending = undefined;
+  const previous = record.previousStates.slice();
+  previous[index] = s.encode();
+  return SessionRecord.fromParts(record.currentState, capArchive(previous));
 }

@@ -9,9 +9,11 @@ import {
   type IdentityBackend,
   type IdentityChange,
   type IdentityChangeEvent,
+  type IdentityEntry,
   IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type PublicKey,
+  type SaveIdentityOptions,
   type TrustPolicy,
   toHex,
 } from '@e2ee-kit/core';
@@ -113,9 +115,24 @@ export class InMemoryProtocolStore implements ProtocolStore {
     await this.#call('getLocalRegistrationId');
     return this.#identity.getLocalRegistrationId();
   }
-  async saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
+  async saveIdentity(
+    address: Address,
+    identityKey: PublicKey,
+    options?: SaveIdentityOptions,
+  ): Promise<IdentityChange> {
     await this.#call('saveIdentity');
-    return this.#identity.saveIdentity(address, identityKey);
+    return this.#identity.saveIdentity(address, identityKey, options);
+  }
+  async getIdentityEntry(address: Address): Promise<IdentityEntry> {
+    await this.#call('getIdentityEntry');
+    return this.#identity.getIdentityEntry(address);
+  }
+  async restoreIdentityEntry(address: Address, entry: IdentityEntry): Promise<void> {
+    await this.#call('restoreIdentityEntry');
+    return this.#identity.restoreIdentityEntry(address, entry);
+  }
+  notifyIdentityChange(event: IdentityChangeEvent): void {
+    this.#identity.notifyIdentityChange(event);
   }
   async isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
     await this.#call('isTrustedIdentity');

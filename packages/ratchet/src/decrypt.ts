@@ -1,0 +1,133 @@
+/**
+ * Decrypt, top-down: parse, load the record, (PreKey) find or build the session state, let
+ * `decryptFromRecord` pick the state that decrypts, then write the new records.
+ */
+import { E2eeError, type IdentityChange, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
+import { bytesEqual, type ProtocolContext } from './context.js';
+import { RatchetErrorCode } from './errors.js';
+import { buildResponderState, promote } from './handshake.js';
+import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
+import type { PreKeyRecord } from './records/prekey-record.js';
+import { type SessionRecord, withArchivedState } from './records/session-record.js';
+import type { SessionState } from './records/session-state.js';
+import type { DecryptedMessage, WireMessageType } from './session-cipher.js';
+import { decryptFromRecord, matchBaseKey } from './session-selection.js';
+import { PreKeySignalMessage, SignalMessage } from './wire.js';
+import {
+  checkTrusted,
+  identityChangeReport,
+  saveIdentityStep,
+  saveSessionStep,
+  storeCall,
+  writeAll,
+} from './writes.js';
+
+export async function decryptMessage(
+  ctx: ProtocolContext,
+  type: WireMessageType,
+  body: Uint8Array,
+): Promise<DecryptedMessage> {
+  return type === 'prekey' ? decryptPreKey(ctx, body) : decryptWhisper(ctx, body);
+}
+
+async function decryptWhisper(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+  const message = SignalMessage.deserialize(body);
+  const old = await storeCall('getSession', () => ctx.store.getSession(ctx.remote));
+  if (!old) throw new SessionNotFoundError(ctx.remote);
+  const found = await decryptFromRecord(ctx, old, message, 'whisper');
+  const { plaintext, state } = found;
+  const theirIdentity = PublicKey.deserialize(state.remoteIdentity as Uint8Array);
+  await checkTrusted(ctx, theirIdentity, 'receiving');
+  let record = found.record;
+  let saveIdentity = true;
+  if (found.archivedIndex !== undefined) {
+    // A late message of an older session whose peer identity has since been replaced: read it, but
+    // neither promote that session nor switch the stored identity back to its old key.
+    const stored = await storeCall('getIdentity', () => ctx.store.getIdentity(ctx.remote));
+    if (stored && !stored.equals(theirIdentity)) {
+      record = withArchivedState(old, found.archivedIndex, state);
+      saveIdentity = false;
+    }
+  }
+  let change: IdentityChange | undefined;
+  await writeAll(async (w) => {
+    await saveSessionStep(ctx, w, record, old);
+    if (saveIdentity) change = await saveIdentityStep(ctx, w, theirIdentity);
+  });
+  return {
+    plaintext,
+    sessionVersion: state.version,
+    newSession: false,
+    identityChange: identityChangeReport(change),
+  };
+}
+
+async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+  const { store } = ctx;
+  const message = PreKeySignalMessage.deserialize(body);
+  const old = await storeCall('getSession', () => store.getSession(ctx.remote));
+  await checkTrusted(ctx, message.identityKey, 'receiving');
+
+  const baseKeyBytes = message.baseKey.serialize();
+  const record = matchBaseKey(old, message.messageVersion, baseKeyBytes);
+  if (record) {
+    // A repeated PreKey message for a session we already built: its identity must be the session's.
+    const remote = record.currentState?.remoteIdentity;
+    if (!remote || !bytesEqual(remote, message.identityKey.serialize())) {
+      throw new E2eeError(
+        RatchetErrorCode.IdentityMismatch,
+        'identity key differs from the established session',
+      );
+    }
+    return finishPreKey(ctx, message, old, record, undefined);
+  }
+  // A new session consumes one-time pre-keys, which other addresses may be racing for: building the
+  // state, decrypting and writing run under the store-wide pre-key lock, so the first decrypt of a
+  // message wins and every later copy (from any address) finds its keys gone.
+  return mutexFor(store).run(PREKEY_STATE_LOCK, async () => {
+    const built = await buildResponderState(ctx, message);
+    const promoted = promote(old, built.state);
+    return finishPreKey(ctx, message, old, promoted, {
+      preKey: built.preKey,
+      kyberPreKeyId: built.kyberPreKeyId,
+    });
+  });
+}
+
+async function finishPreKey(
+  ctx: ProtocolContext,
+  message: PreKeySignalMessage,
+  old: SessionRecord | null,
+  record: SessionRecord,
+  used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined,
+): Promise<DecryptedMessage> {
+  const { store } = ctx;
+  const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
+  const state = updated.currentState as SessionState;
+  let change: IdentityChange | undefined;
+  // Order: undoable writes first, the identity (observable) next, the Kyber mark (irreversible) last.
+  await writeAll(async (w) => {
+    await saveSessionStep(ctx, w, updated, old);
+    const preKey = used?.preKey;
+    if (preKey) {
+      await w.do(
+        'removePreKey',
+        () => store.removePreKey(preKey.id),
+        () => () => store.savePreKey(preKey.id, preKey),
+      );
+    }
+    change = await saveIdentityStep(ctx, w, message.identityKey);
+    const kyberId = used?.kyberPreKeyId;
+    if (kyberId !== undefined) {
+      await w.do('markKyberPreKeyUsed', () =>
+        store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),
+      );
+    }
+  });
+  return {
+    plaintext,
+    sessionVersion: state.version,
+    newSession: used !== undefined,
+    identityChange: identityChangeReport(change),
+  };
+}

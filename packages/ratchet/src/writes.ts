@@ -1,0 +1,162 @@
+/**
+ * Store calls and rollback. Every operation computes its new records in memory (cloned states; records
+ * returned by the store are never modified) and only then writes, in an order whose every step can be
+ * undone. A failure anywhere undoes the writes already done, so the store ends up as it was.
+ */
+import {
+  E2eeError,
+  type IdentityChange,
+  type PublicKey,
+  StoreError,
+  UntrustedIdentityError,
+} from '@e2ee-kit/core';
+import type { ProtocolContext } from './context.js';
+import type { SessionRecord } from './records/session-record.js';
+import type { MessageIdentityChange } from './session-cipher.js';
+
+/** Runs a store call; a non-E2eeError it throws becomes `StoreError` with the original as `cause`. */
+export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (E2eeError.is(err)) throw err;
+    throw new StoreError(`store call ${what} failed`, { cause: err });
+  }
+}
+
+/** Times an undo is tried before giving up on it (a store that failed once often works again). */
+const UNDO_ATTEMPTS = 3;
+
+/**
+ * Ordered writes; on failure every earlier write is undone, in reverse order, each undo retried a few
+ * times. Effects that cannot be undone (callbacks) are queued with `afterCommit` and run only once
+ * every write succeeded.
+ */
+export class Writes {
+  readonly #undo: (() => Promise<unknown>)[] = [];
+  readonly #afterCommit: (() => void)[] = [];
+
+  async do<T>(
+    what: string,
+    fn: () => Promise<T>,
+    undo?: (result: T) => (() => Promise<unknown>) | undefined,
+  ): Promise<T> {
+    const result = await storeCall(what, fn);
+    const u = undo?.(result);
+    if (u) this.#undo.push(u);
+    return result;
+  }
+
+  afterCommit(fn: () => void): void {
+    this.#afterCommit.push(fn);
+  }
+
+  async rollback(): Promise<void> {
+    for (const u of this.#undo.reverse()) {
+      for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
+        try {
+          await u();
+          break;
+        } catch {
+          // Try again, then go on with the remaining undos: the store is failing.
+        }
+      }
+    }
+    this.#undo.length = 0;
+    this.#afterCommit.length = 0;
+  }
+
+  commit(): void {
+    for (const fn of this.#afterCommit) {
+      try {
+        fn();
+      } catch {
+        // The operation has committed; an app callback's failure must not turn it into an error.
+      }
+    }
+    this.#afterCommit.length = 0;
+  }
+}
+
+export async function writeAll(steps: (w: Writes) => Promise<void>): Promise<void> {
+  const w = new Writes();
+  try {
+    await steps(w);
+  } catch (err) {
+    await w.rollback();
+    throw err;
+  }
+  w.commit();
+}
+
+export function saveSessionStep(
+  ctx: ProtocolContext,
+  w: Writes,
+  record: SessionRecord,
+  old: SessionRecord | null,
+) {
+  return w.do(
+    'saveSession',
+    () => ctx.store.saveSession(ctx.remote, record),
+    () => (old ? () => ctx.store.saveSession(ctx.remote, old) : () => ctx.store.removeSession(ctx.remote)),
+  );
+}
+
+/**
+ * `saveIdentity` as an undoable write. With `getIdentityEntry`/`restoreIdentityEntry` the undo puts the
+ * entry back exactly (approvals included); with `notifyIdentityChange` a replacement is reported only
+ * after the whole operation committed. Older stores get the previous best effort (re-save the old key,
+ * `removeIdentity` for a first contact; their own callback timing).
+ */
+export async function saveIdentityStep(
+  ctx: ProtocolContext,
+  w: Writes,
+  identity: PublicKey,
+): Promise<IdentityChange> {
+  const { store, remote } = ctx;
+  const getEntry = store.getIdentityEntry?.bind(store);
+  const restoreEntry = store.restoreIdentityEntry?.bind(store);
+  const notify = store.notifyIdentityChange?.bind(store);
+  const exact = getEntry !== undefined && restoreEntry !== undefined;
+  const entry = exact ? await storeCall('getIdentityEntry', () => getEntry(remote)) : undefined;
+  const change = await w.do<IdentityChange>(
+    'saveIdentity',
+    () =>
+      notify
+        ? store.saveIdentity(remote, identity, { deferNotification: true })
+        : store.saveIdentity(remote, identity),
+    (c) => {
+      if (c?.kind !== 'new' && c?.kind !== 'replaced') return undefined;
+      if (exact) return () => restoreEntry(remote, entry);
+      if (c.kind === 'replaced') {
+        const previous = c.previous;
+        return () => store.saveIdentity(remote, previous);
+      }
+      const remove = store.removeIdentity?.bind(store);
+      return remove ? () => remove(remote) : undefined;
+    },
+  );
+  if (notify && change?.kind === 'replaced') {
+    const event = { address: remote, previous: change.previous, current: change.current };
+    w.afterCommit(() => notify(event));
+  }
+  return change;
+}
+
+/** What `DecryptedMessage.identityChange` reports for a `saveIdentity` result. */
+export function identityChangeReport(change: IdentityChange | undefined): MessageIdentityChange {
+  if (change?.kind === 'new') return { kind: 'new' };
+  if (change?.kind === 'replaced') return { kind: 'replaced', previous: change.previous };
+  return { kind: 'none' };
+}
+
+export async function checkTrusted(
+  ctx: ProtocolContext,
+  identity: PublicKey,
+  direction: 'sending' | 'receiving',
+): Promise<void> {
+  const trusted = await storeCall('isTrustedIdentity', () =>
+    ctx.store.isTrustedIdentity(ctx.remote, identity, direction),
+  );
+  if (trusted !== true) throw new UntrustedIdentityError(ctx.remote);
+}
