@@ -24,17 +24,35 @@ function clock(): Clock | undefined {
 }
 
 /**
- * One macrotask: `setImmediate` where it exists (Node, Bun: runs after pending I/O and timers, with
- * no clamping), else `setTimeout(0)` (browsers, workers, Deno). Looked up per call, never at load.
+ * One turn of the event loop, looked up per call (never at load), best first: `setImmediate` (Node,
+ * Bun: runs after pending I/O and timers, no clamping); `scheduler.yield()` (Chromium: lets input and
+ * rendering run, then resumes ahead of other tasks); a `MessageChannel` message (browsers, workers,
+ * Deno: a task without the 4 ms clamp nested `setTimeout`s get); `setTimeout(0)`.
  */
 function macrotask(): Promise<void> {
   const g = globalThis as {
     setImmediate?: (f: () => void) => unknown;
+    scheduler?: { yield?: () => Promise<void> };
+    MessageChannel?: new () => {
+      port1: { onmessage: (() => void) | null; close(): void };
+      port2: { postMessage(m: unknown): void; close(): void };
+    };
     setTimeout?: (f: () => void, ms: number) => unknown;
   };
+  if (typeof g.setImmediate !== 'function' && typeof g.scheduler?.yield === 'function') {
+    return g.scheduler.yield();
+  }
   return new Promise<void>((resolve) => {
     if (typeof g.setImmediate === 'function') g.setImmediate(resolve);
-    else if (typeof g.setTimeout === 'function') g.setTimeout(resolve, 0);
+    else if (typeof g.MessageChannel === 'function') {
+      const { port1, port2 } = new g.MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        port2.close();
+        resolve();
+      };
+      port2.postMessage(null);
+    } else if (typeof g.setTimeout === 'function') g.setTimeout(resolve, 0);
     else resolve();
   });
 }

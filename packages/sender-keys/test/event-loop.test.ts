@@ -7,7 +7,7 @@ import { type Address, type CryptoProvider, nobleProvider, platformProvider, utf
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { GroupCipher, MAX_FORWARD_JUMPS, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 const D = '0a11ce00-0000-4000-8000-00000000beef';
 const mallory: Address = Object.freeze({ name: 'mallory', deviceId: 1 });
@@ -109,6 +109,70 @@ describe('a 25,000-iteration jump yields to the event loop (every provider)', ()
         `  ${label}: longest ${longestMs.toFixed(1)} ms wall (${longestCpuMs.toFixed(1)} ms CPU) of ` +
           `${totalMs.toFixed(0)} ms total, ${ticks} timer ticks`,
       );
+    }, 60_000);
+  }
+});
+
+describe('the break works with whatever the runtime offers (feature-detected per call)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  const cases: ReadonlyArray<[string, () => { used: () => number }]> = [
+    [
+      'scheduler.yield() (no setImmediate)',
+      () => {
+        let n = 0;
+        vi.stubGlobal('setImmediate', undefined);
+        vi.stubGlobal('scheduler', {
+          yield: () => {
+            n++;
+            return new Promise<void>((r) => setTimeout(r, 0));
+          },
+        });
+        return { used: () => n };
+      },
+    ],
+    [
+      'MessageChannel (no setImmediate, no scheduler)',
+      () => {
+        let n = 0;
+        const Real = MessageChannel;
+        vi.stubGlobal('setImmediate', undefined);
+        vi.stubGlobal(
+          'MessageChannel',
+          class extends Real {
+            constructor() {
+              super();
+              n++;
+            }
+          },
+        );
+        return { used: () => n };
+      },
+    ],
+    [
+      'setTimeout(0) only',
+      () => {
+        vi.stubGlobal('setImmediate', undefined);
+        vi.stubGlobal('MessageChannel', undefined);
+        return { used: () => Number.NaN };
+      },
+    ],
+  ];
+
+  for (const [label, stub] of cases) {
+    it(`${label}: the jump decrypts and timers fire during the walk`, async () => {
+      const { skdm, message } = await messageAhead(MAX_FORWARD_JUMPS);
+      const receiver = new GroupCipher(new InMemorySenderKeyStore(), { provider: nodeProvider });
+      await receiver.processDistributionMessage(mallory, skdm);
+      const { used } = stub();
+      const { value, ticks } = await probed(() => receiver.decrypt(mallory, message));
+      vi.unstubAllGlobals();
+      expect(value.iteration).toBe(MAX_FORWARD_JUMPS);
+      expect(ticks).toBeGreaterThanOrEqual(5);
+      const n = used();
+      if (!Number.isNaN(n)) expect(n).toBeGreaterThanOrEqual(6);
     }, 60_000);
   }
 });
