@@ -19,6 +19,7 @@ export default defineConfig({
       },
       { find: /^@e2ee-kit\/sender-keys$/, replacement: src('./packages/sender-keys/src/index.ts') },
       { find: /^@e2ee-kit\/safety-number\/qr$/, replacement: src('./packages/safety-number/src/qr.ts') },
+      { find: /^@e2ee-kit\/safety-number\/wasm$/, replacement: src('./packages/safety-number/src/wasm.ts') },
       { find: /^@e2ee-kit\/safety-number$/, replacement: src('./packages/safety-number/src/index.ts') },
       {
         find: /^@e2ee-kit\/backup-kdf\/testing$/,

@@ -5,7 +5,7 @@
 // - libsignal's compare() and ours agree on our payloads: matching, mismatching (another key, another
 //   identifier, the same side), the other version, and mutated / hand-built edge-case bytes.
 // Seeded: the seed is printed; rerun with E2EE_INTEROP_SEED=<seed> to reproduce.
-import { toHex } from '@e2ee-kit/core';
+import { platformProvider, toHex } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 import {
@@ -15,9 +15,16 @@ import {
   type SafetyNumber,
   ScannableFingerprint,
 } from '@e2ee-kit/safety-number';
+import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../tools/providers.js';
 import { lib103 } from '../src/libsignal.js';
+
+/** Every provider, plus the opt-in WebAssembly SHA-512 entry of the safety-number package. */
+const providers = [
+  ...allProviders,
+  { label: 'platform+wasm-sha512', provider: await withWasmSha512(platformProvider) },
+];
 
 const PAIRS = 100;
 const envSeed = process.env['E2EE_INTEROP_SEED'];
@@ -175,7 +182,7 @@ describe('safety numbers against libsignal-client 0.103.0 (live)', () => {
     let previous: { ours: SafetyNumber; payload: Uint8Array } | undefined;
 
     for (let i = 0; i < PAIRS; i++) {
-      const { provider, label } = allProviders[i % allProviders.length]!;
+      const { provider, label } = providers[i % providers.length]!;
       const version = 1 + int(2);
       const iterations = i % 5 === 4 ? 2 + int(3000) : DEFAULT_ITERATIONS;
       const a = { id: randomIdentifier(), key: randomKey() };

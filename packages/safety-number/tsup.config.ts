@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', qr: 'src/qr.ts' },
+  entry: { index: 'src/index.ts', qr: 'src/qr.ts', wasm: 'src/wasm.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

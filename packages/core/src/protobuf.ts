@@ -39,9 +39,9 @@ export class ProtoReader {
   /** Next field header, or `undefined` at the end of the input. */
   next(): FieldHeader | undefined {
     if (this.done) return undefined;
-    const key = this.#varint();
-    const wireType = Number(key & 7n);
-    const field = Number(key >> 3n);
+    const key = this.#varintNumber();
+    const wireType = key % 8;
+    const field = Math.floor(key / 8);
     if (field === 0 || field > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
     if (wireType !== 0 && wireType !== 1 && wireType !== 2 && wireType !== 5) {
       throw new DecodeError('unsupported protobuf wire type');
@@ -51,9 +51,9 @@ export class ProtoReader {
 
   /** Reads a varint that must fit in 32 bits unsigned. */
   uint32(): number {
-    const v = this.#varint();
-    if (v >= 0x1_0000_0000n) throw new DecodeError('protobuf uint32 out of range');
-    return Number(v);
+    const v = this.#varintNumber();
+    if (v >= 0x1_0000_0000) throw new DecodeError('protobuf uint32 out of range');
+    return v;
   }
 
   /** Reads a 64-bit unsigned varint. */
@@ -62,9 +62,9 @@ export class ProtoReader {
   }
 
   bool(): boolean {
-    const v = this.#varint();
-    if (v > 1n) throw new DecodeError('protobuf bool out of range');
-    return v === 1n;
+    const v = this.#varintNumber();
+    if (v > 1) throw new DecodeError('protobuf bool out of range');
+    return v === 1;
   }
 
   /** Length-delimited field as a copy (callers may keep it; the input may be reused). */
@@ -105,7 +105,7 @@ export class ProtoReader {
   skip(wireType: WireType): void {
     switch (wireType) {
       case WireType.Varint:
-        this.#varint();
+        this.#varintNumber();
         return;
       case WireType.Fixed64:
         this.#need(8);
@@ -136,9 +136,38 @@ export class ProtoReader {
   }
 
   #length(): number {
-    const v = this.#varint();
-    if (v > BigInt(this.#buf.length - this.#pos)) throw new DecodeError('protobuf length exceeds input');
-    return Number(v);
+    const v = this.#varintNumber();
+    if (v > this.#buf.length - this.#pos) throw new DecodeError('protobuf length exceeds input');
+    return v;
+  }
+
+  /**
+   * The same varint as `#varint` with the same errors, as a plain number: exact below 2^53, and above
+   * that a float no smaller than 2^53 (IEEE addition never rounds below its largest term), so every
+   * range check the callers make (uint32, bool, length, field number) decides as on the exact value.
+   * Headers, lengths and small integers are read on every field; a BigInt per read cost more than
+   * the rest of decoding a skipped-key entry.
+   */
+  #varintNumber(): number {
+    const b = this.#buf;
+    let result = 0;
+    for (let i = 0; i < 28; i += 7) {
+      if (this.#pos >= b.length) throw new DecodeError('protobuf varint truncated');
+      const byte = b[this.#pos++] as number;
+      result |= (byte & 0x7f) << i;
+      if ((byte & 0x80) === 0) return result >>> 0;
+    }
+    let value = result >>> 0;
+    let scale = 0x1000_0000; // 2^28
+    for (let i = 4; i < 10; i++) {
+      if (this.#pos >= b.length) throw new DecodeError('protobuf varint truncated');
+      const byte = b[this.#pos++] as number;
+      if (i === 9 && byte > 1) throw new DecodeError('protobuf varint overflows 64 bits');
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return value;
+      scale *= 128;
+    }
+    throw new DecodeError('protobuf varint too long');
   }
 
   #varint(): bigint {

@@ -311,3 +311,127 @@ describe('protobuf codec edge cases', () => {
     expect(w.finish().length).toBe(0); // nothing half-written
   });
 });
+
+/**
+ * Independent reference for the reader's number reads (the protobuf encoding spec, exact BigInt
+ * arithmetic): the reader's number-typed varints must take every decision and throw every error as
+ * the exact value would.
+ */
+function referenceRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'bytes' | 'skip'): unknown {
+  let pos = 0;
+  const varint = (): bigint => {
+    let v = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= bytes.length) throw new DecodeError('protobuf varint truncated');
+      const byte = bytes[pos++] as number;
+      if (i === 9 && byte > 1) throw new DecodeError('protobuf varint overflows 64 bits');
+      v |= BigInt(byte & 0x7f) << BigInt(7 * i);
+      if ((byte & 0x80) === 0) return v;
+    }
+    throw new DecodeError('protobuf varint too long');
+  };
+  switch (op) {
+    case 'next': {
+      if (bytes.length === 0) return undefined;
+      const key = varint();
+      const field = key >> 3n;
+      const wireType = Number(key & 7n);
+      if (field === 0n || field > 0x1fffffffn) throw new DecodeError('invalid protobuf field number');
+      if (![0, 1, 2, 5].includes(wireType)) throw new DecodeError('unsupported protobuf wire type');
+      return { field: Number(field), wireType };
+    }
+    case 'uint32': {
+      const v = varint();
+      if (v >= 2n ** 32n) throw new DecodeError('protobuf uint32 out of range');
+      return Number(v);
+    }
+    case 'bool': {
+      const v = varint();
+      if (v > 1n) throw new DecodeError('protobuf bool out of range');
+      return v === 1n;
+    }
+    case 'bytes': {
+      const len = varint();
+      if (len > BigInt(bytes.length - pos)) throw new DecodeError('protobuf length exceeds input');
+      return Array.from(bytes.subarray(pos, pos + Number(len)));
+    }
+    case 'skip':
+      varint();
+      return pos;
+  }
+}
+
+function readerRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'bytes' | 'skip'): unknown {
+  const r = new ProtoReader(bytes);
+  switch (op) {
+    case 'next':
+      return r.next();
+    case 'uint32':
+      return r.uint32();
+    case 'bool':
+      return r.bool();
+    case 'bytes':
+      return Array.from(r.bytes());
+    case 'skip':
+      r.skip(WireType.Varint);
+      return bytes.length - r.remaining;
+  }
+}
+
+const outcome = (f: () => unknown): unknown => {
+  try {
+    return { ok: f() };
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    return { error: e.message };
+  }
+};
+
+describe('ProtoReader number reads against an exact BigInt reference', () => {
+  // Varint-heavy bytes: continuation bits set more often than in uniform noise, so long, overlong,
+  // overflowing and just-in-range (2^32 − 1, 2^53 ±, 2^64 − 1) varints all occur.
+  const varintByte = fc.oneof(
+    fc.integer({ min: 0x80, max: 0xff }),
+    fc.integer({ min: 0, max: 0x7f }),
+    fc.constantFrom(0x00, 0x01, 0x02, 0x0f, 0x10, 0x7f, 0x80, 0xff),
+  );
+  const input = fc.oneof(
+    fc.uint8Array({ maxLength: 16 }),
+    fc.array(varintByte, { maxLength: 16 }).map((a) => Uint8Array.from(a)),
+  );
+  const edge = fc.oneof(
+    fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    fc.constantFrom(
+      2n ** 32n - 1n,
+      2n ** 32n,
+      2n ** 53n - 1n,
+      2n ** 53n,
+      2n ** 53n + 1n,
+      2n ** 64n - 1n,
+      0x1fffffffn * 8n + 7n,
+      0x20000000n * 8n,
+    ),
+  );
+  const ops = fc.constantFrom('next', 'uint32', 'bool', 'bytes', 'skip') as fc.Arbitrary<
+    'next' | 'uint32' | 'bool' | 'bytes' | 'skip'
+  >;
+
+  it('same value or same DecodeError for random and varint-heavy bytes', () => {
+    fc.assert(
+      fc.property(input, ops, (bytes, op) => {
+        expect(outcome(() => readerRead(bytes, op))).toEqual(outcome(() => referenceRead(bytes, op)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('same value or same DecodeError for every 64-bit varint, with trailing bytes', () => {
+    fc.assert(
+      fc.property(edge, fc.uint8Array({ maxLength: 8 }), ops, (v, tail, op) => {
+        const bytes = new Uint8Array([...new ProtoWriter().uint64(1, v).finish().subarray(1), ...tail]);
+        expect(outcome(() => readerRead(bytes, op))).toEqual(outcome(() => referenceRead(bytes, op)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,6 +1,6 @@
 // Every vector in fingerprint-libsignal.json (libsignal's published test vectors and the ones generated
 // with libsignal-client 0.103.0) through every crypto provider.
-import { fromHex, toHex, utf8 } from '@e2ee-kit/core';
+import { fromHex, nobleProvider, toHex, utf8 } from '@e2ee-kit/core';
 import {
   aciIdentifier,
   computeSafetyNumber,
@@ -9,6 +9,7 @@ import {
   MIN_ITERATIONS,
   ScannableFingerprint,
 } from '@e2ee-kit/safety-number';
+import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
 import { fingerprintVectors } from './vectors.js';
@@ -17,7 +18,13 @@ const pub = fingerprintVectors.publishedVectors;
 const alice = { identifier: utf8(pub.aliceIdentifier), identityKey: fromHex(pub.aliceIdentityKeyHex) };
 const bob = { identifier: utf8(pub.bobIdentifier), identityKey: fromHex(pub.bobIdentityKeyHex) };
 
-describe.each(allProviders)('libsignal vectors with provider $label', ({ provider }) => {
+/** Every provider, plus the opt-in WebAssembly SHA-512 entry over the pure path. */
+const providers = [
+  ...allProviders,
+  { label: 'noble+wasm-sha512', provider: await withWasmSha512(nobleProvider) },
+];
+
+describe.each(providers)('libsignal vectors with provider $label', ({ provider }) => {
   for (const version of [1, 2] as const) {
     it(`published vector v${version}: digits, halves and scannable bytes from both sides`, () => {
       const a = computeSafetyNumber({

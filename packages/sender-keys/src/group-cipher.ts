@@ -37,6 +37,7 @@ import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type Skippe
 import { generateSigningKey, SigningSeedCache, signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
+import { ChainWalkYielder } from './yielding.js';
 
 const MAX_ITERATION = 0xffff_ffff;
 
@@ -570,9 +571,13 @@ export class GroupCipher {
     const keepFrom = iteration - Math.min(iteration - current, MAX_MESSAGE_KEYS);
     const fresh: SkippedKey[] = [];
     let chainKey = state.chainKey;
+    const yielder = new ChainWalkYielder();
     for (let j = current; j < iteration; j++) {
       if (j >= keepFrom) fresh.push({ iteration: j, seed: await messageKeySeed(chainKey, p) });
       chainKey = await nextChainKey(chainKey, p);
+      // A valid jump of up to 25,000 steps must not hold the event loop (issue 11.3): see yielding.ts.
+      const pause = yielder.maybeYield();
+      if (pause !== undefined) await pause;
     }
     const [seed, next] = await Promise.all([messageKeySeed(chainKey, p), nextChainKey(chainKey, p)]);
     let skipped = state.skipped;

@@ -1,0 +1,47 @@
+/**
+ * Opt-in WebAssembly SHA-512 for safety numbers (`@e2ee-kit/safety-number/wasm`).
+ *
+ * A safety number is 10,400 one-block SHA-512 calls. In pure JavaScript (noble, and `platform`,
+ * since Web Crypto has no synchronous digest) each costs a 64-bit compression emulated on 32-bit
+ * halves, about 10× libsignal's native time; hash-wasm's SHA-512 (compiled C) runs the same calls
+ * in roughly a quarter of that, on every runtime with WebAssembly. The main entry stays free of
+ * WebAssembly: only an app that imports this entry loads hash-wasm.
+ *
+ *   const provider = await withWasmSha512(platformProvider);
+ *   computeSafetyNumber({ local, remote, provider });
+ *
+ * Only `sha512Sync` changes; the bytes are the same SHA-512 (the libsignal vectors and the live
+ * interop test run through this provider too).
+ */
+import { assertBytes, type CryptoProvider, resolveProvider } from '@e2ee-kit/core';
+import { createSHA512 } from 'hash-wasm';
+
+type WasmHasher = Awaited<ReturnType<typeof createSHA512>>;
+let hasher: Promise<WasmHasher> | undefined;
+
+/**
+ * `base` (default: the default provider) with `sha512Sync` on a WebAssembly SHA-512. The module is
+ * compiled once, on the first call, and shared; a failed compilation (no WebAssembly, a CSP without
+ * `wasm-unsafe-eval`) rejects here and is retried on the next call.
+ */
+export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvider> {
+  const provider = resolveProvider(base);
+  if (hasher === undefined) {
+    hasher = createSHA512();
+    hasher.catch(() => {
+      hasher = undefined;
+    });
+  }
+  const h = await hasher;
+  return Object.freeze({
+    ...provider,
+    name: `${provider.name}+wasm-sha512`,
+    // Synchronous and never interrupted, so one shared hasher is safe in JavaScript's single thread.
+    sha512Sync(...parts: Uint8Array[]): Uint8Array {
+      for (const p of parts) assertBytes(p, 'part');
+      h.init();
+      for (const p of parts) h.update(p);
+      return h.digest('binary');
+    },
+  });
+}
