@@ -10,6 +10,8 @@ import { keysFromDk } from '../src/spqr/mlkem768.js';
 import { initSpqr, spqrRecvDetailed, spqrSendDetailed } from '../src/spqr/ratchet.js';
 import { SpqrState, stateData } from '../src/spqr/state.js';
 import { queuedEntropy } from './fixtures/spqr/entropy.js';
+import { captureSides } from './fixtures/spqr/snapshots.js';
+import frozen from './fixtures/spqr/state-v1.json' with { type: 'json' };
 import { authKey, chainKey, epochs, messages } from './fixtures/spqr/vector.js';
 
 const provider = nobleProvider;
@@ -27,14 +29,7 @@ describe('SPQR replay of the libsignal 0.103.0 capture', () => {
     const [e1, e2] = epochs as [(typeof epochs)[0], (typeof epochs)[0]];
     expect(e1.keySender).toBe('A');
     expect(e2.keySender).toBe('B');
-    const entropy = {
-      A: queuedEntropy([keysFromDk(e1.dk)], [e2.encapsM]),
-      B: queuedEntropy([keysFromDk(e2.dk)], [e1.encapsM]),
-    };
-    const state = {
-      A: await initSpqr(authKey, 'initiator', provider),
-      B: await initSpqr(authKey, 'responder', provider),
-    };
+    const { entropy, state } = await captureSides();
     const secrets: { side: string; how: string; epoch: number; secret: string; n: number }[] = [];
     let exact = 0;
     let keyed = 0;
@@ -99,5 +94,26 @@ describe('SPQR replay of the libsignal 0.103.0 capture', () => {
     expect([state.A.epoch, state.B.epoch]).toEqual([3, 3]);
     // Authenticator continues across epochs exactly as libsignal's.
     expect(hex(stateData(state.A).braid.auth.root)).toBe(hex(e2.authAfter.root));
+  });
+
+  it('the frozen format-1 records (both sides after message 40) load, re-serialize identically and finish the capture', async () => {
+    const state = {
+      A: SpqrState.deserialize(Buffer.from(frozen.A, 'hex')),
+      B: SpqrState.deserialize(Buffer.from(frozen.B, 'hex')),
+    };
+    expect(hex(state.A.serialize())).toBe(frozen.A);
+    expect(hex(state.B.serialize())).toBe(frozen.B);
+    const e2 = epochs[1]!;
+    const entropy = { A: queuedEntropy([], [e2.encapsM]), B: queuedEntropy([keysFromDk(e2.dk)]) };
+    for (const m of messages.slice(frozen.after + 1)) {
+      const to = m.from === 'A' ? 'B' : 'A';
+      const sent = await spqrSendDetailed(state[m.from], provider, entropy[m.from]);
+      if (parseSpqrMessage(m.pq).epoch <= 2) expect(hex(sent.pqRatchet), `message ${m.n}`).toBe(hex(m.pq));
+      const got = await spqrRecvDetailed(state[to], m.pq, provider);
+      expect(hex(got.messageKey!)).toBe(hex(sent.messageKey));
+      state[m.from] = sent.state;
+      state[to] = got.state;
+    }
+    expect([state.A.epoch, state.B.epoch]).toEqual([3, 3]);
   });
 });

@@ -16,7 +16,14 @@ import { type Braid, BraidTag, CT2_OBJECT_LENGTH, HDR_OBJECT_LENGTH } from './br
 import type { Chain, ChainDirection, ChainLink } from './chain.js';
 import { ChunkDecoder, ChunkEncoder } from './erasure.js';
 import { stateDecodeError } from './errors.js';
-import { CT1_LENGTH, DK_LENGTH, EK_VECTOR_LENGTH, HEADER_LENGTH, keysFromDk } from './mlkem768.js';
+import {
+  CT1_LENGTH,
+  DK_LENGTH,
+  EK_VECTOR_LENGTH,
+  ekMatchesHeader,
+  HEADER_LENGTH,
+  keysFromDk,
+} from './mlkem768.js';
 import { SpqrState, type SpqrStateData, stateData } from './state.js';
 
 export const SPQR_STATE_FORMAT_VERSION = 1;
@@ -207,8 +214,12 @@ function readBraid(b: Uint8Array): Braid {
         ct1Enc: enc(CT1_LENGTH),
         ekDec: dec(EK_VECTOR_LENGTH),
       };
-    case BraidTag.EkReceivedCt1Sampled:
-      return { tag, ...c, hdr: hdr(), m: m(), ek: ek(), ct1: ct1(), ct1Enc: enc(CT1_LENGTH) };
+    case BraidTag.EkReceivedCt1Sampled: {
+      const h = hdr();
+      const e = ek();
+      if (!ekMatchesHeader(e, h)) throw stateDecodeError('stored ek does not match its header');
+      return { tag, ...c, hdr: h, m: m(), ek: e, ct1: ct1(), ct1Enc: enc(CT1_LENGTH) };
+    }
     case BraidTag.Ct1Acknowledged:
       return { tag, ...c, hdr: hdr(), m: m(), ct1: ct1(), ekDec: dec(EK_VECTOR_LENGTH) };
     default:

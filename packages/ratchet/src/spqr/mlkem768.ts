@@ -51,6 +51,9 @@ export interface BraidKeys {
 export function keysFromDk(dk: Uint8Array): BraidKeys {
   if (dk.length !== DK_LENGTH) throw new RangeError('ML-KEM-768 dk must be 2400 bytes');
   const copy = dk.slice();
+  // FIPS 203 §7.3 input check (noble's decapsulate throws on it): H(ek) stored in dk is H(ek).
+  if (!constantTimeEqual(sha3_256(copy.subarray(1152, 2336)), copy.subarray(2336, 2368)))
+    throw new RangeError('ML-KEM-768 dk fails its hash check');
   const ek = copy.slice(1152, 1152 + EK_VECTOR_LENGTH);
   const hdr = concatBytes(copy.subarray(2304, 2336), copy.subarray(2336, 2368));
   return { dk: copy, hdr, ek };
