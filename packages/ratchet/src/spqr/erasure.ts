@@ -4,9 +4,9 @@
  * object's own bytes; higher chunks are parity. Any K distinct chunk indices, in any order, rebuild it.
  *
  * Work is bounded: a decoder keeps at most 2·n_j points per polynomial (n_j ≤ 36 for every SPQR
- * object) and interpolates at most once per object; an encoder caches its polynomials in memory only.
+ * object); a parity value is a Lagrange evaluation over n_j points, O(n_j²) per chunk, no state kept.
  */
-import { gfEval, gfInterpolate } from './gf16.js';
+import { gfLagrangeWeights, gfMul } from './gf16.js';
 
 export const CHUNK_DATA_LENGTH = 32;
 const POLYS = 16;
@@ -33,7 +33,6 @@ function assertLength(length: number): void {
 export class ChunkEncoder {
   readonly #object: Uint8Array;
   #next: number;
-  #polys: Uint16Array[] | undefined;
 
   constructor(object: Uint8Array, next = 0) {
     assertLength(object.length);
@@ -55,9 +54,7 @@ export class ChunkEncoder {
   /** A new encoder that has emitted one more chunk, and that chunk. This encoder is unchanged. */
   advance(): { encoder: ChunkEncoder; chunk: Chunk } {
     const chunk = this.chunkAt(this.#next % 0x10000);
-    const encoder = new ChunkEncoder(this.#object, (this.#next + 1) % 0x1_0000_0000);
-    encoder.#polys = this.#polys;
-    return { encoder, chunk };
+    return { encoder: new ChunkEncoder(this.#object, (this.#next + 1) % 0x1_0000_0000), chunk };
   }
 
   /** Chunk `index` (0 … 65 535) of the object. */
@@ -65,36 +62,31 @@ export class ChunkEncoder {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff) throw new RangeError('bad chunk index');
     const data = new Uint8Array(CHUNK_DATA_LENGTH);
     const len = this.#object.length;
+    const weights = new Map<number, Uint16Array>(); // by point count: polynomials j share x = 0 … n−1
     for (let j = 0; j < POLYS; j++) {
-      const at = 2 * (index * POLYS + j);
-      let value: number;
-      if (index < pointsFor(len, j))
-        value = ((this.#object[at] as number) << 8) | (this.#object[at + 1] as number);
-      else value = gfEval(this.#polynomials()[j] as Uint16Array, index);
+      const n = pointsFor(len, j);
+      let value = 0;
+      if (index < n) value = valueAt(this.#object, index * POLYS + j);
+      else if (n > 0) {
+        let w = weights.get(n);
+        if (!w) {
+          w = gfLagrangeWeights(
+            Array.from({ length: n }, (_, k) => k),
+            index,
+          );
+          weights.set(n, w);
+        }
+        for (let k = 0; k < n; k++) value ^= gfMul(w[k] as number, valueAt(this.#object, k * POLYS + j));
+      }
       data[2 * j] = value >>> 8;
       data[2 * j + 1] = value & 0xff;
     }
     return { index, data };
   }
+}
 
-  #polynomials(): Uint16Array[] {
-    if (this.#polys) return this.#polys;
-    const len = this.#object.length;
-    const polys: Uint16Array[] = [];
-    for (let j = 0; j < POLYS; j++) {
-      const n = pointsFor(len, j);
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (let k = 0; k < n; k++) {
-        const at = 2 * (k * POLYS + j);
-        xs.push(k);
-        ys.push(((this.#object[at] as number) << 8) | (this.#object[at + 1] as number));
-      }
-      polys.push(gfInterpolate(xs, ys));
-    }
-    this.#polys = polys;
-    return polys;
-  }
+function valueAt(object: Uint8Array, k: number): number {
+  return ((object[2 * k] as number) << 8) | (object[2 * k + 1] as number);
 }
 
 /** Per polynomial: the points kept, sorted by x (x → y). */
@@ -153,23 +145,28 @@ export class ChunkDecoder {
     for (let j = 0; j < POLYS; j++)
       if ((this.#points[j] as Points).size < pointsFor(this.length, j)) return undefined;
     const out = new Uint8Array(this.length);
-    const polys: (Uint16Array | undefined)[] = new Array(POLYS);
+    // Per polynomial, the n_j lowest-x points; polynomials with the same x set share Lagrange weights.
+    const chosen = this.#points.map((m, j) =>
+      [...m.entries()].sort((a, b) => a[0] - b[0]).slice(0, pointsFor(this.length, j)),
+    );
+    const weights = new Map<string, Uint16Array>();
     for (let k = 0; k < this.length / 2; k++) {
       const j = k % POLYS;
       const x = Math.floor(k / POLYS);
-      const m = this.#points[j] as Points;
-      let y = m.get(x);
+      let y = (this.#points[j] as Points).get(x);
       if (y === undefined) {
-        let p = polys[j];
-        if (!p) {
-          const pts = [...m.entries()].sort((a, b) => a[0] - b[0]).slice(0, pointsFor(this.length, j));
-          p = gfInterpolate(
-            pts.map((e) => e[0]),
-            pts.map((e) => e[1]),
+        const pts = chosen[j] as [number, number][];
+        const key = `${x}:${pts.map((p) => p[0]).join(',')}`;
+        let w = weights.get(key);
+        if (!w) {
+          w = gfLagrangeWeights(
+            pts.map((p) => p[0]),
+            x,
           );
-          polys[j] = p;
+          weights.set(key, w);
         }
-        y = gfEval(p, x);
+        y = 0;
+        for (let i = 0; i < pts.length; i++) y ^= gfMul(w[i] as number, (pts[i] as [number, number])[1]);
       }
       out[2 * k] = y >>> 8;
       out[2 * k + 1] = y & 0xff;

@@ -5,68 +5,67 @@
  */
 
 const POLY = 0x1100b;
+const ORDER = 0xffff;
 
-/** Carry-less product reduced modulo the field polynomial. Addition in this field is XOR. */
-export function gfMul(a: number, b: number): number {
-  let r = 0;
-  let x = a;
-  let y = b;
-  while (y !== 0) {
-    if (y & 1) r ^= x;
-    y >>>= 1;
-    x <<= 1;
-    if (x & 0x10000) x ^= POLY;
+let tables: { exp: Uint16Array; log: Uint16Array } | undefined;
+/**
+ * Log/antilog tables for the generator x (the polynomial is primitive: x has order 2^16 − 1), built on
+ * first use (≈ 0.4 MB, nothing runs at module load). exp is doubled so log a + log b needs no reduction.
+ */
+function logTables(): { exp: Uint16Array; log: Uint16Array } {
+  if (tables) return tables;
+  const exp = new Uint16Array(2 * ORDER);
+  const log = new Uint16Array(ORDER + 1);
+  let v = 1;
+  for (let i = 0; i < ORDER; i++) {
+    exp[i] = v;
+    exp[i + ORDER] = v;
+    log[v] = i;
+    v <<= 1;
+    if (v & 0x10000) v ^= POLY;
   }
-  return r;
+  tables = { exp, log };
+  return tables;
 }
 
-/** Multiplicative inverse, b^(2^16 − 2); 0 maps to 0 (never used with 0 by the callers). */
+/** Product in the field (the carry-less product reduced modulo 0x1100B). Addition is XOR. */
+export function gfMul(a: number, b: number): number {
+  if (a === 0 || b === 0) return 0;
+  const { exp, log } = logTables();
+  return exp[(log[a] as number) + (log[b] as number)] as number;
+}
+
+/** Multiplicative inverse; 0 maps to 0 (never used with 0 by the callers). */
 export function gfInv(b: number): number {
-  let result = 1;
-  let base = b;
-  let e = 0xfffe;
-  while (e !== 0) {
-    if (e & 1) result = gfMul(result, base);
-    base = gfMul(base, base);
-    e >>>= 1;
-  }
-  return result;
+  if (b === 0) return 0;
+  const { exp, log } = logTables();
+  return exp[ORDER - (log[b] as number)] as number;
 }
 
 /**
- * Coefficients (lowest degree first) of the unique polynomial of degree < n through the n points
- * (xs[i], ys[i]); the xs must be distinct. Lagrange form built from the master polynomial
- * M(x) = Π (x − x_i) with one synthetic division per point: O(n²) field operations.
+ * Lagrange weights at x for the distinct points xs: the unique polynomial P of degree < n through
+ * (xs[i], y_i) has P(x) = Σ weights[i]·y_i. One call serves every polynomial sharing these xs (all 16
+ * of an SPQR chunk): O(n²) field operations, then 16·n products per chunk.
  */
-export function gfInterpolate(xs: readonly number[], ys: readonly number[]): Uint16Array {
+export function gfLagrangeWeights(xs: readonly number[], x: number): Uint16Array {
   const n = xs.length;
-  const out = new Uint16Array(n);
-  if (n === 0) return out;
-  // master[k] = coefficient of x^k in Π (x + x_i) (minus is plus in characteristic 2).
-  const master = new Uint16Array(n + 1);
-  master[0] = 1;
-  for (let i = 0; i < n; i++) {
-    const xi = xs[i] as number;
-    for (let k = i + 1; k >= 1; k--) master[k] = (master[k - 1] as number) ^ gfMul(master[k] as number, xi);
-    master[0] = gfMul(master[0] as number, xi);
+  const w = new Uint16Array(n);
+  const hit = xs.indexOf(x);
+  if (hit >= 0) {
+    w[hit] = 1;
+    return w;
   }
-  const q = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
+  // Numerators Π_{j≠i} (x − x_j) from prefix and suffix products (minus is plus in characteristic 2).
+  const prefix = new Uint16Array(n + 1);
+  prefix[0] = 1;
+  for (let i = 0; i < n; i++) prefix[i + 1] = gfMul(prefix[i] as number, x ^ (xs[i] as number));
+  let suffix = 1;
+  for (let i = n - 1; i >= 0; i--) {
     const xi = xs[i] as number;
-    // q = M / (x + x_i), highest coefficient first.
-    q[n - 1] = master[n] as number;
-    for (let k = n - 1; k >= 1; k--) q[k - 1] = (master[k] as number) ^ gfMul(xi, q[k] as number);
-    // Denominator Π_{j≠i} (x_i − x_j) = q(x_i).
-    const scale = gfMul(ys[i] as number, gfInv(gfEval(q, xi)));
-    if (scale === 0) continue;
-    for (let k = 0; k < n; k++) out[k] = (out[k] as number) ^ gfMul(scale, q[k] as number);
+    let denominator = 1;
+    for (let j = 0; j < n; j++) if (j !== i) denominator = gfMul(denominator, xi ^ (xs[j] as number));
+    w[i] = gfMul(gfMul(prefix[i] as number, suffix), gfInv(denominator));
+    suffix = gfMul(suffix, x ^ xi);
   }
-  return out;
-}
-
-/** Horner evaluation of a polynomial (lowest degree first) at x. */
-export function gfEval(coefficients: Uint16Array, x: number): number {
-  let r = 0;
-  for (let k = coefficients.length - 1; k >= 0; k--) r = gfMul(r, x) ^ (coefficients[k] as number);
-  return r;
+  return w;
 }
