@@ -185,6 +185,41 @@ describe('SPQR robustness', () => {
     expect(((await recvChecked(s, msg(1, 0))) as { messageKey?: unknown }).messageKey).toBeUndefined();
   });
 
+  it('chain limits as observed on libsignal (spec §5.3): jump 25 000 accepted, 25 001 refused; 2 000 behind accepted, 2 001 trimmed', async () => {
+    const s = await initSpqr(authKey, 'responder', provider);
+    const at = (index: number) => serializeSpqrMessage({ epoch: 1, index, type: PayloadType.None });
+    expect(E2eeError.is(await recvChecked(s, at(25_001)), SpqrErrorCode.KeyJump)).toBe(true);
+    expect(await recvChecked(s, at(25_000))).not.toBeInstanceOf(Error);
+    const r = (await recvChecked(s, at(2_002))) as { state: SpqrState };
+    expect(await recvChecked(r.state, at(2))).not.toBeInstanceOf(Error);
+    expect(E2eeError.is(await recvChecked(r.state, at(1)), SpqrErrorCode.KeyTrimmed)).toBe(true);
+    expect(E2eeError.is(await recvChecked(r.state, at(2_002)), SpqrErrorCode.KeyAlreadyRequested)).toBe(true);
+  });
+
+  it('a late message decrypts while its chain epoch is kept and is refused (typed) once the receiver dropped it', async () => {
+    let a = await initSpqr(authKey, 'initiator', provider);
+    let b = await initSpqr(authKey, 'responder', provider);
+    const held: { pq: Uint8Array; key: Uint8Array }[] = [];
+    let early: boolean | undefined;
+    for (let n = 0; n < 400 && b.sendEpoch < 2; n++) {
+      const x = await spqrSend(a, provider);
+      a = x.state;
+      if (n < 2) held.push({ pq: x.pqRatchet, key: x.messageKey });
+      else b = (await spqrRecv(b, x.pqRatchet, provider)).state;
+      const y = await spqrSend(b, provider);
+      b = y.state;
+      a = (await spqrRecv(a, y.pqRatchet, provider)).state;
+      if (b.sendEpoch === 1 && early === undefined) {
+        const r = await spqrRecv(b, held[0]!.pq, provider);
+        early = hex(r.messageKey!) === hex(held[0]!.key);
+        b = r.state;
+      }
+    }
+    expect(early).toBe(true);
+    expect(b.sendEpoch).toBe(2);
+    expect(E2eeError.is(await recvChecked(b, held[1]!.pq), SpqrErrorCode.EpochOutOfRange)).toBe(true);
+  });
+
   it('a flood of distinct header chunks keeps the decoder bounded and every failure typed', async () => {
     let s = await initSpqr(authKey, 'responder', provider);
     let errors = 0;
