@@ -1,0 +1,159 @@
+/**
+ * SPQR's symmetric chains (spec `spqr.md` §5, §5.3): one link per chain epoch, each with a sending and a
+ * receiving chain; a new epoch secret adds a link. Functions here mutate the `Chain` they are given —
+ * callers work on a clone (`cloneChain`) and keep it only when the whole operation succeeds.
+ */
+import type { CryptoProvider } from '@e2ee-kit/core';
+import { SpqrErrorCode, spqrError } from './errors.js';
+
+const enc = new TextEncoder();
+const LABEL_START = enc.encode('Signal PQ Ratchet V1 Chain  Start');
+const LABEL_ADD = enc.encode('Signal PQ Ratchet V1 Chain Add Epoch');
+const LABEL_NEXT = enc.encode('Signal PQ Ratchet V1 Chain Next');
+
+/** libsignal's defaults (spqr `ChainParams`). */
+export const DEFAULT_MAX_JUMP = 25_000;
+export const DEFAULT_MAX_OOO_KEYS = 2_000;
+const U32_MAX = 0xffff_ffff;
+
+export interface ChainDirection {
+  ctr: number;
+  /** The chain key for `ctr + 1`; erased (undefined) for sending chains of epochs we stopped sending in. */
+  next: Uint8Array | undefined;
+  /** Skipped keys by counter (receiving chains only). */
+  prev: Map<number, Uint8Array>;
+}
+
+export interface ChainLink {
+  send: ChainDirection;
+  recv: ChainDirection;
+}
+
+export interface Chain {
+  a2b: boolean;
+  currentEpoch: number;
+  sendEpoch: number;
+  /** links[links.length − 1] is chain epoch `currentEpoch`. */
+  links: ChainLink[];
+  nextRoot: Uint8Array;
+  maxJump: number;
+  maxOooKeys: number;
+}
+
+function direction(next: Uint8Array): ChainDirection {
+  return { ctr: 0, next, prev: new Map() };
+}
+
+function link(out: Uint8Array, a2b: boolean): ChainLink {
+  const a = out.slice(32, 64);
+  const b = out.slice(64, 96);
+  return a2b ? { send: direction(a), recv: direction(b) } : { send: direction(b), recv: direction(a) };
+}
+
+export async function newChain(
+  authKey: Uint8Array,
+  a2b: boolean,
+  provider: CryptoProvider,
+  maxJump = DEFAULT_MAX_JUMP,
+  maxOooKeys = DEFAULT_MAX_OOO_KEYS,
+): Promise<Chain> {
+  const out = await provider.hkdfSha256(authKey, undefined, LABEL_START, 96);
+  return {
+    a2b,
+    currentEpoch: 0,
+    sendEpoch: 0,
+    links: [link(out, a2b)],
+    nextRoot: out.slice(0, 32),
+    maxJump,
+    maxOooKeys,
+  };
+}
+
+export function cloneChain(c: Chain): Chain {
+  const dir = (d: ChainDirection): ChainDirection => ({ ctr: d.ctr, next: d.next, prev: new Map(d.prev) });
+  return { ...c, links: c.links.map((l) => ({ send: dir(l.send), recv: dir(l.recv) })) };
+}
+
+/** Adds chain epoch `epoch` (must be currentEpoch + 1) from its epoch secret. */
+export async function addEpoch(c: Chain, epoch: number, secret: Uint8Array, provider: CryptoProvider) {
+  if (epoch !== c.currentEpoch + 1)
+    throw spqrError(SpqrErrorCode.EpochOutOfRange, 'epoch secret out of order');
+  const out = await provider.hkdfSha256(secret, c.nextRoot, LABEL_ADD, 96);
+  c.currentEpoch = epoch;
+  c.nextRoot = out.slice(0, 32);
+  c.links.push(link(out, c.a2b));
+}
+
+async function step(d: ChainDirection, provider: CryptoProvider): Promise<{ ctr: number; key: Uint8Array }> {
+  if (!d.next) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'sending chain erased');
+  if (d.ctr >= U32_MAX) throw spqrError(SpqrErrorCode.CounterExhausted, 'chain counter exhausted');
+  const ctr = d.ctr + 1;
+  const info = new Uint8Array(4 + LABEL_NEXT.length);
+  new DataView(info.buffer).setUint32(0, ctr);
+  info.set(LABEL_NEXT, 4);
+  const out = await provider.hkdfSha256(d.next, undefined, info, 64);
+  d.next = out.slice(0, 32);
+  d.ctr = ctr;
+  return { ctr, key: out.slice(32, 64) };
+}
+
+function linkIndex(c: Chain, epoch: number): number {
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || epoch > c.currentEpoch)
+    throw spqrError(SpqrErrorCode.EpochOutOfRange, 'epoch not in valid range');
+  const back = c.currentEpoch - epoch;
+  if (back >= c.links.length) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'epoch not in valid range');
+  return c.links.length - 1 - back;
+}
+
+/** Next sending key in chain epoch `epoch`; moving the send epoch forward drops links older than it − 1. */
+export async function sendKey(
+  c: Chain,
+  epoch: number,
+  provider: CryptoProvider,
+): Promise<{ index: number; key: Uint8Array }> {
+  if (epoch < c.sendEpoch) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'send epoch decreased');
+  let i = linkIndex(c, epoch);
+  if (c.sendEpoch !== epoch) {
+    c.sendEpoch = epoch;
+    while (i > 1) {
+      c.links.shift();
+      i--;
+    }
+    for (let k = 0; k < i; k++) (c.links[k] as ChainLink).send.next = undefined;
+  }
+  const { ctr, key } = await step((c.links[i] as ChainLink).send, provider);
+  return { index: ctr, key };
+}
+
+/** The receiving key for counter `at` of chain epoch `epoch` (spqr `ChainEpochDirection::key`). */
+export async function recvKey(
+  c: Chain,
+  epoch: number,
+  at: number,
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
+  const d = (c.links[linkIndex(c, epoch)] as ChainLink).recv;
+  if (at < d.ctr) {
+    if (at + c.maxOooKeys < d.ctr) throw spqrError(SpqrErrorCode.KeyTrimmed, 'key trimmed');
+    const k = d.prev.get(at);
+    if (!k) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
+    d.prev.delete(at);
+    return k;
+  }
+  if (at === d.ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
+  if (at - d.ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
+  if (at > d.ctr + c.maxOooKeys) d.prev.clear();
+  while (at > d.ctr + 1) {
+    const s = await step(d, provider);
+    if (s.ctr + c.maxOooKeys >= at) d.prev.set(s.ctr, s.key);
+  }
+  if (d.prev.size >= trimSize(c)) {
+    const horizon = d.ctr - c.maxOooKeys;
+    for (const k of [...d.prev.keys()]) if (k < horizon) d.prev.delete(k);
+  }
+  return (await step(d, provider)).key;
+}
+
+export function trimSize(c: Chain): number {
+  return Math.floor((c.maxOooKeys * 11) / 10) + 1;
+}
