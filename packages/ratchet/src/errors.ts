@@ -1,3 +1,11 @@
+import {
+  ErrorCode as CoreErrorCode,
+  type DecodeError,
+  type E2eeError,
+  type InvalidKeyError,
+  type VerificationError,
+} from '@e2ee-kit/core';
+
 /**
  * Error codes added by this package. Every error is an `E2eeError` (or a core subclass) whose `code`
  * is one of core's `ErrorCode` values or one of these.
@@ -25,3 +33,22 @@ export const RatchetErrorCode = {
   IdentityMismatch: 'IDENTITY_MISMATCH',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
+
+/**
+ * Every code an error of this package can carry: core's `ErrorCode` and `RatchetErrorCode` in one
+ * object, so `E2eeError.is(err, ErrorCode.InvalidMessage)` needs nothing but this package.
+ */
+export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...RatchetErrorCode });
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// The class each of this package's codes belongs to (`E2eeError.is(err, code)` narrows to it). Codes
+// not listed (pre-key ids, X3DH refusal, identity mismatch, a missing Kyber part) are plain `E2eeError`s.
+declare module '@e2ee-kit/core' {
+  interface E2eeErrorCodeMap extends Record<RatchetErrorCode, E2eeError> {
+    /** `VerificationError`, or `DecodeError` for a malformed post-quantum ratchet part. */
+    INVALID_MESSAGE: VerificationError | DecodeError;
+    LEGACY_CIPHERTEXT_VERSION: DecodeError;
+    UNRECOGNIZED_CIPHERTEXT_VERSION: DecodeError;
+    INVALID_BASE_KEY: InvalidKeyError;
+  }
+}
