@@ -87,4 +87,9 @@ export {
   type SessionStore,
   type SignedPreKeyStore,
 } from './stores.js';
-export { PreKeySignalMessage, SignalMessage } from './wire.js';
+export {
+  PreKeySignalMessage,
+  type PreKeySignalMessageFields,
+  SignalMessage,
+  type SignalMessageFields,
+} from './wire.js';
