@@ -11,7 +11,15 @@
 //
 // Exits non-zero, with the failing step's output, if anything does not hold.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +28,11 @@ import { blockModule, importedModules, readBlocks } from '../readme-blocks/block
 import { DUAL_CHECK } from './dual-check.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FEATURES = ['ratchet', 'sender-keys', 'safety-number', 'backup-kdf'] as const;
+/** Every published package but core, which apps do not depend on directly. */
+const FEATURES = readdirSync(join(root, 'packages')).filter((d) => {
+  const manifest = join(root, 'packages', d, 'package.json');
+  return d !== 'core' && existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).private !== true;
+});
 const PNPM = ['--yes', 'pnpm@12.4.2'];
 
 const failures: string[] = [];
@@ -75,7 +87,7 @@ const TSCONFIG = {
   include: ['*.ts'],
 };
 
-function adopt(pkg: (typeof FEATURES)[number], tarballs: Map<string, string>, work: string): void {
+function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
   const name = `@e2ee-kit/${pkg}`;
   const tarball = tarballs.get(pkg);
   const core = tarballs.get('core');
