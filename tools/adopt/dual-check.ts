@@ -19,12 +19,13 @@ import(name).then((esm) => {
   assert.equal(String(fromCjs), 'LockedOutError [LOCKED_OUT]: locked out until 1970-01-01T00:00:00.000Z');
   assert.equal(String(fromEsm), 'DecodeError [DECODE]: bad bytes');
   assert.ok(fromEsm.stack.startsWith('DecodeError: bad bytes'), fromEsm.stack);
-  // Every exported error class of both builds sets its export name as a literal (a bundler may rename
-  // the class binding itself: core's build has 'class _E2eeError', which must not reach err.name).
+  // Every exported error class of both builds is named after its export, and sets that name as a
+  // literal (so err.name survives a bundler or minifier that renames the class binding).
   let classes = 0;
   for (const mod of [cjs, esm]) {
     for (const [key, value] of Object.entries(mod)) {
       if (typeof value !== 'function' || !(value === mod.E2eeError || value.prototype instanceof mod.E2eeError)) continue;
+      assert.equal(value.name, key, 'constructor name of ' + key);
       const source = Function.prototype.toString.call(value);
       assert.ok(source.includes("this.name = \"" + key + "\"") || source.includes("this.name = '" + key + "'"),
         key + ' sets its name as a string literal');

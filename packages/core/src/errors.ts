@@ -97,10 +97,8 @@ export class E2eeError extends Error {
   static is(err: unknown): err is E2eeError;
   static is<C extends E2eeErrorCode>(err: unknown, code: C): err is E2eeErrorCodeMap[C];
   static is(err: unknown, code?: E2eeErrorCode): boolean {
-    if (err === null || typeof err !== 'object') return false;
-    const isOurs = err instanceof E2eeError || (err as { [E2EE_BRAND]?: unknown })[E2EE_BRAND] === true;
-    if (!isOurs) return false;
-    return code === undefined || (err as E2eeError).code === code;
+    if (!isE2eeError(err)) return false;
+    return code === undefined || err.code === code;
   }
 
   override toString(): string {
@@ -111,6 +109,13 @@ export class E2eeError extends Error {
 /** Brand so `E2eeError.is` recognises errors from a second copy of the package (dual ESM/CJS load). */
 const E2EE_BRAND = Symbol.for('@e2ee-kit/core/E2eeError');
 Object.defineProperty(E2eeError.prototype, E2EE_BRAND, { value: true });
+
+// Outside the class on purpose: a class body that names its own class makes esbuild emit
+// `var E2eeError = class _E2eeError`, and `err.constructor.name` would then be `_E2eeError`.
+function isE2eeError(err: unknown): err is E2eeError {
+  if (err === null || typeof err !== 'object') return false;
+  return err instanceof E2eeError || (err as { [E2EE_BRAND]?: unknown })[E2EE_BRAND] === true;
+}
 
 /** Malformed bytes: truncated, oversized, wrong tag, wrong version. */
 export class DecodeError extends E2eeError {
