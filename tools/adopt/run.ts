@@ -165,6 +165,11 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
 
 const keep = process.argv.includes('--keep');
 const wanted = process.argv.slice(2).filter((a) => a !== '--keep');
+const unknown = wanted.filter((p) => !FEATURES.includes(p));
+if (unknown.length > 0) {
+  console.error(`adopt: no such feature package: ${unknown.join(', ')} (have ${FEATURES.join(', ')})`);
+  process.exit(2);
+}
 const packages = wanted.length === 0 ? FEATURES : FEATURES.filter((p) => wanted.includes(p));
 const work = mkdtempSync(join(tmpdir(), 'e2ee-kit-adopt-'));
 try {
