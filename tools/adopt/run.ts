@@ -151,10 +151,17 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
     }).outputText;
     const mjs = file.replace(/\.ts$/, '.mjs');
     writeFileSync(mjs, js);
-    const out = run(`${pkg}: ${file.slice(app.length + 1)} runs with plain Node`, 'node', [mjs], app);
+    const label = file.slice(app.length + 1);
+    const r = spawnSync('node', [mjs], { cwd: app, encoding: 'utf8' });
+    const expected = blocks[files.indexOf(file)]?.prints;
+    const out = r.status === 0 ? r.stdout : undefined;
+    if (out === undefined) fail(`${pkg}: ${label} runs with plain Node`, `${r.stdout}${r.stderr}`);
+    else if (expected && out.replace(/\n$/, '') !== expected.join('\n')) {
+      fail(`${pkg}: ${label} prints what its README says`, `expected:\n${expected.join('\n')}\ngot:\n${out}`);
+    }
     if (out !== undefined) {
       const lines = out.split('\n').filter((l) => l.trim() !== '').length;
-      console.log(`  ran ${file.slice(app.length + 1)} (${lines} line(s) of output)`);
+      console.log(`  ran ${label} (${lines} line(s) of output${expected ? ', as the README says' : ''})`);
     }
   }
 

@@ -13,6 +13,13 @@
 //       await openBackup(file, { password });
 //       ```
 //
+// - What a block prints may be pinned by an HTML comment right after its closing fence; the test
+//   compares every `console.log` line with it:
+//
+//       <!-- prints
+//       hello true 4
+//       -->
+//
 // Imports of what the visible code uses belong in the visible block, so that it can be copied as it
 // is; a prelude adds values (a store, a file, a stand-in for a native module) and the imports those need.
 import { readFileSync } from 'node:fs';
@@ -26,6 +33,8 @@ export interface ReadmeBlock {
   code: string;
   /** The hidden setup from a `<!-- prelude … -->` comment, or ''. */
   prelude: string;
+  /** The lines the block must print (`console.log`), from a `<!-- prints … -->` comment after it. */
+  prints: string[] | undefined;
 }
 
 const FENCE = /^(\s*)(`{3,})(\S*)\s*$/;
@@ -43,7 +52,13 @@ export function extractBlocks(readme: string, text: string): ReadmeBlock[] {
     if (end >= lines.length) throw new Error(`${readme}:${i + 1}: unterminated code block`);
     if (TS_TAGS.has(tag)) {
       const body = lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
-      blocks.push({ readme, line: i + 1, code: `${body.join('\n')}\n`, prelude: preludeBefore(lines, i) });
+      blocks.push({
+        readme,
+        line: i + 1,
+        code: `${body.join('\n')}\n`,
+        prelude: preludeBefore(lines, i),
+        prints: printsAfter(lines, end),
+      });
     }
     i = end;
   }
@@ -63,6 +78,21 @@ function preludeBefore(lines: readonly string[], fence: number): string {
     .slice(start + 1, j)
     .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
     .join('\n')}\n`;
+}
+
+/** The lines of a `<!-- prints … -->` comment right after the closing fence at `fence`, if any. */
+function printsAfter(lines: readonly string[], fence: number): string[] | undefined {
+  let j = fence + 1;
+  while (j < lines.length && (lines[j] as string).trim() === '') j++;
+  if (j >= lines.length || (lines[j] as string).trim() !== '<!-- prints') return undefined;
+  const indent = /^\s*/.exec(lines[j] as string)?.[0] ?? '';
+  const out: string[] = [];
+  for (let k = j + 1; k < lines.length; k++) {
+    const l = lines[k] as string;
+    if (l.trim() === '-->') return out;
+    out.push(l.startsWith(indent) ? l.slice(indent.length) : l);
+  }
+  throw new Error(`unterminated <!-- prints comment at line ${j + 1}`);
 }
 
 /**

@@ -85,13 +85,17 @@ describe('README code blocks', () => {
       expect(diagnostics.get(fileOf(block))).toEqual([]);
     });
 
-    it('runs', async () => {
-      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    it(block.prints ? 'runs and prints what its <!-- prints --> comment says' : 'runs', async () => {
+      const printed: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+        printed.push(...args.map(String).join(' ').split('\n'));
+      });
       try {
         await import(/* @vite-ignore */ `${fileOf(block)}?t=${Date.now()}`);
       } finally {
         log.mockRestore();
       }
+      if (block.prints) expect(printed).toEqual(block.prints);
     });
   });
 });
