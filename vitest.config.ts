@@ -29,7 +29,12 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'interop/test/**/*.test.ts', 'examples/**/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'interop/test/**/*.test.ts',
+      'examples/**/test/**/*.test.ts',
+      'tools/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

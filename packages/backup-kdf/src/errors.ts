@@ -2,7 +2,13 @@
  * Typed errors of @e2ee-kit/backup-kdf. Every failure a caller may want to tell apart has its own
  * class and stable `code`; none carries key material, a password or plaintext.
  */
-import { DecodeError, E2eeError, VerificationError, WrongPasswordError } from '@e2ee-kit/core';
+import {
+  ErrorCode as CoreErrorCode,
+  DecodeError,
+  E2eeError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
 
 /** Stable codes added by this package (core's `WRONG_PASSWORD`, `LOCKED_OUT`, `UNSUPPORTED` are reused). */
 export const BackupErrorCode = {
@@ -40,12 +46,20 @@ export const BackupErrorCode = {
 
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 
+/**
+ * Every code an error of this package can carry: core's `ErrorCode` and `BackupErrorCode` in one
+ * object, so `E2eeError.is(err, ErrorCode.LockedOut)` needs nothing but this package.
+ */
+export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...BackupErrorCode });
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
 /** Magic, version, a slot or header field out of range, malformed structure. */
 export class BackupFormatError extends DecodeError {
   /** The field at fault, e.g. `chunk_log2`, `m_kib`, `slot_count` (never a value). */
   readonly field: string | undefined;
   constructor(code: BackupErrorCode, message: string, field?: string) {
     super(message, { code });
+    this.name = 'BackupFormatError';
     this.field = field;
   }
 }
@@ -57,6 +71,7 @@ export class BackupTamperedError extends VerificationError {
     message: string,
   ) {
     super(message, { code });
+    this.name = 'BackupTamperedError';
   }
 }
 
@@ -80,6 +95,7 @@ export class BackupPayloadError extends VerificationError {
     writtenAt?: number,
   ) {
     super(message, { code });
+    this.name = 'BackupPayloadError';
     this.position = position;
     this.writtenAt = writtenAt;
   }
@@ -89,6 +105,7 @@ export class BackupPayloadError extends VerificationError {
 export class NoMatchingSlotError extends E2eeError {
   constructor(message: string) {
     super(BackupErrorCode.NoMatchingSlot, message);
+    this.name = 'NoMatchingSlotError';
   }
 }
 
@@ -103,6 +120,7 @@ export class InvalidRecoveryKeyError extends E2eeError {
     message: string,
   ) {
     super(code, message);
+    this.name = 'InvalidRecoveryKeyError';
   }
 }
 
@@ -119,6 +137,7 @@ export class PasswordRejectedError extends E2eeError {
         ? 'password is empty or blank'
         : `password is shorter than ${minLength} characters`,
     );
+    this.name = 'PasswordRejectedError';
     this.minLength = minLength;
   }
 }
@@ -132,7 +151,29 @@ export class IncorrectSecretError extends WrongPasswordError {
   readonly lockedUntil: Date | undefined;
   constructor(info: { remainingAttempts?: number | undefined; lockedUntil?: Date | undefined } = {}) {
     super('wrong password or key');
+    this.name = 'IncorrectSecretError';
     this.remainingAttempts = info.remainingAttempts;
     this.lockedUntil = info.lockedUntil;
+  }
+}
+
+// The class each of this package's codes belongs to: `E2eeError.is(err, code)` narrows to it.
+declare module '@e2ee-kit/core' {
+  interface E2eeErrorCodeMap extends Record<BackupErrorCode, E2eeError> {
+    BACKUP_BAD_MAGIC: BackupFormatError;
+    BACKUP_UNSUPPORTED_VERSION: BackupFormatError;
+    BACKUP_PARAM_OUT_OF_RANGE: BackupFormatError;
+    BACKUP_MALFORMED: BackupFormatError;
+    BACKUP_HEADER_TAMPERED: BackupTamperedError;
+    BACKUP_SLOTS_TAMPERED: BackupTamperedError;
+    BACKUP_TRUNCATED: BackupPayloadError;
+    BACKUP_TRAILING_DATA: BackupPayloadError;
+    BACKUP_CHUNK_REORDERED: BackupPayloadError;
+    BACKUP_CHUNK_INVALID: BackupPayloadError;
+    BACKUP_NO_MATCHING_SLOT: NoMatchingSlotError;
+    RECOVERY_KEY_FORMAT: InvalidRecoveryKeyError;
+    RECOVERY_KEY_CHECKSUM: InvalidRecoveryKeyError;
+    PASSWORD_EMPTY: PasswordRejectedError;
+    PASSWORD_TOO_SHORT: PasswordRejectedError;
   }
 }

@@ -30,8 +30,12 @@ export const MIN_CHUNK_LOG2 = 12;
 export const MAX_CHUNK_LOG2 = 22;
 export const DEFAULT_CHUNK_LOG2 = 16;
 
-export const SUITES = { 'aes-256-gcm': 0x01, 'chacha20-poly1305': 0x02 } as const;
-export type Suite = keyof typeof SUITES;
+/** The payload AEAD of a backup. */
+export type Suite = 'aes-256-gcm' | 'chacha20-poly1305';
+export const SUITES = { 'aes-256-gcm': 0x01, 'chacha20-poly1305': 0x02 } as const satisfies Record<
+  Suite,
+  number
+>;
 
 export const SLOT_PASSWORD = 0x01;
 export const SLOT_RECOVERY = 0x02;

@@ -1,4 +1,27 @@
 // @e2ee-kit/backup-kdf — encrypted, streaming backups unlocked by a password (Argon2id) or a 64-digit key.
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies): every
+// error class a code of this package's \`ErrorCode\` can name, and the crypto providers.
+export {
+  type CryptoProvider,
+  createPlatformProvider,
+  DecodeError,
+  DuplicateMessageError,
+  E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
+  InvalidKeyError,
+  LockedOutError,
+  MessageGapError,
+  nobleProvider,
+  type PlatformProviderOptions,
+  platformProvider,
+  SessionNotFoundError,
+  StoreError,
+  UnsupportedError,
+  UntrustedIdentityError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
 export {
   ARGON2_FORMAT_LIMITS,
   type Argon2Input,
@@ -52,6 +75,7 @@ export {
   BackupFormatError,
   BackupPayloadError,
   BackupTamperedError,
+  ErrorCode,
   IncorrectSecretError,
   InvalidRecoveryKeyError,
   NoMatchingSlotError,

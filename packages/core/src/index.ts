@@ -24,6 +24,8 @@ export {
   DecodeError,
   DuplicateMessageError,
   E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
   type E2eeErrorOptions,
   ErrorCode,
   InvalidKeyError,

@@ -1,8 +1,11 @@
 import { inspect } from 'node:util';
 import {
+  type CoreErrorCode,
   DecodeError,
   DuplicateMessageError,
   E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
   ErrorCode,
   generateKemKeyPair,
   IdentityKeyPair,
@@ -21,13 +24,13 @@ import {
   VerificationError,
   WrongPasswordError,
 } from '@e2ee-kit/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 const address = { name: 'alice', deviceId: 2 };
 
 /** One instance of every error class, with the code it must carry. */
-const samples: ReadonlyArray<[E2eeError, string, string]> = [
-  [new E2eeError('CUSTOM_CODE', 'custom'), 'CUSTOM_CODE', 'E2eeError'],
+const samples: ReadonlyArray<[E2eeError, E2eeErrorCode, string]> = [
+  [new E2eeError(ErrorCode.Unsupported, 'plain'), ErrorCode.Unsupported, 'E2eeError'],
   [new DecodeError('bad bytes'), ErrorCode.Decode, 'DecodeError'],
   [
     new VerificationError('bad mac', { code: ErrorCode.InvalidMac }),
@@ -76,7 +79,9 @@ describe('E2eeError', () => {
       expect(err.code).toBe(code);
       expect(E2eeError.is(err)).toBe(true);
       expect(E2eeError.is(err, code)).toBe(true);
-      expect(E2eeError.is(err, 'SOMETHING_ELSE')).toBe(false);
+      expect(E2eeError.is(err, code === 'DECODE' ? 'STORE' : 'DECODE')).toBe(false);
+      // A code the type does not know is refused at runtime too (for untyped JavaScript callers).
+      expect(E2eeError.is(err, 'SOMETHING_ELSE' as E2eeErrorCode)).toBe(false);
       expect(String(err)).toBe(`${name} [${code}]: ${err.message}`);
       expect(err.stack).toContain(name);
     }
@@ -122,7 +127,7 @@ describe('E2eeError', () => {
     const cause = new Error('disk full');
     expect(new StoreError('save failed', { cause }).cause).toBe(cause);
     expect('cause' in new DecodeError('x')).toBe(false);
-    expect(new DecodeError('x', { code: 'CUSTOM' }).code).toBe('CUSTOM');
+    expect(new DecodeError('x', { code: ErrorCode.InvalidKey }).code).toBe('INVALID_KEY');
   });
 });
 
@@ -179,5 +184,64 @@ describe('no secret ever prints', () => {
       expect(text).not.toContain(toHex(key).slice(0, 16));
       expect(text).not.toContain(toHex(data).slice(0, 16));
     }
+  });
+});
+
+describe('E2eeError.is: typed codes, narrowing, brand', () => {
+  it('narrows to the class a code belongs to (types checked by tsc, values at runtime)', () => {
+    const err: unknown = new LockedOutError(new Date('2030-01-01T00:00:00Z'));
+    if (E2eeError.is(err, ErrorCode.LockedOut)) {
+      expectTypeOf(err).toEqualTypeOf<LockedOutError>();
+      expectTypeOf(err.until).toEqualTypeOf<Date>();
+      expect(err.until.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    } else {
+      expect.unreachable('a LockedOutError is LOCKED_OUT');
+    }
+    const store: unknown = new StoreError('x', { cause: new Error('disk') });
+    if (E2eeError.is(store, 'STORE')) expectTypeOf(store).toEqualTypeOf<StoreError>();
+    const bad: unknown = new VerificationError('x', { code: ErrorCode.InvalidMac });
+    if (E2eeError.is(bad, ErrorCode.InvalidMac)) expectTypeOf(bad).toEqualTypeOf<VerificationError>();
+    const key: unknown = new InvalidKeyError('x');
+    if (E2eeError.is(key, ErrorCode.InvalidKey)) {
+      expectTypeOf(key).toEqualTypeOf<DecodeError | InvalidKeyError>();
+    }
+    if (E2eeError.is(key)) expectTypeOf(key).toEqualTypeOf<E2eeError>();
+    // A union of codes narrows to the union of their classes.
+    const code = Math.random() < 2 ? ErrorCode.LockedOut : ErrorCode.WrongPassword;
+    const either: unknown = new WrongPasswordError();
+    if (E2eeError.is(either, code)) expectTypeOf(either).toEqualTypeOf<LockedOutError | WrongPasswordError>();
+  });
+
+  it('takes only known codes: a typo does not compile', () => {
+    const err: unknown = new DecodeError('x');
+    // @ts-expect-error — 'DECOED' is not a code
+    expect(E2eeError.is(err, 'DECOED')).toBe(false);
+    // @ts-expect-error — a plain string is not a code either
+    expect(E2eeError.is(err, String('DECODE'))).toBe(true);
+    // @ts-expect-error — constructors take codes too
+    expect(new E2eeError('NOT_A_CODE', 'x').code).toBe('NOT_A_CODE');
+    expectTypeOf<E2eeErrorCode>().toEqualTypeOf<CoreErrorCode>();
+    expectTypeOf(new DecodeError('x').code).toEqualTypeOf<E2eeErrorCode>();
+  });
+
+  it('the map has exactly the codes of ErrorCode', () => {
+    expectTypeOf<keyof E2eeErrorCodeMap>().toEqualTypeOf<CoreErrorCode>();
+    expectTypeOf<CoreErrorCode>().toEqualTypeOf<(typeof ErrorCode)[keyof typeof ErrorCode]>();
+  });
+
+  it('recognises errors of a second module instance (as when both the ESM and CJS copies load)', async () => {
+    // A second instance of the same source: its classes are distinct objects, as in a dual load.
+    const other = (await import(
+      /* @vite-ignore */ `../src/errors.ts?second-copy=${Date.now()}`
+    )) as typeof import('../src/errors.js');
+    expect(other.E2eeError).not.toBe(E2eeError);
+    const foreign: unknown = new other.LockedOutError(new Date(0));
+    expect(foreign instanceof E2eeError).toBe(false);
+    expect(E2eeError.is(foreign)).toBe(true);
+    expect(E2eeError.is(foreign, ErrorCode.LockedOut)).toBe(true);
+    expect(E2eeError.is(foreign, ErrorCode.Store)).toBe(false);
+    expect(other.E2eeError.is(new StoreError('x'), ErrorCode.Store)).toBe(true);
+    if (E2eeError.is(foreign, ErrorCode.LockedOut)) expect(foreign.until.getTime()).toBe(0);
+    expect(String(foreign)).toBe('LockedOutError [LOCKED_OUT]: locked out until 1970-01-01T00:00:00.000Z');
   });
 });

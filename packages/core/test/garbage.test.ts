@@ -125,7 +125,7 @@ async function instances(): Promise<Record<string, () => Promise<object>>> {
     InMemoryIdentityKeyStore: async () =>
       testing.InMemoryIdentityKeyStore.create({ provider: p, identityKeyPair: pair, registrationId: 1 }),
     MemoryBackend: async () => new testing.MemoryBackend(),
-    E2eeError: async () => new core.E2eeError('X', 'x'),
+    E2eeError: async () => new core.E2eeError(core.ErrorCode.Decode, 'x'),
     DecodeError: async () => new core.DecodeError('x'),
     VerificationError: async () => new core.VerificationError('x'),
     InvalidKeyError: async () => new core.InvalidKeyError('x'),

@@ -1,4 +1,11 @@
-import { E2eeError } from '@e2ee-kit/core';
+import {
+  ErrorCode as CoreErrorCode,
+  type DecodeError,
+  E2eeError,
+  type InvalidKeyError,
+  type VerificationError,
+} from '@e2ee-kit/core';
+import { SpqrErrorCode } from './spqr/errors.js';
 
 /**
  * Error codes added by this package. Every error is an `E2eeError` (or a core subclass) whose `code`
@@ -56,8 +63,34 @@ export class PreKeyNotFoundError extends E2eeError {
       PREKEY_CODES[kind],
       `unknown ${kind} pre-key id ${preKeyId} in a PreKey message from ${address.name}.${address.deviceId}`,
     );
+    this.name = 'PreKeyNotFoundError';
     this.kind = kind;
     this.preKeyId = preKeyId;
     this.address = Object.freeze({ name: address.name, deviceId: address.deviceId });
+  }
+}
+
+/**
+ * Every code an error of this package can carry: core's `ErrorCode` and `RatchetErrorCode` in one
+ * object (with the post-quantum ratchet's `SPQR_*` codes), so `E2eeError.is(err, ErrorCode.InvalidMessage)`
+ * needs nothing but this package.
+ */
+export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...RatchetErrorCode, ...SpqrErrorCode });
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// The class each of this package's codes belongs to (`E2eeError.is(err, code)` narrows to it). Codes
+// not listed (X3DH refusal, identity mismatch, a missing Kyber part, the work budget) are plain `E2eeError`s.
+declare module '@e2ee-kit/core' {
+  interface E2eeErrorCodeMap extends Record<RatchetErrorCode | SpqrErrorCode, E2eeError> {
+    /** `VerificationError`, or `DecodeError` for a malformed post-quantum ratchet part. */
+    INVALID_MESSAGE: VerificationError | DecodeError;
+    LEGACY_CIPHERTEXT_VERSION: DecodeError;
+    UNRECOGNIZED_CIPHERTEXT_VERSION: DecodeError;
+    INVALID_BASE_KEY: InvalidKeyError;
+    INVALID_PREKEY_ID: PreKeyNotFoundError;
+    INVALID_SIGNED_PREKEY_ID: PreKeyNotFoundError;
+    INVALID_KYBER_PREKEY_ID: PreKeyNotFoundError;
+    SPQR_MESSAGE_DECODE: DecodeError;
+    SPQR_STATE_DECODE: DecodeError;
   }
 }

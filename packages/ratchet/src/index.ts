@@ -1,15 +1,18 @@
 // @e2ee-kit/ratchet — pairwise sessions wire-compatible with libsignal (PQXDH, X3DH, Double Ratchet).
 
-// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies).
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies): keys,
+// identity store, every error class a code of this package's `ErrorCode` can name, the crypto providers.
 export {
   type Address,
   type CryptoProvider,
   createAddress,
+  createPlatformProvider,
   DecodeError,
   type Direction,
   DuplicateMessageError,
   E2eeError,
-  ErrorCode,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
   generateRegistrationId,
   type IdentityBackend,
   type IdentityChange,
@@ -21,14 +24,20 @@ export {
   KeyPair,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
+  LockedOutError,
   MessageGapError,
+  nobleProvider,
+  type PlatformProviderOptions,
   PrivateKey,
   PublicKey,
+  platformProvider,
   SessionNotFoundError,
   StoreError,
   type TrustPolicy,
+  UnsupportedError,
   UntrustedIdentityError,
   VerificationError,
+  WrongPasswordError,
 } from '@e2ee-kit/core';
 export { PreKeyBundle, type PreKeyBundleBytes, type PreKeyBundleParts } from './bundle.js';
 export {
@@ -41,7 +50,7 @@ export {
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
 } from './constants.js';
-export { type PreKeyKind, PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
+export { ErrorCode, type PreKeyKind, PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 export {
   DecryptionErrorMessage,
   type DecryptionErrorMessageFields,
@@ -116,5 +125,10 @@ export {
   type SessionStore,
   type SignedPreKeyStore,
 } from './stores.js';
-export { PreKeySignalMessage, SignalMessage } from './wire.js';
+export {
+  PreKeySignalMessage,
+  type PreKeySignalMessageFields,
+  SignalMessage,
+  type SignalMessageFields,
+} from './wire.js';
 export { DECRYPT_WORK_BUDGET, SELF_SESSION_MAX_FORWARD_JUMPS } from './work-budget.js';

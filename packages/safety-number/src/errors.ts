@@ -1,10 +1,18 @@
-import { DecodeError } from '@e2ee-kit/core';
+import { ErrorCode as CoreErrorCode, DecodeError, type E2eeError } from '@e2ee-kit/core';
 
 /** Stable error codes added by this package (core's codes such as `DECODE` are used as well). */
 export const SafetyNumberErrorCode = {
   /** Text typed or pasted as a safety number is not 60 digits with optional spaces and dashes. */
   InvalidFormat: 'SAFETY_NUMBER_FORMAT',
 } as const;
+export type SafetyNumberErrorCode = (typeof SafetyNumberErrorCode)[keyof typeof SafetyNumberErrorCode];
+
+/**
+ * Every code an error of this package can carry: core's `ErrorCode` and `SafetyNumberErrorCode` in
+ * one object, so `E2eeError.is(err, ErrorCode.InvalidFormat)` needs nothing but this package.
+ */
+export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...SafetyNumberErrorCode });
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export type SafetyNumberFormatReason = 'invalid-character' | 'wrong-length';
 
@@ -27,8 +35,16 @@ export class SafetyNumberFormatError extends DecodeError {
         : `safety number must have 60 digits, got ${digitCount}`,
       { code: SafetyNumberErrorCode.InvalidFormat },
     );
+    this.name = 'SafetyNumberFormatError';
     this.reason = reason;
     this.index = index;
     this.digitCount = digitCount;
+  }
+}
+
+// The class each of this package's codes belongs to: `E2eeError.is(err, code)` narrows to it.
+declare module '@e2ee-kit/core' {
+  interface E2eeErrorCodeMap extends Record<SafetyNumberErrorCode, E2eeError> {
+    SAFETY_NUMBER_FORMAT: SafetyNumberFormatError;
   }
 }

@@ -1,4 +1,27 @@
 // @e2ee-kit/safety-number — Signal-compatible safety numbers (libsignal Fingerprint v1/v2).
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies): every
+// error class a code of this package's \`ErrorCode\` can name, and the crypto providers.
+export {
+  type CryptoProvider,
+  createPlatformProvider,
+  DecodeError,
+  DuplicateMessageError,
+  E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
+  InvalidKeyError,
+  LockedOutError,
+  MessageGapError,
+  nobleProvider,
+  type PlatformProviderOptions,
+  platformProvider,
+  SessionNotFoundError,
+  StoreError,
+  UnsupportedError,
+  UntrustedIdentityError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
 export {
   type FormatOptions,
   formatSafetyNumber,
@@ -7,6 +30,7 @@ export {
   safetyNumberGroups,
 } from './display.js';
 export {
+  ErrorCode,
   SafetyNumberErrorCode,
   SafetyNumberFormatError,
   type SafetyNumberFormatReason,

@@ -4,7 +4,7 @@
  * `INVALID_SIGNATURE` (bad signature) or `BAD_PADDING` (decryption failed), `DuplicateMessageError`,
  * `MessageGapError` (too far in the future) and `StoreError` (the store threw).
  */
-import { type Address, E2eeError, type E2eeErrorOptions } from '@e2ee-kit/core';
+import { type Address, ErrorCode as CoreErrorCode, E2eeError, type E2eeErrorOptions } from '@e2ee-kit/core';
 
 export const SenderKeyErrorCode = {
   /** No state for this (sender, distribution id), or none for the message's chain id. */
@@ -12,6 +12,14 @@ export const SenderKeyErrorCode = {
   /** A stored state is unusable (no private signing key for encrypt, chain exhausted, corrupt keys). */
   InvalidSenderKeySession: 'INVALID_SENDER_KEY_SESSION',
 } as const;
+export type SenderKeyErrorCode = (typeof SenderKeyErrorCode)[keyof typeof SenderKeyErrorCode];
+
+/**
+ * Every code an error of this package can carry: core's `ErrorCode` and `SenderKeyErrorCode` in one
+ * object, so `E2eeError.is(err, ErrorCode.MissingSenderKey)` needs nothing but this package.
+ */
+export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...SenderKeyErrorCode });
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
  * No sender key to decrypt with: the app should ask `sender` for a new distribution message for
@@ -30,6 +38,7 @@ export class MissingSenderKeyError extends E2eeError {
       `missing sender key state for ${sender.name}.${sender.deviceId}, distribution ${distributionId}`,
       options,
     );
+    this.name = 'MissingSenderKeyError';
     this.sender = Object.freeze({ name: sender.name, deviceId: sender.deviceId });
     this.distributionId = distributionId;
     this.chainId = chainId;
@@ -45,6 +54,15 @@ export class InvalidSenderKeySessionError extends E2eeError {
       `invalid sender key session for distribution ${distributionId}: ${reason}`,
       options,
     );
+    this.name = 'InvalidSenderKeySessionError';
     this.distributionId = distributionId;
+  }
+}
+
+// The class each of this package's codes belongs to: `E2eeError.is(err, code)` narrows to it.
+declare module '@e2ee-kit/core' {
+  interface E2eeErrorCodeMap extends Record<SenderKeyErrorCode, E2eeError> {
+    SENDER_KEY_MISSING: MissingSenderKeyError;
+    INVALID_SENDER_KEY_SESSION: InvalidSenderKeySessionError;
   }
 }

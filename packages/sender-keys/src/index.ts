@@ -1,4 +1,28 @@
 // @e2ee-kit/sender-keys — group messaging wire-compatible with libsignal's sender keys.
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies): every
+// error class a code of this package's \`ErrorCode\` can name, and the crypto providers.
+export {
+  type Address,
+  type CryptoProvider,
+  createPlatformProvider,
+  DecodeError,
+  DuplicateMessageError,
+  E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
+  InvalidKeyError,
+  LockedOutError,
+  MessageGapError,
+  nobleProvider,
+  type PlatformProviderOptions,
+  platformProvider,
+  SessionNotFoundError,
+  StoreError,
+  UnsupportedError,
+  UntrustedIdentityError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
 export {
   CHAIN_KEY_LENGTH,
   DEFAULT_ROTATION_GRACE_MS,
@@ -13,7 +37,12 @@ export {
   SENDER_KEY_SIGNATURE_LENGTH,
   SENDER_KEY_VERSION_BYTE,
 } from './constants.js';
-export { InvalidSenderKeySessionError, MissingSenderKeyError, SenderKeyErrorCode } from './errors.js';
+export {
+  ErrorCode,
+  InvalidSenderKeySessionError,
+  MissingSenderKeyError,
+  SenderKeyErrorCode,
+} from './errors.js';
 export {
   GroupCipher,
   type GroupCipherOptions,

@@ -29,6 +29,7 @@ export class SenderKeyVersionError extends DecodeError {
     );
     this.version = version;
     this.legacy = version < SENDER_KEY_MESSAGE_VERSION;
+    this.name = 'SenderKeyVersionError';
   }
 }
 

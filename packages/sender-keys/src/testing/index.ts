@@ -5,5 +5,5 @@ export {
   type ConformanceOptions,
   senderKeyStoreConformance,
 } from './conformance.js';
-export { InMemorySenderKeyStore } from './memory-store.js';
+export { InMemorySenderKeyStore, type Operation as InMemorySenderKeyStoreOperation } from './memory-store.js';
 export { type Delivery, type NetworkConditions, SimulatedNetwork } from './network.js';

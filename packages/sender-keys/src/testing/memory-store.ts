@@ -2,7 +2,8 @@
 import { type Address, addressToString } from '@e2ee-kit/core';
 import { KeyHolderRecord, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
 
-type Operation = 'load' | 'store' | 'loadKeyHolders' | 'storeKeyHolders';
+/** A store call `failNext` can make fail. */
+export type Operation = 'load' | 'store' | 'loadKeyHolders' | 'storeKeyHolders';
 
 /**
  * A `SenderKeyStore` that keeps **bytes** (`record.serialize()`), so tests exercise the record codecs

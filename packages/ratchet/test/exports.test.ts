@@ -1,0 +1,46 @@
+// The package is enough on its own: errors, codes and providers by name from '@e2ee-kit/ratchet'.
+import { readFileSync } from 'node:fs';
+import * as ratchet from '@e2ee-kit/ratchet';
+import {
+  type DecodeError,
+  E2eeError,
+  ErrorCode,
+  type InvalidKeyError,
+  type LockedOutError,
+  PreKeyNotFoundError,
+  RatchetErrorCode,
+  type VerificationError,
+} from '@e2ee-kit/ratchet';
+import { describe, expectTypeOf, it } from 'vitest';
+import { coreErrorSamples, describePackageSurface } from '../../../tools/package-surface.js';
+import { SpqrErrorCode } from '../src/spqr/errors.js';
+
+describePackageSurface('@e2ee-kit/ratchet', ratchet, {
+  readme: readFileSync(new URL('../README.md', import.meta.url), 'utf8'),
+  // The post-quantum ratchet's `SPQR_*` codes are this package's too (they join its ErrorCode).
+  ownCodes: { ...RatchetErrorCode, ...SpqrErrorCode },
+  samples: {
+    ...coreErrorSamples,
+    PreKeyNotFoundError: () => new PreKeyNotFoundError('signed', 7, { name: 'bob', deviceId: 1 }),
+  },
+});
+
+describe('@e2ee-kit/ratchet: typed codes', () => {
+  it("E2eeError.is narrows this package's codes and core's", () => {
+    const err: unknown = undefined;
+    if (E2eeError.is(err, ErrorCode.InvalidMessage)) {
+      expectTypeOf(err).toEqualTypeOf<VerificationError | DecodeError>();
+    }
+    if (E2eeError.is(err, ErrorCode.InvalidBaseKey)) expectTypeOf(err).toEqualTypeOf<InvalidKeyError>();
+    if (E2eeError.is(err, ErrorCode.InvalidPreKeyId)) expectTypeOf(err).toEqualTypeOf<PreKeyNotFoundError>();
+    if (E2eeError.is(err, ErrorCode.LockedOut)) expectTypeOf(err).toEqualTypeOf<LockedOutError>();
+    // @ts-expect-error — a typo is not a code
+    E2eeError.is(err, 'INVALID_MESAGE');
+    expectTypeOf<ratchet.ErrorCode>().toExtend<ratchet.E2eeErrorCode>();
+    expectTypeOf<keyof typeof ErrorCode>().toEqualTypeOf<
+      | keyof typeof RatchetErrorCode
+      | keyof typeof SpqrErrorCode
+      | keyof typeof import('@e2ee-kit/core').ErrorCode
+    >();
+  });
+});
