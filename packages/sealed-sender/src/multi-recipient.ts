@@ -173,16 +173,19 @@ export class SealedSenderMultiRecipientMessage {
     const need = (n: number): void => {
       if (bytes.length - o < n) throw new DecodeError('multi-recipient message is truncated');
     };
-    // Recipient count: a varint of at most 10 bytes that fits in 32 bits.
+    // Recipient count: a varint of at most 10 bytes that fits in 32 bits. libsignal (prost's
+    // `decode_length_delimiter`) then skips only the canonical length of the value, not the bytes
+    // it read, so a padded varint shifts the rest; we do the same to split exactly as it does.
     let count = 0;
-    for (let i = 0, mul = 1; ; i++, mul *= 128) {
-      need(1);
-      const b = bytes[o++] as number;
+    for (let i = 0, p = o, mul = 1; ; i++, mul *= 128) {
+      if (p >= bytes.length) throw new DecodeError('multi-recipient message is truncated');
+      const b = bytes[p++] as number;
       count += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) break;
       if (i === 9) throw new DecodeError('multi-recipient count varint is too long');
     }
     if (count > 0xffffffff) throw new DecodeError('multi-recipient count is out of range');
+    o += encodeVarint(count).length;
     // Each entry takes at least idLength + 1 bytes and E must follow: refuse an impossible count up front.
     if (count * (idLength + 1) + V2_PUBLIC_KEY_LENGTH > bytes.length - o)
       throw new DecodeError('multi-recipient message is truncated');
