@@ -109,8 +109,8 @@ export class UnidentifiedSenderMessageContent {
     if (!Number.isInteger(hint) || hint < 0 || hint > 0xffffffff)
       throw new RangeError('contentHint must be a uint32');
     if (fields.groupId !== undefined) assertBytes(fields.groupId, 'groupId');
-    const content = fields.content.slice();
-    const groupId = fields.groupId === undefined ? undefined : fields.groupId.slice();
+    const content = new Uint8Array(fields.content);
+    const groupId = fields.groupId === undefined ? undefined : new Uint8Array(fields.groupId);
     const w = new ProtoWriter()
       .uint32(1, WIRE_TYPE[type])
       .bytes(2, senderCertificate.serialize())
@@ -133,7 +133,7 @@ export class UnidentifiedSenderMessageContent {
   static deserialize(bytes: Uint8Array): UnidentifiedSenderMessageContent {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
     checkInputLength(bytes, 'sealed content');
-    const serialized = bytes.slice();
+    const serialized = new Uint8Array(bytes); // a plain copy (a Buffer's slice() would be a view)
     const r = new ProtoReader(serialized);
     let wireType: number | undefined;
     let cert: Uint8Array | undefined;

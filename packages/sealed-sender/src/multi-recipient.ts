@@ -167,7 +167,7 @@ export class SealedSenderMultiRecipientMessage {
     const version = message[0] as number;
     if (version !== SEALED_SENDER_V2_SERVICE_ID_VERSION && version !== SEALED_SENDER_V2_UUID_VERSION)
       throw new SealedSenderVersionError(version);
-    const bytes = message.slice();
+    const bytes = new Uint8Array(message); // a plain copy: never read the caller's memory twice
     const idLength = version === SEALED_SENDER_V2_UUID_VERSION ? 16 : SERVICE_ID_FIXED_WIDTH_LENGTH;
     let o = 1;
     const need = (n: number): void => {

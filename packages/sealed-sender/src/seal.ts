@@ -36,7 +36,7 @@ type Envelope = (
   provider: CryptoProvider,
 ) => Promise<Uint8Array>;
 
-function sealOne(
+async function sealOne(
   envelope: Envelope,
   content: UnidentifiedSenderMessageContent,
   senderIdentity: KeyPair,
@@ -50,7 +50,7 @@ function sealOne(
 }
 
 /** Seals `content` for one recipient with sealed sender v1 (libsignal's `sealedSenderEncrypt`). */
-export function sealV1(
+export async function sealV1(
   content: UnidentifiedSenderMessageContent,
   senderIdentity: KeyPair,
   recipientIdentityKey: PublicKey,
@@ -63,7 +63,7 @@ export function sealV1(
  * Seals `content` for one recipient with sealed sender v2: exactly the ReceivedMessage that recipient
  * gets when the server splits a multi-recipient message.
  */
-export function sealV2(
+export async function sealV2(
   content: UnidentifiedSenderMessageContent,
   senderIdentity: KeyPair,
   recipientIdentityKey: PublicKey,
@@ -113,7 +113,7 @@ export async function unseal(
   const provider = resolveProvider(options.provider);
   checkInputLength(message, 'sealed message');
   if (message.length === 0) throw new DecodeError('invalid sealed sender message: Message was empty');
-  const bytes = message.slice(); // never read the caller's memory twice
+  const bytes = new Uint8Array(message); // a plain copy: never read the caller's memory twice
   const major = (bytes[0] as number) >> 4;
   if (major === 0 || major === 1) return openV1Envelope(bytes, recipientIdentity, provider);
   if (major === 2) return openV2Envelope(bytes, recipientIdentity, provider);

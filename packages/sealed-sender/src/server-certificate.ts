@@ -36,7 +36,7 @@ export function readSignedWrapper(
 ): { serialized: Uint8Array; certificate: Uint8Array; signature: Uint8Array; inner: ProtoReader } {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
   checkInputLength(bytes, what);
-  const serialized = bytes.slice();
+  const serialized = new Uint8Array(bytes); // a plain copy (a Buffer's slice() would be a view)
   const r = new ProtoReader(serialized);
   let certificate: Uint8Array | undefined;
   let signature: Uint8Array | undefined;
