@@ -4,9 +4,8 @@
  * publishes only its public key to clients.
  */
 import { type CryptoProvider, KeyPair, type PublicKey, resolveProvider } from '@e2ee-kit/core';
-import { SenderCertificate } from '../sender-certificate.js';
-import { ServerCertificate } from '../server-certificate.js';
-import type { Timestamp } from '../time.js';
+// The package's own name, not relative paths: ./testing must share the main entry's classes.
+import { SenderCertificate, ServerCertificate, type Timestamp } from '@e2ee-kit/sealed-sender';
 
 export interface TestIssuer {
   /** Give this to clients: they validate sender certificates against it. */
