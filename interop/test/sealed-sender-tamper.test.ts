@@ -190,6 +190,31 @@ describe('SentMessage (server side)', () => {
     }
   });
 
+  it('a legacy 0x22 SentMessage (raw ACI UUIDs) parses and splits as in libsignal, flips included', () => {
+    // Re-encode the 0x23 sample with 16-byte UUIDs (all its recipients are ACIs).
+    const m = SealedSenderMultiRecipientMessage.parse(samples.sent);
+    const uuid = (id: string) => Uint8Array.from(Buffer.from(id.replace(/-/g, ''), 'hex'));
+    const parts: number[] = [0x22, m.recipients().size + m.excludedRecipients().length];
+    let shared = new Uint8Array();
+    for (const [id, r] of m.recipients()) {
+      parts.push(...uuid(id));
+      r.deviceIds.forEach((d, i) => {
+        const word = (r.registrationIds[i] as number) | (i < r.deviceIds.length - 1 ? 0x8000 : 0);
+        parts.push(d, word >> 8, word & 0xff);
+      });
+      const received = m.messageForRecipient(id);
+      parts.push(...received.subarray(1, 49));
+      shared = received.subarray(49);
+    }
+    for (const id of m.excludedRecipients()) parts.push(...uuid(id), 0);
+    const legacy = new Uint8Array([...parts, ...shared]);
+    const split = ourSplit(legacy);
+    expect(split).toEqual(libSplit(legacy));
+    expect(split).toEqual(ourSplit(samples.sent));
+    for (let bit = 0; bit < 120 * 8; bit++)
+      expect(ourSplit(flip(legacy, bit)), `bit ${bit}`).toEqual(libSplit(flip(legacy, bit)));
+  });
+
   it('a SentMessage claiming 10^6 recipients is refused up front, like libsignal', () => {
     for (const version of [0x23, 0x22]) {
       const claim = new Uint8Array([version, ...encodeVarint(1_000_000), ...new Uint8Array(200)]);
