@@ -7,7 +7,8 @@
 //   splits it to the same bytes (device and registration ids are not authenticated, by design);
 // - mutated and random inputs to every decoder: ours accepts exactly what libsignal accepts, and refuses
 //   everything else with an E2eeError; a SentMessage claiming 10^6 recipients is refused at once.
-import { E2eeError, encodeVarint, nodeProvider, utf8 } from '@e2ee-kit/core';
+import { E2eeError, encodeVarint, utf8 } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
 import {
   ContentHint,
   SealedSenderMultiRecipientMessage,
@@ -195,7 +196,7 @@ describe('SentMessage (server side)', () => {
     const m = SealedSenderMultiRecipientMessage.parse(samples.sent);
     const uuid = (id: string) => Uint8Array.from(Buffer.from(id.replace(/-/g, ''), 'hex'));
     const parts: number[] = [0x22, m.recipients().size + m.excludedRecipients().length];
-    let shared = new Uint8Array();
+    let shared: Uint8Array = new Uint8Array();
     for (const [id, r] of m.recipients()) {
       parts.push(...uuid(id));
       r.deviceIds.forEach((d, i) => {
