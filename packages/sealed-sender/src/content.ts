@@ -115,7 +115,10 @@ export class UnidentifiedSenderMessageContent {
       .uint32(1, WIRE_TYPE[type])
       .bytes(2, senderCertificate.serialize())
       .bytes(3, content);
-    if (hint !== ContentHint.Default) w.uint32(4, hint);
+    // The field is a protobuf enum (int32): libsignal writes hints of 2^31 and above as negative
+    // numbers, i.e. sign-extended 10-byte varints; so do we.
+    if (hint !== ContentHint.Default)
+      w.uint64(4, hint < 0x80000000 ? BigInt(hint) : BigInt(hint) + 0xffffffff00000000n);
     if (groupId !== undefined && groupId.length > 0) w.bytes(5, groupId);
     const serialized = w.finish();
     checkInputLength(serialized, 'sealed content');
