@@ -41,11 +41,16 @@ export interface V2Keys {
   readonly cipherKey: Uint8Array;
 }
 
+/** The X25519 base point u = 9. */
+const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
+
 export async function deriveV2Keys(m: Uint8Array, provider: CryptoProvider): Promise<V2Keys> {
-  const r = await provider.hkdfSha256(m, undefined, V2_LABEL_R, 32);
+  const r = PrivateKey.deserialize(await provider.hkdfSha256(m, undefined, V2_LABEL_R, 32)); // clamped
   const cipherKey = await provider.hkdfSha256(m, undefined, V2_LABEL_K, 32);
-  const ephemeral = await KeyPair.fromPrivateKey(PrivateKey.deserialize(r), provider);
-  return { ephemeral, cipherKey };
+  // E = X25519(r, 9) as a plain agreement: the same bytes as `x25519PublicKey`, and on the platform
+  // provider a fraction of its cost for a key seen once (no key export round trip).
+  const e = await provider.x25519(r.rawView, BASE_POINT);
+  return { ephemeral: new KeyPair(PublicKey.fromRaw(e), r), cipherKey };
 }
 
 /** `C = HKDF(dh ‖ E ‖ R) XOR M` (the same XOR turns C back into M for the recipient). */
