@@ -150,6 +150,20 @@ describe('seal and open', () => {
     expect(() => SealedSenderMultiRecipientMessage.forSingleRecipient(sent)).toThrow(DecodeError);
   });
 
+  it('the errors table: low-order ephemeral key, truncation, empty input, unknown version', async () => {
+    const sealed = await sealV2(content, alice, bob.publicKey, { provider });
+    const lowOrder = sealed.slice();
+    lowOrder.fill(0, 49, 81); // E = 0: an all-zero agreement
+    expect((await rejection(unseal(lowOrder, bob, { provider }))).code).toBe('INVALID_KEY_AGREEMENT');
+    expect((await rejection(unseal(sealed.subarray(0, 80), bob, { provider }))).code).toBe('DECODE');
+    expect((await rejection(unseal(new Uint8Array(0), bob, { provider }))).code).toBe('DECODE');
+    const v3 = sealed.slice();
+    v3[0] = 0x33;
+    const err = await rejection(unseal(v3, bob, { provider }));
+    expect(err.code).toBe('SEALED_SENDER_UNKNOWN_VERSION');
+    expect((err as unknown as { version: number }).version).toBe(3);
+  });
+
   it('inputs may be Buffers or views into a larger buffer; they are never written', async () => {
     const sealed = await sealV2(content, alice, bob.publicKey, { provider });
     const pool = Buffer.alloc(sealed.length + 64, 0xee);
