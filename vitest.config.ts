@@ -26,6 +26,11 @@ export default defineConfig({
         replacement: src('./packages/backup-kdf/src/testing/index.ts'),
       },
       { find: /^@e2ee-kit\/backup-kdf$/, replacement: src('./packages/backup-kdf/src/index.ts') },
+      {
+        find: /^@e2ee-kit\/sealed-sender\/testing$/,
+        replacement: src('./packages/sealed-sender/src/testing/index.ts'),
+      },
+      { find: /^@e2ee-kit\/sealed-sender$/, replacement: src('./packages/sealed-sender/src/index.ts') },
     ],
   },
   test: {

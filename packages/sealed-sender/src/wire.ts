@@ -1,0 +1,29 @@
+/** Small decoding helpers shared by the codecs, matching how libsignal (prost) reads fields. */
+import { DecodeError, DJB_TYPE, type ProtoReader, PUBLIC_KEY_LENGTH, PublicKey } from '@e2ee-kit/core';
+import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
+
+/** A varint read as prost reads `uint32` / enum fields: the low 32 bits of the 64-bit value. */
+export function varint32(r: ProtoReader): number {
+  return Number(r.uint64() & 0xffffffffn);
+}
+
+/**
+ * A public key as libsignal parses one: type byte `0x05` then 32 bytes; libsignal tolerates (and
+ * ignores) trailing bytes, so this does too. Anything else is a `DecodeError`.
+ */
+export function readPublicKey(bytes: Uint8Array, what: string): PublicKey {
+  if (bytes.length < PUBLIC_KEY_LENGTH || bytes[0] !== DJB_TYPE)
+    throw new DecodeError(`${what} is not a valid public key`);
+  return PublicKey.deserialize(bytes.subarray(0, PUBLIC_KEY_LENGTH));
+}
+
+/** Refuses inputs larger than the library's fixed budget before any work is done. */
+export function checkInputLength(bytes: Uint8Array, what: string): void {
+  if (bytes.length > MAX_SEALED_MESSAGE_LENGTH)
+    throw new DecodeError(`${what} is larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`);
+}
+
+/** `value` must be a `PublicKey` (a `TypeError` otherwise). */
+export function assertPublicKey(value: unknown, name: string): asserts value is PublicKey {
+  if (!(value instanceof PublicKey)) throw new TypeError(`${name} must be a PublicKey`);
+}
