@@ -1,4 +1,30 @@
 // @e2ee-kit/sealed-sender — hide the sender from the server, wire-compatible with libsignal's sealed sender.
+// Re-exported from @e2ee-kit/core so apps need only this package (same classes, not copies): every
+// error class a code of this package's `ErrorCode` can name, and the crypto providers.
+export {
+  type CryptoProvider,
+  createPlatformProvider,
+  DecodeError,
+  DuplicateMessageError,
+  E2eeError,
+  type E2eeErrorCode,
+  type E2eeErrorCodeMap,
+  IdentityKeyPair,
+  InvalidKeyError,
+  LockedOutError,
+  MessageGapError,
+  nobleProvider,
+  type PlatformProviderOptions,
+  PrivateKey,
+  PublicKey,
+  platformProvider,
+  SessionNotFoundError,
+  StoreError,
+  UnsupportedError,
+  UntrustedIdentityError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
 export {
   MAX_SEALED_MESSAGE_LENGTH,
   REVOKED_SERVER_KEY_IDS,
@@ -16,6 +42,7 @@ export {
 } from './content.js';
 export {
   type CertificateFailure,
+  ErrorCode,
   InvalidSenderCertificateError,
   SealedSenderErrorCode,
   SealedSenderSelfSendError,

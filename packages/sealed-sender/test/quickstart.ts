@@ -1,7 +1,8 @@
 // The README quick start, byte for byte (readme.test.ts checks the two agree, then runs this file).
-import { defaultProvider, IdentityKeyPair } from '@e2ee-kit/core';
 import {
+  IdentityKeyPair,
   openSealedMessage,
+  platformProvider,
   SealedSenderMultiRecipientMessage,
   type SenderCertificate,
   sealMultiRecipient,
@@ -16,9 +17,9 @@ const server = await createTestIssuer();
 const alice = { serviceId: '9d0652a3-dcc3-4d11-975f-74d61598733f', deviceId: 1 };
 const bob = { serviceId: 'e0c8b26d-177d-4f17-ad96-e716c3a5b6dc', deviceId: 1 };
 const carol = { serviceId: '5a1e6f0c-8f5e-4b8e-9d3a-2b7c6d5e4f30', deviceId: 2 };
-const aliceIdentity = await IdentityKeyPair.generate(defaultProvider);
-const bobIdentity = await IdentityKeyPair.generate(defaultProvider);
-const carolIdentity = await IdentityKeyPair.generate(defaultProvider);
+const aliceIdentity = await IdentityKeyPair.generate(platformProvider);
+const bobIdentity = await IdentityKeyPair.generate(platformProvider);
+const carolIdentity = await IdentityKeyPair.generate(platformProvider);
 
 // Alice logs in and gets a short-lived certificate naming her (the server signs it).
 const certificate: SenderCertificate = server.issue({
