@@ -5,68 +5,34 @@
  * search can fail). Also: a wrong key, a missing key, a value moved to another row.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createAddress, E2eeError, utf8, VerificationError } from '@e2ee-kit/core';
+import { E2eeError, utf8, VerificationError } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
-import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { GroupCipher } from '@e2ee-kit/sender-keys';
-import type { KvStore } from '@e2ee-kit/store-kv';
+import { countLeaks, fillWithSecrets } from '@e2ee-kit/store-kv/testing';
 import { SqliteStore } from '@e2ee-kit/store-sqlite';
 import { describe, expect, it } from 'vitest';
 import { tempDatabases } from './helpers.js';
 
 const dbs = tempDatabases();
 const KEY = new Uint8Array(32).fill(0x5a);
-const DIST = '6a1b2c3d-0000-4000-8000-0000000000aa';
-
-/** Fills `store` through the real ciphers; returns the serialized secrets it now holds. */
-async function populate(store: KvStore): Promise<Uint8Array[]> {
-  const me = createAddress('bob', 1);
-  const alice = createAddress('alice', 1);
-  const bundle = await createPreKeyBundle(store.protocol, { deviceId: 1 });
-  const aliceStore = await InMemoryProtocolStore.create();
-  const a = new SessionCipher(aliceStore, me);
-  await a.initiate(bundle);
-  await new SessionCipher(store.protocol, alice).decrypt(await a.encrypt(utf8('hi')));
-  // A second bundle leaves unused pre-keys of every kind in the store.
-  const spare = await createPreKeyBundle(store.protocol, { deviceId: 1 });
-  await new GroupCipher(store.senderKeys).createDistributionMessage(me, DIST);
-  const secrets: Uint8Array[] = [(await store.protocol.getIdentityKeyPair()).privateKey.serialize()];
-  const pre = await store.protocol.getPreKey(spare.preKey?.id ?? -1);
-  const signed = await store.protocol.getSignedPreKey(spare.signedPreKey.id);
-  const kyber = await store.protocol.getKyberPreKey(spare.kyberPreKey?.id ?? -1);
-  if (!pre || !signed || !kyber) throw new Error('pre-keys were not stored');
-  secrets.push(pre.keyPair.privateKey.serialize(), signed.keyPair.privateKey.serialize(), kyber.serialize());
-  secrets.push(((await store.protocol.getSession(alice)) as ratchet.SessionRecord).serialize());
-  secrets.push(((await store.senderKeys.loadSenderKey(me, DIST)) as senderKeys.SenderKeyRecord).serialize());
-  return secrets;
-}
-
 function rawFile(path: string): Buffer {
   const parts = [readFileSync(path)];
   if (existsSync(`${path}-wal`)) parts.push(readFileSync(`${path}-wal`));
   return Buffer.concat(parts);
 }
 
-/** How many 16-byte windows (stride 4) of the secrets occur in `raw`. */
-function leaks(raw: Buffer, secrets: Uint8Array[]): number {
-  let n = 0;
-  for (const s of secrets)
-    for (let i = 0; i + 16 <= s.length; i += 4) if (raw.indexOf(s.subarray(i, i + 16)) !== -1) n++;
-  return n;
-}
+const leaks = (raw: Buffer, secrets: Uint8Array[]) => countLeaks([raw], secrets);
 
 describe('SqliteStore at-rest encryption', () => {
   it('a copied sealed file holds no run of any private key or record; an unsealed one does', async () => {
     const sealedPath = dbs.path();
     const sealedDb = dbs.open(sealedPath);
-    const sealedSecrets = await populate(
+    const sealedSecrets = await fillWithSecrets(
       await SqliteStore.open(sealedDb, { ratchet, senderKeys, encryptionKey: KEY }),
     );
     const plainPath = dbs.path();
     const plainDb = dbs.open(plainPath);
-    const plainSecrets = await populate(await SqliteStore.open(plainDb, { ratchet, senderKeys }));
+    const plainSecrets = await fillWithSecrets(await SqliteStore.open(plainDb, { ratchet, senderKeys }));
     // Read both with and without a checkpoint: the WAL is part of a copied database too.
     expect(leaks(rawFile(sealedPath), sealedSecrets)).toBe(0);
     expect(rawFile(plainPath).indexOf(plainSecrets[0] as Uint8Array)).not.toBe(-1);

@@ -2,3 +2,4 @@
 
 export { type KvConformanceApi, type OpenKvStore, runKvStoreConformance } from './conformance.js';
 export { MemoryKvBackend } from './memory-backend.js';
+export { countLeaks, fillWithSecrets } from './secrets.js';
