@@ -38,13 +38,14 @@ function dumpOf(path: string): string {
   }
 }
 
-it('every on-disk copy taken during 40 transactions of mixed traffic is a whole-transaction state', async () => {
-  const path = join(dir, 'live.sqlite');
+/** Runs the traffic over `SqliteBackend` (or a non-atomic variant) and classifies every copy. */
+async function crashScenario(name: string, atomic: boolean) {
+  const path = join(dir, `${name}.sqlite`);
   const db = new Database(path);
   let snap = 0;
   const snapshots: { path: string; during: boolean }[] = [];
   const takeSnapshot = (during: boolean) => {
-    const p = join(dir, `snap-${snap++}.sqlite`);
+    const p = join(dir, `${name}-snap-${snap++}.sqlite`);
     copyFileSync(path, p);
     if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${p}-wal`);
     snapshots.push({ path: p, during });
@@ -52,12 +53,23 @@ it('every on-disk copy taken during 40 transactions of mixed traffic is a whole-
   const committed: string[] = [];
   class SnapshottingBackend extends SqliteBackend {
     override async commit(writes: readonly KvWrite[]): Promise<void> {
-      await super.commit(writes);
+      if (atomic) await super.commit(writes);
+      else autocommitEach(writes);
       committed.push(dumpOf(path));
       takeSnapshot(false);
     }
   }
   const backend = new SnapshottingBackend(db, { onStatement: () => takeSnapshot(true) });
+  // The control: every write its own implicit transaction, as a store without a batch commit does.
+  const put = db.prepare('INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)');
+  const del = db.prepare('DELETE FROM kv WHERE t = ? AND k = ?');
+  const autocommitEach = (writes: readonly KvWrite[]) => {
+    for (const w of writes) {
+      if (w.value === null) del.run(w.table, w.key);
+      else put.run(w.table, w.key, w.value);
+      takeSnapshot(true);
+    }
+  };
   const store = await KvStore.open(backend, {
     ratchet,
     senderKeys,
@@ -93,7 +105,7 @@ it('every on-disk copy taken during 40 transactions of mixed traffic is a whole-
   db.close();
 
   const states = new Set(committed);
-  const before = dumpOf(join(dir, 'snap-0.sqlite'));
+  const before = dumpOf(join(dir, `${name}-snap-0.sqlite`));
   let during = 0;
   let mixed = 0;
   for (const s of snapshots) {
@@ -101,9 +113,25 @@ it('every on-disk copy taken during 40 transactions of mixed traffic is a whole-
     if (s.during) during++;
     if (!states.has(d) && d !== before) mixed++;
   }
-  expect(snapshots.length).toBeGreaterThan(150);
-  expect(during).toBeGreaterThan(100);
-  expect(mixed).toBe(0);
-  // The last state holds every message once.
-  expect(committed[committed.length - 1]?.split('\n').filter((l) => l.startsWith('app|')).length).toBe(41);
+  const last = committed[committed.length - 1] ?? '';
+  return {
+    snapshots: snapshots.length,
+    during,
+    mixed,
+    messages: last.split('\n').filter((l) => l.startsWith('app|')).length,
+  };
+}
+
+it('every on-disk copy taken during 40 transactions of mixed traffic is a whole-transaction state', async () => {
+  const r = await crashScenario('atomic', true);
+  expect(r.snapshots).toBeGreaterThan(150);
+  expect(r.during).toBeGreaterThan(100);
+  expect(r.mixed).toBe(0);
+  // The last state holds every message once (40 messages + the count row).
+  expect(r.messages).toBe(41);
+});
+
+it('the control: the same traffic with one implicit transaction per write leaves mixed copies', async () => {
+  const r = await crashScenario('per-write', false);
+  expect(r.mixed).toBeGreaterThan(20);
 });
