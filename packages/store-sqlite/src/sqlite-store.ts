@@ -11,7 +11,12 @@ export const SqliteStore = {
    * tables and the identity on first use.
    */
   async open(db: BetterSqlite3.Database, options: SqliteStoreOptions = {}): Promise<KvStore> {
-    const backendOptions: { busyTimeoutMs?: number; onStatement?: (i: number) => void } = {};
+    const backendOptions: {
+      busyTimeoutMs?: number;
+      durability?: 'full' | 'normal';
+      onStatement?: (i: number) => void;
+    } = {};
+    if (options.durability !== undefined) backendOptions.durability = options.durability;
     if (options.busyTimeoutMs !== undefined) backendOptions.busyTimeoutMs = options.busyTimeoutMs;
     if (options.onStatement !== undefined) backendOptions.onStatement = options.onStatement;
     return KvStore.open(new SqliteBackend(db, backendOptions), options);
