@@ -77,7 +77,7 @@ export class IdbBackend implements KvBackend {
 
   commit(writes: readonly KvWrite[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      let tx: IDBTransaction;
+      let tx: IDBTransaction | undefined;
       try {
         tx = this.#db.transaction(KV, 'readwrite', { durability: 'strict' });
         const store = tx.objectStore(KV);
@@ -87,12 +87,19 @@ export class IdbBackend implements KvBackend {
           else store.put(new Uint8Array(w.value), [w.table, w.key]);
         }
       } catch (cause) {
+        // Without the abort the requests queued so far would still commit: half a batch.
+        try {
+          tx?.abort();
+        } catch {
+          // already finished or never started
+        }
         reject(new StoreError('IndexedDB commit failed', { cause }));
         return;
       }
-      tx.oncomplete = () => resolve();
-      tx.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: tx.error }));
-      tx.onerror = (ev) => ev.preventDefault();
+      const t = tx;
+      t.oncomplete = () => resolve();
+      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error }));
+      t.onerror = (ev) => ev.preventDefault();
     });
   }
 }

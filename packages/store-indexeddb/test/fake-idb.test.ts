@@ -51,15 +51,33 @@ describe('IndexedDbStore', () => {
     expect(E2eeError.is(await openIdbDatabase(future).catch((e) => e), 'STORE_FORMAT')).toBe(true);
   });
 
-  it('a failed IndexedDB commit writes nothing', async () => {
+  it('a commit that fails on its second write leaves the database as it was', async () => {
     const s = await IndexedDbStore.open(name());
-    await s.app.put('a', utf8('1'));
+    await s.app.put('a', utf8('before'));
+    const proto = IDBObjectStore.prototype;
+    const put = proto.put;
+    let calls = 0;
+    proto.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (++calls === 2) throw new DOMException('injected', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+    try {
+      const err = await s
+        .transaction(async (tx) => {
+          await tx.app.put('a', utf8('after'));
+          await tx.app.put('b', utf8('new'));
+          await tx.app.put('c', utf8('new'));
+        })
+        .catch((e) => e);
+      expect(E2eeError.is(err, 'STORE')).toBe(true);
+    } finally {
+      proto.put = put;
+    }
+    expect(calls).toBe(2);
+    expect(new TextDecoder().decode(await s.app.get('a'))).toBe('before');
+    expect(await s.app.get('b')).toBeUndefined();
+    // A closed database is a StoreError too, and the store stays usable after reopening.
     s.db.close();
-    const err = await s
-      .transaction(async (tx) => {
-        await tx.app.put('b', utf8('2'));
-      })
-      .catch((e) => e);
-    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(E2eeError.is(await s.app.put('x', utf8('1')).catch((e) => e), 'STORE')).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import {
   generateRegistrationId,
   type IdentityChangeEvent,
   IdentityKeyPair,
+  InProcessLockManager,
   resolveProvider,
   type TrustPolicy,
   utf8,
@@ -96,6 +97,7 @@ export class KvStore {
   readonly #senderKeys: SenderKeyCodecs | undefined;
   readonly #identity: IdentityOptions;
   readonly #views: KvTransaction;
+  readonly #identityLocks = new InProcessLockManager();
   /** True when values are sealed under an app key. */
   readonly sealed: boolean;
 
@@ -190,10 +192,11 @@ export class KvStore {
     const ratchet = this.#ratchet;
     const sk = this.#senderKeys;
     const identity = this.#identity;
+    const locks = this.#identityLocks;
     return {
       get protocol(): ProtocolView {
         if (!ratchet) throw new TypeError('open the store with { ratchet } to use protocol');
-        protocol ??= new ProtocolView(scope, ratchet, identity);
+        protocol ??= new ProtocolView(scope, ratchet, identity, locks);
         return protocol;
       },
       get senderKeys(): SenderKeyView {

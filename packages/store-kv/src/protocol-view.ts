@@ -9,6 +9,7 @@ import {
   type IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
+  type LockManager,
   type PublicKey,
   StoreError,
   type TrustPolicy,
@@ -60,16 +61,21 @@ export class ProtocolView implements ProtocolStore {
   readonly #scope: Scope;
   readonly #codecs: RatchetCodecs;
   readonly #identity: IdentityOptions;
+  /** Shared by every view of one store: identity read-modify-writes per address never interleave. */
+  readonly #locks: LockManager;
 
-  constructor(scope: Scope, codecs: RatchetCodecs, identity: IdentityOptions) {
+  constructor(scope: Scope, codecs: RatchetCodecs, identity: IdentityOptions, locks: LockManager) {
     this.#scope = scope;
     this.#codecs = codecs;
     this.#identity = identity;
+    this.#locks = locks;
   }
 
   /** Runs `fn` with a view whose writes commit together when `fn` resolves (none if it throws). */
   transaction<T>(fn: (protocol: ProtocolView) => Promise<T>): Promise<T> {
-    return this.#scope.transaction((buf) => fn(new ProtocolView(joined(buf), this.#codecs, this.#identity)));
+    return this.#scope.transaction((buf) =>
+      fn(new ProtocolView(joined(buf), this.#codecs, this.#identity, this.#locks)),
+    );
   }
 
   #run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T> {
@@ -93,6 +99,13 @@ export class ProtocolView implements ProtocolStore {
     return this.#run(async (buf) => buf.delete(table, key));
   }
 
+  #identityOp<T>(address: Address, fn: (identity: KeyValueIdentityKeyStore) => Promise<T>): Promise<T> {
+    validateAddress(address);
+    return this.#locks.run(`identity:${addressToString(address)}`, () =>
+      this.#run((buf) => fn(identityOver(buf, this.#identity))),
+    );
+  }
+
   // Identity and trust: core's KeyValueIdentityKeyStore over this scope's rows.
   async getIdentityKeyPair(): Promise<IdentityKeyPair> {
     return this.#identity.identityKeyPair;
@@ -101,23 +114,20 @@ export class ProtocolView implements ProtocolStore {
     return this.#identity.registrationId;
   }
   saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
-    return this.#run((buf) => identityOver(buf, this.#identity).saveIdentity(address, identityKey));
+    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey));
   }
   isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
-    return this.#run((buf) =>
-      identityOver(buf, this.#identity).isTrustedIdentity(address, identityKey, direction),
-    );
+    return this.#identityOp(address, (id) => id.isTrustedIdentity(address, identityKey, direction));
   }
   getIdentity(address: Address): Promise<PublicKey | null> {
-    validateAddress(address);
-    return this.#run((buf) => identityOver(buf, this.#identity).getIdentity(address));
+    return this.#identityOp(address, (id) => id.getIdentity(address));
   }
   removeIdentity(address: Address): Promise<void> {
-    return this.#run((buf) => identityOver(buf, this.#identity).removeIdentity(address));
+    return this.#identityOp(address, (id) => id.removeIdentity(address));
   }
   /** Under the `blockOnChange` policy: the user verified `identityKey` for `address`. */
   approve(address: Address, identityKey: PublicKey): Promise<void> {
-    return this.#run((buf) => identityOver(buf, this.#identity).approve(address, identityKey));
+    return this.#identityOp(address, (id) => id.approve(address, identityKey));
   }
 
   // Sessions

@@ -55,6 +55,13 @@ export function runKvStoreConformance(
       expect(await s.isTrustedIdentity(bob, k2, 'sending')).toBe(true);
     });
 
+    it('trust: concurrent saves of a new identity report "new" exactly once', async () => {
+      const s = (await fresh()).protocol;
+      const k = (await KeyPair.generate(defaultProvider)).publicKey;
+      const kinds = await Promise.all([1, 2, 3, 4].map(() => s.saveIdentity(bob, k)));
+      expect(kinds.filter((c) => c.kind === 'new').length).toBe(1);
+    });
+
     it('backup attempts: LocalBackoffPolicy locks out after 5 failures and resets on success', async () => {
       const store = await fresh();
       let now = 1_700_000_000_000;
