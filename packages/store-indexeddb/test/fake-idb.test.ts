@@ -4,7 +4,7 @@ import { E2eeError, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import { IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
-import { runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
+import { runFailingCommit, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
 import { describe, expect, it } from 'vitest';
 
 let n = 0;
@@ -53,29 +53,20 @@ describe('IndexedDbStore', () => {
 
   it('a commit that fails on its second write leaves the database as it was', async () => {
     const s = await IndexedDbStore.open(name());
-    await s.app.put('a', utf8('before'));
     const proto = IDBObjectStore.prototype;
     const put = proto.put;
     let calls = 0;
-    proto.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
-      if (++calls === 2) throw new DOMException('injected', 'QuotaExceededError');
-      return put.apply(this, args);
-    };
-    try {
-      const err = await s
-        .transaction(async (tx) => {
-          await tx.app.put('a', utf8('after'));
-          await tx.app.put('b', utf8('new'));
-          await tx.app.put('c', utf8('new'));
-        })
-        .catch((e) => e);
-      expect(E2eeError.is(err, 'STORE')).toBe(true);
-    } finally {
-      proto.put = put;
-    }
-    expect(calls).toBe(2);
-    expect(new TextDecoder().decode(await s.app.get('a'))).toBe('before');
-    expect(await s.app.get('b')).toBeUndefined();
+    const r = await runFailingCommit(s, (on) => {
+      calls = 0;
+      proto.put = on
+        ? function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+            if (++calls === 2) throw new DOMException('injected', 'QuotaExceededError');
+            return put.apply(this, args);
+          }
+        : put;
+    });
+    expect(E2eeError.is(r.error, 'STORE')).toBe(true);
+    expect([r.a, r.b]).toEqual(['before', undefined]);
     // A closed database is a StoreError too, and the store stays usable after reopening.
     s.db.close();
     expect(E2eeError.is(await s.app.put('x', utf8('1')).catch((e) => e), 'STORE')).toBe(true);
