@@ -67,7 +67,7 @@ describe('IndexedDbStore', () => {
     });
     expect(E2eeError.is(r.error, 'STORE')).toBe(true);
     expect([r.a, r.b]).toEqual(['before', undefined]);
-    // A closed database is a StoreError too, and the store stays usable after reopening.
+    // A closed database is a StoreError too.
     s.db.close();
     expect(E2eeError.is(await s.app.put('x', utf8('1')).catch((e) => e), 'STORE')).toBe(true);
   });

@@ -24,7 +24,7 @@ import {
   type RatchetCodecs,
   type SenderKeyCodecs,
 } from './codecs.js';
-import { type IdentityOptions, joined, ProtocolView } from './protocol-view.js';
+import { type IdentityOptions, ProtocolView } from './protocol-view.js';
 import { plainCodec, type RowCodec, sealingCodec } from './sealing.js';
 import { CodecIo, inTransaction, type Scope, type TxBuffer } from './transaction.js';
 import { AppView, AttemptView, ResendView, SenderKeyView } from './views.js';
@@ -92,26 +92,25 @@ function checkOptions(options: KvStoreOptions): void {
 }
 
 export class KvStore {
-  readonly #io: CodecIo;
   readonly #ratchet: RatchetCodecs | undefined;
   readonly #senderKeys: SenderKeyCodecs | undefined;
   readonly #identity: IdentityOptions;
   readonly #views: KvTransaction;
+  readonly #top: Scope;
   readonly #identityLocks = new InProcessLockManager();
   /** True when values are sealed under an app key. */
   readonly sealed: boolean;
 
   private constructor(io: CodecIo, sealed: boolean, options: KvStoreOptions, identity: IdentityOptions) {
-    this.#io = io;
     this.sealed = sealed;
     this.#ratchet = options.ratchet;
     this.#senderKeys = options.senderKeys;
     this.#identity = identity;
-    const scope: Scope = {
+    this.#top = {
       run: (fn) => inTransaction(io, fn),
-      transaction: (fn) => inTransaction(io, fn),
+      transaction: (fn) => inTransaction(io, (buf) => fn(this.#txFor(buf))),
     };
-    this.#views = this.#viewsOver(scope);
+    this.#views = this.#viewsOver(this.#top);
   }
 
   /** Opens (creating on first use) the stores kept in `backend`. */
@@ -207,13 +206,15 @@ export class KvStore {
       backupAttempts: new AttemptView(scope),
       resend: new ResendView(scope),
       app: new AppView(scope),
-      transaction: <T>(fn: (tx: KvTransaction) => Promise<T>) =>
-        scope.transaction((buf) => fn(this.#txViews(buf))),
+      transaction: <T>(fn: (tx: KvTransaction) => Promise<T>) => scope.transaction(fn),
     };
   }
 
-  #txViews(buf: TxBuffer): KvTransaction {
-    return this.#viewsOver(joined(buf));
+  /** The views of a running transaction: calls join it, and so does every nested `transaction`. */
+  #txFor(buf: TxBuffer): KvTransaction {
+    const scope: Scope = { run: (fn) => fn(buf), transaction: (fn) => fn(tx) };
+    const tx = this.#viewsOver(scope);
+    return tx;
   }
 
   /** A full `ProtocolStore` (identity and trust, sessions, pre-keys, pre-key state). */
@@ -244,7 +245,7 @@ export class KvStore {
    */
   transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
-    return inTransaction(this.#io, (buf) => fn(this.#txViews(buf)));
+    return this.#top.transaction(fn);
   }
 
   toString(): string {

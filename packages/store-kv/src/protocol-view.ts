@@ -26,6 +26,7 @@ import type {
 } from '@e2ee-kit/ratchet';
 import type { Table } from './backend.js';
 import type { RatchetCodecs } from './codecs.js';
+import type { KvTransaction } from './kv-store.js';
 import type { Scope, TxBuffer } from './transaction.js';
 
 export interface IdentityOptions {
@@ -71,11 +72,12 @@ export class ProtocolView implements ProtocolStore {
     this.#locks = locks;
   }
 
-  /** Runs `fn` with a view whose writes commit together when `fn` resolves (none if it throws). */
-  transaction<T>(fn: (protocol: ProtocolView) => Promise<T>): Promise<T> {
-    return this.#scope.transaction((buf) =>
-      fn(new ProtocolView(joined(buf), this.#codecs, this.#identity, this.#locks)),
-    );
+  /**
+   * Runs `fn` with a transaction (all views) whose writes commit together when `fn` resolves, none
+   * if it throws. On a view taken from a transaction, joins that transaction.
+   */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
   }
 
   #run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T> {
@@ -214,9 +216,4 @@ export class ProtocolView implements ProtocolStore {
   savePreKeyState(record: PreKeyStateRecord): Promise<void> {
     return this.#write('prekey_state', 'state', record);
   }
-}
-
-/** The scope of a running transaction: calls join it, nested `transaction`s too. */
-export function joined(buf: TxBuffer): Scope {
-  return { run: (fn) => fn(buf), transaction: (fn) => fn(buf) };
 }

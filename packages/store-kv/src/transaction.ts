@@ -7,6 +7,7 @@
  */
 import { StoreError } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
+import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
 
 /** The database seen through the row codec (sealed or not). */
@@ -122,8 +123,8 @@ export class TxBuffer {
 /** Where a view's method runs: inside a caller's transaction, or in a transaction of its own. */
 export interface Scope {
   run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T>;
-  /** `transaction` as the views expose it (joins when the scope is a transaction). */
-  transaction<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T>;
+  /** `transaction` as every view exposes it: a new one at top level, the running one inside a tx. */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T>;
 }
 
 /** Runs `fn` over a fresh buffer and commits its writes when `fn` resolves; none when it throws. */

@@ -5,6 +5,7 @@ import { type Address, addressToString, DecodeError, validateAddress } from '@e2
 import type { ResendStore, ResendStoreChange, ResendStoreEntry } from '@e2ee-kit/ratchet';
 import type { KeyHolderRecord, SenderKeyRecord, SenderKeyStore } from '@e2ee-kit/sender-keys';
 import type { SenderKeyCodecs } from './codecs.js';
+import type { KvTransaction } from './kv-store.js';
 import type { Scope } from './transaction.js';
 
 function checkKey(key: unknown, name = 'key'): asserts key is string {
@@ -24,6 +25,10 @@ export class SenderKeyView implements SenderKeyStore {
   constructor(scope: Scope, codecs: SenderKeyCodecs) {
     this.#scope = scope;
     this.#codecs = codecs;
+  }
+  /** A transaction over every view (joins the running one when this view came from a tx). */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
   }
 
   loadSenderKey(sender: Address, distributionId: string): Promise<SenderKeyRecord | undefined> {
@@ -58,6 +63,11 @@ export class AttemptView implements AttemptStore {
   constructor(scope: Scope) {
     this.#scope = scope;
   }
+  /** A transaction over every view (joins the running one when this view came from a tx). */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
+  }
+
   get(key: string): Promise<Uint8Array | undefined> {
     checkKey(key);
     return this.#scope.run((buf) => buf.get('attempt', key));
@@ -74,6 +84,11 @@ export class AppView {
   constructor(scope: Scope) {
     this.#scope = scope;
   }
+  /** A transaction over every view (joins the running one when this view came from a tx). */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
+  }
+
   get(key: string): Promise<Uint8Array | undefined> {
     checkKey(key);
     return this.#scope.run((buf) => buf.get('app', key));
@@ -133,6 +148,11 @@ export class ResendView implements ResendStore {
   constructor(scope: Scope) {
     this.#scope = scope;
   }
+  /** A transaction over every view (joins the running one when this view came from a tx). */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
+  }
+
   get(id: string): Promise<Uint8Array | undefined> {
     checkKey(id, 'id');
     return this.#scope.run(async (buf) => {

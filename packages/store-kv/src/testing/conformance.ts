@@ -137,7 +137,11 @@ export function runKvStoreConformance(
       const err = await rejection(
         store.transaction(async (tx) => {
           await tx.transaction(async (inner) => inner.app.put('a', utf8('1')));
-          await tx.protocol.transaction(async (p) => p.removeSession(bob));
+          await tx.protocol.transaction(async (same) => {
+            expect(same).toBe(tx);
+            await same.protocol.removeSession(bob);
+          });
+          await tx.app.transaction(async (same) => expect(same).toBe(tx));
           expect(text(await tx.app.get('a'))).toBe('1');
           expect(await store.app.get('a')).toBeUndefined();
           throw new Error('outer fails');
