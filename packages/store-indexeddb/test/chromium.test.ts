@@ -1,13 +1,18 @@
 /**
  * The IndexedDB store in Debian's Chromium (playwright-core, no browser download): every conformance
- * suite, at-rest encryption over a raw IndexedDB dump, and two pages of one origin sharing one
- * database incrementing one counter 200 times each — under the Web Lock no value repeats and none is
- * lost; without it updates are lost (so the check can fail).
+ * suite, at-rest encryption over a raw IndexedDB dump and over the profile directory on disk, and
+ * two pages of one origin sharing one database incrementing one counter 200 times each — under the
+ * Web Lock no value repeats and none is lost; without it updates are lost (so the check can fail).
  *
  * Skipped with one line when Chromium is missing (CI installs the `chromium` apt package).
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex } from '@e2ee-kit/core';
+import { countLeaks } from '@e2ee-kit/store-kv/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../../../tools/chromium.js';
@@ -59,12 +64,20 @@ async function openPage(): Promise<Page> {
   return page;
 }
 
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? listFiles(p) : [p];
+  });
+}
+
 type Api = {
   storeTests: {
     conformance(): Promise<{ passed: number; failed: string[] }>;
     count(db: string, times: number, lock: boolean): Promise<number[]>;
     readCounter(db: string): Promise<number>;
     atRest(): Promise<{ sealedLeaks: number; plainLeaks: number }>;
+    fillForDisk(name: string, sealed: boolean): Promise<string[]>;
   };
 };
 
@@ -95,6 +108,43 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     expect(r.sealedLeaks).toBe(0);
     expect(r.plainLeaks).toBeGreaterThan(100);
     await page.close();
+  });
+
+  it('the profile directory on disk: no run of any private key of a sealed store; a plain one leaks', async () => {
+    // A persistent profile, two origins (so each has its own LevelDB), closed before its files are read.
+    const userDataDir = mkdtempSync(join(tmpdir(), 'e2ee-idb-profile-'));
+    try {
+      const ctx = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: executablePath as string,
+        headless: true,
+        args: [...CHROMIUM_ARGS],
+      });
+      const fill = async (base: string, sealed: boolean) => {
+        const page = await ctx.newPage();
+        await page.goto(base);
+        await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 30_000 });
+        return page.evaluate(([s]) => (globalThis as unknown as Api).storeTests.fillForDisk('disk', s), [
+          sealed,
+        ] as const);
+      };
+      const sealedSecrets = await fill(origin, true);
+      const plainSecrets = await fill(origin.replace('127.0.0.1', 'localhost'), false);
+      await ctx.close();
+      const dirs = readdirSync(join(userDataDir, 'Default', 'IndexedDB'));
+      const filesOf = (host: string) =>
+        dirs
+          .filter((d) => d.includes(host))
+          .flatMap((d) => listFiles(join(userDataDir, 'Default', 'IndexedDB', d)));
+      const bytes = (files: string[]) => files.map((f) => new Uint8Array(readFileSync(f)));
+      const sealedFiles = bytes(filesOf('127.0.0.1'));
+      const plainFiles = bytes(filesOf('localhost'));
+      expect(sealedFiles.length).toBeGreaterThan(0);
+      expect(plainFiles.length).toBeGreaterThan(0);
+      expect(countLeaks(sealedFiles, sealedSecrets.map(fromHex))).toBe(0);
+      expect(countLeaks(plainFiles, plainSecrets.map(fromHex))).toBeGreaterThan(0);
+    } finally {
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
   });
 
   it('two pages, one database: under the Web Lock 400 increments give 1..400, each once', async () => {

@@ -121,5 +121,17 @@ async function atRest(): Promise<{ sealedLeaks: number; plainLeaks: number }> {
   return { sealedLeaks, plainLeaks };
 }
 
-Object.assign(globalThis, { storeTests: { conformance, count, readCounter, atRest } });
+/** Fills a store in database `name` and returns its secrets (hex) for a search of the profile on disk. */
+async function fillForDisk(name: string, sealed: boolean): Promise<string[]> {
+  const store = await IndexedDbStore.open(name, {
+    ratchet,
+    senderKeys,
+    ...(sealed ? { encryptionKey: new Uint8Array(32).fill(8) } : {}),
+  });
+  const secrets = await fillWithSecrets(store);
+  store.db.close();
+  return secrets.map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
+}
+
+Object.assign(globalThis, { storeTests: { conformance, count, readCounter, atRest, fillForDisk } });
 document.title = 'ready';
