@@ -2,7 +2,8 @@
  * The IndexedDB store in Debian's Chromium (playwright-core, no browser download): every conformance
  * suite, at-rest encryption over a raw IndexedDB dump and over the profile directory on disk, and
  * two pages of one origin sharing one database incrementing one counter 200 times each — under the
- * Web Lock no value repeats and none is lost; without it updates are lost (so the check can fail).
+ * Web Lock no value repeats and none is lost (also for a page and a dedicated worker); without it
+ * updates are lost (so the check can fail).
  *
  * Skipped with one line when Chromium is missing (CI installs the `chromium` apt package).
  */
@@ -75,6 +76,7 @@ type Api = {
   storeTests: {
     conformance(): Promise<{ passed: number; failed: string[] }>;
     count(db: string, times: number, lock: boolean): Promise<number[]>;
+    countInWorker(db: string, times: number, lock: boolean): Promise<number[]>;
     readCounter(db: string): Promise<number>;
     atRest(): Promise<{ sealedLeaks: number; plainLeaks: number }>;
     fillForDisk(name: string, sealed: boolean): Promise<string[]>;
@@ -157,6 +159,18 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
       400,
     );
     // Both pages really ran at the same time: their values interleave.
+    expect(Math.min(...b)).toBeLessThan(Math.max(...a));
+    await Promise.all([p1.close(), p2.close()]);
+  });
+
+  it('a page and a dedicated worker, one database: under the Web Lock 1..400, each once', async () => {
+    const [p1, p2] = [await openPage(), await openPage()];
+    const [a, b] = await Promise.all([
+      p1.evaluate(() => (globalThis as unknown as Api).storeTests.count('with-worker', 200, true)),
+      p2.evaluate(() => (globalThis as unknown as Api).storeTests.countInWorker('with-worker', 200, true)),
+    ]);
+    const all = [...a, ...b].sort((x, y) => x - y);
+    expect([new Set(all).size, all[0], all[399]]).toEqual([400, 1, 400]);
     expect(Math.min(...b)).toBeLessThan(Math.max(...a));
     await Promise.all([p1.close(), p2.close()]);
   });

@@ -133,5 +133,35 @@ async function fillForDisk(name: string, sealed: boolean): Promise<string[]> {
   return secrets.map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
 }
 
-Object.assign(globalThis, { storeTests: { conformance, count, readCounter, atRest, fillForDisk } });
-document.title = 'ready';
+/** Runs `count` in a dedicated worker of this origin (the same bundle, started as a module worker). */
+function countInWorker(dbName: string, times: number, useLock: boolean): Promise<number[]> {
+  const worker = new Worker('/page.js', { type: 'module' });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent<{ values?: number[]; error?: string }>) => {
+      worker.terminate();
+      if (ev.data.values) resolve(ev.data.values);
+      else reject(new Error(ev.data.error));
+    };
+    worker.onerror = (ev) => reject(new Error(ev.message));
+    worker.postMessage({ dbName, times, useLock });
+  });
+}
+
+Object.assign(globalThis, {
+  storeTests: { conformance, count, countInWorker, readCounter, atRest, fillForDisk },
+});
+if (typeof document !== 'undefined') {
+  document.title = 'ready';
+} else {
+  // Inside a worker: one request, one answer.
+  const scope = globalThis as unknown as {
+    onmessage: ((ev: MessageEvent<{ dbName: string; times: number; useLock: boolean }>) => void) | null;
+    postMessage(message: unknown): void;
+  };
+  scope.onmessage = (ev) => {
+    count(ev.data.dbName, ev.data.times, ev.data.useLock).then(
+      (values) => scope.postMessage({ values }),
+      (err: unknown) => scope.postMessage({ error: String(err) }),
+    );
+  };
+}
