@@ -31,6 +31,13 @@ export default defineConfig({
         replacement: src('./packages/sealed-sender/src/testing/index.ts'),
       },
       { find: /^@e2ee-kit\/sealed-sender$/, replacement: src('./packages/sealed-sender/src/index.ts') },
+      {
+        find: /^@e2ee-kit\/store-kv\/testing$/,
+        replacement: src('./packages/store-kv/src/testing/index.ts'),
+      },
+      { find: /^@e2ee-kit\/store-kv$/, replacement: src('./packages/store-kv/src/index.ts') },
+      { find: /^@e2ee-kit\/store-sqlite$/, replacement: src('./packages/store-sqlite/src/index.ts') },
+      { find: /^@e2ee-kit\/store-indexeddb$/, replacement: src('./packages/store-indexeddb/src/index.ts') },
     ],
   },
   test: {

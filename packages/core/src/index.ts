@@ -75,6 +75,14 @@ export {
   PUBLIC_KEY_LENGTH,
   PublicKey,
 } from './keys.js';
+export {
+  InProcessLockManager,
+  isLockManager,
+  type LockManager,
+  type WebLocksLike,
+  WebLocksManager,
+  type WebLocksManagerOptions,
+} from './locks/index.js';
 export { KeyedMutex } from './mutex.js';
 export {
   decodeVarint,

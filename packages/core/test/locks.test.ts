@@ -1,0 +1,57 @@
+import { InProcessLockManager, isLockManager, type WebLocksLike, WebLocksManager } from '@e2ee-kit/core';
+import { describe, expect, it } from 'vitest';
+
+/** A read-modify-write with an await in the middle: loses updates unless the lock excludes. */
+async function increments(run: (fn: () => Promise<void>) => Promise<void>, n: number): Promise<number> {
+  let counter = 0;
+  await Promise.all(
+    Array.from({ length: n }, () =>
+      run(async () => {
+        const seen = counter;
+        await new Promise((r) => setTimeout(r, 0));
+        counter = seen + 1;
+      }),
+    ),
+  );
+  return counter;
+}
+
+describe('InProcessLockManager', () => {
+  it('serializes one key (no lost update), and the same test without it loses updates', async () => {
+    const locks = new InProcessLockManager();
+    expect(await increments((fn) => locks.run('k', fn), 50)).toBe(50);
+    expect(await increments((fn) => fn(), 50)).toBeLessThan(50);
+  });
+
+  it('releases on failure and settles like fn', async () => {
+    const locks = new InProcessLockManager();
+    await expect(locks.run('k', async () => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(await locks.run('k', async () => 7)).toBe(7);
+    expect(isLockManager(locks)).toBe(true);
+    expect(isLockManager({})).toBe(false);
+  });
+});
+
+describe('WebLocksManager', () => {
+  it('requests an exclusive lock named prefix + key and returns what fn returns', async () => {
+    const calls: string[] = [];
+    const fake: WebLocksLike = {
+      request: async (name, options, cb) => {
+        calls.push(`${name}:${options.mode}`);
+        return cb();
+      },
+    };
+    const m = new WebLocksManager({ locks: fake, prefix: 'db1:' });
+    expect(await m.run('alice.1', async () => 'done')).toBe('done');
+    expect(calls).toEqual(['db1:alice.1:exclusive']);
+    expect(await new WebLocksManager({ locks: fake }).run('x', async () => 1)).toBe(1);
+    expect(calls[1]).toBe('e2ee-kit:x:exclusive');
+  });
+
+  it('is feature-detected: a TypeError where navigator.locks is missing', () => {
+    const nav = (globalThis as { navigator?: { locks?: unknown } }).navigator;
+    if (nav?.locks) return; // a runtime with Web Locks: covered by the Chromium test
+    expect(WebLocksManager.isSupported()).toBe(false);
+    expect(() => new WebLocksManager()).toThrow(TypeError);
+  });
+});

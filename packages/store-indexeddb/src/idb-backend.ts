@@ -1,0 +1,108 @@
+/**
+ * `KvBackend` over IndexedDB: one object store `kv` keyed by [table, key], the schema version as the
+ * IndexedDB database version, and every batch in ONE `readwrite` transaction, resolved on `complete`
+ * (so a batch is durable, or absent, as a whole). Reads use short `readonly` transactions: nothing
+ * here keeps an IndexedDB transaction open across an `await`, where it would auto-commit.
+ */
+import { E2eeError, StoreError } from '@e2ee-kit/core';
+import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
+import { StoreErrorCode } from '@e2ee-kit/store-kv';
+
+/** The IndexedDB layout this version creates and opens (the database's `version`). */
+export const IDB_SCHEMA_VERSION = 1;
+const KV = 'kv';
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function copy(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  throw new StoreError('IndexedDB returned a value that is not bytes');
+}
+
+export interface OpenIdbOptions {
+  /** Default `globalThis.indexedDB` (looked up when called, never at module load). */
+  readonly indexedDB?: IDBFactory;
+}
+
+/** Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`. */
+export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}): Promise<IDBDatabase> {
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
+  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (!factory || typeof factory.open !== 'function')
+    throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
+  const req = factory.open(name, IDB_SCHEMA_VERSION);
+  req.onupgradeneeded = (ev) => {
+    const db = req.result;
+    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
+    if (ev.oldVersion < 1) db.createObjectStore(KV);
+  };
+  try {
+    return await request(req);
+  } catch (cause) {
+    if ((cause as { name?: string } | null)?.name === 'VersionError')
+      throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
+        cause,
+      });
+    throw new StoreError('could not open IndexedDB', { cause });
+  }
+}
+
+export class IdbBackend implements KvBackend {
+  readonly #db: IDBDatabase;
+
+  constructor(db: IDBDatabase) {
+    if (db === null || typeof db !== 'object' || typeof db.transaction !== 'function')
+      throw new TypeError('db must be an IDBDatabase');
+    if (!db.objectStoreNames.contains(KV)) throw new TypeError('db was not opened with openIdbDatabase()');
+    this.#db = db;
+  }
+
+  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    const v = await request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key]));
+    return v === undefined ? undefined : copy(v);
+  }
+
+  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
+    const range = IDBKeyRange.bound([table, ''], [table, []]);
+    const [keys, values] = await Promise.all([
+      request(store.getAllKeys(range)),
+      request(store.getAll(range)),
+    ]);
+    return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
+  }
+
+  commit(writes: readonly KvWrite[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let tx: IDBTransaction | undefined;
+      try {
+        tx = this.#db.transaction(KV, 'readwrite', { durability: 'strict' });
+        const store = tx.objectStore(KV);
+        for (const w of writes) {
+          if (w.value === null) store.delete([w.table, w.key]);
+          // Stored as its own ArrayBuffer-backed copy: never a view of the caller's (or a pool's) buffer.
+          else store.put(new Uint8Array(w.value), [w.table, w.key]);
+        }
+      } catch (cause) {
+        // Without the abort the requests queued so far would still commit: half a batch.
+        try {
+          tx?.abort();
+        } catch {
+          // already finished or never started
+        }
+        reject(new StoreError('IndexedDB commit failed', { cause }));
+        return;
+      }
+      const t = tx;
+      t.oncomplete = () => resolve();
+      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error }));
+      t.onerror = (ev) => ev.preventDefault();
+    });
+  }
+}

@@ -1,0 +1,22 @@
+/** `IndexedDbStore.open(name, options)`: the e2ee-kit stores in one IndexedDB database. */
+import { KvStore, type KvStoreOptions } from '@e2ee-kit/store-kv';
+import { IdbBackend, type OpenIdbOptions, openIdbDatabase } from './idb-backend.js';
+
+export interface IndexedDbStoreOptions extends KvStoreOptions, OpenIdbOptions {}
+
+export const IndexedDbStore = {
+  /** Opens (creating on first use) database `name` and the stores in it. Close with `db.close()`. */
+  async open(
+    name: string,
+    options: IndexedDbStoreOptions = {},
+  ): Promise<KvStore & { readonly db: IDBDatabase }> {
+    const db = await openIdbDatabase(name, options.indexedDB ? { indexedDB: options.indexedDB } : {});
+    try {
+      const store = await KvStore.open(new IdbBackend(db), options);
+      return Object.assign(store, { db }) as KvStore & { readonly db: IDBDatabase };
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  },
+} as const;

@@ -1,0 +1,167 @@
+/**
+ * Runs inside Chromium (bundled by esbuild, see build.ts): the store conformance suites with a tiny
+ * describe/it/expect, a counter incremented by read-modify-write transactions (with or without the
+ * Web Lock), and the at-rest check over a raw dump of IndexedDB.
+ */
+import { utf8, WebLocksManager } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
+import * as senderKeys from '@e2ee-kit/sender-keys';
+import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { countLeaks, fillWithSecrets, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
+
+type Test = { name: string; fn: () => Promise<void> };
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length || Array.isArray(a) !== Array.isArray(b)) return false;
+  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function expect(actual: unknown) {
+  const fail = (what: string) => {
+    throw new Error(`expected ${String(actual)} ${what}`);
+  };
+  return {
+    toBe: (e: unknown) => (Object.is(actual, e) ? undefined : fail(`to be ${String(e)}`)),
+    toEqual: (e: unknown) => (deepEqual(actual, e) ? undefined : fail(`to equal ${JSON.stringify(e)}`)),
+    toBeNull: () => (actual === null ? undefined : fail('to be null')),
+    toBeTruthy: () => (actual ? undefined : fail('to be truthy')),
+    toBeUndefined: () => (actual === undefined ? undefined : fail('to be undefined')),
+  };
+}
+
+let n = 0;
+async function conformance(): Promise<{ passed: number; failed: string[] }> {
+  const tests: Test[] = [];
+  const prefix: string[] = [];
+  const describe = (name: string, fn: () => void) => {
+    prefix.push(name);
+    fn();
+    prefix.pop();
+  };
+  const it = (name: string, fn: () => Promise<void>) =>
+    tests.push({ name: [...prefix, name].join(' > '), fn });
+  const api = { describe, it, expect };
+  describe('plain', () =>
+    runKvStoreConformance(api, (o) => IndexedDbStore.open(`conf-${n++}`, o), { ratchet, senderKeys }));
+  describe('sealed', () =>
+    runKvStoreConformance(
+      api,
+      (o) => IndexedDbStore.open(`conf-${n++}`, { ...o, encryptionKey: new Uint8Array(32).fill(2) }),
+      { ratchet, senderKeys },
+    ));
+  let passed = 0;
+  const failed: string[] = [];
+  for (const t of tests) {
+    try {
+      await t.fn();
+      passed++;
+    } catch (err) {
+      failed.push(`${t.name}: ${(err as Error)?.stack ?? String(err)}`);
+    }
+  }
+  return { passed, failed };
+}
+
+/** `times` read-modify-write increments of one counter row; returns the values this page wrote. */
+async function count(dbName: string, times: number, useLock: boolean): Promise<number[]> {
+  const store = await IndexedDbStore.open(dbName);
+  const locks = new WebLocksManager({ prefix: `${dbName}:` });
+  const seen: number[] = [];
+  const step = () =>
+    store.transaction(async (tx) => {
+      const cur = Number(new TextDecoder().decode((await tx.app.get('counter')) ?? utf8('0')));
+      // Real async work between the read and the write, as a decrypt has.
+      await crypto.subtle.digest('SHA-256', new Uint8Array(64));
+      await tx.app.put('counter', utf8(String(cur + 1)));
+      return cur + 1;
+    });
+  for (let i = 0; i < times; i++) seen.push(useLock ? await locks.run('counter', step) : await step());
+  store.db.close();
+  return seen;
+}
+
+async function readCounter(dbName: string): Promise<number> {
+  const store = await IndexedDbStore.open(dbName);
+  const v = Number(new TextDecoder().decode((await store.app.get('counter')) ?? utf8('0')));
+  store.db.close();
+  return v;
+}
+
+/** Every raw value and key in database `name` (what a copied profile directory holds). */
+async function rawDump(db: IDBDatabase): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const req = db.transaction('kv', 'readonly').objectStore('kv').openCursor();
+    req.onsuccess = () => {
+      const c = req.result;
+      if (!c) return resolve();
+      out.push(new Uint8Array(c.value as Uint8Array), utf8(JSON.stringify(c.key)));
+      c.continue();
+    };
+    req.onerror = () => reject(req.error);
+  });
+  return out;
+}
+
+async function atRest(): Promise<{ sealedLeaks: number; plainLeaks: number }> {
+  const sealed = await IndexedDbStore.open('at-rest-sealed', {
+    ratchet,
+    senderKeys,
+    encryptionKey: new Uint8Array(32).fill(7),
+  });
+  const sealedSecrets = await fillWithSecrets(sealed);
+  const sealedLeaks = countLeaks(await rawDump(sealed.db), sealedSecrets);
+  const plain = await IndexedDbStore.open('at-rest-plain', { ratchet, senderKeys });
+  const plainSecrets = await fillWithSecrets(plain);
+  const plainLeaks = countLeaks(await rawDump(plain.db), plainSecrets);
+  return { sealedLeaks, plainLeaks };
+}
+
+/** Fills a store in database `name` and returns its secrets (hex) for a search of the profile on disk. */
+async function fillForDisk(name: string, sealed: boolean): Promise<string[]> {
+  const store = await IndexedDbStore.open(name, {
+    ratchet,
+    senderKeys,
+    ...(sealed ? { encryptionKey: new Uint8Array(32).fill(8) } : {}),
+  });
+  const secrets = await fillWithSecrets(store);
+  store.db.close();
+  return secrets.map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
+}
+
+/** Runs `count` in a dedicated worker of this origin (the same bundle, started as a module worker). */
+function countInWorker(dbName: string, times: number, useLock: boolean): Promise<number[]> {
+  const worker = new Worker('/page.js', { type: 'module' });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent<{ values?: number[]; error?: string }>) => {
+      worker.terminate();
+      if (ev.data.values) resolve(ev.data.values);
+      else reject(new Error(ev.data.error));
+    };
+    worker.onerror = (ev) => reject(new Error(ev.message));
+    worker.postMessage({ dbName, times, useLock });
+  });
+}
+
+Object.assign(globalThis, {
+  storeTests: { conformance, count, countInWorker, readCounter, atRest, fillForDisk },
+});
+if (typeof document !== 'undefined') {
+  document.title = 'ready';
+} else {
+  // Inside a worker: one request, one answer.
+  const scope = globalThis as unknown as {
+    onmessage: ((ev: MessageEvent<{ dbName: string; times: number; useLock: boolean }>) => void) | null;
+    postMessage(message: unknown): void;
+  };
+  scope.onmessage = (ev) => {
+    count(ev.data.dbName, ev.data.times, ev.data.useLock).then(
+      (values) => scope.postMessage({ values }),
+      (err: unknown) => scope.postMessage({ error: String(err) }),
+    );
+  };
+}

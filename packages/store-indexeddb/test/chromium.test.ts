@@ -1,0 +1,186 @@
+/**
+ * The IndexedDB store in Debian's Chromium (playwright-core, no browser download): every conformance
+ * suite, at-rest encryption over a raw IndexedDB dump and over the profile directory on disk, and
+ * two pages of one origin sharing one database incrementing one counter 200 times each — under the
+ * Web Lock no value repeats and none is lost (also for a page and a dedicated worker); without it
+ * updates are lost (so the check can fail).
+ *
+ * Skipped with one line when Chromium is missing (CI installs the `chromium` apt package).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex } from '@e2ee-kit/core';
+import { countLeaks } from '@e2ee-kit/store-kv/testing';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from '../../../tools/chromium.js';
+import { bundlePage } from './browser/build.js';
+
+const executablePath = findChromium();
+if (!executablePath) console.log('store-indexeddb Chromium test skipped: `which chromium` found nothing');
+
+let server: Server;
+let browser: Browser;
+let context: BrowserContext;
+let origin: string;
+
+beforeAll(async () => {
+  if (!executablePath) return;
+  const js = await bundlePage();
+  server = createServer((req, res) => {
+    if (req.url === '/page.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><script type="module" src="/page.js"></script>');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+  });
+  // One context = one profile: its pages share the origin's IndexedDB and Web Locks, like two tabs.
+  context = await browser.newContext();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+});
+
+async function openPage(): Promise<Page> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(origin);
+  await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 30_000 });
+  expect(errors).toEqual([]);
+  return page;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? listFiles(p) : [p];
+  });
+}
+
+type Api = {
+  storeTests: {
+    conformance(): Promise<{ passed: number; failed: string[] }>;
+    count(db: string, times: number, lock: boolean): Promise<number[]>;
+    countInWorker(db: string, times: number, lock: boolean): Promise<number[]>;
+    readCounter(db: string): Promise<number>;
+    atRest(): Promise<{ sealedLeaks: number; plainLeaks: number }>;
+    fillForDisk(name: string, sealed: boolean): Promise<string[]>;
+  };
+};
+
+/** Two pages of the origin increment counter `db` 200 times each, at the same time. */
+async function twoPagesCount(db: string, lock: boolean) {
+  const [p1, p2] = [await openPage(), await openPage()];
+  const run = (p: Page) =>
+    p.evaluate(([name, l]) => (globalThis as unknown as Api).storeTests.count(name, 200, l), [
+      db,
+      lock,
+    ] as const);
+  const [a, b] = await Promise.all([run(p1), run(p2)]);
+  return { p1, p2, a, b };
+}
+
+describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
+  it('passes every conformance suite (plain and sealed)', async () => {
+    const page = await openPage();
+    const r = await page.evaluate(() => (globalThis as unknown as Api).storeTests.conformance());
+    expect(r.failed).toEqual([]);
+    expect(r.passed).toBeGreaterThan(50);
+    await page.close();
+  });
+
+  it('a raw IndexedDB dump of a sealed store holds no run of any private key; unsealed does', async () => {
+    const page = await openPage();
+    const r = await page.evaluate(() => (globalThis as unknown as Api).storeTests.atRest());
+    expect(r.sealedLeaks).toBe(0);
+    expect(r.plainLeaks).toBeGreaterThan(100);
+    await page.close();
+  });
+
+  it('the profile directory on disk: no run of any private key of a sealed store; a plain one leaks', async () => {
+    // A persistent profile, two origins (so each has its own LevelDB), closed before its files are read.
+    const userDataDir = mkdtempSync(join(tmpdir(), 'e2ee-idb-profile-'));
+    try {
+      const ctx = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: executablePath as string,
+        headless: true,
+        args: [...CHROMIUM_ARGS],
+      });
+      const fill = async (base: string, sealed: boolean) => {
+        const page = await ctx.newPage();
+        await page.goto(base);
+        await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 30_000 });
+        return page.evaluate(([s]) => (globalThis as unknown as Api).storeTests.fillForDisk('disk', s), [
+          sealed,
+        ] as const);
+      };
+      const sealedSecrets = await fill(origin, true);
+      const plainSecrets = await fill(origin.replace('127.0.0.1', 'localhost'), false);
+      await ctx.close();
+      const dirs = readdirSync(join(userDataDir, 'Default', 'IndexedDB'));
+      const filesOf = (host: string) =>
+        dirs
+          .filter((d) => d.includes(host))
+          .flatMap((d) => listFiles(join(userDataDir, 'Default', 'IndexedDB', d)));
+      const bytes = (files: string[]) => files.map((f) => new Uint8Array(readFileSync(f)));
+      const sealedFiles = bytes(filesOf('127.0.0.1'));
+      const plainFiles = bytes(filesOf('localhost'));
+      expect(sealedFiles.length).toBeGreaterThan(0);
+      expect(plainFiles.length).toBeGreaterThan(0);
+      expect(countLeaks(sealedFiles, sealedSecrets.map(fromHex))).toBe(0);
+      expect(countLeaks(plainFiles, plainSecrets.map(fromHex))).toBeGreaterThan(0);
+    } finally {
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('two pages, one database: under the Web Lock 400 increments give 1..400, each once', async () => {
+    const { p1, p2, a, b } = await twoPagesCount('locked', true);
+    const all = [...a, ...b].sort((x, y) => x - y);
+    expect(new Set(all).size).toBe(400);
+    expect(all[0]).toBe(1);
+    expect(all[399]).toBe(400);
+    expect(await p1.evaluate(() => (globalThis as unknown as Api).storeTests.readCounter('locked'))).toBe(
+      400,
+    );
+    // Both pages really ran at the same time: their values interleave.
+    expect(Math.min(...b)).toBeLessThan(Math.max(...a));
+    await Promise.all([p1.close(), p2.close()]);
+  });
+
+  it('a page and a dedicated worker, one database: under the Web Lock 1..400, each once', async () => {
+    const [p1, p2] = [await openPage(), await openPage()];
+    const [a, b] = await Promise.all([
+      p1.evaluate(() => (globalThis as unknown as Api).storeTests.count('with-worker', 200, true)),
+      p2.evaluate(() => (globalThis as unknown as Api).storeTests.countInWorker('with-worker', 200, true)),
+    ]);
+    const all = [...a, ...b].sort((x, y) => x - y);
+    expect([new Set(all).size, all[0], all[399]]).toEqual([400, 1, 400]);
+    expect(Math.min(...b)).toBeLessThan(Math.max(...a));
+    await Promise.all([p1.close(), p2.close()]);
+  });
+
+  it('the same two pages without the lock lose updates (the check above can fail)', async () => {
+    const { p1, p2, a, b } = await twoPagesCount('unlocked', false);
+    const final = await p1.evaluate(() => (globalThis as unknown as Api).storeTests.readCounter('unlocked'));
+    const repeated = a.length + b.length - new Set([...a, ...b]).size;
+    expect(final).toBeLessThan(400);
+    expect(repeated).toBeGreaterThan(0);
+    await Promise.all([p1.close(), p2.close()]);
+  });
+});

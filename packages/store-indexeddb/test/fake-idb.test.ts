@@ -1,0 +1,77 @@
+/** Every conformance suite against the IndexedDB store on fake-indexeddb (fast unit runs in Node). */
+import 'fake-indexeddb/auto';
+import { E2eeError, utf8 } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
+import * as senderKeys from '@e2ee-kit/sender-keys';
+import { IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
+import { StoreErrorCode } from '@e2ee-kit/store-kv';
+import { runFailingCommit, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
+import { describe, expect, it } from 'vitest';
+
+let n = 0;
+const name = () => `e2ee-test-${n++}`;
+
+describe('IndexedDbStore (fake-indexeddb)', () => {
+  runKvStoreConformance({ describe, it, expect }, (o) => IndexedDbStore.open(name(), o), {
+    ratchet,
+    senderKeys,
+  });
+});
+
+describe('IndexedDbStore sealed (fake-indexeddb)', () => {
+  runKvStoreConformance(
+    { describe, it, expect },
+    (o) => IndexedDbStore.open(name(), { ...o, encryptionKey: new Uint8Array(32).fill(4) }),
+    { ratchet, senderKeys },
+  );
+});
+
+describe('IndexedDbStore', () => {
+  it('persists across opens; the wrong key is STORE_KEY_MISMATCH; a newer schema is STORE_FORMAT', async () => {
+    const db = name();
+    const key = new Uint8Array(32).fill(1);
+    const a = await IndexedDbStore.open(db, { ratchet, senderKeys, encryptionKey: key });
+    await a.app.put('x', utf8('kept'));
+    const pub = (await a.protocol.getIdentityKeyPair()).publicKey;
+    a.db.close();
+    const b = await IndexedDbStore.open(db, { ratchet, senderKeys, encryptionKey: key });
+    expect(new TextDecoder().decode(await b.app.get('x'))).toBe('kept');
+    expect((await b.protocol.getIdentityKeyPair()).publicKey.equals(pub)).toBe(true);
+    b.db.close();
+    const wrong = await IndexedDbStore.open(db, { encryptionKey: new Uint8Array(32) }).catch((e) => e);
+    expect(E2eeError.is(wrong, StoreErrorCode.StoreKeyMismatch)).toBe(true);
+    // A database from a future version (higher IndexedDB version) is refused with a typed error.
+    const future = name();
+    await new Promise<void>((resolve) => {
+      const req = indexedDB.open(future, 99);
+      req.onsuccess = () => {
+        req.result.close();
+        resolve();
+      };
+    });
+    expect(E2eeError.is(await openIdbDatabase(future).catch((e) => e), StoreErrorCode.StoreFormat)).toBe(
+      true,
+    );
+  });
+
+  it('a commit that fails on its second write leaves the database as it was', async () => {
+    const s = await IndexedDbStore.open(name());
+    const proto = IDBObjectStore.prototype;
+    const put = proto.put;
+    let calls = 0;
+    const r = await runFailingCommit(s, (on) => {
+      calls = 0;
+      proto.put = on
+        ? function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+            if (++calls === 2) throw new DOMException('injected', 'QuotaExceededError');
+            return put.apply(this, args);
+          }
+        : put;
+    });
+    expect(E2eeError.is(r.error, 'STORE')).toBe(true);
+    expect([r.a, r.b]).toEqual(['before', undefined]);
+    // A closed database is a StoreError too.
+    s.db.close();
+    expect(E2eeError.is(await s.app.put('x', utf8('1')).catch((e) => e), 'STORE')).toBe(true);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * The whole database contract of the e2ee-kit stores: rows of bytes addressed by (table, key), read
+ * one at a time or a table at a time, and written in batches that commit atomically. Anything that
+ * can do these three things — SQLite, IndexedDB, Postgres, LMDB, a file per row with rename — gets
+ * every e2ee-kit store, transactions and at-rest encryption from `KvStore`.
+ */
+
+/** The logical tables. Their names are part of the stored format (and of the AAD of sealed values). */
+export const TABLES = [
+  'identity',
+  'session',
+  'prekey',
+  'signed_prekey',
+  'kyber_prekey',
+  'kyber_used',
+  'prekey_state',
+  'sender_key',
+  'key_holders',
+  'attempt',
+  'resend',
+  'app',
+  'meta',
+] as const;
+export type Table = (typeof TABLES)[number];
+
+/** One write of a batch: `value: null` deletes the row (deleting an absent row is no error). */
+export interface KvWrite {
+  readonly table: Table;
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+export interface KvBackend {
+  /** The bytes stored at (table, key), or `undefined`. Return a copy the caller may keep. */
+  get(table: Table, key: string): Promise<Uint8Array | undefined>;
+  /** Every row of `table` (order unspecified). Only small tables are listed (the resend cache). */
+  list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>>;
+  /**
+   * Applies every write or none (one database transaction), in order, and resolves once they are
+   * durable; on failure rejects and the database is as before. Keep copies: callers may reuse arrays.
+   */
+  commit(writes: readonly KvWrite[]): Promise<void>;
+}

@@ -1,0 +1,260 @@
+/**
+ * `KvStore`: every e2ee-kit store over one `KvBackend`, with transactions and optional at-rest
+ * encryption. The database-specific packages (`@e2ee-kit/store-sqlite`, `@e2ee-kit/store-indexeddb`)
+ * are a backend plus an `open` that calls this.
+ */
+import {
+  type CryptoProvider,
+  constantTimeEqual,
+  E2eeError,
+  generateRegistrationId,
+  type IdentityChangeEvent,
+  IdentityKeyPair,
+  InProcessLockManager,
+  resolveProvider,
+  type TrustPolicy,
+  utf8,
+  VerificationError,
+  validateRegistrationId,
+} from '@e2ee-kit/core';
+import type { KvBackend } from './backend.js';
+import {
+  checkRatchetCodecs,
+  checkSenderKeyCodecs,
+  type RatchetCodecs,
+  type SenderKeyCodecs,
+} from './codecs.js';
+import { StoreErrorCode } from './errors.js';
+import { type IdentityOptions, ProtocolView } from './protocol-view.js';
+import { plainCodec, type RowCodec, sealingCodec } from './sealing.js';
+import { CodecIo, inTransaction, type Scope, type TxBuffer } from './transaction.js';
+import { AppView, AttemptView, ResendView, SenderKeyView } from './views.js';
+
+/** Version of the stored layout (row keys, value encodings). Older versions stay readable. */
+export const STORE_FORMAT_VERSION = 1;
+/** The one row that is never sealed nor HMAC'ed: what a reader needs before it has a key. */
+const FORMAT_ROW = 'format';
+const KEY_CHECK = utf8('e2ee-kit store key check v1');
+
+export interface KvStoreOptions {
+  /** The ratchet record classes (`import * as ratchet from '@e2ee-kit/ratchet'`); needed for `protocol`. */
+  readonly ratchet?: RatchetCodecs;
+  /** The sender-key record classes (`import * as senderKeys from '@e2ee-kit/sender-keys'`); needed for `senderKeys`. */
+  readonly senderKeys?: SenderKeyCodecs;
+  /**
+   * 32 bytes from the platform keystore: seal every value (AES-256-GCM) and HMAC every row key.
+   * Decided when the database is created; opening it later needs the same key.
+   */
+  readonly encryptionKey?: Uint8Array;
+  readonly provider?: CryptoProvider;
+  /** Identity to store when the database is new (default: generated). Ignored for an existing one. */
+  readonly identity?: { readonly identityKeyPair: IdentityKeyPair; readonly registrationId: number };
+  readonly policy?: TrustPolicy;
+  readonly onIdentityChange?: (event: IdentityChangeEvent) => void;
+}
+
+/** What a transaction's callback gets: the same views, whose writes all commit together. */
+export interface KvTransaction {
+  readonly protocol: ProtocolView;
+  readonly senderKeys: SenderKeyView;
+  readonly backupAttempts: AttemptView;
+  readonly resend: ResendView;
+  readonly app: AppView;
+  /** Joins this transaction (nested calls commit with the outermost). */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T>;
+}
+
+interface FormatRow {
+  readonly version: number;
+  readonly sealed: boolean;
+}
+
+function encodeFormat(f: FormatRow): Uint8Array {
+  return utf8(JSON.stringify({ version: f.version, sealed: f.sealed }));
+}
+
+function decodeFormat(bytes: Uint8Array): FormatRow {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new E2eeError(StoreErrorCode.StoreFormat, 'store format row is malformed', { cause });
+  }
+  const o = v as { version?: unknown; sealed?: unknown };
+  if (!Number.isInteger(o?.version) || typeof o.sealed !== 'boolean')
+    throw new E2eeError(StoreErrorCode.StoreFormat, 'store format row is malformed');
+  return { version: o.version as number, sealed: o.sealed };
+}
+
+function checkOptions(options: KvStoreOptions): void {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options.ratchet !== undefined) checkRatchetCodecs(options.ratchet);
+  if (options.senderKeys !== undefined) checkSenderKeyCodecs(options.senderKeys);
+}
+
+export class KvStore {
+  readonly #ratchet: RatchetCodecs | undefined;
+  readonly #senderKeys: SenderKeyCodecs | undefined;
+  readonly #identity: IdentityOptions;
+  readonly #views: KvTransaction;
+  readonly #top: Scope;
+  readonly #identityLocks = new InProcessLockManager();
+  /** True when values are sealed under an app key. */
+  readonly sealed: boolean;
+
+  private constructor(io: CodecIo, sealed: boolean, options: KvStoreOptions, identity: IdentityOptions) {
+    this.sealed = sealed;
+    this.#ratchet = options.ratchet;
+    this.#senderKeys = options.senderKeys;
+    this.#identity = identity;
+    this.#top = {
+      run: (fn) => inTransaction(io, fn),
+      transaction: (fn) => inTransaction(io, (buf) => fn(this.#txFor(buf))),
+    };
+    this.#views = this.#viewsOver(this.#top);
+  }
+
+  /** Opens (creating on first use) the stores kept in `backend`. */
+  static async open(backend: KvBackend, options: KvStoreOptions = {}): Promise<KvStore> {
+    checkOptions(options);
+    const provider = resolveProvider(options.provider);
+    const codec: RowCodec =
+      options.encryptionKey === undefined ? plainCodec : await sealingCodec(options.encryptionKey, provider);
+    const io = new CodecIo(backend, codec);
+    const formatBytes = await backend.get('meta', FORMAT_ROW);
+    let pair: IdentityKeyPair;
+    let registrationId: number;
+    if (formatBytes === undefined) {
+      const given = options.identity;
+      pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
+      registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
+      if (!(pair instanceof IdentityKeyPair))
+        throw new TypeError('identity.identityKeyPair must be an IdentityKeyPair');
+      validateRegistrationId(registrationId);
+      const reg = new Uint8Array(4);
+      new DataView(reg.buffer).setUint32(0, registrationId);
+      const rows = await io.encode([
+        { table: 'meta', key: 'key_check', value: KEY_CHECK },
+        { table: 'meta', key: 'identity_key_pair', value: pair.serialize() },
+        { table: 'meta', key: 'registration_id', value: reg },
+      ]);
+      await backend.commit([
+        ...rows,
+        {
+          table: 'meta',
+          key: FORMAT_ROW,
+          value: encodeFormat({ version: STORE_FORMAT_VERSION, sealed: codec.sealed }),
+        },
+      ]);
+    } else {
+      const format = decodeFormat(formatBytes);
+      if (format.version < 1 || format.version > STORE_FORMAT_VERSION)
+        throw new E2eeError(
+          StoreErrorCode.StoreFormat,
+          `store format ${format.version} is not supported by this version`,
+        );
+      if (format.sealed !== codec.sealed)
+        throw new E2eeError(
+          StoreErrorCode.StoreKeyMismatch,
+          format.sealed ? 'this store is encrypted: pass its encryptionKey' : 'this store is not encrypted',
+        );
+      // Under another key the HMAC'ed row key names no row (or the seal does not open).
+      let check: Uint8Array | undefined;
+      try {
+        check = await io.get('meta', 'key_check');
+      } catch (cause) {
+        if (cause instanceof VerificationError)
+          throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store', {
+            cause,
+          });
+        throw cause;
+      }
+      if (check === undefined || !constantTimeEqual(check, KEY_CHECK))
+        throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store');
+      const pairBytes = await io.get('meta', 'identity_key_pair');
+      const reg = await io.get('meta', 'registration_id');
+      if (pairBytes === undefined || reg === undefined || reg.length !== 4)
+        throw new E2eeError(StoreErrorCode.StoreFormat, 'store has no identity');
+      pair = IdentityKeyPair.deserialize(pairBytes);
+      registrationId = new DataView(reg.buffer, reg.byteOffset, 4).getUint32(0);
+      validateRegistrationId(registrationId);
+    }
+    const identity: IdentityOptions = {
+      identityKeyPair: pair,
+      registrationId,
+      ...(options.policy !== undefined ? { policy: options.policy } : {}),
+      ...(options.onIdentityChange !== undefined ? { onIdentityChange: options.onIdentityChange } : {}),
+    };
+    return new KvStore(io, codec.sealed, options, identity);
+  }
+
+  #viewsOver(scope: Scope): KvTransaction {
+    let protocol: ProtocolView | undefined;
+    let senderKeys: SenderKeyView | undefined;
+    const ratchet = this.#ratchet;
+    const sk = this.#senderKeys;
+    const identity = this.#identity;
+    const locks = this.#identityLocks;
+    return {
+      get protocol(): ProtocolView {
+        if (!ratchet) throw new TypeError('open the store with { ratchet } to use protocol');
+        protocol ??= new ProtocolView(scope, ratchet, identity, locks);
+        return protocol;
+      },
+      get senderKeys(): SenderKeyView {
+        if (!sk) throw new TypeError('open the store with { senderKeys } to use senderKeys');
+        senderKeys ??= new SenderKeyView(scope, sk);
+        return senderKeys;
+      },
+      backupAttempts: new AttemptView(scope),
+      resend: new ResendView(scope),
+      app: new AppView(scope),
+      transaction: <T>(fn: (tx: KvTransaction) => Promise<T>) => scope.transaction(fn),
+    };
+  }
+
+  /** The views of a running transaction: calls join it, and so does every nested `transaction`. */
+  #txFor(buf: TxBuffer): KvTransaction {
+    const scope: Scope = { run: (fn) => fn(buf), transaction: (fn) => fn(tx) };
+    const tx = this.#viewsOver(scope);
+    return tx;
+  }
+
+  /** A full `ProtocolStore` (identity and trust, sessions, pre-keys, pre-key state). */
+  get protocol(): ProtocolView {
+    return this.#views.protocol;
+  }
+  /** A `SenderKeyStore` with the key-holder methods. */
+  get senderKeys(): SenderKeyView {
+    return this.#views.senderKeys;
+  }
+  /** Backup-kdf's `AttemptStore`. */
+  get backupAttempts(): AttemptView {
+    return this.#views.backupAttempts;
+  }
+  /** Ratchet's `ResendStore` (retry-receipt resend cache). */
+  get resend(): ResendView {
+    return this.#views.resend;
+  }
+  /** The app's own key-value rows. */
+  get app(): AppView {
+    return this.#views.app;
+  }
+
+  /**
+   * Runs `fn` with views whose reads see its own writes; when `fn` resolves every write commits in one
+   * database transaction, when it throws none does. Not isolated from concurrent transactions: run
+   * read-modify-writes of one key under a `LockManager` (the ciphers do this per address).
+   */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('fn must be a function');
+    return this.#top.transaction(fn);
+  }
+
+  toString(): string {
+    return `KvStore(${this.sealed ? 'sealed' : 'plain'})`;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,219 @@
+/** `ProtocolStore` (identity and trust, sessions, every pre-key kind, pre-key state) over a `Scope`. */
+import {
+  type Address,
+  addressToString,
+  type Direction,
+  type IdentityBackend,
+  type IdentityChange,
+  type IdentityChangeEvent,
+  type IdentityKeyPair,
+  KeyValueIdentityKeyStore,
+  type KeyValueIdentityKeyStoreOptions,
+  type LockManager,
+  type PublicKey,
+  StoreError,
+  type TrustPolicy,
+  toHex,
+  validateAddress,
+} from '@e2ee-kit/core';
+import type {
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  PreKeyStateRecord,
+  ProtocolStore,
+  SessionRecord,
+  SignedPreKeyRecord,
+} from '@e2ee-kit/ratchet';
+import type { Table } from './backend.js';
+import type { RatchetCodecs } from './codecs.js';
+import type { KvTransaction } from './kv-store.js';
+import type { Scope, TxBuffer } from './transaction.js';
+
+export interface IdentityOptions {
+  readonly identityKeyPair: IdentityKeyPair;
+  readonly registrationId: number;
+  readonly policy?: TrustPolicy;
+  readonly onIdentityChange?: (event: IdentityChangeEvent) => void;
+}
+
+function checkId(id: unknown): asserts id is number {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff)
+    throw new RangeError('pre-key id must be an integer in 0..2^32-1');
+}
+
+function identityOver(buf: TxBuffer, options: IdentityOptions): KeyValueIdentityKeyStore {
+  const backend: IdentityBackend = {
+    get: (key) => buf.get('identity', key),
+    set: async (key, value) => buf.put('identity', key, value),
+    delete: async (key) => buf.delete('identity', key),
+  };
+  const o: KeyValueIdentityKeyStoreOptions = {
+    identityKeyPair: options.identityKeyPair,
+    registrationId: options.registrationId,
+    backend,
+  };
+  if (options.policy !== undefined) o.policy = options.policy;
+  if (options.onIdentityChange !== undefined) o.onIdentityChange = options.onIdentityChange;
+  return new KeyValueIdentityKeyStore(o);
+}
+
+/** A full `ProtocolStore`; `transaction` runs several calls as one commit (joins an outer one). */
+export class ProtocolView implements ProtocolStore {
+  readonly #scope: Scope;
+  readonly #codecs: RatchetCodecs;
+  readonly #identity: IdentityOptions;
+  /** Shared by every view of one store: identity read-modify-writes per address never interleave. */
+  readonly #locks: LockManager;
+
+  constructor(scope: Scope, codecs: RatchetCodecs, identity: IdentityOptions, locks: LockManager) {
+    this.#scope = scope;
+    this.#codecs = codecs;
+    this.#identity = identity;
+    this.#locks = locks;
+  }
+
+  /**
+   * Runs `fn` with a transaction (all views) whose writes commit together when `fn` resolves, none
+   * if it throws. On a view taken from a transaction, joins that transaction.
+   */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    return this.#scope.transaction(fn);
+  }
+
+  #run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T> {
+    return this.#scope.run(fn);
+  }
+
+  #read<R>(table: Table, key: string, codec: { deserialize(b: Uint8Array): R }): Promise<R | null> {
+    return this.#run(async (buf) => {
+      const b = await buf.get(table, key);
+      return b === undefined ? null : codec.deserialize(b);
+    });
+  }
+
+  #write(table: Table, key: string, record: { serialize(): Uint8Array }): Promise<void> {
+    if (typeof record?.serialize !== 'function') throw new TypeError('record must have serialize()');
+    const bytes = record.serialize();
+    return this.#run(async (buf) => buf.put(table, key, bytes));
+  }
+
+  #remove(table: Table, key: string): Promise<void> {
+    return this.#run(async (buf) => buf.delete(table, key));
+  }
+
+  #identityOp<T>(address: Address, fn: (identity: KeyValueIdentityKeyStore) => Promise<T>): Promise<T> {
+    validateAddress(address);
+    return this.#locks.run(`identity:${addressToString(address)}`, () =>
+      this.#run((buf) => fn(identityOver(buf, this.#identity))),
+    );
+  }
+
+  // Identity and trust: core's KeyValueIdentityKeyStore over this scope's rows.
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    return this.#identity.identityKeyPair;
+  }
+  async getLocalRegistrationId(): Promise<number> {
+    return this.#identity.registrationId;
+  }
+  saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
+    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey));
+  }
+  isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
+    return this.#identityOp(address, (id) => id.isTrustedIdentity(address, identityKey, direction));
+  }
+  getIdentity(address: Address): Promise<PublicKey | null> {
+    return this.#identityOp(address, (id) => id.getIdentity(address));
+  }
+  removeIdentity(address: Address): Promise<void> {
+    return this.#identityOp(address, (id) => id.removeIdentity(address));
+  }
+  /** Under the `blockOnChange` policy: the user verified `identityKey` for `address`. */
+  approve(address: Address, identityKey: PublicKey): Promise<void> {
+    return this.#identityOp(address, (id) => id.approve(address, identityKey));
+  }
+
+  // Sessions
+  getSession(address: Address): Promise<SessionRecord | null> {
+    validateAddress(address);
+    return this.#read('session', addressToString(address), this.#codecs.SessionRecord);
+  }
+  saveSession(address: Address, record: SessionRecord): Promise<void> {
+    validateAddress(address);
+    return this.#write('session', addressToString(address), record);
+  }
+  removeSession(address: Address): Promise<void> {
+    validateAddress(address);
+    return this.#remove('session', addressToString(address));
+  }
+
+  // One-time pre-keys
+  getPreKey(id: number): Promise<PreKeyRecord | null> {
+    checkId(id);
+    return this.#read('prekey', String(id), this.#codecs.PreKeyRecord);
+  }
+  savePreKey(id: number, record: PreKeyRecord): Promise<void> {
+    checkId(id);
+    return this.#write('prekey', String(id), record);
+  }
+  removePreKey(id: number): Promise<void> {
+    checkId(id);
+    return this.#remove('prekey', String(id));
+  }
+
+  // Signed pre-keys
+  getSignedPreKey(id: number): Promise<SignedPreKeyRecord | null> {
+    checkId(id);
+    return this.#read('signed_prekey', String(id), this.#codecs.SignedPreKeyRecord);
+  }
+  saveSignedPreKey(id: number, record: SignedPreKeyRecord): Promise<void> {
+    checkId(id);
+    return this.#write('signed_prekey', String(id), record);
+  }
+  removeSignedPreKey(id: number): Promise<void> {
+    checkId(id);
+    return this.#remove('signed_prekey', String(id));
+  }
+
+  // Kyber pre-keys
+  getKyberPreKey(id: number): Promise<KyberPreKeyRecord | null> {
+    checkId(id);
+    return this.#read('kyber_prekey', String(id), this.#codecs.KyberPreKeyRecord);
+  }
+  saveKyberPreKey(id: number, record: KyberPreKeyRecord): Promise<void> {
+    checkId(id);
+    return this.#write('kyber_prekey', String(id), record);
+  }
+  removeKyberPreKey(id: number): Promise<void> {
+    checkId(id);
+    return this.#remove('kyber_prekey', String(id));
+  }
+  /**
+   * A one-time key is deleted. A last-resort key stays, and the (Kyber id, signed id, base key) triple
+   * is remembered: the same triple again throws, which rolls that decrypt back (replay detection).
+   */
+  markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void> {
+    checkId(kyberPreKeyId);
+    checkId(signedPreKeyId);
+    const base = toHex(baseKey.serialize());
+    return this.#run(async (buf) => {
+      const b = await buf.get('kyber_prekey', String(kyberPreKeyId));
+      if (b === undefined) return;
+      if (!this.#codecs.KyberPreKeyRecord.deserialize(b).lastResort) {
+        buf.delete('kyber_prekey', String(kyberPreKeyId));
+        return;
+      }
+      const key = `${kyberPreKeyId}:${signedPreKeyId}:${base}`;
+      if ((await buf.get('kyber_used', key)) !== undefined)
+        throw new StoreError('last-resort Kyber pre-key reused with the same base key');
+      buf.put('kyber_used', key, new Uint8Array(0));
+    });
+  }
+
+  // Pre-key manager state
+  getPreKeyState(): Promise<PreKeyStateRecord | null> {
+    return this.#read('prekey_state', 'state', this.#codecs.PreKeyStateRecord);
+  }
+  savePreKeyState(record: PreKeyStateRecord): Promise<void> {
+    return this.#write('prekey_state', 'state', record);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The checklist for a `KvBackend` (or a `KvStore`-shaped store over another database): every
+ * conformance suite of the feature packages against the store's views, plus transaction semantics,
+ * trust policy, attempt limiting and the resend cache. Needs `@e2ee-kit/ratchet`, `sender-keys` and
+ * `backup-kdf` installed (their testing entries are imported).
+ */
+
+import { LocalBackoffPolicy } from '@e2ee-kit/backup-kdf';
+import { createAddress, defaultProvider, E2eeError, KeyPair, toHex, utf8 } from '@e2ee-kit/core';
+import { ResendCache } from '@e2ee-kit/ratchet';
+import { type ConformanceTestApi, runProtocolStoreConformance } from '@e2ee-kit/ratchet/testing';
+import { senderKeyStoreConformance } from '@e2ee-kit/sender-keys/testing';
+import type { KvStore, KvStoreOptions } from '@e2ee-kit/store-kv';
+
+/** Vitest's, jest's or any `describe` / `it` / `expect` with these matchers. */
+export interface KvConformanceApi extends ConformanceTestApi {
+  expect: (value: unknown) => ReturnType<ConformanceTestApi['expect']> & { toBeUndefined(): void };
+}
+
+/**
+ * `open(options)` must return a store over a fresh, empty database each call, opened with `options`
+ * (which always include the `ratchet` and `senderKeys` codecs).
+ */
+export type OpenKvStore = (options: KvStoreOptions) => Promise<KvStore>;
+
+/** The rejection reason of `p`, or `undefined` when it fulfils. */
+const rejection = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+
+export function runKvStoreConformance(
+  t: KvConformanceApi,
+  open: OpenKvStore,
+  codecs: Required<Pick<KvStoreOptions, 'ratchet' | 'senderKeys'>>,
+): void {
+  const { describe, it, expect } = t;
+  const fresh = (o: Partial<KvStoreOptions> = {}) => open({ ...codecs, ...o });
+  const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+  const bob = createAddress('bob', 1);
+
+  runProtocolStoreConformance(async () => (await fresh()).protocol, t);
+  senderKeyStoreConformance(t, async () => (await fresh()).senderKeys);
+
+  describe('KvStore conformance', () => {
+    it('trust: blockOnChange refuses a changed key until it is approved', async () => {
+      const s = (await fresh({ policy: 'blockOnChange' })).protocol;
+      const k1 = (await KeyPair.generate(defaultProvider)).publicKey;
+      const k2 = (await KeyPair.generate(defaultProvider)).publicKey;
+      await s.saveIdentity(bob, k1);
+      expect(await s.isTrustedIdentity(bob, k1, 'sending')).toBe(true);
+      expect(await s.isTrustedIdentity(bob, k2, 'sending')).toBe(false);
+      await s.approve(bob, k2);
+      expect(await s.isTrustedIdentity(bob, k2, 'sending')).toBe(true);
+    });
+
+    it('trust: concurrent saves of a new identity report "new" exactly once', async () => {
+      const s = (await fresh()).protocol;
+      const k = (await KeyPair.generate(defaultProvider)).publicKey;
+      const kinds = await Promise.all([1, 2, 3, 4].map(() => s.saveIdentity(bob, k)));
+      expect(kinds.filter((c) => c.kind === 'new').length).toBe(1);
+    });
+
+    it('backup attempts: LocalBackoffPolicy locks out after 5 failures and resets on success', async () => {
+      const store = await fresh();
+      let now = 1_700_000_000_000;
+      const policy = new LocalBackoffPolicy({ store: store.backupAttempts, now: () => now });
+      const slot = 'a'.repeat(32);
+      for (let i = 0; i < 5; i++) await policy.recordFailure('password', [slot]);
+      expect((await policy.check('password')).lockedUntil instanceof Date).toBe(true);
+      expect((await policy.check('recovery')).failures).toBe(0);
+      now += 31_000;
+      await policy.recordSuccess('password', slot);
+      expect((await policy.check('password')).failures).toBe(0);
+    });
+
+    it('resend cache: put, get, list, prune over the store', async () => {
+      const store = await fresh();
+      let now = 1_700_000_000_000;
+      const cache = await ResendCache.create({
+        key: new Uint8Array(32).fill(7),
+        store: store.resend,
+        now: () => now,
+      });
+      await cache.put(bob, 111, utf8('first'));
+      await cache.put(bob, 222, utf8('second'));
+      expect(text((await cache.get(bob, 111))?.plaintext)).toBe('first');
+      expect((await store.resend.list()).length).toBe(2);
+      now += 25 * 3600 * 1000;
+      expect(await cache.prune()).toBe(2);
+      expect((await store.resend.list()).length).toBe(0);
+      await store.resend.apply({ put: { id: 'x', savedAt: 5, record: utf8('r') }, remove: ['absent'] });
+      expect(await store.resend.list()).toEqual([{ id: 'x', savedAt: 5 }]);
+      expect(text(await store.resend.get('x'))).toBe('r');
+    });
+
+    it('transaction: reads see own writes; all writes commit together when fn resolves', async () => {
+      const store = await fresh();
+      const record = new (codecs.ratchet.SessionRecord as unknown as new () => { serialize(): Uint8Array })();
+      const out = await store.transaction(async (tx) => {
+        await tx.app.put('msg:1', utf8('hello'));
+        await tx.protocol.saveSession(bob, record as never);
+        await tx.resend.apply({ put: { id: 'r', savedAt: 1, record: utf8('x') }, remove: [] });
+        expect(text(await tx.app.get('msg:1'))).toBe('hello');
+        expect((await tx.resend.list()).length).toBe(1);
+        // Not visible outside before the commit.
+        expect(await store.app.get('msg:1')).toBeUndefined();
+        expect(await store.protocol.getSession(bob)).toBeNull();
+        return 42;
+      });
+      expect(out).toBe(42);
+      expect(text(await store.app.get('msg:1'))).toBe('hello');
+      expect((await store.protocol.getSession(bob)) !== null).toBe(true);
+      expect((await store.resend.list()).length).toBe(1);
+    });
+
+    it('transaction: nothing is written when fn throws; the error comes through as is', async () => {
+      const store = await fresh();
+      await store.app.put('k', utf8('before'));
+      const boom = new Error('app failed');
+      const err = await rejection(
+        store.transaction(async (tx) => {
+          await tx.app.put('k', utf8('after'));
+          await tx.app.put('other', utf8('x'));
+          await tx.backupAttempts.set('s', utf8('y'));
+          throw boom;
+        }),
+      );
+      expect(err).toBe(boom);
+      expect(text(await store.app.get('k'))).toBe('before');
+      expect(await store.app.get('other')).toBeUndefined();
+      expect(await store.backupAttempts.get('s')).toBeUndefined();
+    });
+
+    it('transaction: nested calls and view transactions join the outer one', async () => {
+      const store = await fresh();
+      const err = await rejection(
+        store.transaction(async (tx) => {
+          await tx.transaction(async (inner) => inner.app.put('a', utf8('1')));
+          await tx.protocol.transaction(async (same) => {
+            expect(same).toBe(tx);
+            await same.protocol.removeSession(bob);
+          });
+          await tx.app.transaction(async (same) => expect(same).toBe(tx));
+          expect(text(await tx.app.get('a'))).toBe('1');
+          expect(await store.app.get('a')).toBeUndefined();
+          throw new Error('outer fails');
+        }),
+      );
+      expect(err instanceof Error).toBe(true);
+      expect(await store.app.get('a')).toBeUndefined();
+    });
+
+    it('transaction: deletes inside hide rows; a tx used after it ended throws StoreError', async () => {
+      const store = await fresh();
+      await store.app.put('gone', utf8('x'));
+      let kept: { app: { get(k: string): Promise<unknown> } } | undefined;
+      await store.transaction(async (tx) => {
+        await tx.app.delete('gone');
+        expect(await tx.app.get('gone')).toBeUndefined();
+        kept = tx;
+      });
+      expect(await store.app.get('gone')).toBeUndefined();
+      expect(E2eeError.is(await rejection(kept?.app.get('gone') ?? Promise.resolve()), 'STORE')).toBe(true);
+    });
+
+    it('stores and returns bytes as given, never aliasing the caller', async () => {
+      const store = await fresh();
+      const mine = Uint8Array.of(1, 2, 3);
+      await store.app.put('b', mine);
+      mine[0] = 9;
+      const got = (await store.app.get('b')) as Uint8Array;
+      expect(toHex(got)).toBe('010203');
+      got[1] = 9;
+      expect(toHex((await store.app.get('b')) as Uint8Array)).toBe('010203');
+    });
+
+    it('a last-resort Kyber pre-key used twice with one base key is refused', async () => {
+      const { generateKyberPreKey } = await import('@e2ee-kit/ratchet');
+      const s = (await fresh()).protocol;
+      await s.saveKyberPreKey(
+        3,
+        await generateKyberPreKey(await s.getIdentityKeyPair(), 3, { lastResort: true }),
+      );
+      const base = (await KeyPair.generate(defaultProvider)).publicKey;
+      await s.markKyberPreKeyUsed(3, 1, base);
+      expect(E2eeError.is(await rejection(s.markKyberPreKeyUsed(3, 1, base)), 'STORE')).toBe(true);
+      await s.markKyberPreKeyUsed(3, 2, base);
+    });
+  });
+}

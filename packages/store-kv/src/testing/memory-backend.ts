@@ -1,0 +1,35 @@
+import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
+
+/**
+ * A `KvBackend` in a Map (copies in, copies out; a batch applies at once). `onCommit` runs before a
+ * batch is applied — throw there to inject a failed commit, which then changes nothing.
+ */
+export class MemoryKvBackend implements KvBackend {
+  readonly #rows = new Map<string, Uint8Array>();
+  onCommit: ((writes: readonly KvWrite[]) => void | Promise<void>) | undefined;
+
+  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    return this.#rows.get(`${table}\u0000${key}`)?.slice();
+  }
+
+  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    const prefix = `${table}\u0000`;
+    const out: [string, Uint8Array][] = [];
+    for (const [k, v] of this.#rows) if (k.startsWith(prefix)) out.push([k.slice(prefix.length), v.slice()]);
+    return out;
+  }
+
+  async commit(writes: readonly KvWrite[]): Promise<void> {
+    await this.onCommit?.(writes);
+    for (const w of writes) {
+      const k = `${w.table}\u0000${w.key}`;
+      if (w.value === null) this.#rows.delete(k);
+      else this.#rows.set(k, w.value.slice());
+    }
+  }
+
+  /** Copies of every row, keyed `table\0key` (tests compare and grep these). */
+  snapshot(): Map<string, Uint8Array> {
+    return new Map([...this.#rows].map(([k, v]) => [k, v.slice()]));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The write buffer of one transaction. Reads look in the buffer first and then in the database;
+ * writes stay in memory until `commit`, which hands all of them to the backend as one atomic batch.
+ * Buffering (rather than holding a database transaction open) is what lets one transaction span
+ * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
+ * write lock while JavaScript runs.
+ */
+import { StoreError } from '@e2ee-kit/core';
+import type { KvBackend, KvWrite, Table } from './backend.js';
+import type { KvTransaction } from './kv-store.js';
+import type { RowCodec } from './sealing.js';
+
+/** The database seen through the row codec (sealed or not). */
+export class CodecIo {
+  readonly #backend: KvBackend;
+  readonly #codec: RowCodec;
+
+  constructor(backend: KvBackend, codec: RowCodec) {
+    this.#backend = backend;
+    this.#codec = codec;
+  }
+
+  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    const rowKey = await this.#codec.rowKey(table, key);
+    const stored = await this.#backend.get(table, rowKey);
+    return stored === undefined ? undefined : this.#codec.open(table, rowKey, stored);
+  }
+
+  /** Values of every row of `table` (keys are not returned: sealed row keys are one-way). */
+  async values(table: Table): Promise<Uint8Array[]> {
+    const rows = await this.#backend.list(table);
+    const out: Uint8Array[] = [];
+    for (const [rowKey, stored] of rows) out.push(await this.#codec.open(table, rowKey, stored));
+    return out;
+  }
+
+  /** The writes as the database will see them (row keys mapped, values sealed). */
+  async encode(writes: readonly KvWrite[]): Promise<KvWrite[]> {
+    const out: KvWrite[] = [];
+    for (const w of writes) {
+      const rowKey = await this.#codec.rowKey(w.table, w.key);
+      const value = w.value === null ? null : await this.#codec.seal(w.table, rowKey, w.value);
+      out.push({ table: w.table, key: rowKey, value });
+    }
+    return out;
+  }
+
+  async commit(writes: readonly KvWrite[]): Promise<void> {
+    await this.#backend.commit(await this.encode(writes));
+  }
+}
+
+const slot = (table: Table, key: string) => `${table}\u0000${key}`;
+
+export class TxBuffer {
+  readonly #io: CodecIo;
+  readonly #writes = new Map<string, KvWrite>();
+  #done = false;
+
+  constructor(io: CodecIo) {
+    this.#io = io;
+  }
+
+  #assertOpen(): void {
+    if (this.#done) throw new StoreError('transaction already finished: use the tx only inside its callback');
+  }
+
+  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    const w = this.#writes.get(slot(table, key));
+    if (w !== undefined) return w.value === null ? undefined : w.value.slice();
+    return this.#io.get(table, key);
+  }
+
+  /** Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key. */
+  async values(table: Table, keyOf: (value: Uint8Array) => string): Promise<Uint8Array[]> {
+    this.#assertOpen();
+    const merged = new Map<string, Uint8Array>();
+    for (const v of await this.#io.values(table)) merged.set(keyOf(v), v);
+    for (const w of this.#writes.values()) {
+      if (w.table !== table) continue;
+      if (w.value === null) merged.delete(w.key);
+      else merged.set(w.key, w.value.slice());
+    }
+    return [...merged.values()];
+  }
+
+  put(table: Table, key: string, value: Uint8Array): void {
+    this.#assertOpen();
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    this.#writes.set(slot(table, key), { table, key, value: value.slice() });
+  }
+
+  delete(table: Table, key: string): void {
+    this.#assertOpen();
+    this.#writes.set(slot(table, key), { table, key, value: null });
+  }
+
+  get size(): number {
+    return this.#writes.size;
+  }
+
+  /** Writes everything in one backend batch; the buffer is finished either way. */
+  async commit(): Promise<void> {
+    this.#assertOpen();
+    this.#done = true;
+    if (this.#writes.size === 0) return;
+    try {
+      await this.#io.commit([...this.#writes.values()]);
+    } catch (cause) {
+      throw cause instanceof StoreError ? cause : new StoreError('store commit failed', { cause });
+    } finally {
+      this.#writes.clear();
+    }
+  }
+
+  discard(): void {
+    this.#done = true;
+    this.#writes.clear();
+  }
+}
+
+/** Where a view's method runs: inside a caller's transaction, or in a transaction of its own. */
+export interface Scope {
+  run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T>;
+  /** `transaction` as every view exposes it: a new one at top level, the running one inside a tx. */
+  transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T>;
+}
+
+/** Runs `fn` over a fresh buffer and commits its writes when `fn` resolves; none when it throws. */
+export async function inTransaction<T>(io: CodecIo, fn: (buf: TxBuffer) => Promise<T>): Promise<T> {
+  const buf = new TxBuffer(io);
+  let result: T;
+  try {
+    result = await fn(buf);
+  } catch (err) {
+    buf.discard();
+    throw err;
+  }
+  await buf.commit();
+  return result;
+}

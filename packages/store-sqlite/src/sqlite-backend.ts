@@ -1,0 +1,113 @@
+/**
+ * `KvBackend` over a better-sqlite3 database: one `kv` table (table, key, value) WITHOUT ROWID, a
+ * `schema_version` table, WAL mode, and every batch in one `BEGIN IMMEDIATE … COMMIT` — so a crash
+ * leaves the file at the state before or after a whole batch, and several processes on one file take
+ * turns (the immediate write lock, waiting up to `busyTimeoutMs`).
+ */
+import { E2eeError, StoreError } from '@e2ee-kit/core';
+import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** The SQL layout this version writes (and the oldest it opens). */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export interface SqliteBackendOptions {
+  /** How long a write waits for another connection's lock before failing (default 5,000 ms). */
+  readonly busyTimeoutMs?: number;
+  /**
+   * `full` (default): a commit survives a power cut (fsync per commit). `normal`: in WAL mode a commit
+   * survives a crash of the process but the last commits may be lost on a power cut — several times
+   * faster. Atomicity holds either way.
+   */
+  readonly durability?: 'full' | 'normal';
+  /** Tests: runs after each statement of a batch, inside its transaction. */
+  readonly onStatement?: (index: number) => void;
+}
+
+type Db = BetterSqlite3.Database;
+
+function copy(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new StoreError('sqlite returned a non-blob value');
+  return new Uint8Array(value);
+}
+
+export class SqliteBackend implements KvBackend {
+  readonly #db: Db;
+  readonly #get: BetterSqlite3.Statement<[string, string], { v: Uint8Array }>;
+  readonly #list: BetterSqlite3.Statement<[string], { k: string; v: Uint8Array }>;
+  readonly #put: BetterSqlite3.Statement<[string, string, Uint8Array]>;
+  readonly #del: BetterSqlite3.Statement<[string, string]>;
+  readonly #batch: (writes: readonly KvWrite[]) => void;
+
+  constructor(db: Db, options: SqliteBackendOptions = {}) {
+    if (db === null || typeof db !== 'object' || typeof (db as Db).prepare !== 'function')
+      throw new TypeError('db must be a better-sqlite3 Database');
+    const busy = options.busyTimeoutMs ?? 5000;
+    if (!Number.isInteger(busy) || busy < 0)
+      throw new RangeError('busyTimeoutMs must be a non-negative integer');
+    this.#db = db;
+    db.pragma(`busy_timeout = ${busy}`);
+    if (!db.memory) db.pragma('journal_mode = WAL');
+    const durability = options.durability ?? 'full';
+    if (durability !== 'full' && durability !== 'normal')
+      throw new TypeError("durability must be 'full' or 'normal'");
+    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    migrate(db);
+    this.#get = db.prepare('SELECT v FROM kv WHERE t = ? AND k = ?');
+    this.#list = db.prepare('SELECT k, v FROM kv WHERE t = ?');
+    this.#put = db.prepare('INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)');
+    this.#del = db.prepare('DELETE FROM kv WHERE t = ? AND k = ?');
+    const onStatement = options.onStatement;
+    this.#batch = db.transaction((writes: readonly KvWrite[]) => {
+      let i = 0;
+      for (const w of writes) {
+        if (w.value === null) this.#del.run(w.table, w.key);
+        else this.#put.run(w.table, w.key, w.value);
+        onStatement?.(i++);
+      }
+    });
+  }
+
+  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    const row = this.#get.get(table, key);
+    return row === undefined ? undefined : copy(row.v);
+  }
+
+  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    return this.#list.all(table).map((r) => [r.k, copy(r.v)] as const);
+  }
+
+  async commit(writes: readonly KvWrite[]): Promise<void> {
+    try {
+      // better-sqlite3 rolls back when the function throws; `.immediate` takes the write lock first.
+      (this.#batch as unknown as { immediate(w: readonly KvWrite[]): void }).immediate(writes);
+    } catch (cause) {
+      throw new StoreError('sqlite commit failed', { cause });
+    }
+  }
+
+  /** The connection (for the app's own tables, backups via `db.backup()`, closing). */
+  get db(): Db {
+    return this.#db;
+  }
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  if (row === undefined) {
+    db.transaction(() => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k)) WITHOUT ROWID',
+      );
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION);
+    }).immediate();
+    return;
+  }
+  if (!Number.isInteger(row.version) || row.version < 1 || row.version > SQLITE_SCHEMA_VERSION)
+    throw new E2eeError(
+      'STORE_FORMAT',
+      `sqlite schema version ${row.version} is not supported by this version`,
+    );
+  // Future versions migrate older layouts here, one step at a time, inside one transaction.
+}

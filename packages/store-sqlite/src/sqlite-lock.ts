@@ -1,0 +1,63 @@
+/**
+ * A `LockManager` for several processes on one SQLite file: the lock is a row in a `locks` table,
+ * taken with `BEGIN IMMEDIATE` (which waits for the busy timeout while another connection writes).
+ * A process that dies holding a lock leaves a row behind: rows older than `staleMs` are taken over,
+ * so `fn` must finish well within it.
+ */
+import { type LockManager, StoreError } from '@e2ee-kit/core';
+import type BetterSqlite3 from 'better-sqlite3';
+
+export interface SqliteLockManagerOptions {
+  /** A lock held longer than this is considered abandoned (default 30,000 ms). */
+  readonly staleMs?: number;
+  /** Poll interval while another process holds the lock (default 5 ms). */
+  readonly pollMs?: number;
+  /** Gives up with `StoreError` after this long (default 60,000 ms). */
+  readonly timeoutMs?: number;
+}
+
+export class SqliteLockManager implements LockManager {
+  readonly #acquire: (key: string, owner: string, now: number) => boolean;
+  readonly #release: BetterSqlite3.Statement<[string, string]>;
+  readonly #owner: string;
+  readonly #pollMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(db: BetterSqlite3.Database, options: SqliteLockManagerOptions = {}) {
+    const staleMs = options.staleMs ?? 30_000;
+    this.#pollMs = options.pollMs ?? 5;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS locks (k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)',
+    );
+    const get = db.prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?');
+    const put = db.prepare<[string, string, number]>(
+      'INSERT OR REPLACE INTO locks (k, owner, since) VALUES (?, ?, ?)',
+    );
+    const tx = db.transaction((key: string, owner: string, now: number) => {
+      const row = get.get(key);
+      if (row !== undefined && now - row.since < staleMs) return false;
+      put.run(key, owner, now);
+      return true;
+    });
+    this.#acquire = (key, owner, now) =>
+      (tx as unknown as { immediate(...a: unknown[]): boolean }).immediate(key, owner, now);
+    this.#release = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
+    this.#owner = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  }
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (typeof key !== 'string') throw new TypeError('key must be a string');
+    const start = Date.now();
+    // Within this process the queue is in memory; across processes the row decides.
+    while (!this.#acquire(key, this.#owner, Date.now())) {
+      if (Date.now() - start > this.#timeoutMs) throw new StoreError(`timed out waiting for lock ${key}`);
+      await new Promise((r) => setTimeout(r, this.#pollMs));
+    }
+    try {
+      return await fn();
+    } finally {
+      this.#release.run(key, this.#owner);
+    }
+  }
+}
