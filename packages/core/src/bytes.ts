@@ -122,16 +122,5 @@ export function fromBase64(text: string): Uint8Array {
   return out;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-export function utf8(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new TypeError('text must be a string');
-  return encoder.encode(text);
-}
-
-/** Strict UTF-8 decode: invalid sequences throw `TypeError`. */
-export function fromUtf8(bytes: Uint8Array): string {
-  assertBytes(bytes, 'bytes');
-  return decoder.decode(bytes);
-}
+// UTF-8 lives in its own module (no global touched at module load; a pure fallback for Hermes).
+export { fromUtf8, utf8 } from './utf8.js';
