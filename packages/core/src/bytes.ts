@@ -45,7 +45,8 @@ export function wipe(...arrays: Uint8Array[]): void {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Lookup tables are built by pure expressions, so a bundle that uses neither drops them.
+const HEX = /* @__PURE__ */ Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function toHex(bytes: Uint8Array): string {
   assertBytes(bytes, 'bytes');
@@ -75,8 +76,11 @@ function hexDigit(c: number): number {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const B64_INDEX = /* @__PURE__ */ (() => {
+  const index = new Int16Array(128).fill(-1);
+  for (let i = 0; i < B64.length; i++) index[B64.charCodeAt(i)] = i;
+  return index;
+})();
 
 /** Standard base64 with padding (RFC 4648 §4). */
 export function toBase64(bytes: Uint8Array): string {
