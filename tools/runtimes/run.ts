@@ -175,7 +175,7 @@ function jest(): boolean {
     logLevel: 'error',
     tsconfigRaw: NO_TSCONFIG,
   });
-  writeFileSync(join(app, 'jest', 'runtime.test.cjs'), readFileSync(join(here, 'jest.test.cjs'), 'utf8'));
+  writeFileSync(join(app, 'jest', 'runtime.test.cjs'), readFileSync(join(here, 'jest-suite.cjs'), 'utf8'));
   const r = spawnSync(process.execPath, [join(app, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci'], {
     cwd: app,
     encoding: 'utf8',

@@ -1,3 +1,4 @@
+// Copied into the scratch app as jest/runtime.test.cjs by run.ts (named so no repository test runner picks it up).
 // Jest 30 in a CommonJS project: every published entry loads with require() (no ESM-only dependency is
 // required from CommonJS), the ./node subpaths hand out core's node provider, and the shared flows run.
 const { EXPECTED_LINES } = require('./expected.cjs');
