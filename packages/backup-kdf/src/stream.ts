@@ -226,9 +226,11 @@ export class ByteStream implements AsyncIterable<Uint8Array> {
   async bytes(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     let total = 0;
-    for await (const p of { [Symbol.asyncIterator]: () => this.#take() }) {
-      parts.push(p);
-      total += p.length;
+    // The iterator itself, not `for await`: engines without `Symbol.asyncIterator` (Hermes 0.12) run this too.
+    const it = this.#take();
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      parts.push(r.value);
+      total += r.value.length;
     }
     const out = new Uint8Array(total);
     let o = 0;

@@ -45,7 +45,8 @@ export function wipe(...arrays: Uint8Array[]): void {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Lookup tables are built by pure expressions, so a bundle that uses neither drops them.
+const HEX = /* @__PURE__ */ Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function toHex(bytes: Uint8Array): string {
   assertBytes(bytes, 'bytes');
@@ -75,8 +76,11 @@ function hexDigit(c: number): number {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const B64_INDEX = /* @__PURE__ */ (() => {
+  const index = new Int16Array(128).fill(-1);
+  for (let i = 0; i < B64.length; i++) index[B64.charCodeAt(i)] = i;
+  return index;
+})();
 
 /** Standard base64 with padding (RFC 4648 §4). */
 export function toBase64(bytes: Uint8Array): string {
@@ -122,16 +126,5 @@ export function fromBase64(text: string): Uint8Array {
   return out;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-export function utf8(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new TypeError('text must be a string');
-  return encoder.encode(text);
-}
-
-/** Strict UTF-8 decode: invalid sequences throw `TypeError`. */
-export function fromUtf8(bytes: Uint8Array): string {
-  assertBytes(bytes, 'bytes');
-  return decoder.decode(bytes);
-}
+// UTF-8 lives in its own module (no global touched at module load; a pure fallback for Hermes).
+export { fromUtf8, utf8 } from './utf8.js';

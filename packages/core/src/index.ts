@@ -93,6 +93,7 @@ export {
   WireType,
 } from './protobuf.js';
 export { defaultProvider, isCryptoProvider, resolveProvider } from './provider/default.js';
+export { defaultSha512Sync } from './provider/default-sha512.js';
 export { nobleProvider } from './provider/noble.js';
 export {
   createPlatformProvider,

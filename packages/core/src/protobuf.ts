@@ -7,6 +7,7 @@
  */
 import { assertBytes } from './bytes.js';
 import { DecodeError } from './errors.js';
+import { fromUtf8, utf8 } from './utf8.js';
 
 export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
 export type WireType = (typeof WireType)[keyof typeof WireType];
@@ -78,7 +79,7 @@ export class ProtoReader {
   string(): string {
     const bytes = this.bytes();
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return fromUtf8(bytes);
     } catch {
       throw new DecodeError('protobuf string is not valid UTF-8');
     }
@@ -240,7 +241,7 @@ export class ProtoWriter {
 
   string(field: number, value: string): this {
     if (typeof value !== 'string') throw new TypeError('string value must be a string');
-    return this.bytes(field, new TextEncoder().encode(value));
+    return this.bytes(field, utf8(value));
   }
 
   fixed32(field: number, value: number): this {

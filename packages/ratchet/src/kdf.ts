@@ -1,13 +1,12 @@
 /**
  * libsignal's key derivations (spec §2.2, §2.3, §3.1, §5.4), composed from the provider's HKDF/HMAC.
  */
-import { type CryptoProvider, concatBytes, type PrivateKey, type PublicKey } from '@e2ee-kit/core';
+import { type CryptoProvider, concatBytes, type PrivateKey, type PublicKey, utf8 } from '@e2ee-kit/core';
 
-const enc = new TextEncoder();
-export const INFO_PQXDH = enc.encode('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
-export const INFO_X3DH = enc.encode('WhisperText');
-const INFO_RATCHET = enc.encode('WhisperRatchet');
-const INFO_MESSAGE_KEYS = enc.encode('WhisperMessageKeys');
+export const INFO_PQXDH = utf8('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
+export const INFO_X3DH = utf8('WhisperText');
+const INFO_RATCHET = utf8('WhisperRatchet');
+const INFO_MESSAGE_KEYS = utf8('WhisperMessageKeys');
 const SEED_BYTE = Uint8Array.of(0x01);
 const CHAIN_BYTE = Uint8Array.of(0x02);
 

@@ -4,15 +4,14 @@
  * (chunks are parsed and ignored), keyed by chain epoch 0. This is what libsignal ≥ 0.92 needs to
  * accept our messages and to let us read theirs. It adds no post-quantum healing.
  */
-import { type CryptoProvider, DecodeError, encodeVarint } from '@e2ee-kit/core';
+import { type CryptoProvider, DecodeError, encodeVarint, utf8 } from '@e2ee-kit/core';
 import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
 import type { SpqrLite } from './records/session-state.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
-const enc = new TextEncoder();
-const INFO_START = enc.encode('Signal PQ Ratchet V1 Chain  Start');
-const INFO_NEXT = enc.encode('Signal PQ Ratchet V1 Chain Next');
+const INFO_START = utf8('Signal PQ Ratchet V1 Chain  Start');
+const INFO_NEXT = utf8('Signal PQ Ratchet V1 Chain Next');
 const TRIM_SIZE = Math.floor((MAX_MESSAGE_KEYS * 11) / 10);
 const CHUNK_TYPES = new Set([1, 2, 3, 5, 6]);
 

@@ -11,9 +11,9 @@ import {
   type CryptoProvider,
   constantTimeEqual,
   DecodeError,
-  PUBLIC_KEY_LENGTH,
-  PublicKey,
-  resolveProvider,
+  defaultSha512Sync,
+  ErrorCode,
+  type PublicKey,
 } from '@e2ee-kit/core';
 import {
   digitsOfHash,
@@ -38,6 +38,10 @@ export const MAX_ITERATIONS = 1_000_000;
 export const FingerprintVersion = { PhoneNumber: 1, ServiceId: 2 } as const;
 
 const SHA512_LENGTH = 64;
+// libsignal's serialized Curve25519 public key: type byte 0x05 ‖ 32-byte u. Local copies of core's
+// DJB_TYPE / PUBLIC_KEY_LENGTH: importing those would bundle core's key classes into the digits path.
+const PUBLIC_KEY_LENGTH = 33;
+const DJB_TYPE = 0x05;
 
 /** An identity public key: a core `PublicKey` or its 33-byte serialization (`0x05 ‖ u`). */
 export type IdentityKeyInput = PublicKey | Uint8Array;
@@ -60,18 +64,23 @@ export interface SafetyNumberOptions {
   readonly provider?: CryptoProvider;
 }
 
+/**
+ * The 33 bytes libsignal hashes, checked as `PublicKey.deserialize` checks them (length, then type
+ * byte). Done here rather than through `PublicKey` so the digits path does not bundle the Edwards
+ * curve code behind `PublicKey.isCanonical`.
+ */
+function serializedKey(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
+  if (bytes[0] !== DJB_TYPE) throw new DecodeError('unknown public key type', { code: ErrorCode.InvalidKey });
+  return bytes.slice();
+}
+
 function keyBytes(key: unknown, name: string): Uint8Array {
-  if (key instanceof Uint8Array) {
-    // Validates length and type byte (DecodeError otherwise), exactly the 33 bytes libsignal hashes.
-    return PublicKey.deserialize(key).serialize();
-  }
-  if (key instanceof PublicKey) return key.serialize();
+  if (key instanceof Uint8Array) return serializedKey(key);
+  // A PublicKey (from this copy of core or another: dual ESM/CJS load) by what it serializes to.
   if (key !== null && typeof key === 'object' && typeof (key as PublicKey).serialize === 'function') {
-    // A PublicKey from another copy of core (dual ESM/CJS load): check what it serializes to.
     const bytes = (key as PublicKey).serialize();
-    if (bytes instanceof Uint8Array && bytes.length === PUBLIC_KEY_LENGTH) {
-      return PublicKey.deserialize(bytes).serialize();
-    }
+    if (bytes instanceof Uint8Array && bytes.length === PUBLIC_KEY_LENGTH) return serializedKey(bytes);
   }
   throw new TypeError(`${name} must be a PublicKey or its 33-byte serialization`);
 }
@@ -88,7 +97,7 @@ function checkParty(party: unknown, name: string): { identifier: Uint8Array; key
  * allocation per round is the digest the provider returns.
  */
 function partyHash(
-  provider: CryptoProvider,
+  provider: Pick<CryptoProvider, 'sha512Sync'>,
   iterations: number,
   identifier: Uint8Array,
   key: Uint8Array,
@@ -108,6 +117,16 @@ function partyHash(
     throw new TypeError('provider.sha512Sync must return 64 bytes');
   }
   return h;
+}
+
+const DEFAULT_HASH: Pick<CryptoProvider, 'sha512Sync'> = { sha512Sync: defaultSha512Sync };
+
+/** A passed provider: only its `sha512Sync` is used, so that is what is checked. */
+function checkedProvider(provider: unknown): Pick<CryptoProvider, 'sha512Sync'> {
+  if (typeof (provider as Partial<CryptoProvider> | null)?.sha512Sync !== 'function') {
+    throw new TypeError('provider must be a CryptoProvider');
+  }
+  return provider as CryptoProvider;
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -224,7 +243,9 @@ export function computeSafetyNumber(options: SafetyNumberOptions): SafetyNumber 
   }
   const local = checkParty(options.local, 'local');
   const remote = checkParty(options.remote, 'remote');
-  const provider = resolveProvider(options.provider);
+  // No provider: the default provider's SHA-512 alone (importing the whole default provider would
+  // bundle every primitive into an app that only shows digits).
+  const provider = options.provider === undefined ? DEFAULT_HASH : checkedProvider(options.provider);
   const localHash = partyHash(provider, iterations, local.identifier, local.key);
   const remoteHash = partyHash(provider, iterations, remote.identifier, remote.key);
   return SafetyNumber._create(localHash, remoteHash, version, iterations);

@@ -9,7 +9,7 @@
  * merged, a repeated scalar keeps the last value, a `uint32` varint is truncated to its low 32 bits,
  * unknown groups are skipped, nesting deeper than 100 is refused.
  */
-import { assertBytes, constantTimeEqual, DecodeError, ProtoWriter } from '@e2ee-kit/core';
+import { assertBytes, constantTimeEqual, DecodeError } from '@e2ee-kit/core';
 
 /** Bytes of each party's hash carried in the scannable form. */
 export const SCANNABLE_FINGERPRINT_LENGTH = 32;
@@ -181,6 +181,34 @@ function assertVersion(version: number): void {
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** The QR payload: a version and the first 32 bytes of each party's hash, from one side's view. */
+/**
+ * `CombinedFingerprints { 1: version, 2: { 1: local }, 3: { 1: remote } }` with minimal varints, as
+ * protobuf writes it. Written here rather than with core's `ProtoWriter` so the digits path does not
+ * bundle the whole writer; the libsignal vectors check the bytes.
+ */
+function encodeCombined(version: number, local: Uint8Array, remote: Uint8Array): Uint8Array {
+  const varint = (out: number[], n: number) => {
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    out.push(n);
+  };
+  const lengthDelimited = (out: number[], tag: number, bytes: ArrayLike<number>) => {
+    out.push(tag);
+    varint(out, bytes.length);
+    for (let i = 0; i < bytes.length; i++) out.push(bytes[i] as number);
+  };
+  const out = [0x08]; // field 1, varint
+  varint(out, version);
+  for (const [tag, content] of [
+    [0x12, local], // field 2 (and 3), length-delimited: LogicalFingerprint { 1: content }
+    [0x1a, remote],
+  ] as const) {
+    const logical: number[] = [];
+    lengthDelimited(logical, 0x0a, content);
+    lengthDelimited(out, tag, logical);
+  }
+  return Uint8Array.from(out);
+}
+
 export class ScannableFingerprint {
   /** Fingerprint version written into the payload (1: phone-number identifiers, 2: ACI service ids). */
   readonly version: number;
@@ -232,11 +260,7 @@ export class ScannableFingerprint {
 
   /** The protobuf bytes to put in the QR code (74 bytes for a computed fingerprint). */
   serialize(): Uint8Array {
-    return new ProtoWriter()
-      .uint32(1, this.version)
-      .bytes(2, new ProtoWriter().bytes(1, this.#local).finish())
-      .bytes(3, new ProtoWriter().bytes(1, this.#remote).finish())
-      .finish();
+    return encodeCombined(this.version, this.#local, this.#remote);
   }
 
   /**

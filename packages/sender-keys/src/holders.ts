@@ -8,6 +8,7 @@
 import {
   type Address,
   DecodeError,
+  fromUtf8,
   MAX_DEVICE_ID,
   ProtoReader,
   ProtoWriter,
@@ -66,8 +67,6 @@ export function encodeHolders(devices: readonly Address[]): Uint8Array {
   for (const d of devices) w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
   return w.finish();
 }
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 function addChecked(out: DeviceSet, name: unknown, deviceId: unknown): void {
   if (
@@ -134,7 +133,7 @@ function walkCanonical(
 function nameOf(raw: Uint8Array, ascii: boolean): string {
   if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
   try {
-    return utf8Decoder.decode(raw);
+    return fromUtf8(raw);
   } catch {
     throw new DecodeError('sender key record holds a malformed device address');
   }

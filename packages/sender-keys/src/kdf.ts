@@ -4,11 +4,11 @@
  *   chainKey[i+1] = HMAC-SHA256(chainKey[i], 0x02)
  *   iv ‖ key      = HKDF-SHA256(ikm = seed[i], no salt, info = "WhisperGroup", 48)
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, utf8 } from '@e2ee-kit/core';
 
 const MESSAGE_KEY_SEED = Uint8Array.of(0x01);
 const CHAIN_KEY_SEED = Uint8Array.of(0x02);
-const WHISPER_GROUP = new TextEncoder().encode('WhisperGroup');
+const WHISPER_GROUP = utf8('WhisperGroup');
 
 export function messageKeySeed(chainKey: Uint8Array, provider: CryptoProvider): Promise<Uint8Array> {
   return provider.hmacSha256(chainKey, MESSAGE_KEY_SEED);

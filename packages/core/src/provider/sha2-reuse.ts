@@ -17,7 +17,7 @@
  * instances is safe in JavaScript's single thread. Key-dependent state (pads, HMAC midstates, PRK,
  * T(n)) is wiped before each function returns, as noble's own HMAC/HKDF do.
  */
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
 
 /** The part of a noble SHA-2 instance used here (all public in @noble/hashes 1.x and 2.x). */
 interface Sha2Instance {
@@ -27,13 +27,42 @@ interface Sha2Instance {
   _cloneInto(to?: Sha2Instance): Sha2Instance;
 }
 
+/**
+ * Plain hashing on one reused instance: what a hash-only bundle (safety numbers) needs, without the
+ * HMAC/HKDF state below.
+ */
+class ReusableHash {
+  readonly #iv: Sha2Instance;
+  readonly #a: Sha2Instance;
+  /** See `ReusableSha2`'s `#out`: a long-lived digest target, returned as a `slice()`. */
+  readonly #out: Uint8Array;
+
+  constructor(create: () => Sha2Instance, outputLen: number) {
+    this.#iv = create();
+    this.#a = create();
+    this.#out = new Uint8Array(outputLen);
+  }
+
+  /** `H(p₀ ‖ p₁ ‖ …)`. Callers validate the parts. */
+  hash(parts: readonly Uint8Array[]): Uint8Array {
+    const h = this.#iv._cloneInto(this.#a);
+    for (let i = 0; i < parts.length; i++) h.update(parts[i] as Uint8Array);
+    const out = this.#out;
+    h.digestInto(out);
+    h.destroy();
+    const result = out.slice();
+    out.fill(0);
+    return result;
+  }
+}
+
 class ReusableSha2 {
   readonly #iv: Sha2Instance;
   readonly #blockLen: number;
   readonly #outputLen: number;
   /**
    * Scratch instances (`_cloneInto(x)` resets `x` in place and returns it): a and b for HMAC's inner
-   * and outer hash (a alone for a plain hash), kI and kO for HKDF's keyed PRK midstates.
+   * and outer hash, kI and kO for HKDF's keyed PRK midstates.
    */
   readonly #a: Sha2Instance;
   readonly #b: Sha2Instance;
@@ -68,18 +97,6 @@ class ReusableSha2 {
     this.#zeroI = create();
     this.#zeroO = create();
     this.#keyed(new Uint8Array(outputLen), this.#zeroI, this.#zeroO);
-  }
-
-  /** `H(p₀ ‖ p₁ ‖ …)`. Callers validate the parts. */
-  hash(parts: readonly Uint8Array[]): Uint8Array {
-    const h = this.#iv._cloneInto(this.#a);
-    for (let i = 0; i < parts.length; i++) h.update(parts[i] as Uint8Array);
-    const out = this.#out;
-    h.digestInto(out);
-    h.destroy();
-    const result = out.slice();
-    out.fill(0);
-    return result;
   }
 
   /** Sets `i`/`o` to the midstates after `K ⊕ ipad` / `K ⊕ opad` (RFC 2104). */
@@ -151,9 +168,16 @@ class ReusableSha2 {
   }
 }
 
-const create256 = (): Sha2Instance => sha256.create() as unknown as Sha2Instance;
-const create512 = (): Sha2Instance => sha512.create() as unknown as Sha2Instance;
+// The hash classes themselves (what `sha256.create()` / `sha512.create()` construct): going through
+// `sha256` / `sha512` would also bundle noble's `createHasher` option checking, unused here.
+const create256 = (): Sha2Instance => new _SHA256() as unknown as Sha2Instance;
+const create512 = (): Sha2Instance => new _SHA512() as unknown as Sha2Instance;
 
-/** Module-wide reusable SHA-256 and SHA-512 (see the file comment). */
-export const reusableSha256 = new ReusableSha2(create256, 64, 32);
-export const reusableSha512 = new ReusableSha2(create512, 128, 64);
+/**
+ * Module-wide reusable SHA-256 and SHA-512 (see the file comment): plain hashes, and HMAC/HKDF. Pure,
+ * so a bundle keeps only the ones it uses.
+ */
+export const sha256Hasher = /* @__PURE__ */ new ReusableHash(create256, 32);
+export const sha512Hasher = /* @__PURE__ */ new ReusableHash(create512, 64);
+export const reusableSha256 = /* @__PURE__ */ new ReusableSha2(create256, 64, 32);
+export const reusableSha512 = /* @__PURE__ */ new ReusableSha2(create512, 128, 64);
