@@ -4,7 +4,7 @@
  * or a wiped store resets the count. For limits an attacker cannot bypass, add an external slot
  * whose secret a rate-limiting server, HSM or enclave releases (see `ExternalSlotInit`).
  */
-import { DecodeError, KeyedMutex, StoreError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, KeyedMutex, StoreError } from '@e2ee-kit/core';
 
 export interface AttemptState {
   /** Consecutive failures so far. */
@@ -33,10 +33,11 @@ export interface AttemptStore {
 export class MemoryAttemptStore implements AttemptStore {
   readonly #map = new Map<string, Uint8Array>();
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.#map.get(key)?.slice();
+    const v = this.#map.get(key);
+    return v && copyBytes(v);
   }
   async set(key: string, value: Uint8Array): Promise<void> {
-    this.#map.set(key, value.slice());
+    this.#map.set(key, copyBytes(value));
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type CryptoProvider,
   concatBytes,
   constantTimeEqual,
+  copyBytes,
   type E2eeError,
   KeyedMutex,
   LockedOutError,
@@ -420,7 +421,7 @@ export class BackupKeyring {
     const draft: SlotBody = {
       type: 'external',
       typeByte: e.type,
-      data: (e.data ?? new Uint8Array(0)).slice(),
+      data: copyBytes(e.data ?? new Uint8Array(0)),
       salt,
       wrapped: new Uint8Array(WRAPPED_LENGTH),
     };
@@ -795,7 +796,7 @@ export class BackupKeyring {
       scope = `${idHex}:password`;
       derive = async (slot) => {
         if (slot.type !== 'password') throw new TypeError('unreachable');
-        return passwordKek(p, argon2, pw.slice(), slot.salt, slot.params);
+        return passwordKek(p, argon2, copyBytes(pw), slot.salt, slot.params);
       };
     } else if ('recoveryKey' in how) {
       const key = typeof how.recoveryKey === 'string' ? parseRecoveryKey(how.recoveryKey) : how.recoveryKey;

@@ -8,6 +8,7 @@
 import { type Address, addressToString, validateAddress } from './address.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
 import { KeyedMutex } from './mutex.js';
+import { redact } from './redact.js';
 
 export type Direction = 'sending' | 'receiving';
 
@@ -150,6 +151,8 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     await this.#mutex.run(id, () => this.#backend.set(`approved:${id}`, identityKey.serialize()));
   }
 }
+
+redact(KeyValueIdentityKeyStore, '[KeyValueIdentityKeyStore]');
 
 /** libsignal registration ids are 14 bits (1..16380); we accept 0..2^31-1 as libsignal's wire does. */
 export function validateRegistrationId(id: unknown): asserts id is number {

@@ -11,6 +11,7 @@
 import {
   type CryptoProvider,
   constantTimeEqual,
+  copyBytes,
   PrivateKey,
   PublicKey,
   toHex,
@@ -66,7 +67,7 @@ export class SigningSeedCache {
       this.#map.set(id, hit);
       return hit;
     }
-    const copy = seed.slice();
+    const copy = copyBytes(seed);
     this.#map.set(id, copy);
     if (this.#map.size > 16) this.#map.delete(this.#map.keys().next().value as string);
     return copy;

@@ -1,4 +1,4 @@
-import { DecodeError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
 import { RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
@@ -94,7 +94,7 @@ export class SessionRecord {
   static deserialize(bytes: Uint8Array): SessionRecord {
     unwrapRecord(bytes, RecordTag.Session, 'SessionRecord', FORMAT_VERSION);
     // One copy of the input; the decoded state and the archived states are views of it.
-    const own = bytes.slice();
+    const own = copyBytes(bytes);
     const r = new FastReader(own, 2);
     let current: SessionState | undefined;
     const previous: Uint8Array[] = [];
