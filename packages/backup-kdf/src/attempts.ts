@@ -4,7 +4,7 @@
  * or a wiped store resets the count. For limits an attacker cannot bypass, add an external slot
  * whose secret a rate-limiting server, HSM or enclave releases (see `ExternalSlotInit`).
  */
-import { copyBytes, DecodeError, KeyedMutex, StoreError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, KeyedMutex, redact, StoreError } from '@e2ee-kit/core';
 
 export interface AttemptState {
   /** Consecutive failures so far. */
@@ -40,6 +40,7 @@ export class MemoryAttemptStore implements AttemptStore {
     this.#map.set(key, copyBytes(value));
   }
 }
+redact(MemoryAttemptStore, '[MemoryAttemptStore]');
 
 /** 30 s, 5 min, 1 h, then 24 h for every further failure. */
 export const DEFAULT_LOCKOUT_STEPS_MS: readonly number[] = Object.freeze([

@@ -22,6 +22,7 @@ import {
   type E2eeError,
   KeyedMutex,
   LockedOutError,
+  redact,
   resolveProvider,
   toHex,
   utf8,
@@ -861,6 +862,8 @@ export class BackupKeyring {
     return scope === undefined ? attempt() : unlockMutex.run(scope, attempt);
   }
 }
+// Holds the backup data key: never printed.
+redact(BackupKeyring, '[BackupKeyring]');
 
 async function passwordKek(
   p: CryptoProvider,

@@ -1,5 +1,5 @@
 /** Byte sources and sinks: `ReadableStream`, `AsyncIterable`, `Iterable` or one `Uint8Array` in; a one-shot stream out. */
-import { copyBytes } from '@e2ee-kit/core';
+import { copyBytes, redact } from '@e2ee-kit/core';
 
 /** Anything this package can read bytes from. Node streams are `AsyncIterable<Uint8Array>` too. */
 export type ByteSource =
@@ -176,6 +176,7 @@ export class ByteReader {
     await this.#it.return?.();
   }
 }
+redact(ByteReader, '[ByteReader]');
 
 /**
  * A one-shot stream of output bytes: iterate it (`for await`), turn it into a web `ReadableStream`,
@@ -240,3 +241,4 @@ export class ByteStream implements AsyncIterable<Uint8Array> {
     return out;
   }
 }
+redact(ByteStream, '[ByteStream]');

@@ -91,5 +91,5 @@ export {
 } from './provider/platform.js';
 export { withRandom } from './provider/random.js';
 export type { CryptoProvider } from './provider/types.js';
-export { type RedactionLabel, redact } from './redact.js';
+export { type RedactionLabel, redact, SecretBytes } from './redact.js';
 export { SIGNATURE_LENGTH, xeddsaSign, xeddsaVerify } from './xeddsa.js';

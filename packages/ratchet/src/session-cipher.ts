@@ -8,6 +8,7 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  redact,
   resolveProvider,
   validateAddress,
 } from '@e2ee-kit/core';
@@ -140,3 +141,4 @@ export class SessionCipher {
     return mutexFor(this.#ctx.store).run(this.#lockKey, fn);
   }
 }
+redact(SessionCipher, '[SessionCipher]');

@@ -14,6 +14,7 @@ import {
   copyBytes,
   PrivateKey,
   PublicKey,
+  redact,
   toHex,
   xeddsaSign,
   xeddsaVerify,
@@ -73,6 +74,7 @@ export class SigningSeedCache {
     return copy;
   }
 }
+redact(SigningSeedCache, '[SigningSeedCache]');
 
 export async function signMessage(
   state: SenderKeyStateData,

@@ -12,6 +12,7 @@ import {
   IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type PublicKey,
+  redact,
   type TrustPolicy,
   toHex,
 } from '@e2ee-kit/core';
@@ -223,3 +224,4 @@ export class InMemoryProtocolStore implements ProtocolStore {
     this.#data.set('prekey-state', record.serialize());
   }
 }
+redact(InMemoryProtocolStore, '[InMemoryProtocolStore]');

@@ -1,5 +1,5 @@
 // Public classes come through the package name so this entry shares them with the main entry.
-import { type Address, addressToString } from '@e2ee-kit/core';
+import { type Address, addressToString, redact } from '@e2ee-kit/core';
 import { KeyHolderRecord, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
 
 type Operation = 'load' | 'store' | 'loadKeyHolders' | 'storeKeyHolders';
@@ -91,3 +91,4 @@ export class InMemorySenderKeyStore implements SenderKeyStore {
     }
   }
 }
+redact(InMemorySenderKeyStore, '[InMemorySenderKeyStore]');
