@@ -6,8 +6,17 @@
 import { KeyPair } from '@e2ee-kit/core';
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { allProviders } from '../providers.js';
+import { FREEZE_SELF_TEST } from './self-test.js';
 
 const [label, generationsArg, messagesArg] = process.argv.slice(2);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+// The watchdog's own test (run.ts --self-test): freeze the way the Node 20 deadlock does — the thread
+// blocks, no timer or callback can run — after one progress report.
+if (label === FREEZE_SELF_TEST) {
+  say('progress freeze 1');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
 const entry = allProviders.find((p) => p.label === label);
 if (!entry)
   throw new Error(`unknown provider ${label}; known: ${allProviders.map((p) => p.label).join(', ')}`);
@@ -16,8 +25,6 @@ const generations = Number(generationsArg);
 const messages = Number(messagesArg);
 if (!Number.isSafeInteger(generations) || !Number.isSafeInteger(messages) || generations < 0 || messages < 0)
   throw new Error('generations and messages must be non-negative integers');
-
-const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function keyGenerations(n: number): Promise<void> {
   let previous = await KeyPair.generate(provider);
