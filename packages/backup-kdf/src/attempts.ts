@@ -10,7 +10,7 @@
  * only says which failures a later success may clear — and a file with that slot opens only with
  * the secret that slot was made for.
  */
-import { DecodeError, KeyedMutex, StoreError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, KeyedMutex, redact, StoreError } from '@e2ee-kit/core';
 
 export interface AttemptState {
   /** Failures counted against this budget and not yet cleared by a success on the same slot. */
@@ -51,12 +51,14 @@ export interface AttemptStore {
 export class MemoryAttemptStore implements AttemptStore {
   readonly #map = new Map<string, Uint8Array>();
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.#map.get(key)?.slice();
+    const v = this.#map.get(key);
+    return v && copyBytes(v);
   }
   async set(key: string, value: Uint8Array): Promise<void> {
-    this.#map.set(key, value.slice());
+    this.#map.set(key, copyBytes(value));
   }
 }
+redact(MemoryAttemptStore, '[MemoryAttemptStore]');
 
 /** 30 s, 5 min, 1 h, then 24 h for every further failure. */
 export const DEFAULT_LOCKOUT_STEPS_MS: readonly number[] = Object.freeze([

@@ -18,9 +18,11 @@ import {
   type CryptoProvider,
   concatBytes,
   constantTimeEqual,
+  copyBytes,
   type E2eeError,
   KeyedMutex,
   LockedOutError,
+  redact,
   resolveProvider,
   toHex,
   utf8,
@@ -452,7 +454,7 @@ export class BackupKeyring {
     const draft: SlotBody = {
       type: 'external',
       typeByte: e.type,
-      data: (e.data ?? new Uint8Array(0)).slice(),
+      data: copyBytes(e.data ?? new Uint8Array(0)),
       salt,
       wrapped: new Uint8Array(WRAPPED_LENGTH),
     };
@@ -826,7 +828,7 @@ export class BackupKeyring {
       scope = 'password';
       derive = async (slot) => {
         if (slot.type !== 'password') throw new TypeError('unreachable');
-        return passwordKek(p, argon2, pw.slice(), slot.salt, slot.params);
+        return passwordKek(p, argon2, copyBytes(pw), slot.salt, slot.params);
       };
     } else if ('recoveryKey' in how) {
       const key = typeof how.recoveryKey === 'string' ? parseRecoveryKey(how.recoveryKey) : how.recoveryKey;
@@ -903,6 +905,8 @@ export class BackupKeyring {
     return scope === undefined ? attempt() : unlockMutex.run(scope, attempt);
   }
 }
+// Holds the backup data key: never printed.
+redact(BackupKeyring, '[BackupKeyring]');
 
 async function passwordKek(
   p: CryptoProvider,

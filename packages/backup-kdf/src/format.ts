@@ -12,6 +12,7 @@
  *   type 0x02 recovery: key format 1 (0x01 64 digits, 0x02 64 hex) ‖ salt 16 ‖ wrapped 48
  *   type 0x80…0xFF external: salt 16 ‖ wrapped 48 ‖ integrator data (0…1024 bytes)
  */
+import { copyBytes } from '@e2ee-kit/core';
 import { type Argon2Params, argon2FormatViolation } from './argon2.js';
 import { BackupErrorCode, BackupFormatError } from './errors.js';
 
@@ -135,7 +136,7 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
   const chunkLog2 = bytes[10]!;
   if (chunkLog2 < MIN_CHUNK_LOG2 || chunkLog2 > MAX_CHUNK_LOG2) throw outOfRange('chunk_log2');
   if (bytes[11] !== 0) throw outOfRange('flags');
-  const b = bytes.slice(0, HEADER_LENGTH);
+  const b = copyBytes(bytes, 0, HEADER_LENGTH); // a copy: the fields below are slices of it
   return {
     suite,
     chunkLog2,
@@ -295,7 +296,7 @@ export function decodeSlotSection(bytes: Uint8Array): SlotSection {
     const type = bytes[o]!;
     const len = (bytes[o + 1]! << 8) | bytes[o + 2]!;
     if (o + 3 + len > bytes.length) throw malformed('slot section is truncated', 'slots');
-    const slot = decodeSlot(type, bytes.subarray(o + 3, o + 3 + len));
+    const slot = decodeSlot(type, copyBytes(bytes, o + 3, o + 3 + len));
     if (slot.type === 'password' && ++passwordSlots > 1)
       throw malformed('more than one password slot', 'slot');
     slots.push(slot);
@@ -304,9 +305,9 @@ export function decodeSlotSection(bytes: Uint8Array): SlotSection {
   if (o + MAC_LENGTH > bytes.length) throw malformed('slot section is truncated', 'slots');
   return {
     slots,
-    macInput: bytes.slice(0, o),
-    mac: bytes.slice(o, o + MAC_LENGTH),
-    bytes: bytes.slice(0, o + MAC_LENGTH),
+    macInput: copyBytes(bytes, 0, o),
+    mac: copyBytes(bytes, o, o + MAC_LENGTH),
+    bytes: copyBytes(bytes, 0, o + MAC_LENGTH),
   };
 }
 

@@ -15,7 +15,7 @@
  * A WhatsApp-style key (64 hex characters = 32 raw bytes, no checksum) can be imported explicitly
  * with `importHexRecoveryKey`.
  */
-import { fromHex, utf8 } from '@e2ee-kit/core';
+import { fromHex, redact, utf8 } from '@e2ee-kit/core';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { BackupErrorCode, InvalidRecoveryKeyError } from './errors.js';
 
@@ -126,6 +126,7 @@ export class RecoveryKey {
     return this.toString();
   }
 }
+redact(RecoveryKey, (key: RecoveryKey) => key.toString());
 
 function makeKey(format: RecoveryKeyFormat, secret: Uint8Array, text: string): RecoveryKey {
   constructing = true;

@@ -4,7 +4,7 @@
  * the slot section, and the body bytes stay identical. Pure byte surgery, no key involved; every
  * part is still authenticated when the joined file is opened.
  */
-import { assertBytes, concatBytes } from '@e2ee-kit/core';
+import { assertBytes, concatBytes, copyBytes } from '@e2ee-kit/core';
 import { BackupErrorCode, BackupFormatError } from './errors.js';
 import { decodeHeader, decodeSlotSection, HEADER_LENGTH } from './format.js';
 
@@ -15,7 +15,7 @@ export function splitBackupFile(file: Uint8Array): { slots: Uint8Array; body: Ui
   const section = decodeSlotSection(file.subarray(HEADER_LENGTH));
   const end = HEADER_LENGTH + section.bytes.length;
   return {
-    slots: file.slice(HEADER_LENGTH, end),
+    slots: copyBytes(file, HEADER_LENGTH, end),
     body: concatBytes(file.subarray(0, HEADER_LENGTH), file.subarray(end)),
   };
 }

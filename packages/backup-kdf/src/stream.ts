@@ -1,4 +1,5 @@
 /** Byte sources and sinks: `ReadableStream`, `AsyncIterable`, `Iterable` or one `Uint8Array` in; a one-shot stream out. */
+import { copyBytes, redact } from '@e2ee-kit/core';
 
 /** Anything this package can read bytes from. Node streams are `AsyncIterable<Uint8Array>` too. */
 export type ByteSource =
@@ -58,7 +59,7 @@ export class ByteReader {
     for (let i = 0; i < this.#queue.length; i++) {
       if (this.#owned[i]) continue;
       const start = i === 0 ? this.#offset : 0;
-      this.#queue[i] = this.#queue[i]!.slice(start);
+      this.#queue[i] = copyBytes(this.#queue[i]!, start);
       this.#owned[i] = true;
       if (i === 0) this.#offset = 0;
     }
@@ -100,7 +101,7 @@ export class ByteReader {
     const start = this.#offset;
     if (head.length - start >= n) {
       // One piece holds it all: a view of our own copy, or one copy of the source's bytes.
-      const view = this.#owned[0] ? head.subarray(start, start + n) : head.slice(start, start + n);
+      const view = this.#owned[0] ? head.subarray(start, start + n) : copyBytes(head, start, start + n);
       this.#advance(n);
       return view;
     }
@@ -175,6 +176,7 @@ export class ByteReader {
     await this.#it.return?.();
   }
 }
+redact(ByteReader, '[ByteReader]');
 
 /**
  * A one-shot stream of output bytes: iterate it (`for await`), turn it into a web `ReadableStream`,
@@ -241,3 +243,4 @@ export class ByteStream implements AsyncIterable<Uint8Array> {
     return out;
   }
 }
+redact(ByteStream, '[ByteStream]');

@@ -7,6 +7,23 @@ export function assertBytes(value: unknown, name = 'value', length?: number): as
   }
 }
 
+/**
+ * A fresh, plain `Uint8Array` with its own `ArrayBuffer` holding `bytes[start, end)`.
+ *
+ * Use it wherever bytes from a caller are kept or later wiped: `bytes.slice()` is not a copy for a
+ * Node `Buffer` (`Buffer#slice` is a view into the caller's memory, often the shared 8 KiB pool), and
+ * `Uint8Array.prototype.slice` on a `Buffer` returns a `Buffer`. This never calls a method of `bytes`
+ * (a subclass may override them), never writes to it, and never returns a view of it.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end: number = bytes.length): Uint8Array {
+  assertBytes(bytes, 'bytes');
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > bytes.length)
+    throw new RangeError('copyBytes range is outside the input');
+  const out = new Uint8Array(end - start);
+  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+  return out;
+}
+
 /** Concatenate byte arrays into a new array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let total = 0;

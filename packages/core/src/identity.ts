@@ -8,6 +8,7 @@
 import { type Address, addressToString, validateAddress } from './address.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
 import { KeyedMutex } from './mutex.js';
+import { redact } from './redact.js';
 
 export type Direction = 'sending' | 'receiving';
 
@@ -237,6 +238,7 @@ function isStoredEntry(e: unknown): e is StoredEntry {
     (approved === null || approved instanceof Uint8Array)
   );
 }
+redact(KeyValueIdentityKeyStore, '[KeyValueIdentityKeyStore]');
 
 /** libsignal registration ids are 14 bits (1..16380); we accept 0..2^31-1 as libsignal's wire does. */
 export function validateRegistrationId(id: unknown): asserts id is number {

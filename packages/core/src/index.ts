@@ -11,6 +11,7 @@ export {
   assertBytes,
   concatBytes,
   constantTimeEqual,
+  copyBytes,
   fromBase64,
   fromHex,
   fromUtf8,
@@ -103,4 +104,5 @@ export {
 } from './provider/platform.js';
 export { withRandom } from './provider/random.js';
 export type { CryptoProvider } from './provider/types.js';
+export { type RedactionLabel, redact, SecretBytes } from './redact.js';
 export { SIGNATURE_LENGTH, xeddsaSign, xeddsaVerify } from './xeddsa.js';

@@ -11,9 +11,10 @@
  */
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import { assertBytes, concatBytes, constantTimeEqual } from './bytes.js';
+import { assertBytes, concatBytes, constantTimeEqual, copyBytes } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
 import type { CryptoProvider } from './provider/types.js';
+import { SecretBytes } from './redact.js';
 
 export const KemType = { Kyber1024: 0x08, MlKem1024: 0x0a } as const;
 export type KemType = (typeof KemType)[keyof typeof KemType];
@@ -31,6 +32,7 @@ function parseTyped(
   bytes: Uint8Array,
   bodyLength: number,
   what: string,
+  secret = false,
 ): { type: KemType; body: Uint8Array } {
   assertBytes(bytes, what);
   if (bytes.length === 0) throw new DecodeError(`${what} is empty`);
@@ -39,7 +41,7 @@ function parseTyped(
     throw new DecodeError(`unknown ${what} type`, { code: ErrorCode.InvalidKey });
   }
   if (bytes.length !== bodyLength + 1) throw new DecodeError(`${what} has the wrong length`);
-  return { type, body: bytes.slice(1) };
+  return { type, body: secret ? SecretBytes.copyOf(bytes, 1) : copyBytes(bytes, 1) };
 }
 
 export class KemPublicKey {
@@ -60,7 +62,7 @@ export class KemPublicKey {
   static fromRaw(type: KemType, raw: Uint8Array): KemPublicKey {
     assertBytes(raw, 'KEM public key', KEM_PUBLIC_KEY_LENGTH);
     if (type !== KemType.Kyber1024 && type !== KemType.MlKem1024) throw new RangeError('unknown KEM type');
-    return new KemPublicKey(INTERNAL, type, raw.slice());
+    return new KemPublicKey(INTERNAL, type, copyBytes(raw));
   }
 
   /** Type byte ‖ 1568-byte key: 1569 bytes (this is what libsignal signs for a Kyber pre-key). */
@@ -101,7 +103,7 @@ export class KemSecretKey {
   }
 
   static deserialize(bytes: Uint8Array): KemSecretKey {
-    const { type, body } = parseTyped(bytes, KEM_SECRET_KEY_LENGTH, 'KEM secret key');
+    const { type, body } = parseTyped(bytes, KEM_SECRET_KEY_LENGTH, 'KEM secret key', true);
     return new KemSecretKey(INTERNAL, type, body);
   }
 
@@ -139,10 +141,14 @@ export function generateKemKeyPair(provider: CryptoProvider, type: KemType = Kem
   const seed = provider.randomBytes(64);
   const { publicKey, secretKey } = ml_kem1024.keygen(seed);
   seed.fill(0);
-  return {
+  const typed = concatBytes(Uint8Array.of(type), secretKey);
+  secretKey.fill(0);
+  const pair = {
     publicKey: KemPublicKey.fromRaw(type, publicKey),
-    secretKey: KemSecretKey.deserialize(concatBytes(Uint8Array.of(type), secretKey)),
+    secretKey: KemSecretKey.deserialize(typed),
   };
+  typed.fill(0);
+  return pair;
 }
 
 export interface KemEncapsulation {

@@ -3,10 +3,11 @@
  * is 32 raw bytes, clamped on import and on generation. Key objects never print their bytes.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { assertBytes, constantTimeEqual } from './bytes.js';
+import { assertBytes, constantTimeEqual, copyBytes } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
 import { ProtoReader, ProtoWriter, WireType } from './protobuf.js';
 import type { CryptoProvider } from './provider/types.js';
+import { SecretBytes } from './redact.js';
 
 export const DJB_TYPE = 0x05;
 export const PUBLIC_KEY_LENGTH = 33;
@@ -34,7 +35,7 @@ export class PublicKey {
   /** From the 32-byte Montgomery u-coordinate. */
   static fromRaw(u: Uint8Array): PublicKey {
     assertBytes(u, 'public key', 32);
-    return new PublicKey(INTERNAL, u.slice());
+    return new PublicKey(INTERNAL, copyBytes(u));
   }
 
   /** From libsignal's 33-byte form (`0x05 ‖ u`). Anything else is a `DecodeError`. */
@@ -43,7 +44,7 @@ export class PublicKey {
     if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
     if (bytes[0] !== DJB_TYPE)
       throw new DecodeError('unknown public key type', { code: ErrorCode.InvalidKey });
-    return new PublicKey(INTERNAL, bytes.slice(1));
+    return new PublicKey(INTERNAL, copyBytes(bytes, 1));
   }
 
   /** The 33-byte libsignal serialization. */
@@ -56,7 +57,7 @@ export class PublicKey {
 
   /** The 32-byte u-coordinate (a copy). */
   raw(): Uint8Array {
-    return this.#u.slice();
+    return copyBytes(this.#u);
   }
 
   /** Internal, not copied: for providers that cache per key-bytes object. */
@@ -104,18 +105,21 @@ export class PrivateKey {
   static deserialize(bytes: Uint8Array): PrivateKey {
     assertBytes(bytes, 'private key');
     if (bytes.length !== PRIVATE_KEY_LENGTH) throw new DecodeError('private key must be 32 bytes');
-    return new PrivateKey(INTERNAL, clamp(bytes.slice()));
+    return new PrivateKey(INTERNAL, clamp(SecretBytes.copyOf(bytes)));
   }
 
   static generate(provider: CryptoProvider): PrivateKey {
-    return new PrivateKey(INTERNAL, clamp(provider.randomBytes(32)));
+    const random = provider.randomBytes(32);
+    assertBytes(random, 'random', 32);
+    // A copy, clamped: a replaced `randomBytes` (withRandom) may hand out a view of its own buffer.
+    return new PrivateKey(INTERNAL, clamp(SecretBytes.copyOf(random)));
   }
 
   serialize(): Uint8Array {
-    return this.#k.slice();
+    return copyBytes(this.#k);
   }
 
-  /** Internal, not copied: the clamped scalar bytes. Do not modify. */
+  /** Internal, not copied: the clamped scalar bytes (they print as `[secret 32 bytes]`). Do not modify. */
   get rawView(): Uint8Array {
     return this.#k;
   }

@@ -8,7 +8,9 @@ import * as nc from 'node:crypto';
 import {
   assertBytes,
   type CryptoProvider,
+  copyBytes,
   ErrorCode,
+  fromBase64,
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
@@ -16,7 +18,18 @@ import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provid
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
 
-const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+/**
+ * A Node `Buffer` result as a plain `Uint8Array` that owns its whole `ArrayBuffer`. Small Buffers
+ * (`Buffer.concat`, `allocUnsafe`) are slices of Node's shared 8 KiB pool: a view of one would hand the
+ * caller `.buffer` with unrelated process memory around the result, so those are copied and the pool
+ * bytes wiped.
+ */
+function u8(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return new Uint8Array(b.buffer);
+  const out = copyBytes(b);
+  b.fill(0);
+  return out;
+}
 
 const b64url = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -225,22 +238,22 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   async x25519PublicKey(privateKey: Uint8Array) {
     checkKey32(privateKey, 'privateKey');
     const known = x25519PublicOf.get(privateKey);
-    if (known !== undefined) return known.slice();
-    const priv = x25519Priv.getOrSet(privateKey, () => x25519PrivateKeyObject(privateKey));
-    const x = priv.export({ format: 'jwk' }).x;
-    let pub: Uint8Array;
-    if (typeof x === 'string') pub = u8(Buffer.from(x, 'base64url'));
-    else {
-      const spki = nc.createPublicKey(priv).export({ format: 'der', type: 'spki' });
-      pub = u8(spki.subarray(spki.length - 32));
-    }
-    x25519PublicOf.set(privateKey, pub.slice());
+    if (known !== undefined) return copyBytes(known);
+    // No `KeyObject.export` here (see x25519GenerateKeyPair): noble's base-point multiplication, cached.
+    const pub = await nobleProvider.x25519PublicKey(privateKey);
+    x25519PublicOf.set(privateKey, pub);
     return pub;
   },
   /**
-   * OpenSSL's X25519 generator plus one JWK export (`d`, `x`): the `KeyObject` is cached for the
-   * agreements that follow. Only while `randomBytes` is this provider's own (see
-   * `CryptoProvider.x25519GenerateKeyPair`).
+   * OpenSSL's X25519 generator asked for JWK output directly (`d`, `x`), then `d` imported as the
+   * `KeyObject` cached for the agreements that follow. Only while `randomBytes` is this provider's own
+   * (see `CryptoProvider.x25519GenerateKeyPair`).
+   *
+   * Never `generateKeyPairSync('x25519')` followed by `keyObject.export(...)`: in Node 20 a garbage
+   * collection during the JWK export can run the destructor of an earlier `KeyGenJob`, which takes the
+   * mutex the export holds, and the process freezes for good (about once per 20k–120k generations,
+   * reproduced with plain Node). Encoded output is produced inside the job; 500k-generation runs of
+   * tools/stress did not hang.
    */
   async x25519GenerateKeyPair(this: unknown) {
     if ((this as { randomBytes?: unknown } | undefined)?.randomBytes !== nodeRandomBytes) return undefined;
@@ -248,13 +261,15 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     let x: Uint8Array;
     let key: nc.KeyObject;
     try {
-      key = nc.generateKeyPairSync('x25519').privateKey;
-      const jwk = key.export({ format: 'jwk' });
+      const jwk = nc.generateKeyPairSync('x25519', {
+        privateKeyEncoding: { format: 'jwk' },
+        publicKeyEncoding: { format: 'jwk' },
+      }).privateKey as unknown as nc.JsonWebKey;
       if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') return undefined;
-      const db = Buffer.from(jwk.d, 'base64url'); // a view into Node's shared Buffer pool: copy, then wipe
-      d = new Uint8Array(db);
-      db.fill(0);
-      x = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+      d = fromBase64(jwk.d);
+      x = fromBase64(jwk.x);
+      if (d.length !== 32 || x.length !== 32) return undefined;
+      key = x25519PrivateKeyObject(d);
     } catch {
       return undefined;
     }

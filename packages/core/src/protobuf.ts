@@ -5,8 +5,9 @@
  * allocation is ever larger than the input; anything malformed throws `DecodeError` and nothing else;
  * unknown fields are skipped; groups (wire types 3/4) are refused.
  */
-import { assertBytes } from './bytes.js';
+import { assertBytes, copyBytes } from './bytes.js';
 import { DecodeError } from './errors.js';
+import { redact } from './redact.js';
 import { fromUtf8, utf8 } from './utf8.js';
 
 export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
@@ -71,7 +72,7 @@ export class ProtoReader {
   /** Length-delimited field as a copy (callers may keep it; the input may be reused). */
   bytes(): Uint8Array {
     const len = this.#length();
-    const out = this.#buf.slice(this.#pos, this.#pos + len);
+    const out = copyBytes(this.#buf, this.#pos, this.#pos + len);
     this.#pos += len;
     return out;
   }
@@ -197,6 +198,9 @@ export class ProtoReader {
   }
 }
 
+// The input or output may be a serialized secret (an identity key pair): print neither.
+redact(ProtoReader, '[ProtoReader]');
+
 /** Appends fields in the order they are written (write them in field-number order for canonical bytes). */
 export class ProtoWriter {
   #chunks: number[] = [];
@@ -229,6 +233,7 @@ export class ProtoWriter {
     return this;
   }
 
+  /** `value` is read when `finish()` runs (not copied here): do not change it before then. */
   bytes(field: number, value: Uint8Array): this {
     assertBytes(value, 'bytes value');
     this.#key(field, WireType.LengthDelimited);
@@ -305,6 +310,8 @@ export class ProtoWriter {
     }
   }
 }
+
+redact(ProtoWriter, '[ProtoWriter]');
 
 /** LEB128 unsigned varint on its own (used outside protobuf messages, e.g. SPQR headers). */
 export function encodeVarint(value: number): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { assertBytes, toHex } from './bytes.js';
+import { assertBytes, copyBytes, toHex } from './bytes.js';
 import { InvalidKeyError } from './errors.js';
 import { montgomeryToEdwards, PrivateKey, PublicKey } from './keys.js';
 import type { CryptoProvider } from './provider/types.js';
@@ -118,7 +118,7 @@ export async function xeddsaVerify(
   assertBytes(signature, 'signature');
   if (signature.length !== SIGNATURE_LENGTH) return false;
   const sign = (signature[63] as number) >> 7;
-  const sBytes = signature.slice(32, 64);
+  const sBytes = copyBytes(signature, 32, 64); // cleared below: never the caller's bytes
   sBytes[31] = (sBytes[31] as number) & 0x7f;
   if (((sBytes[31] as number) & 0xe0) !== 0) return false;
   const aBytes = edwardsBytes(publicKey.rawView, sign);

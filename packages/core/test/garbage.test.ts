@@ -116,6 +116,7 @@ async function instances(): Promise<Record<string, () => Promise<object>>> {
     ProtoReader: async () => new core.ProtoReader(new core.ProtoWriter().uint32(1, 5).finish()),
     ProtoWriter: async () => new core.ProtoWriter(),
     KeyedMutex: async () => new core.KeyedMutex(),
+    SecretBytes: async () => core.SecretBytes.copyOf(pair.privateKey.serialize()),
     KeyValueIdentityKeyStore: async () =>
       new core.KeyValueIdentityKeyStore({
         identityKeyPair: pair,

@@ -4,6 +4,7 @@
  */
 import {
   assertBytes,
+  copyBytes,
   DecodeError,
   KemPublicKey,
   MAX_DEVICE_ID,
@@ -260,5 +261,5 @@ function ecKey(v: unknown, name: string): PublicKey {
 
 function signature(v: unknown, name: string): Uint8Array {
   assertBytes(v, name, SIGNATURE_LENGTH);
-  return v.slice();
+  return copyBytes(v);
 }

@@ -12,6 +12,7 @@ import {
   generateKemKeyPair,
   IdentityKeyPair,
   KeyPair,
+  redact,
   resolveProvider,
   xeddsaSign,
 } from '@e2ee-kit/core';
@@ -335,6 +336,7 @@ export class PreKeyManager {
     return (await this.#store.getPreKeyState()) ?? initialState(this.#provider);
   }
 }
+redact(PreKeyManager, '[PreKeyManager]');
 
 function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)

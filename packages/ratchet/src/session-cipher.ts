@@ -9,6 +9,7 @@ import {
   addressToString,
   type CryptoProvider,
   type PublicKey,
+  redact,
   resolveProvider,
   validateAddress,
 } from '@e2ee-kit/core';
@@ -149,3 +150,4 @@ export class SessionCipher {
     return mutexFor(this.#ctx.store).run(this.#lockKey, fn);
   }
 }
+redact(SessionCipher, '[SessionCipher]');

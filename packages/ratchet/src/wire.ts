@@ -3,7 +3,7 @@
  * version byte `(sessionVersion << 4) | 4`; encoders write protobuf fields in field-number order, as
  * libsignal (prost) does. Malformed input of any kind is a `DecodeError`.
  */
-import { assertBytes, DecodeError, PublicKey } from '@e2ee-kit/core';
+import { assertBytes, copyBytes, DecodeError, PublicKey } from '@e2ee-kit/core';
 import { CURRENT_VERSION, SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
 import { FastReader, FastWriter } from './records/fast-proto.js';
@@ -82,7 +82,7 @@ export class SignalMessage implements SignalMessageFields {
     assertBytes(bytes, 'message');
     if (bytes.length < MAC_LENGTH + 1) throw new DecodeError('SignalMessage is too short');
     const messageVersion = checkVersion(bytes[0] as number);
-    const own = bytes.slice();
+    const own = copyBytes(bytes);
     const r = new FastReader(own, 1, own.length - MAC_LENGTH);
     let ratchetKey: Uint8Array | undefined;
     let counter: number | undefined;
@@ -130,7 +130,7 @@ export class SignalMessage implements SignalMessageFields {
 
   /** The exact bytes (version, protobuf, MAC). */
   serialize(): Uint8Array {
-    return this.#serialized.slice();
+    return copyBytes(this.#serialized);
   }
 
   /** @internal Not copied. */
@@ -216,7 +216,7 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
     assertBytes(bytes, 'message');
     if (bytes.length === 0) throw new DecodeError('PreKeySignalMessage is empty');
     const messageVersion = checkVersion(bytes[0] as number);
-    const own = bytes.slice();
+    const own = copyBytes(bytes);
     const r = new FastReader(own, 1);
     let preKeyId: number | undefined;
     let baseKey: Uint8Array | undefined;
@@ -278,7 +278,7 @@ export class PreKeySignalMessage implements PreKeySignalMessageFields {
   }
 
   serialize(): Uint8Array {
-    return this.#serialized.slice();
+    return copyBytes(this.#serialized);
   }
 
   /** @internal Not copied. */

@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { BraidTag } from '../src/spqr/braid.js';
 import { parseSpqrMessage } from '../src/spqr/message.js';
 import { keysFromDk } from '../src/spqr/mlkem768.js';
-import { initSpqr, spqrRecvDetailed, spqrSendDetailed } from '../src/spqr/ratchet.js';
+import { spqrRecvDetailed, spqrSendDetailed } from '../src/spqr/ratchet.js';
 import { SpqrState, stateData } from '../src/spqr/state.js';
 import { queuedEntropy } from './fixtures/spqr/entropy.js';
 import { captureSides } from './fixtures/spqr/snapshots.js';
 import frozen from './fixtures/spqr/state-v1.json' with { type: 'json' };
-import { authKey, chainKey, epochs, messages } from './fixtures/spqr/vector.js';
+import { chainKey, epochs, messages } from './fixtures/spqr/vector.js';
 
 const provider = nobleProvider;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

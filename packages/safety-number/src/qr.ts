@@ -9,7 +9,7 @@
  * per byte: turn that text back into bytes with `qrTextToPayload`. Never let a scanner decode it as
  * UTF-8 (bytes ≥ 0x80 would be replaced).
  */
-import { DecodeError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError } from '@e2ee-kit/core';
 // Through the package name, so this entry shares the main entry's classes (see tsup external).
 import { SafetyNumber, ScannableFingerprint } from '@e2ee-kit/safety-number';
 import { encodeQR } from 'qr';
@@ -61,7 +61,7 @@ const MAX_SCALE = 64;
 const MAX_QUIET_ZONE = 16;
 
 function payloadBytes(payload: Uint8Array | ScannableFingerprint | SafetyNumber): Uint8Array {
-  if (payload instanceof Uint8Array) return payload.slice();
+  if (payload instanceof Uint8Array) return copyBytes(payload);
   if (payload instanceof SafetyNumber) return payload.scannable.serialize();
   if (payload instanceof ScannableFingerprint) return payload.serialize();
   // The same classes from another copy of the package (an app that loads both the ESM and CJS builds).

@@ -9,7 +9,7 @@
  * merged, a repeated scalar keeps the last value, a `uint32` varint is truncated to its low 32 bits,
  * unknown groups are skipped, nesting deeper than 100 is refused.
  */
-import { assertBytes, constantTimeEqual, DecodeError } from '@e2ee-kit/core';
+import { assertBytes, constantTimeEqual, copyBytes, DecodeError } from '@e2ee-kit/core';
 
 /** Bytes of each party's hash carried in the scannable form. */
 export const SCANNABLE_FINGERPRINT_LENGTH = 32;
@@ -129,7 +129,7 @@ function logical(c: Cursor, previous: Uint8Array | undefined, depth: number): Ui
     if (field === 1) {
       expectWireType(wireType, 2);
       const n = length(inner);
-      content = inner.buf.slice(inner.pos, inner.pos + n);
+      content = copyBytes(inner.buf, inner.pos, inner.pos + n);
       inner.pos += n;
     } else {
       skip(inner, field, wireType, depth - 1);
@@ -230,7 +230,7 @@ export class ScannableFingerprint {
     assertVersion(version);
     assertBytes(localFingerprint, 'localFingerprint', SCANNABLE_FINGERPRINT_LENGTH);
     assertBytes(remoteFingerprint, 'remoteFingerprint', SCANNABLE_FINGERPRINT_LENGTH);
-    return new ScannableFingerprint(version, localFingerprint.slice(), remoteFingerprint.slice());
+    return new ScannableFingerprint(version, copyBytes(localFingerprint), copyBytes(remoteFingerprint));
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   ErrorCode,
   KeyedMutex,
   MessageGapError,
+  redact,
   resolveProvider,
   StoreError,
   VerificationError,
@@ -653,6 +654,7 @@ export class GroupCipher {
     return out;
   }
 }
+redact(GroupCipher, '[GroupCipher]');
 
 const isSenderKeyRecord = (v: unknown) => v instanceof SenderKeyRecord;
 const isKeyHolderRecord = (v: unknown) => v instanceof KeyHolderRecord;

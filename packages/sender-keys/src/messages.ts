@@ -9,7 +9,15 @@
  * truncated from a 64-bit varint as prost does) and keep the received bytes: the signature is checked
  * over them, never over a re-encoding. Malformed input is always a `DecodeError`.
  */
-import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
+import {
+  assertBytes,
+  copyBytes,
+  DecodeError,
+  ProtoReader,
+  ProtoWriter,
+  PublicKey,
+  WireType,
+} from '@e2ee-kit/core';
 import { CHAIN_KEY_LENGTH, SENDER_KEY_MESSAGE_VERSION, SENDER_KEY_SIGNATURE_LENGTH } from './constants.js';
 import { distributionIdFromBytes, distributionIdToBytes } from './uuid.js';
 
@@ -182,7 +190,7 @@ export class SenderKeyDistributionMessage extends WireMessage {
     serialized[0] = versionByte(version);
     serialized.set(body, 1);
     const h = header(version, { uuid, chainId: fields.chainId, iteration: fields.iteration });
-    return new SenderKeyDistributionMessage(h, fields.chainKey.slice(), fields.signingKey, serialized);
+    return new SenderKeyDistributionMessage(h, copyBytes(fields.chainKey), fields.signingKey, serialized);
   }
 
   static deserialize(bytes: Uint8Array): SenderKeyDistributionMessage {
@@ -203,7 +211,7 @@ export class SenderKeyDistributionMessage extends WireMessage {
       throw new DecodeError('sender key distribution message has a wrong key length');
     }
     const signingKey = PublicKey.deserialize(f.f5);
-    return new SenderKeyDistributionMessage(header(version, f), f.f4, signingKey, bytes.slice());
+    return new SenderKeyDistributionMessage(header(version, f), f.f4, signingKey, copyBytes(bytes));
   }
 
   /** The 32-byte chain key at `iteration` (a copy). Secret: whoever holds it reads the chain from here on. */
@@ -256,7 +264,7 @@ export class SenderKeyMessage extends WireMessage {
       throw new DecodeError('sender key message is missing a field');
     }
     if (f.uuid.length !== 16) throw new DecodeError('distribution id must be 16 bytes');
-    return new SenderKeyMessage(header(version, f), f.f4, bytes.slice());
+    return new SenderKeyMessage(header(version, f), f.f4, copyBytes(bytes));
   }
 
   /** The AES-256-CBC ciphertext (a copy). */

@@ -19,7 +19,15 @@
  * Records are immutable: every change builds a new record, so a failed operation cannot leave a
  * half-changed object behind in a store that caches objects.
  */
-import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
+import {
+  assertBytes,
+  DecodeError,
+  ProtoReader,
+  ProtoWriter,
+  PublicKey,
+  redact,
+  WireType,
+} from '@e2ee-kit/core';
 import {
   CHAIN_KEY_LENGTH,
   MAX_MESSAGE_KEYS,
@@ -323,11 +331,16 @@ function checkCaps(states: readonly SenderKeyStateData[]): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** States hold chain keys, signing keys and message-key seeds: each prints as `[SenderKeyState]`. */
+function redactState(state: SenderKeyStateData): SenderKeyStateData {
+  return redact(Object.isExtensible(state) ? state : { ...state }, '[SenderKeyState]');
+}
+
 export class SenderKeyRecord {
   readonly #states: readonly SenderKeyStateData[];
 
   private constructor(states: readonly SenderKeyStateData[]) {
-    this.#states = Object.freeze(states.slice());
+    this.#states = Object.freeze(states.map(redactState));
   }
 
   /** @internal */

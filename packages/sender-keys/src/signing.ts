@@ -11,8 +11,10 @@
 import {
   type CryptoProvider,
   constantTimeEqual,
+  copyBytes,
   PrivateKey,
   PublicKey,
+  redact,
   toHex,
   xeddsaSign,
   xeddsaVerify,
@@ -66,12 +68,13 @@ export class SigningSeedCache {
       this.#map.set(id, hit);
       return hit;
     }
-    const copy = seed.slice();
+    const copy = copyBytes(seed);
     this.#map.set(id, copy);
     if (this.#map.size > 16) this.#map.delete(this.#map.keys().next().value as string);
     return copy;
   }
 }
+redact(SigningSeedCache, '[SigningSeedCache]');
 
 export async function signMessage(
   state: SenderKeyStateData,

@@ -20,7 +20,7 @@
  * The hash value may leak through `Map` timing; 32 bits of a non-cryptographic hash of a 256-bit key
  * do not help an attacker search for the key.
  */
-import { constantTimeEqual } from '../bytes.js';
+import { constantTimeEqual, copyBytes } from '../bytes.js';
 
 /** Entries per cache: one per recently used key. */
 export const KEY_CACHE_CAPACITY = 64;
@@ -63,7 +63,7 @@ export class ContentKeyCache<K> {
   set(bytes: Uint8Array, key: K): void {
     const h = fnv1a(bytes);
     this.#map.delete(h);
-    this.#map.set(h, { bytes: bytes.slice(), key });
+    this.#map.set(h, { bytes: copyBytes(bytes), key });
     if (this.#map.size > this.#capacity) {
       const oldest = this.#map.keys().next();
       if (!oldest.done) this.#map.delete(oldest.value);
@@ -83,7 +83,7 @@ export class ContentKeyCache<K> {
   async getOrSetAsync(bytes: Uint8Array, make: () => Promise<K>): Promise<K> {
     const hit = this.get(bytes);
     if (hit !== undefined) return hit;
-    const copy = bytes.slice(); // the caller may reuse its buffer while we wait
+    const copy = copyBytes(bytes); // the caller may reuse its buffer while we wait
     try {
       const key = await make();
       this.set(copy, key);
@@ -126,5 +126,5 @@ export function adoptGeneratedX25519<K>(
   clampScalar(d);
   keys.set(d, key);
   publicOf.set(d, x);
-  return { privateKey: d, publicKey: x.slice() };
+  return { privateKey: d, publicKey: copyBytes(x) };
 }

@@ -9,10 +9,10 @@
  * available, because there it is many times faster than pure JavaScript. The bytes are identical
  * either way; tests force every path with `webCryptoMinBytes: 0`.
  */
-import { assertBytes, fromBase64, toBase64 } from '../bytes.js';
+import { assertBytes, copyBytes, toBase64 } from '../bytes.js';
 import { ErrorCode, VerificationError } from '../errors.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
-import { pkcs8Ed25519, pkcs8X25519 } from './der.js';
+import { pkcs8Ed25519, pkcs8X25519, x25519FromPkcs8 } from './der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './key-cache.js';
 import { nobleSync } from './noble.js';
 import { webRandomBytes } from './random.js';
@@ -354,16 +354,22 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
     async x25519PublicKey(privateKey: Uint8Array) {
       checkKey32(privateKey, 'privateKey');
       const known = publicOf.get(privateKey);
-      if (known !== undefined) return known.slice();
+      if (known !== undefined) return copyBytes(known);
       // A base-point multiplication via Web Crypto needs an import and an export; noble's is as fast.
       const pub = nobleSync.x25519PublicKey(privateKey);
-      publicOf.set(privateKey, pub.slice());
+      publicOf.set(privateKey, pub);
       return pub;
     },
     /**
-     * Web Crypto's X25519 generator plus one JWK export (`d`, `x`): no base-point multiplication in
-     * JavaScript, and the generated `CryptoKey` is cached for the agreements that follow. Only while
-     * `randomBytes` is this provider's own (see `CryptoProvider.x25519GenerateKeyPair`).
+     * Web Crypto's X25519 generator plus a PKCS#8 export of the private key and a raw export of the
+     * public key: no base-point multiplication in JavaScript, and the generated `CryptoKey` is cached for
+     * the agreements that follow. Only while `randomBytes` is this provider's own (see
+     * `CryptoProvider.x25519GenerateKeyPair`).
+     *
+     * Not a JWK export: in Node 20 `exportKey('jwk')` is a synchronous native export on the main thread,
+     * and a garbage collection during it can run the destructor of an earlier key-generation job that
+     * takes the mutex the export holds — the process freezes (the node provider's issue, see node.ts).
+     * Node runs the PKCS#8 and raw exports as asynchronous jobs off the main thread.
      */
     async x25519GenerateKeyPair(this: unknown) {
       if ((this as { randomBytes?: unknown } | undefined)?.randomBytes !== webRandomBytes) return undefined;
@@ -374,10 +380,14 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       let key: CryptoKey;
       try {
         const pair = (await s.subtle!.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
-        const jwk = await s.subtle!.exportKey('jwk', pair.privateKey);
-        if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') return undefined;
-        d = fromBase64(jwk.d);
-        x = fromBase64(jwk.x);
+        const [pkcs8, raw] = await Promise.all([
+          s.subtle!.exportKey('pkcs8', pair.privateKey),
+          s.subtle!.exportKey('raw', pair.publicKey),
+        ]);
+        const der = new Uint8Array(pkcs8);
+        d = x25519FromPkcs8(der);
+        der.fill(0);
+        x = new Uint8Array(raw);
         key = pair.privateKey;
       } catch {
         return undefined;

@@ -1,12 +1,14 @@
 // Public classes come through the package name so this entry shares them with the main entry.
 import {
   type CryptoProvider,
+  copyBytes,
   generateRegistrationId,
   type IdentityBackend,
   type IdentityChangeEvent,
   IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
+  redact,
   resolveProvider,
   type TrustPolicy,
 } from '@e2ee-kit/core';
@@ -21,12 +23,12 @@ export class MemoryBackend implements IdentityBackend {
   async get(key: string): Promise<Uint8Array | undefined> {
     checkKey(key);
     const v = this.#map.get(key);
-    return v?.slice();
+    return v && copyBytes(v);
   }
   async set(key: string, value: Uint8Array): Promise<void> {
     checkKey(key);
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    this.#map.set(key, value.slice());
+    this.#map.set(key, copyBytes(value));
   }
   async delete(key: string): Promise<void> {
     checkKey(key);
@@ -37,6 +39,8 @@ export class MemoryBackend implements IdentityBackend {
     return new Map([...this.#map].map(([k, v]) => [k, v.slice()]));
   }
 }
+
+redact(MemoryBackend, '[MemoryBackend]');
 
 export interface InMemoryIdentityKeyStoreOptions {
   provider?: CryptoProvider;

@@ -1,5 +1,6 @@
 import {
   assertBytes,
+  copyBytes,
   DecodeError,
   type KemKeyPair,
   KemPublicKey,
@@ -42,7 +43,7 @@ export class KyberPreKeyRecord {
     this.timestamp = timestamp;
     this.keyPair = keyPair;
     this.lastResort = lastResort;
-    this.#signature = signature.slice();
+    this.#signature = copyBytes(signature);
   }
 
   get publicKey(): KemPublicKey {
@@ -50,7 +51,7 @@ export class KyberPreKeyRecord {
   }
 
   get signature(): Uint8Array {
-    return this.#signature.slice();
+    return copyBytes(this.#signature);
   }
 
   serialize(): Uint8Array {

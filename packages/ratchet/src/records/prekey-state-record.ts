@@ -1,4 +1,4 @@
-import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { DecodeError, ProtoReader, ProtoWriter, redact, WireType } from '@e2ee-kit/core';
 import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId, MAX_PREKEY_ID } from './ids.js';
 import { checkTimestamp } from './signed-prekey-record.js';
@@ -128,6 +128,7 @@ export class PreKeyStateRecord implements PreKeyStateFields {
     });
   }
 }
+redact(PreKeyStateRecord, '[PreKeyStateRecord]');
 
 function checkRetired(r: RetiredKey): RetiredKey {
   checkPreKeyId(r?.id, 'retired key id');

@@ -1,4 +1,4 @@
-import { DecodeError } from '@e2ee-kit/core';
+import { DecodeError, SecretBytes } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
 import { capArchive } from './archive-caps.js';
 import { RecordTag, unwrapRecord } from './container.js';
@@ -94,8 +94,9 @@ export class SessionRecord {
 
   static deserialize(bytes: Uint8Array): SessionRecord {
     unwrapRecord(bytes, RecordTag.Session, 'SessionRecord', FORMAT_VERSION);
-    // One copy of the input; the decoded state and the archived states are views of it.
-    const own = bytes.slice();
+    // One copy of the input; the decoded state and the archived states are views of it (secret bytes:
+    // they print as `[secret N bytes]`).
+    const own = SecretBytes.copyOf(bytes);
     const r = new FastReader(own, 2);
     let current: SessionState | undefined;
     const previous: Uint8Array[] = [];
@@ -126,7 +127,7 @@ export class SessionRecord {
 export function archive(previous: readonly Uint8Array[], state: SessionState): Uint8Array[] {
   const s = state.clone();
   s.pending = undefined;
-  const out = [s.encode(), ...previous];
+  const out = [SecretBytes.copyOf(s.encode()), ...previous];
   if (out.length > ARCHIVED_STATES_MAX_LENGTH) out.length = ARCHIVED_STATES_MAX_LENGTH;
   return capArchive(out);
 }

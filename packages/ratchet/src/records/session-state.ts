@@ -5,7 +5,7 @@
  * `clone()` cheap (arrays of chains and skipped keys are copied, the key bytes are shared), which is
  * how a decrypt computes a new state without touching the record the store returned.
  */
-import { DecodeError } from '@e2ee-kit/core';
+import { DecodeError, redact } from '@e2ee-kit/core';
 import { FastReader, FastWriter } from './fast-proto.js';
 
 export interface ChainKey {
@@ -209,6 +209,8 @@ export class SessionState {
     return s;
   }
 }
+// Root, chain, ratchet and SPQR keys: never printed.
+redact(SessionState, '[SessionState]');
 
 function validate(s: SessionState): void {
   const bad = (what: string) => new DecodeError(`session state has an invalid ${what}`);

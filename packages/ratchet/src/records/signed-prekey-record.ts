@@ -1,4 +1,4 @@
-import { assertBytes, KeyPair, PrivateKey, PublicKey, SIGNATURE_LENGTH } from '@e2ee-kit/core';
+import { assertBytes, copyBytes, KeyPair, PrivateKey, PublicKey, SIGNATURE_LENGTH } from '@e2ee-kit/core';
 import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
 import { decodeSignedKey, encodeSignedKey } from './signed-key-codec.js';
@@ -32,7 +32,7 @@ export class SignedPreKeyRecord {
     this.id = id;
     this.timestamp = timestamp;
     this.keyPair = keyPair;
-    this.#signature = signature.slice();
+    this.#signature = copyBytes(signature);
   }
 
   get publicKey(): PublicKey {
@@ -41,7 +41,7 @@ export class SignedPreKeyRecord {
 
   /** The 64-byte XEdDSA signature (a copy). */
   get signature(): Uint8Array {
-    return this.#signature.slice();
+    return copyBytes(this.#signature);
   }
 
   serialize(): Uint8Array {

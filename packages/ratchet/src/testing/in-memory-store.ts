@@ -3,6 +3,7 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  copyBytes,
   type Direction,
   defaultProvider,
   generateRegistrationId,
@@ -13,6 +14,7 @@ import {
   IdentityKeyPair,
   KeyValueIdentityKeyStore,
   type PublicKey,
+  redact,
   type SaveIdentityOptions,
   type TrustPolicy,
   toHex,
@@ -60,7 +62,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
         return data.get(key)?.slice();
       },
       async set(key, value) {
-        data.set(key, value.slice());
+        data.set(key, copyBytes(value));
       },
       async delete(key) {
         data.delete(key);
@@ -98,7 +100,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
     this.#usedLastResort.clear();
     for (const [k, v] of snapshot) {
       if (k.startsWith('used-last-resort:')) this.#usedLastResort.add(k.slice('used-last-resort:'.length));
-      else this.#data.set(k, v.slice());
+      else this.#data.set(k, copyBytes(v));
     }
   }
 
@@ -240,3 +242,4 @@ export class InMemoryProtocolStore implements ProtocolStore {
     this.#data.set('prekey-state', record.serialize());
   }
 }
+redact(InMemoryProtocolStore, '[InMemoryProtocolStore]');

@@ -1,3 +1,4 @@
+import { redact } from '@e2ee-kit/core';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 
 export interface SimulatedNetworkOptions {
@@ -102,6 +103,7 @@ export class SimulatedNetwork<T = unknown> {
     return x < p;
   }
 }
+redact(SimulatedNetwork, '[SimulatedNetwork]');
 
 function rate(v: number, name: string): number {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1`);

@@ -1,5 +1,5 @@
 // Public classes come through the package name so this entry shares them with the main entry.
-import { type Address, addressToString } from '@e2ee-kit/core';
+import { type Address, addressToString, copyBytes, redact } from '@e2ee-kit/core';
 import { KeyHolderRecord, SenderKeyRecord, type SenderKeyStore } from '@e2ee-kit/sender-keys';
 
 /** A store call `failNext` can make fail. */
@@ -58,7 +58,7 @@ export class InMemorySenderKeyStore implements SenderKeyStore {
 
   /** Replaces the stored bytes of one sender-key record (tests: load a fixture, or corrupt a record). */
   setRawRecord(sender: Address, distributionId: string, bytes: Uint8Array): void {
-    this.#records.set(InMemorySenderKeyStore.key(sender, distributionId), bytes.slice());
+    this.#records.set(InMemorySenderKeyStore.key(sender, distributionId), copyBytes(bytes));
   }
 
   /** The stored bytes of one key-holder record (a copy), or undefined. */
@@ -68,7 +68,7 @@ export class InMemorySenderKeyStore implements SenderKeyStore {
 
   /** Replaces the stored bytes of one key-holder record. */
   setRawKeyHolders(sender: Address, distributionId: string, bytes: Uint8Array): void {
-    this.#holders.set(InMemorySenderKeyStore.key(sender, distributionId), bytes.slice());
+    this.#holders.set(InMemorySenderKeyStore.key(sender, distributionId), copyBytes(bytes));
   }
 
   /** Every stored record of both kinds as bytes (copies), to compare before and after an operation. */
@@ -92,3 +92,4 @@ export class InMemorySenderKeyStore implements SenderKeyStore {
     }
   }
 }
+redact(InMemorySenderKeyStore, '[InMemorySenderKeyStore]');

@@ -2,6 +2,7 @@
  * A simulated relay for group tests: each `send` is fanned out to every other member's inbox, and
  * `deliver` hands messages out in an order chosen by a seeded RNG, dropping and duplicating some.
  */
+import { redact } from '@e2ee-kit/core';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 
 export interface NetworkConditions {
@@ -86,3 +87,4 @@ export class SimulatedNetwork<M = Uint8Array> {
     return p > 0 && this.#uint32() / 0x1_0000_0000 < p;
   }
 }
+redact(SimulatedNetwork, '[SimulatedNetwork]');

@@ -1,0 +1,102 @@
+// Issue 11.7: every exported class of ratchet (and ratchet/testing), built for real in a live session,
+// prints none of the secrets it holds — identity and pre-key private keys, Kyber secret keys, root
+// and chain keys, ratchet private keys, SPQR chain keys, archived states — under util.inspect,
+// console.log, String(), template literals, toString or JSON, nor through any field or getter (the
+// internal `currentState` / `previousStates` getters included).
+import * as ratchet from '@e2ee-kit/ratchet';
+import {
+  generateKyberPreKey,
+  generatePreKeys,
+  generateSignedPreKey,
+  PreKeyManager,
+  PreKeySignalMessage,
+  PreKeyStateRecord,
+  SessionRecord,
+  SignalMessage,
+} from '@e2ee-kit/ratchet';
+import * as ratchetTesting from '@e2ee-kit/ratchet/testing';
+import { createTestParty, SimulatedNetwork } from '@e2ee-kit/ratchet/testing';
+import { describeRedaction } from '../../../tools/redaction.js';
+
+async function build() {
+  const alice = await createTestParty('alice');
+  const bob = await createTestParty('bob');
+  const ab = alice.cipher(bob);
+  const ba = bob.cipher(alice);
+  const bundle = await bob.bundle();
+  await ab.initiate(bundle);
+  const first = await ab.encrypt(new TextEncoder().encode('hello'));
+  await ba.decrypt(first);
+  const reply = await ba.encrypt(new TextEncoder().encode('hi'));
+  await ab.decrypt(reply);
+  const third = await ab.encrypt(new TextEncoder().encode('again'));
+  // A second session on top, so the record has an archived state too.
+  const archived = (await alice.store.getSession(bob.address))!;
+  await ab.initiate(await bob.bundle());
+  await ba.decrypt(await ab.encrypt(new TextEncoder().encode('new session')));
+  const record = (await alice.store.getSession(bob.address))!;
+  const reloaded = SessionRecord.deserialize(record.serialize());
+  const state = record.currentState!;
+  const archivedState = archived.currentState!;
+
+  const identity = await alice.store.getIdentityKeyPair();
+  const [preKey] = await generatePreKeys(100, 1, { provider: alice.provider });
+  const signed = await generateSignedPreKey(identity, 5, { provider: alice.provider });
+  const kyber = await generateKyberPreKey(identity, 6, { provider: alice.provider });
+  const network = new SimulatedNetwork<unknown>();
+  network.send('alice', 'bob', first);
+
+  const secrets: Record<string, Uint8Array> = {
+    'identity private key': identity.privateKey.serialize(),
+    'pre-key private key': preKey!.keyPair.privateKey.serialize(),
+    'signed pre-key private key': signed.keyPair.privateKey.serialize(),
+    'Kyber secret key': kyber.keyPair.secretKey.serialize().subarray(1),
+    'root key': state.rootKey,
+    'sender chain key': state.senderChain!.chainKey.key,
+    'ratchet private key': state.senderChain!.ratchetPrivate,
+    'archived root key': archivedState.rootKey,
+    'archived sender chain key': archivedState.senderChain!.chainKey.key,
+  };
+  for (const [i, c] of state.receiverChains.entries()) secrets[`receiver chain key ${i}`] = c.chainKey.key;
+  if (state.spqr) {
+    secrets['SPQR send chain'] = state.spqr.sendNext;
+    secrets['SPQR receive chain'] = state.spqr.recvNext;
+  }
+  const objects: Record<string, object> = {
+    SessionRecord: record,
+    'SessionRecord.deserialize': reloaded,
+    'SessionRecord (archived)': archived,
+    SessionState: state,
+    PreKeyBundle: bundle,
+    PreKeyRecord: preKey!,
+    SignedPreKeyRecord: signed,
+    KyberPreKeyRecord: kyber,
+    PreKeyStateRecord:
+      (await alice.store.getPreKeyState()) ??
+      new PreKeyStateRecord({
+        nextPreKeyId: 2,
+        nextSignedPreKeyId: 6,
+        nextKyberPreKeyId: 7,
+        currentSignedPreKeyId: 5,
+        retiredSignedPreKeys: [{ id: 4, retiredAt: 1 }],
+        retiredLastResortKyberPreKeys: [],
+      }),
+    PreKeyManager: new PreKeyManager(alice.store),
+    SessionCipher: ab,
+    InMemoryProtocolStore: alice.store,
+    SimulatedNetwork: network,
+    PreKeySignalMessage: PreKeySignalMessage.deserialize(first.body),
+    SignalMessage: SignalMessage.deserialize(third.body),
+    IdentityKeyPair: identity,
+    KeyPair: signed.keyPair,
+    PrivateKey: identity.privateKey,
+    PublicKey: identity.publicKey,
+    KemPublicKey: kyber.publicKey,
+    KeyValueIdentityKeyStore: alice.store,
+    'TestParty (plain object)': alice,
+  };
+  if (Object.keys(secrets).length < 10) throw new Error('test setup: too few secrets found');
+  return { objects, secrets };
+}
+
+describeRedaction('ratchet: secrets never print', [ratchet, ratchetTesting], build, 300);
