@@ -12,6 +12,7 @@ import {
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
+import { nodeHkdfSha256Sync, nodeHmacSha256Sync } from './node-kdf.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
@@ -138,6 +139,8 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(data, 'data');
     return u8(nc.createHmac('sha256', key).update(data).digest());
   },
+  hmacSha256Sync: nodeHmacSha256Sync,
+  hkdfSha256Sync: nodeHkdfSha256Sync,
   async hmacSha512(key: Uint8Array, data: Uint8Array) {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
