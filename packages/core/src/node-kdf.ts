@@ -24,39 +24,47 @@ const BLOCK = 64;
 /** Messages up to this length take the one-shot path (every ratchet chain step is ≤ 64 bytes). */
 const SHORT_MESSAGE = 192;
 
-const oneShot = (nc as { hash?: (alg: string, data: Uint8Array, enc: 'binary') => string }).hash;
-const scratch = new Uint8Array(BLOCK + SHORT_MESSAGE);
-const digest = new Uint8Array(32);
+type OneShot = (alg: string, data: Uint8Array, enc: 'binary') => string;
+const oneShot = (nc as { hash?: OneShot }).hash;
+/** `K ⊕ ipad ‖ message` and `K ⊕ opad ‖ inner digest`, reused by every call and wiped after it. */
+const inner = new Uint8Array(BLOCK + SHORT_MESSAGE);
+const outer = new Uint8Array(BLOCK + 32);
+const prk = new Uint8Array(32);
 
-function intoBytes(s: string, out: Uint8Array, at: number): void {
-  for (let i = 0; i < 32; i++) out[at + i] = s.charCodeAt(i);
+function intoBytes(s: string, out: Uint8Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
 }
 
-/** HMAC(key, m₀ ‖ m₁ ‖ …) into `digest`; caller checked key ≤ 64 bytes and Σ|mᵢ| ≤ SHORT_MESSAGE. */
-function hmacInto(hash: NonNullable<typeof oneShot>, key: Uint8Array, parts: readonly Uint8Array[]): void {
-  const s = scratch;
-  s.fill(0x36, 0, BLOCK);
-  for (let i = 0; i < key.length; i++) s[i] = (key[i] as number) ^ 0x36;
-  let at = BLOCK;
-  for (const p of parts) {
-    s.set(p, at);
-    at += p.length;
+/** Writes the pads of `key` (≤ 64 bytes, checked by callers) into `inner` and `outer`. */
+function setKey(key: Uint8Array): void {
+  const n = key.length;
+  for (let i = 0; i < BLOCK; i++) {
+    const k = i < n ? (key[i] as number) : 0;
+    inner[i] = k ^ 0x36;
+    outer[i] = k ^ 0x5c;
   }
-  const inner = hash('sha256', s.subarray(0, at), 'binary');
-  s.fill(0x5c, 0, BLOCK);
-  for (let i = 0; i < key.length; i++) s[i] = (key[i] as number) ^ 0x5c;
-  intoBytes(inner, s, BLOCK);
-  intoBytes(hash('sha256', s.subarray(0, BLOCK + 32), 'binary'), digest, 0);
-  s.fill(0, 0, Math.max(at, BLOCK + 32));
+}
+
+/** HMAC over `inner[64 .. end)` with the pads in place; writes `n` ≤ 32 bytes of the tag to `out[at..]`. */
+function finish(hash: OneShot, end: number, out: Uint8Array, at: number, n: number): void {
+  intoBytes(hash('sha256', inner.subarray(0, end), 'binary'), outer, BLOCK, 32);
+  intoBytes(hash('sha256', outer, 'binary'), out, at, n);
+}
+
+function wipe(end: number): void {
+  inner.fill(0, 0, end);
+  outer.fill(0);
 }
 
 export function nodeHmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
   if (oneShot === undefined || key.length > BLOCK || data.length > SHORT_MESSAGE) return nobleHmac(key, data);
   assertBytes(key, 'key');
   assertBytes(data, 'data');
-  hmacInto(oneShot, key, [data]);
-  const out = digest.slice();
-  digest.fill(0);
+  setKey(key);
+  inner.set(data, BLOCK);
+  const out = new Uint8Array(32);
+  finish(oneShot, BLOCK + data.length, out, 0, 32);
+  wipe(BLOCK + data.length);
   return out;
 }
 
@@ -80,19 +88,28 @@ export function nodeHkdfSha256Sync(
   assertBytes(ikm, 'ikm');
   if (salt !== undefined) assertBytes(salt, 'salt');
   assertBytes(info, 'info');
-  hmacInto(oneShot, s, [ikm]);
-  const prk = digest.slice();
+  // Extract: PRK = HMAC(salt, IKM).
+  setKey(s);
+  inner.set(ikm, BLOCK);
+  finish(oneShot, BLOCK + ikm.length, prk, 0, 32);
+  inner.fill(0, BLOCK, BLOCK + ikm.length);
+  // Expand: T(n) = HMAC(PRK, T(n−1) ‖ info ‖ n); T(n−1) is read back from the okm written so far.
+  setKey(prk);
   const okm = new Uint8Array(length);
-  const t = new Uint8Array(32);
-  const ctr = new Uint8Array(1);
+  let end = BLOCK;
   for (let n = 1, at = 0; at < length; n++, at += 32) {
-    ctr[0] = n;
-    hmacInto(oneShot, prk, n === 1 ? [info, ctr] : [t, info, ctr]);
-    t.set(digest);
-    okm.set(at + 32 <= length ? t : t.subarray(0, length - at), at);
+    end = BLOCK;
+    if (n > 1) {
+      // T(n−1) is a full block (at ≥ 32 means the previous block was written whole).
+      inner.set(okm.subarray(at - 32, at), BLOCK);
+      end += 32;
+    }
+    inner.set(info, end);
+    end += info.length;
+    inner[end++] = n;
+    finish(oneShot, end, okm, at, Math.min(32, length - at));
   }
   prk.fill(0);
-  t.fill(0);
-  digest.fill(0);
+  wipe(Math.max(end, BLOCK + ikm.length));
   return okm;
 }
