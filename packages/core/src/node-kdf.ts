@@ -35,19 +35,29 @@ function intoBytes(s: string, out: Uint8Array, at: number, n: number): void {
   for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
 }
 
-/** Writes the pads of `key` (≤ 64 bytes, checked by callers) into `inner` and `outer`. */
-function setKey(key: Uint8Array): void {
-  const n = key.length;
-  for (let i = 0; i < BLOCK; i++) {
-    const k = i < n ? (key[i] as number) : 0;
+/** Writes the pads of `key` (≤ 64 bytes, checked by callers; absent: all-zero) into `inner` and `outer`. */
+function setKey(key: Uint8Array | undefined): void {
+  inner.fill(0x36, 0, BLOCK);
+  outer.fill(0x5c, 0, BLOCK);
+  if (key === undefined) return;
+  for (let i = 0; i < key.length; i++) {
+    const k = key[i] as number;
     inner[i] = k ^ 0x36;
     outer[i] = k ^ 0x5c;
   }
 }
 
+/** `inner.subarray(0, end)` for each length, made once: a view per hash call showed up as GC time. */
+const innerViews: Uint8Array[] = [];
+const innerView = (end: number): Uint8Array => {
+  let v = innerViews[end];
+  if (v === undefined) innerViews[end] = v = inner.subarray(0, end);
+  return v;
+};
+
 /** HMAC over `inner[64 .. end)` with the pads in place; writes `n` ≤ 32 bytes of the tag to `out[at..]`. */
 function finish(hash: OneShot, end: number, out: Uint8Array, at: number, n: number): void {
-  intoBytes(hash('sha256', inner.subarray(0, end), 'binary'), outer, BLOCK, 32);
+  intoBytes(hash('sha256', innerView(end), 'binary'), outer, BLOCK, 32);
   intoBytes(hash('sha256', outer, 'binary'), out, at, n);
 }
 
@@ -68,18 +78,15 @@ export function nodeHmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Arra
   return out;
 }
 
-const ZERO_SALT = new Uint8Array(32);
-
 export function nodeHkdfSha256Sync(
   ikm: Uint8Array,
   salt: Uint8Array | undefined,
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  const s = salt ?? ZERO_SALT;
   if (
     oneShot === undefined ||
-    s.length > BLOCK ||
+    (salt !== undefined && salt.length > BLOCK) ||
     ikm.length > SHORT_MESSAGE ||
     32 + info.length + 1 > SHORT_MESSAGE ||
     !(Number.isSafeInteger(length) && length > 0 && length <= 255 * 32)
@@ -88,8 +95,8 @@ export function nodeHkdfSha256Sync(
   assertBytes(ikm, 'ikm');
   if (salt !== undefined) assertBytes(salt, 'salt');
   assertBytes(info, 'info');
-  // Extract: PRK = HMAC(salt, IKM).
-  setKey(s);
+  // Extract: PRK = HMAC(salt, IKM); an absent salt is 32 zero bytes, i.e. all-zero pads.
+  setKey(salt);
   inner.set(ikm, BLOCK);
   finish(oneShot, BLOCK + ikm.length, prk, 0, 32);
   inner.fill(0, BLOCK, BLOCK + ikm.length);

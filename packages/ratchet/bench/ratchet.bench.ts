@@ -277,6 +277,8 @@ function skipScenario(n: number): Scenario {
   return {
     key: `skip${n}`,
     title: `decrypt after ${n.toLocaleString('en')} skipped messages (derive + store ${n.toLocaleString('en')} keys)`,
+    // The pure-JS rival refuses a message more than 2,000 ahead of its chain (libsignal allows 25,000).
+    runs: (impl) => n < 2000 || !impl.label.includes('pure JS'),
     async prepare(impl) {
       const { a, b } = await establishedPair(impl);
       for (let i = 0; i < n; i++) await a.encrypt(b.address, PAYLOAD);
