@@ -9,15 +9,14 @@
  * reused scratch buffer, and HKDF is RFC 5869 composed from that HMAC. Nothing here is a new primitive
  * (SHA-256 is OpenSSL's); the Wycheproof HMAC/HKDF files run through these functions.
  *
- * Anything else — no `crypto.hash`, keys longer than a block, long inputs — goes to noble's reused
- * instances (same bytes). The scratch is wiped before each function returns; the digests pass through
+ * Anything else — no `crypto.hash`, keys longer than a block, long inputs — goes to one `createHmac`
+ * (HMAC) or noble's reused instances (HKDF), same bytes. The scratch is wiped before each function returns; the digests pass through
  * JavaScript strings, which cannot be wiped (as `createHmac`'s Buffers are not wiped either).
  */
 import * as nc from 'node:crypto';
 import { assertBytes, nobleProvider } from '@e2ee-kit/core';
 
-// Noble's reused-instance functions (same bytes, same checks) for what the one-shot path does not take.
-const nobleHmac = nobleProvider.hmacSha256Sync as NonNullable<typeof nobleProvider.hmacSha256Sync>;
+// Noble's reused-instance HKDF (same bytes, same checks) for what the one-shot path does not take.
 const nobleHkdf = nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>;
 
 const BLOCK = 64;
@@ -67,9 +66,13 @@ function wipe(end: number): void {
 }
 
 export function nodeHmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
-  if (oneShot === undefined || key.length > BLOCK || data.length > SHORT_MESSAGE) return nobleHmac(key, data);
   assertBytes(key, 'key');
   assertBytes(data, 'data');
+  if (oneShot === undefined || key.length > BLOCK || data.length > SHORT_MESSAGE) {
+    // Long inputs: one native object beats both the one-shot composition and noble.
+    const d = nc.createHmac('sha256', key).update(data).digest();
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  }
   setKey(key);
   inner.set(data, BLOCK);
   const out = new Uint8Array(32);

@@ -135,9 +135,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     return u8(h.digest());
   },
   async hmacSha256(key: Uint8Array, data: Uint8Array) {
-    assertBytes(key, 'key');
-    assertBytes(data, 'data');
-    return u8(nc.createHmac('sha256', key).update(data).digest());
+    return nodeHmacSha256Sync(key, data);
   },
   hmacSha256Sync: nodeHmacSha256Sync,
   hkdfSha256Sync: nodeHkdfSha256Sync,
@@ -152,12 +150,11 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
-    // Short inputs (every protocol KDF: ≤ 96-byte IKM, ≤ 64-byte info): noble's SHA-256 with reused hash
-    // instances computes the 2 + 2n compressions faster than n + 1 `createHmac` objects cost to create
-    // (ratchet one-way ~6 % faster in an A/B run). Longer inputs: RFC 5869 composed from `createHmac` (faster
+    // Short inputs (every protocol KDF: ≤ 96-byte IKM, ≤ 64-byte info): HMAC from one-shot `crypto.hash`
+    // calls (node-kdf.ts; noble's reused instances beyond its limits), cheaper than n + 1 `createHmac`
+    // objects and than noble's JavaScript compressions. Longer inputs: RFC 5869 composed from `createHmac` (faster
     // than `hkdfSync` for short outputs, measured in the ratchet benchmark, and no 1,024-byte cap on `info`).
-    if (ikm.length + info.length <= HKDF_NOBLE_MAX_INPUT)
-      return nobleProvider.hkdfSha256(ikm, salt, info, length);
+    if (ikm.length + info.length <= HKDF_NOBLE_MAX_INPUT) return nodeHkdfSha256Sync(ikm, salt, info, length);
     const prk = nc
       .createHmac('sha256', salt ?? new Uint8Array(32))
       .update(ikm)
