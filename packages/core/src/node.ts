@@ -12,10 +12,10 @@ import {
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
-import { nodeHkdfSha256Sync, nodeHmacSha256Sync } from './node-kdf.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
+import { type OneShotSha256, oneShotKdf } from './provider/one-shot-kdf.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
@@ -109,7 +109,16 @@ function digest(alg: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
   return fromBinary(oneShotHash(alg, data, 'binary'));
 }
 
-/** HKDF inputs (IKM + info bytes) up to this size run on noble's reused SHA-256 instances. */
+// Short HMAC/HKDF inputs: RFC 2104/5869 composed from one-shot `crypto.hash` calls (provider/one-shot-kdf.ts),
+// ~1 µs per chain-step HMAC against ~2 µs for a `createHmac` object.
+const { hmacSha256Sync: nodeHmacSha256Sync, hkdfSha256Sync: nodeHkdfSha256Sync } = oneShotKdf({
+  hash: oneShotHash as OneShotSha256 | undefined,
+  hmacFallback: (key, data) => u8(nc.createHmac('sha256', key).update(data).digest()),
+  hkdfFallback: nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>,
+  assertBytes,
+});
+
+/** HKDF inputs (IKM + info bytes) up to this size take the one-shot path or noble's reused SHA-256 instances. */
 const HKDF_NOBLE_MAX_INPUT = 512;
 
 const gcm = gcmLike('aes-256-gcm');

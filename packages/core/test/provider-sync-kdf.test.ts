@@ -113,3 +113,38 @@ for (const { label, provider } of allProviders) {
     });
   });
 }
+
+describe('one-shot KDF composition (node provider internals)', () => {
+  it('takes the fallbacks where the runtime has no one-shot hash, with the same bytes', async () => {
+    const { createHmac, hash } = await import('node:crypto');
+    const { assertBytes, nobleProvider } = await import('@e2ee-kit/core');
+    const { oneShotKdf } = await import('../src/provider/one-shot-kdf.js');
+    let fallbacks = 0;
+    const deps = {
+      hmacFallback: (k: Uint8Array, d: Uint8Array) => {
+        fallbacks++;
+        return new Uint8Array(createHmac('sha256', k).update(d).digest());
+      },
+      hkdfFallback: (i: Uint8Array, s: Uint8Array | undefined, info: Uint8Array, n: number) => {
+        fallbacks++;
+        return (nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>)(
+          i,
+          s,
+          info,
+          n,
+        );
+      },
+      assertBytes,
+    };
+    const fast = oneShotKdf({ ...deps, hash: hash as never });
+    const slow = oneShotKdf({ ...deps, hash: undefined });
+    const key = new Uint8Array(32).fill(7);
+    const info = new Uint8Array(35).fill(1);
+    fallbacks = 0;
+    const a = [fast.hmacSha256Sync(key, Uint8Array.of(2)), fast.hkdfSha256Sync(key, undefined, info, 80)];
+    expect(fallbacks).toBe(0);
+    const b = [slow.hmacSha256Sync(key, Uint8Array.of(2)), slow.hkdfSha256Sync(key, undefined, info, 80)];
+    expect(fallbacks).toBe(2);
+    expect(b).toEqual(a);
+  });
+});
