@@ -17,6 +17,7 @@ import {
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
+import { type OneShotSha256, oneShotKdf } from './provider/one-shot-kdf.js';
 
 /**
  * A Node `Buffer` result as a plain `Uint8Array` that owns its whole `ArrayBuffer`. Small Buffers
@@ -121,7 +122,16 @@ function digest(alg: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
   return fromBinary(oneShotHash(alg, data, 'binary'));
 }
 
-/** HKDF inputs (IKM + info bytes) up to this size run on noble's reused SHA-256 instances. */
+// Short HMAC/HKDF inputs: RFC 2104/5869 composed from one-shot `crypto.hash` calls (provider/one-shot-kdf.ts),
+// ~1 µs per chain-step HMAC against ~2 µs for a `createHmac` object.
+const { hmacSha256Sync: nodeHmacSha256Sync, hkdfSha256Sync: nodeHkdfSha256Sync } = oneShotKdf({
+  hash: oneShotHash as OneShotSha256 | undefined,
+  hmacFallback: (key, data) => u8(nc.createHmac('sha256', key).update(data).digest()),
+  hkdfFallback: nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>,
+  assertBytes,
+});
+
+/** HKDF inputs (IKM + info bytes) up to this size take the one-shot path or noble's reused SHA-256 instances. */
 const HKDF_NOBLE_MAX_INPUT = 512;
 
 const gcm = gcmLike('aes-256-gcm');
@@ -147,10 +157,10 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     return u8(h.digest());
   },
   async hmacSha256(key: Uint8Array, data: Uint8Array) {
-    assertBytes(key, 'key');
-    assertBytes(data, 'data');
-    return u8(nc.createHmac('sha256', key).update(data).digest());
+    return nodeHmacSha256Sync(key, data);
   },
+  hmacSha256Sync: nodeHmacSha256Sync,
+  hkdfSha256Sync: nodeHkdfSha256Sync,
   async hmacSha512(key: Uint8Array, data: Uint8Array) {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
@@ -162,12 +172,11 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
-    // Short inputs (every protocol KDF: ≤ 96-byte IKM, ≤ 64-byte info): noble's SHA-256 with reused hash
-    // instances computes the 2 + 2n compressions faster than n + 1 `createHmac` objects cost to create
-    // (ratchet one-way ~6 % faster in an A/B run). Longer inputs: RFC 5869 composed from `createHmac` (faster
+    // Short inputs (every protocol KDF: ≤ 96-byte IKM, ≤ 64-byte info): HMAC from one-shot `crypto.hash`
+    // calls (node-kdf.ts; noble's reused instances beyond its limits), cheaper than n + 1 `createHmac`
+    // objects and than noble's JavaScript compressions. Longer inputs: RFC 5869 composed from `createHmac` (faster
     // than `hkdfSync` for short outputs, measured in the ratchet benchmark, and no 1,024-byte cap on `info`).
-    if (ikm.length + info.length <= HKDF_NOBLE_MAX_INPUT)
-      return nobleProvider.hkdfSha256(ikm, salt, info, length);
+    if (ikm.length + info.length <= HKDF_NOBLE_MAX_INPUT) return nodeHkdfSha256Sync(ikm, salt, info, length);
     const prk = nc
       .createHmac('sha256', salt ?? new Uint8Array(32))
       .update(ikm)

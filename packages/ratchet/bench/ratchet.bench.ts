@@ -277,6 +277,8 @@ function skipScenario(n: number): Scenario {
   return {
     key: `skip${n}`,
     title: `decrypt after ${n.toLocaleString('en')} skipped messages (derive + store ${n.toLocaleString('en')} keys)`,
+    // The pure-JS rival refuses a message more than 2,000 ahead of its chain (libsignal allows 25,000).
+    runs: (impl) => n < 2000 || !impl.label.includes('pure JS'),
     async prepare(impl) {
       const { a, b } = await establishedPair(impl);
       for (let i = 0; i < n; i++) await a.encrypt(b.address, PAYLOAD);
@@ -360,7 +362,7 @@ function printTargets(t: Map<string, TargetRow[]>): void {
       `## targets: forged messages ≤ 100 ms CPU and ≤ 0.25× libsignal-client's worst (${fmt(libWorst)})`,
     );
     for (const k of forged) {
-      for (const r of t.get(k)!.filter((x) => !x.baseline)) {
+      for (const r of t.get(k)!.filter((x) => x.label.startsWith('e2ee-kit'))) {
         const ok = r.cpu <= 100 && r.cpu <= 0.25 * libWorst;
         console.log(
           `  ${k.padEnd(14)} ${r.label.padEnd(40)} ${fmt(r.cpu).padStart(9)}  ${(r.cpu / libWorst).toFixed(2)}× of worst  ${ok ? 'met' : 'MISSED'}`,
@@ -372,7 +374,7 @@ function printTargets(t: Map<string, TargetRow[]>): void {
     const rows = t.get(k)!;
     const lib = rows.find((r) => r.baseline)?.cpu ?? Number.NaN;
     console.log(`## target: ${k} ≤ 2× libsignal-client (${fmt(lib)})`);
-    for (const r of rows.filter((x) => !x.baseline && !x.label.includes('pure JS'))) {
+    for (const r of rows.filter((x) => x.label.startsWith('e2ee-kit'))) {
       const ratio = r.cpu / lib;
       console.log(
         `  ${r.label.padEnd(40)} ${fmt(r.cpu).padStart(9)}  ${ratio.toFixed(2)}×  ${ratio <= 2 ? 'met' : 'MISSED'}`,

@@ -54,6 +54,35 @@ export function nextChainKey(chainKey: Uint8Array, provider: CryptoProvider): Pr
   return provider.hmacSha256(chainKey, CHAIN_BYTE);
 }
 
+/**
+ * The provider's synchronous HMAC-SHA256 / HKDF-SHA256 when it offers them (optional in
+ * `CryptoProvider`), for chain walks: a promise per step costs more than the step's hashing (a forged
+ * message can ask for 25,000 message-chain and 25,000 SPQR-chain steps). Same bytes as the async calls.
+ */
+export interface SyncKdf {
+  hmac(key: Uint8Array, data: Uint8Array): Uint8Array;
+  hkdf(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array;
+}
+
+export function syncKdf(provider: CryptoProvider): SyncKdf | undefined {
+  const { hmacSha256Sync, hkdfSha256Sync } = provider;
+  if (typeof hmacSha256Sync !== 'function' || typeof hkdfSha256Sync !== 'function') return undefined;
+  return {
+    hmac: (key, data) => hmacSha256Sync.call(provider, key, data),
+    hkdf: (ikm, salt, info, length) => hkdfSha256Sync.call(provider, ikm, salt, info, length),
+  };
+}
+
+/** Message-key seed `HMAC(CK, 0x01)`, synchronously. */
+export function messageSeedSync(chainKey: Uint8Array, kdf: SyncKdf): Uint8Array {
+  return kdf.hmac(chainKey, SEED_BYTE);
+}
+
+/** Next chain key `HMAC(CK, 0x02)`, synchronously. */
+export function nextChainKeySync(chainKey: Uint8Array, kdf: SyncKdf): Uint8Array {
+  return kdf.hmac(chainKey, CHAIN_BYTE);
+}
+
 export interface MessageKeys {
   cipherKey: Uint8Array;
   macKey: Uint8Array;

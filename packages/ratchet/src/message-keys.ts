@@ -2,7 +2,7 @@
 import { type CryptoProvider, concatBytes, DuplicateMessageError, MessageGapError } from '@e2ee-kit/core';
 import { MAX_MESSAGE_KEYS } from './constants.js';
 import { invalidMessage } from './context.js';
-import { messageSeed, nextChainKey } from './kdf.js';
+import { messageSeed, messageSeedSync, nextChainKey, nextChainKeySync, syncKdf } from './kdf.js';
 import type { ReceiverChain, SkippedKey } from './records/session-state.js';
 import { MAC_LENGTH } from './wire.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
@@ -56,10 +56,16 @@ export async function consumeMessageKey(
   // Seeds older than the newest MAX_MESSAGE_KEYS would be dropped at once: skip deriving them.
   const keepFrom = counter - MAX_MESSAGE_KEYS;
   const fresh: SkippedKey[] = [];
+  const kdf = syncKdf(provider);
   let untilYield = STEPS_PER_YIELD;
   while (index < counter) {
-    if (index >= keepFrom) fresh.push({ index, seed: await messageSeed(key, provider) });
-    key = await nextChainKey(key, provider);
+    if (kdf) {
+      if (index >= keepFrom) fresh.push({ index, seed: messageSeedSync(key, kdf) });
+      key = nextChainKeySync(key, kdf);
+    } else {
+      if (index >= keepFrom) fresh.push({ index, seed: await messageSeed(key, provider) });
+      key = await nextChainKey(key, provider);
+    }
     index++;
     if (--untilYield === 0) {
       untilYield = STEPS_PER_YIELD;

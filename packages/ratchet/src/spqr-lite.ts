@@ -7,6 +7,7 @@
 import { type CryptoProvider, DecodeError, encodeVarint, utf8 } from '@e2ee-kit/core';
 import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
+import { type SyncKdf, syncKdf } from './kdf.js';
 import type { SpqrLite } from './records/session-state.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
@@ -50,6 +51,12 @@ async function step(
   provider: CryptoProvider,
 ): Promise<{ next: Uint8Array; key: Uint8Array }> {
   const o = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 64);
+  return { next: o.subarray(0, 32), key: o.subarray(32, 64) };
+}
+
+/** `step` on the provider's synchronous HKDF (same bytes), for chain walks. */
+function stepSync(next: Uint8Array, ctr: number, kdf: SyncKdf): { next: Uint8Array; key: Uint8Array } {
+  const o = kdf.hkdf(next, undefined, stepInfo(ctr), 64);
   return { next: o.subarray(0, 32), key: o.subarray(32, 64) };
 }
 
@@ -146,14 +153,15 @@ export async function spqrRecv(q: SpqrLite, at: number, provider: CryptoProvider
   let next = q.recvNext;
   let ctr = q.recvCtr;
   let untilYield = STEPS_PER_YIELD;
+  const kdf = syncKdf(provider);
   while (at > ctr + 1) {
     ctr++;
     if (ctr + MAX_MESSAGE_KEYS >= at) {
-      const s = await step(next, ctr, provider);
+      const s = kdf ? stepSync(next, ctr, kdf) : await step(next, ctr, provider);
       next = s.next;
       q.recvPrev.set(ctr, s.key);
     } else {
-      next = await stepNextOnly(next, ctr, provider);
+      next = kdf ? kdf.hkdf(next, undefined, stepInfo(ctr), 32) : await stepNextOnly(next, ctr, provider);
     }
     if (--untilYield === 0) {
       untilYield = STEPS_PER_YIELD;

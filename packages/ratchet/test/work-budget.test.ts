@@ -36,6 +36,21 @@ function countingProvider(): CryptoProvider & { kdfCalls: number } {
       return base.hkdfSha256(i, s, info, n);
     },
   });
+  // Chain walks use the synchronous variants when the provider has them: count those too.
+  const { hmacSha256Sync, hkdfSha256Sync } = base;
+  if (!hmacSha256Sync || !hkdfSha256Sync) throw new Error('the base provider offers the sync KDFs');
+  Object.defineProperty(p, 'hmacSha256Sync', {
+    value: (k: Uint8Array, d: Uint8Array) => {
+      p.kdfCalls++;
+      return hmacSha256Sync(k, d);
+    },
+  });
+  Object.defineProperty(p, 'hkdfSha256Sync', {
+    value: (i: Uint8Array, s: Uint8Array | undefined, info: Uint8Array, n: number) => {
+      p.kdfCalls++;
+      return hkdfSha256Sync(i, s, info, n);
+    },
+  });
   return p;
 }
 

@@ -23,6 +23,8 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   sha512Sync: (...parts: Uint8Array[]) => s.sha512Multi(parts),
   hmacSha256: async (k: Uint8Array, d: Uint8Array) => s.hmacSha256(k, d),
   hmacSha512: async (k: Uint8Array, d: Uint8Array) => s.hmacSha512(k, d),
+  hmacSha256Sync: s.hmacSha256,
+  hkdfSha256Sync: s.hkdfSha256,
   hkdfSha256: async (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, len: number) =>
     s.hkdfSha256(ikm, salt, info, len),
   aes256CbcEncrypt: async (k: Uint8Array, iv: Uint8Array, p: Uint8Array) => s.aes256CbcEncrypt(k, iv, p),

@@ -185,6 +185,9 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       return nobleSync.sha512(data);
     },
     sha512Sync: (...parts: Uint8Array[]) => nobleSync.sha512Multi(parts),
+    // Chain walks hash 1–64-byte inputs, below any size where Web Crypto's promises pay off.
+    hmacSha256Sync: nobleSync.hmacSha256,
+    hkdfSha256Sync: nobleSync.hkdfSha256,
     async hmacSha256(key: Uint8Array, data: Uint8Array) {
       assertBytes(key, 'key');
       assertBytes(data, 'data');

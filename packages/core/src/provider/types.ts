@@ -20,6 +20,19 @@ export interface CryptoProvider {
 
   hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   hmacSha512(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional synchronous HMAC-SHA256 and HKDF-SHA256: the same bytes and the same argument checks as
+   * `hmacSha256` / `hkdfSha256`, for long KDF chain walks (a forged ratchet message can ask for 50,000
+   * steps), where a promise per step costs more than the hashing. Callers feature-detect them and fall
+   * back to the asynchronous methods, so provider objects without them keep working.
+   */
+  hmacSha256Sync?(key: Uint8Array, data: Uint8Array): Uint8Array;
+  hkdfSha256Sync?(
+    ikm: Uint8Array,
+    salt: Uint8Array | undefined,
+    info: Uint8Array,
+    length: number,
+  ): Uint8Array;
   /** RFC 5869 HKDF-SHA256. An absent salt means 32 zero bytes. `length` ≤ 8160. */
   hkdfSha256(
     ikm: Uint8Array,
