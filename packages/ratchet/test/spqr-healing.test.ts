@@ -5,12 +5,27 @@
 // with the classical DH ratchet keys also leaked, needs the phase-2 integration.)
 import { E2eeError, nobleProvider } from '@e2ee-kit/core';
 import { describe, expect, it } from 'vitest';
+import type { SpqrLite } from '../src/records/session-state.js';
 import { initSpqr, spqrRecv, spqrSend } from '../src/spqr/ratchet.js';
 import type { SpqrState } from '../src/spqr/state.js';
-import { spqrRecv as liteRecv, spqrSend as liteSend, spqrInit } from '../src/spqr-lite.js';
+import {
+  spqrRecv as liteRecvAt,
+  spqrSend as liteSend,
+  spqrIndex,
+  spqrInit,
+  spqrWalk,
+} from '../src/spqr-lite.js';
 
 const provider = nobleProvider;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** SPQR-lite's receive, as the session runs it: index, checked walk, key. */
+async function liteRecv(q: SpqrLite, msg: Uint8Array, maxJump: number, p: typeof provider) {
+  const at = spqrIndex(msg);
+  if (at === undefined) return undefined;
+  spqrWalk(q, at, maxJump);
+  return liteRecvAt(q, at, p);
+}
 
 describe('SPQR healing after a state compromise', () => {
   it('the braid: a copy of A taken at message 100 loses every key once two more epochs completed', async () => {

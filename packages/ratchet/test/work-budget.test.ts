@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { nextChainKey } from '../src/kdf.js';
 import { archive } from '../src/records/session-record.js';
 import type { SessionState } from '../src/records/session-state.js';
-import { spqrSend } from '../src/spqr-lite.js';
+import { cloneChain, sendKey } from '../src/spqr/chain.js';
+import { SpqrState, stateData } from '../src/spqr/state.js';
 import { DECRYPT_WORK_BUDGET, STEPS_PER_YIELD } from '../src/work-budget.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from './forgery.js';
 import { establishedPair, fromUtf8, rejectsWithoutChange, roundTrip, utf8 } from './helpers.js';
@@ -148,9 +149,11 @@ describe('legitimate messages within libsignal limits still decrypt', () => {
     let key = sender.chainKey.key;
     for (let i = 0; i < MAX_FORWARD_JUMPS; i++) key = await nextChainKey(key, base);
     sender.chainKey = { index: sender.chainKey.index + MAX_FORWARD_JUMPS, key };
-    const q = s.spqr as NonNullable<SessionState['spqr']>;
-    // The next send uses index sendCtr + 1: a jump of exactly MAX_FORWARD_JUMPS for Bob.
-    for (let i = 0; i < MAX_FORWARD_JUMPS - 1; i++) await spqrSend(q, base);
+    const d = stateData(s.braid as SpqrState);
+    const chain = cloneChain(d.chain);
+    // The next send uses the chain's next index: a jump of exactly MAX_FORWARD_JUMPS for Bob.
+    for (let i = 0; i < MAX_FORWARD_JUMPS - 1; i++) await sendKey(chain, chain.sendEpoch, base);
+    s.braid = SpqrState._create({ ...d, chain });
     await p.alice.store.saveSession(p.bob.address, SessionRecord.fromParts(s, record.previousStates));
     const far = await p.a.encrypt(utf8('far ahead on a new chain'));
     expect(fromUtf8((await p.b.decrypt(far)).plaintext)).toBe('far ahead on a new chain');
