@@ -3,6 +3,7 @@
 // epoch = the varint after the version byte) and compared with two libsignal peers over the same
 // pattern; loss, reordering and one-sided traffic still decrypt every delivered message and advance
 // epochs; 0.90.0 (which negotiates SPQR down to V0 until it hears V1) keeps working in both roles.
+import { decodeVarint } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { describe, expect, it } from 'vitest';
 import { type LibHandle, libs, type RawWireMessage } from '../src/libsignal.js';
@@ -19,15 +20,7 @@ function wireEpoch(m: RawWireMessage): number {
   if (m.type !== 'whisper') return 0;
   const pq = reader.mod.SignalMessage.deserialize(new Uint8Array(m.body)).pqRatchet();
   if (pq.length < 2 || pq[0] !== 1) return 0;
-  let value = 0;
-  let mul = 1;
-  for (let i = 1; i < pq.length; i++) {
-    const byte = pq[i] as number;
-    value += (byte & 0x7f) * mul;
-    if ((byte & 0x80) === 0) return value;
-    mul *= 128;
-  }
-  throw new Error('truncated epoch varint');
+  return decodeVarint(pq, 1).value;
 }
 
 interface Epochs {
@@ -158,8 +151,8 @@ describe('SPQR with libsignal-client 0.90.0 (negotiates down until it hears V1),
       await connect(a, b);
       const got = await alternate(a, b, 300);
       console.log(`[spqr] 0.90.0, ours as ${role}: epochs ${JSON.stringify(got)}`);
-      expect(got.aToB).toBeGreaterThan(1);
-      expect(got.bToA).toBeGreaterThan(1);
+      expect(got.aToB).toBeGreaterThan(2);
+      expect(got.bToA).toBeGreaterThan(2);
     },
   );
 });
