@@ -109,6 +109,25 @@ describe('SPQR robustness', () => {
     expect(E2eeError.is(e, SpqrErrorCode.VersionMismatch)).toBe(true);
   });
 
+  it('a stored dk whose H(ek) is corrupt loads (checked once per epoch, not per load) and is refused at decapsulation', async () => {
+    const snaps = await replaySnapshots();
+    const a = snaps.find((x) => x.side === 'A' && x.tag === BraidTag.EkSentCt1Received)!;
+    let sa = a.state;
+    for (let n = a.next; n < 85; n++)
+      if (messages[n]!.from === 'B') sa = (await spqrRecv(sa, messages[n]!.pq, provider)).state;
+    const d = stateData(sa).braid as { keys: { dk: Uint8Array } };
+    const bytes = sa.serialize();
+    const at = Buffer.from(bytes).indexOf(Buffer.from(d.keys.dk.subarray(2336, 2368)));
+    expect(at).toBeGreaterThan(0);
+    const corrupt = bytes.slice();
+    corrupt[at]! ^= 1;
+    const loaded = SpqrState.deserialize(corrupt);
+    const e = await recvChecked(loaded, messages[85]!.pq);
+    expect(E2eeError.is(e, SpqrErrorCode.ErroneousData), String(e)).toBe(true);
+    // The intact state completes the epoch with the same message.
+    expect((await spqrRecv(sa, messages[85]!.pq, provider)).state.epoch).toBe(2);
+  });
+
   it('a bad header MAC, a bad ciphertext MAC and an ek not matching its header are refused, state unchanged', async () => {
     const snaps = await replaySnapshots();
     const at = (side: 'A' | 'B', tag: number) => snaps.find((s) => s.side === side && s.tag === tag)!;
