@@ -3,7 +3,8 @@
 // X3DH only, node:crypto inside), in one run. Run: `pnpm bench` in packages/ratchet
 // (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 900, split
 // over `BENCH_ROUNDS` rounds, default 3),
-// `BENCH_ONLY=setup,oneway,pingpong,skip1000,skip2000,forged-0,forged-40,forged-prekey` picks scenarios, `BENCH_IMPLS=node,pure` implementations.
+// `BENCH_ONLY=setup,oneway,pingpong,skip1000,skip2000,forged-0,forged-40,forged-prekey,spqr` picks scenarios, `BENCH_IMPLS=node,pure` implementations
+// (`BENCH_SPQR_MESSAGES`, default 600: length of the SPQR conversation, see bench/spqr-conversation.ts).
 //
 // Scenarios (each iteration, medians reported):
 // - setup+first:  initiator processes a fresh bundle, encrypts a 200-byte message, responder decrypts
@@ -48,6 +49,7 @@ import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { Bench, type FnOptions } from 'tinybench';
 import { allProviders } from '../../../tools/providers.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from '../test/forgery.js';
+import { spqrConversationReport } from './spqr-conversation.js';
 
 const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 900);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -473,6 +475,18 @@ async function main(): Promise<void> {
     console.log('');
   }
   printTargets(targets);
+  if (!only || only.includes('spqr')) {
+    const spqrImpls = impls.filter(rejectable).filter((i) => !i.label.includes('object store'));
+    await spqrConversationReport(
+      spqrImpls.map((i) => ({
+        label: i.label,
+        baseline: i.baseline === true,
+        pair: () => establishedPair(i),
+      })),
+      Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
+      PAYLOAD,
+    );
+  }
   console.log(
     'Markdown:\n| scenario | implementation | wall median | speed | CPU median | speed |\n|---|---|---|---|---|---|',
   );

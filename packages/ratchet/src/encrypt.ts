@@ -8,7 +8,8 @@ import { SessionRecord } from './records/session-record.js';
 import type { SessionState } from './records/session-state.js';
 import { encodeAddresses } from './service-id.js';
 import type { EncryptedMessage } from './session-cipher.js';
-import { spqrSend } from './spqr-lite.js';
+import { spqrSend } from './spqr/ratchet.js';
+import { spqrSend as spqrLiteSend } from './spqr-lite.js';
 import { PreKeySignalMessage, SignalMessage } from './wire.js';
 import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
 
@@ -26,8 +27,14 @@ export async function encryptMessage(ctx: ProtocolContext, plaintext: Uint8Array
 
   let spqrKey: Uint8Array | undefined;
   let pqRatchet: Uint8Array = new Uint8Array(0);
-  if (state.spqr) {
-    const sent = await spqrSend(state.spqr, provider);
+  if (state.braid) {
+    const sent = await spqrSend(state.braid, provider);
+    state.braid = sent.state;
+    spqrKey = sent.messageKey;
+    pqRatchet = sent.pqRatchet;
+  } else if (state.spqr) {
+    // Legacy session (record format 1): SPQR-lite until the next new session.
+    const sent = await spqrLiteSend(state.spqr, provider);
     spqrKey = sent.key;
     pqRatchet = sent.message;
   }

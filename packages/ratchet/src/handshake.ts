@@ -15,13 +15,14 @@ import {
 } from '@e2ee-kit/core';
 import { PreKeyBundle } from './bundle.js';
 import { SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
-import type { ProtocolContext } from './context.js';
+import { isSelfSession, type ProtocolContext } from './context.js';
 import { PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 import { deriveHandshakeKeys, initiatorSecret, kdfRootKey, responderSecret } from './kdf.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { archive, SessionRecord } from './records/session-record.js';
 import { SessionState } from './records/session-state.js';
-import { spqrInit } from './spqr-lite.js';
+import { initSpqr } from './spqr/ratchet.js';
+import type { SpqrState } from './spqr/state.js';
 import type { PreKeySignalMessage } from './wire.js';
 import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
 
@@ -110,7 +111,7 @@ export async function initiateSession(
   state.localRegistrationId = localRegistrationId;
   state.remoteRegistrationId = bundle.registrationId;
   state.aliceBaseKey = baseKey.publicKey.serialize();
-  if (keys.spqrAuthKey) state.spqr = await spqrInit(keys.spqrAuthKey, true, provider);
+  if (keys.spqrAuthKey) state.braid = await newBraid(ctx, state, keys.spqrAuthKey, 'initiator');
 
   const record = promote(old, state);
   await writeAll(async (w) => {
@@ -118,6 +119,21 @@ export async function initiateSession(
     await saveSessionStep(ctx, w, record, old);
     await saveIdentityStep(ctx, w, theirIdentity);
   });
+}
+
+/**
+ * Every new PQXDH session runs the SPQR braid (record format 2). libsignal's chain limits: a forward
+ * jump of 25,000, none (u32) for self-sessions — our decrypt work budget still bounds what one message
+ * may cost.
+ */
+function newBraid(
+  ctx: ProtocolContext,
+  state: SessionState,
+  authKey: Uint8Array,
+  role: 'initiator' | 'responder',
+): Promise<SpqrState> {
+  const self = isSelfSession(ctx, state.localIdentity, state.remoteIdentity);
+  return initSpqr(authKey, role, ctx.provider, self ? { maxJump: 0xffff_ffff } : {});
 }
 
 /** libsignal's `promote_state`: archive the current state (if any) and install `state`. */
@@ -197,6 +213,6 @@ export async function buildResponderState(
   state.localRegistrationId = localRegistrationId;
   state.remoteRegistrationId = message.registrationId;
   state.aliceBaseKey = message.baseKey.serialize();
-  if (keys.spqrAuthKey) state.spqr = await spqrInit(keys.spqrAuthKey, false, provider);
+  if (keys.spqrAuthKey) state.braid = await newBraid(ctx, state, keys.spqrAuthKey, 'responder');
   return { state, preKey, kyberPreKeyId };
 }

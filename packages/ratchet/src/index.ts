@@ -116,6 +116,8 @@ export {
   type SessionCipherOptions,
   type WireMessageType,
 } from './session-cipher.js';
+export { SpqrErrorCode } from './spqr/errors.js';
+export { SPQR_BRAID_STEP_COST } from './spqr/ratchet.js';
 export {
   assertProtocolStore,
   type KyberPreKeyStore,

@@ -7,7 +7,8 @@ import { deriveMessageKeys } from './kdf.js';
 import { consumeMessageKey, hmac8, messageKeyWalk } from './message-keys.js';
 import type { SessionState } from './records/session-state.js';
 import { encodeAddresses } from './service-id.js';
-import { spqrIndex, spqrRecv, spqrWalk } from './spqr-lite.js';
+import { spqrRecv, spqrRecvCost } from './spqr/ratchet.js';
+import { spqrIndex, spqrRecv as spqrLiteRecv, spqrWalk } from './spqr-lite.js';
 import type { SignalMessage } from './wire.js';
 import { DH_STEP_COST, SELF_SESSION_MAX_FORWARD_JUMPS, type WorkBudget } from './work-budget.js';
 
@@ -28,14 +29,27 @@ export async function decryptWithState(
   // Everything is checked and priced before any key is derived.
   const known = findChain(state, theirRatchet);
   const walk = messageKeyWalk(known, message.counter, maxJump);
-  const spqr = state.spqr;
-  const pqIndex = spqr ? spqrIndex(message.pqRatchet) : undefined;
-  const pqWalk = spqr && pqIndex !== undefined ? spqrWalk(spqr, pqIndex, maxJump) : 0;
+  const braid = state.braid;
+  const lite = braid ? undefined : state.spqr;
+  const pqIndex = lite ? spqrIndex(message.pqRatchet) : undefined;
+  const pqWalk = braid
+    ? spqrRecvCost(braid, message.pqRatchet)
+    : lite && pqIndex !== undefined
+      ? spqrWalk(lite, pqIndex, maxJump)
+      : 0;
   budget.take(walk + pqWalk + (known ? 0 : DH_STEP_COST));
 
   const chain = known ?? (await receiveRatchetStep(ctx, state, message.ratchetKey, theirRatchet));
   const seed = await consumeMessageKey(chain, message.counter, provider);
-  const spqrKey = spqr && pqIndex !== undefined ? await spqrRecv(spqr, pqIndex, provider) : undefined;
+  let spqrKey: Uint8Array | undefined;
+  if (braid) {
+    // The new SPQR state is kept (below) only once the MAC verified; `state` itself is a clone.
+    const got = await spqrRecv(braid, message.pqRatchet, provider);
+    state.braid = got.state;
+    spqrKey = got.messageKey;
+  } else if (lite && pqIndex !== undefined) {
+    spqrKey = await spqrLiteRecv(lite, pqIndex, provider);
+  }
   const keys = await deriveMessageKeys(seed, spqrKey, provider);
 
   const expected = await hmac8(provider, keys.macKey, remoteIdentity, state.localIdentity, message.macInput);

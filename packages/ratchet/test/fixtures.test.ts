@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAddress, fromHex, IdentityKeyPair, PublicKey } from '@e2ee-kit/core';
 import {
+  createPreKeyBundle,
   KyberPreKeyRecord,
   PreKeyBundle,
   PreKeyRecord,
@@ -71,6 +72,12 @@ async function load(d: PartyDump): Promise<InMemoryProtocolStore> {
   return store;
 }
 
+/** Which SPQR a PQXDH session record's current state runs. */
+function spqrKind(r: SessionRecord | null): 'braid' | 'lite' | 'none' {
+  const s = r?.currentState;
+  return s?.braid ? 'braid' : s?.spqr ? 'lite' : 'none';
+}
+
 describe.each(files)('frozen fixture %s', (file) => {
   const fixture = JSON.parse(readFileSync(join(dir, file), 'utf8')) as FixtureFile;
 
@@ -87,6 +94,14 @@ describe.each(files)('frozen fixture %s', (file) => {
       const options = { localAddress: aliceAddr, acceptX3dh: pair.kind === 'x3dh' };
       const a = new SessionCipher(aliceStore, bobAddr, options);
       const b = new SessionCipher(bobStore, aliceAddr, { ...options, localAddress: bobAddr });
+      // Format 1 sessions stay on SPQR-lite (no auth key stored to start a braid); format 2 ones run it.
+      const expected = pair.kind === 'x3dh' ? 'none' : fixture.format === 'v1' ? 'lite' : 'braid';
+      expect(spqrKind(await aliceStore.getSession(bobAddr))).toBe(expected);
+      expect(spqrKind(await bobStore.getSession(aliceAddr))).toBe(expected);
+      if (expected === 'braid') {
+        const braid = (await aliceStore.getSession(bobAddr))?.currentState?.braid;
+        expect(braid?.epoch).toBeGreaterThan(2);
+      }
       for (const m of pair.inFlightToBob) {
         expect(fromUtf8((await b.decrypt({ type: m.type, body: fromHex(m.body) })).plaintext)).toBe(m.text);
       }
@@ -109,4 +124,40 @@ describe.each(files)('frozen fixture %s', (file) => {
       }
     });
   }
+});
+
+describe('a format-1 session with the same peer', () => {
+  const v1 = JSON.parse(readFileSync(join(dir, 'format-v1.json'), 'utf8')) as FixtureFile;
+  const pair = v1.pairs.find((p) => p.kind === 'pqxdh') as FixtureFile['pairs'][number];
+
+  it('keeps running SPQR-lite, and the next new session (either side) gets the braid', async () => {
+    const aliceStore = await load(pair.alice);
+    const bobStore = await load(pair.bob);
+    const aliceAddr = createAddress(pair.alice.name, pair.alice.deviceId);
+    const bobAddr = createAddress(pair.bob.name, pair.bob.deviceId);
+    const a = new SessionCipher(aliceStore, bobAddr, { localAddress: aliceAddr });
+    const b = new SessionCipher(bobStore, aliceAddr, { localAddress: bobAddr });
+    for (let i = 0; i < 20; i++) await roundTrip(i % 2 ? a : b, i % 2 ? b : a, `legacy ${i}`);
+    expect(spqrKind(await aliceStore.getSession(bobAddr))).toBe('lite');
+    // Written back in format 2 (still SPQR-lite inside), and readable again.
+    const rewritten = (await aliceStore.getSession(bobAddr))?.serialize() as Uint8Array;
+    expect(rewritten[1]).toBe(2);
+    expect(spqrKind(SessionRecord.deserialize(rewritten))).toBe('lite');
+    const late = await a.encrypt(utf8('late on the legacy session'));
+    // A new session, here started by Bob from Alice's fresh bundle: the braid on both sides.
+    const aliceBundle = await createPreKeyBundle(aliceStore, { deviceId: pair.alice.deviceId });
+    await b.initiate(aliceBundle);
+    await roundTrip(b, a, 'new session');
+    await roundTrip(a, b, 'new session reply');
+    expect(spqrKind(await aliceStore.getSession(bobAddr))).toBe('braid');
+    expect(spqrKind(await bobStore.getSession(aliceAddr))).toBe('braid');
+    // The legacy state is archived in the same record and still reads its late messages.
+    expect((await bobStore.getSession(aliceAddr))?.archivedStateCount).toBeGreaterThan(0);
+    expect(fromUtf8((await b.decrypt(late)).plaintext)).toBe('late on the legacy session');
+    // Like libsignal, the state that decrypted becomes current again; Alice's next message (braid)
+    // promotes the new session back.
+    expect(spqrKind(await bobStore.getSession(aliceAddr))).toBe('lite');
+    await roundTrip(a, b, 'on the new session');
+    expect(spqrKind(await bobStore.getSession(aliceAddr))).toBe('braid');
+  });
 });

@@ -17,6 +17,8 @@ import {
 } from '../src/records/archive-caps.js';
 import { archive } from '../src/records/session-record.js';
 import { SessionState } from '../src/records/session-state.js';
+import { cloneChain } from '../src/spqr/chain.js';
+import { SpqrState, stateData } from '../src/spqr/state.js';
 import { establishedPair, fromUtf8, roundTrip, utf8 } from './helpers.js';
 
 const provider = platformProvider;
@@ -33,6 +35,14 @@ function inflated(s: SessionState): SessionState {
       seed: new Uint8Array(32).fill((c * 7 + i) & 0xff),
     })),
   }));
+  if (out.braid) {
+    const d = stateData(out.braid);
+    const chain = cloneChain(d.chain);
+    const recv = (chain.links[chain.links.length - 1] as (typeof chain.links)[number]).recv;
+    recv.ctr = 40_000;
+    recv.prev = new Map(Array.from({ length: 2_199 }, (_, i) => [39_999 - i, provider.randomBytes(32)]));
+    out.braid = SpqrState._create({ ...d, chain });
+  }
   if (out.spqr) {
     out.spqr.recvCtr = 40_000;
     out.spqr.recvPrev = new Map(

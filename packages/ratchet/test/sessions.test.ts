@@ -95,7 +95,8 @@ describe.each(allProviders)('sessions ($label)', ({ provider }) => {
       const pk = PreKeySignalMessage.deserialize(m1.body);
       expect(pk.messageVersion).toBe(x3dh ? 3 : 4);
       expect(pk.kyberCiphertext?.length).toBe(x3dh ? undefined : 1569);
-      expect(pk.message.pqRatchet.length).toBe(x3dh ? 0 : 4);
+      // v4: the braid's first message carries the first header chunk (version, epoch 1, index 1, Hdr).
+      expect(pk.message.pqRatchet.length).toBe(x3dh ? 0 : 37);
       expect(pk.message.counter).toBe(0);
       expect(PreKeySignalMessage.deserialize(m2.body).message.counter).toBe(1);
       // Out of order: the second PreKey message first (same base key, one session).

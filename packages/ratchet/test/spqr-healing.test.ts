@@ -19,6 +19,14 @@ import {
 const provider = nobleProvider;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** SPQR-lite's receive, as the session runs it: index, checked walk, key. */
+async function liteRecv(q: SpqrLite, msg: Uint8Array, maxJump: number, p: typeof provider) {
+  const at = spqrIndex(msg);
+  if (at === undefined) return undefined;
+  spqrWalk(q, at, maxJump);
+  return liteRecvAt(q, at, p);
+}
+
 describe('SPQR healing after a state compromise', () => {
   it('the braid: a copy of A taken at message 100 loses every key once two more epochs completed', async () => {
     const authKey = crypto.getRandomValues(new Uint8Array(32));

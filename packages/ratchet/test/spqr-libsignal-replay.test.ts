@@ -122,8 +122,14 @@ describe('SPQR replay of a live libsignal-client 0.103.0 conversation (bursts, r
         .sort((x, y) => Number(x[0]) - Number(y[0]))
         .map((x) => x[1]);
     const entropy = {
-      A: queuedEntropy(byEpoch(dk, true).map(keysFromDk), byEpoch(m, false)),
-      B: queuedEntropy(byEpoch(dk, false).map(keysFromDk), byEpoch(m, true)),
+      A: queuedEntropy(
+        byEpoch(dk, true).map((d) => keysFromDk(d)),
+        byEpoch(m, false),
+      ),
+      B: queuedEntropy(
+        byEpoch(dk, false).map((d) => keysFromDk(d)),
+        byEpoch(m, true),
+      ),
     };
     const ours = {
       A: await initSpqr(authKey, 'initiator', provider),

@@ -88,16 +88,44 @@ describe('SPQR robustness', () => {
     );
   });
 
-  it('version handling: empty and V0 are refused, higher versions are ignored', async () => {
+  it('version handling as libsignal 0.103.0 (spqr.md §6.3): empty and V0 refused, other versions read as V1 until the first receive, refused after', async () => {
     const s = await initSpqr(authKey, 'responder', provider);
     for (const pq of [new Uint8Array(0), Uint8Array.of(0), Uint8Array.of(0, 1, 1, 0)]) {
       const e = await recvChecked(s, pq);
       expect(E2eeError.is(e, SpqrErrorCode.MinimumVersion)).toBe(true);
     }
+    // Negotiation open: `02 01 01 00` is parsed like V1 and salted with key(1), as 0.103.0 accepts it.
     const r = await recvChecked(s, Uint8Array.of(2, 1, 1, 0));
+    const v1 = await recvChecked(s, Uint8Array.of(1, 1, 1, 0));
     expect(r).not.toBeInstanceOf(Error);
-    expect((r as { messageKey: unknown }).messageKey).toBeUndefined();
-    expect((r as { state: SpqrState }).state).toBe(s);
+    expect((r as { messageKey: Uint8Array }).messageKey).toEqual(
+      (v1 as { messageKey: Uint8Array }).messageKey,
+    );
+    // One byte `02`: message decode failed (0.103.0 too).
+    expect(E2eeError.is(await recvChecked(s, Uint8Array.of(2)), SpqrErrorCode.MessageDecode)).toBe(true);
+    // After a successful receive: `Version mismatch after negotiation`.
+    const after = (v1 as { state: SpqrState }).state;
+    const e = await recvChecked(after, Uint8Array.of(2, 1, 2, 0));
+    expect(E2eeError.is(e, SpqrErrorCode.VersionMismatch)).toBe(true);
+  });
+
+  it('a stored dk whose H(ek) is corrupt loads (checked once per epoch, not per load) and is refused at decapsulation', async () => {
+    const snaps = await replaySnapshots();
+    const a = snaps.find((x) => x.side === 'A' && x.tag === BraidTag.EkSentCt1Received)!;
+    let sa = a.state;
+    for (let n = a.next; n < 85; n++)
+      if (messages[n]!.from === 'B') sa = (await spqrRecv(sa, messages[n]!.pq, provider)).state;
+    const d = stateData(sa).braid as { keys: { dk: Uint8Array } };
+    const bytes = sa.serialize();
+    const at = Buffer.from(bytes).indexOf(Buffer.from(d.keys.dk.subarray(2336, 2368)));
+    expect(at).toBeGreaterThan(0);
+    const corrupt = bytes.slice();
+    corrupt[at]! ^= 1;
+    const loaded = SpqrState.deserialize(corrupt);
+    const e = await recvChecked(loaded, messages[85]!.pq);
+    expect(E2eeError.is(e, SpqrErrorCode.ErroneousData), String(e)).toBe(true);
+    // The intact state completes the epoch with the same message.
+    expect((await spqrRecv(sa, messages[85]!.pq, provider)).state.epoch).toBe(2);
   });
 
   it('a bad header MAC, a bad ciphertext MAC and an ek not matching its header are refused, state unchanged', async () => {

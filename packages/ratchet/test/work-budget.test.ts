@@ -1,19 +1,21 @@
 // Issue 11.3: bounded work for any input. Work is counted in KDF calls (deterministic), never timed;
 // the CPU thresholds live in bench/ratchet.bench.ts.
-import { type CryptoProvider, E2eeError, platformProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, E2eeError, encodeVarint, platformProvider } from '@e2ee-kit/core';
 import {
   type EncryptedMessage,
   MAX_FORWARD_JUMPS,
   PreKeySignalMessage,
   RatchetErrorCode,
   SessionRecord,
+  SignalMessage,
 } from '@e2ee-kit/ratchet';
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
 import { nextChainKey } from '../src/kdf.js';
 import { archive } from '../src/records/session-record.js';
 import type { SessionState } from '../src/records/session-state.js';
-import { spqrSend } from '../src/spqr-lite.js';
+import { cloneChain, sendKey } from '../src/spqr/chain.js';
+import { SpqrState, stateData } from '../src/spqr/state.js';
 import { DECRYPT_WORK_BUDGET, STEPS_PER_YIELD } from '../src/work-budget.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from './forgery.js';
 import { establishedPair, fromUtf8, rejectsWithoutChange, roundTrip, utf8 } from './helpers.js';
@@ -163,9 +165,11 @@ describe('legitimate messages within libsignal limits still decrypt', () => {
     let key = sender.chainKey.key;
     for (let i = 0; i < MAX_FORWARD_JUMPS; i++) key = await nextChainKey(key, base);
     sender.chainKey = { index: sender.chainKey.index + MAX_FORWARD_JUMPS, key };
-    const q = s.spqr as NonNullable<SessionState['spqr']>;
-    // The next send uses index sendCtr + 1: a jump of exactly MAX_FORWARD_JUMPS for Bob.
-    for (let i = 0; i < MAX_FORWARD_JUMPS - 1; i++) await spqrSend(q, base);
+    const d = stateData(s.braid as SpqrState);
+    const chain = cloneChain(d.chain);
+    // The next send uses the chain's next index: a jump of exactly MAX_FORWARD_JUMPS for Bob.
+    for (let i = 0; i < MAX_FORWARD_JUMPS - 1; i++) await sendKey(chain, chain.sendEpoch, base);
+    s.braid = SpqrState._create({ ...d, chain });
     await p.alice.store.saveSession(p.bob.address, SessionRecord.fromParts(s, record.previousStates));
     const far = await p.a.encrypt(utf8('far ahead on a new chain'));
     expect(fromUtf8((await p.b.decrypt(far)).plaintext)).toBe('far ahead on a new chain');
@@ -187,5 +191,88 @@ describe('legitimate messages within libsignal limits still decrypt', () => {
     // Old-session messages: a jump of 299 on the archived state, then older ones out of order.
     expect(fromUtf8((await p.b.decrypt(held[299] as EncryptedMessage)).plaintext)).toBe('old 299');
     expect(fromUtf8((await p.b.decrypt(held[5] as EncryptedMessage)).plaintext)).toBe('old 5');
+  });
+});
+
+/** `pq_ratchet` bytes: version 1, `epoch`, `index`, payload `type`, and (chunk types) a chunk. */
+function pqBytes(epoch: number, index: number, type: number, chunk?: { index: number; data: Uint8Array }) {
+  const head = [1, ...encodeVarint(epoch), ...encodeVarint(index), type];
+  return chunk
+    ? Uint8Array.from([...head, ...encodeVarint(chunk.index), ...chunk.data])
+    : Uint8Array.from(head);
+}
+
+describe('hostile SPQR payloads through a session: typed errors, no state change, bounded work', () => {
+  /** A message on Alice's current (known) chain with the given `pq_ratchet` and a random MAC. */
+  async function onKnownChain(v: Awaited<ReturnType<typeof victim>>, pqRatchet: Uint8Array) {
+    const real = SignalMessage.deserialize((await v.a.encrypt(utf8('real'))).body);
+    return SignalMessage.create(
+      {
+        messageVersion: 4,
+        ratchetKey: real.ratchetKey,
+        counter: real.counter + 1,
+        previousCounter: real.previousCounter,
+        ciphertext: base.randomBytes(16),
+        pqRatchet,
+        addresses: undefined,
+      },
+      async () => base.randomBytes(8),
+    );
+  }
+
+  const cases: [string, (chunk: Uint8Array) => Uint8Array, number][] = [
+    ['an epoch far ahead', (d) => pqBytes(9, 1, 1, { index: 0, data: d }), 200],
+    ['a key jump beyond 25,000', () => pqBytes(1, MAX_FORWARD_JUMPS + 10, 0), 200],
+    ['a header chunk of garbage', (d) => pqBytes(1, 5, 1, { index: 3, data: d }), 400],
+    ['an ek chunk before any header', (d) => pqBytes(1, 6, 2, { index: 40, data: d }), 400],
+    ['a ct2 chunk out of turn', (d) => pqBytes(1, 7, 6, { index: 1, data: d }), 400],
+    ['version 2 after negotiation', () => Uint8Array.of(2, 1, 8, 0), 200],
+    ['a truncated chunk', () => Uint8Array.of(1, 1, 9, 1, 0, 1, 2), 200],
+  ];
+
+  it.each(cases)('%s', async (_name, make, maxKdf) => {
+    const v = await victim(0);
+    const m = await onKnownChain(v, make(base.randomBytes(32)));
+    v.counting.kdfCalls = 0;
+    const err = await rejectsWithoutChange([v.bob.store], () =>
+      v.b.decrypt({ type: 'whisper', body: m.serializedView }),
+    );
+    expect(E2eeError.is(err), String(err)).toBe(true);
+    expect(v.counting.kdfCalls).toBeLessThanOrEqual(maxKdf);
+    await roundTrip(v.a, v.b, 'the session still works');
+  });
+
+  it('index 25,000 on the known chain: the walk is priced and fits the budget; refused by the MAC', async () => {
+    const v = await victim(0);
+    const m = await onKnownChain(v, pqBytes(1, MAX_FORWARD_JUMPS, 0));
+    v.counting.kdfCalls = 0;
+    const err = await rejectsWithoutChange([v.bob.store], () =>
+      v.b.decrypt({ type: 'whisper', body: m.serializedView }),
+    );
+    expect(E2eeError.is(err), String(err)).toBe(true);
+    // Steps whose key would be dropped derive one HKDF of 32 bytes; the 2,000 kept ones one of 64.
+    expect(v.counting.kdfCalls).toBeGreaterThan(MAX_FORWARD_JUMPS - 10);
+    expect(v.counting.kdfCalls).toBeLessThanOrEqual(DECRYPT_WORK_BUDGET);
+  });
+
+  it('a flood of 300 forged chunks of every type: all refused, Bob unchanged, then real traffic heals the braid', async () => {
+    const v = await victim(0);
+    for (let i = 0; i < 300; i++) {
+      const type = 1 + (i % 6);
+      const pq =
+        type === 4
+          ? pqBytes(1, 20 + i, 4)
+          : pqBytes(1, 20 + i, type, { index: i, data: base.randomBytes(32) });
+      const m = await onKnownChain(v, pq);
+      await rejectsWithoutChange([v.bob.store], () =>
+        v.b.decrypt({ type: 'whisper', body: m.serializedView }),
+      );
+    }
+    for (let i = 0; i < 120; i++) {
+      await roundTrip(v.a, v.b, `a${i}`);
+      await roundTrip(v.b, v.a, `b${i}`);
+    }
+    const s = ((await v.bob.store.getSession(v.alice.address)) as SessionRecord).currentState as SessionState;
+    expect(s.braid?.epoch).toBeGreaterThan(2);
   });
 });

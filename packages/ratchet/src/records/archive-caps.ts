@@ -6,6 +6,7 @@
  * stays below 1 MB whatever a peer sends. Enforced whenever the archive changes; the newest keys of
  * the newest states are kept, the oldest evicted first (as libsignal does within a chain).
  */
+import { spqrKeepNewestKeys, spqrSkippedKeyCount } from '../spqr/archive.js';
 import { SessionState } from './session-state.js';
 
 /** Skipped message keys plus SPQR keys kept across all archived states of a record. */
@@ -16,6 +17,7 @@ export const ARCHIVED_STATES_MAX_BYTES = 400 * 1024;
 /** Skipped message keys and SPQR keys a state holds. */
 export function skippedKeyCount(s: SessionState): number {
   let n = s.spqr?.recvPrev.size ?? 0;
+  if (s.braid) n += spqrSkippedKeyCount(s.braid);
   for (const c of s.receiverChains) n += c.messageKeys.length;
   return n;
 }
@@ -23,7 +25,8 @@ export function skippedKeyCount(s: SessionState): number {
 /** Keeps the newest `quota` keys of `s` (half message keys, half SPQR keys when it has SPQR). */
 function trimState(s: SessionState, quota: number): void {
   const q = s.spqr;
-  const spqrQuota = q ? Math.min(q.recvPrev.size, Math.floor(quota / 2)) : 0;
+  const pqKeys = q ? q.recvPrev.size : s.braid ? spqrSkippedKeyCount(s.braid) : 0;
+  const spqrQuota = Math.min(pqKeys, Math.floor(quota / 2));
   let left = quota - spqrQuota;
   // Newest chain last; within a chain, newest key first.
   for (let i = s.receiverChains.length - 1; i >= 0; i--) {
@@ -38,6 +41,7 @@ function trimState(s: SessionState, quota: number): void {
     for (const k of newest.reverse()) kept.set(k, q.recvPrev.get(k) as Uint8Array);
     q.recvPrev = kept;
   }
+  if (s.braid && pqKeys > spqrQuota) s.braid = spqrKeepNewestKeys(s.braid, spqrQuota);
 }
 
 /**

@@ -5,7 +5,8 @@ import { RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 import { SessionState } from './session-state.js';
 
-const FORMAT_VERSION = 1;
+/** Format written; every older one is still read (test/fixtures/format-v*.json). */
+const FORMAT_VERSION = 2;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /**
@@ -15,6 +16,10 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * `{ 1: current SessionStructure, 2: previous SessionStructure bytes (repeated, newest first) }` with
  * libsignal's `SessionStructure` field numbers (spec §4.5) plus our field 100 (SPQR-lite state) in
  * place of libsignal's full SPQR state (field 15, never written).
+ *
+ * Format v2: the same, and a version-4 state holds either field 100 (SPQR-lite, sessions made before
+ * v2) or field 101 (`SpqrState.serialize()`, the braid, with its own format version). v2 is written
+ * whatever the states hold, so a reader that would drop field 101 refuses the record instead.
  */
 export class SessionRecord {
   #current: SessionState | undefined;

@@ -6,6 +6,7 @@
  * how a decrypt computes a new state without touching the record the store returned.
  */
 import { DecodeError, redact } from '@e2ee-kit/core';
+import { SpqrState } from '../spqr/state.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 
 export interface ChainKey {
@@ -68,7 +69,10 @@ export class SessionState {
   remoteRegistrationId = 0;
   localRegistrationId = 0;
   aliceBaseKey: Uint8Array = new Uint8Array(0);
+  /** Legacy: SPQR-lite, kept by sessions made before record format 2 (they cannot be upgraded). */
   spqr: SpqrLite | undefined;
+  /** The SPQR braid (record format 2, field 101): every PQXDH session made since. Immutable value. */
+  braid: SpqrState | undefined;
 
   clone(): SessionState {
     const s = new SessionState();
@@ -88,6 +92,7 @@ export class SessionState {
     s.localRegistrationId = this.localRegistrationId;
     s.aliceBaseKey = this.aliceBaseKey;
     s.spqr = this.spqr && { ...this.spqr, recvPrev: new Map(this.spqr.recvPrev) };
+    s.braid = this.braid;
     return s;
   }
 
@@ -144,6 +149,7 @@ export class SessionState {
     }
     const q = this.spqr;
     if (q) w.nested(100, (n) => encodeSpqr(n, q));
+    if (this.braid) w.bytes(101, this.braid.serialize());
   }
 
   /** Decodes a `SessionStructure`. Byte fields are views of `bytes`: callers pass bytes they own. */
@@ -198,6 +204,9 @@ export class SessionState {
         case 100:
           s.spqr = decodeSpqr(r.sub());
           break;
+        case 101:
+          s.braid = SpqrState.deserialize(r.bytes());
+          break;
         default:
           r.skip();
       }
@@ -222,7 +231,8 @@ function validate(s: SessionState): void {
     throw bad('sender chain');
   for (const c of s.receiverChains) if (c.ratchetKey.length !== 33) throw bad('receiver chain');
   if (s.pending && s.pending.baseKey.length !== 33) throw bad('pending pre-key');
-  if (s.version === 4 && !s.spqr) throw bad('SPQR state');
+  if (s.version === 4 && !s.spqr === !s.braid) throw bad('SPQR state');
+  if (s.version === 3 && (s.spqr || s.braid)) throw bad('SPQR state');
 }
 
 function encodeChainKey(w: FastWriter, ck: ChainKey): void {

@@ -4,6 +4,7 @@
  * callers work on a clone (`cloneChain`) and keep it only when the whole operation succeeds.
  */
 import type { CryptoProvider } from '@e2ee-kit/core';
+import { STEPS_PER_YIELD, yieldToEventLoop } from '../work-budget.js';
 import { SpqrErrorCode, spqrError } from './errors.js';
 
 const enc = new TextEncoder();
@@ -84,17 +85,37 @@ export async function addEpoch(c: Chain, epoch: number, secret: Uint8Array, prov
   c.links.push(link(out, c.a2b));
 }
 
-async function step(d: ChainDirection, provider: CryptoProvider): Promise<{ ctr: number; key: Uint8Array }> {
-  if (!d.next) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'sending chain erased');
-  if (d.ctr >= U32_MAX) throw spqrError(SpqrErrorCode.CounterExhausted, 'chain counter exhausted');
-  const ctr = d.ctr + 1;
+function stepInfo(ctr: number): Uint8Array {
   const info = new Uint8Array(4 + LABEL_NEXT.length);
   new DataView(info.buffer).setUint32(0, ctr);
   info.set(LABEL_NEXT, 4);
-  const out = await provider.hkdfSha256(d.next, undefined, info, 64);
+  return info;
+}
+
+function checkStep(d: ChainDirection): Uint8Array {
+  if (!d.next) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'sending chain erased');
+  if (d.ctr >= U32_MAX) throw spqrError(SpqrErrorCode.CounterExhausted, 'chain counter exhausted');
+  return d.next;
+}
+
+async function step(d: ChainDirection, provider: CryptoProvider): Promise<{ ctr: number; key: Uint8Array }> {
+  const next = checkStep(d);
+  const ctr = d.ctr + 1;
+  const out = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 64);
   d.next = out.slice(0, 32);
   d.ctr = ctr;
   return { ctr, key: out.slice(32, 64) };
+}
+
+/**
+ * A step whose key would be dropped at once (older than the kept window): HKDF-Expand's first block is
+ * the next chain key whatever the output length, so only those 32 bytes are made (one HMAC less).
+ */
+async function stepNextOnly(d: ChainDirection, provider: CryptoProvider): Promise<void> {
+  const next = checkStep(d);
+  const ctr = d.ctr + 1;
+  d.next = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 32);
+  d.ctr = ctr;
 }
 
 function linkIndex(c: Chain, epoch: number): number {
@@ -143,15 +164,49 @@ export async function recvKey(
   if (at === d.ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
   if (at - d.ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
   if (at > d.ctr + c.maxOooKeys) d.prev.clear();
+  let untilYield = STEPS_PER_YIELD;
   while (at > d.ctr + 1) {
-    const s = await step(d, provider);
-    if (s.ctr + c.maxOooKeys >= at) d.prev.set(s.ctr, s.key);
+    // Same accept/reject decisions as spqr: a skipped key is kept iff ctr + maxOooKeys ≥ at; the
+    // others would be dropped, so they are never derived.
+    if (d.ctr + 1 + c.maxOooKeys >= at) {
+      const s = await step(d, provider);
+      d.prev.set(s.ctr, s.key);
+    } else await stepNextOnly(d, provider);
+    if (--untilYield === 0) {
+      untilYield = STEPS_PER_YIELD;
+      await yieldToEventLoop();
+    }
   }
   if (d.prev.size >= trimSize(c)) {
     const horizon = d.ctr - c.maxOooKeys;
     for (const k of [...d.prev.keys()]) if (k < horizon) d.prev.delete(k);
   }
   return (await step(d, provider)).key;
+}
+
+/**
+ * Chain steps `recvKey(c, epoch, at)` will take, with its refusals (trimmed, repeated, too far), checked
+ * before any work. `epoch` may be `currentEpoch + 1` when the same message completes that epoch: its
+ * link starts at counter 0.
+ */
+export function recvKeyCost(c: Chain, epoch: number, at: number): number {
+  if (!Number.isSafeInteger(at) || at < 0 || at > U32_MAX)
+    throw spqrError(SpqrErrorCode.KeyJump, 'key index out of range');
+  let ctr = 0;
+  let prev: ReadonlyMap<number, Uint8Array> = new Map();
+  if (epoch !== c.currentEpoch + 1) {
+    const d = (c.links[linkIndex(c, epoch)] as ChainLink).recv;
+    ctr = d.ctr;
+    prev = d.prev;
+  }
+  if (at < ctr) {
+    if (at + c.maxOooKeys < ctr) throw spqrError(SpqrErrorCode.KeyTrimmed, 'key trimmed');
+    if (!prev.has(at)) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
+    return 0;
+  }
+  if (at === ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
+  if (at - ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
+  return at - ctr;
 }
 
 export function trimSize(c: Chain): number {

@@ -182,7 +182,7 @@ function readBraid(b: Uint8Array): Braid {
   if (epoch < 1 || tag < 1) throw stateDecodeError('bad epoch or state');
   const auth = { root: bytesField(f, 3, 32), mac: bytesField(f, 4, 32) };
   const c = { epoch, auth };
-  const keys = () => keysFromDk(bytesField(f, 5, DK_LENGTH));
+  const keys = () => keysFromDk(bytesField(f, 5, DK_LENGTH), false);
   const hdr = () => bytesField(f, 6, HEADER_LENGTH);
   const ek = () => bytesField(f, 7, EK_VECTOR_LENGTH);
   const ct1 = () => bytesField(f, 8, CT1_LENGTH);

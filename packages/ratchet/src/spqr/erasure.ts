@@ -29,15 +29,18 @@ function assertLength(length: number): void {
     throw new RangeError('erasure-coded object length must be even and at most 1152 bytes');
 }
 
+/** Module-private token: an encoder made by `advance` shares its predecessor's (never changed) object. */
+const SHARED: unique symbol = Symbol('shared');
+
 /** Sends an object chunk by chunk: index 0, 1, 2, … (the index on the wire wraps at 2^16). */
 export class ChunkEncoder {
   readonly #object: Uint8Array;
-  #next: number;
+  readonly #next: number;
 
-  constructor(object: Uint8Array, next = 0) {
+  constructor(object: Uint8Array, next = 0, share?: typeof SHARED) {
     assertLength(object.length);
     if (!Number.isInteger(next) || next < 0 || next > 0xffff_ffff) throw new RangeError('bad chunk counter');
-    this.#object = object.slice();
+    this.#object = share === SHARED ? object : object.slice();
     this.#next = next;
   }
 
@@ -54,7 +57,8 @@ export class ChunkEncoder {
   /** A new encoder that has emitted one more chunk, and that chunk. This encoder is unchanged. */
   advance(): { encoder: ChunkEncoder; chunk: Chunk } {
     const chunk = this.chunkAt(this.#next % 0x10000);
-    return { encoder: new ChunkEncoder(this.#object, (this.#next + 1) % 0x1_0000_0000), chunk };
+    // The object is never changed after construction: the next encoder shares it.
+    return { encoder: new ChunkEncoder(this.#object, (this.#next + 1) % 0x1_0000_0000, SHARED), chunk };
   }
 
   /** Chunk `index` (0 … 65 535) of the object. */
@@ -125,7 +129,9 @@ export class ChunkDecoder {
   /** A new decoder with `chunk` added (this one is unchanged). */
   withChunk(chunk: Chunk): ChunkDecoder {
     if (chunk.data.length !== CHUNK_DATA_LENGTH) throw new RangeError('chunk data must be 32 bytes');
-    const next = new ChunkDecoder(this.length, this.points());
+    // Our own points are valid already: copy the maps instead of re-sorting and re-checking them.
+    const next = new ChunkDecoder(this.length);
+    for (let j = 0; j < POLYS; j++) next.#points[j] = new Map(this.#points[j] as Points);
     const x = chunk.index;
     for (let j = 0; j < POLYS; j++) {
       const need = pointsFor(this.length, j);

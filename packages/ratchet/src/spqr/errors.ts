@@ -17,6 +17,8 @@ export const SpqrErrorCode = {
   ErroneousData: 'SPQR_ERRONEOUS_DATA',
   /** The peer does not speak SPQR V1 (empty or V0 `pq_ratchet`): refused, like libsignal ≥ 0.92. */
   MinimumVersion: 'SPQR_MINIMUM_VERSION',
+  /** A version byte other than 1 after the first message was received (libsignal 0.103.0). */
+  VersionMismatch: 'SPQR_VERSION_MISMATCH',
   /** The message index is more than `maxJump` ahead of the chain. */
   KeyJump: 'SPQR_KEY_JUMP',
   /** The message index is older than the kept window (`maxOooKeys`). */

@@ -20,10 +20,12 @@ export { type SpqrErrorCode as SpqrErrorCodeType, SpqrErrorCode } from './errors
 export { PayloadType, parseSpqrMessage, type SpqrMessage, serializeSpqrMessage } from './message.js';
 export {
   initSpqr,
+  SPQR_BRAID_STEP_COST,
   type SpqrInitOptions,
   type SpqrRecvResult,
   type SpqrSendResult,
   spqrRecv,
+  spqrRecvCost,
   spqrSend,
 } from './ratchet.js';
 export { SpqrState } from './state.js';

@@ -10,6 +10,7 @@ import { concatBytes, constantTimeEqual } from '@e2ee-kit/core';
 import { sha3_256, sha3_512, shake256 } from '@noble/hashes/sha3.js';
 import { genCrystals, XOF128 } from '@noble/post-quantum/_crystals.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { SpqrErrorCode, spqrError } from './errors.js';
 
 export const HEADER_LENGTH = 64;
 export const EK_VECTOR_LENGTH = 1152;
@@ -48,12 +49,19 @@ export interface BraidKeys {
 }
 
 /** hdr and ek vector from a FIPS 203 decapsulation key dk = dkPKE ‖ ek(t̂ ‖ ρ) ‖ H(ek) ‖ z. */
-export function keysFromDk(dk: Uint8Array): BraidKeys {
+/** FIPS 203 §7.3 input check (noble's decapsulate throws on it): H(ek) stored in dk is H(ek). */
+export function dkHashOk(dk: Uint8Array): boolean {
+  return constantTimeEqual(sha3_256(dk.subarray(1152, 2336)), dk.subarray(2336, 2368));
+}
+
+/**
+ * `check: false` is for a dk loaded from our own state record: the SHA3 over 1,184 bytes would run on
+ * every load, so `decaps` runs it instead, once per epoch.
+ */
+export function keysFromDk(dk: Uint8Array, check = true): BraidKeys {
   if (dk.length !== DK_LENGTH) throw new RangeError('ML-KEM-768 dk must be 2400 bytes');
   const copy = dk.slice();
-  // FIPS 203 §7.3 input check (noble's decapsulate throws on it): H(ek) stored in dk is H(ek).
-  if (!constantTimeEqual(sha3_256(copy.subarray(1152, 2336)), copy.subarray(2336, 2368)))
-    throw new RangeError('ML-KEM-768 dk fails its hash check');
+  if (check && !dkHashOk(copy)) throw new RangeError('ML-KEM-768 dk fails its hash check');
   const ek = copy.slice(1152, 1152 + EK_VECTOR_LENGTH);
   const hdr = concatBytes(copy.subarray(2304, 2336), copy.subarray(2336, 2368));
   return { dk: copy, hdr, ek };
@@ -182,5 +190,6 @@ export function encaps2(hdr: Uint8Array, ek: Uint8Array, m: Uint8Array): Uint8Ar
 /** Standard ML-KEM-768 decapsulation of ct1 ‖ ct2 (implicit rejection: never throws on bad ciphertext). */
 export function decaps(dk: Uint8Array, ct1: Uint8Array, ct2: Uint8Array): Uint8Array {
   if (ct1.length !== CT1_LENGTH || ct2.length !== CT2_LENGTH) throw new RangeError('bad ciphertext length');
+  if (!dkHashOk(dk)) throw spqrError(SpqrErrorCode.ErroneousData, 'stored decapsulation key is corrupt');
   return ml_kem768.decapsulate(concatBytes(ct1, ct2), dk);
 }

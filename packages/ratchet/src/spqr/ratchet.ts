@@ -13,12 +13,13 @@ import {
   DEFAULT_MAX_OOO_KEYS,
   newChain,
   recvKey,
+  recvKeyCost,
   sendKey,
 } from './chain.js';
 import { SpqrErrorCode, spqrError } from './errors.js';
 import { parseSpqrMessage, SPQR_VERSION_V1, serializeSpqrMessage } from './message.js';
 import { generateKeys } from './mlkem768.js';
-import { SpqrState, stateData } from './state.js';
+import { SpqrState, type SpqrStateData, stateData } from './state.js';
 
 export interface SpqrInitOptions {
   /** Largest forward jump of a receiving chain (libsignal: 25 000; u32 max for self-sessions). */
@@ -107,9 +108,7 @@ export async function spqrRecvDetailed(
   // Empty or V0: the peer would downgrade us; refused like libsignal ≥ 0.92 (min version V1).
   if (pqRatchet.length === 0 || pqRatchet[0] === 0)
     throw spqrError(SpqrErrorCode.MinimumVersion, 'peer does not speak SPQR V1');
-  // A version we do not know is ignored: no key, state unchanged (spqr `msg_version`).
-  if (pqRatchet[0] !== SPQR_VERSION_V1) return { state, messageKey: undefined };
-  const msg = parseSpqrMessage(pqRatchet);
+  const msg = parseSpqrMessage(asV1(d, pqRatchet));
   const got = await braidRecv(d.braid, msg, provider);
   const chain = cloneChain(d.chain);
   if (got.secret) await addEpoch(chain, got.secret.epoch, got.secret.secret, provider);
@@ -118,6 +117,50 @@ export async function spqrRecvDetailed(
     keyEpoch === 0 && msg.index === 0 ? undefined : await recvKey(chain, keyEpoch, msg.index, provider);
   const next = SpqrState._create({ a2b: d.a2b, braid: got.braid, chain });
   return got.secret ? { state: next, messageKey, secret: got.secret } : { state: next, messageKey };
+}
+
+/**
+ * A version byte other than 1, as libsignal 0.103.0 (spqr 1.6.0) treats it (spec `spqr.md` §6.3): read
+ * as V1 while nothing has been received yet (negotiation still open), refused after. spqr 1.5.x
+ * ignored such messages instead; no libsignal ever sends one, so only hostile input differs.
+ */
+function asV1(d: SpqrStateData, pqRatchet: Uint8Array): Uint8Array {
+  if (pqRatchet[0] === SPQR_VERSION_V1) return pqRatchet;
+  if (hasReceived(d)) throw spqrError(SpqrErrorCode.VersionMismatch, 'version mismatch after negotiation');
+  const v1 = pqRatchet.slice();
+  v1[0] = SPQR_VERSION_V1;
+  return v1;
+}
+
+/**
+ * True once a message key from the peer was taken (spqr deletes its negotiation block at the first
+ * successful receive; every libsignal ≥ 0.92 message carries a key, so the two agree for them).
+ */
+function hasReceived(d: SpqrStateData): boolean {
+  const c = d.chain;
+  return c.currentEpoch > 0 || c.links.some((l) => l.recv.ctr > 0);
+}
+
+/**
+ * Fixed price, in chain steps, of the braid's own work on one message (at most one ML-KEM-768
+ * operation or one erasure decode, plus a few HMACs), measured roughly on noble against an HKDF step.
+ */
+export const SPQR_BRAID_STEP_COST = 128;
+
+/**
+ * What `spqrRecv(state, pqRatchet)` will cost in chain steps (the braid's fixed price plus the chain
+ * walk), with the chain's refusals (trimmed, repeated, too far, wrong epoch) raised before any work.
+ * Malformed bytes → the same typed errors as `spqrRecv`.
+ */
+export function spqrRecvCost(state: SpqrState, pqRatchet: Uint8Array): number {
+  const d = stateData(state);
+  if (!(pqRatchet instanceof Uint8Array)) throw new TypeError('pq_ratchet must be a Uint8Array');
+  if (pqRatchet.length === 0 || pqRatchet[0] === 0)
+    throw spqrError(SpqrErrorCode.MinimumVersion, 'peer does not speak SPQR V1');
+  const msg = parseSpqrMessage(asV1(d, pqRatchet));
+  const keyEpoch = msg.epoch - 1;
+  if (keyEpoch === 0 && msg.index === 0) return SPQR_BRAID_STEP_COST;
+  return SPQR_BRAID_STEP_COST + recvKeyCost(d.chain, keyEpoch, msg.index);
 }
 
 /** Receives one message's `pq_ratchet` bytes: the new state and the message key. */
