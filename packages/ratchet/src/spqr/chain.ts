@@ -4,6 +4,7 @@
  * callers work on a clone (`cloneChain`) and keep it only when the whole operation succeeds.
  */
 import type { CryptoProvider } from '@e2ee-kit/core';
+import { type SyncKdf, syncKdf } from '../kdf.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from '../work-budget.js';
 import { SpqrErrorCode, spqrError } from './errors.js';
 
@@ -98,10 +99,17 @@ function checkStep(d: ChainDirection): Uint8Array {
   return d.next;
 }
 
-async function step(d: ChainDirection, provider: CryptoProvider): Promise<{ ctr: number; key: Uint8Array }> {
+async function step(
+  d: ChainDirection,
+  provider: CryptoProvider,
+  sync?: SyncKdf,
+): Promise<{ ctr: number; key: Uint8Array }> {
   const next = checkStep(d);
   const ctr = d.ctr + 1;
-  const out = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 64);
+  // A provider's synchronous HKDF (same bytes) spares a promise per step on long walks.
+  const out = sync
+    ? sync.hkdf(next, undefined, stepInfo(ctr), 64)
+    : await provider.hkdfSha256(next, undefined, stepInfo(ctr), 64);
   d.next = out.slice(0, 32);
   d.ctr = ctr;
   return { ctr, key: out.slice(32, 64) };
@@ -111,10 +119,12 @@ async function step(d: ChainDirection, provider: CryptoProvider): Promise<{ ctr:
  * A step whose key would be dropped at once (older than the kept window): HKDF-Expand's first block is
  * the next chain key whatever the output length, so only those 32 bytes are made (one HMAC less).
  */
-async function stepNextOnly(d: ChainDirection, provider: CryptoProvider): Promise<void> {
+async function stepNextOnly(d: ChainDirection, provider: CryptoProvider, sync?: SyncKdf): Promise<void> {
   const next = checkStep(d);
   const ctr = d.ctr + 1;
-  d.next = await provider.hkdfSha256(next, undefined, stepInfo(ctr), 32);
+  d.next = sync
+    ? sync.hkdf(next, undefined, stepInfo(ctr), 32)
+    : await provider.hkdfSha256(next, undefined, stepInfo(ctr), 32);
   d.ctr = ctr;
 }
 
@@ -164,14 +174,15 @@ export async function recvKey(
   if (at === d.ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
   if (at - d.ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
   if (at > d.ctr + c.maxOooKeys) d.prev.clear();
+  const sync = syncKdf(provider);
   let untilYield = STEPS_PER_YIELD;
   while (at > d.ctr + 1) {
     // Same accept/reject decisions as spqr: a skipped key is kept iff ctr + maxOooKeys ≥ at; the
     // others would be dropped, so they are never derived.
     if (d.ctr + 1 + c.maxOooKeys >= at) {
-      const s = await step(d, provider);
+      const s = await step(d, provider, sync);
       d.prev.set(s.ctr, s.key);
-    } else await stepNextOnly(d, provider);
+    } else await stepNextOnly(d, provider, sync);
     if (--untilYield === 0) {
       untilYield = STEPS_PER_YIELD;
       await yieldToEventLoop();
