@@ -51,6 +51,28 @@ export {
   SESSION_VERSION_X3DH,
 } from './constants.js';
 export {
+  checkDeviceMismatch,
+  type DeviceListStore,
+  type DeviceMismatch,
+  type DeviceMismatchPlan,
+  InMemoryDeviceListStore,
+  parseDeviceMismatch,
+  planDeviceMismatch,
+} from './devices/device-list.js';
+export {
+  type AccountSendResult,
+  type Delivery,
+  type DeliveryAnswer,
+  type DeviceChange,
+  type DeviceChangeResult,
+  DeviceFanout,
+  type DeviceMessage,
+  type FanoutOptions,
+  type FanoutSendOptions,
+  type FanoutSendResult,
+  type KeyHolderChange,
+} from './devices/fan-out.js';
+export {
   DeviceLinkRequest,
   formatLinkDeviceUri,
   type LinkUriOptions,
