@@ -176,6 +176,7 @@ describe('Alice has a phone and a laptop, Bob has a phone', () => {
     expect(tabletSend.changes).toEqual([
       { account: ALICE, devicesAdded: [], devicesRemoved: [], devicesReregistered: [2] },
     ]);
+    expect(tabletSend.keyHolders.redistribute.map(addressToString)).toEqual([`${ALICE}.2`]);
     const toNewLaptop = tabletAnswers[1]?.delivery.messages.find((m) => m.address.deviceId === 2);
     expect(toNewLaptop?.type).toBe('prekey'); // a fresh session from the new laptop's bundle
     expect(await newLaptop.read()).toEqual(['tablet again']);

@@ -31,13 +31,18 @@ export interface DeviceChange {
 }
 
 /**
- * Sender-key holders to update (pass to `@e2ee-kit/sender-keys`): `forget` → `markNeedsDistribution`
- * (and drop the removed ones from the group's member list, so the next `prepareSend` rotates);
- * `add` → put in the member list, so they get the distribution message.
+ * Sender-key holders to update (plain addresses for `@e2ee-kit/sender-keys`):
+ * - `add`: new devices; put them in the group's member list, so `prepareSend` lists them for the
+ *   distribution message;
+ * - `forget`: devices that left; drop them from the member list, so the next `prepareSend` rotates
+ *   the chain (do not `markNeedsDistribution` them: that would hide the removal and skip the rotation);
+ * - `redistribute`: devices re-registered under the same id; they stay members, call
+ *   `markNeedsDistribution` so the new registration gets the key.
  */
 export interface KeyHolderChange {
   readonly add: readonly Address[];
   readonly forget: readonly Address[];
+  readonly redistribute: readonly Address[];
 }
 
 export interface DeviceChangeResult {
@@ -119,6 +124,7 @@ class ChangeLog {
     const changes: DeviceChange[] = [];
     const add: Address[] = [];
     const forget: Address[] = [];
+    const redistribute: Address[] = [];
     const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
     for (const [account, e] of this.#by) {
       if (e.added.size + e.removed.size + e.rereg.size === 0) continue;
@@ -130,10 +136,11 @@ class ChangeLog {
           devicesReregistered: sorted(e.rereg),
         }),
       );
-      for (const id of [...sorted(e.added), ...sorted(e.rereg)]) add.push(createAddress(account, id));
-      for (const id of [...sorted(e.removed), ...sorted(e.rereg)]) forget.push(createAddress(account, id));
+      for (const id of sorted(e.added)) add.push(createAddress(account, id));
+      for (const id of sorted(e.removed)) forget.push(createAddress(account, id));
+      for (const id of sorted(e.rereg)) redistribute.push(createAddress(account, id));
     }
-    return { changes, keyHolders: Object.freeze({ add, forget }) };
+    return { changes, keyHolders: Object.freeze({ add, forget, redistribute }) };
   }
 }
 
