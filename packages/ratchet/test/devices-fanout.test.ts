@@ -16,6 +16,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, type Device, TestRelay, text } from './devices-relay.js';
+import { snap } from './helpers.js';
 
 const kindOf = (a: DeliveryAnswer) => ('status' in a ? a.status : a.kind);
 const ids = (addresses: readonly { deviceId: number }[]) => addresses.map((a) => a.deviceId);
@@ -258,5 +259,31 @@ describe('the 409/410 answer as typed input', () => {
     });
     expect(ids(await fanout.devices(ALICE))).toEqual([1]);
     expect(ids(await fanout.devices(BOB))).toEqual([]);
+  });
+
+  it('a failed bundle fetch while applying a 410 leaves sessions and the device list untouched', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    const alice = await relay.addDevice(ALICE);
+    await bob.fanout.send(ALICE, text('hi'), relay.deliverFrom(bob.party.address));
+    expect(await alice.read()).toEqual(['hi']);
+    const lists = new InMemoryDeviceListStore();
+    await lists.saveDevices(ALICE, [1]);
+    const failing = new DeviceFanout(bob.party.store, {
+      self: bob.party.address,
+      deviceLists: lists,
+      fetchBundles: async () => {
+        throw new Error('network down');
+      },
+    });
+    const before = snap(bob.party.store);
+    await expect(failing.applyDeviceMismatch(ALICE, { kind: 'stale', staleDevices: [1] })).rejects.toThrow(
+      'network down',
+    );
+    expect(snap(bob.party.store)).toBe(before);
+    expect(await lists.getDevices(ALICE)).toEqual([1]);
+    // The session still works.
+    await bob.fanout.send(ALICE, text('still here'), relay.deliverFrom(bob.party.address));
+    expect(await alice.read()).toEqual(['still here']);
   });
 });

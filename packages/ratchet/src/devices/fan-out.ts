@@ -202,19 +202,29 @@ export class DeviceFanout {
     return (await this.#list(account)).map((id) => createAddress(account, id));
   }
 
-  /** Starts sessions from fresh bundles for `ids`; returns the ids no bundle came back for. */
-  async #start(account: string, ids: readonly number[]): Promise<number[]> {
-    if (ids.length === 0) return [];
+  /** Fresh bundles for `ids` (only those: a bundle for another id is the relay's mistake, not a new device). */
+  async #fetchBundles(account: string, ids: readonly number[]): Promise<Map<number, PreKeyBundle>> {
+    const out = new Map<number, PreKeyBundle>();
+    if (ids.length === 0) return out;
     const bundles = await this.#fetch(account, ids.slice());
     if (!Array.isArray(bundles)) throw new TypeError('fetchBundles must resolve to an array of bundles');
-    const got = new Set<number>();
-    for (const bundle of bundles) {
-      // Only the devices asked for: a bundle for another id is the relay's mistake, not a new device.
-      if (!ids.includes(bundle.deviceId) || got.has(bundle.deviceId)) continue;
-      await this.#cipher(createAddress(account, bundle.deviceId)).initiate(bundle);
-      got.add(bundle.deviceId);
-    }
-    return ids.filter((id) => !got.has(id));
+    for (const bundle of bundles)
+      if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
+    return out;
+  }
+
+  /** Starts a session from each bundle; returns the ids of `ids` no bundle came back for. */
+  async #initiate(
+    account: string,
+    ids: readonly number[],
+    bundles: Map<number, PreKeyBundle>,
+  ): Promise<number[]> {
+    for (const [id, bundle] of bundles) await this.#cipher(createAddress(account, id)).initiate(bundle);
+    return ids.filter((id) => !bundles.has(id));
+  }
+
+  async #start(account: string, ids: readonly number[]): Promise<number[]> {
+    return this.#initiate(account, ids, await this.#fetchBundles(account, ids));
   }
 
   async #archive(account: string, ids: readonly number[]): Promise<void> {
@@ -299,8 +309,10 @@ export class DeviceFanout {
     // The server never names the sending device; if it does, it is not ours to start or drop.
     const start = plan.start.filter((id) => id !== own);
     const archive = plan.archive.filter((id) => id !== own);
+    // Fetch first: if the app's fetch fails, no session has been touched yet.
+    const bundles = await this.#fetchBundles(account, start);
     await this.#archive(account, archive);
-    const gone = await this.#start(account, start);
+    const gone = await this.#initiate(account, start, bundles);
     const list = new Set(await this.#list(account));
     for (const id of plan.removed) list.delete(id);
     for (const id of start) if (!gone.includes(id)) list.add(id);
