@@ -1,6 +1,6 @@
 // Multi-device accounts as user stories: fan-out to every device, sync copies, linking by QR,
 // unlinking, and the server's 409/410 answers (spec devices-and-healing.md §1–§3).
-import { addressToString, createAddress } from '@e2ee-kit/core';
+import { addressToString, createAddress, defaultProvider, IdentityKeyPair } from '@e2ee-kit/core';
 import {
   DecodeError,
   type DeliveryAnswer,
@@ -285,5 +285,25 @@ describe('the 409/410 answer as typed input', () => {
     // The session still works.
     await bob.fanout.send(ALICE, text('still here'), relay.deliverFrom(bob.party.address));
     expect(await alice.read()).toEqual(['still here']);
+  });
+
+  it('a device that comes with another identity key is refused as an identity change, not added', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    await bob.fanout.send(ALICE, text('hi'), relay.deliverFrom(bob.party.address));
+    // The server (or whoever controls it) adds a device with its own identity key to Alice's account.
+    const rogue = await relay.addDevice(ALICE, await IdentityKeyPair.generate(defaultProvider));
+    const err = await bob.fanout
+      .send(ALICE, text('secret'), relay.deliverFrom(bob.party.address))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'UNTRUSTED_IDENTITY',
+      address: { name: ALICE, deviceId: rogue.party.deviceId },
+    });
+    // Nothing was started for it and nothing reached it.
+    expect(ids(await bob.fanout.devices(ALICE))).toEqual([1]);
+    expect(await bob.party.store.getSession(rogue.party.address)).toBeNull();
+    expect(rogue.inbox).toEqual([]);
   });
 });

@@ -6,7 +6,14 @@
  * `devicesRemoved` / `devicesReregistered`), never applied silently, together with the sender-key
  * holders the app must add or forget (`@e2ee-kit/sender-keys` takes them as plain addresses).
  */
-import { type Address, type CryptoProvider, createAddress, validateAddress } from '@e2ee-kit/core';
+import {
+  type Address,
+  type CryptoProvider,
+  createAddress,
+  type PublicKey,
+  UntrustedIdentityError,
+  validateAddress,
+} from '@e2ee-kit/core';
 import type { PreKeyBundle } from '../bundle.js';
 import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '../session-cipher.js';
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
@@ -210,7 +217,26 @@ export class DeviceFanout {
     if (!Array.isArray(bundles)) throw new TypeError('fetchBundles must resolve to an array of bundles');
     for (const bundle of bundles)
       if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
+    // One identity key per account: a device that comes with another one is not a new device of
+    // this account but an identity change (or a server adding its own device). Checked before any
+    // session is touched; the app shows a safety-number change and decides.
+    const accountKey = await this.#accountIdentity(account);
+    if (accountKey !== undefined)
+      for (const [id, bundle] of out)
+        if (!bundle.identityKey.equals(accountKey))
+          throw new UntrustedIdentityError(createAddress(account, id));
     return out;
+  }
+
+  /** The identity key already known for `account` (ours for our own account), if any. */
+  async #accountIdentity(account: string): Promise<PublicKey | undefined> {
+    if (this.#isSelf(account)) return (await this.#store.getIdentityKeyPair()).publicKey;
+    const known = (await this.#lists.getDevices(account)) ?? [PRIMARY_DEVICE_ID];
+    for (const id of known) {
+      const key = await this.#store.getIdentity(createAddress(account, id));
+      if (key !== null) return key;
+    }
+    return undefined;
   }
 
   /** Starts a session from each bundle; returns the ids of `ids` no bundle came back for. */
