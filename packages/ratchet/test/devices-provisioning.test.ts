@@ -13,9 +13,12 @@ import {
   defaultProvider,
   E2eeError,
   fromBase64,
+  fromHex,
   IdentityKeyPair,
   KeyPair,
+  PrivateKey,
   ProtoReader,
+  toHex,
 } from '@e2ee-kit/core';
 import {
   DeviceLinkRequest,
@@ -208,5 +211,27 @@ describe('provisioning (linking a device by QR)', () => {
     }
     request.dispose();
     await expect(request.open(new Uint8Array(0))).rejects.toBeTruthy();
+  });
+
+  it('a frozen envelope (provisioning version 1, cipher version 0x01) stays loadable', async () => {
+    // Written once by this package with a deterministic provider; kept byte for byte.
+    const fixture = {
+      qrPrivate: '40e143e223ca718185e4741ce6b0c933b8498f8daa65115c0a1d50bba545f47d',
+      identityPublic: '0580d5d169751e0a07e54240bd9c9b129def97c071920c62a3db671f3c2deb9371',
+      envelope:
+        '0a210582972f0568f4b60a47bf792638645b5261708ed7a2eb38a9522fc49845dd351212b10101187321c75b28a3f5aae6503551dce6766491b5c041e10f0ebf00f1973456b17bbcf39cc8c3ebc6f22613d25ee9799b81e4e4fe7d912f1eac0f960193334cb8c2438356774b18096ddea2863a749ed77b4b1a4ace7a284cec112050e975407d260264a080eb8099364348838fba14fc36e3e44444e2c2d65b629aa1e9c717df496d23e2b2c1c9a8a9b2e4316d7451cdf061752a9023be46bc55501a1bc859477250cc8006fe0c6e2589a76df15ddc780c',
+    };
+    const qrPrivate = PrivateKey.deserialize(fromHex(fixture.qrPrivate));
+    const got = await decryptProvisionEnvelope(fromHex(fixture.envelope), qrPrivate, { provider });
+    expect(toHex(got.aciIdentityKeyPair.publicKey.serialize())).toBe(fixture.identityPublic);
+    expect(got.aci).toBe('9d0652a3-dcc3-4d11-975f-74d61598733f');
+    expect(got.provisioningCode).toBe('fixture-code');
+    expect(got.readReceipts).toBe(false);
+    expect(got.provisioningVersion).toBe(1);
+    // And node:crypto, from the spec, opens it too.
+    const qrPublic = await qrPrivate.publicKey(provider);
+    expect(
+      nodeDecrypt(fromHex(fixture.envelope), qrPrivate.serialize(), qrPublic.serialize()).length,
+    ).toBeGreaterThan(0);
   });
 });
