@@ -50,6 +50,48 @@ export {
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
 } from './constants.js';
+export {
+  checkDeviceMismatch,
+  type DeviceListStore,
+  type DeviceMismatch,
+  type DeviceMismatchPlan,
+  InMemoryDeviceListStore,
+  parseDeviceMismatch,
+  planDeviceMismatch,
+} from './devices/device-list.js';
+export {
+  type AccountSendResult,
+  type Delivery,
+  type DeliveryAnswer,
+  type DeviceChange,
+  type DeviceChangeResult,
+  DeviceFanout,
+  type DeviceMessage,
+  type FanoutOptions,
+  type FanoutSendOptions,
+  type FanoutSendResult,
+  type KeyHolderChange,
+} from './devices/fan-out.js';
+export {
+  DeviceLinkRequest,
+  formatLinkDeviceUri,
+  type LinkUriOptions,
+  parseLinkDeviceUri,
+} from './devices/link-device.js';
+export {
+  decodeProvisionEnvelope,
+  encodeProvisionEnvelope,
+  PROVISIONING_VERSION_CURRENT,
+  type ProvisionEnvelope,
+  ProvisionMessage,
+  type ProvisionMessageFields,
+} from './devices/provision-message.js';
+export {
+  decryptProvisionEnvelope,
+  encryptProvisionMessage,
+  MAX_PROVISION_ENVELOPE_LENGTH,
+  PROVISIONING_CIPHER_VERSION,
+} from './devices/provisioning-cipher.js';
 export { ErrorCode, type PreKeyKind, PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 export {
   DecryptionErrorMessage,

@@ -1,0 +1,419 @@
+/**
+ * One `send` to an account reaches every device of it and every other device of our own account
+ * (the sync copy): sessions are started from bundles the app fetches (`fetchBundles`), sessions of
+ * devices that left are archived, and the server's 409/410 answers are applied before a bounded
+ * number of resends. Every device change is reported per account (`devicesAdded` /
+ * `devicesRemoved` / `devicesReregistered`), never applied silently, together with the sender-key
+ * holders the app must add or forget (`@e2ee-kit/sender-keys` takes them as plain addresses).
+ */
+import {
+  type Address,
+  type CryptoProvider,
+  createAddress,
+  type PublicKey,
+  UntrustedIdentityError,
+  validateAddress,
+} from '@e2ee-kit/core';
+import type { PreKeyBundle } from '../bundle.js';
+import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '../session-cipher.js';
+import { assertProtocolStore, type ProtocolStore } from '../stores.js';
+import { type DeviceListStore, type DeviceMismatch, planDeviceMismatch } from './device-list.js';
+
+/** One ciphertext of a fan-out, for one device. */
+export interface DeviceMessage {
+  readonly address: Address;
+  /** The device's registration id, as the server checks it (Signal's `destinationRegistrationId`). */
+  readonly registrationId: number;
+  readonly type: WireMessageType;
+  readonly body: Uint8Array;
+}
+
+/** What changed in one account's device list. Show it to the user ("Bob linked a new device"). */
+export interface DeviceChange {
+  readonly account: string;
+  readonly devicesAdded: readonly number[];
+  readonly devicesRemoved: readonly number[];
+  /** Same id, new registration (a device re-linked or a reused id): a new session was started. */
+  readonly devicesReregistered: readonly number[];
+}
+
+/**
+ * Sender-key holders to update (plain addresses for `@e2ee-kit/sender-keys`):
+ * - `add`: new devices; put them in the group's member list, so `prepareSend` lists them for the
+ *   distribution message;
+ * - `forget`: devices that left; drop them from the member list, so the next `prepareSend` rotates
+ *   the chain (do not `markNeedsDistribution` them: that would hide the removal and skip the rotation);
+ * - `redistribute`: devices re-registered under the same id; they stay members, call
+ *   `markNeedsDistribution` so the new registration gets the key.
+ */
+export interface KeyHolderChange {
+  readonly add: readonly Address[];
+  readonly forget: readonly Address[];
+  readonly redistribute: readonly Address[];
+}
+
+export interface DeviceChangeResult {
+  readonly changes: readonly DeviceChange[];
+  readonly keyHolders: KeyHolderChange;
+}
+
+/** The app's delivery of one account's messages: the server accepted, or answered 409/410. */
+export type DeliveryAnswer = { readonly status: 'ok' } | DeviceMismatch;
+
+export interface Delivery {
+  readonly account: string;
+  /** True for the copy to our own other devices. */
+  readonly sync: boolean;
+  readonly messages: readonly DeviceMessage[];
+}
+
+export interface AccountSendResult {
+  readonly account: string;
+  readonly sync: boolean;
+  /** `'sent'`: the server took it for every device; `'gave-up'`: the device list kept changing. */
+  readonly status: 'sent' | 'gave-up';
+  readonly attempts: number;
+  /** The devices the accepted messages were for (empty when it gave up). */
+  readonly devices: readonly Address[];
+}
+
+export interface FanoutSendResult extends DeviceChangeResult {
+  readonly accounts: readonly AccountSendResult[];
+}
+
+export interface FanoutOptions {
+  /** This device: our account name and device id. */
+  readonly self: Address;
+  readonly deviceLists: DeviceListStore;
+  /** Bundles for exactly these devices of `account` (Signal: `GET /v2/keys/{account}/{id}`); omit gone ones. */
+  readonly fetchBundles: (account: string, deviceIds: readonly number[]) => Promise<readonly PreKeyBundle[]>;
+  readonly provider?: CryptoProvider;
+  /** Sends per account before giving up (default 3: Signal resends after 410 once, keeps going on 409). */
+  readonly maxAttempts?: number;
+  /** Passed to every `SessionCipher` made here. */
+  readonly cipherOptions?: Omit<SessionCipherOptions, 'provider' | 'localAddress'>;
+}
+
+export interface FanoutSendOptions {
+  /** What our other devices get (Signal: a `SyncMessage.Sent`); default the same plaintext; `false`: none. */
+  readonly sync?: Uint8Array | false;
+}
+
+/** The primary device; Signal's clients always address it, so an unknown account starts with it. */
+const PRIMARY_DEVICE_ID = 1;
+
+class ChangeLog {
+  readonly #by = new Map<string, { added: Set<number>; removed: Set<number>; rereg: Set<number> }>();
+
+  note(
+    account: string,
+    added: readonly number[],
+    removed: readonly number[],
+    rereg: readonly number[],
+  ): void {
+    let e = this.#by.get(account);
+    if (!e) {
+      e = { added: new Set(), removed: new Set(), rereg: new Set() };
+      this.#by.set(account, e);
+    }
+    for (const id of added) {
+      if (e.removed.delete(id)) e.rereg.add(id);
+      else e.added.add(id);
+    }
+    for (const id of removed) {
+      if (!e.added.delete(id)) e.removed.add(id);
+      e.rereg.delete(id);
+    }
+    for (const id of rereg) if (!e.added.has(id)) e.rereg.add(id);
+  }
+
+  result(): DeviceChangeResult {
+    const changes: DeviceChange[] = [];
+    const add: Address[] = [];
+    const forget: Address[] = [];
+    const redistribute: Address[] = [];
+    const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+    for (const [account, e] of this.#by) {
+      if (e.added.size + e.removed.size + e.rereg.size === 0) continue;
+      changes.push(
+        Object.freeze({
+          account,
+          devicesAdded: sorted(e.added),
+          devicesRemoved: sorted(e.removed),
+          devicesReregistered: sorted(e.rereg),
+        }),
+      );
+      for (const id of sorted(e.added)) add.push(createAddress(account, id));
+      for (const id of sorted(e.removed)) forget.push(createAddress(account, id));
+      for (const id of sorted(e.rereg)) redistribute.push(createAddress(account, id));
+    }
+    return { changes, keyHolders: Object.freeze({ add, forget, redistribute }) };
+  }
+}
+
+export class DeviceFanout {
+  readonly #store: ProtocolStore;
+  readonly #self: Address;
+  readonly #lists: DeviceListStore;
+  readonly #fetch: FanoutOptions['fetchBundles'];
+  readonly #provider: CryptoProvider | undefined;
+  readonly #maxAttempts: number;
+  readonly #cipherOptions: FanoutOptions['cipherOptions'];
+
+  constructor(store: ProtocolStore, options: FanoutOptions) {
+    assertProtocolStore(store);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    validateAddress(options.self);
+    if (typeof options.fetchBundles !== 'function') throw new TypeError('fetchBundles must be a function');
+    const lists = options.deviceLists;
+    if (
+      lists === null ||
+      typeof lists !== 'object' ||
+      typeof lists.getDevices !== 'function' ||
+      typeof lists.saveDevices !== 'function'
+    )
+      throw new TypeError('deviceLists must be a DeviceListStore');
+    const max = options.maxAttempts ?? 3;
+    if (!Number.isInteger(max) || max < 1 || max > 10)
+      throw new RangeError('maxAttempts must be an integer in 1..10');
+    this.#store = store;
+    this.#self = options.self;
+    this.#lists = lists;
+    this.#fetch = options.fetchBundles;
+    this.#provider = options.provider;
+    this.#maxAttempts = max;
+    this.#cipherOptions = options.cipherOptions;
+  }
+
+  #cipher(address: Address): SessionCipher {
+    return new SessionCipher(this.#store, address, {
+      ...this.#cipherOptions,
+      ...(this.#provider === undefined ? {} : { provider: this.#provider }),
+      localAddress: this.#self,
+    });
+  }
+
+  #isSelf(account: string): boolean {
+    return account === this.#self.name;
+  }
+
+  async #list(account: string): Promise<number[]> {
+    const stored = await this.#lists.getDevices(account);
+    if (stored === null) return this.#isSelf(account) ? [] : [PRIMARY_DEVICE_ID];
+    return stored.filter((id) => !(this.#isSelf(account) && id === this.#self.deviceId));
+  }
+
+  /** The devices a send to `account` goes to now (for our own account: our other devices). */
+  async devices(account: string): Promise<Address[]> {
+    checkAccount(account);
+    return (await this.#list(account)).map((id) => createAddress(account, id));
+  }
+
+  /** Fresh bundles for `ids` (only those: a bundle for another id is the relay's mistake, not a new device). */
+  async #fetchBundles(account: string, ids: readonly number[]): Promise<Map<number, PreKeyBundle>> {
+    const out = new Map<number, PreKeyBundle>();
+    if (ids.length === 0) return out;
+    const bundles = await this.#fetch(account, ids.slice());
+    if (!Array.isArray(bundles)) throw new TypeError('fetchBundles must resolve to an array of bundles');
+    for (const bundle of bundles)
+      if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
+    // One identity key per account: a device that comes with another one is not a new device of
+    // this account but an identity change (or a server adding its own device). Checked before any
+    // session is touched; the app shows a safety-number change and decides.
+    const accountKey = await this.#accountIdentity(account);
+    if (accountKey !== undefined)
+      for (const [id, bundle] of out)
+        if (!bundle.identityKey.equals(accountKey))
+          throw new UntrustedIdentityError(createAddress(account, id));
+    return out;
+  }
+
+  /** The identity key already known for `account` (ours for our own account), if any. */
+  async #accountIdentity(account: string): Promise<PublicKey | undefined> {
+    if (this.#isSelf(account)) return (await this.#store.getIdentityKeyPair()).publicKey;
+    const known = (await this.#lists.getDevices(account)) ?? [PRIMARY_DEVICE_ID];
+    for (const id of known) {
+      const key = await this.#store.getIdentity(createAddress(account, id));
+      if (key !== null) return key;
+    }
+    return undefined;
+  }
+
+  /** Starts a session from each bundle; returns the ids of `ids` no bundle came back for. */
+  async #initiate(
+    account: string,
+    ids: readonly number[],
+    bundles: Map<number, PreKeyBundle>,
+  ): Promise<number[]> {
+    for (const [id, bundle] of bundles) await this.#cipher(createAddress(account, id)).initiate(bundle);
+    return ids.filter((id) => !bundles.has(id));
+  }
+
+  async #start(account: string, ids: readonly number[]): Promise<number[]> {
+    return this.#initiate(account, ids, await this.#fetchBundles(account, ids));
+  }
+
+  async #archive(account: string, ids: readonly number[]): Promise<void> {
+    for (const id of ids) {
+      const address = createAddress(account, id);
+      const record = await this.#store.getSession(address);
+      if (record?.currentState === undefined) continue;
+      record.archiveCurrentState();
+      await this.#store.saveSession(address, record);
+    }
+  }
+
+  async #saveList(account: string, ids: Iterable<number>): Promise<void> {
+    await this.#lists.saveDevices(
+      account,
+      [...new Set(ids)].sort((a, b) => a - b),
+    );
+  }
+
+  /**
+   * Encrypts `plaintext` for every device a send to `account` goes to, starting a session from a
+   * bundle for each device that has no usable one (devices without a bundle leave the list).
+   */
+  async encryptFor(
+    account: string,
+    plaintext: Uint8Array,
+  ): Promise<{ messages: DeviceMessage[] } & DeviceChangeResult> {
+    checkAccount(account);
+    const log = new ChangeLog();
+    const messages = await this.#encryptFor(account, plaintext, log);
+    return { messages, ...log.result() };
+  }
+
+  async #encryptFor(account: string, plaintext: Uint8Array, log: ChangeLog): Promise<DeviceMessage[]> {
+    const ids = await this.#list(account);
+    const stored = await this.#lists.getDevices(account);
+    const needing: number[] = [];
+    for (const id of ids)
+      if (!(await this.#cipher(createAddress(account, id)).hasSession())) needing.push(id);
+    const gone = await this.#start(account, needing);
+    const kept = ids.filter((id) => !gone.includes(id));
+    if (stored === null || gone.length > 0) {
+      // A first contact's list is no change to report; a device without a bundle left the account.
+      if (stored !== null) log.note(account, [], gone, []);
+      await this.#saveList(account, this.#withSelf(account, kept));
+    }
+    const messages: DeviceMessage[] = [];
+    for (const id of kept) {
+      const address = createAddress(account, id);
+      const encrypted = await this.#cipher(address).encrypt(plaintext);
+      const record = await this.#store.getSession(address);
+      messages.push(
+        Object.freeze({
+          address,
+          registrationId: record?.remoteRegistrationId ?? 0,
+          type: encrypted.type,
+          body: encrypted.body,
+        }),
+      );
+    }
+    return messages;
+  }
+
+  #withSelf(account: string, ids: readonly number[]): number[] {
+    return this.#isSelf(account) ? [...ids, this.#self.deviceId] : [...ids];
+  }
+
+  /**
+   * Applies the server's 409/410 answer for a send to `account`: archives the sessions of extra and
+   * stale devices, starts sessions for missing and stale ones from fresh bundles, updates the list.
+   */
+  async applyDeviceMismatch(account: string, mismatch: DeviceMismatch): Promise<DeviceChangeResult> {
+    checkAccount(account);
+    const log = new ChangeLog();
+    await this.#apply(account, mismatch, log);
+    return log.result();
+  }
+
+  async #apply(account: string, mismatch: DeviceMismatch, log: ChangeLog): Promise<void> {
+    const plan = planDeviceMismatch(mismatch);
+    const own = this.#isSelf(account) ? this.#self.deviceId : undefined;
+    // The server never names the sending device; if it does, it is not ours to start or drop.
+    const start = plan.start.filter((id) => id !== own);
+    const archive = plan.archive.filter((id) => id !== own);
+    // Fetch first: if the app's fetch fails, no session has been touched yet.
+    const bundles = await this.#fetchBundles(account, start);
+    await this.#archive(account, archive);
+    const gone = await this.#initiate(account, start, bundles);
+    const list = new Set(await this.#list(account));
+    for (const id of plan.removed) list.delete(id);
+    for (const id of start) if (!gone.includes(id)) list.add(id);
+    for (const id of gone) list.delete(id);
+    await this.#saveList(account, this.#withSelf(account, [...list]));
+    log.note(
+      account,
+      plan.added.filter((id) => id !== own && !gone.includes(id)),
+      [...plan.removed.filter((id) => id !== own), ...gone],
+      plan.reregistered.filter((id) => id !== own && !gone.includes(id)),
+    );
+  }
+
+  /**
+   * Unlinking (or an account the app was told lost devices): archives their sessions and drops them
+   * from the list, so no new message is encrypted to them.
+   */
+  async removeDevices(account: string, deviceIds: readonly number[]): Promise<DeviceChangeResult> {
+    checkAccount(account);
+    if (!Array.isArray(deviceIds) || deviceIds.length === 0)
+      throw new TypeError('deviceIds must be a non-empty array');
+    return this.applyDeviceMismatch(account, {
+      kind: 'mismatched',
+      missingDevices: [],
+      extraDevices: deviceIds,
+    });
+  }
+
+  /**
+   * Encrypts `plaintext` for every device of `recipient` and (unless `sync: false`) a copy for every
+   * other device of our account, hands each account's messages to `deliver`, applies 409/410
+   * answers and resends, at most `maxAttempts` times per account.
+   */
+  async send(
+    recipient: string,
+    plaintext: Uint8Array,
+    deliver: (delivery: Delivery) => Promise<DeliveryAnswer>,
+    options: FanoutSendOptions = {},
+  ): Promise<FanoutSendResult> {
+    checkAccount(recipient);
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    if (typeof deliver !== 'function') throw new TypeError('deliver must be a function');
+    const sync = options.sync ?? plaintext;
+    if (sync !== false && !(sync instanceof Uint8Array))
+      throw new TypeError('sync must be a Uint8Array or false');
+    const log = new ChangeLog();
+    const accounts: AccountSendResult[] = [];
+    const targets: [string, Uint8Array, boolean][] = [[recipient, plaintext, false]];
+    if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
+    for (const [account, body, isSync] of targets) {
+      let result: AccountSendResult | undefined;
+      for (let attempt = 1; attempt <= this.#maxAttempts && result === undefined; attempt++) {
+        const messages = await this.#encryptFor(account, body, log);
+        const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
+        if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok') {
+          result = {
+            account,
+            sync: isSync,
+            status: 'sent',
+            attempts: attempt,
+            devices: messages.map((m) => m.address),
+          };
+        } else {
+          await this.#apply(account, answer as DeviceMismatch, log);
+          if (attempt === this.#maxAttempts)
+            result = { account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] };
+        }
+      }
+      accounts.push(Object.freeze(result as AccountSendResult));
+    }
+    return { accounts, ...log.result() };
+  }
+}
+
+function checkAccount(account: string): void {
+  if (typeof account !== 'string' || account.length === 0)
+    throw new TypeError('account must be a non-empty string');
+}

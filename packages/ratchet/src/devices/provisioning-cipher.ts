@@ -1,0 +1,122 @@
+/**
+ * Signal's provisioning cipher (spec `devices-and-healing.md` §2.2), composed from the provider's
+ * primitives: the existing device agrees X25519 between a fresh ephemeral key and the new device's
+ * QR key, derives 64 bytes with HKDF-SHA256 (no salt, info `TextSecure Provisioning Message`), and
+ * sends `0x01 ‖ IV ‖ AES-256-CBC(ct) ‖ HMAC-SHA256(0x01 ‖ IV ‖ ct)`. The new device checks the
+ * version byte and the MAC (in constant time) before it decrypts anything.
+ */
+import {
+  type CryptoProvider,
+  concatBytes,
+  constantTimeEqual,
+  DecodeError,
+  E2eeError,
+  ErrorCode,
+  KeyPair,
+  type PrivateKey,
+  PublicKey,
+  resolveProvider,
+  UnsupportedError,
+  utf8,
+  VerificationError,
+  wipe,
+} from '@e2ee-kit/core';
+import { decodeProvisionEnvelope, encodeProvisionEnvelope, ProvisionMessage } from './provision-message.js';
+
+export const PROVISIONING_CIPHER_VERSION = 0x01;
+const INFO = utf8('TextSecure Provisioning Message');
+const IV_LENGTH = 16;
+const MAC_LENGTH = 32;
+/** The server relays at most 256 KiB of base64; no real envelope comes near it. */
+export const MAX_PROVISION_ENVELOPE_LENGTH = 192 * 1024;
+
+async function keys(
+  shared: Uint8Array,
+  provider: CryptoProvider,
+): Promise<{ aes: Uint8Array; mac: Uint8Array }> {
+  const okm = await provider.hkdfSha256(shared, undefined, INFO, 64);
+  wipe(shared);
+  const out = { aes: okm.slice(0, 32), mac: okm.slice(32, 64) };
+  wipe(okm);
+  return out;
+}
+
+/**
+ * Existing device: the serialized `ProvisionEnvelope` carrying `message` to the device whose QR code
+ * showed `theirPublicKey`.
+ */
+export async function encryptProvisionMessage(
+  theirPublicKey: PublicKey,
+  message: ProvisionMessage,
+  options: { provider?: CryptoProvider } = {},
+): Promise<Uint8Array> {
+  if (!(theirPublicKey instanceof PublicKey)) throw new TypeError('theirPublicKey must be a PublicKey');
+  if (!(message instanceof ProvisionMessage)) throw new TypeError('message must be a ProvisionMessage');
+  const provider = resolveProvider(options.provider);
+  const ephemeral = await KeyPair.generate(provider);
+  const { aes, mac } = await keys(await ephemeral.privateKey.agree(theirPublicKey, provider), provider);
+  ephemeral.privateKey.wipe();
+  const plaintext = message.serialize();
+  try {
+    const iv = provider.randomBytes(IV_LENGTH);
+    const ct = await provider.aes256CbcEncrypt(aes, iv, plaintext);
+    const signed = concatBytes(Uint8Array.of(PROVISIONING_CIPHER_VERSION), iv, ct);
+    const tag = await provider.hmacSha256(mac, signed);
+    return encodeProvisionEnvelope({ publicKey: ephemeral.publicKey, body: concatBytes(signed, tag) });
+  } finally {
+    wipe(plaintext);
+    wipe(aes);
+    wipe(mac);
+  }
+}
+
+/**
+ * New device: opens an envelope with the private half of the key its QR code showed. Malformed
+ * bytes → `DecodeError`; another version byte → `UnsupportedError`; a wrong MAC →
+ * `VerificationError` (`INVALID_MAC`); a key pair whose halves do not match → `InvalidKeyError`-coded
+ * `E2eeError`. Nothing of the caller's bytes is kept.
+ */
+export async function decryptProvisionEnvelope(
+  envelopeBytes: Uint8Array,
+  ourPrivateKey: PrivateKey,
+  options: { provider?: CryptoProvider } = {},
+): Promise<ProvisionMessage> {
+  const provider = resolveProvider(options.provider);
+  if (!(envelopeBytes instanceof Uint8Array)) throw new TypeError('envelope must be a Uint8Array');
+  if (envelopeBytes.length > MAX_PROVISION_ENVELOPE_LENGTH)
+    throw new DecodeError('provision envelope is too long');
+  const envelope = decodeProvisionEnvelope(envelopeBytes);
+  const body = envelope.body;
+  if (body.length < 1) throw new DecodeError('provision envelope body is empty');
+  if (body[0] !== PROVISIONING_CIPHER_VERSION)
+    throw new UnsupportedError(`unknown provisioning cipher version ${body[0]}`);
+  // version ‖ IV ‖ at least one AES block ‖ MAC
+  if (body.length < 1 + IV_LENGTH + 16 + MAC_LENGTH || (body.length - 1 - IV_LENGTH - MAC_LENGTH) % 16 !== 0)
+    throw new DecodeError('provision envelope body has an invalid length');
+  const signed = body.subarray(0, body.length - MAC_LENGTH);
+  const theirTag = body.subarray(body.length - MAC_LENGTH);
+  const { aes, mac } = await keys(await ourPrivateKey.agree(envelope.publicKey, provider), provider);
+  let plaintext: Uint8Array | undefined;
+  try {
+    const ourTag = await provider.hmacSha256(mac, signed);
+    if (!constantTimeEqual(ourTag, theirTag))
+      throw new VerificationError('provision envelope MAC mismatch', { code: ErrorCode.InvalidMac });
+    plaintext = await provider.aes256CbcDecrypt(
+      aes,
+      signed.subarray(1, 1 + IV_LENGTH),
+      signed.subarray(1 + IV_LENGTH),
+    );
+    const message = ProvisionMessage.deserialize(plaintext);
+    for (const pair of [message.aciIdentityKeyPair, message.pniIdentityKeyPair]) {
+      if (pair === undefined) continue;
+      const derived = await pair.privateKey.publicKey(provider);
+      if (!derived.equals(pair.publicKey))
+        throw new E2eeError(ErrorCode.InvalidKey, 'provision message identity key pair does not match');
+    }
+    return message;
+  } finally {
+    if (plaintext !== undefined) wipe(plaintext);
+    wipe(aes);
+    wipe(mac);
+  }
+}
