@@ -96,6 +96,12 @@ async function feed(name: string, call: (args: unknown[]) => unknown, arity: num
 const p = core.nobleProvider;
 const address = { name: 'alice', deviceId: 1 };
 
+/** A working `WebLocksLike`: `request` runs the callbacks of one name one after another. */
+function webLocks(): core.WebLocksLike {
+  const mutex = new core.KeyedMutex();
+  return { request: (name, _options, callback) => mutex.run(name, callback) };
+}
+
 /** A valid instance of every exported class, so its instance methods get garbage too. */
 async function instances(): Promise<Record<string, () => Promise<object>>> {
   // Built once; factories hand out cheap fresh copies (some methods, e.g. wipe, change their object).
@@ -116,6 +122,9 @@ async function instances(): Promise<Record<string, () => Promise<object>>> {
     ProtoReader: async () => new core.ProtoReader(new core.ProtoWriter().uint32(1, 5).finish()),
     ProtoWriter: async () => new core.ProtoWriter(),
     KeyedMutex: async () => new core.KeyedMutex(),
+    InProcessLockManager: async () => new core.InProcessLockManager(),
+    // Over a Web Locks stand-in with per-name exclusion (Node has no navigator.locks).
+    WebLocksManager: async () => new core.WebLocksManager({ locks: webLocks() }),
     SecretBytes: async () => core.SecretBytes.copyOf(pair.privateKey.serialize()),
     KeyValueIdentityKeyStore: async () =>
       new core.KeyValueIdentityKeyStore({

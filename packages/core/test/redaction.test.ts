@@ -6,6 +6,7 @@ import {
   createAddress,
   generateKemKeyPair,
   IdentityKeyPair,
+  InProcessLockManager,
   KemPublicKey,
   KemSecretKey,
   KeyedMutex,
@@ -17,6 +18,7 @@ import {
   ProtoWriter,
   PublicKey,
   SecretBytes,
+  WebLocksManager,
 } from '@e2ee-kit/core';
 import * as coreTesting from '@e2ee-kit/core/testing';
 import { InMemoryIdentityKeyStore, MemoryBackend } from '@e2ee-kit/core/testing';
@@ -47,6 +49,13 @@ async function build(): Promise<{ objects: Record<string, object>; secrets: Reco
   const reader = new ProtoReader(serialized);
   const writer = new ProtoWriter().bytes(1, PRIV);
   const mutex = new KeyedMutex();
+  // Lock managers hold no key material; built for real (the Web Locks one over a stand-in, as Node has
+  // no navigator.locks) so a secret a later change stores in one would be found.
+  const locks = new InProcessLockManager();
+  const webLocks = new WebLocksManager({
+    locks: { request: (name, _options, callback) => mutex.run(name, callback) },
+    prefix: 'redaction:',
+  });
   return {
     objects: {
       PrivateKey: priv,
@@ -62,6 +71,8 @@ async function build(): Promise<{ objects: Record<string, object>; secrets: Reco
       ProtoReader: reader,
       ProtoWriter: writer,
       KeyedMutex: mutex,
+      InProcessLockManager: locks,
+      WebLocksManager: webLocks,
       SecretBytes: SecretBytes.copyOf(PRIV),
       'KemSecretKey.deserialize': KemSecretKey.deserialize(kem.secretKey.serialize()),
       'KemPublicKey.deserialize': KemPublicKey.deserialize(kem.publicKey.serialize()),

@@ -102,6 +102,24 @@ describe('ResendCache', () => {
     expect(hay.includes(toHex(utf8('carol')))).toBe(false);
   });
 
+  it('keeps its own copies of the derived keys when the provider hands out a Node Buffer (wiping it wipes no key)', async () => {
+    // Buffer#slice is a view: keys taken with it would be zeroed with the provider's output.
+    const bufferProvider = {
+      ...platformProvider,
+      hkdfSha256: async (...args: Parameters<typeof platformProvider.hkdfSha256>) =>
+        Buffer.from(await platformProvider.hkdfSha256(...args)),
+    };
+    const { make, store } = setup({ provider: bufferProvider });
+    const cache = await make();
+    await cache.put(bob, 5, utf8('under the documented key'));
+    const ref = independent(key);
+    const row = store.snapshot().get(ref.id(bob, 5));
+    expect(row, 'stored under the id of the documented id key').toBeDefined();
+    expect(new TextDecoder().decode(ref.open(bob, 5, row!.record).plaintext)).toBe(
+      'under the documented key',
+    );
+  });
+
   it('a record moved to another id, given another save time, damaged or under another key does not open', async () => {
     const { make, store } = setup();
     const cache = await make();

@@ -2,20 +2,27 @@
 // prints none of the secrets it holds — identity and pre-key private keys, Kyber secret keys, root
 // and chain keys, ratchet private keys, SPQR chain keys, archived states — under util.inspect,
 // console.log, String(), template literals, toString or JSON, nor through any field or getter (the
-// internal `currentState` / `previousStates` getters included).
+// internal `currentState` / `previousStates` getters included) — nor the resend cache's app key, the
+// keys it derives from it, or a plaintext it keeps sealed.
+import { hkdfSync } from 'node:crypto';
 import * as ratchet from '@e2ee-kit/ratchet';
 import {
+  createRetryRequest,
+  DecryptionErrorMessage,
   generateKyberPreKey,
   generatePreKeys,
   generateSignedPreKey,
+  PlaintextContent,
   PreKeyManager,
   PreKeySignalMessage,
   PreKeyStateRecord,
+  ResendCache,
+  RetryPolicy,
   SessionRecord,
   SignalMessage,
 } from '@e2ee-kit/ratchet';
 import * as ratchetTesting from '@e2ee-kit/ratchet/testing';
-import { createTestParty, SimulatedNetwork } from '@e2ee-kit/ratchet/testing';
+import { createTestParty, InMemoryResendStore, SimulatedNetwork } from '@e2ee-kit/ratchet/testing';
 import { describeRedaction } from '../../../tools/redaction.js';
 
 async function build() {
@@ -46,6 +53,30 @@ async function build() {
   const network = new SimulatedNetwork<unknown>();
   network.send('alice', 'bob', first);
 
+  // Retry receipts and the resend cache, with a plaintext kept in it.
+  const resendKey = Uint8Array.from({ length: 32 }, (_, i) => (i * 53 + 7) & 0xff);
+  // The cache's encryption and id keys, derived independently (node:crypto, the documented HKDF).
+  const derived = new Uint8Array(
+    hkdfSync('sha256', resendKey, new Uint8Array(32), 'e2ee-kit resend cache v1', 64),
+  );
+  const resendStore = new InMemoryResendStore();
+  const resendCache = await ResendCache.create({
+    key: resendKey,
+    store: resendStore,
+    provider: alice.provider,
+  });
+  const sentText = 'the plaintext kept for a resend, sealed';
+  await resendCache.put(bob.address, 1_700_000_000_000, new TextEncoder().encode(sentText));
+  const request = createRetryRequest({
+    body: third.body,
+    type: 'whisper',
+    timestamp: 1_700_000_000_000,
+    senderDeviceId: 1,
+  });
+  const policy = new RetryPolicy();
+  policy.allowRequest(bob.address, 1_700_000_000_000);
+  policy.allowResponse(bob.address, 1_700_000_000_000);
+
   const secrets: Record<string, Uint8Array> = {
     'identity private key': identity.privateKey.serialize(),
     'pre-key private key': preKey!.keyPair.privateKey.serialize(),
@@ -56,6 +87,10 @@ async function build() {
     'ratchet private key': state.senderChain!.ratchetPrivate,
     'archived root key': archivedState.rootKey,
     'archived sender chain key': archivedState.senderChain!.chainKey.key,
+    'resend cache app key': resendKey,
+    'resend cache encryption key': derived.slice(0, 32),
+    'resend cache id key': derived.slice(32, 64),
+    'resend plaintext': new TextEncoder().encode(sentText),
   };
   for (const [i, c] of state.receiverChains.entries()) secrets[`receiver chain key ${i}`] = c.chainKey.key;
   if (state.spqr) {
@@ -94,6 +129,15 @@ async function build() {
     KemPublicKey: kyber.publicKey,
     KeyValueIdentityKeyStore: alice.store,
     'TestParty (plain object)': alice,
+    DecryptionErrorMessage: request.decryptionErrorMessage(),
+    'DecryptionErrorMessage.deserialize': DecryptionErrorMessage.deserialize(
+      request.decryptionErrorMessage().serialize(),
+    ),
+    PlaintextContent: request,
+    'PlaintextContent.deserialize': PlaintextContent.deserialize(request.serialize()),
+    ResendCache: resendCache,
+    InMemoryResendStore: resendStore,
+    RetryPolicy: policy,
   };
   if (Object.keys(secrets).length < 10) throw new Error('test setup: too few secrets found');
   return { objects, secrets };

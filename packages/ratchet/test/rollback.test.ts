@@ -2,7 +2,13 @@
 // undo writes that follow (the library retries an undo), must leave every record — sessions,
 // pre-keys, identities, approvals — byte-identical, fire no identity-change callback, and a retry must
 // then succeed with exactly one callback per real change.
-import { type IdentityChangeEvent, type PublicKey, platformProvider, StoreError } from '@e2ee-kit/core';
+import {
+  copyBytes,
+  type IdentityChangeEvent,
+  type PublicKey,
+  platformProvider,
+  StoreError,
+} from '@e2ee-kit/core';
 import type { DecryptedMessage, EncryptedMessage } from '@e2ee-kit/ratchet';
 import { createTestParty, type InMemoryProtocolStore, type TestParty } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
@@ -209,7 +215,10 @@ describe('identity changes are reported once, and never undone by an old session
     expect(events).toHaveLength(1);
     // The new session stays current: Bob still talks to the new identity.
     const record = await bob.store.getSession(alice.address);
-    expect(record?.currentState?.remoteIdentity).toEqual(newKey.serialize());
+    const remoteIdentity = record?.currentState?.remoteIdentity;
+    expect(remoteIdentity).toBeInstanceOf(Uint8Array);
+    // The bytes compared, not the class: a decoded record's fields are SecretBytes views of its buffer.
+    expect(copyBytes(remoteIdentity as Uint8Array)).toEqual(newKey.serialize());
     await roundTrip(b, a2, 'to the new identity');
   });
 });

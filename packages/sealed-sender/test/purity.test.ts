@@ -1,7 +1,8 @@
 // Static checks on the package's sources: the main entry runs in any JavaScript runtime (no node:
 // module, no Buffer or process), depends on @e2ee-kit/core and @noble/ciphers only (never on another
-// feature package), ./testing shares the main entry's classes via the package name, and loading the
-// package adds nothing to the global object.
+// feature package), ./testing shares the main entry's classes via the package name, ./node (src/node.ts)
+// only re-exports core's node provider and no other module reaches it, and loading the package adds
+// nothing to the global object.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,9 @@ const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^
 
 describe('sealed-sender sources', () => {
   it('import only core, @noble/ciphers, their own modules (and the package itself from ./testing)', () => {
-    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['index.ts', 'testing/index.ts']));
+    expect(files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['index.ts', 'node.ts', 'testing/index.ts']),
+    );
     for (const f of files) {
       for (const s of specifiers(f.text)) {
         const ok =
@@ -27,11 +30,16 @@ describe('sealed-sender sources', () => {
           s === '@e2ee-kit/core' ||
           s === '@noble/ciphers/aes.js' ||
           (f.path.startsWith('testing/') &&
-            (s === '@e2ee-kit/sealed-sender' || s === '@e2ee-kit/core/testing'));
+            (s === '@e2ee-kit/sealed-sender' || s === '@e2ee-kit/core/testing')) ||
+          (f.path === 'node.ts' && s === '@e2ee-kit/core/node');
         expect(ok, `${f.path}: ${s}`).toBe(true);
+        // The ./node entry is reached through its subpath only, never from another module.
+        expect(/(^|\/)node(\.js)?$/.test(s) && s.startsWith('.'), `${f.path}: ${s}`).toBe(false);
       }
       expect(code(f.text), f.path).not.toMatch(/\bBuffer\b|\bprocess\.|\brequire\(|\beval\(|new Function/);
     }
+    const nodeEntry = files.find((f) => f.path === 'node.ts')!;
+    expect(specifiers(nodeEntry.text), 'node.ts').toEqual(['@e2ee-kit/core/node']);
     for (const f of files.filter((x) => x.path.startsWith('testing/')))
       expect(
         specifiers(f.text).filter((s) => s.startsWith('../')),

@@ -1,7 +1,9 @@
 /**
  * SqliteLockManager across processes: two Node processes on one SQLite file increment one counter 100
  * times each with an await between read and write. Under the lock: 1..200, each once; without it the
- * same run loses updates (so the check can fail).
+ * same run loses updates (so the check can fail). The losing interleaving is forced (lock-child.ts:
+ * after each read a process waits until the other has read too, unless the lock's row is held), so
+ * the run without the lock — or under a lock manager that does nothing — loses updates every time.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +20,12 @@ async function twoProcesses(mode: 'lock' | 'none'): Promise<{ values: number[]; 
   const db = dbs.open(path);
   db.pragma('journal_mode = WAL');
   db.exec(
-    'CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0)',
+    'CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0);' +
+      'CREATE TABLE progress (who INTEGER PRIMARY KEY, reads INTEGER NOT NULL); INSERT INTO progress VALUES (0, 0), (1, 0)',
   );
   const outs = await Promise.all(
-    [0, 1].map(() =>
-      run(process.execPath, ['--import', 'tsx', child, path, '100', mode], { timeout: 60_000 }),
+    [0, 1].map((who) =>
+      run(process.execPath, ['--import', 'tsx', child, path, '100', mode, String(who)], { timeout: 60_000 }),
     ),
   );
   const values = outs.flatMap((o) => JSON.parse(o.stdout) as number[]);
@@ -40,4 +43,6 @@ it('the same two processes without the lock lose updates', async () => {
   const { values, final } = await twoProcesses('none');
   expect(final).toBeLessThan(200);
   expect(new Set(values).size).toBeLessThan(200);
+  // Both first reads come before either first write: both processes wrote 1.
+  expect(values.filter((v) => v === 1)).toHaveLength(2);
 });

@@ -17,6 +17,7 @@ import {
   type CryptoProvider,
   DecodeError,
   resolveProvider,
+  SecretBytes,
   StoreError,
   toHex,
   utf8,
@@ -97,8 +98,10 @@ export class ResendCache {
   readonly #maxPlaintext: number;
 
   private constructor(keys: Uint8Array, options: ResendCacheOptions, provider: CryptoProvider) {
-    this.#encKey = keys.slice(0, 32);
-    this.#idKey = keys.slice(32, 64);
+    // Copies (`slice` is a view of a provider's Buffer, which the wipe below would zero), kept as
+    // SecretBytes so they print as `[secret 32 bytes]` wherever they are reached.
+    this.#encKey = SecretBytes.copyOf(keys, 0, 32);
+    this.#idKey = SecretBytes.copyOf(keys, 32, 64);
     keys.fill(0);
     this.#store = options.store;
     this.#provider = provider;
