@@ -106,3 +106,4 @@ export { withRandom } from './provider/random.js';
 export type { CryptoProvider } from './provider/types.js';
 export { type RedactionLabel, redact, SecretBytes } from './redact.js';
 export { SIGNATURE_LENGTH, xeddsaSign, xeddsaVerify } from './xeddsa.js';
+export { ChainWalkYielder, yieldToEventLoop } from './yielding.js';

@@ -123,6 +123,7 @@ async function instances(): Promise<Record<string, () => Promise<object>>> {
     ProtoWriter: async () => new core.ProtoWriter(),
     KeyedMutex: async () => new core.KeyedMutex(),
     InProcessLockManager: async () => new core.InProcessLockManager(),
+    ChainWalkYielder: async () => new core.ChainWalkYielder(),
     // Over a Web Locks stand-in with per-name exclusion (Node has no navigator.locks).
     WebLocksManager: async () => new core.WebLocksManager({ locks: webLocks() }),
     SecretBytes: async () => core.SecretBytes.copyOf(pair.privateKey.serialize()),

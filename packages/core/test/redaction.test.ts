@@ -3,6 +3,7 @@
 // nor do its fields or getters.
 import * as core from '@e2ee-kit/core';
 import {
+  ChainWalkYielder,
   createAddress,
   generateKemKeyPair,
   IdentityKeyPair,
@@ -72,6 +73,7 @@ async function build(): Promise<{ objects: Record<string, object>; secrets: Reco
       ProtoWriter: writer,
       KeyedMutex: mutex,
       InProcessLockManager: locks,
+      ChainWalkYielder: new ChainWalkYielder(),
       WebLocksManager: webLocks,
       SecretBytes: SecretBytes.copyOf(PRIV),
       'KemSecretKey.deserialize': KemSecretKey.deserialize(kem.secretKey.serialize()),

@@ -49,13 +49,5 @@ export class WorkBudget {
   }
 }
 
-/** Gives other tasks a turn: `setImmediate` where it exists (Node, Bun), else a zero timeout. */
-export function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  if (typeof g.setImmediate === 'function') {
-    const setImmediate = g.setImmediate;
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-  if (typeof setTimeout === 'function') return new Promise((resolve) => setTimeout(resolve, 0));
-  return Promise.resolve();
-}
+// One event-loop turn (setImmediate, scheduler.yield, MessageChannel or setTimeout): core's helper.
+export { yieldToEventLoop } from '@e2ee-kit/core';

@@ -10,6 +10,7 @@ import {
   type Address,
   addressToString,
   assertBytes,
+  ChainWalkYielder,
   type CryptoProvider,
   DecodeError,
   DuplicateMessageError,
@@ -38,7 +39,6 @@ import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type Skippe
 import { generateSigningKey, SigningSeedCache, signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
-import { ChainWalkYielder } from './yielding.js';
 
 const MAX_ITERATION = 0xffff_ffff;
 
@@ -576,7 +576,7 @@ export class GroupCipher {
     for (let j = current; j < iteration; j++) {
       if (j >= keepFrom) fresh.push({ iteration: j, seed: await messageKeySeed(chainKey, p) });
       chainKey = await nextChainKey(chainKey, p);
-      // A valid jump of up to 25,000 steps must not hold the event loop (issue 11.3): see yielding.ts.
+      // A valid jump of up to 25,000 steps must not hold the event loop: see core's ChainWalkYielder.
       const pause = yielder.maybeYield();
       if (pause !== undefined) await pause;
     }

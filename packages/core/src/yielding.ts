@@ -1,14 +1,14 @@
 /**
- * Gives the event loop a turn during long chain walks. A message up to 25,000 iterations ahead is
- * valid (libsignal's limit) and walking to it costs about 27,000 HMACs; awaited provider calls
+ * Gives the event loop a turn during long chain walks (sender-key chains, the ratchet's message and
+ * post-quantum chains). A message up to 25,000 iterations ahead is valid (libsignal's limit) and
+ * walking to it costs about 27,000 HMACs; awaited provider calls
  * resolve as microtasks, so without a real break the whole walk is one synchronous stretch
  * (200–650 ms measured on a loaded 2-vCPU VM) in which no timer, I/O callback or UI event runs.
  *
  * The walk calls `maybeYield()` every step; every `CHECK_EVERY` steps it looks at the clock and, once
  * `SLICE_MS` have passed since the last break, or after `MAX_STEPS` steps in any case (runtimes
  * without a clock, and a floor tests can rely on), waits for one event-loop turn. Nothing else
- * changes: the caller holds its per-(sender, distribution) lock across the break, and the walk's
- * inputs are immutable values.
+ * changes: the caller holds its lock across the break, and the walk's inputs are immutable values.
  */
 
 /** Longest stretch between breaks. Well under the 50 ms "long task" budget, leaving room for the rest. */
@@ -30,7 +30,7 @@ function clock(): Clock | undefined {
  * rendering run, then resumes ahead of other tasks); a `MessageChannel` message (browsers, workers,
  * Deno: a task without the 4 ms clamp nested `setTimeout`s get); `setTimeout(0)`.
  */
-function macrotask(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   const g = globalThis as {
     setImmediate?: (f: () => void) => unknown;
     scheduler?: { yield?: () => Promise<void> };
@@ -77,7 +77,7 @@ export class ChainWalkYielder {
   }
 
   async #break(): Promise<void> {
-    await macrotask();
+    await yieldToEventLoop();
     this.#steps = 0;
     this.#start = this.#now?.() ?? 0;
   }
