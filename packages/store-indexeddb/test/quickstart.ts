@@ -1,8 +1,7 @@
-import { createAddress, InProcessLockManager, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
+import { createAddress, createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { IndexedDbStore, InProcessLockManager, WebLocksManager } from '@e2ee-kit/store-indexeddb';
 
 // One database per account; every tab and worker of the origin opens the same one.
 const store = await IndexedDbStore.open('chat-bob', { ratchet, senderKeys });
