@@ -107,6 +107,7 @@ export { SessionRecord } from './records/session-record.js';
 export { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 export {
   type DecryptedMessage,
+  type DecryptOptions,
   type EncryptedMessage,
   type InitiateOptions,
   type MessageIdentityChange,
@@ -122,8 +123,10 @@ export {
   type PreKeyStateStore,
   type PreKeyStore,
   type ProtocolStore,
+  type ProtocolTransaction,
   type SessionStore,
   type SignedPreKeyStore,
+  type TransactionOf,
 } from './stores.js';
 export {
   PreKeySignalMessage,

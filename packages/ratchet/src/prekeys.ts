@@ -12,11 +12,12 @@ import {
   generateKemKeyPair,
   IdentityKeyPair,
   KeyPair,
+  type LockManager,
   resolveProvider,
   xeddsaSign,
 } from '@e2ee-kit/core';
 import { PreKeyBundle } from './bundle.js';
-import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
+import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
 import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import { PreKeyRecord } from './records/prekey-record.js';
@@ -103,6 +104,12 @@ export interface PreKeyManagerOptions {
   rotationIntervalMs?: number;
   /** Keep a replaced signed / last-resort key this long for in-flight PreKey messages (default 30 days). */
   gracePeriodMs?: number;
+  /**
+   * The lock guarding the pre-key state (default: in-process, per store object) — give it the same
+   * `LockManager` as the `SessionCipher`s of this storage, so a PreKey decrypt in another tab or
+   * process and this manager take turns.
+   */
+  lockManager?: LockManager;
 }
 
 /** What the app should do now (from `PreKeyManager.status`). */
@@ -156,10 +163,12 @@ export class PreKeyManager {
   readonly #batchSize: number;
   readonly #rotation: number;
   readonly #grace: number;
+  readonly #locks: LockManager;
 
   constructor(store: ProtocolStore, options: PreKeyManagerOptions = {}) {
     assertProtocolStore(store);
     this.#store = store;
+    this.#locks = locksFor(store, options.lockManager);
     this.#provider = resolveProvider(options.provider);
     this.#now = options.now ?? Date.now;
     if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
@@ -328,7 +337,7 @@ export class PreKeyManager {
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return mutexFor(this.#store).run(PREKEY_STATE_LOCK, fn);
+    return this.#locks.run(PREKEY_STATE_LOCK, fn);
   }
 
   async #load(): Promise<PreKeyStateRecord> {
@@ -347,6 +356,8 @@ export interface CreatePreKeyBundleOptions {
   deviceId: number;
   provider?: CryptoProvider;
   now?: () => number;
+  /** The pre-key lock (see `PreKeyManagerOptions.lockManager`). */
+  lockManager?: LockManager;
   /** Include a one-time EC pre-key (default true). */
   preKey?: boolean;
   /**
@@ -373,6 +384,7 @@ export async function createPreKeyBundle(
   const mgrOptions: PreKeyManagerOptions = {};
   if (options.provider) mgrOptions.provider = options.provider;
   if (options.now) mgrOptions.now = options.now;
+  if (options.lockManager) mgrOptions.lockManager = options.lockManager;
   const manager = new PreKeyManager(store, mgrOptions);
   const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
   const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];

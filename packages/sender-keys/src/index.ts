@@ -46,11 +46,14 @@ export {
 export {
   GroupCipher,
   type GroupCipherOptions,
+  type GroupDecryptOptions,
   type GroupDecryptOutcome,
   type GroupMessage,
+  type GroupTransactionOf,
   type PrepareSendOptions,
   type RotationReason,
   type SendPlan,
+  type TransactionalSenderKeyStore,
 } from './group-cipher.js';
 export { KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, KeyHolderRecord } from './holders.js';
 export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';
