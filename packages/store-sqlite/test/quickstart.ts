@@ -15,8 +15,7 @@ const wire = await toBob.encrypt(new TextEncoder().encode('hello Bob'));
 
 // Bob decrypts and keeps the message in the same commit as the new session state:
 // a crash leaves both or neither.
-await bob.transaction(async (tx) => {
-  const { plaintext } = await new SessionCipher(tx.protocol, createAddress('alice', 1)).decrypt(wire);
-  await tx.app.put('message:alice.1:1', plaintext);
+await new SessionCipher(bob.protocol, createAddress('alice', 1)).decrypt(wire, {
+  deliver: ({ plaintext }, tx) => tx.app.put('message:alice.1:1', plaintext),
 });
 console.log(new TextDecoder().decode(await bob.app.get('message:alice.1:1')));
