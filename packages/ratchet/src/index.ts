@@ -19,12 +19,14 @@ export {
   type IdentityChangeEvent,
   IdentityKeyPair,
   type IdentityKeyStore,
+  InProcessLockManager,
   InvalidKeyError,
   KemPublicKey,
   KeyPair,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
   LockedOutError,
+  type LockManager,
   MessageGapError,
   nobleProvider,
   type PlatformProviderOptions,
@@ -37,6 +39,7 @@ export {
   UnsupportedError,
   UntrustedIdentityError,
   VerificationError,
+  WebLocksManager,
   WrongPasswordError,
 } from '@e2ee-kit/core';
 export { PreKeyBundle, type PreKeyBundleBytes, type PreKeyBundleParts } from './bundle.js';

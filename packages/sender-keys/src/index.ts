@@ -10,8 +10,10 @@ export {
   E2eeError,
   type E2eeErrorCode,
   type E2eeErrorCodeMap,
+  InProcessLockManager,
   InvalidKeyError,
   LockedOutError,
+  type LockManager,
   MessageGapError,
   nobleProvider,
   type PlatformProviderOptions,
@@ -21,6 +23,7 @@ export {
   UnsupportedError,
   UntrustedIdentityError,
   VerificationError,
+  WebLocksManager,
   WrongPasswordError,
 } from '@e2ee-kit/core';
 export {
