@@ -2,12 +2,23 @@
 // CommonJS copy (`require`) and the ESM copy (`import`) of a package has two distinct sets of error
 // classes. `instanceof` then fails across copies, `E2eeError.is` must not, and every error class
 // prints its own name from either build. Written into the throwaway app as `dual.cjs`; run as
-// `node dual.cjs <package name>`.
+// `node dual.cjs <package name> [--storage]`.
 export const DUAL_CHECK = String.raw`'use strict';
 const assert = require('node:assert/strict');
 const name = process.argv[2];
 const cjs = require(name);
+// Storage packages (store-*) are not feature packages: they define no error classes and do not
+// re-export core's (an app gets them from the feature package it passes in). Both builds must still
+// load and export the same names.
+const storage = process.argv[3] === '--storage';
 import(name).then((esm) => {
+  const names = (mod) => Object.keys(mod).filter((k) => k !== 'default' && k !== 'module.exports').sort();
+  assert.deepEqual(names(cjs), names(esm), 'the CJS and ESM builds export the same names');
+  if (storage) {
+    assert.equal(esm.E2eeError, undefined, 'a storage package re-exports no error classes');
+    console.log('dual ESM/CJS load: both builds export the same ' + names(esm).length + ' names');
+    return;
+  }
   assert.notEqual(cjs.E2eeError, esm.E2eeError, 'two copies: distinct classes');
   const fromCjs = new cjs.LockedOutError(new Date(0));
   const fromEsm = new esm.DecodeError('bad bytes');

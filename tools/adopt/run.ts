@@ -1,6 +1,7 @@
 // Adopt each feature package the way a new user does, one at a time: `pnpm pack` it (after
-// `pnpm build`), make a throwaway app that depends on that tarball alone (core comes in through
-// pnpm's overrides, since it is not on the registry), install it with pnpm's default isolated
+// `pnpm build`), make a throwaway app that depends on that tarball and its peer dependencies alone
+// (our packages as tarballs through pnpm's overrides, since they are not on the registry; others,
+// such as better-sqlite3, from the registry), install it with pnpm's default isolated
 // layout, then type-check every TypeScript block of the package's README against the published
 // declarations and run each with plain Node. Also checks that the app cannot import
 // `@e2ee-kit/core` (the layout really is strict) and that errors from the ESM and the CommonJS copy
@@ -24,7 +25,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { blockModule, importedModules, readBlocks } from '../readme-blocks/blocks.js';
+import {
+  blockModule,
+  importedModules,
+  importRule,
+  packageOf,
+  readBlocks,
+  readManifests,
+} from '../readme-blocks/blocks.js';
 import { DUAL_CHECK } from './dual-check.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,6 +42,7 @@ const FEATURES = readdirSync(join(root, 'packages')).filter((d) => {
   return d !== 'core' && existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).private !== true;
 });
 const PNPM = ['--yes', 'pnpm@12.4.2'];
+const MANIFESTS = readManifests(root);
 
 const failures: string[] = [];
 const fail = (what: string, detail = '') => {
@@ -94,15 +103,44 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
   if (!tarball || !core) return;
   const app = join(work, `app-${pkg}`);
   mkdirSync(app);
+  const own = MANIFESTS.get(pkg);
+  const blocks = readBlocks(root, `packages/${pkg}/README.md`);
+  // What the README's install line adds: the package and its peer dependencies — ours as tarballs,
+  // others (better-sqlite3) from the registry at the peer range. A prelude's dev stand-in
+  // (fake-indexeddb) becomes a devDependency at the version the package tests with.
+  const dependencies: Record<string, string> = { [name]: `file:${tarball}` };
+  for (const [peer, range] of Object.entries(own?.peerDependencies ?? {})) {
+    const dir = peer.startsWith('@e2ee-kit/') ? peer.slice('@e2ee-kit/'.length) : undefined;
+    const peerTarball = dir === undefined ? undefined : tarballs.get(dir);
+    if (dir !== undefined && !peerTarball) fail(`${pkg}: no tarball for its peer ${peer}`);
+    dependencies[peer] = peerTarball ? `file:${peerTarball}` : range;
+  }
+  const devDependencies: Record<string, string> = {};
+  for (const b of blocks) {
+    for (const m of importedModules(b.prelude)) {
+      const dep = packageOf(m);
+      const version = own?.devDependencies[dep];
+      if (!(dep in dependencies) && version !== undefined && !dep.startsWith('@e2ee-kit/'))
+        devDependencies[dep] = version;
+    }
+  }
+  // Our packages are not on the registry: every internal dependency resolves to its tarball.
+  const overrides = Object.fromEntries([...tarballs].map(([p, t]) => [`@e2ee-kit/${p}`, `file:${t}`]));
   const manifest = {
     name: `adopt-${pkg}`,
     private: true,
     type: 'module',
-    dependencies: { [name]: `file:${tarball}` },
-    pnpm: { overrides: { '@e2ee-kit/core': `file:${core}` } },
+    dependencies,
+    devDependencies,
+    pnpm: { overrides },
   };
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(app, 'pnpm-workspace.yaml'), `overrides:\n  '@e2ee-kit/core': 'file:${core}'\n`);
+  writeFileSync(
+    join(app, 'pnpm-workspace.yaml'),
+    `overrides:\n${Object.entries(overrides)
+      .map(([p, t]) => `  '${p}': '${t}'\n`)
+      .join('')}allowBuilds:\n  better-sqlite3: true\n`,
+  );
   console.log(`\n=== ${name}: throwaway app in ${app}`);
   if (run(`${pkg}: pnpm install`, 'npx', [...PNPM, 'install', '--no-frozen-lockfile'], app) === undefined)
     return;
@@ -116,17 +154,18 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
     fail(`${pkg}: the app can import @e2ee-kit/core — the layout is not strict, this test proves nothing`);
   }
 
-  const blocks = readBlocks(root, `packages/${pkg}/README.md`);
   if (blocks.length === 0) fail(`${pkg}: README has no TypeScript block`);
+  const rule = importRule(MANIFESTS, `packages/${pkg}/README.md`);
   const files: string[] = [];
   for (const b of blocks) {
-    const foreign = importedModules(b.code + b.prelude).filter(
-      (m) => m !== name && !m.startsWith(`${name}/`),
-    );
+    const foreign = [
+      ...importedModules(b.code).filter((m) => !rule.visible(m)),
+      ...importedModules(b.prelude).filter((m) => !rule.prelude(m)),
+    ];
     if (foreign.length > 0) {
       fail(
         `${pkg}: README block at line ${b.line} imports ${foreign.join(', ')}`,
-        'an app of this package alone has only it',
+        'an app of this package has only it, its peers and (in a prelude) its dev stand-ins',
       );
     }
     const file = join(app, `readme-L${b.line}.ts`);
@@ -166,7 +205,8 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
   }
 
   writeFileSync(join(app, 'dual.cjs'), DUAL_CHECK);
-  const dual = run(`${pkg}: ESM and CommonJS copies`, 'node', ['dual.cjs', name], app);
+  const storage = pkg.startsWith('store-') ? ['--storage'] : [];
+  const dual = run(`${pkg}: ESM and CommonJS copies`, 'node', ['dual.cjs', name, ...storage], app);
   if (dual !== undefined) console.log(`  ${dual.trim()}`);
 }
 

@@ -22,7 +22,8 @@
 //
 // Imports of what the visible code uses belong in the visible block, so that it can be copied as it
 // is; a prelude adds values (a store, a file, a stand-in for a native module) and the imports those need.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface ReadmeBlock {
   /** README path relative to the repository root. */
@@ -133,4 +134,83 @@ export function importedModules(code: string): string[] {
 
 export function readBlocks(root: string, readme: string): ReadmeBlock[] {
   return extractBlocks(readme, readFileSync(`${root}/${readme}`, 'utf8'));
+}
+
+/** What a package's `package.json` says about what its users install next to it. */
+export interface PackageManifest {
+  /** `@e2ee-kit/<dir>`. */
+  name: string;
+  /** The folder under `packages/`. */
+  dir: string;
+  private: boolean;
+  peerDependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+/** Every package under `packages/`, by folder name. */
+export function readManifests(root: string): Map<string, PackageManifest> {
+  const out = new Map<string, PackageManifest>();
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    const file = join(root, 'packages', dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    out.set(dir, {
+      name: String(json['name']),
+      dir,
+      private: json['private'] === true,
+      peerDependencies: (json['peerDependencies'] ?? {}) as Record<string, string>,
+      devDependencies: (json['devDependencies'] ?? {}) as Record<string, string>,
+    });
+  }
+  return out;
+}
+
+/** The package a module specifier names: `better-sqlite3/lib` → `better-sqlite3`, `@a/b/c` → `@a/b`. */
+export function packageOf(m: string): string {
+  return m
+    .split('/')
+    .slice(0, m.startsWith('@') ? 2 : 1)
+    .join('/');
+}
+
+/** `m` is `pkg` or one of its subpaths (`@e2ee-kit/ratchet/testing`). */
+const isEntryOf = (m: string, pkg: string) => m === pkg || m.startsWith(`${pkg}/`);
+
+/**
+ * What a block may import. An app that installs one package under pnpm's strict layout can import
+ * that package (and its subpaths) and the peer dependencies the install instructions make it add —
+ * nothing else, not even the package's own dependencies. A hidden prelude may also use the package's
+ * non-`@e2ee-kit` dev dependencies (stand-ins such as `fake-indexeddb`); `tools/adopt/run.ts`
+ * installs those in the throwaway app, and a reader never copies them. A page under `docs/` speaks
+ * about several packages: it may import any published one and any of their peers.
+ */
+export function importRule(
+  manifests: ReadonlyMap<string, PackageManifest>,
+  readme: string,
+): { visible: (m: string) => boolean; prelude: (m: string) => boolean } {
+  const own = /^packages\/([\w-]+)\/README\.md$/.exec(readme)?.[1];
+  const manifest = own === undefined ? undefined : manifests.get(own);
+  const published = [...manifests.values()].filter((p) => !p.private);
+  const scope = manifest ? [manifest] : published;
+  const allowed = [
+    ...(manifest ? [manifest.name] : published.map((p) => p.name)),
+    ...scope.flatMap((p) => Object.keys(p.peerDependencies)),
+  ];
+  const standIns = scope.flatMap((p) =>
+    Object.keys(p.devDependencies).filter((d) => !d.startsWith('@e2ee-kit/') && !d.startsWith('@types/')),
+  );
+  const visible = (m: string) => allowed.some((a) => isEntryOf(m, a));
+  return { visible, prelude: (m) => visible(m) || standIns.some((d) => isEntryOf(m, d)) };
+}
+
+/** The non-`@e2ee-kit` packages a rule allows, with the folder of a package that declares each. */
+export function externalModules(manifests: ReadonlyMap<string, PackageManifest>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of manifests.values()) {
+    if (p.private) continue;
+    for (const d of [...Object.keys(p.peerDependencies), ...Object.keys(p.devDependencies)]) {
+      if (!d.startsWith('@e2ee-kit/') && !out.has(d)) out.set(d, p.dir);
+    }
+  }
+  return out;
 }

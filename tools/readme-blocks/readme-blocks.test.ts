@@ -2,12 +2,21 @@
 // runs; READMEs speak to users only (no internal documents). Blocks are written to `.blocks/` (ignored
 // by git) so that type errors point at a real file.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { blockModule, importedModules, type ReadmeBlock, readBlocks } from './blocks.js';
+import {
+  blockModule,
+  externalModules,
+  importedModules,
+  importRule,
+  packageOf,
+  type ReadmeBlock,
+  readBlocks,
+  readManifests,
+} from './blocks.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -22,6 +31,33 @@ const documents = execFileSync('git', ['ls-files', '*README.md', 'docs/*.md'], {
   .filter((f) => f !== '' && !f.includes('/test/fixtures/') && !f.startsWith('docs/api/'));
 
 const blocks = documents.flatMap((d) => readBlocks(root, d));
+const manifests = readManifests(root);
+
+/**
+ * The blocks import non-`@e2ee-kit` peers (`better-sqlite3`) and prelude stand-ins (`fake-indexeddb`)
+ * that pnpm installs only under the package declaring them: link each (and its `@types`) into
+ * `.blocks/node_modules`, so the compiler and Node resolve them as in an app that installed them.
+ */
+function linkExternals(): void {
+  const declaredBy = externalModules(manifests);
+  const wanted = new Set(
+    blocks
+      .flatMap((b) => importedModules(b.code + b.prelude))
+      .filter((m) => !m.startsWith('@e2ee-kit/'))
+      .map(packageOf),
+  );
+  for (const name of wanted) {
+    const dir = declaredBy.get(name);
+    if (dir === undefined) continue; // the import-rule test reports it
+    for (const dep of [name, `@types/${name.replace(/^@([^/]+)\//, '$1__')}`]) {
+      const target = join(root, 'packages', dir, 'node_modules', dep);
+      if (!existsSync(target)) continue;
+      const link = join(out, 'node_modules', dep);
+      mkdirSync(dirname(link), { recursive: true });
+      symlinkSync(target, link, 'dir');
+    }
+  }
+}
 const fileOf = (b: ReadmeBlock) => join(out, `${b.readme.replace(/[^A-Za-z0-9]+/g, '-')}-L${b.line}.ts`);
 
 /** Phrases that point at documents a user of the packages does not have. */
@@ -41,6 +77,7 @@ let diagnostics = new Map<string, string[]>();
 beforeAll(() => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  linkExternals();
   for (const b of blocks) writeFileSync(fileOf(b), blockModule(b));
   const base = ts.getParsedCommandLineOfConfigFile(
     join(root, 'tsconfig.base.json'),
@@ -72,12 +109,15 @@ describe('README code blocks', () => {
   });
 
   describe.each(blocks.map((b) => [`${b.readme}:${b.line}`, b] as const))('%s', (_label, block) => {
-    it('imports only published entries — in a package README, only that package', () => {
-      const own = /^packages\/([\w-]+)\/README\.md$/.exec(block.readme)?.[1];
-      for (const m of importedModules(block.code + block.prelude)) {
-        expect(m, `${m} is not something a user can install`).toMatch(/^@e2ee-kit\/[\w-]+(\/[\w-]+)?$/);
-        // An app that installs this one package can import nothing else (pnpm's strict layout).
-        if (own) expect(m === `@e2ee-kit/${own}` || m.startsWith(`@e2ee-kit/${own}/`), m).toBe(true);
+    it('imports only what its app installs — in a package README, that package and its peers', () => {
+      // An app that installs this one package (and the peers its README tells it to add) can import
+      // nothing else under pnpm's strict layout — not even the package's own dependencies.
+      const rule = importRule(manifests, block.readme);
+      for (const m of importedModules(block.code)) {
+        expect(rule.visible(m), `${m}: not this package, a subpath or a peer dependency`).toBe(true);
+      }
+      for (const m of importedModules(block.prelude)) {
+        expect(rule.prelude(m), `${m} (prelude): not the package, a peer or a dev stand-in`).toBe(true);
       }
     });
 

@@ -2,11 +2,10 @@
  * Decrypt, top-down: parse, load the record, (PreKey) find or build the session state, let
  * `decryptFromRecord` pick the state that decrypts, then write the new records.
  */
-import { E2eeError, type IdentityChange, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
+import { E2eeError, PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
 import { bytesEqual, type ProtocolContext } from './context.js';
 import { RatchetErrorCode } from './errors.js';
 import { buildResponderState, promote } from './handshake.js';
-import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { type SessionRecord, withArchivedState } from './records/session-record.js';
 import type { SessionState } from './records/session-state.js';
@@ -22,15 +21,33 @@ import {
   writeAll,
 } from './writes.js';
 
+/** How one decrypt runs: where its writes go, which lock guards pre-keys, who gets the plaintext. */
+export interface DecryptRun {
+  /**
+   * Runs `fn` under the store-wide pre-key lock — or just runs it, when the caller already holds that
+   * lock around a whole transaction (so no other decrypt can read a pre-key before our commit).
+   */
+  readonly preKeyLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Set inside a store transaction: no undo writes; after-commit effects are queued here. */
+  readonly deferred?: (() => void)[];
+  /** The app's callback, run as the last step of the writes (a throw undoes them). */
+  readonly deliver?: ((message: DecryptedMessage) => Promise<void> | void) | undefined;
+}
+
 export async function decryptMessage(
   ctx: ProtocolContext,
   type: WireMessageType,
   body: Uint8Array,
+  run: DecryptRun,
 ): Promise<DecryptedMessage> {
-  return type === 'prekey' ? decryptPreKey(ctx, body) : decryptWhisper(ctx, body);
+  return type === 'prekey' ? decryptPreKey(ctx, body, run) : decryptWhisper(ctx, body, run);
 }
 
-async function decryptWhisper(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+async function decryptWhisper(
+  ctx: ProtocolContext,
+  body: Uint8Array,
+  run: DecryptRun,
+): Promise<DecryptedMessage> {
   const message = SignalMessage.deserialize(body);
   const old = await storeCall('getSession', () => ctx.store.getSession(ctx.remote));
   if (!old) throw new SessionNotFoundError(ctx.remote);
@@ -49,20 +66,26 @@ async function decryptWhisper(ctx: ProtocolContext, body: Uint8Array): Promise<D
       saveIdentity = false;
     }
   }
-  let change: IdentityChange | undefined;
+  let result: DecryptedMessage | undefined;
   await writeAll(async (w) => {
     await saveSessionStep(ctx, w, record, old);
-    if (saveIdentity) change = await saveIdentityStep(ctx, w, theirIdentity);
-  });
-  return {
-    plaintext,
-    sessionVersion: state.version,
-    newSession: false,
-    identityChange: identityChangeReport(change),
-  };
+    const change = saveIdentity ? await saveIdentityStep(ctx, w, theirIdentity) : undefined;
+    result = {
+      plaintext,
+      sessionVersion: state.version,
+      newSession: false,
+      identityChange: identityChangeReport(change),
+    };
+    await run.deliver?.(result);
+  }, run.deferred);
+  return result as DecryptedMessage;
 }
 
-async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<DecryptedMessage> {
+async function decryptPreKey(
+  ctx: ProtocolContext,
+  body: Uint8Array,
+  run: DecryptRun,
+): Promise<DecryptedMessage> {
   const { store } = ctx;
   const message = PreKeySignalMessage.deserialize(body);
   const old = await storeCall('getSession', () => store.getSession(ctx.remote));
@@ -79,18 +102,22 @@ async function decryptPreKey(ctx: ProtocolContext, body: Uint8Array): Promise<De
         'identity key differs from the established session',
       );
     }
-    return finishPreKey(ctx, message, old, record, undefined);
+    return finishPreKey(ctx, message, old, record, undefined, run);
   }
   // A new session consumes one-time pre-keys, which other addresses may be racing for: building the
   // state, decrypting and writing run under the store-wide pre-key lock, so the first decrypt of a
   // message wins and every later copy (from any address) finds its keys gone.
-  return mutexFor(store).run(PREKEY_STATE_LOCK, async () => {
+  return run.preKeyLock(async () => {
     const built = await buildResponderState(ctx, message);
     const promoted = promote(old, built.state);
-    return finishPreKey(ctx, message, old, promoted, {
-      preKey: built.preKey,
-      kyberPreKeyId: built.kyberPreKeyId,
-    });
+    return finishPreKey(
+      ctx,
+      message,
+      old,
+      promoted,
+      { preKey: built.preKey, kyberPreKeyId: built.kyberPreKeyId },
+      run,
+    );
   });
 }
 
@@ -100,11 +127,12 @@ async function finishPreKey(
   old: SessionRecord | null,
   record: SessionRecord,
   used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined,
+  run: DecryptRun,
 ): Promise<DecryptedMessage> {
   const { store } = ctx;
   const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
   const state = updated.currentState as SessionState;
-  let change: IdentityChange | undefined;
+  let result: DecryptedMessage | undefined;
   // Order: undoable writes first, the identity (observable) next, the Kyber mark (irreversible) last.
   await writeAll(async (w) => {
     await saveSessionStep(ctx, w, updated, old);
@@ -116,18 +144,22 @@ async function finishPreKey(
         () => () => store.savePreKey(preKey.id, preKey),
       );
     }
-    change = await saveIdentityStep(ctx, w, message.identityKey);
+    const change = await saveIdentityStep(ctx, w, message.identityKey);
     const kyberId = used?.kyberPreKeyId;
     if (kyberId !== undefined) {
       await w.do('markKyberPreKeyUsed', () =>
         store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),
       );
     }
-  });
-  return {
-    plaintext,
-    sessionVersion: state.version,
-    newSession: used !== undefined,
-    identityChange: identityChangeReport(change),
-  };
+    result = {
+      plaintext,
+      sessionVersion: state.version,
+      newSession: used !== undefined,
+      identityChange: identityChangeReport(change),
+    };
+    // Without a transaction the Kyber mark cannot be undone: an app callback that throws after it
+    // leaves the message unreadable on retry (best effort, see SessionCipher.decrypt).
+    await run.deliver?.(result);
+  }, run.deferred);
+  return result as DecryptedMessage;
 }

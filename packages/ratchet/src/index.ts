@@ -19,12 +19,14 @@ export {
   type IdentityChangeEvent,
   IdentityKeyPair,
   type IdentityKeyStore,
+  InProcessLockManager,
   InvalidKeyError,
   KemPublicKey,
   KeyPair,
   KeyValueIdentityKeyStore,
   type KeyValueIdentityKeyStoreOptions,
   LockedOutError,
+  type LockManager,
   MessageGapError,
   nobleProvider,
   type PlatformProviderOptions,
@@ -37,6 +39,7 @@ export {
   UnsupportedError,
   UntrustedIdentityError,
   VerificationError,
+  WebLocksManager,
   WrongPasswordError,
 } from '@e2ee-kit/core';
 export { PreKeyBundle, type PreKeyBundleBytes, type PreKeyBundleParts } from './bundle.js';
@@ -149,6 +152,7 @@ export { SessionRecord } from './records/session-record.js';
 export { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 export {
   type DecryptedMessage,
+  type DecryptOptions,
   type EncryptedMessage,
   type InitiateOptions,
   type MessageIdentityChange,
@@ -166,8 +170,10 @@ export {
   type PreKeyStateStore,
   type PreKeyStore,
   type ProtocolStore,
+  type ProtocolTransaction,
   type SessionStore,
   type SignedPreKeyStore,
+  type TransactionOf,
 } from './stores.js';
 export {
   PreKeySignalMessage,

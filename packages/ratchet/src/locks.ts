@@ -1,4 +1,4 @@
-import { KeyedMutex } from '@e2ee-kit/core';
+import { isLockManager, KeyedMutex, type LockManager } from '@e2ee-kit/core';
 
 const mutexes = new WeakMap<object, KeyedMutex>();
 
@@ -12,5 +12,21 @@ export function mutexFor(store: object): KeyedMutex {
   return m;
 }
 
-/** Mutex key of the pre-key state (ids, rotation); cannot collide with an address key (`name.deviceId`). */
+/**
+ * The locks a cipher or pre-key manager takes: the app's `lockManager` (e.g. `WebLocksManager`, so
+ * tabs and workers of one origin exclude each other), or by default the in-process mutex of the store
+ * object. Every object sharing a database must be given the same kind of lock, or they do not
+ * exclude each other.
+ */
+export function locksFor(store: object, lockManager: unknown): LockManager {
+  if (lockManager === undefined) return mutexFor(store);
+  if (!isLockManager(lockManager)) throw new TypeError('lockManager must have run(key, fn)');
+  return lockManager;
+}
+
+/**
+ * Lock key of the pre-key state (ids, rotation) and of one-time pre-key consumption; cannot collide
+ * with an address key (`name.deviceId`). Nesting rule: an address lock may be held while this one is
+ * taken, never the reverse — so two decrypts cannot wait on each other.
+ */
 export const PREKEY_STATE_LOCK = '\u0000prekey-state';

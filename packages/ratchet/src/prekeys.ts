@@ -12,12 +12,13 @@ import {
   generateKemKeyPair,
   IdentityKeyPair,
   KeyPair,
+  type LockManager,
   redact,
   resolveProvider,
   xeddsaSign,
 } from '@e2ee-kit/core';
 import { PreKeyBundle } from './bundle.js';
-import { mutexFor, PREKEY_STATE_LOCK } from './locks.js';
+import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
 import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import { PreKeyRecord } from './records/prekey-record.js';
@@ -104,6 +105,12 @@ export interface PreKeyManagerOptions {
   rotationIntervalMs?: number;
   /** Keep a replaced signed / last-resort key this long for in-flight PreKey messages (default 30 days). */
   gracePeriodMs?: number;
+  /**
+   * The lock guarding the pre-key state (default: in-process, per store object) — give it the same
+   * `LockManager` as the `SessionCipher`s of this storage, so a PreKey decrypt in another tab or
+   * process and this manager take turns.
+   */
+  lockManager?: LockManager;
 }
 
 /** What the app should do now (from `PreKeyManager.status`). */
@@ -157,10 +164,12 @@ export class PreKeyManager {
   readonly #batchSize: number;
   readonly #rotation: number;
   readonly #grace: number;
+  readonly #locks: LockManager;
 
   constructor(store: ProtocolStore, options: PreKeyManagerOptions = {}) {
     assertProtocolStore(store);
     this.#store = store;
+    this.#locks = locksFor(store, options.lockManager);
     this.#provider = resolveProvider(options.provider);
     this.#now = options.now ?? Date.now;
     if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
@@ -329,7 +338,7 @@ export class PreKeyManager {
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return mutexFor(this.#store).run(PREKEY_STATE_LOCK, fn);
+    return this.#locks.run(PREKEY_STATE_LOCK, fn);
   }
 
   async #load(): Promise<PreKeyStateRecord> {
@@ -349,6 +358,8 @@ export interface CreatePreKeyBundleOptions {
   deviceId: number;
   provider?: CryptoProvider;
   now?: () => number;
+  /** The pre-key lock (see `PreKeyManagerOptions.lockManager`). */
+  lockManager?: LockManager;
   /** Include a one-time EC pre-key (default true). */
   preKey?: boolean;
   /**
@@ -375,6 +386,7 @@ export async function createPreKeyBundle(
   const mgrOptions: PreKeyManagerOptions = {};
   if (options.provider) mgrOptions.provider = options.provider;
   if (options.now) mgrOptions.now = options.now;
+  if (options.lockManager) mgrOptions.lockManager = options.lockManager;
   const manager = new PreKeyManager(store, mgrOptions);
   const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
   const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];

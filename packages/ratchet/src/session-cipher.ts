@@ -8,6 +8,7 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  type LockManager,
   type PublicKey,
   redact,
   resolveProvider,
@@ -16,11 +17,12 @@ import {
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
 import type { ProtocolContext } from './context.js';
-import { decryptMessage } from './decrypt.js';
+import { type DecryptRun, decryptMessage } from './decrypt.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
 import { initiateSession } from './handshake.js';
-import { mutexFor } from './locks.js';
-import { assertProtocolStore, type ProtocolStore } from './stores.js';
+import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
+import { assertProtocolStore, type ProtocolStore, type TransactionOf, transactionOf } from './stores.js';
+import { runAfterCommit } from './writes.js';
 
 export type WireMessageType = 'prekey' | 'whisper';
 
@@ -60,6 +62,26 @@ export interface SessionCipherOptions {
   acceptX3dh?: boolean;
   /** Clock in ms since 1970 (default `Date.now`). */
   now?: () => number;
+  /**
+   * The locks taken per address (and, for PreKey messages, the store-wide pre-key lock). Default: an
+   * in-process lock per store object. Pass a `WebLocksManager` when tabs or workers share one
+   * IndexedDB, or a database lock when processes share one database — the same to every
+   * `SessionCipher` and `PreKeyManager` of that storage.
+   */
+  lockManager?: LockManager;
+}
+
+export interface DecryptOptions<Tx> {
+  /**
+   * Atomic delivery: called with the decrypted message before the decrypt commits. When the store
+   * has `transaction`, every write of the decrypt (session, pre-key removal, identity, Kyber mark)
+   * and everything the callback writes through `tx` (`tx.app.put(…)`) commit in one transaction, so
+   * a crash keeps both or neither; if the callback throws nothing is written and its error comes
+   * through unchanged. Without `transaction`, `tx` is `{ protocol: store }`, the callback runs after
+   * the decrypt's writes and a throw undoes them — best effort: the undo writes can fail too, and a
+   * Kyber pre-key marked used stays so.
+   */
+  deliver?: (message: DecryptedMessage, tx: Tx) => Promise<void> | void;
 }
 
 export interface InitiateOptions {
@@ -84,12 +106,13 @@ export function messageTypeFromNumber(type: number): WireMessageType {
   throw new RangeError('message type must be 2 (whisper) or 3 (prekey)');
 }
 
-export class SessionCipher {
+export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   readonly remoteAddress: Address;
   readonly #ctx: ProtocolContext;
   readonly #lockKey: string;
+  readonly #locks: LockManager;
 
-  constructor(store: ProtocolStore, remoteAddress: Address, options: SessionCipherOptions = {}) {
+  constructor(store: S, remoteAddress: Address, options: SessionCipherOptions = {}) {
     assertProtocolStore(store);
     validateAddress(remoteAddress);
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -98,6 +121,7 @@ export class SessionCipher {
     if (typeof now !== 'function') throw new TypeError('now must be a function');
     this.remoteAddress = Object.freeze({ name: remoteAddress.name, deviceId: remoteAddress.deviceId });
     this.#lockKey = addressToString(remoteAddress);
+    this.#locks = locksFor(store, options.lockManager);
     this.#ctx = {
       store,
       remote: this.remoteAddress,
@@ -129,16 +153,56 @@ export class SessionCipher {
 
   /**
    * Decrypts a message from the peer, picking the session state it belongs to (a PreKey message may
-   * create a session). The new state is stored before this resolves.
+   * create a session). The new state is stored before this resolves; with `options.deliver` the app's
+   * own writes commit together with it (see `DecryptOptions`). An identity replacement is reported
+   * (`onIdentityChange`) only after the commit.
    */
-  decrypt(message: EncryptedMessage): Promise<DecryptedMessage> {
+  decrypt(
+    message: EncryptedMessage,
+    options: DecryptOptions<TransactionOf<S>> = {},
+  ): Promise<DecryptedMessage> {
     if (message === null || typeof message !== 'object')
       throw new TypeError('message must be { type, body }');
     const { type, body } = message;
     if (type !== 'prekey' && type !== 'whisper')
       throw new TypeError("message.type must be 'prekey' or 'whisper'");
     if (!(body instanceof Uint8Array)) throw new TypeError('message.body must be a Uint8Array');
-    return this.#locked(() => decryptMessage(this.#ctx, type, body));
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { deliver } = options;
+    if (deliver !== undefined && typeof deliver !== 'function')
+      throw new TypeError('options.deliver must be a function');
+    const transaction = transactionOf(this.#ctx.store);
+    if (transaction === undefined) {
+      const tx = { protocol: this.#ctx.store } as TransactionOf<S>;
+      return this.#locked(() =>
+        decryptMessage(this.#ctx, type, body, {
+          preKeyLock: (fn) => this.#locks.run(PREKEY_STATE_LOCK, fn),
+          deliver: deliver && ((m) => deliver(m, tx)),
+        }),
+      );
+    }
+    return this.#locked(async () => {
+      const deferred: (() => void)[] = [];
+      const inTx = () =>
+        transaction(async (tx) => {
+          const ctx: ProtocolContext = { ...this.#ctx, store: tx.protocol };
+          const run: DecryptRun = {
+            preKeyLock: (fn) => fn(), // held around the whole transaction, below
+            deferred,
+            deliver: deliver && ((m) => deliver(m, tx as TransactionOf<S>)),
+          };
+          try {
+            return await decryptMessage(ctx, type, body, run);
+          } finally {
+            this.#ctx.ratchetKeyCache = ctx.ratchetKeyCache;
+          }
+        });
+      // A PreKey message may consume a one-time pre-key that a copy from another address also names:
+      // the pre-key lock is held until the commit, so the later decrypt reads the key already gone.
+      const result = await (type === 'prekey' ? this.#locks.run(PREKEY_STATE_LOCK, inTx) : inTx());
+      runAfterCommit(deferred);
+      return result;
+    });
   }
 
   /** True if there is a current session that can send (see `SessionRecord.hasCurrentState`). */
@@ -147,7 +211,7 @@ export class SessionCipher {
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return mutexFor(this.#ctx.store).run(this.#lockKey, fn);
+    return this.#locks.run(this.#lockKey, fn);
   }
 }
 redact(SessionCipher, '[SessionCipher]');

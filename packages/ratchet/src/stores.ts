@@ -69,6 +69,45 @@ export interface ProtocolStore
     KyberPreKeyStore,
     PreKeyStateStore {
   removeIdentity?(address: Address): Promise<void>;
+  /**
+   * Optional, the atomic-delivery capability: runs `fn` with a transaction whose `protocol` is this
+   * store's view of it (reads see the transaction's own writes) and commits every write made through
+   * the transaction — the library's and the app's — at once when `fn` resolves, none when it throws.
+   * With it, `SessionCipher.decrypt` (and `PreKeyManager`) write only inside one transaction; without
+   * it they write one call at a time and undo on failure (best effort). `@e2ee-kit/store-sqlite`,
+   * `store-indexeddb` and `store-kv` implement it.
+   */
+  transaction?<T>(fn: (tx: ProtocolTransaction) => Promise<T>): Promise<T>;
+}
+
+/** What a transactional store's `transaction` hands its callback: at least the protocol view. */
+export interface ProtocolTransaction {
+  readonly protocol: ProtocolStore;
+}
+
+/**
+ * The transaction object a store hands the app's `deliver` callback (for `KvStore`s: `KvTransaction`,
+ * with `tx.app`); for a store without `transaction`, `{ protocol: store }`.
+ */
+export type TransactionOf<S> = S extends {
+  transaction(fn: (tx: infer Tx) => Promise<unknown>): Promise<unknown>;
+}
+  ? Tx
+  : { readonly protocol: S };
+
+/** The store's `transaction` method, checked, or undefined when it has none. */
+export function transactionOf(
+  store: ProtocolStore,
+): (<T>(fn: (tx: ProtocolTransaction) => Promise<T>) => Promise<T>) | undefined {
+  const t = store.transaction;
+  if (t === undefined) return undefined;
+  if (typeof t !== 'function') throw new TypeError('store.transaction must be a function');
+  return <T>(fn: (tx: ProtocolTransaction) => Promise<T>): Promise<T> =>
+    t.call<ProtocolStore, [(tx: ProtocolTransaction) => Promise<T>], Promise<T>>(store, (tx) => {
+      if (tx === null || typeof tx !== 'object') throw new TypeError('transaction gave no tx object');
+      assertProtocolStore(tx.protocol);
+      return fn(tx);
+    });
 }
 
 const REQUIRED_METHODS = [

@@ -35,6 +35,16 @@ const UNDO_ATTEMPTS = 3;
 export class Writes {
   readonly #undo: (() => Promise<unknown>)[] = [];
   readonly #afterCommit: (() => void)[] = [];
+  readonly #deferred: (() => void)[] | undefined;
+
+  /**
+   * `deferred`: the writes go into a store transaction, which discards them all if anything throws —
+   * so no undo is recorded, and the after-commit effects are handed to this list for the caller to
+   * run once the transaction has committed.
+   */
+  constructor(deferred?: (() => void)[]) {
+    this.#deferred = deferred;
+  }
 
   async do<T>(
     what: string,
@@ -42,7 +52,7 @@ export class Writes {
     undo?: (result: T) => (() => Promise<unknown>) | undefined,
   ): Promise<T> {
     const result = await storeCall(what, fn);
-    const u = undo?.(result);
+    const u = this.#deferred === undefined ? undo?.(result) : undefined;
     if (u) this.#undo.push(u);
     return result;
   }
@@ -67,19 +77,32 @@ export class Writes {
   }
 
   commit(): void {
-    for (const fn of this.#afterCommit) {
-      try {
-        fn();
-      } catch {
-        // The operation has committed; an app callback's failure must not turn it into an error.
-      }
+    if (this.#deferred !== undefined) {
+      this.#deferred.push(...this.#afterCommit);
+      this.#afterCommit.length = 0;
+      return;
     }
+    runAfterCommit(this.#afterCommit);
     this.#afterCommit.length = 0;
   }
 }
 
-export async function writeAll(steps: (w: Writes) => Promise<void>): Promise<void> {
-  const w = new Writes();
+/** Runs after-commit effects; one that throws does not stop the others or fail the operation. */
+export function runAfterCommit(effects: readonly (() => void)[]): void {
+  for (const fn of effects) {
+    try {
+      fn();
+    } catch {
+      // The operation has committed; an app callback's failure must not turn it into an error.
+    }
+  }
+}
+
+export async function writeAll(
+  steps: (w: Writes) => Promise<void>,
+  deferred?: (() => void)[],
+): Promise<void> {
+  const w = new Writes(deferred);
   try {
     await steps(w);
   } catch (err) {

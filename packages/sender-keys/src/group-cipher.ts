@@ -16,7 +16,9 @@ import {
   DuplicateMessageError,
   E2eeError,
   ErrorCode,
+  isLockManager,
   KeyedMutex,
+  type LockManager,
   MessageGapError,
   redact,
   resolveProvider,
@@ -53,6 +55,33 @@ export interface GroupCipherOptions {
    * `Infinity` keeps replaced chains until they are evicted (libsignal's behaviour).
    */
   rotationGraceMs?: number;
+  /**
+   * The lock taken per (sender, distribution id). Default: in-process, per store object. Pass a
+   * `WebLocksManager` when tabs or workers share one IndexedDB (the same to every cipher of it).
+   */
+  lockManager?: LockManager;
+}
+
+/** A sender-key store with the atomic-delivery capability (`@e2ee-kit/store-kv` and its stores). */
+export interface TransactionalSenderKeyStore extends SenderKeyStore {
+  transaction<T>(fn: (tx: { readonly senderKeys: SenderKeyStore }) => Promise<T>): Promise<T>;
+}
+
+/** The `tx` a store hands `deliver` (`KvTransaction` for the store packages), else `{ senderKeys }`. */
+export type GroupTransactionOf<S> = S extends {
+  transaction(fn: (tx: infer Tx) => Promise<unknown>): Promise<unknown>;
+}
+  ? Tx
+  : { readonly senderKeys: S };
+
+export interface GroupDecryptOptions<Tx> {
+  /**
+   * Atomic delivery: called with the message before the decrypt commits. When the store has
+   * `transaction`, the updated sender-key record and everything the callback writes through `tx`
+   * (`tx.app.put(…)`) commit together — a crash keeps both or neither — and a throw writes nothing.
+   * Without it, the record is stored first and a throw re-stores the previous one (best effort).
+   */
+  deliver?: (message: GroupMessage, tx: Tx) => Promise<void> | void;
 }
 
 /** A decrypted group message. */
@@ -132,16 +161,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export class GroupCipher {
+export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   readonly #store: SenderKeyStore;
+  readonly #locks: LockManager;
   readonly #provider: CryptoProvider;
   readonly #now: () => number;
   readonly #graceMs: number;
-  readonly #mutex: KeyedMutex;
   readonly #seeds: SigningSeedCache;
   readonly #holderCache: PerStore['holders'];
 
-  constructor(store: SenderKeyStore, options: GroupCipherOptions = {}) {
+  constructor(store: S, options: GroupCipherOptions = {}) {
     if (
       store === null ||
       typeof store !== 'object' ||
@@ -169,7 +198,9 @@ export class GroupCipher {
     }
     this.#graceMs = grace;
     const shared = forStore(store);
-    this.#mutex = shared.mutex;
+    if (options.lockManager !== undefined && !isLockManager(options.lockManager))
+      throw new TypeError('lockManager must have run(key, fn)');
+    this.#locks = options.lockManager ?? shared.mutex;
     this.#seeds = shared.seeds;
     this.#holderCache = shared.holders;
   }
@@ -291,42 +322,90 @@ export class GroupCipher {
    * version, signature, iteration (duplicate / too far ahead), then AES-CBC. The updated record is
    * stored before the plaintext is returned; any failure stores nothing.
    */
-  async decrypt(sender: Address, message: Uint8Array | SenderKeyMessage): Promise<GroupMessage> {
+  async decrypt(
+    sender: Address,
+    message: Uint8Array | SenderKeyMessage,
+    options: GroupDecryptOptions<GroupTransactionOf<S>> = {},
+  ): Promise<GroupMessage> {
     validateAddress(sender);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { deliver } = options;
+    if (deliver !== undefined && typeof deliver !== 'function')
+      throw new TypeError('options.deliver must be a function');
     const skm = message instanceof SenderKeyMessage ? message : SenderKeyMessage.deserialize(message);
     const id = skm.distributionId;
+    const store = this.#store as Partial<TransactionalSenderKeyStore>;
+    if (store.transaction !== undefined && typeof store.transaction !== 'function')
+      throw new TypeError('store.transaction must be a function');
     return this.#run(sender, id, async () => {
-      const record = await this.#load(sender, id);
-      if (record === undefined) throw new MissingSenderKeyError(sender, id);
-      const now = this.#now();
-      const index = record.states.findIndex((s) => s.chainId === skm.chainId);
-      const state = record.states[index];
-      if (state === undefined || this.#expired(state, now)) {
-        throw new MissingSenderKeyError(sender, id, skm.chainId);
+      if (store.transaction !== undefined) {
+        const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
+        return transaction.call<
+          SenderKeyStore,
+          [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<GroupMessage>],
+          Promise<GroupMessage>
+        >(this.#store, async (tx) => {
+          const inner = tx?.senderKeys;
+          if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
+            throw new TypeError('transaction gave no senderKeys store');
+          const { decrypted } = await this.#decryptIn(inner, sender, skm, id);
+          await deliver?.(decrypted, tx as GroupTransactionOf<S>);
+          return decrypted;
+        });
       }
-      if (skm.messageVersion !== effectiveVersion(state)) {
-        throw new DecodeError(`message version ${skm.messageVersion} does not match the sender key state`);
+      const { decrypted, before } = await this.#decryptIn(this.#store, sender, skm, id);
+      if (deliver !== undefined) {
+        try {
+          await deliver(decrypted, { senderKeys: this.#store } as GroupTransactionOf<S>);
+        } catch (err) {
+          // Best effort without a transaction: put the previous record back, then report.
+          await this.#save(sender, id, before).catch(() => undefined);
+          throw err;
+        }
       }
-      const p = this.#provider;
-      const parts = skm.parts;
-      if (!(await verifyMessage(state.signingPublic, parts.signed, parts.signature, p))) {
-        throw new VerificationError('invalid signature detected', { code: ErrorCode.InvalidSignature });
-      }
-      const { seed, next } = await this.#messageKeyFor(state, skm.iteration, id);
-      const keys = await messageKeys(seed, p);
-      let plaintext: Uint8Array;
-      try {
-        plaintext = await p.aes256CbcDecrypt(keys.cipherKey, keys.iv, parts.ciphertext);
-      } catch (err) {
-        if (!E2eeError.is(err)) throw err;
-        throw new VerificationError('sender key decryption failed', { code: ErrorCode.BadPadding });
-      }
-      const states = record.states
-        .map((s, i) => (i === index ? next : s))
-        .filter((s, i) => i === 0 || !this.#expired(s, now));
-      await this.#save(sender, id, SenderKeyRecord.fromStates(states));
-      return { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration };
+      return decrypted;
     });
+  }
+
+  async #decryptIn(
+    into: SenderKeyStore,
+    sender: Address,
+    skm: SenderKeyMessage,
+    id: string,
+  ): Promise<{ decrypted: GroupMessage; before: SenderKeyRecord }> {
+    const record = await this.#load(sender, id, into);
+    if (record === undefined) throw new MissingSenderKeyError(sender, id);
+    const now = this.#now();
+    const index = record.states.findIndex((s) => s.chainId === skm.chainId);
+    const state = record.states[index];
+    if (state === undefined || this.#expired(state, now)) {
+      throw new MissingSenderKeyError(sender, id, skm.chainId);
+    }
+    if (skm.messageVersion !== effectiveVersion(state)) {
+      throw new DecodeError(`message version ${skm.messageVersion} does not match the sender key state`);
+    }
+    const p = this.#provider;
+    const parts = skm.parts;
+    if (!(await verifyMessage(state.signingPublic, parts.signed, parts.signature, p))) {
+      throw new VerificationError('invalid signature detected', { code: ErrorCode.InvalidSignature });
+    }
+    const { seed, next } = await this.#messageKeyFor(state, skm.iteration, id);
+    const keys = await messageKeys(seed, p);
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await p.aes256CbcDecrypt(keys.cipherKey, keys.iv, parts.ciphertext);
+    } catch (err) {
+      if (!E2eeError.is(err)) throw err;
+      throw new VerificationError('sender key decryption failed', { code: ErrorCode.BadPadding });
+    }
+    const states = record.states
+      .map((s, i) => (i === index ? next : s))
+      .filter((s, i) => i === 0 || !this.#expired(s, now));
+    await this.#save(sender, id, SenderKeyRecord.fromStates(states), into);
+    return {
+      decrypted: { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration },
+      before: record,
+    };
   }
 
   /**
@@ -618,18 +697,18 @@ export class GroupCipher {
   }
 
   #run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
-    return this.#mutex.run(`${addressToString(sender)}\u0000${id}`, fn);
+    return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
   }
 
-  #load(sender: Address, id: string): Promise<SenderKeyRecord | undefined> {
+  #load(sender: Address, id: string, from = this.#store): Promise<SenderKeyRecord | undefined> {
     return this.#storeCall('loading the sender key record', isSenderKeyRecord, () =>
-      this.#store.loadSenderKey(sender, id),
+      from.loadSenderKey(sender, id),
     );
   }
 
-  #save(sender: Address, id: string, record: SenderKeyRecord): Promise<void> {
+  #save(sender: Address, id: string, record: SenderKeyRecord, into = this.#store): Promise<void> {
     return this.#storeCall('storing the sender key record', undefined, () =>
-      this.#store.storeSenderKey(sender, id, record),
+      into.storeSenderKey(sender, id, record),
     );
   }
 

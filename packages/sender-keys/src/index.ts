@@ -10,8 +10,10 @@ export {
   E2eeError,
   type E2eeErrorCode,
   type E2eeErrorCodeMap,
+  InProcessLockManager,
   InvalidKeyError,
   LockedOutError,
+  type LockManager,
   MessageGapError,
   nobleProvider,
   type PlatformProviderOptions,
@@ -21,6 +23,7 @@ export {
   UnsupportedError,
   UntrustedIdentityError,
   VerificationError,
+  WebLocksManager,
   WrongPasswordError,
 } from '@e2ee-kit/core';
 export {
@@ -46,11 +49,14 @@ export {
 export {
   GroupCipher,
   type GroupCipherOptions,
+  type GroupDecryptOptions,
   type GroupDecryptOutcome,
   type GroupMessage,
+  type GroupTransactionOf,
   type PrepareSendOptions,
   type RotationReason,
   type SendPlan,
+  type TransactionalSenderKeyStore,
 } from './group-cipher.js';
 export { KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, KeyHolderRecord } from './holders.js';
 export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';

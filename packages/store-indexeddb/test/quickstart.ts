@@ -1,8 +1,7 @@
-import { createAddress, InProcessLockManager, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
+import { createAddress, createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { IndexedDbStore, InProcessLockManager, WebLocksManager } from '@e2ee-kit/store-indexeddb';
 
 // One database per account; every tab and worker of the origin opens the same one.
 const store = await IndexedDbStore.open('chat-bob', { ratchet, senderKeys });
@@ -18,12 +17,11 @@ const toBob = new SessionCipher(alice.protocol, createAddress('bob', 1));
 await toBob.initiate(bundle);
 const wire = await toBob.encrypt(new TextEncoder().encode('hello from a tab'));
 
-await locks.run('alice.1', () =>
-  store.transaction(async (tx) => {
-    const { plaintext } = await new SessionCipher(tx.protocol, createAddress('alice', 1)).decrypt(wire);
-    await tx.app.put('message:alice.1:1', plaintext); // committed with the session, or not at all
-  }),
-);
+const fromAlice = new SessionCipher(store.protocol, createAddress('alice', 1), { lockManager: locks });
+await fromAlice.decrypt(wire, {
+  // committed with the session, or not at all
+  deliver: ({ plaintext }, tx) => tx.app.put('message:alice.1:1', plaintext),
+});
 console.log(new TextDecoder().decode(await store.app.get('message:alice.1:1')));
 store.db.close();
 alice.db.close();

@@ -11,6 +11,7 @@ import {
   type KeyValueIdentityKeyStoreOptions,
   type LockManager,
   type PublicKey,
+  type SaveIdentityOptions,
   StoreError,
   type TrustPolicy,
   toHex,
@@ -115,8 +116,19 @@ export class ProtocolView implements ProtocolStore {
   async getLocalRegistrationId(): Promise<number> {
     return this.#identity.registrationId;
   }
-  saveIdentity(address: Address, identityKey: PublicKey): Promise<IdentityChange> {
-    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey));
+  saveIdentity(
+    address: Address,
+    identityKey: PublicKey,
+    options?: SaveIdentityOptions,
+  ): Promise<IdentityChange> {
+    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey, options));
+  }
+  /**
+   * Reports a replacement saved with `deferNotification` (calls `onIdentityChange`): the ciphers call
+   * it once their transaction has committed, so an app never hears of a change that rolled back.
+   */
+  notifyIdentityChange(event: IdentityChangeEvent): void {
+    this.#identity.onIdentityChange?.(event);
   }
   isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
     return this.#identityOp(address, (id) => id.isTrustedIdentity(address, identityKey, direction));

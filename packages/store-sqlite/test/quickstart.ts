@@ -1,6 +1,5 @@
-import { createAddress, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
+import { createAddress, createPreKeyBundle, SessionCipher } from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import { SqliteStore } from '@e2ee-kit/store-sqlite';
 import Database from 'better-sqlite3';
@@ -12,12 +11,11 @@ const alice = await SqliteStore.open(new Database(':memory:'), { ratchet, sender
 // Alice starts a session from Bob's published bundle and sends.
 const toBob = new SessionCipher(alice.protocol, createAddress('bob', 1));
 await toBob.initiate(await createPreKeyBundle(bob.protocol, { deviceId: 1 }));
-const wire = await toBob.encrypt(utf8('hello Bob'));
+const wire = await toBob.encrypt(new TextEncoder().encode('hello Bob'));
 
 // Bob decrypts and keeps the message in the same commit as the new session state:
 // a crash leaves both or neither.
-await bob.transaction(async (tx) => {
-  const { plaintext } = await new SessionCipher(tx.protocol, createAddress('alice', 1)).decrypt(wire);
-  await tx.app.put('message:alice.1:1', plaintext);
+await new SessionCipher(bob.protocol, createAddress('alice', 1)).decrypt(wire, {
+  deliver: ({ plaintext }, tx) => tx.app.put('message:alice.1:1', plaintext),
 });
 console.log(new TextDecoder().decode(await bob.app.get('message:alice.1:1')));

@@ -147,8 +147,75 @@ function countInWorker(dbName: string, times: number, useLock: boolean): Promise
   });
 }
 
+const ALICE = { name: 'alice', deviceId: 1 };
+const BOB = { name: 'bob', deviceId: 1 };
+
+/** Alice (database `<prefix>-alice`) starts a session with Bob (`<prefix>-bob`); run in one page. */
+async function sessionSetup(prefix: string): Promise<void> {
+  const alice = await IndexedDbStore.open(`${prefix}-alice`, { ratchet, senderKeys });
+  const bob = await IndexedDbStore.open(`${prefix}-bob`, { ratchet, senderKeys });
+  await new ratchet.SessionCipher(alice.protocol, BOB).initiate(
+    await ratchet.createPreKeyBundle(bob.protocol, { deviceId: 1 }),
+  );
+  alice.db.close();
+  bob.db.close();
+}
+
+/**
+ * This page's own store object over Alice's database and its own `SessionCipher` to Bob, encrypting
+ * `times` messages; with `useLock`, under a `WebLocksManager` (the same lock names in every page).
+ * Returns the messages (type, bytes, the counter they carry).
+ */
+async function sessionSend(prefix: string, tag: string, times: number, useLock: boolean) {
+  const alice = await IndexedDbStore.open(`${prefix}-alice`, { ratchet, senderKeys });
+  const cipher = new ratchet.SessionCipher(
+    alice.protocol,
+    BOB,
+    useLock ? { lockManager: new WebLocksManager({ prefix: `${prefix}-alice:` }) } : {},
+  );
+  const out: { type: 'prekey' | 'whisper'; body: number[]; counter: number }[] = [];
+  for (let i = 0; i < times; i++) {
+    const m = await cipher.encrypt(utf8(`${tag} ${i}`));
+    const counter =
+      m.type === 'prekey'
+        ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
+        : ratchet.SignalMessage.deserialize(m.body).counter;
+    out.push({ type: m.type, body: [...m.body], counter });
+  }
+  alice.db.close();
+  return out;
+}
+
+/** Bob decrypts every message (any order); returns how many decrypted and the distinct plaintexts. */
+async function sessionReceive(prefix: string, messages: { type: 'prekey' | 'whisper'; body: number[] }[]) {
+  const bob = await IndexedDbStore.open(`${prefix}-bob`, { ratchet, senderKeys });
+  const cipher = new ratchet.SessionCipher(bob.protocol, ALICE);
+  const texts = new Set<string>();
+  let failed = 0;
+  for (const m of messages) {
+    try {
+      const { plaintext } = await cipher.decrypt({ type: m.type, body: Uint8Array.from(m.body) });
+      texts.add(new TextDecoder().decode(plaintext));
+    } catch {
+      failed++;
+    }
+  }
+  bob.db.close();
+  return { delivered: texts.size, failed };
+}
+
 Object.assign(globalThis, {
-  storeTests: { conformance, count, countInWorker, readCounter, atRest, fillForDisk },
+  storeTests: {
+    conformance,
+    count,
+    countInWorker,
+    readCounter,
+    atRest,
+    fillForDisk,
+    sessionSetup,
+    sessionSend,
+    sessionReceive,
+  },
 });
 if (typeof document !== 'undefined') {
   document.title = 'ready';
