@@ -73,8 +73,8 @@ export function chartSvg(rows: readonly BenchRow[], subtitle: string): string {
     ['?', 'other'],
   ].map(
     ([key, text], i) =>
-      `<rect x="${PLOT_X + i * 112}" y="38" width="10" height="10" fill="${colorOf(key!)}"/>` +
-      `<text x="${PLOT_X + i * 112 + 13}" y="47" class="leg">${esc(text!)}</text>`,
+      `<rect x="${4 + i * 112}" y="38" width="10" height="10" fill="${colorOf(key!)}"/>` +
+      `<text x="${4 + i * 112 + 13}" y="47" class="leg">${esc(text!)}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif">
 <style>
