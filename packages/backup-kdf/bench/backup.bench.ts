@@ -27,6 +27,7 @@ import {
 import { type CryptoProvider, platformProvider } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import argon2 from 'argon2';
+import { emitRows, type PackageRow } from '../../../tools/bench/emit.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -36,6 +37,9 @@ const KDF_ROUNDS = Number(process.env['BENCH_KDF_ROUNDS'] ?? 3);
 const STREAM_GIB = Number(process.env['BENCH_GIB'] ?? 1);
 const SKIP = new Set((process.env['BENCH_SKIP'] ?? '').split(','));
 const PASSWORD = 'benchmark password 1';
+/** Rows for the root summary (tools/bench): this package's, and the streamed backup as scale rows. */
+const emitted: PackageRow[] = [];
+const scaleRows: PackageRow[] = [];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,6 +98,13 @@ async function kdfBench(): Promise<void> {
     console.log(
       `| ${label} | ${median(times.get(label)!).toFixed(0)} | ${median(ratios.get(label)!).toFixed(2)}× |`,
     );
+  }
+  for (const [label] of providers) {
+    const impl = label.startsWith('argon2 ')
+      ? { impl: 'argon2 (native)' }
+      : { impl: 'e2ee-kit', provider: label };
+    const row = { case: 'Argon2id, defaults m = 64 MiB, t = 3, p = 4', ...impl };
+    emitted.push({ ...row, medianMs: median(times.get(label)!), samples: KDF_ROUNDS });
   }
 }
 
@@ -202,7 +213,32 @@ async function throughputBench(): Promise<void> {
     console.log(
       `| ${ours} | ${mbps(ours).toFixed(0)} | ${pct(median(wallRatio.get(ours)!))} | ${pct(median(cpuRatio.get(ours)!))} |`,
     );
+    const [what, provider] = ours.replace('backup ', '').split(', ') as [string, string];
+    const c = `${what}, ${THROUGHPUT_MIB} MiB in 64 KiB chunks`;
+    const p = provider.replace(' provider', '');
+    for (const [impl, label] of [
+      [{ impl: 'e2ee-kit', provider: p }, ours],
+      [{ impl: `raw AES-256-GCM calls (${p})` }, raw],
+    ] as const)
+      emitted.push({ case: c, ...impl, medianMs: median(wall.get(label)!), samples: ROUNDS });
   }
+}
+
+/** A streamed run as a scale row: throughput and memory. */
+function scaleRow(run: string, total: number, ms: number, base: number, peak: number): void {
+  scaleRows.push({
+    case: `backup of ${mib(total)} MiB: ${run}`,
+    impl: 'e2ee-kit',
+    provider: 'platform',
+    medianMs: ms,
+    samples: 1,
+    work: total,
+    metrics: {
+      throughput: `${(total / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
+      'peak RSS': `${mib(peak)} MiB`,
+      'RSS growth while streaming': `${mib(peak - base)} MiB`,
+    },
+  });
 }
 
 class RssSampler {
@@ -243,6 +279,7 @@ async function streamBench(): Promise<void> {
     await pipeline(Readable.from(output, { objectMode: false, highWaterMark: 1 }), createWriteStream(path));
     const createMs = performance.now() - t;
     const peak1 = sampler.stop();
+    scaleRow('create → file', total, createMs, base1, peak1);
     rows.push(
       `| create → file | ${mib(total)} MiB → ${mib(statSync(path).size)} MiB | ${(createMs / 1000).toFixed(1)} s | ${mib(base1)} | ${mib(peak1)} | **${mib(peak1 - base1)}** | ${mib(base1 - beforeKdf)} |`,
     );
@@ -265,6 +302,7 @@ async function streamBench(): Promise<void> {
     const openMs = performance.now() - t;
     const peak2 = sampler.stop();
     const ok = outHash.digest('hex') === expected;
+    scaleRow('file → open', total, openMs, base2, peak2);
     rows.push(
       `| file → open | ${mib(total)} MiB (plaintext ${ok ? 'verified' : 'MISMATCH'}) | ${(openMs / 1000).toFixed(1)} s | ${mib(base2)} | ${mib(peak2)} | **${mib(peak2 - base2)}** | ${mib(base2 - beforeKdf2)} |`,
     );
@@ -283,6 +321,7 @@ async function streamBench(): Promise<void> {
     const pipeMs = performance.now() - t;
     const peak3 = sampler.stop();
     const ok3 = h3.digest('hex') === expected;
+    scaleRow('create → open, piped', total, pipeMs, base3, peak3);
     rows.push(
       `| create → open, piped | ${mib(total)} MiB (plaintext ${ok3 ? 'verified' : 'MISMATCH'}) | ${(pipeMs / 1000).toFixed(1)} s | ${mib(base3)} | ${mib(peak3)} | **${mib(peak3 - base3)}** | |`,
     );
@@ -308,6 +347,8 @@ async function main(): Promise<void> {
   if (!SKIP.has('stream')) await streamBench();
   if (!SKIP.has('kdf')) await kdfBench();
   if (!SKIP.has('throughput')) await throughputBench();
+  emitRows('backup-kdf', emitted);
+  emitRows('scale', scaleRows);
 }
 
 await main();

@@ -14,6 +14,7 @@ import {
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { lib103 as L } from '@e2ee-kit/interop/libsignal';
 import { Bench } from 'tinybench';
+import { emitRows, implOf } from '../../../tools/bench/emit.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 400);
 const providers: ReadonlyArray<[string, CryptoProvider]> = [
@@ -138,6 +139,14 @@ async function main(): Promise<void> {
   }
   console.log(
     '\nlibsignal-client 0.103.0 exposes no AES-CBC or SHA-512 in its Node API: no ratio for those rows.',
+  );
+  emitRows(
+    'core',
+    bench.tasks.map((t) => {
+      const [op, label] = t.name.split('|') as [string, string];
+      const r = t.result as { latency: { p50: number; samplesCount: number } };
+      return { case: op, ...implOf(label), medianMs: r.latency.p50, samples: r.latency.samplesCount };
+    }),
   );
 }
 

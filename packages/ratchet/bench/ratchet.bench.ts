@@ -47,6 +47,7 @@ import {
 } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { Bench, type FnOptions } from 'tinybench';
+import { emitRows, implOf, type PackageRow } from '../../../tools/bench/emit.js';
 import { allProviders } from '../../../tools/providers.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from '../test/forgery.js';
 import { spqrConversationReport } from './spqr-conversation.js';
@@ -399,6 +400,7 @@ async function main(): Promise<void> {
   );
   const summary: string[] = [];
   const targets = new Map<string, TargetRow[]>();
+  const emitted: PackageRow[] = [];
   for (const sc of scenarios) {
     if (only && !only.includes(sc.key)) continue;
     const scImpls = impls.filter((i) => sc.runs?.(i) ?? true);
@@ -468,6 +470,8 @@ async function main(): Promise<void> {
         `| ${sc.key} | ${r.impl.label} | ${fmt(r.wall)} | ${sw.toFixed(2)}× | ${fmt(r.cpu)} | ${sc2.toFixed(2)}× |`,
       );
     }
+    for (const r of rows)
+      emitted.push({ case: sc.title, ...implOf(r.impl.label), medianMs: r.wall, cpuMs: r.cpu, samples: r.n });
     targets.set(
       sc.key,
       rows.map((r) => ({ label: r.impl.label, baseline: r.impl.baseline === true, cpu: r.cpu })),
@@ -492,6 +496,7 @@ async function main(): Promise<void> {
   );
   console.log(summary.join('\n'));
   console.log(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  emitRows('ratchet', emitted);
 }
 
 await main();

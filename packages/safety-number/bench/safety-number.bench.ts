@@ -16,6 +16,7 @@ import { lib103 as L } from '@e2ee-kit/interop/libsignal';
 import { computeSafetyNumber, DEFAULT_ITERATIONS } from '@e2ee-kit/safety-number';
 import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import { Bench } from 'tinybench';
+import { emitRows, implOf, type PackageRow } from '../../../tools/bench/emit.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 500);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -112,6 +113,15 @@ async function main(): Promise<void> {
       console.log(`| ${op} | ${label} | ${ms(p50)} | ${ms(min)}–${ms(max)} | ${(p50 / lib).toFixed(2)}× |`);
     }
   }
+  const emitted: PackageRow[] = rows.flatMap(([op, labels]) =>
+    labels.map((label) => ({
+      case: op,
+      ...implOf(label),
+      medianMs: latency.get(`${op}|${label}`)!.p50,
+      samples: ROUNDS,
+    })),
+  );
+  emitRows('safety-number', emitted);
 }
 
 await main();

@@ -30,6 +30,7 @@ import {
   unseal,
 } from '@e2ee-kit/sealed-sender';
 import { Bench } from 'tinybench';
+import { emitGrid } from '../../../tools/bench/emit.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -217,6 +218,7 @@ async function main(): Promise<void> {
     console.log(`| ${op} | ${cells.join(' | ')} |`);
   }
   console.log('\n(×) = our median ÷ libsignal-client median in this run; below 1 is faster than libsignal.');
+  emitGrid('sealed-sender', ops, labels, (op, l) => median(samples.get(`${op}|${l}`) as number[]), ROUNDS);
 }
 
 await main();

@@ -12,6 +12,7 @@ import { lib103 as L } from '@e2ee-kit/interop/libsignal';
 import { GroupCipher } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import { Bench } from 'tinybench';
+import { emitGrid } from '../../../tools/bench/emit.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
     console.log(`| ${op} | ${cells.join(' | ')} |`);
   }
   console.log('\n(×) = our median ÷ libsignal-client median in this run; below 1 is faster than libsignal.');
+  emitGrid('sender-keys', ops, labels, (op, l) => median(samples.get(`${op}|${l}`) as number[]), ROUNDS);
 }
 
 await main();

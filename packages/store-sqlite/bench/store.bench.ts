@@ -16,6 +16,7 @@ import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { SqliteStore } from '@e2ee-kit/store-sqlite';
 import Database from 'better-sqlite3';
 import { Bench } from 'tinybench';
+import { emitRows } from '../../../tools/bench/emit.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 1000);
 const bob = createAddress('bob', 1);
@@ -105,3 +106,12 @@ for (const r of rows) {
     `${r.target.padEnd(32)} ${r.op.padEnd(26)} ${Math.round(r.hz).toString().padStart(9)} ops/s   ${ratio.toFixed(2)}× slower than ${base.has(r.op) ? 'in-memory' : 'KvStore memory'}`,
   );
 }
+emitRows(
+  'store-sqlite',
+  rows.map((r, i) => ({
+    case: r.op,
+    impl: r.target,
+    medianMs: 1000 / r.hz,
+    samples: (bench.tasks[i]!.result as { latency?: { samplesCount: number } }).latency?.samplesCount ?? 0,
+  })),
+);
