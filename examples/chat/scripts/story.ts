@@ -305,6 +305,20 @@ export async function runStory({
     r.server(
       `${plaintexts.length} plaintexts searched in ${dbBytes.length} bytes of database: ${hits} found`,
     );
+    // Sealed sender: the first message to a contact goes identified (it carries the profile key the
+    // contact derives our access key from); after that the relay is not told who sends.
+    for (const [who, c] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['carol', carol],
+      ['alice (restored)', newAlice],
+    ] as const) {
+      const { sealed, unsealed } = c.sealed.stats;
+      r.client(
+        who,
+        `sent ${sealed} messages sealed (no sender for the relay), ${unsealed} identified (no access key yet)`,
+      );
+    }
 
     return {
       plaintexts,

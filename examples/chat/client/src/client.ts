@@ -65,7 +65,7 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
-import { type Outgoing, SealedSender } from './sealed.js';
+import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
 
@@ -546,20 +546,20 @@ export class ChatClient {
     try {
       await this.#run(async (tx) => {
         const { inner, identityKey } = await this.sealed.open(tx, env);
+        const sender = address(inner.from, inner.fromDevice);
+        // Checked before decrypting when we know the sender, and after a first (prekey) message.
+        const known = await this.#store.getIdentity(sender);
+        if (known && !known.equals(identityKey)) throw new SealedIdentityMismatch();
         if (inner.kind === 'senderkey') await this.#receiveGroup(tx, inner);
         else await this.#receivePairwise(tx, inner);
-        const held = await this.#store.getIdentity(address(inner.from, inner.fromDevice));
+        const held = known ?? (await this.#store.getIdentity(sender));
         if (!held || !held.equals(identityKey)) throw new SealedIdentityMismatch();
       });
     } catch (err) {
       if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err)) throw err;
+      const why = err instanceof SealedIdentityMismatch ? 'identity mismatch' : dropReason(err);
       await this.#run(async (tx) => {
-        await this.#note(
-          tx,
-          'sealed',
-          '',
-          `dropped a sealed message that failed validation (${err instanceof SealedIdentityMismatch ? 'identity mismatch' : err.code})`,
-        );
+        await this.#note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
       });
     }
   }

@@ -10,6 +10,7 @@
  */
 import { type CryptoProvider, fromBase64, type IdentityKeyPair, PublicKey, toBase64 } from '@e2ee-kit/core';
 import {
+  InvalidSenderCertificateError,
   openSealedMessage,
   SenderCertificate,
   sealV1,
@@ -166,4 +167,11 @@ export class SealedSender {
       identityKey: opened.content.senderCertificate.identityKey,
     };
   }
+}
+
+/** Why a sealed envelope was dropped, for the conversation note (no secret in it). */
+export function dropReason(err: unknown): string {
+  if (err instanceof InvalidSenderCertificateError) return `certificate ${err.reason}`;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'invalid';
 }
