@@ -126,6 +126,40 @@ describe('unidentified delivery', () => {
     expect(env!['kind']).toBe('sealed');
   });
 
+  it('answers a malformed sealed submission with its 4xx and stores nothing, even under the right key', async () => {
+    const relay = await relayWith({ limits: { maxEnvelopeBody: 64, maxMessagesPerRequest: 2 } });
+    const bob = await register(relay.url, 'bob', await makeDevice());
+    const key = deriveAccessKey(new Uint8Array(32).fill(5));
+    await call(relay.url, 'PUT', '/v1/access-key', { token: bob.token, json: { accessKey: b64(key) } });
+    const headers = { 'unidentified-access-key': b64(key) };
+    const one = (m: unknown) => ({ messages: [m] });
+    const cases: [unknown, number][] = [
+      [{}, 400],
+      [{ messages: [] }, 400],
+      [one({ deviceId: 1 }), 400],
+      [one({ deviceId: 1, body: 'AAAA', from: 'alice' }), 400], // no field may name a sender
+      [one({ deviceId: 0, body: 'AAAA' }), 400],
+      [one({ deviceId: 1, body: 'not base64' }), 400],
+      [one({ deviceId: 1, body: b64(new Uint8Array(65)) }), 413],
+      [{ messages: [1, 2, 3].map(() => ({ deviceId: 1, body: 'AAAA' })) }, 413],
+      [one({ deviceId: 2, body: 'AAAA' }), 404], // bob has no device 2
+    ];
+    for (const [json, status] of cases) {
+      const r = await call(relay.url, 'POST', '/v1/sealed/bob', { json, headers });
+      expect([JSON.stringify(json).slice(0, 60), r.status]).toEqual([
+        JSON.stringify(json).slice(0, 60),
+        status,
+      ]);
+      expect(envelopeCount(relay)).toBe(0);
+    }
+    const text = await call(relay.url, 'POST', '/v1/sealed/bob', {
+      raw: '{',
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
+    expect(text.status).toBe(400);
+    expect(envelopeCount(relay)).toBe(0);
+  });
+
   it('is rate-limited per recipient, failed guesses included', async () => {
     let now = 1_000_000;
     const relay = await relayWith({ now: () => now, sealedLimits: { perRecipient: 3, windowMs: 60_000 } });
