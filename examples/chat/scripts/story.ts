@@ -63,12 +63,15 @@ export interface StoryOptions {
   readonly keepFiles?: boolean;
   /** Storage for each client (default: in memory). */
   readonly makeStorage?: (who: string) => ChatStorage;
+  /** Called once the relay runs (the privacy test watches every envelope row inserted). */
+  readonly onRelay?: (relay: Relay) => void;
 }
 
 export async function runStory({
   reporter: r,
   keepFiles = false,
   makeStorage,
+  onRelay,
 }: StoryOptions): Promise<StoryFacts> {
   const dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-demo-'));
   const dbPath = join(dir, 'relay.db');
@@ -78,6 +81,7 @@ export async function runStory({
     dbPath,
     logger: createLogger({ write: (line) => logLines.push(line) }),
   });
+  onRelay?.(relay);
   const plaintexts: string[] = [];
   const clients: Client[] = [];
   const storages: ChatStorage[] = [];
@@ -97,7 +101,7 @@ export async function runStory({
     if (rows.length > 0) seen = rows[rows.length - 1]!.id;
     return rows.map((row) => {
       r.server(
-        `${pad(`${row.from_name} → ${row.to_name}`, 14)} ${pad(row.type, 9)} ${String(row.body.length).padStart(5)} B  ${short(row.body)}`,
+        `${pad(`${row.from_name || '(sealed)'} → ${row.to_name}`, 14)} ${pad(row.type, 9)} ${String(row.body.length).padStart(5)} B  ${short(row.body)}`,
       );
       return {
         id: row.id,
@@ -170,12 +174,16 @@ export async function runStory({
     plaintexts.push('Table for three at noon!');
     const first = await alice.sendGroupText(group.id, 'Table for three at noon!');
     const groupEnvs = stored();
-    const senderKeyEnvs = groupEnvs.filter((e) => e.kind === 'senderkey');
+    // Sealed sender seals the one sender-key ciphertext separately for each member, so the relay's
+    // copies differ; what was encrypted once is what the client handed to the sealing layer.
+    const sealedCopies = groupEnvs.filter((e) => e.kind === 'sealed').length;
+    const senderKeyEnvs = first.envelopes.filter((e) => e.kind === 'senderkey');
     const identical =
+      sealedCopies === 2 &&
       senderKeyEnvs.length === 2 &&
       Buffer.from(senderKeyEnvs[0]!.body).equals(Buffer.from(senderKeyEnvs[1]!.body));
     r.server(
-      `the group message was encrypted once: ${senderKeyEnvs.length} copies, identical bytes: ${identical}` +
+      `the group message was encrypted once: ${senderKeyEnvs.length} copies, identical bytes: ${identical}, ${sealedCopies} sealed per member` +
         (first.distributedTo.length ? ` (key sent first to ${first.distributedTo.join(', ')})` : ''),
     );
     await read(bob);
@@ -196,7 +204,9 @@ export async function runStory({
     const after = await alice.sendGroupText(group.id, 'Just the two of us now.');
     r.client('alice', `sender key rotated before sending: ${after.rotation ?? 'no'}`);
     const afterEnvs = stored();
-    const leaked = afterEnvs.find((e) => e.kind === 'senderkey')!;
+    // Sealed, the relay holds only envelopes sealed to Bob; Carol is handed the inner ciphertext.
+    const leaked = (afterEnvs.find((e) => e.kind === 'senderkey') ??
+      after.envelopes.find((e) => e.kind === 'senderkey'))!;
     const carolTry = await carol.inspectGroupCiphertext('alice', leaked.body);
     const carolResult = carolTry.readable ? `READ "${carolTry.text}"` : `cannot read it: ${carolTry.reason}`;
     r.client('carol', `is handed the ciphertext anyway (as a hostile relay could): ${carolResult}`);
@@ -295,6 +305,20 @@ export async function runStory({
     r.server(
       `${plaintexts.length} plaintexts searched in ${dbBytes.length} bytes of database: ${hits} found`,
     );
+    // Sealed sender: the first message to a contact goes identified (it carries the profile key the
+    // contact derives our access key from); after that the relay is not told who sends.
+    for (const [who, c] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['carol', carol],
+      ['alice (restored)', newAlice],
+    ] as const) {
+      const { sealed, unsealed } = c.sealed.stats;
+      r.client(
+        who,
+        `sent ${sealed} messages sealed (no sender for the relay), ${unsealed} identified (no access key yet)`,
+      );
+    }
 
     return {
       plaintexts,

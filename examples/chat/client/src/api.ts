@@ -9,9 +9,10 @@ export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
 export interface Envelope {
   readonly id: number;
+  /** Empty for a sealed envelope (the relay does not know the sender); opening it names the sender. */
   readonly from: string;
   readonly fromDevice: number;
-  readonly kind: EnvelopeKind;
+  readonly kind: EnvelopeKind | 'sealed';
   readonly body: Uint8Array;
   readonly serverTimestamp: number;
 }
@@ -162,6 +163,26 @@ export class RelayApi {
     });
   }
 
+  /** A short-lived sender certificate for this device, and the relay's trust root. */
+  certificate() {
+    return this.#call<{ certificate: string; expires: number; trustRoot: string }>('GET', '/v1/certificate');
+  }
+
+  setAccessKey(accessKey: Uint8Array) {
+    return this.#call<{ stored: true }>('PUT', '/v1/access-key', { accessKey: toBase64(accessKey) });
+  }
+
+  /** Unidentified delivery: no Authorization header, only the recipient's access key. */
+  sendSealed(to: string, accessKey: Uint8Array, messages: { deviceId: number; body: Uint8Array }[]) {
+    return this.#call<{ ids: number[] }>(
+      'POST',
+      `/v1/sealed/${encodeURIComponent(to)}`,
+      { messages: messages.map((m) => ({ deviceId: m.deviceId, body: toBase64(m.body) })) },
+      { 'unidentified-access-key': toBase64(accessKey) },
+      false,
+    );
+  }
+
   async fetchQueued(): Promise<Envelope[]> {
     const r = await this.#call<{ envelopes: EnvelopeJson[] }>('GET', '/v1/messages');
     return r.envelopes.map(parseEnvelope);
@@ -197,9 +218,9 @@ export class RelayApi {
 
 export interface EnvelopeJson {
   id: number;
-  from: string;
-  fromDevice: number;
-  kind: EnvelopeKind;
+  from?: string;
+  fromDevice?: number;
+  kind: EnvelopeKind | 'sealed';
   body: string;
   serverTimestamp: number;
 }
@@ -207,8 +228,8 @@ export interface EnvelopeJson {
 export function parseEnvelope(e: EnvelopeJson): Envelope {
   return {
     id: e.id,
-    from: e.from,
-    fromDevice: e.fromDevice,
+    from: e.from ?? '',
+    fromDevice: e.fromDevice ?? 0,
     kind: e.kind,
     body: fromBase64(e.body),
     serverTimestamp: e.serverTimestamp,

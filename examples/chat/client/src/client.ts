@@ -65,6 +65,7 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
 
@@ -223,6 +224,8 @@ export class ChatClient {
   readonly #provider: CryptoProvider;
   readonly #identity: IdentityKeyPair;
   readonly #store: ClientProtocolStore;
+  /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
+  readonly sealed: SealedSender;
   readonly #groups: GroupCipher;
   readonly #manager: PreKeyManager;
   readonly #webSocket: WebSocketFactory | undefined;
@@ -265,6 +268,15 @@ export class ChatClient {
     this.#groups = new GroupCipher(this.#store, {
       provider: this.#provider,
       now: this.#now,
+    });
+    this.sealed = new SealedSender({
+      api: this.api,
+      identity,
+      provider: this.#provider,
+      name: () => this.name,
+      deviceId: () => this.deviceId,
+      now: this.#now,
+      identityOf: (name, deviceId) => this.#store.getIdentity(address(name, deviceId)),
     });
     this.#manager = new PreKeyManager(this.#store, {
       provider: this.#provider,
@@ -352,6 +364,7 @@ export class ChatClient {
       };
       tx.set(CREDENTIALS, jsonBytes(creds));
       client.api.token = reply.token;
+      await client.sealed.enroll(tx);
       return new ChatClient(creds, identity, registrationId, storage, options);
     });
   }
@@ -510,10 +523,45 @@ export class ChatClient {
 
   /** Processes one envelope (decrypt, apply, store) and commits. Resolve = safe to acknowledge. */
   receive(env: Envelope): Promise<void> {
+    if (env.kind === 'sealed') return this.#receiveSealed(env);
     return this.#run(async (tx) => {
       if (env.kind === 'senderkey') await this.#receiveGroup(tx, env);
       else await this.#receivePairwise(tx, env);
     });
+  }
+
+  /** Sends through the sealed-sender path where possible (see sealed.ts), else authenticated. */
+  #send(messages: Outgoing[]): Promise<unknown> {
+    const tx = this.#tx;
+    if (!tx) throw new Error('send outside a client operation');
+    return this.sealed.send(tx, messages, (m) => this.api.send(m));
+  }
+
+  /**
+   * Opens a sealed envelope (certificate checked against the pinned trust root), then decrypts the
+   * inner message as coming from the certified sender — only if the identity key our session holds
+   * for that sender is the certificate's. Anything else rolls back and is dropped with a note.
+   */
+  async #receiveSealed(env: Envelope): Promise<void> {
+    try {
+      await this.#run(async (tx) => {
+        const { inner, identityKey } = await this.sealed.open(tx, env);
+        const sender = address(inner.from, inner.fromDevice);
+        // Checked before decrypting when we know the sender, and after a first (prekey) message.
+        const known = await this.#store.getIdentity(sender);
+        if (known && !known.equals(identityKey)) throw new SealedIdentityMismatch();
+        if (inner.kind === 'senderkey') await this.#receiveGroup(tx, inner);
+        else await this.#receivePairwise(tx, inner);
+        const held = known ?? (await this.#store.getIdentity(sender));
+        if (!held || !held.equals(identityKey)) throw new SealedIdentityMismatch();
+      });
+    } catch (err) {
+      if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err)) throw err;
+      const why = err instanceof SealedIdentityMismatch ? 'identity mismatch' : dropReason(err);
+      await this.#run(async (tx) => {
+        await this.#note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
+      });
+    }
   }
 
   async #receivePairwise(tx: Transaction, env: Envelope): Promise<void> {
@@ -523,6 +571,7 @@ export class ChatClient {
     let plaintext: Uint8Array;
     try {
       ({ plaintext } = await cipher.decrypt({ type: env.kind as 'prekey' | 'whisper', body: env.body }));
+      await this.sealed.learn(tx, env.from, plaintext);
     } catch (err) {
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
@@ -579,7 +628,7 @@ export class ChatClient {
           group: outcome.distributionId,
           ...position,
         });
-        await this.api.send([out]);
+        await this.#send([out]);
         return false;
       }
       case 'duplicate':
@@ -659,7 +708,7 @@ export class ChatClient {
         const kept = keptKey ? parseJsonBytes<Content>(await tx.get(keptKey)) : undefined;
         if (kept?.t === 'text') {
           const resent: Content = { ...kept, resent: { chain: content.chain, iteration: content.iteration } };
-          await this.api.send([await this.#encryptTo(from, resent)]);
+          await this.#send([await this.#encryptTo(from, resent)]);
         }
         return;
       }
@@ -746,7 +795,9 @@ export class ChatClient {
       if (!bundle) throw new RelayError(404, 'not_found', `${name} has no device ${DEVICE_ID}`);
       await cipher.initiate(bundleFrom(bundle));
     }
-    const msg = await cipher.encrypt(encodeContent(content));
+    // Our profile key rides along in every pairwise content: contacts derive our access key from it.
+    const pk = this.#tx ? await this.sealed.profileKeyField(this.#tx) : {};
+    const msg = await cipher.encrypt(encodeContent({ ...content, ...pk } as Content));
     return { to: name, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
   }
 
@@ -755,7 +806,7 @@ export class ChatClient {
     return this.#run(async (tx) => {
       const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
       const out = await this.#encryptTo(contact, content);
-      await this.api.send([out]);
+      await this.#send([out]);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
       return { envelopes: [{ to: out.to, kind: out.kind, body: out.body }], message };
     });
@@ -830,7 +881,7 @@ export class ChatClient {
     const out = [];
     for (const r of recipients)
       if (r !== this.name) out.push(await this.#encryptTo(r, { t: 'group', group: info }));
-    if (out.length > 0) await this.api.send(out);
+    if (out.length > 0) await this.#send(out);
   }
 
   /** Sends this device's sender key to the members that do not hold it (rotating first if needed). */
@@ -843,7 +894,7 @@ export class ChatClient {
       const out = [];
       for (const m of plan.needsDistribution)
         out.push(await this.#encryptTo(m.name, { t: 'skdm', group: group.id, skdm }));
-      await this.api.send(out);
+      await this.#send(out);
       await this.#groups.markDelivered(me, group.id, plan.chainId, plan.needsDistribution);
     }
     return plan;
@@ -876,7 +927,7 @@ export class ChatClient {
       for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
       const recipients = group.members.filter((m) => m !== this.name);
       if (recipients.length > 0) {
-        await this.api.send(
+        await this.#send(
           recipients.map((to) => ({ to, deviceId: DEVICE_ID, kind: 'senderkey' as const, body })),
         );
       }
@@ -1075,5 +1126,12 @@ export class ChatClient {
         if (g.active) await this.#groups.rotate(address(this.name, this.deviceId), g.id);
       }
     });
+  }
+}
+
+class SealedIdentityMismatch extends Error {
+  constructor() {
+    super('the sealed message certificate names another identity key than our session holds');
+    this.name = 'SealedIdentityMismatch';
   }
 }

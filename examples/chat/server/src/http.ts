@@ -210,6 +210,10 @@ function bundleJson(b: Bundle) {
 }
 
 export function envelopeJson(e: EnvelopeRow) {
+  // A sealed envelope carries no sender: the relay never knew one.
+  if (e.type === 'sealed') {
+    return { id: e.id, kind: e.type, body: base64(e.body), serverTimestamp: e.serverTimestamp };
+  }
   return {
     id: e.id,
     from: e.fromName,
@@ -222,15 +226,19 @@ export function envelopeJson(e: EnvelopeRow) {
 
 // --- the router -----------------------------------------------------------------------------
 
-type Handler = (req: IncomingMessage, params: string[], ctx: HttpContext) => Promise<[number, unknown]>;
-interface Route {
+export type Handler = (
+  req: IncomingMessage,
+  params: string[],
+  ctx: HttpContext,
+) => Promise<[number, unknown]>;
+export interface Route {
   readonly method: string;
   readonly pattern: RegExp;
   readonly name: string;
   readonly handler: Handler;
 }
 
-function authenticate(req: IncomingMessage, ctx: HttpContext): DeviceRow {
+export function authenticate(req: IncomingMessage, ctx: HttpContext): DeviceRow {
   const header = req.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
   if (!token || !TOKEN.test(token)) {
@@ -247,7 +255,7 @@ export function deviceForToken(store: RelayStore, token: unknown): DeviceRow | n
   return store.deviceByTokenHash(sha256(token));
 }
 
-async function jsonBody(req: IncomingMessage, limit: number): Promise<Json> {
+export async function jsonBody(req: IncomingMessage, limit: number): Promise<Json> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     throw new HttpError(415, 'unsupported_media_type', 'the request body must be application/json');
@@ -549,7 +557,8 @@ export function prekeyStatus(counts: { preKeys: number; kyberPreKeys: number }, 
 }
 
 /** The node:http request listener. */
-export function createHttpHandler(ctx: HttpContext) {
+export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[] = []) {
+  const all = [...routes, ...extraRoutes];
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = ctx.now();
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
@@ -565,7 +574,7 @@ export function createHttpHandler(ctx: HttpContext) {
           return;
         }
       }
-      const matching = routes.filter((r) => r.pattern.test(url.pathname));
+      const matching = all.filter((r) => r.pattern.test(url.pathname));
       if (matching.length === 0) throw new HttpError(404, 'not_found', 'no such endpoint');
       const route = matching.find((r) => r.method === method);
       if (!route) {

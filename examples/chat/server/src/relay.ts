@@ -3,11 +3,19 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
 import { createHttpHandler } from './http.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
+import {
+  DEFAULT_SEALED_LIMITS,
+  ensureAccessKeyTable,
+  RecipientRateLimiter,
+  type SealedLimits,
+  sealedRoutes,
+} from './sealed.js';
 
 export interface RelayOptions {
   /** SQLite file (default ':memory:'; a file is needed for queues to survive a restart). */
@@ -22,6 +30,8 @@ export interface RelayOptions {
   /** A directory of built web-client files served for GET requests outside /v1. */
   staticDir?: string;
   now?: () => number;
+  /** Rate limit of the unauthenticated sealed-sender endpoint. */
+  sealedLimits?: Partial<SealedLimits>;
 }
 
 export interface Relay {
@@ -72,17 +82,23 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const now = options.now ?? Date.now;
   const store = new RelayStore(options.dbPath ?? ':memory:', options.storeLimits);
   const hub = new DeliveryHub(store, limits, log);
+  const ca = await loadCertificateAuthority(store.db);
+  ensureAccessKeyTable(store);
+  const limiter = new RecipientRateLimiter({ ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits });
   const server = createServer(
-    createHttpHandler({
-      store,
-      limits,
-      log,
-      now,
-      onQueued: (name, deviceId) => hub.queued(name, deviceId),
-      onPreKeysTaken: (name, deviceId) => hub.notifyPreKeys(name, deviceId),
-      onDeviceReplaced: (name) => hub.deviceReplaced(name),
-      serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
-    }),
+    createHttpHandler(
+      {
+        store,
+        limits,
+        log,
+        now,
+        onQueued: (name, deviceId) => hub.queued(name, deviceId),
+        onPreKeysTaken: (name, deviceId) => hub.notifyPreKeys(name, deviceId),
+        onDeviceReplaced: (name) => hub.deviceReplaced(name),
+        serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
+      },
+      sealedRoutes(ca, limiter),
+    ),
   );
   hub.attach(server);
   const host = options.host ?? '127.0.0.1';

@@ -1,0 +1,187 @@
+/**
+ * Sealed sender on the relay (Signal's unidentified delivery):
+ *
+ *   GET  /v1/certificate          (authenticated) a 24 h sender certificate for the caller's own
+ *                                 account, device and registered identity key, and the trust root
+ *   GET  /v1/trust-root           the trust root's public key (clients pin it at registration)
+ *   PUT  /v1/access-key           (authenticated) {accessKey}: the 16-byte key senders must present
+ *   POST /v1/sealed/<recipient>   NOT authenticated; header `Unidentified-Access-Key: base64(16)`;
+ *                                 {messages: [{deviceId, body}]} where body is a sealed envelope
+ *
+ * The sealed endpoint never learns who sends: it checks the access key (constant time) against the
+ * recipient's registered one and queues the envelopes with no sender. A wrong or missing key is 401
+ * and stores nothing. Attempts are rate-limited per recipient, so the key cannot be guessed online.
+ */
+import { Buffer } from 'node:buffer';
+import { timingSafeEqual } from 'node:crypto';
+import { PublicKey } from '@e2ee-kit/core';
+import type { CertificateAuthority } from './certificates.js';
+import type { RelayStore } from './db.js';
+import { authenticate, base64, type HttpContext, jsonBody, type Route } from './http.js';
+import { arr, b64, bad, HttpError, int, NAME, obj } from './validate.js';
+
+export const ACCESS_KEY_LENGTH = 16;
+export const SEALED_KIND = 'sealed';
+
+export interface SealedLimits {
+  /** Sealed POSTs (accepted or refused) per recipient per window. */
+  readonly perRecipient: number;
+  readonly windowMs: number;
+  /** Most recipients tracked at once (the oldest window is forgotten first). */
+  readonly trackedRecipients: number;
+}
+
+export const DEFAULT_SEALED_LIMITS: SealedLimits = {
+  perRecipient: 600,
+  windowMs: 60_000,
+  trackedRecipients: 10_000,
+};
+
+/** Fixed-window counter per recipient, bounded in memory. */
+export class RecipientRateLimiter {
+  readonly #windows = new Map<string, { start: number; count: number }>();
+  constructor(readonly limits: SealedLimits) {}
+
+  /** Counts one attempt; false when the recipient's window is full. */
+  take(recipient: string, now: number): boolean {
+    let w = this.#windows.get(recipient);
+    if (!w || now - w.start >= this.limits.windowMs) {
+      this.#windows.delete(recipient);
+      if (this.#windows.size >= this.limits.trackedRecipients) {
+        const oldest = this.#windows.keys().next().value;
+        if (oldest !== undefined) this.#windows.delete(oldest);
+      }
+      w = { start: now, count: 0 };
+      this.#windows.set(recipient, w);
+    }
+    if (w.count >= this.limits.perRecipient) return false;
+    w.count++;
+    return true;
+  }
+}
+
+export function ensureAccessKeyTable(store: RelayStore): void {
+  store.db.exec(
+    'CREATE TABLE IF NOT EXISTS access_keys (name TEXT PRIMARY KEY, access_key BLOB NOT NULL) STRICT',
+  );
+}
+
+function storedAccessKey(store: RelayStore, name: string): Uint8Array | undefined {
+  const row = store.db.prepare('SELECT access_key FROM access_keys WHERE name = ?').get(name) as
+    | { access_key: Uint8Array }
+    | undefined;
+  return row ? new Uint8Array(row.access_key) : undefined;
+}
+
+const unauthorized = () =>
+  new HttpError(401, 'unauthorized', 'a valid Unidentified-Access-Key for this recipient is required');
+
+function presentedAccessKey(header: string | string[] | undefined): Uint8Array {
+  if (typeof header !== 'string' || header.length !== 24) throw unauthorized();
+  try {
+    const key = b64(header, 'Unidentified-Access-Key', { exact: ACCESS_KEY_LENGTH });
+    return key;
+  } catch {
+    throw unauthorized();
+  }
+}
+
+export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLimiter): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: /^\/v1\/trust-root$/,
+      name: 'trust-root',
+      handler: async () => [200, { trustRoot: base64(ca.trustRoot.serialize()) }],
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/certificate$/,
+      name: 'certificate',
+      handler: async (req, _p, ctx) => {
+        const me = authenticate(req, ctx);
+        const now = ctx.now();
+        const cert = ca.issue({
+          name: me.name,
+          deviceId: me.deviceId,
+          identityKey: PublicKey.deserialize(me.identityKey),
+          now,
+        });
+        // The relay sees who fetched a certificate and when (documented in the README).
+        ctx.log.info('certificate.issued', { account: me.name, deviceId: me.deviceId });
+        return [
+          200,
+          {
+            certificate: base64(cert.serialize()),
+            expires: Number(cert.expiresAt),
+            trustRoot: base64(ca.trustRoot.serialize()),
+          },
+        ];
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/v1\/access-key$/,
+      name: 'access-key',
+      handler: async (req, _p, ctx) => {
+        const me = authenticate(req, ctx);
+        const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['accessKey']);
+        const key = b64(body['accessKey'], 'body.accessKey', { exact: ACCESS_KEY_LENGTH });
+        ctx.store.db
+          .prepare(
+            'INSERT INTO access_keys (name, access_key) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET access_key = excluded.access_key',
+          )
+          .run(me.name, key);
+        ctx.log.info('access-key.set', { account: me.name });
+        return [200, { stored: true }];
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/sealed\/([^/]+)$/,
+      name: 'send-sealed',
+      handler: async (req, [rawName], ctx: HttpContext) => {
+        const to = decodeURIComponent(rawName ?? '');
+        if (!NAME.test(to)) throw unauthorized();
+        // Counted before the key is checked: failed guesses use up the window too.
+        if (!limiter.take(to, ctx.now())) {
+          throw new HttpError(
+            429,
+            'rate_limited',
+            'too many sealed messages for this recipient; retry later',
+          );
+        }
+        const presented = presentedAccessKey(req.headers['unidentified-access-key']);
+        const stored = storedAccessKey(ctx.store, to);
+        // No registered key: refused like a wrong one (Signal: no stored key → refused).
+        const expected = stored ?? new Uint8Array(ACCESS_KEY_LENGTH);
+        const equal = timingSafeEqual(Buffer.from(presented), Buffer.from(expected));
+        if (!stored || !equal) throw unauthorized();
+        const limit =
+          Math.ceil((ctx.limits.maxEnvelopeBody * 4) / 3) * ctx.limits.maxMessagesPerRequest + 64 * 1024;
+        const body = obj(await jsonBody(req, limit), 'body', ['messages']);
+        const list = arr(body['messages'], 'body.messages', ctx.limits.maxMessagesPerRequest);
+        if (list.length === 0) throw bad('body.messages', 'must not be empty');
+        const messages = list.map((m, i) => {
+          const path = `body.messages[${i}]`;
+          const o = obj(m, path, ['deviceId', 'body']);
+          return {
+            to,
+            deviceId: int(o['deviceId'], `${path}.deviceId`, 1, 127),
+            type: SEALED_KIND,
+            body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
+          };
+        });
+        // No sender: the row's sender columns stay empty ('' and 0).
+        const ids = ctx.store.enqueue('', 0, messages, ctx.now());
+        for (const d of new Set(messages.map((m) => m.deviceId))) ctx.onQueued(to, d);
+        ctx.log.info('sealed.queued', {
+          recipient: to,
+          count: messages.length,
+          bytes: messages.reduce((n, m) => n + m.body.length, 0),
+        });
+        return [200, { ids }];
+      },
+    },
+  ];
+}
