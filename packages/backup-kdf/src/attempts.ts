@@ -275,7 +275,7 @@ export class LocalBackoffPolicy implements AttemptPolicy {
 }
 
 /** No limiting at all: for slots gated elsewhere (e.g. a server that counts) or for tools. */
-export const noAttemptLimit: AttemptPolicy = Object.freeze({
+export const noAttemptLimit: AttemptPolicy = /* @__PURE__ */ Object.freeze({
   check: async () => ({ failures: 0, remainingAttempts: Number.POSITIVE_INFINITY, lockedUntil: undefined }),
   recordFailure: async () => ({
     failures: 0,

@@ -50,7 +50,10 @@ export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorC
  * Every code an error of this package can carry: core's `ErrorCode` and `BackupErrorCode` in one
  * object, so `E2eeError.is(err, ErrorCode.LockedOut)` needs nothing but this package.
  */
-export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...BackupErrorCode });
+export const ErrorCode = /* @__PURE__ */ Object.freeze(
+  // Pure (Object.assign, not a spread, which esbuild keeps): bundles that never read it drop it.
+  /* @__PURE__ */ Object.assign({}, CoreErrorCode, BackupErrorCode),
+);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Magic, version, a slot or header field out of range, malformed structure. */

@@ -117,10 +117,14 @@ function isE2eeError(err: unknown): err is E2eeError {
   return err instanceof E2eeError || (err as { [E2EE_BRAND]?: unknown })[E2EE_BRAND] === true;
 }
 
+// The classes below (and the providers) write their codes as literals, not `ErrorCode.X`: a property
+// read keeps the whole `ErrorCode` table in every bundle that throws one error. The literals are
+// checked against `E2eeErrorCode`, so a typo does not compile.
+
 /** Malformed bytes: truncated, oversized, wrong tag, wrong version. */
 export class DecodeError extends E2eeError {
   constructor(message: string, options?: E2eeErrorOptions & { code?: E2eeErrorCode }) {
-    super(options?.code ?? ErrorCode.Decode, message, options);
+    super(options?.code ?? 'DECODE', message, options);
     this.name = 'DecodeError';
   }
 }
@@ -128,7 +132,7 @@ export class DecodeError extends E2eeError {
 /** A signature, MAC or AEAD tag did not verify. */
 export class VerificationError extends E2eeError {
   constructor(message: string, options?: E2eeErrorOptions & { code?: E2eeErrorCode }) {
-    super(options?.code ?? ErrorCode.Verification, message, options);
+    super(options?.code ?? 'VERIFICATION', message, options);
     this.name = 'VerificationError';
   }
 }
@@ -136,7 +140,7 @@ export class VerificationError extends E2eeError {
 /** A key that is structurally valid bytes but unusable (wrong type byte, low order, all-zero DH). */
 export class InvalidKeyError extends E2eeError {
   constructor(message: string, options?: E2eeErrorOptions & { code?: E2eeErrorCode }) {
-    super(options?.code ?? ErrorCode.InvalidKey, message, options);
+    super(options?.code ?? 'INVALID_KEY', message, options);
     this.name = 'InvalidKeyError';
   }
 }
@@ -145,7 +149,7 @@ export class InvalidKeyError extends E2eeError {
 export class UntrustedIdentityError extends E2eeError {
   readonly address: { readonly name: string; readonly deviceId: number };
   constructor(address: { name: string; deviceId: number }, options?: E2eeErrorOptions) {
-    super(ErrorCode.UntrustedIdentity, `untrusted identity for ${address.name}.${address.deviceId}`, options);
+    super('UNTRUSTED_IDENTITY', `untrusted identity for ${address.name}.${address.deviceId}`, options);
     this.name = 'UntrustedIdentityError';
     this.address = { name: address.name, deviceId: address.deviceId };
   }
@@ -154,7 +158,7 @@ export class UntrustedIdentityError extends E2eeError {
 export class SessionNotFoundError extends E2eeError {
   readonly address: { readonly name: string; readonly deviceId: number };
   constructor(address: { name: string; deviceId: number }, options?: E2eeErrorOptions) {
-    super(ErrorCode.SessionNotFound, `no session for ${address.name}.${address.deviceId}`, options);
+    super('SESSION_NOT_FOUND', `no session for ${address.name}.${address.deviceId}`, options);
     this.name = 'SessionNotFoundError';
     this.address = { name: address.name, deviceId: address.deviceId };
   }
@@ -163,7 +167,7 @@ export class SessionNotFoundError extends E2eeError {
 /** A message that was already decrypted (its key is gone). Nothing was changed. */
 export class DuplicateMessageError extends E2eeError {
   constructor(message = 'message already received', options?: E2eeErrorOptions) {
-    super(ErrorCode.DuplicateMessage, message, options);
+    super('DUPLICATE_MESSAGE', message, options);
     this.name = 'DuplicateMessageError';
   }
 }
@@ -171,7 +175,7 @@ export class DuplicateMessageError extends E2eeError {
 /** A counter or iteration too far ahead of the chain: refused without deriving the skipped keys. */
 export class MessageGapError extends E2eeError {
   constructor(message = 'message too far in the future', options?: E2eeErrorOptions) {
-    super(ErrorCode.MessageGap, message, options);
+    super('MESSAGE_GAP', message, options);
     this.name = 'MessageGapError';
   }
 }
@@ -179,7 +183,7 @@ export class MessageGapError extends E2eeError {
 /** A store call failed. `cause` is the store's own error. Stored state is unchanged by us. */
 export class StoreError extends E2eeError {
   constructor(message: string, options?: E2eeErrorOptions) {
-    super(ErrorCode.Store, message, options);
+    super('STORE', message, options);
     this.name = 'StoreError';
   }
 }
@@ -188,7 +192,7 @@ export class StoreError extends E2eeError {
 export class LockedOutError extends E2eeError {
   readonly until: Date;
   constructor(until: Date, options?: E2eeErrorOptions) {
-    super(ErrorCode.LockedOut, `locked out until ${until.toISOString()}`, options);
+    super('LOCKED_OUT', `locked out until ${until.toISOString()}`, options);
     this.name = 'LockedOutError';
     this.until = until;
   }
@@ -196,7 +200,7 @@ export class LockedOutError extends E2eeError {
 
 export class WrongPasswordError extends E2eeError {
   constructor(message = 'wrong password or key', options?: E2eeErrorOptions) {
-    super(ErrorCode.WrongPassword, message, options);
+    super('WRONG_PASSWORD', message, options);
     this.name = 'WrongPasswordError';
   }
 }
@@ -204,7 +208,7 @@ export class WrongPasswordError extends E2eeError {
 /** The runtime lacks something this call needs (e.g. WebAssembly for a provider). */
 export class UnsupportedError extends E2eeError {
   constructor(message: string, options?: E2eeErrorOptions) {
-    super(ErrorCode.Unsupported, message, options);
+    super('UNSUPPORTED', message, options);
     this.name = 'UnsupportedError';
   }
 }

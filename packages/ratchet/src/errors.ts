@@ -75,7 +75,10 @@ export class PreKeyNotFoundError extends E2eeError {
  * object (with the post-quantum ratchet's `SPQR_*` codes), so `E2eeError.is(err, ErrorCode.InvalidMessage)`
  * needs nothing but this package.
  */
-export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...RatchetErrorCode, ...SpqrErrorCode });
+export const ErrorCode = /* @__PURE__ */ Object.freeze(
+  // Pure (Object.assign, not a spread, which esbuild keeps): bundles that never read it drop it.
+  /* @__PURE__ */ Object.assign({}, CoreErrorCode, RatchetErrorCode, SpqrErrorCode),
+);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 // The class each of this package's codes belongs to (`E2eeError.is(err, code)` narrows to it). Codes

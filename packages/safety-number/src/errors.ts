@@ -11,7 +11,10 @@ export type SafetyNumberErrorCode = (typeof SafetyNumberErrorCode)[keyof typeof 
  * Every code an error of this package can carry: core's `ErrorCode` and `SafetyNumberErrorCode` in
  * one object, so `E2eeError.is(err, ErrorCode.InvalidFormat)` needs nothing but this package.
  */
-export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...SafetyNumberErrorCode });
+export const ErrorCode = /* @__PURE__ */ Object.freeze(
+  // Pure (Object.assign, not a spread, which esbuild keeps): bundles that never read it drop it.
+  /* @__PURE__ */ Object.assign({}, CoreErrorCode, SafetyNumberErrorCode),
+);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export type SafetyNumberFormatReason = 'invalid-character' | 'wrong-length';

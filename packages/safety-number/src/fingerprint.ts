@@ -12,7 +12,6 @@ import {
   constantTimeEqual,
   DecodeError,
   defaultSha512Sync,
-  ErrorCode,
   type PublicKey,
 } from '@e2ee-kit/core';
 import {
@@ -71,7 +70,7 @@ export interface SafetyNumberOptions {
  */
 function serializedKey(bytes: Uint8Array): Uint8Array {
   if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
-  if (bytes[0] !== DJB_TYPE) throw new DecodeError('unknown public key type', { code: ErrorCode.InvalidKey });
+  if (bytes[0] !== DJB_TYPE) throw new DecodeError('unknown public key type', { code: 'INVALID_KEY' });
   return bytes.slice();
 }
 

@@ -18,7 +18,10 @@ export type SenderKeyErrorCode = (typeof SenderKeyErrorCode)[keyof typeof Sender
  * Every code an error of this package can carry: core's `ErrorCode` and `SenderKeyErrorCode` in one
  * object, so `E2eeError.is(err, ErrorCode.MissingSenderKey)` needs nothing but this package.
  */
-export const ErrorCode = Object.freeze({ ...CoreErrorCode, ...SenderKeyErrorCode });
+export const ErrorCode = /* @__PURE__ */ Object.freeze(
+  // Pure (Object.assign, not a spread, which esbuild keeps): bundles that never read it drop it.
+  /* @__PURE__ */ Object.assign({}, CoreErrorCode, SenderKeyErrorCode),
+);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**

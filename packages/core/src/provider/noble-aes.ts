@@ -1,6 +1,6 @@
 /** noble AES-256-CBC and AES-256-GCM (synchronous), with the provider contract's checks and errors. */
 import { cbc, gcm } from '@noble/ciphers/aes.js';
-import { ErrorCode, VerificationError } from '../errors.js';
+import { VerificationError } from '../errors.js';
 import { checkCbc, checkGcm } from './checks.js';
 
 export const nobleAes = {
@@ -11,12 +11,12 @@ export const nobleAes = {
   aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     checkCbc(key, iv, ciphertext);
     if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
-      throw new VerificationError('AES-CBC ciphertext has an invalid length', { code: ErrorCode.BadPadding });
+      throw new VerificationError('AES-CBC ciphertext has an invalid length', { code: 'BAD_PADDING' });
     }
     try {
       return cbc(key, iv).decrypt(ciphertext);
     } catch {
-      throw new VerificationError('AES-CBC padding is invalid', { code: ErrorCode.BadPadding });
+      throw new VerificationError('AES-CBC padding is invalid', { code: 'BAD_PADDING' });
     }
   },
   aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
@@ -27,12 +27,12 @@ export const nobleAes = {
     checkGcm(key, nonce, sealed, aad);
     if (sealed.length < 16)
       throw new VerificationError('AES-GCM input is shorter than its tag', {
-        code: ErrorCode.AeadTagMismatch,
+        code: 'AEAD_TAG_MISMATCH',
       });
     try {
       return gcm(key, nonce, aad).decrypt(sealed);
     } catch {
-      throw new VerificationError('AES-GCM tag mismatch', { code: ErrorCode.AeadTagMismatch });
+      throw new VerificationError('AES-GCM tag mismatch', { code: 'AEAD_TAG_MISMATCH' });
     }
   },
 };

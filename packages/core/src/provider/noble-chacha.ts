@@ -1,6 +1,6 @@
 /** noble ChaCha20-Poly1305 (synchronous), with the provider contract's checks and errors. */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { ErrorCode, VerificationError } from '../errors.js';
+import { VerificationError } from '../errors.js';
 import { checkAead } from './checks.js';
 
 export const nobleChacha = {
@@ -22,13 +22,13 @@ export const nobleChacha = {
     checkAead(key, nonce, sealed, aad, 12);
     if (sealed.length < 16) {
       throw new VerificationError('ChaCha20-Poly1305 input is shorter than its tag', {
-        code: ErrorCode.AeadTagMismatch,
+        code: 'AEAD_TAG_MISMATCH',
       });
     }
     try {
       return chacha20poly1305(key, nonce, aad).decrypt(sealed);
     } catch {
-      throw new VerificationError('ChaCha20-Poly1305 tag mismatch', { code: ErrorCode.AeadTagMismatch });
+      throw new VerificationError('ChaCha20-Poly1305 tag mismatch', { code: 'AEAD_TAG_MISMATCH' });
     }
   },
 };

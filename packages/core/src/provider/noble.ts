@@ -1,7 +1,7 @@
 import { nobleAes } from './noble-aes.js';
 import { nobleChacha } from './noble-chacha.js';
 import { nobleCurve25519 } from './noble-curve25519.js';
-import { nobleSha2 } from './noble-sha2.js';
+import { hkdfSha256, hmacSha256, nobleSha2 } from './noble-sha2.js';
 import { webRandomBytes } from './random.js';
 import type { CryptoProvider } from './types.js';
 
@@ -15,7 +15,9 @@ export const nobleSync = { ...nobleSha2, ...nobleAes, ...nobleChacha, ...nobleCu
 const s = nobleSync;
 
 /** Pure TypeScript on @noble/*: runs in every JavaScript runtime, React Native included. */
-export const nobleProvider: CryptoProvider = Object.freeze({
+// Pure, and no property read among the values (the sync members name the functions themselves, the
+// same objects as `nobleSync.*`): a bundle that never uses this provider drops it.
+export const nobleProvider: CryptoProvider = /* @__PURE__ */ Object.freeze({
   name: 'noble',
   randomBytes: webRandomBytes,
   sha256: async (d: Uint8Array) => s.sha256(d),
@@ -23,8 +25,8 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   sha512Sync: (...parts: Uint8Array[]) => s.sha512Multi(parts),
   hmacSha256: async (k: Uint8Array, d: Uint8Array) => s.hmacSha256(k, d),
   hmacSha512: async (k: Uint8Array, d: Uint8Array) => s.hmacSha512(k, d),
-  hmacSha256Sync: s.hmacSha256,
-  hkdfSha256Sync: s.hkdfSha256,
+  hmacSha256Sync: hmacSha256,
+  hkdfSha256Sync: hkdfSha256,
   hkdfSha256: async (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, len: number) =>
     s.hkdfSha256(ikm, salt, info, len),
   aes256CbcEncrypt: async (k: Uint8Array, iv: Uint8Array, p: Uint8Array) => s.aes256CbcEncrypt(k, iv, p),

@@ -10,7 +10,7 @@
  * either way; tests force every path with `webCryptoMinBytes: 0`.
  */
 import { assertBytes, copyBytes, toBase64 } from '../bytes.js';
-import { ErrorCode, VerificationError } from '../errors.js';
+import { VerificationError } from '../errors.js';
 import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519, x25519FromPkcs8 } from './der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './key-cache.js';
@@ -245,7 +245,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       if (s.aesCbc && big(ciphertext.length)) {
         if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
           throw new VerificationError('AES-CBC ciphertext has an invalid length', {
-            code: ErrorCode.BadPadding,
+            code: 'BAD_PADDING',
           });
         }
         const k = await s.subtle!.importKey('raw', buf(key), 'AES-CBC', false, ['decrypt']);
@@ -254,7 +254,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
             await s.subtle!.decrypt({ name: 'AES-CBC', iv: buf(iv) }, k, buf(ciphertext)),
           );
         } catch {
-          throw new VerificationError('AES-CBC padding is invalid', { code: ErrorCode.BadPadding });
+          throw new VerificationError('AES-CBC padding is invalid', { code: 'BAD_PADDING' });
         }
       }
       return nobleSync.aes256CbcDecrypt(key, iv, ciphertext);
@@ -277,7 +277,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       if (s.aesGcm && big(sealed.length) && nonce.length === 12) {
         if (sealed.length < 16)
           throw new VerificationError('AES-GCM input is shorter than its tag', {
-            code: ErrorCode.AeadTagMismatch,
+            code: 'AEAD_TAG_MISMATCH',
           });
         const k = await s.subtle!.importKey('raw', buf(key), 'AES-GCM', false, ['decrypt']);
         const params: AesGcmParams = { name: 'AES-GCM', iv: buf(nonce), tagLength: 128 };
@@ -285,7 +285,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
         try {
           return new Uint8Array(await s.subtle!.decrypt(params, k, buf(sealed)));
         } catch {
-          throw new VerificationError('AES-GCM tag mismatch', { code: ErrorCode.AeadTagMismatch });
+          throw new VerificationError('AES-GCM tag mismatch', { code: 'AEAD_TAG_MISMATCH' });
         }
       }
       return nobleSync.aes256GcmDecrypt(key, nonce, sealed, aad);
@@ -315,7 +315,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
       if (s.chacha && big(sealed.length)) {
         if (sealed.length < 16) {
           throw new VerificationError('ChaCha20-Poly1305 input is shorter than its tag', {
-            code: ErrorCode.AeadTagMismatch,
+            code: 'AEAD_TAG_MISMATCH',
           });
         }
         const k = await s.subtle!.importKey('raw', buf(key), 'ChaCha20-Poly1305', false, ['decrypt']);
@@ -327,7 +327,7 @@ export function createPlatformProvider(options: PlatformProviderOptions = {}): C
         try {
           return new Uint8Array(await s.subtle!.decrypt(params as AlgorithmIdentifier, k, buf(sealed)));
         } catch {
-          throw new VerificationError('ChaCha20-Poly1305 tag mismatch', { code: ErrorCode.AeadTagMismatch });
+          throw new VerificationError('ChaCha20-Poly1305 tag mismatch', { code: 'AEAD_TAG_MISMATCH' });
         }
       }
       return nobleSync.chacha20Poly1305Decrypt(key, nonce, sealed, aad);
