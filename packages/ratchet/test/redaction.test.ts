@@ -97,6 +97,9 @@ async function build() {
     secrets['SPQR send chain'] = state.spqr.sendNext;
     secrets['SPQR receive chain'] = state.spqr.recvNext;
   }
+  const linkRequest = await ratchet.DeviceLinkRequest.create();
+  const provision = ratchet.ProvisionMessage.from({ aciIdentityKeyPair: identity, aci: alice.address.name });
+  const deviceLists = new ratchet.InMemoryDeviceListStore();
   const objects: Record<string, object> = {
     SessionRecord: record,
     'SessionRecord.deserialize': reloaded,
@@ -138,6 +141,21 @@ async function build() {
     ResendCache: resendCache,
     InMemoryResendStore: resendStore,
     RetryPolicy: policy,
+    // Linked devices: the provisioning message carries the account's identity private key.
+    DeviceLinkRequest: linkRequest,
+    ProvisionMessage: provision,
+    'ProvisionMessage.deserialize': ratchet.ProvisionMessage.deserialize(provision.serialize()),
+    InMemoryDeviceListStore: deviceLists,
+    DeviceFanout: new ratchet.DeviceFanout(alice.store, {
+      self: { name: 'alice', deviceId: 1 },
+      deviceLists,
+      fetchBundles: async () => [],
+    }),
+    // Lock managers (re-exported from core) hold no key material; built for real.
+    InProcessLockManager: new ratchet.InProcessLockManager(),
+    WebLocksManager: new ratchet.WebLocksManager({
+      locks: { request: (_name, _options, callback) => callback() },
+    }),
   };
   if (Object.keys(secrets).length < 10) throw new Error('test setup: too few secrets found');
   return { objects, secrets };

@@ -67,6 +67,11 @@ async function build() {
     InMemorySenderKeyStore: aliceStore,
     SimulatedNetwork: network,
     plan,
+    // Lock managers (re-exported from core) hold no key material; built for real.
+    InProcessLockManager: new senderKeys.InProcessLockManager(),
+    WebLocksManager: new senderKeys.WebLocksManager({
+      locks: { request: (_name, _options, callback) => callback() },
+    }),
   };
   if (Object.keys(secrets).length < 8) throw new Error('test setup: too few secrets found');
   return { objects, secrets };

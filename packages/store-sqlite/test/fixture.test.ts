@@ -5,7 +5,7 @@
  */
 import { copyFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createAddress, toHex, utf8 } from '@e2ee-kit/core';
+import { createAddress, fromHex, toHex, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import { SqliteStore } from '@e2ee-kit/store-sqlite';
@@ -34,8 +34,10 @@ describe('format 1 fixtures', () => {
         f.identityPublicKey,
       );
       expect(await store.protocol.getLocalRegistrationId()).toBe(f.registrationId);
+      // The stored record is session format 1; this version of the ratchet re-serializes it in its
+      // current format, so compare with the fixture's bytes read by the same ratchet.
       expect(toHex((await store.protocol.getSession(alice))?.serialize() ?? new Uint8Array())).toBe(
-        f.session,
+        toHex(ratchet.SessionRecord.deserialize(fromHex(f.session)).serialize()),
       );
       expect(toHex((await store.protocol.getIdentity(alice))?.serialize() ?? new Uint8Array())).toBe(
         f.aliceIdentity,
