@@ -116,6 +116,13 @@ function adopt(pkg: string, tarballs: Map<string, string>, work: string): void {
     dependencies[peer] = peerTarball ? `file:${peerTarball}` : range;
   }
   const devDependencies: Record<string, string> = {};
+  // A TypeScript app also installs a registry peer's types (@types/better-sqlite3), at the version the
+  // package itself is typed against.
+  for (const peer of Object.keys(own?.peerDependencies ?? {})) {
+    const types = `@types/${peer.replace(/^@([^/]+)\//, '$1__')}`;
+    const version = own?.devDependencies[types];
+    if (!peer.startsWith('@e2ee-kit/') && version !== undefined) devDependencies[types] = version;
+  }
   for (const b of blocks) {
     for (const m of importedModules(b.prelude)) {
       const dep = packageOf(m);
