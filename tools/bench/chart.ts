@@ -76,7 +76,7 @@ export function chartSvg(rows: readonly BenchRow[], subtitle: string): string {
       `<rect x="${4 + i * 112}" y="38" width="10" height="10" fill="${colorOf(key!)}"/>` +
       `<text x="${4 + i * 112 + 13}" y="47" class="leg">${esc(text!)}</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" role="img" aria-labelledby="title"><title id="title">e2ee-kit benchmarks: libsignal-client time ÷ ours, per case and implementation</title>
 <style>
 .case { font-size: 12px; font-weight: 600; fill: #222; }
 .impl { font-size: 10px; fill: #444; text-anchor: end; }

@@ -72,13 +72,6 @@ describe('SPQR healing after a state compromise', () => {
     const authKey = crypto.getRandomValues(new Uint8Array(32));
     const a = await spqrInit(authKey, true, provider);
     const b = await spqrInit(authKey, false, provider);
-    // spqr-lite's receive is two steps (index + walk check, then the key): one helper for the test.
-    const liteRecv = async (q: SpqrLite, pq: Uint8Array, maxJump: number, p: typeof provider) => {
-      const at = spqrIndex(pq);
-      if (at === undefined) return undefined;
-      spqrWalk(q, at, maxJump);
-      return liteRecvAt(q, at, p);
-    };
     let copy: typeof a | undefined;
     let leaked = 0;
     for (let n = 0; n < 300; n++) {

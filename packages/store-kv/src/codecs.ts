@@ -12,7 +12,7 @@ import type {
 } from '@e2ee-kit/ratchet';
 import type { KeyHolderRecord, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 
-interface Codec<R> {
+export interface Codec<R> {
   deserialize(bytes: Uint8Array): R;
 }
 
