@@ -30,7 +30,8 @@ export const MAX_SEALED_MESSAGE_LENGTH = 4 * 1024 * 1024;
 /** Registration ids fit in 14 bits. */
 export const MAX_REGISTRATION_ID = 0x3fff;
 
-const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+// Built without TextEncoder (Hermes has none, and nothing global is read at load).
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 export const V1_SALT_PREFIX = ascii('UnidentifiedDelivery');
 export const V2_LABEL_R = ascii('Sealed Sender v2: r (2023-08)');

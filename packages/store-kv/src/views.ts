@@ -1,7 +1,7 @@
 /** The smaller stores over a `Scope`: sender keys and key holders, backup attempts, resend cache, app rows. */
 
 import type { AttemptStore } from '@e2ee-kit/backup-kdf';
-import { type Address, addressToString, DecodeError, validateAddress } from '@e2ee-kit/core';
+import { type Address, addressToString, DecodeError, fromUtf8, utf8, validateAddress } from '@e2ee-kit/core';
 import type { ResendStore, ResendStoreChange, ResendStoreEntry } from '@e2ee-kit/ratchet';
 import type { KeyHolderRecord, SenderKeyRecord, SenderKeyStore } from '@e2ee-kit/sender-keys';
 import type { SenderKeyCodecs } from './codecs.js';
@@ -107,12 +107,10 @@ export class AppView {
  * A resend row's value carries its own id and save time, so `list` works when row keys are HMACs:
  * [u16 id length][id utf-8][f64 savedAt big-endian][record].
  */
-const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
 const MAX_ID_BYTES = 1024;
 
 function encodeResend(id: string, savedAt: number, record: Uint8Array): Uint8Array {
-  const idBytes = enc.encode(id);
+  const idBytes = utf8(id);
   if (idBytes.length > MAX_ID_BYTES) throw new RangeError('resend id too long');
   if (!Number.isFinite(savedAt)) throw new RangeError('savedAt must be a finite number');
   const out = new Uint8Array(2 + idBytes.length + 8 + record.length);
@@ -131,7 +129,7 @@ function decodeResend(bytes: Uint8Array): { id: string; savedAt: number; record:
   if (n > MAX_ID_BYTES || bytes.length < 10 + n) throw new DecodeError('resend row is malformed');
   let id: string;
   try {
-    id = dec.decode(bytes.subarray(2, 2 + n));
+    id = fromUtf8(bytes.subarray(2, 2 + n));
   } catch (cause) {
     throw new DecodeError('resend row is malformed', { cause });
   }

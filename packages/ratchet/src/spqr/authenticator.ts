@@ -4,7 +4,8 @@
  */
 import { type CryptoProvider, concatBytes, constantTimeEqual } from '@e2ee-kit/core';
 
-const enc = new TextEncoder();
+// ASCII labels, built without TextEncoder (Hermes has none, and nothing global is read at load).
+const enc = { encode: (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0)) };
 const LABEL_UPDATE = enc.encode('Signal_PQCKA_V1_MLKEM768:Authenticator Update');
 const LABEL_HDR = enc.encode('Signal_PQCKA_V1_MLKEM768:ekheader');
 const LABEL_CT = enc.encode('Signal_PQCKA_V1_MLKEM768:ciphertext');

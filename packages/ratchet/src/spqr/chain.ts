@@ -8,7 +8,8 @@ import { type SyncKdf, syncKdf } from '../kdf.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from '../work-budget.js';
 import { SpqrErrorCode, spqrError } from './errors.js';
 
-const enc = new TextEncoder();
+// ASCII labels, built without TextEncoder (Hermes has none, and nothing global is read at load).
+const enc = { encode: (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0)) };
 const LABEL_START = enc.encode('Signal PQ Ratchet V1 Chain  Start');
 const LABEL_ADD = enc.encode('Signal PQ Ratchet V1 Chain Add Epoch');
 const LABEL_NEXT = enc.encode('Signal PQ Ratchet V1 Chain Next');
