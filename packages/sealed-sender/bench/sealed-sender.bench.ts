@@ -7,7 +7,6 @@
 // round medians and the ratio ours ÷ libsignal.
 // Run: pnpm --filter @e2ee-kit/sealed-sender bench   (BENCH_TIME_MS=<ms per task>, BENCH_ROUNDS=<n>)
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import {
   type CryptoProvider,
   KeyPair,
@@ -29,8 +28,7 @@ import {
   UnidentifiedSenderMessageContent,
   unseal,
 } from '@e2ee-kit/sealed-sender';
-import { Bench } from 'tinybench';
-import { emitGrid } from '../../../tools/bench/emit.js';
+import { printRoundsTable, runRounds } from '../../../tools/bench/rounds.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -178,47 +176,19 @@ async function main(): Promise<void> {
     sides.set(label, s);
     sent.set(label, await s.multiRecipient());
   }
-  const samples = new Map<string, number[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME, warmupTime: Math.min(300, TIME), throws: true });
+  const samples = await runRounds(ROUNDS, TIME, (add) => {
     for (const op of ops) {
       for (const label of labels) {
         const s = sides.get(label)!;
         const name = `${op}|${label}`;
-        if (op === ops[0]) bench.add(name, () => s.sealUnsealV1());
-        if (op === ops[1]) bench.add(name, () => s.sealUnsealV2());
-        if (op === ops[2]) bench.add(name, () => s.multiRecipient());
-        if (op === ops[3]) bench.add(name, () => s.split(sent.get(label)!));
+        if (op === ops[0]) add(name, () => s.sealUnsealV1());
+        if (op === ops[1]) add(name, () => s.sealUnsealV2());
+        if (op === ops[2]) add(name, () => s.multiRecipient());
+        if (op === ops[3]) add(name, () => s.split(sent.get(label)!));
       }
     }
-    await bench.run();
-    for (const t of bench.tasks) {
-      const r = t.result;
-      if (r.state !== 'completed') throw new Error(`${t.name}: ${r.state}`);
-      const list = samples.get(t.name) ?? [];
-      list.push(r.latency.p50);
-      samples.set(t.name, list);
-    }
-  }
-  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const us = (ms: number) => (ms >= 10 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(0)} µs`);
-  console.log(
-    `\n@e2ee-kit/sealed-sender vs ${LIB} — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
-      `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
-      `median of ${ROUNDS} round medians, ${TIME} ms per task per round\n`,
-  );
-  console.log(`| operation | ${labels.join(' | ')} |`);
-  console.log(`|---|${labels.map(() => '---:').join('|')}|`);
-  for (const op of ops) {
-    const lib = median(samples.get(`${op}|${LIB}`) as number[]);
-    const cells = labels.map((label) => {
-      const m = median(samples.get(`${op}|${label}`) as number[]);
-      return label === LIB ? us(m) : `${us(m)} (${(m / lib).toFixed(2)}×)`;
-    });
-    console.log(`| ${op} | ${cells.join(' | ')} |`);
-  }
-  console.log('\n(×) = our median ÷ libsignal-client median in this run; below 1 is faster than libsignal.');
-  emitGrid('sealed-sender', ops, labels, (op, l) => median(samples.get(`${op}|${l}`) as number[]), ROUNDS);
+  });
+  printRoundsTable({ pkg: 'sealed-sender', lib: LIB, ops, labels, samples, rounds: ROUNDS, timeMs: TIME });
 }
 
 await main();

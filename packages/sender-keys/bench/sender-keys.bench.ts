@@ -5,14 +5,12 @@
 // libsignal's, and the table shows the median of the round medians and the ratio ours ÷ libsignal.
 // Run: pnpm --filter @e2ee-kit/sender-keys bench   (BENCH_TIME_MS=<ms per task>, BENCH_ROUNDS=<n>)
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { type Address, type CryptoProvider, nobleProvider, platformProvider } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { lib103 as L } from '@e2ee-kit/interop/libsignal';
 import { GroupCipher } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
-import { Bench } from 'tinybench';
-import { emitGrid } from '../../../tools/bench/emit.js';
+import { printRoundsTable, runRounds } from '../../../tools/bench/rounds.js';
 
 const TIME = Number(process.env['BENCH_TIME_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -111,20 +109,18 @@ async function main(): Promise<void> {
     '1,000-member group: encrypt',
     '1,000-member group: membership check + encrypt',
   ] as const;
-  const samples = new Map<string, number[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME, warmupTime: Math.min(300, TIME), throws: true });
+  const samples = await runRounds(ROUNDS, TIME, async (add) => {
     for (const op of ops) {
       for (const label of labels) {
         const s = await makeSide(label);
         const name = `${op}|${label}`;
-        if (op === 'encrypt 200 B') bench.add(name, () => s.encrypt());
-        if (op === 'encrypt+decrypt 200 B') bench.add(name, async () => s.decrypt(await s.encrypt()));
-        if (op === '1,000-member group: encrypt') bench.add(name, () => s.encryptToGroup());
-        if (op === '1,000-member group: membership check + encrypt') bench.add(name, () => s.sendToGroup());
+        if (op === 'encrypt 200 B') add(name, () => s.encrypt());
+        if (op === 'encrypt+decrypt 200 B') add(name, async () => s.decrypt(await s.encrypt()));
+        if (op === '1,000-member group: encrypt') add(name, () => s.encryptToGroup());
+        if (op === '1,000-member group: membership check + encrypt') add(name, () => s.sendToGroup());
         if (op === 'decrypt 200 B') {
           let next: Uint8Array = new Uint8Array(0);
-          bench.add(name, () => s.decrypt(next), {
+          add(name, () => s.decrypt(next), {
             beforeEach: async () => {
               next = await s.encrypt();
             },
@@ -132,38 +128,8 @@ async function main(): Promise<void> {
         }
       }
     }
-    await bench.run();
-    for (const t of bench.tasks) {
-      const r = t.result;
-      if (r.state !== 'completed') throw new Error(`${t.name}: ${r.state}`);
-      const list = samples.get(t.name) ?? [];
-      list.push(r.latency.p50);
-      samples.set(t.name, list);
-    }
-  }
-
-  const median = (xs: number[]) => {
-    const s = xs.slice().sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)] as number;
-  };
-  const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
-  console.log(
-    `\n@e2ee-kit/sender-keys vs ${LIB} — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
-      `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
-      `median of ${ROUNDS} round medians, ${TIME} ms per task per round\n`,
-  );
-  console.log(`| operation | ${labels.join(' | ')} |`);
-  console.log(`|---|${labels.map(() => '---:').join('|')}|`);
-  for (const op of ops) {
-    const lib = median(samples.get(`${op}|${LIB}`) as number[]);
-    const cells = labels.map((label) => {
-      const m = median(samples.get(`${op}|${label}`) as number[]);
-      return label === LIB ? us(m) : `${us(m)} (${(m / lib).toFixed(2)}×)`;
-    });
-    console.log(`| ${op} | ${cells.join(' | ')} |`);
-  }
-  console.log('\n(×) = our median ÷ libsignal-client median in this run; below 1 is faster than libsignal.');
-  emitGrid('sender-keys', ops, labels, (op, l) => median(samples.get(`${op}|${l}`) as number[]), ROUNDS);
+  });
+  printRoundsTable({ pkg: 'sender-keys', lib: LIB, ops, labels, samples, rounds: ROUNDS, timeMs: TIME });
 }
 
 await main();
