@@ -30,7 +30,8 @@ export async function runRounds(
   return samples;
 }
 
-const median = (xs: readonly number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: readonly number[]) =>
+  xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const shown = (ms: number) => (ms >= 10 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(0)} µs`);
 
 /**
