@@ -31,7 +31,8 @@ const healerFor = async (me: TestParty) =>
     policy: new RetryPolicy(),
     fetchBundle: async (address) => (devices.get(address.name) as TestParty).bundle(), // your GET /keys
     sendRetryRequest: async (to, receipt) => void inFlight.push({ from: me.address, to, receipt }),
-    resend: async (to, message, timestamp) => void inFlight.push({ from: me.address, to, timestamp, message }),
+    resend: async (to, message, timestamp) =>
+      void inFlight.push({ from: me.address, to, timestamp, message }),
   });
 const healers = new Map([
   ['alice', await healerFor(alice)],
