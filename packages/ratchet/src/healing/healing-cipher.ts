@@ -15,7 +15,7 @@
  * under the address's lock, by whichever of the three calls meets it: its sessions are unusable
  * anyway, and a removed record lets a PreKey message or a fresh bundle start a new session.
  */
-import { type Address, E2eeError, redact, validateAddress } from '@e2ee-kit/core';
+import { type Address, E2eeError, validateAddress } from '@e2ee-kit/core';
 import { PreKeyBundle } from '../bundle.js';
 import {
   type DecryptedMessage,
@@ -113,6 +113,8 @@ export type RetryRequestResult =
       readonly timestamp: number;
     };
 
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 /** Ciphers kept per peer device (each caches a key object); the oldest is dropped beyond this. */
 const MAX_CACHED_CIPHERS = 256;
 
@@ -152,6 +154,10 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     this.#resend = options.resend;
     this.#nullMessage = options.nullMessage?.slice();
     this.#cipherOptions = { ...cipherOptions, localAddress: this.#local };
+    // Set here, not as a `[INSPECT]()` method or with core's `redact` at module load: a computed class
+    // key or a top-level call keeps this class — and the resend cache, policy and receipt codecs it
+    // uses — in every bundle that imports anything else from the package.
+    Object.defineProperty(this, INSPECT, { value: () => '[HealingCipher]' });
   }
 
   /** The `SessionCipher` for `peer` (same store, lock and options as this healer's own calls). */
@@ -286,6 +292,13 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     return { kind: 'not-cached', timestamp, archived, nullMessageSent, reshareSenderKey };
   }
 
+  toString(): string {
+    return '[HealingCipher]';
+  }
+  toJSON(): string {
+    return '[HealingCipher]';
+  }
+
   /** The cached message, or undefined; a record that does not open (other key, damaged) counts as none. */
   async #cached(to: Address, timestamp: number): Promise<CachedMessage | undefined> {
     try {
@@ -313,4 +326,3 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     return true;
   }
 }
-redact(HealingCipher, '[HealingCipher]');
