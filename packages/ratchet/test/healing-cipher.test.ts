@@ -352,6 +352,30 @@ describe('DeviceFanout archives under the per-address lock', () => {
   });
 });
 
+describe('HealingCipher failures', () => {
+  it('encrypt: a failing fetchBundle leaves the store and the resend cache as they were', async () => {
+    const alice = await createTestParty('alice', 1);
+    const bob = await createTestParty('bob', 1);
+    const cacheStore = new InMemoryResendStore();
+    const healer = new HealingCipher({
+      store: alice.store,
+      localAddress: alice.address,
+      resendCache: await ResendCache.create({ key: platformProvider.randomBytes(32), store: cacheStore }),
+      fetchBundle: async () => {
+        throw new Error('server unreachable');
+      },
+      sendRetryRequest: async () => {},
+      resend: async () => {},
+    });
+    const before = alice.store.snapshot();
+    await expect(healer.encrypt(bob.address, utf8('x'), 1_700_000_000_000)).rejects.toThrow(
+      'server unreachable',
+    );
+    expect(alice.store.snapshot()).toEqual(before);
+    expect(await cacheStore.list()).toEqual([]);
+  });
+});
+
 describe('HealingCipher options', () => {
   it('checks its options', async () => {
     const alice = await createTestParty('alice', 1);

@@ -177,14 +177,20 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
   /**
    * Encrypts `plaintext` for `to`, sent with `timestamp` (ms, the envelope's): keeps it in the resend
    * cache first (if that fails, nothing was encrypted), then starts a session from `fetchBundle` when
-   * there is none usable (or its record was unreadable).
+   * there is none usable (or its record was unreadable). If a later step fails, the cache entry is
+   * taken out again (a session already started from the bundle stays: it is a valid new session).
    */
   async encrypt(to: Address, plaintext: Uint8Array, timestamp: number): Promise<EncryptedMessage> {
     const cipher = this.cipher(to);
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     await this.#cache.put(to, timestamp, plaintext);
-    await this.#ensureSession(to, cipher);
-    return cipher.encrypt(plaintext);
+    try {
+      await this.#ensureSession(to, cipher);
+      return await cipher.encrypt(plaintext);
+    } catch (err) {
+      await this.#cache.remove(to, timestamp).catch(() => undefined); // the original error matters more
+      throw err;
+    }
   }
 
   /**
@@ -250,7 +256,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
   /**
    * Answers a retry receipt (`receipt`: the `PlaintextContent` bytes `from` sent). Malformed bytes
    * are a `DecodeError`; a resend is never answered with a receipt, so two broken peers stop after
-   * the policy's limits.
+   * the policy's limits. If `fetchBundle` or `resend` throws, its error comes through and the archive
+   * stays (the session the receipt named is broken anyway; the next `encrypt` starts over).
    */
   async onRetryRequest(from: Address, receipt: Uint8Array): Promise<RetryRequestResult> {
     const cipher = this.cipher(from);
