@@ -131,6 +131,30 @@ describe('HealingCipher: every message after a break is delivered or someone is 
       expect(net.outcomes(0)).toEqual(['delivered']);
     });
 
+    it('receiver, PreKey message, and the app’s deliver throws: its error comes through, no receipt', async () => {
+      const net = new Net();
+      const alice = await net.add('alice', 1);
+      const bob = await net.add('bob', 2);
+      await net.send(alice, bob, 'first');
+      await bob.party.store.saveSession(alice.address, new SessionRecord());
+      corruptSession(bob.party, alice.address, (b) => b.slice(0, 1));
+      const w = net.queue.shift();
+      if (w?.kind !== 'message') throw new Error('expected a message');
+      const deliver = () => {
+        throw new Error('app database is full');
+      };
+      await expect(
+        bob.healer.decrypt(alice.address, w.message, { timestamp: w.timestamp }, { deliver }),
+      ).rejects.toThrow('app database is full');
+      expect(net.queue).toEqual([]);
+      // the unreadable record is gone; redelivered, the message arrives (this store has no
+      // transaction, so the failed delivery used up the one-time Kyber pre-key: it heals by receipt)
+      expect(await bob.party.store.getSession(alice.address)).toBeNull();
+      net.queue.push(w);
+      await net.run();
+      expect(net.outcomes(0)).toEqual(['delivered']);
+    });
+
     it('sender: encrypt removes the unreadable record and starts over from a fresh bundle', async () => {
       const { net, alice, bob } = await conversation();
       corruptSession(alice.party, bob.address, (b) => b.slice(0, 3));
@@ -300,6 +324,37 @@ describe('SessionCipher.archive', () => {
     order.length = 0;
     await cipher.archive();
     expect(order).toEqual([`lock ${addressToString(bob.address)}`]);
+  });
+
+  it('with a transactional store, reads and writes inside one transaction', async () => {
+    const alice = await createTestParty('alice', 1);
+    const bob = await createTestParty('bob', 1);
+    await alice.cipher(bob).initiate(await bob.bundle());
+    const calls: string[] = [];
+    const inner = alice.store;
+    const tx = {
+      protocol: new Proxy(inner, {
+        get(t, k, r) {
+          const v = Reflect.get(t, k, r);
+          if (typeof v !== 'function') return v;
+          return (...a: unknown[]) => {
+            calls.push(`tx.${String(k)}`);
+            return v.apply(t, a);
+          };
+        },
+      }),
+    };
+    const store = Object.assign(Object.create(inner), {
+      async transaction<T>(fn: (t: typeof tx) => Promise<T>): Promise<T> {
+        calls.push('begin');
+        const out = await fn(tx);
+        calls.push('commit');
+        return out;
+      },
+    });
+    const cipher = new SessionCipher(store, bob.address);
+    expect(await cipher.archive()).toBe(true);
+    expect(calls).toEqual(['begin', 'tx.getSession', 'tx.saveSession', 'commit']);
   });
 
   it('discardUnreadableSession removes only an unreadable record', async () => {

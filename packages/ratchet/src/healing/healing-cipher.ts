@@ -222,6 +222,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     } catch (err) {
       error = err;
     }
+    // A `DecodeError` is either the message's (rethrown below) or the stored record's: only the
+    // latter is removed, and then the sender must start over even though the code is not retryable.
     if (isUnreadableRecordError(error) && (await cipher.discardUnreadableSession())) {
       removed = true;
       // A PreKey message starts a new session by itself; a whisper one needs the sender to start over.
@@ -233,12 +235,11 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
             unreadableSessionRemoved: true,
           };
         } catch (err) {
+          if (!isRetryableDecryptError(err)) throw err; // e.g. the app's `deliver` failed: its error
           error = err;
         }
       }
-    }
-    // With the record removed the sender must start over, whatever the second attempt said.
-    if (!removed && !isRetryableDecryptError(error)) throw error;
+    } else if (!isRetryableDecryptError(error)) throw error;
     const failure = error as E2eeError;
     const decision = this.#policy.allowRequest(from, timestamp);
     if (!decision.allowed)
