@@ -103,6 +103,13 @@ export {
   MAX_DECRYPTION_ERROR_MESSAGE_LENGTH,
 } from './healing/decryption-error-message.js';
 export {
+  type EnvelopeInfo,
+  HealingCipher,
+  type HealingCipherOptions,
+  type HealingDecryptResult,
+  type RetryRequestResult,
+} from './healing/healing-cipher.js';
+export {
   MAX_PLAINTEXT_CONTENT_LENGTH,
   PLAINTEXT_CONTENT_IDENTIFIER_BYTE,
   PlaintextContent,
@@ -151,6 +158,7 @@ export { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './re
 export { SessionRecord } from './records/session-record.js';
 export { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 export {
+  type ArchiveOptions,
   type DecryptedMessage,
   type DecryptOptions,
   type EncryptedMessage,

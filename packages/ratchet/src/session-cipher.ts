@@ -8,8 +8,10 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  constantTimeEqual,
+  E2eeError,
   type LockManager,
-  type PublicKey,
+  PublicKey,
   redact,
   resolveProvider,
   validateAddress,
@@ -21,8 +23,9 @@ import { type DecryptRun, decryptMessage } from './decrypt.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
+import { SessionRecord } from './records/session-record.js';
 import { assertProtocolStore, type ProtocolStore, type TransactionOf, transactionOf } from './stores.js';
-import { runAfterCommit } from './writes.js';
+import { runAfterCommit, storeCall } from './writes.js';
 
 export type WireMessageType = 'prekey' | 'whisper';
 
@@ -82,6 +85,15 @@ export interface DecryptOptions<Tx> {
    * Kyber pre-key marked used stays so.
    */
   deliver?: (message: DecryptedMessage, tx: Tx) => Promise<void> | void;
+}
+
+export interface ArchiveOptions {
+  /**
+   * Archive only if this is the current session's sender ratchet key (what a retry receipt names):
+   * checked under the same lock as the archive, so a receipt for an older session cannot archive a
+   * newer one that a concurrent call just started.
+   */
+  ifRatchetKey?: PublicKey;
 }
 
 export interface InitiateOptions {
@@ -205,6 +217,56 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     });
   }
 
+  /**
+   * Archives the current session state under this address's lock, in one store write (inside one
+   * transaction when the store has `transaction`): it stays readable for late messages, and the next
+   * `encrypt` needs a new `initiate`. Resolves `true` if a state was archived, `false` if there was
+   * no current state (or `ifRatchetKey` named another one); then nothing is written.
+   */
+  archive(options: ArchiveOptions = {}): Promise<boolean> {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { ifRatchetKey } = options;
+    if (ifRatchetKey !== undefined && !(ifRatchetKey instanceof PublicKey))
+      throw new TypeError('ifRatchetKey must be a PublicKey');
+    return this.#locked(() =>
+      this.#inTransaction(async (store) => {
+        const record = await storeCall('getSession', () => store.getSession(this.remoteAddress));
+        const current = record?.currentState;
+        if (!record || !current) return false;
+        if (ifRatchetKey !== undefined) {
+          const key = current.senderChain?.ratchetKey;
+          if (key === undefined || !constantTimeEqual(key, ifRatchetKey.serialize())) return false;
+        }
+        // A copy: a record the store returned is never changed in place.
+        const archived = SessionRecord.deserialize(record.serialize());
+        archived.archiveCurrentState();
+        await storeCall('saveSession', () => store.saveSession(this.remoteAddress, archived));
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * Removes the stored session record only if it cannot be read (loading it fails with a
+   * `DecodeError`, e.g. a corrupted or truncated record), under this address's lock. Its sessions are
+   * lost either way — nothing can decrypt with them — and removing them lets a PreKey message start a
+   * new session. Resolves `true` if a record was removed; a readable record (or none) is left alone.
+   */
+  discardUnreadableSession(): Promise<boolean> {
+    return this.#locked(() =>
+      this.#inTransaction(async (store) => {
+        try {
+          await storeCall('getSession', () => store.getSession(this.remoteAddress));
+          return false;
+        } catch (err) {
+          if (!isUnreadableRecordError(err)) throw err;
+        }
+        await storeCall('removeSession', () => store.removeSession(this.remoteAddress));
+        return true;
+      }),
+    );
+  }
+
   /** True if there is a current session that can send (see `SessionRecord.hasCurrentState`). */
   hasSession(): Promise<boolean> {
     return this.#locked(() => hasUsableSession(this.#ctx));
@@ -213,5 +275,21 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   #locked<T>(fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(this.#lockKey, fn);
   }
+
+  #inTransaction<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
+    const transaction = transactionOf(this.#ctx.store);
+    return transaction === undefined ? fn(this.#ctx.store) : transaction((tx) => fn(tx.protocol));
+  }
+}
+
+/**
+ * True for what loading an unreadable record raises: a `DecodeError` from the record's decoder, as is
+ * or wrapped by the store (a `StoreError` whose cause is one).
+ */
+export function isUnreadableRecordError(err: unknown): boolean {
+  if (!E2eeError.is(err)) return false;
+  if (err.name === 'DecodeError') return true;
+  const cause = (err as { cause?: unknown }).cause;
+  return E2eeError.is(err, 'STORE') && E2eeError.is(cause) && cause.name === 'DecodeError';
 }
 redact(SessionCipher, '[SessionCipher]');

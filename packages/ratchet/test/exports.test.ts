@@ -11,7 +11,7 @@ import {
   RatchetErrorCode,
   type VerificationError,
 } from '@e2ee-kit/ratchet';
-import { describe, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { coreErrorSamples, describePackageSurface } from '../../../tools/package-surface.js';
 import { SpqrErrorCode } from '../src/spqr/errors.js';
 
@@ -42,5 +42,24 @@ describe('@e2ee-kit/ratchet: typed codes', () => {
       | keyof typeof SpqrErrorCode
       | keyof typeof import('@e2ee-kit/core').ErrorCode
     >();
+  });
+});
+
+describe('@e2ee-kit/ratchet: the healing layer', () => {
+  it('exports HealingCipher, its option and result types, and SessionCipher.archive', () => {
+    expect(typeof ratchet.HealingCipher).toBe('function');
+    expect(typeof ratchet.SessionCipher.prototype.archive).toBe('function');
+    expect(typeof ratchet.SessionCipher.prototype.discardUnreadableSession).toBe('function');
+    expectTypeOf<ratchet.HealingDecryptResult['kind']>().toEqualTypeOf<
+      'decrypted' | 'retry-requested' | 'gave-up'
+    >();
+    expectTypeOf<ratchet.RetryRequestResult['kind']>().toEqualTypeOf<
+      'resent' | 'not-cached' | 'refused' | 'other-device'
+    >();
+    expectTypeOf<ratchet.EnvelopeInfo>().toEqualTypeOf<{ readonly timestamp: number }>();
+    expectTypeOf<ratchet.HealingCipherOptions['fetchBundle']>().toEqualTypeOf<
+      (address: ratchet.Address) => Promise<ratchet.PreKeyBundle>
+    >();
+    expectTypeOf<ratchet.ArchiveOptions>().toEqualTypeOf<{ ifRatchetKey?: ratchet.PublicKey }>();
   });
 });

@@ -15,7 +15,7 @@ describe('README retry receipts example', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       await import('./healing-readme-example.js');
-      expect(log.mock.calls.map((c) => c[0])).toEqual(['are you there?']);
+      expect(log.mock.calls.map((c) => c[0])).toEqual(['hi Bob', 'are you there?', 'yes!']);
     } finally {
       log.mockRestore();
     }

@@ -141,6 +141,16 @@ async function build() {
     ResendCache: resendCache,
     InMemoryResendStore: resendStore,
     RetryPolicy: policy,
+    HealingCipher: new ratchet.HealingCipher({
+      store: alice.store,
+      localAddress: alice.address,
+      resendCache,
+      policy,
+      fetchBundle: async () => bob.bundle(),
+      sendRetryRequest: async () => {},
+      resend: async () => {},
+      nullMessage: new Uint8Array(0),
+    }),
     // Linked devices: the provisioning message carries the account's identity private key.
     DeviceLinkRequest: linkRequest,
     ProvisionMessage: provision,

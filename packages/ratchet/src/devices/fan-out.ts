@@ -253,14 +253,9 @@ export class DeviceFanout {
     return this.#initiate(account, ids, await this.#fetchBundles(account, ids));
   }
 
+  /** Under each address's lock (`SessionCipher.archive`), so no encrypt or decrypt runs in between. */
   async #archive(account: string, ids: readonly number[]): Promise<void> {
-    for (const id of ids) {
-      const address = createAddress(account, id);
-      const record = await this.#store.getSession(address);
-      if (record?.currentState === undefined) continue;
-      record.archiveCurrentState();
-      await this.#store.saveSession(address, record);
-    }
+    for (const id of ids) await this.#cipher(createAddress(account, id)).archive();
   }
 
   async #saveList(account: string, ids: Iterable<number>): Promise<void> {

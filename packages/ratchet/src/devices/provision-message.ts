@@ -1,6 +1,7 @@
 /**
  * Signal's `ProvisionMessage` and `ProvisionEnvelope` (Provisioning.proto, proto2; field numbers as
- * in spec `devices-and-healing.md` §2.3): what an existing device hands a device being linked. The
+ * in spec `devices-and-healing.md` §2.3, plus 17 `aciBinary` and 18 `pniBinary`, the 16-byte UUIDs
+ * current Signal clients send beside the strings): what an existing device hands a device being linked. The
  * message carries the account's identity key pair(s), so it never prints its fields: `toString`,
  * `toJSON` and `util.inspect` show a placeholder.
  */
@@ -17,6 +18,7 @@ import {
   PublicKey,
   WireType,
 } from '@e2ee-kit/core';
+import { serviceIdBinary } from '../service-id.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -66,7 +68,40 @@ const F = {
   ephemeralBackupKey: 14,
   accountEntropyPool: 15,
   mediaRootBackupKey: 16,
+  aciBinary: 17,
+  pniBinary: 18,
 } as const;
+
+/** Length of `aciBinary` / `pniBinary`: the UUID's 16 bytes, no kind byte. */
+const UUID_BYTES = 16;
+
+/** The 16 bytes of a UUID string (`PNI:` prefix allowed), or `undefined` if it is not one. */
+function uuidBytes(id: string): Uint8Array | undefined {
+  return serviceIdBinary(id)?.slice(1); // without the ServiceId kind byte
+}
+
+/** Lower-case hyphenated form of 16 UUID bytes. */
+function uuidString(bytes: Uint8Array): string {
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Newer Signal clients send the ACI / PNI also (or only) as 16 binary bytes (fields 17, 18). The
+ * string wins when it is not a UUID; a UUID string and bytes that disagree are refused, since the two
+ * readings would name different accounts.
+ */
+function idFrom(text: string | undefined, binary: Uint8Array | undefined, what: string): string | undefined {
+  if (binary === undefined) return text;
+  if (binary.length !== UUID_BYTES) throw new DecodeError(`provision message ${what}Binary must be 16 bytes`);
+  const fromBinary = uuidString(binary);
+  if (text === undefined || text.length === 0) return fromBinary;
+  const parsed = uuidBytes(text);
+  if (parsed !== undefined && uuidString(parsed) !== fromBinary)
+    throw new DecodeError(`provision message ${what} and ${what}Binary disagree`);
+  return text;
+}
 
 function checkString(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string`);
@@ -177,6 +212,8 @@ export class ProvisionMessage {
     if (f.readReceipts !== undefined) w.bool(F.readReceipts, f.readReceipts);
     w.string(F.aci, f.aci);
     w.uint32(F.provisioningVersion, f.provisioningVersion as number);
+    const aciBinary = uuidBytes(f.aci);
+    const pniBinary = f.pni === undefined ? undefined : uuidBytes(f.pni);
     if (f.pni !== undefined && f.pniIdentityKeyPair !== undefined) {
       w.string(F.pni, f.pni);
       w.bytes(F.pniPublic, f.pniIdentityKeyPair.publicKey.serialize());
@@ -185,6 +222,9 @@ export class ProvisionMessage {
     if (f.ephemeralBackupKey !== undefined) w.bytes(F.ephemeralBackupKey, f.ephemeralBackupKey);
     if (f.accountEntropyPool !== undefined) w.string(F.accountEntropyPool, f.accountEntropyPool);
     if (f.mediaRootBackupKey !== undefined) w.bytes(F.mediaRootBackupKey, f.mediaRootBackupKey);
+    // Both forms, as current Signal clients write them: older readers know only the strings.
+    if (aciBinary !== undefined) w.bytes(F.aciBinary, aciBinary);
+    if (pniBinary !== undefined && f.pniIdentityKeyPair !== undefined) w.bytes(F.pniBinary, pniBinary);
     return w.finish();
   }
 
@@ -227,17 +267,19 @@ export class ProvisionMessage {
     }
     const aci = pairOf(b.aciPublic, b.aciPrivate, 'ACI identity');
     if (aci === undefined) throw new DecodeError('provision message has no ACI identity key pair');
-    if (s.aci === undefined || s.aci.length === 0) throw new DecodeError('provision message has no ACI');
+    const aciId = idFrom(s.aci, b.aciBinary, 'aci');
+    if (aciId === undefined || aciId.length === 0) throw new DecodeError('provision message has no ACI');
+    const pniId = idFrom(s.pni, b.pniBinary, 'pni');
     const pni = pairOf(b.pniPublic, b.pniPrivate, 'PNI identity');
-    if ((pni === undefined) !== (s.pni === undefined))
+    if ((pni === undefined) !== (pniId === undefined))
       throw new DecodeError('provision message has a PNI without its key pair (or the reverse)');
     for (const k of ['mediaRootBackupKey', 'ephemeralBackupKey'] as const)
       if (b[k] !== undefined && b[k]?.length !== 32)
         throw new DecodeError(`provision message ${k} must be 32 bytes`);
     return new ProvisionMessage({
       aciIdentityKeyPair: aci,
-      aci: s.aci,
-      pni: s.pni,
+      aci: aciId,
+      pni: pniId,
       pniIdentityKeyPair: pni,
       number: s.number,
       provisioningCode: s.provisioningCode,

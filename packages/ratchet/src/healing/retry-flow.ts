@@ -1,6 +1,6 @@
 /**
  * The decisions of Signal's retry-receipt flow (spec `devices-and-healing.md` §4.2–4.3) as pure
- * functions, for the app (or a later `SessionCipher` integration) to act on:
+ * functions, for the app to act on (`HealingCipher` in `healing-cipher.ts` runs them for it):
  *
  * - receiver: `isRetryableDecryptError(err)` → `createRetryRequest(...)` → send the `PlaintextContent`
  *   (ciphertext type 8) to the message's sender device;
