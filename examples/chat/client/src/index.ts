@@ -20,8 +20,9 @@ export {
   DEVICE_ID,
   type Group,
   type GroupSentInfo,
+  memoryStore,
   type SafetyNumberView,
   type SentInfo,
+  type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
-export { type ChatStorage, MemoryStorage, Transaction } from './storage.js';

@@ -1,9 +1,11 @@
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { E2eeError } from '@e2ee-kit/core';
+import { KvStore, type KvWrite } from '@e2ee-kit/store-kv';
+import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
-import { ChatClient, type ChatClientOptions, MemoryStorage } from '../src/index.js';
+import { ChatClient, type ChatClientOptions, memoryStore, type StoreOpener } from '../src/index.js';
 
 let relay: Relay;
 const clients: ChatClient[] = [];
@@ -17,6 +19,10 @@ async function register(name: string, extra: Partial<ChatClientOptions> = {}) {
   clients.push(c);
   return c;
 }
+const over =
+  (backend: MemoryKvBackend): StoreOpener =>
+  (o) =>
+    KvStore.open(backend, o);
 const texts = async (c: ChatClient, conv: string) =>
   (await c.messages(conv)).filter((m) => !m.system).map((m) => m.text);
 
@@ -44,17 +50,17 @@ describe('ChatClient', () => {
 
   it('acknowledges an envelope only after the decrypted message was committed', async () => {
     let failCommits = 0;
-    class FlakyStorage extends MemoryStorage {
-      override async commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
-        if (failCommits > 0 && [...changes.keys()].some((k) => k.startsWith('msg:'))) {
+    class FlakyBackend extends MemoryKvBackend {
+      override async commit(writes: readonly KvWrite[]): Promise<void> {
+        if (failCommits > 0 && writes.some((w) => w.table === 'app' && w.key.startsWith('msg:'))) {
           failCommits--;
           throw new Error('disk full');
         }
-        await super.commit(changes);
+        await super.commit(writes);
       }
     }
-    const storage = new FlakyStorage();
-    const bob = await register('bob', { storage });
+    const store = over(new FlakyBackend());
+    const bob = await register('bob', { store });
     const alice = await register('alice');
     await alice.sendText('bob', 'first');
     failCommits = 1;
@@ -64,7 +70,7 @@ describe('ChatClient', () => {
     expect(await texts(bob, 'dm:alice')).toEqual([]);
     bob.disconnect();
     // Reconnecting delivers it again; this time it is stored, then acknowledged.
-    const again = await ChatClient.open({ ...opts(), storage });
+    const again = await ChatClient.open({ ...opts(), store });
     clients.push(again);
     await again.connect();
     expect(await texts(again, 'dm:alice')).toEqual(['first']);
@@ -73,17 +79,17 @@ describe('ChatClient', () => {
 
   it('asks for a resend when a group message arrives without the sender key, then reads it', async () => {
     const alice = await register('alice');
-    const carolStorage = new MemoryStorage();
-    const carol = await register('carol', { storage: carolStorage });
+    const carolBackend = new MemoryKvBackend();
+    const carol = await register('carol', { store: over(carolBackend) });
     const group = await alice.createGroup('g', ['carol']);
     await carol.syncOnce();
     await alice.sendGroupText(group.id, 'before');
     await carol.syncOnce();
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
     // Carol's device loses Alice's sender key (e.g. a restore from an old backup).
-    const lost = (await carolStorage.keys('sender-key:alice.1:')).map((k) => [k, null] as const);
+    const lost = (await carolBackend.list('sender_key')).filter(([k]) => k.startsWith('alice.1\u0000'));
     expect(lost).toHaveLength(1);
-    await carolStorage.commit(new Map(lost));
+    await carolBackend.commit(lost.map(([key]) => ({ table: 'sender_key', key, value: null })));
     await alice.sendGroupText(group.id, 'after the loss');
     await carol.syncOnce(); // missing key: kept, acknowledged, resend requested
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
@@ -94,12 +100,12 @@ describe('ChatClient', () => {
   });
 
   it('keeps state across ChatClient.open on the same storage (a page reload)', async () => {
-    const storage = new MemoryStorage();
-    const alice = await register('alice', { storage });
+    const store = memoryStore();
+    const alice = await register('alice', { store });
     const bob = await register('bob');
     await alice.sendText('bob', 'one');
     await bob.syncOnce();
-    const reopened = await ChatClient.open({ ...opts(), storage });
+    const reopened = await ChatClient.open({ ...opts(), store });
     await reopened.sendText('bob', 'two');
     await bob.syncOnce();
     expect(await texts(bob, 'dm:alice')).toEqual(['one', 'two']);
