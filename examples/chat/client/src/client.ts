@@ -57,8 +57,7 @@ import {
   SenderKeyDistributionMessage,
   SenderKeyMessage,
 } from '@e2ee-kit/sender-keys';
-import { KvStore, type KvStoreOptions, type KvTransaction } from '@e2ee-kit/store-kv';
-import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
+import type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
 import {
   type BundleJson,
   defaultWebSocketFactory,
@@ -89,17 +88,11 @@ export const DEVICE_ID = 1;
  */
 export type StoreOpener = (options: KvStoreOptions) => Promise<KvStore>;
 
-/** A store in memory (store-kv's memory backend): every call of the opener opens the same one. */
-export function memoryStore(): StoreOpener {
-  const backend = new MemoryKvBackend();
-  return (options) => KvStore.open(backend, options);
-}
-
 export interface ChatClientOptions {
   /** The relay's base URL, e.g. `http://127.0.0.1:8787` (or `''` for same-origin in a browser). */
   serverUrl: string;
-  /** Where the state lives (default: `memoryStore()`, lost when the process ends). */
-  store?: StoreOpener;
+  /** Where the state lives (in tests: `memoryStore()` from `@e2ee-kit/chat-client/memory-store`). */
+  store: StoreOpener;
   /**
    * Held for every operation, and given to the ciphers: a `WebLocksManager` when tabs share one
    * IndexedDB, a `SqliteLockManager` when processes share one file (default: this context only).
@@ -362,8 +355,7 @@ export class ChatClient {
     hooks: StoreHooks,
     identity?: { identityKeyPair: IdentityKeyPair; registrationId: number },
   ): Promise<KvStore> {
-    const open = options.store ?? memoryStore();
-    return open({
+    return options.store({
       ratchet,
       senderKeys,
       ...(identity ? { identity } : {}),
@@ -399,7 +391,7 @@ export class ChatClient {
   }
 
   /** Opens a client whose state is already in the store (a reload of the web page, a restart). */
-  static async open(options: ChatClientOptions & { store: StoreOpener }): Promise<ChatClient> {
+  static async open(options: ChatClientOptions): Promise<ChatClient> {
     const hooks: StoreHooks = {};
     const store = await ChatClient.#openStore(options, hooks);
     const creds = parseJsonBytes<Credentials>(await store.app.get(APP_KEYS.credentials));

@@ -20,7 +20,6 @@ export {
   DEVICE_ID,
   type Group,
   type GroupSentInfo,
-  memoryStore,
   type SafetyNumberView,
   type SentInfo,
   type StoreOpener,

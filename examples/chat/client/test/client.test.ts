@@ -5,13 +5,15 @@ import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
-import { ChatClient, type ChatClientOptions, memoryStore, type StoreOpener } from '../src/index.js';
+import { ChatClient, type ChatClientOptions, type StoreOpener } from '../src/index.js';
+import { memoryStore } from '../src/memory-store.js';
 
 let relay: Relay;
 const clients: ChatClient[] = [];
 const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
   serverUrl: relay.url,
   webSocket: (url) => new WebSocket(url) as never,
+  store: memoryStore(),
   ...extra,
 });
 async function register(name: string, extra: Partial<ChatClientOptions> = {}) {

@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
 import { ChatClient, type Envelope, type StoreOpener } from '../src/index.js';
+import { memoryStore } from '../src/memory-store.js';
 
 let relay: Relay;
 const dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-crash-'));
@@ -78,7 +79,7 @@ async function crashScenario(name: string, split: boolean) {
     serverUrl,
     store: sqlite(bobPath, { onStatement: snapshot, split }),
   });
-  const alice = await ChatClient.register(`${name}-alice`, { serverUrl });
+  const alice = await ChatClient.register(`${name}-alice`, { serverUrl, store: memoryStore() });
   const dms = ['one', 'two', 'three'];
   for (const t of dms) await alice.sendText(name, t);
   const group = await alice.createGroup('g', [name]);

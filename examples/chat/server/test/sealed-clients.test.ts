@@ -13,6 +13,7 @@ import {
 import { createTestIssuer } from '@e2ee-kit/sealed-sender/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ChatClient } from '../../client/src/index.js';
+import { memoryStore } from '../../client/src/memory-store.js';
 import { type Relay, silentLogger, startRelay } from '../src/index.js';
 import { b64, call } from './helpers.js';
 
@@ -44,8 +45,8 @@ async function relaySigner() {
 }
 
 async function pair() {
-  const alice = await ChatClient.register('alice', { serverUrl: relay.url });
-  const bob = await ChatClient.register('bob', { serverUrl: relay.url });
+  const alice = await ChatClient.register('alice', { serverUrl: relay.url, store: memoryStore() });
+  const bob = await ChatClient.register('bob', { serverUrl: relay.url, store: memoryStore() });
   // First contact goes identified (carrying Alice's profile key); Bob's reply is sealed.
   await alice.sendText('bob', 'hello bob');
   await bob.syncOnce();
