@@ -12,7 +12,8 @@ import {
   WebLocksManager,
 } from '@e2ee-kit/store-indexeddb';
 
-const DB_NAME = 'e2ee-kit-chat';
+/** Not the name of the example's earlier single-table database, which this format cannot open. */
+const DB_NAME = 'e2ee-kit-chat-store';
 
 /** The connection last opened by this page (closed before the next open, so only one is live). */
 let current: IDBDatabase | undefined;
