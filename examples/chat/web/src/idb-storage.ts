@@ -34,6 +34,8 @@ const openStore: StoreOpener = async (options) => {
   // unregistered identity.
   if (options.identity) await deleteDatabase(DB_NAME);
   const store = await IndexedDbStore.open(DB_NAME, options);
+  // Another tab deleting the database (its restore) must not wait for this page to be closed.
+  store.db.onversionchange = () => store.db.close();
   current = store.db;
   return store;
 };
