@@ -130,4 +130,39 @@ describe('ChatClient', () => {
     clients.push(client);
     expect(client.identityKey.equals(alice.identityKey)).toBe(true);
   });
+
+  it('a restored device keeps its history, reads the group with the backed-up sender keys, and sends on', async () => {
+    const alice = await register('alice');
+    const bob = await register('bob');
+    const group = await alice.createGroup('g', ['bob']);
+    await alice.sendText('bob', 'dm before');
+    await alice.sendGroupText(group.id, 'group before');
+    await bob.syncOnce();
+    await bob.backup({ password: 'long enough password', argon2: MIN_ARGON2_PARAMS });
+    const code = await bob.recoveryCode();
+    const { client: restored } = await ChatClient.restore(
+      'bob',
+      code,
+      { password: 'long enough password' },
+      opts(),
+    );
+    clients.push(restored);
+    expect(await texts(restored, 'dm:alice')).toEqual(['dm before']);
+    expect(await texts(restored, `group:${group.id}`)).toEqual(['group before']);
+    expect((await restored.groups()).map((g) => g.id)).toEqual([group.id]);
+    // Alice's chain continues: the restored device reads it with the sender key from the backup.
+    await alice.sendGroupText(group.id, 'group after');
+    await restored.syncOnce();
+    expect(await texts(restored, `group:${group.id}`)).toEqual(['group before', 'group after']);
+    // Its own sends go on new sessions and a rotated sender key, which Alice reads.
+    await restored.sendText('alice', 'dm from the restored device');
+    await restored.sendGroupText(group.id, 'group from the restored device');
+    await alice.syncOnce();
+    expect(await texts(alice, 'dm:bob')).toEqual(['dm before', 'dm from the restored device']);
+    expect(await texts(alice, `group:${group.id}`)).toEqual([
+      'group before',
+      'group after',
+      'group from the restored device',
+    ]);
+  });
 });
