@@ -10,13 +10,14 @@ import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import {
   ChatClient,
   type ChatClientOptions,
-  type ChatStorage,
   type ChatClient as Client,
   type Envelope,
-  MemoryStorage,
+  type StoreOpener,
 } from '@e2ee-kit/chat-client';
 import { createLogger, type Relay, startRelay } from '@e2ee-kit/chat-server';
 import { E2eeError } from '@e2ee-kit/core';
+import { SqliteStore } from '@e2ee-kit/store-sqlite';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 
 export interface Reporter {
@@ -46,8 +47,8 @@ export interface StoryFacts {
   readonly plaintextHitsInDatabase: number;
   readonly dbPath: string;
   readonly logPath: string;
-  /** Every client's storage (the privacy test extracts every private key from them). */
-  readonly storages: ChatStorage[];
+  /** Every client's store opener (the privacy test extracts every private key from them). */
+  readonly stores: StoreOpener[];
   readonly backupPassword: string;
 }
 
@@ -61,8 +62,8 @@ export interface StoryOptions {
   readonly reporter: Reporter;
   /** Keep the database and log for inspection (the privacy test reads them); default: delete. */
   readonly keepFiles?: boolean;
-  /** Storage for each client (default: in memory). */
-  readonly makeStorage?: (who: string) => ChatStorage;
+  /** The store of each client (default: a SQLite file per client in the story's data directory). */
+  readonly makeStore?: (who: string) => StoreOpener;
   /** Called once the relay runs (the privacy test watches every envelope row inserted). */
   readonly onRelay?: (relay: Relay) => void;
 }
@@ -70,7 +71,7 @@ export interface StoryOptions {
 export async function runStory({
   reporter: r,
   keepFiles = false,
-  makeStorage,
+  makeStore,
   onRelay,
 }: StoryOptions): Promise<StoryFacts> {
   const dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-demo-'));
@@ -84,11 +85,17 @@ export async function runStory({
   onRelay?.(relay);
   const plaintexts: string[] = [];
   const clients: Client[] = [];
-  const storages: ChatStorage[] = [];
+  const stores: StoreOpener[] = [];
+  const databases: Database.Database[] = [];
+  const sqliteStore = (who: string): StoreOpener => {
+    const db = new Database(join(dir, `${who}.sqlite`));
+    databases.push(db);
+    return (options) => SqliteStore.open(db, options);
+  };
   const opts = (who = 'client'): ChatClientOptions => {
-    const storage = makeStorage?.(who) ?? new MemoryStorage();
-    storages.push(storage);
-    return { serverUrl: relay.url, webSocket: (url) => new WebSocket(url) as never, storage };
+    const store = makeStore?.(who) ?? sqliteStore(who);
+    stores.push(store);
+    return { serverUrl: relay.url, webSocket: (url) => new WebSocket(url) as never, store };
   };
   let seen = 0;
   /** Envelopes the relay stored since the last look (read from its database). */
@@ -341,12 +348,13 @@ export async function runStory({
       plaintextHitsInDatabase: hits,
       dbPath,
       logPath,
-      storages,
+      stores,
       backupPassword,
     };
   } finally {
     for (const c of clients) c.disconnect();
     await relay.close();
+    for (const db of databases) db.close();
     if (keepFiles) {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(logPath, logLines.join(''));

@@ -1,7 +1,8 @@
 /**
  * The web client in Debian's Chromium, driven by playwright-core (no browser download): two browser
  * contexts (two profiles, two devices) register, exchange messages both ways, and one verifies the
- * other by reading the QR code from a screenshot with an independent decoder (jsQR).
+ * other by reading the QR code from a screenshot with an independent decoder (jsQR); and two tabs of
+ * one profile send at once over the one IndexedDB they share.
  *
  * When Chromium is not installed this one test is skipped with a single line saying so (CI installs
  * the `chromium` apt package).
@@ -10,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PreKeySignalMessage } from '@e2ee-kit/ratchet';
 import jsQR from 'jsqr';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -161,6 +163,57 @@ it.skipIf(!executablePath)(
     await say(fresh, 'Restored in a fresh profile');
     await bob.getByTestId('contact-alice').click();
     await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
+  },
+  120_000,
+);
+
+it.skipIf(!executablePath)(
+  'two tabs of one profile on one IndexedDB send at once: the Web Lock leaves no counter repeated and no message lost',
+  async () => {
+    // Every ciphertext the relay is handed for Bob (rows are deleted once acknowledged).
+    const bodies: Buffer[] = [];
+    relay.store.db.function('record_tab_envelope', (to, body) => {
+      if (to === 'tabs-bob') bodies.push(Buffer.from(body as Uint8Array));
+      return null;
+    });
+    relay.store.db.exec(`CREATE TEMP TRIGGER watch_tab_envelopes AFTER INSERT ON main.envelopes BEGIN
+      SELECT record_tab_envelope(NEW.to_name, NEW.body); END`);
+    const bob = await open('tabs-bob');
+    const first = await open('tabs-alice');
+    // A second tab of the same profile: same origin, same IndexedDB, the account opens from it.
+    const second = await first.context().newPage();
+    await second.goto(relay.url);
+    await expect.poll(() => second.getByTestId('me').textContent(), { timeout: 20_000 }).toBe('tabs-alice');
+    for (const tab of [first, second]) await tab.getByTestId('contact-tabs-bob').click({ timeout: 15_000 });
+
+    const perTab = 12;
+    const texts = (tab: string) => Array.from({ length: perTab }, (_, i) => `${tab} tab, message ${i}`);
+    // Each tab submits all its messages at once (its client queues them), both tabs together, so
+    // the two tabs' sends overlap throughout.
+    const burst = (page: Page, lines: string[]) =>
+      page.evaluate((all) => {
+        const input = document.querySelector<HTMLInputElement>('[data-testid="composer"]');
+        if (!input?.form) throw new Error('no composer');
+        for (const t of all) {
+          input.value = t;
+          input.form.requestSubmit();
+        }
+      }, lines);
+    await Promise.all([burst(first, texts('first')), burst(second, texts('second'))]);
+    await bob.getByTestId('contact-tabs-alice').click({ timeout: 15_000 });
+    await expect
+      .poll(async () => (await messages(bob)).length, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(2 * perTab);
+    expect((await messages(bob)).sort()).toEqual([...texts('first'), ...texts('second')].sort());
+
+    // Bob never answered, so Alice's messages all go identified, as PreKey messages on one chain:
+    // each must sit at its own (ratchet key, counter).
+    expect(bodies).toHaveLength(2 * perTab);
+    const positions = bodies.map((b) => {
+      const m = PreKeySignalMessage.deserialize(new Uint8Array(b)).message;
+      return `${Buffer.from(m.ratchetKey.serialize()).toString('hex')}:${m.counter}`;
+    });
+    expect(new Set(positions).size).toBe(2 * perTab);
   },
   120_000,
 );

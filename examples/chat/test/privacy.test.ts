@@ -1,30 +1,31 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type ChatStorage, MemoryStorage } from '@e2ee-kit/chat-client';
+import type { StoreOpener } from '@e2ee-kit/chat-client';
 import { IdentityKeyPair } from '@e2ee-kit/core';
 import { KyberPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from '@e2ee-kit/ratchet';
+import { KvStore, type KvWrite } from '@e2ee-kit/store-kv';
+import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runStory, type StoryFacts } from '../scripts/story.js';
 
-/** A MemoryStorage that remembers every value ever committed, so keys deleted later are searched too. */
-class RecordingStorage extends MemoryStorage {
+/** A store backend that remembers every value ever committed, so rows deleted later are searched too. */
+class RecordingBackend extends MemoryKvBackend {
   readonly history: [string, Uint8Array][] = [];
-  override async commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
-    for (const [k, v] of changes) if (v) this.history.push([k, v.slice()]);
-    await super.commit(changes);
+  override async commit(writes: readonly KvWrite[]): Promise<void> {
+    for (const w of writes) if (w.value) this.history.push([`${w.table}/${w.key}`, w.value.slice()]);
+    await super.commit(writes);
   }
 }
 
 function privateKeysIn(history: [string, Uint8Array][]): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const [key, value] of history) {
-    if (key === 'local:identity-key-pair')
-      out.push(IdentityKeyPair.deserialize(value).privateKey.serialize());
-    else if (key.startsWith('prekey:'))
+  for (const [row, value] of history) {
+    if (row === 'meta/identity_key_pair') out.push(IdentityKeyPair.deserialize(value).privateKey.serialize());
+    else if (row.startsWith('prekey/'))
       out.push(PreKeyRecord.deserialize(value).keyPair.privateKey.serialize());
-    else if (key.startsWith('signed-prekey:'))
+    else if (row.startsWith('signed_prekey/'))
       out.push(SignedPreKeyRecord.deserialize(value).keyPair.privateKey.serialize());
-    else if (key.startsWith('kyber-prekey:'))
+    else if (row.startsWith('kyber_prekey/'))
       out.push(KyberPreKeyRecord.deserialize(value).keyPair.secretKey.serialize());
   }
   return out;
@@ -38,18 +39,18 @@ interface EnvelopeInsert {
   body: Buffer;
 }
 
-/** One run of the story for both tests: client storages recorded, every envelope row ever inserted. */
-const storages: RecordingStorage[] = [];
+/** One run of the story for both tests: client stores recorded, every envelope row ever inserted. */
+const storages: RecordingBackend[] = [];
 const lines: string[] = [];
 const rows: EnvelopeInsert[] = [];
 let facts: StoryFacts;
 beforeAll(async () => {
   facts = await runStory({
     keepFiles: true,
-    makeStorage: (): ChatStorage => {
-      const s = new RecordingStorage();
-      storages.push(s);
-      return s;
+    makeStore: (): StoreOpener => {
+      const backend = new RecordingBackend();
+      storages.push(backend);
+      return (options) => KvStore.open(backend, options);
     },
     reporter: { step: () => {}, server: () => {}, client: (_w, l) => lines.push(l) },
     // A trigger reports each insert, so rows deleted once acknowledged are searched too.
@@ -97,7 +98,7 @@ it('the relay never holds a plaintext, a private key, the backup password, a tok
   // Device tokens and recovery codes: the relay keeps only their SHA-256.
   const credentials = storages.flatMap((s) =>
     s.history
-      .filter(([k]) => k === 'local:credentials')
+      .filter(([k]) => k === 'app/local:credentials')
       .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as { token: string; recoveryCode: string }),
   );
   expect(credentials.length).toBeGreaterThanOrEqual(5);
@@ -135,7 +136,7 @@ it('sealed messages: no row of the envelopes table and no log line names their s
   expect(sealed.length).toBeGreaterThanOrEqual(8);
   const credentials = storages.flatMap((s) =>
     s.history
-      .filter(([k]) => k === 'local:credentials')
+      .filter(([k]) => k === 'app/local:credentials')
       .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as { name: string; token: string }),
   );
   const names = [...new Set(credentials.map((c) => c.name))];

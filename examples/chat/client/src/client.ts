@@ -5,9 +5,12 @@
  * - @e2ee-kit/safety-number (+ ./qr): 60 digits and the QR code per contact;
  * - @e2ee-kit/backup-kdf: the encrypted backup of the whole client state.
  *
- * Every operation runs alone (a client-wide queue) inside one storage `Transaction` and commits at
- * the end, so a received envelope is acknowledged only after the ratchet state and the decrypted
- * message were committed together.
+ * State lives in the published stores (`@e2ee-kit/store-sqlite` in Node, `@e2ee-kit/store-indexeddb`
+ * in browsers; any `KvStore`). Every operation runs alone — a client-wide queue, plus the `locks`
+ * manager so other tabs or processes on the same store wait — inside one store transaction that
+ * commits at the end. Decrypts hand the message to the store through `deliver`, so a received
+ * envelope is acknowledged only after the ratchet state and the decrypted message were committed
+ * together.
  */
 import {
   type Argon2Params,
@@ -25,30 +28,36 @@ import {
   DuplicateMessageError,
   E2eeError,
   fromBase64,
-  generateRegistrationId,
-  IdentityKeyPair,
+  type IdentityKeyPair,
+  InProcessLockManager,
+  type LockManager,
   type PublicKey,
   resolveProvider,
+  StoreError,
   toBase64,
   utf8,
 } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
 import {
   type KyberPreKeyRecord,
   PreKeyBundle,
   PreKeyManager,
   type PreKeyUpload,
   SessionCipher,
-  SessionRecord,
   type SignedPreKeyRecord,
 } from '@e2ee-kit/ratchet';
 import { type CompareResult, computeSafetyNumber } from '@e2ee-kit/safety-number';
 import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
+import * as senderKeys from '@e2ee-kit/sender-keys';
 import {
   GroupCipher,
+  type GroupDecryptOutcome,
   generateDistributionId,
+  MissingSenderKeyError,
   SenderKeyDistributionMessage,
   SenderKeyMessage,
 } from '@e2ee-kit/sender-keys';
+import type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
 import {
   type BundleJson,
   defaultWebSocketFactory,
@@ -64,18 +73,31 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
+import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
-import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
-import { ClientProtocolStore } from './stores.js';
 
 /** Every account has one device in this example (the relay supports more; the client keeps it simple). */
 export const DEVICE_ID = 1;
 
+/**
+ * Opens the client's store with the options the client passes (record classes, trust policy,
+ * identity-change callback, and on a restore the identity): e.g.
+ * `(o) => SqliteStore.open(db, o)` or `(o) => IndexedDbStore.open('chat', o)`.
+ */
+export type StoreOpener = (options: KvStoreOptions) => Promise<KvStore>;
+
 export interface ChatClientOptions {
   /** The relay's base URL, e.g. `http://127.0.0.1:8787` (or `''` for same-origin in a browser). */
   serverUrl: string;
-  storage?: ChatStorage;
+  /** Where the state lives (in tests: `memoryStore()` from `@e2ee-kit/chat-client/memory-store`). */
+  store: StoreOpener;
+  /**
+   * Held for every operation, and given to the ciphers: a `WebLocksManager` when tabs share one
+   * IndexedDB, a `SqliteLockManager` when processes share one file (default: this context only).
+   */
+  locks?: LockManager;
   /** Defaults to `globalThis.WebSocket` (browsers, Node ≥ 22); pass one for Node 20 (the `ws` package). */
   webSocket?: WebSocketFactory;
   fetch?: FetchLike;
@@ -163,8 +185,8 @@ interface Credentials {
   recoveryCode: string;
 }
 
-const CREDENTIALS = 'local:credentials';
-const NOT_IN_BACKUP = [CREDENTIALS, 'pending:'];
+/** The lock every operation of one account holds (names are prefixed by the lock manager). */
+const OPERATION_LOCK = 'chat-client';
 const DEFAULT_BATCH = 20;
 const MIN_PREKEYS = 10;
 
@@ -208,30 +230,55 @@ function randomId(provider: CryptoProvider): string {
 const address = (name: string, deviceId = DEVICE_ID): Address => ({ name, deviceId });
 const dm = (name: string) => `dm:${name}`;
 const groupConversation = (id: string) => `group:${id}`;
-const pad = (n: number) => n.toString().padStart(12, '0');
 const pendingKey = (group: string, from: string, chain: number, iteration: number) =>
-  `pending:${group}:${from}:${pad(chain)}:${pad(iteration)}`;
-/** Outbox keys sort by send order; the position is the key's suffix. */
-const outboxKey = (group: string, seq: number, chain: number, iteration: number) =>
-  `outbox:${group}:${pad(seq)}:${chain}:${iteration}`;
+  `pending:${group}:${from}:${chain}:${iteration}`;
 const OUTBOX_SIZE = 50;
+interface OutboxEntry {
+  readonly chain: number;
+  readonly iteration: number;
+  readonly content: Content;
+}
+
+/** The client a store's trust policy and identity-change callback report to (set once it exists). */
+interface StoreHooks {
+  client?: ChatClient;
+}
+
+/** Thrown to roll a look-only operation back. */
+const DISCARD = Symbol('discard');
+
+/** `GroupCipher.tryDecrypt`'s outcomes for a failed `decrypt` (store and programming errors rethrown). */
+function groupFailure(err: unknown): Exclude<GroupDecryptOutcome, { status: 'decrypted' }> {
+  if (err instanceof MissingSenderKeyError)
+    return {
+      status: 'missing-sender-key',
+      sender: err.sender,
+      distributionId: err.distributionId,
+      chainId: err.chainId,
+      error: err,
+    };
+  if (err instanceof DuplicateMessageError) return { status: 'duplicate', error: err };
+  if (E2eeError.is(err) && !(err instanceof StoreError)) return { status: 'rejected', error: err };
+  throw err;
+}
 
 export class ChatClient {
   readonly name: string;
   readonly deviceId: number;
-  readonly storage: ChatStorage;
+  /** The client's store (protocol state and the app's rows). */
+  readonly store: KvStore;
   readonly api: RelayApi;
   readonly #provider: CryptoProvider;
   readonly #identity: IdentityKeyPair;
-  readonly #store: ClientProtocolStore;
+  readonly #locks: LockManager;
+  readonly #preKeyBatch: number;
   /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
   readonly sealed: SealedSender;
-  readonly #groups: GroupCipher;
-  readonly #manager: PreKeyManager;
   readonly #webSocket: WebSocketFactory | undefined;
   readonly #now: () => number;
   readonly #listeners = new Map<keyof ChatEvents, Set<Listener<never>>>();
-  #tx: Transaction | undefined;
+  /** The running operation's store transaction. */
+  #tx: KvTransaction | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #pendingEvents: (() => void)[] = [];
   #socket: WebSocketLike | undefined;
@@ -241,34 +288,25 @@ export class ChatClient {
 
   private constructor(
     creds: Credentials,
+    store: KvStore,
     identity: IdentityKeyPair,
-    registrationId: number,
-    storage: ChatStorage,
+    hooks: StoreHooks,
     options: ChatClientOptions,
   ) {
     this.name = creds.name;
     this.deviceId = creds.deviceId;
-    this.storage = storage;
+    this.store = store;
+    hooks.client = this;
     this.#provider = resolveProvider(options.provider);
     this.#now = options.now ?? Date.now;
+    this.#locks = options.locks ?? new InProcessLockManager();
+    this.#preKeyBatch = options.preKeyBatch ?? DEFAULT_BATCH;
     this.api = new RelayApi(options.serverUrl, {
       token: creds.token,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.#webSocket = options.webSocket;
     this.#identity = identity;
-    this.#store = new ClientProtocolStore(identity, registrationId, {
-      tx: () => {
-        if (!this.#tx) throw new Error('store used outside a client operation');
-        return this.#tx;
-      },
-      trustedForSending: (a, key) => this.#trustedForSending(a, key),
-      onIdentityChange: (a) => this.#identityChanged(a.name),
-    });
-    this.#groups = new GroupCipher(this.#store, {
-      provider: this.#provider,
-      now: this.#now,
-    });
     this.sealed = new SealedSender({
       api: this.api,
       identity,
@@ -276,13 +314,60 @@ export class ChatClient {
       name: () => this.name,
       deviceId: () => this.deviceId,
       now: this.#now,
-      identityOf: (name, deviceId) => this.#store.getIdentity(address(name, deviceId)),
+      identityOf: (name, deviceId) => this.#protocol.getIdentity(address(name, deviceId)),
     });
-    this.#manager = new PreKeyManager(this.#store, {
+  }
+
+  /** The running transaction's views (the ciphers below are built over them, per operation). */
+  get #txn(): KvTransaction {
+    if (!this.#tx) throw new Error('store used outside a client operation');
+    return this.#tx;
+  }
+  get #protocol(): KvTransaction['protocol'] {
+    return this.#txn.protocol;
+  }
+  get #data(): ChatData {
+    return new ChatData(this.#txn.app);
+  }
+  get #groups(): GroupCipher<KvTransaction['senderKeys']> {
+    return new GroupCipher(this.#txn.senderKeys, {
+      provider: this.#provider,
+      now: this.#now,
+      lockManager: this.#locks,
+    });
+  }
+  get #manager(): PreKeyManager {
+    return new PreKeyManager(this.#protocol, {
       provider: this.#provider,
       now: this.#now,
       minPreKeys: MIN_PREKEYS,
-      batchSize: options.preKeyBatch ?? DEFAULT_BATCH,
+      batchSize: this.#preKeyBatch,
+      lockManager: this.#locks,
+    });
+  }
+  #sessionCipher(to: Address): SessionCipher<KvTransaction['protocol']> {
+    return new SessionCipher(this.#protocol, to, { provider: this.#provider, lockManager: this.#locks });
+  }
+
+  /** Opens the store with the client's trust policy and identity-change reporting. */
+  static #openStore(
+    options: ChatClientOptions,
+    hooks: StoreHooks,
+    identity?: { identityKeyPair: IdentityKeyPair; registrationId: number },
+  ): Promise<KvStore> {
+    return options.store({
+      ratchet,
+      senderKeys,
+      ...(identity ? { identity } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+      // Receiving is always accepted (the change is reported and the safety number changes);
+      // sending to a contact whose key differs from the one the user verified needs a new
+      // verification first, as Signal does.
+      policy: async (a, _stored, presented, direction) =>
+        direction === 'receiving' || !hooks.client || hooks.client.#trustedForSending(a, presented),
+      onIdentityChange: (e) => {
+        if (hooks.client) hooks.client.#identityChanged(e.address.name);
+      },
     });
   }
 
@@ -290,7 +375,7 @@ export class ChatClient {
   // Lifecycle
 
   /**
-   * Creates an identity, registers it with the relay (uploading signed, Kyber and one-time prekeys).
+   * Registers the store's identity with the relay (uploading signed, Kyber and one-time prekeys).
    * With `recoveryCode`, re-registers an existing account on a fresh install (a new identity key:
    * contacts will see the safety number change).
    */
@@ -298,32 +383,32 @@ export class ChatClient {
     name: string,
     options: ChatClientOptions & { recoveryCode?: string },
   ): Promise<ChatClient> {
-    const provider = resolveProvider(options.provider);
-    const storage = options.storage ?? new MemoryStorage();
-    const identity = await IdentityKeyPair.generate(provider);
-    const registrationId = generateRegistrationId((n) => provider.randomBytes(n));
-    return ChatClient.#enroll(name, identity, registrationId, storage, options, options.recoveryCode);
+    const hooks: StoreHooks = {};
+    const store = await ChatClient.#openStore(options, hooks);
+    if ((await store.app.get(APP_KEYS.credentials)) !== undefined)
+      throw new Error('this store already holds a registered account');
+    return ChatClient.#enroll(name, store, hooks, options, options.recoveryCode);
   }
 
-  /** Opens a client whose state is already in `storage` (a reload of the web page, a restart). */
-  static async open(options: ChatClientOptions & { storage: ChatStorage }): Promise<ChatClient> {
-    const tx = new Transaction(options.storage);
-    const creds = parseJsonBytes<Credentials>(await tx.get(CREDENTIALS));
-    const id = await ClientProtocolStore.loadIdentity(tx);
-    if (!creds || !id) throw new Error('this storage holds no registered account');
-    return new ChatClient(creds, id.pair, id.registrationId, options.storage, options);
+  /** Opens a client whose state is already in the store (a reload of the web page, a restart). */
+  static async open(options: ChatClientOptions): Promise<ChatClient> {
+    const hooks: StoreHooks = {};
+    const store = await ChatClient.#openStore(options, hooks);
+    const creds = parseJsonBytes<Credentials>(await store.app.get(APP_KEYS.credentials));
+    if (!creds) throw new Error('this store holds no registered account');
+    return new ChatClient(creds, store, await store.protocol.getIdentityKeyPair(), hooks, options);
   }
 
-  /** True when `storage` holds a registered account. */
-  static async hasAccount(storage: ChatStorage): Promise<boolean> {
-    return (await storage.get(CREDENTIALS)) !== undefined;
+  /** True when the store holds a registered account. */
+  static async hasAccount(open: StoreOpener): Promise<boolean> {
+    const store = await open({ ratchet, senderKeys });
+    return (await store.app.get(APP_KEYS.credentials)) !== undefined;
   }
 
   static async #enroll(
     name: string,
-    identity: IdentityKeyPair,
-    registrationId: number,
-    storage: ChatStorage,
+    store: KvStore,
+    hooks: StoreHooks,
     options: ChatClientOptions,
     recoveryCode: string | undefined,
   ): Promise<ChatClient> {
@@ -333,17 +418,19 @@ export class ChatClient {
       token: '',
       recoveryCode: recoveryCode ?? '',
     };
-    const client = new ChatClient(placeholder, identity, registrationId, storage, options);
+    const identity = await store.protocol.getIdentityKeyPair();
+    const registrationId = await store.protocol.getLocalRegistrationId();
+    const client = new ChatClient(placeholder, store, identity, hooks, options);
     return client.#run(async (tx) => {
-      ClientProtocolStore.saveIdentity(tx, identity, registrationId);
       // A registration replaces whatever the relay had for this device: fresh signed and
       // last-resort keys and a full batch of one-time keys (old ones stay for in-flight messages).
-      await client.#manager.rotateSignedPreKey();
-      await client.#manager.rotateLastResortKyberPreKey();
-      const upload = await client.#manager.maintain({ preKeys: 0, kyberPreKeys: 0 });
+      const manager = client.#manager;
+      await manager.rotateSignedPreKey();
+      await manager.rotateLastResortKyberPreKey();
+      const upload = await manager.maintain({ preKeys: 0, kyberPreKeys: 0 });
       const keys = uploadJson(upload);
-      const signed = await client.#manager.currentSignedPreKey();
-      const lastResort = await client.#manager.currentLastResortKyberPreKey();
+      const signed = await manager.currentSignedPreKey();
+      const lastResort = await manager.currentLastResortKyberPreKey();
       if (!signed || !lastResort) throw new Error('prekey manager produced no signed or last-resort key');
       const reply = await client.api.register({
         name,
@@ -362,10 +449,10 @@ export class ChatClient {
         token: reply.token,
         recoveryCode: reply.recoveryCode ?? recoveryCode ?? '',
       };
-      tx.set(CREDENTIALS, jsonBytes(creds));
+      await tx.putJson(APP_KEYS.credentials, creds);
       client.api.token = reply.token;
       await client.sealed.enroll(tx);
-      return new ChatClient(creds, identity, registrationId, storage, options);
+      return new ChatClient(creds, store, identity, hooks, options);
     });
   }
 
@@ -374,7 +461,7 @@ export class ChatClient {
    * device and its backup downloaded. Write it down with the backup key.
    */
   async recoveryCode(): Promise<string> {
-    const creds = parseJsonBytes<Credentials>(await this.storage.get(CREDENTIALS));
+    const creds = parseJsonBytes<Credentials>(await this.store.app.get(APP_KEYS.credentials));
     return creds?.recoveryCode ?? '';
   }
 
@@ -399,31 +486,40 @@ export class ChatClient {
     });
   }
 
-  /** Runs `fn` alone, inside one transaction committed when it returns (dropped when `discard`). */
-  #run<T>(fn: (tx: Transaction) => Promise<T>, discard = false): Promise<T> {
-    const next = this.#queue.then(async () => {
-      const tx = new Transaction(this.storage);
-      this.#tx = tx;
-      this.#pendingEvents = [];
-      this.#changedIdentities = [];
-      try {
-        const out = await fn(tx);
-        for (const contact of this.#changedIdentities.splice(0)) {
-          await this.#note(tx, dm(contact), contact, `your safety number with ${contact} changed`);
-          this.#emit('identity-changed', { contact });
+  /**
+   * Runs `fn` alone — after this client's earlier operations, and holding the operation lock so other
+   * tabs or processes on the store wait — inside one store transaction committed when it returns
+   * (rolled back when `discard`).
+   */
+  #run<T>(fn: (tx: ChatData) => Promise<T>, discard = false): Promise<T> {
+    const next = this.#queue.then(() =>
+      this.#locks.run(OPERATION_LOCK, async () => {
+        this.#pendingEvents = [];
+        this.#changedIdentities = [];
+        let out: { value: T } | undefined;
+        try {
+          await this.store.transaction(async (tx) => {
+            this.#tx = tx;
+            const data = new ChatData(tx.app);
+            const value = await fn(data);
+            for (const contact of this.#changedIdentities.splice(0)) {
+              await this.#note(data, dm(contact), contact, `your safety number with ${contact} changed`);
+              this.#emit('identity-changed', { contact });
+            }
+            out = { value };
+            if (discard) throw DISCARD;
+          });
+        } catch (err) {
+          if (err !== DISCARD) throw err;
+        } finally {
+          this.#tx = undefined;
         }
-        if (discard) return out;
-        await tx.commit();
-        const events = this.#pendingEvents;
+        const events = discard ? [] : this.#pendingEvents;
         this.#pendingEvents = [];
-        this.#tx = undefined;
         for (const e of events) e();
-        return out;
-      } finally {
-        this.#tx = undefined;
-        this.#pendingEvents = [];
-      }
-    });
+        return (out as { value: T }).value;
+      }),
+    );
     this.#queue = next.catch(() => {});
     return next;
   }
@@ -532,9 +628,7 @@ export class ChatClient {
 
   /** Sends through the sealed-sender path where possible (see sealed.ts), else authenticated. */
   #send(messages: Outgoing[]): Promise<unknown> {
-    const tx = this.#tx;
-    if (!tx) throw new Error('send outside a client operation');
-    return this.sealed.send(tx, messages, (m) => this.api.send(m));
+    return this.sealed.send(this.#data, messages, (m) => this.api.send(m));
   }
 
   /**
@@ -548,11 +642,11 @@ export class ChatClient {
         const { inner, identityKey } = await this.sealed.open(tx, env);
         const sender = address(inner.from, inner.fromDevice);
         // Checked before decrypting when we know the sender, and after a first (prekey) message.
-        const known = await this.#store.getIdentity(sender);
+        const known = await this.#protocol.getIdentity(sender);
         if (known && !known.equals(identityKey)) throw new SealedIdentityMismatch();
         if (inner.kind === 'senderkey') await this.#receiveGroup(tx, inner);
         else await this.#receivePairwise(tx, inner);
-        const held = known ?? (await this.#store.getIdentity(sender));
+        const held = known ?? (await this.#protocol.getIdentity(sender));
         if (!held || !held.equals(identityKey)) throw new SealedIdentityMismatch();
       });
     } catch (err) {
@@ -564,15 +658,36 @@ export class ChatClient {
     }
   }
 
-  async #receivePairwise(tx: Transaction, env: Envelope): Promise<void> {
-    const cipher = new SessionCipher(this.#store, address(env.from, env.fromDevice), {
-      provider: this.#provider,
-    });
-    let plaintext: Uint8Array;
+  async #receivePairwise(tx: ChatData, env: Envelope): Promise<void> {
+    const cipher = this.#sessionCipher(address(env.from, env.fromDevice));
+    let content: Content | undefined;
+    let undecodable = false;
+    let delivering = false;
     try {
-      ({ plaintext } = await cipher.decrypt({ type: env.kind as 'prekey' | 'whisper', body: env.body }));
-      await this.sealed.learn(tx, env.from, plaintext);
+      await cipher.decrypt(
+        { type: env.kind as 'prekey' | 'whisper', body: env.body },
+        {
+          // Atomic delivery: the text is written in the store transaction that commits the new
+          // session state. Control contents may send (to this same address), so they are applied
+          // once the cipher returned — still in the same transaction.
+          deliver: async ({ plaintext }) => {
+            delivering = true;
+            await this.sealed.learn(tx, env.from, plaintext);
+            try {
+              content = decodeContent(plaintext);
+            } catch {
+              undecodable = true;
+              return;
+            }
+            if (content.t === 'text') {
+              await this.#apply(tx, env, content);
+              content = undefined;
+            }
+          },
+        },
+      );
     } catch (err) {
+      if (delivering) throw err; // our own write failed: roll the whole operation back
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
       await this.#note(
@@ -583,10 +698,8 @@ export class ChatClient {
       );
       return;
     }
-    let content: Content;
-    try {
-      content = decodeContent(plaintext);
-    } catch {
+    await tx.addMember(APP_KEYS.peers, env.from);
+    if (undecodable) {
       await this.#note(
         tx,
         dm(env.from),
@@ -595,34 +708,43 @@ export class ChatClient {
       );
       return;
     }
-    await this.#apply(tx, env, content);
+    if (content) await this.#apply(tx, env, content);
   }
 
-  async #receiveGroup(tx: Transaction, env: Envelope, retry = false): Promise<boolean> {
+  async #receiveGroup(tx: ChatData, env: Envelope, retry = false): Promise<boolean> {
     const sender = address(env.from, env.fromDevice);
-    const outcome = await this.#groups.tryDecrypt(sender, env.body);
+    let delivering = false;
+    let outcome: Exclude<GroupDecryptOutcome, { status: 'decrypted' }>;
+    try {
+      await this.#groups.decrypt(sender, env.body, {
+        // Atomic delivery: the text commits with the advanced sender-key state.
+        deliver: async ({ plaintext, distributionId }) => {
+          delivering = true;
+          let content: Content;
+          try {
+            content = decodeContent(plaintext);
+          } catch {
+            return;
+          }
+          if (content.t !== 'text' || content.group !== distributionId) return;
+          await this.#storeText(tx, groupConversation(content.group), env.from, content, false);
+        },
+      });
+      return true;
+    } catch (err) {
+      if (delivering) throw err;
+      outcome = groupFailure(err);
+    }
     switch (outcome.status) {
-      case 'decrypted': {
-        let content: Content;
-        try {
-          content = decodeContent(outcome.plaintext);
-        } catch {
-          return true;
-        }
-        if (content.t !== 'text' || content.group !== outcome.distributionId) return true;
-        await this.#storeText(tx, groupConversation(content.group), env.from, content, false);
-        return true;
-      }
       case 'missing-sender-key': {
         if (retry) return false;
         // Keep the ciphertext (so it can be acknowledged) and ask the sender for its key and for
         // this message: a distribution message only opens messages from its iteration on.
         const skm = SenderKeyMessage.deserialize(env.body);
         const position = { chain: skm.chainId, iteration: skm.iteration };
-        tx.set(
-          pendingKey(outcome.distributionId, env.from, position.chain, position.iteration),
-          jsonBytes({ ...env, body: toBase64(env.body) }),
-        );
+        const key = pendingKey(outcome.distributionId, env.from, position.chain, position.iteration);
+        await tx.putJson(key, { ...env, body: toBase64(env.body) });
+        await tx.addMember(APP_KEYS.pending(outcome.distributionId, env.from), key);
         const out = await this.#encryptTo(env.from, {
           t: 'resend',
           group: outcome.distributionId,
@@ -645,7 +767,7 @@ export class ChatClient {
     }
   }
 
-  async #apply(tx: Transaction, env: Envelope, content: Content): Promise<void> {
+  async #apply(tx: ChatData, env: Envelope, content: Content): Promise<void> {
     const from = env.from;
     switch (content.t) {
       case 'text': {
@@ -658,7 +780,8 @@ export class ChatClient {
         if (!group || !group.members.includes(from) || !content.resent) return;
         const key = pendingKey(content.group, from, content.resent.chain, content.resent.iteration);
         if ((await tx.get(key)) === undefined) return; // we did not ask for this one
-        tx.delete(key);
+        await tx.delete(key);
+        await tx.removeMember(APP_KEYS.pending(content.group, from), key);
         await this.#storeText(tx, groupConversation(content.group), from, content, false);
         return;
       }
@@ -669,7 +792,8 @@ export class ChatClient {
         if (!known && g.admin !== from) return;
         const active = g.members.includes(this.name);
         const group: Group = { id: g.id, title: g.title, admin: g.admin, members: [...g.members], active };
-        tx.set(`group:${g.id}`, jsonBytes(group));
+        await tx.putJson(APP_KEYS.group(g.id), group);
+        await tx.addMember(APP_KEYS.groups, g.id);
         const before = new Set(known?.members ?? []);
         const removed = [...before].filter((m) => !g.members.includes(m));
         if (!known)
@@ -688,11 +812,15 @@ export class ChatClient {
         if (skdm.distributionId !== content.group) return;
         await this.#groups.processDistributionMessage(address(from, env.fromDevice), skdm);
         // Messages that arrived before the key: try them again now.
-        for (const key of await tx.keys(`pending:${content.group}:${from}:`)) {
-          const raw = parseJsonBytes<Envelope & { body: string }>(await tx.get(key));
+        const index = APP_KEYS.pending(content.group, from);
+        for (const key of await tx.members(index)) {
+          const raw = await tx.json<Envelope & { body: string }>(key);
           if (!raw) continue;
           const pending: Envelope = { ...raw, body: fromBase64(raw.body) };
-          if (await this.#receiveGroup(tx, pending, true)) tx.delete(key);
+          if (await this.#receiveGroup(tx, pending, true)) {
+            await tx.delete(key);
+            await tx.removeMember(index, key);
+          }
         }
         return;
       }
@@ -703,9 +831,10 @@ export class ChatClient {
         await this.#groups.markNeedsDistribution(me, group.id, [address(from)]);
         await this.#distribute(group);
         // The message itself, pairwise, if we still have it (and only to a current member).
-        const suffix = `:${content.chain}:${content.iteration}`;
-        const keptKey = (await tx.keys(`outbox:${group.id}:`)).find((k) => k.endsWith(suffix));
-        const kept = keptKey ? parseJsonBytes<Content>(await tx.get(keptKey)) : undefined;
+        const outbox = (await tx.json<OutboxEntry[]>(APP_KEYS.outbox(group.id))) ?? [];
+        const kept = outbox.find(
+          (e) => e.chain === content.chain && e.iteration === content.iteration,
+        )?.content;
         if (kept?.t === 'text') {
           const resent: Content = { ...kept, resent: { chain: content.chain, iteration: content.iteration } };
           await this.#send([await this.#encryptTo(from, resent)]);
@@ -718,7 +847,7 @@ export class ChatClient {
   }
 
   async #storeText(
-    tx: Transaction,
+    tx: ChatData,
     conversation: string,
     from: string,
     c: Extract<Content, { t: 'text' }>,
@@ -737,7 +866,7 @@ export class ChatClient {
     return message;
   }
 
-  async #note(tx: Transaction, conversation: string, from: string, text: string): Promise<void> {
+  async #note(tx: ChatData, conversation: string, from: string, text: string): Promise<void> {
     const now = this.#now();
     await this.#append(tx, {
       id: randomId(this.#provider),
@@ -751,10 +880,8 @@ export class ChatClient {
     });
   }
 
-  async #append(tx: Transaction, message: ChatMessage): Promise<void> {
-    const counter = parseJsonBytes<number>(await tx.get('local:message-counter')) ?? 0;
-    tx.set('local:message-counter', jsonBytes(counter + 1));
-    tx.set(`msg:${message.conversation}:${pad(counter)}`, jsonBytes(message));
+  async #append(tx: ChatData, message: ChatMessage): Promise<void> {
+    await tx.appendMessage(message.conversation, message);
     this.#emit('message', message);
   }
 
@@ -788,7 +915,7 @@ export class ChatClient {
     name: string,
     content: Content,
   ): Promise<{ to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }> {
-    const cipher = new SessionCipher(this.#store, address(name), { provider: this.#provider });
+    const cipher = this.#sessionCipher(address(name));
     if (!(await cipher.hasSession())) {
       const { devices } = await this.api.bundles(name);
       const bundle = devices.find((d) => d.deviceId === DEVICE_ID);
@@ -796,7 +923,8 @@ export class ChatClient {
       await cipher.initiate(bundleFrom(bundle));
     }
     // Our profile key rides along in every pairwise content: contacts derive our access key from it.
-    const pk = this.#tx ? await this.sealed.profileKeyField(this.#tx) : {};
+    await this.#data.addMember(APP_KEYS.peers, name);
+    const pk = await this.sealed.profileKeyField(this.#data);
     const msg = await cipher.encrypt(encodeContent({ ...content, ...pk } as Content));
     return { to: name, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
   }
@@ -814,13 +942,7 @@ export class ChatClient {
 
   /** Messages of a conversation (`dm:<name>` or `group:<id>`), oldest first. */
   async messages(conversation: string): Promise<ChatMessage[]> {
-    const keys = await this.storage.keys(`msg:${conversation}:`);
-    const out: ChatMessage[] = [];
-    for (const k of keys) {
-      const m = parseJsonBytes<ChatMessage>(await this.storage.get(k));
-      if (m) out.push(m);
-    }
-    return out;
+    return new ChatData(this.store.app).messages<ChatMessage>(conversation);
   }
 
   /** Contacts with a conversation, and everyone in the relay's directory. */
@@ -832,14 +954,15 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Groups
 
-  async #loadGroup(tx: Transaction, id: string): Promise<Group | undefined> {
-    return parseJsonBytes<Group>(await tx.get(`group:${id}`));
+  async #loadGroup(tx: ChatData, id: string): Promise<Group | undefined> {
+    return tx.json<Group>(APP_KEYS.group(id));
   }
 
   async groups(): Promise<Group[]> {
     const out: Group[] = [];
-    for (const k of await this.storage.keys('group:')) {
-      const g = parseJsonBytes<Group>(await this.storage.get(k));
+    const data = new ChatData(this.store.app);
+    for (const id of await data.members(APP_KEYS.groups)) {
+      const g = await data.json<Group>(APP_KEYS.group(id));
       if (g) out.push(g);
     }
     return out;
@@ -851,7 +974,8 @@ export class ChatClient {
       const id = generateDistributionId({ provider: this.#provider });
       const all = [this.name, ...members.filter((m) => m !== this.name)];
       const group: Group = { id, title, admin: this.name, members: all, active: true };
-      tx.set(`group:${id}`, jsonBytes(group));
+      await tx.putJson(APP_KEYS.group(id), group);
+      await tx.addMember(APP_KEYS.groups, id);
       await this.#announce(group, all);
       await this.#note(tx, groupConversation(id), this.name, `you created "${title}" with ${all.join(', ')}`);
       this.#emit('group', group);
@@ -868,7 +992,7 @@ export class ChatClient {
       const old = await this.#loadGroup(tx, groupId);
       if (!old || old.admin !== this.name) throw new Error('only the group admin can remove members');
       const group: Group = { ...old, members: old.members.filter((m) => m !== member) };
-      tx.set(`group:${groupId}`, jsonBytes(group));
+      await tx.putJson(APP_KEYS.group(groupId), group);
       await this.#announce(group, [...group.members, member]);
       await this.#note(tx, groupConversation(groupId), this.name, `you removed ${member}`);
       this.#emit('group', group);
@@ -920,11 +1044,9 @@ export class ChatClient {
       );
       // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
       const skm = SenderKeyMessage.deserialize(body);
-      const seq = parseJsonBytes<number>(await tx.get('local:outbox-counter')) ?? 0;
-      tx.set('local:outbox-counter', jsonBytes(seq + 1));
-      tx.set(outboxKey(groupId, seq, skm.chainId, skm.iteration), jsonBytes(content));
-      const outbox = await tx.keys(`outbox:${groupId}:`);
-      for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
+      const outbox = (await tx.json<OutboxEntry[]>(APP_KEYS.outbox(groupId))) ?? [];
+      outbox.push({ chain: skm.chainId, iteration: skm.iteration, content });
+      await tx.putJson(APP_KEYS.outbox(groupId), outbox.slice(-OUTBOX_SIZE));
       const recipients = group.members.filter((m) => m !== this.name);
       if (recipients.length > 0) {
         await this.#send(
@@ -972,7 +1094,7 @@ export class ChatClient {
   // Safety numbers
 
   async #trustedForSending(a: Address, key: PublicKey): Promise<boolean> {
-    const verified = await this.#tx?.get(`verified:${a.name}`);
+    const verified = await this.#tx?.app.get(APP_KEYS.verified(a.name));
     return verified === undefined || constantTimeEqual(verified, key.serialize());
   }
 
@@ -982,7 +1104,7 @@ export class ChatClient {
   }
 
   async #computeSafetyNumber(contact: string) {
-    const theirs = await this.#store.getIdentity(address(contact));
+    const theirs = await this.#protocol.getIdentity(address(contact));
     if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
     const sn = computeSafetyNumber({
       local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
@@ -996,7 +1118,7 @@ export class ChatClient {
   safetyNumber(contact: string): Promise<SafetyNumberView> {
     return this.#run(async (tx) => {
       const { theirs, sn } = await this.#computeSafetyNumber(contact);
-      const verified = await tx.get(`verified:${contact}`);
+      const verified = await tx.get(APP_KEYS.verified(contact));
       return {
         contact,
         digits: sn.digits,
@@ -1018,7 +1140,7 @@ export class ChatClient {
       const { theirs, sn } = await this.#computeSafetyNumber(contact);
       const result = sn.compare(scanned);
       if (result.status === 'match') {
-        tx.set(`verified:${contact}`, theirs.serialize());
+        await tx.put(APP_KEYS.verified(contact), theirs.serialize());
         await this.#note(tx, dm(contact), this.name, `you verified ${contact}'s safety number`);
       }
       return result;
@@ -1028,7 +1150,7 @@ export class ChatClient {
   /** Accepts a changed identity without verifying it (sending is allowed again, marked unverified). */
   acceptIdentityChange(contact: string): Promise<void> {
     return this.#run(async (tx) => {
-      tx.delete(`verified:${contact}`);
+      await tx.delete(APP_KEYS.verified(contact));
     });
   }
 
@@ -1037,14 +1159,8 @@ export class ChatClient {
 
   /** Encrypts the whole client state and uploads it (payload and slot section stored separately). */
   backup(options: BackupOptions): Promise<BackupResult> {
-    return this.#run(async (tx) => {
-      const entries: [string, string][] = [];
-      for (const key of await tx.keys('')) {
-        if (NOT_IN_BACKUP.some((p) => key.startsWith(p))) continue;
-        const v = await tx.get(key);
-        if (v) entries.push([key, toBase64(v)]);
-      }
-      const plain = jsonBytes({ format: 'e2ee-kit-chat-backup', version: 1, name: this.name, entries });
+    return this.#run(async () => {
+      const plain = jsonBytes(await exportState(this.#txn, this.name, DEVICE_ID));
       const created = await createBackup(plain, {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.recoveryKey ? { recoveryKey: true } : {}),
@@ -1077,7 +1193,6 @@ export class ChatClient {
     unlock: BackupUnlock,
     options: ChatClientOptions,
   ): Promise<{ client: ChatClient; metadata: BackupMetadata }> {
-    const storage = options.storage ?? new MemoryStorage();
     const api = new RelayApi(options.serverUrl, options.fetch ? { fetch: options.fetch } : {});
     const stored = await api.getBackup(name, recoveryCode);
     const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
@@ -1090,38 +1205,28 @@ export class ChatClient {
     );
     const plain = await opened.plaintext.bytes();
     opened.keyring.destroy();
-    const doc = parseJsonBytes<{
-      format: string;
-      version: number;
-      name: string;
-      entries: [string, string][];
-    }>(plain);
-    if (!doc || doc.format !== 'e2ee-kit-chat-backup' || doc.version !== 1 || doc.name !== name) {
-      throw new Error('the backup does not hold this account');
+    const doc = parseJsonBytes<BackupDoc>(plain);
+    const identity = checkBackupDoc(doc, name);
+    // The store is created with the backed-up identity; one that already has another is refused.
+    const hooks: StoreHooks = {};
+    const store = await ChatClient.#openStore(options, hooks, identity);
+    const pair = await store.protocol.getIdentityKeyPair();
+    if (
+      !pair.publicKey.equals(identity.identityKeyPair.publicKey) ||
+      (await store.app.get(APP_KEYS.credentials)) !== undefined
+    ) {
+      throw new Error('restore needs an empty store: this one already holds an account');
     }
-    const changes = new Map<string, Uint8Array | null>();
-    for (const [k, v] of doc.entries) changes.set(k, fromBase64(v));
-    await storage.commit(changes);
-    const id = await ClientProtocolStore.loadIdentity(new Transaction(storage));
-    if (!id) throw new Error('the backup holds no identity');
-    const client = await ChatClient.#enroll(name, id.pair, id.registrationId, storage, options, recoveryCode);
+    await store.transaction((tx) => importState(tx, doc as BackupDoc, DEVICE_ID));
+    const client = await ChatClient.#enroll(name, store, hooks, options, recoveryCode);
     await client.#resetAfterRestore();
     return { client, metadata: opened.metadata };
   }
 
   async #resetAfterRestore(): Promise<void> {
-    await this.#run(async (tx) => {
-      // Sessions: keep them for decrypting what was already sent to us, but send on new ones.
-      for (const key of await tx.keys('session:')) {
-        const bytes = await tx.get(key);
-        if (!bytes) continue;
-        const record = SessionRecord.deserialize(bytes);
-        if (record.hasCurrentState()) {
-          record.archiveCurrentState();
-          tx.set(key, record.serialize());
-        }
-      }
+    await this.#run(async () => {
       // Own sender keys: a new chain per group (the old device may have used later iterations).
+      // Sessions were archived by the import: sending starts new ones.
       for (const g of await this.groups()) {
         if (g.active) await this.#groups.rotate(address(this.name, this.deviceId), g.id);
       }

@@ -22,6 +22,6 @@ export {
   type GroupSentInfo,
   type SafetyNumberView,
   type SentInfo,
+  type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
-export { type ChatStorage, MemoryStorage, Transaction } from './storage.js';

@@ -18,11 +18,13 @@ import {
 } from '@e2ee-kit/sealed-sender';
 import { ecb } from '@noble/ciphers/aes.js';
 import type { Envelope, EnvelopeKind, RelayApi } from './api.js';
-import type { Transaction } from './storage.js';
+import type { ChatData } from './app-data.js';
 
 const PROFILE_KEY = 'sealed:profile-key';
 const TRUST_ROOT = 'sealed:trust-root';
-const accessKeyOf = (name: string) => `sealed:access-key:${name}`;
+export const accessKeyOf = (name: string) => `sealed:access-key:${name}`;
+/** The app rows of this account's own sealed-sender state (a backup carries them). */
+export const SEALED_KEYS = [PROFILE_KEY, TRUST_ROOT] as const;
 /** Refresh the certificate this long before it expires. */
 const CERTIFICATE_MARGIN_MS = 3600 * 1000;
 
@@ -59,22 +61,22 @@ export class SealedSender {
   constructor(readonly deps: SealedDeps) {}
 
   /** At registration: a fresh profile key, its access key registered, the trust root pinned. */
-  async enroll(tx: Transaction): Promise<void> {
+  async enroll(tx: ChatData): Promise<void> {
     const profileKey = this.deps.provider.randomBytes(32);
     await this.deps.api.setAccessKey(deriveAccessKey(profileKey));
     const reply = await this.deps.api.certificate();
-    tx.set(PROFILE_KEY, profileKey);
-    tx.set(TRUST_ROOT, PublicKey.deserialize(fromBase64(reply.trustRoot)).serialize());
+    await tx.put(PROFILE_KEY, profileKey);
+    await tx.put(TRUST_ROOT, PublicKey.deserialize(fromBase64(reply.trustRoot)).serialize());
   }
 
   /** The `pk` field added to our pairwise contents (absent for an account enrolled without it). */
-  async profileKeyField(tx: Transaction): Promise<{ pk?: string }> {
+  async profileKeyField(tx: ChatData): Promise<{ pk?: string }> {
     const pk = await tx.get(PROFILE_KEY);
     return pk ? { pk: toBase64(pk) } : {};
   }
 
   /** Learns a contact's access key from the `pk` field of a decrypted pairwise content. */
-  async learn(tx: Transaction, from: string, plaintext: Uint8Array): Promise<void> {
+  async learn(tx: ChatData, from: string, plaintext: Uint8Array): Promise<void> {
     let pk: unknown;
     try {
       pk = (JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>)['pk'];
@@ -88,7 +90,7 @@ export class SealedSender {
     } catch {
       return;
     }
-    if (bytes.length === 32) tx.set(accessKeyOf(from), deriveAccessKey(bytes));
+    if (bytes.length === 32) await tx.put(accessKeyOf(from), deriveAccessKey(bytes));
   }
 
   async #senderCertificate(): Promise<SenderCertificate> {
@@ -106,7 +108,7 @@ export class SealedSender {
    * authenticated otherwise (and when the relay refuses the access key).
    */
   async send(
-    tx: Transaction,
+    tx: ChatData,
     messages: readonly Outgoing[],
     sendAuthenticated: (m: Outgoing[]) => Promise<unknown>,
   ): Promise<void> {
@@ -129,7 +131,7 @@ export class SealedSender {
         } catch (err) {
           if ((err as { status?: number }).status !== 401) throw err;
           // The contact changed its profile key: forget the stale access key, send identified.
-          tx.delete(accessKeyOf(m.to));
+          await tx.delete(accessKeyOf(m.to));
         }
       }
       this.stats.unsealed++;
@@ -142,7 +144,7 @@ export class SealedSender {
    * the relay's timestamp, and returns the inner envelope from the certified sender plus the
    * certified identity key (the caller checks it against the session's identity).
    */
-  async open(tx: Transaction, env: Envelope): Promise<{ inner: Envelope; identityKey: PublicKey }> {
+  async open(tx: ChatData, env: Envelope): Promise<{ inner: Envelope; identityKey: PublicKey }> {
     const root = await tx.get(TRUST_ROOT);
     if (!root) throw new Error('no pinned trust root: this account cannot open sealed messages');
     const opened = await openSealedMessage(env.body, this.deps.identity, {

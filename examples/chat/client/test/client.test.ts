@@ -1,15 +1,19 @@
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { E2eeError } from '@e2ee-kit/core';
+import { KvStore, type KvWrite } from '@e2ee-kit/store-kv';
+import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
-import { ChatClient, type ChatClientOptions, MemoryStorage } from '../src/index.js';
+import { ChatClient, type ChatClientOptions, type StoreOpener } from '../src/index.js';
+import { memoryStore } from '../src/memory-store.js';
 
 let relay: Relay;
 const clients: ChatClient[] = [];
 const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
   serverUrl: relay.url,
   webSocket: (url) => new WebSocket(url) as never,
+  store: memoryStore(),
   ...extra,
 });
 async function register(name: string, extra: Partial<ChatClientOptions> = {}) {
@@ -17,6 +21,10 @@ async function register(name: string, extra: Partial<ChatClientOptions> = {}) {
   clients.push(c);
   return c;
 }
+const over =
+  (backend: MemoryKvBackend): StoreOpener =>
+  (o) =>
+    KvStore.open(backend, o);
 const texts = async (c: ChatClient, conv: string) =>
   (await c.messages(conv)).filter((m) => !m.system).map((m) => m.text);
 
@@ -44,17 +52,17 @@ describe('ChatClient', () => {
 
   it('acknowledges an envelope only after the decrypted message was committed', async () => {
     let failCommits = 0;
-    class FlakyStorage extends MemoryStorage {
-      override async commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
-        if (failCommits > 0 && [...changes.keys()].some((k) => k.startsWith('msg:'))) {
+    class FlakyBackend extends MemoryKvBackend {
+      override async commit(writes: readonly KvWrite[]): Promise<void> {
+        if (failCommits > 0 && writes.some((w) => w.table === 'app' && w.key.startsWith('msg:'))) {
           failCommits--;
           throw new Error('disk full');
         }
-        await super.commit(changes);
+        await super.commit(writes);
       }
     }
-    const storage = new FlakyStorage();
-    const bob = await register('bob', { storage });
+    const store = over(new FlakyBackend());
+    const bob = await register('bob', { store });
     const alice = await register('alice');
     await alice.sendText('bob', 'first');
     failCommits = 1;
@@ -64,7 +72,7 @@ describe('ChatClient', () => {
     expect(await texts(bob, 'dm:alice')).toEqual([]);
     bob.disconnect();
     // Reconnecting delivers it again; this time it is stored, then acknowledged.
-    const again = await ChatClient.open({ ...opts(), storage });
+    const again = await ChatClient.open({ ...opts(), store });
     clients.push(again);
     await again.connect();
     expect(await texts(again, 'dm:alice')).toEqual(['first']);
@@ -73,17 +81,17 @@ describe('ChatClient', () => {
 
   it('asks for a resend when a group message arrives without the sender key, then reads it', async () => {
     const alice = await register('alice');
-    const carolStorage = new MemoryStorage();
-    const carol = await register('carol', { storage: carolStorage });
+    const carolBackend = new MemoryKvBackend();
+    const carol = await register('carol', { store: over(carolBackend) });
     const group = await alice.createGroup('g', ['carol']);
     await carol.syncOnce();
     await alice.sendGroupText(group.id, 'before');
     await carol.syncOnce();
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
     // Carol's device loses Alice's sender key (e.g. a restore from an old backup).
-    const lost = (await carolStorage.keys('sender-key:alice.1:')).map((k) => [k, null] as const);
+    const lost = (await carolBackend.list('sender_key')).filter(([k]) => k.startsWith('alice.1\u0000'));
     expect(lost).toHaveLength(1);
-    await carolStorage.commit(new Map(lost));
+    await carolBackend.commit(lost.map(([key]) => ({ table: 'sender_key', key, value: null })));
     await alice.sendGroupText(group.id, 'after the loss');
     await carol.syncOnce(); // missing key: kept, acknowledged, resend requested
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
@@ -94,12 +102,12 @@ describe('ChatClient', () => {
   });
 
   it('keeps state across ChatClient.open on the same storage (a page reload)', async () => {
-    const storage = new MemoryStorage();
-    const alice = await register('alice', { storage });
+    const store = memoryStore();
+    const alice = await register('alice', { store });
     const bob = await register('bob');
     await alice.sendText('bob', 'one');
     await bob.syncOnce();
-    const reopened = await ChatClient.open({ ...opts(), storage });
+    const reopened = await ChatClient.open({ ...opts(), store });
     await reopened.sendText('bob', 'two');
     await bob.syncOnce();
     expect(await texts(bob, 'dm:alice')).toEqual(['one', 'two']);
@@ -121,5 +129,40 @@ describe('ChatClient', () => {
     const { client } = await ChatClient.restore('alice', code, { recoveryKey: b.recoveryKey! }, opts());
     clients.push(client);
     expect(client.identityKey.equals(alice.identityKey)).toBe(true);
+  });
+
+  it('a restored device keeps its history, reads the group with the backed-up sender keys, and sends on', async () => {
+    const alice = await register('alice');
+    const bob = await register('bob');
+    const group = await alice.createGroup('g', ['bob']);
+    await alice.sendText('bob', 'dm before');
+    await alice.sendGroupText(group.id, 'group before');
+    await bob.syncOnce();
+    await bob.backup({ password: 'long enough password', argon2: MIN_ARGON2_PARAMS });
+    const code = await bob.recoveryCode();
+    const { client: restored } = await ChatClient.restore(
+      'bob',
+      code,
+      { password: 'long enough password' },
+      opts(),
+    );
+    clients.push(restored);
+    expect(await texts(restored, 'dm:alice')).toEqual(['dm before']);
+    expect(await texts(restored, `group:${group.id}`)).toEqual(['group before']);
+    expect((await restored.groups()).map((g) => g.id)).toEqual([group.id]);
+    // Alice's chain continues: the restored device reads it with the sender key from the backup.
+    await alice.sendGroupText(group.id, 'group after');
+    await restored.syncOnce();
+    expect(await texts(restored, `group:${group.id}`)).toEqual(['group before', 'group after']);
+    // Its own sends go on new sessions and a rotated sender key, which Alice reads.
+    await restored.sendText('alice', 'dm from the restored device');
+    await restored.sendGroupText(group.id, 'group from the restored device');
+    await alice.syncOnce();
+    expect(await texts(alice, 'dm:bob')).toEqual(['dm before', 'dm from the restored device']);
+    expect(await texts(alice, `group:${group.id}`)).toEqual([
+      'group before',
+      'group after',
+      'group from the restored device',
+    ]);
   });
 });

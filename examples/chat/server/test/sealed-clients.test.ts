@@ -12,7 +12,8 @@ import {
 } from '@e2ee-kit/sealed-sender';
 import { createTestIssuer } from '@e2ee-kit/sealed-sender/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ChatClient, MemoryStorage } from '../../client/src/index.js';
+import { ChatClient } from '../../client/src/index.js';
+import { memoryStore } from '../../client/src/memory-store.js';
 import { type Relay, silentLogger, startRelay } from '../src/index.js';
 import { b64, call } from './helpers.js';
 
@@ -44,9 +45,8 @@ async function relaySigner() {
 }
 
 async function pair() {
-  const aliceStorage = new MemoryStorage();
-  const alice = await ChatClient.register('alice', { serverUrl: relay.url, storage: aliceStorage });
-  const bob = await ChatClient.register('bob', { serverUrl: relay.url });
+  const alice = await ChatClient.register('alice', { serverUrl: relay.url, store: memoryStore() });
+  const bob = await ChatClient.register('bob', { serverUrl: relay.url, store: memoryStore() });
   // First contact goes identified (carrying Alice's profile key); Bob's reply is sealed.
   await alice.sendText('bob', 'hello bob');
   await bob.syncOnce();
@@ -54,8 +54,7 @@ async function pair() {
   await alice.syncOnce();
   await alice.sendText('bob', 'sealed now');
   await bob.syncOnce();
-  const stored = await aliceStorage.get('local:identity-key-pair');
-  return { alice, bob, aliceIdentity: IdentityKeyPair.deserialize(stored!) };
+  return { alice, bob, aliceIdentity: await alice.store.protocol.getIdentityKeyPair() };
 }
 
 /** Posts a sealed envelope to Bob under his real access key (read from the relay's database). */

@@ -1,54 +1,51 @@
 /**
- * `ChatStorage` on IndexedDB: one object store of byte values; `commit` is one readwrite
- * transaction, so a batch lands whole or not at all. Everything the client keeps (identity, sessions,
- * prekeys, sender keys, messages) lives here, in this browser profile only.
+ * The web client's storage: `@e2ee-kit/store-indexeddb` (one IndexedDB database for the protocol
+ * state and the app's rows, each operation one IndexedDB transaction) and a `WebLocksManager`, so two
+ * tabs of this origin take turns: each operation holds the lock from its first read to its commit,
+ * and neither tab can send with a counter the other already used.
  */
-import type { ChatStorage } from '@e2ee-kit/chat-client';
+import type { StoreOpener } from '@e2ee-kit/chat-client';
+import {
+  IndexedDbStore,
+  InProcessLockManager,
+  type LockManager,
+  WebLocksManager,
+} from '@e2ee-kit/store-indexeddb';
 
-const STORE = 'kv';
+/** Not the name of the example's earlier single-table database, which this format cannot open. */
+const DB_NAME = 'e2ee-kit-chat-store';
 
-function request<T>(r: IDBRequest<T>): Promise<T> {
+/** The connection last opened by this page (closed before the next open, so only one is live). */
+let current: IDBDatabase | undefined;
+
+function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
+    const req = indexedDB.deleteDatabase(name);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
   });
 }
 
-export class IndexedDbStorage implements ChatStorage {
-  readonly #db: IDBDatabase;
+const openStore: StoreOpener = async (options) => {
+  current?.close();
+  current = undefined;
+  // A restore passes the backed-up identity, which only a new database takes: the welcome screen
+  // offers restoring only when this database holds no account, so what is dropped is at most an
+  // unregistered identity.
+  if (options.identity) await deleteDatabase(DB_NAME);
+  const store = await IndexedDbStore.open(DB_NAME, options);
+  // Another tab deleting the database (its restore) must not wait for this page to be closed.
+  store.db.onversionchange = () => store.db.close();
+  current = store.db;
+  return store;
+};
 
-  private constructor(db: IDBDatabase) {
-    this.#db = db;
-  }
-
-  static async open(name = 'e2ee-kit-chat'): Promise<IndexedDbStorage> {
-    const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    return new IndexedDbStorage(await request(req));
-  }
-
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const v = await request(this.#db.transaction(STORE).objectStore(STORE).get(key));
-    return v instanceof Uint8Array ? v.slice() : undefined;
-  }
-
-  async keys(prefix: string): Promise<string[]> {
-    const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
-    const keys = await request(this.#db.transaction(STORE).objectStore(STORE).getAllKeys(range));
-    return (keys as string[]).filter((k) => k.startsWith(prefix)).sort();
-  }
-
-  commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const tx = this.#db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
-      for (const [k, v] of changes) {
-        if (v === null) store.delete(k);
-        else store.put(v.slice(), k);
-      }
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-    });
-  }
+/** The `store` and `locks` options of every client of this page. */
+export function webStorage(): { store: StoreOpener; locks: LockManager } {
+  return {
+    store: openStore,
+    locks: WebLocksManager.isSupported()
+      ? new WebLocksManager({ prefix: `${DB_NAME}:` })
+      : new InProcessLockManager(),
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { ChatClient, type ChatMessage, type Group, type SafetyNumberView } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
-import { IndexedDbStorage } from './idb-storage.js';
+import { webStorage } from './idb-storage.js';
 
 type View =
   | { kind: 'none' }
@@ -67,8 +67,7 @@ function renderWelcome(error = ''): void {
       onsubmit: async (ev) => {
         ev.preventDefault();
         try {
-          const storage = await IndexedDbStorage.open();
-          const client = await ChatClient.register(name.value.trim(), { serverUrl, storage });
+          const client = await ChatClient.register(name.value.trim(), { serverUrl, ...webStorage() });
           state.recoveryCodeToShow = await client.recoveryCode();
           await start(client);
         } catch (err) {
@@ -103,13 +102,12 @@ function renderWelcome(error = ''): void {
       onsubmit: async (ev) => {
         ev.preventDefault();
         try {
-          const storage = await IndexedDbStorage.open();
           const secret = rSecret.value.trim();
           const unlock = /^[\d\s-]{64,}$/.test(secret) ? { recoveryKey: secret } : { password: secret };
           renderWelcome('restoring… (deriving the key from your password takes a moment)');
           const { client } = await ChatClient.restore(rName.value.trim(), rCode.value.trim(), unlock, {
             serverUrl,
-            storage,
+            ...webStorage(),
           });
           await start(client);
         } catch (err) {
@@ -612,8 +610,9 @@ function renderBackup(el: HTMLElement): void {
 // ---------------------------------------------------------------------------------------------
 
 async function boot(): Promise<void> {
-  const storage = await IndexedDbStorage.open();
-  if (await ChatClient.hasAccount(storage)) await start(await ChatClient.open({ serverUrl, storage }));
+  const storage = webStorage();
+  if (await ChatClient.hasAccount(storage.store))
+    await start(await ChatClient.open({ serverUrl, ...storage }));
   else renderWelcome();
 }
 
