@@ -1,5 +1,5 @@
 // The retry-receipt flow assembled from the healing building blocks over real SessionCiphers, as an
-// integrator would write it (issue 14, point 2; the SessionCipher integration comes later): a wiped
+// integrator would write it without `HealingCipher` (which runs the same flow, healing-cipher.test.ts): a wiped
 // session, a restore from an older backup and a lost one-time pre-key each heal — the message that
 // failed is delivered from the resend cache over a fresh session — while an old receipt cannot break
 // the new session and a receiver that stays broken stops asking and shows the failure.
