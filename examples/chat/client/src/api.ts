@@ -64,6 +64,12 @@ export class RelayError extends Error {
   }
 }
 
+/** 16 random bytes, base64url (22 characters): what `send` puts in `Idempotency-Key`. */
+export function randomIdempotencyKey(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /** The subset of the WebSocket API used here (browsers' and the `ws` package's both fit). */
@@ -157,10 +163,23 @@ export class RelayApi {
     return this.#call<PreKeyCounts>('GET', '/v1/prekey-status');
   }
 
-  send(messages: { to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }[]) {
-    return this.#call<{ ids: number[] }>('POST', '/v1/messages', {
-      messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })),
-    });
+  /**
+   * Submits envelopes with an `Idempotency-Key` (random unless given). When the request fails before
+   * an answer arrives (a dropped connection), it is sent once more with the same key: the relay
+   * answers the first answer if it had queued them, so nothing is queued twice.
+   */
+  async send(
+    messages: { to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }[],
+    idempotencyKey: string = randomIdempotencyKey(),
+  ) {
+    const body = { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) };
+    const headers = { 'idempotency-key': idempotencyKey };
+    try {
+      return await this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+    } catch (err) {
+      if (err instanceof RelayError) throw err; // the relay answered: nothing to retry
+      return this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+    }
   }
 
   /** A short-lived sender certificate for this device, and the relay's trust root. */

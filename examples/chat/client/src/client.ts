@@ -64,6 +64,7 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
@@ -145,7 +146,10 @@ export interface BackupOptions {
   password?: string;
   /** Also add a 64-digit recovery key (returned once). */
   recoveryKey?: boolean;
-  /** Argon2id parameters (default: the package's defaults; never below its floor). */
+  /**
+   * Argon2id parameters (default: the package's defaults; never below its floor, never above them:
+   * restore refuses more, `BackupLimitError`).
+   */
   argon2?: Argon2Params;
 }
 
@@ -1038,6 +1042,8 @@ export class ChatClient {
   /** Encrypts the whole client state and uploads it (payload and slot section stored separately). */
   backup(options: BackupOptions): Promise<BackupResult> {
     return this.#run(async (tx) => {
+      // A backup this app could not restore is refused up front (restore enforces the same limit).
+      checkBackupArgon2(options.argon2);
       const entries: [string, string][] = [];
       for (const key of await tx.keys('')) {
         if (NOT_IN_BACKUP.some((p) => key.startsWith(p))) continue;
@@ -1081,11 +1087,13 @@ export class ChatClient {
     const api = new RelayApi(options.serverUrl, options.fetch ? { fetch: options.fetch } : {});
     const stored = await api.getBackup(name, recoveryCode);
     const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
+    await checkDownloadedBackup(file);
     const opened = await openBackup(
       file,
       'password' in unlock ? { password: unlock.password } : { recoveryKey: unlock.recoveryKey },
       {
         ...(options.provider ? { provider: options.provider } : {}),
+        maxArgon2MemoryKiB: MAX_BACKUP_ARGON2.memoryKiB,
       },
     );
     const plain = await opened.plaintext.bytes();

@@ -9,6 +9,7 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 export {
   type BackupOptions,
   type BackupResult,

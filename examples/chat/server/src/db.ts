@@ -64,6 +64,16 @@ CREATE TABLE IF NOT EXISTS envelopes (
   server_ts INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (to_name, to_device, id);
+CREATE INDEX IF NOT EXISTS envelopes_by_sender ON envelopes (to_name, to_device, from_name);
+CREATE TABLE IF NOT EXISTS idempotency (
+  sender TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash BLOB NOT NULL,
+  answer TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (sender, key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at);
 CREATE TABLE IF NOT EXISTS backups (
   name TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
   payload BLOB NOT NULL,
@@ -149,18 +159,25 @@ export interface StoreLimits {
   readonly maxKyberPreKeys: number;
   /** Most queued envelopes per device; beyond, senders get 429. */
   readonly maxQueuedPerDevice: number;
+  /**
+   * Most envelopes one sender may have queued for one device: a share of `maxQueuedPerDevice`, so one
+   * flooding account fills its share and gets 429 while everyone else's messages still queue. All
+   * sealed envelopes count as one sender (the relay cannot tell their senders apart).
+   */
+  readonly maxQueuedPerSender: number;
 }
 
 export const DEFAULT_STORE_LIMITS: StoreLimits = {
   maxPreKeys: 1000,
   maxKyberPreKeys: 200,
   maxQueuedPerDevice: 10_000,
+  maxQueuedPerSender: 1_000,
 };
 
 /** Thrown by the store for a request that is well-formed but cannot be applied; the HTTP layer maps `kind`. */
 export class StoreConflict extends Error {
   constructor(
-    readonly kind: 'unknown_recipient' | 'queue_full' | 'prekey_limit',
+    readonly kind: 'unknown_recipient' | 'queue_full' | 'sender_quota' | 'prekey_limit',
     message: string,
   ) {
     super(message);
@@ -339,8 +356,10 @@ export class RelayStore {
   /**
    * A bundle for one device: the signed prekey, one one-time EC prekey (removed: handed out once) if
    * any is left, and one one-time Kyber prekey (removed) or else the reusable last-resort Kyber key.
+   * With `oneTime` false (the device handed out its share for now) only the signed prekey and the
+   * last-resort Kyber key: a session can still start (PQXDH without a one-time EC key), nothing is used up.
    */
-  takeBundle(name: string, deviceId: number): Bundle | null {
+  takeBundle(name: string, deviceId: number, oneTime = true): Bundle | null {
     return this.db.transaction((): Bundle | null => {
       const dev = this.db
         .prepare('SELECT registration_id, identity_key FROM devices WHERE name = ? AND device_id = ?')
@@ -349,11 +368,13 @@ export class RelayStore {
       const spk = this.db
         .prepare('SELECT key_id, public_key, signature FROM signed_prekeys WHERE name = ? AND device_id = ?')
         .get(name, deviceId) as { key_id: number; public_key: Buffer; signature: Buffer } | undefined;
-      const pre = this.db
-        .prepare(
-          'SELECT key_id, public_key FROM prekeys WHERE name = ? AND device_id = ? ORDER BY key_id LIMIT 1',
-        )
-        .get(name, deviceId) as { key_id: number; public_key: Buffer } | undefined;
+      const pre = oneTime
+        ? (this.db
+            .prepare(
+              'SELECT key_id, public_key FROM prekeys WHERE name = ? AND device_id = ? ORDER BY key_id LIMIT 1',
+            )
+            .get(name, deviceId) as { key_id: number; public_key: Buffer } | undefined)
+        : undefined;
       if (pre) {
         this.db
           .prepare('DELETE FROM prekeys WHERE name = ? AND device_id = ? AND key_id = ?')
@@ -361,9 +382,9 @@ export class RelayStore {
       }
       const kyber = this.db
         .prepare(
-          'SELECT key_id, public_key, signature, last_resort FROM kyber_prekeys WHERE name = ? AND device_id = ? ORDER BY last_resort, key_id LIMIT 1',
+          'SELECT key_id, public_key, signature, last_resort FROM kyber_prekeys WHERE name = ? AND device_id = ? AND last_resort >= ? ORDER BY last_resort, key_id LIMIT 1',
         )
-        .get(name, deviceId) as
+        .get(name, deviceId, oneTime ? 0 : 1) as
         | { key_id: number; public_key: Buffer; signature: Buffer; last_resort: number }
         | undefined;
       if (kyber && kyber.last_resort === 0) {
@@ -397,6 +418,9 @@ export class RelayStore {
       const queued = this.db.prepare(
         'SELECT count(*) AS n FROM envelopes WHERE to_name = ? AND to_device = ?',
       );
+      const fromSender = this.db.prepare(
+        'SELECT count(*) AS n FROM envelopes WHERE to_name = ? AND to_device = ? AND from_name = ?',
+      );
       const insert = this.db.prepare(
         'INSERT INTO envelopes (to_name, to_device, from_name, from_device, type, body, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
@@ -408,6 +432,13 @@ export class RelayStore {
         const { n } = queued.get(m.to, m.deviceId) as { n: number };
         if (n >= this.limits.maxQueuedPerDevice) {
           throw new StoreConflict('queue_full', 'the recipient device has too many undelivered messages');
+        }
+        const mine = fromSender.get(m.to, m.deviceId, fromName) as { n: number };
+        if (mine.n >= this.limits.maxQueuedPerSender) {
+          throw new StoreConflict(
+            'sender_quota',
+            'you have too many undelivered messages queued for that device; retry once it has fetched them',
+          );
         }
         const r = insert.run(m.to, m.deviceId, fromName, fromDevice, m.type, m.body, now);
         ids.push(Number(r.lastInsertRowid));
@@ -495,6 +526,7 @@ export class RelayStore {
       'prekeys',
       'kyber_prekeys',
       'envelopes',
+      'idempotency',
       'backups',
       'backup_slots',
     ]) {

@@ -19,8 +19,10 @@ import {
   type SignedPreKeyRow,
   StoreConflict,
 } from './db.js';
+import { IDEMPOTENCY_HEADER, type IdempotencyLog, idempotencyKey, requestDigest } from './idempotency.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
+import { RelayQuotas } from './quotas.js';
 import {
   arr,
   b64,
@@ -52,6 +54,8 @@ export interface HttpContext {
   readonly limits: RelayLimits;
   readonly log: Logger;
   readonly now: () => number;
+  readonly quotas: RelayQuotas;
+  readonly idempotency: IdempotencyLog;
   /** Called after envelopes were queued for a device, so an open WebSocket delivers them. */
   readonly onQueued: (name: string, deviceId: number) => void;
   /** Called after a bundle was handed out, so the device can be told to refill. */
@@ -263,9 +267,20 @@ export async function jsonBody(req: IncomingMessage, limit: number): Promise<Jso
   return parseJson(await readBody(req, limit));
 }
 
+/** decodeURIComponent that answers malformed percent-encoding with `fallback` instead of a URIError. */
+export function decodePathPart(v: string | undefined, fallback: () => HttpError): string {
+  try {
+    return decodeURIComponent(v ?? '');
+  } catch {
+    throw fallback();
+  }
+}
+
+const noSuchAccount = () => new HttpError(404, 'not_found', 'no such account');
+
 function pathName(v: string | undefined): string {
-  const name = decodeURIComponent(v ?? '');
-  if (!NAME.test(name)) throw new HttpError(404, 'not_found', 'no such account');
+  const name = decodePathPart(v, noSuchAccount);
+  if (!NAME.test(name)) throw noSuchAccount();
   return name;
 }
 
@@ -369,12 +384,17 @@ const routes: Route[] = [
     pattern: /^\/v1\/keys\/([^/]+)(?:\/(\d+))?$/,
     name: 'bundle',
     handler: async (req, [rawName, rawDevice], ctx) => {
-      authenticate(req, ctx);
+      const me = authenticate(req, ctx);
       const name = pathName(rawName);
       const ids = rawDevice === undefined ? ctx.store.deviceIds(name) : [pathInt(rawDevice, 127)];
+      const now = ctx.now();
+      // Charged per device asked for, before anything is handed out: a refused fetch takes nothing.
+      RelayQuotas.charge(ctx.quotas.bundles, me.name, now, Math.max(1, ids.length), 'bundle fetches');
       const bundles: Bundle[] = [];
       for (const id of ids) {
-        const b = ctx.store.takeBundle(name, id);
+        // Past the device's one-time share for this window: the signed + last-resort keys only.
+        const oneTime = ctx.quotas.oneTimeKeys.take(`${name}\u0000${id}`, now);
+        const b = ctx.store.takeBundle(name, id, oneTime);
         if (b) bundles.push(b);
       }
       if (bundles.length === 0) throw new HttpError(404, 'not_found', 'no such account or device');
@@ -442,7 +462,17 @@ const routes: Route[] = [
           body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
         };
       });
-      const ids = ctx.store.enqueue(me.name, me.deviceId, messages, ctx.now());
+      const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
+      const digest = requestDigest(messages.flatMap((m) => [m.to, m.deviceId, m.type, m.body]));
+      const now = ctx.now();
+      const { answer: ids, replayed } = ctx.idempotency.run(me.name, key, digest, now, () => {
+        RelayQuotas.charge(ctx.quotas.sends, me.name, now, messages.length, 'messages');
+        return ctx.store.enqueue(me.name, me.deviceId, messages, now);
+      });
+      if (replayed) {
+        ctx.log.info('messages.replayed', { account: me.name, deviceId: me.deviceId, count: ids.length });
+        return [200, { ids, replayed: true }];
+      }
       const recipients = new Set(messages.map((m) => `${m.to}\u0000${m.deviceId}`));
       for (const r of recipients) {
         const [to, dev] = r.split('\u0000') as [string, string];
@@ -556,17 +586,26 @@ export function prekeyStatus(counts: { preKeys: number; kyberPreKeys: number }, 
   };
 }
 
+/** The request target as a URL; one that does not parse is a 400, not an exception. */
+function parseUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://relay.invalid');
+  } catch {
+    throw new HttpError(400, 'invalid_request', 'the request target is not a valid path');
+  }
+}
+
 /** The node:http request listener. */
 export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[] = []) {
   const all = [...routes, ...extraRoutes];
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = ctx.now();
-    const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const method = req.method ?? 'GET';
     let routeName = 'unknown';
     let status = 500;
     let bytes = 0;
     try {
+      const url = parseUrl(req.url);
       if (!url.pathname.startsWith('/v1/') && method === 'GET' && ctx.serveStatic) {
         if (await ctx.serveStatic(req, res)) {
           status = res.statusCode;
@@ -591,7 +630,12 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
         status = err.status;
         bytes = send(res, err.status, { error: err.code, message: err.message, ...err.extra });
       } else if (err instanceof StoreConflict) {
-        status = err.kind === 'unknown_recipient' ? 404 : err.kind === 'queue_full' ? 429 : 413;
+        status =
+          err.kind === 'unknown_recipient'
+            ? 404
+            : err.kind === 'queue_full' || err.kind === 'sender_quota'
+              ? 429
+              : 413;
         bytes = send(res, status, { error: err.kind, message: err.message });
       } else {
         status = 500;

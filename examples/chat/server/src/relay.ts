@@ -7,15 +7,12 @@ import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
 import { createHttpHandler } from './http.js';
+import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
-import {
-  DEFAULT_SEALED_LIMITS,
-  ensureAccessKeyTable,
-  RecipientRateLimiter,
-  type SealedLimits,
-  sealedRoutes,
-} from './sealed.js';
+import { RelayQuotas } from './quotas.js';
+import { WindowLimiter } from './rate-limit.js';
+import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
 
 export interface RelayOptions {
   /** SQLite file (default ':memory:'; a file is needed for queues to survive a restart). */
@@ -56,7 +53,12 @@ const MIME: Record<string, string> = {
 function staticServer(dir: string) {
   const root = resolve(dir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
+    } catch {
+      return false; // malformed percent-encoding: no such file (the API router answers 404)
+    }
     const rel = normalize(pathname === '/' ? '/index.html' : pathname);
     const file = join(root, rel);
     if (file !== root && !file.startsWith(root + sep)) return false;
@@ -84,7 +86,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hub = new DeliveryHub(store, limits, log);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
-  const limiter = new RecipientRateLimiter({ ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits });
+  const sealedLimits = { ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits };
+  const limiter = new WindowLimiter(
+    { count: sealedLimits.perRecipient, windowMs: sealedLimits.windowMs },
+    sealedLimits.trackedRecipients,
+  );
   const server = createServer(
     createHttpHandler(
       {
@@ -92,6 +98,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         limits,
         log,
         now,
+        quotas: new RelayQuotas(limits),
+        idempotency: new IdempotencyLog(store.db),
         onQueued: (name, deviceId) => hub.queued(name, deviceId),
         onPreKeysTaken: (name, deviceId) => hub.notifyPreKeys(name, deviceId),
         onDeviceReplaced: (name) => hub.deviceReplaced(name),

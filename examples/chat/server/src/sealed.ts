@@ -17,7 +17,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { PublicKey } from '@e2ee-kit/core';
 import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
-import { authenticate, base64, type HttpContext, jsonBody, type Route } from './http.js';
+import { authenticate, base64, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
+import type { WindowLimiter } from './rate-limit.js';
 import { arr, b64, bad, HttpError, int, NAME, obj } from './validate.js';
 
 export const ACCESS_KEY_LENGTH = 16;
@@ -36,29 +37,6 @@ export const DEFAULT_SEALED_LIMITS: SealedLimits = {
   windowMs: 60_000,
   trackedRecipients: 10_000,
 };
-
-/** Fixed-window counter per recipient, bounded in memory. */
-export class RecipientRateLimiter {
-  readonly #windows = new Map<string, { start: number; count: number }>();
-  constructor(readonly limits: SealedLimits) {}
-
-  /** Counts one attempt; false when the recipient's window is full. */
-  take(recipient: string, now: number): boolean {
-    let w = this.#windows.get(recipient);
-    if (!w || now - w.start >= this.limits.windowMs) {
-      this.#windows.delete(recipient);
-      if (this.#windows.size >= this.limits.trackedRecipients) {
-        const oldest = this.#windows.keys().next().value;
-        if (oldest !== undefined) this.#windows.delete(oldest);
-      }
-      w = { start: now, count: 0 };
-      this.#windows.set(recipient, w);
-    }
-    if (w.count >= this.limits.perRecipient) return false;
-    w.count++;
-    return true;
-  }
-}
 
 export function ensureAccessKeyTable(store: RelayStore): void {
   store.db.exec(
@@ -86,7 +64,8 @@ function presentedAccessKey(header: string | string[] | undefined): Uint8Array {
   }
 }
 
-export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLimiter): Route[] {
+/** `limiter`: sealed POSTs per recipient (see `SealedLimits`). */
+export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): Route[] {
   return [
     {
       method: 'GET',
@@ -141,7 +120,7 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLim
       pattern: /^\/v1\/sealed\/([^/]+)$/,
       name: 'send-sealed',
       handler: async (req, [rawName], ctx: HttpContext) => {
-        const to = decodeURIComponent(rawName ?? '');
+        const to = decodePathPart(rawName, unauthorized);
         if (!NAME.test(to)) throw unauthorized();
         // Counted before the key is checked: failed guesses use up the window too.
         if (!limiter.take(to, ctx.now())) {

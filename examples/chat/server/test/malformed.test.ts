@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../src/index.js';
 import { b64, call, ecPreKeys, makeDevice, register, signedKem, type TestDevice } from './helpers.js';
@@ -47,6 +48,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay.close();
 });
+
+/** Sends a GET with the target exactly as given (no URL normalisation) and returns the status. */
+function rawStatus(port: number, target: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: target }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 type Req = {
   method: string;
@@ -409,6 +422,193 @@ const cases: [string, Req, number, string][] = [
   ['unknown endpoint', { method: 'GET', path: '/v1/secrets', token: true }, 404, 'not_found'],
 ];
 
+// Hostile or broken input of every kind: whatever the exact code, the answer is a 4xx (never a 500)
+// with an error code, and nothing changes.
+const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+const neverServerErrors: [string, Req][] = [
+  ['bad percent-encoding in a bundle path', { method: 'GET', path: '/v1/keys/%E0%A4%A', token: true }],
+  ['lone percent sign in a bundle path', { method: 'GET', path: '/v1/keys/%', token: true }],
+  ['percent-encoded NUL in a bundle path', { method: 'GET', path: '/v1/keys/bob%00', token: true }],
+  ['bad percent-encoding in a backup path', { method: 'GET', path: '/v1/backup/%ZZ', token: true }],
+  [
+    'bad percent-encoding in a sealed path',
+    { method: 'POST', path: '/v1/sealed/%C3%28', json: () => ({ messages: [] }) },
+  ],
+  ['bad percent-encoding outside /v1', { method: 'GET', path: '/%E0%A4%A' }],
+  ['unknown route under /v1', { method: 'GET', path: '/v1/accounts/bob/devices', token: true }],
+  ['bare /v1', { method: 'GET', path: '/v1' }],
+  ['root', { method: 'GET', path: '/' }],
+  ['dot segments', { method: 'GET', path: '/v1/keys/../../etc/passwd', token: true }],
+  ['wrong method on a known route', { method: 'DELETE', path: '/v1/keys', token: true }],
+  [
+    'messages body is not JSON',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '{"messages":[',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body is JSON null',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: 'null',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body is a JSON string',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '"hi"',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body nested 100,000 deep',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: deep,
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body invalid UTF-8',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '{"messages":"\udc00"}',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body over the size limit',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: JSON.stringify({ messages: [], pad: 'x'.repeat(5 * 1024 * 1024) }),
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages is an object',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => ({ messages: {} }) },
+  ],
+  [
+    'message is a number',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => ({ messages: [7] }) },
+  ],
+  [
+    'recipient is a number',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 7 }) },
+  ],
+  [
+    'recipient is an object',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: {} }) },
+  ],
+  [
+    'device id is a string',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ deviceId: '1' }) },
+  ],
+  [
+    'device id is huge',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ deviceId: 2 ** 53 }) },
+  ],
+  [
+    'kind is an array',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ kind: ['whisper'] }) },
+  ],
+  ['body is a number', { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 12 }) }],
+  [
+    'body is unpadded base64',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 'AQID' + 'A' }) },
+  ],
+  [
+    'body has spaces',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 'AQ ID' }) },
+  ],
+  [
+    'body is base64url',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: '-_-_' }) },
+  ],
+  [
+    'body is only padding',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: '====' }) },
+  ],
+  [
+    'malformed Idempotency-Key',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({}),
+      headers: { 'idempotency-key': 'a b' },
+    },
+  ],
+  [
+    'Idempotency-Key too long',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({}),
+      headers: { 'idempotency-key': 'k'.repeat(65) },
+    },
+  ],
+  [
+    'registration with a numeric name',
+    { method: 'POST', path: '/v1/accounts', json: reg(() => {}, 7 as never) },
+  ],
+  [
+    'registration device is an array',
+    { method: 'POST', path: '/v1/accounts', json: () => ({ name: 'x', device: [] }) },
+  ],
+  [
+    'registration prekeys is a string',
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: reg((d) => {
+        d['preKeys'] = 'many';
+      }),
+    },
+  ],
+  [
+    'signature not base64',
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: reg((d) => {
+        d['signedPreKey'] = { ...(d['signedPreKey'] as Record<string, unknown>), signature: '****' };
+      }),
+    },
+  ],
+  ['key upload is an array', { method: 'PUT', path: '/v1/keys', token: true, json: () => [] }],
+  [
+    'backup slots is a number',
+    { method: 'PUT', path: '/v1/backup', token: true, json: () => ({ slots: 1, payload: 2 }) },
+  ],
+  [
+    'access key of the wrong size',
+    { method: 'PUT', path: '/v1/access-key', token: true, json: () => ({ accessKey: big(15) }) },
+  ],
+  [
+    'authorization without Bearer',
+    { method: 'GET', path: '/v1/accounts', headers: { authorization: 'Basic eDp5' } },
+  ],
+  ['ack id beyond 2^53', { method: 'DELETE', path: '/v1/messages/99999999999999999999', token: true }],
+];
+
 describe('malformed and oversized requests get a clear 4xx and change nothing', () => {
   it.each(cases)('%s', async (_name, req, status, code) => {
     const json = req.json ? await req.json() : undefined;
@@ -421,6 +621,37 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
     expect(r.status).toBe(status);
     expect(r.body['error']).toBe(code);
     expect(typeof r.body['message']).toBe('string');
+    expect(digest()).toEqual(snapshot);
+  });
+
+  it.each(neverServerErrors)('%s: 4xx, never 500', async (_name, req) => {
+    const json = req.json ? await req.json() : undefined;
+    const r = await call(relay.url, req.method, req.path, {
+      ...(req.token ? { token: alice.token } : {}),
+      ...(json !== undefined ? { json } : {}),
+      ...(req.raw !== undefined ? { raw: req.raw } : {}),
+      ...(req.headers ? { headers: req.headers } : {}),
+    });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(typeof r.body['error']).toBe('string');
+    expect(digest()).toEqual(snapshot);
+  });
+
+  it('raw request targets that fetch would normalise away are 4xx too', async () => {
+    const targets = [
+      '/v1/keys/%E0%A4%A',
+      '/v1/backup/%',
+      '/v1/sealed/%FF',
+      '*',
+      '/v1//keys//bob',
+      '/%2e%2e/%2e%2e',
+    ];
+    for (const target of targets) {
+      const status = await rawStatus(relay.port, target);
+      expect(status, target).toBeGreaterThanOrEqual(400);
+      expect(status, target).toBeLessThan(500);
+    }
     expect(digest()).toEqual(snapshot);
   });
 

@@ -6,7 +6,7 @@ import { SenderCertificate } from '@e2ee-kit/sealed-sender';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveAccessKey } from '../../client/src/sealed.js';
 import { type Relay, SENDER_CERTIFICATE_LIFETIME_MS, silentLogger, startRelay } from '../src/index.js';
-import { RecipientRateLimiter } from '../src/sealed.js';
+import { WindowLimiter } from '../src/rate-limit.js';
 import { b64, call, makeDevice, register } from './helpers.js';
 
 const relays: Relay[] = [];
@@ -185,7 +185,7 @@ describe('unidentified delivery', () => {
   });
 
   it('keeps a bounded number of recipient windows', () => {
-    const limiter = new RecipientRateLimiter({ perRecipient: 1, windowMs: 1000, trackedRecipients: 2 });
+    const limiter = new WindowLimiter({ count: 1, windowMs: 1000 }, 2);
     expect(limiter.take('a', 0)).toBe(true);
     expect(limiter.take('a', 0)).toBe(false);
     expect(limiter.take('b', 0)).toBe(true);
