@@ -9,7 +9,10 @@ export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
 export interface Envelope {
   readonly id: number;
-  /** Empty for a sealed envelope (the relay does not know the sender); opening it names the sender. */
+  /**
+   * The sender's ServiceId (ACI). Empty for a sealed envelope (the relay does not know the sender);
+   * opening it names the sender.
+   */
   readonly from: string;
   readonly fromDevice: number;
   readonly kind: EnvelopeKind | 'sealed';
@@ -45,6 +48,12 @@ export interface BundleJson {
   signedPreKey: SignedKeyJson;
   preKey: PreKeyJson | null;
   kyberPreKey: SignedKeyJson & { lastResort: boolean };
+}
+/** One account in the relay's directory: its ServiceId, display name and device ids. */
+export interface DirectoryEntryJson {
+  aci: string;
+  name: string;
+  devices: number[];
 }
 export interface PreKeyCounts {
   preKeys: number;
@@ -139,6 +148,7 @@ export class RelayApi {
 
   register(body: { name: string; recoveryCode?: string; device: DeviceRegistrationJson }) {
     return this.#call<{
+      aci: string;
       name: string;
       deviceId: number;
       token: string;
@@ -148,11 +158,22 @@ export class RelayApi {
   }
 
   directory() {
-    return this.#call<{ accounts: { name: string; devices: number[] }[] }>('GET', '/v1/accounts');
+    return this.#call<{ accounts: DirectoryEntryJson[] }>('GET', '/v1/accounts');
   }
 
-  bundles(name: string) {
-    return this.#call<{ name: string; devices: BundleJson[] }>('GET', `/v1/keys/${encodeURIComponent(name)}`);
+  /** The account registered under a display name. */
+  lookupName(name: string) {
+    return this.#call<DirectoryEntryJson>('GET', `/v1/accounts/name/${encodeURIComponent(name)}`);
+  }
+
+  /** The account with this ServiceId. */
+  lookupServiceId(aci: string) {
+    return this.#call<DirectoryEntryJson>('GET', `/v1/accounts/aci/${encodeURIComponent(aci)}`);
+  }
+
+  /** A bundle per device of the account `aci` (a ServiceId). */
+  bundles(aci: string) {
+    return this.#call<{ aci: string; devices: BundleJson[] }>('GET', `/v1/keys/${encodeURIComponent(aci)}`);
   }
 
   uploadKeys(upload: KeyUploadJson) {
@@ -191,7 +212,7 @@ export class RelayApi {
     return this.#call<{ stored: true }>('PUT', '/v1/access-key', { accessKey: toBase64(accessKey) });
   }
 
-  /** Unidentified delivery: no Authorization header, only the recipient's access key. */
+  /** Unidentified delivery to the ServiceId `to`: no Authorization header, only the recipient's access key. */
   sendSealed(to: string, accessKey: Uint8Array, messages: { deviceId: number; body: Uint8Array }[]) {
     return this.#call<{ ids: number[] }>(
       'POST',

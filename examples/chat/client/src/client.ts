@@ -66,6 +66,7 @@ import {
 } from './api.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import { ContactDirectory } from './directory.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
@@ -161,6 +162,8 @@ export interface BackupResult {
 }
 
 interface Credentials {
+  /** Our ServiceId, assigned by the relay at registration. */
+  aci: string;
   name: string;
   deviceId: number;
   token: string;
@@ -209,7 +212,14 @@ function randomId(provider: CryptoProvider): string {
   return Array.from(provider.randomBytes(12), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * Ratchet addresses (sessions, identity keys) use the contact's ServiceId; sender-key addresses and
+ * everything the user sees (conversations, groups, verification) use display names.
+ */
 const address = (name: string, deviceId = DEVICE_ID): Address => ({ name, deviceId });
+
+/** An envelope as the app layer handles it: `from` is the sender's display name, `fromAci` its ServiceId. */
+type Incoming = Envelope & { readonly fromAci: string };
 const dm = (name: string) => `dm:${name}`;
 const groupConversation = (id: string) => `group:${id}`;
 const pad = (n: number) => n.toString().padStart(12, '0');
@@ -221,13 +231,17 @@ const outboxKey = (group: string, seq: number, chain: number, iteration: number)
 const OUTBOX_SIZE = 50;
 
 export class ChatClient {
+  /** The display name. */
   readonly name: string;
+  /** The account's ServiceId (ACI): what the relay and the ratchet address it by. */
+  readonly aci: string;
   readonly deviceId: number;
   readonly storage: ChatStorage;
   readonly api: RelayApi;
   readonly #provider: CryptoProvider;
   readonly #identity: IdentityKeyPair;
   readonly #store: ClientProtocolStore;
+  readonly #directory: ContactDirectory;
   /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
   readonly sealed: SealedSender;
   readonly #groups: GroupCipher;
@@ -251,6 +265,7 @@ export class ChatClient {
     options: ChatClientOptions,
   ) {
     this.name = creds.name;
+    this.aci = creds.aci;
     this.deviceId = creds.deviceId;
     this.storage = storage;
     this.#provider = resolveProvider(options.provider);
@@ -260,6 +275,7 @@ export class ChatClient {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.#webSocket = options.webSocket;
+    this.#directory = new ContactDirectory(this.api);
     this.#identity = identity;
     this.#store = new ClientProtocolStore(identity, registrationId, {
       tx: () => {
@@ -267,7 +283,7 @@ export class ChatClient {
         return this.#tx;
       },
       trustedForSending: (a, key) => this.#trustedForSending(a, key),
-      onIdentityChange: (a) => this.#identityChanged(a.name),
+      onIdentityChange: (a) => this.#identityChanged(a.name), // a ServiceId
     });
     this.#groups = new GroupCipher(this.#store, {
       provider: this.#provider,
@@ -277,10 +293,10 @@ export class ChatClient {
       api: this.api,
       identity,
       provider: this.#provider,
-      name: () => this.name,
+      serviceId: () => this.aci,
       deviceId: () => this.deviceId,
       now: this.#now,
-      identityOf: (name, deviceId) => this.#store.getIdentity(address(name, deviceId)),
+      identityOf: (aci, deviceId) => this.#store.getIdentity(address(aci, deviceId)),
     });
     this.#manager = new PreKeyManager(this.#store, {
       provider: this.#provider,
@@ -315,6 +331,9 @@ export class ChatClient {
     const creds = parseJsonBytes<Credentials>(await tx.get(CREDENTIALS));
     const id = await ClientProtocolStore.loadIdentity(tx);
     if (!creds || !id) throw new Error('this storage holds no registered account');
+    if (!creds.aci) {
+      throw new Error('this storage holds an account from before ServiceIds: register it again');
+    }
     return new ChatClient(creds, id.pair, id.registrationId, options.storage, options);
   }
 
@@ -332,6 +351,7 @@ export class ChatClient {
     recoveryCode: string | undefined,
   ): Promise<ChatClient> {
     const placeholder: Credentials = {
+      aci: '',
       name,
       deviceId: DEVICE_ID,
       token: '',
@@ -361,12 +381,14 @@ export class ChatClient {
         },
       });
       const creds: Credentials = {
+        aci: reply.aci,
         name,
         deviceId: reply.deviceId,
         token: reply.token,
         recoveryCode: reply.recoveryCode ?? recoveryCode ?? '',
       };
       tx.set(CREDENTIALS, jsonBytes(creds));
+      await client.#directory.pinSelf(tx, { aci: reply.aci, name });
       client.api.token = reply.token;
       await client.sealed.enroll(tx);
       return new ChatClient(creds, identity, registrationId, storage, options);
@@ -412,7 +434,8 @@ export class ChatClient {
       this.#changedIdentities = [];
       try {
         const out = await fn(tx);
-        for (const contact of this.#changedIdentities.splice(0)) {
+        for (const aci of this.#changedIdentities.splice(0)) {
+          const contact = await this.#directory.nameOf(tx, aci);
           await this.#note(tx, dm(contact), contact, `your safety number with ${contact} changed`);
           this.#emit('identity-changed', { contact });
         }
@@ -529,8 +552,22 @@ export class ChatClient {
   receive(env: Envelope): Promise<void> {
     if (env.kind === 'sealed') return this.#receiveSealed(env);
     return this.#run(async (tx) => {
-      if (env.kind === 'senderkey') await this.#receiveGroup(tx, env);
-      else await this.#receivePairwise(tx, env);
+      const incoming = await this.#incoming(tx, env);
+      if (env.kind === 'senderkey') await this.#receiveGroup(tx, incoming);
+      else await this.#receivePairwise(tx, incoming);
+    });
+  }
+
+  /** Names the sender of a relay envelope (its `from` is a ServiceId) for the app layer. */
+  async #incoming(tx: Transaction, env: Envelope): Promise<Incoming> {
+    return { ...env, from: await this.#directory.nameOf(tx, env.from), fromAci: env.from };
+  }
+
+  /** A session with one device of a contact, bound to both ServiceIds (libsignal's `addresses`). */
+  #cipher(aci: string, deviceId = DEVICE_ID): SessionCipher {
+    return new SessionCipher(this.#store, address(aci, deviceId), {
+      provider: this.#provider,
+      localAddress: address(this.aci, this.deviceId),
     });
   }
 
@@ -549,11 +586,13 @@ export class ChatClient {
   async #receiveSealed(env: Envelope): Promise<void> {
     try {
       await this.#run(async (tx) => {
-        const { inner, identityKey } = await this.sealed.open(tx, env);
-        const sender = address(inner.from, inner.fromDevice);
+        const opened = await this.sealed.open(tx, env);
+        const { identityKey } = opened;
+        const sender = address(opened.inner.from, opened.inner.fromDevice);
         // Checked before decrypting when we know the sender, and after a first (prekey) message.
         const known = await this.#store.getIdentity(sender);
         if (known && !known.equals(identityKey)) throw new SealedIdentityMismatch();
+        const inner = await this.#incoming(tx, opened.inner);
         if (inner.kind === 'senderkey') await this.#receiveGroup(tx, inner);
         else await this.#receivePairwise(tx, inner);
         const held = known ?? (await this.#store.getIdentity(sender));
@@ -568,14 +607,12 @@ export class ChatClient {
     }
   }
 
-  async #receivePairwise(tx: Transaction, env: Envelope): Promise<void> {
-    const cipher = new SessionCipher(this.#store, address(env.from, env.fromDevice), {
-      provider: this.#provider,
-    });
+  async #receivePairwise(tx: Transaction, env: Incoming): Promise<void> {
+    const cipher = this.#cipher(env.fromAci, env.fromDevice);
     let plaintext: Uint8Array;
     try {
       ({ plaintext } = await cipher.decrypt({ type: env.kind as 'prekey' | 'whisper', body: env.body }));
-      await this.sealed.learn(tx, env.from, plaintext);
+      await this.sealed.learn(tx, env.fromAci, plaintext);
     } catch (err) {
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
@@ -602,7 +639,7 @@ export class ChatClient {
     await this.#apply(tx, env, content);
   }
 
-  async #receiveGroup(tx: Transaction, env: Envelope, retry = false): Promise<boolean> {
+  async #receiveGroup(tx: Transaction, env: Incoming, retry = false): Promise<boolean> {
     const sender = address(env.from, env.fromDevice);
     const outcome = await this.#groups.tryDecrypt(sender, env.body);
     switch (outcome.status) {
@@ -649,7 +686,7 @@ export class ChatClient {
     }
   }
 
-  async #apply(tx: Transaction, env: Envelope, content: Content): Promise<void> {
+  async #apply(tx: Transaction, env: Incoming, content: Content): Promise<void> {
     const from = env.from;
     switch (content.t) {
       case 'text': {
@@ -693,9 +730,9 @@ export class ChatClient {
         await this.#groups.processDistributionMessage(address(from, env.fromDevice), skdm);
         // Messages that arrived before the key: try them again now.
         for (const key of await tx.keys(`pending:${content.group}:${from}:`)) {
-          const raw = parseJsonBytes<Envelope & { body: string }>(await tx.get(key));
+          const raw = parseJsonBytes<Incoming & { body: string }>(await tx.get(key));
           if (!raw) continue;
-          const pending: Envelope = { ...raw, body: fromBase64(raw.body) };
+          const pending: Incoming = { ...raw, body: fromBase64(raw.body) };
           if (await this.#receiveGroup(tx, pending, true)) tx.delete(key);
         }
         return;
@@ -787,22 +824,28 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // 1:1
 
-  /** Encrypts `content` for `name`'s device, starting a session from a fresh bundle if there is none. */
+  /**
+   * Encrypts `content` for `name`'s device, starting a session from a fresh bundle if there is none.
+   * The envelope is addressed to the contact's ServiceId.
+   */
   async #encryptTo(
     name: string,
     content: Content,
   ): Promise<{ to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }> {
-    const cipher = new SessionCipher(this.#store, address(name), { provider: this.#provider });
+    const tx = this.#tx;
+    if (!tx) throw new Error('encrypt outside a client operation');
+    const aci = await this.#directory.aciOf(tx, name);
+    const cipher = this.#cipher(aci);
     if (!(await cipher.hasSession())) {
-      const { devices } = await this.api.bundles(name);
+      const { devices } = await this.api.bundles(aci);
       const bundle = devices.find((d) => d.deviceId === DEVICE_ID);
       if (!bundle) throw new RelayError(404, 'not_found', `${name} has no device ${DEVICE_ID}`);
       await cipher.initiate(bundleFrom(bundle));
     }
     // Our profile key rides along in every pairwise content: contacts derive our access key from it.
-    const pk = this.#tx ? await this.sealed.profileKeyField(this.#tx) : {};
+    const pk = await this.sealed.profileKeyField(tx);
     const msg = await cipher.encrypt(encodeContent({ ...content, ...pk } as Content));
-    return { to: name, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
+    return { to: aci, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
   }
 
   /** Sends a text to a contact. Throws `UntrustedIdentityError` if the contact's verified key changed. */
@@ -812,7 +855,7 @@ export class ChatClient {
       const out = await this.#encryptTo(contact, content);
       await this.#send([out]);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
-      return { envelopes: [{ to: out.to, kind: out.kind, body: out.body }], message };
+      return { envelopes: [{ to: contact, kind: out.kind, body: out.body }], message };
     });
   }
 
@@ -931,9 +974,11 @@ export class ChatClient {
       for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
       const recipients = group.members.filter((m) => m !== this.name);
       if (recipients.length > 0) {
-        await this.#send(
-          recipients.map((to) => ({ to, deviceId: DEVICE_ID, kind: 'senderkey' as const, body })),
-        );
+        const out: Outgoing[] = [];
+        for (const r of recipients) {
+          out.push({ to: await this.#directory.aciOf(tx, r), deviceId: DEVICE_ID, kind: 'senderkey', body });
+        }
+        await this.#send(out);
       }
       const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
       return {
@@ -976,17 +1021,19 @@ export class ChatClient {
   // Safety numbers
 
   async #trustedForSending(a: Address, key: PublicKey): Promise<boolean> {
-    const verified = await this.#tx?.get(`verified:${a.name}`);
+    const tx = this.#tx;
+    if (!tx) return false;
+    const verified = await tx.get(`verified:${await this.#directory.nameOf(tx, a.name)}`);
     return verified === undefined || constantTimeEqual(verified, key.serialize());
   }
 
-  #identityChanged(contact: string): void {
+  #identityChanged(aci: string): void {
     // Called synchronously from inside the identity store; the notice is written before the commit.
-    this.#changedIdentities.push(contact);
+    this.#changedIdentities.push(aci);
   }
 
-  async #computeSafetyNumber(contact: string) {
-    const theirs = await this.#store.getIdentity(address(contact));
+  async #computeSafetyNumber(tx: Transaction, contact: string) {
+    const theirs = await this.#store.getIdentity(address(await this.#directory.aciOf(tx, contact)));
     if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
     const sn = computeSafetyNumber({
       local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
@@ -999,7 +1046,7 @@ export class ChatClient {
   /** The safety number with `contact` (needs a session, i.e. at least one message exchanged). */
   safetyNumber(contact: string): Promise<SafetyNumberView> {
     return this.#run(async (tx) => {
-      const { theirs, sn } = await this.#computeSafetyNumber(contact);
+      const { theirs, sn } = await this.#computeSafetyNumber(tx, contact);
       const verified = await tx.get(`verified:${contact}`);
       return {
         contact,
@@ -1019,7 +1066,7 @@ export class ChatClient {
    */
   verifySafetyNumber(contact: string, scanned: Uint8Array): Promise<CompareResult> {
     return this.#run(async (tx) => {
-      const { theirs, sn } = await this.#computeSafetyNumber(contact);
+      const { theirs, sn } = await this.#computeSafetyNumber(tx, contact);
       const result = sn.compare(scanned);
       if (result.status === 'match') {
         tx.set(`verified:${contact}`, theirs.serialize());

@@ -1,6 +1,7 @@
 /** @e2ee-kit/chat-client: one device of the chat example, for Node and browsers (no node: imports). */
 export {
   type BundleJson,
+  type DirectoryEntryJson,
   type Envelope,
   type EnvelopeKind,
   type FetchLike,
@@ -25,4 +26,5 @@ export {
   type SentInfo,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export { DirectoryMismatchError } from './directory.js';
 export { type ChatStorage, MemoryStorage, Transaction } from './storage.js';

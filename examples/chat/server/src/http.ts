@@ -4,13 +4,14 @@
  * <device token>`, a random token issued at registration of which the server keeps only a SHA-256.
  */
 import { Buffer } from 'node:buffer';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nobleProvider, PublicKey, xeddsaVerify } from '@e2ee-kit/core';
 import {
   type Bundle,
   type DeviceKeys,
   type DeviceRow,
+  type DirectoryEntry,
   type EnvelopeRow,
   type KeyUpload,
   type KyberPreKeyRow,
@@ -24,6 +25,8 @@ import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
 import {
+  ACI,
+  ACI_DESCRIPTION,
   arr,
   b64,
   bad,
@@ -57,11 +60,11 @@ export interface HttpContext {
   readonly quotas: RelayQuotas;
   readonly idempotency: IdempotencyLog;
   /** Called after envelopes were queued for a device, so an open WebSocket delivers them. */
-  readonly onQueued: (name: string, deviceId: number) => void;
+  readonly onQueued: (aci: string, deviceId: number) => void;
   /** Called after a bundle was handed out, so the device can be told to refill. */
-  readonly onPreKeysTaken: (name: string, deviceId: number) => void;
+  readonly onPreKeysTaken: (aci: string, deviceId: number) => void;
   /** Called when a device was replaced by a new registration. */
-  readonly onDeviceReplaced: (name: string) => void;
+  readonly onDeviceReplaced: (aci: string) => void;
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
@@ -220,7 +223,7 @@ export function envelopeJson(e: EnvelopeRow) {
   }
   return {
     id: e.id,
-    from: e.fromName,
+    from: e.fromAci,
     fromDevice: e.fromDevice,
     kind: e.type,
     body: base64(e.body),
@@ -284,6 +287,14 @@ function pathName(v: string | undefined): string {
   return name;
 }
 
+function pathAci(v: string | undefined): string {
+  const aci = decodePathPart(v, noSuchAccount);
+  if (!ACI.test(aci)) throw noSuchAccount();
+  return aci;
+}
+
+const directoryJson = (e: DirectoryEntry) => ({ aci: e.aci, name: e.name, devices: [...e.devices] });
+
 function pathInt(v: string | undefined, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(404, 'not_found', 'no such item');
@@ -326,9 +337,10 @@ const routes: Route[] = [
         preKeys: upload.preKeys ?? [],
         kyberPreKeys: upload.kyberPreKeys ?? [],
       };
-      const stored = ctx.store.accountRecoveryHash(name);
+      const stored = ctx.store.accountByName(name);
       let newRecovery: string | undefined;
       let recoveryHash: Uint8Array;
+      let aci: string;
       if (stored) {
         if (recoveryCode === undefined) {
           throw new HttpError(
@@ -338,20 +350,22 @@ const routes: Route[] = [
           );
         }
         const presented = sha256(recoveryCode);
-        if (!timingSafeEqual(presented, stored)) {
+        if (!timingSafeEqual(presented, stored.recoveryHash)) {
           throw new HttpError(403, 'wrong_recovery_code', 'the recovery code does not match this account');
         }
-        recoveryHash = stored;
+        recoveryHash = stored.recoveryHash;
+        aci = stored.aci; // a re-registration keeps the account's ServiceId
       } else {
         if (recoveryCode !== undefined) throw new HttpError(404, 'not_found', 'no such account to recover');
         newRecovery = randomBytes(16).toString('hex');
         recoveryHash = sha256(newRecovery);
+        aci = randomUUID();
       }
       const token = randomBytes(32).toString('base64url');
-      const result = ctx.store.register(name, recoveryHash, sha256(token), keys, ctx.now());
-      if (!result.created) ctx.onDeviceReplaced(name);
+      const result = ctx.store.register(aci, name, recoveryHash, sha256(token), keys, ctx.now());
+      if (!result.created) ctx.onDeviceReplaced(aci);
       ctx.log.info('account.registered', {
-        account: name,
+        account: aci,
         deviceId: result.deviceId,
         created: result.created,
         queueDropped: result.queueDropped,
@@ -361,6 +375,7 @@ const routes: Route[] = [
       return [
         result.created ? 201 : 200,
         {
+          aci,
           name,
           deviceId: result.deviceId,
           token,
@@ -376,30 +391,53 @@ const routes: Route[] = [
     name: 'directory',
     handler: async (req, _p, ctx) => {
       authenticate(req, ctx);
-      return [200, { accounts: ctx.store.listAccounts() }];
+      return [200, { accounts: ctx.store.listAccounts().map(directoryJson) }];
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/accounts\/name\/([^/]+)$/,
+    name: 'lookup-name',
+    handler: async (req, [rawName], ctx) => {
+      authenticate(req, ctx);
+      const found = ctx.store.accountByName(pathName(rawName));
+      const entry = found ? ctx.store.account(found.aci) : null;
+      if (!entry) throw noSuchAccount();
+      return [200, directoryJson(entry)];
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/accounts\/aci\/([^/]+)$/,
+    name: 'lookup-aci',
+    handler: async (req, [rawAci], ctx) => {
+      authenticate(req, ctx);
+      const entry = ctx.store.account(pathAci(rawAci));
+      if (!entry) throw noSuchAccount();
+      return [200, directoryJson(entry)];
     },
   },
   {
     method: 'GET',
     pattern: /^\/v1\/keys\/([^/]+)(?:\/(\d+))?$/,
     name: 'bundle',
-    handler: async (req, [rawName, rawDevice], ctx) => {
+    handler: async (req, [rawAci, rawDevice], ctx) => {
       const me = authenticate(req, ctx);
-      const name = pathName(rawName);
-      const ids = rawDevice === undefined ? ctx.store.deviceIds(name) : [pathInt(rawDevice, 127)];
+      const aci = pathAci(rawAci);
+      const ids = rawDevice === undefined ? ctx.store.deviceIds(aci) : [pathInt(rawDevice, 127)];
       const now = ctx.now();
       // Charged per device asked for, before anything is handed out: a refused fetch takes nothing.
-      RelayQuotas.charge(ctx.quotas.bundles, me.name, now, Math.max(1, ids.length), 'bundle fetches');
+      RelayQuotas.charge(ctx.quotas.bundles, me.aci, now, Math.max(1, ids.length), 'bundle fetches');
       const bundles: Bundle[] = [];
       for (const id of ids) {
         // Past the device's one-time share for this window: the signed + last-resort keys only.
-        const oneTime = ctx.quotas.oneTimeKeys.take(`${name}\u0000${id}`, now);
-        const b = ctx.store.takeBundle(name, id, oneTime);
+        const oneTime = ctx.quotas.oneTimeKeys.take(`${aci}\u0000${id}`, now);
+        const b = ctx.store.takeBundle(aci, id, oneTime);
         if (b) bundles.push(b);
       }
       if (bundles.length === 0) throw new HttpError(404, 'not_found', 'no such account or device');
-      for (const b of bundles) ctx.onPreKeysTaken(name, b.deviceId);
-      return [200, { name, devices: bundles.map(bundleJson) }];
+      for (const b of bundles) ctx.onPreKeysTaken(aci, b.deviceId);
+      return [200, { aci, devices: bundles.map(bundleJson) }];
     },
   },
   {
@@ -415,9 +453,9 @@ const routes: Route[] = [
         ctx.limits,
         false,
       );
-      const counts = ctx.store.uploadKeys(me.name, me.deviceId, upload);
+      const counts = ctx.store.uploadKeys(me.aci, me.deviceId, upload);
       ctx.log.info('keys.uploaded', {
-        account: me.name,
+        account: me.aci,
         deviceId: me.deviceId,
         preKeys: upload.preKeys?.length ?? 0,
         kyberPreKeys: upload.kyberPreKeys?.length ?? 0,
@@ -432,7 +470,7 @@ const routes: Route[] = [
     name: 'prekey-status',
     handler: async (req, _p, ctx) => {
       const me = authenticate(req, ctx);
-      return [200, prekeyStatus(ctx.store.preKeyCounts(me.name, me.deviceId), ctx.limits)];
+      return [200, prekeyStatus(ctx.store.preKeyCounts(me.aci, me.deviceId), ctx.limits)];
     },
   },
   {
@@ -456,7 +494,7 @@ const routes: Route[] = [
           throw bad(`${path}.kind`, `must be one of ${ENVELOPE_TYPES.join(', ')}`);
         }
         return {
-          to: str(o['to'], `${path}.to`, NAME, NAME_DESCRIPTION),
+          to: str(o['to'], `${path}.to`, ACI, ACI_DESCRIPTION),
           deviceId: int(o['deviceId'], `${path}.deviceId`, 1, 127),
           type: kind,
           body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
@@ -465,12 +503,12 @@ const routes: Route[] = [
       const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
       const digest = requestDigest(messages.flatMap((m) => [m.to, m.deviceId, m.type, m.body]));
       const now = ctx.now();
-      const { answer: ids, replayed } = ctx.idempotency.run(me.name, key, digest, now, () => {
-        RelayQuotas.charge(ctx.quotas.sends, me.name, now, messages.length, 'messages');
-        return ctx.store.enqueue(me.name, me.deviceId, messages, now);
+      const { answer: ids, replayed } = ctx.idempotency.run(me.aci, key, digest, now, () => {
+        RelayQuotas.charge(ctx.quotas.sends, me.aci, now, messages.length, 'messages');
+        return ctx.store.enqueue(me.aci, me.deviceId, messages, now);
       });
       if (replayed) {
-        ctx.log.info('messages.replayed', { account: me.name, deviceId: me.deviceId, count: ids.length });
+        ctx.log.info('messages.replayed', { account: me.aci, deviceId: me.deviceId, count: ids.length });
         return [200, { ids, replayed: true }];
       }
       const recipients = new Set(messages.map((m) => `${m.to}\u0000${m.deviceId}`));
@@ -479,7 +517,7 @@ const routes: Route[] = [
         ctx.onQueued(to, Number(dev));
       }
       ctx.log.info('messages.queued', {
-        account: me.name,
+        account: me.aci,
         deviceId: me.deviceId,
         count: messages.length,
         recipients: recipients.size,
@@ -494,7 +532,7 @@ const routes: Route[] = [
     name: 'fetch',
     handler: async (req, _p, ctx) => {
       const me = authenticate(req, ctx);
-      const envelopes = ctx.store.pending(me.name, me.deviceId, 0, ctx.limits.deliveryWindow);
+      const envelopes = ctx.store.pending(me.aci, me.deviceId, 0, ctx.limits.deliveryWindow);
       return [200, { envelopes: envelopes.map(envelopeJson) }];
     },
   },
@@ -504,7 +542,7 @@ const routes: Route[] = [
     name: 'ack',
     handler: async (req, [id], ctx) => {
       const me = authenticate(req, ctx);
-      if (!ctx.store.ack(me.name, me.deviceId, pathInt(id, Number.MAX_SAFE_INTEGER))) {
+      if (!ctx.store.ack(me.aci, me.deviceId, pathInt(id, Number.MAX_SAFE_INTEGER))) {
         throw new HttpError(404, 'not_found', 'no such queued message');
       }
       return [200, { acknowledged: true }];
@@ -521,9 +559,9 @@ const routes: Route[] = [
       const body = obj(await jsonBody(req, limit), 'body', ['slots', 'payload']);
       const slots = b64(body['slots'], 'body.slots', { max: l.maxBackupSlots, min: 1 });
       const payload = b64(body['payload'], 'body.payload', { max: l.maxBackupPayload, min: 1 });
-      ctx.store.putBackup(me.name, slots, payload, ctx.now());
+      ctx.store.putBackup(me.aci, slots, payload, ctx.now());
       ctx.log.info('backup.stored', {
-        account: me.name,
+        account: me.aci,
         slotsBytes: slots.length,
         payloadBytes: payload.length,
       });
@@ -538,10 +576,10 @@ const routes: Route[] = [
       const me = authenticate(req, ctx);
       const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['slots']);
       const slots = b64(body['slots'], 'body.slots', { max: ctx.limits.maxBackupSlots, min: 1 });
-      if (!ctx.store.putBackupSlots(me.name, slots, ctx.now())) {
+      if (!ctx.store.putBackupSlots(me.aci, slots, ctx.now())) {
         throw new HttpError(404, 'not_found', 'there is no backup whose slots could be replaced');
       }
-      ctx.log.info('backup.slots-replaced', { account: me.name, slotsBytes: slots.length });
+      ctx.log.info('backup.slots-replaced', { account: me.aci, slotsBytes: slots.length });
       return [200, { stored: true }];
     },
   },
@@ -550,19 +588,20 @@ const routes: Route[] = [
     pattern: /^\/v1\/backup\/([^/]+)$/,
     name: 'backup-get',
     handler: async (req, [rawName], ctx) => {
+      // By display name: a user restoring on a new phone knows their name, not their ServiceId.
       const name = pathName(rawName);
       const code = req.headers['x-recovery-code'];
+      const account = ctx.store.accountByName(name);
       if (typeof code === 'string') {
-        const stored = ctx.store.accountRecoveryHash(name);
-        if (!RECOVERY.test(code) || !stored || !timingSafeEqual(sha256(code), stored)) {
+        if (!RECOVERY.test(code) || !account || !timingSafeEqual(sha256(code), account.recoveryHash)) {
           throw new HttpError(403, 'wrong_recovery_code', 'the recovery code does not match this account');
         }
       } else {
         const me = authenticate(req, ctx);
-        if (me.name !== name)
+        if (me.aci !== account?.aci)
           throw new HttpError(403, 'forbidden', 'a backup is readable only by its account');
       }
-      const backup = ctx.store.getBackup(name);
+      const backup = ctx.store.getBackup(account.aci);
       if (!backup) throw new HttpError(404, 'not_found', 'no backup stored for this account');
       return [
         200,
@@ -635,7 +674,9 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
             ? 404
             : err.kind === 'queue_full' || err.kind === 'sender_quota'
               ? 429
-              : 413;
+              : err.kind === 'identity_key_taken'
+                ? 409
+                : 413;
         bytes = send(res, status, { error: err.kind, message: err.message });
       } else {
         status = 500;

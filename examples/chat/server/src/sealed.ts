@@ -2,10 +2,10 @@
  * Sealed sender on the relay (Signal's unidentified delivery):
  *
  *   GET  /v1/certificate          (authenticated) a 24 h sender certificate for the caller's own
- *                                 account, device and registered identity key, and the trust root
+ *                                 ServiceId, device and registered identity key, and the trust root
  *   GET  /v1/trust-root           the trust root's public key (clients pin it at registration)
  *   PUT  /v1/access-key           (authenticated) {accessKey}: the 16-byte key senders must present
- *   POST /v1/sealed/<recipient>   NOT authenticated; header `Unidentified-Access-Key: base64(16)`;
+ *   POST /v1/sealed/<recipient ServiceId>   NOT authenticated; header `Unidentified-Access-Key: base64(16)`;
  *                                 {messages: [{deviceId, body}]} where body is a sealed envelope
  *
  * The sealed endpoint never learns who sends: it checks the access key (constant time) against the
@@ -19,7 +19,7 @@ import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
 import { authenticate, base64, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
 import type { WindowLimiter } from './rate-limit.js';
-import { arr, b64, bad, HttpError, int, NAME, obj } from './validate.js';
+import { ACI, arr, b64, bad, HttpError, int, obj } from './validate.js';
 
 export const ACCESS_KEY_LENGTH = 16;
 export const SEALED_KIND = 'sealed';
@@ -40,12 +40,12 @@ export const DEFAULT_SEALED_LIMITS: SealedLimits = {
 
 export function ensureAccessKeyTable(store: RelayStore): void {
   store.db.exec(
-    'CREATE TABLE IF NOT EXISTS access_keys (name TEXT PRIMARY KEY, access_key BLOB NOT NULL) STRICT',
+    'CREATE TABLE IF NOT EXISTS access_keys (aci TEXT PRIMARY KEY, access_key BLOB NOT NULL) STRICT',
   );
 }
 
-function storedAccessKey(store: RelayStore, name: string): Uint8Array | undefined {
-  const row = store.db.prepare('SELECT access_key FROM access_keys WHERE name = ?').get(name) as
+function storedAccessKey(store: RelayStore, aci: string): Uint8Array | undefined {
+  const row = store.db.prepare('SELECT access_key FROM access_keys WHERE aci = ?').get(aci) as
     | { access_key: Uint8Array }
     | undefined;
   return row ? new Uint8Array(row.access_key) : undefined;
@@ -81,13 +81,13 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
         const me = authenticate(req, ctx);
         const now = ctx.now();
         const cert = ca.issue({
-          name: me.name,
+          aci: me.aci,
           deviceId: me.deviceId,
           identityKey: PublicKey.deserialize(me.identityKey),
           now,
         });
         // The relay sees who fetched a certificate and when (documented in the README).
-        ctx.log.info('certificate.issued', { account: me.name, deviceId: me.deviceId });
+        ctx.log.info('certificate.issued', { account: me.aci, deviceId: me.deviceId });
         return [
           200,
           {
@@ -108,10 +108,10 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
         const key = b64(body['accessKey'], 'body.accessKey', { exact: ACCESS_KEY_LENGTH });
         ctx.store.db
           .prepare(
-            'INSERT INTO access_keys (name, access_key) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET access_key = excluded.access_key',
+            'INSERT INTO access_keys (aci, access_key) VALUES (?, ?) ON CONFLICT (aci) DO UPDATE SET access_key = excluded.access_key',
           )
-          .run(me.name, key);
-        ctx.log.info('access-key.set', { account: me.name });
+          .run(me.aci, key);
+        ctx.log.info('access-key.set', { account: me.aci });
         return [200, { stored: true }];
       },
     },
@@ -121,7 +121,7 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
       name: 'send-sealed',
       handler: async (req, [rawName], ctx: HttpContext) => {
         const to = decodePathPart(rawName, unauthorized);
-        if (!NAME.test(to)) throw unauthorized();
+        if (!ACI.test(to)) throw unauthorized();
         // Counted before the key is checked: failed guesses use up the window too.
         if (!limiter.take(to, ctx.now())) {
           throw new HttpError(

@@ -100,6 +100,7 @@ export async function register(base: string, name: string, device: TestDevice, r
   if (r.status !== 201 && r.status !== 200)
     throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body as {
+    aci: string;
     name: string;
     deviceId: number;
     token: string;

@@ -9,6 +9,8 @@ import { b64, call, ecPreKeys, makeDevice, register, signedKem, type TestDevice 
 let relay: Relay;
 let alice: { token: string; recoveryCode?: string };
 let bobDevice: TestDevice;
+/** Bob's ServiceId, known once registered: paths say `{bob}` and get it at request time. */
+let bobAci = '';
 let snapshot: Record<string, string>;
 
 /** Row count and a hash of every table: a failure names the table without diffing megabytes of rows. */
@@ -32,10 +34,10 @@ beforeAll(async () => {
   relay = await startRelay({ logger: silentLogger, storeLimits: { maxPreKeys: 5, maxQueuedPerDevice: 2 } });
   alice = await register(relay.url, 'alice', await makeDevice());
   bobDevice = await makeDevice();
-  await register(relay.url, 'bob', bobDevice);
+  bobAci = (await register(relay.url, 'bob', bobDevice)).aci;
   const queued = await call(relay.url, 'POST', '/v1/messages', {
     token: alice.token,
-    json: { messages: [{ to: 'bob', deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([1, 2, 3])) }] },
+    json: { messages: [{ to: bobAci, deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([1, 2, 3])) }] },
   });
   expect(queued.status).toBe(200);
   const backup = await call(relay.url, 'PUT', '/v1/backup', {
@@ -78,7 +80,7 @@ const reg =
     return { name, device: d };
   };
 const env = (over: Record<string, unknown>) => ({
-  messages: [{ to: 'bob', deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([9])), ...over }],
+  messages: [{ to: bobAci, deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([9])), ...over }],
 });
 const big = (n: number) => b64(new Uint8Array(n));
 
@@ -359,10 +361,54 @@ const cases: [string, Req, number, string][] = [
   ],
   [
     'unknown recipient',
-    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 'nobody' }) },
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({ to: '00000000-0000-4000-8000-000000000000' }),
+    },
     404,
     'unknown_recipient',
   ],
+  [
+    'recipient named by display name instead of ServiceId',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 'bob' }) },
+    400,
+    'invalid_request',
+  ],
+  [
+    'recipient ServiceId in upper case',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: bobAci.toUpperCase() }) },
+    400,
+    'invalid_request',
+  ],
+  [
+    "registration under a new name with another account's identity key",
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: async () => ({
+        name: 'carol',
+        device: (await makeDevice({ identity: bobDevice.identity })).registration,
+      }),
+    },
+    409,
+    'identity_key_taken',
+  ],
+  ['bundle by display name', { method: 'GET', path: '/v1/keys/bob', token: true }, 404, 'not_found'],
+  [
+    'directory lookup of an unknown name',
+    { method: 'GET', path: '/v1/accounts/name/nobody', token: true },
+    404,
+    'not_found',
+  ],
+  [
+    'directory lookup of a malformed ServiceId',
+    { method: 'GET', path: '/v1/accounts/aci/not-a-uuid', token: true },
+    404,
+    'not_found',
+  ],
+  ['directory lookup without a token', { method: 'GET', path: '/v1/accounts/name/bob' }, 401, 'unauthorized'],
   [
     'recipient queue full (second of a batch)',
     {
@@ -384,11 +430,11 @@ const cases: [string, Req, number, string][] = [
   ['bundle for an invalid name', { method: 'GET', path: '/v1/keys/B%C3%B6b', token: true }, 404, 'not_found'],
   [
     'bundle for a device that does not exist',
-    { method: 'GET', path: '/v1/keys/bob/2', token: true },
+    { method: 'GET', path: '/v1/keys/{bob}/2', token: true },
     404,
     'not_found',
   ],
-  ['bundle for device 0', { method: 'GET', path: '/v1/keys/bob/0', token: true }, 404, 'not_found'],
+  ['bundle for device 0', { method: 'GET', path: '/v1/keys/{bob}/0', token: true }, 404, 'not_found'],
   [
     'backup slots too large',
     {
@@ -428,14 +474,19 @@ const deep = '['.repeat(100_000) + ']'.repeat(100_000);
 const neverServerErrors: [string, Req][] = [
   ['bad percent-encoding in a bundle path', { method: 'GET', path: '/v1/keys/%E0%A4%A', token: true }],
   ['lone percent sign in a bundle path', { method: 'GET', path: '/v1/keys/%', token: true }],
-  ['percent-encoded NUL in a bundle path', { method: 'GET', path: '/v1/keys/bob%00', token: true }],
+  ['percent-encoded NUL in a bundle path', { method: 'GET', path: '/v1/keys/{bob}%00', token: true }],
   ['bad percent-encoding in a backup path', { method: 'GET', path: '/v1/backup/%ZZ', token: true }],
   [
     'bad percent-encoding in a sealed path',
     { method: 'POST', path: '/v1/sealed/%C3%28', json: () => ({ messages: [] }) },
   ],
   ['bad percent-encoding outside /v1', { method: 'GET', path: '/%E0%A4%A' }],
-  ['unknown route under /v1', { method: 'GET', path: '/v1/accounts/bob/devices', token: true }],
+  ['unknown route under /v1', { method: 'GET', path: '/v1/accounts/{bob}/devices', token: true }],
+  [
+    'bad percent-encoding in a name lookup',
+    { method: 'GET', path: '/v1/accounts/name/%E0%A4%A', token: true },
+  ],
+  ['bad percent-encoding in a ServiceId lookup', { method: 'GET', path: '/v1/accounts/aci/%', token: true }],
   ['bare /v1', { method: 'GET', path: '/v1' }],
   ['root', { method: 'GET', path: '/' }],
   ['dot segments', { method: 'GET', path: '/v1/keys/../../etc/passwd', token: true }],
@@ -612,7 +663,7 @@ const neverServerErrors: [string, Req][] = [
 describe('malformed and oversized requests get a clear 4xx and change nothing', () => {
   it.each(cases)('%s', async (_name, req, status, code) => {
     const json = req.json ? await req.json() : undefined;
-    const r = await call(relay.url, req.method, req.path, {
+    const r = await call(relay.url, req.method, req.path.replace('{bob}', bobAci), {
       ...(req.token ? { token: alice.token } : {}),
       ...(json !== undefined ? { json } : {}),
       ...(req.raw !== undefined ? { raw: req.raw } : {}),
@@ -626,7 +677,7 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
 
   it.each(neverServerErrors)('%s: 4xx, never 500', async (_name, req) => {
     const json = req.json ? await req.json() : undefined;
-    const r = await call(relay.url, req.method, req.path, {
+    const r = await call(relay.url, req.method, req.path.replace('{bob}', bobAci), {
       ...(req.token ? { token: alice.token } : {}),
       ...(json !== undefined ? { json } : {}),
       ...(req.raw !== undefined ? { raw: req.raw } : {}),
@@ -643,12 +694,13 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
       '/v1/keys/%E0%A4%A',
       '/v1/backup/%',
       '/v1/sealed/%FF',
+      '/v1/accounts/aci/%C0%80',
       '*',
-      '/v1//keys//bob',
+      '/v1//keys//{bob}',
       '/%2e%2e/%2e%2e',
     ];
     for (const target of targets) {
-      const status = await rawStatus(relay.port, target);
+      const status = await rawStatus(relay.port, target.replace('{bob}', bobAci));
       expect(status, target).toBeGreaterThanOrEqual(400);
       expect(status, target).toBeLessThan(500);
     }

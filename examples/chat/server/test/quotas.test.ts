@@ -34,77 +34,76 @@ describe('per-sender queue share and per-recipient cap', () => {
     const statuses: number[] = [];
     let refusal: Record<string, unknown> = {};
     for (let i = 0; i < 30; i++) {
-      const res = await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one('bob') });
+      const res = await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci) });
       statuses.push(res.status);
       if (res.status !== 200) refusal = res.body;
     }
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
     expect(refusal['error']).toBe('sender_quota');
-    const fromAlice = await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one('bob') });
+    const fromAlice = await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) });
     expect(fromAlice.status).toBe(200);
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(11);
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(11);
     // The recipient's cap stays: two more senders fill it (10 + 1 + 10 + 4 = 25), then queue_full.
     const carol = await register(r.url, 'carol', await makeDevice());
     const dave = await register(r.url, 'dave', await makeDevice());
     for (let i = 0; i < 10; i++) {
       expect(
-        (await call(r.url, 'POST', '/v1/messages', { token: carol.token, json: one('bob') })).status,
+        (await call(r.url, 'POST', '/v1/messages', { token: carol.token, json: one(bob.aci) })).status,
       ).toBe(200);
     }
     for (let i = 0; i < 4; i++) {
       expect(
-        (await call(r.url, 'POST', '/v1/messages', { token: dave.token, json: one('bob') })).status,
+        (await call(r.url, 'POST', '/v1/messages', { token: dave.token, json: one(bob.aci) })).status,
       ).toBe(200);
     }
-    const full = await call(r.url, 'POST', '/v1/messages', { token: dave.token, json: one('bob') });
+    const full = await call(r.url, 'POST', '/v1/messages', { token: dave.token, json: one(bob.aci) });
     expect([full.status, full.body['error']]).toEqual([429, 'queue_full']);
     // Bob fetching and acknowledging frees the flooder's share again.
-    for (const e of r.store.pending('bob', 1, 0, 100)) r.store.ack('bob', 1, e.id);
+    for (const e of r.store.pending(bob.aci, 1, 0, 100)) r.store.ack(bob.aci, 1, e.id);
     expect(
-      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one('bob') })).status,
+      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci) })).status,
     ).toBe(200);
-    void bob;
   });
 
   it('limits how many envelopes one account submits per window, whoever the recipients are', async () => {
     const r = await start({ limits: { sendRate: { count: 5, windowMs: 60_000 } } });
-    await register(r.url, 'bob', await makeDevice());
-    await register(r.url, 'carol', await makeDevice());
+    const bob = await register(r.url, 'bob', await makeDevice());
+    const carol = await register(r.url, 'carol', await makeDevice());
     const mallory = await register(r.url, 'mallory', await makeDevice());
     const alice = await register(r.url, 'alice', await makeDevice());
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
-      const to = i % 2 === 0 ? 'bob' : 'carol';
+      const to = i % 2 === 0 ? bob.aci : carol.aci;
       statuses.push(
         (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(to) })).status,
       );
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
-    const limited = await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one('bob') });
+    const limited = await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci) });
     expect(limited.body['error']).toBe('rate_limited');
     expect(limited.body['retryAfterSeconds']).toBe(60);
     // Another account is not held up by mallory's window.
-    expect((await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one('bob') })).status).toBe(
-      200,
-    );
+    expect(
+      (await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) })).status,
+    ).toBe(200);
     // A batch larger than what is left of the window is refused whole.
     now += 60_000;
-    const batch = { messages: Array.from({ length: 6 }, () => one('bob').messages[0]) };
-    const before = r.store.pending('bob', 1, 0, 100).length;
+    const batch = { messages: Array.from({ length: 6 }, () => one(bob.aci).messages[0]) };
+    const before = r.store.pending(bob.aci, 1, 0, 100).length;
     expect((await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: batch })).status).toBe(
       429,
     );
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(before);
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(before);
     expect(
-      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one('bob') })).status,
+      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci) })).status,
     ).toBe(200);
   });
 });
 
 describe('bundle fetches', () => {
-  const fetchBundle = async (r: Relay, token: string, name = 'bob') => {
-    const res = await call(r.url, 'GET', `/v1/keys/${name}`, { token });
+  const fetchBundle = async (r: Relay, token: string, aci: string) => {
+    const res = await call(r.url, 'GET', `/v1/keys/${aci}`, { token });
     const d = res.status === 200 ? (res.body['devices'] as Record<string, unknown>[])[0] : undefined;
     return {
       status: res.status,
@@ -125,7 +124,7 @@ describe('bundle fetches', () => {
     const mallory = await register(r.url, 'mallory', await makeDevice());
     const alice = await register(r.url, 'alice', await makeDevice());
     const seen = [];
-    for (let i = 0; i < 12; i++) seen.push(await fetchBundle(r, mallory.token));
+    for (let i = 0; i < 12; i++) seen.push(await fetchBundle(r, mallory.token, bob.aci));
     expect(seen.slice(0, 3).every((b) => b.status === 200 && b.preKey && !b.lastResort)).toBe(true);
     expect(seen.slice(3, 10).every((b) => b.status === 200 && !b.preKey && b.lastResort)).toBe(true);
     expect(seen.slice(10).map((b) => [b.status, b.error])).toEqual([
@@ -135,7 +134,7 @@ describe('bundle fetches', () => {
     const status = await call(r.url, 'GET', '/v1/prekey-status', { token: bob.token });
     expect(status.body).toMatchObject({ preKeys: 17, kyberPreKeys: 17 });
     // Another requester still gets a bundle it can start a session with (and is not rate limited).
-    expect(await fetchBundle(r, alice.token)).toEqual({
+    expect(await fetchBundle(r, alice.token, bob.aci)).toEqual({
       status: 200,
       error: undefined,
       preKey: false,
@@ -143,60 +142,65 @@ describe('bundle fetches', () => {
     });
     // The next window hands out one-time keys again.
     now += 3_600_000;
-    expect(await fetchBundle(r, alice.token)).toMatchObject({ status: 200, preKey: true, lastResort: false });
+    expect(await fetchBundle(r, alice.token, bob.aci)).toMatchObject({
+      status: 200,
+      preKey: true,
+      lastResort: false,
+    });
   });
 });
 
 describe('Idempotency-Key on POST /v1/messages', () => {
   it('a replay answers the first answer and queues nothing new; a reused key with another body is 422', async () => {
     const r = await start({});
-    await register(r.url, 'bob', await makeDevice());
+    const bob = await register(r.url, 'bob', await makeDevice());
     const alice = await register(r.url, 'alice', await makeDevice());
     const mallory = await register(r.url, 'mallory', await makeDevice());
     const headers = { 'idempotency-key': 'send-0001-abcdef' };
     const first = await call(r.url, 'POST', '/v1/messages', {
       token: alice.token,
-      json: one('bob'),
+      json: one(bob.aci),
       headers,
     });
     expect(first.status).toBe(200);
     for (let i = 0; i < 3; i++) {
       const again = await call(r.url, 'POST', '/v1/messages', {
         token: alice.token,
-        json: one('bob'),
+        json: one(bob.aci),
         headers,
       });
       expect(again.status).toBe(200);
       expect(again.body['ids']).toEqual(first.body['ids']);
       expect(again.body['replayed']).toBe(true);
     }
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(1);
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(1);
     const other = await call(r.url, 'POST', '/v1/messages', {
       token: alice.token,
-      json: one('bob', 'something else'),
+      json: one(bob.aci, 'something else'),
       headers,
     });
     expect([other.status, other.body['error']]).toEqual([422, 'idempotency_key_reused']);
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(1);
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(1);
     // Keys belong to their sender: the same key from another account is a new request.
     expect(
-      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one('bob'), headers })).status,
+      (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci), headers }))
+        .status,
     ).toBe(200);
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(2);
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(2);
     // Without a key every POST queues.
-    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one('bob') });
-    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one('bob') });
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(4);
+    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) });
+    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) });
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(4);
     // Records expire: a day later the key is a new request.
     now += 24 * 3600 * 1000;
-    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one('bob'), headers });
-    expect(r.store.pending('bob', 1, 0, 100)).toHaveLength(5);
+    await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci), headers });
+    expect(r.store.pending(bob.aci, 1, 0, 100)).toHaveLength(5);
   });
 });
 
 it('the client resends with the same key when the answer is lost, and the relay queues once', async () => {
   const r = await start({});
-  await register(r.url, 'bob', await makeDevice());
+  const bob = await register(r.url, 'bob', await makeDevice());
   const alice = await register(r.url, 'alice', await makeDevice());
   let lost = 0;
   const api = new RelayApi(r.url, {
@@ -208,9 +212,9 @@ it('the client resends with the same key when the answer is lost, and the relay 
       return res;
     },
   });
-  const sent = await api.send([{ to: 'bob', deviceId: 1, kind: 'whisper', body: new Uint8Array([1]) }]);
+  const sent = await api.send([{ to: bob.aci, deviceId: 1, kind: 'whisper', body: new Uint8Array([1]) }]);
   expect(lost).toBe(2);
   expect(sent.replayed).toBe(true);
-  const queued = r.store.pending('bob', 1, 0, 100);
+  const queued = r.store.pending(bob.aci, 1, 0, 100);
   expect(queued.map((e) => e.id)).toEqual(sent.ids);
 });

@@ -1,0 +1,65 @@
+/**
+ * Display names ↔ ServiceIds. People pick contacts by name; everything cryptographic (sessions,
+ * identity keys, the ratchet's `addresses` binding, sealed-sender certificates) is addressed by the
+ * contact's ServiceId (ACI), a random UUID the relay assigns at registration and keeps across
+ * re-registrations. Each binding is learned from the relay's directory once and pinned in the
+ * client's storage: a relay that later answers another ServiceId for a known name (or another name
+ * for a known ServiceId) is refused (`DirectoryMismatchError`) instead of silently re-pointing a
+ * conversation.
+ */
+import type { RelayApi } from './api.js';
+import { jsonBytes, parseJsonBytes, type Transaction } from './storage.js';
+
+const byName = (name: string) => `directory:name:${name}`;
+const byAci = (aci: string) => `directory:aci:${aci}`;
+
+/** The relay's directory contradicts a binding this client pinned earlier. */
+export class DirectoryMismatchError extends Error {
+  readonly code = 'directory_mismatch';
+  constructor(what: 'name' | 'serviceId') {
+    super(
+      what === 'name'
+        ? 'the relay now names another account for a contact this client already knows'
+        : 'the relay now gives another name for an account this client already knows',
+    );
+    this.name = 'DirectoryMismatchError';
+  }
+}
+
+export class ContactDirectory {
+  constructor(readonly api: RelayApi) {}
+
+  async #pin(tx: Transaction, entry: { aci: string; name: string }): Promise<void> {
+    const knownAci = parseJsonBytes<string>(await tx.get(byName(entry.name)));
+    const knownName = parseJsonBytes<string>(await tx.get(byAci(entry.aci)));
+    if (knownAci !== undefined && knownAci !== entry.aci) throw new DirectoryMismatchError('name');
+    if (knownName !== undefined && knownName !== entry.name) throw new DirectoryMismatchError('serviceId');
+    if (knownAci === undefined) tx.set(byName(entry.name), jsonBytes(entry.aci));
+    if (knownName === undefined) tx.set(byAci(entry.aci), jsonBytes(entry.name));
+  }
+
+  /** Records our own binding (from the registration answer). */
+  async pinSelf(tx: Transaction, entry: { aci: string; name: string }): Promise<void> {
+    await this.#pin(tx, entry);
+  }
+
+  /** The ServiceId of the account called `name` (pinned, or asked of the relay once). */
+  async aciOf(tx: Transaction, name: string): Promise<string> {
+    const known = parseJsonBytes<string>(await tx.get(byName(name)));
+    if (known !== undefined) return known;
+    const entry = await this.api.lookupName(name);
+    if (entry.name !== name) throw new DirectoryMismatchError('name');
+    await this.#pin(tx, entry);
+    return entry.aci;
+  }
+
+  /** The display name of the account `aci` (pinned, or asked of the relay once). */
+  async nameOf(tx: Transaction, aci: string): Promise<string> {
+    const known = parseJsonBytes<string>(await tx.get(byAci(aci)));
+    if (known !== undefined) return known;
+    const entry = await this.api.lookupServiceId(aci);
+    if (entry.aci !== aci) throw new DirectoryMismatchError('serviceId');
+    await this.#pin(tx, entry);
+    return entry.name;
+  }
+}
