@@ -598,7 +598,7 @@ const routes: Route[] = [
         }
       } else {
         const me = authenticate(req, ctx);
-        if (me.aci !== account?.aci)
+        if (!account || me.aci !== account.aci)
           throw new HttpError(403, 'forbidden', 'a backup is readable only by its account');
       }
       const backup = ctx.store.getBackup(account.aci);
