@@ -84,7 +84,14 @@ export class DeliveryHub {
 
   attach(server: HttpServer): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = new URL(req.url ?? '/', 'http://relay.invalid').pathname;
+      let path: string;
+      try {
+        path = new URL(req.url ?? '/', 'http://relay.invalid').pathname;
+      } catch {
+        // A target URL cannot parse (e.g. `http://[`): refused, never thrown out of the listener.
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       if (path !== WS_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;

@@ -51,11 +51,26 @@ afterAll(async () => {
   await relay.close();
 });
 
-/** Sends a GET with the target exactly as given (no URL normalisation) and returns the status. */
-function rawStatus(port: number, target: string): Promise<number> {
+/**
+ * Sends a GET with the target exactly as given (no URL normalisation) and returns the status; with
+ * `upgrade`, as a WebSocket handshake (answered by the upgrade listener, not the request handler).
+ */
+function rawStatus(port: number, target: string, upgrade = false): Promise<number> {
+  const headers = upgrade
+    ? {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      }
+    : {};
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'GET', path: target }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: target, headers }, (res) => {
       res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
@@ -689,8 +704,10 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
     expect(digest()).toEqual(snapshot);
   });
 
-  it('raw request targets that fetch would normalise away are 4xx too', async () => {
+  it('raw request targets that fetch would normalise away are 4xx too, as requests and as WebSocket handshakes', async () => {
     const targets = [
+      'http://[',
+      'http://[::1',
       '/v1/keys/%E0%A4%A',
       '/v1/backup/%',
       '/v1/sealed/%FF',
@@ -700,9 +717,11 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
       '/%2e%2e/%2e%2e',
     ];
     for (const target of targets) {
-      const status = await rawStatus(relay.port, target.replace('{bob}', bobAci));
-      expect(status, target).toBeGreaterThanOrEqual(400);
-      expect(status, target).toBeLessThan(500);
+      for (const upgrade of [false, true]) {
+        const status = await rawStatus(relay.port, target.replace('{bob}', bobAci), upgrade);
+        expect(status, `${target} upgrade=${upgrade}`).toBeGreaterThanOrEqual(400);
+        expect(status, `${target} upgrade=${upgrade}`).toBeLessThan(500);
+      }
     }
     expect(digest()).toEqual(snapshot);
   });
