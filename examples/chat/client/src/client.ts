@@ -66,7 +66,7 @@ import {
 } from './api.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
-import { ContactDirectory } from './directory.js';
+import { ContactDirectory, isDirectoryRefusal } from './directory.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
@@ -549,13 +549,20 @@ export class ChatClient {
   }
 
   /** Processes one envelope (decrypt, apply, store) and commits. Resolve = safe to acknowledge. */
-  receive(env: Envelope): Promise<void> {
+  async receive(env: Envelope): Promise<void> {
     if (env.kind === 'sealed') return this.#receiveSealed(env);
-    return this.#run(async (tx) => {
-      const incoming = await this.#incoming(tx, env);
-      if (env.kind === 'senderkey') await this.#receiveGroup(tx, incoming);
-      else await this.#receivePairwise(tx, incoming);
-    });
+    try {
+      await this.#run(async (tx) => {
+        const incoming = await this.#incoming(tx, env);
+        if (env.kind === 'senderkey') await this.#receiveGroup(tx, incoming);
+        else await this.#receivePairwise(tx, incoming);
+      });
+    } catch (err) {
+      if (!isDirectoryRefusal(err)) throw err;
+      await this.#run(async (tx) => {
+        await this.#note(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
+      });
+    }
   }
 
   /** Names the sender of a relay envelope (its `from` is a ServiceId) for the app layer. */
@@ -599,8 +606,14 @@ export class ChatClient {
         if (!held || !held.equals(identityKey)) throw new SealedIdentityMismatch();
       });
     } catch (err) {
-      if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err)) throw err;
-      const why = err instanceof SealedIdentityMismatch ? 'identity mismatch' : dropReason(err);
+      if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err) && !isDirectoryRefusal(err))
+        throw err;
+      const why =
+        err instanceof SealedIdentityMismatch
+          ? 'identity mismatch'
+          : isDirectoryRefusal(err)
+            ? 'unknown sender'
+            : dropReason(err);
       await this.#run(async (tx) => {
         await this.#note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
       });

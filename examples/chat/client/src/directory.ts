@@ -7,7 +7,7 @@
  * for a known ServiceId) is refused (`DirectoryMismatchError`) instead of silently re-pointing a
  * conversation.
  */
-import type { RelayApi } from './api.js';
+import { type RelayApi, RelayError } from './api.js';
 import { jsonBytes, parseJsonBytes, type Transaction } from './storage.js';
 
 const byName = (name: string) => `directory:name:${name}`;
@@ -25,6 +25,19 @@ export class DirectoryMismatchError extends Error {
     this.name = 'DirectoryMismatchError';
   }
 }
+
+/** An envelope names a ServiceId the relay's directory does not know (a deleted or made-up account). */
+export class UnknownServiceIdError extends Error {
+  readonly code = 'unknown_service_id';
+  constructor() {
+    super('the sender is not in the relay directory');
+    this.name = 'UnknownServiceIdError';
+  }
+}
+
+/** Directory answers that make an envelope undeliverable for good: drop it (with a note), do not retry. */
+export const isDirectoryRefusal = (err: unknown): err is DirectoryMismatchError | UnknownServiceIdError =>
+  err instanceof DirectoryMismatchError || err instanceof UnknownServiceIdError;
 
 export class ContactDirectory {
   constructor(readonly api: RelayApi) {}
@@ -57,7 +70,13 @@ export class ContactDirectory {
   async nameOf(tx: Transaction, aci: string): Promise<string> {
     const known = parseJsonBytes<string>(await tx.get(byAci(aci)));
     if (known !== undefined) return known;
-    const entry = await this.api.lookupServiceId(aci);
+    let entry: { aci: string; name: string };
+    try {
+      entry = await this.api.lookupServiceId(aci);
+    } catch (err) {
+      if (err instanceof RelayError && err.status === 404) throw new UnknownServiceIdError();
+      throw err;
+    }
     if (entry.aci !== aci) throw new DirectoryMismatchError('serviceId');
     await this.#pin(tx, entry);
     return entry.name;

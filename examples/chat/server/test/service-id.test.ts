@@ -95,4 +95,31 @@ describe('ServiceIds', () => {
     await bob.syncOnce();
     expect(await texts(bob, 'dm:alice')).toEqual(['hello bob']);
   });
+
+  it('a client pins name ↔ ServiceId: a directory that re-points a known name is refused, the envelope dropped', async () => {
+    const alice = await ChatClient.register('alice', opts());
+    const bob = await ChatClient.register('bob', opts());
+    clients.push(alice, bob);
+    await bob.sendText('alice', 'hi alice');
+    await alice.syncOnce();
+    // The relay now claims "bob" is another account and delivers an envelope from it.
+    const db = relay.store.db;
+    const impostor = '0f1e2d3c-4b5a-4697-8877-665544332211';
+    db.prepare("UPDATE accounts SET name = 'bob-old' WHERE aci = ?").run(bob.aci);
+    db.prepare("INSERT INTO accounts (aci, name, recovery_hash, created_at) VALUES (?, 'bob', x'00', 0)").run(
+      impostor,
+    );
+    db.prepare(
+      "INSERT INTO devices (aci, device_id, registration_id, identity_key, token_hash, created_at) VALUES (?, 1, 1, x'05', x'02', 0)",
+    ).run(impostor);
+    db.prepare(
+      "INSERT INTO envelopes (to_aci, to_device, from_aci, from_device, type, body, server_ts) VALUES (?, 1, ?, 1, 'whisper', x'01', 0)",
+    ).run(alice.aci, impostor);
+    await alice.syncOnce();
+    expect(await notes(alice, 'directory')).toEqual([
+      'dropped a message from an unknown sender (directory_mismatch)',
+    ]);
+    expect(relay.store.pending(alice.aci, 1)).toEqual([]); // dropped for good, not retried forever
+    expect(await texts(alice, 'dm:bob')).toEqual(['hi alice']);
+  });
 });
