@@ -667,6 +667,8 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
     } catch (err) {
       if (err instanceof HttpError) {
         status = err.status;
+        const retry = err.extra?.['retryAfterSeconds'];
+        if (typeof retry === 'number' && !res.headersSent) res.setHeader('retry-after', String(retry));
         bytes = send(res, err.status, { error: err.code, message: err.message, ...err.extra });
       } else if (err instanceof StoreConflict) {
         status =

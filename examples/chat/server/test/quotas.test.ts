@@ -83,6 +83,7 @@ describe('per-sender queue share and per-recipient cap', () => {
     const limited = await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: one(bob.aci) });
     expect(limited.body['error']).toBe('rate_limited');
     expect(limited.body['retryAfterSeconds']).toBe(60);
+    expect(limited.headers.get('retry-after')).toBe('60');
     // Another account is not held up by mallory's window.
     expect(
       (await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) })).status,
