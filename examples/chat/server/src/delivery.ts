@@ -16,9 +16,11 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { DeviceRow, RelayStore } from './db.js';
-import { deviceForToken, envelopeJson, prekeyStatus } from './http.js';
+import { deviceForToken } from './http.js';
+import { prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
+import { envelopeJson } from './messages.js';
 
 export const WS_PATH = '/v1/ws';
 const AUTH_TIMEOUT_MS = 10_000;

@@ -1,35 +1,27 @@
 /**
- * The HTTP API: key directory, message submission (and a polling fallback to the WebSocket), backups.
- * JSON in and out; every byte string is standard base64. Authentication: `Authorization: Bearer
+ * The HTTP API's router and its account and key routes (registration, directory, bundles, prekey
+ * uploads); messages.ts, backup-routes.ts and sealed.ts add theirs. JSON in and out; every byte string is standard base64. Authentication: `Authorization: Bearer
  * <device token>`, a random token issued at registration of which the server keeps only a SHA-256.
  */
 import { Buffer } from 'node:buffer';
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nobleProvider, PublicKey, xeddsaVerify } from '@e2ee-kit/core';
 import {
   type Bundle,
   type DeviceKeys,
   type DeviceRow,
   type DirectoryEntry,
-  type EnvelopeRow,
-  type KeyUpload,
-  type KyberPreKeyRow,
-  type PreKeyRow,
   type RelayStore,
-  type SignedPreKeyRow,
   StoreConflict,
 } from './db.js';
-import { IDEMPOTENCY_HEADER, type IdempotencyLog, idempotencyKey, requestDigest } from './idempotency.js';
+import { sha256 } from './encoding.js';
+import type { IdempotencyLog } from './idempotency.js';
+import { bundleJson, ecKey, parseUpload, prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
 import {
   ACI,
-  ACI_DESCRIPTION,
-  arr,
-  b64,
-  bad,
   HttpError,
   int,
   type Json,
@@ -41,15 +33,7 @@ import {
   tooBig,
 } from './validate.js';
 
-export const EC_KEY_LENGTH = 33;
-export const KEM_KEY_LENGTH = 1569;
-export const SIGNATURE_LENGTH = 64;
-/** Kyber-1024 (libsignal's 0x08) and ML-KEM-1024 (0x0A). */
-const KEM_TYPES = new Set([0x08, 0x0a]);
-export const ENVELOPE_TYPES = ['prekey', 'whisper', 'senderkey'] as const;
-export type EnvelopeType = (typeof ENVELOPE_TYPES)[number];
-const MAX_KEY_ID = 0xffffffff;
-const RECOVERY = /^[0-9a-f]{32}$/;
+export const RECOVERY = /^[0-9a-f]{32}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export interface HttpContext {
@@ -68,12 +52,6 @@ export interface HttpContext {
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
-
-export const sha256 = (data: Uint8Array | string): Uint8Array =>
-  new Uint8Array(createHash('sha256').update(data).digest());
-
-export const base64 = (b: Uint8Array): string =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered whole. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -98,137 +76,6 @@ function send(res: ServerResponse, status: number, body: unknown): number {
   });
   res.end(text);
   return text.length;
-}
-
-// --- parsing of key material ----------------------------------------------------------------
-
-function ecKey(v: Json, path: string): Uint8Array {
-  const k = b64(v, path, { exact: EC_KEY_LENGTH });
-  if (k[0] !== 0x05) throw bad(path, 'must be a Curve25519 public key (type byte 0x05)');
-  return k;
-}
-
-function kemKey(v: Json, path: string): Uint8Array {
-  const k = b64(v, path, { exact: KEM_KEY_LENGTH });
-  if (!KEM_TYPES.has(k[0] as number)) throw bad(path, 'must be a Kyber-1024 / ML-KEM-1024 public key');
-  return k;
-}
-
-async function checkSignature(identity: Uint8Array, key: Uint8Array, sig: Uint8Array, path: string) {
-  const ok = await xeddsaVerify(PublicKey.deserialize(identity), key, sig, nobleProvider);
-  if (!ok)
-    throw new HttpError(400, 'bad_signature', `${path}.signature does not verify with the identity key`);
-}
-
-async function signedPreKey(v: Json, path: string, identity: Uint8Array): Promise<SignedPreKeyRow> {
-  const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
-  const row = {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: ecKey(o['publicKey'], `${path}.publicKey`),
-    signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
-  };
-  await checkSignature(identity, row.publicKey, row.signature, path);
-  return row;
-}
-
-async function kyberPreKey(v: Json, path: string, identity: Uint8Array): Promise<KyberPreKeyRow> {
-  const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
-  const row = {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: kemKey(o['publicKey'], `${path}.publicKey`),
-    signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
-  };
-  await checkSignature(identity, row.publicKey, row.signature, path);
-  return row;
-}
-
-function preKey(v: Json, path: string): PreKeyRow {
-  const o = obj(v, path, ['keyId', 'publicKey']);
-  return {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: ecKey(o['publicKey'], `${path}.publicKey`),
-  };
-}
-
-function uniqueIds(rows: readonly { keyId: number }[], path: string): void {
-  if (new Set(rows.map((r) => r.keyId)).size !== rows.length) throw bad(path, 'has a repeated keyId');
-}
-
-async function parseUpload(
-  v: Json,
-  path: string,
-  identity: Uint8Array,
-  limits: RelayLimits,
-  required: boolean,
-): Promise<KeyUpload> {
-  const o = obj(v, path, ['signedPreKey', 'lastResortKyberPreKey', 'preKeys', 'kyberPreKeys']);
-  if (required && (o['signedPreKey'] === undefined || o['lastResortKyberPreKey'] === undefined)) {
-    throw bad(path, 'needs signedPreKey and lastResortKyberPreKey');
-  }
-  const preKeys =
-    o['preKeys'] === undefined ? [] : arr(o['preKeys'], `${path}.preKeys`, limits.maxPreKeysPerUpload);
-  const kyber =
-    o['kyberPreKeys'] === undefined
-      ? []
-      : arr(o['kyberPreKeys'], `${path}.kyberPreKeys`, limits.maxKyberPreKeysPerUpload);
-  const out: KeyUpload = {
-    signedPreKey:
-      o['signedPreKey'] === undefined
-        ? undefined
-        : await signedPreKey(o['signedPreKey'], `${path}.signedPreKey`, identity),
-    lastResortKyberPreKey:
-      o['lastResortKyberPreKey'] === undefined
-        ? undefined
-        : await kyberPreKey(o['lastResortKyberPreKey'], `${path}.lastResortKyberPreKey`, identity),
-    preKeys: preKeys.map((p, i) => preKey(p, `${path}.preKeys[${i}]`)),
-    kyberPreKeys: await Promise.all(
-      kyber.map((k, i) => kyberPreKey(k, `${path}.kyberPreKeys[${i}]`, identity)),
-    ),
-  };
-  uniqueIds(out.preKeys ?? [], `${path}.preKeys`);
-  const allKyber = [
-    ...(out.kyberPreKeys ?? []),
-    ...(out.lastResortKyberPreKey ? [out.lastResortKyberPreKey] : []),
-  ];
-  uniqueIds(allKyber, `${path}.kyberPreKeys`);
-  return out;
-}
-
-// --- wire forms -----------------------------------------------------------------------------
-
-function bundleJson(b: Bundle) {
-  return {
-    deviceId: b.deviceId,
-    registrationId: b.registrationId,
-    identityKey: base64(b.identityKey),
-    signedPreKey: {
-      keyId: b.signedPreKey.keyId,
-      publicKey: base64(b.signedPreKey.publicKey),
-      signature: base64(b.signedPreKey.signature),
-    },
-    preKey: b.preKey ? { keyId: b.preKey.keyId, publicKey: base64(b.preKey.publicKey) } : null,
-    kyberPreKey: {
-      keyId: b.kyberPreKey.keyId,
-      publicKey: base64(b.kyberPreKey.publicKey),
-      signature: base64(b.kyberPreKey.signature),
-      lastResort: b.kyberPreKey.lastResort,
-    },
-  };
-}
-
-export function envelopeJson(e: EnvelopeRow) {
-  // A sealed envelope carries no sender: the relay never knew one.
-  if (e.type === 'sealed') {
-    return { id: e.id, kind: e.type, body: base64(e.body), serverTimestamp: e.serverTimestamp };
-  }
-  return {
-    id: e.id,
-    from: e.fromAci,
-    fromDevice: e.fromDevice,
-    kind: e.type,
-    body: base64(e.body),
-    serverTimestamp: e.serverTimestamp,
-  };
 }
 
 // --- the router -----------------------------------------------------------------------------
@@ -281,7 +128,7 @@ export function decodePathPart(v: string | undefined, fallback: () => HttpError)
 
 const noSuchAccount = () => new HttpError(404, 'not_found', 'no such account');
 
-function pathName(v: string | undefined): string {
+export function pathName(v: string | undefined): string {
   const name = decodePathPart(v, noSuchAccount);
   if (!NAME.test(name)) throw noSuchAccount();
   return name;
@@ -295,7 +142,7 @@ function pathAci(v: string | undefined): string {
 
 const directoryJson = (e: DirectoryEntry) => ({ aci: e.aci, name: e.name, devices: [...e.devices] });
 
-function pathInt(v: string | undefined, max: number): number {
+export function pathInt(v: string | undefined, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(404, 'not_found', 'no such item');
   return n;
@@ -474,156 +321,12 @@ const routes: Route[] = [
     },
   },
   {
-    method: 'POST',
-    pattern: /^\/v1\/messages$/,
-    name: 'send',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const limit = Math.min(
-        ctx.limits.maxJsonBody * 8,
-        Math.ceil((ctx.limits.maxEnvelopeBody * 4) / 3) * ctx.limits.maxMessagesPerRequest + 64 * 1024,
-      );
-      const body = obj(await jsonBody(req, limit), 'body', ['messages']);
-      const list = arr(body['messages'], 'body.messages', ctx.limits.maxMessagesPerRequest);
-      if (list.length === 0) throw bad('body.messages', 'must not be empty');
-      const messages = list.map((m, i) => {
-        const path = `body.messages[${i}]`;
-        const o = obj(m, path, ['to', 'deviceId', 'kind', 'body']);
-        const kind = o['kind'];
-        if (typeof kind !== 'string' || !(ENVELOPE_TYPES as readonly string[]).includes(kind)) {
-          throw bad(`${path}.kind`, `must be one of ${ENVELOPE_TYPES.join(', ')}`);
-        }
-        return {
-          to: str(o['to'], `${path}.to`, ACI, ACI_DESCRIPTION),
-          deviceId: int(o['deviceId'], `${path}.deviceId`, 1, 127),
-          type: kind,
-          body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
-        };
-      });
-      const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
-      const digest = requestDigest(messages.flatMap((m) => [m.to, m.deviceId, m.type, m.body]));
-      const now = ctx.now();
-      const { answer: ids, replayed } = ctx.idempotency.run(me.aci, key, digest, now, () => {
-        RelayQuotas.charge(ctx.quotas.sends, me.aci, now, messages.length, 'messages');
-        return ctx.store.enqueue(me.aci, me.deviceId, messages, now);
-      });
-      if (replayed) {
-        ctx.log.info('messages.replayed', { account: me.aci, deviceId: me.deviceId, count: ids.length });
-        return [200, { ids, replayed: true }];
-      }
-      const recipients = new Set(messages.map((m) => `${m.to}\u0000${m.deviceId}`));
-      for (const r of recipients) {
-        const [to, dev] = r.split('\u0000') as [string, string];
-        ctx.onQueued(to, Number(dev));
-      }
-      ctx.log.info('messages.queued', {
-        account: me.aci,
-        deviceId: me.deviceId,
-        count: messages.length,
-        recipients: recipients.size,
-        bytes: messages.reduce((n, m) => n + m.body.length, 0),
-      });
-      return [200, { ids }];
-    },
-  },
-  {
-    method: 'GET',
-    pattern: /^\/v1\/messages$/,
-    name: 'fetch',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const envelopes = ctx.store.pending(me.aci, me.deviceId, 0, ctx.limits.deliveryWindow);
-      return [200, { envelopes: envelopes.map(envelopeJson) }];
-    },
-  },
-  {
-    method: 'DELETE',
-    pattern: /^\/v1\/messages\/(\d+)$/,
-    name: 'ack',
-    handler: async (req, [id], ctx) => {
-      const me = authenticate(req, ctx);
-      if (!ctx.store.ack(me.aci, me.deviceId, pathInt(id, Number.MAX_SAFE_INTEGER))) {
-        throw new HttpError(404, 'not_found', 'no such queued message');
-      }
-      return [200, { acknowledged: true }];
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: /^\/v1\/backup$/,
-    name: 'backup-put',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const l = ctx.limits;
-      const limit = Math.ceil((l.maxBackupPayload * 4) / 3) + Math.ceil((l.maxBackupSlots * 4) / 3) + 1024;
-      const body = obj(await jsonBody(req, limit), 'body', ['slots', 'payload']);
-      const slots = b64(body['slots'], 'body.slots', { max: l.maxBackupSlots, min: 1 });
-      const payload = b64(body['payload'], 'body.payload', { max: l.maxBackupPayload, min: 1 });
-      ctx.store.putBackup(me.aci, slots, payload, ctx.now());
-      ctx.log.info('backup.stored', {
-        account: me.aci,
-        slotsBytes: slots.length,
-        payloadBytes: payload.length,
-      });
-      return [200, { stored: true }];
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: /^\/v1\/backup\/slots$/,
-    name: 'backup-slots-put',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['slots']);
-      const slots = b64(body['slots'], 'body.slots', { max: ctx.limits.maxBackupSlots, min: 1 });
-      if (!ctx.store.putBackupSlots(me.aci, slots, ctx.now())) {
-        throw new HttpError(404, 'not_found', 'there is no backup whose slots could be replaced');
-      }
-      ctx.log.info('backup.slots-replaced', { account: me.aci, slotsBytes: slots.length });
-      return [200, { stored: true }];
-    },
-  },
-  {
-    method: 'GET',
-    pattern: /^\/v1\/backup\/([^/]+)$/,
-    name: 'backup-get',
-    handler: async (req, [rawName], ctx) => {
-      // By display name: a user restoring on a new phone knows their name, not their ServiceId.
-      const name = pathName(rawName);
-      const code = req.headers['x-recovery-code'];
-      const account = ctx.store.accountByName(name);
-      if (typeof code === 'string') {
-        if (!RECOVERY.test(code) || !account || !timingSafeEqual(sha256(code), account.recoveryHash)) {
-          throw new HttpError(403, 'wrong_recovery_code', 'the recovery code does not match this account');
-        }
-      } else {
-        const me = authenticate(req, ctx);
-        if (!account || me.aci !== account.aci)
-          throw new HttpError(403, 'forbidden', 'a backup is readable only by its account');
-      }
-      const backup = ctx.store.getBackup(account.aci);
-      if (!backup) throw new HttpError(404, 'not_found', 'no backup stored for this account');
-      return [
-        200,
-        { slots: base64(backup.slots), payload: base64(backup.payload), updatedAt: backup.updatedAt },
-      ];
-    },
-  },
-  {
     method: 'GET',
     pattern: /^\/v1\/health$/,
     name: 'health',
     handler: async () => [200, { ok: true }],
   },
 ];
-
-export function prekeyStatus(counts: { preKeys: number; kyberPreKeys: number }, limits: RelayLimits) {
-  return {
-    preKeys: counts.preKeys,
-    kyberPreKeys: counts.kyberPreKeys,
-    low: counts.preKeys < limits.lowPreKeys || counts.kyberPreKeys < limits.lowKyberPreKeys,
-  };
-}
 
 /** The request target as a URL; one that does not parse is a 400, not an exception. */
 function parseUrl(target: string | undefined): URL {

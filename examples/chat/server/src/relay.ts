@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { backupRoutes } from './backup-routes.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
@@ -10,6 +11,7 @@ import { createHttpHandler } from './http.js';
 import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
+import { messageRoutes } from './messages.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
@@ -105,7 +107,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (aci) => hub.deviceReplaced(aci),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      sealedRoutes(ca, limiter),
+      [...messageRoutes, ...backupRoutes, ...sealedRoutes(ca, limiter)],
     ),
   );
   hub.attach(server);

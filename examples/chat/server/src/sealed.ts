@@ -17,7 +17,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { PublicKey } from '@e2ee-kit/core';
 import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
-import { authenticate, base64, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
+import { base64 } from './encoding.js';
+import { authenticate, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
 import type { WindowLimiter } from './rate-limit.js';
 import { ACI, arr, b64, bad, HttpError, int, obj } from './validate.js';
 
