@@ -33,27 +33,27 @@ async function checkSignature(identity: Uint8Array, key: Uint8Array, sig: Uint8A
     throw new HttpError(400, 'bad_signature', `${path}.signature does not verify with the identity key`);
 }
 
-async function signedPreKey(v: Json, path: string, identity: Uint8Array): Promise<SignedPreKeyRow> {
+/** A signed key (signed prekey or Kyber prekey): id, public key of the kind `key` parses, signature. */
+async function signedKey(
+  v: Json,
+  path: string,
+  identity: Uint8Array,
+  key: (v: Json, path: string) => Uint8Array,
+): Promise<SignedPreKeyRow> {
   const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
   const row = {
     keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: ecKey(o['publicKey'], `${path}.publicKey`),
+    publicKey: key(o['publicKey'], `${path}.publicKey`),
     signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
   };
   await checkSignature(identity, row.publicKey, row.signature, path);
   return row;
 }
 
-async function kyberPreKey(v: Json, path: string, identity: Uint8Array): Promise<KyberPreKeyRow> {
-  const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
-  const row = {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: kemKey(o['publicKey'], `${path}.publicKey`),
-    signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
-  };
-  await checkSignature(identity, row.publicKey, row.signature, path);
-  return row;
-}
+const signedPreKey = (v: Json, path: string, identity: Uint8Array): Promise<SignedPreKeyRow> =>
+  signedKey(v, path, identity, ecKey);
+const kyberPreKey = (v: Json, path: string, identity: Uint8Array): Promise<KyberPreKeyRow> =>
+  signedKey(v, path, identity, kemKey);
 
 function preKey(v: Json, path: string): PreKeyRow {
   const o = obj(v, path, ['keyId', 'publicKey']);

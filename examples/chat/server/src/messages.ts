@@ -26,6 +26,7 @@ export function envelopeJson(e: EnvelopeRow) {
     serverTimestamp: e.serverTimestamp,
   };
 }
+
 export const messageRoutes: readonly Route[] = [
   {
     method: 'POST',
