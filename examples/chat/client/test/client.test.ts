@@ -36,7 +36,8 @@ describe('ChatClient', () => {
     bob.on('prekeys-refilled', (e) => refills.push(e.preKeys));
     await bob.connect();
     expect((await bob.api.preKeyStatus()).preKeys).toBe(12);
-    for (let i = 0; i < 3; i++) await alice.api.bundles(bob.aci); // each hands out one EC + one Kyber key
+    // Three requesters (one requester gets only two one-time keys a window): one EC + one Kyber key each.
+    for (const c of [alice, await register('carol'), await register('dave')]) await c.api.bundles(bob.aci);
     await expect.poll(() => refills.length, { timeout: 10_000 }).toBe(1);
     const status = await bob.api.preKeyStatus();
     expect(status).toEqual({ preKeys: 9 + 12, kyberPreKeys: 9 + 12, low: false });

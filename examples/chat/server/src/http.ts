@@ -278,7 +278,7 @@ const routes: Route[] = [
       const bundles: Bundle[] = [];
       for (const id of ids) {
         // Past the device's one-time share for this window: the signed + last-resort keys only.
-        const oneTime = ctx.quotas.oneTimeKeys.take(`${aci}\u0000${id}`, now);
+        const oneTime = ctx.quotas.takeOneTimeKey(me.aci, aci, id, now);
         const b = ctx.store.takeBundle(aci, id, oneTime);
         if (b) bundles.push(b);
       }

@@ -34,6 +34,11 @@ export interface RelayLimits {
    * signed and last-resort keys (as Signal's server does), so a crowd of requesters cannot drain it.
    */
   readonly oneTimeKeyRate: WindowLimit;
+  /**
+   * One-time prekeys one requesting account gets from one device per window (a session needs one;
+   * asking again soon after is a drain, not a contact).
+   */
+  readonly oneTimeKeyPairRate: WindowLimit;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -49,5 +54,6 @@ export const DEFAULT_LIMITS: RelayLimits = {
   deliveryWindow: 100,
   sendRate: { count: 1200, windowMs: 60_000 },
   bundleRate: { count: 100, windowMs: 3_600_000 },
-  oneTimeKeyRate: { count: 50, windowMs: 3_600_000 },
+  oneTimeKeyRate: { count: 10, windowMs: 3_600_000 },
+  oneTimeKeyPairRate: { count: 2, windowMs: 3_600_000 },
 };

@@ -31,6 +31,11 @@ export class WindowLimiter {
     return w;
   }
 
+  /** Whether `cost` units would fit in the key's window now (nothing counted). */
+  allows(key: string, now: number, cost = 1): boolean {
+    return this.#window(key, now).used + cost <= this.limit.count;
+  }
+
   /** Counts `cost` units; false (and nothing counted) when they do not fit in the key's window. */
   take(key: string, now: number, cost = 1): boolean {
     const w = this.#window(key, now);

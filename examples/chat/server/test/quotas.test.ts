@@ -119,6 +119,7 @@ describe('bundle fetches', () => {
       limits: {
         bundleRate: { count: 10, windowMs: 3_600_000 },
         oneTimeKeyRate: { count: 3, windowMs: 3_600_000 },
+        oneTimeKeyPairRate: { count: 100, windowMs: 3_600_000 },
       },
     });
     const bob = await register(r.url, 'bob', await makeDevice({ preKeys: 20, kyberPreKeys: 20 }));
@@ -148,6 +149,50 @@ describe('bundle fetches', () => {
       preKey: true,
       lastResort: false,
     });
+  });
+});
+
+describe('with the default limits', () => {
+  const fetchOneTime = async (r: Relay, token: string, aci: string) => {
+    const res = await call(r.url, 'GET', `/v1/keys/${aci}`, { token });
+    expect(res.status).toBe(200);
+    return (res.body['devices'] as Record<string, unknown>[])[0]!['preKey'] !== null;
+  };
+
+  it("ten fetches by one account take two of a device's one-time prekeys, not ten", async () => {
+    const r = await start({});
+    const bob = await register(r.url, 'bob', await makeDevice({ preKeys: 20, kyberPreKeys: 20 }));
+    const mallory = await register(r.url, 'mallory', await makeDevice());
+    const got = [];
+    for (let i = 0; i < 10; i++) got.push(await fetchOneTime(r, mallory.token, bob.aci));
+    expect(got).toEqual([true, true, false, false, false, false, false, false, false, false]);
+    const status = await call(r.url, 'GET', '/v1/prekey-status', { token: bob.token });
+    expect(status.body).toMatchObject({ preKeys: 18, kyberPreKeys: 18 });
+    // A crowd of requesters is capped per device too: ten one-time handouts an hour in all.
+    let handedOut = 2;
+    for (let i = 0; i < 6; i++) {
+      const other = await register(r.url, `crowd-${i}`, await makeDevice());
+      for (let j = 0; j < 2; j++) if (await fetchOneTime(r, other.token, bob.aci)) handedOut++;
+    }
+    expect(handedOut).toBe(10);
+  });
+
+  it('one account fills only its share of a queue (1,000 of 10,000) and gets 429 sender_quota', async () => {
+    const r = await start({});
+    const bob = await register(r.url, 'bob', await makeDevice());
+    const mallory = await register(r.url, 'mallory', await makeDevice());
+    const alice = await register(r.url, 'alice', await makeDevice());
+    const batch = { messages: Array.from({ length: 200 }, () => one(bob.aci).messages[0]) };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push(
+        (await call(r.url, 'POST', '/v1/messages', { token: mallory.token, json: batch })).status,
+      );
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(
+      (await call(r.url, 'POST', '/v1/messages', { token: alice.token, json: one(bob.aci) })).status,
+    ).toBe(200);
   });
 });
 
