@@ -8,186 +8,22 @@
  * prekeys) instead of leaving them in free pages.
  */
 import Database from 'better-sqlite3';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import {
+  type Bundle,
+  DEFAULT_STORE_LIMITS,
+  type DeviceKeys,
+  type DeviceRow,
+  type DirectoryEntry,
+  type EnvelopeRow,
+  type KeyUpload,
+  type OutgoingMessage,
+  type PreKeyCounts,
+  type StoreLimits,
+} from './store-types.js';
 
-/** 2: accounts are keyed by a random ServiceId (ACI); the display name is a separate unique column. */
-export const SCHEMA_VERSION = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS accounts (
-  aci TEXT PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  recovery_hash BLOB NOT NULL,
-  created_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS devices (
-  aci TEXT NOT NULL REFERENCES accounts(aci) ON DELETE CASCADE,
-  device_id INTEGER NOT NULL,
-  registration_id INTEGER NOT NULL,
-  identity_key BLOB NOT NULL,
-  token_hash BLOB NOT NULL UNIQUE,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (aci, device_id)
-) STRICT;
-CREATE INDEX IF NOT EXISTS devices_by_identity ON devices (identity_key);
-CREATE TABLE IF NOT EXISTS signed_prekeys (
-  aci TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  PRIMARY KEY (aci, device_id),
-  FOREIGN KEY (aci, device_id) REFERENCES devices(aci, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS prekeys (
-  aci TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  PRIMARY KEY (aci, device_id, key_id),
-  FOREIGN KEY (aci, device_id) REFERENCES devices(aci, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS kyber_prekeys (
-  aci TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  last_resort INTEGER NOT NULL,
-  PRIMARY KEY (aci, device_id, key_id),
-  FOREIGN KEY (aci, device_id) REFERENCES devices(aci, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS envelopes (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  to_aci TEXT NOT NULL,
-  to_device INTEGER NOT NULL,
-  from_aci TEXT NOT NULL,
-  from_device INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  body BLOB NOT NULL,
-  server_ts INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (to_aci, to_device, id);
-CREATE INDEX IF NOT EXISTS envelopes_by_sender ON envelopes (to_aci, to_device, from_aci);
-CREATE TABLE IF NOT EXISTS idempotency (
-  sender TEXT NOT NULL,
-  key TEXT NOT NULL,
-  request_hash BLOB NOT NULL,
-  answer TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (sender, key)
-) STRICT;
-CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at);
-CREATE TABLE IF NOT EXISTS backups (
-  aci TEXT PRIMARY KEY REFERENCES accounts(aci) ON DELETE CASCADE,
-  payload BLOB NOT NULL,
-  updated_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS backup_slots (
-  aci TEXT PRIMARY KEY REFERENCES accounts(aci) ON DELETE CASCADE,
-  slots BLOB NOT NULL,
-  updated_at INTEGER NOT NULL
-) STRICT;
-`;
-
-export interface SignedPreKeyRow {
-  readonly keyId: number;
-  readonly publicKey: Uint8Array;
-  readonly signature: Uint8Array;
-}
-export interface PreKeyRow {
-  readonly keyId: number;
-  readonly publicKey: Uint8Array;
-}
-export type KyberPreKeyRow = SignedPreKeyRow;
-
-export interface DeviceKeys {
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-  readonly signedPreKey: SignedPreKeyRow;
-  readonly lastResortKyberPreKey: KyberPreKeyRow;
-  readonly preKeys: readonly PreKeyRow[];
-  readonly kyberPreKeys: readonly KyberPreKeyRow[];
-}
-
-export interface KeyUpload {
-  readonly signedPreKey?: SignedPreKeyRow | undefined;
-  readonly lastResortKyberPreKey?: KyberPreKeyRow | undefined;
-  readonly preKeys?: readonly PreKeyRow[] | undefined;
-  readonly kyberPreKeys?: readonly KyberPreKeyRow[] | undefined;
-}
-
-export interface DeviceRow {
-  /** The account's ServiceId (ACI): what messages, bundles and sessions are addressed by. */
-  readonly aci: string;
-  /** The account's display name (directory lookups only). */
-  readonly name: string;
-  readonly deviceId: number;
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-}
-
-/** One account as the directory shows it. */
-export interface DirectoryEntry {
-  readonly aci: string;
-  readonly name: string;
-  readonly devices: readonly number[];
-}
-
-export interface Bundle {
-  readonly deviceId: number;
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-  readonly signedPreKey: SignedPreKeyRow;
-  readonly preKey: PreKeyRow | null;
-  readonly kyberPreKey: KyberPreKeyRow & { readonly lastResort: boolean };
-}
-
-export interface EnvelopeRow {
-  readonly id: number;
-  readonly toAci: string;
-  readonly toDevice: number;
-  /** '' for a sealed envelope (no sender known). */
-  readonly fromAci: string;
-  readonly fromDevice: number;
-  readonly type: string;
-  readonly body: Uint8Array;
-  readonly serverTimestamp: number;
-}
-
-export interface OutgoingMessage {
-  /** The recipient's ServiceId. */
-  readonly to: string;
-  readonly deviceId: number;
-  readonly type: string;
-  readonly body: Uint8Array;
-}
-
-export interface PreKeyCounts {
-  readonly preKeys: number;
-  readonly kyberPreKeys: number;
-}
-
-export interface StoreLimits {
-  /** Most one-time EC prekeys stored per device. */
-  readonly maxPreKeys: number;
-  /** Most one-time Kyber prekeys stored per device. */
-  readonly maxKyberPreKeys: number;
-  /** Most queued envelopes per device; beyond, senders get 429. */
-  readonly maxQueuedPerDevice: number;
-  /**
-   * Most envelopes one sender may have queued for one device: a share of `maxQueuedPerDevice`, so one
-   * flooding account fills its share and gets 429 while everyone else's messages still queue. All
-   * sealed envelopes count as one sender (the relay cannot tell their senders apart).
-   */
-  readonly maxQueuedPerSender: number;
-}
-
-export const DEFAULT_STORE_LIMITS: StoreLimits = {
-  maxPreKeys: 1000,
-  maxKyberPreKeys: 200,
-  maxQueuedPerDevice: 10_000,
-  maxQueuedPerSender: 1_000,
-};
+export { SCHEMA_VERSION } from './schema.js';
+export * from './store-types.js';
 
 /** Thrown by the store for a request that is well-formed but cannot be applied; the HTTP layer maps `kind`. */
 export class StoreConflict extends Error {
