@@ -102,17 +102,19 @@ export async function runStory({
   const stored = (): Envelope[] => {
     const rows = relay.store.db
       .prepare(
-        'SELECT id, from_name, from_device, to_name, type, body, server_ts FROM envelopes WHERE id > ? ORDER BY id',
+        'SELECT id, from_aci, from_device, to_aci, type, body, server_ts FROM envelopes WHERE id > ? ORDER BY id',
       )
-      .all(seen) as { id: number; from_name: string; to_name: string; type: string; body: Buffer }[];
+      .all(seen) as { id: number; from_aci: string; to_aci: string; type: string; body: Buffer }[];
     if (rows.length > 0) seen = rows[rows.length - 1]!.id;
+    // The relay addresses by ServiceId; the story prints the display names its directory holds.
+    const nameOf = (aci: string) => relay.store.account(aci)?.name ?? aci;
     return rows.map((row) => {
       r.server(
-        `${pad(`${row.from_name || '(sealed)'} → ${row.to_name}`, 14)} ${pad(row.type, 9)} ${String(row.body.length).padStart(5)} B  ${short(row.body)}`,
+        `${pad(`${row.from_aci ? nameOf(row.from_aci) : '(sealed)'} → ${nameOf(row.to_aci)}`, 14)} ${pad(row.type, 9)} ${String(row.body.length).padStart(5)} B  ${short(row.body)}`,
       );
       return {
         id: row.id,
-        from: row.from_name,
+        from: row.from_aci,
         fromDevice: 1,
         kind: row.type as Envelope['kind'],
         body: new Uint8Array(row.body),
@@ -262,7 +264,7 @@ export async function runStory({
       recoveryKey: true,
       argon2: MIN_ARGON2_PARAMS,
     });
-    const row = relay.store.getBackup('alice')!;
+    const row = relay.store.getBackup(alice.aci)!;
     r.server(
       `backup body ${backup.payloadBytes} B  ${short(row.payload)}; slot section ${backup.slotsBytes} B (stored apart)`,
     );

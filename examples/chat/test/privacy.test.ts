@@ -66,7 +66,7 @@ beforeAll(async () => {
         return null;
       });
       relay.store.db.exec(`CREATE TEMP TRIGGER watch_envelopes AFTER INSERT ON main.envelopes BEGIN
-        SELECT record_envelope(NEW.from_name, NEW.from_device, NEW.to_name, NEW.type, NEW.body); END`);
+        SELECT record_envelope(NEW.from_aci, NEW.from_device, NEW.to_aci, NEW.type, NEW.body); END`);
     },
   });
 }, 120_000);
@@ -137,7 +137,7 @@ it('sealed messages: no row of the envelopes table and no log line names their s
   const credentials = storages.flatMap((s) =>
     s.history
       .filter(([k]) => k === 'app/local:credentials')
-      .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as { name: string; token: string }),
+      .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as { aci: string; name: string; token: string }),
   );
   const names = [...new Set(credentials.map((c) => c.name))];
   expect(names).toEqual(expect.arrayContaining(['alice', 'bob', 'carol']));
@@ -145,6 +145,7 @@ it('sealed messages: no row of the envelopes table and no log line names their s
     expect([r.from, r.fromDevice]).toEqual(['', 0]);
     for (const n of names) expect(r.body.includes(Buffer.from(n))).toBe(false);
     for (const c of credentials) expect(r.body.includes(Buffer.from(c.token))).toBe(false);
+    for (const c of credentials) expect(r.body.includes(Buffer.from(c.aci))).toBe(false);
   }
   // The log: sealed submissions are logged with their recipient, count and size only.
   const log = readFileSync(facts.logPath, 'utf8')

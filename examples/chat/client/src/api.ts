@@ -9,7 +9,10 @@ export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
 export interface Envelope {
   readonly id: number;
-  /** Empty for a sealed envelope (the relay does not know the sender); opening it names the sender. */
+  /**
+   * The sender's ServiceId (ACI). Empty for a sealed envelope (the relay does not know the sender);
+   * opening it names the sender.
+   */
   readonly from: string;
   readonly fromDevice: number;
   readonly kind: EnvelopeKind | 'sealed';
@@ -46,6 +49,12 @@ export interface BundleJson {
   preKey: PreKeyJson | null;
   kyberPreKey: SignedKeyJson & { lastResort: boolean };
 }
+/** One account in the relay's directory: its ServiceId, display name and device ids. */
+export interface DirectoryEntryJson {
+  aci: string;
+  name: string;
+  devices: number[];
+}
 export interface PreKeyCounts {
   preKeys: number;
   kyberPreKeys: number;
@@ -62,6 +71,12 @@ export class RelayError extends Error {
     super(`relay answered ${status} ${code}: ${message}`);
     this.name = 'RelayError';
   }
+}
+
+/** 16 random bytes, base64url (22 characters): what `send` puts in `Idempotency-Key`. */
+export function randomIdempotencyKey(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -133,6 +148,7 @@ export class RelayApi {
 
   register(body: { name: string; recoveryCode?: string; device: DeviceRegistrationJson }) {
     return this.#call<{
+      aci: string;
       name: string;
       deviceId: number;
       token: string;
@@ -142,11 +158,22 @@ export class RelayApi {
   }
 
   directory() {
-    return this.#call<{ accounts: { name: string; devices: number[] }[] }>('GET', '/v1/accounts');
+    return this.#call<{ accounts: DirectoryEntryJson[] }>('GET', '/v1/accounts');
   }
 
-  bundles(name: string) {
-    return this.#call<{ name: string; devices: BundleJson[] }>('GET', `/v1/keys/${encodeURIComponent(name)}`);
+  /** The account registered under a display name. */
+  lookupName(name: string) {
+    return this.#call<DirectoryEntryJson>('GET', `/v1/accounts/name/${encodeURIComponent(name)}`);
+  }
+
+  /** The account with this ServiceId. */
+  lookupServiceId(aci: string) {
+    return this.#call<DirectoryEntryJson>('GET', `/v1/accounts/aci/${encodeURIComponent(aci)}`);
+  }
+
+  /** A bundle per device of the account `aci` (a ServiceId). */
+  bundles(aci: string) {
+    return this.#call<{ aci: string; devices: BundleJson[] }>('GET', `/v1/keys/${encodeURIComponent(aci)}`);
   }
 
   uploadKeys(upload: KeyUploadJson) {
@@ -157,10 +184,23 @@ export class RelayApi {
     return this.#call<PreKeyCounts>('GET', '/v1/prekey-status');
   }
 
-  send(messages: { to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }[]) {
-    return this.#call<{ ids: number[] }>('POST', '/v1/messages', {
-      messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })),
-    });
+  /**
+   * Submits envelopes with an `Idempotency-Key` (random unless given). When the request fails before
+   * an answer arrives (a dropped connection), it is sent once more with the same key: the relay
+   * answers the first answer if it had queued them, so nothing is queued twice.
+   */
+  async send(
+    messages: { to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }[],
+    idempotencyKey: string = randomIdempotencyKey(),
+  ) {
+    const body = { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) };
+    const headers = { 'idempotency-key': idempotencyKey };
+    try {
+      return await this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+    } catch (err) {
+      if (err instanceof RelayError) throw err; // the relay answered: nothing to retry
+      return this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+    }
   }
 
   /** A short-lived sender certificate for this device, and the relay's trust root. */
@@ -172,7 +212,7 @@ export class RelayApi {
     return this.#call<{ stored: true }>('PUT', '/v1/access-key', { accessKey: toBase64(accessKey) });
   }
 
-  /** Unidentified delivery: no Authorization header, only the recipient's access key. */
+  /** Unidentified delivery to the ServiceId `to`: no Authorization header, only the recipient's access key. */
   sendSealed(to: string, accessKey: Uint8Array, messages: { deviceId: number; body: Uint8Array }[]) {
     return this.#call<{ ids: number[] }>(
       'POST',

@@ -16,7 +16,7 @@ export const APP_KEYS = {
   /** Index rows (JSON string arrays). */
   conversations: 'index:conversations',
   groups: 'index:groups',
-  /** Accounts we hold a session or an identity key for (what a backup walks). */
+  /** Accounts (ServiceIds) we hold a session or an identity key for (what a backup walks). */
   peers: 'index:peers',
   pending: (group: string, from: string) => `index:pending:${group}:${from}`,
   messageCount: (conversation: string) => `msg-count:${conversation}`,

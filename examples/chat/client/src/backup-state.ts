@@ -9,6 +9,7 @@ import { SessionRecord } from '@e2ee-kit/ratchet';
 import { KeyHolderRecord, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 import type { KvTransaction } from '@e2ee-kit/store-kv';
 import { APP_KEYS, ChatData } from './app-data.js';
+import { DIRECTORY_KEYS } from './directory.js';
 import { accessKeyOf, SEALED_KEYS } from './sealed.js';
 
 export const BACKUP_FORMAT = 'e2ee-kit-chat-backup';
@@ -42,7 +43,13 @@ export async function exportState(tx: KvTransaction, name: string, deviceId: num
   const groupIds = await data.members(APP_KEYS.groups);
   const peers = await data.members(APP_KEYS.peers);
   const keys: string[] = [...SEALED_KEYS, APP_KEYS.conversations, APP_KEYS.groups, APP_KEYS.peers];
-  for (const p of peers) keys.push(APP_KEYS.verified(p), accessKeyOf(p));
+  // Peers are ServiceIds (the protocol's addresses); verification is kept by display name, so the
+  // pinned name ↔ ServiceId binding of each peer travels too.
+  for (const p of peers) {
+    keys.push(accessKeyOf(p), DIRECTORY_KEYS.byAci(p));
+    const peerName = await data.json<string>(DIRECTORY_KEYS.byAci(p));
+    if (peerName !== undefined) keys.push(DIRECTORY_KEYS.byName(peerName), APP_KEYS.verified(peerName));
+  }
   for (const c of conversations) {
     const n = (await data.json<number>(APP_KEYS.messageCount(c))) ?? 0;
     keys.push(APP_KEYS.messageCount(c));

@@ -74,8 +74,10 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
+import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import { ContactDirectory, isDirectoryRefusal } from './directory.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 
 /** Every account has one device in this example (the relay supports more; the client keeps it simple). */
@@ -180,6 +182,8 @@ export interface BackupResult {
 
 interface Credentials {
   name: string;
+  /** Our ServiceId, assigned by the relay at registration. */
+  aci: string;
   deviceId: number;
   token: string;
   recoveryCode: string;
@@ -227,7 +231,14 @@ function randomId(provider: CryptoProvider): string {
   return Array.from(provider.randomBytes(12), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * Ratchet addresses (sessions, identity keys) use the contact's ServiceId; sender-key addresses and
+ * everything the user sees (conversations, groups, verification) use display names.
+ */
 const address = (name: string, deviceId = DEVICE_ID): Address => ({ name, deviceId });
+
+/** An envelope as the app layer handles it: `from` is the sender's display name, `fromAci` its ServiceId. */
+type Incoming = Envelope & { readonly fromAci: string };
 const dm = (name: string) => `dm:${name}`;
 const groupConversation = (id: string) => `group:${id}`;
 const pendingKey = (group: string, from: string, chain: number, iteration: number) =>
@@ -263,7 +274,10 @@ function groupFailure(err: unknown): Exclude<GroupDecryptOutcome, { status: 'dec
 }
 
 export class ChatClient {
+  /** The display name. */
   readonly name: string;
+  /** The account's ServiceId (ACI): what the relay and the ratchet address it by. */
+  readonly aci: string;
   readonly deviceId: number;
   /** The client's store (protocol state and the app's rows). */
   readonly store: KvStore;
@@ -272,6 +286,7 @@ export class ChatClient {
   readonly #identity: IdentityKeyPair;
   readonly #locks: LockManager;
   readonly #preKeyBatch: number;
+  readonly #directory: ContactDirectory;
   /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
   readonly sealed: SealedSender;
   readonly #webSocket: WebSocketFactory | undefined;
@@ -294,6 +309,7 @@ export class ChatClient {
     options: ChatClientOptions,
   ) {
     this.name = creds.name;
+    this.aci = creds.aci;
     this.deviceId = creds.deviceId;
     this.store = store;
     hooks.client = this;
@@ -305,16 +321,17 @@ export class ChatClient {
       token: creds.token,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
+    this.#directory = new ContactDirectory(this.api);
     this.#webSocket = options.webSocket;
     this.#identity = identity;
     this.sealed = new SealedSender({
       api: this.api,
       identity,
       provider: this.#provider,
-      name: () => this.name,
+      serviceId: () => this.aci,
       deviceId: () => this.deviceId,
       now: this.#now,
-      identityOf: (name, deviceId) => this.#protocol.getIdentity(address(name, deviceId)),
+      identityOf: (aci, deviceId) => this.#protocol.getIdentity(address(aci, deviceId)),
     });
   }
 
@@ -345,8 +362,13 @@ export class ChatClient {
       lockManager: this.#locks,
     });
   }
-  #sessionCipher(to: Address): SessionCipher<KvTransaction['protocol']> {
-    return new SessionCipher(this.#protocol, to, { provider: this.#provider, lockManager: this.#locks });
+  /** A session with one device of a contact, bound to both ServiceIds (libsignal's `addresses`). */
+  #cipher(aci: string, deviceId = DEVICE_ID): SessionCipher<KvTransaction['protocol']> {
+    return new SessionCipher(this.#protocol, address(aci, deviceId), {
+      provider: this.#provider,
+      lockManager: this.#locks,
+      localAddress: address(this.aci, this.deviceId),
+    });
   }
 
   /** Opens the store with the client's trust policy and identity-change reporting. */
@@ -366,7 +388,7 @@ export class ChatClient {
       policy: async (a, _stored, presented, direction) =>
         direction === 'receiving' || !hooks.client || hooks.client.#trustedForSending(a, presented),
       onIdentityChange: (e) => {
-        if (hooks.client) hooks.client.#identityChanged(e.address.name);
+        if (hooks.client) hooks.client.#identityChanged(e.address.name); // a ServiceId
       },
     });
   }
@@ -396,6 +418,7 @@ export class ChatClient {
     const store = await ChatClient.#openStore(options, hooks);
     const creds = parseJsonBytes<Credentials>(await store.app.get(APP_KEYS.credentials));
     if (!creds) throw new Error('this store holds no registered account');
+    if (!creds.aci) throw new Error('this store holds an account from before ServiceIds: register it again');
     return new ChatClient(creds, store, await store.protocol.getIdentityKeyPair(), hooks, options);
   }
 
@@ -414,6 +437,7 @@ export class ChatClient {
   ): Promise<ChatClient> {
     const placeholder: Credentials = {
       name,
+      aci: '',
       deviceId: DEVICE_ID,
       token: '',
       recoveryCode: recoveryCode ?? '',
@@ -445,11 +469,13 @@ export class ChatClient {
       });
       const creds: Credentials = {
         name,
+        aci: reply.aci,
         deviceId: reply.deviceId,
         token: reply.token,
         recoveryCode: reply.recoveryCode ?? recoveryCode ?? '',
       };
       await tx.putJson(APP_KEYS.credentials, creds);
+      await client.#directory.pinSelf(tx, { aci: reply.aci, name });
       client.api.token = reply.token;
       await client.sealed.enroll(tx);
       return new ChatClient(creds, store, identity, hooks, options);
@@ -502,7 +528,8 @@ export class ChatClient {
             this.#tx = tx;
             const data = new ChatData(tx.app);
             const value = await fn(data);
-            for (const contact of this.#changedIdentities.splice(0)) {
+            for (const aci of this.#changedIdentities.splice(0)) {
+              const contact = await this.#directory.nameOf(data, aci);
               await this.#note(data, dm(contact), contact, `your safety number with ${contact} changed`);
               this.#emit('identity-changed', { contact });
             }
@@ -618,12 +645,25 @@ export class ChatClient {
   }
 
   /** Processes one envelope (decrypt, apply, store) and commits. Resolve = safe to acknowledge. */
-  receive(env: Envelope): Promise<void> {
+  async receive(env: Envelope): Promise<void> {
     if (env.kind === 'sealed') return this.#receiveSealed(env);
-    return this.#run(async (tx) => {
-      if (env.kind === 'senderkey') await this.#receiveGroup(tx, env);
-      else await this.#receivePairwise(tx, env);
-    });
+    try {
+      await this.#run(async (tx) => {
+        const incoming = await this.#incoming(tx, env);
+        if (env.kind === 'senderkey') await this.#receiveGroup(tx, incoming);
+        else await this.#receivePairwise(tx, incoming);
+      });
+    } catch (err) {
+      if (!isDirectoryRefusal(err)) throw err;
+      await this.#run(async (tx) => {
+        await this.#note(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
+      });
+    }
+  }
+
+  /** Names the sender of a relay envelope (its `from` is a ServiceId) for the app layer. */
+  async #incoming(tx: ChatData, env: Envelope): Promise<Incoming> {
+    return { ...env, from: await this.#directory.nameOf(tx, env.from), fromAci: env.from };
   }
 
   /** Sends through the sealed-sender path where possible (see sealed.ts), else authenticated. */
@@ -639,27 +679,35 @@ export class ChatClient {
   async #receiveSealed(env: Envelope): Promise<void> {
     try {
       await this.#run(async (tx) => {
-        const { inner, identityKey } = await this.sealed.open(tx, env);
-        const sender = address(inner.from, inner.fromDevice);
+        const opened = await this.sealed.open(tx, env);
+        const { identityKey } = opened;
+        const sender = address(opened.inner.from, opened.inner.fromDevice);
         // Checked before decrypting when we know the sender, and after a first (prekey) message.
         const known = await this.#protocol.getIdentity(sender);
         if (known && !known.equals(identityKey)) throw new SealedIdentityMismatch();
+        const inner = await this.#incoming(tx, opened.inner);
         if (inner.kind === 'senderkey') await this.#receiveGroup(tx, inner);
         else await this.#receivePairwise(tx, inner);
         const held = known ?? (await this.#protocol.getIdentity(sender));
         if (!held || !held.equals(identityKey)) throw new SealedIdentityMismatch();
       });
     } catch (err) {
-      if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err)) throw err;
-      const why = err instanceof SealedIdentityMismatch ? 'identity mismatch' : dropReason(err);
+      if (!(err instanceof SealedIdentityMismatch) && !E2eeError.is(err) && !isDirectoryRefusal(err))
+        throw err;
+      const why =
+        err instanceof SealedIdentityMismatch
+          ? 'identity mismatch'
+          : isDirectoryRefusal(err)
+            ? 'unknown sender'
+            : dropReason(err);
       await this.#run(async (tx) => {
         await this.#note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
       });
     }
   }
 
-  async #receivePairwise(tx: ChatData, env: Envelope): Promise<void> {
-    const cipher = this.#sessionCipher(address(env.from, env.fromDevice));
+  async #receivePairwise(tx: ChatData, env: Incoming): Promise<void> {
+    const cipher = this.#cipher(env.fromAci, env.fromDevice);
     let content: Content | undefined;
     let undecodable = false;
     let delivering = false;
@@ -672,7 +720,7 @@ export class ChatClient {
           // once the cipher returned — still in the same transaction.
           deliver: async ({ plaintext }) => {
             delivering = true;
-            await this.sealed.learn(tx, env.from, plaintext);
+            await this.sealed.learn(tx, env.fromAci, plaintext);
             try {
               content = decodeContent(plaintext);
             } catch {
@@ -698,7 +746,7 @@ export class ChatClient {
       );
       return;
     }
-    await tx.addMember(APP_KEYS.peers, env.from);
+    await tx.addMember(APP_KEYS.peers, env.fromAci);
     if (undecodable) {
       await this.#note(
         tx,
@@ -711,7 +759,7 @@ export class ChatClient {
     if (content) await this.#apply(tx, env, content);
   }
 
-  async #receiveGroup(tx: ChatData, env: Envelope, retry = false): Promise<boolean> {
+  async #receiveGroup(tx: ChatData, env: Incoming, retry = false): Promise<boolean> {
     const sender = address(env.from, env.fromDevice);
     let delivering = false;
     let outcome: Exclude<GroupDecryptOutcome, { status: 'decrypted' }>;
@@ -767,7 +815,7 @@ export class ChatClient {
     }
   }
 
-  async #apply(tx: ChatData, env: Envelope, content: Content): Promise<void> {
+  async #apply(tx: ChatData, env: Incoming, content: Content): Promise<void> {
     const from = env.from;
     switch (content.t) {
       case 'text': {
@@ -814,9 +862,9 @@ export class ChatClient {
         // Messages that arrived before the key: try them again now.
         const index = APP_KEYS.pending(content.group, from);
         for (const key of await tx.members(index)) {
-          const raw = await tx.json<Envelope & { body: string }>(key);
+          const raw = await tx.json<Incoming & { body: string }>(key);
           if (!raw) continue;
-          const pending: Envelope = { ...raw, body: fromBase64(raw.body) };
+          const pending: Incoming = { ...raw, body: fromBase64(raw.body) };
           if (await this.#receiveGroup(tx, pending, true)) {
             await tx.delete(key);
             await tx.removeMember(index, key);
@@ -915,18 +963,19 @@ export class ChatClient {
     name: string,
     content: Content,
   ): Promise<{ to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }> {
-    const cipher = this.#sessionCipher(address(name));
+    const aci = await this.#directory.aciOf(this.#data, name);
+    const cipher = this.#cipher(aci);
     if (!(await cipher.hasSession())) {
-      const { devices } = await this.api.bundles(name);
+      const { devices } = await this.api.bundles(aci);
       const bundle = devices.find((d) => d.deviceId === DEVICE_ID);
       if (!bundle) throw new RelayError(404, 'not_found', `${name} has no device ${DEVICE_ID}`);
       await cipher.initiate(bundleFrom(bundle));
     }
     // Our profile key rides along in every pairwise content: contacts derive our access key from it.
-    await this.#data.addMember(APP_KEYS.peers, name);
+    await this.#data.addMember(APP_KEYS.peers, aci);
     const pk = await this.sealed.profileKeyField(this.#data);
     const msg = await cipher.encrypt(encodeContent({ ...content, ...pk } as Content));
-    return { to: name, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
+    return { to: aci, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
   }
 
   /** Sends a text to a contact. Throws `UntrustedIdentityError` if the contact's verified key changed. */
@@ -936,7 +985,7 @@ export class ChatClient {
       const out = await this.#encryptTo(contact, content);
       await this.#send([out]);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
-      return { envelopes: [{ to: out.to, kind: out.kind, body: out.body }], message };
+      return { envelopes: [{ to: contact, kind: out.kind, body: out.body }], message };
     });
   }
 
@@ -1049,9 +1098,11 @@ export class ChatClient {
       await tx.putJson(APP_KEYS.outbox(groupId), outbox.slice(-OUTBOX_SIZE));
       const recipients = group.members.filter((m) => m !== this.name);
       if (recipients.length > 0) {
-        await this.#send(
-          recipients.map((to) => ({ to, deviceId: DEVICE_ID, kind: 'senderkey' as const, body })),
-        );
+        const out: Outgoing[] = [];
+        for (const r of recipients) {
+          out.push({ to: await this.#directory.aciOf(tx, r), deviceId: DEVICE_ID, kind: 'senderkey', body });
+        }
+        await this.#send(out);
       }
       const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
       return {
@@ -1094,17 +1145,19 @@ export class ChatClient {
   // Safety numbers
 
   async #trustedForSending(a: Address, key: PublicKey): Promise<boolean> {
-    const verified = await this.#tx?.app.get(APP_KEYS.verified(a.name));
+    if (!this.#tx) return false;
+    const data = this.#data;
+    const verified = await data.get(APP_KEYS.verified(await this.#directory.nameOf(data, a.name)));
     return verified === undefined || constantTimeEqual(verified, key.serialize());
   }
 
-  #identityChanged(contact: string): void {
+  #identityChanged(aci: string): void {
     // Called synchronously from inside the identity store; the notice is written before the commit.
-    this.#changedIdentities.push(contact);
+    this.#changedIdentities.push(aci);
   }
 
   async #computeSafetyNumber(contact: string) {
-    const theirs = await this.#protocol.getIdentity(address(contact));
+    const theirs = await this.#protocol.getIdentity(address(await this.#directory.aciOf(this.#data, contact)));
     if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
     const sn = computeSafetyNumber({
       local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },
@@ -1160,6 +1213,8 @@ export class ChatClient {
   /** Encrypts the whole client state and uploads it (payload and slot section stored separately). */
   backup(options: BackupOptions): Promise<BackupResult> {
     return this.#run(async () => {
+      // A backup this app could not restore is refused up front (restore enforces the same limit).
+      checkBackupArgon2(options.argon2);
       const plain = jsonBytes(await exportState(this.#txn, this.name, DEVICE_ID));
       const created = await createBackup(plain, {
         ...(options.password !== undefined ? { password: options.password } : {}),
@@ -1196,11 +1251,13 @@ export class ChatClient {
     const api = new RelayApi(options.serverUrl, options.fetch ? { fetch: options.fetch } : {});
     const stored = await api.getBackup(name, recoveryCode);
     const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
+    await checkDownloadedBackup(file);
     const opened = await openBackup(
       file,
       'password' in unlock ? { password: unlock.password } : { recoveryKey: unlock.recoveryKey },
       {
         ...(options.provider ? { provider: options.provider } : {}),
+        maxArgon2MemoryKiB: MAX_BACKUP_ARGON2.memoryKiB,
       },
     );
     const plain = await opened.plaintext.bytes();

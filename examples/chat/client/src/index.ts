@@ -1,6 +1,7 @@
 /** @e2ee-kit/chat-client: one device of the chat example, for Node and browsers (no node: imports). */
 export {
   type BundleJson,
+  type DirectoryEntryJson,
   type Envelope,
   type EnvelopeKind,
   type FetchLike,
@@ -9,6 +10,7 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 export {
   type BackupOptions,
   type BackupResult,
@@ -25,3 +27,4 @@ export {
   type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export { DirectoryMismatchError } from './directory.js';

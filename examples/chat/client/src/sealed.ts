@@ -22,7 +22,8 @@ import type { ChatData } from './app-data.js';
 
 const PROFILE_KEY = 'sealed:profile-key';
 const TRUST_ROOT = 'sealed:trust-root';
-export const accessKeyOf = (name: string) => `sealed:access-key:${name}`;
+/** Keyed by the contact's ServiceId. */
+export const accessKeyOf = (aci: string) => `sealed:access-key:${aci}`;
 /** The app rows of this account's own sealed-sender state (a backup carries them). */
 export const SEALED_KEYS = [PROFILE_KEY, TRUST_ROOT] as const;
 /** Refresh the certificate this long before it expires. */
@@ -37,6 +38,7 @@ export function deriveAccessKey(profileKey: Uint8Array): Uint8Array {
 }
 
 export interface Outgoing {
+  /** The recipient's ServiceId. */
   readonly to: string;
   readonly deviceId: number;
   readonly kind: EnvelopeKind;
@@ -47,11 +49,12 @@ export interface SealedDeps {
   readonly api: RelayApi;
   readonly identity: IdentityKeyPair;
   readonly provider: CryptoProvider;
-  readonly name: () => string;
+  /** Our own ServiceId (what sealed envelopes are addressed to). */
+  readonly serviceId: () => string;
   readonly deviceId: () => number;
   readonly now: () => number;
-  /** The identity key we hold for `name`.`deviceId` (from our sessions), or null. */
-  readonly identityOf: (name: string, deviceId: number) => Promise<PublicKey | null>;
+  /** The identity key we hold for ServiceId `aci`, device `deviceId` (from our sessions), or null. */
+  readonly identityOf: (aci: string, deviceId: number) => Promise<PublicKey | null>;
 }
 
 export class SealedSender {
@@ -75,7 +78,7 @@ export class SealedSender {
     return pk ? { pk: toBase64(pk) } : {};
   }
 
-  /** Learns a contact's access key from the `pk` field of a decrypted pairwise content. */
+  /** Learns a contact's access key from the `pk` field of a pairwise content from ServiceId `from`. */
   async learn(tx: ChatData, from: string, plaintext: Uint8Array): Promise<void> {
     let pk: unknown;
     try {
@@ -150,7 +153,7 @@ export class SealedSender {
     const opened = await openSealedMessage(env.body, this.deps.identity, {
       trustRoots: PublicKey.deserialize(root),
       now: env.serverTimestamp,
-      local: { serviceId: this.deps.name(), deviceId: this.deps.deviceId() },
+      local: { serviceId: this.deps.serviceId(), deviceId: this.deps.deviceId() },
       provider: this.deps.provider,
     });
     const type = opened.content.type;

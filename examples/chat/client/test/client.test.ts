@@ -44,7 +44,8 @@ describe('ChatClient', () => {
     bob.on('prekeys-refilled', (e) => refills.push(e.preKeys));
     await bob.connect();
     expect((await bob.api.preKeyStatus()).preKeys).toBe(12);
-    for (let i = 0; i < 3; i++) await alice.api.bundles('bob'); // each hands out one EC + one Kyber key
+    // Three requesters (one requester gets only two one-time keys a window): one EC + one Kyber key each.
+    for (const c of [alice, await register('carol'), await register('dave')]) await c.api.bundles(bob.aci);
     await expect.poll(() => refills.length, { timeout: 10_000 }).toBe(1);
     const status = await bob.api.preKeyStatus();
     expect(status).toEqual({ preKeys: 9 + 12, kyberPreKeys: 9 + 12, low: false });
@@ -68,7 +69,7 @@ describe('ChatClient', () => {
     failCommits = 1;
     await bob.connect();
     // The commit failed: nothing stored, nothing acknowledged, the relay still queues it.
-    await expect.poll(() => relay.store.pending('bob', 1).length).toBe(1);
+    await expect.poll(() => relay.store.pending(bob.aci, 1).length).toBe(1);
     expect(await texts(bob, 'dm:alice')).toEqual([]);
     bob.disconnect();
     // Reconnecting delivers it again; this time it is stored, then acknowledged.
@@ -76,7 +77,7 @@ describe('ChatClient', () => {
     clients.push(again);
     await again.connect();
     expect(await texts(again, 'dm:alice')).toEqual(['first']);
-    await expect.poll(() => relay.store.pending('bob', 1).length).toBe(0);
+    await expect.poll(() => relay.store.pending(bob.aci, 1).length).toBe(0);
   });
 
   it('asks for a resend when a group message arrives without the sender key, then reads it', async () => {
@@ -95,7 +96,7 @@ describe('ChatClient', () => {
     await alice.sendGroupText(group.id, 'after the loss');
     await carol.syncOnce(); // missing key: kept, acknowledged, resend requested
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before']);
-    expect(relay.store.pending('carol', 1)).toEqual([]);
+    expect(relay.store.pending(carol.aci, 1)).toEqual([]);
     await alice.syncOnce(); // Alice answers the resend request with her distribution message
     await carol.syncOnce(); // Carol processes it and decrypts the kept message
     expect(await texts(carol, `group:${group.id}`)).toEqual(['before', 'after the loss']);

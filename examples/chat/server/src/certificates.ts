@@ -1,7 +1,7 @@
 /**
  * The relay's sealed-sender certificate authority. At first start it generates a trust root and a
  * server key certified by it and keeps both in its database, so a restart keeps the root that
- * clients pinned. It issues short-lived sender certificates naming (account, device, identity key).
+ * clients pinned. It issues short-lived sender certificates naming (ServiceId, device, identity key).
  * A production service keeps the trust root offline; the demo keeps it next to the queues.
  */
 import { KeyPair, nobleProvider, PrivateKey } from '@e2ee-kit/core';
@@ -14,7 +14,7 @@ const SERVER_KEY_ID = 1;
 
 export interface CertificateAuthority {
   readonly trustRoot: PublicKey;
-  issue(fields: { name: string; deviceId: number; identityKey: PublicKey; now: number }): SenderCertificate;
+  issue(fields: { aci: string; deviceId: number; identityKey: PublicKey; now: number }): SenderCertificate;
 }
 
 export async function loadCertificateAuthority(db: Database.Database): Promise<CertificateAuthority> {
@@ -52,9 +52,9 @@ export async function loadCertificateAuthority(db: Database.Database): Promise<C
   }
   return {
     trustRoot: root.publicKey,
-    issue: ({ name, deviceId, identityKey, now }) =>
+    issue: ({ aci, deviceId, identityKey, now }) =>
       SenderCertificate.create({
-        senderUuid: name,
+        senderUuid: aci,
         deviceId,
         identityKey,
         expires: now + SENDER_CERTIFICATE_LIFETIME_MS,

@@ -8,159 +8,32 @@
  * prekeys) instead of leaving them in free pages.
  */
 import Database from 'better-sqlite3';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import {
+  type Bundle,
+  DEFAULT_STORE_LIMITS,
+  type DeviceKeys,
+  type DeviceRow,
+  type DirectoryEntry,
+  type EnvelopeRow,
+  type KeyUpload,
+  type OutgoingMessage,
+  type PreKeyCounts,
+  type StoreLimits,
+} from './store-types.js';
 
-export const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS accounts (
-  name TEXT PRIMARY KEY,
-  recovery_hash BLOB NOT NULL,
-  created_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS devices (
-  name TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
-  device_id INTEGER NOT NULL,
-  registration_id INTEGER NOT NULL,
-  identity_key BLOB NOT NULL,
-  token_hash BLOB NOT NULL UNIQUE,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (name, device_id)
-) STRICT;
-CREATE TABLE IF NOT EXISTS signed_prekeys (
-  name TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  PRIMARY KEY (name, device_id),
-  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS prekeys (
-  name TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  PRIMARY KEY (name, device_id, key_id),
-  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS kyber_prekeys (
-  name TEXT NOT NULL,
-  device_id INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  last_resort INTEGER NOT NULL,
-  PRIMARY KEY (name, device_id, key_id),
-  FOREIGN KEY (name, device_id) REFERENCES devices(name, device_id) ON DELETE CASCADE
-) STRICT;
-CREATE TABLE IF NOT EXISTS envelopes (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  to_name TEXT NOT NULL,
-  to_device INTEGER NOT NULL,
-  from_name TEXT NOT NULL,
-  from_device INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  body BLOB NOT NULL,
-  server_ts INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (to_name, to_device, id);
-CREATE TABLE IF NOT EXISTS backups (
-  name TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
-  payload BLOB NOT NULL,
-  updated_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS backup_slots (
-  name TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
-  slots BLOB NOT NULL,
-  updated_at INTEGER NOT NULL
-) STRICT;
-`;
-
-export interface SignedPreKeyRow {
-  readonly keyId: number;
-  readonly publicKey: Uint8Array;
-  readonly signature: Uint8Array;
-}
-export interface PreKeyRow {
-  readonly keyId: number;
-  readonly publicKey: Uint8Array;
-}
-export type KyberPreKeyRow = SignedPreKeyRow;
-
-export interface DeviceKeys {
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-  readonly signedPreKey: SignedPreKeyRow;
-  readonly lastResortKyberPreKey: KyberPreKeyRow;
-  readonly preKeys: readonly PreKeyRow[];
-  readonly kyberPreKeys: readonly KyberPreKeyRow[];
-}
-
-export interface KeyUpload {
-  readonly signedPreKey?: SignedPreKeyRow | undefined;
-  readonly lastResortKyberPreKey?: KyberPreKeyRow | undefined;
-  readonly preKeys?: readonly PreKeyRow[] | undefined;
-  readonly kyberPreKeys?: readonly KyberPreKeyRow[] | undefined;
-}
-
-export interface DeviceRow {
-  readonly name: string;
-  readonly deviceId: number;
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-}
-
-export interface Bundle {
-  readonly deviceId: number;
-  readonly registrationId: number;
-  readonly identityKey: Uint8Array;
-  readonly signedPreKey: SignedPreKeyRow;
-  readonly preKey: PreKeyRow | null;
-  readonly kyberPreKey: KyberPreKeyRow & { readonly lastResort: boolean };
-}
-
-export interface EnvelopeRow {
-  readonly id: number;
-  readonly toName: string;
-  readonly toDevice: number;
-  readonly fromName: string;
-  readonly fromDevice: number;
-  readonly type: string;
-  readonly body: Uint8Array;
-  readonly serverTimestamp: number;
-}
-
-export interface OutgoingMessage {
-  readonly to: string;
-  readonly deviceId: number;
-  readonly type: string;
-  readonly body: Uint8Array;
-}
-
-export interface PreKeyCounts {
-  readonly preKeys: number;
-  readonly kyberPreKeys: number;
-}
-
-export interface StoreLimits {
-  /** Most one-time EC prekeys stored per device. */
-  readonly maxPreKeys: number;
-  /** Most one-time Kyber prekeys stored per device. */
-  readonly maxKyberPreKeys: number;
-  /** Most queued envelopes per device; beyond, senders get 429. */
-  readonly maxQueuedPerDevice: number;
-}
-
-export const DEFAULT_STORE_LIMITS: StoreLimits = {
-  maxPreKeys: 1000,
-  maxKyberPreKeys: 200,
-  maxQueuedPerDevice: 10_000,
-};
+export { SCHEMA_VERSION } from './schema.js';
+export * from './store-types.js';
 
 /** Thrown by the store for a request that is well-formed but cannot be applied; the HTTP layer maps `kind`. */
 export class StoreConflict extends Error {
   constructor(
-    readonly kind: 'unknown_recipient' | 'queue_full' | 'prekey_limit',
+    readonly kind:
+      | 'unknown_recipient'
+      | 'queue_full'
+      | 'sender_quota'
+      | 'prekey_limit'
+      | 'identity_key_taken',
     message: string,
   ) {
     super(message);
@@ -186,6 +59,12 @@ export class RelayStore {
     if (version > SCHEMA_VERSION) {
       throw new Error(`database schema version ${version} is newer than this server (${SCHEMA_VERSION})`);
     }
+    if (version !== 0 && version < SCHEMA_VERSION) {
+      // Version 1 addressed accounts by name; its queues were encrypted to name-addressed sessions.
+      throw new Error(
+        `database schema version ${version} is from before ServiceIds: start the relay with a new database file`,
+      );
+    }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
@@ -199,20 +78,33 @@ export class RelayStore {
 
   // --- accounts and devices -------------------------------------------------------------------
 
-  accountRecoveryHash(name: string): Uint8Array | null {
-    const row = this.db.prepare('SELECT recovery_hash FROM accounts WHERE name = ?').get(name) as
-      | { recovery_hash: Buffer }
+  /** The account registered under a display name, with its recovery-code hash. */
+  accountByName(name: string): { aci: string; recoveryHash: Uint8Array } | null {
+    const row = this.db.prepare('SELECT aci, recovery_hash FROM accounts WHERE name = ?').get(name) as
+      | { aci: string; recovery_hash: Buffer }
       | undefined;
-    return row ? u8(row.recovery_hash) : null;
+    return row ? { aci: row.aci, recoveryHash: u8(row.recovery_hash) } : null;
+  }
+
+  /** The account with this ServiceId, its display name and device ids. */
+  account(aci: string): DirectoryEntry | null {
+    const row = this.db.prepare('SELECT name FROM accounts WHERE aci = ?').get(aci) as
+      | { name: string }
+      | undefined;
+    const devices = this.deviceIds(aci);
+    return row && devices.length > 0 ? { aci, name: row.name, devices } : null;
   }
 
   /**
-   * Creates the account (when `created`) or replaces all its devices with device 1 (a re-install or
-   * a restore on a new phone). When the identity key changes, the queue is dropped: it was encrypted
-   * for sessions the new install does not have. When it is the same key (a restore from backup), the
-   * queue is kept so the restored device continues where the backup left off.
+   * Creates the account `aci` (when `created`) or replaces all its devices with device 1 (a re-install
+   * or a restore on a new phone). When the identity key changes, the queue is dropped: it was
+   * encrypted for sessions the new install does not have. When it is the same key (a restore from
+   * backup), the queue is kept so the restored device continues where the backup left off. An
+   * identity key registered to another account is refused (`identity_key_taken`): publishing someone
+   * else's keys under a new name would let messages meant for one account be read as from another.
    */
   register(
+    aci: string,
     name: string,
     recoveryHash: Uint8Array,
     tokenHash: Uint8Array,
@@ -220,41 +112,50 @@ export class RelayStore {
     now: number,
   ): { deviceId: number; created: boolean; queueDropped: boolean } {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT 1 FROM accounts WHERE name = ?').get(name);
+      const owner = this.db
+        .prepare('SELECT aci FROM devices WHERE identity_key = ? AND aci != ? LIMIT 1')
+        .get(keys.identityKey, aci);
+      if (owner) {
+        throw new StoreConflict('identity_key_taken', 'this identity key is registered to another account');
+      }
+      const existing = this.db.prepare('SELECT 1 FROM accounts WHERE aci = ?').get(aci);
       let queueDropped = false;
       if (!existing) {
         this.db
-          .prepare('INSERT INTO accounts (name, recovery_hash, created_at) VALUES (?, ?, ?)')
-          .run(name, recoveryHash, now);
+          .prepare('INSERT INTO accounts (aci, name, recovery_hash, created_at) VALUES (?, ?, ?, ?)')
+          .run(aci, name, recoveryHash, now);
       } else {
         const old = this.db
-          .prepare('SELECT identity_key FROM devices WHERE name = ? AND device_id = 1')
-          .get(name) as { identity_key: Buffer } | undefined;
+          .prepare('SELECT identity_key FROM devices WHERE aci = ? AND device_id = 1')
+          .get(aci) as { identity_key: Buffer } | undefined;
         const sameIdentity = old !== undefined && Buffer.from(keys.identityKey).equals(old.identity_key);
         if (!sameIdentity) {
-          queueDropped = this.db.prepare('DELETE FROM envelopes WHERE to_name = ?').run(name).changes > 0;
+          queueDropped = this.db.prepare('DELETE FROM envelopes WHERE to_aci = ?').run(aci).changes > 0;
         }
-        this.db.prepare('DELETE FROM devices WHERE name = ?').run(name);
+        this.db.prepare('DELETE FROM devices WHERE aci = ?').run(aci);
       }
       const deviceId = 1;
       this.db
         .prepare(
-          'INSERT INTO devices (name, device_id, registration_id, identity_key, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          'INSERT INTO devices (aci, device_id, registration_id, identity_key, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         )
-        .run(name, deviceId, keys.registrationId, keys.identityKey, tokenHash, now);
-      this.#putKeys(name, deviceId, keys);
+        .run(aci, deviceId, keys.registrationId, keys.identityKey, tokenHash, now);
+      this.#putKeys(aci, deviceId, keys);
       return { deviceId, created: !existing, queueDropped };
     })();
   }
 
   deviceByTokenHash(tokenHash: Uint8Array): DeviceRow | null {
     const row = this.db
-      .prepare('SELECT name, device_id, registration_id, identity_key FROM devices WHERE token_hash = ?')
+      .prepare(
+        'SELECT d.aci, a.name, d.device_id, d.registration_id, d.identity_key FROM devices d JOIN accounts a ON a.aci = d.aci WHERE d.token_hash = ?',
+      )
       .get(tokenHash) as
-      | { name: string; device_id: number; registration_id: number; identity_key: Buffer }
+      | { aci: string; name: string; device_id: number; registration_id: number; identity_key: Buffer }
       | undefined;
     if (!row) return null;
     return {
+      aci: row.aci,
       name: row.name,
       deviceId: row.device_id,
       registrationId: row.registration_id,
@@ -262,61 +163,63 @@ export class RelayStore {
     };
   }
 
-  deviceIds(name: string): number[] {
+  deviceIds(aci: string): number[] {
     const rows = this.db
-      .prepare('SELECT device_id FROM devices WHERE name = ? ORDER BY device_id')
-      .all(name) as { device_id: number }[];
+      .prepare('SELECT device_id FROM devices WHERE aci = ? ORDER BY device_id')
+      .all(aci) as { device_id: number }[];
     return rows.map((r) => r.device_id);
   }
 
-  listAccounts(): { name: string; devices: number[] }[] {
-    const rows = this.db.prepare('SELECT name, device_id FROM devices ORDER BY name, device_id').all() as {
-      name: string;
-      device_id: number;
-    }[];
-    const out = new Map<string, number[]>();
+  /** Every account with a device: ServiceId, display name, device ids (by name). */
+  listAccounts(): DirectoryEntry[] {
+    const rows = this.db
+      .prepare(
+        'SELECT a.aci, a.name, d.device_id FROM devices d JOIN accounts a ON a.aci = d.aci ORDER BY a.name, d.device_id',
+      )
+      .all() as { aci: string; name: string; device_id: number }[];
+    const out = new Map<string, DirectoryEntry & { devices: number[] }>();
     for (const r of rows) {
-      const list = out.get(r.name) ?? [];
-      list.push(r.device_id);
-      out.set(r.name, list);
+      const entry = out.get(r.aci) ?? { aci: r.aci, name: r.name, devices: [] };
+      entry.devices.push(r.device_id);
+      out.set(r.aci, entry);
     }
-    return [...out].map(([name, devices]) => ({ name, devices }));
+    return [...out.values()];
   }
 
   // --- prekeys -------------------------------------------------------------------------------
 
-  uploadKeys(name: string, deviceId: number, upload: KeyUpload): PreKeyCounts {
+  uploadKeys(aci: string, deviceId: number, upload: KeyUpload): PreKeyCounts {
     return this.db.transaction(() => {
-      this.#putKeys(name, deviceId, upload);
-      return this.preKeyCounts(name, deviceId);
+      this.#putKeys(aci, deviceId, upload);
+      return this.preKeyCounts(aci, deviceId);
     })();
   }
 
-  #putKeys(name: string, deviceId: number, k: KeyUpload): void {
+  #putKeys(aci: string, deviceId: number, k: KeyUpload): void {
     if (k.signedPreKey) {
       this.db
         .prepare(
-          'INSERT OR REPLACE INTO signed_prekeys (name, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)',
+          'INSERT OR REPLACE INTO signed_prekeys (aci, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)',
         )
-        .run(name, deviceId, k.signedPreKey.keyId, k.signedPreKey.publicKey, k.signedPreKey.signature);
+        .run(aci, deviceId, k.signedPreKey.keyId, k.signedPreKey.publicKey, k.signedPreKey.signature);
     }
     const putKyber = this.db.prepare(
-      'INSERT OR REPLACE INTO kyber_prekeys (name, device_id, key_id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO kyber_prekeys (aci, device_id, key_id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, ?)',
     );
     if (k.lastResortKyberPreKey) {
       this.db
-        .prepare('DELETE FROM kyber_prekeys WHERE name = ? AND device_id = ? AND last_resort = 1')
-        .run(name, deviceId);
+        .prepare('DELETE FROM kyber_prekeys WHERE aci = ? AND device_id = ? AND last_resort = 1')
+        .run(aci, deviceId);
       const lr = k.lastResortKyberPreKey;
-      putKyber.run(name, deviceId, lr.keyId, lr.publicKey, lr.signature, 1);
+      putKyber.run(aci, deviceId, lr.keyId, lr.publicKey, lr.signature, 1);
     }
     for (const kp of k.kyberPreKeys ?? [])
-      putKyber.run(name, deviceId, kp.keyId, kp.publicKey, kp.signature, 0);
+      putKyber.run(aci, deviceId, kp.keyId, kp.publicKey, kp.signature, 0);
     const putPre = this.db.prepare(
-      'INSERT OR REPLACE INTO prekeys (name, device_id, key_id, public_key) VALUES (?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO prekeys (aci, device_id, key_id, public_key) VALUES (?, ?, ?, ?)',
     );
-    for (const p of k.preKeys ?? []) putPre.run(name, deviceId, p.keyId, p.publicKey);
-    const counts = this.preKeyCounts(name, deviceId);
+    for (const p of k.preKeys ?? []) putPre.run(aci, deviceId, p.keyId, p.publicKey);
+    const counts = this.preKeyCounts(aci, deviceId);
     if (counts.preKeys > this.limits.maxPreKeys || counts.kyberPreKeys > this.limits.maxKyberPreKeys) {
       // Throwing inside the transaction rolls the whole upload back.
       throw new StoreConflict(
@@ -326,50 +229,54 @@ export class RelayStore {
     }
   }
 
-  preKeyCounts(name: string, deviceId: number): PreKeyCounts {
+  preKeyCounts(aci: string, deviceId: number): PreKeyCounts {
     const pre = this.db
-      .prepare('SELECT count(*) AS n FROM prekeys WHERE name = ? AND device_id = ?')
-      .get(name, deviceId) as { n: number };
+      .prepare('SELECT count(*) AS n FROM prekeys WHERE aci = ? AND device_id = ?')
+      .get(aci, deviceId) as { n: number };
     const kyber = this.db
-      .prepare('SELECT count(*) AS n FROM kyber_prekeys WHERE name = ? AND device_id = ? AND last_resort = 0')
-      .get(name, deviceId) as { n: number };
+      .prepare('SELECT count(*) AS n FROM kyber_prekeys WHERE aci = ? AND device_id = ? AND last_resort = 0')
+      .get(aci, deviceId) as { n: number };
     return { preKeys: pre.n, kyberPreKeys: kyber.n };
   }
 
   /**
    * A bundle for one device: the signed prekey, one one-time EC prekey (removed: handed out once) if
    * any is left, and one one-time Kyber prekey (removed) or else the reusable last-resort Kyber key.
+   * With `oneTime` false (the device handed out its share for now) only the signed prekey and the
+   * last-resort Kyber key: a session can still start (PQXDH without a one-time EC key), nothing is used up.
    */
-  takeBundle(name: string, deviceId: number): Bundle | null {
+  takeBundle(aci: string, deviceId: number, oneTime = true): Bundle | null {
     return this.db.transaction((): Bundle | null => {
       const dev = this.db
-        .prepare('SELECT registration_id, identity_key FROM devices WHERE name = ? AND device_id = ?')
-        .get(name, deviceId) as { registration_id: number; identity_key: Buffer } | undefined;
+        .prepare('SELECT registration_id, identity_key FROM devices WHERE aci = ? AND device_id = ?')
+        .get(aci, deviceId) as { registration_id: number; identity_key: Buffer } | undefined;
       if (!dev) return null;
       const spk = this.db
-        .prepare('SELECT key_id, public_key, signature FROM signed_prekeys WHERE name = ? AND device_id = ?')
-        .get(name, deviceId) as { key_id: number; public_key: Buffer; signature: Buffer } | undefined;
-      const pre = this.db
-        .prepare(
-          'SELECT key_id, public_key FROM prekeys WHERE name = ? AND device_id = ? ORDER BY key_id LIMIT 1',
-        )
-        .get(name, deviceId) as { key_id: number; public_key: Buffer } | undefined;
+        .prepare('SELECT key_id, public_key, signature FROM signed_prekeys WHERE aci = ? AND device_id = ?')
+        .get(aci, deviceId) as { key_id: number; public_key: Buffer; signature: Buffer } | undefined;
+      const pre = oneTime
+        ? (this.db
+            .prepare(
+              'SELECT key_id, public_key FROM prekeys WHERE aci = ? AND device_id = ? ORDER BY key_id LIMIT 1',
+            )
+            .get(aci, deviceId) as { key_id: number; public_key: Buffer } | undefined)
+        : undefined;
       if (pre) {
         this.db
-          .prepare('DELETE FROM prekeys WHERE name = ? AND device_id = ? AND key_id = ?')
-          .run(name, deviceId, pre.key_id);
+          .prepare('DELETE FROM prekeys WHERE aci = ? AND device_id = ? AND key_id = ?')
+          .run(aci, deviceId, pre.key_id);
       }
       const kyber = this.db
         .prepare(
-          'SELECT key_id, public_key, signature, last_resort FROM kyber_prekeys WHERE name = ? AND device_id = ? ORDER BY last_resort, key_id LIMIT 1',
+          'SELECT key_id, public_key, signature, last_resort FROM kyber_prekeys WHERE aci = ? AND device_id = ? AND last_resort >= ? ORDER BY last_resort, key_id LIMIT 1',
         )
-        .get(name, deviceId) as
+        .get(aci, deviceId, oneTime ? 0 : 1) as
         | { key_id: number; public_key: Buffer; signature: Buffer; last_resort: number }
         | undefined;
       if (kyber && kyber.last_resort === 0) {
         this.db
-          .prepare('DELETE FROM kyber_prekeys WHERE name = ? AND device_id = ? AND key_id = ?')
-          .run(name, deviceId, kyber.key_id);
+          .prepare('DELETE FROM kyber_prekeys WHERE aci = ? AND device_id = ? AND key_id = ?')
+          .run(aci, deviceId, kyber.key_id);
       }
       if (!spk || !kyber) return null; // registration always stores both; defensive
       return {
@@ -391,14 +298,17 @@ export class RelayStore {
   // --- envelopes -----------------------------------------------------------------------------
 
   /** Queues every message or none: an unknown recipient device or a full queue rejects the batch. */
-  enqueue(fromName: string, fromDevice: number, messages: readonly OutgoingMessage[], now: number): number[] {
+  enqueue(fromAci: string, fromDevice: number, messages: readonly OutgoingMessage[], now: number): number[] {
     return this.db.transaction(() => {
-      const exists = this.db.prepare('SELECT 1 FROM devices WHERE name = ? AND device_id = ?');
+      const exists = this.db.prepare('SELECT 1 FROM devices WHERE aci = ? AND device_id = ?');
       const queued = this.db.prepare(
-        'SELECT count(*) AS n FROM envelopes WHERE to_name = ? AND to_device = ?',
+        'SELECT count(*) AS n FROM envelopes WHERE to_aci = ? AND to_device = ?',
+      );
+      const fromSender = this.db.prepare(
+        'SELECT count(*) AS n FROM envelopes WHERE to_aci = ? AND to_device = ? AND from_aci = ?',
       );
       const insert = this.db.prepare(
-        'INSERT INTO envelopes (to_name, to_device, from_name, from_device, type, body, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO envelopes (to_aci, to_device, from_aci, from_device, type, body, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       const ids: number[] = [];
       for (const m of messages) {
@@ -409,23 +319,30 @@ export class RelayStore {
         if (n >= this.limits.maxQueuedPerDevice) {
           throw new StoreConflict('queue_full', 'the recipient device has too many undelivered messages');
         }
-        const r = insert.run(m.to, m.deviceId, fromName, fromDevice, m.type, m.body, now);
+        const mine = fromSender.get(m.to, m.deviceId, fromAci) as { n: number };
+        if (mine.n >= this.limits.maxQueuedPerSender) {
+          throw new StoreConflict(
+            'sender_quota',
+            'you have too many undelivered messages queued for that device; retry once it has fetched them',
+          );
+        }
+        const r = insert.run(m.to, m.deviceId, fromAci, fromDevice, m.type, m.body, now);
         ids.push(Number(r.lastInsertRowid));
       }
       return ids;
     })();
   }
 
-  pending(name: string, deviceId: number, afterId = 0, limit = 100): EnvelopeRow[] {
+  pending(aci: string, deviceId: number, afterId = 0, limit = 100): EnvelopeRow[] {
     const rows = this.db
       .prepare(
-        'SELECT id, to_name, to_device, from_name, from_device, type, body, server_ts FROM envelopes WHERE to_name = ? AND to_device = ? AND id > ? ORDER BY id LIMIT ?',
+        'SELECT id, to_aci, to_device, from_aci, from_device, type, body, server_ts FROM envelopes WHERE to_aci = ? AND to_device = ? AND id > ? ORDER BY id LIMIT ?',
       )
-      .all(name, deviceId, afterId, limit) as {
+      .all(aci, deviceId, afterId, limit) as {
       id: number;
-      to_name: string;
+      to_aci: string;
       to_device: number;
-      from_name: string;
+      from_aci: string;
       from_device: number;
       type: string;
       body: Buffer;
@@ -433,9 +350,9 @@ export class RelayStore {
     }[];
     return rows.map((r) => ({
       id: r.id,
-      toName: r.to_name,
+      toAci: r.to_aci,
       toDevice: r.to_device,
-      fromName: r.from_name,
+      fromAci: r.from_aci,
       fromDevice: r.from_device,
       type: r.type,
       body: u8(r.body),
@@ -444,41 +361,40 @@ export class RelayStore {
   }
 
   /** Removes an acknowledged envelope; false when there is none with that id for this device. */
-  ack(name: string, deviceId: number, id: number): boolean {
+  ack(aci: string, deviceId: number, id: number): boolean {
     return (
       this.db
-        .prepare('DELETE FROM envelopes WHERE id = ? AND to_name = ? AND to_device = ?')
-        .run(id, name, deviceId).changes > 0
+        .prepare('DELETE FROM envelopes WHERE id = ? AND to_aci = ? AND to_device = ?')
+        .run(id, aci, deviceId).changes > 0
     );
   }
 
   // --- backups -------------------------------------------------------------------------------
 
-  putBackup(name: string, slots: Uint8Array, payload: Uint8Array, now: number): void {
+  putBackup(aci: string, slots: Uint8Array, payload: Uint8Array, now: number): void {
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT OR REPLACE INTO backups (name, payload, updated_at) VALUES (?, ?, ?)')
-        .run(name, payload, now);
+        .prepare('INSERT OR REPLACE INTO backups (aci, payload, updated_at) VALUES (?, ?, ?)')
+        .run(aci, payload, now);
       this.db
-        .prepare('INSERT OR REPLACE INTO backup_slots (name, slots, updated_at) VALUES (?, ?, ?)')
-        .run(name, slots, now);
+        .prepare('INSERT OR REPLACE INTO backup_slots (aci, slots, updated_at) VALUES (?, ?, ?)')
+        .run(aci, slots, now);
     })();
   }
 
   /** Replaces only the slot section (a password change); false when there is no backup yet. */
-  putBackupSlots(name: string, slots: Uint8Array, now: number): boolean {
+  putBackupSlots(aci: string, slots: Uint8Array, now: number): boolean {
     return (
-      this.db
-        .prepare('UPDATE backup_slots SET slots = ?, updated_at = ? WHERE name = ?')
-        .run(slots, now, name).changes > 0
+      this.db.prepare('UPDATE backup_slots SET slots = ?, updated_at = ? WHERE aci = ?').run(slots, now, aci)
+        .changes > 0
     );
   }
 
-  getBackup(name: string): { slots: Uint8Array; payload: Uint8Array; updatedAt: number } | null {
-    const p = this.db.prepare('SELECT payload, updated_at FROM backups WHERE name = ?').get(name) as
+  getBackup(aci: string): { slots: Uint8Array; payload: Uint8Array; updatedAt: number } | null {
+    const p = this.db.prepare('SELECT payload, updated_at FROM backups WHERE aci = ?').get(aci) as
       | { payload: Buffer; updated_at: number }
       | undefined;
-    const s = this.db.prepare('SELECT slots, updated_at FROM backup_slots WHERE name = ?').get(name) as
+    const s = this.db.prepare('SELECT slots, updated_at FROM backup_slots WHERE aci = ?').get(aci) as
       | { slots: Buffer; updated_at: number }
       | undefined;
     if (!p || !s) return null;
@@ -495,6 +411,7 @@ export class RelayStore {
       'prekeys',
       'kyber_prekeys',
       'envelopes',
+      'idempotency',
       'backups',
       'backup_slots',
     ]) {

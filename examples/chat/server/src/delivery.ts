@@ -2,8 +2,8 @@
  * Delivery over WebSocket (`ws`), path /v1/ws. Frames are JSON text:
  *
  *   client → {"type":"auth","token":"…"}          first frame, within 10 s
- *   server → {"type":"ready","name":"…","deviceId":1}
- *   server → {"type":"envelope","id":7,"from":"…","fromDevice":1,"kind":"whisper","body":"…","serverTimestamp":…}
+ *   server → {"type":"ready","aci":"…","name":"…","deviceId":1}
+ *   server → {"type":"envelope","id":7,"from":"<sender ServiceId>","fromDevice":1,"kind":"whisper","body":"…","serverTimestamp":…}
  *   client → {"type":"ack","id":7}                  after the client stored the decrypted message
  *   server → {"type":"queue-empty"}                 everything queued at connect time has been sent
  *   server → {"type":"prekeys-low","preKeys":3,"kyberPreKeys":0,"low":true}
@@ -16,9 +16,11 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { DeviceRow, RelayStore } from './db.js';
-import { deviceForToken, envelopeJson, prekeyStatus } from './http.js';
+import { deviceForToken } from './http.js';
+import { prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
+import { envelopeJson } from './messages.js';
 
 export const WS_PATH = '/v1/ws';
 const AUTH_TIMEOUT_MS = 10_000;
@@ -51,7 +53,7 @@ class Connection {
     const { store, limits } = this.hub;
     const room = limits.deliveryWindow - this.#inFlight.size;
     if (room <= 0) return;
-    const batch = store.pending(this.device.name, this.device.deviceId, this.#lastSent, room);
+    const batch = store.pending(this.device.aci, this.device.deviceId, this.#lastSent, room);
     for (const env of batch) {
       this.#inFlight.add(env.id);
       this.#lastSent = env.id;
@@ -65,7 +67,7 @@ class Connection {
 
   ack(id: number): void {
     if (!this.#inFlight.delete(id)) return; // not sent on this connection: ignore
-    this.hub.store.ack(this.device.name, this.device.deviceId, id);
+    this.hub.store.ack(this.device.aci, this.device.deviceId, id);
     this.pump();
   }
 }
@@ -84,7 +86,14 @@ export class DeliveryHub {
 
   attach(server: HttpServer): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = new URL(req.url ?? '/', 'http://relay.invalid').pathname;
+      let path: string;
+      try {
+        path = new URL(req.url ?? '/', 'http://relay.invalid').pathname;
+      } catch {
+        // A target URL cannot parse (e.g. `http://[`): refused, never thrown out of the listener.
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       if (path !== WS_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
@@ -100,9 +109,9 @@ export class DeliveryHub {
     ws.on('close', () => {
       clearTimeout(timer);
       if (conn) {
-        const key = keyOf(conn.device.name, conn.device.deviceId);
+        const key = keyOf(conn.device.aci, conn.device.deviceId);
         if (this.#connections.get(key) === conn) this.#connections.delete(key);
-        this.log.info('ws.closed', { account: conn.device.name, deviceId: conn.device.deviceId });
+        this.log.info('ws.closed', { account: conn.device.aci, deviceId: conn.device.deviceId });
       }
     });
     ws.on('message', (data, isBinary) => {
@@ -127,12 +136,12 @@ export class DeliveryHub {
         }
         clearTimeout(timer);
         conn = new Connection(ws, device, this);
-        const key = keyOf(device.name, device.deviceId);
+        const key = keyOf(device.aci, device.deviceId);
         this.#connections.get(key)?.socket.close(CloseCode.Replaced, 'a newer connection took over');
         this.#connections.set(key, conn);
-        this.log.info('ws.authenticated', { account: device.name, deviceId: device.deviceId });
-        conn.send({ type: 'ready', name: device.name, deviceId: device.deviceId });
-        this.notifyPreKeys(device.name, device.deviceId, true);
+        this.log.info('ws.authenticated', { account: device.aci, deviceId: device.deviceId });
+        conn.send({ type: 'ready', aci: device.aci, name: device.name, deviceId: device.deviceId });
+        this.notifyPreKeys(device.aci, device.deviceId, true);
         conn.pump();
         return;
       }
@@ -145,22 +154,22 @@ export class DeliveryHub {
   }
 
   /** New envelopes were queued for this device. */
-  queued(name: string, deviceId: number): void {
-    this.#connections.get(keyOf(name, deviceId))?.pump();
+  queued(aci: string, deviceId: number): void {
+    this.#connections.get(keyOf(aci, deviceId))?.pump();
   }
 
   /** Tells a connected device that it should upload more prekeys (only when it is low, unless `always`). */
-  notifyPreKeys(name: string, deviceId: number, onlyIfLow = true): void {
-    const conn = this.#connections.get(keyOf(name, deviceId));
+  notifyPreKeys(aci: string, deviceId: number, onlyIfLow = true): void {
+    const conn = this.#connections.get(keyOf(aci, deviceId));
     if (!conn) return;
-    const status = prekeyStatus(this.store.preKeyCounts(name, deviceId), this.limits);
+    const status = prekeyStatus(this.store.preKeyCounts(aci, deviceId), this.limits);
     if (status.low || !onlyIfLow) conn.send({ type: 'prekeys-low', ...status });
   }
 
-  /** All devices of `name` were replaced by a new registration: their sockets are closed. */
-  deviceReplaced(name: string): void {
+  /** All devices of account `aci` were replaced by a new registration: their sockets are closed. */
+  deviceReplaced(aci: string): void {
     for (const [key, conn] of this.#connections) {
-      if (conn.device.name === name) {
+      if (conn.device.aci === aci) {
         conn.socket.close(CloseCode.DeviceReplaced, 'this device was replaced by a new registration');
         this.#connections.delete(key);
       }
@@ -176,4 +185,4 @@ export class DeliveryHub {
   }
 }
 
-const keyOf = (name: string, deviceId: number) => `${name}\u0000${deviceId}`;
+const keyOf = (aci: string, deviceId: number) => `${aci}\u0000${deviceId}`;

@@ -1,30 +1,27 @@
 /**
- * The HTTP API: key directory, message submission (and a polling fallback to the WebSocket), backups.
- * JSON in and out; every byte string is standard base64. Authentication: `Authorization: Bearer
+ * The HTTP API's router and its account and key routes (registration, directory, bundles, prekey
+ * uploads); messages.ts, backup-routes.ts and sealed.ts add theirs. JSON in and out; every byte string is standard base64. Authentication: `Authorization: Bearer
  * <device token>`, a random token issued at registration of which the server keeps only a SHA-256.
  */
 import { Buffer } from 'node:buffer';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nobleProvider, PublicKey, xeddsaVerify } from '@e2ee-kit/core';
 import {
   type Bundle,
   type DeviceKeys,
   type DeviceRow,
-  type EnvelopeRow,
-  type KeyUpload,
-  type KyberPreKeyRow,
-  type PreKeyRow,
+  type DirectoryEntry,
   type RelayStore,
-  type SignedPreKeyRow,
   StoreConflict,
 } from './db.js';
+import { sha256 } from './encoding.js';
+import type { IdempotencyLog } from './idempotency.js';
+import { bundleJson, ecKey, parseUpload, prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
+import { RelayQuotas } from './quotas.js';
 import {
-  arr,
-  b64,
-  bad,
+  ACI,
   HttpError,
   int,
   type Json,
@@ -36,15 +33,7 @@ import {
   tooBig,
 } from './validate.js';
 
-export const EC_KEY_LENGTH = 33;
-export const KEM_KEY_LENGTH = 1569;
-export const SIGNATURE_LENGTH = 64;
-/** Kyber-1024 (libsignal's 0x08) and ML-KEM-1024 (0x0A). */
-const KEM_TYPES = new Set([0x08, 0x0a]);
-export const ENVELOPE_TYPES = ['prekey', 'whisper', 'senderkey'] as const;
-export type EnvelopeType = (typeof ENVELOPE_TYPES)[number];
-const MAX_KEY_ID = 0xffffffff;
-const RECOVERY = /^[0-9a-f]{32}$/;
+export const RECOVERY = /^[0-9a-f]{32}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export interface HttpContext {
@@ -52,21 +41,17 @@ export interface HttpContext {
   readonly limits: RelayLimits;
   readonly log: Logger;
   readonly now: () => number;
+  readonly quotas: RelayQuotas;
+  readonly idempotency: IdempotencyLog;
   /** Called after envelopes were queued for a device, so an open WebSocket delivers them. */
-  readonly onQueued: (name: string, deviceId: number) => void;
+  readonly onQueued: (aci: string, deviceId: number) => void;
   /** Called after a bundle was handed out, so the device can be told to refill. */
-  readonly onPreKeysTaken: (name: string, deviceId: number) => void;
+  readonly onPreKeysTaken: (aci: string, deviceId: number) => void;
   /** Called when a device was replaced by a new registration. */
-  readonly onDeviceReplaced: (name: string) => void;
+  readonly onDeviceReplaced: (aci: string) => void;
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
-
-export const sha256 = (data: Uint8Array | string): Uint8Array =>
-  new Uint8Array(createHash('sha256').update(data).digest());
-
-export const base64 = (b: Uint8Array): string =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered whole. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -91,137 +76,6 @@ function send(res: ServerResponse, status: number, body: unknown): number {
   });
   res.end(text);
   return text.length;
-}
-
-// --- parsing of key material ----------------------------------------------------------------
-
-function ecKey(v: Json, path: string): Uint8Array {
-  const k = b64(v, path, { exact: EC_KEY_LENGTH });
-  if (k[0] !== 0x05) throw bad(path, 'must be a Curve25519 public key (type byte 0x05)');
-  return k;
-}
-
-function kemKey(v: Json, path: string): Uint8Array {
-  const k = b64(v, path, { exact: KEM_KEY_LENGTH });
-  if (!KEM_TYPES.has(k[0] as number)) throw bad(path, 'must be a Kyber-1024 / ML-KEM-1024 public key');
-  return k;
-}
-
-async function checkSignature(identity: Uint8Array, key: Uint8Array, sig: Uint8Array, path: string) {
-  const ok = await xeddsaVerify(PublicKey.deserialize(identity), key, sig, nobleProvider);
-  if (!ok)
-    throw new HttpError(400, 'bad_signature', `${path}.signature does not verify with the identity key`);
-}
-
-async function signedPreKey(v: Json, path: string, identity: Uint8Array): Promise<SignedPreKeyRow> {
-  const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
-  const row = {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: ecKey(o['publicKey'], `${path}.publicKey`),
-    signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
-  };
-  await checkSignature(identity, row.publicKey, row.signature, path);
-  return row;
-}
-
-async function kyberPreKey(v: Json, path: string, identity: Uint8Array): Promise<KyberPreKeyRow> {
-  const o = obj(v, path, ['keyId', 'publicKey', 'signature']);
-  const row = {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: kemKey(o['publicKey'], `${path}.publicKey`),
-    signature: b64(o['signature'], `${path}.signature`, { exact: SIGNATURE_LENGTH }),
-  };
-  await checkSignature(identity, row.publicKey, row.signature, path);
-  return row;
-}
-
-function preKey(v: Json, path: string): PreKeyRow {
-  const o = obj(v, path, ['keyId', 'publicKey']);
-  return {
-    keyId: int(o['keyId'], `${path}.keyId`, 0, MAX_KEY_ID),
-    publicKey: ecKey(o['publicKey'], `${path}.publicKey`),
-  };
-}
-
-function uniqueIds(rows: readonly { keyId: number }[], path: string): void {
-  if (new Set(rows.map((r) => r.keyId)).size !== rows.length) throw bad(path, 'has a repeated keyId');
-}
-
-async function parseUpload(
-  v: Json,
-  path: string,
-  identity: Uint8Array,
-  limits: RelayLimits,
-  required: boolean,
-): Promise<KeyUpload> {
-  const o = obj(v, path, ['signedPreKey', 'lastResortKyberPreKey', 'preKeys', 'kyberPreKeys']);
-  if (required && (o['signedPreKey'] === undefined || o['lastResortKyberPreKey'] === undefined)) {
-    throw bad(path, 'needs signedPreKey and lastResortKyberPreKey');
-  }
-  const preKeys =
-    o['preKeys'] === undefined ? [] : arr(o['preKeys'], `${path}.preKeys`, limits.maxPreKeysPerUpload);
-  const kyber =
-    o['kyberPreKeys'] === undefined
-      ? []
-      : arr(o['kyberPreKeys'], `${path}.kyberPreKeys`, limits.maxKyberPreKeysPerUpload);
-  const out: KeyUpload = {
-    signedPreKey:
-      o['signedPreKey'] === undefined
-        ? undefined
-        : await signedPreKey(o['signedPreKey'], `${path}.signedPreKey`, identity),
-    lastResortKyberPreKey:
-      o['lastResortKyberPreKey'] === undefined
-        ? undefined
-        : await kyberPreKey(o['lastResortKyberPreKey'], `${path}.lastResortKyberPreKey`, identity),
-    preKeys: preKeys.map((p, i) => preKey(p, `${path}.preKeys[${i}]`)),
-    kyberPreKeys: await Promise.all(
-      kyber.map((k, i) => kyberPreKey(k, `${path}.kyberPreKeys[${i}]`, identity)),
-    ),
-  };
-  uniqueIds(out.preKeys ?? [], `${path}.preKeys`);
-  const allKyber = [
-    ...(out.kyberPreKeys ?? []),
-    ...(out.lastResortKyberPreKey ? [out.lastResortKyberPreKey] : []),
-  ];
-  uniqueIds(allKyber, `${path}.kyberPreKeys`);
-  return out;
-}
-
-// --- wire forms -----------------------------------------------------------------------------
-
-function bundleJson(b: Bundle) {
-  return {
-    deviceId: b.deviceId,
-    registrationId: b.registrationId,
-    identityKey: base64(b.identityKey),
-    signedPreKey: {
-      keyId: b.signedPreKey.keyId,
-      publicKey: base64(b.signedPreKey.publicKey),
-      signature: base64(b.signedPreKey.signature),
-    },
-    preKey: b.preKey ? { keyId: b.preKey.keyId, publicKey: base64(b.preKey.publicKey) } : null,
-    kyberPreKey: {
-      keyId: b.kyberPreKey.keyId,
-      publicKey: base64(b.kyberPreKey.publicKey),
-      signature: base64(b.kyberPreKey.signature),
-      lastResort: b.kyberPreKey.lastResort,
-    },
-  };
-}
-
-export function envelopeJson(e: EnvelopeRow) {
-  // A sealed envelope carries no sender: the relay never knew one.
-  if (e.type === 'sealed') {
-    return { id: e.id, kind: e.type, body: base64(e.body), serverTimestamp: e.serverTimestamp };
-  }
-  return {
-    id: e.id,
-    from: e.fromName,
-    fromDevice: e.fromDevice,
-    kind: e.type,
-    body: base64(e.body),
-    serverTimestamp: e.serverTimestamp,
-  };
 }
 
 // --- the router -----------------------------------------------------------------------------
@@ -263,13 +117,32 @@ export async function jsonBody(req: IncomingMessage, limit: number): Promise<Jso
   return parseJson(await readBody(req, limit));
 }
 
-function pathName(v: string | undefined): string {
-  const name = decodeURIComponent(v ?? '');
-  if (!NAME.test(name)) throw new HttpError(404, 'not_found', 'no such account');
+/** decodeURIComponent that answers malformed percent-encoding with `fallback` instead of a URIError. */
+export function decodePathPart(v: string | undefined, fallback: () => HttpError): string {
+  try {
+    return decodeURIComponent(v ?? '');
+  } catch {
+    throw fallback();
+  }
+}
+
+const noSuchAccount = () => new HttpError(404, 'not_found', 'no such account');
+
+export function pathName(v: string | undefined): string {
+  const name = decodePathPart(v, noSuchAccount);
+  if (!NAME.test(name)) throw noSuchAccount();
   return name;
 }
 
-function pathInt(v: string | undefined, max: number): number {
+function pathAci(v: string | undefined): string {
+  const aci = decodePathPart(v, noSuchAccount);
+  if (!ACI.test(aci)) throw noSuchAccount();
+  return aci;
+}
+
+const directoryJson = (e: DirectoryEntry) => ({ aci: e.aci, name: e.name, devices: [...e.devices] });
+
+export function pathInt(v: string | undefined, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(404, 'not_found', 'no such item');
   return n;
@@ -311,9 +184,10 @@ const routes: Route[] = [
         preKeys: upload.preKeys ?? [],
         kyberPreKeys: upload.kyberPreKeys ?? [],
       };
-      const stored = ctx.store.accountRecoveryHash(name);
+      const stored = ctx.store.accountByName(name);
       let newRecovery: string | undefined;
       let recoveryHash: Uint8Array;
+      let aci: string;
       if (stored) {
         if (recoveryCode === undefined) {
           throw new HttpError(
@@ -323,20 +197,22 @@ const routes: Route[] = [
           );
         }
         const presented = sha256(recoveryCode);
-        if (!timingSafeEqual(presented, stored)) {
+        if (!timingSafeEqual(presented, stored.recoveryHash)) {
           throw new HttpError(403, 'wrong_recovery_code', 'the recovery code does not match this account');
         }
-        recoveryHash = stored;
+        recoveryHash = stored.recoveryHash;
+        aci = stored.aci; // a re-registration keeps the account's ServiceId
       } else {
         if (recoveryCode !== undefined) throw new HttpError(404, 'not_found', 'no such account to recover');
         newRecovery = randomBytes(16).toString('hex');
         recoveryHash = sha256(newRecovery);
+        aci = randomUUID();
       }
       const token = randomBytes(32).toString('base64url');
-      const result = ctx.store.register(name, recoveryHash, sha256(token), keys, ctx.now());
-      if (!result.created) ctx.onDeviceReplaced(name);
+      const result = ctx.store.register(aci, name, recoveryHash, sha256(token), keys, ctx.now());
+      if (!result.created) ctx.onDeviceReplaced(aci);
       ctx.log.info('account.registered', {
-        account: name,
+        account: aci,
         deviceId: result.deviceId,
         created: result.created,
         queueDropped: result.queueDropped,
@@ -346,6 +222,7 @@ const routes: Route[] = [
       return [
         result.created ? 201 : 200,
         {
+          aci,
           name,
           deviceId: result.deviceId,
           token,
@@ -361,25 +238,53 @@ const routes: Route[] = [
     name: 'directory',
     handler: async (req, _p, ctx) => {
       authenticate(req, ctx);
-      return [200, { accounts: ctx.store.listAccounts() }];
+      return [200, { accounts: ctx.store.listAccounts().map(directoryJson) }];
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/accounts\/name\/([^/]+)$/,
+    name: 'lookup-name',
+    handler: async (req, [rawName], ctx) => {
+      authenticate(req, ctx);
+      const found = ctx.store.accountByName(pathName(rawName));
+      const entry = found ? ctx.store.account(found.aci) : null;
+      if (!entry) throw noSuchAccount();
+      return [200, directoryJson(entry)];
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/accounts\/aci\/([^/]+)$/,
+    name: 'lookup-aci',
+    handler: async (req, [rawAci], ctx) => {
+      authenticate(req, ctx);
+      const entry = ctx.store.account(pathAci(rawAci));
+      if (!entry) throw noSuchAccount();
+      return [200, directoryJson(entry)];
     },
   },
   {
     method: 'GET',
     pattern: /^\/v1\/keys\/([^/]+)(?:\/(\d+))?$/,
     name: 'bundle',
-    handler: async (req, [rawName, rawDevice], ctx) => {
-      authenticate(req, ctx);
-      const name = pathName(rawName);
-      const ids = rawDevice === undefined ? ctx.store.deviceIds(name) : [pathInt(rawDevice, 127)];
+    handler: async (req, [rawAci, rawDevice], ctx) => {
+      const me = authenticate(req, ctx);
+      const aci = pathAci(rawAci);
+      const ids = rawDevice === undefined ? ctx.store.deviceIds(aci) : [pathInt(rawDevice, 127)];
+      const now = ctx.now();
+      // Charged per device asked for, before anything is handed out: a refused fetch takes nothing.
+      RelayQuotas.charge(ctx.quotas.bundles, me.aci, now, Math.max(1, ids.length), 'bundle fetches');
       const bundles: Bundle[] = [];
       for (const id of ids) {
-        const b = ctx.store.takeBundle(name, id);
+        // Past the device's one-time share for this window: the signed + last-resort keys only.
+        const oneTime = ctx.quotas.takeOneTimeKey(me.aci, aci, id, now);
+        const b = ctx.store.takeBundle(aci, id, oneTime);
         if (b) bundles.push(b);
       }
       if (bundles.length === 0) throw new HttpError(404, 'not_found', 'no such account or device');
-      for (const b of bundles) ctx.onPreKeysTaken(name, b.deviceId);
-      return [200, { name, devices: bundles.map(bundleJson) }];
+      for (const b of bundles) ctx.onPreKeysTaken(aci, b.deviceId);
+      return [200, { aci, devices: bundles.map(bundleJson) }];
     },
   },
   {
@@ -395,9 +300,9 @@ const routes: Route[] = [
         ctx.limits,
         false,
       );
-      const counts = ctx.store.uploadKeys(me.name, me.deviceId, upload);
+      const counts = ctx.store.uploadKeys(me.aci, me.deviceId, upload);
       ctx.log.info('keys.uploaded', {
-        account: me.name,
+        account: me.aci,
         deviceId: me.deviceId,
         preKeys: upload.preKeys?.length ?? 0,
         kyberPreKeys: upload.kyberPreKeys?.length ?? 0,
@@ -412,132 +317,7 @@ const routes: Route[] = [
     name: 'prekey-status',
     handler: async (req, _p, ctx) => {
       const me = authenticate(req, ctx);
-      return [200, prekeyStatus(ctx.store.preKeyCounts(me.name, me.deviceId), ctx.limits)];
-    },
-  },
-  {
-    method: 'POST',
-    pattern: /^\/v1\/messages$/,
-    name: 'send',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const limit = Math.min(
-        ctx.limits.maxJsonBody * 8,
-        Math.ceil((ctx.limits.maxEnvelopeBody * 4) / 3) * ctx.limits.maxMessagesPerRequest + 64 * 1024,
-      );
-      const body = obj(await jsonBody(req, limit), 'body', ['messages']);
-      const list = arr(body['messages'], 'body.messages', ctx.limits.maxMessagesPerRequest);
-      if (list.length === 0) throw bad('body.messages', 'must not be empty');
-      const messages = list.map((m, i) => {
-        const path = `body.messages[${i}]`;
-        const o = obj(m, path, ['to', 'deviceId', 'kind', 'body']);
-        const kind = o['kind'];
-        if (typeof kind !== 'string' || !(ENVELOPE_TYPES as readonly string[]).includes(kind)) {
-          throw bad(`${path}.kind`, `must be one of ${ENVELOPE_TYPES.join(', ')}`);
-        }
-        return {
-          to: str(o['to'], `${path}.to`, NAME, NAME_DESCRIPTION),
-          deviceId: int(o['deviceId'], `${path}.deviceId`, 1, 127),
-          type: kind,
-          body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
-        };
-      });
-      const ids = ctx.store.enqueue(me.name, me.deviceId, messages, ctx.now());
-      const recipients = new Set(messages.map((m) => `${m.to}\u0000${m.deviceId}`));
-      for (const r of recipients) {
-        const [to, dev] = r.split('\u0000') as [string, string];
-        ctx.onQueued(to, Number(dev));
-      }
-      ctx.log.info('messages.queued', {
-        account: me.name,
-        deviceId: me.deviceId,
-        count: messages.length,
-        recipients: recipients.size,
-        bytes: messages.reduce((n, m) => n + m.body.length, 0),
-      });
-      return [200, { ids }];
-    },
-  },
-  {
-    method: 'GET',
-    pattern: /^\/v1\/messages$/,
-    name: 'fetch',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const envelopes = ctx.store.pending(me.name, me.deviceId, 0, ctx.limits.deliveryWindow);
-      return [200, { envelopes: envelopes.map(envelopeJson) }];
-    },
-  },
-  {
-    method: 'DELETE',
-    pattern: /^\/v1\/messages\/(\d+)$/,
-    name: 'ack',
-    handler: async (req, [id], ctx) => {
-      const me = authenticate(req, ctx);
-      if (!ctx.store.ack(me.name, me.deviceId, pathInt(id, Number.MAX_SAFE_INTEGER))) {
-        throw new HttpError(404, 'not_found', 'no such queued message');
-      }
-      return [200, { acknowledged: true }];
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: /^\/v1\/backup$/,
-    name: 'backup-put',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const l = ctx.limits;
-      const limit = Math.ceil((l.maxBackupPayload * 4) / 3) + Math.ceil((l.maxBackupSlots * 4) / 3) + 1024;
-      const body = obj(await jsonBody(req, limit), 'body', ['slots', 'payload']);
-      const slots = b64(body['slots'], 'body.slots', { max: l.maxBackupSlots, min: 1 });
-      const payload = b64(body['payload'], 'body.payload', { max: l.maxBackupPayload, min: 1 });
-      ctx.store.putBackup(me.name, slots, payload, ctx.now());
-      ctx.log.info('backup.stored', {
-        account: me.name,
-        slotsBytes: slots.length,
-        payloadBytes: payload.length,
-      });
-      return [200, { stored: true }];
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: /^\/v1\/backup\/slots$/,
-    name: 'backup-slots-put',
-    handler: async (req, _p, ctx) => {
-      const me = authenticate(req, ctx);
-      const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['slots']);
-      const slots = b64(body['slots'], 'body.slots', { max: ctx.limits.maxBackupSlots, min: 1 });
-      if (!ctx.store.putBackupSlots(me.name, slots, ctx.now())) {
-        throw new HttpError(404, 'not_found', 'there is no backup whose slots could be replaced');
-      }
-      ctx.log.info('backup.slots-replaced', { account: me.name, slotsBytes: slots.length });
-      return [200, { stored: true }];
-    },
-  },
-  {
-    method: 'GET',
-    pattern: /^\/v1\/backup\/([^/]+)$/,
-    name: 'backup-get',
-    handler: async (req, [rawName], ctx) => {
-      const name = pathName(rawName);
-      const code = req.headers['x-recovery-code'];
-      if (typeof code === 'string') {
-        const stored = ctx.store.accountRecoveryHash(name);
-        if (!RECOVERY.test(code) || !stored || !timingSafeEqual(sha256(code), stored)) {
-          throw new HttpError(403, 'wrong_recovery_code', 'the recovery code does not match this account');
-        }
-      } else {
-        const me = authenticate(req, ctx);
-        if (me.name !== name)
-          throw new HttpError(403, 'forbidden', 'a backup is readable only by its account');
-      }
-      const backup = ctx.store.getBackup(name);
-      if (!backup) throw new HttpError(404, 'not_found', 'no backup stored for this account');
-      return [
-        200,
-        { slots: base64(backup.slots), payload: base64(backup.payload), updatedAt: backup.updatedAt },
-      ];
+      return [200, prekeyStatus(ctx.store.preKeyCounts(me.aci, me.deviceId), ctx.limits)];
     },
   },
   {
@@ -548,12 +328,13 @@ const routes: Route[] = [
   },
 ];
 
-export function prekeyStatus(counts: { preKeys: number; kyberPreKeys: number }, limits: RelayLimits) {
-  return {
-    preKeys: counts.preKeys,
-    kyberPreKeys: counts.kyberPreKeys,
-    low: counts.preKeys < limits.lowPreKeys || counts.kyberPreKeys < limits.lowKyberPreKeys,
-  };
+/** The request target as a URL; one that does not parse is a 400, not an exception. */
+function parseUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://relay.invalid');
+  } catch {
+    throw new HttpError(400, 'invalid_request', 'the request target is not a valid path');
+  }
 }
 
 /** The node:http request listener. */
@@ -561,12 +342,12 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
   const all = [...routes, ...extraRoutes];
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = ctx.now();
-    const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const method = req.method ?? 'GET';
     let routeName = 'unknown';
     let status = 500;
     let bytes = 0;
     try {
+      const url = parseUrl(req.url);
       if (!url.pathname.startsWith('/v1/') && method === 'GET' && ctx.serveStatic) {
         if (await ctx.serveStatic(req, res)) {
           status = res.statusCode;
@@ -589,9 +370,18 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
     } catch (err) {
       if (err instanceof HttpError) {
         status = err.status;
+        const retry = err.extra?.['retryAfterSeconds'];
+        if (typeof retry === 'number' && !res.headersSent) res.setHeader('retry-after', String(retry));
         bytes = send(res, err.status, { error: err.code, message: err.message, ...err.extra });
       } else if (err instanceof StoreConflict) {
-        status = err.kind === 'unknown_recipient' ? 404 : err.kind === 'queue_full' ? 429 : 413;
+        status =
+          err.kind === 'unknown_recipient'
+            ? 404
+            : err.kind === 'queue_full' || err.kind === 'sender_quota'
+              ? 429
+              : err.kind === 'identity_key_taken'
+                ? 409
+                : 413;
         bytes = send(res, status, { error: err.kind, message: err.message });
       } else {
         status = 500;

@@ -1,4 +1,9 @@
-/** Size and count limits of the relay. Anything above them is refused with 413 and changes nothing. */
+import type { WindowLimit } from './rate-limit.js';
+
+/**
+ * Size, count and rate limits of the relay. Anything above a size limit is refused with 413, above a
+ * rate limit with 429; either way nothing changes.
+ */
 export interface RelayLimits {
   /** Largest JSON request body in bytes. */
   readonly maxJsonBody: number;
@@ -20,6 +25,20 @@ export interface RelayLimits {
   readonly lowKyberPreKeys: number;
   /** Envelopes sent over one WebSocket before acknowledgements must come back. */
   readonly deliveryWindow: number;
+  /** Envelopes one account may submit (all recipients together) per window. */
+  readonly sendRate: WindowLimit;
+  /** Bundles one account may fetch (all targets together) per window. */
+  readonly bundleRate: WindowLimit;
+  /**
+   * One-time prekeys one device hands out per window, whoever asks. Past it a bundle carries only the
+   * signed and last-resort keys (as Signal's server does), so a crowd of requesters cannot drain it.
+   */
+  readonly oneTimeKeyRate: WindowLimit;
+  /**
+   * One-time prekeys one requesting account gets from one device per window (a session needs one;
+   * asking again soon after is a drain, not a contact).
+   */
+  readonly oneTimeKeyPairRate: WindowLimit;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -33,4 +52,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   lowPreKeys: 10,
   lowKyberPreKeys: 10,
   deliveryWindow: 100,
+  sendRate: { count: 1200, windowMs: 60_000 },
+  bundleRate: { count: 100, windowMs: 3_600_000 },
+  oneTimeKeyRate: { count: 10, windowMs: 3_600_000 },
+  oneTimeKeyPairRate: { count: 2, windowMs: 3_600_000 },
 };

@@ -3,19 +3,18 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { backupRoutes } from './backup-routes.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
 import { createHttpHandler } from './http.js';
+import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
-import {
-  DEFAULT_SEALED_LIMITS,
-  ensureAccessKeyTable,
-  RecipientRateLimiter,
-  type SealedLimits,
-  sealedRoutes,
-} from './sealed.js';
+import { messageRoutes } from './messages.js';
+import { RelayQuotas } from './quotas.js';
+import { WindowLimiter } from './rate-limit.js';
+import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
 
 export interface RelayOptions {
   /** SQLite file (default ':memory:'; a file is needed for queues to survive a restart). */
@@ -56,7 +55,12 @@ const MIME: Record<string, string> = {
 function staticServer(dir: string) {
   const root = resolve(dir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
+    } catch {
+      return false; // malformed percent-encoding: no such file (the API router answers 404)
+    }
     const rel = normalize(pathname === '/' ? '/index.html' : pathname);
     const file = join(root, rel);
     if (file !== root && !file.startsWith(root + sep)) return false;
@@ -84,7 +88,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hub = new DeliveryHub(store, limits, log);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
-  const limiter = new RecipientRateLimiter({ ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits });
+  const sealedLimits = { ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits };
+  const limiter = new WindowLimiter(
+    { count: sealedLimits.perRecipient, windowMs: sealedLimits.windowMs },
+    sealedLimits.trackedRecipients,
+  );
   const server = createServer(
     createHttpHandler(
       {
@@ -92,12 +100,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         limits,
         log,
         now,
-        onQueued: (name, deviceId) => hub.queued(name, deviceId),
-        onPreKeysTaken: (name, deviceId) => hub.notifyPreKeys(name, deviceId),
-        onDeviceReplaced: (name) => hub.deviceReplaced(name),
+        quotas: new RelayQuotas(limits),
+        idempotency: new IdempotencyLog(store.db),
+        onQueued: (aci, deviceId) => hub.queued(aci, deviceId),
+        onPreKeysTaken: (aci, deviceId) => hub.notifyPreKeys(aci, deviceId),
+        onDeviceReplaced: (aci) => hub.deviceReplaced(aci),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      sealedRoutes(ca, limiter),
+      [...messageRoutes, ...backupRoutes, ...sealedRoutes(ca, limiter)],
     ),
   );
   hub.attach(server);

@@ -2,10 +2,10 @@
  * Sealed sender on the relay (Signal's unidentified delivery):
  *
  *   GET  /v1/certificate          (authenticated) a 24 h sender certificate for the caller's own
- *                                 account, device and registered identity key, and the trust root
+ *                                 ServiceId, device and registered identity key, and the trust root
  *   GET  /v1/trust-root           the trust root's public key (clients pin it at registration)
  *   PUT  /v1/access-key           (authenticated) {accessKey}: the 16-byte key senders must present
- *   POST /v1/sealed/<recipient>   NOT authenticated; header `Unidentified-Access-Key: base64(16)`;
+ *   POST /v1/sealed/<recipient ServiceId>   NOT authenticated; header `Unidentified-Access-Key: base64(16)`;
  *                                 {messages: [{deviceId, body}]} where body is a sealed envelope
  *
  * The sealed endpoint never learns who sends: it checks the access key (constant time) against the
@@ -17,8 +17,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { PublicKey } from '@e2ee-kit/core';
 import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
-import { authenticate, base64, type HttpContext, jsonBody, type Route } from './http.js';
-import { arr, b64, bad, HttpError, int, NAME, obj } from './validate.js';
+import { base64 } from './encoding.js';
+import { authenticate, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
+import type { WindowLimiter } from './rate-limit.js';
+import { ACI, arr, b64, bad, HttpError, int, obj } from './validate.js';
 
 export const ACCESS_KEY_LENGTH = 16;
 export const SEALED_KIND = 'sealed';
@@ -37,37 +39,14 @@ export const DEFAULT_SEALED_LIMITS: SealedLimits = {
   trackedRecipients: 10_000,
 };
 
-/** Fixed-window counter per recipient, bounded in memory. */
-export class RecipientRateLimiter {
-  readonly #windows = new Map<string, { start: number; count: number }>();
-  constructor(readonly limits: SealedLimits) {}
-
-  /** Counts one attempt; false when the recipient's window is full. */
-  take(recipient: string, now: number): boolean {
-    let w = this.#windows.get(recipient);
-    if (!w || now - w.start >= this.limits.windowMs) {
-      this.#windows.delete(recipient);
-      if (this.#windows.size >= this.limits.trackedRecipients) {
-        const oldest = this.#windows.keys().next().value;
-        if (oldest !== undefined) this.#windows.delete(oldest);
-      }
-      w = { start: now, count: 0 };
-      this.#windows.set(recipient, w);
-    }
-    if (w.count >= this.limits.perRecipient) return false;
-    w.count++;
-    return true;
-  }
-}
-
 export function ensureAccessKeyTable(store: RelayStore): void {
   store.db.exec(
-    'CREATE TABLE IF NOT EXISTS access_keys (name TEXT PRIMARY KEY, access_key BLOB NOT NULL) STRICT',
+    'CREATE TABLE IF NOT EXISTS access_keys (aci TEXT PRIMARY KEY, access_key BLOB NOT NULL) STRICT',
   );
 }
 
-function storedAccessKey(store: RelayStore, name: string): Uint8Array | undefined {
-  const row = store.db.prepare('SELECT access_key FROM access_keys WHERE name = ?').get(name) as
+function storedAccessKey(store: RelayStore, aci: string): Uint8Array | undefined {
+  const row = store.db.prepare('SELECT access_key FROM access_keys WHERE aci = ?').get(aci) as
     | { access_key: Uint8Array }
     | undefined;
   return row ? new Uint8Array(row.access_key) : undefined;
@@ -86,7 +65,8 @@ function presentedAccessKey(header: string | string[] | undefined): Uint8Array {
   }
 }
 
-export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLimiter): Route[] {
+/** `limiter`: sealed POSTs per recipient (see `SealedLimits`). */
+export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): Route[] {
   return [
     {
       method: 'GET',
@@ -102,13 +82,13 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLim
         const me = authenticate(req, ctx);
         const now = ctx.now();
         const cert = ca.issue({
-          name: me.name,
+          aci: me.aci,
           deviceId: me.deviceId,
           identityKey: PublicKey.deserialize(me.identityKey),
           now,
         });
         // The relay sees who fetched a certificate and when (documented in the README).
-        ctx.log.info('certificate.issued', { account: me.name, deviceId: me.deviceId });
+        ctx.log.info('certificate.issued', { account: me.aci, deviceId: me.deviceId });
         return [
           200,
           {
@@ -129,10 +109,10 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLim
         const key = b64(body['accessKey'], 'body.accessKey', { exact: ACCESS_KEY_LENGTH });
         ctx.store.db
           .prepare(
-            'INSERT INTO access_keys (name, access_key) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET access_key = excluded.access_key',
+            'INSERT INTO access_keys (aci, access_key) VALUES (?, ?) ON CONFLICT (aci) DO UPDATE SET access_key = excluded.access_key',
           )
-          .run(me.name, key);
-        ctx.log.info('access-key.set', { account: me.name });
+          .run(me.aci, key);
+        ctx.log.info('access-key.set', { account: me.aci });
         return [200, { stored: true }];
       },
     },
@@ -141,8 +121,8 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLim
       pattern: /^\/v1\/sealed\/([^/]+)$/,
       name: 'send-sealed',
       handler: async (req, [rawName], ctx: HttpContext) => {
-        const to = decodeURIComponent(rawName ?? '');
-        if (!NAME.test(to)) throw unauthorized();
+        const to = decodePathPart(rawName, unauthorized);
+        if (!ACI.test(to)) throw unauthorized();
         // Counted before the key is checked: failed guesses use up the window too.
         if (!limiter.take(to, ctx.now())) {
           throw new HttpError(

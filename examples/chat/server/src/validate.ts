@@ -80,3 +80,7 @@ export const tooBig = (what: string): HttpError =>
 /** Account names: 1–32 of lowercase letters, digits, '-' and '_'. */
 export const NAME = /^[a-z0-9_-]{1,32}$/;
 export const NAME_DESCRIPTION = '1 to 32 lowercase letters, digits, "-" or "_"';
+
+/** A ServiceId (ACI) as the relay issues it: a lowercase hyphenated UUID (libsignal's string form). */
+export const ACI = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const ACI_DESCRIPTION = 'a ServiceId (lowercase hyphenated UUID)';

@@ -65,6 +65,7 @@ export async function makeDevice(
 export interface Reply {
   readonly status: number;
   readonly body: Record<string, unknown>;
+  readonly headers: Headers;
 }
 
 export async function call(
@@ -90,7 +91,7 @@ export async function call(
   } catch {
     parsed = { text };
   }
-  return { status: res.status, body: parsed };
+  return { status: res.status, body: parsed, headers: res.headers };
 }
 
 export async function register(base: string, name: string, device: TestDevice, recoveryCode?: string) {
@@ -100,6 +101,7 @@ export async function register(base: string, name: string, device: TestDevice, r
   if (r.status !== 201 && r.status !== 200)
     throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body as {
+    aci: string;
     name: string;
     deviceId: number;
     token: string;

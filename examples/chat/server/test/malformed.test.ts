@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../src/index.js';
 import { b64, call, ecPreKeys, makeDevice, register, signedKem, type TestDevice } from './helpers.js';
@@ -8,6 +9,8 @@ import { b64, call, ecPreKeys, makeDevice, register, signedKem, type TestDevice 
 let relay: Relay;
 let alice: { token: string; recoveryCode?: string };
 let bobDevice: TestDevice;
+/** Bob's ServiceId, known once registered: paths say `{bob}` and get it at request time. */
+let bobAci = '';
 let snapshot: Record<string, string>;
 
 /** Row count and a hash of every table: a failure names the table without diffing megabytes of rows. */
@@ -31,10 +34,10 @@ beforeAll(async () => {
   relay = await startRelay({ logger: silentLogger, storeLimits: { maxPreKeys: 5, maxQueuedPerDevice: 2 } });
   alice = await register(relay.url, 'alice', await makeDevice());
   bobDevice = await makeDevice();
-  await register(relay.url, 'bob', bobDevice);
+  bobAci = (await register(relay.url, 'bob', bobDevice)).aci;
   const queued = await call(relay.url, 'POST', '/v1/messages', {
     token: alice.token,
-    json: { messages: [{ to: 'bob', deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([1, 2, 3])) }] },
+    json: { messages: [{ to: bobAci, deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([1, 2, 3])) }] },
   });
   expect(queued.status).toBe(200);
   const backup = await call(relay.url, 'PUT', '/v1/backup', {
@@ -47,6 +50,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay.close();
 });
+
+/**
+ * Sends a GET with the target exactly as given (no URL normalisation) and returns the status; with
+ * `upgrade`, as a WebSocket handshake (answered by the upgrade listener, not the request handler).
+ */
+function rawStatus(port: number, target: string, upgrade = false): Promise<number> {
+  const headers = upgrade
+    ? {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      }
+    : {};
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: target, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 type Req = {
   method: string;
@@ -65,7 +95,7 @@ const reg =
     return { name, device: d };
   };
 const env = (over: Record<string, unknown>) => ({
-  messages: [{ to: 'bob', deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([9])), ...over }],
+  messages: [{ to: bobAci, deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([9])), ...over }],
 });
 const big = (n: number) => b64(new Uint8Array(n));
 
@@ -346,10 +376,54 @@ const cases: [string, Req, number, string][] = [
   ],
   [
     'unknown recipient',
-    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 'nobody' }) },
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({ to: '00000000-0000-4000-8000-000000000000' }),
+    },
     404,
     'unknown_recipient',
   ],
+  [
+    'recipient named by display name instead of ServiceId',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 'bob' }) },
+    400,
+    'invalid_request',
+  ],
+  [
+    'recipient ServiceId in upper case',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: bobAci.toUpperCase() }) },
+    400,
+    'invalid_request',
+  ],
+  [
+    "registration under a new name with another account's identity key",
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: async () => ({
+        name: 'carol',
+        device: (await makeDevice({ identity: bobDevice.identity })).registration,
+      }),
+    },
+    409,
+    'identity_key_taken',
+  ],
+  ['bundle by display name', { method: 'GET', path: '/v1/keys/bob', token: true }, 404, 'not_found'],
+  [
+    'directory lookup of an unknown name',
+    { method: 'GET', path: '/v1/accounts/name/nobody', token: true },
+    404,
+    'not_found',
+  ],
+  [
+    'directory lookup of a malformed ServiceId',
+    { method: 'GET', path: '/v1/accounts/aci/not-a-uuid', token: true },
+    404,
+    'not_found',
+  ],
+  ['directory lookup without a token', { method: 'GET', path: '/v1/accounts/name/bob' }, 401, 'unauthorized'],
   [
     'recipient queue full (second of a batch)',
     {
@@ -371,11 +445,11 @@ const cases: [string, Req, number, string][] = [
   ['bundle for an invalid name', { method: 'GET', path: '/v1/keys/B%C3%B6b', token: true }, 404, 'not_found'],
   [
     'bundle for a device that does not exist',
-    { method: 'GET', path: '/v1/keys/bob/2', token: true },
+    { method: 'GET', path: '/v1/keys/{bob}/2', token: true },
     404,
     'not_found',
   ],
-  ['bundle for device 0', { method: 'GET', path: '/v1/keys/bob/0', token: true }, 404, 'not_found'],
+  ['bundle for device 0', { method: 'GET', path: '/v1/keys/{bob}/0', token: true }, 404, 'not_found'],
   [
     'backup slots too large',
     {
@@ -409,10 +483,202 @@ const cases: [string, Req, number, string][] = [
   ['unknown endpoint', { method: 'GET', path: '/v1/secrets', token: true }, 404, 'not_found'],
 ];
 
+// Hostile or broken input of every kind: whatever the exact code, the answer is a 4xx (never a 500)
+// with an error code, and nothing changes.
+const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+const neverServerErrors: [string, Req][] = [
+  ['bad percent-encoding in a bundle path', { method: 'GET', path: '/v1/keys/%E0%A4%A', token: true }],
+  ['lone percent sign in a bundle path', { method: 'GET', path: '/v1/keys/%', token: true }],
+  ['percent-encoded NUL in a bundle path', { method: 'GET', path: '/v1/keys/{bob}%00', token: true }],
+  ['bad percent-encoding in a backup path', { method: 'GET', path: '/v1/backup/%ZZ', token: true }],
+  [
+    'bad percent-encoding in a sealed path',
+    { method: 'POST', path: '/v1/sealed/%C3%28', json: () => ({ messages: [] }) },
+  ],
+  ['bad percent-encoding outside /v1', { method: 'GET', path: '/%E0%A4%A' }],
+  ['unknown route under /v1', { method: 'GET', path: '/v1/accounts/{bob}/devices', token: true }],
+  [
+    'bad percent-encoding in a name lookup',
+    { method: 'GET', path: '/v1/accounts/name/%E0%A4%A', token: true },
+  ],
+  ['bad percent-encoding in a ServiceId lookup', { method: 'GET', path: '/v1/accounts/aci/%', token: true }],
+  ['bare /v1', { method: 'GET', path: '/v1' }],
+  ['root', { method: 'GET', path: '/' }],
+  ['dot segments', { method: 'GET', path: '/v1/keys/../../etc/passwd', token: true }],
+  ['wrong method on a known route', { method: 'DELETE', path: '/v1/keys', token: true }],
+  [
+    'messages body is not JSON',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '{"messages":[',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body is JSON null',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: 'null',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body is a JSON string',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '"hi"',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body nested 100,000 deep',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: deep,
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body invalid UTF-8',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: '{"messages":"\udc00"}',
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages body over the size limit',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      raw: JSON.stringify({ messages: [], pad: 'x'.repeat(5 * 1024 * 1024) }),
+      headers: { 'content-type': 'application/json' },
+    },
+  ],
+  [
+    'messages is an object',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => ({ messages: {} }) },
+  ],
+  [
+    'message is a number',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => ({ messages: [7] }) },
+  ],
+  [
+    'recipient is a number',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: 7 }) },
+  ],
+  [
+    'recipient is an object',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ to: {} }) },
+  ],
+  [
+    'device id is a string',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ deviceId: '1' }) },
+  ],
+  [
+    'device id is huge',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ deviceId: 2 ** 53 }) },
+  ],
+  [
+    'kind is an array',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ kind: ['whisper'] }) },
+  ],
+  ['body is a number', { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 12 }) }],
+  [
+    'body is unpadded base64',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 'AQID' + 'A' }) },
+  ],
+  [
+    'body has spaces',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: 'AQ ID' }) },
+  ],
+  [
+    'body is base64url',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: '-_-_' }) },
+  ],
+  [
+    'body is only padding',
+    { method: 'POST', path: '/v1/messages', token: true, json: () => env({ body: '====' }) },
+  ],
+  [
+    'malformed Idempotency-Key',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({}),
+      headers: { 'idempotency-key': 'a b' },
+    },
+  ],
+  [
+    'Idempotency-Key too long',
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      token: true,
+      json: () => env({}),
+      headers: { 'idempotency-key': 'k'.repeat(65) },
+    },
+  ],
+  [
+    'registration with a numeric name',
+    { method: 'POST', path: '/v1/accounts', json: reg(() => {}, 7 as never) },
+  ],
+  [
+    'registration device is an array',
+    { method: 'POST', path: '/v1/accounts', json: () => ({ name: 'x', device: [] }) },
+  ],
+  [
+    'registration prekeys is a string',
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: reg((d) => {
+        d['preKeys'] = 'many';
+      }),
+    },
+  ],
+  [
+    'signature not base64',
+    {
+      method: 'POST',
+      path: '/v1/accounts',
+      json: reg((d) => {
+        d['signedPreKey'] = { ...(d['signedPreKey'] as Record<string, unknown>), signature: '****' };
+      }),
+    },
+  ],
+  ['key upload is an array', { method: 'PUT', path: '/v1/keys', token: true, json: () => [] }],
+  [
+    'backup slots is a number',
+    { method: 'PUT', path: '/v1/backup', token: true, json: () => ({ slots: 1, payload: 2 }) },
+  ],
+  [
+    'access key of the wrong size',
+    { method: 'PUT', path: '/v1/access-key', token: true, json: () => ({ accessKey: big(15) }) },
+  ],
+  [
+    'authorization without Bearer',
+    { method: 'GET', path: '/v1/accounts', headers: { authorization: 'Basic eDp5' } },
+  ],
+  ['ack id beyond 2^53', { method: 'DELETE', path: '/v1/messages/99999999999999999999', token: true }],
+];
+
 describe('malformed and oversized requests get a clear 4xx and change nothing', () => {
   it.each(cases)('%s', async (_name, req, status, code) => {
     const json = req.json ? await req.json() : undefined;
-    const r = await call(relay.url, req.method, req.path, {
+    const r = await call(relay.url, req.method, req.path.replace('{bob}', bobAci), {
       ...(req.token ? { token: alice.token } : {}),
       ...(json !== undefined ? { json } : {}),
       ...(req.raw !== undefined ? { raw: req.raw } : {}),
@@ -421,6 +687,42 @@ describe('malformed and oversized requests get a clear 4xx and change nothing', 
     expect(r.status).toBe(status);
     expect(r.body['error']).toBe(code);
     expect(typeof r.body['message']).toBe('string');
+    expect(digest()).toEqual(snapshot);
+  });
+
+  it.each(neverServerErrors)('%s: 4xx, never 500', async (_name, req) => {
+    const json = req.json ? await req.json() : undefined;
+    const r = await call(relay.url, req.method, req.path.replace('{bob}', bobAci), {
+      ...(req.token ? { token: alice.token } : {}),
+      ...(json !== undefined ? { json } : {}),
+      ...(req.raw !== undefined ? { raw: req.raw } : {}),
+      ...(req.headers ? { headers: req.headers } : {}),
+    });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(typeof r.body['error']).toBe('string');
+    expect(digest()).toEqual(snapshot);
+  });
+
+  it('raw request targets that fetch would normalise away are 4xx too, as requests and as WebSocket handshakes', async () => {
+    const targets = [
+      'http://[',
+      'http://[::1',
+      '/v1/keys/%E0%A4%A',
+      '/v1/backup/%',
+      '/v1/sealed/%FF',
+      '/v1/accounts/aci/%C0%80',
+      '*',
+      '/v1//keys//{bob}',
+      '/%2e%2e/%2e%2e',
+    ];
+    for (const target of targets) {
+      for (const upgrade of [false, true]) {
+        const status = await rawStatus(relay.port, target.replace('{bob}', bobAci), upgrade);
+        expect(status, `${target} upgrade=${upgrade}`).toBeGreaterThanOrEqual(400);
+        expect(status, `${target} upgrade=${upgrade}`).toBeLessThan(500);
+      }
+    }
     expect(digest()).toEqual(snapshot);
   });
 

@@ -25,7 +25,8 @@ describe('registration and the key directory', () => {
     expect(alice.recoveryCode).toMatch(/^[0-9a-f]{32}$/);
     expect((await call(relay.url, 'GET', '/v1/accounts')).status).toBe(401);
     const dir = await call(relay.url, 'GET', '/v1/accounts', { token: alice.token });
-    expect(dir.body).toEqual({ accounts: [{ name: 'alice', devices: [1] }] });
+    expect(alice.aci).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(dir.body).toEqual({ accounts: [{ aci: alice.aci, name: 'alice', devices: [1] }] });
   });
 
   it('hands out each one-time prekey once and reuses only the last-resort Kyber key', async () => {
@@ -39,7 +40,7 @@ describe('registration and the key directory', () => {
     };
     const seen = [];
     for (let i = 0; i < 4; i++) {
-      const r = await call(relay.url, 'GET', '/v1/keys/bob', { token: alice.token });
+      const r = await call(relay.url, 'GET', `/v1/keys/${bob.aci}`, { token: alice.token });
       expect(r.status).toBe(200);
       const d = (r.body['devices'] as Record<string, { keyId: number; lastResort?: boolean } | null>[])[0]!;
       seen.push({
@@ -68,7 +69,7 @@ describe('registration and the key directory', () => {
     const alice = await register(relay.url, 'alice', await makeDevice());
     const ws = await FrameClient.open(relay.wsUrl, bob.token);
     expect(ws.frames.some((f) => f.type === 'prekeys-low')).toBe(false);
-    await call(relay.url, 'GET', '/v1/keys/bob/1', { token: alice.token });
+    await call(relay.url, 'GET', `/v1/keys/${bob.aci}/1`, { token: alice.token });
     const low = await ws.next((f) => f.type === 'prekeys-low');
     expect(low).toMatchObject({ preKeys: 1, kyberPreKeys: 2, low: true });
     ws.close();
@@ -91,21 +92,21 @@ describe('delivery', () => {
     const bob = await register(relay.url, 'bob', await makeDevice());
     const sent = await call(relay.url, 'POST', '/v1/messages', {
       token: alice.token,
-      json: { messages: [msg('bob', 'one'), msg('bob', 'two', 'prekey')] },
+      json: { messages: [msg(bob.aci, 'one'), msg(bob.aci, 'two', 'prekey')] },
     });
     expect(sent.status).toBe(200);
     const ws = await FrameClient.open(relay.wsUrl, bob.token);
     await ws.next((f) => f.type === 'queue-empty');
     const envs = ws.envelopes();
     expect(envs.map((e) => [e['from'], e['fromDevice'], e['kind'], e['body']])).toEqual([
-      ['alice', 1, 'whisper', b64(new TextEncoder().encode('one'))],
-      ['alice', 1, 'prekey', b64(new TextEncoder().encode('two'))],
+      [alice.aci, 1, 'whisper', b64(new TextEncoder().encode('one'))],
+      [alice.aci, 1, 'prekey', b64(new TextEncoder().encode('two'))],
     ]);
     ws.send({ type: 'ack', id: envs[0]!['id'] });
     // A live message arrives without reconnecting.
     await call(relay.url, 'POST', '/v1/messages', {
       token: alice.token,
-      json: { messages: [msg('bob', 'three')] },
+      json: { messages: [msg(bob.aci, 'three')] },
     });
     await ws.next((f) => f.type === 'envelope' && f['body'] === b64(new TextEncoder().encode('three')));
     ws.close();
@@ -122,13 +123,13 @@ describe('delivery', () => {
 
   it('refuses a batch that names an unknown recipient as a whole', async () => {
     const alice = await register(relay.url, 'alice', await makeDevice());
-    await register(relay.url, 'bob', await makeDevice());
+    const bob = await register(relay.url, 'bob', await makeDevice());
     const r = await call(relay.url, 'POST', '/v1/messages', {
       token: alice.token,
-      json: { messages: [msg('bob', 'x'), msg('nobody', 'y')] },
+      json: { messages: [msg(bob.aci, 'x'), msg('00000000-0000-4000-8000-000000000000', 'y')] },
     });
     expect(r.status).toBe(404);
-    expect(relay.store.pending('bob', 1)).toEqual([]);
+    expect(relay.store.pending(bob.aci, 1)).toEqual([]);
   });
 
   it('closes sockets that do not authenticate or send garbage', async () => {
@@ -156,7 +157,10 @@ describe('re-registration', () => {
     const bobDevice = await makeDevice();
     const bob = await register(relay.url, 'bob', bobDevice);
     const send = (text: string) =>
-      call(relay.url, 'POST', '/v1/messages', { token: alice.token, json: { messages: [msg('bob', text)] } });
+      call(relay.url, 'POST', '/v1/messages', {
+        token: alice.token,
+        json: { messages: [msg(bob.aci, text)] },
+      });
     await send('before restore');
     expect(
       (
@@ -180,13 +184,15 @@ describe('re-registration', () => {
       bob.recoveryCode,
     );
     expect(restored.queueDropped).toBe(false);
+    expect(restored.aci).toBe(bob.aci); // the account keeps its ServiceId
     expect(await oldSocket.closed()).toBe(CloseCode.DeviceReplaced);
     expect((await call(relay.url, 'GET', '/v1/prekey-status', { token: bob.token })).status).toBe(401);
-    expect(relay.store.pending('bob', 1)).toHaveLength(1);
+    expect(relay.store.pending(bob.aci, 1)).toHaveLength(1);
     // Re-install: a new identity key — the old queue cannot be decrypted any more and is dropped.
     const reinstalled = await register(relay.url, 'bob', await makeDevice(), bob.recoveryCode);
     expect(reinstalled.queueDropped).toBe(true);
-    expect(relay.store.pending('bob', 1)).toEqual([]);
+    expect(reinstalled.aci).toBe(bob.aci);
+    expect(relay.store.pending(bob.aci, 1)).toEqual([]);
   });
 });
 

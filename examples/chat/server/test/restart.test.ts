@@ -20,14 +20,14 @@ it('message queues, accounts and tokens survive a server restart', async () => {
   const bodies = ['first', 'second', 'third'].map((t) => b64(new TextEncoder().encode(t)));
   const sent = await call(first.url, 'POST', '/v1/messages', {
     token: alice.token,
-    json: { messages: bodies.map((body) => ({ to: 'bob', deviceId: 1, kind: 'whisper', body })) },
+    json: { messages: bodies.map((body) => ({ to: bob.aci, deviceId: 1, kind: 'whisper', body })) },
   });
   expect(sent.status).toBe(200);
   // Bob reads the first one and acknowledges it before the restart.
   const before = await FrameClient.open(first.wsUrl, bob.token);
   await before.next((f) => f.type === 'queue-empty');
   before.send({ type: 'ack', id: before.envelopes()[0]!['id'] });
-  await expect.poll(() => first.store.pending('bob', 1).length).toBe(2);
+  await expect.poll(() => first.store.pending(bob.aci, 1).length).toBe(2);
   await first.close();
 
   const second = await startRelay({ dbPath, logger: silentLogger });
@@ -35,7 +35,7 @@ it('message queues, accounts and tokens survive a server restart', async () => {
     const after = await FrameClient.open(second.wsUrl, bob.token);
     await after.next((f) => f.type === 'queue-empty');
     expect(after.envelopes().map((e) => e['body'])).toEqual(bodies.slice(1));
-    expect(after.envelopes().every((e) => e['from'] === 'alice')).toBe(true);
+    expect(after.envelopes().every((e) => e['from'] === alice.aci)).toBe(true);
     after.close();
   } finally {
     await second.close();

@@ -58,11 +58,11 @@ async function pair() {
 }
 
 /** Posts a sealed envelope to Bob under his real access key (read from the relay's database). */
-async function postSealed(cert: SenderCertificate, sealer: IdentityKeyPair) {
-  const bobKey = relay.store.db.prepare("SELECT identity_key FROM devices WHERE name = 'bob'").get() as {
+async function postSealed(bobAci: string, cert: SenderCertificate, sealer: IdentityKeyPair) {
+  const bobKey = relay.store.db.prepare('SELECT identity_key FROM devices WHERE aci = ?').get(bobAci) as {
     identity_key: Uint8Array;
   };
-  const ak = relay.store.db.prepare("SELECT access_key FROM access_keys WHERE name = 'bob'").get() as {
+  const ak = relay.store.db.prepare('SELECT access_key FROM access_keys WHERE aci = ?').get(bobAci) as {
     access_key: Uint8Array;
   };
   const content = UnidentifiedSenderMessageContent.create({
@@ -71,7 +71,7 @@ async function postSealed(cert: SenderCertificate, sealer: IdentityKeyPair) {
     content: new TextEncoder().encode('not a ratchet message'),
   });
   const body = await sealV1(content, sealer, PublicKey.deserialize(new Uint8Array(bobKey.identity_key)));
-  const r = await call(relay.url, 'POST', '/v1/sealed/bob', {
+  const r = await call(relay.url, 'POST', `/v1/sealed/${bobAci}`, {
     json: { messages: [{ deviceId: 1, body: b64(body) }] },
     headers: { 'unidentified-access-key': b64(new Uint8Array(ak.access_key)) },
   });
@@ -93,7 +93,7 @@ it('drops sealed envelopes whose certificate is from another root, expired, or n
   const signer = await relaySigner();
   const certify = (identityKey: PublicKey, expires: number) =>
     SenderCertificate.create({
-      senderUuid: 'alice',
+      senderUuid: alice.aci,
       deviceId: 1,
       identityKey,
       expires,
@@ -103,14 +103,15 @@ it('drops sealed envelopes whose certificate is from another root, expired, or n
   // 1. A certificate from a trust root Bob did not pin.
   const other = await createTestIssuer();
   await postSealed(
-    other.issue({ senderUuid: 'alice', deviceId: 1, identityKey: aliceIdentity.publicKey }),
+    bob.aci,
+    other.issue({ senderUuid: alice.aci, deviceId: 1, identityKey: aliceIdentity.publicKey }),
     aliceIdentity,
   );
   // 2. The relay's own key, but expired.
-  await postSealed(certify(aliceIdentity.publicKey, Date.now() - 60_000), aliceIdentity);
-  // 3. The relay's own key naming "alice" with a key that is not the one Bob's session holds.
+  await postSealed(bob.aci, certify(aliceIdentity.publicKey, Date.now() - 60_000), aliceIdentity);
+  // 3. The relay's own key naming Alice's ServiceId with a key that is not the one Bob's session holds.
   const mallory = await IdentityKeyPair.generate(nobleProvider);
-  await postSealed(certify(mallory.publicKey, Date.now() + 3_600_000), mallory);
+  await postSealed(bob.aci, certify(mallory.publicKey, Date.now() + 3_600_000), mallory);
   await bob.syncOnce();
   const dropped = await notes(bob, 'sealed');
 

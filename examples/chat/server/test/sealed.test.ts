@@ -6,7 +6,7 @@ import { SenderCertificate } from '@e2ee-kit/sealed-sender';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveAccessKey } from '../../client/src/sealed.js';
 import { type Relay, SENDER_CERTIFICATE_LIFETIME_MS, silentLogger, startRelay } from '../src/index.js';
-import { RecipientRateLimiter } from '../src/sealed.js';
+import { WindowLimiter } from '../src/rate-limit.js';
 import { b64, call, makeDevice, register } from './helpers.js';
 
 const relays: Relay[] = [];
@@ -36,7 +36,7 @@ describe('access keys', () => {
 });
 
 describe('sender certificates', () => {
-  it('are issued to an authenticated device for its own name, device and identity key, for 24 h', async () => {
+  it('are issued to an authenticated device for its own ServiceId, device and identity key, for 24 h', async () => {
     const now = 1_800_000_000_000;
     const relay = await relayWith({ now: () => now });
     const device = await makeDevice();
@@ -50,7 +50,7 @@ describe('sender certificates', () => {
     const cert = SenderCertificate.deserialize(
       new Uint8Array(Buffer.from(r.body['certificate'] as string, 'base64')),
     );
-    expect(cert.senderUuid).toBe('alice');
+    expect(cert.senderUuid).toBe(alice.aci);
     expect(cert.deviceId).toBe(1);
     expect(cert.identityKey.equals(device.identity.publicKey)).toBe(true);
     expect(Number(cert.expiresAt)).toBe(now + SENDER_CERTIFICATE_LIFETIME_MS);
@@ -83,7 +83,7 @@ describe('unidentified delivery', () => {
     const relay = await relayWith();
     const bob = await register(relay.url, 'bob', await makeDevice());
     const key = deriveAccessKey(new Uint8Array(32).fill(7));
-    const post = (headers: Record<string, string>, to = 'bob') =>
+    const post = (headers: Record<string, string>, to = bob.aci) =>
       call(relay.url, 'POST', `/v1/sealed/${to}`, { json: sealedBody(), headers });
     // No key registered yet: refused like a wrong key.
     expect((await post({ 'unidentified-access-key': b64(key) })).status).toBe(401);
@@ -115,11 +115,13 @@ describe('unidentified delivery', () => {
       expect(r.status).toBe(401);
       expect(envelopeCount(relay)).toBe(0);
     }
-    expect((await post({ 'unidentified-access-key': b64(key) }, 'nobody')).status).toBe(401);
+    expect(
+      (await post({ 'unidentified-access-key': b64(key) }, '00000000-0000-4000-8000-000000000000')).status,
+    ).toBe(401);
     const ok = await post({ 'unidentified-access-key': b64(key) });
     expect(ok.status).toBe(200);
-    const row = relay.store.db.prepare('SELECT from_name, from_device, type FROM envelopes').get();
-    expect(row).toEqual({ from_name: '', from_device: 0, type: 'sealed' });
+    const row = relay.store.db.prepare('SELECT from_aci, from_device, type FROM envelopes').get();
+    expect(row).toEqual({ from_aci: '', from_device: 0, type: 'sealed' });
     const fetched = await call(relay.url, 'GET', '/v1/messages', { token: bob.token });
     const [env] = fetched.body['envelopes'] as Record<string, unknown>[];
     expect(Object.keys(env!).sort()).toEqual(['body', 'id', 'kind', 'serverTimestamp']);
@@ -145,14 +147,14 @@ describe('unidentified delivery', () => {
       [one({ deviceId: 2, body: 'AAAA' }), 404], // bob has no device 2
     ];
     for (const [json, status] of cases) {
-      const r = await call(relay.url, 'POST', '/v1/sealed/bob', { json, headers });
+      const r = await call(relay.url, 'POST', `/v1/sealed/${bob.aci}`, { json, headers });
       expect([JSON.stringify(json).slice(0, 60), r.status]).toEqual([
         JSON.stringify(json).slice(0, 60),
         status,
       ]);
       expect(envelopeCount(relay)).toBe(0);
     }
-    const text = await call(relay.url, 'POST', '/v1/sealed/bob', {
+    const text = await call(relay.url, 'POST', `/v1/sealed/${bob.aci}`, {
       raw: '{',
       headers: { ...headers, 'content-type': 'application/json' },
     });
@@ -173,19 +175,19 @@ describe('unidentified delivery', () => {
         json: sealedBody(),
         headers: { 'unidentified-access-key': b64(k) },
       });
-    expect((await post('bob', new Uint8Array(16))).status).toBe(401);
-    expect((await post('bob', key)).status).toBe(200);
-    expect((await post('bob', key)).status).toBe(200);
-    const limited = await post('bob', key);
+    expect((await post(bob.aci, new Uint8Array(16))).status).toBe(401);
+    expect((await post(bob.aci, key)).status).toBe(200);
+    expect((await post(bob.aci, key)).status).toBe(200);
+    const limited = await post(bob.aci, key);
     expect(limited.status).toBe(429);
     expect(envelopeCount(relay)).toBe(2);
-    expect((await post('carol', key)).status).toBe(200); // another recipient's window
+    expect((await post(carol.aci, key)).status).toBe(200); // another recipient's window
     now += 60_000;
-    expect((await post('bob', key)).status).toBe(200);
+    expect((await post(bob.aci, key)).status).toBe(200);
   });
 
   it('keeps a bounded number of recipient windows', () => {
-    const limiter = new RecipientRateLimiter({ perRecipient: 1, windowMs: 1000, trackedRecipients: 2 });
+    const limiter = new WindowLimiter({ count: 1, windowMs: 1000 }, 2);
     expect(limiter.take('a', 0)).toBe(true);
     expect(limiter.take('a', 0)).toBe(false);
     expect(limiter.take('b', 0)).toBe(true);
