@@ -1157,7 +1157,9 @@ export class ChatClient {
   }
 
   async #computeSafetyNumber(contact: string) {
-    const theirs = await this.#protocol.getIdentity(address(await this.#directory.aciOf(this.#data, contact)));
+    const theirs = await this.#protocol.getIdentity(
+      address(await this.#directory.aciOf(this.#data, contact)),
+    );
     if (!theirs) throw new Error(`no identity key known for ${contact} yet: exchange a message first`);
     const sn = computeSafetyNumber({
       local: { identifier: utf8(this.name), identityKey: this.#identity.publicKey },

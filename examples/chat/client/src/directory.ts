@@ -47,8 +47,8 @@ export class ContactDirectory {
   constructor(readonly api: RelayApi) {}
 
   async #pin(tx: ChatData, entry: { aci: string; name: string }): Promise<void> {
-    const knownAci = (await tx.json<string>(byName(entry.name)));
-    const knownName = (await tx.json<string>(byAci(entry.aci)));
+    const knownAci = await tx.json<string>(byName(entry.name));
+    const knownName = await tx.json<string>(byAci(entry.aci));
     if (knownAci !== undefined && knownAci !== entry.aci) throw new DirectoryMismatchError('name');
     if (knownName !== undefined && knownName !== entry.name) throw new DirectoryMismatchError('serviceId');
     if (knownAci === undefined) await tx.putJson(byName(entry.name), entry.aci);
@@ -62,7 +62,7 @@ export class ContactDirectory {
 
   /** The ServiceId of the account called `name` (pinned, or asked of the relay once). */
   async aciOf(tx: ChatData, name: string): Promise<string> {
-    const known = (await tx.json<string>(byName(name)));
+    const known = await tx.json<string>(byName(name));
     if (known !== undefined) return known;
     const entry = await this.api.lookupName(name);
     if (entry.name !== name) throw new DirectoryMismatchError('name');
@@ -72,7 +72,7 @@ export class ContactDirectory {
 
   /** The display name of the account `aci` (pinned, or asked of the relay once). */
   async nameOf(tx: ChatData, aci: string): Promise<string> {
-    const known = (await tx.json<string>(byAci(aci)));
+    const known = await tx.json<string>(byAci(aci));
     if (known !== undefined) return known;
     let entry: { aci: string; name: string };
     try {

@@ -13,11 +13,13 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
 import { BackupLimitError, ChatClient, type ChatClientOptions } from '../src/index.js';
+import { memoryStore } from '../src/memory-store.js';
 
 let relay: Relay;
 const clients: ChatClient[] = [];
 const opts = (): ChatClientOptions => ({
   serverUrl: relay.url,
+  store: memoryStore(),
   webSocket: (url) => new WebSocket(url) as never,
 });
 
