@@ -172,12 +172,14 @@ it.skipIf(!executablePath)(
   async () => {
     // Every ciphertext the relay is handed for Bob (rows are deleted once acknowledged).
     const bodies: Buffer[] = [];
-    relay.store.db.function('record_tab_envelope', (to, body) => {
-      if (to === 'tabs-bob') bodies.push(Buffer.from(body as Uint8Array));
+    relay.store.db.function('record_tab_envelope', (body) => {
+      bodies.push(Buffer.from(body as Uint8Array));
       return null;
     });
-    relay.store.db.exec(`CREATE TEMP TRIGGER watch_tab_envelopes AFTER INSERT ON main.envelopes BEGIN
-      SELECT record_tab_envelope(NEW.to_name, NEW.body); END`);
+    // Envelopes are addressed by ServiceId: those for the account whose display name is tabs-bob.
+    relay.store.db.exec(`CREATE TEMP TRIGGER watch_tab_envelopes AFTER INSERT ON main.envelopes
+      WHEN NEW.to_aci = (SELECT aci FROM main.accounts WHERE name = 'tabs-bob') BEGIN
+      SELECT record_tab_envelope(NEW.body); END`);
     const bob = await open('tabs-bob');
     const first = await open('tabs-alice');
     // A second tab of the same profile: same origin, same IndexedDB, the account opens from it.
