@@ -187,7 +187,10 @@ export async function decryptAttachment(
     );
   } catch (err) {
     if (!E2eeError.is(err)) throw err;
-    throw new AttachmentError(AttachmentErrorCode.Malformed, 'the photo could not be decrypted (bad padding)');
+    throw new AttachmentError(
+      AttachmentErrorCode.Malformed,
+      'the photo could not be decrypted (bad padding)',
+    );
   }
   if (padded.length < size) {
     throw new AttachmentError(AttachmentErrorCode.Malformed, 'the photo is shorter than its sender said');

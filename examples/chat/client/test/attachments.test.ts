@@ -164,8 +164,8 @@ describe('attachment pointers', () => {
       expect(isAttachmentPointer(bad)).toBe(false);
     }
     expect(() => pointerSecrets({ ...p, size: MAX_ATTACHMENT_BYTES + 1 })).toThrow(AttachmentError);
-    expect(() => toPointer('abcdefghijklmnopqrstuvwxyz012345', enc, { contentType: 'application/pdf' })).toThrow(
-      /image\/\* content type/,
-    );
+    expect(() =>
+      toPointer('abcdefghijklmnopqrstuvwxyz012345', enc, { contentType: 'application/pdf' }),
+    ).toThrow(/image\/\* content type/);
   });
 });

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { type BlobLimits, blobRoutes, DEFAULT_BLOB_LIMITS, ensureBlobTable } from './blobs.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
@@ -32,6 +33,8 @@ export interface RelayOptions {
   now?: () => number;
   /** Rate limit of the unauthenticated sealed-sender endpoint. */
   sealedLimits?: Partial<SealedLimits>;
+  /** Size and quota limits of attachment blobs. */
+  blobLimits?: Partial<BlobLimits>;
 }
 
 export interface Relay {
@@ -84,6 +87,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hub = new DeliveryHub(store, limits, log);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
+  ensureBlobTable(store);
   const limiter = new RecipientRateLimiter({ ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits });
   const server = createServer(
     createHttpHandler(
@@ -97,7 +101,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (name) => hub.deviceReplaced(name),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      sealedRoutes(ca, limiter),
+      [...sealedRoutes(ca, limiter), ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits })],
     ),
   );
   hub.attach(server);
