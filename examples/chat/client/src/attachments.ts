@@ -198,13 +198,37 @@ export async function decryptAttachment(
   return padded.slice(0, size);
 }
 
+const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
+const isDimension = (v: unknown) => v === undefined || (isSize(v) && v > 0 && v <= MAX_DIMENSION);
+const isPhotoMeta = (m: { contentType?: unknown; width?: unknown; height?: unknown }) =>
+  typeof m.contentType === 'string' &&
+  m.contentType.length <= MAX_CONTENT_TYPE &&
+  IMAGE_TYPE.test(m.contentType) &&
+  isDimension(m.width) &&
+  isDimension(m.height);
+
+/** Refuses (before any upload) metadata that no pointer may carry. */
+export function checkPhotoMeta(meta: {
+  contentType: string;
+  width?: number | undefined;
+  height?: number | undefined;
+}): void {
+  if (!isPhotoMeta(meta)) {
+    throw new AttachmentError(
+      AttachmentErrorCode.Malformed,
+      'the photo needs an image/* content type and whole-number dimensions',
+    );
+  }
+}
+
 /** Builds the pointer for an uploaded blob. */
 export function toPointer(
   id: string,
   enc: EncryptedAttachment,
   meta: { contentType: string; width?: number | undefined; height?: number | undefined },
 ): AttachmentPointer {
-  const p: AttachmentPointer = {
+  checkPhotoMeta(meta);
+  return {
     id,
     key: toBase64(enc.key),
     digest: toBase64(enc.digest),
@@ -213,13 +237,6 @@ export function toPointer(
     ...(meta.width === undefined ? {} : { width: meta.width }),
     ...(meta.height === undefined ? {} : { height: meta.height }),
   };
-  if (!isAttachmentPointer(p)) {
-    throw new AttachmentError(
-      AttachmentErrorCode.Malformed,
-      'the photo needs an image/* content type and whole-number dimensions',
-    );
-  }
-  return p;
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -231,8 +248,6 @@ function base64Of(v: unknown, bytes: number): boolean {
     return false;
   }
 }
-const isDimension = (v: unknown) => v === undefined || (isSize(v) && v > 0 && v <= MAX_DIMENSION);
-
 /** A pointer as it must look when it comes out of a decrypted message (anything else is refused). */
 export function isAttachmentPointer(v: unknown): v is AttachmentPointer {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -245,10 +260,6 @@ export function isAttachmentPointer(v: unknown): v is AttachmentPointer {
     base64Of(p['key'], ATTACHMENT_KEY_LENGTH) &&
     base64Of(p['digest'], ATTACHMENT_DIGEST_LENGTH) &&
     isSize(p['size']) &&
-    typeof p['contentType'] === 'string' &&
-    p['contentType'].length <= MAX_CONTENT_TYPE &&
-    /^image\/[a-z0-9.+-]+$/.test(p['contentType']) &&
-    isDimension(p['width']) &&
-    isDimension(p['height'])
+    isPhotoMeta(p)
   );
 }

@@ -10,6 +10,12 @@ export {
   type WebSocketLike,
 } from './api.js';
 export {
+  AttachmentError,
+  AttachmentErrorCode,
+  type AttachmentPointer,
+  MAX_ATTACHMENT_BYTES,
+} from './attachments.js';
+export {
   type BackupOptions,
   type BackupResult,
   type BackupUnlock,
@@ -25,3 +31,4 @@ export {
   type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export type { PhotoMeta } from './photos.js';
