@@ -17,6 +17,7 @@ import {
   pointerSecrets,
   toPointer,
 } from '../src/attachments.js';
+import { decodeContent, encodeContent } from '../src/content.js';
 
 const providers = [nobleProvider, platformProvider];
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -164,6 +165,11 @@ describe('attachment pointers', () => {
       expect(isAttachmentPointer(bad)).toBe(false);
     }
     expect(() => pointerSecrets({ ...p, size: MAX_ATTACHMENT_BYTES + 1 })).toThrow(AttachmentError);
+    // Inside a message: a well-formed pointer decodes, a malformed one makes the content refused.
+    const content = { t: 'attachment' as const, id: 'm1', attachment: p, sentAt: 1 };
+    expect(decodeContent(encodeContent(content))).toEqual(content);
+    const broken = { ...content, attachment: { ...p, contentType: 'text/html' } };
+    expect(() => decodeContent(encodeContent(broken))).toThrow(TypeError);
     expect(() =>
       toPointer('abcdefghijklmnopqrstuvwxyz012345', enc, { contentType: 'application/pdf' }),
     ).toThrow(/image\/\* content type/);

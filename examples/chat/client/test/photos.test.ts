@@ -120,6 +120,16 @@ describe('photos', () => {
     expect(err.message).toMatch(/altered/);
   });
 
+  it('of exactly the size limit fit the relay and open', async () => {
+    const alice = await register('alice');
+    const bob = await register('bob');
+    const photo = picture(MAX_ATTACHMENT_BYTES, 5);
+    await alice.sendPhoto('dm:bob', photo, { contentType: 'image/jpeg', width: 4000, height: 3000 });
+    await bob.syncOnce();
+    const [got] = await photos(bob, 'dm:alice');
+    expect(same(await bob.openAttachment(got!.attachment!), photo)).toBe(true);
+  });
+
   it('refuse an oversize pointer without downloading, and stop a download longer than the pointer allows', async () => {
     const alice = await register('alice');
     const bob = await register('bob');
