@@ -98,7 +98,8 @@ const isSize = (n: unknown): n is number => typeof n === 'number' && Number.isIn
 /** Signal's padding bucket for a plaintext of `size` bytes (steps of 5 %, at least 541). */
 export function paddedSize(size: number): number {
   if (size <= 1) return MIN_PADDED;
-  return Math.max(MIN_PADDED, Math.floor(1.05 ** Math.ceil(Math.log(size) / Math.log(1.05))));
+  // Never below `size`, even where 1.05^k rounds down just under an exact power.
+  return Math.max(MIN_PADDED, size, Math.floor(1.05 ** Math.ceil(Math.log(size) / Math.log(1.05))));
 }
 
 /**
