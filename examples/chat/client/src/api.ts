@@ -4,6 +4,7 @@
  * and ciphertext cross this boundary.
  */
 import { fromBase64, toBase64 } from '@e2ee-kit/core';
+import { AttachmentError, AttachmentErrorCode } from './attachments.js';
 
 export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
@@ -79,6 +80,25 @@ export function randomIdempotencyKey(): string {
   return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** A relay answer as JSON, or its RelayError. */
+async function answer(res: Response): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    json = {};
+  }
+  if (!res.ok) {
+    throw new RelayError(
+      res.status,
+      String(json['error'] ?? 'error'),
+      String(json['message'] ?? res.statusText),
+    );
+  }
+  return json;
+}
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /** The subset of the WebSocket API used here (browsers' and the `ws` package's both fit). */
@@ -128,22 +148,59 @@ export class RelayApi {
       h['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    const res = await this.#fetch(this.baseUrl + path, init);
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      json = {};
-    }
-    if (!res.ok) {
-      throw new RelayError(
-        res.status,
-        String(json['error'] ?? 'error'),
-        String(json['message'] ?? res.statusText),
+    return (await answer(await this.#fetch(this.baseUrl + path, init))) as T;
+  }
+
+  /** Uploads an encrypted attachment blob (opaque bytes); the relay answers with its id. */
+  async uploadAttachment(blob: Uint8Array): Promise<{ id: string }> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    const body = blob.slice(); // a copy: the request never holds a view of the caller's bytes
+    const res = await this.#fetch(`${this.baseUrl}/v1/attachments`, { method: 'POST', headers, body });
+    const json = await answer(res);
+    if (typeof json['id'] !== 'string') throw new RelayError(res.status, 'bad_answer', 'no attachment id');
+    return { id: json['id'] };
+  }
+
+  /**
+   * Downloads an attachment blob. Bounded: a blob longer than `maxBytes` is refused from its
+   * Content-Length, or as soon as the stream passes the bound, without reading the rest.
+   */
+  async downloadAttachment(id: string, maxBytes: number): Promise<Uint8Array> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    const res = await this.#fetch(`${this.baseUrl}/v1/attachments/${encodeURIComponent(id)}`, { headers });
+    if (!res.ok) await answer(res);
+    const tooLong = () =>
+      new AttachmentError(
+        AttachmentErrorCode.Malformed,
+        'the relay sent a longer file than this photo can be: the download was stopped',
       );
+    if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+      await res.body?.cancel();
+      throw tooLong();
     }
-    return json as T;
+    if (!res.body) return new Uint8Array(await res.arrayBuffer());
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw tooLong();
+      }
+      chunks.push(value);
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 
   register(body: { name: string; recoveryCode?: string; device: DeviceRegistrationJson }) {

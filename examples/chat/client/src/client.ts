@@ -74,10 +74,19 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
+import type { AttachmentPointer } from './attachments.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
-import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import {
+  type Content,
+  decodeContent,
+  encodeContent,
+  type GroupInfo,
+  isMessageContent,
+  type MessageContent,
+} from './content.js';
 import { ContactDirectory, isDirectoryRefusal } from './directory.js';
+import { openPhoto, type PhotoMeta, uploadPhoto } from './photos.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 
 /** Every account has one device in this example (the relay supports more; the client keeps it simple). */
@@ -120,6 +129,8 @@ export interface ChatMessage {
   readonly outgoing: boolean;
   /** A notice written by the client itself (identity change, undecryptable message, membership). */
   readonly system?: boolean;
+  /** A photo (its `text` is `[photo]`): open it with `openAttachment`. */
+  readonly attachment?: AttachmentPointer;
 }
 
 export interface Group extends GroupInfo {
@@ -727,7 +738,7 @@ export class ChatClient {
               undecodable = true;
               return;
             }
-            if (content.t === 'text') {
+            if (isMessageContent(content)) {
               await this.#apply(tx, env, content);
               content = undefined;
             }
@@ -774,7 +785,7 @@ export class ChatClient {
           } catch {
             return;
           }
-          if (content.t !== 'text' || content.group !== distributionId) return;
+          if (!isMessageContent(content) || content.group !== distributionId) return;
           await this.#storeText(tx, groupConversation(content.group), env.from, content, false);
         },
       });
@@ -818,6 +829,7 @@ export class ChatClient {
   async #apply(tx: ChatData, env: Incoming, content: Content): Promise<void> {
     const from = env.from;
     switch (content.t) {
+      case 'attachment':
       case 'text': {
         if (content.group === undefined) {
           await this.#storeText(tx, dm(from), from, content, false);
@@ -883,7 +895,7 @@ export class ChatClient {
         const kept = outbox.find(
           (e) => e.chain === content.chain && e.iteration === content.iteration,
         )?.content;
-        if (kept?.t === 'text') {
+        if (kept && isMessageContent(kept)) {
           const resent: Content = { ...kept, resent: { chain: content.chain, iteration: content.iteration } };
           await this.#send([await this.#encryptTo(from, resent)]);
         }
@@ -894,18 +906,13 @@ export class ChatClient {
     }
   }
 
-  async #storeText(
-    tx: ChatData,
-    conversation: string,
-    from: string,
-    c: Extract<Content, { t: 'text' }>,
-    outgoing: boolean,
-  ) {
+  async #storeText(tx: ChatData, conversation: string, from: string, c: MessageContent, outgoing: boolean) {
     const message: ChatMessage = {
       id: c.id,
       conversation,
       from,
-      text: c.text,
+      text: c.t === 'text' ? c.text : '[photo]',
+      ...(c.t === 'attachment' ? { attachment: c.attachment } : {}),
       sentAt: c.sentAt,
       receivedAt: this.#now(),
       outgoing,
@@ -980,8 +987,11 @@ export class ChatClient {
 
   /** Sends a text to a contact. Throws `UntrustedIdentityError` if the contact's verified key changed. */
   sendText(contact: string, text: string): Promise<SentInfo> {
+    return this.#sendDm(contact, { t: 'text', id: randomId(this.#provider), text, sentAt: this.#now() });
+  }
+
+  #sendDm(contact: string, content: MessageContent): Promise<SentInfo> {
     return this.#run(async (tx) => {
-      const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
       const out = await this.#encryptTo(contact, content);
       await this.#send([out]);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
@@ -1075,17 +1085,42 @@ export class ChatClient {
 
   /** Encrypts once with this device's sender key and sends the same ciphertext to every member. */
   sendGroupText(groupId: string, text: string): Promise<GroupSentInfo> {
+    const id = randomId(this.#provider);
+    return this.#sendGroup(groupId, { t: 'text', id, text, sentAt: this.#now(), group: groupId });
+  }
+
+  /**
+   * Sends a photo to `to` (`dm:<name>` or `group:<id>`): encrypted on this device under a fresh key,
+   * uploaded as an opaque blob, and announced by a pointer inside the end-to-end encrypted message.
+   * Throws `AttachmentError` (over 10 MiB, not an image, relay refused) before anything is sent.
+   */
+  async sendPhoto(to: string, bytes: Uint8Array, meta: PhotoMeta): Promise<SentInfo> {
+    const [kind, target] = [to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1)];
+    if ((kind !== 'dm' && kind !== 'group') || !target)
+      throw new TypeError('to must be dm:<name> or group:<id>');
+    // Encrypted and uploaded outside the store operation: a slow upload holds no lock.
+    const attachment = await uploadPhoto(this.api, this.#provider, bytes, meta);
+    const content = {
+      t: 'attachment' as const,
+      id: randomId(this.#provider),
+      attachment,
+      sentAt: this.#now(),
+    };
+    return kind === 'dm'
+      ? this.#sendDm(target, content)
+      : this.#sendGroup(target, { ...content, group: target });
+  }
+
+  /** Downloads, verifies (MAC and digest) and decrypts a received or sent photo. Throws `AttachmentError`. */
+  openAttachment(pointer: AttachmentPointer): Promise<Uint8Array> {
+    return openPhoto(this.api, this.#provider, pointer);
+  }
+
+  #sendGroup(groupId: string, content: MessageContent): Promise<GroupSentInfo> {
     return this.#run(async (tx) => {
       const group = await this.#loadGroup(tx, groupId);
       if (!group || !group.active) throw new Error('not a member of this group');
       const plan = await this.#distribute(group);
-      const content = {
-        t: 'text' as const,
-        id: randomId(this.#provider),
-        text,
-        sentAt: this.#now(),
-        group: groupId,
-      };
       const body = await this.#groups.encrypt(
         address(this.name, this.deviceId),
         groupId,

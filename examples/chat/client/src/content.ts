@@ -4,6 +4,8 @@
  * undecryptable content) instead of reaching the UI.
  */
 
+import { type AttachmentPointer, isAttachmentPointer } from './attachments.js';
+
 export interface GroupInfo {
   readonly id: string;
   readonly title: string;
@@ -22,11 +24,24 @@ export type Content =
       /** Set on a pairwise re-send: the sender-key position the original was sent at. */
       readonly resent?: { readonly chain: number; readonly iteration: number };
     }
+  /** A photo: the pointer to its encrypted blob on the relay (key and digest included). */
+  | {
+      readonly t: 'attachment';
+      readonly id: string;
+      readonly attachment: AttachmentPointer;
+      readonly sentAt: number;
+      readonly group?: string;
+      readonly resent?: { readonly chain: number; readonly iteration: number };
+    }
   | { readonly t: 'group'; readonly group: GroupInfo }
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
   /** "I could not decrypt your group message at (chain, iteration): send your key and the message." */
   | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
   | { readonly t: 'hello' };
+
+/** The contents shown as a message in a conversation. */
+export type MessageContent = Extract<Content, { t: 'text' | 'attachment' }>;
+export const isMessageContent = (c: Content): c is MessageContent => c.t === 'text' || c.t === 'attachment';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
@@ -54,6 +69,12 @@ export function decodeContent(bytes: Uint8Array): Content {
     case 'text':
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
       if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
+      if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
+      return v as Content;
+    case 'attachment':
+      if (!isStr(v['id'], 64) || !isAttachmentPointer(v['attachment']) || typeof v['sentAt'] !== 'number')
+        break;
+      if (v['group'] !== undefined && !isStr(v['group'], 64)) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
       return v as Content;
     case 'group': {

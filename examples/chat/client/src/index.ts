@@ -10,6 +10,12 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+export {
+  AttachmentError,
+  AttachmentErrorCode,
+  type AttachmentPointer,
+  MAX_ATTACHMENT_BYTES,
+} from './attachments.js';
 export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 export {
   type BackupOptions,
@@ -28,3 +34,4 @@ export {
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 export { DirectoryMismatchError } from './directory.js';
+export type { PhotoMeta } from './photos.js';

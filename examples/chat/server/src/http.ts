@@ -68,6 +68,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 function send(res: ServerResponse, status: number, body: unknown): number {
+  // Bytes (an attachment blob) go out as they are; everything else is JSON.
+  if (body instanceof Uint8Array) {
+    const headers = { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' };
+    res.writeHead(status, { ...headers, 'content-length': body.byteLength }).end(body);
+    return body.byteLength;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

@@ -1,5 +1,6 @@
 /** @e2ee-kit/chat-server: the relay of the chat example. It only ever sees public keys and ciphertext. */
 
+export { type BlobLimits, DEFAULT_BLOB_LIMITS } from './blobs.js';
 export { SENDER_CERTIFICATE_LIFETIME_MS } from './certificates.js';
 export { type Bundle, type DeviceKeys, RelayStore, type StoreLimits } from './db.js';
 export { CloseCode, WS_PATH } from './delivery.js';

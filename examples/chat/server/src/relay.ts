@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { backupRoutes } from './backup-routes.js';
+import { type BlobLimits, blobRoutes, DEFAULT_BLOB_LIMITS, ensureBlobTable } from './blobs.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
@@ -31,6 +32,8 @@ export interface RelayOptions {
   now?: () => number;
   /** Rate limit of the unauthenticated sealed-sender endpoint. */
   sealedLimits?: Partial<SealedLimits>;
+  /** Size and quota limits of attachment blobs. */
+  blobLimits?: Partial<BlobLimits>;
 }
 
 export interface Relay {
@@ -88,6 +91,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hub = new DeliveryHub(store, limits, log);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
+  ensureBlobTable(store);
   const sealedLimits = { ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits };
   const limiter = new WindowLimiter(
     { count: sealedLimits.perRecipient, windowMs: sealedLimits.windowMs },
@@ -107,7 +111,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (aci) => hub.deviceReplaced(aci),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      [...messageRoutes, ...backupRoutes, ...sealedRoutes(ca, limiter)],
+      [
+        ...messageRoutes,
+        ...backupRoutes,
+        ...sealedRoutes(ca, limiter),
+        ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
+      ],
     ),
   );
   hub.attach(server);

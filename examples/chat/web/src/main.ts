@@ -4,6 +4,7 @@
  */
 import { ChatClient, type ChatMessage, type Group, type SafetyNumberView } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
+import { attachButton, photoView } from './attachment-view.js';
 import { webStorage } from './idb-storage.js';
 
 type View =
@@ -360,6 +361,10 @@ function renderMain(): void {
           },
         },
         input,
+        attachButton({
+          send: (bytes, meta) => state.client!.sendPhoto(conversationOf(v)!, bytes, meta),
+          sent: () => void renderMessages(),
+        }),
         h('button', { class: 'primary', 'data-testid': 'send' }, 'Send'),
       ),
     );
@@ -457,7 +462,7 @@ async function renderMessages(): Promise<void> {
           'data-testid': m.system ? 'system-message' : 'message',
         },
         !m.system && !m.outgoing && conv.startsWith('group:') && h('div', { class: 'from' }, m.from),
-        h('span', { class: 'text' }, m.text),
+        m.attachment ? photoView(c, m.attachment) : h('span', { class: 'text' }, m.text),
       ),
     ),
   );

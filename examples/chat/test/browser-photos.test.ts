@@ -1,0 +1,141 @@
+/**
+ * Photos in the web client, in Debian's Chromium driven by playwright-core (no browser download):
+ * Alice attaches a small PNG, Bob's tab downloads, verifies and decrypts it and shows it inline (an
+ * <img> whose decoded size is the PNG's); a blob the relay altered is not shown, and the page says
+ * why. Skipped with one line when Chromium is not installed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildWeb } from '../scripts/web.js';
+import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+
+function findChromium(): string | undefined {
+  try {
+    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const executablePath = findChromium();
+if (!executablePath) {
+  console.log('chat photo browser test skipped: Chromium not found (`which chromium`)');
+}
+
+let relay: Relay;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  if (!executablePath) return;
+  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-photos-'));
+  await buildWeb(join(dir, 'web'));
+  relay = await startRelay({ logger: silentLogger, staticDir: join(dir, 'web') });
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(name: string, errors: string[]): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(relay.url);
+  await page.getByTestId('register-name').fill(name);
+  await page.getByTestId('register-submit').click();
+  await expect
+    .poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 })
+    .toBe('connected');
+  return page;
+}
+
+/** A real PNG (encoded by pngjs) of the given size, one colour. */
+function png(width: number, height: number): Buffer {
+  const image = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) image.data.set([200, 40, 90, 255], i * 4);
+  return PNG.sync.write(image);
+}
+
+const attach = (page: Page, name: string, buffer: Buffer) =>
+  page.getByTestId('attach-input').setInputFiles({ name, mimeType: 'image/png', buffer });
+
+/** naturalWidth × naturalHeight of every photo shown (0 × 0 for one that did not decode). */
+const shown = (page: Page) =>
+  page
+    .getByTestId('photo')
+    .evaluateAll((imgs) =>
+      (imgs as HTMLImageElement[]).map((i) =>
+        i.complete ? `${i.naturalWidth}x${i.naturalHeight}` : 'loading',
+      ),
+    );
+
+it.skipIf(!executablePath)(
+  'a photo attached in one tab is verified, decrypted and shown inline in the other; an altered one is refused with a clear text',
+  async () => {
+    const errors: string[] = [];
+    const alice = await open('photo-alice', errors);
+    const bob = await open('photo-bob', errors);
+    await alice.getByTestId('contact-photo-bob').click({ timeout: 15_000 });
+    await attach(alice, 'dot.png', png(7, 5));
+    await expect.poll(() => shown(alice), { timeout: 15_000 }).toEqual(['7x5']);
+
+    await bob.getByTestId('contact-photo-alice').click({ timeout: 15_000 });
+    await expect.poll(() => shown(bob), { timeout: 15_000 }).toEqual(['7x5']);
+    // The <img> shows decrypted bytes from this page, not a relay URL.
+    expect(await bob.getByTestId('photo').getAttribute('src')).toMatch(/^blob:/);
+
+    // From now on the relay flips one byte of every blob it stores.
+    relay.store.db.function('flip_byte', (data) => {
+      const b = Buffer.from(data as Uint8Array);
+      b[20] = (b[20] as number) ^ 0x01;
+      return b;
+    });
+    relay.store.db.exec(`CREATE TEMP TRIGGER tamper_attachments AFTER INSERT ON main.attachments BEGIN
+      UPDATE main.attachments SET data = flip_byte(NEW.data) WHERE id = NEW.id; END`);
+    await attach(alice, 'second.png', png(3, 3));
+    await expect
+      .poll(() => bob.getByTestId('photo-error').textContent(), { timeout: 15_000 })
+      .toMatch(/^This photo is not shown: the photo was altered after it was encrypted/);
+    // The first photo is still shown; the altered one produced no image at all.
+    expect(await shown(bob)).toEqual(['7x5']);
+
+    // A file that is not an image is refused in the page, before anything is uploaded.
+    const before = (relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n;
+    await alice
+      .getByTestId('attach-input')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await expect
+      .poll(() => alice.getByTestId('attach-error').textContent())
+      .toBe('Photo not sent: notes.txt is not an image');
+    // So is one over the size limit (checked from the file's size, before it is read).
+    await alice
+      .getByTestId('attach-input')
+      .setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(11 * 1024 * 1024) });
+    await expect
+      .poll(() => alice.getByTestId('attach-error').textContent())
+      .toBe('Photo not sent: big.png is 11 MiB; photos may be at most 10 MiB');
+    expect((relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(
+      before,
+    );
+    expect(errors).toEqual([]);
+  },
+  120_000,
+);

@@ -1,0 +1,127 @@
+/**
+ * Photos in the web client: the composer's attach button (image files only, size checked before
+ * anything is read) and the inline view of a photo message. A photo is shown only after the client
+ * downloaded, verified (MAC and digest) and decrypted it: the <img> gets a blob: URL of the
+ * decrypted bytes, never the relay's. A photo that fails verification is replaced by a clear text.
+ */
+import {
+  type AttachmentPointer,
+  type ChatClient,
+  MAX_ATTACHMENT_BYTES,
+  type PhotoMeta,
+} from '@e2ee-kit/chat-client';
+
+const MiB = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
+
+/**
+ * The attach button (a label around a hidden file input): picks, checks and hands over one photo;
+ * why a photo was not sent is shown next to it.
+ */
+export function attachButton(options: {
+  send: (bytes: Uint8Array, meta: PhotoMeta) => Promise<unknown>;
+  /** Called after each successful send. */
+  sent: () => void;
+}): HTMLElement {
+  const status = document.createElement('span');
+  status.className = 'attach-error';
+  status.dataset['testid'] = 'attach-error';
+  status.setAttribute('role', 'alert');
+  const done = (error?: string) => {
+    status.textContent = error ? `Photo not sent: ${error}` : '';
+    if (!error) options.sent();
+  };
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.accept = 'image/*';
+  input.hidden = true;
+  input.dataset['testid'] = 'attach-input';
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    if (!file.type.startsWith('image/')) return done(`${file.name} is not an image`);
+    if (file.size > MAX_ATTACHMENT_BYTES) {
+      return done(`${file.name} is ${MiB(file.size)}; photos may be at most ${MiB(MAX_ATTACHMENT_BYTES)}`);
+    }
+    let meta: PhotoMeta;
+    try {
+      // Decoding it once proves it is an image this browser can show, and gives its dimensions.
+      const bitmap = await createImageBitmap(file);
+      meta = { contentType: file.type, width: bitmap.width, height: bitmap.height };
+      bitmap.close();
+    } catch {
+      return done(`${file.name} could not be read as an image`);
+    }
+    try {
+      await options.send(new Uint8Array(await file.arrayBuffer()), meta);
+      done();
+    } catch (err) {
+      done(err instanceof Error ? err.message : String(err));
+    }
+  });
+  const label = document.createElement('label');
+  label.className = 'attach';
+  label.title = `Send a photo (at most ${MiB(MAX_ATTACHMENT_BYTES)}), encrypted on this device`;
+  label.dataset['testid'] = 'attach';
+  label.append('Photo', input);
+  const box = document.createElement('span');
+  box.className = 'attach-box';
+  box.append(label, status);
+  return box;
+}
+
+// Decrypted photos by blob id, so re-rendering a conversation neither downloads nor decrypts again.
+// Bounded: the oldest object URL is revoked when the cache is full.
+const CACHE_SIZE = 64;
+const opened = new Map<string, Promise<string>>();
+
+function objectUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
+  const key = `${p.id}:${p.digest}`;
+  let url = opened.get(key);
+  if (!url) {
+    url = client
+      .openAttachment(p)
+      .then((bytes) =>
+        URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType })),
+      );
+    // A failure is not cached: the next render tries again (the relay may have been unreachable).
+    url.catch(() => opened.delete(key));
+    opened.set(key, url);
+    if (opened.size > CACHE_SIZE) {
+      const [oldestKey, oldest] = opened.entries().next().value as [string, Promise<string>];
+      opened.delete(oldestKey);
+      void oldest.then(
+        (u) => URL.revokeObjectURL(u),
+        () => undefined,
+      );
+    }
+  }
+  return url;
+}
+
+/** A photo message's body: "Decrypting…", then the verified photo, or why it is not shown. */
+export function photoView(client: ChatClient, pointer: AttachmentPointer): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'photo';
+  box.textContent = 'Decrypting photo…';
+  void objectUrl(client, pointer).then(
+    (url) => {
+      const img = document.createElement('img');
+      img.src = url;
+      img.alt = 'photo';
+      img.dataset['testid'] = 'photo';
+      if (pointer.width && pointer.height) {
+        // Reserve the space before it decodes, so the list does not jump.
+        img.width = Math.min(pointer.width, 320);
+        img.height = Math.round((img.width / pointer.width) * pointer.height);
+      }
+      box.replaceChildren(img);
+    },
+    (err: unknown) => {
+      box.className = 'photo photo-error';
+      box.dataset['testid'] = 'photo-error';
+      box.textContent = `This photo is not shown: ${err instanceof Error ? err.message : String(err)}.`;
+    },
+  );
+  return box;
+}
