@@ -72,9 +72,14 @@ export async function newChain(
   };
 }
 
+function cloneDirection(d: ChainDirection): ChainDirection {
+  return { ctr: d.ctr, next: d.next, prev: d.prev.size === 0 ? new Map() : new Map(d.prev) };
+}
+
 export function cloneChain(c: Chain): Chain {
-  const dir = (d: ChainDirection): ChainDirection => ({ ctr: d.ctr, next: d.next, prev: new Map(d.prev) });
-  return { ...c, links: c.links.map((l) => ({ send: dir(l.send), recv: dir(l.recv) })) };
+  const links: ChainLink[] = [];
+  for (const l of c.links) links.push({ send: cloneDirection(l.send), recv: cloneDirection(l.recv) });
+  return { ...c, links };
 }
 
 /** Adds chain epoch `epoch` (must be currentEpoch + 1) from its epoch secret. */

@@ -126,6 +126,26 @@ export class ChunkDecoder {
     return this.#points.map((m) => [...m.entries()].sort((a, b) => a[0] - b[0]));
   }
 
+  /**
+   * The same as `points()`, each polynomial's points as `BE16(x) ‖ BE16(y)` pairs in one array (what
+   * the state record stores), without building a tuple per point.
+   */
+  pointBytes(): Uint8Array[] {
+    return this.#points.map((m) => {
+      const xs = Uint16Array.from(m.keys()).sort();
+      const b = new Uint8Array(4 * xs.length);
+      for (let i = 0; i < xs.length; i++) {
+        const x = xs[i] as number;
+        const y = m.get(x) as number;
+        b[4 * i] = x >>> 8;
+        b[4 * i + 1] = x & 0xff;
+        b[4 * i + 2] = y >>> 8;
+        b[4 * i + 3] = y & 0xff;
+      }
+      return b;
+    });
+  }
+
   /** A new decoder with `chunk` added (this one is unchanged). */
   withChunk(chunk: Chunk): ChunkDecoder {
     if (chunk.data.length !== CHUNK_DATA_LENGTH) throw new RangeError('chunk data must be 32 bytes');
