@@ -43,6 +43,8 @@ interface Scratch {
   /** The message being hashed, padded; its blocks are compressed in place. */
   msg: Uint8Array;
   view: DataView;
+  /** Backs w, kw, ki, ko and st. */
+  secret: Int32Array;
   /** Round constants and the message schedule W₀ … W₆₃. */
   k: Int32Array;
   w: Int32Array;
@@ -64,17 +66,20 @@ let scratch: Scratch | undefined;
 function getScratch(): Scratch {
   if (scratch) return scratch;
   const msg = new Uint8Array(4 * BLOCK);
+  // Everything key-dependent in one array, so that one `fill` wipes it.
+  const secret = new Int32Array(64 + 16 + 3 * 8);
   const s: Scratch = {
     msg,
     view: new DataView(msg.buffer),
+    secret,
     k: Int32Array.from(K_VALUES),
-    w: new Int32Array(64),
-    kw: new Int32Array(16),
-    ki: new Int32Array(8),
-    ko: new Int32Array(8),
+    w: secret.subarray(0, 64),
+    kw: secret.subarray(64, 80),
+    ki: secret.subarray(80, 88),
+    ko: secret.subarray(88, 96),
+    st: secret.subarray(96, 104),
     zi: new Int32Array(8),
     zo: new Int32Array(8),
-    st: new Int32Array(8),
     iv: Int32Array.from(IV),
   };
   keyPads(s, s.zi, s.zo); // kw is all zero: the absent salt
@@ -169,10 +174,10 @@ function keyPads(s: Scratch, i: Int32Array, o: Int32Array): void {
   const w = s.w;
   const kw = s.kw;
   for (let j = 0; j < 16; j++) w[j] = (kw[j] as number) ^ 0x36363636;
-  i.set(s.iv);
+  copy8(i, s.iv);
   compressW(s, i);
   for (let j = 0; j < 16; j++) w[j] = (kw[j] as number) ^ 0x5c5c5c5c;
-  o.set(s.iv);
+  copy8(o, s.iv);
   compressW(s, o);
 }
 
@@ -199,7 +204,7 @@ function keyWords(s: Scratch, key: Uint8Array): void {
 function finishFrom(s: Scratch, from: Int32Array, len: number): void {
   const m = s.msg;
   const st = s.st;
-  st.set(from);
+  copy8(st, from);
   m[len] = 0x80;
   const end = Math.ceil((len + 9) / BLOCK) * BLOCK;
   m.fill(0, len + 1, end - 4);
@@ -219,7 +224,7 @@ function hmacWords(s: Scratch, ki: Int32Array, ko: Int32Array, len: number): voi
   w[8] = 0x80000000 | 0;
   for (let j = 9; j < 15; j++) w[j] = 0;
   w[15] = (BLOCK + 32) * 8;
-  st.set(ko);
+  copy8(st, ko);
   compressW(s, st);
 }
 
@@ -239,11 +244,12 @@ function wordsOut(st: Int32Array, out: Uint8Array, at: number, n: number): void 
 
 function wipe(s: Scratch): void {
   s.msg.fill(0);
-  s.ki.fill(0);
-  s.ko.fill(0);
-  s.st.fill(0);
-  s.w.fill(0);
-  s.kw.fill(0);
+  s.secret.fill(0);
+}
+
+/** `to ← from` for two 8-word states (a loop: cheaper than `TypedArray#set` at this size). */
+function copy8(to: Int32Array, from: Int32Array): void {
+  for (let j = 0; j < 8; j++) to[j] = from[j] as number;
 }
 
 /** True if `hmacShort` takes these lengths (key of at most a block, short data). */
