@@ -11,9 +11,10 @@
  * Decoding validates every length, count and field a state needs; anything else is a `DecodeError` with
  * code `SPQR_STATE_DECODE`.
  */
-import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { DecodeError, ProtoReader, WireType } from '@e2ee-kit/core';
 import { type Braid, BraidTag, CT2_OBJECT_LENGTH, HDR_OBJECT_LENGTH } from './braid.js';
 import type { Chain, ChainDirection, ChainLink } from './chain.js';
+import { encodeSpqrState, SPQR_STATE_FORMAT_VERSION } from './codec-write.js';
 import { ChunkDecoder, ChunkEncoder } from './erasure.js';
 import { stateDecodeError } from './errors.js';
 import {
@@ -25,93 +26,13 @@ import {
   keysFromDk,
 } from './mlkem768.js';
 import { SpqrState, type SpqrStateData, stateData } from './state.js';
+import { encoded, recall, remember } from './state-cache.js';
 
-export const SPQR_STATE_FORMAT_VERSION = 1;
+export { SPQR_STATE_FORMAT_VERSION };
+
 /** Links a chain can hold: libsignal keeps at most 3; a little slack for states mid-transition. */
 const MAX_LINKS = 8;
 const MAX_CHAIN_PARAM = 0xffff_ffff;
-
-function writeEncoder(e: ChunkEncoder): Uint8Array {
-  return new ProtoWriter().bytes(1, e.object).uint32(2, e.emitted).finish();
-}
-
-// Braids, decoders and encoders are immutable values, and one often outlives a message: a sender's
-// braid keeps its decoder until the next chunk arrives. Their encodings are kept with them (module-
-// private, never handed out: `ProtoWriter` copies what it is given).
-const braidBytes = new WeakMap<Braid, Uint8Array>();
-const decoderBytes = new WeakMap<ChunkDecoder, Uint8Array>();
-
-function writeDecoder(d: ChunkDecoder): Uint8Array {
-  let out = decoderBytes.get(d);
-  if (!out) {
-    const w = new ProtoWriter().uint32(1, d.length);
-    for (const b of d.pointBytes()) w.bytes(2, b);
-    out = w.finish();
-    decoderBytes.set(d, out);
-  }
-  return out;
-}
-
-function writeBraid(b: Braid): Uint8Array {
-  let out = braidBytes.get(b);
-  if (!out) {
-    out = encodeBraid(b);
-    braidBytes.set(b, out);
-  }
-  return out;
-}
-
-function encodeBraid(b: Braid): Uint8Array {
-  const w = new ProtoWriter().uint32(1, b.tag).uint64(2, b.epoch).bytes(3, b.auth.root).bytes(4, b.auth.mac);
-  if ('keys' in b) w.bytes(5, b.keys.dk);
-  if ('hdr' in b) w.bytes(6, b.hdr);
-  if ('ek' in b) w.bytes(7, b.ek);
-  if ('ct1' in b) w.bytes(8, b.ct1);
-  if ('m' in b) w.bytes(9, b.m);
-  const enc =
-    'hdrEnc' in b
-      ? b.hdrEnc
-      : 'ekEnc' in b
-        ? b.ekEnc
-        : 'ct1Enc' in b
-          ? b.ct1Enc
-          : 'ct2Enc' in b
-            ? b.ct2Enc
-            : undefined;
-  if (enc) w.bytes(10, writeEncoder(enc));
-  const dec =
-    'ct1Dec' in b
-      ? b.ct1Dec
-      : 'ct2Dec' in b
-        ? b.ct2Dec
-        : 'hdrDec' in b
-          ? b.hdrDec
-          : 'ekDec' in b
-            ? b.ekDec
-            : undefined;
-  if (dec) w.bytes(11, writeDecoder(dec));
-  return w.finish();
-}
-
-function writeDir(d: ChainDirection): Uint8Array {
-  const w = new ProtoWriter().uint32(1, d.ctr);
-  if (d.next) w.bytes(2, d.next);
-  const keys = [...d.prev.entries()].sort((a, b) => a[0] - b[0]);
-  const b = new Uint8Array(36 * keys.length);
-  keys.forEach(([i, k], n) => {
-    new DataView(b.buffer).setUint32(36 * n, i);
-    b.set(k, 36 * n + 4);
-  });
-  if (keys.length > 0) w.bytes(3, b);
-  return w.finish();
-}
-
-function writeChain(c: Chain): Uint8Array {
-  const w = new ProtoWriter().uint64(1, c.currentEpoch).uint64(2, c.sendEpoch).bytes(3, c.nextRoot);
-  for (const l of c.links)
-    w.bytes(4, new ProtoWriter().bytes(1, writeDir(l.send)).bytes(2, writeDir(l.recv)).finish());
-  return w.uint32(5, c.maxJump).uint32(6, c.maxOooKeys).finish();
-}
 
 export function serializeSpqrState(s: SpqrState): Uint8Array {
   return spqrStateBytes(s).slice();
@@ -121,57 +42,11 @@ export function serializeSpqrState(s: SpqrState): Uint8Array {
 export function spqrStateBytes(s: SpqrState): Uint8Array {
   let bytes = encoded.get(s);
   if (!bytes) {
-    const d = stateData(s);
-    bytes = new ProtoWriter()
-      .uint32(1, SPQR_STATE_FORMAT_VERSION)
-      .bool(2, d.a2b)
-      .bytes(3, writeBraid(d.braid))
-      .bytes(4, writeChain(d.chain))
-      .finish();
+    bytes = encodeSpqrState(stateData(s));
     encoded.set(s, bytes);
     remember(bytes, s);
   }
   return bytes;
-}
-
-// ---- recent states by their bytes ----
-//
-// A session record is loaded from the store and saved back on every message, and the SPQR state is
-// most of its decoding work (protobuf, erasure-decoder points, ML-KEM key vectors): ≈ 0.35 ms of a
-// 0.9 ms message on the node provider. States are immutable values, so the bytes a state was written
-// as (or read from) decode to the same state: a load of exactly those bytes returns the state kept
-// here — after comparing every byte, so bytes that differ in any way are decoded (and checked) afresh.
-// The module keeps its own copies of the bytes; at most RECENT states, the most recently used first.
-
-/** States kept: the two sides of a few active conversations. */
-const RECENT = 8;
-/** Each state's encoding, ours (callers get copies). */
-const encoded = new WeakMap<SpqrState, Uint8Array>();
-const recent: { bytes: Uint8Array; state: SpqrState }[] = [];
-
-function remember(bytes: Uint8Array, state: SpqrState): void {
-  recent.unshift({ bytes, state });
-  if (recent.length > RECENT) recent.length = RECENT;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function recall(bytes: Uint8Array): SpqrState | undefined {
-  for (let i = 0; i < recent.length; i++) {
-    const e = recent[i] as { bytes: Uint8Array; state: SpqrState };
-    if (sameBytes(e.bytes, bytes)) {
-      if (i > 0) {
-        recent.splice(i, 1);
-        recent.unshift(e);
-      }
-      return e.state;
-    }
-  }
-  return undefined;
 }
 
 // ---- decoding ----

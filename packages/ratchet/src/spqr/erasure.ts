@@ -49,6 +49,11 @@ export class ChunkEncoder {
     return this.#object.slice();
   }
 
+  /** @internal The object itself, for writers that copy it (the state codec): never change it. */
+  get objectView(): Uint8Array {
+    return this.#object;
+  }
+
   /** How many chunks were emitted (u32, wraps like libsignal's counter). */
   get emitted(): number {
     return this.#next;
