@@ -22,8 +22,10 @@
  */
 
 const BLOCK = 64;
-/** Longest message (data, or T(n−1) ‖ info ‖ n) taken here: with padding it fits in 4 blocks. */
-export const SHORT_INPUT = 4 * BLOCK - 9;
+/** Blocks of message scratch: a ratchet message's MAC input (identities and the message) fits. */
+const MAX_BLOCKS = 16;
+/** Longest message (data, or T(n−1) ‖ info ‖ n) taken here: with padding it fits in the scratch. */
+export const SHORT_INPUT = MAX_BLOCKS * BLOCK - 9;
 
 // FIPS 180-4 §5.3.3 (initial hash value) and §4.2.2 (round constants).
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
@@ -42,6 +44,8 @@ const K_VALUES = [
 interface Scratch {
   /** The message being hashed, padded; its blocks are compressed in place. */
   msg: Uint8Array;
+  /** `msg[0 .. dirty)` may hold message bytes: what `wipe` clears. */
+  dirty: number;
   view: DataView;
   /** Backs w, kw, ki, ko and st. */
   secret: Int32Array;
@@ -65,11 +69,12 @@ let scratch: Scratch | undefined;
 /** Built on first use: nothing is allocated at module load. */
 function getScratch(): Scratch {
   if (scratch) return scratch;
-  const msg = new Uint8Array(4 * BLOCK);
+  const msg = new Uint8Array(MAX_BLOCKS * BLOCK);
   // Everything key-dependent in one array, so that one `fill` wipes it.
   const secret = new Int32Array(64 + 16 + 3 * 8);
   const s: Scratch = {
     msg,
+    dirty: 0,
     view: new DataView(msg.buffer),
     secret,
     k: Int32Array.from(K_VALUES),
@@ -209,6 +214,7 @@ function finishFrom(s: Scratch, from: Int32Array, len: number): void {
   const end = Math.ceil((len + 9) / BLOCK) * BLOCK;
   m.fill(0, len + 1, end - 4);
   s.view.setUint32(end - 4, (len + BLOCK) * 8);
+  if (end > s.dirty) s.dirty = end;
   for (let at = 0; at < end; at += BLOCK) compress(s, st, at);
 }
 
@@ -243,7 +249,8 @@ function wordsOut(st: Int32Array, out: Uint8Array, at: number, n: number): void 
 }
 
 function wipe(s: Scratch): void {
-  s.msg.fill(0);
+  s.msg.fill(0, 0, s.dirty);
+  s.dirty = 0;
   s.secret.fill(0);
 }
 
