@@ -1,4 +1,4 @@
-// The short HMAC/HKDF path (provider/sha256-blocks.ts, its own SHA-256 compression): the published
+// The short HMAC/HKDF path (provider/sha256-blocks.ts, noble's compression block by block): the published
 // RFC 4231 / RFC 5869 vectors, then every length it takes against @noble/hashes.
 import { fromHex, nobleProvider, platformProvider, toHex } from '@e2ee-kit/core';
 import { hkdf } from '@noble/hashes/hkdf.js';
