@@ -5,10 +5,12 @@
 import { assertBytes } from '../bytes.js';
 import { checkLength } from './checks.js';
 import { reusableSha256, reusableSha512, sha256Hasher, sha512Hasher } from './sha2-reuse.js';
+import { hkdfIsShort, hkdfShort, hmacIsShort, hmacShort } from './sha256-blocks.js';
 
 // Hashes, HMAC and HKDF reuse long-lived noble hash instances (see sha2-reuse.ts): same bytes as
 // noble's one-shot functions, without constructing hash objects on every call. Plain functions, so a
-// bundle that calls only SHA-512 keeps only SHA-512.
+// bundle that calls only SHA-512 keeps only SHA-512. Short HMAC-SHA256 / HKDF-SHA256 inputs (every
+// ratchet chain step, message key and MAC) take sha256-blocks.ts's block-by-block path instead.
 
 export function sha256(data: Uint8Array): Uint8Array {
   assertBytes(data, 'data');
@@ -28,6 +30,7 @@ export function sha512Multi(parts: Uint8Array[]): Uint8Array {
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   assertBytes(key, 'key');
   assertBytes(data, 'data');
+  if (hmacIsShort(key.length, data.length)) return hmacShort(key, data);
   return reusableSha256.hmac(key, data);
 }
 
@@ -48,6 +51,7 @@ export function hkdfSha256(
   assertBytes(info, 'info');
   checkLength(length, 255 * 32);
   if (length === 0) return new Uint8Array(0);
+  if (hkdfIsShort(ikm.length, salt?.length ?? 0, info.length)) return hkdfShort(ikm, salt, info, length);
   return reusableSha256.hkdf(ikm, salt, info, length);
 }
 

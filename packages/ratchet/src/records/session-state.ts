@@ -6,6 +6,7 @@
  * how a decrypt computes a new state without touching the record the store returned.
  */
 import { DecodeError, redact } from '@e2ee-kit/core';
+import { spqrStateBytes } from '../spqr/codec.js';
 import { SpqrState } from '../spqr/state.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 
@@ -149,7 +150,7 @@ export class SessionState {
     }
     const q = this.spqr;
     if (q) w.nested(100, (n) => encodeSpqr(n, q));
-    if (this.braid) w.bytes(101, this.braid.serialize());
+    if (this.braid) w.bytes(101, spqrStateBytes(this.braid));
   }
 
   /** Decodes a `SessionStructure`. Byte fields are views of `bytes`: callers pass bytes they own. */

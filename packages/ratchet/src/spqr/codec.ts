@@ -11,9 +11,10 @@
  * Decoding validates every length, count and field a state needs; anything else is a `DecodeError` with
  * code `SPQR_STATE_DECODE`.
  */
-import { DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { DecodeError, ProtoReader, WireType } from '@e2ee-kit/core';
 import { type Braid, BraidTag, CT2_OBJECT_LENGTH, HDR_OBJECT_LENGTH } from './braid.js';
 import type { Chain, ChainDirection, ChainLink } from './chain.js';
+import { encodeSpqrState, SPQR_STATE_FORMAT_VERSION } from './codec-write.js';
 import { ChunkDecoder, ChunkEncoder } from './erasure.js';
 import { stateDecodeError } from './errors.js';
 import {
@@ -25,90 +26,27 @@ import {
   keysFromDk,
 } from './mlkem768.js';
 import { SpqrState, type SpqrStateData, stateData } from './state.js';
+import { encoded, recall, remember } from './state-cache.js';
 
-export const SPQR_STATE_FORMAT_VERSION = 1;
+export { SPQR_STATE_FORMAT_VERSION };
+
 /** Links a chain can hold: libsignal keeps at most 3; a little slack for states mid-transition. */
 const MAX_LINKS = 8;
 const MAX_CHAIN_PARAM = 0xffff_ffff;
 
-function writeEncoder(e: ChunkEncoder): Uint8Array {
-  return new ProtoWriter().bytes(1, e.object).uint32(2, e.emitted).finish();
-}
-
-function writeDecoder(d: ChunkDecoder): Uint8Array {
-  const w = new ProtoWriter().uint32(1, d.length);
-  for (const pts of d.points()) {
-    const b = new Uint8Array(4 * pts.length);
-    const v = new DataView(b.buffer);
-    pts.forEach(([x, y], i) => {
-      v.setUint16(4 * i, x);
-      v.setUint16(4 * i + 2, y);
-    });
-    w.bytes(2, b);
-  }
-  return w.finish();
-}
-
-function writeBraid(b: Braid): Uint8Array {
-  const w = new ProtoWriter().uint32(1, b.tag).uint64(2, b.epoch).bytes(3, b.auth.root).bytes(4, b.auth.mac);
-  if ('keys' in b) w.bytes(5, b.keys.dk);
-  if ('hdr' in b) w.bytes(6, b.hdr);
-  if ('ek' in b) w.bytes(7, b.ek);
-  if ('ct1' in b) w.bytes(8, b.ct1);
-  if ('m' in b) w.bytes(9, b.m);
-  const enc =
-    'hdrEnc' in b
-      ? b.hdrEnc
-      : 'ekEnc' in b
-        ? b.ekEnc
-        : 'ct1Enc' in b
-          ? b.ct1Enc
-          : 'ct2Enc' in b
-            ? b.ct2Enc
-            : undefined;
-  if (enc) w.bytes(10, writeEncoder(enc));
-  const dec =
-    'ct1Dec' in b
-      ? b.ct1Dec
-      : 'ct2Dec' in b
-        ? b.ct2Dec
-        : 'hdrDec' in b
-          ? b.hdrDec
-          : 'ekDec' in b
-            ? b.ekDec
-            : undefined;
-  if (dec) w.bytes(11, writeDecoder(dec));
-  return w.finish();
-}
-
-function writeDir(d: ChainDirection): Uint8Array {
-  const w = new ProtoWriter().uint32(1, d.ctr);
-  if (d.next) w.bytes(2, d.next);
-  const keys = [...d.prev.entries()].sort((a, b) => a[0] - b[0]);
-  const b = new Uint8Array(36 * keys.length);
-  keys.forEach(([i, k], n) => {
-    new DataView(b.buffer).setUint32(36 * n, i);
-    b.set(k, 36 * n + 4);
-  });
-  if (keys.length > 0) w.bytes(3, b);
-  return w.finish();
-}
-
-function writeChain(c: Chain): Uint8Array {
-  const w = new ProtoWriter().uint64(1, c.currentEpoch).uint64(2, c.sendEpoch).bytes(3, c.nextRoot);
-  for (const l of c.links)
-    w.bytes(4, new ProtoWriter().bytes(1, writeDir(l.send)).bytes(2, writeDir(l.recv)).finish());
-  return w.uint32(5, c.maxJump).uint32(6, c.maxOooKeys).finish();
-}
-
 export function serializeSpqrState(s: SpqrState): Uint8Array {
-  const d = stateData(s);
-  return new ProtoWriter()
-    .uint32(1, SPQR_STATE_FORMAT_VERSION)
-    .bool(2, d.a2b)
-    .bytes(3, writeBraid(d.braid))
-    .bytes(4, writeChain(d.chain))
-    .finish();
+  return spqrStateBytes(s).slice();
+}
+
+/** @internal The state's encoding itself, not a copy: only for writers that copy it (the session record). */
+export function spqrStateBytes(s: SpqrState): Uint8Array {
+  let bytes = encoded.get(s);
+  if (!bytes) {
+    bytes = encodeSpqrState(stateData(s));
+    encoded.set(s, bytes);
+    remember(bytes, s);
+  }
+  return bytes;
 }
 
 // ---- decoding ----
@@ -277,6 +215,16 @@ function readChain(b: Uint8Array, a2b: boolean): Chain {
 
 export function deserializeSpqrState(bytes: Uint8Array): SpqrState {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('state must be a Uint8Array');
+  const known = recall(bytes);
+  if (known) return known;
+  const state = decodeSpqrState(bytes);
+  const own = bytes.slice();
+  encoded.set(state, own);
+  remember(own, state);
+  return state;
+}
+
+function decodeSpqrState(bytes: Uint8Array): SpqrState {
   try {
     const f = fields(bytes);
     const version = num(f, 1, 0xffff_ffff);

@@ -49,6 +49,11 @@ export class ChunkEncoder {
     return this.#object.slice();
   }
 
+  /** @internal The object itself, for writers that copy it (the state codec): never change it. */
+  get objectView(): Uint8Array {
+    return this.#object;
+  }
+
   /** How many chunks were emitted (u32, wraps like libsignal's counter). */
   get emitted(): number {
     return this.#next;
@@ -124,6 +129,26 @@ export class ChunkDecoder {
   /** The stored points per polynomial, sorted by x (for serialization). */
   points(): [number, number][][] {
     return this.#points.map((m) => [...m.entries()].sort((a, b) => a[0] - b[0]));
+  }
+
+  /**
+   * The same as `points()`, each polynomial's points as `BE16(x) ‖ BE16(y)` pairs in one array (what
+   * the state record stores), without building a tuple per point.
+   */
+  pointBytes(): Uint8Array[] {
+    return this.#points.map((m) => {
+      const xs = Uint16Array.from(m.keys()).sort();
+      const b = new Uint8Array(4 * xs.length);
+      for (let i = 0; i < xs.length; i++) {
+        const x = xs[i] as number;
+        const y = m.get(x) as number;
+        b[4 * i] = x >>> 8;
+        b[4 * i + 1] = x & 0xff;
+        b[4 * i + 2] = y >>> 8;
+        b[4 * i + 3] = y & 0xff;
+      }
+      return b;
+    });
   }
 
   /** A new decoder with `chunk` added (this one is unchanged). */
