@@ -95,7 +95,7 @@ function send(res: ServerResponse, status: number, body: unknown): number {
 
 // --- parsing of key material ----------------------------------------------------------------
 
-function ecKey(v: Json, path: string): Uint8Array {
+export function ecKey(v: Json, path: string): Uint8Array {
   const k = b64(v, path, { exact: EC_KEY_LENGTH });
   if (k[0] !== 0x05) throw bad(path, 'must be a Curve25519 public key (type byte 0x05)');
   return k;
@@ -147,7 +147,7 @@ function uniqueIds(rows: readonly { keyId: number }[], path: string): void {
   if (new Set(rows.map((r) => r.keyId)).size !== rows.length) throw bad(path, 'has a repeated keyId');
 }
 
-async function parseUpload(
+export async function parseUpload(
   v: Json,
   path: string,
   identity: Uint8Array,

@@ -6,9 +6,11 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
+import { deviceRoutes } from './devices.js';
 import { createHttpHandler } from './http.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
+import { ProvisioningState, provisioningRoutes } from './provisioning.js';
 import {
   DEFAULT_SEALED_LIMITS,
   ensureAccessKeyTable,
@@ -97,7 +99,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (name) => hub.deviceReplaced(name),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      sealedRoutes(ca, limiter),
+      [
+        ...sealedRoutes(ca, limiter),
+        ...deviceRoutes((name, deviceId) => hub.deviceRemoved(name, deviceId)),
+        ...provisioningRoutes(new ProvisioningState()),
+      ],
     ),
   );
   hub.attach(server);
