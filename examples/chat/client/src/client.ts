@@ -65,11 +65,13 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import { DeviceSender, LinkRequest, type ProvisionedAccount, provisionDevice } from './devices.js';
+import { RESEND_KEY, RESEND_PREFIX, RetryReceipts } from './healing.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
 
-/** Every account has one device in this example (the relay supports more; the client keeps it simple). */
+/** The primary device of an account (the one that registered it); linked devices get 2, 3, … */
 export const DEVICE_ID = 1;
 
 export interface ChatClientOptions {
@@ -164,7 +166,8 @@ interface Credentials {
 }
 
 const CREDENTIALS = 'local:credentials';
-const NOT_IN_BACKUP = [CREDENTIALS, 'pending:'];
+// The resend cache stays on this device: a restored one must not answer receipts with old entries.
+const NOT_IN_BACKUP = [CREDENTIALS, 'pending:', RESEND_KEY, RESEND_PREFIX];
 const DEFAULT_BATCH = 20;
 const MIN_PREKEYS = 10;
 
@@ -226,6 +229,10 @@ export class ChatClient {
   readonly #store: ClientProtocolStore;
   /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
   readonly sealed: SealedSender;
+  /** 1:1 sends to every device of the recipient and of our own account (see devices.ts). */
+  readonly devices: DeviceSender;
+  /** Retry receipts: asking for and answering re-sends of undecryptable 1:1 messages (healing.ts). */
+  readonly retries: RetryReceipts;
   readonly #groups: GroupCipher;
   readonly #manager: PreKeyManager;
   readonly #webSocket: WebSocketFactory | undefined;
@@ -278,6 +285,27 @@ export class ChatClient {
       now: this.#now,
       identityOf: (name, deviceId) => this.#store.getIdentity(address(name, deviceId)),
     });
+    const tx = () => {
+      if (!this.#tx) throw new Error('store used outside a client operation');
+      return this.#tx;
+    };
+    this.devices = new DeviceSender({
+      api: this.api,
+      store: this.#store,
+      self: () => address(this.name, this.deviceId),
+      tx,
+      sealed: this.sealed,
+      provider: this.#provider,
+      bundleFrom,
+    });
+    this.retries = new RetryReceipts({
+      api: this.api,
+      store: this.#store,
+      provider: this.#provider,
+      now: this.#now,
+      localDeviceId: () => this.deviceId,
+      bundleFrom,
+    });
     this.#manager = new PreKeyManager(this.#store, {
       provider: this.#provider,
       now: this.#now,
@@ -326,6 +354,7 @@ export class ChatClient {
     storage: ChatStorage,
     options: ChatClientOptions,
     recoveryCode: string | undefined,
+    link?: { provisioningCode: string; profileKey: Uint8Array | undefined },
   ): Promise<ChatClient> {
     const placeholder: Credentials = {
       name,
@@ -345,17 +374,16 @@ export class ChatClient {
       const signed = await client.#manager.currentSignedPreKey();
       const lastResort = await client.#manager.currentLastResortKyberPreKey();
       if (!signed || !lastResort) throw new Error('prekey manager produced no signed or last-resort key');
-      const reply = await client.api.register({
-        name,
-        ...(recoveryCode ? { recoveryCode } : {}),
-        device: {
-          ...keys,
-          registrationId,
-          identityKey: toBase64(identity.publicKey.serialize()),
-          signedPreKey: signedJson(signed),
-          lastResortKyberPreKey: signedJson(lastResort),
-        },
-      });
+      const device = {
+        ...keys,
+        registrationId,
+        identityKey: toBase64(identity.publicKey.serialize()),
+        signedPreKey: signedJson(signed),
+        lastResortKyberPreKey: signedJson(lastResort),
+      };
+      const reply: { deviceId: number; token: string; recoveryCode?: string } = link
+        ? await client.api.linkDevice({ name, provisioningCode: link.provisioningCode, device })
+        : await client.api.register({ name, ...(recoveryCode ? { recoveryCode } : {}), device });
       const creds: Credentials = {
         name,
         deviceId: reply.deviceId,
@@ -364,8 +392,58 @@ export class ChatClient {
       };
       tx.set(CREDENTIALS, jsonBytes(creds));
       client.api.token = reply.token;
-      await client.sealed.enroll(tx);
+      await client.sealed.enroll(tx, link?.profileKey);
       return new ChatClient(creds, identity, registrationId, storage, options);
+    });
+  }
+
+  /**
+   * Links this (new) device to an existing account: `request`'s QR code was scanned (or its text
+   * pasted) on a device of the account, which sent the account identity; this device registers as
+   * the account's next device with fresh prekeys of its own.
+   */
+  static async link(
+    request: LinkRequest | ProvisionedAccount,
+    options: ChatClientOptions,
+  ): Promise<ChatClient> {
+    const account = request instanceof LinkRequest ? await request.waitForAccount() : request;
+    const provider = resolveProvider(options.provider);
+    const storage = options.storage ?? new MemoryStorage();
+    const registrationId = generateRegistrationId((n) => provider.randomBytes(n));
+    return ChatClient.#enroll(account.name, account.identity, registrationId, storage, options, undefined, {
+      provisioningCode: account.provisioningCode,
+      profileKey: account.profileKey,
+    });
+  }
+
+  /** Existing device: hands the account to the device showing `uri` (ask the user to confirm first). */
+  linkDevice(uri: string): Promise<void> {
+    return this.#run(async (tx) => {
+      await provisionDevice(
+        this.api,
+        uri,
+        { name: this.name, identity: this.#identity, profileKey: await this.sealed.profileKey(tx) },
+        this.#provider,
+      );
+    });
+  }
+
+  /** The account's devices as the relay lists them. */
+  async listDevices(): Promise<{ deviceId: number; createdAt: number; current: boolean }[]> {
+    const { devices } = await this.api.devices();
+    return devices.map((d) => ({
+      deviceId: d.deviceId,
+      createdAt: d.createdAt,
+      current: d.deviceId === this.deviceId,
+    }));
+  }
+
+  /** Unlinks another device of this account: the relay drops it, our sessions with it are archived. */
+  unlinkDevice(deviceId: number): Promise<void> {
+    return this.#run(async (tx) => {
+      await this.api.unlinkDevice(deviceId);
+      await this.devices.fanout().removeDevices(this.name, [deviceId]);
+      await this.#note(tx, 'devices', this.name, `device ${deviceId} was unlinked`);
     });
   }
 
@@ -524,6 +602,7 @@ export class ChatClient {
   /** Processes one envelope (decrypt, apply, store) and commits. Resolve = safe to acknowledge. */
   receive(env: Envelope): Promise<void> {
     if (env.kind === 'sealed') return this.#receiveSealed(env);
+    if (env.kind === 'plaintext') return this.#receiveReceipt(env);
     return this.#run(async (tx) => {
       if (env.kind === 'senderkey') await this.#receiveGroup(tx, env);
       else await this.#receivePairwise(tx, env);
@@ -564,6 +643,22 @@ export class ChatClient {
     }
   }
 
+  /** A retry receipt: re-send the message it names (or a null message) over a new session. */
+  #receiveReceipt(env: Envelope): Promise<void> {
+    return this.#run(async (tx) => {
+      const done = await this.retries.onReceipt(
+        tx,
+        env,
+        async (to, m) => {
+          await this.api.send([{ to: to.name, deviceId: to.deviceId, kind: m.type, body: m.body }]);
+        },
+        encodeContent({ t: 'hello', ...(await this.sealed.profileKeyField(tx)) } as Content),
+      );
+      if (done === 'resent')
+        await this.#note(tx, dm(env.from), this.name, `re-sent a message ${env.from} could not decrypt`);
+    });
+  }
+
   async #receivePairwise(tx: Transaction, env: Envelope): Promise<void> {
     const cipher = new SessionCipher(this.#store, address(env.from, env.fromDevice), {
       provider: this.#provider,
@@ -575,11 +670,14 @@ export class ChatClient {
     } catch (err) {
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
+      const asked = await this.retries.onDecryptFailure(env, err);
       await this.#note(
         tx,
         dm(env.from),
         env.from,
-        `could not decrypt a message from ${env.from} (${err.code})`,
+        asked
+          ? `could not decrypt a message from ${env.from} (${err.code}); asked for it again`
+          : `could not decrypt a message from ${env.from} (${err.code})`,
       );
       return;
     }
@@ -650,6 +748,12 @@ export class ChatClient {
     switch (content.t) {
       case 'text': {
         if (content.group === undefined) {
+          // A sync copy from another of our devices: what it sent, shown here as sent.
+          if (from === this.name) {
+            if (content.to !== undefined && content.to !== this.name)
+              await this.#storeText(tx, dm(content.to), this.name, content, true);
+            return;
+          }
           await this.#storeText(tx, dm(from), from, content, false);
           return;
         }
@@ -805,10 +909,25 @@ export class ChatClient {
   sendText(contact: string, text: string): Promise<SentInfo> {
     return this.#run(async (tx) => {
       const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
-      const out = await this.#encryptTo(contact, content);
-      await this.#send([out]);
+      // Every device of the contact, and a copy naming the contact for our own other devices.
+      const pk = await this.sealed.profileKeyField(tx);
+      const plaintext = encodeContent({ ...content, ...pk } as Content);
+      const sync = encodeContent({ ...content, to: contact, ...pk } as Content);
+      const out = await this.devices.send(contact, plaintext, sync);
+      for (const e of out.envelopes)
+        await this.retries.remember(
+          tx,
+          address(e.to, e.deviceId),
+          e.serverTimestamp,
+          e.to === contact ? plaintext : sync,
+        );
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
-      return { envelopes: [{ to: out.to, kind: out.kind, body: out.body }], message };
+      return {
+        envelopes: out.envelopes
+          .filter((e) => e.to === contact)
+          .map((e) => ({ to: e.to, kind: e.kind, body: e.body })),
+        message,
+      };
     });
   }
 

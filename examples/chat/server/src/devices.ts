@@ -27,7 +27,11 @@ export function listDevices(ctx: HttpContext, name: string): DeviceInfo[] {
   const rows = ctx.store.db
     .prepare('SELECT device_id, registration_id, created_at FROM devices WHERE name = ? ORDER BY device_id')
     .all(name) as { device_id: number; registration_id: number; created_at: number }[];
-  return rows.map((r) => ({ deviceId: r.device_id, registrationId: r.registration_id, createdAt: r.created_at }));
+  return rows.map((r) => ({
+    deviceId: r.device_id,
+    registrationId: r.registration_id,
+    createdAt: r.created_at,
+  }));
 }
 
 /** A device of a send: its id and, when the sender knows it, the registration id its session holds. */
@@ -57,7 +61,7 @@ export function checkDeviceSet(
   const missingDevices = devices.map((d) => d.deviceId).filter((id) => !ids.has(id));
   const extraDevices = [...ids].filter((id) => !known.has(id)).sort((a, b) => a - b);
   if (missingDevices.length + extraDevices.length > 0)
-    throw new HttpError(409, 'mismatched_devices', 'the send does not name exactly the account\'s devices', {
+    throw new HttpError(409, 'mismatched_devices', "the send does not name exactly the account's devices", {
       missingDevices,
       extraDevices,
     });
@@ -71,7 +75,8 @@ export function checkDeviceSet(
 
 function pathDevice(v: string | undefined): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_DEVICE_ID) throw new HttpError(404, 'not_found', 'no such device');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_DEVICE_ID)
+    throw new HttpError(404, 'not_found', 'no such device');
   return n;
 }
 
@@ -118,9 +123,13 @@ export function deviceRoutes(onUnlinked: (name: string, deviceId: number) => voi
         // The primary holds the account (recovery code, backup); it is replaced, not unlinked.
         if (id === 1) throw new HttpError(403, 'forbidden', 'the primary device cannot be unlinked');
         const removed = ctx.store.db.transaction(() => {
-          const n = ctx.store.db.prepare('DELETE FROM devices WHERE name = ? AND device_id = ?').run(me.name, id).changes;
+          const n = ctx.store.db
+            .prepare('DELETE FROM devices WHERE name = ? AND device_id = ?')
+            .run(me.name, id).changes;
           if (n > 0)
-            ctx.store.db.prepare('DELETE FROM envelopes WHERE to_name = ? AND to_device = ?').run(me.name, id);
+            ctx.store.db
+              .prepare('DELETE FROM envelopes WHERE to_name = ? AND to_device = ?')
+              .run(me.name, id);
           return n > 0;
         })();
         if (!removed) throw new HttpError(404, 'not_found', 'no such device');
@@ -177,7 +186,8 @@ export function deviceRoutes(onUnlinked: (name: string, deviceId: number) => voi
 function fanoutMessage(m: Json, path: string, ctx: HttpContext) {
   const o = obj(m, path, ['deviceId', 'registrationId', 'kind', 'body']);
   const kind = o['kind'];
-  if (typeof kind !== 'string' || !FANOUT_KINDS.has(kind)) throw bad(`${path}.kind`, 'must be prekey or whisper');
+  if (typeof kind !== 'string' || !FANOUT_KINDS.has(kind))
+    throw bad(`${path}.kind`, 'must be prekey or whisper');
   return {
     deviceId: int(o['deviceId'], `${path}.deviceId`, 1, MAX_DEVICE_ID),
     registrationId: int(o['registrationId'], `${path}.registrationId`, 0, 0x7fffffff),

@@ -11,8 +11,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
-import { authenticate, ecKey, type HttpContext, jsonBody, parseUpload, type Route } from './http.js';
 import { MAX_DEVICE_ID } from './devices.js';
+import { authenticate, ecKey, type HttpContext, jsonBody, parseUpload, type Route } from './http.js';
 import { b64, HttpError, int, NAME, NAME_DESCRIPTION, obj, str } from './validate.js';
 
 export interface ProvisioningLimits {
@@ -60,7 +60,8 @@ export class ProvisioningState {
     this.#sweep(now);
     const box = this.#mailboxes.get(address);
     if (!box) throw new HttpError(404, 'not_found', 'no such provisioning address (expired?)');
-    if (box.envelope) throw new HttpError(409, 'already_provisioned', 'this address already holds an envelope');
+    if (box.envelope)
+      throw new HttpError(409, 'already_provisioned', 'this address already holds an envelope');
     box.envelope = envelope.slice();
   }
 
@@ -125,7 +126,11 @@ export function provisioningRoutes(state: ProvisioningState): Route[] {
         const body = obj(await jsonBody(req, state.limits.maxEnvelope * 2), 'body', ['body']);
         const envelope = b64(body['body'], 'body.body', { min: 1, max: state.limits.maxEnvelope });
         state.deposit(address, envelope, ctx.now());
-        ctx.log.info('provisioning.deposited', { account: me.name, deviceId: me.deviceId, bytes: envelope.length });
+        ctx.log.info('provisioning.deposited', {
+          account: me.name,
+          deviceId: me.deviceId,
+          bytes: envelope.length,
+        });
         return [200, { deposited: true }];
       },
     },
@@ -152,7 +157,11 @@ async function linkDevice(
   ctx: HttpContext,
   state: ProvisioningState,
 ): Promise<[number, unknown]> {
-  const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['name', 'provisioningCode', 'device']);
+  const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', [
+    'name',
+    'provisioningCode',
+    'device',
+  ]);
   const name = str(body['name'], 'body.name', NAME, NAME_DESCRIPTION);
   const code = str(body['provisioningCode'], 'body.provisioningCode', CODE, 'a provisioning code');
   const d = obj(body['device'], 'body.device', [
@@ -180,13 +189,16 @@ async function linkDevice(
   const now = ctx.now();
   const deviceId = ctx.store.db.transaction(() => {
     const used = new Set(
-      (ctx.store.db.prepare('SELECT device_id FROM devices WHERE name = ?').all(name) as { device_id: number }[]).map(
-        (r) => r.device_id,
-      ),
+      (
+        ctx.store.db.prepare('SELECT device_id FROM devices WHERE name = ?').all(name) as {
+          device_id: number;
+        }[]
+      ).map((r) => r.device_id),
     );
     let id = 2;
     while (used.has(id)) id++;
-    if (id > MAX_DEVICE_ID) throw new HttpError(409, 'too_many_devices', 'the account has the most devices it can have');
+    if (id > MAX_DEVICE_ID)
+      throw new HttpError(409, 'too_many_devices', 'the account has the most devices it can have');
     ctx.store.db
       .prepare(
         'INSERT INTO devices (name, device_id, registration_id, identity_key, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
