@@ -178,7 +178,10 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: RecipientRateLim
           };
         });
         // A fan-out send (registration ids given) must name every device: 409/410 otherwise.
-        if (messages.every((m) => m.registrationId !== undefined)) checkDeviceSet(ctx, to, messages);
+        const withIds = messages.filter((m) => m.registrationId !== undefined).length;
+        if (withIds > 0 && withIds < messages.length)
+          throw bad('body.messages', 'registrationId must be given on every message or on none');
+        if (withIds > 0) checkDeviceSet(ctx, to, messages);
         const now = ctx.now();
         // No sender: the row's sender columns stay empty ('' and 0).
         const ids = ctx.store.enqueue(
