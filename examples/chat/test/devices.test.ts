@@ -62,6 +62,9 @@ it('links a second device: messages to and from both, sync copies of sent messag
   // Bob writes: his first send learns alice's second device from the relay's 409.
   const sent = await bob.sendText('alice', 'hello, both of you');
   expect(sent.envelopes.map((e) => e.to)).toEqual(['alice', 'alice']);
+  expect((await bob.messages('dm:alice')).filter((m) => m.system).map((m) => m.text)).toEqual([
+    'alice linked a device (2)',
+  ]);
   await alice.syncOnce();
   await tablet.syncOnce();
   expect(await texts(alice, 'dm:bob')).toEqual(['< hello, both of you']);
@@ -69,13 +72,17 @@ it('links a second device: messages to and from both, sync copies of sent messag
 
   // The tablet answers: bob gets it, alice's phone gets the sync copy shown as sent.
   await tablet.sendText('bob', 'hi from the tablet');
+  expect((await tablet.messages('dm:bob')).filter((m) => m.system)).toEqual([]);
   await bob.syncOnce();
   await alice.syncOnce();
   expect(await texts(bob, 'dm:alice')).toEqual(['> hello, both of you', '< hi from the tablet']);
   expect(await texts(alice, 'dm:bob')).toEqual(['< hello, both of you', '> hi from the tablet']);
 
-  // And the phone: bob and the tablet (sync copy).
+  // And the phone: bob and the tablet (sync copy); the phone learns of the tablet and says so.
   await alice.sendText('bob', 'and from the phone');
+  expect((await alice.messages('dm:bob')).filter((m) => m.system).map((m) => m.text)).toEqual([
+    'you linked a device (2)',
+  ]);
   await bob.syncOnce();
   await tablet.syncOnce();
   expect(await texts(bob, 'dm:alice')).toEqual([
@@ -95,6 +102,10 @@ it('links a second device: messages to and from both, sync copies of sent messag
   await expect(tablet.api.fetchQueued()).rejects.toMatchObject({ status: 401 });
   const after = await bob.sendText('alice', 'only the phone now');
   expect(after.envelopes.map((e) => e.to)).toEqual(['alice']);
+  expect((await bob.messages('dm:alice')).filter((m) => m.system).map((m) => m.text)).toEqual([
+    'alice linked a device (2)',
+    'alice unlinked a device (2)',
+  ]);
   expect(relay.store.pending('alice', 2)).toEqual([]);
   await alice.syncOnce();
   expect((await texts(alice, 'dm:bob')).at(-1)).toBe('< only the phone now');

@@ -914,6 +914,29 @@ export class ChatClient {
       const plaintext = encodeContent({ ...content, ...pk } as Content);
       const sync = encodeContent({ ...content, to: contact, ...pk } as Content);
       const out = await this.devices.send(contact, plaintext, sync);
+      // A device change is never applied silently: say so in the conversation.
+      for (const c of out.result.changes) {
+        const own = c.account === this.name;
+        const who = own ? 'you' : c.account;
+        // A linked device learns of its own account's primary on its first send: not news.
+        const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
+        if (added.length > 0)
+          await this.#note(tx, dm(contact), c.account, `${who} linked a device (${added.join(', ')})`);
+        if (c.devicesRemoved.length > 0)
+          await this.#note(
+            tx,
+            dm(contact),
+            c.account,
+            `${who} unlinked a device (${c.devicesRemoved.join(', ')})`,
+          );
+        if (c.devicesReregistered.length > 0)
+          await this.#note(
+            tx,
+            dm(contact),
+            c.account,
+            `${who} re-registered a device (${c.devicesReregistered.join(', ')})`,
+          );
+      }
       for (const e of out.envelopes)
         await this.retries.remember(
           tx,
