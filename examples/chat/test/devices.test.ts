@@ -100,7 +100,10 @@ it('links a second device: messages to and from both, sync copies of sent messag
   await alice.unlinkDevice(2);
   expect((await alice.listDevices()).map((d) => d.deviceId)).toEqual([1]);
   await expect(tablet.api.fetchQueued()).rejects.toMatchObject({ status: 401 });
+  const sealedBefore = bob.sealed.stats.sealed;
   const after = await bob.sendText('alice', 'only the phone now');
+  // Sealed (bob knows alice's access key by now): the relay's 409 came from the sealed endpoint.
+  expect(bob.sealed.stats.sealed).toBe(sealedBefore + 1);
   expect(after.envelopes.map((e) => e.to)).toEqual(['alice']);
   expect((await bob.messages('dm:alice')).filter((m) => m.system).map((m) => m.text)).toEqual([
     'alice linked a device (2)',
@@ -161,6 +164,10 @@ it('a provisioning code is single-use and bound to its account', async () => {
   await bob.linkDevice(request.uri); // bob's code, bob's identity: this links to bob, not alice
   const linked = keep(await linking);
   expect(linked.name).toBe('bob');
+  await expect(alice.linkDevice('https://example.com/not-a-link')).rejects.toMatchObject({
+    name: 'DeviceError',
+    reason: 'not-a-link-code',
+  });
   // A device with keys of its own (signatures valid) presenting alice's code.
   const { code } = await alice.api.provisioningCode();
   const device = (await makeDevice()).registration as never;

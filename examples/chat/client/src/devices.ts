@@ -29,6 +29,17 @@ import { jsonBytes, parseJsonBytes, type Transaction } from './storage.js';
 /** The QR code's scheme and host: `e2ee-chat://linkdevice?uuid=…&pub_key=…`. */
 export const LINK_URI = { scheme: 'e2ee-chat', host: 'linkdevice' } as const;
 
+/** Why a device operation did not happen (the message is for the user; no secret in it). */
+export class DeviceError extends Error {
+  constructor(
+    readonly reason: 'device-list-changing' | 'link-cancelled' | 'no-provisioning-code' | 'not-a-link-code',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeviceError';
+  }
+}
+
 const listKey = (account: string) => `devices:${account}`;
 
 export class TxDeviceLists implements DeviceListStore {
@@ -113,7 +124,11 @@ export class DeviceSender {
       { sync },
     );
     for (const a of result.accounts)
-      if (a.status === 'gave-up') throw new Error(`the device list of ${a.account} kept changing; not sent`);
+      if (a.status === 'gave-up')
+        throw new DeviceError(
+          'device-list-changing',
+          `the device list of ${a.account} kept changing; not sent`,
+        );
     return { result, envelopes };
   }
 
@@ -196,11 +211,16 @@ export class LinkRequest {
     const interval = options.intervalMs ?? 500;
     try {
       for (;;) {
-        if (options.signal?.aborted || this.#done) throw new Error('the link request was cancelled');
+        if (options.signal?.aborted || this.#done)
+          throw new DeviceError('link-cancelled', 'the link request was cancelled');
         const envelope = await this.#api.collectProvisioning(this.#request.address);
         if (envelope) {
           const message = await this.#request.open(envelope);
-          if (!message.provisioningCode) throw new Error('the provisioning message has no provisioning code');
+          if (!message.provisioningCode)
+            throw new DeviceError(
+              'no-provisioning-code',
+              'the provisioning message has no provisioning code',
+            );
           return {
             name: message.aci,
             identity: message.aciIdentityKeyPair,
@@ -235,7 +255,7 @@ export async function provisionDevice(
   try {
     parsed = parseLinkDeviceUri(uri.trim(), LINK_URI);
   } catch (err) {
-    if (E2eeError.is(err)) throw new Error('this is not a device-link code');
+    if (E2eeError.is(err)) throw new DeviceError('not-a-link-code', 'this is not a device-link code');
     throw err;
   }
   const { code } = await api.provisioningCode();

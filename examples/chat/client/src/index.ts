@@ -24,6 +24,13 @@ export {
   type SentInfo,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
-export { DeviceSender, LINK_URI, LinkRequest, type ProvisionedAccount, type SentCopy } from './devices.js';
+export {
+  DeviceError,
+  DeviceSender,
+  LINK_URI,
+  LinkRequest,
+  type ProvisionedAccount,
+  type SentCopy,
+} from './devices.js';
 export { RetryReceipts, type RetryStats } from './healing.js';
 export { type ChatStorage, MemoryStorage, Transaction } from './storage.js';
