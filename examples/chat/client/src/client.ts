@@ -440,10 +440,9 @@ export class ChatClient {
 
   /** Unlinks another device of this account: the relay drops it, our sessions with it are archived. */
   unlinkDevice(deviceId: number): Promise<void> {
-    return this.#run(async (tx) => {
+    return this.#run(async () => {
       await this.api.unlinkDevice(deviceId);
       await this.devices.fanout().removeDevices(this.name, [deviceId]);
-      await this.#note(tx, 'devices', this.name, `device ${deviceId} was unlinked`);
     });
   }
 
