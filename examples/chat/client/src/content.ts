@@ -21,6 +21,8 @@ export type Content =
       readonly group?: string;
       /** Set on a pairwise re-send: the sender-key position the original was sent at. */
       readonly resent?: { readonly chain: number; readonly iteration: number };
+      /** On a sync copy to our own other devices: the contact it was sent to. */
+      readonly to?: string;
     }
   | { readonly t: 'group'; readonly group: GroupInfo }
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
@@ -55,6 +57,7 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
       if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
+      if (v['to'] !== undefined && !isStr(v['to'], 32)) break;
       return v as Content;
     case 'group': {
       const g = v['group'] as Record<string, unknown> | null;

@@ -7,11 +7,13 @@ import { backupRoutes } from './backup-routes.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
+import { deviceRoutes } from './devices.js';
 import { createHttpHandler } from './http.js';
 import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { messageRoutes } from './messages.js';
+import { ProvisioningState, provisioningRoutes } from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
@@ -107,7 +109,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (aci) => hub.deviceReplaced(aci),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      [...messageRoutes, ...backupRoutes, ...sealedRoutes(ca, limiter)],
+      [
+        ...messageRoutes,
+        ...backupRoutes,
+        ...sealedRoutes(ca, limiter),
+        ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
+        ...provisioningRoutes(new ProvisioningState()),
+      ],
     ),
   );
   hub.attach(server);
