@@ -7,6 +7,8 @@
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ChatData } from '../client/src/app-data.js';
+import { DIRECTORY_KEYS } from '../client/src/directory.js';
 import { ChatClient, type ChatClientOptions, LinkRequest, type RelayError } from '../client/src/index.js';
 import { memoryStore } from '../client/src/memory-store.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
@@ -51,6 +53,12 @@ it('links a second device: messages to and from both, sync copies of sent messag
   expect(tablet.name).toBe('alice');
   expect(tablet.deviceId).toBe(2);
   expect(tablet.identityKey.equals(alice.identityKey)).toBe(true);
+  // The provisioning message carried the account's ServiceId and name; the tablet pinned both.
+  expect(tablet.aci).toBe(alice.aci);
+  const pinned = new ChatData(tablet.store.app);
+  expect(await pinned.json(DIRECTORY_KEYS.byAci(alice.aci))).toBe('alice');
+  expect(await pinned.json(DIRECTORY_KEYS.byName('alice'))).toBe(alice.aci);
+  expect(relay.store.deviceIds(alice.aci)).toEqual([1, 2]);
   // The relay keeps the account's device list.
   expect((await alice.listDevices()).map((d) => d.deviceId)).toEqual([1, 2]);
   expect((await relay.store.listAccounts()).find((a) => a.name === 'alice')?.devices).toEqual([1, 2]);
