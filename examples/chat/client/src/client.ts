@@ -40,6 +40,7 @@ import {
 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import {
+  type HealingDecryptResult,
   type KyberPreKeyRecord,
   PreKeyBundle,
   PreKeyManager,
@@ -356,6 +357,7 @@ export class ChatClient {
       now: this.#now,
       local: () => address(this.aci, this.deviceId),
       bundleFrom,
+      cipherOptions: { lockManager: this.#locks },
     });
   }
 
@@ -803,9 +805,6 @@ export class ChatClient {
       const done = await this.retries.onReceipt(
         tx,
         env,
-        async (to, m) => {
-          await this.api.send([{ to: to.name, deviceId: to.deviceId, kind: m.type, body: m.body }]);
-        },
         encodeContent({ t: 'hello', ...(await this.sealed.profileKeyField(tx)) } as Content),
       );
       if (done === 'resent') {
@@ -816,19 +815,21 @@ export class ChatClient {
   }
 
   async #receivePairwise(tx: ChatData, env: Incoming): Promise<void> {
-    const cipher = this.#cipher(env.fromAci, env.fromDevice);
     let content: Content | undefined;
     let undecodable = false;
     let delivering = false;
+    /** What our own `deliver` threw: never a reason for a receipt, always a rollback. */
+    let ownFailure: { error: unknown } | undefined;
+    let result: HealingDecryptResult;
     try {
-      await cipher.decrypt(
-        { type: env.kind as 'prekey' | 'whisper', body: env.body },
-        {
-          // Atomic delivery: the text is written in the store transaction that commits the new
-          // session state. Control contents may send (to this same address), so they are applied
-          // once the cipher returned — still in the same transaction.
-          deliver: async ({ plaintext }) => {
-            delivering = true;
+      // Atomic delivery: the text is written in the store transaction that commits the new session
+      // state. Control contents may send (to this same address), so they are applied once the
+      // cipher returned — still in the same transaction. A failure a new session fixes sends the
+      // sender a retry receipt (healing.ts).
+      result = await this.retries.decrypt(tx, env, {
+        deliver: async ({ plaintext }) => {
+          delivering = true;
+          try {
             await this.sealed.learn(tx, env.fromAci, plaintext);
             try {
               content = decodeContent(plaintext);
@@ -840,21 +841,33 @@ export class ChatClient {
               await this.#apply(tx, env, content);
               content = undefined;
             }
-          },
+          } catch (error) {
+            ownFailure = { error };
+            throw error;
+          }
         },
-      );
+      });
     } catch (err) {
-      if (delivering) throw err; // our own write failed: roll the whole operation back
+      if (ownFailure) throw ownFailure.error; // our own write failed: roll the whole operation back
+      if (delivering) throw err;
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
-      const asked = await this.retries.onDecryptFailure(env, err);
       await this.#note(
         tx,
         dm(env.from),
         env.from,
-        asked
-          ? `could not decrypt a message from ${env.from} (${err.code}); asked for it again`
-          : `could not decrypt a message from ${env.from} (${err.code})`,
+        `could not decrypt a message from ${env.from} (${err.code})`,
+      );
+      return;
+    }
+    if (ownFailure) throw ownFailure.error;
+    if (result.kind !== 'decrypted') {
+      const asked = result.kind === 'retry-requested' ? '; asked for it again' : '';
+      await this.#note(
+        tx,
+        dm(env.from),
+        env.from,
+        `could not decrypt a message from ${env.from} (${result.error.code})${asked}`,
       );
       return;
     }

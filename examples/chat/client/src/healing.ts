@@ -1,28 +1,36 @@
 /**
- * Retry receipts for 1:1 messages (Signal's `DecryptionErrorMessage` flow), built from the kit's
- * pieces:
- * - receiver: a retryable decrypt failure → `createRetryRequest` sent back unencrypted to the
+ * Retry receipts for 1:1 messages (Signal's `DecryptionErrorMessage` flow), run by the kit's
+ * `HealingCipher`:
+ * - receiver: a decrypt failure a new session fixes → a receipt sent back unencrypted to the
  *   sender's device (envelope kind `plaintext`), within `RetryPolicy`'s limits;
  * - sender: every 1:1 text is kept in a `ResendCache` (sealed under a key of this device, never in
- *   the backup) under the relay's timestamp of each copy; a receipt → `planRetryResponse` →
- *   archive the session it names, start a new one from a fresh bundle, send the text again.
+ *   the backup) under the relay's timestamp of each copy; a receipt that names the session's current
+ *   ratchet key archives it, a new session starts from a fresh bundle and the text goes again.
  * This is what lets a device restored from an old backup read what was sent to its newer state.
+ * The fan-out encrypts the texts (one per device) and learns the relay's timestamp only once they are
+ * queued, so they are put in the cache here (`remember`) rather than by `HealingCipher.encrypt`.
  */
-import { type Address, type CryptoProvider, fromBase64, toBase64 } from '@e2ee-kit/core';
 import {
-  createRetryRequest,
-  currentRatchetKey,
-  isRetryableDecryptError,
-  PlaintextContent,
+  type Address,
+  type CryptoProvider,
+  E2eeError,
+  fromBase64,
+  StoreError,
+  toBase64,
+} from '@e2ee-kit/core';
+import {
+  type DecryptOptions,
+  HealingCipher,
+  type HealingDecryptResult,
   type PreKeyBundle,
   type ProtocolStore,
-  planRetryResponse,
   ResendCache,
   type ResendStore,
   type ResendStoreChange,
   type ResendStoreEntry,
   RetryPolicy,
-  SessionCipher,
+  type SessionCipherOptions,
+  type TransactionOf,
 } from '@e2ee-kit/ratchet';
 import type { BundleJson, Envelope, RelayApi } from './api.js';
 import type { ChatData } from './app-data.js';
@@ -80,6 +88,8 @@ export interface RetryReceiptsDeps {
   /** Our own address (ServiceId, device id): the sessions' local address. */
   readonly local: () => Address;
   readonly bundleFrom: (b: BundleJson) => PreKeyBundle;
+  /** Options for the healer's session ciphers (the client's lock manager). */
+  readonly cipherOptions?: Omit<SessionCipherOptions, 'localAddress'>;
 }
 
 export interface RetryStats {
@@ -91,7 +101,16 @@ export interface RetryStats {
   nullMessages: number;
 }
 
+/** The relay has no bundle for a device a receipt came from (it was unlinked meanwhile). */
+class DeviceGone extends Error {
+  constructor() {
+    super('the requesting device has no bundle on the relay');
+    this.name = 'DeviceGone';
+  }
+}
+
 export class RetryReceipts {
+  /** Shared by every operation's healer: the limits count across them (in memory). */
   readonly #policy: RetryPolicy;
   readonly stats: RetryStats = { receiptsSent: 0, resent: 0, nullMessages: 0 };
 
@@ -113,76 +132,81 @@ export class RetryReceipts {
     });
   }
 
+  /** A healer over the running operation's store and app rows (`nullMessage` answers an uncached receipt). */
+  async #healer(tx: ChatData, nullMessage?: Uint8Array): Promise<HealingCipher> {
+    const { api, bundleFrom } = this.deps;
+    return new HealingCipher({
+      store: this.deps.store(),
+      localAddress: this.deps.local(),
+      resendCache: await this.#cache(tx),
+      policy: this.#policy,
+      fetchBundle: async (peer) => {
+        const b = await api.bundle(peer.name, peer.deviceId);
+        if (!b) throw new DeviceGone();
+        return bundleFrom(b);
+      },
+      sendRetryRequest: async (to, receipt) => {
+        await api.receipt(to.name, to.deviceId, receipt);
+        this.stats.receiptsSent++;
+      },
+      resend: async (to, m) => {
+        await api.send([{ to: to.name, deviceId: to.deviceId, kind: m.type, body: m.body }]);
+      },
+      ...(nullMessage ? { nullMessage } : {}),
+      cipherOptions: { provider: this.deps.provider, ...this.deps.cipherOptions },
+    });
+  }
+
   /** Keeps what was sent to `to` (ServiceId, device) at the relay's `timestamp`, for a receipt that may come. */
   async remember(tx: ChatData, to: Address, timestamp: number, plaintext: Uint8Array): Promise<void> {
     await (await this.#cache(tx)).put(to, timestamp, plaintext);
   }
 
   /**
-   * Receiver: after a failed decrypt of `env`, sends a receipt if the error is retryable and the
-   * policy allows one (`fromAci`: the sender's ServiceId). True when a receipt went out.
+   * Receiver: decrypts a 1:1 envelope from ServiceId `fromAci` (`deliver` as in
+   * `SessionCipher.decrypt`); a failure a new session fixes sends a receipt when the policy allows.
+   * Other failures reject as the cipher's would.
    */
-  async onDecryptFailure(env: Envelope & { readonly fromAci: string }, err: unknown): Promise<boolean> {
-    if (!isRetryableDecryptError(err) || (env.kind !== 'prekey' && env.kind !== 'whisper')) return false;
-    const sender: Address = { name: env.fromAci, deviceId: env.fromDevice };
-    if (!this.#policy.allowRequest(sender, env.serverTimestamp).allowed) return false;
-    const receipt = createRetryRequest({
-      type: env.kind,
-      body: env.body,
-      timestamp: env.serverTimestamp,
-      senderDeviceId: env.fromDevice,
-    });
-    await this.deps.api.receipt(env.fromAci, env.fromDevice, receipt.serialize());
-    this.stats.receiptsSent++;
-    return true;
+  async decrypt(
+    tx: ChatData,
+    env: Envelope & { readonly fromAci: string },
+    options: DecryptOptions<TransactionOf<ProtocolStore>>,
+  ): Promise<HealingDecryptResult> {
+    const healer = await this.#healer(tx);
+    return healer.decrypt(
+      { name: env.fromAci, deviceId: env.fromDevice },
+      { type: env.kind as 'prekey' | 'whisper', body: env.body },
+      { timestamp: env.serverTimestamp },
+      options,
+    );
   }
 
   /**
-   * Sender: answers a receipt (`plaintext` envelope; `from` is the requester's ServiceId). `send`
-   * posts one ciphertext to the requester device. Returns what was done, for the conversation note.
+   * Sender: answers a receipt (`plaintext` envelope; `from` is the requester's ServiceId). Returns
+   * what was done, for the conversation note.
    */
   async onReceipt(
     tx: ChatData,
     env: Envelope,
-    send: (to: Address, message: { type: 'prekey' | 'whisper'; body: Uint8Array }) => Promise<void>,
     nullMessage: Uint8Array,
   ): Promise<'resent' | 'null-message' | 'none'> {
-    let request: ReturnType<PlaintextContent['decryptionErrorMessage']>;
+    const healer = await this.#healer(tx, nullMessage);
+    let answer: Awaited<ReturnType<HealingCipher['onRetryRequest']>>;
     try {
-      request = PlaintextContent.deserialize(env.body).decryptionErrorMessage();
-    } catch {
-      return 'none'; // malformed: never answered
+      answer = await healer.onRetryRequest({ name: env.from, deviceId: env.fromDevice }, env.body);
+    } catch (err) {
+      // Malformed receipts are never answered; nor are receipts from a device that is gone.
+      if ((E2eeError.is(err) && !(err instanceof StoreError)) || err instanceof DeviceGone) return 'none';
+      throw err;
     }
-    const requester: Address = { name: env.from, deviceId: env.fromDevice };
-    const store = this.deps.store();
-    const record = await store.getSession(requester);
-    const cache = await this.#cache(tx);
-    const cached = await cache.get(requester, request.timestamp);
-    const plan = planRetryResponse({
-      request,
-      localDeviceId: this.deps.local().deviceId,
-      currentRatchetKey: currentRatchetKey(record),
-      hasCachedMessage: cached !== undefined,
-      decision: this.#policy.allowResponse(requester, request.timestamp),
-    });
-    if (plan.archiveSession && record) {
-      record.archiveCurrentState();
-      await store.saveSession(requester, record);
+    if (answer.kind === 'resent') {
+      this.stats.resent++;
+      return 'resent';
     }
-    if (plan.action === 'none') return 'none';
-    const cipher = new SessionCipher(store, requester, {
-      provider: this.deps.provider,
-      localAddress: this.deps.local(),
-    });
-    if (!(await cipher.hasSession())) {
-      const bundle = await this.deps.api.bundle(requester.name, requester.deviceId);
-      if (!bundle) return 'none'; // the device is gone
-      await cipher.initiate(this.deps.bundleFrom(bundle));
+    if (answer.kind === 'not-cached' && answer.nullMessageSent) {
+      this.stats.nullMessages++;
+      return 'null-message';
     }
-    const plaintext = plan.action === 'resend' && cached ? cached.plaintext : nullMessage;
-    await send(requester, await cipher.encrypt(plaintext));
-    if (plan.action === 'resend') this.stats.resent++;
-    else this.stats.nullMessages++;
-    return plan.action === 'resend' ? 'resent' : 'null-message';
+    return 'none';
   }
 }
