@@ -32,7 +32,12 @@ export const LINK_URI = { scheme: 'e2ee-chat', host: 'linkdevice' } as const;
 /** Why a device operation did not happen (the message is for the user; no secret in it). */
 export class DeviceError extends Error {
   constructor(
-    readonly reason: 'device-list-changing' | 'link-cancelled' | 'no-provisioning-code' | 'not-a-link-code',
+    readonly reason:
+      | 'device-list-changing'
+      | 'link-cancelled'
+      | 'no-provisioning-code'
+      | 'no-account-name'
+      | 'not-a-link-code',
     message: string,
   ) {
     super(message);
@@ -228,7 +233,7 @@ export class LinkRequest {
               'the provisioning message has no provisioning code',
             );
           if (!message.number)
-            throw new DeviceError('no-provisioning-code', 'the provisioning message names no account');
+            throw new DeviceError('no-account-name', 'the provisioning message names no account');
           return {
             aci: message.aci,
             name: message.number,
