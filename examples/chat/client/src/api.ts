@@ -16,7 +16,8 @@ export interface Envelope {
    */
   readonly from: string;
   readonly fromDevice: number;
-  readonly kind: EnvelopeKind | 'sealed';
+  /** `plaintext`: a retry receipt (unencrypted by design). */
+  readonly kind: EnvelopeKind | 'sealed' | 'plaintext';
   readonly body: Uint8Array;
   readonly serverTimestamp: number;
 }
@@ -68,6 +69,8 @@ export class RelayError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's JSON (a 409/410 names the devices). */
+    readonly body: Readonly<Record<string, unknown>> = {},
   ) {
     super(`relay answered ${status} ${code}: ${message}`);
     this.name = 'RelayError';
@@ -94,6 +97,7 @@ async function answer(res: Response): Promise<Record<string, unknown>> {
       res.status,
       String(json['error'] ?? 'error'),
       String(json['message'] ?? res.statusText),
+      json,
     );
   }
   return json;
@@ -269,13 +273,102 @@ export class RelayApi {
     return this.#call<{ stored: true }>('PUT', '/v1/access-key', { accessKey: toBase64(accessKey) });
   }
 
-  /** Unidentified delivery to the ServiceId `to`: no Authorization header, only the recipient's access key. */
-  sendSealed(to: string, accessKey: Uint8Array, messages: { deviceId: number; body: Uint8Array }[]) {
-    return this.#call<{ ids: number[] }>(
+  /**
+   * Unidentified delivery to the ServiceId `to`: no Authorization header, only the recipient's access
+   * key. With a `registrationId` on every message it is a fan-out send: the relay answers 409/410
+   * unless it names exactly the account's devices.
+   */
+  sendSealed(
+    to: string,
+    accessKey: Uint8Array,
+    messages: { deviceId: number; registrationId?: number; body: Uint8Array }[],
+  ) {
+    return this.#call<{ ids: number[]; serverTimestamp?: number }>(
       'POST',
       `/v1/sealed/${encodeURIComponent(to)}`,
-      { messages: messages.map((m) => ({ deviceId: m.deviceId, body: toBase64(m.body) })) },
+      { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) },
       { 'unidentified-access-key': toBase64(accessKey) },
+      false,
+    );
+  }
+
+  /** One bundle of one device of ServiceId `aci` (a one-time prekey of that device only is used up). */
+  async bundle(aci: string, deviceId: number): Promise<BundleJson | undefined> {
+    try {
+      const r = await this.#call<{ devices: BundleJson[] }>(
+        'GET',
+        `/v1/keys/${encodeURIComponent(aci)}/${deviceId}`,
+      );
+      return r.devices.find((d) => d.deviceId === deviceId);
+    } catch (err) {
+      if (err instanceof RelayError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** A fan-out send to every device of ServiceId `to` (409/410 unless it names exactly those devices). */
+  fanout(
+    to: string,
+    messages: { deviceId: number; registrationId: number; kind: EnvelopeKind; body: Uint8Array }[],
+  ) {
+    return this.#call<{ ids: number[]; serverTimestamp: number }>(
+      'PUT',
+      `/v1/fanout/${encodeURIComponent(to)}`,
+      {
+        messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })),
+      },
+    );
+  }
+
+  /** A retry receipt (`PlaintextContent`) to one device of ServiceId `to`. */
+  receipt(to: string, deviceId: number, body: Uint8Array) {
+    return this.#call<{ ids: number[] }>('POST', '/v1/receipts', { to, deviceId, body: toBase64(body) });
+  }
+
+  devices() {
+    return this.#call<{
+      deviceId: number;
+      devices: { deviceId: number; registrationId: number; createdAt: number }[];
+    }>('GET', '/v1/devices');
+  }
+
+  unlinkDevice(deviceId: number) {
+    return this.#call<{ unlinked: number }>('DELETE', `/v1/devices/${deviceId}`);
+  }
+
+  provisioningCode() {
+    return this.#call<{ code: string }>('GET', '/v1/devices/provisioning-code');
+  }
+
+  depositProvisioning(address: string, envelope: Uint8Array) {
+    return this.#call<{ deposited: true }>('PUT', `/v1/provisioning/${encodeURIComponent(address)}`, {
+      body: toBase64(envelope),
+    });
+  }
+
+  /** New device, no account yet: a provisioning address. */
+  openProvisioning() {
+    return this.#call<{ address: string }>('POST', '/v1/provisioning', {}, {}, false);
+  }
+
+  /** New device: the envelope the existing device left at `address`, or null (not yet). */
+  async collectProvisioning(address: string): Promise<Uint8Array | null> {
+    const r = await this.#call<{ envelope: string | null }>(
+      'GET',
+      `/v1/provisioning/${encodeURIComponent(address)}`,
+      undefined,
+      {},
+      false,
+    );
+    return r.envelope === null ? null : fromBase64(r.envelope);
+  }
+
+  linkDevice(body: { aci: string; provisioningCode: string; device: DeviceRegistrationJson }) {
+    return this.#call<{ aci: string; name: string; deviceId: number; token: string }>(
+      'POST',
+      '/v1/devices/link',
+      body,
+      {},
       false,
     );
   }
@@ -317,7 +410,7 @@ export interface EnvelopeJson {
   id: number;
   from?: string;
   fromDevice?: number;
-  kind: EnvelopeKind | 'sealed';
+  kind: EnvelopeKind | 'sealed' | 'plaintext';
   body: string;
   serverTimestamp: number;
 }

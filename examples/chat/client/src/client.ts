@@ -28,6 +28,7 @@ import {
   DuplicateMessageError,
   E2eeError,
   fromBase64,
+  generateRegistrationId,
   type IdentityKeyPair,
   InProcessLockManager,
   type LockManager,
@@ -39,6 +40,7 @@ import {
 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import {
+  type HealingDecryptResult,
   type KyberPreKeyRecord,
   PreKeyBundle,
   PreKeyManager,
@@ -85,11 +87,13 @@ import {
   isMessageContent,
   type MessageContent,
 } from './content.js';
-import { ContactDirectory, isDirectoryRefusal } from './directory.js';
+import { DeviceSender, LinkRequest, type ProvisionedAccount, provisionDevice } from './devices.js';
+import { ContactDirectory, DirectoryMismatchError, isDirectoryRefusal } from './directory.js';
+import { RetryReceipts } from './healing.js';
 import { openPhoto, type PhotoMeta, uploadPhoto } from './photos.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 
-/** Every account has one device in this example (the relay supports more; the client keeps it simple). */
+/** The primary device of an account (the one that registered it); linked devices get 2, 3, … */
 export const DEVICE_ID = 1;
 
 /**
@@ -300,6 +304,10 @@ export class ChatClient {
   readonly #directory: ContactDirectory;
   /** Sealed-sender sending and opening (`stats` counts sealed vs. authenticated sends). */
   readonly sealed: SealedSender;
+  /** 1:1 sends to every device of the recipient and of our own account (see devices.ts). */
+  readonly devices: DeviceSender;
+  /** Retry receipts: asking for and answering re-sends of undecryptable 1:1 messages (healing.ts). */
+  readonly retries: RetryReceipts;
   readonly #webSocket: WebSocketFactory | undefined;
   readonly #now: () => number;
   readonly #listeners = new Map<keyof ChatEvents, Set<Listener<never>>>();
@@ -343,6 +351,24 @@ export class ChatClient {
       deviceId: () => this.deviceId,
       now: this.#now,
       identityOf: (aci, deviceId) => this.#protocol.getIdentity(address(aci, deviceId)),
+    });
+    this.devices = new DeviceSender({
+      api: this.api,
+      store: () => this.#protocol,
+      self: () => address(this.aci, this.deviceId),
+      data: () => this.#data,
+      sealed: this.sealed,
+      provider: this.#provider,
+      bundleFrom,
+    });
+    this.retries = new RetryReceipts({
+      api: this.api,
+      store: () => this.#protocol,
+      provider: this.#provider,
+      now: this.#now,
+      local: () => address(this.aci, this.deviceId),
+      bundleFrom,
+      cipherOptions: { lockManager: this.#locks },
     });
   }
 
@@ -445,6 +471,7 @@ export class ChatClient {
     hooks: StoreHooks,
     options: ChatClientOptions,
     recoveryCode: string | undefined,
+    link?: { aci: string; provisioningCode: string; profileKey: Uint8Array | undefined },
   ): Promise<ChatClient> {
     const placeholder: Credentials = {
       name,
@@ -467,17 +494,20 @@ export class ChatClient {
       const signed = await manager.currentSignedPreKey();
       const lastResort = await manager.currentLastResortKyberPreKey();
       if (!signed || !lastResort) throw new Error('prekey manager produced no signed or last-resort key');
-      const reply = await client.api.register({
-        name,
-        ...(recoveryCode ? { recoveryCode } : {}),
-        device: {
-          ...keys,
-          registrationId,
-          identityKey: toBase64(identity.publicKey.serialize()),
-          signedPreKey: signedJson(signed),
-          lastResortKyberPreKey: signedJson(lastResort),
-        },
-      });
+      const device = {
+        ...keys,
+        registrationId,
+        identityKey: toBase64(identity.publicKey.serialize()),
+        signedPreKey: signedJson(signed),
+        lastResortKyberPreKey: signedJson(lastResort),
+      };
+      const reply: { aci: string; name: string; deviceId: number; token: string; recoveryCode?: string } =
+        link
+          ? await client.api.linkDevice({ aci: link.aci, provisioningCode: link.provisioningCode, device })
+          : await client.api.register({ name, ...(recoveryCode ? { recoveryCode } : {}), device });
+      // A linked device was told its account by the existing device: the relay must agree.
+      if (link && (reply.aci !== link.aci || reply.name !== name))
+        throw new DirectoryMismatchError('serviceId');
       const creds: Credentials = {
         name,
         aci: reply.aci,
@@ -488,8 +518,70 @@ export class ChatClient {
       await tx.putJson(APP_KEYS.credentials, creds);
       await client.#directory.pinSelf(tx, { aci: reply.aci, name });
       client.api.token = reply.token;
-      await client.sealed.enroll(tx);
+      await client.sealed.enroll(tx, link?.profileKey);
       return new ChatClient(creds, store, identity, hooks, options);
+    });
+  }
+
+  /**
+   * Links this (new) device to an existing account: `request`'s QR code was scanned (or its text
+   * pasted) on a device of the account, which sent the account identity; this device registers as
+   * the account's next device with fresh prekeys of its own.
+   */
+  static async link(
+    request: LinkRequest | ProvisionedAccount,
+    options: ChatClientOptions,
+  ): Promise<ChatClient> {
+    const account = request instanceof LinkRequest ? await request.waitForAccount() : request;
+    const provider = resolveProvider(options.provider);
+    const registrationId = generateRegistrationId((n) => provider.randomBytes(n));
+    const hooks: StoreHooks = {};
+    // The account's identity key, this device's own registration id.
+    const store = await ChatClient.#openStore(options, hooks, {
+      identityKeyPair: account.identity,
+      registrationId,
+    });
+    if ((await store.app.get(APP_KEYS.credentials)) !== undefined)
+      throw new Error('this store already holds a registered account');
+    return ChatClient.#enroll(account.name, store, hooks, options, undefined, {
+      aci: account.aci,
+      provisioningCode: account.provisioningCode,
+      profileKey: account.profileKey,
+    });
+  }
+
+  /** Existing device: hands the account to the device showing `uri` (ask the user to confirm first). */
+  linkDevice(uri: string): Promise<void> {
+    return this.#run(async (tx) => {
+      await provisionDevice(
+        this.api,
+        uri,
+        {
+          aci: this.aci,
+          name: this.name,
+          identity: this.#identity,
+          profileKey: await this.sealed.profileKey(tx),
+        },
+        this.#provider,
+      );
+    });
+  }
+
+  /** The account's devices as the relay lists them. */
+  async listDevices(): Promise<{ deviceId: number; createdAt: number; current: boolean }[]> {
+    const { devices } = await this.api.devices();
+    return devices.map((d) => ({
+      deviceId: d.deviceId,
+      createdAt: d.createdAt,
+      current: d.deviceId === this.deviceId,
+    }));
+  }
+
+  /** Unlinks another device of this account: the relay drops it, our sessions with it are archived. */
+  unlinkDevice(deviceId: number): Promise<void> {
+    return this.#run(async () => {
+      await this.api.unlinkDevice(deviceId);
+      await this.devices.fanout().removeDevices(this.aci, [deviceId]);
     });
   }
 
@@ -659,6 +751,7 @@ export class ChatClient {
   async receive(env: Envelope): Promise<void> {
     if (env.kind === 'sealed') return this.#receiveSealed(env);
     try {
+      if (env.kind === 'plaintext') return await this.#receiveReceipt(env);
       await this.#run(async (tx) => {
         const incoming = await this.#incoming(tx, env);
         if (env.kind === 'senderkey') await this.#receiveGroup(tx, incoming);
@@ -717,20 +810,37 @@ export class ChatClient {
     }
   }
 
+  /** A retry receipt: re-send the message it names (or a null message) over a new session. */
+  #receiveReceipt(env: Envelope): Promise<void> {
+    return this.#run(async (tx) => {
+      const done = await this.retries.onReceipt(
+        tx,
+        env,
+        encodeContent({ t: 'hello', ...(await this.sealed.profileKeyField(tx)) } as Content),
+      );
+      if (done === 'resent') {
+        const from = await this.#directory.nameOf(tx, env.from);
+        await this.#note(tx, dm(from), this.name, `re-sent a message ${from} could not decrypt`);
+      }
+    });
+  }
+
   async #receivePairwise(tx: ChatData, env: Incoming): Promise<void> {
-    const cipher = this.#cipher(env.fromAci, env.fromDevice);
     let content: Content | undefined;
     let undecodable = false;
     let delivering = false;
+    /** What our own `deliver` threw: never a reason for a receipt, always a rollback. */
+    let ownFailure: { error: unknown } | undefined;
+    let result: HealingDecryptResult;
     try {
-      await cipher.decrypt(
-        { type: env.kind as 'prekey' | 'whisper', body: env.body },
-        {
-          // Atomic delivery: the text is written in the store transaction that commits the new
-          // session state. Control contents may send (to this same address), so they are applied
-          // once the cipher returned — still in the same transaction.
-          deliver: async ({ plaintext }) => {
-            delivering = true;
+      // Atomic delivery: the text is written in the store transaction that commits the new session
+      // state. Control contents may send (to this same address), so they are applied once the
+      // cipher returned — still in the same transaction. A failure a new session fixes sends the
+      // sender a retry receipt (healing.ts).
+      result = await this.retries.decrypt(tx, env, {
+        deliver: async ({ plaintext }) => {
+          delivering = true;
+          try {
             await this.sealed.learn(tx, env.fromAci, plaintext);
             try {
               content = decodeContent(plaintext);
@@ -742,11 +852,15 @@ export class ChatClient {
               await this.#apply(tx, env, content);
               content = undefined;
             }
-          },
+          } catch (error) {
+            ownFailure = { error };
+            throw error;
+          }
         },
-      );
+      });
     } catch (err) {
-      if (delivering) throw err; // our own write failed: roll the whole operation back
+      if (ownFailure) throw ownFailure.error; // our own write failed: roll the whole operation back
+      if (delivering) throw err;
       if (err instanceof DuplicateMessageError) return; // already processed: drop
       if (!E2eeError.is(err)) throw err;
       await this.#note(
@@ -754,6 +868,17 @@ export class ChatClient {
         dm(env.from),
         env.from,
         `could not decrypt a message from ${env.from} (${err.code})`,
+      );
+      return;
+    }
+    if (ownFailure) throw ownFailure.error;
+    if (result.kind !== 'decrypted') {
+      const asked = result.kind === 'retry-requested' ? '; asked for it again' : '';
+      await this.#note(
+        tx,
+        dm(env.from),
+        env.from,
+        `could not decrypt a message from ${env.from} (${result.error.code})${asked}`,
       );
       return;
     }
@@ -832,6 +957,12 @@ export class ChatClient {
       case 'attachment':
       case 'text': {
         if (content.group === undefined) {
+          // A sync copy from another of our devices: what it sent, shown here as sent.
+          if (from === this.name) {
+            if (content.to !== undefined && content.to !== this.name)
+              await this.#storeText(tx, dm(content.to), this.name, content, true);
+            return;
+          }
           await this.#storeText(tx, dm(from), from, content, false);
           return;
         }
@@ -992,10 +1123,43 @@ export class ChatClient {
 
   #sendDm(contact: string, content: MessageContent): Promise<SentInfo> {
     return this.#run(async (tx) => {
-      const out = await this.#encryptTo(contact, content);
-      await this.#send([out]);
+      // Every device of the contact, and a copy naming the contact for our own other devices.
+      const pk = await this.sealed.profileKeyField(tx);
+      const plaintext = encodeContent({ ...content, ...pk } as Content);
+      const sync = encodeContent({ ...content, to: contact, ...pk } as Content);
+      const aci = await this.#directory.aciOf(tx, contact);
+      await tx.addMember(APP_KEYS.peers, aci);
+      const out = await this.devices.send(aci, plaintext, sync);
+      // A device change is never applied silently: say so in the conversation.
+      for (const c of out.result.changes) {
+        const own = c.account === this.aci;
+        const name = own ? this.name : contact;
+        const who = own ? 'you' : contact;
+        // A linked device learns of its own account's primary on its first send: not news.
+        const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
+        const changes: [readonly number[], string][] = [
+          [added, 'linked'],
+          [c.devicesRemoved, 'unlinked'],
+          [c.devicesReregistered, 're-registered'],
+        ];
+        for (const [ids, what] of changes)
+          if (ids.length > 0)
+            await this.#note(tx, dm(contact), name, `${who} ${what} a device (${ids.join(', ')})`);
+      }
+      for (const e of out.envelopes)
+        await this.retries.remember(
+          tx,
+          address(e.to, e.deviceId),
+          e.serverTimestamp,
+          e.to === aci ? plaintext : sync,
+        );
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
-      return { envelopes: [{ to: contact, kind: out.kind, body: out.body }], message };
+      return {
+        envelopes: out.envelopes
+          .filter((e) => e.to === aci)
+          .map((e) => ({ to: contact, kind: e.kind, body: e.body })),
+        message,
+      };
     });
   }
 

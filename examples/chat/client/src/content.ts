@@ -23,6 +23,8 @@ export type Content =
       readonly group?: string;
       /** Set on a pairwise re-send: the sender-key position the original was sent at. */
       readonly resent?: { readonly chain: number; readonly iteration: number };
+      /** On a sync copy to our own other devices: the contact it was sent to. */
+      readonly to?: string;
     }
   /** A photo: the pointer to its encrypted blob on the relay (key and digest included). */
   | {
@@ -32,6 +34,8 @@ export type Content =
       readonly sentAt: number;
       readonly group?: string;
       readonly resent?: { readonly chain: number; readonly iteration: number };
+      /** On a sync copy to our own other devices: the contact it was sent to. */
+      readonly to?: string;
     }
   | { readonly t: 'group'; readonly group: GroupInfo }
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
@@ -70,12 +74,14 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
       if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
+      if (v['to'] !== undefined && !isStr(v['to'], 32)) break;
       return v as Content;
     case 'attachment':
       if (!isStr(v['id'], 64) || !isAttachmentPointer(v['attachment']) || typeof v['sentAt'] !== 'number')
         break;
       if (v['group'] !== undefined && !isStr(v['group'], 64)) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
+      if (v['to'] !== undefined && !isStr(v['to'], 32)) break;
       return v as Content;
     case 'group': {
       const g = v['group'] as Record<string, unknown> | null;

@@ -33,5 +33,14 @@ export {
   type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export {
+  DeviceError,
+  DeviceSender,
+  LINK_URI,
+  LinkRequest,
+  type ProvisionedAccount,
+  type SentCopy,
+} from './devices.js';
 export { DirectoryMismatchError } from './directory.js';
+export { RetryReceipts, type RetryStats } from './healing.js';
 export type { PhotoMeta } from './photos.js';

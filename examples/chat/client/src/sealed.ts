@@ -63,13 +63,55 @@ export class SealedSender {
 
   constructor(readonly deps: SealedDeps) {}
 
-  /** At registration: a fresh profile key, its access key registered, the trust root pinned. */
-  async enroll(tx: ChatData): Promise<void> {
-    const profileKey = this.deps.provider.randomBytes(32);
-    await this.deps.api.setAccessKey(deriveAccessKey(profileKey));
+  /**
+   * At registration: a fresh profile key, its access key registered, the trust root pinned. A linked
+   * device passes the account's profile key (the primary registered its access key already).
+   */
+  async enroll(tx: ChatData, accountProfileKey?: Uint8Array): Promise<void> {
+    const profileKey = accountProfileKey?.slice() ?? this.deps.provider.randomBytes(32);
+    if (!accountProfileKey) await this.deps.api.setAccessKey(deriveAccessKey(profileKey));
     const reply = await this.deps.api.certificate();
     await tx.put(PROFILE_KEY, profileKey);
     await tx.put(TRUST_ROOT, PublicKey.deserialize(fromBase64(reply.trustRoot)).serialize());
+  }
+
+  /** The account's profile key (handed to a device being linked). */
+  async profileKey(tx: ChatData): Promise<Uint8Array | undefined> {
+    return (await tx.get(PROFILE_KEY))?.slice();
+  }
+
+  /**
+   * Seals every message of a fan-out send to ServiceId `to` (one per device), or null when this send cannot go
+   * sealed (no access key, an unknown identity, no trust root pinned).
+   */
+  async sealAll(
+    tx: ChatData,
+    to: string,
+    messages: readonly { deviceId: number; registrationId: number; kind: EnvelopeKind; body: Uint8Array }[],
+  ): Promise<{
+    accessKey: Uint8Array;
+    messages: { deviceId: number; registrationId: number; body: Uint8Array }[];
+  } | null> {
+    const accessKey = await tx.get(accessKeyOf(to));
+    if (!accessKey || messages.length === 0 || !(await tx.get(TRUST_ROOT))) return null;
+    const out = [];
+    for (const m of messages) {
+      const identityKey = await this.deps.identityOf(to, m.deviceId);
+      if (!identityKey) return null;
+      const content = UnidentifiedSenderMessageContent.create({
+        type: m.kind,
+        senderCertificate: await this.#senderCertificate(),
+        content: m.body,
+      });
+      const body = await sealV1(content, this.deps.identity, identityKey, { provider: this.deps.provider });
+      out.push({ deviceId: m.deviceId, registrationId: m.registrationId, body });
+    }
+    return { accessKey, messages: out };
+  }
+
+  /** The relay refused the access key: the contact changed its profile key. */
+  async forgetAccessKey(tx: ChatData, to: string): Promise<void> {
+    await tx.delete(accessKeyOf(to));
   }
 
   /** The `pk` field added to our pairwise contents (absent for an account enrolled without it). */

@@ -176,6 +176,16 @@ export class DeliveryHub {
     }
   }
 
+  /** An unlinked device: its connection ends (its token no longer authenticates). */
+  deviceRemoved(aci: string, deviceId: number): void {
+    for (const [key, conn] of this.#connections) {
+      if (conn.device.aci === aci && conn.device.deviceId === deviceId) {
+        conn.socket.close(CloseCode.DeviceReplaced, 'this device was unlinked');
+        this.#connections.delete(key);
+      }
+    }
+  }
+
   close(): void {
     for (const conn of this.#connections.values())
       conn.socket.close(CloseCode.ServerClosing, 'server closing');

@@ -140,7 +140,7 @@ export function pathName(v: string | undefined): string {
   return name;
 }
 
-function pathAci(v: string | undefined): string {
+export function pathAci(v: string | undefined): string {
   const aci = decodePathPart(v, noSuchAccount);
   if (!ACI.test(aci)) throw noSuchAccount();
   return aci;

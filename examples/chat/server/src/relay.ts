@@ -8,11 +8,13 @@ import { type BlobLimits, blobRoutes, DEFAULT_BLOB_LIMITS, ensureBlobTable } fro
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
+import { deviceRoutes } from './devices.js';
 import { createHttpHandler } from './http.js';
 import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { messageRoutes } from './messages.js';
+import { ProvisioningState, provisioningRoutes } from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
@@ -116,6 +118,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         ...backupRoutes,
         ...sealedRoutes(ca, limiter),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
+        ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
+        ...provisioningRoutes(new ProvisioningState()),
       ],
     ),
   );

@@ -17,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { PublicKey } from '@e2ee-kit/core';
 import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
+import { checkDeviceSet } from './devices.js';
 import { base64 } from './encoding.js';
 import { authenticate, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
 import type { WindowLimiter } from './rate-limit.js';
@@ -144,23 +145,38 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
         if (list.length === 0) throw bad('body.messages', 'must not be empty');
         const messages = list.map((m, i) => {
           const path = `body.messages[${i}]`;
-          const o = obj(m, path, ['deviceId', 'body']);
+          const o = obj(m, path, ['deviceId', 'registrationId', 'body']);
           return {
             to,
             deviceId: int(o['deviceId'], `${path}.deviceId`, 1, 127),
+            registrationId:
+              o['registrationId'] === undefined
+                ? undefined
+                : int(o['registrationId'], `${path}.registrationId`, 0, 0x7fffffff),
             type: SEALED_KIND,
             body: b64(o['body'], `${path}.body`, { max: ctx.limits.maxEnvelopeBody, min: 1 }),
           };
         });
+        // A fan-out send (registration ids given) must name every device: 409/410 otherwise.
+        const withIds = messages.filter((m) => m.registrationId !== undefined).length;
+        if (withIds > 0 && withIds < messages.length)
+          throw bad('body.messages', 'registrationId must be given on every message or on none');
+        if (withIds > 0) checkDeviceSet(ctx, to, messages);
+        const now = ctx.now();
         // No sender: the row's sender columns stay empty ('' and 0).
-        const ids = ctx.store.enqueue('', 0, messages, ctx.now());
+        const ids = ctx.store.enqueue(
+          '',
+          0,
+          messages.map(({ registrationId: _r, ...m }) => m),
+          now,
+        );
         for (const d of new Set(messages.map((m) => m.deviceId))) ctx.onQueued(to, d);
         ctx.log.info('sealed.queued', {
           recipient: to,
           count: messages.length,
           bytes: messages.reduce((n, m) => n + m.body.length, 0),
         });
-        return [200, { ids }];
+        return [200, { ids, serverTimestamp: now }];
       },
     },
   ];

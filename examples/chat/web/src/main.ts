@@ -5,6 +5,8 @@
 import { ChatClient, type ChatMessage, type Group, type SafetyNumberView } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
 import { attachButton, photoView } from './attachment-view.js';
+import { renderDevices, renderLinkThisBrowser } from './devices-view.js';
+import { h } from './dom.js';
 import { webStorage } from './idb-storage.js';
 
 type View =
@@ -13,24 +15,8 @@ type View =
   | { kind: 'group'; id: string }
   | { kind: 'safety'; contact: string }
   | { kind: 'new-group' }
-  | { kind: 'backup' };
-
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean | ((ev: Event) => void)> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
-    else if (v === true) el.setAttribute(k, '');
-    else if (v !== false) el.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
+  | { kind: 'backup' }
+  | { kind: 'devices' };
 
 const app = document.getElementById('app')!;
 const serverUrl = location.origin;
@@ -137,6 +123,28 @@ function renderWelcome(error = ''): void {
       ),
       error && h('p', { class: 'lead bad', 'data-testid': 'welcome-error' }, error),
       register,
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'Already have an account?'),
+        h(
+          'p',
+          {},
+          'Link this browser as another device of it: your messages appear here and on your other devices.',
+        ),
+        h(
+          'div',
+          { class: 'row' },
+          h(
+            'button',
+            {
+              'data-testid': 'link-this-browser',
+              onclick: () => void renderLinkThisBrowser(app, serverUrl, start, () => renderWelcome()),
+            },
+            'Link this browser',
+          ),
+        ),
+      ),
       restore,
     ),
   );
@@ -256,6 +264,7 @@ function renderSidebar(): void {
         { 'data-testid': 'open-backup', onclick: () => go({ kind: 'backup' }) },
         'Encrypted backup',
       ),
+      h('button', { 'data-testid': 'open-devices', onclick: () => go({ kind: 'devices' }) }, 'Devices'),
     ),
   );
 }
@@ -410,6 +419,10 @@ function renderMain(): void {
         ),
       ),
     );
+    return;
+  }
+  if (v.kind === 'devices') {
+    if (state.client) renderDevices(el, state.client);
     return;
   }
   renderBackup(el);

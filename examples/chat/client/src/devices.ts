@@ -1,0 +1,289 @@
+/**
+ * Linked devices for the chat client:
+ * - `TxDeviceLists`: the known device ids of every account (by ServiceId), kept in the client's app
+ *   rows (inside the operation's store transaction, so they commit with the sessions);
+ * - `DeviceSender`: 1:1 sends through the kit's `DeviceFanout` — one ciphertext per device of the
+ *   recipient plus a sync copy for each of our own other devices — delivered sealed when possible,
+ *   the relay's 409/410 answers turned into the fan-out's `DeviceMismatch`;
+ * - `LinkRequest` (new device) and `provisionDevice` (existing device): the QR-code link.
+ */
+import { type Address, type CryptoProvider, E2eeError, type IdentityKeyPair } from '@e2ee-kit/core';
+import {
+  type Delivery,
+  type DeliveryAnswer,
+  DeviceFanout,
+  DeviceLinkRequest,
+  type DeviceListStore,
+  encryptProvisionMessage,
+  type FanoutSendResult,
+  type PreKeyBundle,
+  type ProtocolStore,
+  ProvisionMessage,
+  parseDeviceMismatch,
+  parseLinkDeviceUri,
+} from '@e2ee-kit/ratchet';
+import { type BundleJson, type EnvelopeKind, type FetchLike, RelayApi, RelayError } from './api.js';
+import type { ChatData } from './app-data.js';
+import type { SealedSender } from './sealed.js';
+
+/** The QR code's scheme and host: `e2ee-chat://linkdevice?uuid=…&pub_key=…`. */
+export const LINK_URI = { scheme: 'e2ee-chat', host: 'linkdevice' } as const;
+
+/** Why a device operation did not happen (the message is for the user; no secret in it). */
+export class DeviceError extends Error {
+  constructor(
+    readonly reason:
+      | 'device-list-changing'
+      | 'link-cancelled'
+      | 'no-provisioning-code'
+      | 'no-account-name'
+      | 'not-a-link-code',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeviceError';
+  }
+}
+
+/** The app row holding the device ids of the account with ServiceId `aci`. */
+export const deviceListKey = (aci: string) => `devices:${aci}`;
+
+export class TxDeviceLists implements DeviceListStore {
+  constructor(readonly data: () => ChatData) {}
+
+  async getDevices(aci: string): Promise<readonly number[] | null> {
+    return (await this.data().json<number[]>(deviceListKey(aci))) ?? null;
+  }
+
+  async saveDevices(aci: string, deviceIds: readonly number[]): Promise<void> {
+    await this.data().putJson(deviceListKey(aci), [...deviceIds]);
+  }
+}
+
+export interface DeviceSenderDeps {
+  readonly api: RelayApi;
+  /** The running operation's protocol store and app rows. */
+  readonly store: () => ProtocolStore;
+  /** Our own address: ServiceId and device id. */
+  readonly self: () => Address;
+  readonly data: () => ChatData;
+  readonly sealed: SealedSender;
+  readonly provider: CryptoProvider;
+  readonly bundleFrom: (b: BundleJson) => PreKeyBundle;
+}
+
+/** One fan-out send: what the fan-out reported, and every copy the relay took. */
+export interface DeviceSendOutcome {
+  readonly result: FanoutSendResult;
+  readonly envelopes: readonly SentCopy[];
+}
+
+/** One ciphertext the relay accepted. */
+export interface SentCopy {
+  /** The recipient's ServiceId. */
+  readonly to: string;
+  readonly deviceId: number;
+  readonly kind: EnvelopeKind;
+  readonly body: Uint8Array;
+  /** The relay's timestamp of it: what a retry receipt for it names. */
+  readonly serverTimestamp: number;
+}
+
+export class DeviceSender {
+  constructor(readonly deps: DeviceSenderDeps) {}
+
+  fanout(): DeviceFanout {
+    const { api, store, provider, bundleFrom } = this.deps;
+    return new DeviceFanout(store(), {
+      self: this.deps.self(),
+      deviceLists: new TxDeviceLists(this.deps.data),
+      provider,
+      fetchBundles: async (account, ids) => {
+        const out: PreKeyBundle[] = [];
+        for (const id of ids) {
+          const b = await api.bundle(account, id);
+          if (b) out.push(bundleFrom(b));
+        }
+        return out;
+      },
+    });
+  }
+
+  /** Sends `plaintext` to every device of ServiceId `recipient` and `sync` to our other devices. */
+  async send(recipient: string, plaintext: Uint8Array, sync: Uint8Array): Promise<DeviceSendOutcome> {
+    const envelopes: SentCopy[] = [];
+    const result = await this.fanout().send(
+      recipient,
+      plaintext,
+      async (d) => {
+        const answer = await this.#deliver(d);
+        if ('status' in answer) {
+          for (const m of d.messages)
+            envelopes.push({
+              to: m.address.name,
+              deviceId: m.address.deviceId,
+              kind: m.type,
+              body: m.body,
+              serverTimestamp: answer.serverTimestamp,
+            });
+          return { status: 'ok' };
+        }
+        return answer;
+      },
+      { sync },
+    );
+    for (const a of result.accounts)
+      if (a.status === 'gave-up')
+        throw new DeviceError(
+          'device-list-changing',
+          `the device list of ${a.account} kept changing; not sent`,
+        );
+    return { result, envelopes };
+  }
+
+  async #deliver(
+    d: Delivery,
+  ): Promise<{ status: 'ok'; serverTimestamp: number } | Exclude<DeliveryAnswer, { status: 'ok' }>> {
+    const tx = this.deps.data();
+    const messages = d.messages.map((m) => ({
+      deviceId: m.address.deviceId,
+      registrationId: m.registrationId,
+      kind: m.type,
+      body: m.body,
+    }));
+    try {
+      // Our own devices: no sealing (the relay knows who we are anyway).
+      const sealed = d.sync ? null : await this.deps.sealed.sealAll(tx, d.account, messages);
+      if (sealed) {
+        try {
+          const r = await this.deps.api.sendSealed(d.account, sealed.accessKey, sealed.messages);
+          this.deps.sealed.stats.sealed += messages.length;
+          return { status: 'ok', serverTimestamp: r.serverTimestamp ?? 0 };
+        } catch (err) {
+          if (!(err instanceof RelayError) || err.status !== 401) throw err;
+          await this.deps.sealed.forgetAccessKey(tx, d.account);
+        }
+      }
+      const r = await this.deps.api.fanout(d.account, messages);
+      if (!d.sync) this.deps.sealed.stats.unsealed += messages.length;
+      return { status: 'ok', serverTimestamp: r.serverTimestamp };
+    } catch (err) {
+      if (err instanceof RelayError && (err.status === 409 || err.status === 410))
+        return parseDeviceMismatch(err.status, err.body) as Exclude<DeliveryAnswer, { status: 'ok' }>;
+      throw err;
+    }
+  }
+}
+
+/** What the new device learns from the existing one. */
+export interface ProvisionedAccount {
+  /** The account's ServiceId and display name. */
+  readonly aci: string;
+  readonly name: string;
+  readonly identity: IdentityKeyPair;
+  readonly provisioningCode: string;
+  readonly profileKey: Uint8Array | undefined;
+}
+
+/**
+ * The new device's side: a provisioning address from the relay and an ephemeral key, shown as the
+ * QR code's text (`uri`); `waitForAccount` polls until the existing device sent the account.
+ */
+export class LinkRequest {
+  readonly #request: DeviceLinkRequest;
+  readonly #api: RelayApi;
+  #done = false;
+
+  private constructor(request: DeviceLinkRequest, api: RelayApi) {
+    this.#request = request;
+    this.#api = api;
+  }
+
+  static async create(serverUrl: string, options: { fetch?: FetchLike; provider?: CryptoProvider } = {}) {
+    const api = new RelayApi(serverUrl, options.fetch ? { fetch: options.fetch } : {});
+    const { address } = await api.openProvisioning();
+    const request = await DeviceLinkRequest.create({
+      address,
+      ...LINK_URI,
+      ...(options.provider ? { provider: options.provider } : {}),
+    });
+    return new LinkRequest(request, api);
+  }
+
+  /** The text the QR code encodes (and that can be pasted instead). */
+  get uri(): string {
+    return this.#request.uri;
+  }
+
+  /** Resolves with the account once the existing device sent it; `signal` stops the polling. */
+  async waitForAccount(
+    options: { intervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ProvisionedAccount> {
+    const interval = options.intervalMs ?? 500;
+    try {
+      for (;;) {
+        if (options.signal?.aborted || this.#done)
+          throw new DeviceError('link-cancelled', 'the link request was cancelled');
+        const envelope = await this.#api.collectProvisioning(this.#request.address);
+        if (envelope) {
+          const message = await this.#request.open(envelope);
+          if (!message.provisioningCode)
+            throw new DeviceError(
+              'no-provisioning-code',
+              'the provisioning message has no provisioning code',
+            );
+          if (!message.number)
+            throw new DeviceError('no-account-name', 'the provisioning message names no account');
+          return {
+            aci: message.aci,
+            name: message.number,
+            identity: message.aciIdentityKeyPair,
+            provisioningCode: message.provisioningCode,
+            profileKey: message.profileKey,
+          };
+        }
+        await new Promise((r) => setTimeout(r, interval));
+      }
+    } finally {
+      this.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.#done = true;
+    this.#request.dispose();
+  }
+}
+
+/**
+ * The existing device's side: after the user confirmed, sends the account identity, a one-time
+ * provisioning code and the profile key to the scanned or pasted `uri`.
+ */
+export async function provisionDevice(
+  api: RelayApi,
+  uri: string,
+  account: { aci: string; name: string; identity: IdentityKeyPair; profileKey: Uint8Array | undefined },
+  provider?: CryptoProvider,
+): Promise<void> {
+  let parsed: ReturnType<typeof parseLinkDeviceUri>;
+  try {
+    parsed = parseLinkDeviceUri(uri.trim(), LINK_URI);
+  } catch (err) {
+    if (E2eeError.is(err)) throw new DeviceError('not-a-link-code', 'this is not a device-link code');
+    throw err;
+  }
+  const { code } = await api.provisioningCode();
+  const envelope = await encryptProvisionMessage(
+    parsed.publicKey,
+    ProvisionMessage.from({
+      aciIdentityKeyPair: account.identity,
+      aci: account.aci,
+      // Signal's phone-number field carries the display name here.
+      number: account.name,
+      provisioningCode: code,
+      ...(account.profileKey ? { profileKey: account.profileKey } : {}),
+    }),
+    ...(provider ? [{ provider }] : []),
+  );
+  await api.depositProvisioning(parsed.address, envelope);
+}
