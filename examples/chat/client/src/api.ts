@@ -141,8 +141,9 @@ export class RelayApi {
     }>('POST', '/v1/accounts', body, {}, false);
   }
 
-  directory() {
-    return this.#call<{ accounts: { name: string; devices: number[] }[] }>('GET', '/v1/accounts');
+  /** Looks an account up by its exact name (the relay lists no one: 404 when there is no such account). */
+  lookup(name: string) {
+    return this.#call<{ name: string; devices: number[] }>('GET', `/v1/accounts/${encodeURIComponent(name)}`);
   }
 
   bundles(name: string) {

@@ -9,6 +9,7 @@ import { SessionRecord } from '@e2ee-kit/ratchet';
 import { KeyHolderRecord, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 import type { KvTransaction } from '@e2ee-kit/store-kv';
 import { APP_KEYS, ChatData } from './app-data.js';
+import { CONSENT_KEYS } from './group-consent.js';
 import { accessKeyOf, SEALED_KEYS } from './sealed.js';
 
 export const BACKUP_FORMAT = 'e2ee-kit-chat-backup';
@@ -42,6 +43,7 @@ export async function exportState(tx: KvTransaction, name: string, deviceId: num
   const groupIds = await data.members(APP_KEYS.groups);
   const peers = await data.members(APP_KEYS.peers);
   const keys: string[] = [...SEALED_KEYS, APP_KEYS.conversations, APP_KEYS.groups, APP_KEYS.peers];
+  keys.push(...Object.values(CONSENT_KEYS));
   for (const p of peers) keys.push(APP_KEYS.verified(p), accessKeyOf(p));
   for (const c of conversations) {
     const n = (await data.json<number>(APP_KEYS.messageCount(c))) ?? 0;

@@ -25,3 +25,14 @@ export {
   type StoreOpener,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export {
+  type AddDecision,
+  checkWhoCanAddMe,
+  DEFAULT_WHO_CAN_ADD_ME,
+  INVITATION_LIFETIME_MS,
+  type Invitation,
+  InvitationError,
+  type InvitationErrorCode,
+  mayAdd,
+  type WhoCanAddMe,
+} from './group-consent.js';

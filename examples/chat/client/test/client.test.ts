@@ -83,6 +83,7 @@ describe('ChatClient', () => {
     const alice = await register('alice');
     const carolBackend = new MemoryKvBackend();
     const carol = await register('carol', { store: over(carolBackend) });
+    await carol.addContact('alice');
     const group = await alice.createGroup('g', ['carol']);
     await carol.syncOnce();
     await alice.sendGroupText(group.id, 'before');
@@ -134,6 +135,7 @@ describe('ChatClient', () => {
   it('a restored device keeps its history, reads the group with the backed-up sender keys, and sends on', async () => {
     const alice = await register('alice');
     const bob = await register('bob');
+    await bob.addContact('alice');
     const group = await alice.createGroup('g', ['bob']);
     await alice.sendText('bob', 'dm before');
     await alice.sendGroupText(group.id, 'group before');

@@ -356,12 +356,17 @@ const routes: Route[] = [
     },
   },
   {
+    // A lookup by exact name only: the relay never lists every account to every account (finding
+    // someone needs their name), and the lookup takes no prekey, unlike fetching a bundle.
     method: 'GET',
-    pattern: /^\/v1\/accounts$/,
-    name: 'directory',
-    handler: async (req, _p, ctx) => {
+    pattern: /^\/v1\/accounts\/([^/]+)$/,
+    name: 'lookup',
+    handler: async (req, [rawName], ctx) => {
       authenticate(req, ctx);
-      return [200, { accounts: ctx.store.listAccounts() }];
+      const name = pathName(rawName);
+      const devices = ctx.store.deviceIds(name);
+      if (devices.length === 0) throw new HttpError(404, 'not_found', 'no such account');
+      return [200, { name, devices }];
     },
   },
   {

@@ -18,14 +18,18 @@ const msg = (to: string, body: string, kind = 'whisper') => ({
 });
 
 describe('registration and the key directory', () => {
-  it('issues a token and a recovery code once, and lists accounts to registered devices only', async () => {
+  it('issues a token and a recovery code once, and looks accounts up by exact name for registered devices only', async () => {
     const alice = await register(relay.url, 'alice', await makeDevice());
+    await register(relay.url, 'bob', await makeDevice());
     expect(alice.deviceId).toBe(1);
     expect(alice.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(alice.recoveryCode).toMatch(/^[0-9a-f]{32}$/);
-    expect((await call(relay.url, 'GET', '/v1/accounts')).status).toBe(401);
-    const dir = await call(relay.url, 'GET', '/v1/accounts', { token: alice.token });
-    expect(dir.body).toEqual({ accounts: [{ name: 'alice', devices: [1] }] });
+    expect((await call(relay.url, 'GET', '/v1/accounts/bob')).status).toBe(401);
+    const found = await call(relay.url, 'GET', '/v1/accounts/bob', { token: alice.token });
+    expect(found.body).toEqual({ name: 'bob', devices: [1] });
+    expect((await call(relay.url, 'GET', '/v1/accounts/bo', { token: alice.token })).status).toBe(404);
+    // No route lists every account.
+    expect((await call(relay.url, 'GET', '/v1/accounts', { token: alice.token })).status).toBe(405);
   });
 
   it('hands out each one-time prekey once and reuses only the last-resort Kyber key', async () => {
