@@ -976,6 +976,12 @@ export class ChatClient {
     return this.#run((tx) => this.#consent(tx).contacts(), true);
   }
 
+  /** People with a 1:1 conversation, contacts or not (someone who wrote first is listed too). */
+  async chatPartners(): Promise<string[]> {
+    const all = await new ChatData(this.store.app).members(APP_KEYS.conversations);
+    return all.filter((c) => c.startsWith('dm:')).map((c) => c.slice(3));
+  }
+
   /** Adds a contact, after the relay confirmed an account of exactly that name exists. */
   addContact(name: string): Promise<void> {
     return this.#run(async (tx) => {

@@ -4,7 +4,11 @@
  */
 import { ChatClient, type ChatMessage, type Group, type SafetyNumberView } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
+import { addContactForm } from './contacts-view.js';
 import { webStorage } from './idb-storage.js';
+import { renderInvitations } from './invitations-view.js';
+import { renderPrivacy } from './privacy-view.js';
+import type { ViewContext } from './view-context.js';
 
 type View =
   | { kind: 'none' }
@@ -12,7 +16,9 @@ type View =
   | { kind: 'group'; id: string }
   | { kind: 'safety'; contact: string }
   | { kind: 'new-group' }
-  | { kind: 'backup' };
+  | { kind: 'backup' }
+  | { kind: 'privacy' }
+  | { kind: 'invitations' };
 
 type Child = Node | string | null | undefined | false;
 
@@ -38,6 +44,7 @@ const state = {
   view: { kind: 'none' } as View,
   contacts: [] as string[],
   groups: [] as Group[],
+  invitations: 0,
   unread: new Map<string, number>(),
   connected: false,
   notice: '' as string,
@@ -144,10 +151,15 @@ function renderWelcome(error = ''): void {
 // ---------------------------------------------------------------------------------------------
 // Main screen
 
+const viewContext = (client: ChatClient): ViewContext => ({ h, client, refresh: refreshLists, errorText });
+/** Made once, so the 3-second sidebar refresh keeps what is being typed. */
+let addContact: HTMLFormElement | undefined;
+
 async function start(client: ChatClient): Promise<void> {
   state.client = client;
   client.on('message', (m) => onMessage(m));
   client.on('group', () => void refreshLists());
+  client.on('invitation', () => void refreshLists());
   client.on('identity-changed', (e) => {
     state.notice = `Your safety number with ${e.contact} changed. Verify it again before you send.`;
     render();
@@ -168,12 +180,10 @@ async function start(client: ChatClient): Promise<void> {
 async function refreshLists(): Promise<void> {
   const c = state.client;
   if (!c) return;
-  try {
-    state.contacts = await c.contacts();
-  } catch {
-    // offline: keep the last list
-  }
+  // The people this user added, and anyone they have a 1:1 conversation with.
+  state.contacts = [...new Set([...(await c.contacts()), ...(await c.chatPartners())])];
   state.groups = await c.groups();
+  state.invitations = (await c.invitations()).length;
   renderSidebar();
 }
 
@@ -221,6 +231,7 @@ function renderSidebar(): void {
       unread > 0 && h('span', { class: 'badge' }, String(unread)),
     );
   };
+  addContact ??= addContactForm(viewContext(c));
   el.replaceChildren(
     h(
       'div',
@@ -229,6 +240,7 @@ function renderSidebar(): void {
       h('div', { class: 'status', 'data-testid': 'connection' }, state.connected ? 'connected' : 'offline'),
     ),
     h('div', { class: 'section' }, 'Contacts'),
+    addContact,
     h(
       'ul',
       { class: 'list' },
@@ -254,6 +266,12 @@ function renderSidebar(): void {
         'button',
         { 'data-testid': 'open-backup', onclick: () => go({ kind: 'backup' }) },
         'Encrypted backup',
+      ),
+      h('button', { 'data-testid': 'open-privacy', onclick: () => go({ kind: 'privacy' }) }, 'Privacy'),
+      h(
+        'button',
+        { 'data-testid': 'open-invitations', onclick: () => go({ kind: 'invitations' }) },
+        `Invitations${state.invitations > 0 ? ` (${state.invitations})` : ''}`,
       ),
     ),
   );
@@ -405,6 +423,14 @@ function renderMain(): void {
         ),
       ),
     );
+    return;
+  }
+  if (v.kind === 'privacy' && state.client) {
+    void renderPrivacy(el, viewContext(state.client));
+    return;
+  }
+  if (v.kind === 'invitations' && state.client) {
+    void renderInvitations(el, viewContext(state.client), (g) => go({ kind: 'group', id: g.id }));
     return;
   }
   renderBackup(el);
