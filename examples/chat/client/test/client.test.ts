@@ -152,6 +152,7 @@ describe('ChatClient', () => {
     expect(await texts(restored, 'dm:alice')).toEqual(['dm before']);
     expect(await texts(restored, `group:${group.id}`)).toEqual(['group before']);
     expect((await restored.groups()).map((g) => g.id)).toEqual([group.id]);
+    expect(await restored.contacts()).toEqual(['alice']);
     // Alice's chain continues: the restored device reads it with the sender key from the backup.
     await alice.sendGroupText(group.id, 'group after');
     await restored.syncOnce();
