@@ -101,14 +101,15 @@ it.skipIf(!executablePath)(
     const alice = await open('alice');
     const bob = await open('bob');
 
-    // Alice adds Bob by his exact name and writes; Bob lists Alice once her message arrived.
+    // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
+    // "Other chats" once her message arrived.
     await addContact(alice, 'bob');
     await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
     await say(alice, 'Hello Bob, from a browser');
     await expect.poll(() => messages(alice)).toEqual(['Hello Bob, from a browser']);
 
     // Bob sees it arrive over the WebSocket, answers.
-    await bob.getByTestId('contact-alice').click({ timeout: 15_000 });
+    await bob.getByTestId('chat-alice').click({ timeout: 15_000 });
     await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
     await say(bob, 'Hi Alice, decrypted in my tab');
     await expect
@@ -169,7 +170,7 @@ it.skipIf(!executablePath)(
       .poll(() => messages(fresh))
       .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
     await say(fresh, 'Restored in a fresh profile');
-    await bob.getByTestId('contact-alice').click();
+    await bob.getByTestId('chat-alice').click();
     await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
   },
   120_000,
@@ -209,7 +210,7 @@ it.skipIf(!executablePath)(
         }
       }, lines);
     await Promise.all([burst(first, texts('first')), burst(second, texts('second'))]);
-    await bob.getByTestId('contact-tabs-alice').click({ timeout: 15_000 });
+    await bob.getByTestId('chat-tabs-alice').click({ timeout: 15_000 });
     await expect
       .poll(async () => (await messages(bob)).length, { timeout: 30_000 })
       .toBeGreaterThanOrEqual(2 * perTab);

@@ -217,6 +217,45 @@ describe('invitations', () => {
   });
 });
 
+describe('updates and strangers', () => {
+  it('an update from the admin while the invitation waits keeps its received-at; a removal withdraws it', async () => {
+    const start = Date.UTC(2026, 0, 1);
+    const { bob, clock } = await bobWithClock(start);
+    const alice = await register('alice');
+    await register('carol');
+    const group = await alice.createGroup('lunch', ['bob', 'carol']);
+    await bob.syncOnce();
+    clock.now = start + DAY;
+    await alice.removeMember(group.id, 'carol');
+    await bob.syncOnce();
+    expect(await bob.invitations()).toEqual([
+      {
+        group: { id: group.id, title: 'lunch', admin: 'alice', members: ['alice', 'bob'] },
+        inviter: 'alice',
+        receivedAt: start,
+        expiresAt: start + 3 * DAY,
+      },
+    ]);
+    await alice.removeMember(group.id, 'bob');
+    await bob.syncOnce();
+    expect(await bob.invitations()).toEqual([]);
+    expect(await bob.groups()).toEqual([]);
+  });
+
+  it('a group message of a group Bob never heard of is dropped, and he asks for nothing', async () => {
+    const { bob, backend } = await bobWithClock();
+    const alice = await register('alice');
+    await register('carol');
+    const group = await alice.createGroup('not with bob', ['carol']);
+    const sent = await alice.sendGroupText(group.id, 'for carol only');
+    const body = sent.envelopes[0]!.body;
+    await bob.receive({ id: 1, from: 'alice', fromDevice: 1, kind: 'senderkey', body, serverTimestamp: 0 });
+    expect(await bob.messages(`group:${group.id}`)).toEqual([]);
+    expect(await backend.list('sender_key')).toEqual([]);
+    expect(relay.store.pending('alice', 1)).toEqual([]);
+  });
+});
+
 describe('the relay cannot add anyone', () => {
   it('a relay-forged "group" envelope (no valid ciphertext) adds nothing, even with "everyone"', async () => {
     const { bob, backend } = await bobWithClock();

@@ -43,6 +43,8 @@ const state = {
   client: undefined as ChatClient | undefined,
   view: { kind: 'none' } as View,
   contacts: [] as string[],
+  /** People with a 1:1 conversation who are not contacts (someone who wrote first). */
+  chats: [] as string[],
   groups: [] as Group[],
   invitations: 0,
   unread: new Map<string, number>(),
@@ -180,8 +182,8 @@ async function start(client: ChatClient): Promise<void> {
 async function refreshLists(): Promise<void> {
   const c = state.client;
   if (!c) return;
-  // The people this user added, and anyone they have a 1:1 conversation with.
-  state.contacts = [...new Set([...(await c.contacts()), ...(await c.chatPartners())])];
+  state.contacts = await c.contacts();
+  state.chats = (await c.chatPartners()).filter((n) => !state.contacts.includes(n));
   state.groups = await c.groups();
   state.invitations = (await c.invitations()).length;
   renderSidebar();
@@ -246,6 +248,16 @@ function renderSidebar(): void {
       { class: 'list' },
       ...state.contacts.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `contact-${n}`)),
     ),
+    ...(state.chats.length > 0
+      ? [
+          h('div', { class: 'section' }, 'Other chats'),
+          h(
+            'ul',
+            { class: 'list' },
+            ...state.chats.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `chat-${n}`)),
+          ),
+        ]
+      : []),
     h(
       'div',
       { class: 'section' },
