@@ -176,6 +176,11 @@ export async function runStory({
 
     // 4 ------------------------------------------------------------------------------------------
     r.step('4. A group of three (sender keys; distribution messages over the 1:1 sessions)');
+    // Only contacts may add someone to a group without an invitation (the default privacy setting).
+    for (const member of [bob, carol]) {
+      await member.addContact('alice');
+      r.client(member.name, 'added alice as a contact (so her group add joins directly)');
+    }
     const group = await alice.createGroup('Friday lunch', ['bob', 'carol']);
     stored();
     await read(bob);

@@ -86,6 +86,13 @@ async function say(page: Page, text: string): Promise<void> {
   await page.getByTestId('send').click();
 }
 
+/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
+async function addContact(page: Page, name: string): Promise<void> {
+  await page.getByTestId('add-contact-name').fill(name);
+  await page.getByTestId('add-contact-submit').click();
+  await expect.poll(() => page.getByTestId('add-contact-status').textContent()).toBe(`added ${name}`);
+}
+
 const messages = (page: Page) => page.getByTestId('message').allTextContents();
 
 it.skipIf(!executablePath)(
@@ -94,13 +101,15 @@ it.skipIf(!executablePath)(
     const alice = await open('alice');
     const bob = await open('bob');
 
-    // Alice picks Bob from the directory (refreshed every few seconds) and writes.
+    // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
+    // "Other chats" once her message arrived.
+    await addContact(alice, 'bob');
     await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
     await say(alice, 'Hello Bob, from a browser');
     await expect.poll(() => messages(alice)).toEqual(['Hello Bob, from a browser']);
 
     // Bob sees it arrive over the WebSocket, answers.
-    await bob.getByTestId('contact-alice').click({ timeout: 15_000 });
+    await bob.getByTestId('chat-alice').click({ timeout: 15_000 });
     await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
     await say(bob, 'Hi Alice, decrypted in my tab');
     await expect
@@ -161,7 +170,7 @@ it.skipIf(!executablePath)(
       .poll(() => messages(fresh))
       .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
     await say(fresh, 'Restored in a fresh profile');
-    await bob.getByTestId('contact-alice').click();
+    await bob.getByTestId('chat-alice').click();
     await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
   },
   120_000,
@@ -183,6 +192,7 @@ it.skipIf(!executablePath)(
     const bob = await open('tabs-bob');
     const first = await open('tabs-alice');
     // A second tab of the same profile: same origin, same IndexedDB, the account opens from it.
+    await addContact(first, 'tabs-bob');
     const second = await first.context().newPage();
     await second.goto(relay.url);
     await expect.poll(() => second.getByTestId('me').textContent(), { timeout: 20_000 }).toBe('tabs-alice');
@@ -202,7 +212,7 @@ it.skipIf(!executablePath)(
         }
       }, lines);
     await Promise.all([burst(first, texts('first')), burst(second, texts('second'))]);
-    await bob.getByTestId('contact-tabs-alice').click({ timeout: 15_000 });
+    await bob.getByTestId('chat-tabs-alice').click({ timeout: 15_000 });
     await expect
       .poll(async () => (await messages(bob)).length, { timeout: 30_000 })
       .toBeGreaterThanOrEqual(2 * perTab);
@@ -216,6 +226,50 @@ it.skipIf(!executablePath)(
       return `${Buffer.from(m.ratchetKey.serialize()).toString('hex')}:${m.counter}`;
     });
     expect(new Set(positions).size).toBe(2 * perTab);
+  },
+  120_000,
+);
+
+it.skipIf(!executablePath)(
+  'an add from a non-contact is an invitation with its expiry, accepted in the Invitations list; with "Everyone" the next add joins directly',
+  async () => {
+    const alice = await open('inv-alice');
+    const bob = await open('inv-bob');
+    await addContact(alice, 'inv-bob');
+    await alice.getByTestId('new-group').click();
+    await alice.getByTestId('group-title').fill('lunch');
+    await alice.getByTestId('member-inv-bob').click();
+    await alice.getByTestId('create-group').click();
+    await expect.poll(() => alice.getByTestId('conversation-title').textContent()).toBe('lunch');
+
+    // Bob has not added Alice (the default "My contacts"): an invitation, not a group.
+    await expect
+      .poll(() => bob.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
+      .toBe('Invitations (1)');
+    expect(await bob.getByTestId('group-lunch').count()).toBe(0);
+    await bob.getByTestId('open-invitations').click();
+    const invitation = bob.getByTestId('invitation-lunch');
+    expect(await invitation.getByTestId('invitation-expiry').textContent()).toBe(
+      'expires in 2 days 23 hours',
+    );
+    await invitation.getByTestId('invitation-accept').click();
+    await expect.poll(() => bob.getByTestId('conversation-title').textContent()).toBe('lunch');
+    await say(alice, 'welcome, Bob');
+    await expect
+      .poll(() => messages(bob), { timeout: 15_000 })
+      .toEqual([expect.stringMatching(/welcome, Bob$/)]);
+
+    // Bob lets everyone add him: Alice's next group joins directly.
+    await bob.getByTestId('open-privacy').click();
+    await bob.getByTestId('privacy-everyone').check();
+    await bob.getByTestId('privacy-save').click();
+    await expect.poll(() => bob.getByTestId('privacy-result').textContent()).toBe('Saved.');
+    await alice.getByTestId('new-group').click();
+    await alice.getByTestId('group-title').fill('dinner');
+    await alice.getByTestId('member-inv-bob').click();
+    await alice.getByTestId('create-group').click();
+    await bob.getByTestId('group-dinner').click({ timeout: 15_000 });
+    expect(await bob.getByTestId('open-invitations').textContent()).toBe('Invitations');
   },
   120_000,
 );

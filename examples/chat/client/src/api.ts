@@ -218,11 +218,7 @@ export class RelayApi {
     }>('POST', '/v1/accounts', body, {}, false);
   }
 
-  directory() {
-    return this.#call<{ accounts: DirectoryEntryJson[] }>('GET', '/v1/accounts');
-  }
-
-  /** The account registered under a display name. */
+  /** The account registered under a display name (the relay lists no one: 404 when there is none). */
   lookupName(name: string) {
     return this.#call<DirectoryEntryJson>('GET', `/v1/accounts/name/${encodeURIComponent(name)}`);
   }

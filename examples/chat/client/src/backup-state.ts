@@ -10,6 +10,7 @@ import { KeyHolderRecord, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 import type { KvTransaction } from '@e2ee-kit/store-kv';
 import { APP_KEYS, ChatData } from './app-data.js';
 import { DIRECTORY_KEYS } from './directory.js';
+import { CONSENT_KEYS } from './group-consent.js';
 import { accessKeyOf, SEALED_KEYS } from './sealed.js';
 
 export const BACKUP_FORMAT = 'e2ee-kit-chat-backup';
@@ -43,6 +44,7 @@ export async function exportState(tx: KvTransaction, name: string, deviceId: num
   const groupIds = await data.members(APP_KEYS.groups);
   const peers = await data.members(APP_KEYS.peers);
   const keys: string[] = [...SEALED_KEYS, APP_KEYS.conversations, APP_KEYS.groups, APP_KEYS.peers];
+  keys.push(...Object.values(CONSENT_KEYS));
   // Peers are ServiceIds (the protocol's addresses); verification is kept by display name, so the
   // pinned name ↔ ServiceId binding of each peer travels too.
   for (const p of peers) {

@@ -89,6 +89,7 @@ import {
 } from './content.js';
 import { DeviceSender, LinkRequest, type ProvisionedAccount, provisionDevice } from './devices.js';
 import { ContactDirectory, DirectoryMismatchError, isDirectoryRefusal } from './directory.js';
+import { GroupConsent, type Invitation, type WhoCanAddMe } from './group-consent.js';
 import { RetryReceipts } from './healing.js';
 import { openPhoto, type PhotoMeta, uploadPhoto } from './photos.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
@@ -159,6 +160,8 @@ export interface SafetyNumberView {
 export interface ChatEvents {
   message: ChatMessage;
   group: Group;
+  /** An add this user's privacy setting did not allow (or an update of a pending one). */
+  invitation: Invitation;
   'identity-changed': { readonly contact: string };
   'prekeys-refilled': { readonly preKeys: number; readonly kyberPreKeys: number };
   connection: { readonly state: 'open' | 'closed' };
@@ -911,6 +914,7 @@ export class ChatClient {
             return;
           }
           if (!isMessageContent(content) || content.group !== distributionId) return;
+          if (!(await this.#inGroup(tx, content.group, env.from))) return; // declined or never joined
           await this.#storeText(tx, groupConversation(content.group), env.from, content, false);
         },
       });
@@ -922,6 +926,8 @@ export class ChatClient {
     switch (outcome.status) {
       case 'missing-sender-key': {
         if (retry) return false;
+        // A group we did not join (or an invitation not accepted): dropped, nothing sent back.
+        if (!(await this.#inGroup(tx, outcome.distributionId, env.from))) return true;
         // Keep the ciphertext (so it can be acknowledged) and ask the sender for its key and for
         // this message: a distribution message only opens messages from its iteration on.
         const skm = SenderKeyMessage.deserialize(env.body);
@@ -981,6 +987,15 @@ export class ChatClient {
         const known = await this.#loadGroup(tx, g.id);
         if (known && known.admin !== from) return; // only the admin changes a group
         if (!known && g.admin !== from) return;
+        if (!known) {
+          // Being added needs this user's consent (their who-can-add-me setting, or an invitation).
+          const decision = await this.#consent(tx).screenAdd(this.name, g, from);
+          if (decision.action === 'ignore') return;
+          if (decision.action === 'invite') {
+            this.#emit('invitation', decision.invitation);
+            return;
+          }
+        }
         const active = g.members.includes(this.name);
         const group: Group = { id: g.id, title: g.title, admin: g.admin, members: [...g.members], active };
         await tx.putJson(APP_KEYS.group(g.id), group);
@@ -1001,6 +1016,7 @@ export class ChatClient {
       case 'skdm': {
         const skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
         if (skdm.distributionId !== content.group) return;
+        if (!(await this.#inGroup(tx, content.group, from))) return; // not a group we joined
         await this.#groups.processDistributionMessage(address(from, env.fromDevice), skdm);
         // Messages that arrived before the key: try them again now.
         const index = APP_KEYS.pending(content.group, from);
@@ -1032,6 +1048,9 @@ export class ChatClient {
         }
         return;
       }
+      case 'invite-answer':
+        await this.#invitationAnswered(tx, from, content.group, content.accepted);
+        return;
       case 'hello':
         return;
     }
@@ -1168,10 +1187,92 @@ export class ChatClient {
     return new ChatData(this.store.app).messages<ChatMessage>(conversation);
   }
 
-  /** Contacts with a conversation, and everyone in the relay's directory. */
-  async contacts(): Promise<string[]> {
-    const { accounts } = await this.api.directory();
-    return accounts.map((a) => a.name).filter((n) => n !== this.name);
+  // ---------------------------------------------------------------------------------------------
+  // Contacts, who can add me, invitations (see group-consent.ts)
+
+  #consent(tx: ChatData): GroupConsent {
+    return new GroupConsent(tx, this.#now());
+  }
+
+  /** The people this user added (never the relay's directory). */
+  contacts(): Promise<string[]> {
+    return this.#run((tx) => this.#consent(tx).contacts(), true);
+  }
+
+  /** People with a 1:1 conversation, contacts or not (someone who wrote first is listed too). */
+  async chatPartners(): Promise<string[]> {
+    const all = await new ChatData(this.store.app).members(APP_KEYS.conversations);
+    return all.filter((c) => c.startsWith('dm:')).map((c) => c.slice(3));
+  }
+
+  /** Adds a contact, after the relay confirmed an account of exactly that name exists. */
+  addContact(name: string): Promise<void> {
+    return this.#run(async (tx) => {
+      if (name === this.name) throw new Error('you cannot add yourself');
+      await this.api.lookupName(name);
+      await this.#consent(tx).addContact(name);
+    });
+  }
+
+  removeContact(name: string): Promise<void> {
+    return this.#run((tx) => this.#consent(tx).removeContact(name));
+  }
+
+  whoCanAddMe(): Promise<WhoCanAddMe> {
+    return this.#run((tx) => this.#consent(tx).whoCanAddMe(), true);
+  }
+
+  setWhoCanAddMe(setting: WhoCanAddMe): Promise<WhoCanAddMe> {
+    return this.#run((tx) => this.#consent(tx).setWhoCanAddMe(setting));
+  }
+
+  /** Pending (unexpired) group invitations, oldest first. */
+  invitations(): Promise<Invitation[]> {
+    return this.#run((tx) => this.#consent(tx).invitations(), true);
+  }
+
+  /** Joins the group of a pending invitation and tells its members (throws once it expired). */
+  acceptInvitation(groupId: string): Promise<Group> {
+    return this.#run(async (tx) => {
+      const { group: g, inviter } = await this.#consent(tx).take(groupId, true);
+      const group: Group = { ...g, members: [...g.members], active: true };
+      await tx.putJson(APP_KEYS.group(g.id), group);
+      await tx.addMember(APP_KEYS.groups, g.id);
+      const answer: Content = { t: 'invite-answer', group: g.id, accepted: true };
+      const out = [];
+      for (const m of g.members) if (m !== this.name) out.push(await this.#encryptTo(m, answer));
+      if (out.length > 0) await this.#send(out);
+      await this.#note(
+        tx,
+        groupConversation(g.id),
+        inviter,
+        `you joined "${g.title}" (invited by ${inviter})`,
+      );
+      this.#emit('group', group);
+      return group;
+    });
+  }
+
+  /** Declines a pending invitation: tells the inviter, keeps nothing of the group. */
+  declineInvitation(groupId: string): Promise<void> {
+    return this.#run(async () => {
+      const { group, inviter } = await this.#consent(this.#data).take(groupId, false);
+      const answer: Content = { t: 'invite-answer', group: group.id, accepted: false };
+      await this.#send([await this.#encryptTo(inviter, answer)]);
+    });
+  }
+
+  async #invitationAnswered(tx: ChatData, from: string, groupId: string, accepted: boolean) {
+    const group = await this.#loadGroup(tx, groupId);
+    if (!group || !group.active || !group.members.includes(from)) return;
+    const conversation = groupConversation(groupId);
+    if (accepted) {
+      // Whatever key we sent before they accepted was dropped unread: send it again with our next message.
+      await this.#groups.markNeedsDistribution(address(this.name, this.deviceId), groupId, [address(from)]);
+      await this.#note(tx, conversation, from, `${from} joined`);
+    } else if (group.admin === this.name) {
+      await this.#removeFromGroup(tx, group, from, `${from} declined the invitation`);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1214,13 +1315,23 @@ export class ChatClient {
     return this.#run(async (tx) => {
       const old = await this.#loadGroup(tx, groupId);
       if (!old || old.admin !== this.name) throw new Error('only the group admin can remove members');
-      const group: Group = { ...old, members: old.members.filter((m) => m !== member) };
-      await tx.putJson(APP_KEYS.group(groupId), group);
-      await this.#announce(group, [...group.members, member]);
-      await this.#note(tx, groupConversation(groupId), this.name, `you removed ${member}`);
-      this.#emit('group', group);
-      return group;
+      return this.#removeFromGroup(tx, old, member, `you removed ${member}`);
     });
+  }
+
+  async #removeFromGroup(tx: ChatData, old: Group, member: string, note: string): Promise<Group> {
+    const group: Group = { ...old, members: old.members.filter((m) => m !== member) };
+    await tx.putJson(APP_KEYS.group(old.id), group);
+    await this.#announce(group, [...group.members, member]);
+    await this.#note(tx, groupConversation(old.id), this.name, note);
+    this.#emit('group', group);
+    return group;
+  }
+
+  /** True when `from` may send us messages of this group: we joined it and they are a member. */
+  async #inGroup(tx: ChatData, groupId: string, from: string): Promise<boolean> {
+    const group = await this.#loadGroup(tx, groupId);
+    return group !== undefined && group.active && group.members.includes(from);
   }
 
   async #announce(group: Group, recipients: readonly string[]): Promise<void> {

@@ -41,6 +41,8 @@ export type Content =
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
   /** "I could not decrypt your group message at (chain, iteration): send your key and the message." */
   | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
+  /** The answer to a group invitation: to the inviter when declined, to every member when accepted. */
+  | { readonly t: 'invite-answer'; readonly group: string; readonly accepted: boolean }
   | { readonly t: 'hello' };
 
 /** The contents shown as a message in a conversation. */
@@ -96,6 +98,10 @@ export function decodeContent(bytes: Uint8Array): Content {
     case 'resend':
       if (isStr(v['group'], 64) && isPosition({ chain: v['chain'], iteration: v['iteration'] }))
         return v as Content;
+      break;
+    case 'invite-answer':
+      if (isStr(v['group'], 64) && typeof v['accepted'] === 'boolean')
+        return { t: 'invite-answer', group: v['group'], accepted: v['accepted'] };
       break;
     case 'hello':
       return { t: 'hello' };

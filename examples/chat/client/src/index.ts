@@ -42,5 +42,16 @@ export {
   type SentCopy,
 } from './devices.js';
 export { DirectoryMismatchError } from './directory.js';
+export {
+  type AddDecision,
+  checkWhoCanAddMe,
+  DEFAULT_WHO_CAN_ADD_ME,
+  INVITATION_LIFETIME_MS,
+  type Invitation,
+  InvitationError,
+  type InvitationErrorCode,
+  mayAdd,
+  type WhoCanAddMe,
+} from './group-consent.js';
 export { RetryReceipts, type RetryStats } from './healing.js';
 export type { PhotoMeta } from './photos.js';

@@ -84,6 +84,7 @@ describe('ChatClient', () => {
     const alice = await register('alice');
     const carolBackend = new MemoryKvBackend();
     const carol = await register('carol', { store: over(carolBackend) });
+    await carol.addContact('alice');
     const group = await alice.createGroup('g', ['carol']);
     await carol.syncOnce();
     await alice.sendGroupText(group.id, 'before');
@@ -135,6 +136,7 @@ describe('ChatClient', () => {
   it('a restored device keeps its history, reads the group with the backed-up sender keys, and sends on', async () => {
     const alice = await register('alice');
     const bob = await register('bob');
+    await bob.addContact('alice');
     const group = await alice.createGroup('g', ['bob']);
     await alice.sendText('bob', 'dm before');
     await alice.sendGroupText(group.id, 'group before');
@@ -151,6 +153,7 @@ describe('ChatClient', () => {
     expect(await texts(restored, 'dm:alice')).toEqual(['dm before']);
     expect(await texts(restored, `group:${group.id}`)).toEqual(['group before']);
     expect((await restored.groups()).map((g) => g.id)).toEqual([group.id]);
+    expect(await restored.contacts()).toEqual(['alice']);
     // Alice's chain continues: the restored device reads it with the sender key from the backup.
     await alice.sendGroupText(group.id, 'group after');
     await restored.syncOnce();

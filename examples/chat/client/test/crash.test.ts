@@ -80,6 +80,7 @@ async function crashScenario(name: string, split: boolean) {
     store: sqlite(bobPath, { onStatement: snapshot, split }),
   });
   const alice = await ChatClient.register(`${name}-alice`, { serverUrl, store: memoryStore() });
+  await bob.addContact(alice.name);
   const dms = ['one', 'two', 'three'];
   for (const t of dms) await alice.sendText(name, t);
   const group = await alice.createGroup('g', [name]);

@@ -239,15 +239,8 @@ const routes: Route[] = [
     },
   },
   {
-    method: 'GET',
-    pattern: /^\/v1\/accounts$/,
-    name: 'directory',
-    handler: async (req, _p, ctx) => {
-      authenticate(req, ctx);
-      return [200, { accounts: ctx.store.listAccounts().map(directoryJson) }];
-    },
-  },
-  {
+    // Lookups by exact name or ServiceId only: the relay never lists every account to every account
+    // (finding someone needs their name), and a lookup takes no prekey, unlike fetching a bundle.
     method: 'GET',
     pattern: /^\/v1\/accounts\/name\/([^/]+)$/,
     name: 'lookup-name',

@@ -18,15 +18,19 @@ const msg = (to: string, body: string, kind = 'whisper') => ({
 });
 
 describe('registration and the key directory', () => {
-  it('issues a token and a recovery code once, and lists accounts to registered devices only', async () => {
+  it('issues a token and a recovery code once, and looks accounts up by exact name for registered devices only', async () => {
     const alice = await register(relay.url, 'alice', await makeDevice());
+    await register(relay.url, 'bob', await makeDevice());
     expect(alice.deviceId).toBe(1);
     expect(alice.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(alice.recoveryCode).toMatch(/^[0-9a-f]{32}$/);
-    expect((await call(relay.url, 'GET', '/v1/accounts')).status).toBe(401);
-    const dir = await call(relay.url, 'GET', '/v1/accounts', { token: alice.token });
+    expect((await call(relay.url, 'GET', '/v1/accounts/name/bob')).status).toBe(401);
+    const found = await call(relay.url, 'GET', '/v1/accounts/name/bob', { token: alice.token });
     expect(alice.aci).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(dir.body).toEqual({ accounts: [{ aci: alice.aci, name: 'alice', devices: [1] }] });
+    expect(found.body).toEqual({ aci: expect.any(String), name: 'bob', devices: [1] });
+    expect((await call(relay.url, 'GET', '/v1/accounts/name/bo', { token: alice.token })).status).toBe(404);
+    // No route lists every account.
+    expect((await call(relay.url, 'GET', '/v1/accounts', { token: alice.token })).status).toBe(405);
   });
 
   it('hands out each one-time prekey once and reuses only the last-resort Kyber key', async () => {

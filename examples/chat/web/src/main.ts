@@ -5,9 +5,13 @@
 import { ChatClient, type ChatMessage, type Group, type SafetyNumberView } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
 import { attachButton, photoView } from './attachment-view.js';
+import { addContactForm } from './contacts-view.js';
 import { renderDevices, renderLinkThisBrowser } from './devices-view.js';
 import { h } from './dom.js';
 import { webStorage } from './idb-storage.js';
+import { renderInvitations } from './invitations-view.js';
+import { renderPrivacy } from './privacy-view.js';
+import type { ViewContext } from './view-context.js';
 
 type View =
   | { kind: 'none' }
@@ -16,7 +20,9 @@ type View =
   | { kind: 'safety'; contact: string }
   | { kind: 'new-group' }
   | { kind: 'backup' }
-  | { kind: 'devices' };
+  | { kind: 'devices' }
+  | { kind: 'privacy' }
+  | { kind: 'invitations' };
 
 const app = document.getElementById('app')!;
 const serverUrl = location.origin;
@@ -24,7 +30,10 @@ const state = {
   client: undefined as ChatClient | undefined,
   view: { kind: 'none' } as View,
   contacts: [] as string[],
+  /** People with a 1:1 conversation who are not contacts (someone who wrote first). */
+  chats: [] as string[],
   groups: [] as Group[],
+  invitations: 0,
   unread: new Map<string, number>(),
   connected: false,
   notice: '' as string,
@@ -153,10 +162,15 @@ function renderWelcome(error = ''): void {
 // ---------------------------------------------------------------------------------------------
 // Main screen
 
+const viewContext = (client: ChatClient): ViewContext => ({ h, client, refresh: refreshLists, errorText });
+/** Made once, so the 3-second sidebar refresh keeps what is being typed. */
+let addContact: HTMLFormElement | undefined;
+
 async function start(client: ChatClient): Promise<void> {
   state.client = client;
   client.on('message', (m) => onMessage(m));
   client.on('group', () => void refreshLists());
+  client.on('invitation', () => void refreshLists());
   client.on('identity-changed', (e) => {
     state.notice = `Your safety number with ${e.contact} changed. Verify it again before you send.`;
     render();
@@ -177,12 +191,10 @@ async function start(client: ChatClient): Promise<void> {
 async function refreshLists(): Promise<void> {
   const c = state.client;
   if (!c) return;
-  try {
-    state.contacts = await c.contacts();
-  } catch {
-    // offline: keep the last list
-  }
+  state.contacts = await c.contacts();
+  state.chats = (await c.chatPartners()).filter((n) => !state.contacts.includes(n));
   state.groups = await c.groups();
+  state.invitations = (await c.invitations()).length;
   renderSidebar();
 }
 
@@ -230,6 +242,7 @@ function renderSidebar(): void {
       unread > 0 && h('span', { class: 'badge' }, String(unread)),
     );
   };
+  addContact ??= addContactForm(viewContext(c));
   el.replaceChildren(
     h(
       'div',
@@ -238,11 +251,22 @@ function renderSidebar(): void {
       h('div', { class: 'status', 'data-testid': 'connection' }, state.connected ? 'connected' : 'offline'),
     ),
     h('div', { class: 'section' }, 'Contacts'),
+    addContact,
     h(
       'ul',
       { class: 'list' },
       ...state.contacts.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `contact-${n}`)),
     ),
+    ...(state.chats.length > 0
+      ? [
+          h('div', { class: 'section' }, 'Other chats'),
+          h(
+            'ul',
+            { class: 'list' },
+            ...state.chats.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `chat-${n}`)),
+          ),
+        ]
+      : []),
     h(
       'div',
       { class: 'section' },
@@ -265,6 +289,12 @@ function renderSidebar(): void {
         'Encrypted backup',
       ),
       h('button', { 'data-testid': 'open-devices', onclick: () => go({ kind: 'devices' }) }, 'Devices'),
+      h('button', { 'data-testid': 'open-privacy', onclick: () => go({ kind: 'privacy' }) }, 'Privacy'),
+      h(
+        'button',
+        { 'data-testid': 'open-invitations', onclick: () => go({ kind: 'invitations' }) },
+        `Invitations${state.invitations > 0 ? ` (${state.invitations})` : ''}`,
+      ),
     ),
   );
 }
@@ -423,6 +453,14 @@ function renderMain(): void {
   }
   if (v.kind === 'devices') {
     if (state.client) renderDevices(el, state.client);
+    return;
+  }
+  if (v.kind === 'privacy' && state.client) {
+    void renderPrivacy(el, viewContext(state.client));
+    return;
+  }
+  if (v.kind === 'invitations' && state.client) {
+    void renderInvitations(el, viewContext(state.client), (g) => go({ kind: 'group', id: g.id }));
     return;
   }
   renderBackup(el);
