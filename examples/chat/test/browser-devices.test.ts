@@ -86,6 +86,15 @@ async function register(name: string): Promise<Page> {
   return page;
 }
 
+/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
+async function addContact(page: Page, name: string): Promise<void> {
+  await page.getByTestId('add-contact-name').fill(name);
+  await page.getByTestId('add-contact-submit').click();
+  await expect
+    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
+    .toBe(`added ${name}`);
+}
+
 async function say(page: Page, text: string): Promise<void> {
   await page.getByTestId('composer').fill(text);
   await page.getByTestId('send').click();
@@ -130,11 +139,14 @@ it.skipIf(!executablePath)(
     const aliceAci = relay.store.accountByName('alice')?.aci ?? '';
     expect(relay.store.deviceIds(aliceAci)).toEqual([1, 2]);
 
-    // Bob writes once: both of Alice's devices read it.
+    // Bob writes once: both of Alice's devices read it. (Contacts are app rows of each device: the
+    // tablet finds Bob's chat under "Other chats".)
+    await addContact(bob, 'alice');
+    await addContact(alice, 'bob');
     await bob.getByTestId('contact-alice').click({ timeout: 15_000 });
     await say(bob, 'Hello to all your devices');
     await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
-    await tablet.getByTestId('contact-bob').click({ timeout: 15_000 });
+    await tablet.getByTestId('chat-bob').click({ timeout: 15_000 });
     await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello to all your devices']);
     await expect.poll(() => messages(tablet), { timeout: 15_000 }).toEqual(['Hello to all your devices']);
 
@@ -169,6 +181,8 @@ it.skipIf(!executablePath)(
   async () => {
     const carol = await register('carol');
     const dave = await register('dave');
+    await addContact(carol, 'dave');
+    await addContact(dave, 'carol');
     await carol.getByTestId('contact-dave').click({ timeout: 15_000 });
     await say(carol, 'Before the backup');
     await dave.getByTestId('contact-carol').click({ timeout: 15_000 });

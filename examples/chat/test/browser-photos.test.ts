@@ -55,6 +55,15 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
+async function addContact(page: Page, name: string): Promise<void> {
+  await page.getByTestId('add-contact-name').fill(name);
+  await page.getByTestId('add-contact-submit').click();
+  await expect
+    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
+    .toBe(`added ${name}`);
+}
+
 async function open(name: string, errors: string[]): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (e) => errors.push(e.message));
@@ -93,11 +102,13 @@ it.skipIf(!executablePath)(
     const errors: string[] = [];
     const alice = await open('photo-alice', errors);
     const bob = await open('photo-bob', errors);
+    await addContact(alice, 'photo-bob');
     await alice.getByTestId('contact-photo-bob').click({ timeout: 15_000 });
     await attach(alice, 'dot.png', png(7, 5));
     await expect.poll(() => shown(alice), { timeout: 15_000 }).toEqual(['7x5']);
 
-    await bob.getByTestId('contact-photo-alice').click({ timeout: 15_000 });
+    // Bob did not add Alice: her chat is under "Other chats" once her message arrived.
+    await bob.getByTestId('chat-photo-alice').click({ timeout: 15_000 });
     await expect.poll(() => shown(bob), { timeout: 15_000 }).toEqual(['7x5']);
     // The <img> shows decrypted bytes from this page, not a relay URL.
     expect(await bob.getByTestId('photo').getAttribute('src')).toMatch(/^blob:/);
