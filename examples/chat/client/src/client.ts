@@ -12,6 +12,7 @@
 import {
   type Argon2Params,
   type BackupMetadata,
+  changeBackupPassword,
   createBackup,
   joinBackupFile,
   openBackup,
@@ -65,6 +66,16 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+import { enqueue, hasPendingFor, isRetryable, type OutboxTarget, pending } from './outbox.js';
+import {
+  applyReceipt,
+  dueReceipts,
+  indexMessage,
+  markRead as markReadIn,
+  onIncomingText,
+  setStatus,
+} from './receipts.js';
+import { attemptPolicy } from './backup-attempts.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';
@@ -83,7 +94,12 @@ export interface ChatClientOptions {
   /** One-time prekeys generated per refill (default 20). */
   preKeyBatch?: number;
   now?: () => number;
+  /** Send delivery and read receipts for 1:1 texts (default true). */
+  receipts?: boolean;
 }
+
+/** An outgoing text: waiting in the outbox, accepted by the relay, on the contact's device, read. */
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface ChatMessage {
   readonly id: string;
@@ -96,6 +112,10 @@ export interface ChatMessage {
   readonly outgoing: boolean;
   /** A notice written by the client itself (identity change, undecryptable message, membership). */
   readonly system?: boolean;
+  /** Outgoing texts only (1:1 texts move on to delivered and read through receipts). */
+  readonly status?: DeliveryStatus;
+  /** Why an outgoing text could not be sent (status "failed"). */
+  readonly error?: string;
 }
 
 export interface Group extends GroupInfo {
@@ -122,7 +142,22 @@ export interface ChatEvents {
   group: Group;
   'identity-changed': { readonly contact: string };
   'prekeys-refilled': { readonly preKeys: number; readonly kyberPreKeys: number };
-  connection: { readonly state: 'open' | 'closed' };
+  /** `code`: the WebSocket close code when the relay closed it. */
+  connection: { readonly state: 'open' | 'closed'; readonly code?: number };
+  /** An outgoing text's status changed (outbox, receipts). */
+  'message-status': ChatMessage;
+  /**
+   * The relay no longer knows this device: the account was re-registered or restored elsewhere
+   * ("replaced"), or its token is unknown ("unauthorized"). Sending and receiving stop here.
+   */
+  'registration-lost': { readonly reason: 'replaced' | 'unauthorized' };
+}
+
+/** What this device knows about the last backup it created (no secret). */
+export interface BackupInfo {
+  readonly createdAt: number;
+  readonly withPassword: boolean;
+  readonly withRecoveryKey: boolean;
 }
 
 export interface SentInfo {
@@ -164,7 +199,12 @@ interface Credentials {
 }
 
 const CREDENTIALS = 'local:credentials';
-const NOT_IN_BACKUP = [CREDENTIALS, 'pending:'];
+const BACKUP_INFO = 'local:backup-info';
+// The attempt counters stay on this device: a restore must not bring back an older, lower count.
+const NOT_IN_BACKUP = [CREDENTIALS, 'pending:', 'attempts:'];
+/** WebSocket close codes of the relay that mean this device's registration is gone. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_DEVICE_REPLACED = 4410;
 const DEFAULT_BATCH = 20;
 const MIN_PREKEYS = 10;
 
@@ -238,6 +278,8 @@ export class ChatClient {
   #queueEmpty: (() => void)[] = [];
   #drained = false;
   #changedIdentities: string[] = [];
+  readonly #receipts: boolean;
+  #receiptsDue = false;
 
   private constructor(
     creds: Credentials,
@@ -256,6 +298,7 @@ export class ChatClient {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.#webSocket = options.webSocket;
+    this.#receipts = options.receipts ?? true;
     this.#identity = identity;
     this.#store = new ClientProtocolStore(identity, registrationId, {
       tx: () => {
@@ -406,6 +449,7 @@ export class ChatClient {
       this.#tx = tx;
       this.#pendingEvents = [];
       this.#changedIdentities = [];
+      this.#receiptsDue = false;
       try {
         const out = await fn(tx);
         for (const contact of this.#changedIdentities.splice(0)) {
@@ -418,6 +462,11 @@ export class ChatClient {
         this.#pendingEvents = [];
         this.#tx = undefined;
         for (const e of events) e();
+        if (this.#receiptsDue) {
+          this.#receiptsDue = false;
+          // After this operation, never inside it: a receipt that cannot go now waits in storage.
+          void this.flushReceipts().catch(() => {});
+        }
         return out;
       } finally {
         this.#tx = undefined;
@@ -447,7 +496,12 @@ export class ChatClient {
       ws.onclose = (ev) => {
         if (this.#socket === ws) this.#socket = undefined;
         if (!ready) reject(new Error(`the relay closed the connection (${ev.code})`));
-        this.#emitNow('connection', { state: 'closed' });
+        this.#emitNow('connection', { state: 'closed', code: ev.code });
+        if (ev.code === CLOSE_UNAUTHORIZED || ev.code === CLOSE_DEVICE_REPLACED) {
+          this.#emitNow('registration-lost', {
+            reason: ev.code === CLOSE_DEVICE_REPLACED ? 'replaced' : 'unauthorized',
+          });
+        }
       };
       ws.onmessage = (ev) => {
         let frame: Record<string, unknown>;
@@ -460,6 +514,9 @@ export class ChatClient {
           case 'ready':
             ready = true;
             this.#emitNow('connection', { state: 'open' });
+            // The relay is back: what waited offline goes now.
+            void this.flushOutbox().catch(() => {});
+            void this.flushReceipts().catch(() => {});
             break;
           case 'envelope': {
             const env = parseEnvelope(frame as never);
@@ -712,6 +769,9 @@ export class ChatClient {
         }
         return;
       }
+      case 'receipt':
+        for (const m of await applyReceipt(tx, from, content)) this.#emit('message-status', m);
+        return;
       case 'hello':
         return;
     }
@@ -723,6 +783,7 @@ export class ChatClient {
     from: string,
     c: Extract<Content, { t: 'text' }>,
     outgoing: boolean,
+    status: DeliveryStatus = 'sent',
   ) {
     const message: ChatMessage = {
       id: c.id,
@@ -732,7 +793,12 @@ export class ChatClient {
       sentAt: c.sentAt,
       receivedAt: this.#now(),
       outgoing,
+      ...(outgoing ? { status } : {}),
     };
+    if (!outgoing && c.group === undefined && this.#receipts) {
+      onIncomingText(tx, from, c.id);
+      this.#receiptsDue = true;
+    }
     await this.#append(tx, message);
     return message;
   }
@@ -754,7 +820,9 @@ export class ChatClient {
   async #append(tx: Transaction, message: ChatMessage): Promise<void> {
     const counter = parseJsonBytes<number>(await tx.get('local:message-counter')) ?? 0;
     tx.set('local:message-counter', jsonBytes(counter + 1));
-    tx.set(`msg:${message.conversation}:${pad(counter)}`, jsonBytes(message));
+    const key = `msg:${message.conversation}:${pad(counter)}`;
+    tx.set(key, jsonBytes(message));
+    indexMessage(tx, message.id, key);
     this.#emit('message', message);
   }
 
@@ -805,10 +873,115 @@ export class ChatClient {
   sendText(contact: string, text: string): Promise<SentInfo> {
     return this.#run(async (tx) => {
       const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
-      const out = await this.#encryptTo(contact, content);
-      await this.#send([out]);
+      const out = await this.#deliverText(contact, content);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
       return { envelopes: [{ to: out.to, kind: out.kind, body: out.body }], message };
+    });
+  }
+
+  async #deliverText(contact: string, content: Extract<Content, { t: 'text' }>) {
+    const out = await this.#encryptTo(contact, content);
+    await this.#send([out]);
+    return out;
+  }
+
+  /**
+   * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
+   * relay cannot be reached, the text is kept in the outbox (status "pending") and sent when it is
+   * back (`flushOutbox`, called on every reconnect). Other failures (an untrusted identity, a
+   * refused request) throw and store nothing.
+   */
+  async send(conversation: string, text: string): Promise<ChatMessage> {
+    const target = targetOf(conversation);
+    const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
+    try {
+      return await this.#run(async (tx) => {
+        // Keep the order: a text written after one that waits in the outbox waits behind it.
+        if (await hasPendingFor(tx, target)) throw new Queued();
+        return (await this.#sendNow(tx, target, content)).message;
+      });
+    } catch (err) {
+      if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+      return this.#run(async (tx) => {
+        await enqueue(tx, { target, id: content.id, text, sentAt: content.sentAt });
+        return this.#storeText(tx, conversation, this.name, groupText(content, target), true, 'pending');
+      });
+    }
+  }
+
+  async #sendNow(tx: Transaction, target: OutboxTarget, content: Extract<Content, { t: 'text' }>) {
+    if (target.kind === 'dm') {
+      await this.#deliverText(target.contact, content);
+      return { message: await this.#storeText(tx, dm(target.contact), this.name, content, true) };
+    }
+    return this.#sendGroupContent(tx, target.id, groupText(content, target));
+  }
+
+  /**
+   * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
+   * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
+   * Returns how many were sent.
+   */
+  async flushOutbox(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const step = await this.#run(async (tx) => {
+        const [first] = await pending(tx);
+        if (!first) return 'empty' as const;
+        const { key, entry } = first;
+        const content = { t: 'text' as const, id: entry.id, text: entry.text, sentAt: entry.sentAt };
+        const target = entry.target;
+        const outcome = await this.#deliverPending(target, groupText(content, target));
+        if (outcome === 'retry') return 'stop' as const;
+        tx.delete(key);
+        const updated = await setStatus(tx, entry.id, outcome === 'sent' ? 'sent' : 'failed');
+        if (updated)
+          this.#emit('message-status', outcome === 'sent' ? updated : { ...updated, error: outcome });
+        return outcome === 'sent' ? ('sent' as const) : ('failed' as const);
+      });
+      if (step === 'empty' || step === 'stop') return sent;
+      if (step === 'sent') sent++;
+    }
+  }
+
+  /** Sends one outbox text; 'retry' when the relay is still away, else 'sent' or why it failed. */
+  async #deliverPending(target: OutboxTarget, content: Extract<Content, { t: 'text' }>) {
+    try {
+      if (target.kind === 'dm') await this.#deliverText(target.contact, content);
+      else await this.#deliverGroup(target.id, content);
+      return 'sent' as const;
+    } catch (err) {
+      if (isRetryable(err)) return 'retry' as const;
+      return E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
+    }
+  }
+
+  /** Sends the receipts that are due (each contact's batch in its own operation). */
+  async flushReceipts(): Promise<void> {
+    const batches = await this.#run(async (tx) => dueReceipts(tx), true);
+    for (const b of batches) {
+      await this.#run(async (tx) => {
+        try {
+          await this.#send([await this.#encryptTo(b.contact, b.content)]);
+        } catch (err) {
+          if (isRetryable(err)) throw err; // kept: sent on the next flush
+          // Refused for good (an untrusted identity, an account that is gone): drop these receipts.
+        }
+        for (const k of b.keys) tx.delete(k);
+      });
+    }
+  }
+
+  /**
+   * The user is looking at `conversation`: its unread 1:1 texts are reported read to the sender
+   * (an encrypted receipt). Returns how many were unread.
+   */
+  markRead(conversation: string): Promise<number> {
+    if (!conversation.startsWith('dm:') || !this.#receipts) return Promise.resolve(0);
+    return this.#run(async (tx) => {
+      const n = await markReadIn(tx, conversation.slice(3));
+      if (n > 0) this.#receiptsDue = true;
+      return n;
     });
   }
 
@@ -903,9 +1076,6 @@ export class ChatClient {
   /** Encrypts once with this device's sender key and sends the same ciphertext to every member. */
   sendGroupText(groupId: string, text: string): Promise<GroupSentInfo> {
     return this.#run(async (tx) => {
-      const group = await this.#loadGroup(tx, groupId);
-      if (!group || !group.active) throw new Error('not a member of this group');
-      const plan = await this.#distribute(group);
       const content = {
         t: 'text' as const,
         id: randomId(this.#provider),
@@ -913,32 +1083,50 @@ export class ChatClient {
         sentAt: this.#now(),
         group: groupId,
       };
-      const body = await this.#groups.encrypt(
-        address(this.name, this.deviceId),
-        groupId,
-        encodeContent(content),
-      );
-      // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
-      const skm = SenderKeyMessage.deserialize(body);
-      const seq = parseJsonBytes<number>(await tx.get('local:outbox-counter')) ?? 0;
-      tx.set('local:outbox-counter', jsonBytes(seq + 1));
-      tx.set(outboxKey(groupId, seq, skm.chainId, skm.iteration), jsonBytes(content));
-      const outbox = await tx.keys(`outbox:${groupId}:`);
-      for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
-      const recipients = group.members.filter((m) => m !== this.name);
-      if (recipients.length > 0) {
-        await this.#send(
-          recipients.map((to) => ({ to, deviceId: DEVICE_ID, kind: 'senderkey' as const, body })),
-        );
-      }
-      const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
-      return {
-        envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
-        message,
-        rotation: plan.rotation,
-        distributedTo: plan.needsDistribution.map((a) => a.name),
-      };
+      return this.#sendGroupContent(tx, groupId, content);
     });
+  }
+
+  async #sendGroupContent(
+    tx: Transaction,
+    groupId: string,
+    content: Extract<Content, { t: 'text' }>,
+  ): Promise<GroupSentInfo> {
+    const { plan, recipients, body } = await this.#deliverGroup(groupId, content);
+    const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
+    return {
+      envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
+      message,
+      rotation: plan.rotation,
+      distributedTo: plan.needsDistribution.map((a) => a.name),
+    };
+  }
+
+  async #deliverGroup(groupId: string, content: Extract<Content, { t: 'text' }>) {
+    const tx = this.#tx;
+    if (!tx) throw new Error('send outside a client operation');
+    const group = await this.#loadGroup(tx, groupId);
+    if (!group || !group.active) throw new Error('not a member of this group');
+    const plan = await this.#distribute(group);
+    const body = await this.#groups.encrypt(
+      address(this.name, this.deviceId),
+      groupId,
+      encodeContent(content),
+    );
+    // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
+    const skm = SenderKeyMessage.deserialize(body);
+    const seq = parseJsonBytes<number>(await tx.get('local:outbox-counter')) ?? 0;
+    tx.set('local:outbox-counter', jsonBytes(seq + 1));
+    tx.set(outboxKey(groupId, seq, skm.chainId, skm.iteration), jsonBytes(content));
+    const outbox = await tx.keys(`outbox:${groupId}:`);
+    for (const old of outbox.slice(0, Math.max(0, outbox.length - OUTBOX_SIZE))) tx.delete(old);
+    const recipients = group.members.filter((m) => m !== this.name);
+    if (recipients.length > 0) {
+      await this.#send(
+        recipients.map((to) => ({ to, deviceId: DEVICE_ID, kind: 'senderkey' as const, body })),
+      );
+    }
+    return { plan, recipients, body };
   }
 
   /**
@@ -1057,11 +1245,51 @@ export class ChatClient {
       // change uploads only new slots and the body bytes stay as they are.
       const { slots, body } = splitBackupFile(file);
       await this.api.putBackup(slots, body);
+      const info: BackupInfo = {
+        createdAt: this.#now(),
+        withPassword: options.password !== undefined,
+        withRecoveryKey: options.recoveryKey === true,
+      };
+      tx.set(BACKUP_INFO, jsonBytes(info));
       return {
         recoveryKey: (created.recoveryKey as RecoveryKey | undefined)?.toDisplayString(),
         slotsBytes: slots.length,
         payloadBytes: body.length,
       };
+    });
+  }
+
+  /** The last backup this device created, if any (a new backup replaces it and its key). */
+  async backupInfo(): Promise<BackupInfo | undefined> {
+    return parseJsonBytes<BackupInfo>(await this.storage.get(BACKUP_INFO));
+  }
+
+  /**
+   * Changes the backup's password: downloads the stored backup, unlocks it with `current` (the old
+   * password or the 64-digit key; wrong tries count against this device's lockout), re-wraps its key
+   * under `newPassword` and uploads only the new slot section. The encrypted payload on the relay is
+   * not re-uploaded, and a 64-digit key keeps working.
+   */
+  changeBackupPassword(current: BackupUnlock, newPassword: string): Promise<{ slotsBytes: number }> {
+    return this.#run(async (tx) => {
+      const stored = await this.api.getBackup(this.name);
+      const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
+      const changed = await changeBackupPassword(file, unlockWith(current), newPassword, {
+        attempts: attemptPolicy(this.storage, this.#now),
+        provider: this.#provider,
+      });
+      const out = await changed.output.bytes();
+      changed.keyring.destroy();
+      const { slots, body } = splitBackupFile(out);
+      // The payload bytes are the same by construction; checked, since only the slots are uploaded.
+      if (!constantTimeEqual(body, stored.payload)) throw new Error('password change altered the payload');
+      await this.api.putBackupSlots(slots);
+      const info = parseJsonBytes<BackupInfo>(await tx.get(BACKUP_INFO));
+      tx.set(
+        BACKUP_INFO,
+        jsonBytes({ withRecoveryKey: false, createdAt: this.#now(), ...info, withPassword: true }),
+      );
+      return { slotsBytes: slots.length };
     });
   }
 
@@ -1081,13 +1309,11 @@ export class ChatClient {
     const api = new RelayApi(options.serverUrl, options.fetch ? { fetch: options.fetch } : {});
     const stored = await api.getBackup(name, recoveryCode);
     const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
-    const opened = await openBackup(
-      file,
-      'password' in unlock ? { password: unlock.password } : { recoveryKey: unlock.recoveryKey },
-      {
-        ...(options.provider ? { provider: options.provider } : {}),
-      },
-    );
+    // Wrong tries are counted in this device's storage: the lockout survives reloads and restarts.
+    const opened = await openBackup(file, unlockWith(unlock), {
+      attempts: attemptPolicy(storage, options.now),
+      ...(options.provider ? { provider: options.provider } : {}),
+    });
     const plain = await opened.plaintext.bytes();
     opened.keyring.destroy();
     const doc = parseJsonBytes<{
@@ -1135,3 +1361,25 @@ class SealedIdentityMismatch extends Error {
     this.name = 'SealedIdentityMismatch';
   }
 }
+
+/** Thrown inside `send` to move a text into the outbox (never leaves the client). */
+class Queued extends Error {
+  constructor() {
+    super('queued behind the outbox');
+    this.name = 'Queued';
+  }
+}
+
+function targetOf(conversation: string): OutboxTarget {
+  if (conversation.startsWith('dm:')) return { kind: 'dm', contact: conversation.slice(3) };
+  if (conversation.startsWith('group:')) return { kind: 'group', id: conversation.slice(6) };
+  throw new RangeError('a conversation is dm:<name> or group:<id>');
+}
+
+const groupText = (
+  c: Extract<Content, { t: 'text' }>,
+  target: OutboxTarget,
+): Extract<Content, { t: 'text' }> => (target.kind === 'group' ? { ...c, group: target.id } : c);
+
+const unlockWith = (u: BackupUnlock) =>
+  'password' in u ? { password: u.password } : { recoveryKey: u.recoveryKey };

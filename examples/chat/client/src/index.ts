@@ -9,7 +9,9 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+export { ATTEMPTS_PREFIX, attemptPolicy } from './backup-attempts.js';
 export {
+  type BackupInfo,
   type BackupOptions,
   type BackupResult,
   type BackupUnlock,
@@ -17,6 +19,7 @@ export {
   type ChatClientOptions,
   type ChatEvents,
   type ChatMessage,
+  type DeliveryStatus,
   DEVICE_ID,
   type Group,
   type GroupSentInfo,
@@ -24,4 +27,6 @@ export {
   type SentInfo,
 } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
+export { isRetryable, MAX_OUTBOX, type OutboxEntry, type OutboxTarget } from './outbox.js';
+export { advanceStatus, type ReceiptKind } from './receipts.js';
 export { type ChatStorage, MemoryStorage, Transaction } from './storage.js';
