@@ -233,6 +233,31 @@ it.skipIf(!executablePath)(
     await checkLayout(alice, 'phone-safety');
     await checkLayout(bob, 'desktop-chat-after');
 
+    // A group: when Bob removes Carol, both headers stop listing her.
+    await bob.getByTestId('new-group').click();
+    await bob.getByTestId('group-title').fill('Friday');
+    await bob.getByTestId('member-alice').check();
+    await bob.getByTestId('member-carol').check();
+    await bob.getByTestId('create-group').click();
+    await expect
+      .poll(() => bob.getByTestId('group-members').textContent(), { timeout: 15_000 })
+      .toBe('bob, alice, carol');
+    await alice.getByTestId('safety-back').click();
+    await alice.getByTestId('back').click();
+    await alice.getByTestId('group-Friday').click({ timeout: 15_000 });
+    await expect.poll(() => alice.getByTestId('group-members').textContent()).toBe('bob, alice, carol');
+    await bob.getByTestId('remove-member').selectOption('carol');
+    await expect
+      .poll(() => bob.getByTestId('group-members').textContent(), { timeout: 15_000 })
+      .toBe('bob, alice');
+    await expect
+      .poll(() => alice.getByTestId('group-members').textContent(), { timeout: 15_000 })
+      .toBe('bob, alice');
+    await say(alice, 'just the two of us');
+    await expect.poll(() => lastStatus(alice), { timeout: 15_000 }).toBe('sent');
+    await checkLayout(alice, 'phone-group');
+    await checkLayout(bob, 'desktop-group');
+
     expect(problems).toEqual([]);
   },
   240_000,

@@ -7,12 +7,13 @@ import type { ChatMessage, DeliveryStatus } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
 import { conversationOf, nav, state } from './app-state.js';
 import { h } from './dom.js';
+import { icon } from './icons.js';
 import { dayText, errorText, isUnauthorized, timeText } from './format.js';
 
 type ChatView = { kind: 'dm'; contact: string } | { kind: 'group'; id: string };
 
-const TICKS: Record<DeliveryStatus, { mark: string; label: string }> = {
-  pending: { mark: '🕓', label: 'Waiting for the relay: sent when it is back' },
+const TICKS: Record<DeliveryStatus, { mark: string | (() => HTMLElement); label: string }> = {
+  pending: { mark: () => icon('clock'), label: 'Waiting for the relay: sent when it is back' },
   sent: { mark: '✓', label: 'Sent' },
   delivered: { mark: '✓✓', label: 'Delivered' },
   read: { mark: '✓✓', label: 'Read' },
@@ -236,7 +237,8 @@ function encryptionNotice(contact: string | undefined): HTMLElement {
       'data-testid': 'e2ee-notice',
       onclick: () => contact && nav.go({ kind: 'safety', contact }),
     },
-    '🔒 Messages are end-to-end encrypted. No one outside this chat, not even the relay, can read them.',
+    icon('lock'),
+    ' Messages are end-to-end encrypted. No one outside this chat, not even the relay, can read them.',
     contact ? ` Tap to verify ${contact}'s safety number.` : '',
   );
 }
@@ -270,7 +272,7 @@ function bubble(m: ChatMessage, group: boolean): HTMLElement {
             title: tick.label,
             'aria-label': tick.label,
           },
-          tick.mark,
+          typeof tick.mark === 'string' ? tick.mark : tick.mark(),
         ),
     ),
     status === 'failed' && h('div', { class: 'failed', 'data-testid': 'message-failed' }, 'Not sent.'),

@@ -9,7 +9,7 @@ import { conversationOf, nav, state, type View } from './app-state.js';
 import { renderBackup } from './backup-view.js';
 import { renderBanners, renderChat, renderHeader, renderMessages } from './chat-view.js';
 import { h } from './dom.js';
-import { errorText } from './format.js';
+import { errorText, isUnauthorized } from './format.js';
 import { IndexedDbStorage } from './idb-storage.js';
 import { eraseAndReload, eraseIfAsked } from './reset.js';
 import { renderSafety } from './safety-view.js';
@@ -80,7 +80,8 @@ async function refreshLists(): Promise<void> {
   try {
     state.contacts = await c.contacts();
     if (state.connected) await c.flushOutbox();
-  } catch {
+  } catch (err) {
+    if (isUnauthorized(err)) return registrationLost('unauthorized');
     // offline: keep the last list; the outbox waits for the relay
   }
   state.groups = await c.groups();
@@ -205,7 +206,8 @@ function renderMain(): void {
     h('button', { class: 'back', 'data-testid': 'back', onclick: () => go({ kind: 'none' }) }, '‹ Chats'),
   );
   const panel = h('div', { class: 'panel' });
-  el.replaceChildren(back, panel);
+  // The safety screen has its own way back (to the chat it was opened from).
+  el.replaceChildren(...(v.kind === 'safety' ? [] : [back]), panel);
   if (v.kind === 'none') {
     panel.append(
       state.recoveryCodeToShow

@@ -114,7 +114,7 @@ export async function renderSafety(
     h(
       'p',
       {},
-      `Messages and calls with ${contact} are end-to-end encrypted. To be sure you are talking to ${contact} and nobody is in between, compare this safety number with the one on ${contact}'s screen, or scan each other's code.`,
+      `Messages with ${contact} are end-to-end encrypted. To be sure you are talking to ${contact} and nobody is in between, compare this safety number with the one on ${contact}'s screen, or scan each other's code.`,
     ),
     h(
       'p',

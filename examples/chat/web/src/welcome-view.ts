@@ -5,6 +5,7 @@
 import { ChatClient, RelayError } from '@e2ee-kit/chat-client';
 import { unlockOf } from './backup-view.js';
 import { h } from './dom.js';
+import { icon } from './icons.js';
 import { errorText } from './format.js';
 import { IndexedDbStorage } from './idb-storage.js';
 
@@ -15,6 +16,10 @@ export interface WelcomeOptions {
   name?: string;
   /** Open the re-install fields right away. */
   reinstall?: boolean;
+  /** What went wrong, shown in the form it concerns. */
+  error?: { readonly in: 'register' | 'restore'; readonly text: string };
+  /** The recovery code typed into the restore form (kept after a failed try). */
+  restoreCode?: string;
 }
 
 export function renderWelcome(
@@ -24,6 +29,9 @@ export function renderWelcome(
   opts: WelcomeOptions = {},
 ): void {
   const again = (o: WelcomeOptions) => renderWelcome(app, serverUrl, started, o);
+  const errorFor = (form: 'register' | 'restore') =>
+    opts.error?.in === form &&
+    h('p', { class: 'bad', 'data-testid': 'welcome-error', role: 'alert' }, opts.error.text);
   const name = h('input', {
     'data-testid': 'register-name',
     placeholder: 'alice',
@@ -65,7 +73,7 @@ export function renderWelcome(
           await started(client, rc ? undefined : await client.recoveryCode());
         } catch (err) {
           const taken = err instanceof RelayError && err.code === 'name_taken';
-          again({ message: errorText(err), name: n, reinstall: taken || rc !== '' });
+          again({ error: { in: 'register', text: errorText(err) }, name: n, reinstall: taken || rc !== '' });
         }
       },
     },
@@ -73,6 +81,7 @@ export function renderWelcome(
     h('label', {}, 'Name (lowercase letters, digits, - and _)'),
     name,
     reinstall,
+    errorFor('register'),
     h(
       'div',
       { class: 'row' },
@@ -84,6 +93,7 @@ export function renderWelcome(
     'data-testid': 'restore-code',
     autocomplete: 'off',
     placeholder: '32 hex digits',
+    value: opts.restoreCode ?? '',
   });
   const rSecret = h('input', {
     'data-testid': 'restore-secret',
@@ -109,7 +119,7 @@ export function renderWelcome(
           });
           await started(client);
         } catch (err) {
-          again({ message: errorText(err), name: n });
+          again({ error: { in: 'restore', text: errorText(err) }, name: n, restoreCode: rCode.value.trim() });
         }
       },
     },
@@ -120,6 +130,7 @@ export function renderWelcome(
     rCode,
     h('label', {}, 'Backup password or 64-digit key'),
     rSecret,
+    errorFor('restore'),
     h(
       'p',
       { class: 'status' },
@@ -136,9 +147,10 @@ export function renderWelcome(
       h(
         'p',
         { class: 'lead' },
-        '🔒 End-to-end encrypted: the relay stores public keys and ciphertext, never your messages.',
+        icon('lock'),
+        ' End-to-end encrypted: the relay stores public keys and ciphertext, never your messages.',
       ),
-      opts.message && h('p', { class: 'lead bad', 'data-testid': 'welcome-error' }, opts.message),
+      opts.message && h('p', { class: 'lead' }, opts.message),
       status,
       register,
       restore,
