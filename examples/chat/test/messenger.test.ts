@@ -231,6 +231,16 @@ it.skipIf(!executablePath)(
     await expect.poll(() => alice.getByRole('heading', { name: 'Encryption with carol' }).count()).toBe(1);
     await expect.poll(() => alice.getByTestId('safety-digits').textContent()).toMatch(/^\d{60}$/);
     await checkLayout(alice, 'phone-safety');
+    // Verify by scanning: a screenshot of Carol's QR code, picked as an image file on Alice's phone.
+    await carol2.getByTestId('open-safety').click();
+    const qr = await carol2.getByTestId('safety-qr').screenshot({ timeout: 15_000 });
+    await alice
+      .getByTestId('scan-image')
+      .setInputFiles({ name: 'carol-qr.png', mimeType: 'image/png', buffer: qr });
+    await expect
+      .poll(() => alice.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+      .toBe('Match: carol is verified.');
+    await expect.poll(() => alice.getByTestId('safety-status').textContent()).toBe('Verified');
     await checkLayout(bob, 'desktop-chat-after');
 
     // A group: when Bob removes Carol, both headers stop listing her.
@@ -258,6 +268,14 @@ it.skipIf(!executablePath)(
     await checkLayout(alice, 'phone-group');
     await checkLayout(bob, 'desktop-group');
 
+    // The old Carol profile: "re-install here" erases its copy and opens the form, name filled in.
+    await carol.getByTestId('lost-reinstall').click();
+    await expect
+      .poll(() => carol.getByTestId('register-name').inputValue(), { timeout: 15_000 })
+      .toBe('carol');
+    expect(await carol.getByTestId('reinstall').getAttribute('open')).toBe('');
+    expect(await carol.getByTestId('me').count()).toBe(0);
+
     expect(problems).toEqual([]);
   },
   240_000,
@@ -281,6 +299,11 @@ it.skipIf(!executablePath)(
     await checkLayout(dave, 'desktop-backup-key');
     await dave.getByTestId('backup-key-done').click();
     expect(await dave.getByTestId('backup-key').count()).toBe(0);
+    // Coming back: the page tells what a new backup would do to this one and its key.
+    await dave.getByTestId('open-backup').click();
+    await expect
+      .poll(() => dave.getByTestId('backup-replace-warning').textContent())
+      .toMatch(/64-digit key will no longer open anything/);
 
     // Password change: the old password is the current one; afterwards the new one opens it.
     await dave.getByTestId('change-current').fill('first backup password');
