@@ -65,6 +65,7 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+import { attemptPolicy } from './backup-attempts.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 import { enqueue, hasPendingFor, isRetryable, type OutboxTarget, pending } from './outbox.js';
 import {
@@ -75,7 +76,6 @@ import {
   onIncomingText,
   setStatus,
 } from './receipts.js';
-import { attemptPolicy } from './backup-attempts.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 import { type ChatStorage, jsonBytes, MemoryStorage, parseJsonBytes, Transaction } from './storage.js';
 import { ClientProtocolStore } from './stores.js';

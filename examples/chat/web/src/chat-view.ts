@@ -7,8 +7,8 @@ import type { ChatMessage, DeliveryStatus } from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
 import { conversationOf, nav, state } from './app-state.js';
 import { h } from './dom.js';
-import { icon } from './icons.js';
 import { dayText, errorText, isUnauthorized, timeText } from './format.js';
+import { icon } from './icons.js';
 
 type ChatView = { kind: 'dm'; contact: string } | { kind: 'group'; id: string };
 

@@ -5,8 +5,8 @@
 import { ChatClient, RelayError } from '@e2ee-kit/chat-client';
 import { unlockOf } from './backup-view.js';
 import { h } from './dom.js';
-import { icon } from './icons.js';
 import { errorText } from './format.js';
+import { icon } from './icons.js';
 import { IndexedDbStorage } from './idb-storage.js';
 
 export interface WelcomeOptions {
