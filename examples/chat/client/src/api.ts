@@ -211,6 +211,16 @@ export class RelayApi {
     return { slots: fromBase64(r.slots), payload: fromBase64(r.payload) };
   }
 
+  /** Uploads an encrypted attachment blob; the relay answers with its id. */
+  putAttachment(blob: Uint8Array) {
+    return this.#call<{ id: string }>('POST', '/v1/attachments', { body: toBase64(blob) });
+  }
+
+  async getAttachment(id: string): Promise<Uint8Array> {
+    const r = await this.#call<{ body: string }>('GET', `/v1/attachments/${encodeURIComponent(id)}`);
+    return fromBase64(r.body);
+  }
+
   webSocketUrl(): string {
     return `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
   }

@@ -65,6 +65,14 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+import {
+  ATTACHMENT_TYPES,
+  AttachmentError,
+  type AttachmentPointer,
+  decryptAttachment,
+  encryptAttachment,
+  isAttachmentType,
+} from './attachments.js';
 import { attemptPolicy } from './backup-attempts.js';
 import { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 import { enqueue, hasPendingFor, isRetryable, type OutboxTarget, pending } from './outbox.js';
@@ -116,6 +124,8 @@ export interface ChatMessage {
   readonly status?: DeliveryStatus;
   /** Why an outgoing text could not be sent (status "failed"). */
   readonly error?: string;
+  /** A photo (fetch and decrypt it with `ChatClient.photo`). */
+  readonly attachment?: AttachmentPointer;
 }
 
 export interface Group extends GroupInfo {
@@ -201,7 +211,8 @@ interface Credentials {
 const CREDENTIALS = 'local:credentials';
 const BACKUP_INFO = 'local:backup-info';
 // The attempt counters stay on this device: a restore must not bring back an older, lower count.
-const NOT_IN_BACKUP = [CREDENTIALS, 'pending:', 'attempts:'];
+// Photos stay out of the backup too (its size limit is for keys, sessions and texts).
+const NOT_IN_BACKUP = [CREDENTIALS, 'pending:', 'attempts:', 'attachment:'];
 /** WebSocket close codes of the relay that mean this device's registration is gone. */
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_DEVICE_REPLACED = 4410;
@@ -794,6 +805,7 @@ export class ChatClient {
       receivedAt: this.#now(),
       outgoing,
       ...(outgoing ? { status } : {}),
+      ...(c.attachment ? { attachment: c.attachment } : {}),
     };
     if (!outgoing && c.group === undefined && this.#receipts) {
       onIncomingText(tx, from, c.id);
@@ -891,9 +903,19 @@ export class ChatClient {
    * back (`flushOutbox`, called on every reconnect). Other failures (an untrusted identity, a
    * refused request) throw and store nothing.
    */
-  async send(conversation: string, text: string): Promise<ChatMessage> {
+  async send(
+    conversation: string,
+    text: string,
+    extra: { attachment?: AttachmentPointer } = {},
+  ): Promise<ChatMessage> {
     const target = targetOf(conversation);
-    const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
+    const content = {
+      t: 'text' as const,
+      id: randomId(this.#provider),
+      text,
+      sentAt: this.#now(),
+      ...(extra.attachment ? { attachment: extra.attachment } : {}),
+    };
     try {
       return await this.#run(async (tx) => {
         // Keep the order: a text written after one that waits in the outbox waits behind it.
@@ -903,7 +925,13 @@ export class ChatClient {
     } catch (err) {
       if (!(err instanceof Queued) && !isRetryable(err)) throw err;
       return this.#run(async (tx) => {
-        await enqueue(tx, { target, id: content.id, text, sentAt: content.sentAt });
+        await enqueue(tx, {
+          target,
+          id: content.id,
+          text,
+          sentAt: content.sentAt,
+          ...(extra.attachment ? { attachment: extra.attachment } : {}),
+        });
         return this.#storeText(tx, conversation, this.name, groupText(content, target), true, 'pending');
       });
     }
@@ -929,7 +957,13 @@ export class ChatClient {
         const [first] = await pending(tx);
         if (!first) return 'empty' as const;
         const { key, entry } = first;
-        const content = { t: 'text' as const, id: entry.id, text: entry.text, sentAt: entry.sentAt };
+        const content = {
+          t: 'text' as const,
+          id: entry.id,
+          text: entry.text,
+          sentAt: entry.sentAt,
+          ...(entry.attachment ? { attachment: entry.attachment } : {}),
+        };
         const target = entry.target;
         const outcome = await this.#deliverPending(target, groupText(content, target));
         if (outcome === 'retry') return 'stop' as const;
@@ -954,6 +988,36 @@ export class ChatClient {
       if (isRetryable(err)) return 'retry' as const;
       return E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
     }
+  }
+
+  /**
+   * Sends a photo: encrypts it under a fresh key (see attachments.ts), uploads the opaque blob, then
+   * sends the pointer (id, key, digest) inside an end-to-end encrypted text, with `caption`.
+   * The upload needs the relay; the message itself goes through the outbox like any text.
+   */
+  async sendPhoto(
+    conversation: string,
+    bytes: Uint8Array,
+    contentType: string,
+    caption = '',
+  ): Promise<ChatMessage> {
+    if (!isAttachmentType(contentType))
+      throw new AttachmentError(`photos are ${ATTACHMENT_TYPES.join(', ')}`);
+    const { blob, pointer } = await encryptAttachment(bytes, contentType, this.#provider);
+    const { id } = await this.api.putAttachment(blob);
+    const attachment: AttachmentPointer = { id, ...pointer };
+    // Our own copy, so the sender never downloads what it just encrypted.
+    await this.#run(async (tx) => tx.set(`attachment:${id}`, bytes));
+    return this.send(conversation, caption, { attachment });
+  }
+
+  /** A message's photo: from this device's copy, or downloaded, checked (digest, MAC) and decrypted. */
+  async photo(pointer: AttachmentPointer): Promise<Uint8Array> {
+    const cached = await this.storage.get(`attachment:${pointer.id}`);
+    if (cached) return cached;
+    const bytes = await decryptAttachment(await this.api.getAttachment(pointer.id), pointer, this.#provider);
+    await this.#run(async (tx) => tx.set(`attachment:${pointer.id}`, bytes));
+    return bytes;
   }
 
   /** Sends the receipts that are due (each contact's batch in its own operation). */

@@ -4,6 +4,8 @@
  * undecryptable content) instead of reaching the UI.
  */
 
+import { type AttachmentPointer, isAttachmentPointer } from './attachments.js';
+
 export interface GroupInfo {
   readonly id: string;
   readonly title: string;
@@ -21,6 +23,8 @@ export type Content =
       readonly group?: string;
       /** Set on a pairwise re-send: the sender-key position the original was sent at. */
       readonly resent?: { readonly chain: number; readonly iteration: number };
+      /** A photo: where its encrypted blob is, and its key and digest. */
+      readonly attachment?: AttachmentPointer;
     }
   | { readonly t: 'group'; readonly group: GroupInfo }
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
@@ -59,6 +63,7 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
       if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
+      if (v['attachment'] !== undefined && !isAttachmentPointer(v['attachment'])) break;
       return v as Content;
     case 'group': {
       const g = v['group'] as Record<string, unknown> | null;

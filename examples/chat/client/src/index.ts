@@ -9,6 +9,16 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './api.js';
+export {
+  ATTACHMENT_TYPES,
+  AttachmentError,
+  type AttachmentPointer,
+  type AttachmentType,
+  decryptAttachment,
+  encryptAttachment,
+  MAX_ATTACHMENT_BYTES,
+  paddedSize,
+} from './attachments.js';
 export { ATTEMPTS_PREFIX, attemptPolicy } from './backup-attempts.js';
 export {
   type BackupInfo,

@@ -8,6 +8,7 @@
  * `local:outbox-send-counter`.
  */
 import { RelayError } from './api.js';
+import type { AttachmentPointer } from './attachments.js';
 import { jsonBytes, parseJsonBytes, type Transaction } from './storage.js';
 
 export type OutboxTarget =
@@ -20,6 +21,8 @@ export interface OutboxEntry {
   readonly id: string;
   readonly text: string;
   readonly sentAt: number;
+  /** A photo already uploaded (encrypted) to the relay. */
+  readonly attachment?: AttachmentPointer;
 }
 
 const PREFIX = 'outbox-send:';

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { attachmentRoutes, ensureAttachmentTable } from './attachments.js';
 import { loadCertificateAuthority } from './certificates.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
@@ -84,6 +85,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hub = new DeliveryHub(store, limits, log);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
+  ensureAttachmentTable(store);
   const limiter = new RecipientRateLimiter({ ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits });
   const server = createServer(
     createHttpHandler(
@@ -97,7 +99,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onDeviceReplaced: (name) => hub.deviceReplaced(name),
         serveStatic: options.staticDir ? staticServer(options.staticDir) : undefined,
       },
-      sealedRoutes(ca, limiter),
+      [...sealedRoutes(ca, limiter), ...attachmentRoutes()],
     ),
   );
   hub.attach(server);
