@@ -112,6 +112,8 @@ async function say(page: Page, text: string): Promise<void> {
   await page.getByTestId('send').click();
 }
 
+/** A PNG's width, from its IHDR chunk (bytes 16..20). */
+const PNG_WIDTH = (png: Buffer) => png.readUInt32BE(16);
 const texts = (page: Page) => page.getByTestId('message').allTextContents();
 const lastStatus = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
 
@@ -241,6 +243,18 @@ it.skipIf(!executablePath)(
       .poll(() => alice.getByTestId('scan-result').textContent(), { timeout: 15_000 })
       .toBe('Match: carol is verified.');
     await expect.poll(() => alice.getByTestId('safety-status').textContent()).toBe('Verified');
+    // A photo (that same screenshot) to Carol: encrypted on Alice's phone, decrypted in Carol's tab.
+    await alice.getByTestId('safety-back').click();
+    await alice.getByTestId('attach').setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: qr });
+    await expect.poll(() => alice.getByTestId('message-photo').count(), { timeout: 15_000 }).toBe(1);
+    await carol2.getByTestId('safety-back').click();
+    const shown = carol2.getByTestId('message-photo');
+    await expect
+      .poll(() => shown.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 15_000 })
+      .toBe(PNG_WIDTH(qr));
+    await checkLayout(alice, 'phone-photo');
+    await checkLayout(carol2, 'desktop-photo');
+    await alice.getByTestId('open-safety').click();
     await checkLayout(bob, 'desktop-chat-after');
 
     // A group: when Bob removes Carol, both headers stop listing her.

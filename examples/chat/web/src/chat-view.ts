@@ -3,7 +3,13 @@
  * end-to-end encryption notice, banners that belong to this chat only, the messages with local
  * times and delivery ticks (scrolling inside the chat), and the composer fixed at the bottom.
  */
-import type { ChatMessage, DeliveryStatus } from '@e2ee-kit/chat-client';
+import {
+  ATTACHMENT_TYPES,
+  type AttachmentPointer,
+  type ChatMessage,
+  type DeliveryStatus,
+  MAX_ATTACHMENT_BYTES,
+} from '@e2ee-kit/chat-client';
 import { E2eeError } from '@e2ee-kit/core';
 import { conversationOf, nav, state } from './app-state.js';
 import { h } from './dom.js';
@@ -28,6 +34,56 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
     'aria-label': 'Message',
   });
   const conversation = conversationOf(v)!;
+  const photoPicker = h('input', {
+    type: 'file',
+    accept: ATTACHMENT_TYPES.join(','),
+    class: 'visually-hidden',
+    'data-testid': 'attach',
+    onchange: () => {
+      const file = photoPicker.files?.[0];
+      photoPicker.value = '';
+      if (file) void sendPhoto(file);
+    },
+  });
+  const fail = (err: unknown, what: string) => {
+    if (isUnauthorized(err)) {
+      nav.registrationLost('unauthorized');
+      return;
+    }
+    state.sendError = {
+      conversation,
+      untrusted: E2eeError.is(err, 'UNTRUSTED_IDENTITY'),
+      text: `${what} ${errorText(err)}`,
+    };
+  };
+  const sendPhoto = async (file: File) => {
+    const c = state.client;
+    if (!c) return;
+    if (!(ATTACHMENT_TYPES as readonly string[]).includes(file.type)) {
+      state.sendError = {
+        conversation,
+        untrusted: false,
+        text: 'Only PNG, JPEG, GIF and WebP photos can be sent.',
+      };
+    } else if (file.size > MAX_ATTACHMENT_BYTES) {
+      state.sendError = {
+        conversation,
+        untrusted: false,
+        text: `That photo is ${(file.size / 1024 / 1024).toFixed(1)} MiB; the limit is ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MiB.`,
+      };
+    } else {
+      const caption = input.value.trim();
+      try {
+        await c.sendPhoto(conversation, new Uint8Array(await file.arrayBuffer()), file.type, caption);
+        input.value = '';
+        state.sendError = undefined;
+      } catch (err) {
+        fail(err, 'Photo not sent.');
+      }
+    }
+    renderBanners();
+    await renderMessages(true);
+  };
   const send = async () => {
     const text = input.value.trim();
     const c = state.client;
@@ -37,16 +93,8 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
       await c.send(conversation, text);
       state.sendError = undefined;
     } catch (err) {
-      if (isUnauthorized(err)) {
-        nav.registrationLost('unauthorized');
-        return;
-      }
       input.value = text;
-      state.sendError = {
-        conversation,
-        untrusted: E2eeError.is(err, 'UNTRUSTED_IDENTITY'),
-        text: `Not sent. ${errorText(err)}`,
-      };
+      fail(err, 'Not sent.');
     }
     renderBanners();
     await renderMessages(true);
@@ -65,6 +113,12 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
           void send();
         },
       },
+      h(
+        'label',
+        { class: 'attach', title: 'Send a photo', 'aria-label': 'Send a photo' },
+        icon('photo'),
+        photoPicker,
+      ),
       input,
       h('button', { class: 'primary', 'data-testid': 'send', 'aria-label': 'Send' }, 'Send'),
     ),
@@ -253,7 +307,8 @@ function bubble(m: ChatMessage, group: boolean): HTMLElement {
     'div',
     { class: `msg${m.outgoing ? ' out' : ''}`, 'data-testid': 'message-row' },
     group && !m.outgoing && h('div', { class: 'from' }, m.from),
-    h('span', { class: 'text', 'data-testid': 'message' }, m.text),
+    m.attachment && photoElement(m.attachment),
+    (m.text || !m.attachment) && h('span', { class: 'text', 'data-testid': 'message' }, m.text),
     h(
       'span',
       { class: 'meta' },
@@ -277,6 +332,38 @@ function bubble(m: ChatMessage, group: boolean): HTMLElement {
     ),
     status === 'failed' && h('div', { class: 'failed', 'data-testid': 'message-failed' }, 'Not sent.'),
   );
+}
+
+/** Decrypted photos of this page, as object URLs (decrypted once, not on every re-render). */
+const photoUrls = new Map<string, Promise<string>>();
+
+function photoElement(pointer: AttachmentPointer): HTMLElement {
+  const img = h('img', { class: 'photo', 'data-testid': 'message-photo', alt: 'Photo' });
+  const c = state.client;
+  if (!c) return img;
+  let url = photoUrls.get(pointer.id);
+  if (!url) {
+    url = c
+      .photo(pointer)
+      .then((bytes) => URL.createObjectURL(new Blob([bytes.slice()], { type: pointer.contentType })));
+    photoUrls.set(pointer.id, url);
+    url.catch(() => photoUrls.delete(pointer.id)); // try again on the next render
+  }
+  url.then(
+    (u) => {
+      img.src = u;
+    },
+    (err: unknown) => {
+      img.replaceWith(
+        h(
+          'div',
+          { class: 'failed', 'data-testid': 'message-photo-error' },
+          `Photo unavailable. ${errorText(err)}`,
+        ),
+      );
+    },
+  );
+  return img;
 }
 
 /** Re-renders the messages; stays at the bottom when the user was there (or `toBottom`). */
