@@ -290,6 +290,31 @@ it.skipIf(!executablePath)(
     expect(await carol.getByTestId('reinstall').getAttribute('open')).toBe('');
     expect(await carol.getByTestId('me').count()).toBe(0);
 
+    // Carol re-installs once more there. Alice had verified her: sending is refused until Alice
+    // verifies again or accepts — and only this refusal offers those two buttons.
+    await carol.getByTestId('register-code').fill(carolCode);
+    await carol.getByTestId('register-submit').click();
+    await expect
+      .poll(() => carol.getByTestId('connection').textContent(), { timeout: 20_000 })
+      .toBe('connected');
+    await carol.getByTestId('contact-alice').click({ timeout: 15_000 });
+    await say(carol, 'third install');
+    await alice.getByTestId('back').click();
+    await alice.getByTestId('contact-carol').click();
+    await expect.poll(() => texts(alice), { timeout: 15_000 }).toContain('third install');
+    await say(alice, 'is that you?');
+    await expect
+      .poll(() => alice.getByTestId('notice').textContent(), { timeout: 15_000 })
+      .toMatch(/^Not sent\. carol's safety number changed since you verified it\./);
+    expect(await alice.getByTestId('notice-verify').isVisible()).toBe(true);
+    expect(await alice.getByTestId('identity-banner').count()).toBe(0);
+    await checkLayout(alice, 'phone-untrusted');
+    await alice.getByTestId('notice-accept').click();
+    await expect.poll(() => alice.getByTestId('notice').count()).toBe(0);
+    expect(await alice.getByTestId('identity-banner').count()).toBe(0);
+    await alice.getByTestId('send').click(); // the text stayed in the composer
+    await expect.poll(() => texts(carol), { timeout: 15_000 }).toContain('is that you?');
+
     expect(problems).toEqual([]);
   },
   240_000,

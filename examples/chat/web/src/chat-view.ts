@@ -50,11 +50,12 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
       nav.registrationLost('unauthorized');
       return;
     }
-    state.sendError = {
-      conversation,
-      untrusted: E2eeError.is(err, 'UNTRUSTED_IDENTITY'),
-      text: `${what} ${errorText(err)}`,
-    };
+    const untrusted = E2eeError.is(err, 'UNTRUSTED_IDENTITY');
+    const text =
+      untrusted && v.kind === 'dm'
+        ? `${what} ${v.contact}'s safety number changed since you verified it. Verify it again, or accept the new number.`
+        : `${what} ${errorText(err)}`;
+    state.sendError = { conversation, untrusted, text };
   };
   const sendPhoto = async (file: File) => {
     const c = state.client;
@@ -215,7 +216,10 @@ export function renderBanners(): void {
   const conversation = conversationOf(v);
   if (!el || !conversation) return;
   const out: HTMLElement[] = [];
-  if (v.kind === 'dm' && state.identityChanged.has(v.contact)) {
+  const err = state.sendError;
+  // A refused send already says the number changed (with its own Verify): one banner is enough.
+  const refused = err?.conversation === conversation && err.untrusted;
+  if (v.kind === 'dm' && state.identityChanged.has(v.contact) && !refused) {
     const contact = v.contact;
     out.push(
       h(
@@ -245,7 +249,6 @@ export function renderBanners(): void {
       ),
     );
   }
-  const err = state.sendError;
   if (err && err.conversation === conversation) {
     const contact = v.kind === 'dm' ? v.contact : undefined;
     out.push(
