@@ -924,7 +924,7 @@ export class ChatClient {
       });
     } catch (err) {
       if (!(err instanceof Queued) && !isRetryable(err)) throw err;
-      return this.#run(async (tx) => {
+      const queued = this.#run(async (tx) => {
         await enqueue(tx, {
           target,
           id: content.id,
@@ -934,6 +934,9 @@ export class ChatClient {
         });
         return this.#storeText(tx, conversation, this.name, groupText(content, target), true, 'pending');
       });
+      // Queued behind earlier texts while the relay answers: those may go now, and this one after.
+      if (err instanceof Queued) void queued.then(() => this.flushOutbox()).catch(() => {});
+      return queued;
     }
   }
 
