@@ -647,7 +647,8 @@ export class ChatClient {
         tx,
         dm(env.from),
         env.from,
-        `could not decrypt a message from ${env.from} (${err.code})`,
+        // Shown in the chat as is: words for the user, not the error code.
+        `a message from ${env.from} could not be decrypted; ask ${env.from} to send it again`,
       );
       return;
     }
