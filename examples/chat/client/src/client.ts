@@ -957,40 +957,39 @@ export class ChatClient {
   async flushOutbox(): Promise<number> {
     let sent = 0;
     for (;;) {
-      const step = await this.#run(async (tx) => {
-        const [first] = await pending(tx);
-        if (!first) return 'empty' as const;
-        const { key, entry } = first;
-        const content = {
-          t: 'text' as const,
-          id: entry.id,
-          text: entry.text,
-          sentAt: entry.sentAt,
-          ...(entry.attachment ? { attachment: entry.attachment } : {}),
-        };
-        const target = entry.target;
-        const outcome = await this.#deliverPending(target, groupText(content, target));
-        if (outcome === 'retry') return 'stop' as const;
-        tx.delete(key);
-        const updated = await setStatus(tx, entry.id, outcome === 'sent' ? 'sent' : 'failed');
-        if (updated)
-          this.#emit('message-status', outcome === 'sent' ? updated : { ...updated, error: outcome });
-        return outcome === 'sent' ? ('sent' as const) : ('failed' as const);
-      });
-      if (step === 'empty' || step === 'stop') return sent;
-      if (step === 'sent') sent++;
-    }
-  }
-
-  /** Sends one outbox text; 'retry' when the relay is still away, else 'sent' or why it failed. */
-  async #deliverPending(target: OutboxTarget, content: Extract<Content, { t: 'text' }>) {
-    try {
-      if (target.kind === 'dm') await this.#deliverText(target.contact, content);
-      else await this.#deliverGroup(target.id, content);
-      return 'sent' as const;
-    } catch (err) {
-      if (isRetryable(err)) return 'retry' as const;
-      return E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
+      const next = await this.#run(async (tx) => (await pending(tx))[0], true);
+      if (!next) return sent;
+      const { key, entry } = next;
+      const content = {
+        t: 'text' as const,
+        id: entry.id,
+        text: entry.text,
+        sentAt: entry.sentAt,
+        ...(entry.attachment ? { attachment: entry.attachment } : {}),
+      };
+      try {
+        await this.#run(async (tx) => {
+          // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
+          if ((await tx.get(key)) === undefined) throw new Queued();
+          if (entry.target.kind === 'dm') await this.#deliverText(entry.target.contact, content);
+          else await this.#deliverGroup(entry.target.id, groupText(content, entry.target));
+          tx.delete(key);
+          const updated = await setStatus(tx, entry.id, 'sent');
+          if (updated) this.#emit('message-status', updated);
+        });
+        sent++;
+      } catch (err) {
+        if (err instanceof Queued) continue;
+        if (isRetryable(err)) return sent;
+        // Refused for good: marked failed in an operation of its own (nothing of the failed
+        // attempt, such as a ratchet step, is kept).
+        const why = E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
+        await this.#run(async (tx) => {
+          tx.delete(key);
+          const updated = await setStatus(tx, entry.id, 'failed');
+          if (updated) this.#emit('message-status', { ...updated, error: why });
+        });
+      }
     }
   }
 
@@ -1028,15 +1027,18 @@ export class ChatClient {
   async flushReceipts(): Promise<void> {
     const batches = await this.#run(async (tx) => dueReceipts(tx), true);
     for (const b of batches) {
-      await this.#run(async (tx) => {
-        try {
+      try {
+        await this.#run(async (tx) => {
           await this.#send([await this.#encryptTo(b.contact, b.content)]);
-        } catch (err) {
-          if (isRetryable(err)) throw err; // kept: sent on the next flush
-          // Refused for good (an untrusted identity, an account that is gone): drop these receipts.
-        }
-        for (const k of b.keys) tx.delete(k);
-      });
+          for (const k of b.keys) tx.delete(k);
+        });
+      } catch (err) {
+        if (isRetryable(err)) throw err; // kept: sent on the next flush
+        // Refused for good (an untrusted identity, an account that is gone): drop these receipts.
+        await this.#run(async (tx) => {
+          for (const k of b.keys) tx.delete(k);
+        });
+      }
     }
   }
 

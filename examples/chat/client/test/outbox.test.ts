@@ -97,6 +97,19 @@ describe('outbox', () => {
     ]);
   });
 
+  it('marks a waiting text failed when the relay, once back, refuses it for good', async () => {
+    const alice = await register('alice');
+    down = true;
+    expect((await alice.send('dm:nobody', 'to an account that does not exist')).status).toBe('pending');
+    down = false;
+    const changes: string[] = [];
+    alice.on('message-status', (m) => changes.push(`${m.status}:${m.error}`));
+    expect(await alice.flushOutbox()).toBe(0);
+    expect(await shown(alice, 'dm:nobody')).toEqual(['to an account that does not exist:failed']);
+    expect(changes).toEqual(['failed:not_found']);
+    expect(await alice.flushOutbox()).toBe(0); // not tried again
+  });
+
   it('throws, and stores nothing, when the relay refuses the send', async () => {
     const alice = await register('alice');
     await expect(alice.send('dm:nobody', 'hello?')).rejects.toSatisfy(
