@@ -335,7 +335,7 @@ function renderLost(): void {
         h(
           'p',
           { class: 'status' },
-          "Each choice first erases this browser's copy (its keys no longer work; a backup holds what it had). Moving the account back here disconnects the other device in the same way; both ways need your recovery code.",
+          "Each choice first erases this browser's copy (its keys no longer work; what it held is in your backup, if you made one). Moving the account back here disconnects the other device in the same way; both ways need your recovery code.",
         ),
       ),
     ),
