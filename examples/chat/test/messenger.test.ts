@@ -100,9 +100,7 @@ async function register(name: string, viewport: { width: number; height: number 
   const page = await newPage(name, viewport);
   await page.getByTestId('register-name').fill(name);
   await page.getByTestId('register-submit').click();
-  await expect
-    .poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 })
-    .toBe('connected');
+  await eventually(() => page.getByTestId('connection').textContent()).toBe('connected');
   expect(await page.getByTestId('recovery-code').textContent()).toMatch(/^[0-9a-f]{32}$/);
   return page;
 }
@@ -114,6 +112,8 @@ async function say(page: Page, text: string): Promise<void> {
 
 /** A PNG's width, from its IHDR chunk (bytes 16..20). */
 const PNG_WIDTH = (png: Buffer) => png.readUInt32BE(16);
+/** Polls until it holds: generous, since the machine may be shared and Argon2 runs in the page. */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 100 });
 const texts = (page: Page) => page.getByTestId('message').allTextContents();
 const lastStatus = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
 
@@ -153,27 +153,27 @@ it.skipIf(!executablePath)(
     // Alice (phone) opens Bob: the chat replaces the list; the encryption notice is at the top.
     await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
     expect(await alice.locator('#sidebar').isVisible()).toBe(false);
-    await expect.poll(() => alice.getByTestId('e2ee-notice').textContent()).toMatch(/end-to-end encrypted/);
+    await eventually(() => alice.getByTestId('e2ee-notice').textContent()).toMatch(/end-to-end encrypted/);
     const before = Date.now();
     await say(alice, 'Hi Bob, from my phone');
-    await expect.poll(() => texts(alice)).toEqual(['Hi Bob, from my phone']);
+    await eventually(() => texts(alice)).toEqual(['Hi Bob, from my phone']);
     const time = alice.getByTestId('message-time').last();
     const stamp = Date.parse((await time.getAttribute('datetime')) ?? '');
     expect(stamp).toBeGreaterThanOrEqual(before - 1000);
     expect(stamp).toBeLessThanOrEqual(Date.now());
     expect(await time.textContent()).toMatch(/^\d{1,2}:\d{2}( [AP]M)?$/);
     // Bob's device is online: delivered; he opens the chat: read.
-    await expect.poll(() => lastStatus(alice), { timeout: 15_000 }).toBe('delivered');
+    await eventually(() => lastStatus(alice)).toBe('delivered');
     await bob.getByTestId('contact-alice').click({ timeout: 15_000 });
-    await expect.poll(() => texts(bob), { timeout: 15_000 }).toEqual(['Hi Bob, from my phone']);
-    await expect.poll(() => lastStatus(alice), { timeout: 15_000 }).toBe('read');
+    await eventually(() => texts(bob)).toEqual(['Hi Bob, from my phone']);
+    await eventually(() => lastStatus(alice)).toBe('read');
     await checkLayout(alice, 'phone-chat-read');
 
     // 60 messages: they scroll inside the chat, the composer stays on screen, at both widths.
     for (let i = 1; i <= 60; i++)
       await say(bob, `message ${i} of 60, with some words so that lines wrap on a phone`);
-    await expect.poll(async () => (await texts(alice)).length, { timeout: 60_000 }).toBe(61);
-    await expect.poll(async () => (await texts(bob)).length, { timeout: 30_000 }).toBe(61);
+    await eventually(async () => (await texts(alice)).length).toBe(61);
+    await eventually(async () => (await texts(bob)).length).toBe(61);
     await checkLayout(alice, 'phone-chat-60');
     await checkLayout(bob, 'desktop-chat-60');
     expect(await alice.getByTestId('message').last().isVisible()).toBe(true);
@@ -183,55 +183,51 @@ it.skipIf(!executablePath)(
     // The relay goes down: a text waits as pending (no error banner), and goes when it is back.
     await relay.close();
     await say(alice, 'written while the relay is down');
-    await expect.poll(() => lastStatus(alice), { timeout: 15_000 }).toBe('pending');
+    await eventually(() => lastStatus(alice)).toBe('pending');
     expect(await alice.getByTestId('notice').count()).toBe(0);
     await checkLayout(alice, 'phone-chat-pending');
     await relayUp();
-    await expect.poll(() => lastStatus(alice), { timeout: 30_000 }).toMatch(/^(delivered|read)$/);
-    await expect.poll(() => texts(bob), { timeout: 30_000 }).toContain('written while the relay is down');
+    await eventually(() => lastStatus(alice)).toMatch(/^(delivered|read)$/);
+    await eventually(() => texts(bob)).toContain('written while the relay is down');
 
     // Carol writes to Alice, then re-installs in a new browser profile with her recovery code.
     const carol = await register('carol', DESKTOP);
     const carolCode = (await carol.getByTestId('recovery-code').textContent()) ?? '';
     await carol.getByTestId('contact-alice').click({ timeout: 15_000 });
     await say(carol, 'Hi Alice, Carol here');
-    await expect.poll(() => lastStatus(carol), { timeout: 15_000 }).toMatch(/^(delivered|read)$/);
+    await eventually(() => lastStatus(carol)).toMatch(/^(delivered|read)$/);
     const carol2 = await newPage('carol-reinstalled', DESKTOP);
     await carol2.getByTestId('register-name').fill('carol');
     await carol2.getByTestId('register-submit').click();
-    await expect
-      .poll(() => carol2.getByTestId('welcome-error').textContent())
-      .toMatch(/recovery code to re-install/);
+    await eventually(() => carol2.getByTestId('welcome-error').textContent()).toMatch(
+      /recovery code to re-install/,
+    );
     await carol2.getByTestId('register-code').fill(carolCode);
     await carol2.getByTestId('register-submit').click();
-    await expect
-      .poll(() => carol2.getByTestId('connection').textContent(), { timeout: 20_000 })
-      .toBe('connected');
+    await eventually(() => carol2.getByTestId('connection').textContent()).toBe('connected');
     // The old profile says what happened and what can be done.
-    await expect
-      .poll(() => carol.getByTestId('registration-lost').textContent(), { timeout: 15_000 })
-      .toMatch(/no longer registered as carol.*restored or re-installed on another device/);
+    await eventually(() => carol.getByTestId('registration-lost').textContent()).toMatch(
+      /no longer registered as carol.*restored or re-installed on another device/,
+    );
     await checkLayout(carol, 'desktop-registration-lost');
     expect(await carol.getByTestId('lost-restore').isVisible()).toBe(true);
 
     await carol2.getByTestId('contact-alice').click({ timeout: 15_000 });
     await say(carol2, 'Carol again, new install');
     // Alice is in Bob's chat: no banner there; in Carol's chat, the banner, whose Verify opens Carol.
-    await expect.poll(() => texts(alice), { timeout: 15_000 }).toContain('written while the relay is down');
-    await expect.poll(() => alice.getByTestId('system-message').count(), { timeout: 15_000 }).toBe(0);
+    await eventually(() => texts(alice)).toContain('written while the relay is down');
+    await eventually(() => alice.getByTestId('system-message').count()).toBe(0);
     expect(await alice.getByTestId('identity-banner').count()).toBe(0);
     await alice.getByTestId('back').click();
     await alice.getByTestId('contact-carol').click({ timeout: 15_000 });
-    await expect
-      .poll(() => texts(alice), { timeout: 15_000 })
-      .toEqual(['Hi Alice, Carol here', 'Carol again, new install']);
-    await expect
-      .poll(() => alice.getByTestId('identity-banner').textContent())
-      .toMatch(/safety number with carol changed/);
+    await eventually(() => texts(alice)).toEqual(['Hi Alice, Carol here', 'Carol again, new install']);
+    await eventually(() => alice.getByTestId('identity-banner').textContent()).toMatch(
+      /safety number with carol changed/,
+    );
     await checkLayout(alice, 'phone-identity-banner');
     await alice.getByTestId('identity-verify').click();
-    await expect.poll(() => alice.getByRole('heading', { name: 'Encryption with carol' }).count()).toBe(1);
-    await expect.poll(() => alice.getByTestId('safety-digits').textContent()).toMatch(/^\d{60}$/);
+    await eventually(() => alice.getByRole('heading', { name: 'Encryption with carol' }).count()).toBe(1);
+    await eventually(() => alice.getByTestId('safety-digits').textContent()).toMatch(/^\d{60}$/);
     await checkLayout(alice, 'phone-safety');
     // Verify by scanning: a screenshot of Carol's QR code, picked as an image file on Alice's phone.
     await carol2.getByTestId('open-safety').click();
@@ -239,19 +235,17 @@ it.skipIf(!executablePath)(
     await alice
       .getByTestId('scan-image')
       .setInputFiles({ name: 'carol-qr.png', mimeType: 'image/png', buffer: qr });
-    await expect
-      .poll(() => alice.getByTestId('scan-result').textContent(), { timeout: 15_000 })
-      .toBe('Match: carol is verified.');
-    await expect.poll(() => alice.getByTestId('safety-status').textContent()).toBe('Verified');
+    await eventually(() => alice.getByTestId('scan-result').textContent()).toBe('Match: carol is verified.');
+    await eventually(() => alice.getByTestId('safety-status').textContent()).toBe('Verified');
     // A photo (that same screenshot) to Carol: encrypted on Alice's phone, decrypted in Carol's tab.
     await alice.getByTestId('safety-back').click();
     await alice.getByTestId('attach').setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: qr });
-    await expect.poll(() => alice.getByTestId('message-photo').count(), { timeout: 15_000 }).toBe(1);
+    await eventually(() => alice.getByTestId('message-photo').count()).toBe(1);
     await carol2.getByTestId('safety-back').click();
     const shown = carol2.getByTestId('message-photo');
-    await expect
-      .poll(() => shown.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 15_000 })
-      .toBe(PNG_WIDTH(qr));
+    await eventually(() => shown.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(
+      PNG_WIDTH(qr),
+    );
     await checkLayout(alice, 'phone-photo');
     await checkLayout(carol2, 'desktop-photo');
     await alice.getByTestId('open-safety').click();
@@ -263,30 +257,22 @@ it.skipIf(!executablePath)(
     await bob.getByTestId('member-alice').check();
     await bob.getByTestId('member-carol').check();
     await bob.getByTestId('create-group').click();
-    await expect
-      .poll(() => bob.getByTestId('group-members').textContent(), { timeout: 15_000 })
-      .toBe('bob, alice, carol');
+    await eventually(() => bob.getByTestId('group-members').textContent()).toBe('bob, alice, carol');
     await alice.getByTestId('safety-back').click();
     await alice.getByTestId('back').click();
     await alice.getByTestId('group-Friday').click({ timeout: 15_000 });
-    await expect.poll(() => alice.getByTestId('group-members').textContent()).toBe('bob, alice, carol');
+    await eventually(() => alice.getByTestId('group-members').textContent()).toBe('bob, alice, carol');
     await bob.getByTestId('remove-member').selectOption('carol');
-    await expect
-      .poll(() => bob.getByTestId('group-members').textContent(), { timeout: 15_000 })
-      .toBe('bob, alice');
-    await expect
-      .poll(() => alice.getByTestId('group-members').textContent(), { timeout: 15_000 })
-      .toBe('bob, alice');
+    await eventually(() => bob.getByTestId('group-members').textContent()).toBe('bob, alice');
+    await eventually(() => alice.getByTestId('group-members').textContent()).toBe('bob, alice');
     await say(alice, 'just the two of us');
-    await expect.poll(() => lastStatus(alice), { timeout: 15_000 }).toBe('sent');
+    await eventually(() => lastStatus(alice)).toBe('sent');
     await checkLayout(alice, 'phone-group');
     await checkLayout(bob, 'desktop-group');
 
     // The old Carol profile: "re-install here" erases its copy and opens the form, name filled in.
     await carol.getByTestId('lost-reinstall').click();
-    await expect
-      .poll(() => carol.getByTestId('register-name').inputValue(), { timeout: 15_000 })
-      .toBe('carol');
+    await eventually(() => carol.getByTestId('register-name').inputValue()).toBe('carol');
     expect(await carol.getByTestId('reinstall').getAttribute('open')).toBe('');
     expect(await carol.getByTestId('me').count()).toBe(0);
 
@@ -294,26 +280,24 @@ it.skipIf(!executablePath)(
     // verifies again or accepts — and only this refusal offers those two buttons.
     await carol.getByTestId('register-code').fill(carolCode);
     await carol.getByTestId('register-submit').click();
-    await expect
-      .poll(() => carol.getByTestId('connection').textContent(), { timeout: 20_000 })
-      .toBe('connected');
+    await eventually(() => carol.getByTestId('connection').textContent()).toBe('connected');
     await carol.getByTestId('contact-alice').click({ timeout: 15_000 });
     await say(carol, 'third install');
     await alice.getByTestId('back').click();
     await alice.getByTestId('contact-carol').click();
-    await expect.poll(() => texts(alice), { timeout: 15_000 }).toContain('third install');
+    await eventually(() => texts(alice)).toContain('third install');
     await say(alice, 'is that you?');
-    await expect
-      .poll(() => alice.getByTestId('notice').textContent(), { timeout: 15_000 })
-      .toMatch(/^Not sent\. carol's safety number changed since you verified it\./);
+    await eventually(() => alice.getByTestId('notice').textContent()).toMatch(
+      /^Not sent\. carol's safety number changed since you verified it\./,
+    );
     expect(await alice.getByTestId('notice-verify').isVisible()).toBe(true);
     expect(await alice.getByTestId('identity-banner').count()).toBe(0);
     await checkLayout(alice, 'phone-untrusted');
     await alice.getByTestId('notice-accept').click();
-    await expect.poll(() => alice.getByTestId('notice').count()).toBe(0);
+    await eventually(() => alice.getByTestId('notice').count()).toBe(0);
     expect(await alice.getByTestId('identity-banner').count()).toBe(0);
     await alice.getByTestId('send').click(); // the text stayed in the composer
-    await expect.poll(() => texts(carol), { timeout: 15_000 }).toContain('is that you?');
+    await eventually(() => texts(carol)).toContain('is that you?');
 
     expect(problems).toEqual([]);
   },
@@ -340,18 +324,16 @@ it.skipIf(!executablePath)(
     expect(await dave.getByTestId('backup-key').count()).toBe(0);
     // Coming back: the page tells what a new backup would do to this one and its key.
     await dave.getByTestId('open-backup').click();
-    await expect
-      .poll(() => dave.getByTestId('backup-replace-warning').textContent())
-      .toMatch(/64-digit key will no longer open anything/);
+    await eventually(() => dave.getByTestId('backup-replace-warning').textContent()).toMatch(
+      /64-digit key will no longer open anything/,
+    );
 
     // Password change: the old password is the current one; afterwards the new one opens it.
     await dave.getByTestId('change-current').fill('first backup password');
     await dave.getByTestId('change-new').fill('second backup password');
     await dave.getByTestId('change-again').fill('second backup password');
     await dave.getByTestId('change-submit').click();
-    await expect
-      .poll(() => dave.getByTestId('change-result').textContent(), { timeout: 60_000 })
-      .toMatch(/^Password changed/);
+    await eventually(() => dave.getByTestId('change-result').textContent()).toMatch(/^Password changed/);
 
     // A new phone: five wrong passwords, then a pause that a reload does not lift.
     const phone = await newPage('dave-phone', PHONE);
@@ -364,7 +346,7 @@ it.skipIf(!executablePath)(
     };
     const attempt = async (secret: string) => {
       await submit(secret);
-      await expect.poll(() => phone.getByTestId('welcome-error').count(), { timeout: 60_000 }).toBe(1);
+      await eventually(() => phone.getByTestId('welcome-error').count()).toBe(1);
       return (await phone.getByTestId('welcome-error').textContent()) ?? '';
     };
     expect(await attempt('first backup password')).toBe(
@@ -380,10 +362,8 @@ it.skipIf(!executablePath)(
     await checkLayout(phone, 'phone-restore-locked');
     // The 64-digit key has its own budget: it restores, and the old device is told it was replaced.
     await submit(key);
-    await expect
-      .poll(() => phone.getByTestId('connection').textContent(), { timeout: 60_000 })
-      .toBe('connected');
-    await expect.poll(() => dave.getByTestId('registration-lost').count(), { timeout: 15_000 }).toBe(1);
+    await eventually(() => phone.getByTestId('connection').textContent()).toBe('connected');
+    await eventually(() => dave.getByTestId('registration-lost').count()).toBe(1);
     await checkLayout(phone, 'phone-restored');
     expect(problems).toEqual([]);
   },

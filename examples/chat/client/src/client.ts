@@ -216,6 +216,8 @@ const NOT_IN_BACKUP = [CREDENTIALS, 'pending:', 'attempts:', 'attachment:'];
 /** WebSocket close codes of the relay that mean this device's registration is gone. */
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_DEVICE_REPLACED = 4410;
+/** `WebSocket.OPEN` (not read from a global: Node 20 has no WebSocket). */
+const OPEN = 1;
 const DEFAULT_BATCH = 20;
 const MIN_PREKEYS = 10;
 
@@ -532,7 +534,11 @@ export class ChatClient {
           case 'envelope': {
             const env = parseEnvelope(frame as never);
             this.receive(env)
-              .then(() => ws.send(JSON.stringify({ type: 'ack', id: env.id })))
+              .then(() => {
+                // A socket that closed meanwhile gets no ack (browsers log sends on closed sockets
+                // as console errors); the envelope comes again on the next connection.
+                if (ws.readyState === OPEN) ws.send(JSON.stringify({ type: 'ack', id: env.id }));
+              })
               .catch(() => {
                 /* not acknowledged: the relay sends it again on the next connection */
               });
