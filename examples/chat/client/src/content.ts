@@ -37,6 +37,8 @@ export type Content =
   | { readonly t: 'skdm'; readonly group: string; readonly skdm: string }
   /** "I could not decrypt your group message at (chain, iteration): send your key and the message." */
   | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
+  /** Delivery or read receipt for texts of a 1:1 chat (by message id), end-to-end encrypted. */
+  | { readonly t: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
   | { readonly t: 'hello' };
 
 /** The contents shown as a message in a conversation. */
@@ -46,6 +48,8 @@ export const isMessageContent = (c: Content): c is MessageContent => c.t === 'te
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const MAX_TEXT = 16 * 1024;
+/** Receipts are batched per contact; a batch stays small. */
+export const MAX_RECEIPT_IDS = 100;
 
 export function encodeContent(c: Content): Uint8Array {
   return enc.encode(JSON.stringify(c));
@@ -91,6 +95,13 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (isStr(v['group'], 64) && isPosition({ chain: v['chain'], iteration: v['iteration'] }))
         return v as Content;
       break;
+    case 'receipt': {
+      const ids = v['ids'];
+      if (v['kind'] !== 'delivered' && v['kind'] !== 'read') break;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_RECEIPT_IDS) break;
+      if (!ids.every((id) => isStr(id, 64))) break;
+      return { t: 'receipt', kind: v['kind'], ids: [...(ids as string[])] };
+    }
     case 'hello':
       return { t: 'hello' };
   }
