@@ -2,6 +2,7 @@
  * Delivery and read receipts: end-to-end encrypted contents between the two devices, applied only
  * to the receiver's own texts in the 1:1 chat with the sender, and never moving a status backwards.
  */
+import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
@@ -60,6 +61,28 @@ describe('receipts', () => {
     expect(changes).toEqual(['are you there?:delivered', 'are you there?:read']);
     // Reading again reports nothing new.
     expect(await bob.markRead('dm:alice')).toBe(0);
+  });
+
+  it('moves the tick of a text sent before a backup on the device it was restored to', async () => {
+    const alice = await register('alice');
+    const bob = await register('bob');
+    await alice.send('dm:bob', 'sent before the backup');
+    await alice.backup({ password: 'long enough password', argon2: MIN_ARGON2_PARAMS });
+    const { client: restored } = await ChatClient.restore(
+      'alice',
+      await alice.recoveryCode(),
+      { password: 'long enough password' },
+      opts(),
+    );
+    alice.disconnect();
+    clients.push(restored);
+    expect(await statusOf(restored, 'dm:bob', 'sent before the backup')).toBe('sent');
+    await bob.syncOnce(); // stores the text; its delivered receipt goes to Alice's account
+    expect(await bob.markRead('dm:alice')).toBe(1);
+    await restored.connect();
+    await expect
+      .poll(() => statusOf(restored, 'dm:bob', 'sent before the backup'), { timeout: 10_000 })
+      .toBe('read');
   });
 
   it('applies a receipt only to the own texts of the chat with its sender', async () => {
