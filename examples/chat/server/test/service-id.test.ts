@@ -89,7 +89,7 @@ describe('ServiceIds', () => {
     await bob.syncOnce();
     expect(await texts(bob, 'dm:alice')).toEqual([]);
     expect(await notes(bob, 'dm:alice')).toEqual([
-      expect.stringMatching(/^a message from alice could not be decrypted/),
+      expect.stringMatching(/^could not decrypt a message from alice/),
     ]);
     // Bob's state is untouched by the refused message: Alice's real messages to Bob still work.
     await alice.sendText('bob', 'hello bob');

@@ -7,13 +7,21 @@ export type View =
   | { kind: 'group'; id: string }
   | { kind: 'safety'; contact: string }
   | { kind: 'new-group' }
-  | { kind: 'backup' };
+  | { kind: 'backup' }
+  | { kind: 'devices' }
+  | { kind: 'privacy' }
+  | { kind: 'invitations' };
 
 export const state = {
   client: undefined as ChatClient | undefined,
   view: { kind: 'none' } as View,
+  /** The people this user added (the relay lists no one: contacts are added by exact name). */
   contacts: [] as string[],
+  /** People with a 1:1 conversation who are not contacts (someone who wrote first). */
+  chats: [] as string[],
   groups: [] as Group[],
+  /** How many group invitations wait for an answer. */
+  invitations: 0,
   unread: new Map<string, number>(),
   connected: false,
   /** Contacts whose safety number changed and who were not verified or accepted since. */

@@ -1,18 +1,24 @@
 /**
  * The web client: plain TypeScript and DOM, no framework. All cryptography happens in this page
  * through @e2ee-kit/chat-client; the relay (same origin) only relays ciphertext. The views live in
- * their own modules (chat-view, safety-view, backup-view, welcome-view); this one holds the page
- * together: start, sidebar, navigation, reconnects, and what happens when the device is replaced.
+ * their own modules (chat-view, safety-view, backup-view, welcome-view, devices-view, the consent
+ * views); this one holds the page together: start, sidebar, navigation, reconnects, and what
+ * happens when the device is replaced.
  */
 import { ChatClient, type ChatMessage } from '@e2ee-kit/chat-client';
 import { conversationOf, nav, state, type View } from './app-state.js';
 import { renderBackup } from './backup-view.js';
 import { renderBanners, renderChat, renderHeader, renderMessages } from './chat-view.js';
+import { addContactForm } from './contacts-view.js';
+import { renderDevices } from './devices-view.js';
 import { h } from './dom.js';
 import { errorText, isUnauthorized } from './format.js';
 import { webStorage } from './idb-storage.js';
+import { renderInvitations } from './invitations-view.js';
+import { renderPrivacy } from './privacy-view.js';
 import { eraseAndReload, eraseIfAsked } from './reset.js';
 import { renderSafety } from './safety-view.js';
+import type { ViewContext } from './view-context.js';
 import { renderWelcome } from './welcome-view.js';
 
 const app = document.getElementById('app')!;
@@ -34,6 +40,10 @@ function showToast(text: string): void {
 // ---------------------------------------------------------------------------------------------
 // Main screen
 
+const viewContext = (client: ChatClient): ViewContext => ({ h, client, refresh: refreshLists, errorText });
+/** Made once, so the 3-second sidebar refresh keeps what is being typed. */
+let addContact: HTMLFormElement | undefined;
+
 async function start(client: ChatClient, recoveryCode?: string): Promise<void> {
   state.client = client;
   state.recoveryCodeToShow = recoveryCode ?? '';
@@ -42,6 +52,7 @@ async function start(client: ChatClient, recoveryCode?: string): Promise<void> {
     if (m.conversation === conversationOf(state.view)) void renderMessages();
   });
   client.on('group', () => void refreshLists());
+  client.on('invitation', () => void refreshLists());
   client.on('identity-changed', (e) => {
     state.identityChanged.add(e.contact);
     renderBanners();
@@ -79,6 +90,8 @@ async function refreshLists(): Promise<void> {
   if (!c || state.lost) return;
   try {
     state.contacts = await c.contacts();
+    state.chats = (await c.chatPartners()).filter((n) => !state.contacts.includes(n));
+    state.invitations = (await c.invitations()).length;
     if (state.connected) await c.flushOutbox();
   } catch (err) {
     if (isUnauthorized(err)) return registrationLost('unauthorized');
@@ -148,6 +161,7 @@ function renderSidebar(): void {
       unread > 0 && h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread)),
     );
   };
+  addContact ??= addContactForm(viewContext(c));
   el.replaceChildren(
     h(
       'div',
@@ -158,11 +172,22 @@ function renderSidebar(): void {
         h('div', { class: 'status' }, 'Reconnecting… texts you write now are sent when the relay is back.'),
     ),
     h('div', { class: 'section' }, 'Contacts'),
+    addContact,
     h(
       'ul',
       { class: 'list' },
       ...state.contacts.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `contact-${n}`)),
     ),
+    ...(state.chats.length > 0
+      ? [
+          h('div', { class: 'section' }, 'Other chats'),
+          h(
+            'ul',
+            { class: 'list' },
+            ...state.chats.map((n) => item(n, `dm:${n}`, { kind: 'dm', contact: n }, `chat-${n}`)),
+          ),
+        ]
+      : []),
     h(
       'div',
       { class: 'section' },
@@ -187,6 +212,13 @@ function renderSidebar(): void {
         'button',
         { 'data-testid': 'open-backup', onclick: () => go({ kind: 'backup' }) },
         'Encrypted backup',
+      ),
+      h('button', { 'data-testid': 'open-devices', onclick: () => go({ kind: 'devices' }) }, 'Devices'),
+      h('button', { 'data-testid': 'open-privacy', onclick: () => go({ kind: 'privacy' }) }, 'Privacy'),
+      h(
+        'button',
+        { 'data-testid': 'open-invitations', onclick: () => go({ kind: 'invitations' }) },
+        `Invitations${state.invitations > 0 ? ` (${state.invitations})` : ''}`,
       ),
     ),
   );
@@ -242,11 +274,16 @@ function renderMain(): void {
     void renderSafety(panel, v.contact);
     return;
   }
-  if (v.kind === 'backup') {
-    el.replaceChildren(back);
+  if (v.kind === 'backup' || v.kind === 'devices' || v.kind === 'privacy' || v.kind === 'invitations') {
+    // These views draw their own panel into the host.
     const host = h('div', { class: 'panel-host' });
-    el.append(host);
-    void renderBackup(host);
+    el.replaceChildren(back, host);
+    const c = state.client;
+    if (v.kind === 'backup') void renderBackup(host);
+    else if (!c) return;
+    else if (v.kind === 'devices') renderDevices(host, c);
+    else if (v.kind === 'privacy') void renderPrivacy(host, viewContext(c));
+    else void renderInvitations(host, viewContext(c), (g) => go({ kind: 'group', id: g.id }));
     return;
   }
   renderNewGroup(panel);

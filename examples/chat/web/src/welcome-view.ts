@@ -1,9 +1,11 @@
 /**
  * The first screen: a new account, a re-install of an existing one with its recovery code (new
- * keys; contacts see a new safety number), or a restore from the encrypted backup.
+ * keys; contacts see a new safety number), linking this browser as another device of an account,
+ * or a restore from the encrypted backup.
  */
 import { ChatClient, RelayError } from '@e2ee-kit/chat-client';
 import { unlockOf } from './backup-view.js';
+import { renderLinkThisBrowser } from './devices-view.js';
 import { h } from './dom.js';
 import { errorText } from './format.js';
 import { icon } from './icons.js';
@@ -87,6 +89,28 @@ export function renderWelcome(
       h('button', { class: 'primary', 'data-testid': 'register-submit' }, 'Register'),
     ),
   );
+  const link = h(
+    'div',
+    { class: 'card' },
+    h('h2', {}, 'Already have an account?'),
+    h(
+      'p',
+      {},
+      'Link this browser as another device of it: your messages appear here and on your other devices.',
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        {
+          'data-testid': 'link-this-browser',
+          onclick: () => void renderLinkThisBrowser(app, serverUrl, started, () => again(opts)),
+        },
+        'Link this browser',
+      ),
+    ),
+  );
   const rName = h('input', { 'data-testid': 'restore-name', autocomplete: 'off', value: opts.name ?? '' });
   const rCode = h('input', {
     'data-testid': 'restore-code',
@@ -152,6 +176,7 @@ export function renderWelcome(
       opts.message && h('p', { class: 'lead' }, opts.message),
       status,
       register,
+      link,
       restore,
     ),
   );
