@@ -1,9 +1,9 @@
 /**
  * The web client: plain TypeScript and DOM, no framework. All cryptography happens in this page
  * through @e2ee-kit/chat-client; the relay (same origin) only relays ciphertext. The views live in
- * their own modules (chat-view, safety-view, backup-view, welcome-view, devices-view, the consent
- * views); this one holds the page together: start, sidebar, navigation, reconnects, and what
- * happens when the device is replaced.
+ * their own modules (chat-view, safety-view, backup-view, welcome-view, devices-view, lost-view,
+ * the consent views); this one holds the page together: start, sidebar, navigation, reconnects, and
+ * noticing that the device was replaced.
  */
 import { ChatClient, type ChatMessage } from '@e2ee-kit/chat-client';
 import { conversationOf, nav, state, type View } from './app-state.js';
@@ -15,8 +15,9 @@ import { h } from './dom.js';
 import { errorText, isUnauthorized } from './format.js';
 import { webStorage } from './idb-storage.js';
 import { renderInvitations } from './invitations-view.js';
+import { renderLost } from './lost-view.js';
 import { renderPrivacy } from './privacy-view.js';
-import { eraseAndReload, eraseIfAsked } from './reset.js';
+import { eraseIfAsked } from './reset.js';
 import { renderSafety } from './safety-view.js';
 import type { ViewContext } from './view-context.js';
 import { renderWelcome } from './welcome-view.js';
@@ -123,7 +124,7 @@ function registrationLost(reason: 'replaced' | 'unauthorized'): void {
   if (state.lost) return;
   state.lost = reason;
   state.client?.disconnect();
-  renderLost();
+  renderLost(app);
 }
 
 nav.go = go;
@@ -132,7 +133,7 @@ nav.registrationLost = registrationLost;
 
 function render(): void {
   if (state.lost) {
-    renderLost();
+    renderLost(app);
     return;
   }
   app.replaceChildren(
@@ -323,58 +324,6 @@ function renderNewGroup(el: HTMLElement): void {
       ...boxes.map((b) => h('div', {}, h('label', {}, b.box, ` ${b.n}`))),
       h('div', { class: 'row' }, h('button', { class: 'primary', 'data-testid': 'create-group' }, 'Create')),
       out,
-    ),
-  );
-}
-
-/** The device lost its registration: say so, and offer what can be done. */
-function renderLost(): void {
-  const name = state.client?.name ?? '';
-  app.replaceChildren(
-    h(
-      'div',
-      { class: 'welcome single' },
-      h(
-        'div',
-        { class: 'card', 'data-testid': 'registration-lost' },
-        h('h2', {}, `This device is no longer registered as ${name}`),
-        h(
-          'p',
-          {},
-          state.lost === 'replaced'
-            ? `${name} was restored or re-installed on another device. New messages go there now; this browser can no longer send or receive.`
-            : `The relay no longer recognises this device: ${name} was moved to another device, or the relay's data was reset.`,
-        ),
-        h('p', {}, 'What you can do:'),
-        h(
-          'div',
-          { class: 'choices' },
-          h(
-            'button',
-            {
-              class: 'primary',
-              'data-testid': 'lost-restore',
-              onclick: () => eraseAndReload({ name, next: 'restore' }),
-            },
-            'Move the account back here: restore from the backup',
-          ),
-          h(
-            'button',
-            { 'data-testid': 'lost-reinstall', onclick: () => eraseAndReload({ name, next: 'reinstall' }) },
-            'Re-install here with the recovery code (new keys, no old messages)',
-          ),
-          h(
-            'button',
-            { 'data-testid': 'lost-erase', onclick: () => eraseAndReload({ name: '', next: 'none' }) },
-            "Erase this browser's copy",
-          ),
-        ),
-        h(
-          'p',
-          { class: 'status' },
-          "Each choice first erases this browser's copy (its keys no longer work; what it held is in your backup, if you made one). Moving the account back here disconnects the other device in the same way; both ways need your recovery code.",
-        ),
-      ),
     ),
   );
 }
