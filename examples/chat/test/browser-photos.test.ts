@@ -134,14 +134,14 @@ it.skipIf(!executablePath)(
       .getByTestId('attach-input')
       .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await expect
-      .poll(() => alice.getByTestId('attach-error').textContent())
+      .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
       .toBe('Photo not sent: notes.txt is not an image');
     // So is one over the size limit (checked from the file's size, before it is read).
     await alice
       .getByTestId('attach-input')
       .setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(11 * 1024 * 1024) });
     await expect
-      .poll(() => alice.getByTestId('attach-error').textContent())
+      .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
       .toBe('Photo not sent: big.png is 11 MiB; photos may be at most 10 MiB');
     expect((relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(
       before,

@@ -106,7 +106,7 @@ it.skipIf(!executablePath)(
     await addContact(alice, 'bob');
     await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
     await say(alice, 'Hello Bob, from a browser');
-    await expect.poll(() => messages(alice)).toEqual(['Hello Bob, from a browser']);
+    await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
 
     // Bob sees it arrive over the WebSocket, answers.
     await bob.getByTestId('chat-alice').click({ timeout: 15_000 });
@@ -137,14 +137,20 @@ it.skipIf(!executablePath)(
     expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
     await bob.getByTestId('scan-input').fill(scanned);
     await bob.getByTestId('scan-compare').click();
-    await expect.poll(() => bob.getByTestId('scan-result').textContent()).toBe('Match: alice is verified.');
-    await expect.poll(() => bob.getByTestId('safety-status').textContent()).toBe('Verified');
+    await expect
+      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+      .toBe('Match: alice is verified.');
+    await expect
+      .poll(() => bob.getByTestId('safety-status').textContent(), { timeout: 15_000 })
+      .toBe('Verified');
 
     // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
     const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
     await bob.getByTestId('scan-input').fill(tampered);
     await bob.getByTestId('scan-compare').click();
-    await expect.poll(() => bob.getByTestId('scan-result').textContent()).toMatch(/^Mismatch/);
+    await expect
+      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+      .toMatch(/^Mismatch/);
 
     // Alice exports an encrypted backup and restores it into a fresh browser profile, which
     // continues the conversation.
@@ -167,7 +173,7 @@ it.skipIf(!executablePath)(
       .toBe('connected');
     await fresh.getByTestId('contact-bob').click({ timeout: 15_000 });
     await expect
-      .poll(() => messages(fresh))
+      .poll(() => messages(fresh), { timeout: 15_000 })
       .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
     await say(fresh, 'Restored in a fresh profile');
     await bob.getByTestId('chat-alice').click();

@@ -71,12 +71,14 @@ export class ChatData {
     else await this.putJson(index, rest);
   }
 
-  /** Appends a message row to its conversation. */
-  async appendMessage(conversation: string, message: unknown): Promise<void> {
+  /** Appends a message row to its conversation; returns the row's key. */
+  async appendMessage(conversation: string, message: unknown): Promise<string> {
     const n = (await this.json<number>(APP_KEYS.messageCount(conversation))) ?? 0;
+    const key = APP_KEYS.message(conversation, n);
     await this.putJson(APP_KEYS.messageCount(conversation), n + 1);
-    await this.putJson(APP_KEYS.message(conversation, n), message);
+    await this.putJson(key, message);
     await this.addMember(APP_KEYS.conversations, conversation);
+    return key;
   }
 
   /** A conversation's message rows, oldest first. */

@@ -11,6 +11,7 @@ import type { KvTransaction } from '@e2ee-kit/store-kv';
 import { APP_KEYS, ChatData } from './app-data.js';
 import { DIRECTORY_KEYS } from './directory.js';
 import { CONSENT_KEYS } from './group-consent.js';
+import { messageIndexKey } from './receipts.js';
 import { accessKeyOf, SEALED_KEYS } from './sealed.js';
 
 export const BACKUP_FORMAT = 'e2ee-kit-chat-backup';
@@ -55,7 +56,12 @@ export async function exportState(tx: KvTransaction, name: string, deviceId: num
   for (const c of conversations) {
     const n = (await data.json<number>(APP_KEYS.messageCount(c))) ?? 0;
     keys.push(APP_KEYS.messageCount(c));
-    for (let i = 0; i < n; i++) keys.push(APP_KEYS.message(c, i));
+    for (let i = 0; i < n; i++) {
+      keys.push(APP_KEYS.message(c, i));
+      // Where each message is, so a receipt that arrives after a restore still moves its tick.
+      const id = (await data.json<{ id?: string }>(APP_KEYS.message(c, i)))?.id;
+      if (id !== undefined) keys.push(messageIndexKey(id));
+    }
   }
   for (const g of groupIds) keys.push(APP_KEYS.group(g), APP_KEYS.outbox(g));
   const app: [string, string][] = [];

@@ -14,7 +14,9 @@
  */
 import {
   type Argon2Params,
+  type AttemptStore,
   type BackupMetadata,
+  changeBackupPassword,
   createBackup,
   joinBackupFile,
   openBackup,
@@ -77,6 +79,7 @@ import {
 } from './api.js';
 import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
 import type { AttachmentPointer } from './attachments.js';
+import { attemptPolicy } from './backup-attempts.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
 import {
@@ -91,7 +94,24 @@ import { DeviceSender, LinkRequest, type ProvisionedAccount, provisionDevice } f
 import { ContactDirectory, DirectoryMismatchError, isDirectoryRefusal } from './directory.js';
 import { GroupConsent, type Invitation, type WhoCanAddMe } from './group-consent.js';
 import { RetryReceipts } from './healing.js';
+import {
+  enqueue,
+  hasPendingFor,
+  isRetryable,
+  type OutboxTarget,
+  pending,
+  remove as removeQueued,
+} from './outbox.js';
 import { openPhoto, type PhotoMeta, uploadPhoto } from './photos.js';
+import {
+  applyReceipt,
+  clearReceipts,
+  dueReceipts,
+  indexMessage,
+  markRead as markReadIn,
+  onIncomingText,
+  setStatus,
+} from './receipts.js';
 import { dropReason, type Outgoing, SealedSender } from './sealed.js';
 
 /** The primary device of an account (the one that registered it); linked devices get 2, 3, … */
@@ -121,7 +141,17 @@ export interface ChatClientOptions {
   /** One-time prekeys generated per refill (default 20). */
   preKeyBatch?: number;
   now?: () => number;
+  /** Send delivery and read receipts for 1:1 texts (default true). */
+  receipts?: boolean;
+  /**
+   * Where `restore` counts wrong backup passwords (the store is only opened once the backup is
+   * open, so restore cannot use the store's own attempt table). Default: not counted across restarts.
+   */
+  backupAttempts?: AttemptStore;
 }
+
+/** An outgoing text: waiting in the outbox, accepted by the relay, on the contact's device, read. */
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface ChatMessage {
   readonly id: string;
@@ -134,6 +164,10 @@ export interface ChatMessage {
   readonly outgoing: boolean;
   /** A notice written by the client itself (identity change, undecryptable message, membership). */
   readonly system?: boolean;
+  /** Outgoing texts only (1:1 texts move on to delivered and read through receipts). */
+  readonly status?: DeliveryStatus;
+  /** Why an outgoing text could not be sent (status "failed"). */
+  readonly error?: string;
   /** A photo (its `text` is `[photo]`): open it with `openAttachment`. */
   readonly attachment?: AttachmentPointer;
 }
@@ -164,7 +198,22 @@ export interface ChatEvents {
   invitation: Invitation;
   'identity-changed': { readonly contact: string };
   'prekeys-refilled': { readonly preKeys: number; readonly kyberPreKeys: number };
-  connection: { readonly state: 'open' | 'closed' };
+  /** `code`: the WebSocket close code when the relay closed it. */
+  connection: { readonly state: 'open' | 'closed'; readonly code?: number };
+  /** An outgoing text's status changed (outbox, receipts). */
+  'message-status': ChatMessage;
+  /**
+   * The relay no longer knows this device: the account was re-registered or restored elsewhere
+   * ("replaced"), or its token is unknown ("unauthorized"). Sending and receiving stop here.
+   */
+  'registration-lost': { readonly reason: 'replaced' | 'unauthorized' };
+}
+
+/** What this device knows about the last backup it created (no secret). */
+export interface BackupInfo {
+  readonly createdAt: number;
+  readonly withPassword: boolean;
+  readonly withRecoveryKey: boolean;
 }
 
 export interface SentInfo {
@@ -209,6 +258,13 @@ interface Credentials {
 
 /** The lock every operation of one account holds (names are prefixed by the lock manager). */
 const OPERATION_LOCK = 'chat-client';
+/** This device's last backup (kept on this device only; not part of a backup). */
+const BACKUP_INFO = 'local:backup-info';
+/** WebSocket close codes of the relay that mean this device's registration is gone. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_DEVICE_REPLACED = 4410;
+/** `WebSocket.OPEN` (not read from a global: Node 20 has no WebSocket). */
+const OPEN = 1;
 const DEFAULT_BATCH = 20;
 const MIN_PREKEYS = 10;
 
@@ -322,6 +378,8 @@ export class ChatClient {
   #queueEmpty: (() => void)[] = [];
   #drained = false;
   #changedIdentities: string[] = [];
+  readonly #receipts: boolean;
+  #receiptsDue = false;
 
   private constructor(
     creds: Credentials,
@@ -345,6 +403,7 @@ export class ChatClient {
     });
     this.#directory = new ContactDirectory(this.api);
     this.#webSocket = options.webSocket;
+    this.#receipts = options.receipts ?? true;
     this.#identity = identity;
     this.sealed = new SealedSender({
       api: this.api,
@@ -628,6 +687,7 @@ export class ChatClient {
       this.#locks.run(OPERATION_LOCK, async () => {
         this.#pendingEvents = [];
         this.#changedIdentities = [];
+        this.#receiptsDue = false;
         let out: { value: T } | undefined;
         try {
           await this.store.transaction(async (tx) => {
@@ -650,6 +710,11 @@ export class ChatClient {
         const events = discard ? [] : this.#pendingEvents;
         this.#pendingEvents = [];
         for (const e of events) e();
+        if (this.#receiptsDue && !discard) {
+          this.#receiptsDue = false;
+          // After this operation, never inside it: a receipt that cannot go now waits in the store.
+          void this.flushReceipts().catch(() => {});
+        }
         return (out as { value: T }).value;
       }),
     );
@@ -676,7 +741,12 @@ export class ChatClient {
       ws.onclose = (ev) => {
         if (this.#socket === ws) this.#socket = undefined;
         if (!ready) reject(new Error(`the relay closed the connection (${ev.code})`));
-        this.#emitNow('connection', { state: 'closed' });
+        this.#emitNow('connection', { state: 'closed', code: ev.code });
+        if (ev.code === CLOSE_UNAUTHORIZED || ev.code === CLOSE_DEVICE_REPLACED) {
+          this.#emitNow('registration-lost', {
+            reason: ev.code === CLOSE_DEVICE_REPLACED ? 'replaced' : 'unauthorized',
+          });
+        }
       };
       ws.onmessage = (ev) => {
         let frame: Record<string, unknown>;
@@ -689,11 +759,18 @@ export class ChatClient {
           case 'ready':
             ready = true;
             this.#emitNow('connection', { state: 'open' });
+            // The relay is back: what waited offline goes now.
+            void this.flushOutbox().catch(() => {});
+            void this.flushReceipts().catch(() => {});
             break;
           case 'envelope': {
             const env = parseEnvelope(frame as never);
             this.receive(env)
-              .then(() => ws.send(JSON.stringify({ type: 'ack', id: env.id })))
+              .then(() => {
+                // A socket that closed meanwhile gets no ack (browsers log sends on closed sockets
+                // as console errors); the envelope comes again on the next connection.
+                if (ws.readyState === OPEN) ws.send(JSON.stringify({ type: 'ack', id: env.id }));
+              })
               .catch(() => {
                 /* not acknowledged: the relay sends it again on the next connection */
               });
@@ -870,7 +947,8 @@ export class ChatClient {
         tx,
         dm(env.from),
         env.from,
-        `could not decrypt a message from ${env.from} (${err.code})`,
+        // Shown in the chat as is: words for the user, not the error code.
+        `a message from ${env.from} could not be decrypted; ask ${env.from} to send it again`,
       );
       return;
     }
@@ -1051,12 +1129,22 @@ export class ChatClient {
       case 'invite-answer':
         await this.#invitationAnswered(tx, from, content.group, content.accepted);
         return;
+      case 'receipt':
+        for (const m of await applyReceipt(tx, from, content)) this.#emit('message-status', m);
+        return;
       case 'hello':
         return;
     }
   }
 
-  async #storeText(tx: ChatData, conversation: string, from: string, c: MessageContent, outgoing: boolean) {
+  async #storeText(
+    tx: ChatData,
+    conversation: string,
+    from: string,
+    c: MessageContent,
+    outgoing: boolean,
+    status: DeliveryStatus = 'sent',
+  ) {
     const message: ChatMessage = {
       id: c.id,
       conversation,
@@ -1066,7 +1154,12 @@ export class ChatClient {
       sentAt: c.sentAt,
       receivedAt: this.#now(),
       outgoing,
+      ...(outgoing ? { status } : {}),
     };
+    if (!outgoing && c.group === undefined && this.#receipts) {
+      await onIncomingText(tx, from, c.id);
+      this.#receiptsDue = true;
+    }
     await this.#append(tx, message);
     return message;
   }
@@ -1086,7 +1179,8 @@ export class ChatClient {
   }
 
   async #append(tx: ChatData, message: ChatMessage): Promise<void> {
-    await tx.appendMessage(message.conversation, message);
+    const key = await tx.appendMessage(message.conversation, message);
+    await indexMessage(tx, message.id, key);
     this.#emit('message', message);
   }
 
@@ -1142,43 +1236,154 @@ export class ChatClient {
 
   #sendDm(contact: string, content: MessageContent): Promise<SentInfo> {
     return this.#run(async (tx) => {
-      // Every device of the contact, and a copy naming the contact for our own other devices.
-      const pk = await this.sealed.profileKeyField(tx);
-      const plaintext = encodeContent({ ...content, ...pk } as Content);
-      const sync = encodeContent({ ...content, to: contact, ...pk } as Content);
-      const aci = await this.#directory.aciOf(tx, contact);
-      await tx.addMember(APP_KEYS.peers, aci);
-      const out = await this.devices.send(aci, plaintext, sync);
-      // A device change is never applied silently: say so in the conversation.
-      for (const c of out.result.changes) {
-        const own = c.account === this.aci;
-        const name = own ? this.name : contact;
-        const who = own ? 'you' : contact;
-        // A linked device learns of its own account's primary on its first send: not news.
-        const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
-        const changes: [readonly number[], string][] = [
-          [added, 'linked'],
-          [c.devicesRemoved, 'unlinked'],
-          [c.devicesReregistered, 're-registered'],
-        ];
-        for (const [ids, what] of changes)
-          if (ids.length > 0)
-            await this.#note(tx, dm(contact), name, `${who} ${what} a device (${ids.join(', ')})`);
-      }
-      for (const e of out.envelopes)
-        await this.retries.remember(
-          tx,
-          address(e.to, e.deviceId),
-          e.serverTimestamp,
-          e.to === aci ? plaintext : sync,
-        );
+      const { envelopes } = await this.#deliverText(tx, contact, content);
       const message = await this.#storeText(tx, dm(contact), this.name, content, true);
-      return {
-        envelopes: out.envelopes
-          .filter((e) => e.to === aci)
-          .map((e) => ({ to: contact, kind: e.kind, body: e.body })),
-        message,
-      };
+      return { envelopes, message };
+    });
+  }
+
+  /** Encrypts for every device of the contact, and a copy naming the contact for our own other devices. */
+  async #deliverText(
+    tx: ChatData,
+    contact: string,
+    content: MessageContent,
+  ): Promise<Pick<SentInfo, 'envelopes'>> {
+    const pk = await this.sealed.profileKeyField(tx);
+    const plaintext = encodeContent({ ...content, ...pk } as Content);
+    const sync = encodeContent({ ...content, to: contact, ...pk } as Content);
+    const aci = await this.#directory.aciOf(tx, contact);
+    await tx.addMember(APP_KEYS.peers, aci);
+    const out = await this.devices.send(aci, plaintext, sync);
+    // A device change is never applied silently: say so in the conversation.
+    for (const c of out.result.changes) {
+      const own = c.account === this.aci;
+      const name = own ? this.name : contact;
+      const who = own ? 'you' : contact;
+      // A linked device learns of its own account's primary on its first send: not news.
+      const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
+      const changes: [readonly number[], string][] = [
+        [added, 'linked'],
+        [c.devicesRemoved, 'unlinked'],
+        [c.devicesReregistered, 're-registered'],
+      ];
+      for (const [ids, what] of changes)
+        if (ids.length > 0)
+          await this.#note(tx, dm(contact), name, `${who} ${what} a device (${ids.join(', ')})`);
+    }
+    for (const e of out.envelopes)
+      await this.retries.remember(
+        tx,
+        address(e.to, e.deviceId),
+        e.serverTimestamp,
+        e.to === aci ? plaintext : sync,
+      );
+    return {
+      envelopes: out.envelopes
+        .filter((e) => e.to === aci)
+        .map((e) => ({ to: contact, kind: e.kind, body: e.body })),
+    };
+  }
+
+  /**
+   * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
+   * relay cannot be reached, the text is kept in the outbox (status "pending") and sent when it is
+   * back (`flushOutbox`, called on every reconnect). Other failures (an untrusted identity, a
+   * refused request) throw and store nothing.
+   */
+  async send(conversation: string, text: string): Promise<ChatMessage> {
+    const target = targetOf(conversation);
+    const content = { t: 'text' as const, id: randomId(this.#provider), text, sentAt: this.#now() };
+    try {
+      return await this.#run(async (tx) => {
+        // Keep the order: a text written after one that waits in the outbox waits behind it.
+        if (await hasPendingFor(tx, target)) throw new Queued();
+        return (await this.#sendNow(tx, target, content)).message;
+      });
+    } catch (err) {
+      if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+      const queued = this.#run(async (tx) => {
+        await enqueue(tx, { target, id: content.id, text, sentAt: content.sentAt });
+        return this.#storeText(tx, conversation, this.name, groupText(content, target), true, 'pending');
+      });
+      // Queued behind earlier texts while the relay answers: those may go now, and this one after.
+      if (err instanceof Queued) void queued.then(() => this.flushOutbox()).catch(() => {});
+      return queued;
+    }
+  }
+
+  async #sendNow(tx: ChatData, target: OutboxTarget, content: Extract<Content, { t: 'text' }>) {
+    if (target.kind === 'dm') {
+      await this.#deliverText(tx, target.contact, content);
+      return { message: await this.#storeText(tx, dm(target.contact), this.name, content, true) };
+    }
+    return this.#sendGroupContent(tx, target.id, groupText(content, target));
+  }
+
+  /**
+   * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
+   * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
+   * Returns how many were sent.
+   */
+  async flushOutbox(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const next = await this.#run(async (tx) => (await pending(tx))[0], true);
+      if (!next) return sent;
+      const { key, entry } = next;
+      const content = { t: 'text' as const, id: entry.id, text: entry.text, sentAt: entry.sentAt };
+      try {
+        await this.#run(async (tx) => {
+          // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
+          if ((await tx.get(key)) === undefined) throw new Queued();
+          if (entry.target.kind === 'dm') await this.#deliverText(tx, entry.target.contact, content);
+          else await this.#deliverGroup(tx, entry.target.id, groupText(content, entry.target));
+          await removeQueued(tx, key);
+          const updated = await setStatus(tx, entry.id, 'sent');
+          if (updated) this.#emit('message-status', updated);
+        });
+        sent++;
+      } catch (err) {
+        if (err instanceof Queued) continue;
+        if (isRetryable(err)) return sent;
+        // Refused for good: marked failed in an operation of its own (nothing of the failed
+        // attempt, such as a ratchet step, is kept).
+        const why = E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
+        await this.#run(async (tx) => {
+          await removeQueued(tx, key);
+          const updated = await setStatus(tx, entry.id, 'failed');
+          if (updated) this.#emit('message-status', { ...updated, error: why });
+        });
+      }
+    }
+  }
+
+  /** Sends the receipts that are due (each contact's batch in its own operation). */
+  async flushReceipts(): Promise<void> {
+    const batches = await this.#run(async (tx) => dueReceipts(tx), true);
+    for (const b of batches) {
+      try {
+        await this.#run(async (tx) => {
+          await this.#send([await this.#encryptTo(b.contact, b.content)]);
+          await clearReceipts(tx, b.keys);
+        });
+      } catch (err) {
+        if (isRetryable(err)) throw err; // kept: sent on the next flush
+        // Refused for good (an untrusted identity, an account that is gone): drop these receipts.
+        await this.#run((tx) => clearReceipts(tx, b.keys));
+      }
+    }
+  }
+
+  /**
+   * The user is looking at `conversation`: its unread 1:1 texts are reported read to the sender
+   * (an encrypted receipt). Returns how many were unread.
+   */
+  markRead(conversation: string): Promise<number> {
+    if (!conversation.startsWith('dm:') || !this.#receipts) return Promise.resolve(0);
+    return this.#run(async (tx) => {
+      const n = await markReadIn(tx, conversation.slice(3));
+      if (n > 0) this.#receiptsDue = true;
+      return n;
     });
   }
 
@@ -1392,36 +1597,44 @@ export class ChatClient {
   }
 
   #sendGroup(groupId: string, content: MessageContent): Promise<GroupSentInfo> {
-    return this.#run(async (tx) => {
-      const group = await this.#loadGroup(tx, groupId);
-      if (!group || !group.active) throw new Error('not a member of this group');
-      const plan = await this.#distribute(group);
-      const body = await this.#groups.encrypt(
-        address(this.name, this.deviceId),
-        groupId,
-        encodeContent(content),
-      );
-      // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
-      const skm = SenderKeyMessage.deserialize(body);
-      const outbox = (await tx.json<OutboxEntry[]>(APP_KEYS.outbox(groupId))) ?? [];
-      outbox.push({ chain: skm.chainId, iteration: skm.iteration, content });
-      await tx.putJson(APP_KEYS.outbox(groupId), outbox.slice(-OUTBOX_SIZE));
-      const recipients = group.members.filter((m) => m !== this.name);
-      if (recipients.length > 0) {
-        const out: Outgoing[] = [];
-        for (const r of recipients) {
-          out.push({ to: await this.#directory.aciOf(tx, r), deviceId: DEVICE_ID, kind: 'senderkey', body });
-        }
-        await this.#send(out);
+    return this.#run((tx) => this.#sendGroupContent(tx, groupId, content));
+  }
+
+  async #sendGroupContent(tx: ChatData, groupId: string, content: MessageContent): Promise<GroupSentInfo> {
+    const { plan, recipients, body } = await this.#deliverGroup(tx, groupId, content);
+    const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
+    return {
+      envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
+      message,
+      rotation: plan.rotation,
+      distributedTo: plan.needsDistribution.map((a) => a.name),
+    };
+  }
+
+  /** Encrypts with this device's sender key and sends the ciphertext to every other member. */
+  async #deliverGroup(tx: ChatData, groupId: string, content: MessageContent) {
+    const group = await this.#loadGroup(tx, groupId);
+    if (!group || !group.active) throw new Error('not a member of this group');
+    const plan = await this.#distribute(group);
+    const body = await this.#groups.encrypt(
+      address(this.name, this.deviceId),
+      groupId,
+      encodeContent(content),
+    );
+    // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
+    const skm = SenderKeyMessage.deserialize(body);
+    const outbox = (await tx.json<OutboxEntry[]>(APP_KEYS.outbox(groupId))) ?? [];
+    outbox.push({ chain: skm.chainId, iteration: skm.iteration, content });
+    await tx.putJson(APP_KEYS.outbox(groupId), outbox.slice(-OUTBOX_SIZE));
+    const recipients = group.members.filter((m) => m !== this.name);
+    if (recipients.length > 0) {
+      const out: Outgoing[] = [];
+      for (const r of recipients) {
+        out.push({ to: await this.#directory.aciOf(tx, r), deviceId: DEVICE_ID, kind: 'senderkey', body });
       }
-      const message = await this.#storeText(tx, groupConversation(groupId), this.name, content, true);
-      return {
-        envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
-        message,
-        rotation: plan.rotation,
-        distributedTo: plan.needsDistribution.map((a) => a.name),
-      };
-    });
+      await this.#send(out);
+    }
+    return { plan, recipients, body };
   }
 
   /**
@@ -1540,12 +1753,57 @@ export class ChatClient {
       // change uploads only new slots and the body bytes stay as they are.
       const { slots, body } = splitBackupFile(file);
       await this.api.putBackup(slots, body);
+      const info: BackupInfo = {
+        createdAt: this.#now(),
+        withPassword: options.password !== undefined,
+        withRecoveryKey: options.recoveryKey === true,
+      };
+      await this.#data.putJson(BACKUP_INFO, info);
       return {
         recoveryKey: (created.recoveryKey as RecoveryKey | undefined)?.toDisplayString(),
         slotsBytes: slots.length,
         payloadBytes: body.length,
       };
     });
+  }
+
+  /** The last backup this device created, if any (a new backup replaces it and its key). */
+  async backupInfo(): Promise<BackupInfo | undefined> {
+    return new ChatData(this.store.app).json<BackupInfo>(BACKUP_INFO);
+  }
+
+  /**
+   * Changes the backup's password: downloads the stored backup, unlocks it with `current` (the old
+   * password or the 64-digit key; wrong tries count against this device's lockout), re-wraps its key
+   * under `newPassword` and uploads only the new slot section. The encrypted payload on the relay is
+   * not re-uploaded, and a 64-digit key keeps working.
+   */
+  async changeBackupPassword(current: BackupUnlock, newPassword: string): Promise<{ slotsBytes: number }> {
+    // Unlocked outside a store operation: the attempt counter commits on its own, so a wrong
+    // password still counts (the operation below would roll it back).
+    const stored = await this.api.getBackup(this.name);
+    const file = joinBackupFile({ body: stored.payload, slots: stored.slots });
+    await checkDownloadedBackup(file);
+    const changed = await changeBackupPassword(file, unlockWith(current), newPassword, {
+      attempts: attemptPolicy(this.store.backupAttempts, this.#now),
+      provider: this.#provider,
+    });
+    const out = await changed.output.bytes();
+    changed.keyring.destroy();
+    const { slots, body } = splitBackupFile(out);
+    // The payload bytes are the same by construction; checked, since only the slots are uploaded.
+    if (!constantTimeEqual(body, stored.payload)) throw new Error('password change altered the payload');
+    await this.api.putBackupSlots(slots);
+    await this.#run(async (tx) => {
+      const info = await tx.json<BackupInfo>(BACKUP_INFO);
+      await tx.putJson(BACKUP_INFO, {
+        withRecoveryKey: false,
+        createdAt: this.#now(),
+        ...info,
+        withPassword: true,
+      });
+    });
+    return { slotsBytes: slots.length };
   }
 
   /**
@@ -1570,6 +1828,8 @@ export class ChatClient {
       {
         ...(options.provider ? { provider: options.provider } : {}),
         maxArgon2MemoryKiB: MAX_BACKUP_ARGON2.memoryKiB,
+        // Wrong tries are counted on this device (see `ChatClientOptions.backupAttempts`).
+        ...(options.backupAttempts ? { attempts: attemptPolicy(options.backupAttempts, options.now) } : {}),
       },
     );
     const plain = await opened.plaintext.bytes();
@@ -1609,3 +1869,25 @@ class SealedIdentityMismatch extends Error {
     this.name = 'SealedIdentityMismatch';
   }
 }
+
+/** Thrown inside `send` to move a text into the outbox (never leaves the client). */
+class Queued extends Error {
+  constructor() {
+    super('queued behind the outbox');
+    this.name = 'Queued';
+  }
+}
+
+function targetOf(conversation: string): OutboxTarget {
+  if (conversation.startsWith('dm:')) return { kind: 'dm', contact: conversation.slice(3) };
+  if (conversation.startsWith('group:')) return { kind: 'group', id: conversation.slice(6) };
+  throw new RangeError('a conversation is dm:<name> or group:<id>');
+}
+
+const groupText = (
+  c: Extract<Content, { t: 'text' }>,
+  target: OutboxTarget,
+): Extract<Content, { t: 'text' }> => (target.kind === 'group' ? { ...c, group: target.id } : c);
+
+const unlockWith = (u: BackupUnlock) =>
+  'password' in u ? { password: u.password } : { recoveryKey: u.recoveryKey };

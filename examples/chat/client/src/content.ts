@@ -43,6 +43,8 @@ export type Content =
   | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
   /** The answer to a group invitation: to the inviter when declined, to every member when accepted. */
   | { readonly t: 'invite-answer'; readonly group: string; readonly accepted: boolean }
+  /** Delivery or read receipt for texts of a 1:1 chat (by message id), end-to-end encrypted. */
+  | { readonly t: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
   | { readonly t: 'hello' };
 
 /** The contents shown as a message in a conversation. */
@@ -52,6 +54,8 @@ export const isMessageContent = (c: Content): c is MessageContent => c.t === 'te
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const MAX_TEXT = 16 * 1024;
+/** Receipts are batched per contact; a batch stays small. */
+export const MAX_RECEIPT_IDS = 100;
 
 export function encodeContent(c: Content): Uint8Array {
   return enc.encode(JSON.stringify(c));
@@ -103,6 +107,13 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (isStr(v['group'], 64) && typeof v['accepted'] === 'boolean')
         return { t: 'invite-answer', group: v['group'], accepted: v['accepted'] };
       break;
+    case 'receipt': {
+      const ids = v['ids'];
+      if (v['kind'] !== 'delivered' && v['kind'] !== 'read') break;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_RECEIPT_IDS) break;
+      if (!ids.every((id) => isStr(id, 64))) break;
+      return { t: 'receipt', kind: v['kind'], ids: [...(ids as string[])] };
+    }
     case 'hello':
       return { t: 'hello' };
   }

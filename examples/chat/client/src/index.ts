@@ -16,8 +16,10 @@ export {
   type AttachmentPointer,
   MAX_ATTACHMENT_BYTES,
 } from './attachments.js';
+export { attemptPolicy } from './backup-attempts.js';
 export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 export {
+  type BackupInfo,
   type BackupOptions,
   type BackupResult,
   type BackupUnlock,
@@ -26,6 +28,7 @@ export {
   type ChatEvents,
   type ChatMessage,
   DEVICE_ID,
+  type DeliveryStatus,
   type Group,
   type GroupSentInfo,
   type SafetyNumberView,
@@ -54,4 +57,6 @@ export {
   type WhoCanAddMe,
 } from './group-consent.js';
 export { RetryReceipts, type RetryStats } from './healing.js';
+export { isRetryable, MAX_OUTBOX, type OutboxEntry, type OutboxTarget } from './outbox.js';
 export type { PhotoMeta } from './photos.js';
+export { advanceStatus, type ReceiptKind } from './receipts.js';

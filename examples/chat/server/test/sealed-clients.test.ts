@@ -45,8 +45,17 @@ async function relaySigner() {
 }
 
 async function pair() {
-  const alice = await ChatClient.register('alice', { serverUrl: relay.url, store: memoryStore() });
-  const bob = await ChatClient.register('bob', { serverUrl: relay.url, store: memoryStore() });
+  // Receipts off: the test counts each text's send (a receipt would be one more sealed send).
+  const alice = await ChatClient.register('alice', {
+    serverUrl: relay.url,
+    store: memoryStore(),
+    receipts: false,
+  });
+  const bob = await ChatClient.register('bob', {
+    serverUrl: relay.url,
+    store: memoryStore(),
+    receipts: false,
+  });
   // First contact goes identified (carrying Alice's profile key); Bob's reply is sealed.
   await alice.sendText('bob', 'hello bob');
   await bob.syncOnce();

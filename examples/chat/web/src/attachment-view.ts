@@ -18,6 +18,8 @@ const MiB = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
  * why a photo was not sent is shown next to it.
  */
 export function attachButton(options: {
+  /** What the button shows (default: the word "Photo"). */
+  label?: Node;
   send: (bytes: Uint8Array, meta: PhotoMeta) => Promise<unknown>;
   /** Called after each successful send. */
   sent: () => void;
@@ -63,7 +65,8 @@ export function attachButton(options: {
   label.className = 'attach';
   label.title = `Send a photo (at most ${MiB(MAX_ATTACHMENT_BYTES)}), encrypted on this device`;
   label.dataset['testid'] = 'attach';
-  label.append('Photo', input);
+  label.setAttribute('aria-label', 'Send a photo');
+  label.append(options.label ?? 'Photo', input);
   const box = document.createElement('span');
   box.className = 'attach-box';
   box.append(label, status);

@@ -9,6 +9,7 @@
 import { ChatClient, LinkRequest } from '@e2ee-kit/chat-client';
 import { utf8 } from '@e2ee-kit/core';
 import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
+import jsQR from 'jsqr';
 import { h } from './dom.js';
 import { webStorage } from './idb-storage.js';
 
@@ -80,7 +81,6 @@ export async function renderLinkThisBrowser(
 
 /** Reads a QR code out of an image file (a screenshot or a photo of the other screen). */
 async function decodeQrImage(file: File): Promise<string> {
-  const { default: jsQR } = await import('jsqr');
   const bitmap = await createImageBitmap(file);
   const canvas = document.createElement('canvas');
   canvas.width = bitmap.width;

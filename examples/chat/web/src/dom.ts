@@ -1,4 +1,4 @@
-/** A tiny element builder for the web client (no framework). */
+/** A tiny element builder (no framework): attributes, `on*` listeners, children. */
 export type Child = Node | string | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -14,4 +14,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
   return el;
+}
+
+export const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export function fromHex(s: string): Uint8Array {
+  const clean = s.replace(/[\s:]/g, '').toLowerCase();
+  if (!/^([0-9a-f]{2})+$/.test(clean)) throw new SyntaxError('not hex');
+  return Uint8Array.from(clean.match(/../g)!, (b) => Number.parseInt(b, 16));
 }

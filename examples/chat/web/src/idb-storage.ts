@@ -4,7 +4,8 @@
  * tabs of this origin take turns: each operation holds the lock from its first read to its commit,
  * and neither tab can send with a counter the other already used.
  */
-import type { StoreOpener } from '@e2ee-kit/chat-client';
+import type { ChatClientOptions, StoreOpener } from '@e2ee-kit/chat-client';
+import { fromBase64, toBase64 } from '@e2ee-kit/core';
 import {
   IndexedDbStore,
   InProcessLockManager,
@@ -13,7 +14,7 @@ import {
 } from '@e2ee-kit/store-indexeddb';
 
 /** Not the name of the example's earlier single-table database, which this format cannot open. */
-const DB_NAME = 'e2ee-kit-chat-store';
+export const DB_NAME = 'e2ee-kit-chat-store';
 
 /** The connection last opened by this page (closed before the next open, so only one is live). */
 let current: IDBDatabase | undefined;
@@ -47,5 +48,24 @@ export function webStorage(): { store: StoreOpener; locks: LockManager } {
     locks: WebLocksManager.isSupported()
       ? new WebLocksManager({ prefix: `${DB_NAME}:` })
       : new InProcessLockManager(),
+  };
+}
+
+const ATTEMPTS = 'e2ee-kit-chat:backup-attempt:';
+
+/**
+ * Where a restore counts wrong backup passwords: localStorage, because a restore starts the
+ * IndexedDB database afresh (and erasing this browser's copy deletes it), while the lockout must
+ * hold across reloads and retries.
+ */
+export function restoreAttempts(): NonNullable<ChatClientOptions['backupAttempts']> {
+  return {
+    get: async (key) => {
+      const v = localStorage.getItem(ATTEMPTS + key);
+      return v === null ? undefined : fromBase64(v);
+    },
+    set: async (key, value) => {
+      localStorage.setItem(ATTEMPTS + key, toBase64(value));
+    },
   };
 }
