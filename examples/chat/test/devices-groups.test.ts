@@ -6,8 +6,10 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ChatData } from '../client/src/app-data.js';
 import { ChatClient, type ChatClientOptions, LinkRequest } from '../client/src/index.js';
 import { memoryStore } from '../client/src/memory-store.js';
+import { accessKeyOf } from '../client/src/sealed.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
 
 let relay: Relay;
@@ -117,7 +119,12 @@ it('a group reaches every device of every member and our own other devices, as d
   // Bob unlinks the tablet. Alice's next message is not sent to it (the relay's answer drops it from
   // her list); the one after is on a new chain the tablet never got.
   await bob.unlinkDevice(2);
+  // Sent the authenticated way this time (alice forgot bob's access key): the relay's authenticated
+  // fan-out takes no group message, so an empty one tells her bob's devices first.
+  await new ChatData(alice.store.app).delete(accessKeyOf(bob.aci));
+  const unsealedBefore = alice.sealed.stats.unsealed;
   const left = await alice.sendGroupText(group.id, 'tablet gone?');
+  expect(alice.sealed.stats.unsealed).toBe(unsealedBefore + 1);
   expect(left.rotation).toBeUndefined();
   expect(await notes(alice, conv)).toContain('bob unlinked a device (2)');
   expect(relay.store.pending(bob.aci, 2)).toEqual([]);

@@ -168,9 +168,8 @@ export class DeviceSender {
    * Delivers one ready ciphertext of `kind` (a sender-key group message) to every known device of
    * ServiceId `account` (for our own account: our other devices). A 409/410 answer updates the device
    * list; `changed` is told (e.g. to hand new devices the sender key) before the send is repeated.
-   * Only a sealed send is checked against the account's devices (the relay's authenticated fan-out
-   * takes 1:1 ciphertext only): otherwise it goes to the known devices, which a later 1:1 or
-   * distribution send corrects.
+   * A sealed send is checked by the relay itself; an authenticated one against the device list an
+   * empty fan-out returns (`#compareDevices`).
    */
   async sendReady(
     account: string,
@@ -198,6 +197,29 @@ export class DeviceSender {
     throw new DeviceError('device-list-changing', `the device list of ${account} kept changing; not sent`);
   }
 
+  /**
+   * The relay's authenticated fan-out takes 1:1 ciphertext only; a sender-key message going that
+   * way is checked first with an empty fan-out, whose 409 lists the account's devices. The devices
+   * the send leaves out or names wrongly come back as the relay's own answer would (registration
+   * ids are not checked this way: a re-registered device heals through a resend request).
+   */
+  async #compareDevices(account: string, messages: readonly WireMessage[]): Promise<DeviceMismatch | null> {
+    let listed: readonly number[] = [];
+    try {
+      await this.deps.api.fanout(account, []);
+    } catch (err) {
+      if (!(err instanceof RelayError) || err.status !== 409) throw err;
+      const answer = parseDeviceMismatch(409, err.body);
+      if (answer.kind === 'mismatched') listed = answer.missingDevices;
+    }
+    const sent = messages.map((m) => m.deviceId);
+    const missingDevices = listed.filter((id) => !sent.includes(id));
+    const extraDevices = sent.filter((id) => !listed.includes(id));
+    return missingDevices.length + extraDevices.length > 0
+      ? { kind: 'mismatched', missingDevices, extraDevices }
+      : null;
+  }
+
   async #deliver(
     account: string,
     messages: readonly WireMessage[],
@@ -218,11 +240,13 @@ export class DeviceSender {
         }
       }
       let serverTimestamp = 0;
-      if (messages.some((m) => m.kind === 'senderkey'))
+      if (messages.some((m) => m.kind === 'senderkey')) {
+        const mismatch = await this.#compareDevices(account, messages);
+        if (mismatch) return mismatch;
         await this.deps.api.send(
           messages.map((m) => ({ to: account, deviceId: m.deviceId, kind: m.kind, body: m.body })),
         );
-      else serverTimestamp = (await this.deps.api.fanout(account, [...messages])).serverTimestamp;
+      } else serverTimestamp = (await this.deps.api.fanout(account, [...messages])).serverTimestamp;
       if (!own) this.deps.sealed.stats.unsealed += messages.length;
       return { status: 'ok', serverTimestamp };
     } catch (err) {
