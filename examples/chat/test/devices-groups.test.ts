@@ -144,3 +144,35 @@ it('a group reaches every device of every member and our own other devices, as d
     await bobTablet.inspectGroupCiphertext('bob', bobNext.envelopes[0]?.body as Uint8Array),
   ).toMatchObject({ readable: false });
 });
+
+it('a device re-linked under the same id gets the sender keys again (the relay answers 410)', async () => {
+  const alice = keep(await ChatClient.register('alice', opts()));
+  const bob = keep(await ChatClient.register('bob', opts()));
+  await bob.addContact('alice');
+  const group = await alice.createGroup('book club', ['bob']);
+  const conv = `group:${group.id}`;
+  await bob.syncOnce();
+  const oldTablet = await link(bob);
+  await bob.sendGroupText(group.id, 'hi'); // bob's phone finds its tablet; the tablet joins
+  await oldTablet.syncOnce();
+  await alice.syncOnce();
+  await alice.sendGroupText(group.id, 'hi both'); // alice finds bob's tablet
+  await oldTablet.syncOnce();
+  expect(await texts(oldTablet, conv)).toEqual(['> hi', '< hi both']);
+
+  // Bob replaces the tablet: unlinked, and a new install linked, which gets the same device id.
+  await bob.unlinkDevice(2);
+  oldTablet.disconnect();
+  const newTablet = await link(bob);
+  expect(newTablet.deviceId).toBe(2);
+  await bob.sendGroupText(group.id, 'new tablet');
+  await newTablet.syncOnce();
+  expect((await newTablet.groups()).map((g) => g.id)).toEqual([group.id]);
+  // Alice still lists device 2 with the old registration: the relay's 410 makes her start a new
+  // session and send her key to it again before the message.
+  await alice.syncOnce();
+  await alice.sendGroupText(group.id, 'welcome back');
+  expect(await notes(alice, conv)).toContain('bob re-registered a device (2)');
+  await newTablet.syncOnce();
+  expect(await texts(newTablet, conv)).toEqual(['> new tablet', '< welcome back']);
+});

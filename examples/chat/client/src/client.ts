@@ -1302,8 +1302,8 @@ export class ChatClient {
       for (const [ids, what] of changes)
         if (ids.length > 0)
           await this.#note(tx, conversation, name, `${who} ${what} a device (${ids.join(', ')})`);
-      // A newly linked device of ours joins our groups (it reads what is sent from now on).
-      if (own && added.length > 0)
+      // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now on).
+      if (own && added.length + c.devicesReregistered.length > 0)
         for (const g of await this.#activeGroups(tx)) await this.#announce(tx, g, []);
     }
     const me = address(this.name, this.deviceId);
