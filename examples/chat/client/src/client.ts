@@ -42,6 +42,7 @@ import {
 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import {
+  type DeviceChangeResult,
   type HealingDecryptResult,
   type KyberPreKeyRecord,
   PreKeyBundle,
@@ -60,6 +61,7 @@ import {
   MissingSenderKeyError,
   SenderKeyDistributionMessage,
   SenderKeyMessage,
+  type SendPlan,
 } from '@e2ee-kit/sender-keys';
 import type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
 import {
@@ -318,6 +320,8 @@ const groupConversation = (id: string) => `group:${id}`;
 const pendingKey = (group: string, from: string, chain: number, iteration: number) =>
   `pending:${group}:${from}:${chain}:${iteration}`;
 const OUTBOX_SIZE = 50;
+/** Times a group send is prepared again because a device left while its key was being distributed. */
+const DISTRIBUTE_ROUNDS = 3;
 interface OutboxEntry {
   readonly chain: number;
   readonly iteration: number;
@@ -993,7 +997,9 @@ export class ChatClient {
           }
           if (!isMessageContent(content) || content.group !== distributionId) return;
           if (!(await this.#inGroup(tx, content.group, env.from))) return; // declined or never joined
-          await this.#storeText(tx, groupConversation(content.group), env.from, content, false);
+          // Sent from another of our devices: shown here as sent.
+          const own = env.from === this.name;
+          await this.#storeText(tx, groupConversation(content.group), env.from, content, own);
         },
       });
       return true;
@@ -1013,11 +1019,11 @@ export class ChatClient {
         const key = pendingKey(outcome.distributionId, env.from, position.chain, position.iteration);
         await tx.putJson(key, { ...env, body: toBase64(env.body) });
         await tx.addMember(APP_KEYS.pending(outcome.distributionId, env.from), key);
-        const out = await this.#encryptTo(env.from, {
-          t: 'resend',
-          group: outcome.distributionId,
-          ...position,
-        });
+        const out = await this.#encryptTo(
+          env.from,
+          { t: 'resend', group: outcome.distributionId, ...position },
+          env.fromDevice,
+        );
         await this.#send([out]);
         return false;
       }
@@ -1057,15 +1063,17 @@ export class ChatClient {
         if ((await tx.get(key)) === undefined) return; // we did not ask for this one
         await tx.delete(key);
         await tx.removeMember(APP_KEYS.pending(content.group, from), key);
-        await this.#storeText(tx, groupConversation(content.group), from, content, false);
+        await this.#storeText(tx, groupConversation(content.group), from, content, from === this.name);
         return;
       }
       case 'group': {
         const g = content.group;
         const known = await this.#loadGroup(tx, g.id);
-        if (known && known.admin !== from) return; // only the admin changes a group
-        if (!known && g.admin !== from) return;
-        if (!known) {
+        // Only the admin changes a group; another device of ours copies the state it holds.
+        const own = from === this.name;
+        if (!own && known && known.admin !== from) return;
+        if (!own && !known && g.admin !== from) return;
+        if (!known && !own) {
           // Being added needs this user's consent (their who-can-add-me setting, or an invitation).
           const decision = await this.#consent(tx).screenAdd(this.name, g, from);
           if (decision.action === 'ignore') return;
@@ -1113,8 +1121,8 @@ export class ChatClient {
         const group = await this.#loadGroup(tx, content.group);
         if (!group || !group.active || !group.members.includes(from)) return;
         const me = address(this.name, this.deviceId);
-        await this.#groups.markNeedsDistribution(me, group.id, [address(from)]);
-        await this.#distribute(group);
+        await this.#groups.markNeedsDistribution(me, group.id, [address(from, env.fromDevice)]);
+        await this.#distribute(tx, group);
         // The message itself, pairwise, if we still have it (and only to a current member).
         const outbox = (await tx.json<OutboxEntry[]>(APP_KEYS.outbox(group.id))) ?? [];
         const kept = outbox.find(
@@ -1122,7 +1130,7 @@ export class ChatClient {
         )?.content;
         if (kept && isMessageContent(kept)) {
           const resent: Content = { ...kept, resent: { chain: content.chain, iteration: content.iteration } };
-          await this.#send([await this.#encryptTo(from, resent)]);
+          await this.#send([await this.#encryptTo(from, resent, env.fromDevice)]);
         }
         return;
       }
@@ -1209,24 +1217,28 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // 1:1
 
-  /** Encrypts `content` for `name`'s device, starting a session from a fresh bundle if there is none. */
+  /**
+   * Encrypts `content` for one device of `name` (the primary unless told), starting a session from a
+   * fresh bundle if there is none.
+   */
   async #encryptTo(
     name: string,
     content: Content,
+    deviceId = DEVICE_ID,
   ): Promise<{ to: string; deviceId: number; kind: EnvelopeKind; body: Uint8Array }> {
     const aci = await this.#directory.aciOf(this.#data, name);
-    const cipher = this.#cipher(aci);
+    const cipher = this.#cipher(aci, deviceId);
     if (!(await cipher.hasSession())) {
       const { devices } = await this.api.bundles(aci);
-      const bundle = devices.find((d) => d.deviceId === DEVICE_ID);
-      if (!bundle) throw new RelayError(404, 'not_found', `${name} has no device ${DEVICE_ID}`);
+      const bundle = devices.find((d) => d.deviceId === deviceId);
+      if (!bundle) throw new RelayError(404, 'not_found', `${name} has no device ${deviceId}`);
       await cipher.initiate(bundleFrom(bundle));
     }
     // Our profile key rides along in every pairwise content: contacts derive our access key from it.
     await this.#data.addMember(APP_KEYS.peers, aci);
     const pk = await this.sealed.profileKeyField(this.#data);
     const msg = await cipher.encrypt(encodeContent({ ...content, ...pk } as Content));
-    return { to: aci, deviceId: DEVICE_ID, kind: msg.type, body: msg.body };
+    return { to: aci, deviceId, kind: msg.type, body: msg.body };
   }
 
   /** Sends a text to a contact. Throws `UntrustedIdentityError` if the contact's verified key changed. */
@@ -1254,22 +1266,7 @@ export class ChatClient {
     const aci = await this.#directory.aciOf(tx, contact);
     await tx.addMember(APP_KEYS.peers, aci);
     const out = await this.devices.send(aci, plaintext, sync);
-    // A device change is never applied silently: say so in the conversation.
-    for (const c of out.result.changes) {
-      const own = c.account === this.aci;
-      const name = own ? this.name : contact;
-      const who = own ? 'you' : contact;
-      // A linked device learns of its own account's primary on its first send: not news.
-      const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
-      const changes: [readonly number[], string][] = [
-        [added, 'linked'],
-        [c.devicesRemoved, 'unlinked'],
-        [c.devicesReregistered, 're-registered'],
-      ];
-      for (const [ids, what] of changes)
-        if (ids.length > 0)
-          await this.#note(tx, dm(contact), name, `${who} ${what} a device (${ids.join(', ')})`);
-    }
+    await this.#devicesChanged(tx, out.result, dm(contact));
     for (const e of out.envelopes)
       await this.retries.remember(
         tx,
@@ -1282,6 +1279,87 @@ export class ChatClient {
         .filter((e) => e.to === aci)
         .map((e) => ({ to: contact, kind: e.kind, body: e.body })),
     };
+  }
+
+  /**
+   * A device change is never applied silently: it is noted in `conversation`, and the sender-key
+   * holders follow it — re-registered devices need our keys again (`markNeedsDistribution` in every
+   * group they are in); added and removed ones change the member devices each send is prepared for
+   * (`#memberDevices`), so `prepareSend` lists new devices for the key and rotates past removed ones.
+   */
+  async #devicesChanged(tx: ChatData, result: DeviceChangeResult, conversation: string): Promise<void> {
+    for (const c of result.changes) {
+      const own = c.account === this.aci;
+      const name = own ? this.name : await this.#directory.nameOf(tx, c.account);
+      const who = own ? 'you' : name;
+      // A linked device learns of its own account's primary on its first send: not news.
+      const added = own ? c.devicesAdded.filter((id) => id !== DEVICE_ID) : c.devicesAdded;
+      const changes: [readonly number[], string][] = [
+        [added, 'linked'],
+        [c.devicesRemoved, 'unlinked'],
+        [c.devicesReregistered, 're-registered'],
+      ];
+      for (const [ids, what] of changes)
+        if (ids.length > 0)
+          await this.#note(tx, conversation, name, `${who} ${what} a device (${ids.join(', ')})`);
+      // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now on).
+      if (own && added.length + c.devicesReregistered.length > 0)
+        for (const g of await this.#activeGroups(tx)) await this.#announce(tx, g, []);
+    }
+    const me = address(this.name, this.deviceId);
+    for (const a of result.keyHolders.redistribute) {
+      const name = a.name === this.aci ? this.name : await this.#directory.nameOf(tx, a.name);
+      for (const g of await this.#activeGroups(tx))
+        if (g.members.includes(name))
+          await this.#groups.markNeedsDistribution(me, g.id, [address(name, a.deviceId)]);
+    }
+  }
+
+  /**
+   * Sends `content` pairwise to every known device of each of `names` and of our own account (when
+   * `self`), through the device fan-out (so 409/410 answers update the device lists). Returns the
+   * devices (as display-name addresses) it reached and whether any device was found gone.
+   */
+  async #sendToDevices(
+    tx: ChatData,
+    names: readonly string[],
+    content: Content,
+    options: { self: boolean; conversation: string },
+  ): Promise<{ reached: Address[]; removed: boolean }> {
+    const plaintext = encodeContent({ ...content, ...(await this.sealed.profileKeyField(tx)) } as Content);
+    const reached: Address[] = [];
+    let removed = false;
+    const targets = names.filter((n) => n !== this.name);
+    if (options.self) targets.push(this.name);
+    for (const name of new Set(targets)) {
+      const aci = name === this.name ? this.aci : await this.#directory.aciOf(tx, name);
+      if (aci !== this.aci) await tx.addMember(APP_KEYS.peers, aci);
+      const out = await this.devices.send(aci, plaintext, false);
+      await this.#devicesChanged(tx, out.result, options.conversation);
+      removed ||= out.result.keyHolders.forget.length > 0;
+      for (const a of out.result.accounts) for (const d of a.devices) reached.push(address(name, d.deviceId));
+    }
+    return { reached, removed };
+  }
+
+  /** The devices a group message goes to: every known device of every other member, and our other ones. */
+  async #memberDevices(tx: ChatData, group: Group): Promise<Address[]> {
+    const fanout = this.devices.fanout();
+    const out: Address[] = [];
+    for (const m of group.members) {
+      const aci = m === this.name ? this.aci : await this.#directory.aciOf(tx, m);
+      for (const d of await fanout.devices(aci)) out.push(address(m, d.deviceId));
+    }
+    return out;
+  }
+
+  async #activeGroups(tx: ChatData): Promise<Group[]> {
+    const out: Group[] = [];
+    for (const id of await tx.members(APP_KEYS.groups)) {
+      const g = await this.#loadGroup(tx, id);
+      if (g?.active) out.push(g);
+    }
+    return out;
   }
 
   /**
@@ -1444,9 +1522,10 @@ export class ChatClient {
       await tx.putJson(APP_KEYS.group(g.id), group);
       await tx.addMember(APP_KEYS.groups, g.id);
       const answer: Content = { t: 'invite-answer', group: g.id, accepted: true };
-      const out = [];
-      for (const m of g.members) if (m !== this.name) out.push(await this.#encryptTo(m, answer));
-      if (out.length > 0) await this.#send(out);
+      const conversation = groupConversation(g.id);
+      await this.#sendToDevices(tx, g.members, answer, { self: false, conversation });
+      // Our other devices join with this one.
+      await this.#announce(tx, group, []);
       await this.#note(
         tx,
         groupConversation(g.id),
@@ -1461,9 +1540,10 @@ export class ChatClient {
   /** Declines a pending invitation: tells the inviter, keeps nothing of the group. */
   declineInvitation(groupId: string): Promise<void> {
     return this.#run(async () => {
-      const { group, inviter } = await this.#consent(this.#data).take(groupId, false);
+      const tx = this.#data;
+      const { group, inviter } = await this.#consent(tx).take(groupId, false);
       const answer: Content = { t: 'invite-answer', group: group.id, accepted: false };
-      await this.#send([await this.#encryptTo(inviter, answer)]);
+      await this.#sendToDevices(tx, [inviter], answer, { self: false, conversation: dm(inviter) });
     });
   }
 
@@ -1472,8 +1552,12 @@ export class ChatClient {
     if (!group || !group.active || !group.members.includes(from)) return;
     const conversation = groupConversation(groupId);
     if (accepted) {
-      // Whatever key we sent before they accepted was dropped unread: send it again with our next message.
-      await this.#groups.markNeedsDistribution(address(this.name, this.deviceId), groupId, [address(from)]);
+      // Whatever key we sent before they accepted was dropped unread (by every device of theirs):
+      // send it again with our next message.
+      const aci = await this.#directory.aciOf(tx, from);
+      const devices = (await this.devices.fanout().devices(aci)).map((d) => address(from, d.deviceId));
+      if (devices.length > 0)
+        await this.#groups.markNeedsDistribution(address(this.name, this.deviceId), groupId, devices);
       await this.#note(tx, conversation, from, `${from} joined`);
     } else if (group.admin === this.name) {
       await this.#removeFromGroup(tx, group, from, `${from} declined the invitation`);
@@ -1505,7 +1589,7 @@ export class ChatClient {
       const group: Group = { id, title, admin: this.name, members: all, active: true };
       await tx.putJson(APP_KEYS.group(id), group);
       await tx.addMember(APP_KEYS.groups, id);
-      await this.#announce(group, all);
+      await this.#announce(tx, group, all);
       await this.#note(tx, groupConversation(id), this.name, `you created "${title}" with ${all.join(', ')}`);
       this.#emit('group', group);
       return group;
@@ -1527,7 +1611,7 @@ export class ChatClient {
   async #removeFromGroup(tx: ChatData, old: Group, member: string, note: string): Promise<Group> {
     const group: Group = { ...old, members: old.members.filter((m) => m !== member) };
     await tx.putJson(APP_KEYS.group(old.id), group);
-    await this.#announce(group, [...group.members, member]);
+    await this.#announce(tx, group, [...group.members, member]);
     await this.#note(tx, groupConversation(old.id), this.name, note);
     this.#emit('group', group);
     return group;
@@ -1539,28 +1623,38 @@ export class ChatClient {
     return group !== undefined && group.active && group.members.includes(from);
   }
 
-  async #announce(group: Group, recipients: readonly string[]): Promise<void> {
+  /** The group's state to every device of `recipients` and to our own other devices. */
+  async #announce(tx: ChatData, group: Group, recipients: readonly string[]): Promise<void> {
     const info: GroupInfo = { id: group.id, title: group.title, admin: group.admin, members: group.members };
-    const out = [];
-    for (const r of recipients)
-      if (r !== this.name) out.push(await this.#encryptTo(r, { t: 'group', group: info }));
-    if (out.length > 0) await this.#send(out);
+    const conversation = groupConversation(group.id);
+    await this.#sendToDevices(tx, recipients, { t: 'group', group: info }, { self: true, conversation });
   }
 
-  /** Sends this device's sender key to the members that do not hold it (rotating first if needed). */
-  async #distribute(group: Group) {
+  /**
+   * Sends this device's sender key to the member devices that do not hold it (rotating first if
+   * needed), pairwise to every device of their accounts. A device found gone meanwhile means the
+   * chain must rotate past it: the send is prepared again (at most DISTRIBUTE_ROUNDS times).
+   */
+  async #distribute(tx: ChatData, group: Group) {
     const me = address(this.name, this.deviceId);
-    const members = group.members.filter((m) => m !== this.name).map((m) => address(m));
-    const plan = await this.#groups.prepareSend(me, group.id, members);
-    if (plan.needsDistribution.length > 0) {
-      const skdm = toBase64(plan.distributionMessage.serialize());
-      const out = [];
-      for (const m of plan.needsDistribution)
-        out.push(await this.#encryptTo(m.name, { t: 'skdm', group: group.id, skdm }));
-      await this.#send(out);
-      await this.#groups.markDelivered(me, group.id, plan.chainId, plan.needsDistribution);
+    for (let round = 1; ; round++) {
+      const plan = await this.#groups.prepareSend(me, group.id, await this.#memberDevices(tx, group));
+      if (plan.needsDistribution.length === 0) return plan;
+      const { reached, removed } = await this.#sendSkdm(tx, group.id, plan, plan.needsDistribution);
+      await this.#groups.markDelivered(me, group.id, plan.chainId, reached);
+      if (!removed || round === DISTRIBUTE_ROUNDS) return plan;
     }
-    return plan;
+  }
+
+  #sendSkdm(tx: ChatData, groupId: string, plan: SendPlan, devices: readonly Address[]) {
+    const skdm = toBase64(plan.distributionMessage.serialize());
+    const names = devices.map((d) => d.name);
+    return this.#sendToDevices(
+      tx,
+      names,
+      { t: 'skdm', group: groupId, skdm },
+      { self: names.includes(this.name), conversation: groupConversation(groupId) },
+    );
   }
 
   /** Encrypts once with this device's sender key and sends the same ciphertext to every member. */
@@ -1607,7 +1701,7 @@ export class ChatClient {
       envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
       message,
       rotation: plan.rotation,
-      distributedTo: plan.needsDistribution.map((a) => a.name),
+      distributedTo: [...new Set(plan.needsDistribution.map((a) => a.name))],
     };
   }
 
@@ -1615,7 +1709,7 @@ export class ChatClient {
   async #deliverGroup(tx: ChatData, groupId: string, content: MessageContent) {
     const group = await this.#loadGroup(tx, groupId);
     if (!group || !group.active) throw new Error('not a member of this group');
-    const plan = await this.#distribute(group);
+    const plan = await this.#distribute(tx, group);
     const body = await this.#groups.encrypt(
       address(this.name, this.deviceId),
       groupId,
@@ -1627,12 +1721,21 @@ export class ChatClient {
     outbox.push({ chain: skm.chainId, iteration: skm.iteration, content });
     await tx.putJson(APP_KEYS.outbox(groupId), outbox.slice(-OUTBOX_SIZE));
     const recipients = group.members.filter((m) => m !== this.name);
-    if (recipients.length > 0) {
-      const out: Outgoing[] = [];
-      for (const r of recipients) {
-        out.push({ to: await this.#directory.aciOf(tx, r), deviceId: DEVICE_ID, kind: 'senderkey', body });
-      }
-      await this.#send(out);
+    const me = address(this.name, this.deviceId);
+    const conversation = groupConversation(groupId);
+    // Every device of every other member, and our own other devices (which show it as sent).
+    for (const r of [...recipients, this.name]) {
+      const aci = r === this.name ? this.aci : await this.#directory.aciOf(tx, r);
+      await this.devices.sendReady(aci, 'senderkey', body, async (change) => {
+        await this.#devicesChanged(tx, change, conversation);
+        // Devices found new (or re-registered) now get this chain's key before the repeat.
+        const fresh = [...change.keyHolders.add, ...change.keyHolders.redistribute].map((a) =>
+          address(r, a.deviceId),
+        );
+        if (fresh.length === 0) return;
+        const { reached } = await this.#sendSkdm(tx, groupId, plan, fresh);
+        await this.#groups.markDelivered(me, groupId, plan.chainId, reached);
+      });
     }
     return { plan, recipients, body };
   }

@@ -4,16 +4,18 @@
  *   rows (inside the operation's store transaction, so they commit with the sessions);
  * - `DeviceSender`: 1:1 sends through the kit's `DeviceFanout` — one ciphertext per device of the
  *   recipient plus a sync copy for each of our own other devices — delivered sealed when possible,
- *   the relay's 409/410 answers turned into the fan-out's `DeviceMismatch`;
+ *   the relay's 409/410 answers turned into the fan-out's `DeviceMismatch`; `sendReady` delivers one
+ *   ready ciphertext (a sender-key group message) to every known device of an account the same way;
  * - `LinkRequest` (new device) and `provisionDevice` (existing device): the QR-code link.
  */
 import { type Address, type CryptoProvider, E2eeError, type IdentityKeyPair } from '@e2ee-kit/core';
 import {
   type Delivery,
-  type DeliveryAnswer,
+  type DeviceChangeResult,
   DeviceFanout,
   DeviceLinkRequest,
   type DeviceListStore,
+  type DeviceMismatch,
   encryptProvisionMessage,
   type FanoutSendResult,
   type PreKeyBundle,
@@ -89,6 +91,24 @@ export interface SentCopy {
   readonly serverTimestamp: number;
 }
 
+/** How often a ready ciphertext is offered to an account whose device list keeps changing. */
+const READY_ATTEMPTS = 3;
+
+/** One device's copy as the relay takes it. */
+interface WireMessage {
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly kind: EnvelopeKind;
+  readonly body: Uint8Array;
+}
+
+const wire = (m: Delivery['messages'][number]): WireMessage => ({
+  deviceId: m.address.deviceId,
+  registrationId: m.registrationId,
+  kind: m.type,
+  body: m.body,
+});
+
 export class DeviceSender {
   constructor(readonly deps: DeviceSenderDeps) {}
 
@@ -109,14 +129,17 @@ export class DeviceSender {
     });
   }
 
-  /** Sends `plaintext` to every device of ServiceId `recipient` and `sync` to our other devices. */
-  async send(recipient: string, plaintext: Uint8Array, sync: Uint8Array): Promise<DeviceSendOutcome> {
+  /**
+   * Sends `plaintext` to every device of ServiceId `recipient` and `sync` to our other devices
+   * (`false`: no sync copy; with our own ServiceId as `recipient`: to our other devices only).
+   */
+  async send(recipient: string, plaintext: Uint8Array, sync: Uint8Array | false): Promise<DeviceSendOutcome> {
     const envelopes: SentCopy[] = [];
     const result = await this.fanout().send(
       recipient,
       plaintext,
       async (d) => {
-        const answer = await this.#deliver(d);
+        const answer = await this.#deliver(d.account, d.messages.map(wire));
         if ('status' in answer) {
           for (const m of d.messages)
             envelopes.push({
@@ -141,35 +164,94 @@ export class DeviceSender {
     return { result, envelopes };
   }
 
-  async #deliver(
-    d: Delivery,
-  ): Promise<{ status: 'ok'; serverTimestamp: number } | Exclude<DeliveryAnswer, { status: 'ok' }>> {
-    const tx = this.deps.data();
-    const messages = d.messages.map((m) => ({
-      deviceId: m.address.deviceId,
-      registrationId: m.registrationId,
-      kind: m.type,
-      body: m.body,
-    }));
+  /**
+   * Delivers one ready ciphertext of `kind` (a sender-key group message) to every known device of
+   * ServiceId `account` (for our own account: our other devices). A 409/410 answer updates the device
+   * list; `changed` is told (e.g. to hand new devices the sender key) before the send is repeated.
+   * A sealed send is checked by the relay itself; an authenticated one against the device list an
+   * empty fan-out returns (`#compareDevices`).
+   */
+  async sendReady(
+    account: string,
+    kind: EnvelopeKind,
+    body: Uint8Array,
+    changed: (r: DeviceChangeResult) => Promise<void>,
+  ): Promise<SentCopy[]> {
+    const fanout = this.fanout();
+    for (let attempt = 1; attempt <= READY_ATTEMPTS; attempt++) {
+      const messages = [];
+      for (const a of await fanout.devices(account)) {
+        const session = await this.deps.store().getSession(a);
+        messages.push({
+          deviceId: a.deviceId,
+          registrationId: session?.remoteRegistrationId ?? 0,
+          kind,
+          body,
+        });
+      }
+      const answer = await this.#deliver(account, messages);
+      if ('status' in answer)
+        return messages.map((m) => ({ to: account, ...m, serverTimestamp: answer.serverTimestamp }));
+      await changed(await fanout.applyDeviceMismatch(account, answer));
+    }
+    throw new DeviceError('device-list-changing', `the device list of ${account} kept changing; not sent`);
+  }
+
+  /**
+   * The relay's authenticated fan-out takes 1:1 ciphertext only; a sender-key message going that
+   * way is checked first with an empty fan-out, whose 409 lists the account's devices. The devices
+   * the send leaves out or names wrongly come back as the relay's own answer would (registration
+   * ids are not checked this way: a re-registered device heals through a resend request).
+   */
+  async #compareDevices(account: string, messages: readonly WireMessage[]): Promise<DeviceMismatch | null> {
+    let listed: readonly number[] = [];
     try {
-      // Our own devices: no sealing (the relay knows who we are anyway).
-      const sealed = d.sync ? null : await this.deps.sealed.sealAll(tx, d.account, messages);
+      await this.deps.api.fanout(account, []);
+    } catch (err) {
+      if (!(err instanceof RelayError) || err.status !== 409) throw err;
+      const answer = parseDeviceMismatch(409, err.body);
+      if (answer.kind === 'mismatched') listed = answer.missingDevices;
+    }
+    const sent = messages.map((m) => m.deviceId);
+    const missingDevices = listed.filter((id) => !sent.includes(id));
+    const extraDevices = sent.filter((id) => !listed.includes(id));
+    return missingDevices.length + extraDevices.length > 0
+      ? { kind: 'mismatched', missingDevices, extraDevices }
+      : null;
+  }
+
+  async #deliver(
+    account: string,
+    messages: readonly WireMessage[],
+  ): Promise<{ status: 'ok'; serverTimestamp: number } | DeviceMismatch> {
+    const tx = this.deps.data();
+    // Our own devices: no sealing (the relay knows who we are anyway), and not counted.
+    const own = account === this.deps.self().name;
+    try {
+      const sealed = own ? null : await this.deps.sealed.sealAll(tx, account, messages);
       if (sealed) {
         try {
-          const r = await this.deps.api.sendSealed(d.account, sealed.accessKey, sealed.messages);
+          const r = await this.deps.api.sendSealed(account, sealed.accessKey, sealed.messages);
           this.deps.sealed.stats.sealed += messages.length;
           return { status: 'ok', serverTimestamp: r.serverTimestamp ?? 0 };
         } catch (err) {
           if (!(err instanceof RelayError) || err.status !== 401) throw err;
-          await this.deps.sealed.forgetAccessKey(tx, d.account);
+          await this.deps.sealed.forgetAccessKey(tx, account);
         }
       }
-      const r = await this.deps.api.fanout(d.account, messages);
-      if (!d.sync) this.deps.sealed.stats.unsealed += messages.length;
-      return { status: 'ok', serverTimestamp: r.serverTimestamp };
+      let serverTimestamp = 0;
+      if (messages.some((m) => m.kind === 'senderkey')) {
+        const mismatch = await this.#compareDevices(account, messages);
+        if (mismatch) return mismatch;
+        await this.deps.api.send(
+          messages.map((m) => ({ to: account, deviceId: m.deviceId, kind: m.kind, body: m.body })),
+        );
+      } else serverTimestamp = (await this.deps.api.fanout(account, [...messages])).serverTimestamp;
+      if (!own) this.deps.sealed.stats.unsealed += messages.length;
+      return { status: 'ok', serverTimestamp };
     } catch (err) {
       if (err instanceof RelayError && (err.status === 409 || err.status === 410))
-        return parseDeviceMismatch(err.status, err.body) as Exclude<DeliveryAnswer, { status: 'ok' }>;
+        return parseDeviceMismatch(err.status, err.body);
       throw err;
     }
   }
