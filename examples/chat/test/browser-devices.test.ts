@@ -8,61 +8,39 @@
  *
  * Without Chromium the tests are skipped with one line saying so (CI installs `chromium`).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import jsQR from 'jsqr';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import {
+  addContact,
+  builtWeb,
+  findChromium,
+  launchChromium,
+  messages,
+  registerOn,
+  say,
+  waitConnected,
+} from './browser-harness.js';
 
-function findChromium(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const executablePath = findChromium();
-if (!executablePath) {
-  console.log(
-    'chat device browser tests skipped: Chromium not found (`which chromium`); install it with `apt-get install chromium`',
-  );
-}
+const executablePath = findChromium('chat device browser tests');
 
 let relay: Relay;
 let browser: Browser;
-let dir: string;
+let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
 
 beforeAll(async () => {
   if (!executablePath) return;
-  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-devices-'));
-  await buildWeb(join(dir, 'web'));
-  relay = await startRelay({ logger: silentLogger, staticDir: join(dir, 'web') });
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  web = await builtWeb('e2ee-chat-devices-');
+  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
+  browser = await launchChromium(executablePath);
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  web?.remove();
 });
 
 async function fresh(): Promise<{ page: Page; errors: string[] }> {
@@ -74,33 +52,14 @@ async function fresh(): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-const connected = (page: Page, timeout = 20_000) =>
-  expect.poll(() => page.getByTestId('connection').textContent(), { timeout }).toBe('connected');
+const connected = waitConnected;
 
 async function register(name: string): Promise<Page> {
   const { page, errors } = await fresh();
-  await page.getByTestId('register-name').fill(name);
-  await page.getByTestId('register-submit').click();
-  await connected(page);
+  await registerOn(page, name);
   expect(errors).toEqual([]);
   return page;
 }
-
-/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
-async function addContact(page: Page, name: string): Promise<void> {
-  await page.getByTestId('add-contact-name').fill(name);
-  await page.getByTestId('add-contact-submit').click();
-  await expect
-    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
-    .toBe(`added ${name}`);
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('send').click();
-}
-
-const messages = (page: Page) => page.getByTestId('message').allTextContents();
 
 it.skipIf(!executablePath)(
   'a second profile links by its QR code; messages, sent ones too, appear on both devices; unlink removes it',

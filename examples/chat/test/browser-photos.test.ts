@@ -4,75 +4,36 @@
  * <img> whose decoded size is the PNG's); a blob the relay altered is not shown, and the page says
  * why. Skipped with one line when Chromium is not installed.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { addContact, builtWeb, findChromium, launchChromium, registerOn } from './browser-harness.js';
 
-function findChromium(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const executablePath = findChromium();
-if (!executablePath) {
-  console.log('chat photo browser test skipped: Chromium not found (`which chromium`)');
-}
+const executablePath = findChromium('chat photo browser test');
 
 let relay: Relay;
 let browser: Browser;
-let dir: string;
+let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
 
 beforeAll(async () => {
   if (!executablePath) return;
-  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-photos-'));
-  await buildWeb(join(dir, 'web'));
-  relay = await startRelay({ logger: silentLogger, staticDir: join(dir, 'web') });
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  web = await builtWeb('e2ee-chat-photos-');
+  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
+  browser = await launchChromium(executablePath);
 });
 
 afterAll(async () => {
   await browser?.close();
   await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  web?.remove();
 });
-
-/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
-async function addContact(page: Page, name: string): Promise<void> {
-  await page.getByTestId('add-contact-name').fill(name);
-  await page.getByTestId('add-contact-submit').click();
-  await expect
-    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
-    .toBe(`added ${name}`);
-}
 
 async function open(name: string, errors: string[]): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(relay.url);
-  await page.getByTestId('register-name').fill(name);
-  await page.getByTestId('register-submit').click();
-  await expect
-    .poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 })
-    .toBe('connected');
+  await registerOn(page, name);
   return page;
 }
 

@@ -7,62 +7,39 @@
  * When Chromium is not installed this one test is skipped with a single line saying so (CI installs
  * the `chromium` apt package).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PreKeySignalMessage } from '@e2ee-kit/ratchet';
 import jsQR from 'jsqr';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import {
+  addContact,
+  builtWeb,
+  findChromium,
+  launchChromium,
+  messages,
+  registerOn,
+  say,
+} from './browser-harness.js';
 
-function findChromium(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const executablePath = findChromium();
-if (!executablePath) {
-  console.log(
-    'chat browser test skipped: Chromium not found (`which chromium`); install it with `apt-get install chromium`',
-  );
-}
+const executablePath = findChromium('chat browser test');
 
 let relay: Relay;
 let browser: Browser;
-let dir: string;
+let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
 
 beforeAll(async () => {
   if (!executablePath) return;
-  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-web-'));
-  await buildWeb(join(dir, 'web'));
-  relay = await startRelay({ logger: silentLogger, staticDir: join(dir, 'web') });
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  web = await builtWeb('e2ee-chat-web-');
+  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
+  browser = await launchChromium(executablePath);
 });
 
 afterAll(async () => {
   await browser?.close();
   await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  web?.remove();
 });
 
 async function open(name: string): Promise<Page> {
@@ -71,29 +48,11 @@ async function open(name: string): Promise<Page> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(relay.url);
-  await page.getByTestId('register-name').fill(name);
-  await page.getByTestId('register-submit').click();
-  await expect
-    .poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 })
-    .toBe('connected');
+  await registerOn(page, name);
   expect(await page.getByTestId('me').textContent()).toBe(name);
   expect(errors).toEqual([]);
   return page;
 }
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('send').click();
-}
-
-/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
-async function addContact(page: Page, name: string): Promise<void> {
-  await page.getByTestId('add-contact-name').fill(name);
-  await page.getByTestId('add-contact-submit').click();
-  await expect.poll(() => page.getByTestId('add-contact-status').textContent()).toBe(`added ${name}`);
-}
-
-const messages = (page: Page) => page.getByTestId('message').allTextContents();
 
 it.skipIf(!executablePath)(
   'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',

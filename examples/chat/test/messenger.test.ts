@@ -12,29 +12,17 @@
  * a refused WebSocket) are not the app's: they come with every request the relay answers with 4xx or
  * that cannot connect, which these flows cause on purpose, and a page cannot suppress them.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { findChromium, launchChromium, say } from './browser-harness.js';
 
-function findChromium(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const executablePath = findChromium();
-if (!executablePath) {
-  console.log(
-    'chat messenger test skipped: Chromium not found (`which chromium`); install it with `apt-get install chromium`',
-  );
-}
+const executablePath = findChromium('chat messenger test');
 
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const PHONE = { width: 390, height: 844 };
@@ -63,20 +51,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-messenger-'));
   await buildWeb(join(dir, 'web'));
   await relayUp();
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium(executablePath);
 }, 120_000);
 
 afterAll(async () => {
@@ -110,11 +85,6 @@ async function addContact(page: Page, name: string): Promise<void> {
   await page.getByTestId('add-contact-name').fill(name);
   await page.getByTestId('add-contact-submit').click();
   await eventually(() => page.getByTestId('add-contact-status').textContent()).toBe(`added ${name}`);
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('send').click();
 }
 
 /** A PNG's width, from its IHDR chunk (bytes 16..20). */
