@@ -9,10 +9,14 @@
  * This is what lets a device restored from an old backup read what was sent to its newer state.
  * The fan-out encrypts the texts (one per device) and learns the relay's timestamp only once they are
  * queued, so they are put in the cache here (`remember`) rather than by `HealingCipher.encrypt`.
+ * The policy's counters are kept in an app row (`RETRY_POLICY_KEY`), written in the transaction of
+ * the operation that counted and read back on the first operation after the client opens: a client
+ * that restarts (a crash loop, a reloaded tab) keeps the limits it reached instead of asking again.
  */
 import {
   type Address,
   type CryptoProvider,
+  DecodeError,
   E2eeError,
   fromBase64,
   StoreError,
@@ -45,6 +49,12 @@ export const RESEND_KEYS = {
   index: 'index:resend',
   entry: (id: string) => `local:resend:${id}`,
 } as const;
+
+/**
+ * App row of the retry policy's counters (`RetryPolicy.serialize`). Local like the resend cache:
+ * a device restored from a backup starts with fresh limits, it has not asked anyone for anything.
+ */
+export const RETRY_POLICY_KEY = 'local:retry-policy';
 
 /** The resend cache's records in the app rows (committed with the operation). */
 class TxResendStore implements ResendStore {
@@ -110,12 +120,37 @@ class DeviceGone extends Error {
 }
 
 export class RetryReceipts {
-  /** Shared by every operation's healer: the limits count across them (in memory). */
-  readonly #policy: RetryPolicy;
+  /**
+   * Shared by every operation's healer, so the limits count across them; read from its app row by
+   * the first operation that needs it (the client's operations run one at a time).
+   */
+  #policy: RetryPolicy | undefined;
   readonly stats: RetryStats = { receiptsSent: 0, resent: 0, nullMessages: 0 };
 
-  constructor(readonly deps: RetryReceiptsDeps) {
-    this.#policy = new RetryPolicy({ now: deps.now });
+  constructor(readonly deps: RetryReceiptsDeps) {}
+
+  async #loadPolicy(tx: ChatData): Promise<RetryPolicy> {
+    if (this.#policy) return this.#policy;
+    const bytes = await tx.get(RETRY_POLICY_KEY);
+    let policy = new RetryPolicy({ now: this.deps.now });
+    if (bytes) {
+      try {
+        policy = RetryPolicy.deserialize(bytes, { now: this.deps.now });
+      } catch (err) {
+        // An unreadable row loses the counters, nothing else: start over (the next save replaces it).
+        if (!(err instanceof DecodeError)) throw err;
+      }
+    }
+    this.#policy = policy;
+    return policy;
+  }
+
+  /**
+   * Writes the counters in the operation's transaction. If it rolls back, the row keeps the older
+   * counters while this client's in-memory policy keeps the newer ones: it errs on asking less.
+   */
+  async #savePolicy(tx: ChatData): Promise<void> {
+    if (this.#policy) await tx.put(RETRY_POLICY_KEY, this.#policy.serialize());
   }
 
   async #cache(tx: ChatData): Promise<ResendCache> {
@@ -139,7 +174,7 @@ export class RetryReceipts {
       store: this.deps.store(),
       localAddress: this.deps.local(),
       resendCache: await this.#cache(tx),
-      policy: this.#policy,
+      policy: await this.#loadPolicy(tx),
       fetchBundle: async (peer) => {
         const b = await api.bundle(peer.name, peer.deviceId);
         if (!b) throw new DeviceGone();
@@ -173,12 +208,15 @@ export class RetryReceipts {
     options: DecryptOptions<TransactionOf<ProtocolStore>>,
   ): Promise<HealingDecryptResult> {
     const healer = await this.#healer(tx);
-    return healer.decrypt(
+    const result = await healer.decrypt(
       { name: env.fromAci, deviceId: env.fromDevice },
       { type: env.kind as 'prekey' | 'whisper', body: env.body },
       { timestamp: env.serverTimestamp },
       options,
     );
+    // Only a failed decrypt consults the policy: a decrypted message leaves the row alone.
+    if (result.kind !== 'decrypted') await this.#savePolicy(tx);
+    return result;
   }
 
   /**
@@ -195,10 +233,15 @@ export class RetryReceipts {
     try {
       answer = await healer.onRetryRequest({ name: env.from, deviceId: env.fromDevice }, env.body);
     } catch (err) {
-      // Malformed receipts are never answered; nor are receipts from a device that is gone.
-      if ((E2eeError.is(err) && !(err instanceof StoreError)) || err instanceof DeviceGone) return 'none';
+      // Malformed receipts are never answered; nor are receipts from a device that is gone (which
+      // the policy counted: saved too).
+      if ((E2eeError.is(err) && !(err instanceof StoreError)) || err instanceof DeviceGone) {
+        await this.#savePolicy(tx);
+        return 'none';
+      }
       throw err;
     }
+    await this.#savePolicy(tx);
     if (answer.kind === 'resent') {
       this.stats.resent++;
       return 'resent';

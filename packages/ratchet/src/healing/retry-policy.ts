@@ -13,8 +13,17 @@
  * costs at most `maxRequestsPerMessage` receipts and `maxResponsesPerMessage` resends, and a peer at
  * most `maxRequestsPerAddress` receipts per quiet window. Every attempt — allowed or not — counts as
  * activity for the quiet gap. Tables are bounded (`maxTracked` keys each, oldest forgotten first).
+ *
+ * `serialize()` / `RetryPolicy.deserialize()` carry the counters across a restart (retry-policy-state.ts).
  */
 import { type Address, addressToString } from '@e2ee-kit/core';
+import {
+  type AddressCount,
+  decodeRetryPolicyState,
+  encodeRetryPolicyState,
+  type LimiterState,
+  type MessageCount,
+} from './retry-policy-state.js';
 
 export interface RetryPolicyOptions {
   /** Clock (ms since the epoch). Default `Date.now`. */
@@ -75,12 +84,19 @@ class BoundedMap<V> {
   get size(): number {
     return this.#map.size;
   }
+  /** Oldest first: the order in which they would be forgotten. */
+  values(): IterableIterator<V> {
+    return this.#map.values();
+  }
+  entries(): IterableIterator<[string, V]> {
+    return this.#map.entries();
+  }
 }
 
 /** Per-message attempt counts plus per-address counts that reset after a quiet gap. */
 class Limiter {
-  readonly #messages: BoundedMap<number>;
-  readonly #addresses: BoundedMap<{ count: number; last: number }>;
+  readonly #messages: BoundedMap<MessageCount>;
+  readonly #addresses: BoundedMap<AddressCount>;
 
   constructor(
     private readonly perMessage: number,
@@ -96,14 +112,31 @@ class Limiter {
     const seen = this.#addresses.get(address);
     const quiet = seen === undefined || now - seen.last >= this.quietResetMs;
     const addressCount = quiet ? 0 : seen.count;
-    this.#addresses.set(address, { count: addressCount, last: now });
+    this.#addresses.set(address, { address, count: addressCount, last: now });
     const messageKey = `${timestamp}@${address}`;
-    const messageCount = this.#messages.get(messageKey) ?? 0;
+    const messageCount = this.#messages.get(messageKey)?.count ?? 0;
     if (messageCount >= this.perMessage) return deny('message-limit');
     if (addressCount >= this.perAddress) return deny('address-limit');
-    this.#messages.set(messageKey, messageCount + 1);
-    this.#addresses.set(address, { count: addressCount + 1, last: now });
+    this.#messages.set(messageKey, { address, timestamp, count: messageCount + 1 });
+    this.#addresses.set(address, { address, count: addressCount + 1, last: now });
     return ALLOWED;
+  }
+
+  /**
+   * The counters that still decide something at `now`: an address quiet for `quietResetMs` counts
+   * from zero again, so it is left out; so are messages `keepMessage` rejects.
+   */
+  export(now: number, keepMessage: (m: MessageCount) => boolean): LimiterState {
+    return {
+      messages: [...this.#messages.values()].filter(keepMessage),
+      addresses: [...this.#addresses.values()].filter((a) => now - a.last < this.quietResetMs),
+    };
+  }
+
+  /** Adds restored counters oldest first (beyond `maxTracked`, the oldest are forgotten as usual). */
+  import(state: LimiterState): void {
+    for (const m of state.messages) this.#messages.set(`${m.timestamp}@${m.address}`, m);
+    for (const a of state.addresses) this.#addresses.set(a.address, a);
   }
 }
 
@@ -175,6 +208,37 @@ export class RetryPolicy {
     if (last !== undefined && now - last < this.#resetInterval) return deny('too-soon');
     this.#resets.set(key, now);
     return ALLOWED;
+  }
+
+  /**
+   * The counters as bytes (versioned), to keep where the app keeps its sessions and restore with
+   * `RetryPolicy.deserialize` after a restart, so limits reached before it still hold. Counters that
+   * can no longer refuse anything (a quiet address, a reset long ago, a message too old to answer)
+   * are left out; the rest is at most `maxTracked` entries per table.
+   */
+  serialize(): Uint8Array {
+    const now = this.#clock();
+    return encodeRetryPolicyState({
+      requests: this.#requests.export(now, () => true),
+      responses: this.#responses.export(now, (m) => now - m.timestamp <= this.#maxResponseAgeMs),
+      resets: [...this.#resets.entries()]
+        .filter(([, last]) => now - last < this.#resetInterval)
+        .map(([address, last]) => ({ address, last })),
+    });
+  }
+
+  /**
+   * A policy with `options` (the limits are configuration, not state) and the counters of `bytes`
+   * from `serialize`. Malformed bytes are a `DecodeError` (start from `new RetryPolicy(options)`
+   * then: the counters are lost, nothing else). Keeps no view of `bytes`.
+   */
+  static deserialize(bytes: Uint8Array, options: RetryPolicyOptions = {}): RetryPolicy {
+    const state = decodeRetryPolicyState(bytes);
+    const policy = new RetryPolicy(options);
+    policy.#requests.import(state.requests);
+    policy.#responses.import(state.responses);
+    for (const r of state.resets) policy.#resets.set(r.address, r.last);
+    return policy;
   }
 
   #clock(): number {
