@@ -303,17 +303,21 @@ export class RelayApi {
   }
 
   /** A fan-out send to every device of ServiceId `to` (409/410 unless it names exactly those devices). */
-  fanout(
+  async fanout(
     to: string,
     messages: { deviceId: number; registrationId: number; kind: EnvelopeKind; body: Uint8Array }[],
+    idempotencyKey: string = randomIdempotencyKey(),
   ) {
-    return this.#call<{ ids: number[]; serverTimestamp: number }>(
-      'PUT',
-      `/v1/fanout/${encodeURIComponent(to)}`,
-      {
-        messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })),
-      },
-    );
+    const path = `/v1/fanout/${encodeURIComponent(to)}`;
+    const body = { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) };
+    const headers = { 'idempotency-key': idempotencyKey };
+    type Answer = { ids: number[]; serverTimestamp: number; replayed?: boolean };
+    try {
+      return await this.#call<Answer>('PUT', path, body, headers);
+    } catch (err) {
+      if (err instanceof RelayError) throw err; // the relay answered (a 409/410 included): nothing to retry
+      return this.#call<Answer>('PUT', path, body, headers); // the answer was lost: once more, same key
+    }
   }
 
   /** A retry receipt (`PlaintextContent`) to one device of ServiceId `to`. */

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { authenticate, type HttpContext, jsonBody, pathAci, type Route } from './http.js';
+import { IDEMPOTENCY_HEADER, idempotencyKey, requestDigest } from './idempotency.js';
 import { RelayQuotas } from './quotas.js';
 import { ACI, ACI_DESCRIPTION, arr, b64, bad, HttpError, int, type Json, obj, str } from './validate.js';
 
@@ -150,8 +151,18 @@ export function deviceRoutes(onUnlinked: (aci: string, deviceId: number) => void
         const messages = arr(body['messages'], 'body.messages', MAX_DEVICE_ID).map((m, i) =>
           fanoutMessage(m, `body.messages[${i}]`, ctx),
         );
-        checkDeviceSet(ctx, to, messages, me);
-        const out = queue(ctx, me, to, messages);
+        // As POST /v1/messages: a resend with the same Idempotency-Key gets the first answer (same ids and
+        // timestamp) and queues nothing; the device check runs only for a first submission.
+        const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
+        const digest = requestDigest([
+          to,
+          ...messages.flatMap((m) => [m.deviceId, m.registrationId, m.type, m.body]),
+        ]);
+        const { answer: out, replayed } = ctx.idempotency.run(me.aci, key, digest, ctx.now(), () => {
+          checkDeviceSet(ctx, to, messages, me);
+          return queue(ctx, me, to, messages);
+        });
+        if (replayed) return [200, { ...out, replayed: true }];
         ctx.log.info('messages.queued', {
           account: me.aci,
           deviceId: me.deviceId,

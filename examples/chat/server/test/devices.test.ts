@@ -119,6 +119,45 @@ it('answers a fan-out send naming the wrong devices with 409 / 410 and queues no
   expect(relay.store.pending(alice.aci, 2).map((e) => e.type)).toEqual(['prekey']);
 });
 
+it('a fan-out send repeated with its Idempotency-Key answers the first answer and queues nothing new', async () => {
+  const body = b64(new Uint8Array([7]));
+  const headers = { 'idempotency-key': 'fanout-0001-abcdef' };
+  // Every current device of Alice's, as the relay lists them.
+  const listed = await call(relay.url, 'GET', '/v1/devices', { token: alice.token });
+  const devices = listed.body['devices'] as { deviceId: number; registrationId: number }[];
+  const messages = devices.map((d) => ({
+    deviceId: d.deviceId,
+    registrationId: d.registrationId,
+    kind: 'whisper',
+    body,
+  }));
+  const queued = () => devices.map((d) => relay.store.pending(alice.aci, d.deviceId).length);
+  const before = queued();
+  const put = (json: unknown) =>
+    call(relay.url, 'PUT', `/v1/fanout/${alice.aci}`, { token: bob.token, json, headers });
+  const first = await put({ messages });
+  expect(first.status).toBe(200);
+  const again = await put({ messages });
+  expect(again.status).toBe(200);
+  expect(again.body['replayed']).toBe(true);
+  expect([again.body['ids'], again.body['serverTimestamp']]).toEqual([
+    first.body['ids'],
+    first.body['serverTimestamp'],
+  ]);
+  expect(queued()).toEqual(before.map((n) => n + 1));
+  // The same key for another send is refused, and nothing is queued.
+  const other = await put({ messages: messages.map((m) => ({ ...m, body: b64(new Uint8Array([8])) })) });
+  expect([other.status, other.body['error']]).toEqual([422, 'idempotency_key_reused']);
+  expect(queued()).toEqual(before.map((n) => n + 1));
+  // A malformed key is a 400.
+  const badKey = await call(relay.url, 'PUT', `/v1/fanout/${alice.aci}`, {
+    token: bob.token,
+    json: { messages },
+    headers: { 'idempotency-key': 'no spaces allowed' },
+  });
+  expect(badKey.status).toBe(400);
+});
+
 it('refuses malformed device requests with a 4xx and changes nothing', async () => {
   const before = digest();
   const body = b64(new Uint8Array([7]));
