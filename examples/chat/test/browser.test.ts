@@ -11,16 +11,21 @@ import { PreKeySignalMessage } from '@e2ee-kit/ratchet';
 import jsQR from 'jsqr';
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
 import {
   addContact,
   builtWeb,
+  checkLayout,
+  DESKTOP,
   findChromium,
   launchChromium,
   messages,
+  openFromList,
   registerOn,
   say,
+  WIDTHS,
+  watchProblems,
 } from './browser-harness.js';
 
 const executablePath = findChromium('chat browser test');
@@ -42,15 +47,14 @@ afterAll(async () => {
   web?.remove();
 });
 
-async function open(name: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+async function open(name: string, viewport = DESKTOP, problems: string[] = []): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  watchProblems(page, name, problems);
   await page.goto(relay.url);
   await registerOn(page, name);
   expect(await page.getByTestId('me').textContent()).toBe(name);
-  expect(errors).toEqual([]);
+  expect(problems).toEqual([]);
   return page;
 }
 
@@ -195,46 +199,97 @@ it.skipIf(!executablePath)(
   120_000,
 );
 
-it.skipIf(!executablePath)(
-  'an add from a non-contact is an invitation with its expiry, accepted in the Invitations list; with "Everyone" the next add joins directly',
-  async () => {
-    const alice = await open('inv-alice');
-    const bob = await open('inv-bob');
-    await addContact(alice, 'inv-bob');
-    await alice.getByTestId('new-group').click();
-    await alice.getByTestId('group-title').fill('lunch');
-    await alice.getByTestId('member-inv-bob').click();
-    await alice.getByTestId('create-group').click();
-    await expect.poll(() => alice.getByTestId('conversation-title').textContent()).toBe('lunch');
+/** Alice creates a group `title` with `members` (her contacts) and is left in it. */
+async function createGroup(page: Page, title: string, members: string[]): Promise<void> {
+  await openFromList(page, 'new-group');
+  await page.getByTestId('group-title').fill(title);
+  for (const m of members) await page.getByTestId(`member-${m}`).click();
+  await page.getByTestId('create-group').click();
+  await expect.poll(() => page.getByTestId('conversation-title').textContent()).toBe(title);
+}
 
-    // Bob has not added Alice (the default "My contacts"): an invitation, not a group.
-    await expect
-      .poll(() => bob.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
-      .toBe('Invitations (1)');
-    expect(await bob.getByTestId('group-lunch').count()).toBe(0);
-    await bob.getByTestId('open-invitations').click();
-    const invitation = bob.getByTestId('invitation-lunch');
-    expect(await invitation.getByTestId('invitation-expiry').textContent()).toBe(
-      'expires in 2 days 23 hours',
-    );
-    await invitation.getByTestId('invitation-accept').click();
-    await expect.poll(() => bob.getByTestId('conversation-title').textContent()).toBe('lunch');
-    await say(alice, 'welcome, Bob');
-    await expect
-      .poll(() => messages(bob), { timeout: 15_000 })
-      .toEqual([expect.stringMatching(/welcome, Bob$/)]);
+async function savePrivacy(page: Page, choice: 'everyone' | 'contacts' | 'except', except: string[] = []) {
+  await openFromList(page, 'open-privacy');
+  await page.getByTestId(`privacy-${choice}`).check();
+  for (const n of except) await page.getByTestId(`privacy-except-${n}`).check();
+  await page.getByTestId('privacy-save').click();
+  await expect.poll(() => page.getByTestId('privacy-result').textContent()).toBe('Saved.');
+}
 
-    // Bob lets everyone add him: Alice's next group joins directly.
-    await bob.getByTestId('open-privacy').click();
-    await bob.getByTestId('privacy-everyone').check();
-    await bob.getByTestId('privacy-save').click();
-    await expect.poll(() => bob.getByTestId('privacy-result').textContent()).toBe('Saved.');
-    await alice.getByTestId('new-group').click();
-    await alice.getByTestId('group-title').fill('dinner');
-    await alice.getByTestId('member-inv-bob').click();
-    await alice.getByTestId('create-group').click();
-    await bob.getByTestId('group-dinner').click({ timeout: 15_000 });
-    expect(await bob.getByTestId('open-invitations').textContent()).toBe('Invitations');
-  },
-  120_000,
-);
+describe.each(WIDTHS)('group consent at a %s width', (width, viewport) => {
+  it.skipIf(!executablePath)(
+    'an add from a non-contact is an invitation with its expiry, accepted; with "Everyone" the next add joins directly; "My contacts except…" turns an excepted contact\'s add into an invitation, declined',
+    async () => {
+      const problems: string[] = [];
+      const [alice, bob, carol] = [`${width}-alice`, `${width}-bob`, `${width}-carol`];
+      const a = await open(alice, viewport, problems);
+      const b = await open(bob, viewport, problems);
+      await addContact(a, bob);
+      await createGroup(a, 'lunch', [bob]);
+
+      // Bob has not added Alice (the default "My contacts"): an invitation, not a group.
+      await expect
+        .poll(() => b.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
+        .toBe('Invitations (1)');
+      expect(await b.getByTestId('group-lunch').count()).toBe(0);
+      await openFromList(b, 'open-invitations');
+      const invitation = b.getByTestId('invitation-lunch');
+      expect(await invitation.getByTestId('invitation-expiry').textContent()).toBe(
+        'expires in 2 days 23 hours',
+      );
+      await checkLayout(b, `${width}-invitations`);
+      await invitation.getByTestId('invitation-accept').click();
+      await expect.poll(() => b.getByTestId('conversation-title').textContent()).toBe('lunch');
+      await say(a, 'welcome, Bob');
+      await expect
+        .poll(() => messages(b), { timeout: 15_000 })
+        .toEqual([expect.stringMatching(/welcome, Bob$/)]);
+      await checkLayout(b, `${width}-group-accepted`);
+
+      // Bob lets everyone add him: Alice's next group joins directly.
+      await savePrivacy(b, 'everyone');
+      await createGroup(a, 'dinner', [bob]);
+      await openFromList(b, 'group-dinner');
+      expect(await b.getByTestId('open-invitations').textContent()).toBe('Invitations');
+
+      // "My contacts except…": Bob adds Alice and Carol as contacts and excepts Alice in the picker.
+      const c = await open(carol, viewport, problems);
+      await addContact(b, alice);
+      await addContact(b, carol);
+      await openFromList(b, 'open-privacy');
+      await expect.poll(() => b.getByTestId('privacy-picker').isVisible()).toBe(false);
+      await b.getByTestId('privacy-except').check();
+      await expect.poll(() => b.getByTestId('privacy-picker').isVisible()).toBe(true);
+      await b.getByTestId(`privacy-except-${alice}`).check();
+      await checkLayout(b, `${width}-privacy-except`);
+      await b.getByTestId('privacy-save').click();
+      await expect.poll(() => b.getByTestId('privacy-result').textContent()).toBe('Saved.');
+      // The screen shows the saved setting when it is opened again.
+      await openFromList(b, `contact-${alice}`);
+      await openFromList(b, 'open-privacy');
+      await expect.poll(() => b.getByTestId(`privacy-except-${alice}`).isChecked()).toBe(true);
+      expect(await b.getByTestId('privacy-except').isChecked()).toBe(true);
+      expect(await b.getByTestId(`privacy-except-${carol}`).isChecked()).toBe(false);
+
+      // Carol, a contact not excepted, adds Bob: he is in her group at once.
+      await addContact(c, bob);
+      await createGroup(c, 'tea', [bob]);
+      await openFromList(b, 'group-tea');
+      // Alice, excepted, adds Bob: an invitation, which Bob declines.
+      await createGroup(a, 'picnic', [bob]);
+      await expect
+        .poll(() => b.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
+        .toBe('Invitations (1)');
+      expect(await b.getByTestId('group-picnic').count()).toBe(0);
+      await openFromList(b, 'open-invitations');
+      await b.getByTestId('invitation-picnic').getByTestId('invitation-decline').click();
+      await expect.poll(() => b.getByTestId('no-invitations').count()).toBe(1);
+      expect(await b.getByTestId('open-invitations').textContent()).toBe('Invitations');
+      expect(await b.getByTestId('group-picnic').count()).toBe(0);
+      await checkLayout(b, `${width}-invitation-declined`);
+      expect(problems).toEqual([]);
+      for (const p of [a, b, c]) await p.context().close();
+    },
+    120_000,
+  );
+});
