@@ -2,7 +2,8 @@
  * Photos in the web client, in Debian's Chromium driven by playwright-core (no browser download):
  * Alice attaches a small PNG, Bob's tab downloads, verifies and decrypts it and shows it inline (an
  * <img> whose decoded size is the PNG's); a blob the relay altered is not shown, and the page says
- * why. Skipped with one line when Chromium is not installed.
+ * why. At a phone and a desktop width, with screenshots in test/artifacts/ and layout checks.
+ * Skipped with one line when Chromium is not installed.
  */
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';

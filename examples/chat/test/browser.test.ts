@@ -2,7 +2,9 @@
  * The web client in Debian's Chromium, driven by playwright-core (no browser download): two browser
  * contexts (two profiles, two devices) register, exchange messages both ways, and one verifies the
  * other by reading the QR code from a screenshot with an independent decoder (jsQR); and two tabs of
- * one profile send at once over the one IndexedDB they share.
+ * one profile send at once over the one IndexedDB they share. Groups with consent (invitations,
+ * the Privacy setting with its "My contacts except…" picker) run at a phone and a desktop width,
+ * with screenshots in test/artifacts/ and layout checks.
  *
  * When Chromium is not installed this one test is skipped with a single line saying so (CI installs
  * the `chromium` apt package).
