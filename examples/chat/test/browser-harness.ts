@@ -114,11 +114,15 @@ export async function checkLayout(page: Page, shot: string): Promise<void> {
 }
 
 /**
- * On a phone an open chat or screen replaces the chat list: its back button shows the list again.
+ * On a phone an open chat or screen replaces the chat list: its back button shows the list again
+ * (from the encryption screen: back to the chat, then back to the list).
  * On a desktop the list is always there.
  */
 export async function showChatList(page: Page): Promise<void> {
   if (await page.locator('#sidebar').isVisible()) return;
+  // The encryption screen goes back to its chat first.
+  const safetyBack = page.locator('[data-testid="safety-back"]:visible');
+  if ((await safetyBack.count()) > 0) await safetyBack.click();
   await page.locator('[data-testid="back"]:visible').click();
   await page.locator('#sidebar').waitFor({ state: 'visible' });
 }
@@ -139,14 +143,25 @@ export async function registerOn(page: Page, name: string): Promise<void> {
   await waitConnected(page);
 }
 
-/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
+/**
+ * Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). The chat
+ * list is redrawn when it refreshes (the form node moved, not rebuilt), and a click that lands
+ * while it is moved is lost, so the add is tried again until the list says it was made (adding a
+ * contact twice is harmless).
+ */
 export async function addContact(page: Page, name: string): Promise<void> {
-  await showChatList(page);
-  await page.getByTestId('add-contact-name').fill(name);
-  await page.getByTestId('add-contact-submit').click();
-  await expect
-    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
-    .toBe(`added ${name}`);
+  const status = page.getByTestId('add-contact-status');
+  for (let attempt = 1; ; attempt++) {
+    await showChatList(page);
+    await page.getByTestId('add-contact-name').fill(name);
+    await page.getByTestId('add-contact-submit').click();
+    try {
+      await expect.poll(() => status.textContent(), { timeout: 5_000 }).toBe(`added ${name}`);
+      return;
+    } catch (err) {
+      if (attempt === 4) throw err;
+    }
+  }
 }
 
 export async function say(page: Page, text: string): Promise<void> {

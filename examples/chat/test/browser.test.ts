@@ -60,92 +60,104 @@ async function open(name: string, viewport = DESKTOP, problems: string[] = []): 
   return page;
 }
 
-it.skipIf(!executablePath)(
-  'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
-  async () => {
-    const alice = await open('alice');
-    const bob = await open('bob');
+describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport) => {
+  it.skipIf(!executablePath)(
+    'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
+    async () => {
+      const problems: string[] = [];
+      const [aliceName, bobName] = [`${width}-chat-alice`, `${width}-chat-bob`];
+      const alice = await open(aliceName, viewport, problems);
+      const bob = await open(bobName, viewport, problems);
 
-    // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
-    // "Other chats" once her message arrived.
-    await addContact(alice, 'bob');
-    await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
-    await say(alice, 'Hello Bob, from a browser');
-    await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+      // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
+      // "Other chats" once her message arrived.
+      await addContact(alice, bobName);
+      await openFromList(alice, `contact-${bobName}`);
+      await say(alice, 'Hello Bob, from a browser');
+      await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
 
-    // Bob sees it arrive over the WebSocket, answers.
-    await bob.getByTestId('chat-alice').click({ timeout: 15_000 });
-    await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
-    await say(bob, 'Hi Alice, decrypted in my tab');
-    await expect
-      .poll(() => messages(alice), { timeout: 15_000 })
-      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      // Bob sees it arrive over the WebSocket, answers.
+      await openFromList(bob, `chat-${aliceName}`);
+      await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+      await say(bob, 'Hi Alice, decrypted in my tab');
+      await expect
+        .poll(() => messages(alice), { timeout: 15_000 })
+        .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      await checkLayout(alice, `${width}-chat`);
 
-    // Safety numbers: both screens show the same 60 digits.
-    await alice.getByTestId('open-safety').click();
-    await bob.getByTestId('open-safety').click();
-    const digitsA = (await alice.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
-    const digitsB = (await bob.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
-    expect(digitsA).toMatch(/^\d{60}$/);
-    expect(digitsB).toBe(digitsA);
+      // Safety numbers: both screens show the same 60 digits.
+      await alice.getByTestId('open-safety').click();
+      await bob.getByTestId('open-safety').click();
+      const digitsA = (await alice.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+      const digitsB = (await bob.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+      expect(digitsA).toMatch(/^\d{60}$/);
+      expect(digitsB).toBe(digitsA);
+      await checkLayout(alice, `${width}-safety`);
 
-    // Bob "scans" Alice's QR code: a screenshot, decoded by jsQR (independent of the QR encoder).
-    const shot = await alice.getByTestId('safety-qr').screenshot();
-    const png = PNG.sync.read(shot);
-    const code = jsQR(
-      new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
-      png.width,
-      png.height,
-    );
-    expect(code).not.toBeNull();
-    const scanned = Buffer.from(code!.binaryData).toString('hex');
-    expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
-    await bob.getByTestId('scan-input').fill(scanned);
-    await bob.getByTestId('scan-compare').click();
-    await expect
-      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
-      .toBe('Match: alice is verified.');
-    await expect
-      .poll(() => bob.getByTestId('safety-status').textContent(), { timeout: 15_000 })
-      .toBe('Verified');
+      // Bob "scans" Alice's QR code: a screenshot, decoded by jsQR (independent of the QR encoder).
+      const shot = await alice.getByTestId('safety-qr').screenshot();
+      const png = PNG.sync.read(shot);
+      const code = jsQR(
+        new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
+        png.width,
+        png.height,
+      );
+      expect(code).not.toBeNull();
+      const scanned = Buffer.from(code!.binaryData).toString('hex');
+      expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
+      await bob.getByTestId('scan-input').fill(scanned);
+      await bob.getByTestId('scan-compare').click();
+      await expect
+        .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+        .toBe(`Match: ${aliceName} is verified.`);
+      await expect
+        .poll(() => bob.getByTestId('safety-status').textContent(), { timeout: 15_000 })
+        .toBe('Verified');
 
-    // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
-    const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
-    await bob.getByTestId('scan-input').fill(tampered);
-    await bob.getByTestId('scan-compare').click();
-    await expect
-      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
-      .toMatch(/^Mismatch/);
+      // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
+      const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
+      await bob.getByTestId('scan-input').fill(tampered);
+      await bob.getByTestId('scan-compare').click();
+      await expect
+        .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+        .toMatch(/^Mismatch/);
+      await checkLayout(bob, `${width}-safety-mismatch`);
 
-    // Alice exports an encrypted backup and restores it into a fresh browser profile, which
-    // continues the conversation.
-    await alice.getByTestId('open-backup').click();
-    await alice.getByTestId('backup-password').fill('browser backup password');
-    await alice.getByTestId('backup-create').click();
-    const recoveryCode =
-      (await alice.getByTestId('backup-recovery-code').textContent({ timeout: 60_000 })) ?? '';
-    expect(recoveryCode).toMatch(/^[0-9a-f]{32}$/);
-    expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
-    await alice.context().close();
-    const fresh = await (await browser.newContext()).newPage();
-    await fresh.goto(relay.url);
-    await fresh.getByTestId('restore-name').fill('alice');
-    await fresh.getByTestId('restore-code').fill(recoveryCode);
-    await fresh.getByTestId('restore-secret').fill('browser backup password');
-    await fresh.getByTestId('restore-submit').click();
-    await expect
-      .poll(() => fresh.getByTestId('connection').textContent(), { timeout: 60_000 })
-      .toBe('connected');
-    await fresh.getByTestId('contact-bob').click({ timeout: 15_000 });
-    await expect
-      .poll(() => messages(fresh), { timeout: 15_000 })
-      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
-    await say(fresh, 'Restored in a fresh profile');
-    await bob.getByTestId('chat-alice').click();
-    await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
-  },
-  120_000,
-);
+      // Alice exports an encrypted backup and restores it into a fresh browser profile, which
+      // continues the conversation.
+      await openFromList(alice, 'open-backup');
+      await alice.getByTestId('backup-password').fill('browser backup password');
+      await alice.getByTestId('backup-create').click();
+      const recoveryCode =
+        (await alice.getByTestId('backup-recovery-code').textContent({ timeout: 60_000 })) ?? '';
+      expect(recoveryCode).toMatch(/^[0-9a-f]{32}$/);
+      expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
+      await checkLayout(alice, `${width}-backup-created`);
+      await alice.context().close();
+      const fresh = await (await browser.newContext({ viewport })).newPage();
+      watchProblems(fresh, `${aliceName}-restored`, problems);
+      await fresh.goto(relay.url);
+      await fresh.getByTestId('restore-name').fill(aliceName);
+      await fresh.getByTestId('restore-code').fill(recoveryCode);
+      await fresh.getByTestId('restore-secret').fill('browser backup password');
+      await fresh.getByTestId('restore-submit').click();
+      await expect
+        .poll(() => fresh.getByTestId('connection').textContent(), { timeout: 60_000 })
+        .toBe('connected');
+      await openFromList(fresh, `contact-${bobName}`);
+      await expect
+        .poll(() => messages(fresh), { timeout: 15_000 })
+        .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      await say(fresh, 'Restored in a fresh profile');
+      await openFromList(bob, `chat-${aliceName}`);
+      await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
+      await checkLayout(fresh, `${width}-restored-chat`);
+      expect(problems).toEqual([]);
+      for (const p of [bob, fresh]) await p.context().close();
+    },
+    120_000,
+  );
+});
 
 it.skipIf(!executablePath)(
   'two tabs of one profile on one IndexedDB send at once: the Web Lock leaves no counter repeated and no message lost',
