@@ -235,7 +235,7 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await checkLayout(dave, `${width}-retry-notice`);
       await say(restored, 'Yes, restored');
       await expect.poll(() => messages(dave), { timeout: 15_000 }).toContain('Yes, restored');
-      await checkLayout(restored, `${width}-restored-chat`);
+      await checkLayout(restored, `${width}-old-backup-restored`);
       expect(problems).toEqual([]);
       for (const p of [dave, restored]) await p.context().close();
     },
