@@ -1,13 +1,16 @@
 /**
  * What the chat example's browser tests share: Debian's Chromium found on the PATH (never a
  * downloaded browser) and launched headless with the flags the project uses, the web client built
- * and served by a relay, and the few page steps every flow takes (register, add a contact, write).
+ * and served by a relay, the two widths every flow runs at (a phone and a desktop), the layout
+ * check with its screenshot, and the few page steps every flow takes (register, add a contact,
+ * write, open something from the chat list — behind a back button on a phone).
  * Without Chromium each test file skips with one line saying so (CI installs the `chromium` package).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { buildWeb } from '../scripts/web.js';
@@ -53,6 +56,83 @@ export async function builtWeb(prefix: string): Promise<{ dir: string; web: stri
   return { dir, web, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+export type Viewport = { width: number; height: number };
+export const PHONE: Viewport = { width: 390, height: 844 };
+export const DESKTOP: Viewport = { width: 1280, height: 800 };
+/** For `describe.each`: every flow runs at a phone width and at a desktop width. */
+export const WIDTHS: [string, Viewport][] = [
+  ['phone', PHONE],
+  ['desktop', DESKTOP],
+];
+
+/** Screenshots go here (git-ignored; CI keeps the folder as an artifact). */
+export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+
+/**
+ * Chromium's own network lines ("Failed to load resource", a refused WebSocket) are not the app's:
+ * they come with every request the relay answers with 4xx or that cannot connect, which some flows
+ * cause on purpose, and a page cannot suppress them.
+ */
+const NETWORK_LINE = /^Failed to load resource|^WebSocket connection to .* failed/;
+
+/** Records the page's uncaught errors and the app's console errors into `problems`. */
+export function watchProblems(page: Page, label: string, problems: string[]): void {
+  page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !NETWORK_LINE.test(m.text())) problems.push(`${label}: console ${m.text()}`);
+  });
+}
+
+/**
+ * Saves a screenshot as test/artifacts/<shot>.png and checks the layout: nothing wider than the
+ * window, the page itself no taller than it, and (in a chat) the composer inside the viewport.
+ */
+export async function checkLayout(page: Page, shot: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`) });
+  const m = await page.evaluate(() => {
+    const doc = document.documentElement;
+    const composer = document.querySelector('[data-testid="composer-form"]')?.getBoundingClientRect();
+    const list = document.querySelector('[data-testid="messages"]');
+    return {
+      scrollWidth: doc.scrollWidth,
+      clientWidth: doc.clientWidth,
+      scrollHeight: doc.scrollHeight,
+      innerHeight: window.innerHeight,
+      listScrollWidth: list?.scrollWidth ?? 0,
+      listClientWidth: list?.clientWidth ?? 0,
+      composer: composer ? { top: composer.top, bottom: composer.bottom } : undefined,
+    };
+  });
+  expect(m.scrollWidth, `${shot}: horizontal overflow`).toBeLessThanOrEqual(m.clientWidth);
+  expect(m.listScrollWidth, `${shot}: messages overflow`).toBeLessThanOrEqual(m.listClientWidth);
+  expect(m.scrollHeight, `${shot}: the page itself grew`).toBeLessThanOrEqual(m.innerHeight);
+  if (m.composer) {
+    expect(m.composer.top, `${shot}: composer above the viewport`).toBeGreaterThanOrEqual(0);
+    expect(m.composer.bottom, `${shot}: composer below the viewport`).toBeLessThanOrEqual(m.innerHeight);
+  }
+}
+
+/**
+ * On a phone an open chat or screen replaces the chat list: its back button shows the list again
+ * (from the encryption screen: back to the chat, then back to the list).
+ * On a desktop the list is always there.
+ */
+export async function showChatList(page: Page): Promise<void> {
+  if (await page.locator('#sidebar').isVisible()) return;
+  // The encryption screen goes back to its chat first.
+  const safetyBack = page.locator('[data-testid="safety-back"]:visible');
+  if ((await safetyBack.count()) > 0) await safetyBack.click();
+  await page.locator('[data-testid="back"]:visible').click();
+  await page.locator('#sidebar').waitFor({ state: 'visible' });
+}
+
+/** Clicks a chat, group or button of the chat list (`contact-bob`, `open-devices`, …). */
+export async function openFromList(page: Page, testid: string, timeout = 15_000): Promise<void> {
+  await showChatList(page);
+  await page.getByTestId(testid).click({ timeout });
+}
+
 export const waitConnected = (page: Page, timeout = 20_000) =>
   expect.poll(() => page.getByTestId('connection').textContent(), { timeout }).toBe('connected');
 
@@ -63,13 +143,25 @@ export async function registerOn(page: Page, name: string): Promise<void> {
   await waitConnected(page);
 }
 
-/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
+/**
+ * Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). The chat
+ * list is redrawn when it refreshes (the form node moved, not rebuilt), and a click that lands
+ * while it is moved is lost, so the add is tried again until the list says it was made (adding a
+ * contact twice is harmless).
+ */
 export async function addContact(page: Page, name: string): Promise<void> {
-  await page.getByTestId('add-contact-name').fill(name);
-  await page.getByTestId('add-contact-submit').click();
-  await expect
-    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
-    .toBe(`added ${name}`);
+  const status = page.getByTestId('add-contact-status');
+  for (let attempt = 1; ; attempt++) {
+    await showChatList(page);
+    await page.getByTestId('add-contact-name').fill(name);
+    await page.getByTestId('add-contact-submit').click();
+    try {
+      await expect.poll(() => status.textContent(), { timeout: 5_000 }).toBe(`added ${name}`);
+      return;
+    } catch (err) {
+      if (attempt === 4) throw err;
+    }
+  }
 }
 
 export async function say(page: Page, text: string): Promise<void> {

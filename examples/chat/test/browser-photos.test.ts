@@ -2,13 +2,25 @@
  * Photos in the web client, in Debian's Chromium driven by playwright-core (no browser download):
  * Alice attaches a small PNG, Bob's tab downloads, verifies and decrypts it and shows it inline (an
  * <img> whose decoded size is the PNG's); a blob the relay altered is not shown, and the page says
- * why. Skipped with one line when Chromium is not installed.
+ * why. At a phone and a desktop width, with screenshots in test/artifacts/ and layout checks.
+ * Skipped with one line when Chromium is not installed.
  */
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
-import { addContact, builtWeb, findChromium, launchChromium, registerOn } from './browser-harness.js';
+import {
+  addContact,
+  builtWeb,
+  checkLayout,
+  findChromium,
+  launchChromium,
+  openFromList,
+  registerOn,
+  type Viewport,
+  WIDTHS,
+  watchProblems,
+} from './browser-harness.js';
 
 const executablePath = findChromium('chat photo browser test');
 
@@ -29,9 +41,9 @@ afterAll(async () => {
   web?.remove();
 });
 
-async function open(name: string, errors: string[]): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
+async function open(name: string, viewport: Viewport, problems: string[]): Promise<Page> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  watchProblems(page, name, problems);
   await page.goto(relay.url);
   await registerOn(page, name);
   return page;
@@ -57,57 +69,69 @@ const shown = (page: Page) =>
       ),
     );
 
-it.skipIf(!executablePath)(
-  'a photo attached in one tab is verified, decrypted and shown inline in the other; an altered one is refused with a clear text',
-  async () => {
-    const errors: string[] = [];
-    const alice = await open('photo-alice', errors);
-    const bob = await open('photo-bob', errors);
-    await addContact(alice, 'photo-bob');
-    await alice.getByTestId('contact-photo-bob').click({ timeout: 15_000 });
-    await attach(alice, 'dot.png', png(7, 5));
-    await expect.poll(() => shown(alice), { timeout: 15_000 }).toEqual(['7x5']);
+describe.each(WIDTHS)('at a %s width', (width, viewport) => {
+  it.skipIf(!executablePath)(
+    'a photo attached in one tab is verified, decrypted and shown inline in the other; an altered one is refused with a clear text',
+    async () => {
+      const problems: string[] = [];
+      const [aliceName, bobName] = [`${width}-photo-alice`, `${width}-photo-bob`];
+      const alice = await open(aliceName, viewport, problems);
+      const bob = await open(bobName, viewport, problems);
+      await addContact(alice, bobName);
+      await openFromList(alice, `contact-${bobName}`);
+      await attach(alice, 'dot.png', png(7, 5));
+      await expect.poll(() => shown(alice), { timeout: 15_000 }).toEqual(['7x5']);
 
-    // Bob did not add Alice: her chat is under "Other chats" once her message arrived.
-    await bob.getByTestId('chat-photo-alice').click({ timeout: 15_000 });
-    await expect.poll(() => shown(bob), { timeout: 15_000 }).toEqual(['7x5']);
-    // The <img> shows decrypted bytes from this page, not a relay URL.
-    expect(await bob.getByTestId('photo').getAttribute('src')).toMatch(/^blob:/);
+      // Bob did not add Alice: her chat is under "Other chats" once her message arrived.
+      await openFromList(bob, `chat-${aliceName}`);
+      await expect.poll(() => shown(bob), { timeout: 15_000 }).toEqual(['7x5']);
+      await checkLayout(alice, `${width}-photo-sent`);
+      await checkLayout(bob, `${width}-photo-shown`);
+      // The <img> shows decrypted bytes from this page, not a relay URL.
+      expect(await bob.getByTestId('photo').getAttribute('src')).toMatch(/^blob:/);
 
-    // From now on the relay flips one byte of every blob it stores.
-    relay.store.db.function('flip_byte', (data) => {
-      const b = Buffer.from(data as Uint8Array);
-      b[20] = (b[20] as number) ^ 0x01;
-      return b;
-    });
-    relay.store.db.exec(`CREATE TEMP TRIGGER tamper_attachments AFTER INSERT ON main.attachments BEGIN
+      // From now on the relay flips one byte of every blob it stores.
+      relay.store.db.function('flip_byte', (data) => {
+        const b = Buffer.from(data as Uint8Array);
+        b[20] = (b[20] as number) ^ 0x01;
+        return b;
+      });
+      relay.store.db.exec(`CREATE TEMP TRIGGER tamper_attachments AFTER INSERT ON main.attachments BEGIN
       UPDATE main.attachments SET data = flip_byte(NEW.data) WHERE id = NEW.id; END`);
-    await attach(alice, 'second.png', png(3, 3));
-    await expect
-      .poll(() => bob.getByTestId('photo-error').textContent(), { timeout: 15_000 })
-      .toMatch(/^This photo is not shown: the photo was altered after it was encrypted/);
-    // The first photo is still shown; the altered one produced no image at all.
-    expect(await shown(bob)).toEqual(['7x5']);
+      onTestFinished(() => {
+        relay.store.db.exec('DROP TRIGGER IF EXISTS temp.tamper_attachments');
+      });
+      await attach(alice, 'second.png', png(3, 3));
+      await expect
+        .poll(() => bob.getByTestId('photo-error').textContent(), { timeout: 15_000 })
+        .toMatch(/^This photo is not shown: the photo was altered after it was encrypted/);
+      // The first photo is still shown; the altered one produced no image at all.
+      expect(await shown(bob)).toEqual(['7x5']);
+      await checkLayout(bob, `${width}-photo-refused`);
 
-    // A file that is not an image is refused in the page, before anything is uploaded.
-    const before = (relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n;
-    await alice
-      .getByTestId('attach-input')
-      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-    await expect
-      .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
-      .toBe('Photo not sent: notes.txt is not an image');
-    // So is one over the size limit (checked from the file's size, before it is read).
-    await alice
-      .getByTestId('attach-input')
-      .setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(11 * 1024 * 1024) });
-    await expect
-      .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
-      .toBe('Photo not sent: big.png is 11 MiB; photos may be at most 10 MiB');
-    expect((relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(
-      before,
-    );
-    expect(errors).toEqual([]);
-  },
-  120_000,
-);
+      // A file that is not an image is refused in the page, before anything is uploaded.
+      const before = (relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number })
+        .n;
+      await alice
+        .getByTestId('attach-input')
+        .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+      await expect
+        .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
+        .toBe('Photo not sent: notes.txt is not an image');
+      // So is one over the size limit (checked from the file's size, before it is read).
+      await alice
+        .getByTestId('attach-input')
+        .setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(11 * 1024 * 1024) });
+      await expect
+        .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
+        .toBe('Photo not sent: big.png is 11 MiB; photos may be at most 10 MiB');
+      expect((relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(
+        before,
+      );
+      await checkLayout(alice, `${width}-photo-not-sent`);
+      expect(problems).toEqual([]);
+      for (const p of [alice, bob]) await p.context().close();
+    },
+    120_000,
+  );
+});

@@ -2,7 +2,9 @@
  * The web client in Debian's Chromium, driven by playwright-core (no browser download): two browser
  * contexts (two profiles, two devices) register, exchange messages both ways, and one verifies the
  * other by reading the QR code from a screenshot with an independent decoder (jsQR); and two tabs of
- * one profile send at once over the one IndexedDB they share.
+ * one profile send at once over the one IndexedDB they share. Groups with consent (invitations,
+ * the Privacy setting with its "My contacts except…" picker) run at a phone and a desktop width,
+ * with screenshots in test/artifacts/ and layout checks.
  *
  * When Chromium is not installed this one test is skipped with a single line saying so (CI installs
  * the `chromium` apt package).
@@ -11,16 +13,21 @@ import { PreKeySignalMessage } from '@e2ee-kit/ratchet';
 import jsQR from 'jsqr';
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
 import {
   addContact,
   builtWeb,
+  checkLayout,
+  DESKTOP,
   findChromium,
   launchChromium,
   messages,
+  openFromList,
   registerOn,
   say,
+  WIDTHS,
+  watchProblems,
 } from './browser-harness.js';
 
 const executablePath = findChromium('chat browser test');
@@ -42,104 +49,115 @@ afterAll(async () => {
   web?.remove();
 });
 
-async function open(name: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+async function open(name: string, viewport = DESKTOP, problems: string[] = []): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  watchProblems(page, name, problems);
   await page.goto(relay.url);
   await registerOn(page, name);
   expect(await page.getByTestId('me').textContent()).toBe(name);
-  expect(errors).toEqual([]);
+  expect(problems).toEqual([]);
   return page;
 }
 
-it.skipIf(!executablePath)(
-  'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
-  async () => {
-    const alice = await open('alice');
-    const bob = await open('bob');
+describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport) => {
+  it.skipIf(!executablePath)(
+    'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
+    async () => {
+      const problems: string[] = [];
+      const [aliceName, bobName] = [`${width}-chat-alice`, `${width}-chat-bob`];
+      const alice = await open(aliceName, viewport, problems);
+      const bob = await open(bobName, viewport, problems);
 
-    // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
-    // "Other chats" once her message arrived.
-    await addContact(alice, 'bob');
-    await alice.getByTestId('contact-bob').click({ timeout: 15_000 });
-    await say(alice, 'Hello Bob, from a browser');
-    await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+      // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
+      // "Other chats" once her message arrived.
+      await addContact(alice, bobName);
+      await openFromList(alice, `contact-${bobName}`);
+      await say(alice, 'Hello Bob, from a browser');
+      await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
 
-    // Bob sees it arrive over the WebSocket, answers.
-    await bob.getByTestId('chat-alice').click({ timeout: 15_000 });
-    await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
-    await say(bob, 'Hi Alice, decrypted in my tab');
-    await expect
-      .poll(() => messages(alice), { timeout: 15_000 })
-      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      // Bob sees it arrive over the WebSocket, answers.
+      await openFromList(bob, `chat-${aliceName}`);
+      await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+      await say(bob, 'Hi Alice, decrypted in my tab');
+      await expect
+        .poll(() => messages(alice), { timeout: 15_000 })
+        .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      await checkLayout(alice, `${width}-chat`);
 
-    // Safety numbers: both screens show the same 60 digits.
-    await alice.getByTestId('open-safety').click();
-    await bob.getByTestId('open-safety').click();
-    const digitsA = (await alice.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
-    const digitsB = (await bob.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
-    expect(digitsA).toMatch(/^\d{60}$/);
-    expect(digitsB).toBe(digitsA);
+      // Safety numbers: both screens show the same 60 digits.
+      await alice.getByTestId('open-safety').click();
+      await bob.getByTestId('open-safety').click();
+      const digitsA = (await alice.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+      const digitsB = (await bob.getByTestId('safety-digits').textContent({ timeout: 15_000 })) ?? '';
+      expect(digitsA).toMatch(/^\d{60}$/);
+      expect(digitsB).toBe(digitsA);
+      await checkLayout(alice, `${width}-safety`);
 
-    // Bob "scans" Alice's QR code: a screenshot, decoded by jsQR (independent of the QR encoder).
-    const shot = await alice.getByTestId('safety-qr').screenshot();
-    const png = PNG.sync.read(shot);
-    const code = jsQR(
-      new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
-      png.width,
-      png.height,
-    );
-    expect(code).not.toBeNull();
-    const scanned = Buffer.from(code!.binaryData).toString('hex');
-    expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
-    await bob.getByTestId('scan-input').fill(scanned);
-    await bob.getByTestId('scan-compare').click();
-    await expect
-      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
-      .toBe('Match: alice is verified.');
-    await expect
-      .poll(() => bob.getByTestId('safety-status').textContent(), { timeout: 15_000 })
-      .toBe('Verified');
+      // Bob "scans" Alice's QR code: a screenshot, decoded by jsQR (independent of the QR encoder).
+      const shot = await alice.getByTestId('safety-qr').screenshot();
+      const png = PNG.sync.read(shot);
+      const code = jsQR(
+        new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
+        png.width,
+        png.height,
+      );
+      expect(code).not.toBeNull();
+      const scanned = Buffer.from(code!.binaryData).toString('hex');
+      expect(scanned).toBe(await alice.getByTestId('safety-payload').textContent());
+      await bob.getByTestId('scan-input').fill(scanned);
+      await bob.getByTestId('scan-compare').click();
+      await expect
+        .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+        .toBe(`Match: ${aliceName} is verified.`);
+      await expect
+        .poll(() => bob.getByTestId('safety-status').textContent(), { timeout: 15_000 })
+        .toBe('Verified');
 
-    // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
-    const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
-    await bob.getByTestId('scan-input').fill(tampered);
-    await bob.getByTestId('scan-compare').click();
-    await expect
-      .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
-      .toMatch(/^Mismatch/);
+      // A code that is not Alice's (a one-byte change) is a mismatch, not a match.
+      const tampered = `${scanned.slice(0, -2)}${scanned.endsWith('00') ? '01' : '00'}`;
+      await bob.getByTestId('scan-input').fill(tampered);
+      await bob.getByTestId('scan-compare').click();
+      await expect
+        .poll(() => bob.getByTestId('scan-result').textContent(), { timeout: 15_000 })
+        .toMatch(/^Mismatch/);
+      await checkLayout(bob, `${width}-safety-mismatch`);
 
-    // Alice exports an encrypted backup and restores it into a fresh browser profile, which
-    // continues the conversation.
-    await alice.getByTestId('open-backup').click();
-    await alice.getByTestId('backup-password').fill('browser backup password');
-    await alice.getByTestId('backup-create').click();
-    const recoveryCode =
-      (await alice.getByTestId('backup-recovery-code').textContent({ timeout: 60_000 })) ?? '';
-    expect(recoveryCode).toMatch(/^[0-9a-f]{32}$/);
-    expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
-    await alice.context().close();
-    const fresh = await (await browser.newContext()).newPage();
-    await fresh.goto(relay.url);
-    await fresh.getByTestId('restore-name').fill('alice');
-    await fresh.getByTestId('restore-code').fill(recoveryCode);
-    await fresh.getByTestId('restore-secret').fill('browser backup password');
-    await fresh.getByTestId('restore-submit').click();
-    await expect
-      .poll(() => fresh.getByTestId('connection').textContent(), { timeout: 60_000 })
-      .toBe('connected');
-    await fresh.getByTestId('contact-bob').click({ timeout: 15_000 });
-    await expect
-      .poll(() => messages(fresh), { timeout: 15_000 })
-      .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
-    await say(fresh, 'Restored in a fresh profile');
-    await bob.getByTestId('chat-alice').click();
-    await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
-  },
-  120_000,
-);
+      // Alice exports an encrypted backup and restores it into a fresh browser profile, which
+      // continues the conversation.
+      await openFromList(alice, 'open-backup');
+      await alice.getByTestId('backup-password').fill('browser backup password');
+      await alice.getByTestId('backup-create').click();
+      const recoveryCode =
+        (await alice.getByTestId('backup-recovery-code').textContent({ timeout: 60_000 })) ?? '';
+      expect(recoveryCode).toMatch(/^[0-9a-f]{32}$/);
+      expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
+      await checkLayout(alice, `${width}-backup-created`);
+      await alice.context().close();
+      const fresh = await (await browser.newContext({ viewport })).newPage();
+      watchProblems(fresh, `${aliceName}-restored`, problems);
+      await fresh.goto(relay.url);
+      await fresh.getByTestId('restore-name').fill(aliceName);
+      await fresh.getByTestId('restore-code').fill(recoveryCode);
+      await fresh.getByTestId('restore-secret').fill('browser backup password');
+      await fresh.getByTestId('restore-submit').click();
+      await expect
+        .poll(() => fresh.getByTestId('connection').textContent(), { timeout: 60_000 })
+        .toBe('connected');
+      await openFromList(fresh, `contact-${bobName}`);
+      await expect
+        .poll(() => messages(fresh), { timeout: 15_000 })
+        .toEqual(['Hello Bob, from a browser', 'Hi Alice, decrypted in my tab']);
+      await say(fresh, 'Restored in a fresh profile');
+      await openFromList(bob, `chat-${aliceName}`);
+      await expect.poll(() => messages(bob), { timeout: 15_000 }).toContain('Restored in a fresh profile');
+      await checkLayout(fresh, `${width}-restored-chat`);
+      expect(problems).toEqual([]);
+      for (const p of [bob, fresh]) await p.context().close();
+    },
+    120_000,
+  );
+});
 
 it.skipIf(!executablePath)(
   'two tabs of one profile on one IndexedDB send at once: the Web Lock leaves no counter repeated and no message lost',
@@ -195,46 +213,97 @@ it.skipIf(!executablePath)(
   120_000,
 );
 
-it.skipIf(!executablePath)(
-  'an add from a non-contact is an invitation with its expiry, accepted in the Invitations list; with "Everyone" the next add joins directly',
-  async () => {
-    const alice = await open('inv-alice');
-    const bob = await open('inv-bob');
-    await addContact(alice, 'inv-bob');
-    await alice.getByTestId('new-group').click();
-    await alice.getByTestId('group-title').fill('lunch');
-    await alice.getByTestId('member-inv-bob').click();
-    await alice.getByTestId('create-group').click();
-    await expect.poll(() => alice.getByTestId('conversation-title').textContent()).toBe('lunch');
+/** Alice creates a group `title` with `members` (her contacts) and is left in it. */
+async function createGroup(page: Page, title: string, members: string[]): Promise<void> {
+  await openFromList(page, 'new-group');
+  await page.getByTestId('group-title').fill(title);
+  for (const m of members) await page.getByTestId(`member-${m}`).click();
+  await page.getByTestId('create-group').click();
+  await expect.poll(() => page.getByTestId('conversation-title').textContent()).toBe(title);
+}
 
-    // Bob has not added Alice (the default "My contacts"): an invitation, not a group.
-    await expect
-      .poll(() => bob.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
-      .toBe('Invitations (1)');
-    expect(await bob.getByTestId('group-lunch').count()).toBe(0);
-    await bob.getByTestId('open-invitations').click();
-    const invitation = bob.getByTestId('invitation-lunch');
-    expect(await invitation.getByTestId('invitation-expiry').textContent()).toBe(
-      'expires in 2 days 23 hours',
-    );
-    await invitation.getByTestId('invitation-accept').click();
-    await expect.poll(() => bob.getByTestId('conversation-title').textContent()).toBe('lunch');
-    await say(alice, 'welcome, Bob');
-    await expect
-      .poll(() => messages(bob), { timeout: 15_000 })
-      .toEqual([expect.stringMatching(/welcome, Bob$/)]);
+async function savePrivacy(page: Page, choice: 'everyone' | 'contacts' | 'except', except: string[] = []) {
+  await openFromList(page, 'open-privacy');
+  await page.getByTestId(`privacy-${choice}`).check();
+  for (const n of except) await page.getByTestId(`privacy-except-${n}`).check();
+  await page.getByTestId('privacy-save').click();
+  await expect.poll(() => page.getByTestId('privacy-result').textContent()).toBe('Saved.');
+}
 
-    // Bob lets everyone add him: Alice's next group joins directly.
-    await bob.getByTestId('open-privacy').click();
-    await bob.getByTestId('privacy-everyone').check();
-    await bob.getByTestId('privacy-save').click();
-    await expect.poll(() => bob.getByTestId('privacy-result').textContent()).toBe('Saved.');
-    await alice.getByTestId('new-group').click();
-    await alice.getByTestId('group-title').fill('dinner');
-    await alice.getByTestId('member-inv-bob').click();
-    await alice.getByTestId('create-group').click();
-    await bob.getByTestId('group-dinner').click({ timeout: 15_000 });
-    expect(await bob.getByTestId('open-invitations').textContent()).toBe('Invitations');
-  },
-  120_000,
-);
+describe.each(WIDTHS)('group consent at a %s width', (width, viewport) => {
+  it.skipIf(!executablePath)(
+    'an add from a non-contact is an invitation with its expiry, accepted; with "Everyone" the next add joins directly; "My contacts except…" turns an excepted contact\'s add into an invitation, declined',
+    async () => {
+      const problems: string[] = [];
+      const [alice, bob, carol] = [`${width}-alice`, `${width}-bob`, `${width}-carol`];
+      const a = await open(alice, viewport, problems);
+      const b = await open(bob, viewport, problems);
+      await addContact(a, bob);
+      await createGroup(a, 'lunch', [bob]);
+
+      // Bob has not added Alice (the default "My contacts"): an invitation, not a group.
+      await expect
+        .poll(() => b.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
+        .toBe('Invitations (1)');
+      expect(await b.getByTestId('group-lunch').count()).toBe(0);
+      await openFromList(b, 'open-invitations');
+      const invitation = b.getByTestId('invitation-lunch');
+      expect(await invitation.getByTestId('invitation-expiry').textContent()).toBe(
+        'expires in 2 days 23 hours',
+      );
+      await checkLayout(b, `${width}-invitations`);
+      await invitation.getByTestId('invitation-accept').click();
+      await expect.poll(() => b.getByTestId('conversation-title').textContent()).toBe('lunch');
+      await say(a, 'welcome, Bob');
+      await expect
+        .poll(() => messages(b), { timeout: 15_000 })
+        .toEqual([expect.stringMatching(/welcome, Bob$/)]);
+      await checkLayout(b, `${width}-group-accepted`);
+
+      // Bob lets everyone add him: Alice's next group joins directly.
+      await savePrivacy(b, 'everyone');
+      await createGroup(a, 'dinner', [bob]);
+      await openFromList(b, 'group-dinner');
+      expect(await b.getByTestId('open-invitations').textContent()).toBe('Invitations');
+
+      // "My contacts except…": Bob adds Alice and Carol as contacts and excepts Alice in the picker.
+      const c = await open(carol, viewport, problems);
+      await addContact(b, alice);
+      await addContact(b, carol);
+      await openFromList(b, 'open-privacy');
+      await expect.poll(() => b.getByTestId('privacy-picker').isVisible()).toBe(false);
+      await b.getByTestId('privacy-except').check();
+      await expect.poll(() => b.getByTestId('privacy-picker').isVisible()).toBe(true);
+      await b.getByTestId(`privacy-except-${alice}`).check();
+      await checkLayout(b, `${width}-privacy-except`);
+      await b.getByTestId('privacy-save').click();
+      await expect.poll(() => b.getByTestId('privacy-result').textContent()).toBe('Saved.');
+      // The screen shows the saved setting when it is opened again.
+      await openFromList(b, `contact-${alice}`);
+      await openFromList(b, 'open-privacy');
+      await expect.poll(() => b.getByTestId(`privacy-except-${alice}`).isChecked()).toBe(true);
+      expect(await b.getByTestId('privacy-except').isChecked()).toBe(true);
+      expect(await b.getByTestId(`privacy-except-${carol}`).isChecked()).toBe(false);
+
+      // Carol, a contact not excepted, adds Bob: he is in her group at once.
+      await addContact(c, bob);
+      await createGroup(c, 'tea', [bob]);
+      await openFromList(b, 'group-tea');
+      // Alice, excepted, adds Bob: an invitation, which Bob declines.
+      await createGroup(a, 'picnic', [bob]);
+      await expect
+        .poll(() => b.getByTestId('open-invitations').textContent(), { timeout: 15_000 })
+        .toBe('Invitations (1)');
+      expect(await b.getByTestId('group-picnic').count()).toBe(0);
+      await openFromList(b, 'open-invitations');
+      await b.getByTestId('invitation-picnic').getByTestId('invitation-decline').click();
+      await expect.poll(() => b.getByTestId('no-invitations').count()).toBe(1);
+      expect(await b.getByTestId('open-invitations').textContent()).toBe('Invitations');
+      expect(await b.getByTestId('group-picnic').count()).toBe(0);
+      await checkLayout(b, `${width}-invitation-declined`);
+      expect(problems).toEqual([]);
+      for (const p of [a, b, c]) await p.context().close();
+    },
+    120_000,
+  );
+});

@@ -8,26 +8,27 @@
  * key shown once with its warning, password change, the five-try lockout surviving a reload.
  *
  * Screenshots go to test/artifacts/ (git-ignored; CI keeps the folder). No uncaught error and no
- * console error from the app may appear. Chromium's own network lines ("Failed to load resource",
- * a refused WebSocket) are not the app's: they come with every request the relay answers with 4xx or
- * that cannot connect, which these flows cause on purpose, and a page cannot suppress them.
+ * console error from the app may appear (Chromium's own network lines aside: see browser-harness).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
-import { findChromium, launchChromium, say } from './browser-harness.js';
+import {
+  checkLayout,
+  DESKTOP,
+  findChromium,
+  launchChromium,
+  PHONE,
+  say,
+  type Viewport,
+  watchProblems,
+} from './browser-harness.js';
 
 const executablePath = findChromium('chat messenger test');
-
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const NETWORK_LINE = /^Failed to load resource|^WebSocket connection to .* failed/;
 
 let relay: Relay;
 let browser: Browser;
@@ -47,7 +48,6 @@ async function relayUp(): Promise<void> {
 
 beforeAll(async () => {
   if (!executablePath) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-messenger-'));
   await buildWeb(join(dir, 'web'));
   await relayUp();
@@ -60,18 +60,15 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function newPage(label: string, viewport: { width: number; height: number }): Promise<Page> {
+async function newPage(label: string, viewport: Viewport): Promise<Page> {
   const context: BrowserContext = await browser.newContext({ viewport });
   const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !NETWORK_LINE.test(m.text())) problems.push(`${label}: console ${m.text()}`);
-  });
+  watchProblems(page, label, problems);
   await page.goto(relay.url);
   return page;
 }
 
-async function register(name: string, viewport: { width: number; height: number }): Promise<Page> {
+async function register(name: string, viewport: Viewport): Promise<Page> {
   const page = await newPage(name, viewport);
   await page.getByTestId('register-name').fill(name);
   await page.getByTestId('register-submit').click();
@@ -93,32 +90,6 @@ const PNG_WIDTH = (png: Buffer) => png.readUInt32BE(16);
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 100 });
 const texts = (page: Page) => page.getByTestId('message').allTextContents();
 const lastStatus = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
-
-/** Nothing wider than the window, and (in a chat) the composer inside the viewport. */
-async function checkLayout(page: Page, shot: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`) });
-  const m = await page.evaluate(() => {
-    const doc = document.documentElement;
-    const composer = document.querySelector('[data-testid="composer-form"]')?.getBoundingClientRect();
-    const list = document.querySelector('[data-testid="messages"]');
-    return {
-      scrollWidth: doc.scrollWidth,
-      clientWidth: doc.clientWidth,
-      scrollHeight: doc.scrollHeight,
-      innerHeight: window.innerHeight,
-      listScrollWidth: list?.scrollWidth ?? 0,
-      listClientWidth: list?.clientWidth ?? 0,
-      composer: composer ? { top: composer.top, bottom: composer.bottom } : undefined,
-    };
-  });
-  expect(m.scrollWidth, `${shot}: horizontal overflow`).toBeLessThanOrEqual(m.clientWidth);
-  expect(m.listScrollWidth, `${shot}: messages overflow`).toBeLessThanOrEqual(m.listClientWidth);
-  expect(m.scrollHeight, `${shot}: the page itself grew`).toBeLessThanOrEqual(m.innerHeight);
-  if (m.composer) {
-    expect(m.composer.top, `${shot}: composer above the viewport`).toBeGreaterThanOrEqual(0);
-    expect(m.composer.bottom, `${shot}: composer below the viewport`).toBeLessThanOrEqual(m.innerHeight);
-  }
-}
 
 it.skipIf(!executablePath)(
   'chats like a messenger at 390 px and on a desktop: notice, times, ticks, scrolling, outbox, re-install',
