@@ -135,8 +135,9 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await checkLayout(tablet, `${width}-tablet-chat`);
 
       // A group Bob makes with Alice shows on her tablet too, and his message in it reaches both her
-      // devices. Who may add her is decided on each device from its own contacts, so the tablet adds
-      // Bob as well (otherwise his add would be an invitation there).
+      // devices. Contacts are the account's and reach the tablet when the phone next changes them or
+      // finds the tablet on a send; adding Bob on the tablet too (harmless) keeps this step independent
+      // of which comes first (the sync itself is tested in devices-groups.test.ts).
       await addContact(tablet, bobName);
       await openFromList(bob, 'new-group');
       await bob.getByTestId('group-title').fill('family');

@@ -176,3 +176,43 @@ it('a device re-linked under the same id gets the sender keys again (the relay a
   await newTablet.syncOnce();
   expect(await texts(newTablet, conv)).toEqual(['> new tablet', '< welcome back']);
 });
+
+it('contacts and who may add us are the account’s: every device of it gets them, and group adds are screened alike', async () => {
+  const alice = keep(await ChatClient.register('alice', opts()));
+  const bob = keep(await ChatClient.register('bob', opts()));
+  const carol = keep(await ChatClient.register('carol', opts()));
+  await alice.addContact('bob'); // before the tablet exists
+  const aliceTablet = await link(alice);
+  // The phone's next change finds the tablet (409) and sends it the whole list and the setting.
+  await alice.addContact('carol');
+  await aliceTablet.syncOnce();
+  expect((await aliceTablet.contacts()).sort()).toEqual(['bob', 'carol']);
+  expect(await aliceTablet.whoCanAddMe()).toBe('contacts');
+
+  // Both devices screen a group add the same way: Bob is a contact, so his add joins on both.
+  await bob.addContact('alice');
+  const fromBob = await bob.createGroup('from bob', ['alice']);
+  await alice.syncOnce();
+  await aliceTablet.syncOnce();
+  for (const c of [alice, aliceTablet]) {
+    expect((await c.groups()).map((g) => g.id)).toEqual([fromBob.id]);
+    expect(await c.invitations()).toEqual([]);
+  }
+
+  // A change on the tablet reaches the phone: Carol excepted, then removed as a contact.
+  await aliceTablet.setWhoCanAddMe({ contactsExcept: ['carol'] });
+  await alice.syncOnce();
+  expect(await alice.whoCanAddMe()).toEqual({ contactsExcept: ['carol'] });
+  await aliceTablet.removeContact('carol');
+  await alice.syncOnce();
+  expect(await alice.contacts()).toEqual(['bob']);
+  // Carol's add is an invitation on both devices.
+  await carol.addContact('alice');
+  const fromCarol = await carol.createGroup('from carol', ['alice']);
+  await alice.syncOnce();
+  await aliceTablet.syncOnce();
+  for (const c of [alice, aliceTablet]) {
+    expect((await c.groups()).map((g) => g.id)).toEqual([fromBob.id]);
+    expect((await c.invitations()).map((i) => i.group.id)).toEqual([fromCarol.id]);
+  }
+});

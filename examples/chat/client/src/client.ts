@@ -1137,6 +1137,10 @@ export class ChatClient {
       case 'invite-answer':
         await this.#invitationAnswered(tx, from, content.group, content.accepted);
         return;
+      case 'contacts':
+        // Only another device of our own account may set our contacts and privacy setting.
+        if (from === this.name) await this.#consent(tx).applySync(content.contacts, content.whoCanAddMe);
+        return;
       case 'receipt':
         for (const m of await applyReceipt(tx, from, content)) this.#emit('message-status', m);
         return;
@@ -1303,8 +1307,10 @@ export class ChatClient {
         if (ids.length > 0)
           await this.#note(tx, conversation, name, `${who} ${what} a device (${ids.join(', ')})`);
       // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now on).
-      if (own && added.length + c.devicesReregistered.length > 0)
+      if (own && added.length + c.devicesReregistered.length > 0) {
         for (const g of await this.#activeGroups(tx)) await this.#announce(tx, g, []);
+        await this.#syncContacts(tx);
+      }
     }
     const me = address(this.name, this.deviceId);
     for (const a of result.keyHolders.redistribute) {
@@ -1494,11 +1500,29 @@ export class ChatClient {
       if (name === this.name) throw new Error('you cannot add yourself');
       await this.api.lookupName(name);
       await this.#consent(tx).addContact(name);
+      await this.#syncContacts(tx);
     });
   }
 
   removeContact(name: string): Promise<void> {
-    return this.#run((tx) => this.#consent(tx).removeContact(name));
+    return this.#run(async (tx) => {
+      await this.#consent(tx).removeContact(name);
+      await this.#syncContacts(tx);
+    });
+  }
+
+  /**
+   * Contacts and who may add us are the account's, not one device's (as WhatsApp's linked devices):
+   * every change goes to our other devices, and a newly linked device gets them with our groups.
+   */
+  async #syncContacts(tx: ChatData): Promise<void> {
+    const consent = this.#consent(tx);
+    const content: Content = {
+      t: 'contacts',
+      contacts: await consent.contacts(),
+      whoCanAddMe: await consent.whoCanAddMe(),
+    };
+    await this.#sendToDevices(tx, [], content, { self: true, conversation: 'directory' });
   }
 
   whoCanAddMe(): Promise<WhoCanAddMe> {
@@ -1506,7 +1530,11 @@ export class ChatClient {
   }
 
   setWhoCanAddMe(setting: WhoCanAddMe): Promise<WhoCanAddMe> {
-    return this.#run((tx) => this.#consent(tx).setWhoCanAddMe(setting));
+    return this.#run(async (tx) => {
+      const checked = await this.#consent(tx).setWhoCanAddMe(setting);
+      await this.#syncContacts(tx);
+      return checked;
+    });
   }
 
   /** Pending (unexpired) group invitations, oldest first. */

@@ -13,6 +13,9 @@ export interface GroupInfo {
   readonly members: readonly string[];
 }
 
+/** At most this many contacts in one sync (the contact list's own cap). */
+const MAX_SYNCED_CONTACTS = 1000;
+
 export type Content =
   | {
       readonly t: 'text';
@@ -43,6 +46,8 @@ export type Content =
   | { readonly t: 'resend'; readonly group: string; readonly chain: number; readonly iteration: number }
   /** The answer to a group invitation: to the inviter when declined, to every member when accepted. */
   | { readonly t: 'invite-answer'; readonly group: string; readonly accepted: boolean }
+  /** From another device of our own account: its contact list and who-can-add-me setting (a sync). */
+  | { readonly t: 'contacts'; readonly contacts: readonly string[]; readonly whoCanAddMe: unknown }
   /** Delivery or read receipt for texts of a 1:1 chat (by message id), end-to-end encrypted. */
   | { readonly t: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
   | { readonly t: 'hello' };
@@ -107,6 +112,14 @@ export function decodeContent(bytes: Uint8Array): Content {
       if (isStr(v['group'], 64) && typeof v['accepted'] === 'boolean')
         return { t: 'invite-answer', group: v['group'], accepted: v['accepted'] };
       break;
+    case 'contacts': {
+      // The setting is checked where it is applied (checkWhoCanAddMe); here only the shape and size.
+      const list = v['contacts'];
+      if (!Array.isArray(list) || list.length > MAX_SYNCED_CONTACTS || !list.every((c) => isStr(c, 32)))
+        break;
+      if (v['whoCanAddMe'] === undefined) break;
+      return { t: 'contacts', contacts: [...(list as string[])], whoCanAddMe: v['whoCanAddMe'] };
+    }
     case 'receipt': {
       const ids = v['ids'];
       if (v['kind'] !== 'delivered' && v['kind'] !== 'read') break;

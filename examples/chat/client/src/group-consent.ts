@@ -114,6 +114,26 @@ export class GroupConsent {
     return this.data.removeMember(CONSENT_KEYS.contacts, name);
   }
 
+  /**
+   * Takes the contact list and setting another device of our own account sent (a sync): both are
+   * per account, so each device applies what the last one to change them sent. An invalid list or
+   * setting changes nothing.
+   */
+  async applySync(contacts: readonly string[], whoCanAddMe: unknown): Promise<boolean> {
+    if (contacts.length > MAX_CONTACTS || !contacts.every(isName)) return false;
+    let setting: WhoCanAddMe;
+    try {
+      setting = checkWhoCanAddMe(whoCanAddMe);
+    } catch {
+      return false;
+    }
+    const unique = [...new Set(contacts)];
+    if (unique.length === 0) await this.data.delete(CONSENT_KEYS.contacts);
+    else await this.data.putJson(CONSENT_KEYS.contacts, unique);
+    await this.data.putJson(CONSENT_KEYS.whoCanAddMe, setting);
+    return true;
+  }
+
   /** Pending invitations, oldest first; expired ones are left out (and pruned on the next write). */
   async invitations(): Promise<Invitation[]> {
     const all = Object.values(await this.#all());
