@@ -110,14 +110,14 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       const aliceAci = relay.store.accountByName(aliceName)?.aci ?? '';
       expect(relay.store.deviceIds(aliceAci)).toEqual([1, 2]);
 
-      // Bob writes once: both of Alice's devices read it. (Contacts are app rows of each device: the
-      // tablet finds Bob's chat under "Other chats".)
+      // Bob writes once: both of Alice's devices read it. Contacts are the account's: the one Alice
+      // adds on her phone is listed on her tablet too.
       await addContact(bob, aliceName);
       await addContact(alice, bobName);
       await openFromList(bob, `contact-${aliceName}`);
       await say(bob, 'Hello to all your devices');
       await openFromList(alice, `contact-${bobName}`);
-      await openFromList(tablet, `chat-${bobName}`);
+      await openFromList(tablet, `contact-${bobName}`);
       await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello to all your devices']);
       await expect.poll(() => messages(tablet), { timeout: 15_000 }).toEqual(['Hello to all your devices']);
 
@@ -134,11 +134,8 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       ]);
       await checkLayout(tablet, `${width}-tablet-chat`);
 
-      // A group Bob makes with Alice shows on her tablet too, and his message in it reaches both her
-      // devices. Contacts are the account's and reach the tablet when the phone next changes them or
-      // finds the tablet on a send; adding Bob on the tablet too (harmless) keeps this step independent
-      // of which comes first (the sync itself is tested in devices-groups.test.ts).
-      await addContact(tablet, bobName);
+      // A group Bob makes with Alice shows on her tablet too (Bob is a contact there as well, so his
+      // add joins on both devices), and his message in it reaches both her devices.
       await openFromList(bob, 'new-group');
       await bob.getByTestId('group-title').fill('family');
       await bob.getByTestId(`member-${aliceName}`).click();
