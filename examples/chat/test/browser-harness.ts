@@ -143,25 +143,14 @@ export async function registerOn(page: Page, name: string): Promise<void> {
   await waitConnected(page);
 }
 
-/**
- * Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). The chat
- * list is redrawn when it refreshes (the form node moved, not rebuilt), and a click that lands
- * while it is moved is lost, so the add is tried again until the list says it was made (adding a
- * contact twice is harmless).
- */
+/** Adds a contact by exact name (the relay lists no one, so nobody appears by themselves). */
 export async function addContact(page: Page, name: string): Promise<void> {
-  const status = page.getByTestId('add-contact-status');
-  for (let attempt = 1; ; attempt++) {
-    await showChatList(page);
-    await page.getByTestId('add-contact-name').fill(name);
-    await page.getByTestId('add-contact-submit').click();
-    try {
-      await expect.poll(() => status.textContent(), { timeout: 5_000 }).toBe(`added ${name}`);
-      return;
-    } catch (err) {
-      if (attempt === 4) throw err;
-    }
-  }
+  await showChatList(page);
+  await page.getByTestId('add-contact-name').fill(name);
+  await page.getByTestId('add-contact-submit').click();
+  await expect
+    .poll(() => page.getByTestId('add-contact-status').textContent(), { timeout: 15_000 })
+    .toBe(`added ${name}`);
 }
 
 export async function say(page: Page, text: string): Promise<void> {

@@ -26,6 +26,7 @@ import {
   openFromList,
   registerOn,
   say,
+  showChatList,
   WIDTHS,
   watchProblems,
 } from './browser-harness.js';
@@ -69,12 +70,22 @@ describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport
       const alice = await open(aliceName, viewport, problems);
       const bob = await open(bobName, viewport, problems);
 
+      // Bob starts typing a contact's name: when the chat list redraws (Alice's message arrives) the
+      // field keeps its focus and its text.
+      await showChatList(bob);
+      await bob.getByTestId('add-contact-name').fill('some');
+
       // Alice adds Bob by his exact name and writes; Bob, who did not add her, finds her chat under
       // "Other chats" once her message arrived.
       await addContact(alice, bobName);
       await openFromList(alice, `contact-${bobName}`);
       await say(alice, 'Hello Bob, from a browser');
       await expect.poll(() => messages(alice), { timeout: 15_000 }).toEqual(['Hello Bob, from a browser']);
+      await bob.getByTestId(`chat-${aliceName}`).waitFor({ timeout: 15_000 });
+      expect(await bob.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
+        'add-contact-name',
+      );
+      expect(await bob.getByTestId('add-contact-name').inputValue()).toBe('some');
 
       // Bob sees it arrive over the WebSocket, answers.
       await openFromList(bob, `chat-${aliceName}`);

@@ -148,10 +148,30 @@ function render(): void {
   renderMain();
 }
 
+/** What the sidebar last showed: a refresh that changes none of it leaves the DOM alone. */
+let sidebarShown = '';
+
 function renderSidebar(): void {
   const el = document.getElementById('sidebar');
   const c = state.client;
   if (!el || !c) return;
+  // Rebuilding every few seconds would move the add-contact field out of the document and back,
+  // which drops its focus (and a click landing during the swap): redraw only what changed.
+  const shown = JSON.stringify([
+    c.name,
+    state.connected,
+    state.contacts,
+    state.chats,
+    state.groups.filter((g) => g.active).map((g) => [g.id, g.title]),
+    [...state.unread],
+    conversationOf(state.view) ?? null,
+    state.invitations,
+  ]);
+  if (shown === sidebarShown && el.childElementCount > 0) return;
+  sidebarShown = shown;
+  // When it does change while the user types a name, the field keeps its focus.
+  const active = document.activeElement;
+  const typing = active instanceof HTMLElement && addContact?.contains(active) ? active : undefined;
   const item = (label: string, conv: string, view: View, testid: string) => {
     const unread = state.unread.get(conv) ?? 0;
     const active = conversationOf(state.view) === conv;
@@ -223,6 +243,7 @@ function renderSidebar(): void {
       ),
     ),
   );
+  typing?.focus();
 }
 
 function renderMain(): void {
