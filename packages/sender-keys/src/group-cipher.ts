@@ -412,11 +412,29 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
    * `decrypt`, with every message-level failure returned as data instead of thrown. Store failures
    * and programmer errors (wrong argument types) are still thrown.
    */
-  async tryDecrypt(sender: Address, message: Uint8Array | SenderKeyMessage): Promise<GroupDecryptOutcome> {
+  async tryDecrypt(
+    sender: Address,
+    message: Uint8Array | SenderKeyMessage,
+    options: GroupDecryptOptions<GroupTransactionOf<S>> = {},
+  ): Promise<GroupDecryptOutcome> {
+    // An error the app's own `deliver` throws is the app's (its write failed): it is rethrown as it
+    // is, never reported as a status of the message.
+    let delivering = false;
+    const deliver = options?.deliver;
+    const wrapped: GroupDecryptOptions<GroupTransactionOf<S>> =
+      typeof deliver === 'function'
+        ? {
+            deliver: (m, tx) => {
+              delivering = true;
+              return deliver(m, tx);
+            },
+          }
+        : options;
     try {
-      const m = await this.decrypt(sender, message);
+      const m = await this.decrypt(sender, message, wrapped);
       return { status: 'decrypted', ...m };
     } catch (err) {
+      if (delivering) throw err;
       if (err instanceof MissingSenderKeyError) {
         return {
           status: 'missing-sender-key',

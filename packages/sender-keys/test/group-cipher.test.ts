@@ -340,6 +340,33 @@ describe('check order and failures', () => {
       await thrown(receiver.tryDecrypt(sender, fromHex(f.messages[1]!.senderKeyMessageHex))),
     ).toBeInstanceOf(StoreError);
   });
+
+  it('tryDecrypt hands the message to deliver; an error deliver throws is rethrown, not a status, and stores nothing', async () => {
+    const store = new InMemorySenderKeyStore();
+    const receiver = new GroupCipher(store);
+    await receiver.processDistributionMessage(sender, fromHex(f.senderKeyDistributionMessageHex));
+    const wire = fromHex(f.messages[0]!.senderKeyMessageHex);
+    const before = (await store.loadSenderKey(sender, D))?.serialize();
+    // The app's own failure, even an E2eeError (here a DecodeError of its content), is not 'rejected'.
+    const appError = new DecodeError('the app could not parse its content');
+    const failed = await thrown(
+      receiver.tryDecrypt(sender, wire, {
+        deliver: () => {
+          throw appError;
+        },
+      }),
+    );
+    expect(failed).toBe(appError);
+    expect((await store.loadSenderKey(sender, D))?.serialize()).toEqual(before);
+    // The same message then decrypts and is delivered once.
+    const seen: string[] = [];
+    const ok = await receiver.tryDecrypt(sender, wire, {
+      deliver: (m) => {
+        seen.push(text(m.plaintext));
+      },
+    });
+    expect([ok.status, seen]).toEqual(['decrypted', ['swim camp']]);
+  });
 });
 
 describe('no secrets in strings', () => {

@@ -36,7 +36,6 @@ import {
   type LockManager,
   type PublicKey,
   resolveProvider,
-  StoreError,
   toBase64,
   utf8,
 } from '@e2ee-kit/core';
@@ -56,9 +55,7 @@ import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import {
   GroupCipher,
-  type GroupDecryptOutcome,
   generateDistributionId,
-  MissingSenderKeyError,
   SenderKeyDistributionMessage,
   SenderKeyMessage,
   type SendPlan,
@@ -335,21 +332,6 @@ interface StoreHooks {
 
 /** Thrown to roll a look-only operation back. */
 const DISCARD = Symbol('discard');
-
-/** `GroupCipher.tryDecrypt`'s outcomes for a failed `decrypt` (store and programming errors rethrown). */
-function groupFailure(err: unknown): Exclude<GroupDecryptOutcome, { status: 'decrypted' }> {
-  if (err instanceof MissingSenderKeyError)
-    return {
-      status: 'missing-sender-key',
-      sender: err.sender,
-      distributionId: err.distributionId,
-      chainId: err.chainId,
-      error: err,
-    };
-  if (err instanceof DuplicateMessageError) return { status: 'duplicate', error: err };
-  if (E2eeError.is(err) && !(err instanceof StoreError)) return { status: 'rejected', error: err };
-  throw err;
-}
 
 export class ChatClient {
   /** The display name. */
@@ -982,32 +964,26 @@ export class ChatClient {
 
   async #receiveGroup(tx: ChatData, env: Incoming, retry = false): Promise<boolean> {
     const sender = address(env.from, env.fromDevice);
-    let delivering = false;
-    let outcome: Exclude<GroupDecryptOutcome, { status: 'decrypted' }>;
-    try {
-      await this.#groups.decrypt(sender, env.body, {
-        // Atomic delivery: the text commits with the advanced sender-key state.
-        deliver: async ({ plaintext, distributionId }) => {
-          delivering = true;
-          let content: Content;
-          try {
-            content = decodeContent(plaintext);
-          } catch {
-            return;
-          }
-          if (!isMessageContent(content) || content.group !== distributionId) return;
-          if (!(await this.#inGroup(tx, content.group, env.from))) return; // declined or never joined
-          // Sent from another of our devices: shown here as sent.
-          const own = env.from === this.name;
-          await this.#storeText(tx, groupConversation(content.group), env.from, content, own);
-        },
-      });
-      return true;
-    } catch (err) {
-      if (delivering) throw err;
-      outcome = groupFailure(err);
-    }
+    const outcome = await this.#groups.tryDecrypt(sender, env.body, {
+      // Atomic delivery: the text commits with the advanced sender-key state (an error of ours in
+      // here is rethrown by tryDecrypt and rolls the operation back).
+      deliver: async ({ plaintext, distributionId }) => {
+        let content: Content;
+        try {
+          content = decodeContent(plaintext);
+        } catch {
+          return;
+        }
+        if (!isMessageContent(content) || content.group !== distributionId) return;
+        if (!(await this.#inGroup(tx, content.group, env.from))) return; // declined or never joined
+        // Sent from another of our devices: shown here as sent.
+        const own = env.from === this.name;
+        await this.#storeText(tx, groupConversation(content.group), env.from, content, own);
+      },
+    });
     switch (outcome.status) {
+      case 'decrypted':
+        return true;
       case 'missing-sender-key': {
         if (retry) return false;
         // A group we did not join (or an invitation not accepted): dropped, nothing sent back.

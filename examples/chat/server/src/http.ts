@@ -16,14 +16,13 @@ import {
 } from './db.js';
 import { sha256 } from './encoding.js';
 import type { IdempotencyLog } from './idempotency.js';
-import { bundleJson, ecKey, parseUpload, prekeyStatus } from './keys.js';
+import { bundleJson, parseDeviceRegistration, parseUpload, prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
 import {
   ACI,
   HttpError,
-  int,
   type Json,
   NAME,
   NAME_DESCRIPTION,
@@ -170,18 +169,11 @@ const routes: Route[] = [
         body['recoveryCode'] === undefined
           ? undefined
           : str(body['recoveryCode'], 'body.recoveryCode', RECOVERY, '32 lowercase hex digits');
-      const d = obj(body['device'], 'body.device', [
-        'registrationId',
-        'identityKey',
-        'signedPreKey',
-        'lastResortKyberPreKey',
-        'preKeys',
-        'kyberPreKeys',
-      ]);
-      const registrationId = int(d['registrationId'], 'body.device.registrationId', 0, 0x7fffffff);
-      const identityKey = ecKey(d['identityKey'], 'body.device.identityKey');
-      const { registrationId: _r, identityKey: _i, ...keyFields } = d;
-      const upload = await parseUpload(keyFields, 'body.device', identityKey, ctx.limits, true);
+      const { registrationId, identityKey, upload } = await parseDeviceRegistration(
+        body['device'],
+        'body.device',
+        ctx.limits,
+      );
       const keys: DeviceKeys = {
         registrationId,
         identityKey,

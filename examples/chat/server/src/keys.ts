@@ -107,6 +107,27 @@ export async function parseUpload(
   return out;
 }
 
+/**
+ * A registering or linking device's `device` object: its registration id, identity key and keys,
+ * every prekey signature checked against that identity key (a first upload: signed and last-resort
+ * keys required).
+ */
+export async function parseDeviceRegistration(v: Json, path: string, limits: RelayLimits) {
+  const d = obj(v, path, [
+    'registrationId',
+    'identityKey',
+    'signedPreKey',
+    'lastResortKyberPreKey',
+    'preKeys',
+    'kyberPreKeys',
+  ]);
+  const registrationId = int(d['registrationId'], `${path}.registrationId`, 0, 0x7fffffff);
+  const identityKey = ecKey(d['identityKey'], `${path}.identityKey`);
+  const { registrationId: _r, identityKey: _i, ...keyFields } = d;
+  const upload = await parseUpload(keyFields, path, identityKey, limits, true);
+  return { registrationId, identityKey, upload };
+}
+
 export function bundleJson(b: Bundle) {
   return {
     deviceId: b.deviceId,

@@ -13,8 +13,8 @@ import { Buffer } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { MAX_DEVICE_ID } from './devices.js';
 import { authenticate, type HttpContext, jsonBody, type Route } from './http.js';
-import { ecKey, parseUpload } from './keys.js';
-import { ACI, ACI_DESCRIPTION, b64, HttpError, int, obj, str } from './validate.js';
+import { parseDeviceRegistration } from './keys.js';
+import { ACI, ACI_DESCRIPTION, b64, HttpError, obj, str } from './validate.js';
 
 export interface ProvisioningLimits {
   /** How long an address or a code stays usable. */
@@ -165,19 +165,12 @@ async function linkDevice(
   ]);
   const aci = str(body['aci'], 'body.aci', ACI, ACI_DESCRIPTION);
   const code = str(body['provisioningCode'], 'body.provisioningCode', CODE, 'a provisioning code');
-  const d = obj(body['device'], 'body.device', [
-    'registrationId',
-    'identityKey',
-    'signedPreKey',
-    'lastResortKyberPreKey',
-    'preKeys',
-    'kyberPreKeys',
-  ]);
-  const registrationId = int(d['registrationId'], 'body.device.registrationId', 0, 0x7fffffff);
-  const identityKey = ecKey(d['identityKey'], 'body.device.identityKey');
-  const { registrationId: _r, identityKey: _i, ...keyFields } = d;
   // Signatures are checked before the code is spent: a malformed request leaves it usable.
-  const upload = await parseUpload(keyFields, 'body.device', identityKey, ctx.limits, true);
+  const { registrationId, identityKey, upload } = await parseDeviceRegistration(
+    body['device'],
+    'body.device',
+    ctx.limits,
+  );
   const primary = ctx.store.db
     .prepare('SELECT identity_key FROM devices WHERE aci = ? ORDER BY device_id LIMIT 1')
     .get(aci) as { identity_key: Buffer } | undefined;
