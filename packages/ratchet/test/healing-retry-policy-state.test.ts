@@ -148,6 +148,22 @@ describe('RetryPolicy state across a restart', () => {
     expect(q.allowRequest(alice, 100)).toEqual(deny('message-limit'));
   });
 
+  it('reads a Node Buffer at an offset in a shared pool (bytes from a socket or a database)', () => {
+    const { p, restore } = clocked();
+    for (let i = 0; i < 5; i++) p.allowRequest(alice, 100);
+    const bytes = p.serialize();
+    // A pooled allocation: the policy's bytes sit after unrelated ones in a larger ArrayBuffer.
+    const pool = Buffer.allocUnsafe(bytes.length + 37).fill(0xaa);
+    const view = pool.subarray(13, 13 + bytes.length);
+    view.set(bytes);
+    const q = restore(view);
+    pool.fill(0); // the caller reuses its pool: the restored policy must not see it
+    expect(q.allowRequest(alice, 100)).toEqual(deny('message-limit'));
+    // A truncated view is a DecodeError even though the pool holds the missing byte just after it.
+    view.set(bytes);
+    expect(() => restore(pool.subarray(13, 13 + bytes.length - 1))).toThrow(DecodeError);
+  });
+
   it('answers malformed bytes with a DecodeError', () => {
     const valid = [
       0x52,
