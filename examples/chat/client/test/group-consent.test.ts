@@ -259,19 +259,22 @@ describe('updates and strangers', () => {
 describe('the relay cannot add anyone', () => {
   it('a relay-forged "group" envelope (no valid ciphertext) adds nothing, even with "everyone"', async () => {
     const { bob, backend } = await bobWithClock();
-    await register('alice');
+    const alice = await register('alice');
     await bob.setWhoCanAddMe('everyone');
     const forged = encodeContent({
       t: 'group',
       group: { id: 'forged-group', title: 'forged', admin: 'alice', members: ['alice', 'bob'] },
     });
-    const envelope = { from: 'alice', fromDevice: 1, body: forged, serverTimestamp: Date.now() };
+    // Claimed to come from Alice's real ServiceId, so the directory accepts the sender and the bytes
+    // reach the decrypt (or, for the one unencrypted kind, the retry-receipt parser).
+    const envelope = { from: alice.aci, fromDevice: 1, body: forged, serverTimestamp: Date.now() };
     // Exactly what the relay's socket could hand the client: any kind, any bytes, any claimed sender.
     for (const [id, kind] of [
       [1, 'whisper'],
       [2, 'prekey'],
       [3, 'senderkey'],
       [4, 'sealed'],
+      [5, 'plaintext'],
     ] as const) {
       await bob.receive({ ...envelope, id, kind });
     }
