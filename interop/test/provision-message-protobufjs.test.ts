@@ -8,9 +8,8 @@ import { nodeProvider } from '@e2ee-kit/core/node';
 import { DecodeError, ProvisionMessage } from '@e2ee-kit/ratchet';
 import { describe, expect, it } from 'vitest';
 
-// protobufjs is a dependency of `libsignal` (6.0.0), resolved from there.
-const libsignalRequire = createRequire(createRequire(import.meta.url).resolve('libsignal'));
-const protobuf = libsignalRequire('protobufjs') as {
+// protobufjs is declared by this package (the same version `libsignal` 6.0.0 resolves).
+const protobuf = createRequire(import.meta.url)('protobufjs') as {
   Root: { fromJSON(json: unknown): { lookupType(name: string): ProtoType } };
 };
 interface ProtoType {
