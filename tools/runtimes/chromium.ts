@@ -9,7 +9,8 @@ import { appRequire, checkOutput, isLastLine } from './scratch-app.js';
 
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const ORIGIN = 'https://runtime.e2ee-kit.test';
-const WAIT_MS = 120_000;
+// The flows take a few seconds here: a stuck run fails within a minute.
+const WAIT_MS = 50_000;
 
 // playwright-core loads from the scratch app, so only the few calls used are typed here.
 interface Route {

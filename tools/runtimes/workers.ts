@@ -86,10 +86,11 @@ export async function workerd(): Promise<boolean> {
 
 /** Fetches `url` once the server accepts connections (refused until it listens); the body's text. */
 async function fetchWhenUp(url: string, gone: () => boolean): Promise<string> {
+  // One deadline for starting and answering, so a stuck run ends within a minute.
   const deadline = Date.now() + WORKERD_WAIT_MS;
   for (;;) {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(WORKERD_WAIT_MS) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
       const body = await response.text();
       if (!response.ok) throw new Error(`HTTP ${response.status}: ${body}`);
       return body;
