@@ -1,8 +1,7 @@
 // The program every runtime runs: the shared flows, one line each on stdout, then the done line.
 // Hermes' CLI has `print` and no console; everything else has console.log (and a browser's `print`
 // opens the print dialog, so console comes first).
-import { DONE_LINE } from './expected.js';
-import { runFlows } from './flows.js';
+import { reportFlows } from './report.js';
 
 declare const print: (line: string) => void;
 const out =
@@ -10,11 +9,4 @@ const out =
     ? (line: string) => console.log(line)
     : (line: string) => print(line);
 
-runFlows(out).then(
-  () => out(DONE_LINE),
-  (error: unknown) => {
-    out(
-      `flows: FAILED ${error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error)}`,
-    );
-  },
-);
+void reportFlows(out);

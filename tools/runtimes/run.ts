@@ -8,21 +8,28 @@
  *   chromium            Debian's Chromium (headless, never downloaded), an esbuild bundle, no polyfills
  *   hermes              hermes-engine-cli's VM: an esbuild bundle lowered with Babel as Metro would,
  *                       plus a crypto.getRandomValues polyfill and nothing else
+ *   workerd · chromium-worker · node-worker   the flows in workers (workers.ts)
  *
  * Each call exits non-zero unless the runtime printed exactly EXPECTED_LINES and then DONE_LINE.
  * The scratch directory is $E2EE_KIT_RUNTIMES_DIR, or e2ee-kit-runtimes under the system temp dir.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DONE_LINE, EXPECTED_LINES } from './expected.js';
+import { join } from 'node:path';
+import { runInChromium } from './chromium.js';
+import {
+  app,
+  appRequire,
+  bin,
+  bundleAll,
+  esbuild,
+  here,
+  NO_TSCONFIG,
+  root,
+  runProcess,
+} from './scratch-app.js';
+import { chromiumWorker, nodeWorker, workerd } from './workers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const app = process.env['E2EE_KIT_RUNTIMES_DIR'] ?? join(tmpdir(), 'e2ee-kit-runtimes');
 const PACKAGES = ['core', 'ratchet', 'sender-keys', 'safety-number', 'backup-kdf'];
 
 /** Tools installed into the scratch app (exact versions: the runs are reproducible). */
@@ -37,9 +44,9 @@ const TOOLS: Record<string, string> = {
   '@babel/plugin-transform-block-scoping': '7.29.15',
   deno: '2.9.6',
   bun: '1.4.5',
+  // Cloudflare's Workers runtime; its Linux binary comes in @cloudflare/workerd-linux-64 (same version).
+  workerd: '1.20261117.1',
 };
-
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 function sh(cmd: string, args: string[], cwd: string): void {
   execFileSync(cmd, args, { cwd, stdio: 'inherit' });
@@ -72,38 +79,10 @@ function setup(): void {
   sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], app);
 }
 
-/** The repository's tsconfig maps @e2ee-kit/* to sources: never let esbuild read it here. */
-const NO_TSCONFIG = '{}';
-
 // The tools load from the scratch app (not the workspace), so only the few calls used are typed here.
-interface Esbuild {
-  buildSync(options: Record<string, unknown>): unknown;
-}
-interface Route {
-  request(): { url(): string };
-  fulfill(response: { body: string; contentType: string }): Promise<void>;
-}
-interface Page {
-  on(event: 'console', listener: (message: { text(): string }) => void): void;
-  on(event: 'pageerror', listener: (error: Error) => void): void;
-  route(url: string, handler: (route: Route) => unknown): Promise<void>;
-  goto(url: string): Promise<unknown>;
-  waitForTimeout(ms: number): Promise<void>;
-}
-interface Browser {
-  newPage(): Promise<Page>;
-  version(): string;
-  close(): Promise<void>;
-}
-interface Playwright {
-  chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> };
-}
 interface Babel {
   transformSync(code: string, options: Record<string, unknown>): { code?: string | null } | null;
 }
-
-const appRequire = () => createRequire(join(app, 'package.json'));
-const esbuild = (): Esbuild => appRequire()('esbuild') as Esbuild;
 
 /** main.ts with the packages left to the runtime's own resolution (node, deno, bun). */
 function bundleEsmMain(): string {
@@ -120,46 +99,6 @@ function bundleEsmMain(): string {
   });
   return outfile;
 }
-
-/** Everything in one script (browser, Hermes). */
-function bundleAll(platform: 'browser' | 'neutral', target: string, outfile: string): void {
-  esbuild().buildSync({
-    entryPoints: [join(here, 'main.ts')],
-    bundle: true,
-    format: 'iife',
-    platform,
-    target,
-    // Hermes has BigInt but esbuild's es2017 target would refuse the literals.
-    supported: { bigint: true },
-    mainFields: ['module', 'main'],
-    conditions: ['import'],
-    // The packages as installed in the scratch app (flows.ts lives in the repository).
-    nodePaths: [join(app, 'node_modules')],
-    outfile,
-    logLevel: 'error',
-    tsconfigRaw: NO_TSCONFIG,
-  });
-}
-
-function checkOutput(runtime: string, output: string): boolean {
-  const lines = output.split('\n').filter((l) => l.length > 0);
-  const want = [...EXPECTED_LINES, DONE_LINE];
-  const ok = lines.length === want.length && lines.every((l, i) => l === want[i]);
-  if (ok) console.log(`runtime ${runtime}: all ${EXPECTED_LINES.length} flow lines as expected`);
-  else {
-    console.error(`runtime ${runtime}: unexpected output\n--- got\n${output}\n--- want\n${want.join('\n')}`);
-  }
-  return ok;
-}
-
-function runProcess(runtime: string, cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { cwd: app, encoding: 'utf8', timeout: 300_000 });
-  if (r.stderr) process.stderr.write(r.stderr);
-  if (r.error) console.error(r.error);
-  return checkOutput(runtime, r.stdout ?? '') && r.status === 0;
-}
-
-const bin = (name: string) => join(app, 'node_modules', '.bin', name);
 
 function jest(): boolean {
   mkdirSync(join(app, 'jest'), { recursive: true });
@@ -188,41 +127,13 @@ function jest(): boolean {
   return ok;
 }
 
-async function chromium(): Promise<boolean> {
-  const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
+function chromium(): Promise<boolean> {
   const script = join(app, 'browser.js');
-  bundleAll('browser', 'es2022', script);
-  const { chromium: launcher } = appRequire()('playwright-core') as Playwright;
-  const browser = await launcher.launch({ executablePath, args: CHROMIUM_FLAGS });
-  try {
-    const page = await browser.newPage();
-    const lines: string[] = [];
-    page.on('console', (m) => lines.push(m.text()));
-    page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
-    // An https origin (a secure context, so Web Crypto is there), served by Playwright: no network.
-    const origin = 'https://runtime.e2ee-kit.test';
-    await page.route(`${origin}/**`, (route) =>
-      route.request().url().endsWith('/browser.js')
-        ? route.fulfill({ body: readFileSync(script, 'utf8'), contentType: 'text/javascript' })
-        : route.fulfill({
-            body: '<!doctype html><script src="/browser.js"></script>',
-            contentType: 'text/html',
-          }),
-    );
-    await page.goto(`${origin}/`);
-    const deadline = Date.now() + 120_000;
-    while (
-      !lines.some((l) => l === DONE_LINE || l.startsWith('flows: FAILED') || l.startsWith('pageerror'))
-    ) {
-      if (Date.now() > deadline) break;
-      await page.waitForTimeout(100);
-    }
-    const version = browser.version();
-    console.log(`chromium ${version}`);
-    return checkOutput('chromium', lines.join('\n'));
-  } finally {
-    await browser.close();
-  }
+  bundleAll({ entry: 'main.ts', outfile: script, platform: 'browser', target: 'es2022' });
+  return runInChromium('chromium', {
+    html: '<!doctype html><script src="/browser.js"></script>',
+    scripts: { '/browser.js': script },
+  });
 }
 
 function hermes(): boolean {
@@ -231,7 +142,7 @@ function hermes(): boolean {
   // generators and for-await (Hermes 0.12 parses neither async arrows nor these); Babel then lowers
   // classes and let/const (Hermes 0.12 has no classes and
   // scopes let/const like var), as React Native's Babel preset does for Metro.
-  bundleAll('neutral', 'es2016', bundled);
+  bundleAll({ entry: 'main.ts', outfile: bundled, platform: 'neutral', target: 'es2016' });
   const babel = appRequire()('@babel/core') as Babel;
   const lowered = babel.transformSync(readFileSync(bundled, 'utf8'), {
     babelrc: false,
@@ -275,8 +186,16 @@ async function main(): Promise<boolean> {
       return chromium();
     case 'hermes':
       return hermes();
+    case 'workerd':
+      return workerd();
+    case 'chromium-worker':
+      return chromiumWorker();
+    case 'node-worker':
+      return nodeWorker(bundleEsmMain());
     default:
-      console.error('usage: tsx tools/runtimes/run.ts setup|node|deno|bun|jest|chromium|hermes');
+      console.error(
+        'usage: tsx tools/runtimes/run.ts setup|node|deno|bun|jest|chromium|hermes|workerd|chromium-worker|node-worker',
+      );
       return false;
   }
 }
