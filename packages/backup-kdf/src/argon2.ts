@@ -155,15 +155,43 @@ export const nobleArgon2Provider: Argon2Provider = Object.freeze({
   },
 });
 
-/** hash-wasm where WebAssembly exists, noble otherwise (decided per call). */
-export const defaultArgon2Provider: Argon2Provider = Object.freeze({
-  name: 'default',
-  supportsAssociatedData: false,
-  async argon2id(input: Argon2Input): Promise<Uint8Array> {
-    const p = typeof WebAssembly === 'object' ? hashWasmArgon2Provider : nobleArgon2Provider;
-    return p.argon2id(input);
-  },
-});
+// The smallest valid module: 8 bytes of header, no sections.
+const EMPTY_WASM_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+/**
+ * Whether this runtime compiles WebAssembly at run time. `WebAssembly` can exist and still refuse:
+ * Cloudflare Workers (workerd) and pages whose Content Security Policy lacks 'wasm-unsafe-eval'
+ * throw a `CompileError` from `WebAssembly.compile`, which is what hash-wasm calls.
+ */
+async function runtimeCompilesWasm(): Promise<boolean> {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.compile !== 'function') return false;
+  try {
+    await WebAssembly.compile(EMPTY_WASM_MODULE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The default provider's choice, made on first use (no global is touched at module load) and then
+ * kept: hash-wasm where the runtime compiles WebAssembly, noble otherwise. Exported for tests only
+ * (a fresh provider probes again); apps use `defaultArgon2Provider`.
+ */
+export function createDefaultArgon2Provider(): Argon2Provider {
+  let choice: Promise<Argon2Provider> | undefined;
+  return Object.freeze({
+    name: 'default',
+    supportsAssociatedData: false,
+    async argon2id(input: Argon2Input): Promise<Uint8Array> {
+      choice ??= runtimeCompilesWasm().then((ok) => (ok ? hashWasmArgon2Provider : nobleArgon2Provider));
+      return (await choice).argon2id(input);
+    },
+  });
+}
+
+/** hash-wasm where the runtime compiles WebAssembly, noble otherwise (probed once, on first use). */
+export const defaultArgon2Provider: Argon2Provider = createDefaultArgon2Provider();
 
 /** The subset of the `argon2` npm package (node-argon2, native) used by the adapter. */
 export interface Argon2PackageLike {

@@ -14,6 +14,7 @@ import { checkArgon2Provider, unsafeTestParams } from '@e2ee-kit/backup-kdf/test
 import { toHex, UnsupportedError } from '@e2ee-kit/core';
 import argon2 from 'argon2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDefaultArgon2Provider } from '../src/argon2.js';
 import { countingArgon2 } from './helpers.js';
 
 const native = argon2PackageProvider(argon2 as never);
@@ -77,7 +78,25 @@ describe('Argon2 providers', () => {
     const { associatedData: _ad, ...noAd } = rfc;
     vi.stubGlobal('WebAssembly', undefined);
     await expect(hashWasmArgon2Provider.argon2id(noAd)).rejects.toBeInstanceOf(UnsupportedError);
-    expect(toHex(await defaultArgon2Provider.argon2id(noAd))).toBe(CROSS_TAG_NO_AD);
+    expect(toHex(await createDefaultArgon2Provider().argon2id(noAd))).toBe(CROSS_TAG_NO_AD);
+  });
+
+  // Which implementation the default picked shows in associated data: noble takes it (the RFC's
+  // tag), hash-wasm refuses it.
+  it('where WebAssembly exists but refuses to compile (Cloudflare Workers, a strict CSP) the default uses noble', async () => {
+    const refuse = vi
+      .spyOn(WebAssembly, 'compile')
+      .mockRejectedValue(new WebAssembly.CompileError('Wasm code generation disallowed by embedder'));
+    try {
+      const provider = createDefaultArgon2Provider();
+      expect(toHex(await provider.argon2id(rfc))).toBe(RFC_TAG);
+      expect(toHex(await provider.argon2id(rfc))).toBe(RFC_TAG);
+      expect(refuse).toHaveBeenCalledTimes(1); // probed once, then kept
+    } finally {
+      refuse.mockRestore();
+    }
+    // Control: where it compiles, a fresh default picks hash-wasm.
+    await expect(createDefaultArgon2Provider().argon2id(rfc)).rejects.toBeInstanceOf(UnsupportedError);
   });
 
   it('providers refuse parameters outside the format limits', async () => {
