@@ -77,10 +77,11 @@ import {
   type WebSocketLike,
 } from './api.js';
 import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
-import type { AttachmentPointer } from './attachments.js';
+import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './attachments.js';
 import { attemptPolicy } from './backup-attempts.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
+import { cachedBlob } from './blob-cache.js';
 import {
   type Content,
   decodeContent,
@@ -95,19 +96,25 @@ import { GroupConsent, type Invitation, type WhoCanAddMe } from './group-consent
 import { RetryReceipts } from './healing.js';
 import {
   enqueue,
+  enqueuePhoto,
   hasPendingFor,
   isRetryable,
+  type OutboxPhoto,
   type OutboxTarget,
+  type OutboxText,
   pending,
+  placeholderId,
+  recordUpload,
   remove as removeQueued,
 } from './outbox.js';
-import { openPhoto, type PhotoMeta, uploadPhoto } from './photos.js';
+import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import {
   applyReceipt,
   clearReceipts,
   dueReceipts,
   indexMessage,
   markRead as markReadIn,
+  markSent,
   onIncomingText,
   setStatus,
 } from './receipts.js';
@@ -1362,7 +1369,7 @@ export class ChatClient {
     } catch (err) {
       if (!(err instanceof Queued) && !isRetryable(err)) throw err;
       const queued = this.#run(async (tx) => {
-        await enqueue(tx, { target, id: content.id, text, sentAt: content.sentAt });
+        await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
         return this.#storeText(tx, conversation, this.name, groupText(content, target), true, 'pending');
       });
       // Queued behind earlier texts while the relay answers: those may go now, and this one after.
@@ -1390,15 +1397,15 @@ export class ChatClient {
       const next = await this.#run(async (tx) => (await pending(tx))[0], true);
       if (!next) return sent;
       const { key, entry } = next;
-      const content = { t: 'text' as const, id: entry.id, text: entry.text, sentAt: entry.sentAt };
       try {
+        const content = entry.kind === 'photo' ? await this.#uploadQueued(key, entry) : queuedText(entry);
         await this.#run(async (tx) => {
           // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
           if ((await tx.get(key)) === undefined) throw new Queued();
           if (entry.target.kind === 'dm') await this.#deliverText(tx, entry.target.contact, content);
-          else await this.#deliverGroup(tx, entry.target.id, groupText(content, entry.target));
+          else await this.#deliverGroup(tx, entry.target.id, { ...content, group: entry.target.id });
           await removeQueued(tx, key);
-          const updated = await setStatus(tx, entry.id, 'sent');
+          const updated = await markSent(tx, content);
           if (updated) this.#emit('message-status', updated);
         });
         sent++;
@@ -1415,6 +1422,30 @@ export class ChatClient {
         });
       }
     }
+  }
+
+  /**
+   * Uploads a waiting photo's kept blob (unless an earlier try already did) and commits the relay's
+   * id into its entry before the message is sent, so a restart after this sends the message with the
+   * same id and uploads nothing again. Returns the photo's message content.
+   */
+  async #uploadQueued(key: string, entry: OutboxPhoto): Promise<MessageContent> {
+    let id = entry.uploaded;
+    if (id === undefined) {
+      const blob = await cachedBlob(new ChatData(this.store.app), entry.pointer.digest);
+      if (!blob)
+        throw new AttachmentError(
+          AttachmentErrorCode.Unavailable,
+          'the waiting photo was lost on this device',
+        );
+      const uploaded = await uploadBlob(this.api, blob);
+      await this.#run(async (tx) => {
+        if ((await tx.get(key)) === undefined) throw new Queued();
+        await recordUpload(tx, key, entry, uploaded);
+      });
+      id = uploaded;
+    }
+    return { t: 'attachment', id: entry.id, attachment: { ...entry.pointer, id }, sentAt: entry.sentAt };
   }
 
   /** Sends the receipts that are due (each contact's batch in its own operation). */
@@ -1670,28 +1701,72 @@ export class ChatClient {
   /**
    * Sends a photo to `to` (`dm:<name>` or `group:<id>`): encrypted on this device under a fresh key,
    * uploaded as an opaque blob, and announced by a pointer inside the end-to-end encrypted message.
+   * When the relay cannot be reached (or something waits before it in that chat), the encrypted photo
+   * waits in the outbox like a text (status "pending", no envelopes) and goes when the relay is back.
    * Throws `AttachmentError` (over 10 MiB, not an image, relay refused) before anything is sent.
    */
   async sendPhoto(to: string, bytes: Uint8Array, meta: PhotoMeta): Promise<SentInfo> {
-    const [kind, target] = [to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1)];
-    if ((kind !== 'dm' && kind !== 'group') || !target)
+    const [kind, name] = [to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1)];
+    if ((kind !== 'dm' && kind !== 'group') || !name)
       throw new TypeError('to must be dm:<name> or group:<id>');
-    // Encrypted and uploaded outside the store operation: a slow upload holds no lock.
-    const attachment = await uploadPhoto(this.api, this.#provider, bytes, meta);
-    const content = {
-      t: 'attachment' as const,
-      id: randomId(this.#provider),
-      attachment,
-      sentAt: this.#now(),
-    };
-    return kind === 'dm'
-      ? this.#sendDm(target, content)
-      : this.#sendGroup(target, { ...content, group: target });
+    const target = targetOf(to);
+    // Encrypted first: the key and digest are fixed now, whenever the upload happens.
+    const photo = await encryptPhoto(this.#provider, bytes, meta);
+    const id = randomId(this.#provider);
+    const sentAt = this.#now();
+    const behind = await this.#run((tx) => hasPendingFor(tx, target), true);
+    let uploaded: string | undefined;
+    if (!behind) {
+      try {
+        // Outside the store operation: a slow upload holds no lock.
+        uploaded = await uploadBlob(this.api, photo.blob);
+        const content = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
+        return await this.#run(async (tx) => {
+          if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
+          if (target.kind === 'group')
+            return this.#sendGroupContent(tx, target.id, { ...content, group: target.id });
+          const { envelopes } = await this.#deliverText(tx, target.contact, content);
+          return { envelopes, message: await this.#storeText(tx, to, this.name, content, true) };
+        });
+      } catch (err) {
+        if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+      }
+    }
+    const pointer = photo.pointer(placeholderId(id));
+    const waiting = { t: 'attachment' as const, id, attachment: pointer, sentAt };
+    const message = await this.#run(async (tx) => {
+      await enqueuePhoto(
+        tx,
+        {
+          kind: 'photo',
+          target,
+          id,
+          sentAt,
+          pointer,
+          blobBytes: photo.blob.length,
+          ...(uploaded ? { uploaded } : {}),
+        },
+        photo.blob,
+      );
+      const c = target.kind === 'group' ? { ...waiting, group: target.id } : waiting;
+      return this.#storeText(tx, to, this.name, c, true, 'pending');
+    });
+    // Queued behind others while the relay answers: those may go now, and this one after.
+    if (behind) void this.flushOutbox().catch(() => {});
+    return { envelopes: [], message };
   }
 
-  /** Downloads, verifies (MAC and digest) and decrypts a received or sent photo. Throws `AttachmentError`. */
-  openAttachment(pointer: AttachmentPointer): Promise<Uint8Array> {
-    return openPhoto(this.api, this.#provider, pointer);
+  /**
+   * Downloads, verifies (MAC and digest) and decrypts a received or sent photo — or opens it from
+   * this device when it holds the blob (a photo waiting in the outbox, one a backup brought). Throws
+   * `AttachmentError`.
+   */
+  async openAttachment(pointer: AttachmentPointer): Promise<Uint8Array> {
+    const local =
+      typeof pointer?.digest === 'string'
+        ? await cachedBlob(new ChatData(this.store.app), pointer.digest)
+        : undefined;
+    return openPhoto(this.api, this.#provider, pointer, local);
   }
 
   #sendGroup(groupId: string, content: MessageContent): Promise<GroupSentInfo> {
@@ -1990,6 +2065,13 @@ function targetOf(conversation: string): OutboxTarget {
   if (conversation.startsWith('group:')) return { kind: 'group', id: conversation.slice(6) };
   throw new RangeError('a conversation is dm:<name> or group:<id>');
 }
+
+const queuedText = (e: OutboxText): Extract<Content, { t: 'text' }> => ({
+  t: 'text',
+  id: e.id,
+  text: e.text,
+  sentAt: e.sentAt,
+});
 
 const groupText = (
   c: Extract<Content, { t: 'text' }>,

@@ -57,6 +57,15 @@ export {
   type WhoCanAddMe,
 } from './group-consent.js';
 export { RetryReceipts, type RetryStats } from './healing.js';
-export { isRetryable, MAX_OUTBOX, type OutboxEntry, type OutboxTarget } from './outbox.js';
+export {
+  isRetryable,
+  MAX_OUTBOX,
+  MAX_OUTBOX_PHOTO_BYTES,
+  MAX_OUTBOX_PHOTOS,
+  type OutboxEntry,
+  type OutboxPhoto,
+  type OutboxTarget,
+  type OutboxText,
+} from './outbox.js';
 export type { PhotoMeta } from './photos.js';
 export { advanceStatus, type ReceiptKind } from './receipts.js';
