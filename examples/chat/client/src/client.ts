@@ -80,6 +80,7 @@ import { APP_KEYS, ChatData, jsonBytes, parseJsonBytes } from './app-data.js';
 import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './attachments.js';
 import { attemptPolicy } from './backup-attempts.js';
 import { checkBackupArgon2, checkDownloadedBackup, MAX_BACKUP_ARGON2 } from './backup-limits.js';
+import { collectMedia, historyPhotos, importMedia, MAX_BACKUP_MEDIA_BYTES } from './backup-media.js';
 import { type BackupDoc, checkBackupDoc, exportState, importState } from './backup-state.js';
 import { cachedBlob } from './blob-cache.js';
 import {
@@ -154,6 +155,11 @@ export interface ChatClientOptions {
    * open, so restore cannot use the store's own attempt table). Default: not counted across restarts.
    */
   backupAttempts?: AttemptStore;
+  /**
+   * Encrypted photo bytes a backup this device creates may carry (default and most:
+   * `MAX_BACKUP_MEDIA_BYTES`, 16 MiB), newest photo first.
+   */
+  backupMediaBytes?: number;
 }
 
 /** An outgoing text: waiting in the outbox, accepted by the relay, on the contact's device, read. */
@@ -251,6 +257,9 @@ export interface BackupResult {
   readonly recoveryKey: string | undefined;
   readonly slotsBytes: number;
   readonly payloadBytes: number;
+  /** Photos of the history carried in the backup, and those left out (over the cap, or expired on the relay). */
+  readonly photos: number;
+  readonly photosLeftOut: number;
 }
 
 interface Credentials {
@@ -372,6 +381,7 @@ export class ChatClient {
   #drained = false;
   #changedIdentities: string[] = [];
   readonly #receipts: boolean;
+  readonly #backupMediaBytes: number;
   #receiptsDue = false;
 
   private constructor(
@@ -397,6 +407,7 @@ export class ChatClient {
     this.#directory = new ContactDirectory(this.api);
     this.#webSocket = options.webSocket;
     this.#receipts = options.receipts ?? true;
+    this.#backupMediaBytes = options.backupMediaBytes ?? MAX_BACKUP_MEDIA_BYTES;
     this.#identity = identity;
     this.sealed = new SealedSender({
       api: this.api,
@@ -1918,11 +1929,23 @@ export class ChatClient {
   // Backup
 
   /** Encrypts the whole client state and uploads it (payload and slot section stored separately). */
-  backup(options: BackupOptions): Promise<BackupResult> {
+  async backup(options: BackupOptions): Promise<BackupResult> {
+    // A backup this app could not restore is refused up front (restore enforces the same limit).
+    checkBackupArgon2(options.argon2);
+    // The photos' encrypted bytes travel with the history (backup-media.ts); fetched before the
+    // store operation, so the downloads hold no lock.
+    const data = new ChatData(this.store.app);
+    const limit = Math.min(this.#backupMediaBytes, MAX_BACKUP_MEDIA_BYTES);
+    const { media, leftOut } = await collectMedia(
+      data,
+      this.api,
+      this.#provider,
+      await historyPhotos(data),
+      limit,
+    );
     return this.#run(async () => {
-      // A backup this app could not restore is refused up front (restore enforces the same limit).
-      checkBackupArgon2(options.argon2);
-      const plain = jsonBytes(await exportState(this.#txn, this.name, DEVICE_ID));
+      const doc: BackupDoc = { ...(await exportState(this.#txn, this.name, DEVICE_ID)), media };
+      const plain = jsonBytes(doc);
       const created = await createBackup(plain, {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.recoveryKey ? { recoveryKey: true } : {}),
@@ -1945,6 +1968,8 @@ export class ChatClient {
         recoveryKey: (created.recoveryKey as RecoveryKey | undefined)?.toDisplayString(),
         slotsBytes: slots.length,
         payloadBytes: body.length,
+        photos: media.length,
+        photosLeftOut: leftOut,
       };
     });
   }
@@ -2028,7 +2053,11 @@ export class ChatClient {
     ) {
       throw new Error('restore needs an empty store: this one already holds an account');
     }
-    await store.transaction((tx) => importState(tx, doc as BackupDoc, DEVICE_ID));
+    await store.transaction(async (tx) => {
+      await importState(tx, doc as BackupDoc, DEVICE_ID);
+      // The history's photos, checked against its digests (the relay may have forgotten them).
+      await importMedia(new ChatData(tx.app), (doc as BackupDoc).media, resolveProvider(options.provider));
+    });
     const client = await ChatClient.#enroll(name, store, hooks, options, recoveryCode);
     await client.#resetAfterRestore();
     return { client, metadata: opened.metadata };

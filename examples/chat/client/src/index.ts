@@ -18,6 +18,7 @@ export {
 } from './attachments.js';
 export { attemptPolicy } from './backup-attempts.js';
 export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
+export { MAX_BACKUP_MEDIA_BYTES } from './backup-media.js';
 export {
   type BackupInfo,
   type BackupOptions,
