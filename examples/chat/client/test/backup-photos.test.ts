@@ -132,7 +132,7 @@ describe('photos in backups', () => {
       delete: async (k: string) => void rows.delete(k),
     };
     const tx = new ChatData(app as never);
-    const provider = resolveProvider();
+    const provider = resolveProvider(undefined);
     const blobs = [picture(100, 1), picture(100, 2), picture(100, 3)];
     const digests = await Promise.all(blobs.map(async (b) => toBase64(await provider.sha256(b))));
     // The history names the first two photos only (keys and ids do not matter here).
