@@ -87,7 +87,7 @@ export async function deliverText(
  * A device change is never applied silently: it is noted in `conversation`, and the sender-key
  * holders follow it — re-registered devices need our keys again (`markNeedsDistribution` in every
  * group they are in); added and removed ones change the member devices each send is prepared for
- * (`#memberDevices`), so `prepareSend` lists new devices for the key and rotates past removed ones.
+ * (`memberDevices` in groups.ts), so `prepareSend` lists new devices for the key and rotates past removed ones.
  */
 export async function devicesChanged(
   c: ClientCore,
