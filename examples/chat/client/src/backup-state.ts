@@ -9,6 +9,7 @@ import { SessionRecord } from '@e2ee-kit/ratchet';
 import { KeyHolderRecord, SenderKeyRecord } from '@e2ee-kit/sender-keys';
 import type { KvTransaction } from '@e2ee-kit/store-kv';
 import { APP_KEYS, ChatData } from './app-data.js';
+import type { BackupMedia } from './backup-media.js';
 import { DIRECTORY_KEYS } from './directory.js';
 import { CONSENT_KEYS } from './group-consent.js';
 import { messageIndexKey } from './receipts.js';
@@ -31,6 +32,8 @@ export interface BackupDoc {
     readonly record: string;
     readonly holders?: string;
   }[];
+  /** The history's photos, encrypted as on the relay (backup-media.ts); absent in older backups. */
+  readonly media?: BackupMedia;
 }
 
 interface GroupRow {

@@ -3,7 +3,6 @@
  * Decoding is strict: anything that is not one of these shapes is refused (and reported as
  * undecryptable content) instead of reaching the UI.
  */
-
 import { type AttachmentPointer, isAttachmentPointer } from './attachments.js';
 
 export interface GroupInfo {

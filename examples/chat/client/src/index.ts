@@ -18,6 +18,7 @@ export {
 } from './attachments.js';
 export { attemptPolicy } from './backup-attempts.js';
 export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
+export { MAX_BACKUP_MEDIA_BYTES } from './backup-media.js';
 export {
   type BackupInfo,
   type BackupOptions,
@@ -57,6 +58,15 @@ export {
   type WhoCanAddMe,
 } from './group-consent.js';
 export { RetryReceipts, type RetryStats } from './healing.js';
-export { isRetryable, MAX_OUTBOX, type OutboxEntry, type OutboxTarget } from './outbox.js';
+export {
+  isRetryable,
+  MAX_OUTBOX,
+  MAX_OUTBOX_PHOTO_BYTES,
+  MAX_OUTBOX_PHOTOS,
+  type OutboxEntry,
+  type OutboxPhoto,
+  type OutboxTarget,
+  type OutboxText,
+} from './outbox.js';
 export type { PhotoMeta } from './photos.js';
 export { advanceStatus, type ReceiptKind } from './receipts.js';

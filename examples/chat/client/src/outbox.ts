@@ -1,8 +1,14 @@
 /**
- * The outbox: texts the user wrote while the relay could not be reached. Each one is stored with
- * the message (status "pending") in the same transaction, and sent again, in order, when the relay
- * answers (on reconnect, or when the app asks). Nothing is encrypted before it is actually sent, so
- * a text waiting here uses no ratchet step and the session stays as it was.
+ * The outbox: texts and photos the user sent while the relay could not be reached. Each one is
+ * stored with the message (status "pending") in the same transaction, and sent again, in order, when
+ * the relay answers (on reconnect, or when the app asks). No message is encrypted for a session
+ * before it is actually sent, so an entry waiting here uses no ratchet step.
+ *
+ * A photo is different in one way: it is encrypted under its attachment key at once (key, digest
+ * and size are fixed when the user sends it), and its blob waits in the blob cache (blob-cache.ts).
+ * Sending it takes two operations: the upload, whose blob id is committed into the entry, then the
+ * message. A restart between them re-sends the message with the recorded id; a restart during the
+ * upload uploads the same bytes again, which the relay answers with the stored blob's id.
  *
  * App rows (written in the running operation's transaction): `outbox-send:<seq>` → `OutboxEntry` as
  * JSON, the index row `index:outbox-send` listing those keys in writing order (the store reads app
@@ -10,12 +16,16 @@
  */
 import { RelayError } from './api.js';
 import type { ChatData } from './app-data.js';
+import type { AttachmentPointer } from './attachments.js';
+import { cacheBlob, dropBlob } from './blob-cache.js';
 
 export type OutboxTarget =
   | { readonly kind: 'dm'; readonly contact: string }
   | { readonly kind: 'group'; readonly id: string };
 
-export interface OutboxEntry {
+export interface OutboxText {
+  /** Absent in entries stored before photos could wait here. */
+  readonly kind?: 'text';
   readonly target: OutboxTarget;
   /** The text's id and time as the user wrote it (kept when it is finally sent). */
   readonly id: string;
@@ -23,11 +33,35 @@ export interface OutboxEntry {
   readonly sentAt: number;
 }
 
+export interface OutboxPhoto {
+  readonly kind: 'photo';
+  readonly target: OutboxTarget;
+  readonly id: string;
+  readonly sentAt: number;
+  /** The pointer as it will be sent, but for its `id` (a local placeholder until the upload). */
+  readonly pointer: AttachmentPointer;
+  /** The encrypted blob's length (its bytes are in the blob cache under the pointer's digest). */
+  readonly blobBytes: number;
+  /** The relay's blob id, once the upload was answered and committed. */
+  readonly uploaded?: string;
+}
+
+export type OutboxEntry = OutboxText | OutboxPhoto;
+
 const PREFIX = 'outbox-send:';
 const INDEX = 'index:outbox-send';
 const COUNTER = 'local:outbox-send-counter';
 /** A bound on what piles up offline (older entries are kept; new sends are refused past it). */
 export const MAX_OUTBOX = 500;
+/** Photos waiting at once, and their encrypted bytes together (kept in the client's store). */
+export const MAX_OUTBOX_PHOTOS = 20;
+export const MAX_OUTBOX_PHOTO_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The blob id a waiting photo's message shows until the upload (a valid pointer id the relay never
+ * hands out: its ids are 32 characters). The photo opens from the blob cache meanwhile.
+ */
+export const placeholderId = (messageId: string) => `local-${messageId}`.slice(0, 31);
 
 /**
  * True when the failure says the relay could not be reached or was briefly unable to answer —
@@ -50,6 +84,24 @@ export async function enqueue(tx: ChatData, entry: OutboxEntry): Promise<void> {
   await tx.addMember(INDEX, key);
 }
 
+/**
+ * Queues a photo and keeps its encrypted blob in the store, in the same transaction. Refused
+ * (`RangeError`) past `MAX_OUTBOX_PHOTOS` photos or `MAX_OUTBOX_PHOTO_BYTES` bytes waiting.
+ */
+export async function enqueuePhoto(tx: ChatData, entry: OutboxPhoto, blob: Uint8Array): Promise<void> {
+  const photos = (await pending(tx)).flatMap(({ entry: e }) => (e.kind === 'photo' ? [e] : []));
+  const bytes = photos.reduce((n, e) => n + e.blobBytes, 0);
+  if (photos.length >= MAX_OUTBOX_PHOTOS || bytes + blob.length > MAX_OUTBOX_PHOTO_BYTES)
+    throw new RangeError('too many photos wait for the relay: send them once it is back');
+  await enqueue(tx, entry);
+  await cacheBlob(tx, entry.pointer.digest, blob);
+}
+
+/** Records the relay's blob id of a waiting photo (committed before its message is sent). */
+export async function recordUpload(tx: ChatData, key: string, entry: OutboxPhoto, id: string): Promise<void> {
+  await tx.putJson(key, { ...entry, uploaded: id } satisfies OutboxPhoto);
+}
+
 /** The waiting entries, oldest first. */
 export async function pending(tx: ChatData): Promise<{ key: string; entry: OutboxEntry }[]> {
   const out: { key: string; entry: OutboxEntry }[] = [];
@@ -61,8 +113,10 @@ export async function pending(tx: ChatData): Promise<{ key: string; entry: Outbo
   return out;
 }
 
-/** Removes a sent (or refused) entry. */
+/** Removes a sent (or refused) entry, and a photo's kept blob (the relay has it now, or never will). */
 export async function remove(tx: ChatData, key: string): Promise<void> {
+  const entry = await tx.json<OutboxEntry>(key);
+  if (entry?.kind === 'photo') await dropBlob(tx, entry.pointer.digest);
   await tx.delete(key);
   await tx.removeMember(INDEX, key);
 }

@@ -17,6 +17,7 @@ import {
   pointerSecrets,
   toPointer,
 } from './attachments.js';
+import { isRetryable } from './outbox.js';
 
 export interface PhotoMeta {
   /** `image/png`, `image/jpeg`, …: only images are sent as photos. */
@@ -28,33 +29,52 @@ export interface PhotoMeta {
 const unavailable = (what: string, err: RelayError) =>
   new AttachmentError(AttachmentErrorCode.Unavailable, `${what} (relay: ${err.code})`, { cause: err });
 
-export async function uploadPhoto(
-  api: RelayApi,
+/** A photo encrypted on this device: its blob, and its pointer once the blob has the relay's `id`. */
+export interface EncryptedPhoto {
+  readonly blob: Uint8Array;
+  pointer(id: string): AttachmentPointer;
+}
+
+/**
+ * Encrypts a photo under a fresh attachment key. The metadata is checked before any work: a
+ * pointer that would be refused is never uploaded. Throws `AttachmentError` (too large, not an image).
+ */
+export async function encryptPhoto(
   provider: CryptoProvider,
   bytes: Uint8Array,
   meta: PhotoMeta,
-): Promise<AttachmentPointer> {
-  // The metadata is checked before any work: a pointer that would be refused is never uploaded.
+): Promise<EncryptedPhoto> {
   checkPhotoMeta(meta);
   const enc = await encryptAttachment(bytes, provider);
+  return { blob: enc.blob, pointer: (id) => toPointer(id, enc, meta) };
+}
+
+/**
+ * Uploads an encrypted blob; returns the relay's id. The relay's refusal is an `AttachmentError`
+ * (Unavailable); no answer at all (the relay is down) is rethrown as it came, so the caller can
+ * keep the photo in the outbox (`isRetryable`).
+ */
+export async function uploadBlob(api: RelayApi, blob: Uint8Array): Promise<string> {
   try {
-    const { id } = await api.uploadAttachment(enc.blob);
-    return toPointer(id, enc, meta);
+    return (await api.uploadAttachment(blob)).id;
   } catch (err) {
-    if (err instanceof RelayError) throw unavailable('the relay did not accept the photo', err);
+    if (err instanceof RelayError && !isRetryable(err))
+      throw unavailable('the relay did not accept the photo', err);
     throw err;
   }
 }
 
+/** Downloads (unless `local` holds the blob), verifies and decrypts a photo. */
 export async function openPhoto(
   api: RelayApi,
   provider: CryptoProvider,
   pointer: AttachmentPointer,
+  local?: Uint8Array,
 ): Promise<Uint8Array> {
   const secrets = pointerSecrets(pointer);
   let blob: Uint8Array;
   try {
-    blob = await api.downloadAttachment(pointer.id, maxEncryptedSize(secrets.size));
+    blob = local ?? (await api.downloadAttachment(pointer.id, maxEncryptedSize(secrets.size)));
   } catch (err) {
     if (err instanceof RelayError) throw unavailable('the photo could not be downloaded', err);
     throw err;

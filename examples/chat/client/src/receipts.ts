@@ -138,3 +138,19 @@ export async function setStatus(
   await tx.putJson(key, updated);
   return updated;
 }
+
+/**
+ * An outbox entry went out: its message is "sent" and, for a photo, shows the relay's blob id
+ * instead of the placeholder it had while waiting.
+ */
+export async function markSent(
+  tx: ChatData,
+  content: Extract<Content, { t: 'text' | 'attachment' }>,
+): Promise<ChatMessage | undefined> {
+  const updated = await setStatus(tx, content.id, 'sent');
+  if (!updated || content.t !== 'attachment') return updated;
+  const withId: ChatMessage = { ...updated, attachment: content.attachment };
+  const where = await tx.get(messageIndexKey(content.id));
+  if (where) await tx.putJson(fromUtf8(where), withId);
+  return withId;
+}

@@ -9,8 +9,12 @@
  * end-to-end encrypted message. It stores bytes, counts them against the uploader's quota (bytes
  * and number of blobs) and forgets them after the retention period, as Signal's CDN does. Ids are
  * 192 random bits, so holding one is what lets a registered account fetch a blob.
+ *
+ * An upload is idempotent per account: the same bytes uploaded again by the same account (a client
+ * that crashed or lost the answer before it recorded the id) answer the stored blob's id (200)
+ * instead of storing a second copy. The digest is over the ciphertext, which the relay holds anyway.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { RelayStore } from './db.js';
 import { authenticate, type Route, readBody } from './http.js';
 import { HttpError } from './validate.js';
@@ -38,9 +42,14 @@ const ID = /^[A-Za-z0-9_-]{32}$/;
 export function ensureBlobTable(store: RelayStore): void {
   store.db.exec(`CREATE TABLE IF NOT EXISTS attachments (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
-    data BLOB NOT NULL) STRICT;
+    data BLOB NOT NULL, digest BLOB) STRICT;
     CREATE INDEX IF NOT EXISTS attachments_owner ON attachments (owner);
     CREATE INDEX IF NOT EXISTS attachments_created ON attachments (created_at);`);
+  // A database from before idempotent uploads: its blobs have no digest (they are never matched).
+  const columns = store.db.prepare('PRAGMA table_info(attachments)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'digest'))
+    store.db.exec('ALTER TABLE attachments ADD COLUMN digest BLOB');
+  store.db.exec('CREATE INDEX IF NOT EXISTS attachments_digest ON attachments (owner, digest)');
 }
 
 function usage(store: RelayStore, owner: string): { count: number; bytes: number } {
@@ -88,12 +97,19 @@ export function blobRoutes(limits: BlobLimits): Route[] {
         }
         const body = await readBody(req, limits.maxBlobBytes);
         if (body.length === 0) throw new HttpError(400, 'invalid_request', 'the attachment body is empty');
+        const digest = createHash('sha256').update(body).digest();
+        const stored = ctx.store.db
+          .prepare('SELECT id FROM attachments WHERE owner = ? AND digest = ? AND created_at >= ?')
+          .get(me.aci, digest, now - limits.retentionMs) as { id: string } | undefined;
+        if (stored) return [200, { id: stored.id }];
         const id = randomBytes(24).toString('base64url');
         // Checked again with the real size; no await between the check and the insert.
         checkQuota(ctx.store, me.aci, body.length, limits);
         ctx.store.db
-          .prepare('INSERT INTO attachments (id, owner, size, created_at, data) VALUES (?, ?, ?, ?, ?)')
-          .run(id, me.aci, body.length, now, body);
+          .prepare(
+            'INSERT INTO attachments (id, owner, size, created_at, data, digest) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(id, me.aci, body.length, now, body, digest);
         ctx.log.info('attachment.stored', { account: me.name, bytes: body.length });
         return [201, { id }];
       },

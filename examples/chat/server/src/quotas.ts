@@ -1,10 +1,13 @@
 /**
  * The relay's per-account rate limits, so one account cannot use up what others need: how many
  * envelopes it submits, how many bundles it fetches, and how many one-time prekeys a device hands
- * out (to anyone, and to one requester). Windows are fixed and kept in memory; a restart forgets them.
+ * out (to anyone, and to one requester). Windows are fixed; given the relay's database they are kept
+ * in it (rate-windows.ts), so a restart forgets none of them.
  */
+import type Database from 'better-sqlite3';
 import type { RelayLimits } from './limits.js';
 import { WindowLimiter } from './rate-limit.js';
+import { sqliteWindows } from './rate-windows.js';
 import { HttpError } from './validate.js';
 
 export class RelayQuotas {
@@ -17,11 +20,16 @@ export class RelayQuotas {
   /** One-time prekeys handed out, per (requesting account, target device). */
   readonly oneTimeKeysPerPair: WindowLimiter;
 
-  constructor(limits: RelayLimits) {
-    this.sends = new WindowLimiter(limits.sendRate);
-    this.bundles = new WindowLimiter(limits.bundleRate);
-    this.oneTimeKeys = new WindowLimiter(limits.oneTimeKeyRate);
-    this.oneTimeKeysPerPair = new WindowLimiter(limits.oneTimeKeyPairRate);
+  constructor(limits: RelayLimits, db?: Database.Database) {
+    const kept = (name: string) => (db ? sqliteWindows(db, name) : undefined);
+    this.sends = new WindowLimiter(limits.sendRate, undefined, kept('sends'));
+    this.bundles = new WindowLimiter(limits.bundleRate, undefined, kept('bundles'));
+    this.oneTimeKeys = new WindowLimiter(limits.oneTimeKeyRate, undefined, kept('one-time-keys'));
+    this.oneTimeKeysPerPair = new WindowLimiter(
+      limits.oneTimeKeyPairRate,
+      undefined,
+      kept('one-time-key-pairs'),
+    );
   }
 
   /**

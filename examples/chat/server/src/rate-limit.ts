@@ -1,8 +1,12 @@
 /**
  * Fixed-window counters keyed by a string (an account, a recipient, a requester/target pair), bounded
- * in memory: when `tracked` keys are held, the oldest window is forgotten first. The clock is the
- * caller's (`now` per call), so tests drive the windows without waiting.
+ * in memory: when `tracked` keys are held, the oldest window is forgotten first. With a `WindowStore`
+ * (rate-windows.ts: the relay's SQLite file) every count is written through and a window not in
+ * memory is read back, so the windows survive a restart. The clock is the caller's (`now` per call),
+ * so tests drive the windows without waiting.
  */
+import type { Window, WindowStore } from './rate-windows.js';
+
 export interface WindowLimit {
   /** Units allowed per key per window. */
   readonly count: number;
@@ -10,23 +14,33 @@ export interface WindowLimit {
 }
 
 export class WindowLimiter {
-  readonly #windows = new Map<string, { start: number; used: number }>();
+  readonly #windows = new Map<string, Window>();
 
   constructor(
     readonly limit: WindowLimit,
     readonly tracked = 10_000,
+    readonly store?: WindowStore,
   ) {}
 
-  #window(key: string, now: number): { start: number; used: number } {
+  #remember(key: string, w: Window): void {
+    this.#windows.delete(key);
+    if (this.#windows.size >= this.tracked) {
+      const oldest = this.#windows.keys().next().value;
+      if (oldest !== undefined) this.#windows.delete(oldest);
+    }
+    this.#windows.set(key, w);
+  }
+
+  #window(key: string, now: number): Window {
     let w = this.#windows.get(key);
+    if (!w && this.store) {
+      w = this.store.get(key);
+      if (w) this.#remember(key, w);
+    }
     if (!w || now - w.start >= this.limit.windowMs || now < w.start) {
-      this.#windows.delete(key);
-      if (this.#windows.size >= this.tracked) {
-        const oldest = this.#windows.keys().next().value;
-        if (oldest !== undefined) this.#windows.delete(oldest);
-      }
       w = { start: now, used: 0 };
-      this.#windows.set(key, w);
+      this.#remember(key, w);
+      this.store?.opened(now, this.limit.windowMs, this.tracked);
     }
     return w;
   }
@@ -41,6 +55,7 @@ export class WindowLimiter {
     const w = this.#window(key, now);
     if (w.used + cost > this.limit.count) return false;
     w.used += cost;
+    this.store?.put(key, w);
     return true;
   }
 

@@ -17,6 +17,7 @@ import { messageRoutes } from './messages.js';
 import { ProvisioningState, provisioningRoutes } from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
+import { ensureRateWindowTable, sqliteWindows } from './rate-windows.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
 
 export interface RelayOptions {
@@ -94,10 +95,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
   ensureBlobTable(store);
+  // Rate-limit windows live in the database: a restart does not reset anyone's allowance.
+  ensureRateWindowTable(store.db);
   const sealedLimits = { ...DEFAULT_SEALED_LIMITS, ...options.sealedLimits };
   const limiter = new WindowLimiter(
     { count: sealedLimits.perRecipient, windowMs: sealedLimits.windowMs },
     sealedLimits.trackedRecipients,
+    sqliteWindows(store.db, 'sealed-per-recipient'),
   );
   const server = createServer(
     createHttpHandler(
@@ -106,7 +110,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         limits,
         log,
         now,
-        quotas: new RelayQuotas(limits),
+        quotas: new RelayQuotas(limits, store.db),
         idempotency: new IdempotencyLog(store.db),
         onQueued: (aci, deviceId) => hub.queued(aci, deviceId),
         onPreKeysTaken: (aci, deviceId) => hub.notifyPreKeys(aci, deviceId),

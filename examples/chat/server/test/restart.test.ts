@@ -41,3 +41,46 @@ it('message queues, accounts and tokens survive a server restart', async () => {
     await second.close();
   }
 });
+
+it('rate-limit windows survive a restart: a flood does not resume at full rate, and windows still end', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-restart-limits-'));
+  dirs.push(dir);
+  const dbPath = join(dir, 'relay.db');
+  let now = 1_800_000_000_000;
+  const limits = {
+    sendRate: { count: 3, windowMs: 60_000 },
+    oneTimeKeyRate: { count: 2, windowMs: 3_600_000 },
+    oneTimeKeyPairRate: { count: 100, windowMs: 3_600_000 },
+  };
+  const start = () => startRelay({ dbPath, logger: silentLogger, now: () => now, limits });
+  const first = await start();
+  const mallory = await register(first.url, 'mallory', await makeDevice());
+  const bob = await register(first.url, 'bob', await makeDevice({ preKeys: 10, kyberPreKeys: 10 }));
+  const one = { messages: [{ to: bob.aci, deviceId: 1, kind: 'whisper', body: b64(new Uint8Array([1])) }] };
+  const post = (url: string) => call(url, 'POST', '/v1/messages', { token: mallory.token, json: one });
+  const oneTimeKey = async (url: string) => {
+    const res = await call(url, 'GET', `/v1/keys/${bob.aci}`, { token: mallory.token });
+    return (res.body['devices'] as Record<string, unknown>[])[0]?.['preKey'] !== null;
+  };
+  expect([(await post(first.url)).status, (await post(first.url)).status]).toEqual([200, 200]);
+  expect(await oneTimeKey(first.url)).toBe(true);
+  await first.close();
+
+  let second = await start();
+  try {
+    // One send left in the window, and one of Bob's one-time keys: the restart gave none back.
+    expect((await post(second.url)).status).toBe(200);
+    const limited = await post(second.url);
+    expect([limited.status, limited.body['error']]).toEqual([429, 'rate_limited']);
+    expect(await oneTimeKey(second.url)).toBe(true);
+    expect(await oneTimeKey(second.url)).toBe(false); // only the last-resort keys now
+    await second.close();
+    // A window that ended while the relay was down is over after the next start too.
+    now += 60_000;
+    second = await start();
+    expect((await post(second.url)).status).toBe(200);
+    expect(await oneTimeKey(second.url)).toBe(false); // the one-hour window still runs
+  } finally {
+    await second.close();
+  }
+});

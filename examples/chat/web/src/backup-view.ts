@@ -66,6 +66,7 @@ export async function renderBackup(el: HTMLElement): Promise<void> {
               { class: 'ok' },
               `Backup stored on the relay (${Math.ceil(r.payloadBytes / 1024)} KiB, encrypted).`,
             ),
+            h('p', { 'data-testid': 'backup-photos' }, photosLine(r.photos, r.photosLeftOut)),
             r.recoveryKey
               ? h(
                   'div',
@@ -207,4 +208,11 @@ export async function renderBackup(el: HTMLElement): Promise<void> {
       change,
     ),
   );
+}
+
+/** What the backup holds of the chats' photos (they are restored with it, within its size cap). */
+function photosLine(included: number, leftOut: number): string {
+  const n = (k: number) => (k === 1 ? '1 photo' : `${k} photos`);
+  if (leftOut === 0) return included === 0 ? 'No photos to include.' : `It includes ${n(included)}.`;
+  return `It includes ${n(included)}; ${n(leftOut)} did not fit (or had expired on the relay) and open only while the relay keeps them.`;
 }

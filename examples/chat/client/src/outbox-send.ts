@@ -1,0 +1,230 @@
+/**
+ * Sending as an app does: a text or photo goes now, or — when the relay cannot be reached, or
+ * something waits before it in that chat — into the outbox (outbox.ts), to go in order when the
+ * relay is back. Photos are encrypted at once; their blob waits in the store (blob-cache.ts) and is
+ * uploaded before the message, its blob id committed in between, so a restart loses nothing and
+ * sends nothing twice. Opening a photo uses the copy on this device when there is one.
+ */
+import { E2eeError } from '@e2ee-kit/core';
+import { RelayError } from './api.js';
+import type { ChatData } from './app-data.js';
+import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './attachments.js';
+import { cachedBlob } from './blob-cache.js';
+import type { Content, MessageContent } from './content.js';
+import type { ClientCore } from './core.js';
+import { deliverText } from './direct.js';
+import { deliverGroup, sendGroupContent } from './groups.js';
+import {
+  enqueue,
+  enqueuePhoto,
+  hasPendingFor,
+  isRetryable,
+  type OutboxPhoto,
+  type OutboxTarget,
+  type OutboxText,
+  pending,
+  placeholderId,
+  recordUpload,
+  remove as removeQueued,
+} from './outbox.js';
+import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
+import { markSent, setStatus } from './receipts.js';
+import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
+
+/**
+ * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
+ * relay cannot be reached, the text is kept in the outbox (status "pending") and sent when it is
+ * back (`flushOutbox`, called on every reconnect). Other failures (an untrusted identity, a
+ * refused request) throw and store nothing.
+ */
+export async function send(c: ClientCore, conversation: string, text: string): Promise<ChatMessage> {
+  const target = targetOf(conversation);
+  const content = { t: 'text' as const, id: randomId(c.provider), text, sentAt: c.now() };
+  try {
+    return await c.run(async (tx) => {
+      // Keep the order: a text written after one that waits in the outbox waits behind it.
+      if (await hasPendingFor(tx, target)) throw new Queued();
+      return (await sendNow(c, tx, target, content)).message;
+    });
+  } catch (err) {
+    if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+    const queued = c.run(async (tx) => {
+      await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
+      return c.storeText(tx, conversation, c.name, groupText(content, target), true, 'pending');
+    });
+    // Queued behind earlier texts while the relay answers: those may go now, and this one after.
+    if (err instanceof Queued) void queued.then(() => flushOutbox(c)).catch(() => {});
+    return queued;
+  }
+}
+
+export async function sendNow(
+  c: ClientCore,
+  tx: ChatData,
+  target: OutboxTarget,
+  content: Extract<Content, { t: 'text' }>,
+) {
+  if (target.kind === 'dm') {
+    await deliverText(c, tx, target.contact, content);
+    return { message: await c.storeText(tx, dm(target.contact), c.name, content, true) };
+  }
+  return sendGroupContent(c, tx, target.id, groupText(content, target));
+}
+
+/**
+ * Sends a photo to `to` (`dm:<name>` or `group:<id>`): encrypted on this device under a fresh key,
+ * uploaded as an opaque blob, and announced by a pointer inside the end-to-end encrypted message.
+ * When the relay cannot be reached (or something waits before it in that chat), the encrypted photo
+ * waits in the outbox like a text (status "pending", no envelopes) and goes when the relay is back.
+ * Throws `AttachmentError` (over 10 MiB, not an image, relay refused) before anything is sent.
+ */
+export async function sendPhoto(
+  c: ClientCore,
+  to: string,
+  bytes: Uint8Array,
+  meta: PhotoMeta,
+): Promise<SentInfo> {
+  const [kind, name] = [to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1)];
+  if ((kind !== 'dm' && kind !== 'group') || !name) throw new TypeError('to must be dm:<name> or group:<id>');
+  const target = targetOf(to);
+  // Encrypted first: the key and digest are fixed now, whenever the upload happens.
+  const photo = await encryptPhoto(c.provider, bytes, meta);
+  const id = randomId(c.provider);
+  const sentAt = c.now();
+  const behind = await c.run((tx) => hasPendingFor(tx, target), true);
+  let uploaded: string | undefined;
+  if (!behind) {
+    try {
+      // Outside the store operation: a slow upload holds no lock.
+      uploaded = await uploadBlob(c.api, photo.blob);
+      const content = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
+      return await c.run(async (tx) => {
+        if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
+        if (target.kind === 'group')
+          return sendGroupContent(c, tx, target.id, { ...content, group: target.id });
+        const { envelopes } = await deliverText(c, tx, target.contact, content);
+        return { envelopes, message: await c.storeText(tx, to, c.name, content, true) };
+      });
+    } catch (err) {
+      if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+    }
+  }
+  const pointer = photo.pointer(placeholderId(id));
+  const waiting = { t: 'attachment' as const, id, attachment: pointer, sentAt };
+  const message = await c.run(async (tx) => {
+    await enqueuePhoto(
+      tx,
+      {
+        kind: 'photo',
+        target,
+        id,
+        sentAt,
+        pointer,
+        blobBytes: photo.blob.length,
+        ...(uploaded ? { uploaded } : {}),
+      },
+      photo.blob,
+    );
+    const shown = target.kind === 'group' ? { ...waiting, group: target.id } : waiting;
+    return c.storeText(tx, to, c.name, shown, true, 'pending');
+  });
+  // Queued behind others while the relay answers: those may go now, and this one after.
+  if (behind) void flushOutbox(c).catch(() => {});
+  return { envelopes: [], message };
+}
+
+/**
+ * Downloads, verifies (MAC and digest) and decrypts a received or sent photo — or opens it from
+ * this device when it holds the blob (a photo waiting in the outbox, one a backup brought). Throws
+ * `AttachmentError`.
+ */
+export async function openAttachment(c: ClientCore, pointer: AttachmentPointer): Promise<Uint8Array> {
+  const local =
+    typeof pointer?.digest === 'string' ? await cachedBlob(c.committed, pointer.digest) : undefined;
+  return openPhoto(c.api, c.provider, pointer, local);
+}
+
+/**
+ * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
+ * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
+ * Returns how many were sent.
+ */
+export async function flushOutbox(c: ClientCore): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    const next = await c.run(async (tx) => (await pending(tx))[0], true);
+    if (!next) return sent;
+    const { key, entry } = next;
+    try {
+      const content = entry.kind === 'photo' ? await uploadQueued(c, key, entry) : queuedText(entry);
+      await c.run(async (tx) => {
+        // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
+        if ((await tx.get(key)) === undefined) throw new Queued();
+        if (entry.target.kind === 'dm') await deliverText(c, tx, entry.target.contact, content);
+        else await deliverGroup(c, tx, entry.target.id, { ...content, group: entry.target.id });
+        await removeQueued(tx, key);
+        const updated = await markSent(tx, content);
+        if (updated) c.emit('message-status', updated);
+      });
+      sent++;
+    } catch (err) {
+      if (err instanceof Queued) continue;
+      if (isRetryable(err)) return sent;
+      // Refused for good: marked failed in an operation of its own (nothing of the failed
+      // attempt, such as a ratchet step, is kept).
+      const why = E2eeError.is(err) ? err.code : err instanceof RelayError ? err.code : 'error';
+      await c.run(async (tx) => {
+        await removeQueued(tx, key);
+        const updated = await setStatus(tx, entry.id, 'failed');
+        if (updated) c.emit('message-status', { ...updated, error: why });
+      });
+    }
+  }
+}
+
+/**
+ * Uploads a waiting photo's kept blob (unless an earlier try already did) and commits the relay's
+ * id into its entry before the message is sent, so a restart after this sends the message with the
+ * same id and uploads nothing again. Returns the photo's message content.
+ */
+export async function uploadQueued(c: ClientCore, key: string, entry: OutboxPhoto): Promise<MessageContent> {
+  let id = entry.uploaded;
+  if (id === undefined) {
+    const blob = await cachedBlob(c.committed, entry.pointer.digest);
+    if (!blob)
+      throw new AttachmentError(AttachmentErrorCode.Unavailable, 'the waiting photo was lost on this device');
+    const uploaded = await uploadBlob(c.api, blob);
+    await c.run(async (tx) => {
+      if ((await tx.get(key)) === undefined) throw new Queued();
+      await recordUpload(tx, key, entry, uploaded);
+    });
+    id = uploaded;
+  }
+  return { t: 'attachment', id: entry.id, attachment: { ...entry.pointer, id }, sentAt: entry.sentAt };
+}
+
+/** Thrown inside `send` to move a text into the outbox (never leaves the client). */
+export class Queued extends Error {
+  constructor() {
+    super('queued behind the outbox');
+    this.name = 'Queued';
+  }
+}
+
+export function targetOf(conversation: string): OutboxTarget {
+  if (conversation.startsWith('dm:')) return { kind: 'dm', contact: conversation.slice(3) };
+  if (conversation.startsWith('group:')) return { kind: 'group', id: conversation.slice(6) };
+  throw new RangeError('a conversation is dm:<name> or group:<id>');
+}
+
+const queuedText = (e: OutboxText): Extract<Content, { t: 'text' }> => ({
+  t: 'text',
+  id: e.id,
+  text: e.text,
+  sentAt: e.sentAt,
+});
+
+const groupText = (
+  c: Extract<Content, { t: 'text' }>,
+  target: OutboxTarget,
+): Extract<Content, { t: 'text' }> => (target.kind === 'group' ? { ...c, group: target.id } : c);
