@@ -95,6 +95,7 @@ export {
 } from './protobuf.js';
 export { defaultProvider, isCryptoProvider, resolveProvider } from './provider/default.js';
 export { defaultSha512Sync } from './provider/default-sha512.js';
+export { defaultProviderWithoutAead } from './provider/default-without-aead.js';
 export { nobleProvider } from './provider/noble.js';
 export {
   createPlatformProvider,
