@@ -4,7 +4,7 @@
  */
 import { ed25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { assertBytes } from '../bytes.js';
-import { checkKey32 } from './checks.js';
+import { checkKey32, ed25519VerifyArgsOk } from './checks.js';
 
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   checkKey32(privateKey, 'privateKey');
@@ -23,10 +23,7 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
 }
 
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  checkKey32(publicKey, 'publicKey');
-  assertBytes(message, 'message');
-  assertBytes(signature, 'signature');
-  if (signature.length !== 64) return false;
+  if (!ed25519VerifyArgsOk(publicKey, message, signature)) return false;
   try {
     return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {

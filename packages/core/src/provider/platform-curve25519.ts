@@ -3,7 +3,7 @@
  * faster than pure JavaScript there), with imported keys cached by content; noble otherwise.
  */
 import { assertBytes, copyBytes } from '../bytes.js';
-import { checkKey32 } from './checks.js';
+import { checkKey32, ed25519VerifyArgsOk } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519, x25519FromPkcs8 } from './der.js';
 import { adoptGeneratedX25519 } from './key-cache.js';
 import {
@@ -105,10 +105,7 @@ export function platformCurve25519(ctx: PlatformContext) {
       return adoptGeneratedX25519(d, x, key, x25519Priv, publicOf);
     },
     async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
-      checkKey32(publicKey, 'publicKey');
-      assertBytes(message, 'message');
-      assertBytes(signature, 'signature');
-      if (signature.length !== 64) return false;
+      if (!ed25519VerifyArgsOk(publicKey, message, signature)) return false;
       const s = await support();
       if (s.ed25519) {
         try {
