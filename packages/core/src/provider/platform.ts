@@ -28,9 +28,7 @@ import type { CryptoProvider } from './types.js';
 
 export type { PlatformProviderOptions, PlatformSupport } from './platform-context.js';
 
-type PlatformProvider = CryptoProvider & { support(): Promise<PlatformSupport> };
-
-function platformProviderOf(ctx: PlatformContext): PlatformProvider {
+function platformProviderOf(ctx: PlatformContext): CryptoProvider & { support(): Promise<PlatformSupport> } {
   return Object.freeze({
     name: 'platform',
     randomBytes: webRandomBytes,
@@ -46,9 +44,11 @@ function platformProviderOf(ctx: PlatformContext): PlatformProvider {
   });
 }
 
-export function createPlatformProvider(options: PlatformProviderOptions = {}): PlatformProvider {
+export function createPlatformProvider(options: PlatformProviderOptions = {}): CryptoProvider & {
+  support(): Promise<PlatformSupport>;
+} {
   return platformProviderOf(createPlatformContext(options));
 }
 
 /** Web Crypto where the runtime has it (bulk symmetric data, X25519, Ed25519), noble otherwise. */
-export const platformProvider: PlatformProvider = /* @__PURE__ */ platformProviderOf(defaultPlatformContext);
+export const platformProvider = /* @__PURE__ */ platformProviderOf(defaultPlatformContext);
