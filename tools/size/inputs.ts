@@ -20,6 +20,12 @@ interface Check {
   modifyEsbuildConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
 }
 
+// Piped into `head`: stop quietly when the reader goes away.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const args = process.argv.slice(2);
 const option = (flag: string) => {
