@@ -2,7 +2,7 @@
  * The one tsup setup every package builds with (each package's tsup.config.ts names only its entries).
  *
  * - ESM keeps every dependency external: an app's bundler dedupes @noble/*, hash-wasm and qr with the
- *   rest of the app and tree-shakes them. `modules: true` (core) emits one file per source module
+ *   rest of the app and tree-shakes them. `modules: true` (core, ratchet) emits one file per source module
  *   instead of one bundle per entry, so with `"sideEffects": false` a bundler drops every module an
  *   app does not reach (safety-number's digits path never loads AES, ChaCha or Edwards code).
  * - CJS inlines the ESM-only dependencies (@noble/*, qr; hash-wasm for uniformity), so `require()`

@@ -41,7 +41,6 @@ export {
 } from './errors.js';
 export {
   type Direction,
-  generateRegistrationId,
   type IdentityBackend,
   type IdentityChange,
   type IdentityChangeEvent,
@@ -51,7 +50,6 @@ export {
   type KeyValueIdentityKeyStoreOptions,
   type SaveIdentityOptions,
   type TrustPolicy,
-  validateRegistrationId,
 } from './identity.js';
 export {
   generateKemKeyPair,
@@ -95,6 +93,7 @@ export {
 } from './protobuf.js';
 export { defaultProvider, isCryptoProvider, resolveProvider } from './provider/default.js';
 export { defaultSha512Sync } from './provider/default-sha512.js';
+export { defaultProviderWithoutAead } from './provider/default-without-aead.js';
 export { nobleProvider } from './provider/noble.js';
 export {
   createPlatformProvider,
@@ -105,5 +104,6 @@ export {
 export { withRandom } from './provider/random.js';
 export type { CryptoProvider } from './provider/types.js';
 export { type RedactionLabel, redact, SecretBytes } from './redact.js';
+export { generateRegistrationId, validateRegistrationId } from './registration-id.js';
 export { SIGNATURE_LENGTH, xeddsaSign, xeddsaVerify } from './xeddsa.js';
 export { ChainWalkYielder, yieldToEventLoop } from './yielding.js';

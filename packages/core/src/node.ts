@@ -14,7 +14,14 @@ import {
   nobleProvider,
   VerificationError,
 } from '@e2ee-kit/core';
-import { checkAead, checkCbc, checkGcm, checkKey32, checkLength } from './provider/checks.js';
+import {
+  checkAead,
+  checkCbc,
+  checkGcm,
+  checkKey32,
+  checkLength,
+  ed25519VerifyArgsOk,
+} from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
 import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
 import { type OneShotSha256, oneShotKdf } from './provider/one-shot-kdf.js';
@@ -285,10 +292,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     return adoptGeneratedX25519(d, x, key, x25519Priv, x25519PublicOf);
   },
   async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
-    checkKey32(publicKey, 'publicKey');
-    assertBytes(message, 'message');
-    assertBytes(signature, 'signature');
-    if (signature.length !== 64) return false;
+    if (!ed25519VerifyArgsOk(publicKey, message, signature)) return false;
     try {
       const pub = edPub.getOrSet(publicKey, () =>
         nc.createPublicKey({ key: Buffer.from(spkiEd25519(publicKey)), format: 'der', type: 'spki' }),

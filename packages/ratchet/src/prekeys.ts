@@ -14,10 +14,10 @@ import {
   KeyPair,
   type LockManager,
   redact,
-  resolveProvider,
   xeddsaSign,
 } from '@e2ee-kit/core';
 import { PreKeyBundle } from './bundle.js';
+import { resolveRatchetProvider } from './default-provider.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
 import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
@@ -53,7 +53,7 @@ export async function generatePreKeys(
   checkPreKeyId(startId, 'startId');
   if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
   if (startId + count - 1 > MAX_PREKEY_ID) throw new RangeError('pre-key ids would exceed 2^32-1');
-  const provider = resolveProvider(options.provider);
+  const provider = resolveRatchetProvider(options.provider);
   const out: PreKeyRecord[] = [];
   for (let i = 0; i < count; i++) out.push(new PreKeyRecord(startId + i, await KeyPair.generate(provider)));
   return out;
@@ -68,7 +68,7 @@ export async function generateSignedPreKey(
   if (!(identityKeyPair instanceof IdentityKeyPair))
     throw new TypeError('identityKeyPair must be an IdentityKeyPair');
   checkPreKeyId(id, 'id');
-  const provider = resolveProvider(options.provider);
+  const provider = resolveRatchetProvider(options.provider);
   const timestamp = options.timestamp ?? Date.now();
   checkTimestamp(timestamp);
   const kp = await KeyPair.generate(provider);
@@ -85,7 +85,7 @@ export async function generateKyberPreKey(
   if (!(identityKeyPair instanceof IdentityKeyPair))
     throw new TypeError('identityKeyPair must be an IdentityKeyPair');
   checkPreKeyId(id, 'id');
-  const provider = resolveProvider(options.provider);
+  const provider = resolveRatchetProvider(options.provider);
   const timestamp = options.timestamp ?? Date.now();
   checkTimestamp(timestamp);
   const kp = generateKemKeyPair(provider);
@@ -170,7 +170,7 @@ export class PreKeyManager {
     assertProtocolStore(store);
     this.#store = store;
     this.#locks = locksFor(store, options.lockManager);
-    this.#provider = resolveProvider(options.provider);
+    this.#provider = resolveRatchetProvider(options.provider);
     this.#now = options.now ?? Date.now;
     if (typeof this.#now !== 'function') throw new TypeError('now must be a function');
     this.#minPreKeys = positiveInt(options.minPreKeys ?? 10, 'minPreKeys');

@@ -13,13 +13,13 @@ import {
   type LockManager,
   PublicKey,
   redact,
-  resolveProvider,
   validateAddress,
 } from '@e2ee-kit/core';
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
 import type { ProtocolContext } from './context.js';
 import { type DecryptRun, decryptMessage } from './decrypt.js';
+import { resolveRatchetProvider } from './default-provider.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
@@ -138,7 +138,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       store,
       remote: this.remoteAddress,
       local: options.localAddress,
-      provider: resolveProvider(options.provider),
+      provider: resolveRatchetProvider(options.provider),
       acceptX3dh: options.acceptX3dh === true,
       now,
       ratchetKeyCache: undefined,

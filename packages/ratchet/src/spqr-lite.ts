@@ -11,8 +11,8 @@ import { type SyncKdf, syncKdf } from './kdf.js';
 import type { SpqrLite } from './records/session-state.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
-const INFO_START = utf8('Signal PQ Ratchet V1 Chain  Start');
-const INFO_NEXT = utf8('Signal PQ Ratchet V1 Chain Next');
+const INFO_START = /* @__PURE__ */ utf8('Signal PQ Ratchet V1 Chain  Start');
+const INFO_NEXT = /* @__PURE__ */ utf8('Signal PQ Ratchet V1 Chain Next');
 const TRIM_SIZE = Math.floor((MAX_MESSAGE_KEYS * 11) / 10);
 const CHUNK_TYPES = new Set([1, 2, 3, 5, 6]);
 

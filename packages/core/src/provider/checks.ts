@@ -42,3 +42,15 @@ export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
   assertBytes(iv, 'iv', 16);
   assertBytes(data, 'data');
 }
+
+/**
+ * Ed25519 verification's argument checks: `TypeError`/`RangeError` for a wrong type or key length;
+ * `false` for a signature that cannot be one (not 64 bytes), which every provider answers without
+ * verifying.
+ */
+export function ed25519VerifyArgsOk(publicKey: unknown, message: unknown, signature: unknown): boolean {
+  checkKey32(publicKey, 'publicKey');
+  assertBytes(message, 'message');
+  assertBytes(signature, 'signature');
+  return signature.length === 64;
+}

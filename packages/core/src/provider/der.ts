@@ -1,10 +1,13 @@
-/** Fixed DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI, for APIs that import only those. */
+/**
+ * Fixed DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI, for APIs that import only those.
+ * The constants are marked pure so a bundle that never wraps an SPKI key drops them.
+ */
 import { concatBytes, constantTimeEqual, copyBytes, fromHex } from '../bytes.js';
 
-const PKCS8_X25519 = fromHex('302e020100300506032b656e04220420');
-const PKCS8_ED25519 = fromHex('302e020100300506032b657004220420');
-const SPKI_X25519 = fromHex('302a300506032b656e032100');
-const SPKI_ED25519 = fromHex('302a300506032b6570032100');
+const PKCS8_X25519 = /* @__PURE__ */ fromHex('302e020100300506032b656e04220420');
+const PKCS8_ED25519 = /* @__PURE__ */ fromHex('302e020100300506032b657004220420');
+const SPKI_X25519 = /* @__PURE__ */ fromHex('302a300506032b656e032100');
+const SPKI_ED25519 = /* @__PURE__ */ fromHex('302a300506032b6570032100');
 
 export const pkcs8X25519 = (raw: Uint8Array): Uint8Array => concatBytes(PKCS8_X25519, raw);
 export const pkcs8Ed25519 = (raw: Uint8Array): Uint8Array => concatBytes(PKCS8_ED25519, raw);

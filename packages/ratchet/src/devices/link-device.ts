@@ -3,15 +3,8 @@
  * address as `sgnl://linkdevice?uuid=<address>&pub_key=<padded base64 of the 33-byte key>` (Signal's
  * shape; the scheme and host are the app's), and the opening of the envelope that comes back.
  */
-import {
-  type CryptoProvider,
-  DecodeError,
-  fromBase64,
-  KeyPair,
-  PublicKey,
-  resolveProvider,
-  toBase64,
-} from '@e2ee-kit/core';
+import { type CryptoProvider, DecodeError, fromBase64, KeyPair, PublicKey, toBase64 } from '@e2ee-kit/core';
+import { resolveRatchetProvider } from '../default-provider.js';
 import type { ProvisionMessage } from './provision-message.js';
 import { decryptProvisionEnvelope } from './provisioning-cipher.js';
 
@@ -95,7 +88,7 @@ export class DeviceLinkRequest {
   static async create(
     options: LinkUriOptions & { address?: string; provider?: CryptoProvider } = {},
   ): Promise<DeviceLinkRequest> {
-    const provider = resolveProvider(options.provider);
+    const provider = resolveRatchetProvider(options.provider);
     const address =
       options.address ??
       toBase64(provider.randomBytes(16)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

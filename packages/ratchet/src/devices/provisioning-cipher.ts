@@ -15,12 +15,12 @@ import {
   KeyPair,
   type PrivateKey,
   PublicKey,
-  resolveProvider,
   UnsupportedError,
   utf8,
   VerificationError,
   wipe,
 } from '@e2ee-kit/core';
+import { resolveRatchetProvider } from '../default-provider.js';
 import { decodeProvisionEnvelope, encodeProvisionEnvelope, ProvisionMessage } from './provision-message.js';
 
 export const PROVISIONING_CIPHER_VERSION = 0x01;
@@ -52,7 +52,7 @@ export async function encryptProvisionMessage(
 ): Promise<Uint8Array> {
   if (!(theirPublicKey instanceof PublicKey)) throw new TypeError('theirPublicKey must be a PublicKey');
   if (!(message instanceof ProvisionMessage)) throw new TypeError('message must be a ProvisionMessage');
-  const provider = resolveProvider(options.provider);
+  const provider = resolveRatchetProvider(options.provider);
   const ephemeral = await KeyPair.generate(provider);
   const { aes, mac } = await keys(await ephemeral.privateKey.agree(theirPublicKey, provider), provider);
   ephemeral.privateKey.wipe();
@@ -81,7 +81,7 @@ export async function decryptProvisionEnvelope(
   ourPrivateKey: PrivateKey,
   options: { provider?: CryptoProvider } = {},
 ): Promise<ProvisionMessage> {
-  const provider = resolveProvider(options.provider);
+  const provider = resolveRatchetProvider(options.provider);
   if (!(envelopeBytes instanceof Uint8Array)) throw new TypeError('envelope must be a Uint8Array');
   if (envelopeBytes.length > MAX_PROVISION_ENVELOPE_LENGTH)
     throw new DecodeError('provision envelope is too long');
