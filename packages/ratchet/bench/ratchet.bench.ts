@@ -4,8 +4,8 @@
 // (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 900, split
 // over `BENCH_ROUNDS` rounds, default 3),
 // `BENCH_ONLY=setup,oneway,pingpong,skip1000,skip2000,forged-0,forged-40,forged-prekey,spqr` picks scenarios, `BENCH_IMPLS=node,pure` implementations
-// (`BENCH_SPQR_MESSAGES`, default 600: length of the SPQR conversation, `BENCH_SPQR_BLOCK`, default 20:
-// messages per interleaved block, see bench/spqr-conversation.ts).
+// (`BENCH_SPQR_MESSAGES`, default 600: length of the SPQR conversation, `BENCH_SPQR_ROUNDS`, default 2:
+// runs of each, every run in a process of its own, see bench/spqr-conversation.ts).
 //
 // Scenarios (each iteration, medians reported):
 // - setup+first:  initiator processes a fresh bundle, encrypts a 200-byte message, responder decrypts
@@ -52,7 +52,12 @@ import { Bench, type FnOptions } from 'tinybench';
 import { emitRows, implOf, type PackageRow } from '../../../tools/bench/emit.js';
 import { allProviders } from '../../../tools/providers.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from '../test/forgery.js';
-import { type SpqrImpl, spqrConversationReport } from './spqr-conversation.js';
+import {
+  type SpqrImpl,
+  type SpqrRunOptions,
+  spqrConversationChild,
+  spqrConversationReport,
+} from './spqr-conversation.js';
 
 const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 900);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -429,7 +434,18 @@ function spqrImpls(): SpqrImpl[] {
   ];
 }
 
+function spqrOptions(): SpqrRunOptions {
+  return {
+    messages: Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
+    payload: PAYLOAD,
+    warmup: 100,
+    rounds: Number(process.env['BENCH_SPQR_ROUNDS'] ?? 2),
+  };
+}
+
 async function main(): Promise<void> {
+  const child = process.env['BENCH_SPQR_CHILD'];
+  if (child !== undefined) return spqrConversationChild(spqrImpls(), child, spqrOptions());
   const only = process.env['BENCH_ONLY']?.split(',');
   const started = Date.now();
   console.log(
@@ -522,12 +538,7 @@ async function main(): Promise<void> {
   }
   printTargets(targets);
   if (!only || only.includes('spqr')) {
-    await spqrConversationReport(
-      spqrImpls(),
-      Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
-      PAYLOAD,
-      Number(process.env['BENCH_SPQR_BLOCK'] ?? 20),
-    );
+    await spqrConversationReport(spqrImpls(), spqrOptions());
   }
   console.log(
     'Markdown:\n| scenario | implementation | wall median | speed | CPU median | speed |\n|---|---|---|---|---|---|',

@@ -1,14 +1,18 @@
 // SPQR rows of the ratchet benchmark (issue 13.5): CPU and wire bytes per message of an alternating
 // conversation long enough for several braid epochs, ours next to libsignal-client in the same run,
-// and what SPQR itself adds: the same conversation on a session without SPQR, measured alongside.
-// Epoch-advancing messages (the sender's wire epoch moved on since its previous message) are
-// reported apart from the others; "all" is the mean over the whole conversation (each message's share
-// of the ML-KEM work included). Target: mean CPU per message ≤ libsignal-client's on the node
-// provider, ≤ 2× on platform.
+// and what SPQR itself adds: the same conversation on a session without SPQR. Epoch-advancing
+// messages (the sender's wire epoch moved on since its previous message) are reported apart from the
+// others; "all" is the mean over the whole conversation (each message's share of the ML-KEM work and
+// of the process's garbage collection included). Target: mean CPU per message ≤ libsignal-client's on
+// the node provider, ≤ 2× on platform.
 //
-// Every conversation runs interleaved with the others in blocks of `block` messages (a rotating
-// order), so load changes on a shared machine hit every row alike; the with / without SPQR pair of an
-// implementation is what the "extra" is computed from.
+// Every conversation runs in a process of its own (this script again, `BENCH_SPQR_CHILD` naming the
+// conversation): a major GC costs 20–70 ms of process CPU and lands on whichever message is running
+// when the shared heap crosses its limit, which in one process moved a 600-message mean by 100 µs or
+// more from run to run and charged one implementation's garbage to another. The conversations run one
+// after the other in `rounds` rounds with a rotating order, so load changes on a shared machine hit
+// every row alike; each round's samples are pooled.
+import { spawn } from 'node:child_process';
 import { decodeVarint } from '@e2ee-kit/core';
 import type { AddressLike, RawWireMessage } from '@e2ee-kit/interop/libsignal';
 import { PreKeySignalMessage, SignalMessage } from '@e2ee-kit/ratchet';
@@ -27,6 +31,23 @@ export interface SpqrImpl {
   pair: PairFactory;
   /** The same conversation on sessions that do not run SPQR (the "extra" is with − without). */
   readonly withoutSpqr?: { readonly label: string; readonly pair: PairFactory };
+}
+
+export interface SpqrRunOptions {
+  readonly messages: number;
+  readonly payload: Uint8Array;
+  /** Messages on a throwaway pair first (compiling the code paths is not charged to the rows). */
+  readonly warmup: number;
+  readonly rounds: number;
+}
+
+/** One conversation's per-message results, as a child process reports them. */
+interface Samples {
+  cpu: number[];
+  advancing: boolean[];
+  bytes: number;
+  pqBytes: number;
+  epochs: string;
 }
 
 interface Stats {
@@ -68,68 +89,85 @@ const fmt = (ms: number) =>
   Number.isNaN(ms) ? '–' : Math.abs(ms) >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
 const signed = (ms: number) => (ms >= 0 ? `+${fmt(ms)}` : `−${fmt(-ms)}`);
 
-/** One conversation, advanced a message at a time. */
-class Conversation {
-  readonly #last = new Map<ConversationParty, number>();
-  readonly #ordinary: number[] = [];
-  readonly #advancing: number[] = [];
-  #sent = 0;
-  #total = 0;
-  #bytes = 0;
-  #pqBytes = 0;
-
-  private constructor(
-    readonly label: string,
-    readonly a: ConversationParty,
-    readonly b: ConversationParty,
-  ) {}
-
-  static async open(label: string, pair: PairFactory): Promise<Conversation> {
-    const { a, b } = await pair();
-    return new Conversation(label, a, b);
-  }
-
-  async step(payload: Uint8Array): Promise<void> {
-    const [from, to] = this.#sent % 2 === 0 ? [this.a, this.b] : [this.b, this.a];
-    this.#sent++;
+/** `messages` alternating messages on a fresh pair, each timed (process CPU, encrypt + decrypt). */
+async function converse(pair: PairFactory, messages: number, payload: Uint8Array): Promise<Samples> {
+  const { a, b } = await pair();
+  const last = new Map<ConversationParty, number>();
+  const out: Samples = { cpu: [], advancing: [], bytes: 0, pqBytes: 0, epochs: '' };
+  for (let i = 0; i < messages; i++) {
+    const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
     const t = cpuNow();
     const m = await from.encrypt(to.address, payload);
     await to.decrypt(from.address, m);
-    const cpu = cpuNow() - t;
-    this.#total += cpu;
+    out.cpu.push(cpuNow() - t);
     const pq = pqOf(m);
-    this.#bytes += m.body.length;
-    this.#pqBytes += pq.length;
+    out.bytes += m.body.length;
+    out.pqBytes += pq.length;
     const e = epochOf(pq);
-    if (e > (this.#last.get(from) ?? e)) this.#advancing.push(cpu);
-    else this.#ordinary.push(cpu);
-    this.#last.set(from, e);
+    out.advancing.push(e > (last.get(from) ?? e));
+    last.set(from, e);
   }
-
-  stats(): Stats {
-    const n = this.#sent;
-    return {
-      all: this.#total / n,
-      ordinary: median(this.#ordinary),
-      advancing: median(this.#advancing),
-      advancingMax: this.#advancing.length ? Math.max(...this.#advancing) : Number.NaN,
-      advancingCount: this.#advancing.length,
-      bytes: this.#bytes / n,
-      pqBytes: this.#pqBytes / n,
-      epochs: `${this.#last.get(this.a) ?? 0}/${this.#last.get(this.b) ?? 0}`,
-    };
-  }
+  out.epochs = `${last.get(a) ?? 0}/${last.get(b) ?? 0}`;
+  return out;
 }
 
-/** Runs every conversation `messages` messages long, interleaved in blocks of `block`. */
-async function runInterleaved(all: Conversation[], messages: number, block: number, payload: Uint8Array) {
-  for (let done = 0, round = 0; done < messages; done += block, round++) {
-    const n = Math.min(block, messages - done);
-    for (let k = 0; k < all.length; k++) {
-      const c = all[(k + round) % all.length] as Conversation;
-      for (let i = 0; i < n; i++) await c.step(payload);
-    }
-  }
+/** The conversations of `impls`, by key: `<index>` with SPQR, `<index>-` without. */
+function conversations(impls: SpqrImpl[]): Map<string, PairFactory> {
+  const all = new Map<string, PairFactory>();
+  impls.forEach((impl, i) => {
+    all.set(`${i}`, impl.pair);
+    if (impl.withoutSpqr) all.set(`${i}-`, impl.withoutSpqr.pair);
+  });
+  return all;
+}
+
+const MARK = 'SPQR-SAMPLES ';
+
+/** The child's side: runs conversation `key` (after a warm-up on another pair) and prints its samples. */
+export async function spqrConversationChild(impls: SpqrImpl[], key: string, o: SpqrRunOptions) {
+  const pair = conversations(impls).get(key);
+  if (!pair) throw new Error(`no SPQR conversation ${key}`);
+  await converse(pair, o.warmup, o.payload);
+  console.log(MARK + JSON.stringify(await converse(pair, o.messages, o.payload)));
+}
+
+/** This script again (same node flags, e.g. tsx's loader), for conversation `key`. */
+function runChild(key: string): Promise<Samples> {
+  return new Promise((resolve, reject) => {
+    const script = process.argv[1] as string;
+    const child = spawn(process.execPath, [...process.execArgv, script], {
+      env: { ...process.env, BENCH_SPQR_CHILD: key },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(MARK));
+      if (code !== 0 || !line) reject(new Error(`SPQR conversation ${key}: exit ${code}`));
+      else resolve(JSON.parse(line.slice(MARK.length)) as Samples);
+    });
+  });
+}
+
+function statsOf(runs: Samples[]): Stats {
+  const cpu = runs.flatMap((r) => r.cpu);
+  const adv = runs.flatMap((r) => r.advancing);
+  const ordinary = cpu.filter((_, i) => !adv[i]);
+  const advancing = cpu.filter((_, i) => adv[i]);
+  const n = cpu.length;
+  return {
+    all: cpu.reduce((s, x) => s + x, 0) / n,
+    ordinary: median(ordinary),
+    advancing: median(advancing),
+    advancingMax: advancing.length ? Math.max(...advancing) : Number.NaN,
+    advancingCount: advancing.length / runs.length,
+    bytes: runs.reduce((s, r) => s + r.bytes, 0) / n,
+    pqBytes: runs.reduce((s, r) => s + r.pqBytes, 0) / n,
+    epochs: [...new Set(runs.map((r) => r.epochs))].join(', '),
+  };
 }
 
 interface Measured {
@@ -156,46 +194,23 @@ function limitOf(label: string): number | undefined {
   return label.includes('(node)') ? 1 : label.includes('(platform)') ? 2 : undefined;
 }
 
-/**
- * Prints the SPQR rows; `messages` alternating messages per conversation (after the handshake), run
- * interleaved in blocks of `block` messages, after `warmup` discarded messages on other sessions.
- */
-export async function spqrConversationReport(
-  impls: SpqrImpl[],
-  messages: number,
-  payload: Uint8Array,
-  block = 20,
-  warmup = 100,
-) {
+/** Prints the SPQR rows: every conversation `o.rounds` times, each run in a process of its own. */
+export async function spqrConversationReport(impls: SpqrImpl[], o: SpqrRunOptions) {
   console.log(
-    `## SPQR: ${messages} alternating messages of ${payload.length} B (encrypt + decrypt per message), ` +
-      `all conversations interleaved in blocks of ${block}, after ${warmup} warm-up messages each`,
+    `## SPQR: ${o.messages} alternating messages of ${o.payload.length} B (encrypt + decrypt per message), ` +
+      `${o.rounds} rounds, each conversation in a process of its own after ${o.warmup} warm-up messages`,
   );
-  // Warm-up, discarded: the same kinds of conversation, long enough for an epoch, so that compiling
-  // the code paths is not charged to the first measured block.
-  const warm = await Promise.all(
-    impls
-      .flatMap((i) => [i.pair, ...(i.withoutSpqr ? [i.withoutSpqr.pair] : [])])
-      .map((p) => Conversation.open('', p)),
-  );
-  await runInterleaved(warm, warmup, block, payload);
-  const convs = new Map<SpqrImpl, { with: Conversation; without?: Conversation }>();
-  for (const impl of impls) {
-    const w = await Conversation.open(impl.label, impl.pair);
-    convs.set(
-      impl,
-      impl.withoutSpqr
-        ? { with: w, without: await Conversation.open(impl.withoutSpqr.label, impl.withoutSpqr.pair) }
-        : { with: w },
-    );
+  const keys = [...conversations(impls).keys()];
+  const samples = new Map<string, Samples[]>(keys.map((k) => [k, []]));
+  for (let round = 0; round < o.rounds; round++) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[(k + round) % keys.length] as string;
+      samples.get(key)!.push(await runChild(key));
+    }
   }
-  const all = [...convs.values()].flatMap((c) => (c.without ? [c.with, c.without] : [c.with]));
-  await runInterleaved(all, messages, block, payload);
-  const rows: Measured[] = impls.map((impl) => {
-    const c = convs.get(impl)!;
-    return c.without
-      ? { impl, with: c.with.stats(), without: c.without.stats() }
-      : { impl, with: c.with.stats() };
+  const rows: Measured[] = impls.map((impl, i) => {
+    const w = statsOf(samples.get(`${i}`)!);
+    return impl.withoutSpqr ? { impl, with: w, without: statsOf(samples.get(`${i}-`)!) } : { impl, with: w };
   });
 
   const base = rows.find((r) => r.impl.baseline);
@@ -229,12 +244,12 @@ export async function spqrConversationReport(
     if (limit === undefined) continue;
     const ratio = r.with.all / base.with.all;
     const x = extraOf(r);
-    const extraRatio =
+    const extra =
       x && libX
-        ? `; extra ${fmt(x.all)} = ${(x.all / libX.all).toFixed(2)}× ${libExtra!.impl.label}'s ${fmt(libX.all)}`
+        ? `; SPQR's extra ${fmt(x.all)} / message (ordinary ${signed(x.ordinary)}), ${libExtra!.impl.label}'s ${signed(libX.all)} (ordinary ${signed(libX.ordinary)})`
         : '';
     console.log(
-      `  ${r.impl.label.padEnd(w)}  total ${ratio.toFixed(2)}×  ${ratio <= limit ? 'met' : 'MISSED'}${extraRatio}`,
+      `  ${r.impl.label.padEnd(w)}  total ${ratio.toFixed(2)}×  ${ratio <= limit ? 'met' : 'MISSED'}${extra}`,
     );
   }
   console.log('');
