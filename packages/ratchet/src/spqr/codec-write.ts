@@ -15,7 +15,7 @@ export const SPQR_STATE_FORMAT_VERSION = 1;
 
 function writeDecoder(w: FastWriter, d: ChunkDecoder): void {
   w.uint(1, d.length);
-  for (const b of d.pointBytes()) w.bytes(2, b);
+  d.emitPoints((bytes, start, end) => w.bytesRange(2, bytes, start, end));
 }
 
 function encoderOf(b: Braid) {

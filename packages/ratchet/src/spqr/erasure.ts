@@ -191,11 +191,12 @@ export class ChunkDecoder {
   }
 
   /**
-   * The same as `points()`, each polynomial's points as `BE16(x) ‖ BE16(y)` pairs (what the state
-   * record stores). Views of the decoder's own bytes: read them, never change them.
+   * The same as `points()` in the state record's form: `emit` gets each polynomial's points as
+   * `BE16(x) ‖ BE16(y)` pairs, the range `start … end` of the decoder's own bytes (read them, never
+   * change them), without a view or a tuple made per polynomial or point.
    */
-  pointBytes(): Uint8Array[] {
-    return Array.from({ length: POLYS }, (_, j) => this.#buf.subarray(this.#off[j], this.#off[j + 1]));
+  emitPoints(emit: (bytes: Uint8Array, start: number, end: number) => void): void {
+    for (let j = 0; j < POLYS; j++) emit(this.#buf, this.#off[j] as number, this.#off[j + 1] as number);
   }
 
   /** A new decoder with `chunk` added (this one is unchanged). */
