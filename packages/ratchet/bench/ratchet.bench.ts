@@ -4,7 +4,8 @@
 // (`tsx bench/ratchet.bench.ts`). `BENCH_TIME_MS=<ms>` sets the time per task (default 900, split
 // over `BENCH_ROUNDS` rounds, default 3),
 // `BENCH_ONLY=setup,oneway,pingpong,skip1000,skip2000,forged-0,forged-40,forged-prekey,spqr` picks scenarios, `BENCH_IMPLS=node,pure` implementations
-// (`BENCH_SPQR_MESSAGES`, default 600: length of the SPQR conversation, see bench/spqr-conversation.ts).
+// (`BENCH_SPQR_MESSAGES`, default 600: length of the SPQR conversation, `BENCH_SPQR_ROUNDS`, default 2:
+// runs of each, every run in a process of its own, see bench/spqr-conversation.ts).
 //
 // Scenarios (each iteration, medians reported):
 // - setup+first:  initiator processes a fresh bundle, encrypts a 200-byte message, responder decrypts
@@ -31,6 +32,7 @@ import type { CryptoProvider } from '@e2ee-kit/core';
 import { platformProvider } from '@e2ee-kit/core';
 import {
   type AddressLike,
+  type LibHandle,
   LibsignalParty,
   libs,
   type RawPreKeyBundle,
@@ -50,7 +52,12 @@ import { Bench, type FnOptions } from 'tinybench';
 import { emitRows, implOf, type PackageRow } from '../../../tools/bench/emit.js';
 import { allProviders } from '../../../tools/providers.js';
 import { forgedPreKeyMessage, forgedSignalMessage } from '../test/forgery.js';
-import { spqrConversationReport } from './spqr-conversation.js';
+import {
+  type SpqrImpl,
+  type SpqrRunOptions,
+  spqrConversationChild,
+  spqrConversationReport,
+} from './spqr-conversation.js';
 
 const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 900);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -82,17 +89,23 @@ class OurParty implements Party {
   private constructor(
     readonly store: InMemoryProtocolStore,
     readonly provider: CryptoProvider,
+    readonly protocol: 'pqxdh' | 'x3dh',
   ) {
     this.address = { name: `ours-${++counter}`, deviceId: 1 };
   }
-  static async create(provider: CryptoProvider): Promise<OurParty> {
-    return new OurParty(await InMemoryProtocolStore.create({ provider }), provider);
+  /** `protocol: 'x3dh'` starts (and accepts) version-3 sessions: the Double Ratchet without SPQR. */
+  static async create(provider: CryptoProvider, protocol: 'pqxdh' | 'x3dh' = 'pqxdh'): Promise<OurParty> {
+    return new OurParty(await InMemoryProtocolStore.create({ provider }), provider, protocol);
   }
   cipher(peer: AddressLike): SessionCipher {
     const k = `${peer.name}.${peer.deviceId}`;
     let c = this.#ciphers.get(k);
     if (!c) {
-      c = new SessionCipher(this.store, peer, { provider: this.provider, localAddress: this.address });
+      c = new SessionCipher(this.store, peer, {
+        provider: this.provider,
+        localAddress: this.address,
+        acceptX3dh: this.protocol === 'x3dh',
+      });
       this.#ciphers.set(k, c);
     }
     return c;
@@ -103,7 +116,9 @@ class OurParty implements Party {
     ).toParts();
   }
   async processBundle(peer: AddressLike, bundle: unknown): Promise<void> {
-    await this.cipher(peer).initiate(PreKeyBundle.from(bundle as PreKeyBundleParts));
+    await this.cipher(peer).initiate(PreKeyBundle.from(bundle as PreKeyBundleParts), {
+      protocol: this.protocol,
+    });
   }
   encrypt(peer: AddressLike, plaintext: Uint8Array): Promise<RawWireMessage> {
     return this.cipher(peer).encrypt(plaintext);
@@ -144,8 +159,8 @@ function rivalParty<S>(
   };
 }
 
-function libParty(storage: 'bytes' | 'objects'): Party {
-  const p = LibsignalParty.create(libs.lib103, { name: `lib-${++counter}`, storage });
+function libParty(storage: 'bytes' | 'objects', lib: LibHandle = libs.lib103): Party {
+  const p = LibsignalParty.create(lib, { name: `lib-${++counter}`, storage });
   return rivalParty(
     p,
     (peer) => p.sessionBytes(peer)!,
@@ -176,10 +191,10 @@ const impls = allImpls.filter(
   (i) => i.baseline || !implFilter || implFilter.some((f) => i.label.includes(f)),
 );
 
-/** A and B with an acknowledged session (B has answered once). */
-async function establishedPair(impl: Impl): Promise<{ a: Party; b: Party }> {
+/** A and B with an acknowledged session (B has answered once); B made by `createB` if given. */
+async function establishedPair(impl: Impl, createB = impl.create): Promise<{ a: Party; b: Party }> {
   const a = await impl.create();
-  const b = await impl.create();
+  const b = await createB();
   await a.processBundle(b.address, await b.createBundle());
   await b.decrypt(a.address, await a.encrypt(b.address, PAYLOAD));
   await a.decrypt(b.address, await b.encrypt(a.address, PAYLOAD));
@@ -387,7 +402,50 @@ function printTargets(t: Map<string, TargetRow[]>): void {
   console.log('');
 }
 
+/**
+ * The SPQR conversation's implementations, each with the same conversation on sessions without SPQR:
+ * ours on a version-3 (X3DH) session, which never runs it; libsignal-client 0.103.0 cannot make one
+ * (SPQR is mandatory since 0.92), so libsignal's own extra comes from 0.90.0, which runs SPQR with a
+ * 0.90.0 peer and negotiates it down with a 0.72.1 one (PQXDH, version 4, no `pq_ratchet`).
+ */
+function spqrImpls(): SpqrImpl[] {
+  const ours = impls.filter((i) => i.label.startsWith('e2ee-kit'));
+  const lib103 = impls.find((i) => i.baseline)!;
+  const lib90: Impl = { label: 'libsignal-client 0.90.0', create: async () => libParty('bytes', libs.lib90) };
+  return [
+    ...ours.map((i) => {
+      const provider = allProviders.find((p) => i.label === `e2ee-kit (${p.label})`)!.provider;
+      const x3dh: Impl = { label: `${i.label}, X3DH`, create: () => OurParty.create(provider, 'x3dh') };
+      return {
+        label: i.label,
+        pair: () => establishedPair(i),
+        withoutSpqr: { label: 'without SPQR (X3DH session)', pair: () => establishedPair(x3dh) },
+      };
+    }),
+    { label: lib103.label, baseline: true, pair: () => establishedPair(lib103) },
+    {
+      label: lib90.label,
+      pair: () => establishedPair(lib90),
+      withoutSpqr: {
+        label: 'without SPQR (0.90.0 ↔ 0.72.1)',
+        pair: () => establishedPair(lib90, async () => libParty('bytes', libs.lib72)),
+      },
+    },
+  ];
+}
+
+function spqrOptions(): SpqrRunOptions {
+  return {
+    messages: Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
+    payload: PAYLOAD,
+    warmup: 100,
+    rounds: Number(process.env['BENCH_SPQR_ROUNDS'] ?? 2),
+  };
+}
+
 async function main(): Promise<void> {
+  const child = process.env['BENCH_SPQR_CHILD'];
+  if (child !== undefined) return spqrConversationChild(spqrImpls(), child, spqrOptions());
   const only = process.env['BENCH_ONLY']?.split(',');
   const started = Date.now();
   console.log(
@@ -480,16 +538,7 @@ async function main(): Promise<void> {
   }
   printTargets(targets);
   if (!only || only.includes('spqr')) {
-    const spqrImpls = impls.filter(rejectable).filter((i) => !i.label.includes('object store'));
-    await spqrConversationReport(
-      spqrImpls.map((i) => ({
-        label: i.label,
-        baseline: i.baseline === true,
-        pair: () => establishedPair(i),
-      })),
-      Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
-      PAYLOAD,
-    );
+    await spqrConversationReport(spqrImpls(), spqrOptions());
   }
   console.log(
     'Markdown:\n| scenario | implementation | wall median | speed | CPU median | speed |\n|---|---|---|---|---|---|',

@@ -1,9 +1,18 @@
 // SPQR rows of the ratchet benchmark (issue 13.5): CPU and wire bytes per message of an alternating
-// conversation long enough for several braid epochs, ours next to libsignal-client 0.103.0 in the same
-// run. Epoch-advancing messages (the sender's wire epoch moved on since its previous message) are
-// reported apart from the others; "all" is the mean over the whole conversation (each message's share
-// of the ML-KEM work included). Target: mean CPU per message ≤ libsignal-client's on the node
-// provider, ≤ 2× on platform.
+// conversation long enough for several braid epochs, ours next to libsignal-client in the same run,
+// and what SPQR itself adds: the same conversation on a session without SPQR. Epoch-advancing
+// messages (the sender's wire epoch moved on since its previous message) are reported apart from the
+// others; "all" is the mean over the whole conversation (each message's share of the ML-KEM work and
+// of the process's garbage collection included). Target: mean CPU per message ≤ libsignal-client's on
+// the node provider, ≤ 2× on platform.
+//
+// Every conversation runs in a process of its own (this script again, `BENCH_SPQR_CHILD` naming the
+// conversation): a major GC costs 20–70 ms of process CPU and lands on whichever message is running
+// when the shared heap crosses its limit, which in one process moved a 600-message mean by 100 µs or
+// more from run to run and charged one implementation's garbage to another. The conversations run one
+// after the other in `rounds` rounds with a rotating order, so load changes on a shared machine hit
+// every row alike; each round's samples are pooled.
+import { spawn } from 'node:child_process';
 import { decodeVarint } from '@e2ee-kit/core';
 import type { AddressLike, RawWireMessage } from '@e2ee-kit/interop/libsignal';
 import { PreKeySignalMessage, SignalMessage } from '@e2ee-kit/ratchet';
@@ -14,15 +23,34 @@ export interface ConversationParty {
   decrypt(peer: AddressLike, message: RawWireMessage): Promise<Uint8Array>;
 }
 
+export type PairFactory = () => Promise<{ a: ConversationParty; b: ConversationParty }>;
+
 export interface SpqrImpl {
   readonly label: string;
   readonly baseline?: boolean;
-  pair(): Promise<{ a: ConversationParty; b: ConversationParty }>;
+  pair: PairFactory;
+  /** The same conversation on sessions that do not run SPQR (the "extra" is with − without). */
+  readonly withoutSpqr?: { readonly label: string; readonly pair: PairFactory };
 }
 
-interface Row {
-  label: string;
-  baseline: boolean;
+export interface SpqrRunOptions {
+  readonly messages: number;
+  readonly payload: Uint8Array;
+  /** Messages on a throwaway pair first (compiling the code paths is not charged to the rows). */
+  readonly warmup: number;
+  readonly rounds: number;
+}
+
+/** One conversation's per-message results, as a child process reports them. */
+interface Samples {
+  cpu: number[];
+  advancing: boolean[];
+  bytes: number;
+  pqBytes: number;
+  epochs: string;
+}
+
+interface Stats {
   all: number;
   ordinary: number;
   advancing: number;
@@ -57,72 +85,172 @@ const cpuNow = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const fmt = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
+const fmt = (ms: number) =>
+  Number.isNaN(ms) ? '–' : Math.abs(ms) >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+const signed = (ms: number) => (ms >= 0 ? `+${fmt(ms)}` : `−${fmt(-ms)}`);
 
-async function measure(impl: SpqrImpl, messages: number, payload: Uint8Array): Promise<Row> {
-  const { a, b } = await impl.pair();
+/** `messages` alternating messages on a fresh pair, each timed (process CPU, encrypt + decrypt). */
+async function converse(pair: PairFactory, messages: number, payload: Uint8Array): Promise<Samples> {
+  const { a, b } = await pair();
   const last = new Map<ConversationParty, number>();
-  const ordinary: number[] = [];
-  const advancing: number[] = [];
-  let total = 0;
-  let bytes = 0;
-  let pqBytes = 0;
+  const out: Samples = { cpu: [], advancing: [], bytes: 0, pqBytes: 0, epochs: '' };
   for (let i = 0; i < messages; i++) {
     const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
     const t = cpuNow();
     const m = await from.encrypt(to.address, payload);
     await to.decrypt(from.address, m);
-    const cpu = cpuNow() - t;
-    total += cpu;
+    out.cpu.push(cpuNow() - t);
     const pq = pqOf(m);
-    bytes += m.body.length;
-    pqBytes += pq.length;
+    out.bytes += m.body.length;
+    out.pqBytes += pq.length;
     const e = epochOf(pq);
-    if (e > (last.get(from) ?? e)) advancing.push(cpu);
-    else ordinary.push(cpu);
+    out.advancing.push(e > (last.get(from) ?? e));
     last.set(from, e);
   }
+  out.epochs = `${last.get(a) ?? 0}/${last.get(b) ?? 0}`;
+  return out;
+}
+
+/** The conversations of `impls`, by key: `<index>` with SPQR, `<index>-` without. */
+function conversations(impls: SpqrImpl[]): Map<string, PairFactory> {
+  const all = new Map<string, PairFactory>();
+  impls.forEach((impl, i) => {
+    all.set(`${i}`, impl.pair);
+    if (impl.withoutSpqr) all.set(`${i}-`, impl.withoutSpqr.pair);
+  });
+  return all;
+}
+
+const MARK = 'SPQR-SAMPLES ';
+
+/** The child's side: runs conversation `key` (after a warm-up on another pair) and prints its samples. */
+export async function spqrConversationChild(impls: SpqrImpl[], key: string, o: SpqrRunOptions) {
+  const pair = conversations(impls).get(key);
+  if (!pair) throw new Error(`no SPQR conversation ${key}`);
+  await converse(pair, o.warmup, o.payload);
+  console.log(MARK + JSON.stringify(await converse(pair, o.messages, o.payload)));
+}
+
+/** This script again (same node flags, e.g. tsx's loader), for conversation `key`. */
+function runChild(key: string): Promise<Samples> {
+  return new Promise((resolve, reject) => {
+    const script = process.argv[1] as string;
+    const child = spawn(process.execPath, [...process.execArgv, script], {
+      env: { ...process.env, BENCH_SPQR_CHILD: key },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(MARK));
+      if (code !== 0 || !line) reject(new Error(`SPQR conversation ${key}: exit ${code}`));
+      else resolve(JSON.parse(line.slice(MARK.length)) as Samples);
+    });
+  });
+}
+
+function statsOf(runs: Samples[]): Stats {
+  const cpu = runs.flatMap((r) => r.cpu);
+  const adv = runs.flatMap((r) => r.advancing);
+  const ordinary = cpu.filter((_, i) => !adv[i]);
+  const advancing = cpu.filter((_, i) => adv[i]);
+  const n = cpu.length;
   return {
-    label: impl.label,
-    baseline: impl.baseline === true,
-    all: total / messages,
+    all: cpu.reduce((s, x) => s + x, 0) / n,
     ordinary: median(ordinary),
     advancing: median(advancing),
-    advancingMax: Math.max(...advancing),
-    advancingCount: advancing.length,
-    bytes: bytes / messages,
-    pqBytes: pqBytes / messages,
-    epochs: `${last.get(a) ?? 0}/${last.get(b) ?? 0}`,
+    advancingMax: advancing.length ? Math.max(...advancing) : Number.NaN,
+    advancingCount: advancing.length / runs.length,
+    bytes: runs.reduce((s, r) => s + r.bytes, 0) / n,
+    pqBytes: runs.reduce((s, r) => s + r.pqBytes, 0) / n,
+    epochs: [...new Set(runs.map((r) => r.epochs))].join(', '),
   };
 }
 
-/** Prints the SPQR rows; `messages` alternating messages per implementation (after the handshake). */
-export async function spqrConversationReport(impls: SpqrImpl[], messages: number, payload: Uint8Array) {
+interface Measured {
+  impl: SpqrImpl;
+  with: Stats;
+  without?: Stats;
+}
+
+/** Extra per message of SPQR: mean, ordinary (median vs median) and epoch-advancing (median vs median). */
+function extraOf(
+  m: Measured,
+): { all: number; ordinary: number; advancing: number; bytes: number } | undefined {
+  const w = m.without;
+  if (!w) return undefined;
+  return {
+    all: m.with.all - w.all,
+    ordinary: m.with.ordinary - w.ordinary,
+    advancing: m.with.advancing - w.ordinary,
+    bytes: m.with.bytes - w.bytes,
+  };
+}
+
+function limitOf(label: string): number | undefined {
+  return label.includes('(node)') ? 1 : label.includes('(platform)') ? 2 : undefined;
+}
+
+/** Prints the SPQR rows: every conversation `o.rounds` times, each run in a process of its own. */
+export async function spqrConversationReport(impls: SpqrImpl[], o: SpqrRunOptions) {
   console.log(
-    `## SPQR: ${messages} alternating messages of ${payload.length} B (encrypt + decrypt per message)`,
+    `## SPQR: ${o.messages} alternating messages of ${o.payload.length} B (encrypt + decrypt per message), ` +
+      `${o.rounds} rounds, each conversation in a process of its own after ${o.warmup} warm-up messages`,
   );
-  const rows: Row[] = [];
-  for (const impl of impls) rows.push(await measure(impl, messages, payload));
-  const base = rows.find((r) => r.baseline);
-  const w = Math.max(...rows.map((r) => r.label.length));
-  for (const r of rows) {
-    const ratio = base ? r.all / base.all : Number.NaN;
-    console.log(
-      `  ${r.label.padEnd(w)}  all ${fmt(r.all).padStart(8)} (${ratio.toFixed(2)}× lib)  ordinary ${fmt(r.ordinary).padStart(8)}` +
-        `  epoch-advancing ×${r.advancingCount} median ${fmt(r.advancing)} max ${fmt(r.advancingMax)}` +
-        `  wire ${r.bytes.toFixed(0)} B/msg (pq_ratchet ${r.pqBytes.toFixed(1)} B)  final epochs A/B ${r.epochs}`,
-    );
-  }
-  if (base) {
-    console.log(
-      `## target: mean CPU per message ≤ libsignal-client on node, ≤ 2× on platform (${fmt(base.all)})`,
-    );
-    for (const r of rows.filter((x) => !x.baseline)) {
-      const limit = r.label.includes('(node)') ? 1 : r.label.includes('platform') ? 2 : undefined;
-      if (limit === undefined) continue;
-      const ratio = r.all / base.all;
-      console.log(`  ${r.label.padEnd(w)}  ${ratio.toFixed(2)}×  ${ratio <= limit ? 'met' : 'MISSED'}`);
+  const keys = [...conversations(impls).keys()];
+  const samples = new Map<string, Samples[]>(keys.map((k) => [k, []]));
+  for (let round = 0; round < o.rounds; round++) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[(k + round) % keys.length] as string;
+      samples.get(key)!.push(await runChild(key));
     }
+  }
+  const rows: Measured[] = impls.map((impl, i) => {
+    const w = statsOf(samples.get(`${i}`)!);
+    return impl.withoutSpqr ? { impl, with: w, without: statsOf(samples.get(`${i}-`)!) } : { impl, with: w };
+  });
+
+  const base = rows.find((r) => r.impl.baseline);
+  const w = Math.max(...impls.map((i) => Math.max(i.label.length, (i.withoutSpqr?.label.length ?? 0) + 2)));
+  for (const r of rows) {
+    const s = r.with;
+    const ratio = base ? s.all / base.with.all : Number.NaN;
+    console.log(
+      `  ${r.impl.label.padEnd(w)}  all ${fmt(s.all).padStart(8)} (${ratio.toFixed(2)}× lib)  ordinary ${fmt(s.ordinary).padStart(8)}` +
+        `  epoch-advancing ×${s.advancingCount} median ${fmt(s.advancing)} max ${fmt(s.advancingMax)}` +
+        `  wire ${s.bytes.toFixed(0)} B/msg (pq_ratchet ${s.pqBytes.toFixed(1)} B)  final epochs A/B ${s.epochs}`,
+    );
+    const x = extraOf(r);
+    if (r.without && x) {
+      console.log(
+        `  ${`  ${r.impl.withoutSpqr!.label}`.padEnd(w)}  all ${fmt(r.without.all).padStart(8)}              ordinary ${fmt(r.without.ordinary).padStart(8)}` +
+          `  wire ${r.without.bytes.toFixed(0)} B/msg` +
+          `  → SPQR adds ${signed(x.all)} / message (ordinary ${signed(x.ordinary)}, epoch-advancing ${signed(x.advancing)}), ${x.bytes.toFixed(0)} B`,
+      );
+    }
+  }
+  if (!base) return console.log('');
+  console.log(
+    `## target: mean CPU per message ≤ libsignal-client on node, ≤ 2× on platform (${fmt(base.with.all)})`,
+  );
+  // libsignal's own extra: the build that can run both ways in one version (0.90.0 negotiates down).
+  const libExtra = rows.find((r) => !r.impl.label.startsWith('e2ee-kit') && r.without);
+  const libX = libExtra ? extraOf(libExtra) : undefined;
+  for (const r of rows.filter((x) => x.impl.label.startsWith('e2ee-kit'))) {
+    const limit = limitOf(r.impl.label);
+    if (limit === undefined) continue;
+    const ratio = r.with.all / base.with.all;
+    const x = extraOf(r);
+    const extra =
+      x && libX
+        ? `; SPQR's extra ${fmt(x.all)} / message (ordinary ${signed(x.ordinary)}), ${libExtra!.impl.label}'s ${signed(libX.all)} (ordinary ${signed(libX.ordinary)})`
+        : '';
+    console.log(
+      `  ${r.impl.label.padEnd(w)}  total ${ratio.toFixed(2)}×  ${ratio <= limit ? 'met' : 'MISSED'}${extra}`,
+    );
   }
   console.log('');
 }

@@ -1,5 +1,6 @@
 import { DecodeError, SecretBytes } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
+import { spqrStateBytes } from '../spqr/codec.js';
 import { capArchive } from './archive-caps.js';
 import { RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
@@ -90,8 +91,11 @@ export class SessionRecord {
   serialize(): Uint8Array {
     let size = 64;
     for (const p of this.#previous) size += p.length + 4;
-    const w = new FastWriter(size + 1024);
     const current = this.#current;
+    // The SPQR state's own encoding first (kept with the state), so that its writer gets the shared
+    // scratch buffer rather than a fresh one; the record's writer then copies it in.
+    if (current?.braid) spqrStateBytes(current.braid);
+    const w = new FastWriter(size + 1024);
     if (current) w.nested(1, (n) => current.encodeInto(n));
     for (const p of this.#previous) w.bytes(2, p);
     return w.finish(Uint8Array.of(RecordTag.Session, FORMAT_VERSION));

@@ -1,9 +1,9 @@
 /**
  * Writing an `SpqrState` record (the format is described in codec.ts), on the session records'
- * single-buffer writer: nested messages are written in place, not built and copied level by level.
- * The record is written on every message (0.5–3.7 KB mid-epoch), so the immutable parts that outlive
- * a message keep their encodings: a braid, and an erasure decoder (a sender's braid keeps its decoder
- * until the next chunk arrives). Those kept bytes never leave this module (writers copy them).
+ * single-buffer writer: nested messages (braid, encoder, decoder, chain) are written in place, not
+ * built and copied level by level. The record is written on every message (0.5–3.7 KB mid-epoch) and
+ * the braid changes on almost every one, so nothing below the state is kept: writing is copying the
+ * braid's byte fields and the decoder's points, which are kept in their record form.
  */
 import { FastWriter } from '../records/fast-proto.js';
 import type { Braid } from './braid.js';
@@ -13,19 +13,9 @@ import type { SpqrStateData } from './state.js';
 
 export const SPQR_STATE_FORMAT_VERSION = 1;
 
-const braidBytes = new WeakMap<Braid, Uint8Array>();
-const decoderBytes = new WeakMap<ChunkDecoder, Uint8Array>();
-
-function writeDecoder(d: ChunkDecoder): Uint8Array {
-  let out = decoderBytes.get(d);
-  if (!out) {
-    const w = new FastWriter(1024);
-    w.uint(1, d.length);
-    for (const b of d.pointBytes()) w.bytes(2, b);
-    out = w.finish();
-    decoderBytes.set(d, out);
-  }
-  return out;
+function writeDecoder(w: FastWriter, d: ChunkDecoder): void {
+  w.uint(1, d.length);
+  d.emitPoints((bytes, start, end) => w.bytesRange(2, bytes, start, end));
 }
 
 function encoderOf(b: Braid) {
@@ -52,13 +42,7 @@ function decoderOf(b: Braid) {
           : undefined;
 }
 
-function writeBraid(b: Braid): Uint8Array {
-  let out = braidBytes.get(b);
-  if (out) return out;
-  const dec = decoderOf(b);
-  // Before this writer takes the shared scratch buffer (the decoder's own writer would need it).
-  const decBytes = dec ? writeDecoder(dec) : undefined;
-  const w = new FastWriter(4096);
+function writeBraid(w: FastWriter, b: Braid): void {
   w.uint(1, b.tag);
   w.uint(2, b.epoch);
   w.bytes(3, b.auth.root);
@@ -75,10 +59,8 @@ function writeBraid(b: Braid): Uint8Array {
       n.uint(2, enc.emitted);
     });
   }
-  if (decBytes) w.bytes(11, decBytes);
-  out = w.finish();
-  braidBytes.set(b, out);
-  return out;
+  const dec = decoderOf(b);
+  if (dec) w.nested(11, (n) => writeDecoder(n, dec));
 }
 
 /** Skipped keys as `BE32(counter) ‖ key` entries, by counter. */
@@ -119,11 +101,10 @@ function writeChain(w: FastWriter, c: Chain): void {
 
 /** The record of a state's data (every value was range-checked when the state was made). */
 export function encodeSpqrState(d: SpqrStateData): Uint8Array {
-  const braid = writeBraid(d.braid);
-  const w = new FastWriter(braid.length + 1024);
+  const w = new FastWriter(8192);
   w.uint(1, SPQR_STATE_FORMAT_VERSION);
   w.uint(2, d.a2b ? 1 : 0);
-  w.bytes(3, braid);
+  w.nested(3, (n) => writeBraid(n, d.braid));
   w.nested(4, (n) => writeChain(n, d.chain));
   return w.finish();
 }

@@ -100,14 +100,8 @@ function readDecoder(b: Uint8Array, length: number): ChunkDecoder {
   const polys = (f.get(2) ?? []) as Uint8Array[];
   if (polys.length !== 16 || polys.some((p) => !(p instanceof Uint8Array) || p.length % 4 !== 0))
     throw stateDecodeError('decoder points malformed');
-  const points = polys.map((p) => {
-    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    const pts: [number, number][] = [];
-    for (let i = 0; i < p.length; i += 4) pts.push([v.getUint16(i), v.getUint16(i + 2)]);
-    return pts;
-  });
   try {
-    return new ChunkDecoder(length, points);
+    return ChunkDecoder.fromPointBytes(length, polys);
   } catch {
     throw stateDecodeError('decoder points malformed');
   }

@@ -98,110 +98,201 @@ function valueAt(object: Uint8Array, k: number): number {
   return ((object[2 * k] as number) << 8) | (object[2 * k + 1] as number);
 }
 
-/** Per polynomial: the points kept, sorted by x (x → y). */
-type Points = Map<number, number>;
+const xAt = (b: Uint8Array, o: number) => ((b[o] as number) << 8) | (b[o + 1] as number);
+const yAt = (b: Uint8Array, o: number) => ((b[o + 2] as number) << 8) | (b[o + 3] as number);
 
-/** Collects chunks of one object of known length until any K distinct indices have arrived. */
+/**
+ * Collects chunks of one object of known length until any K distinct indices have arrived.
+ *
+ * The points are kept the way the state record stores them — per polynomial j, `BE16(x) ‖ BE16(y)`
+ * pairs sorted by x — in one buffer (polynomial j at bytes `off[j] … off[j + 1]`), so that adding a
+ * chunk is one copy with 16 insertions and writing the state is 16 views (a receiving braid makes a
+ * new decoder on every message, and the state is written on every message).
+ */
 export class ChunkDecoder {
   readonly length: number;
-  readonly #points: Points[];
+  /** Never changed once the constructor or `withChunk` returns (decoders are values). */
+  #buf: Uint8Array;
+  #off: Uint16Array;
 
   constructor(length: number, points?: readonly (readonly (readonly [number, number])[])[]) {
     assertLength(length);
     this.length = length;
-    this.#points = [];
-    for (let j = 0; j < POLYS; j++) {
-      const m: Points = new Map();
-      const given = points?.[j];
-      if (given) {
-        if (given.length > 2 * pointsFor(length, j)) throw new RangeError('too many decoder points');
-        for (const [x, y] of given) {
-          if (!Number.isInteger(x) || x < 0 || x > 0xffff || !Number.isInteger(y) || y < 0 || y > 0xffff)
-            throw new RangeError('bad decoder point');
-          if (m.has(x)) throw new RangeError('duplicate decoder point');
-          m.set(x, y);
-        }
-      }
-      this.#points.push(m);
+    this.#off = new Uint16Array(POLYS + 1);
+    if (!points) {
+      this.#buf = new Uint8Array(0);
+      return;
     }
-  }
-
-  /** The stored points per polynomial, sorted by x (for serialization). */
-  points(): [number, number][][] {
-    return this.#points.map((m) => [...m.entries()].sort((a, b) => a[0] - b[0]));
-  }
-
-  /**
-   * The same as `points()`, each polynomial's points as `BE16(x) ‖ BE16(y)` pairs in one array (what
-   * the state record stores), without building a tuple per point.
-   */
-  pointBytes(): Uint8Array[] {
-    return this.#points.map((m) => {
-      const xs = Uint16Array.from(m.keys()).sort();
-      const b = new Uint8Array(4 * xs.length);
-      for (let i = 0; i < xs.length; i++) {
-        const x = xs[i] as number;
-        const y = m.get(x) as number;
+    const polys: Uint8Array[] = [];
+    for (let j = 0; j < POLYS; j++) {
+      const given = points[j] ?? [];
+      const b = new Uint8Array(4 * given.length);
+      given.forEach(([x, y], i) => {
+        if (!Number.isInteger(x) || x < 0 || x > 0xffff || !Number.isInteger(y) || y < 0 || y > 0xffff)
+          throw new RangeError('bad decoder point');
         b[4 * i] = x >>> 8;
         b[4 * i + 1] = x & 0xff;
         b[4 * i + 2] = y >>> 8;
         b[4 * i + 3] = y & 0xff;
+      });
+      polys.push(b);
+    }
+    this.#buf = this.#pack(polys);
+  }
+
+  /**
+   * A decoder from the record's form: 16 arrays of `BE16(x) ‖ BE16(y)` pairs, in any order (they are
+   * sorted here). Too many points for a polynomial or a repeated x → `RangeError`.
+   */
+  static fromPointBytes(length: number, polys: readonly Uint8Array[]): ChunkDecoder {
+    if (polys.length !== POLYS || polys.some((p) => !(p instanceof Uint8Array) || p.length % 4 !== 0))
+      throw new RangeError('decoder points malformed');
+    const d = new ChunkDecoder(length);
+    d.#buf = d.#pack(polys);
+    return d;
+  }
+
+  /** Checks each polynomial's points (count, distinct x), sorts them by x and packs them; sets `#off`. */
+  #pack(polys: readonly Uint8Array[]): Uint8Array {
+    let total = 0;
+    for (const p of polys) total += p.length;
+    const buf = new Uint8Array(total);
+    let w = 0;
+    for (let j = 0; j < POLYS; j++) {
+      const p = polys[j] as Uint8Array;
+      const n = p.length / 4;
+      if (n > 2 * pointsFor(this.length, j)) throw new RangeError('too many decoder points');
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => xAt(p, 4 * a) - xAt(p, 4 * b));
+      this.#off[j] = w;
+      for (let i = 0; i < n; i++) {
+        const o = 4 * (order[i] as number);
+        if (i > 0 && xAt(p, o) === xAt(p, 4 * (order[i - 1] as number)))
+          throw new RangeError('duplicate decoder point');
+        buf.set(p.subarray(o, o + 4), w);
+        w += 4;
       }
-      return b;
+    }
+    this.#off[POLYS] = w;
+    return buf;
+  }
+
+  #count(j: number): number {
+    return ((this.#off[j + 1] as number) - (this.#off[j] as number)) / 4;
+  }
+
+  /** The stored points per polynomial, sorted by x. */
+  points(): [number, number][][] {
+    return Array.from({ length: POLYS }, (_, j) => {
+      const pts: [number, number][] = [];
+      for (let o = this.#off[j] as number; o < (this.#off[j + 1] as number); o += 4)
+        pts.push([xAt(this.#buf, o), yAt(this.#buf, o)]);
+      return pts;
     });
+  }
+
+  /**
+   * The same as `points()` in the state record's form: `emit` gets each polynomial's points as
+   * `BE16(x) ‖ BE16(y)` pairs, the range `start … end` of the decoder's own bytes (read them, never
+   * change them), without a view or a tuple made per polynomial or point.
+   */
+  emitPoints(emit: (bytes: Uint8Array, start: number, end: number) => void): void {
+    for (let j = 0; j < POLYS; j++) emit(this.#buf, this.#off[j] as number, this.#off[j + 1] as number);
   }
 
   /** A new decoder with `chunk` added (this one is unchanged). */
   withChunk(chunk: Chunk): ChunkDecoder {
     if (chunk.data.length !== CHUNK_DATA_LENGTH) throw new RangeError('chunk data must be 32 bytes');
-    // Our own points are valid already: copy the maps instead of re-sorting and re-checking them.
-    const next = new ChunkDecoder(this.length);
-    for (let j = 0; j < POLYS; j++) next.#points[j] = new Map(this.#points[j] as Points);
     const x = chunk.index;
+    const src = this.#buf;
+    // Per polynomial: where x goes (byte offset), and whether it replaces a stored point.
+    const at = new Int32Array(POLYS).fill(-1);
+    const replace = new Uint8Array(POLYS);
+    let grow = 0;
     for (let j = 0; j < POLYS; j++) {
       const need = pointsFor(this.length, j);
-      const m = next.#points[j] as Points;
       // libsignal keeps a point only if it can spare an interpolation (x < need) or is still needed;
       // a repeated x replaces the stored value (sorted_vec's `push`).
-      if (x < need || m.size < need) {
-        const y = ((chunk.data[2 * j] as number) << 8) | (chunk.data[2 * j + 1] as number);
-        m.set(x, y);
+      if (!(x < need || this.#count(j) < need)) continue;
+      const end = this.#off[j + 1] as number;
+      let o = this.#off[j] as number;
+      while (o < end && xAt(src, o) < x) o += 4;
+      at[j] = o;
+      if (o < end && xAt(src, o) === x) replace[j] = 1;
+      else grow += 4;
+    }
+    const next = new ChunkDecoder(this.length);
+    const buf = new Uint8Array(src.length + grow);
+    const off = next.#off;
+    let read = 0;
+    let shift = 0;
+    for (let j = 0; j < POLYS; j++) {
+      off[j] = (this.#off[j] as number) + shift;
+      const o = at[j] as number;
+      if (o < 0) continue;
+      buf.set(src.subarray(read, o), read + shift);
+      const w = o + shift;
+      const d = chunk.data;
+      buf[w] = x >>> 8;
+      buf[w + 1] = x & 0xff;
+      buf[w + 2] = d[2 * j] as number;
+      buf[w + 3] = d[2 * j + 1] as number;
+      if (replace[j]) read = o + 4;
+      else {
+        read = o;
+        shift += 4;
       }
     }
+    buf.set(src.subarray(read), read + shift);
+    off[POLYS] = src.length + grow;
+    next.#buf = buf;
     return next;
   }
 
   /** The object once every polynomial has enough points, else `undefined`. */
   decoded(): Uint8Array | undefined {
-    for (let j = 0; j < POLYS; j++)
-      if ((this.#points[j] as Points).size < pointsFor(this.length, j)) return undefined;
+    for (let j = 0; j < POLYS; j++) if (this.#count(j) < pointsFor(this.length, j)) return undefined;
+    const b = this.#buf;
     const out = new Uint8Array(this.length);
-    // Per polynomial, the n_j lowest-x points; polynomials with the same x set share Lagrange weights.
-    const chosen = this.#points.map((m, j) =>
-      [...m.entries()].sort((a, b) => a[0] - b[0]).slice(0, pointsFor(this.length, j)),
-    );
+    // Per polynomial, the n_j lowest-x points (the first n_j stored); polynomials with the same x set
+    // share Lagrange weights.
+    const chosen = Array.from({ length: POLYS }, (_, j) => {
+      const start = this.#off[j] as number;
+      const n = pointsFor(this.length, j);
+      return {
+        xs: Array.from({ length: n }, (_, i) => xAt(b, start + 4 * i)),
+        ys: Array.from({ length: n }, (_, i) => yAt(b, start + 4 * i)),
+      };
+    });
     const weights = new Map<string, Uint16Array>();
     for (let k = 0; k < this.length / 2; k++) {
       const j = k % POLYS;
       const x = Math.floor(k / POLYS);
-      let y = (this.#points[j] as Points).get(x);
+      let y = this.#stored(j, x);
       if (y === undefined) {
-        const pts = chosen[j] as [number, number][];
-        const key = `${x}:${pts.map((p) => p[0]).join(',')}`;
+        const { xs, ys } = chosen[j] as { xs: number[]; ys: number[] };
+        const key = `${x}:${xs.join(',')}`;
         let w = weights.get(key);
         if (!w) {
-          w = gfLagrangeWeights(
-            pts.map((p) => p[0]),
-            x,
-          );
+          w = gfLagrangeWeights(xs, x);
           weights.set(key, w);
         }
         y = 0;
-        for (let i = 0; i < pts.length; i++) y ^= gfMul(w[i] as number, (pts[i] as [number, number])[1]);
+        for (let i = 0; i < xs.length; i++) y ^= gfMul(w[i] as number, ys[i] as number);
       }
       out[2 * k] = y >>> 8;
       out[2 * k + 1] = y & 0xff;
     }
     return out;
+  }
+
+  /** The stored y of polynomial j at x, if any. */
+  #stored(j: number, x: number): number | undefined {
+    const b = this.#buf;
+    for (let o = this.#off[j] as number; o < (this.#off[j + 1] as number); o += 4) {
+      const xi = xAt(b, o);
+      if (xi === x) return yAt(b, o);
+      if (xi > x) return undefined;
+    }
+    return undefined;
   }
 }

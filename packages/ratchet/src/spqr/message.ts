@@ -26,41 +26,47 @@ export function hasChunk(type: PayloadType): boolean {
   return type !== PayloadType.None && type !== PayloadType.Ct1Ack;
 }
 
-function pushVarint(out: number[], value: number): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
+function varintLength(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  return n;
 }
 
+/** LEB128 of `value` at `out[at]`; returns the index after it. */
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let v = value;
+  let i = at;
+  while (v >= 0x80) {
+    out[i++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[i++] = v;
+  return i;
+}
+
+/** Written straight into one array of the exact length (one is made per message sent). */
 export function serializeSpqrMessage(msg: SpqrMessage): Uint8Array {
   if (!Number.isSafeInteger(msg.epoch) || msg.epoch < 1) throw new RangeError('epoch must be ≥ 1');
   if (!Number.isInteger(msg.index) || msg.index < 0 || msg.index > 0xffff_ffff)
     throw new RangeError('index must be a u32');
-  const out: number[] = [SPQR_VERSION_V1];
-  pushVarint(out, msg.epoch);
-  pushVarint(out, msg.index);
-  out.push(msg.type);
-  if (hasChunk(msg.type)) {
-    const c = msg.chunk;
-    if (
-      !c ||
+  const c = hasChunk(msg.type) ? msg.chunk : undefined;
+  if (
+    hasChunk(msg.type) &&
+    (!c ||
       !Number.isInteger(c.index) ||
       c.index < 0 ||
       c.index > 0xffff ||
-      c.data.length !== CHUNK_DATA_LENGTH
-    )
-      throw new RangeError('this payload type needs a chunk (u16 index, 32 bytes)');
-    pushVarint(out, c.index);
-    const bytes = Uint8Array.from(out);
-    const res = new Uint8Array(bytes.length + CHUNK_DATA_LENGTH);
-    res.set(bytes);
-    res.set(c.data, bytes.length);
-    return res;
-  }
-  return Uint8Array.from(out);
+      c.data.length !== CHUNK_DATA_LENGTH)
+  )
+    throw new RangeError('this payload type needs a chunk (u16 index, 32 bytes)');
+  const head = 1 + varintLength(msg.epoch) + varintLength(msg.index) + 1;
+  const out = new Uint8Array(head + (c ? varintLength(c.index) + CHUNK_DATA_LENGTH : 0));
+  out[0] = SPQR_VERSION_V1;
+  let at = writeVarint(out, 1, msg.epoch);
+  at = writeVarint(out, at, msg.index);
+  out[at++] = msg.type;
+  if (c) out.set(c.data, writeVarint(out, at, c.index));
+  return out;
 }
 
 /**
