@@ -96,7 +96,7 @@ export async function sendPhoto(
   if (!behind) {
     try {
       // Outside the store operation: a slow upload holds no lock.
-      uploaded = await uploadBlob(c.api, photo.blob);
+      uploaded = await uploadBlob(c.api, photo.blob, photo.digest);
       const content = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
       return await c.run(async (tx) => {
         if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
@@ -193,7 +193,7 @@ export async function uploadQueued(c: ClientCore, key: string, entry: OutboxPhot
     const blob = await cachedBlob(c.committed, entry.pointer.digest);
     if (!blob)
       throw new AttachmentError(AttachmentErrorCode.Unavailable, 'the waiting photo was lost on this device');
-    const uploaded = await uploadBlob(c.api, blob);
+    const uploaded = await uploadBlob(c.api, blob, entry.pointer.digest);
     await c.run(async (tx) => {
       if ((await tx.get(key)) === undefined) throw new Queued();
       await recordUpload(tx, key, entry, uploaded);
