@@ -65,7 +65,12 @@ function usage(store: RelayStore, owner: string): { count: number; bytes: number
 }
 
 /** Why a new blob of `size` bytes would break the account's quota, or undefined if it fits. */
-function quotaError(store: RelayStore, owner: string, size: number, limits: BlobLimits): HttpError | undefined {
+function quotaError(
+  store: RelayStore,
+  owner: string,
+  size: number,
+  limits: BlobLimits,
+): HttpError | undefined {
   const used = usage(store, owner);
   if (used.count + 1 > limits.maxBlobsPerAccount) {
     return new HttpError(
@@ -112,7 +117,9 @@ function mayBeStored(
         .prepare('SELECT 1 FROM attachments WHERE owner = ? AND digest = ? AND size = ? AND created_at >= ?')
         .get(owner, digest, size, since)
     : store.db
-        .prepare('SELECT 1 FROM attachments WHERE owner = ? AND size = ? AND digest IS NOT NULL AND created_at >= ? LIMIT 1')
+        .prepare(
+          'SELECT 1 FROM attachments WHERE owner = ? AND size = ? AND digest IS NOT NULL AND created_at >= ? LIMIT 1',
+        )
         .get(owner, size, since);
   return row !== undefined;
 }
@@ -152,7 +159,11 @@ export function blobRoutes(limits: BlobLimits): Route[] {
         if (body.length === 0) throw new HttpError(400, 'invalid_request', 'the attachment body is empty');
         const digest = createHash('sha256').update(body).digest();
         if (claimed && !claimed.equals(digest))
-          throw new HttpError(400, 'digest_mismatch', 'the body does not have the SHA-256 its Content-Digest names');
+          throw new HttpError(
+            400,
+            'digest_mismatch',
+            'the body does not have the SHA-256 its Content-Digest names',
+          );
         const stored = ctx.store.db
           .prepare('SELECT id FROM attachments WHERE owner = ? AND digest = ? AND created_at >= ?')
           .get(me.aci, digest, since) as { id: string } | undefined;

@@ -39,7 +39,12 @@ const headersOnly = (r: Relay, token: string, length: number, extra: Record<stri
   new Promise<number>((resolve, reject) => {
     const req = request(`${r.url}/v1/attachments`, {
       method: 'POST',
-      headers: { 'content-type': OCTETS, authorization: `Bearer ${token}`, 'content-length': length, ...extra },
+      headers: {
+        'content-type': OCTETS,
+        authorization: `Bearer ${token}`,
+        'content-length': length,
+        ...extra,
+      },
     });
     req.on('response', (res) => {
       resolve(res.statusCode ?? 0);
@@ -181,7 +186,9 @@ describe('attachment blobs', () => {
       expect(res.status, header).toBe(400);
     }
     // Another algorithm alone is ignored (RFC 9530 lets a receiver skip what it does not know).
-    expect((await upload(r, alice.token, blob(10), OCTETS, { 'content-digest': 'sha-512=:AAAA:' })).status).toBe(201);
+    expect(
+      (await upload(r, alice.token, blob(10), OCTETS, { 'content-digest': 'sha-512=:AAAA:' })).status,
+    ).toBe(201);
     expect(rows(r)).toBe(1);
   });
 
