@@ -28,7 +28,7 @@ import {
   remove as removeQueued,
 } from './outbox.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
-import { markSent, setStatus } from './receipts.js';
+import { markSent, setStatus, storedMessage } from './receipts.js';
 import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
 
 /**
@@ -180,6 +180,26 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
       });
     }
   }
+}
+
+/**
+ * Sends again one of this device's texts that was not sent ("failed": refused for good, or restored
+ * from a backup that could not send it): it goes back into the outbox with its id and time, as
+ * "pending", and the outbox is flushed. Receivers keep one copy per message id, so a text the
+ * relay did take after all is not shown twice. Photos cannot be sent again (their encrypted blob
+ * is not kept once a send failed). Throws `RangeError` for any other message.
+ */
+export async function sendAgain(c: ClientCore, id: string): Promise<ChatMessage> {
+  const updated = await c.run(async (tx) => {
+    const m = await storedMessage(tx, id);
+    if (!m || !m.outgoing || m.system || m.status !== 'failed' || m.attachment)
+      throw new RangeError('only a text of yours that was not sent can be sent again');
+    await enqueue(tx, { kind: 'text', target: targetOf(m.conversation), id, text: m.text, sentAt: m.sentAt });
+    return setStatus(tx, id, 'pending');
+  });
+  if (updated) c.emit('message-status', updated);
+  void flushOutbox(c).catch(() => {});
+  return updated ?? (await c.run((tx) => storedMessage(tx, id), true))!;
 }
 
 /**

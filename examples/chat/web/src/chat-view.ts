@@ -298,7 +298,23 @@ function bubble(m: ChatMessage, group: boolean): HTMLElement {
           typeof tick.mark === 'string' ? tick.mark : tick.mark(),
         ),
     ),
-    status === 'failed' && h('div', { class: 'failed', 'data-testid': 'message-failed' }, 'Not sent.'),
+    status === 'failed' &&
+      h(
+        'div',
+        { class: 'failed', 'data-testid': 'message-failed' },
+        'Not sent.',
+        // A text goes again with its id (the receiver shows it once); a failed photo's blob is gone.
+        !m.attachment &&
+          h(
+            'button',
+            {
+              class: 'send-again',
+              'data-testid': 'message-send-again',
+              onclick: () => void state.client?.sendAgain(m.id).catch(() => renderMessages()),
+            },
+            'Send again',
+          ),
+      ),
   );
 }
 
