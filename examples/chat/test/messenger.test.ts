@@ -277,3 +277,57 @@ it.skipIf(!suite.enabled)(
   },
   240_000,
 );
+
+it.skipIf(!suite.enabled)(
+  'a text the outbox could not send says "Not sent" with Send again, and goes once after the change is accepted',
+  async () => {
+    problems.length = 0;
+    const erin = await register('erin', PHONE);
+    const frank = await register('frank', DESKTOP);
+    const frankCode = (await frank.getByTestId('recovery-code').textContent()) ?? '';
+    await addContact(erin, 'frank');
+    await erin.getByTestId('contact-frank').click({ timeout: 15_000 });
+    await say(erin, 'hello frank');
+    await eventually(() => lastStatus(erin)).toMatch(/^(delivered|read)$/);
+    // Erin verifies Frank by a screenshot of his QR code.
+    await frank.getByTestId('chat-erin').click({ timeout: 15_000 });
+    await frank.getByTestId('open-safety').click();
+    const qr = await frank.getByTestId('safety-qr').screenshot({ timeout: 15_000 });
+    await erin.getByTestId('open-safety').click();
+    await erin
+      .getByTestId('scan-image')
+      .setInputFiles({ name: 'frank-qr.png', mimeType: 'image/png', buffer: qr });
+    await eventually(() => erin.getByTestId('scan-result').textContent()).toBe('Match: frank is verified.');
+    await erin.getByTestId('safety-back').click();
+
+    // Erin's sends cannot reach the relay (her connection stays up): the text waits.
+    const sends = /\/v1\/(fanout|sealed)\//;
+    await erin.route(sends, (route) => route.abort());
+    await say(erin, 'are you still there?');
+    await eventually(() => lastStatus(erin)).toBe('pending');
+    // Meanwhile Frank re-installs in a new profile: a new safety number.
+    const frank2 = await newPage('frank-reinstalled', DESKTOP);
+    await frank2.getByTestId('register-name').fill('frank');
+    await frank2.getByTestId('register-submit').click();
+    await frank2.getByTestId('register-code').fill(frankCode);
+    await frank2.getByTestId('register-submit').click();
+    await eventually(() => frank2.getByTestId('connection').textContent()).toBe('connected');
+
+    // The relay is reachable again: the outbox tries, and the changed verified number stops it.
+    await erin.unroute(sends);
+    await eventually(() => lastStatus(erin)).toBe('failed');
+    expect(await erin.getByTestId('message-failed').textContent()).toMatch(/^Not sent\./);
+    await eventually(() => erin.getByTestId('notice').textContent()).toMatch(
+      /^Not sent\. frank's safety number changed since you verified it\./,
+    );
+    await checkLayout(erin, 'phone-not-sent');
+    await erin.getByTestId('notice-accept').click();
+    await erin.getByTestId('message-send-again').click();
+    await eventually(() => lastStatus(erin)).toMatch(/^(sent|delivered|read)$/);
+    expect(await erin.getByTestId('message-failed').count()).toBe(0);
+    await frank2.getByTestId('chat-erin').click({ timeout: 15_000 });
+    await eventually(() => texts(frank2)).toEqual(['are you still there?']);
+    expect(problems).toEqual([]);
+  },
+  180_000,
+);

@@ -134,6 +134,7 @@ export class ClientCore {
       sealed: this.sealed,
       provider: this.provider,
       bundleFrom,
+      trustedForSending: (a, key) => this.trustedForSending(a, key),
     });
     this.retries = new RetryReceipts({
       api: this.api,

@@ -195,9 +195,10 @@ export async function sendAgain(c: ClientCore, id: string): Promise<ChatMessage>
     if (!m || !m.outgoing || m.system || m.status !== 'failed' || m.attachment)
       throw new RangeError('only a text of yours that was not sent can be sent again');
     await enqueue(tx, { kind: 'text', target: targetOf(m.conversation), id, text: m.text, sentAt: m.sentAt });
-    return setStatus(tx, id, 'pending');
+    const pendingAgain = await setStatus(tx, id, 'pending');
+    if (pendingAgain) c.emit('message-status', pendingAgain);
+    return pendingAgain;
   });
-  if (updated) c.emit('message-status', updated);
   void flushOutbox(c).catch(() => {});
   return updated ?? (await c.run((tx) => storedMessage(tx, id), true))!;
 }

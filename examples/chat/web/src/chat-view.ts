@@ -35,10 +35,7 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
       return;
     }
     const untrusted = E2eeError.is(err, 'UNTRUSTED_IDENTITY');
-    const text =
-      untrusted && v.kind === 'dm'
-        ? `${what} ${v.contact}'s safety number changed since you verified it. Verify it again, or accept the new number.`
-        : `${what} ${errorText(err)}`;
+    const text = untrusted && v.kind === 'dm' ? untrustedText(what, v.contact) : `${what} ${errorText(err)}`;
     state.sendError = { conversation, untrusted, text };
   };
   const send = async () => {
@@ -171,6 +168,26 @@ export function renderHeader(): void {
         )
       : '',
   );
+}
+
+/** What a send refused because `contact`'s verified safety number changed says. */
+export const untrustedText = (what: string, contact: string) =>
+  `${what} ${contact}'s safety number changed since you verified it. Verify it again, or accept the new number.`;
+
+/**
+ * The outbox gave up on a text of this chat because the contact's verified number changed (the
+ * relay was unreachable when it was written): the same banner as a refused send, with Verify and
+ * Accept, so that "Send again" can then succeed.
+ */
+export function onOutboxRefused(m: ChatMessage & { readonly error?: string }): void {
+  if (m.error !== 'UNTRUSTED_IDENTITY' || !m.conversation.startsWith('dm:')) return;
+  const contact = m.conversation.slice(3);
+  state.sendError = {
+    conversation: m.conversation,
+    untrusted: true,
+    text: untrustedText('Not sent.', contact),
+  };
+  renderBanners();
 }
 
 /** Banners of this chat only: a changed safety number (of this contact), the last failed send. */
