@@ -7,17 +7,17 @@
  * failed text can be sent again (`sendAgain`), shown once even if an earlier try reached the contact.
  */
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
+import { describe, expect, it } from 'vitest';
 import { ChatData } from '../src/app-data.js';
 import { ChatClient, type ChatClientOptions, type FetchLike } from '../src/index.js';
-import { memoryStore } from '../src/memory-store.js';
 import { setStatus } from '../src/receipts.js';
+import { perTestRelay } from './per-test-relay.js';
 
-let relay: Relay;
-const clients: ChatClient[] = [];
 let down = false;
+const bed = perTestRelay(() => {
+  down = false;
+});
+const { clients } = bed;
 /**
  * The old phone's network: when `down`, every request but the backup's upload fails as fetch does
  * with no answer — so nothing flushes the outbox before the backup is taken.
@@ -26,12 +26,7 @@ const oldPhoneFetch: FetchLike = (input, init) =>
   down && !new URL(input).pathname.startsWith('/v1/backup')
     ? Promise.reject(new TypeError('fetch failed'))
     : globalThis.fetch(input, init);
-const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
-  serverUrl: relay.url,
-  webSocket: (url) => new WebSocket(url) as never,
-  store: memoryStore(),
-  ...extra,
-});
+const { opts } = bed;
 const PASSWORD = 'backup password';
 const picture = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
@@ -39,15 +34,6 @@ const shown = async (c: ChatClient, conv: string) =>
   (await c.messages(conv))
     .filter((m) => !m.system)
     .map((m) => `${m.attachment ? 'photo' : m.text}:${m.status ?? 'in'}`);
-
-beforeEach(async () => {
-  down = false;
-  relay = await startRelay({ logger: silentLogger });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await relay.close();
-});
 
 /**
  * Alice writes a text and sends a photo while her phone is offline (both wait), then the relay is

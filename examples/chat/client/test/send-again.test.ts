@@ -5,38 +5,23 @@
  * `sendAgain` sends it, and the contact shows it once. And a contact who re-installed can be
  * written to first when the user had not verified them: the new key is taken, the change noted.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
+import { expect, it } from 'vitest';
 import { ChatClient, type ChatClientOptions, type ChatMessage, type FetchLike } from '../src/index.js';
-import { memoryStore } from '../src/memory-store.js';
+import { perTestRelay } from './per-test-relay.js';
 
-let relay: Relay;
-const clients: ChatClient[] = [];
 let sendsFail = false;
+const bed = perTestRelay(() => {
+  sendsFail = false;
+});
+const { clients } = bed;
 /** Erin's network: while `sendsFail`, her message submissions get no answer (the rest works). */
 const erinFetch: FetchLike = (input, init) =>
   sendsFail && /\/v1\/(fanout|sealed|messages)\b/.test(new URL(input).pathname)
     ? Promise.reject(new TypeError('fetch failed'))
     : globalThis.fetch(input, init);
-const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
-  serverUrl: relay.url,
-  webSocket: (url) => new WebSocket(url) as never,
-  store: memoryStore(),
-  receipts: false,
-  ...extra,
-});
+const opts = (extra: Partial<ChatClientOptions> = {}) => bed.opts({ receipts: false, ...extra });
 const shown = async (c: ChatClient, conv: string) =>
   (await c.messages(conv)).filter((m) => !m.system).map((m) => `${m.text}:${m.status ?? 'in'}`);
-
-beforeEach(async () => {
-  sendsFail = false;
-  relay = await startRelay({ logger: silentLogger });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await relay.close();
-});
 
 it('marks a text to a verified contact who re-installed meanwhile "failed", and sends it again once accepted', async () => {
   const erin = await ChatClient.register('erin', opts({ fetch: erinFetch }));
