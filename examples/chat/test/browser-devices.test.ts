@@ -10,55 +10,29 @@
  * Without Chromium the tests are skipped with one line saying so (CI installs `chromium`).
  */
 import jsQR from 'jsqr';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   addContact,
-  builtWeb,
+  browserSuite,
   checkLayout,
-  findChromium,
-  launchChromium,
   messages,
   openFromList,
   registerOn,
   say,
   WIDTHS,
   waitConnected,
-  watchProblems,
 } from './browser-harness.js';
 
-const executablePath = findChromium('chat device browser tests');
-
-let relay: Relay;
-let browser: Browser;
-let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
-
-beforeAll(async () => {
-  if (!executablePath) return;
-  web = await builtWeb('e2ee-chat-devices-');
-  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
-  browser = await launchChromium(executablePath);
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  web?.remove();
-});
+const suite = browserSuite('chat device browser tests', { prefix: 'e2ee-chat-devices-' });
 
 const connected = waitConnected;
 
 describe.each(WIDTHS)('at a %s width', (width, viewport) => {
   const problems: string[] = [];
 
-  async function fresh(label: string): Promise<Page> {
-    const page = await (await browser.newContext({ viewport })).newPage();
-    watchProblems(page, label, problems);
-    await page.goto(relay.url);
-    return page;
-  }
+  const fresh = (label: string): Promise<Page> => suite.page(label, viewport, problems);
 
   async function register(name: string): Promise<Page> {
     const page = await fresh(name);
@@ -66,7 +40,7 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
     return page;
   }
 
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'a second profile links by its QR code; messages, sent ones too, appear on both devices; unlink removes it',
     async () => {
       problems.length = 0;
@@ -107,8 +81,8 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       expect(await tablet.getByTestId('me').textContent()).toBe(aliceName);
       await expect.poll(() => alice.getByTestId('device-2').count(), { timeout: 15_000 }).toBe(1);
       await checkLayout(alice, `${width}-devices-linked`);
-      const aliceAci = relay.store.accountByName(aliceName)?.aci ?? '';
-      expect(relay.store.deviceIds(aliceAci)).toEqual([1, 2]);
+      const aliceAci = suite.relay.store.accountByName(aliceName)?.aci ?? '';
+      expect(suite.relay.store.deviceIds(aliceAci)).toEqual([1, 2]);
 
       // Bob writes once: both of Alice's devices read it. Contacts are the account's: the one Alice
       // adds on her phone is listed on her tablet too.
@@ -158,12 +132,12 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await openFromList(alice, 'open-devices');
       await alice.getByTestId('unlink-2').click();
       await expect.poll(() => alice.getByTestId('device-2').count(), { timeout: 15_000 }).toBe(0);
-      expect(relay.store.deviceIds(aliceAci)).toEqual([1]);
+      expect(suite.relay.store.deviceIds(aliceAci)).toEqual([1]);
       await openFromList(bob, `contact-${aliceName}`);
       await say(bob, 'Only one device now');
       await openFromList(alice, `contact-${bobName}`);
       await expect.poll(() => messages(alice), { timeout: 15_000 }).toContain('Only one device now');
-      expect(relay.store.pending(aliceAci, 2)).toEqual([]);
+      expect(suite.relay.store.pending(aliceAci, 2)).toEqual([]);
       expect(await messages(tablet)).not.toContain('Only one device now');
       expect(problems).toEqual([]);
       for (const p of [alice, bob, tablet]) await p.context().close();
@@ -171,7 +145,7 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
     180_000,
   );
 
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'restored from an old backup in a fresh profile, the conversation goes on: what meets the old state is asked for again (retry receipt)',
     async () => {
       problems.length = 0;

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildWeb } from '../scripts/web.js';
+import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
 
 /** `which chromium`, or undefined (the caller prints `what` skipped and skips its tests). */
 export function findChromium(what: string): string | undefined {
@@ -54,6 +55,94 @@ export async function builtWeb(prefix: string): Promise<{ dir: string; web: stri
   const web = join(dir, 'web');
   await buildWeb(web);
   return { dir, web, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface BrowserSuiteOptions {
+  /** Prefix of the temporary folder (web build, relay database). */
+  readonly prefix: string;
+  /**
+   * Keep the relay's database in that folder and its port across `relayUp()` calls, so a test can
+   * stop the relay and start it again with the pages reconnecting (otherwise an in-memory relay).
+   */
+  readonly restartable?: boolean;
+}
+
+/**
+ * What every browser test file sets up once: the web client built into a temporary folder, a relay
+ * serving it, and Chromium — started in `beforeAll` and stopped in `afterAll`, both registered by
+ * `browserSuite()`. Without Chromium nothing starts and `enabled` is false (tests `skipIf` it).
+ */
+export class BrowserSuite {
+  readonly executablePath: string | undefined;
+  #web: Awaited<ReturnType<typeof builtWeb>> | undefined;
+  #relay: Relay | undefined;
+  #browser: Browser | undefined;
+  #port = 0;
+
+  constructor(
+    what: string,
+    readonly options: BrowserSuiteOptions,
+  ) {
+    this.executablePath = findChromium(what);
+  }
+
+  get enabled(): boolean {
+    return this.executablePath !== undefined;
+  }
+  /** The running relay (throws while it is stopped). */
+  get relay(): Relay {
+    if (!this.#relay) throw new Error('the relay is not running');
+    return this.#relay;
+  }
+  get browser(): Browser {
+    if (!this.#browser) throw new Error('Chromium was not launched');
+    return this.#browser;
+  }
+
+  /** Starts the relay (again, on the same port and database when `restartable`). */
+  async relayUp(): Promise<void> {
+    if (!this.#web) throw new Error('web client not built');
+    this.#relay = await startRelay({
+      logger: silentLogger,
+      staticDir: this.#web.web,
+      ...(this.options.restartable ? { dbPath: join(this.#web.dir, 'relay.db'), port: this.#port } : {}),
+    });
+    this.#port = this.#relay.port;
+  }
+  /** Stops the relay; the pages lose their connection until `relayUp()`. */
+  async relayDown(): Promise<void> {
+    const relay = this.#relay;
+    this.#relay = undefined;
+    await relay?.close();
+  }
+
+  /** A page in a new browser context (one profile) at `viewport`, watched, on the relay's page. */
+  async page(label: string, viewport: Viewport, problems: string[]): Promise<Page> {
+    const page = await (await this.browser.newContext({ viewport })).newPage();
+    watchProblems(page, label, problems);
+    await page.goto(this.relay.url);
+    return page;
+  }
+
+  async start(): Promise<void> {
+    if (!this.executablePath) return;
+    this.#web = await builtWeb(this.options.prefix);
+    await this.relayUp();
+    this.#browser = await launchChromium(this.executablePath);
+  }
+  async stop(): Promise<void> {
+    await this.#browser?.close();
+    await this.relayDown();
+    this.#web?.remove();
+  }
+}
+
+/** A `BrowserSuite` for the calling test file, started before its tests and stopped after them. */
+export function browserSuite(what: string, options: BrowserSuiteOptions): BrowserSuite {
+  const suite = new BrowserSuite(what, options);
+  beforeAll(() => suite.start(), 120_000);
+  afterAll(() => suite.stop());
+  return suite;
 }
 
 export type Viewport = { width: number; height: number };

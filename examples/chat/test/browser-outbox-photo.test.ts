@@ -5,62 +5,28 @@
  * shows it, verified and decrypted. At a phone and a desktop width, with screenshots in
  * test/artifacts/ and layout checks. Skipped with one line when Chromium is not installed.
  */
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   addContact,
-  builtWeb,
+  browserSuite,
   checkLayout,
-  findChromium,
-  launchChromium,
   openFromList,
   registerOn,
   say,
   type Viewport,
   WIDTHS,
   waitConnected,
-  watchProblems,
 } from './browser-harness.js';
 
-const executablePath = findChromium('chat outbox photo browser test');
-
-let relay: Relay | undefined;
-let browser: Browser;
-let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
-let port = 0;
-
-/** (Re)starts the relay on the same port and database: the pages reconnect to it. */
-async function relayUp(): Promise<void> {
-  if (!web) throw new Error('web client not built');
-  relay = await startRelay({
-    logger: silentLogger,
-    staticDir: web.web,
-    dbPath: join(web.dir, 'relay.db'),
-    port,
-  });
-  port = relay.port;
-}
-
-beforeAll(async () => {
-  if (!executablePath) return;
-  web = await builtWeb('e2ee-chat-outbox-photo-');
-  await relayUp();
-  browser = await launchChromium(executablePath);
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  web?.remove();
+const suite = browserSuite('chat outbox photo browser test', {
+  prefix: 'e2ee-chat-outbox-photo-',
+  restartable: true,
 });
 
 async function open(name: string, viewport: Viewport, problems: string[]): Promise<Page> {
-  const page = await (await browser.newContext({ viewport })).newPage();
-  watchProblems(page, name, problems);
-  await page.goto(relay!.url);
+  const page = await suite.page(name, viewport, problems);
   await registerOn(page, name);
   return page;
 }
@@ -86,7 +52,7 @@ const statuses = (page: Page) =>
 const texts = (page: Page) => page.getByTestId('message').allTextContents();
 
 describe.each(WIDTHS)('at a %s width', (width, viewport) => {
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'a photo sent while the relay is stopped waits as pending and is delivered after it restarts',
     async () => {
       const problems: string[] = [];
@@ -100,10 +66,9 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await eventually(() => texts(bob)).toEqual([expect.stringContaining('a photo follows')]);
 
       const blobs = () =>
-        (relay!.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n;
+        (suite.relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n;
       const before = blobs();
-      await relay!.close();
-      relay = undefined;
+      await suite.relayDown();
       await eventually(() => alice.getByTestId('connection').textContent()).not.toBe('connected');
       await alice
         .getByTestId('attach-input')
@@ -117,7 +82,7 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       expect(await alice.getByTestId('attach-error').textContent()).toBe('');
       await checkLayout(alice, `${width}-outbox-photo-pending`);
 
-      await relayUp();
+      await suite.relayUp();
       await waitConnected(alice, 60_000);
       await eventually(async () => (await statuses(alice))[1]).toMatch(/^(sent|delivered|read)$/);
       await eventually(() => shown(bob)).toEqual(['9x4']);

@@ -5,46 +5,23 @@
  * why. At a phone and a desktop width, with screenshots in test/artifacts/ and layout checks.
  * Skipped with one line when Chromium is not installed.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   addContact,
-  builtWeb,
+  browserSuite,
   checkLayout,
-  findChromium,
-  launchChromium,
   openFromList,
   registerOn,
   type Viewport,
   WIDTHS,
-  watchProblems,
 } from './browser-harness.js';
 
-const executablePath = findChromium('chat photo browser test');
-
-let relay: Relay;
-let browser: Browser;
-let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
-
-beforeAll(async () => {
-  if (!executablePath) return;
-  web = await builtWeb('e2ee-chat-photos-');
-  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
-  browser = await launchChromium(executablePath);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  web?.remove();
-});
+const suite = browserSuite('chat photo browser test', { prefix: 'e2ee-chat-photos-' });
 
 async function open(name: string, viewport: Viewport, problems: string[]): Promise<Page> {
-  const page = await (await browser.newContext({ viewport })).newPage();
-  watchProblems(page, name, problems);
-  await page.goto(relay.url);
+  const page = await suite.page(name, viewport, problems);
   await registerOn(page, name);
   return page;
 }
@@ -70,7 +47,7 @@ const shown = (page: Page) =>
     );
 
 describe.each(WIDTHS)('at a %s width', (width, viewport) => {
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'a photo attached in one tab is verified, decrypted and shown inline in the other; an altered one is refused with a clear text',
     async () => {
       const problems: string[] = [];
@@ -91,15 +68,15 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       expect(await bob.getByTestId('photo').getAttribute('src')).toMatch(/^blob:/);
 
       // From now on the relay flips one byte of every blob it stores.
-      relay.store.db.function('flip_byte', (data) => {
+      suite.relay.store.db.function('flip_byte', (data) => {
         const b = Buffer.from(data as Uint8Array);
         b[20] = (b[20] as number) ^ 0x01;
         return b;
       });
-      relay.store.db.exec(`CREATE TEMP TRIGGER tamper_attachments AFTER INSERT ON main.attachments BEGIN
+      suite.relay.store.db.exec(`CREATE TEMP TRIGGER tamper_attachments AFTER INSERT ON main.attachments BEGIN
       UPDATE main.attachments SET data = flip_byte(NEW.data) WHERE id = NEW.id; END`);
       onTestFinished(() => {
-        relay.store.db.exec('DROP TRIGGER IF EXISTS temp.tamper_attachments');
+        suite.relay.store.db.exec('DROP TRIGGER IF EXISTS temp.tamper_attachments');
       });
       await attach(alice, 'second.png', png(3, 3));
       await expect
@@ -110,8 +87,9 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await checkLayout(bob, `${width}-photo-refused`);
 
       // A file that is not an image is refused in the page, before anything is uploaded.
-      const before = (relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number })
-        .n;
+      const before = (
+        suite.relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }
+      ).n;
       await alice
         .getByTestId('attach-input')
         .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
@@ -125,9 +103,9 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await expect
         .poll(() => alice.getByTestId('attach-error').textContent(), { timeout: 15_000 })
         .toBe('Photo not sent: big.png is 11 MiB; photos may be at most 10 MiB');
-      expect((relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(
-        before,
-      );
+      expect(
+        (suite.relay.store.db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n,
+      ).toBe(before);
       await checkLayout(alice, `${width}-photo-not-sent`);
       expect(problems).toEqual([]);
       for (const p of [alice, bob]) await p.context().close();

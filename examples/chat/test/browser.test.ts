@@ -11,50 +11,26 @@
  */
 import { PreKeySignalMessage } from '@e2ee-kit/ratchet';
 import jsQR from 'jsqr';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   addContact,
-  builtWeb,
+  browserSuite,
   checkLayout,
   DESKTOP,
-  findChromium,
-  launchChromium,
   messages,
   openFromList,
   registerOn,
   say,
   showChatList,
   WIDTHS,
-  watchProblems,
 } from './browser-harness.js';
 
-const executablePath = findChromium('chat browser test');
-
-let relay: Relay;
-let browser: Browser;
-let web: Awaited<ReturnType<typeof builtWeb>> | undefined;
-
-beforeAll(async () => {
-  if (!executablePath) return;
-  web = await builtWeb('e2ee-chat-web-');
-  relay = await startRelay({ logger: silentLogger, staticDir: web.web });
-  browser = await launchChromium(executablePath);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  web?.remove();
-});
+const suite = browserSuite('chat browser test', { prefix: 'e2ee-chat-web-' });
 
 async function open(name: string, viewport = DESKTOP, problems: string[] = []): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  watchProblems(page, name, problems);
-  await page.goto(relay.url);
+  const page = await suite.page(name, viewport, problems);
   await registerOn(page, name);
   expect(await page.getByTestId('me').textContent()).toBe(name);
   expect(problems).toEqual([]);
@@ -62,7 +38,7 @@ async function open(name: string, viewport = DESKTOP, problems: string[] = []): 
 }
 
 describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport) => {
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'two browser profiles chat both ways, verify each other by QR code, and a backup restores into a fresh profile',
     async () => {
       const problems: string[] = [];
@@ -145,9 +121,7 @@ describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport
       expect(await alice.getByTestId('backup-key').textContent()).toMatch(/^(\d{4} ){15}\d{4}$/);
       await checkLayout(alice, `${width}-backup-created`);
       await alice.context().close();
-      const fresh = await (await browser.newContext({ viewport })).newPage();
-      watchProblems(fresh, `${aliceName}-restored`, problems);
-      await fresh.goto(relay.url);
+      const fresh = await suite.page(`${aliceName}-restored`, viewport, problems);
       await fresh.getByTestId('restore-name').fill(aliceName);
       await fresh.getByTestId('restore-code').fill(recoveryCode);
       await fresh.getByTestId('restore-secret').fill('browser backup password');
@@ -170,17 +144,17 @@ describe.each(WIDTHS)('chat, verify and restore at a %s width', (width, viewport
   );
 });
 
-it.skipIf(!executablePath)(
+it.skipIf(!suite.enabled)(
   'two tabs of one profile on one IndexedDB send at once: the Web Lock leaves no counter repeated and no message lost',
   async () => {
     // Every ciphertext the relay is handed for Bob (rows are deleted once acknowledged).
     const bodies: Buffer[] = [];
-    relay.store.db.function('record_tab_envelope', (body) => {
+    suite.relay.store.db.function('record_tab_envelope', (body) => {
       bodies.push(Buffer.from(body as Uint8Array));
       return null;
     });
     // Envelopes are addressed by ServiceId: those for the account whose display name is tabs-bob.
-    relay.store.db.exec(`CREATE TEMP TRIGGER watch_tab_envelopes AFTER INSERT ON main.envelopes
+    suite.relay.store.db.exec(`CREATE TEMP TRIGGER watch_tab_envelopes AFTER INSERT ON main.envelopes
       WHEN NEW.to_aci = (SELECT aci FROM main.accounts WHERE name = 'tabs-bob') BEGIN
       SELECT record_tab_envelope(NEW.body); END`);
     const bob = await open('tabs-bob');
@@ -188,7 +162,7 @@ it.skipIf(!executablePath)(
     // A second tab of the same profile: same origin, same IndexedDB, the account opens from it.
     await addContact(first, 'tabs-bob');
     const second = await first.context().newPage();
-    await second.goto(relay.url);
+    await second.goto(suite.relay.url);
     await expect.poll(() => second.getByTestId('me').textContent(), { timeout: 20_000 }).toBe('tabs-alice');
     for (const tab of [first, second]) await tab.getByTestId('contact-tabs-bob').click({ timeout: 15_000 });
 
@@ -242,7 +216,7 @@ async function savePrivacy(page: Page, choice: 'everyone' | 'contacts' | 'except
 }
 
 describe.each(WIDTHS)('group consent at a %s width', (width, viewport) => {
-  it.skipIf(!executablePath)(
+  it.skipIf(!suite.enabled)(
     'an add from a non-contact is an invitation with its expiry, accepted; with "Everyone" the next add joins directly; "My contacts except…" turns an excepted contact\'s add into an invitation, declined',
     async () => {
       const problems: string[] = [];

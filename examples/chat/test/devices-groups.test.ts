@@ -4,44 +4,16 @@
  * as sent); a device linked after the group exists gets the sender keys with the next message, and
  * an unlinked one is left out and then rotated past.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { expect, it } from 'vitest';
 import { ChatData } from '../client/src/app-data.js';
-import { ChatClient, type ChatClientOptions, LinkRequest } from '../client/src/index.js';
-import { memoryStore } from '../client/src/memory-store.js';
+import { ChatClient } from '../client/src/index.js';
 import { accessKeyOf } from '../client/src/sealed.js';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { deviceTestbed, texts } from './devices-harness.js';
 
-let relay: Relay;
-const clients: ChatClient[] = [];
-const opts = (): ChatClientOptions => ({
-  serverUrl: relay.url,
-  store: memoryStore(),
-  webSocket: (url) => new WebSocket(url) as never,
-});
-const keep = (c: ChatClient) => {
-  clients.push(c);
-  return c;
-};
-const texts = async (c: ChatClient, conv: string) =>
-  (await c.messages(conv)).filter((m) => !m.system).map((m) => `${m.outgoing ? '>' : '<'} ${m.text}`);
+const bed = deviceTestbed();
+const { opts, keep, link } = bed;
 const notes = async (c: ChatClient, conv: string) =>
   (await c.messages(conv)).filter((m) => m.system).map((m) => m.text);
-
-async function link(existing: ChatClient): Promise<ChatClient> {
-  const request = await LinkRequest.create(relay.url);
-  const linked = ChatClient.link(request, opts());
-  await existing.linkDevice(request.uri);
-  return keep(await linked);
-}
-
-beforeEach(async () => {
-  relay = await startRelay({ logger: silentLogger });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await relay.close();
-});
 
 it('a group reaches every device of every member and our own other devices, as devices come and go', async () => {
   const alice = keep(await ChatClient.register('alice', opts()));
@@ -127,7 +99,7 @@ it('a group reaches every device of every member and our own other devices, as d
   expect(alice.sealed.stats.unsealed).toBe(unsealedBefore + 1);
   expect(left.rotation).toBeUndefined();
   expect(await notes(alice, conv)).toContain('bob unlinked a device (2)');
-  expect(relay.store.pending(bob.aci, 2)).toEqual([]);
+  expect(bed.relay.store.pending(bob.aci, 2)).toEqual([]);
   const rotated = await alice.sendGroupText(group.id, 'only for the phone');
   expect(rotated.rotation).toBeDefined();
   expect([...rotated.distributedTo].sort()).toEqual(['alice', 'bob']);

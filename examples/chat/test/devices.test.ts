@@ -5,46 +5,15 @@
  * back — through a retry receipt — a message it could no longer decrypt.
  */
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { expect, it } from 'vitest';
 import { ChatData } from '../client/src/app-data.js';
 import { DIRECTORY_KEYS } from '../client/src/directory.js';
-import { ChatClient, type ChatClientOptions, LinkRequest, type RelayError } from '../client/src/index.js';
-import { memoryStore } from '../client/src/memory-store.js';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
+import { ChatClient, LinkRequest, type RelayError } from '../client/src/index.js';
 import { makeDevice } from '../server/test/helpers.js';
+import { deviceTestbed, texts } from './devices-harness.js';
 
-let relay: Relay;
-const clients: ChatClient[] = [];
-const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
-  serverUrl: relay.url,
-  store: memoryStore(),
-  webSocket: (url) => new WebSocket(url) as never,
-  ...extra,
-});
-const keep = (c: ChatClient) => {
-  clients.push(c);
-  return c;
-};
-const texts = async (c: ChatClient, conv: string) =>
-  (await c.messages(conv)).filter((m) => !m.system).map((m) => `${m.outgoing ? '>' : '<'} ${m.text}`);
-
-/** Links a new device to `existing`'s account the way the UI does: the QR text is handed over. */
-async function link(existing: ChatClient): Promise<ChatClient> {
-  const request = await LinkRequest.create(relay.url);
-  expect(request.uri).toMatch(/^e2ee-chat:\/\/linkdevice\?uuid=[A-Za-z0-9_-]{22}&pub_key=/);
-  const linked = ChatClient.link(request, opts());
-  await existing.linkDevice(request.uri);
-  return keep(await linked);
-}
-
-beforeEach(async () => {
-  relay = await startRelay({ logger: silentLogger });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await relay.close();
-});
+const bed = deviceTestbed();
+const { opts, keep, link } = bed;
 
 it('links a second device: messages to and from both, sync copies of sent messages, unlink stops delivery', async () => {
   const alice = keep(await ChatClient.register('alice', opts()));
@@ -58,10 +27,10 @@ it('links a second device: messages to and from both, sync copies of sent messag
   const pinned = new ChatData(tablet.store.app);
   expect(await pinned.json(DIRECTORY_KEYS.byAci(alice.aci))).toBe('alice');
   expect(await pinned.json(DIRECTORY_KEYS.byName('alice'))).toBe(alice.aci);
-  expect(relay.store.deviceIds(alice.aci)).toEqual([1, 2]);
+  expect(bed.relay.store.deviceIds(alice.aci)).toEqual([1, 2]);
   // The relay keeps the account's device list.
   expect((await alice.listDevices()).map((d) => d.deviceId)).toEqual([1, 2]);
-  expect((await relay.store.listAccounts()).find((a) => a.name === 'alice')?.devices).toEqual([1, 2]);
+  expect((await bed.relay.store.listAccounts()).find((a) => a.name === 'alice')?.devices).toEqual([1, 2]);
 
   // Bob writes: his first send learns alice's second device from the relay's 409.
   const sent = await bob.sendText('alice', 'hello, both of you');
@@ -113,12 +82,12 @@ it('links a second device: messages to and from both, sync copies of sent messag
     'alice linked a device (2)',
     'alice unlinked a device (2)',
   ]);
-  expect(relay.store.pending(alice.aci, 2)).toEqual([]);
+  expect(bed.relay.store.pending(alice.aci, 2)).toEqual([]);
   await alice.syncOnce();
   expect((await texts(alice, 'dm:bob')).at(-1)).toBe('< only the phone now');
   const own = await alice.sendText('bob', 'no sync copy for an unlinked device');
   expect(own.envelopes.map((e) => e.to)).toEqual(['bob']);
-  expect(relay.store.pending(alice.aci, 2)).toEqual([]);
+  expect(bed.relay.store.pending(alice.aci, 2)).toEqual([]);
 });
 
 it('the relay answers a fan-out send that names the wrong devices with 409 / 410, and queues nothing', async () => {
@@ -157,13 +126,13 @@ it('the relay answers a fan-out send that names the wrong devices with 409 / 410
     (e: unknown) => e as RelayError,
   );
   expect(own?.body).toMatchObject({ missingDevices: [2] });
-  expect(relay.store.pending(bob.aci, 1)).toEqual([]);
+  expect(bed.relay.store.pending(bob.aci, 1)).toEqual([]);
 });
 
 it('a provisioning code is single-use and bound to its account', async () => {
   const alice = keep(await ChatClient.register('alice', opts()));
   const bob = keep(await ChatClient.register('bob', opts()));
-  const request = await LinkRequest.create(relay.url);
+  const request = await LinkRequest.create(bed.relay.url);
   const linking = ChatClient.link(request, opts());
   await bob.linkDevice(request.uri); // bob's code, bob's identity: this links to bob, not alice
   const linked = keep(await linking);
@@ -225,7 +194,7 @@ it('restore from an old backup: a message the restored device cannot decrypt com
   await bob.sendText('alice', 'are you there?');
   await restored.syncOnce(); // bad MAC → a retry receipt to bob's device
   expect(restored.retries.stats.receiptsSent).toBe(1);
-  expect(relay.store.pending(bob.aci, 1).map((e) => e.type)).toEqual(['plaintext']);
+  expect(bed.relay.store.pending(bob.aci, 1).map((e) => e.type)).toEqual(['plaintext']);
   await bob.syncOnce(); // the receipt: archive, fresh bundle, re-send from the resend cache
   expect(bob.retries.stats.resent).toBe(1);
   await restored.syncOnce();

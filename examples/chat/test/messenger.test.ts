@@ -10,63 +10,14 @@
  * Screenshots go to test/artifacts/ (git-ignored; CI keeps the folder). No uncaught error and no
  * console error from the app may appear (Chromium's own network lines aside: see browser-harness).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildWeb } from '../scripts/web.js';
-import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
-import {
-  checkLayout,
-  DESKTOP,
-  findChromium,
-  launchChromium,
-  PHONE,
-  say,
-  type Viewport,
-  watchProblems,
-} from './browser-harness.js';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { browserSuite, checkLayout, DESKTOP, PHONE, say, type Viewport } from './browser-harness.js';
 
-const executablePath = findChromium('chat messenger test');
-
-let relay: Relay;
-let browser: Browser;
-let dir: string;
-let port = 0;
+const suite = browserSuite('chat messenger test', { prefix: 'e2ee-chat-messenger-', restartable: true });
 const problems: string[] = [];
 
-async function relayUp(): Promise<void> {
-  relay = await startRelay({
-    logger: silentLogger,
-    staticDir: join(dir, 'web'),
-    dbPath: join(dir, 'relay.db'),
-    port,
-  });
-  port = relay.port;
-}
-
-beforeAll(async () => {
-  if (!executablePath) return;
-  dir = mkdtempSync(join(tmpdir(), 'e2ee-chat-messenger-'));
-  await buildWeb(join(dir, 'web'));
-  await relayUp();
-  browser = await launchChromium(executablePath);
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function newPage(label: string, viewport: Viewport): Promise<Page> {
-  const context: BrowserContext = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  watchProblems(page, label, problems);
-  await page.goto(relay.url);
-  return page;
-}
+const newPage = (label: string, viewport: Viewport): Promise<Page> => suite.page(label, viewport, problems);
 
 async function register(name: string, viewport: Viewport): Promise<Page> {
   const page = await newPage(name, viewport);
@@ -91,7 +42,7 @@ const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 6
 const texts = (page: Page) => page.getByTestId('message').allTextContents();
 const lastStatus = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
 
-it.skipIf(!executablePath)(
+it.skipIf(!suite.enabled)(
   'chats like a messenger at 390 px and on a desktop: notice, times, ticks, scrolling, outbox, re-install',
   async () => {
     const alice = await register('alice', PHONE);
@@ -131,12 +82,12 @@ it.skipIf(!executablePath)(
     expect(scrolls).toBe(true);
 
     // The relay goes down: a text waits as pending (no error banner), and goes when it is back.
-    await relay.close();
+    await suite.relayDown();
     await say(alice, 'written while the relay is down');
     await eventually(() => lastStatus(alice)).toBe('pending');
     expect(await alice.getByTestId('notice').count()).toBe(0);
     await checkLayout(alice, 'phone-chat-pending');
-    await relayUp();
+    await suite.relayUp();
     await eventually(() => lastStatus(alice)).toMatch(/^(delivered|read)$/);
     await eventually(() => texts(bob)).toContain('written while the relay is down');
 
@@ -261,7 +212,7 @@ it.skipIf(!executablePath)(
   240_000,
 );
 
-it.skipIf(!executablePath)(
+it.skipIf(!suite.enabled)(
   'backs up like a messenger: key shown once with its warning, password change, lockout kept across a reload',
   async () => {
     problems.length = 0;
@@ -325,4 +276,58 @@ it.skipIf(!executablePath)(
     expect(problems).toEqual([]);
   },
   240_000,
+);
+
+it.skipIf(!suite.enabled)(
+  'a text the outbox could not send says "Not sent" with Send again, and goes once after the change is accepted',
+  async () => {
+    problems.length = 0;
+    const erin = await register('erin', PHONE);
+    const frank = await register('frank', DESKTOP);
+    const frankCode = (await frank.getByTestId('recovery-code').textContent()) ?? '';
+    await addContact(erin, 'frank');
+    await erin.getByTestId('contact-frank').click({ timeout: 15_000 });
+    await say(erin, 'hello frank');
+    await eventually(() => lastStatus(erin)).toMatch(/^(delivered|read)$/);
+    // Erin verifies Frank by a screenshot of his QR code.
+    await frank.getByTestId('chat-erin').click({ timeout: 15_000 });
+    await frank.getByTestId('open-safety').click();
+    const qr = await frank.getByTestId('safety-qr').screenshot({ timeout: 15_000 });
+    await erin.getByTestId('open-safety').click();
+    await erin
+      .getByTestId('scan-image')
+      .setInputFiles({ name: 'frank-qr.png', mimeType: 'image/png', buffer: qr });
+    await eventually(() => erin.getByTestId('scan-result').textContent()).toBe('Match: frank is verified.');
+    await erin.getByTestId('safety-back').click();
+
+    // Erin's sends cannot reach the relay (her connection stays up): the text waits.
+    const sends = /\/v1\/(fanout|sealed)\//;
+    await erin.route(sends, (route) => route.abort());
+    await say(erin, 'are you still there?');
+    await eventually(() => lastStatus(erin)).toBe('pending');
+    // Meanwhile Frank re-installs in a new profile: a new safety number.
+    const frank2 = await newPage('frank-reinstalled', DESKTOP);
+    await frank2.getByTestId('register-name').fill('frank');
+    await frank2.getByTestId('register-submit').click();
+    await frank2.getByTestId('register-code').fill(frankCode);
+    await frank2.getByTestId('register-submit').click();
+    await eventually(() => frank2.getByTestId('connection').textContent()).toBe('connected');
+
+    // The relay is reachable again: the outbox tries, and the changed verified number stops it.
+    await erin.unroute(sends);
+    await eventually(() => lastStatus(erin)).toBe('failed');
+    expect(await erin.getByTestId('message-failed').textContent()).toMatch(/^Not sent\./);
+    await eventually(() => erin.getByTestId('notice').textContent()).toMatch(
+      /^Not sent\. frank's safety number changed since you verified it\./,
+    );
+    await checkLayout(erin, 'phone-not-sent');
+    await erin.getByTestId('notice-accept').click();
+    await erin.getByTestId('message-send-again').click();
+    await eventually(() => lastStatus(erin)).toMatch(/^(sent|delivered|read)$/);
+    expect(await erin.getByTestId('message-failed').count()).toBe(0);
+    await frank2.getByTestId('chat-erin').click({ timeout: 15_000 });
+    await eventually(() => texts(frank2)).toEqual(['are you still there?']);
+    expect(problems).toEqual([]);
+  },
+  180_000,
 );

@@ -156,8 +156,14 @@ export class RelayApi {
   }
 
   /** Uploads an encrypted attachment blob (opaque bytes); the relay answers with its id. */
-  async uploadAttachment(blob: Uint8Array): Promise<{ id: string }> {
+  /**
+   * Uploads an encrypted blob. `digest` (base64 SHA-256 of the blob, as in its pointer) goes in a
+   * `Content-Digest` header, so a relay at this account's quota can still answer a re-upload of a
+   * blob it already stores (a retried upload) without being sent a blob it would refuse.
+   */
+  async uploadAttachment(blob: Uint8Array, digest?: string): Promise<{ id: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (digest !== undefined) headers['content-digest'] = `sha-256=:${digest}:`;
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     const body = blob.slice(); // a copy: the request never holds a view of the caller's bytes
     const res = await this.#fetch(`${this.baseUrl}/v1/attachments`, { method: 'POST', headers, body });

@@ -23,6 +23,7 @@ import { type BackupDoc, checkBackupDoc, exportState, importState } from './back
 import type { ClientCore, StoreHooks } from './core.js';
 import { listGroups } from './groups.js';
 import { enroll, openStore } from './lifecycle.js';
+import { settleRestoredOutbox, waitingPhotoDigests } from './outbox.js';
 import {
   address,
   type BackupInfo,
@@ -44,7 +45,13 @@ export async function backup(c: ClientCore, options: BackupOptions): Promise<Bac
   // store operation, so the downloads hold no lock.
   const data = c.committed;
   const limit = Math.min(c.backupMediaBytes, MAX_BACKUP_MEDIA_BYTES);
-  const { media, leftOut } = await collectMedia(data, c.api, c.provider, await historyPhotos(data), limit);
+  // Photos still waiting in the outbox come first: the relay has no copy of them yet, and the
+  // restored device must upload them from the backup's.
+  const waiting = await waitingPhotoDigests(data);
+  const photos = (await historyPhotos(data)).sort(
+    (a, b) => Number(waiting.has(b.digest)) - Number(waiting.has(a.digest)),
+  );
+  const { media, leftOut } = await collectMedia(data, c.api, c.provider, photos, limit);
   return c.run(async () => {
     const doc: BackupDoc = { ...(await exportState(c.txn, c.name, DEVICE_ID)), media };
     const plain = jsonBytes(doc);
@@ -172,7 +179,10 @@ export async function restore(
   await store.transaction(async (tx) => {
     await importState(tx, doc as BackupDoc, DEVICE_ID);
     // The history's photos, checked against its digests (the relay may have forgotten them).
-    await importMedia(new ChatData(tx.app), (doc as BackupDoc).media, resolveProvider(options.provider));
+    const data = new ChatData(tx.app);
+    await importMedia(data, (doc as BackupDoc).media, resolveProvider(options.provider));
+    // What waited in the outbox is sent by this device once it connects; what cannot be is "failed".
+    await settleRestoredOutbox(data);
   });
   const client = await enroll(name, store, hooks, options, recoveryCode);
   await resetAfterRestore(client);

@@ -12,6 +12,7 @@ import { APP_KEYS, ChatData } from './app-data.js';
 import type { BackupMedia } from './backup-media.js';
 import { DIRECTORY_KEYS } from './directory.js';
 import { CONSENT_KEYS } from './group-consent.js';
+import { outboxRowKeys } from './outbox.js';
 import { messageIndexKey } from './receipts.js';
 import { accessKeyOf, SEALED_KEYS } from './sealed.js';
 
@@ -23,7 +24,7 @@ export interface BackupDoc {
   readonly version: typeof BACKUP_VERSION;
   readonly name: string;
   readonly identity: { readonly keyPair: string; readonly registrationId: number };
-  /** App rows (base64 values); the credentials and pending ciphertexts are not carried. */
+  /** App rows (base64 values), the outbox's too; the credentials and pending ciphertexts are not carried. */
   readonly app: readonly (readonly [string, string])[];
   readonly peers: readonly { readonly name: string; readonly identity?: string; readonly session?: string }[];
   readonly senderKeys: readonly {
@@ -67,6 +68,8 @@ export async function exportState(tx: KvTransaction, name: string, deviceId: num
     }
   }
   for (const g of groupIds) keys.push(APP_KEYS.group(g), APP_KEYS.outbox(g));
+  // What still waits to be sent: the restored device sends it (outbox.ts).
+  keys.push(...(await outboxRowKeys(data)));
   const app: [string, string][] = [];
   for (const k of keys) {
     const v = await data.get(k);

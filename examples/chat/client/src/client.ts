@@ -247,6 +247,13 @@ export class ChatClient {
   flushOutbox(): Promise<number> {
     return outbox.flushOutbox(this.#c);
   }
+  /**
+   * Sends again a text of yours that was not sent (status "failed"): it waits in the outbox again
+   * and goes in order; the receiver shows it once even if an earlier try reached it.
+   */
+  sendAgain(messageId: string): Promise<ChatMessage> {
+    return outbox.sendAgain(this.#c, messageId);
+  }
   /** Sends the receipts that are due (each contact's batch in its own operation). */
   flushReceipts(): Promise<void> {
     return direct.flushReceipts(this.#c);

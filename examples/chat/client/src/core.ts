@@ -28,7 +28,7 @@ import { DeviceSender } from './devices.js';
 import { ContactDirectory } from './directory.js';
 import { RetryReceipts } from './healing.js';
 import { bundleFrom } from './prekeys.js';
-import { indexMessage, onIncomingText } from './receipts.js';
+import { indexMessage, onIncomingText, queueDelivered, storedMessage } from './receipts.js';
 import { type Outgoing, SealedSender } from './sealed.js';
 import {
   address,
@@ -134,6 +134,7 @@ export class ClientCore {
       sealed: this.sealed,
       provider: this.provider,
       bundleFrom,
+      trustedForSending: (a, key) => this.trustedForSending(a, key),
     });
     this.retries = new RetryReceipts({
       api: this.api,
@@ -284,7 +285,12 @@ export class ClientCore {
     return this.sealed.send(this.data, messages, (m) => this.api.send(m));
   }
 
-  /** Stores a text or photo of `conversation` (with a receipt due for an incoming 1:1 one). */
+  /**
+   * Stores a text or photo of `conversation` (with a receipt due for an incoming 1:1 one). A message
+   * whose id this conversation already holds from the same sender is not stored again: a device
+   * restored from a backup sends what waited in the backup's outbox, which the old device may have
+   * sent already (outbox.ts). A delivered receipt is still due, so the restored sender's tick moves.
+   */
   async storeText(
     tx: ChatData,
     conversation: string,
@@ -293,6 +299,14 @@ export class ClientCore {
     outgoing: boolean,
     status: DeliveryStatus = 'sent',
   ): Promise<ChatMessage> {
+    const known = await storedMessage(tx, c.id);
+    if (known && !known.system && known.conversation === conversation && known.from === from) {
+      if (!outgoing && c.group === undefined && this.receipts) {
+        await queueDelivered(tx, from, c.id);
+        this.receiptsDue = true;
+      }
+      return known;
+    }
     const message: ChatMessage = {
       id: c.id,
       conversation,

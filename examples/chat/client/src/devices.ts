@@ -26,6 +26,7 @@ import {
 } from '@e2ee-kit/ratchet';
 import { type BundleJson, type EnvelopeKind, type FetchLike, RelayApi, RelayError } from './api.js';
 import type { ChatData } from './app-data.js';
+import { acceptChangedIdentity } from './identity-change.js';
 import type { SealedSender } from './sealed.js';
 
 /** The QR code's scheme and host: `e2ee-chat://linkdevice?uuid=…&pub_key=…`. */
@@ -72,6 +73,8 @@ export interface DeviceSenderDeps {
   readonly sealed: SealedSender;
   readonly provider: CryptoProvider;
   readonly bundleFrom: (b: BundleJson) => PreKeyBundle;
+  /** The app's rule for sending to `address` under `key` (a verified key that changed: no). */
+  readonly trustedForSending: (address: Address, key: PreKeyBundle['identityKey']) => Promise<boolean>;
 }
 
 /** One fan-out send: what the fan-out reported, and every copy the relay took. */
@@ -112,7 +115,8 @@ const wire = (m: Delivery['messages'][number]): WireMessage => ({
 export class DeviceSender {
   constructor(readonly deps: DeviceSenderDeps) {}
 
-  fanout(): DeviceFanout {
+  /** A fan-out over the running operation; `fetched` records the bundles it fetched, per account. */
+  fanout(fetched?: Map<string, PreKeyBundle[]>): DeviceFanout {
     const { api, store, provider, bundleFrom } = this.deps;
     return new DeviceFanout(store(), {
       self: this.deps.self(),
@@ -124,6 +128,7 @@ export class DeviceSender {
           const b = await api.bundle(account, id);
           if (b) out.push(bundleFrom(b));
         }
+        fetched?.set(account, out);
         return out;
       },
     });
@@ -132,10 +137,32 @@ export class DeviceSender {
   /**
    * Sends `plaintext` to every device of ServiceId `recipient` and `sync` to our other devices
    * (`false`: no sync copy; with our own ServiceId as `recipient`: to our other devices only).
+   * A contact who re-installed is sent to under the new identity key unless the user verified the
+   * old one (identity-change.ts).
    */
   async send(recipient: string, plaintext: Uint8Array, sync: Uint8Array | false): Promise<DeviceSendOutcome> {
+    const fetched = new Map<string, PreKeyBundle[]>();
+    try {
+      return await this.#send(recipient, plaintext, sync, fetched);
+    } catch (err) {
+      if (recipient === this.deps.self().name) throw err;
+      const { store, data, trustedForSending } = this.deps;
+      const bundles = fetched.get(recipient) ?? [];
+      const lists = new TxDeviceLists(data);
+      if (!(await acceptChangedIdentity(err, recipient, bundles, store(), lists, trustedForSending)))
+        throw err;
+      return this.#send(recipient, plaintext, sync);
+    }
+  }
+
+  async #send(
+    recipient: string,
+    plaintext: Uint8Array,
+    sync: Uint8Array | false,
+    fetched?: Map<string, PreKeyBundle[]>,
+  ): Promise<DeviceSendOutcome> {
     const envelopes: SentCopy[] = [];
-    const result = await this.fanout().send(
+    const result = await this.fanout(fetched).send(
       recipient,
       plaintext,
       async (d) => {

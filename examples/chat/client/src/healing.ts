@@ -9,9 +9,10 @@
  * This is what lets a device restored from an old backup read what was sent to its newer state.
  * The fan-out encrypts the texts (one per device) and learns the relay's timestamp only once they are
  * queued, so they are put in the cache here (`remember`) rather than by `HealingCipher.encrypt`.
- * The policy's counters are kept in an app row (`RETRY_POLICY_KEY`), written in the transaction of
- * the operation that counted and read back on the first operation after the client opens: a client
- * that restarts (a crash loop, a reloaded tab) keeps the limits it reached instead of asking again.
+ * The policy's counters live in an app row (`RETRY_POLICY_KEY`) only: every operation that consults
+ * the policy reads the row and writes it back in its own store transaction, so a client that restarts
+ * (a crash loop, a reloaded tab) keeps the limits it reached, and two tabs of one profile count on
+ * one policy instead of each saving its own copy over the other's.
  */
 import {
   type Address,
@@ -120,37 +121,34 @@ class DeviceGone extends Error {
 }
 
 export class RetryReceipts {
-  /**
-   * Shared by every operation's healer, so the limits count across them; read from its app row by
-   * the first operation that needs it (the client's operations run one at a time).
-   */
-  #policy: RetryPolicy | undefined;
   readonly stats: RetryStats = { receiptsSent: 0, resent: 0, nullMessages: 0 };
 
   constructor(readonly deps: RetryReceiptsDeps) {}
 
+  /**
+   * The policy as the store holds it now, read inside the running operation's transaction. It is
+   * never cached in memory: two tabs (or two clients) of one store each hold the store's lock for a
+   * whole operation, so reading the row here and writing it back (`#savePolicy`) in the same
+   * transaction makes every operation count on top of the other tab's last one — a copy kept in
+   * memory would let the last tab to save undo the other's counting. If the operation rolls back,
+   * its counting rolls back with it, like the envelope it was for (which the relay delivers again).
+   */
   async #loadPolicy(tx: ChatData): Promise<RetryPolicy> {
-    if (this.#policy) return this.#policy;
     const bytes = await tx.get(RETRY_POLICY_KEY);
-    let policy = new RetryPolicy({ now: this.deps.now });
     if (bytes) {
       try {
-        policy = RetryPolicy.deserialize(bytes, { now: this.deps.now });
+        return RetryPolicy.deserialize(bytes, { now: this.deps.now });
       } catch (err) {
         // An unreadable row loses the counters, nothing else: start over (the next save replaces it).
         if (!(err instanceof DecodeError)) throw err;
       }
     }
-    this.#policy = policy;
-    return policy;
+    return new RetryPolicy({ now: this.deps.now });
   }
 
-  /**
-   * Writes the counters in the operation's transaction. If it rolls back, the row keeps the older
-   * counters while this client's in-memory policy keeps the newer ones: it errs on asking less.
-   */
-  async #savePolicy(tx: ChatData): Promise<void> {
-    if (this.#policy) await tx.put(RETRY_POLICY_KEY, this.#policy.serialize());
+  /** Writes the counters back in the transaction they were read in. */
+  async #savePolicy(tx: ChatData, policy: RetryPolicy): Promise<void> {
+    await tx.put(RETRY_POLICY_KEY, policy.serialize());
   }
 
   async #cache(tx: ChatData): Promise<ResendCache> {
@@ -168,13 +166,17 @@ export class RetryReceipts {
   }
 
   /** A healer over the running operation's store and app rows (`nullMessage` answers an uncached receipt). */
-  async #healer(tx: ChatData, nullMessage?: Uint8Array): Promise<HealingCipher> {
+  async #healer(
+    tx: ChatData,
+    nullMessage?: Uint8Array,
+  ): Promise<{ healer: HealingCipher; policy: RetryPolicy }> {
     const { api, bundleFrom } = this.deps;
-    return new HealingCipher({
+    const policy = await this.#loadPolicy(tx);
+    const healer = new HealingCipher({
       store: this.deps.store(),
       localAddress: this.deps.local(),
       resendCache: await this.#cache(tx),
-      policy: await this.#loadPolicy(tx),
+      policy,
       fetchBundle: async (peer) => {
         const b = await api.bundle(peer.name, peer.deviceId);
         if (!b) throw new DeviceGone();
@@ -190,6 +192,7 @@ export class RetryReceipts {
       ...(nullMessage ? { nullMessage } : {}),
       cipherOptions: { provider: this.deps.provider, ...this.deps.cipherOptions },
     });
+    return { healer, policy };
   }
 
   /** Keeps what was sent to `to` (ServiceId, device) at the relay's `timestamp`, for a receipt that may come. */
@@ -207,7 +210,7 @@ export class RetryReceipts {
     env: Envelope & { readonly fromAci: string },
     options: DecryptOptions<TransactionOf<ProtocolStore>>,
   ): Promise<HealingDecryptResult> {
-    const healer = await this.#healer(tx);
+    const { healer, policy } = await this.#healer(tx);
     const result = await healer.decrypt(
       { name: env.fromAci, deviceId: env.fromDevice },
       { type: env.kind as 'prekey' | 'whisper', body: env.body },
@@ -215,7 +218,7 @@ export class RetryReceipts {
       options,
     );
     // Only a failed decrypt consults the policy: a decrypted message leaves the row alone.
-    if (result.kind !== 'decrypted') await this.#savePolicy(tx);
+    if (result.kind !== 'decrypted') await this.#savePolicy(tx, policy);
     return result;
   }
 
@@ -228,7 +231,7 @@ export class RetryReceipts {
     env: Envelope,
     nullMessage: Uint8Array,
   ): Promise<'resent' | 'null-message' | 'none'> {
-    const healer = await this.#healer(tx, nullMessage);
+    const { healer, policy } = await this.#healer(tx, nullMessage);
     let answer: Awaited<ReturnType<HealingCipher['onRetryRequest']>>;
     try {
       answer = await healer.onRetryRequest({ name: env.from, deviceId: env.fromDevice }, env.body);
@@ -236,12 +239,12 @@ export class RetryReceipts {
       // Malformed receipts are never answered; nor are receipts from a device that is gone (which
       // the policy counted: saved too).
       if ((E2eeError.is(err) && !(err instanceof StoreError)) || err instanceof DeviceGone) {
-        await this.#savePolicy(tx);
+        await this.#savePolicy(tx, policy);
         return 'none';
       }
       throw err;
     }
-    await this.#savePolicy(tx);
+    await this.#savePolicy(tx, policy);
     if (answer.kind === 'resent') {
       this.stats.resent++;
       return 'resent';

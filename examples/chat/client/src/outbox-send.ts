@@ -28,7 +28,7 @@ import {
   remove as removeQueued,
 } from './outbox.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
-import { markSent, setStatus } from './receipts.js';
+import { markSent, setStatus, storedMessage } from './receipts.js';
 import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
 
 /**
@@ -96,7 +96,7 @@ export async function sendPhoto(
   if (!behind) {
     try {
       // Outside the store operation: a slow upload holds no lock.
-      uploaded = await uploadBlob(c.api, photo.blob);
+      uploaded = await uploadBlob(c.api, photo.blob, photo.digest);
       const content = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
       return await c.run(async (tx) => {
         if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
@@ -183,6 +183,27 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
 }
 
 /**
+ * Sends again one of this device's texts that was not sent ("failed": refused for good, or restored
+ * from a backup that could not send it): it goes back into the outbox with its id and time, as
+ * "pending", and the outbox is flushed. Receivers keep one copy per message id, so a text the
+ * relay did take after all is not shown twice. Photos cannot be sent again (their encrypted blob
+ * is not kept once a send failed). Throws `RangeError` for any other message.
+ */
+export async function sendAgain(c: ClientCore, id: string): Promise<ChatMessage> {
+  const updated = await c.run(async (tx) => {
+    const m = await storedMessage(tx, id);
+    if (!m || !m.outgoing || m.system || m.status !== 'failed' || m.attachment)
+      throw new RangeError('only a text of yours that was not sent can be sent again');
+    await enqueue(tx, { kind: 'text', target: targetOf(m.conversation), id, text: m.text, sentAt: m.sentAt });
+    const pendingAgain = await setStatus(tx, id, 'pending');
+    if (pendingAgain) c.emit('message-status', pendingAgain);
+    return pendingAgain;
+  });
+  void flushOutbox(c).catch(() => {});
+  return updated ?? (await c.run((tx) => storedMessage(tx, id), true))!;
+}
+
+/**
  * Uploads a waiting photo's kept blob (unless an earlier try already did) and commits the relay's
  * id into its entry before the message is sent, so a restart after this sends the message with the
  * same id and uploads nothing again. Returns the photo's message content.
@@ -193,7 +214,7 @@ export async function uploadQueued(c: ClientCore, key: string, entry: OutboxPhot
     const blob = await cachedBlob(c.committed, entry.pointer.digest);
     if (!blob)
       throw new AttachmentError(AttachmentErrorCode.Unavailable, 'the waiting photo was lost on this device');
-    const uploaded = await uploadBlob(c.api, blob);
+    const uploaded = await uploadBlob(c.api, blob, entry.pointer.digest);
     await c.run(async (tx) => {
       if ((await tx.get(key)) === undefined) throw new Queued();
       await recordUpload(tx, key, entry, uploaded);

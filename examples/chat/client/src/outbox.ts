@@ -13,11 +13,20 @@
  * App rows (written in the running operation's transaction): `outbox-send:<seq>` → `OutboxEntry` as
  * JSON, the index row `index:outbox-send` listing those keys in writing order (the store reads app
  * rows by key only), and `local:outbox-send-counter`.
+ *
+ * A backup carries these rows (`outboxRowKeys`) and a waiting photo's blob (backup-media.ts), so a
+ * device restored from it sends what still waited when the backup was taken, in order, with the
+ * ids the messages had. The old device may have sent them meanwhile; receivers keep one copy per
+ * message id (`ClientCore.storeText`), so nothing is shown twice. What cannot be sent any more — a
+ * pending message whose entry a backup did not carry (an older backup) or a photo whose blob it did
+ * not — is marked "failed" at restore (`settleRestoredOutbox`), never left waiting.
  */
 import { RelayError } from './api.js';
-import type { ChatData } from './app-data.js';
+import { APP_KEYS, type ChatData } from './app-data.js';
 import type { AttachmentPointer } from './attachments.js';
-import { cacheBlob, dropBlob } from './blob-cache.js';
+import { cacheBlob, cachedBlob, dropBlob } from './blob-cache.js';
+import { setStatus } from './receipts.js';
+import type { ChatMessage } from './types.js';
 
 export type OutboxTarget =
   | { readonly kind: 'dm'; readonly contact: string }
@@ -130,4 +139,44 @@ export async function hasPendingFor(tx: ChatData, target: OutboxTarget): Promise
         ? e.target.contact === (target as { contact: string }).contact
         : e.target.id === (target as { id: string }).id),
   );
+}
+
+/** The outbox's rows, for a backup: the index, the counter and every waiting entry. */
+export async function outboxRowKeys(tx: ChatData): Promise<string[]> {
+  return [INDEX, COUNTER, ...(await tx.members(INDEX))];
+}
+
+/** Digests of the waiting photos not uploaded yet (a backup carries their blobs first). */
+export async function waitingPhotoDigests(tx: ChatData): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const { entry } of await pending(tx))
+    if (entry.kind === 'photo' && entry.uploaded === undefined) out.add(entry.pointer.digest);
+  return out;
+}
+
+/**
+ * Right after a restore (in its transaction): drops waiting photos whose blob the backup did not
+ * bring (they can never be uploaded), and marks "failed" every own message still "pending" without
+ * an entry that will send it. Returns the messages marked failed.
+ */
+export async function settleRestoredOutbox(tx: ChatData): Promise<ChatMessage[]> {
+  const waiting = new Set<string>();
+  for (const { key, entry } of await pending(tx)) {
+    if (
+      entry.kind === 'photo' &&
+      entry.uploaded === undefined &&
+      !(await cachedBlob(tx, entry.pointer.digest))
+    )
+      await remove(tx, key);
+    else waiting.add(entry.id);
+  }
+  const failed: ChatMessage[] = [];
+  for (const conversation of await tx.members(APP_KEYS.conversations)) {
+    for (const m of await tx.messages<ChatMessage>(conversation)) {
+      if (!m.outgoing || m.status !== 'pending' || waiting.has(m.id)) continue;
+      const updated = await setStatus(tx, m.id, 'failed');
+      if (updated) failed.push(updated);
+    }
+  }
+  return failed;
 }

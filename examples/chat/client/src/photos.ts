@@ -4,7 +4,7 @@
  * refuse an oversize pointer before downloading, download at most the bound its size allows, verify
  * and decrypt. Every failure is an `AttachmentError` whose message can be shown as it is.
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, toBase64 } from '@e2ee-kit/core';
 import { type RelayApi, RelayError } from './api.js';
 import {
   AttachmentError,
@@ -32,6 +32,8 @@ const unavailable = (what: string, err: RelayError) =>
 /** A photo encrypted on this device: its blob, and its pointer once the blob has the relay's `id`. */
 export interface EncryptedPhoto {
   readonly blob: Uint8Array;
+  /** The blob's SHA-256, base64 (the pointer's digest). */
+  readonly digest: string;
   pointer(id: string): AttachmentPointer;
 }
 
@@ -46,17 +48,17 @@ export async function encryptPhoto(
 ): Promise<EncryptedPhoto> {
   checkPhotoMeta(meta);
   const enc = await encryptAttachment(bytes, provider);
-  return { blob: enc.blob, pointer: (id) => toPointer(id, enc, meta) };
+  return { blob: enc.blob, digest: toBase64(enc.digest), pointer: (id) => toPointer(id, enc, meta) };
 }
 
 /**
- * Uploads an encrypted blob; returns the relay's id. The relay's refusal is an `AttachmentError`
- * (Unavailable); no answer at all (the relay is down) is rethrown as it came, so the caller can
+ * Uploads an encrypted blob (`digest`: its SHA-256, base64, as in its pointer); returns the relay's
+ * id. The relay's refusal is an `AttachmentError` (Unavailable); no answer at all (the relay is down) is rethrown as it came, so the caller can
  * keep the photo in the outbox (`isRetryable`).
  */
-export async function uploadBlob(api: RelayApi, blob: Uint8Array): Promise<string> {
+export async function uploadBlob(api: RelayApi, blob: Uint8Array, digest: string): Promise<string> {
   try {
-    return (await api.uploadAttachment(blob)).id;
+    return (await api.uploadAttachment(blob, digest)).id;
   } catch (err) {
     if (err instanceof RelayError && !isRetryable(err))
       throw unavailable('the relay did not accept the photo', err);

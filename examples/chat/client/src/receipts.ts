@@ -36,10 +36,21 @@ export function indexMessage(tx: ChatData, id: string, rowKey: string): Promise<
   return tx.put(messageIndexKey(id), utf8(rowKey));
 }
 
+/** The stored message with this id, if any (through the message index). */
+export async function storedMessage(tx: ChatData, id: string): Promise<ChatMessage | undefined> {
+  const where = await tx.get(messageIndexKey(id));
+  return where ? tx.json<ChatMessage>(fromUtf8(where)) : undefined;
+}
+
 /** A text from `contact` arrived: queue its delivered receipt and remember it as unread. */
 export async function onIncomingText(tx: ChatData, contact: string, id: string): Promise<void> {
-  await tx.addMember(DUE, due(contact, 'delivered', id));
+  await queueDelivered(tx, contact, id);
   await tx.addMember(unreadIndex(contact), id);
+}
+
+/** Queues a delivered receipt only (a copy of a text already stored: its read state stays). */
+export function queueDelivered(tx: ChatData, contact: string, id: string): Promise<void> {
+  return tx.addMember(DUE, due(contact, 'delivered', id));
 }
 
 /** The user saw the chat with `contact`: marks its unread texts read and queues read receipts. */

@@ -102,8 +102,11 @@ export interface ChatEvents {
   'prekeys-refilled': { readonly preKeys: number; readonly kyberPreKeys: number };
   /** `code`: the WebSocket close code when the relay closed it. */
   connection: { readonly state: 'open' | 'closed'; readonly code?: number };
-  /** An outgoing text's status changed (outbox, receipts). */
-  'message-status': ChatMessage;
+  /**
+   * An outgoing text's status changed (outbox, receipts). `error`: why the outbox gave up on it
+   * (an error code such as `UNTRUSTED_IDENTITY`), when it turned "failed".
+   */
+  'message-status': ChatMessage & { readonly error?: string };
   /**
    * The relay no longer knows this device: the account was re-registered or restored elsewhere
    * ("replaced"), or its token is unknown ("unauthorized"). Sending and receiving stop here.

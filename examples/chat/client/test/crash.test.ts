@@ -6,7 +6,7 @@
  * order, as if no acknowledgement had reached it. Every restart ends with each message stored
  * exactly once: none lost (its state and its text commit together or not at all), none duplicated
  * (a redelivered message whose state committed is recognised and dropped). The control, a store that
- * commits the app's rows and the protocol rows of a transaction separately, gets some wrong.
+ * commits the protocol rows and the app's rows of a transaction separately, gets some wrong.
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes the app's rows and the protocol rows of one transaction as two commits (the control). */
+/**
+ * Writes the protocol rows and the app's rows of one transaction as two commits, protocol first (the
+ * control): a crash between them keeps a ratchet step whose message was never stored, and the
+ * redelivered envelope cannot be decrypted again. (The other order would store a message whose
+ * state did not commit; its redelivery decrypts again and is dropped as a copy of a stored message
+ * id — see `ClientCore.storeText` — so it would not show the need for one commit.)
+ */
 class SplitBackend implements KvBackend {
   constructor(readonly inner: SqliteBackend) {}
   get(table: Table, key: string) {
@@ -41,8 +47,8 @@ class SplitBackend implements KvBackend {
     return this.inner.list(table);
   }
   async commit(writes: readonly KvWrite[]): Promise<void> {
-    await this.inner.commit(writes.filter((w) => w.table === 'app'));
     await this.inner.commit(writes.filter((w) => w.table !== 'app'));
+    await this.inner.commit(writes.filter((w) => w.table === 'app'));
   }
 }
 
@@ -121,7 +127,7 @@ it('a client killed after any statement of any commit loses and duplicates no me
   expect(atomic.wrong).toBe(0);
   // The copies cover every stage, from nothing received to everything received.
   expect(atomic.stages).toEqual([0, 1, 2, 3, 4, 5]);
-  // The control: the same traffic over a store committing app rows and protocol rows apart.
+  // The control: the same traffic over a store committing protocol rows and app rows apart.
   const split = await crashScenario('dave', true);
   expect(split.wrong).toBeGreaterThan(0);
 }, 120_000);

@@ -200,6 +200,28 @@ describe('photos in the outbox', () => {
     expect(same(await bob.openAttachment(got[0]!.attachment!), photo)).toBe(true);
   });
 
+  it('send a photo whose upload answer was lost even when that upload filled the account quota', async () => {
+    // One blob per account: the lost upload uses the whole quota, so only the relay's dedupe
+    // lets the retry through (the relay must see it is a copy, not a second blob).
+    await relay.close();
+    relay = await startRelay({ logger: silentLogger, blobLimits: { maxBlobsPerAccount: 1 } });
+    const alice = await register('alice');
+    const bob = await register('bob');
+    await alice.send('dm:bob', 'hello');
+    loseUploadAnswer = true;
+    const photo = picture(5_000, 4);
+    expect((await alice.sendPhoto('dm:bob', photo, { contentType: 'image/png' })).message.status).toBe(
+      'pending',
+    );
+    expect(await alice.flushOutbox()).toBe(1);
+    expect(uploads).toEqual(['201', '200']);
+    expect(await shown(alice, 'dm:bob')).toEqual(['hello:sent', 'photo:sent']);
+    await bob.syncOnce();
+    const got = await photosOf(bob, 'dm:alice');
+    expect(got).toHaveLength(1);
+    expect(same(await bob.openAttachment(got[0]!.attachment!), photo)).toBe(true);
+  });
+
   it('keep a bounded number of photos waiting and refuse more', async () => {
     const alice = await register('alice');
     await register('bob');

@@ -91,3 +91,23 @@ it('an unreadable counters row starts over instead of failing the operation', as
   const row = await restarted.store.transaction((tx) => tx.app.get(RETRY_POLICY_KEY));
   expect(row?.slice(0, 2)).toEqual(Uint8Array.of(0x52, 0x01)); // replaced by a readable one
 });
+
+it('two clients of one store (two tabs) count on one policy: 5 receipts in all, not 5 each', async () => {
+  const aliceStore = memoryStore();
+  const { alice, envelope } = await undecryptable(aliceStore);
+  alice.disconnect();
+  // Two tabs of one profile: both open the same store and stay open.
+  const tabA = await ChatClient.open(opts(aliceStore));
+  const tabB = await ChatClient.open(opts(aliceStore));
+  clients.push(tabA, tabB);
+  // The same envelope keeps coming (never acknowledged), to one tab and then the other.
+  for (let i = 0; i < 6; i++) {
+    await tabA.receive(envelope);
+    await tabB.receive(envelope);
+  }
+  // Signal's limit is 5 per message; a policy kept per tab would let each tab go on counting
+  // from its own copy (9 receipts with these 12 deliveries).
+  expect(tabA.retries.stats.receiptsSent + tabB.retries.stats.receiptsSent).toBe(5);
+  expect(tabA.retries.stats.receiptsSent).toBe(3);
+  expect(tabB.retries.stats.receiptsSent).toBe(2);
+});

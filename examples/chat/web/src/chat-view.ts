@@ -35,10 +35,7 @@ export function renderChat(el: HTMLElement, v: ChatView): void {
       return;
     }
     const untrusted = E2eeError.is(err, 'UNTRUSTED_IDENTITY');
-    const text =
-      untrusted && v.kind === 'dm'
-        ? `${what} ${v.contact}'s safety number changed since you verified it. Verify it again, or accept the new number.`
-        : `${what} ${errorText(err)}`;
+    const text = untrusted && v.kind === 'dm' ? untrustedText(what, v.contact) : `${what} ${errorText(err)}`;
     state.sendError = { conversation, untrusted, text };
   };
   const send = async () => {
@@ -173,6 +170,26 @@ export function renderHeader(): void {
   );
 }
 
+/** What a send refused because `contact`'s verified safety number changed says. */
+export const untrustedText = (what: string, contact: string) =>
+  `${what} ${contact}'s safety number changed since you verified it. Verify it again, or accept the new number.`;
+
+/**
+ * The outbox gave up on a text of this chat because the contact's verified number changed (the
+ * relay was unreachable when it was written): the same banner as a refused send, with Verify and
+ * Accept, so that "Send again" can then succeed.
+ */
+export function onOutboxRefused(m: ChatMessage & { readonly error?: string }): void {
+  if (m.error !== 'UNTRUSTED_IDENTITY' || !m.conversation.startsWith('dm:')) return;
+  const contact = m.conversation.slice(3);
+  state.sendError = {
+    conversation: m.conversation,
+    untrusted: true,
+    text: untrustedText('Not sent.', contact),
+  };
+  renderBanners();
+}
+
 /** Banners of this chat only: a changed safety number (of this contact), the last failed send. */
 export function renderBanners(): void {
   const el = document.getElementById('banners');
@@ -298,7 +315,23 @@ function bubble(m: ChatMessage, group: boolean): HTMLElement {
           typeof tick.mark === 'string' ? tick.mark : tick.mark(),
         ),
     ),
-    status === 'failed' && h('div', { class: 'failed', 'data-testid': 'message-failed' }, 'Not sent.'),
+    status === 'failed' &&
+      h(
+        'div',
+        { class: 'failed', 'data-testid': 'message-failed' },
+        'Not sent.',
+        // A text goes again with its id (the receiver shows it once); a failed photo's blob is gone.
+        !m.attachment &&
+          h(
+            'button',
+            {
+              class: 'send-again',
+              'data-testid': 'message-send-again',
+              onclick: () => void state.client?.sendAgain(m.id).catch(() => renderMessages()),
+            },
+            'Send again',
+          ),
+      ),
   );
 }
 

@@ -8,7 +8,7 @@
 import { ChatClient, type ChatMessage } from '@e2ee-kit/chat-client';
 import { conversationOf, nav, state, type View } from './app-state.js';
 import { renderBackup } from './backup-view.js';
-import { renderBanners, renderChat, renderHeader, renderMessages } from './chat-view.js';
+import { onOutboxRefused, renderBanners, renderChat, renderHeader, renderMessages } from './chat-view.js';
 import { addContactForm } from './contacts-view.js';
 import { renderDevices } from './devices-view.js';
 import { h } from './dom.js';
@@ -50,7 +50,9 @@ async function start(client: ChatClient, recoveryCode?: string): Promise<void> {
   state.recoveryCodeToShow = recoveryCode ?? '';
   client.on('message', (m) => onMessage(m));
   client.on('message-status', (m) => {
-    if (m.conversation === conversationOf(state.view)) void renderMessages();
+    if (m.conversation !== conversationOf(state.view)) return;
+    void renderMessages();
+    onOutboxRefused(m);
   });
   client.on('group', () => void refreshLists());
   client.on('invitation', () => void refreshLists());

@@ -1,0 +1,45 @@
+/**
+ * A contact's identity key that changed, found while sending. The kit's `DeviceFanout` refuses
+ * bundles whose identity key is not the one known for the account, before any session is touched,
+ * and leaves the decision to the app. Receiving settles it (a change is accepted for receiving), so
+ * until a contact who re-installed wrote first they could not be written to — even after the user
+ * chose "Accept". As Signal and WhatsApp do, a changed key is accepted for sending — saved, which
+ * notes the change in the chat — unless the user verified the old key (`trustedForSending` says no:
+ * then it stays refused until they verify again or accept the change).
+ */
+import { E2eeError, type PublicKey } from '@e2ee-kit/core';
+import type { DeviceListStore, PreKeyBundle, ProtocolStore } from '@e2ee-kit/ratchet';
+import { DEVICE_ID } from './types.js';
+
+/**
+ * After a fan-out to ServiceId `recipient` failed with `err`: when it is an untrusted identity and
+ * every bundle fetched for it (`bundles`) carries one new key the app trusts for sending, archives
+ * the recipient's current sessions (they belong to the old key; encrypting on one would save that
+ * key again — archived, they still decrypt what was sent before) and saves the new key for each
+ * of its devices, in the running operation. Returns true when the send may be tried again.
+ */
+export async function acceptChangedIdentity(
+  err: unknown,
+  recipient: string,
+  bundles: readonly PreKeyBundle[],
+  store: ProtocolStore,
+  lists: DeviceListStore,
+  trustedForSending: (address: { name: string; deviceId: number }, key: PublicKey) => Promise<boolean>,
+): Promise<boolean> {
+  if (!E2eeError.is(err, 'UNTRUSTED_IDENTITY')) return false;
+  const first = bundles[0];
+  const key = first?.identityKey;
+  if (!first || !key || bundles.some((b) => !b.identityKey.equals(key))) return false;
+  if (!(await trustedForSending({ name: recipient, deviceId: first.deviceId }, key))) return false;
+  const known = (await lists.getDevices(recipient)) ?? [DEVICE_ID];
+  for (const id of new Set([...known, ...bundles.map((b) => b.deviceId)])) {
+    const device = { name: recipient, deviceId: id };
+    const session = await store.getSession(device);
+    if (session?.hasCurrentState()) {
+      session.archiveCurrentState();
+      await store.saveSession(device, session);
+    }
+    await store.saveIdentity(device, key);
+  }
+  return true;
+}
