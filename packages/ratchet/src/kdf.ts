@@ -44,14 +44,35 @@ export async function kdfRootKey(
   return { rootKey: okm.subarray(0, 32), chainKey: okm.subarray(32, 64) };
 }
 
+/**
+ * HMAC of a short fixed input through the provider's synchronous HMAC when it has one (same bytes, see
+ * `SyncKdf`), else its async one. Every message makes a few of these; the async call costs more than
+ * its one or two blocks of hashing (an async function, a promise, and on `platformProvider` an await of
+ * its capability check), so callers get the value itself where they can.
+ */
+function shortHmac(
+  provider: CryptoProvider,
+  key: Uint8Array,
+  data: Uint8Array,
+): Uint8Array | Promise<Uint8Array> {
+  const sync = provider.hmacSha256Sync;
+  return typeof sync === 'function' ? sync.call(provider, key, data) : provider.hmacSha256(key, data);
+}
+
 /** Message-key seed `HMAC(CK, 0x01)`. */
-export function messageSeed(chainKey: Uint8Array, provider: CryptoProvider): Promise<Uint8Array> {
-  return provider.hmacSha256(chainKey, SEED_BYTE);
+export function messageSeed(
+  chainKey: Uint8Array,
+  provider: CryptoProvider,
+): Uint8Array | Promise<Uint8Array> {
+  return shortHmac(provider, chainKey, SEED_BYTE);
 }
 
 /** Next chain key `HMAC(CK, 0x02)`. */
-export function nextChainKey(chainKey: Uint8Array, provider: CryptoProvider): Promise<Uint8Array> {
-  return provider.hmacSha256(chainKey, CHAIN_BYTE);
+export function nextChainKey(
+  chainKey: Uint8Array,
+  provider: CryptoProvider,
+): Uint8Array | Promise<Uint8Array> {
+  return shortHmac(provider, chainKey, CHAIN_BYTE);
 }
 
 /**
@@ -90,12 +111,19 @@ export interface MessageKeys {
 }
 
 /** HKDF(salt = SPQR key or none, ikm = seed, "WhisperMessageKeys", 80) → cipher key, MAC key, IV. */
-export async function deriveMessageKeys(
+export function deriveMessageKeys(
   seed: Uint8Array,
   spqrKey: Uint8Array | undefined,
   provider: CryptoProvider,
-): Promise<MessageKeys> {
-  const okm = await provider.hkdfSha256(seed, spqrKey, INFO_MESSAGE_KEYS, 80);
+): MessageKeys | Promise<MessageKeys> {
+  // 32-byte seed, 18-byte info: the provider's synchronous HKDF when it has one (see `shortHmac`).
+  const sync = provider.hkdfSha256Sync;
+  if (typeof sync === 'function')
+    return splitMessageKeys(sync.call(provider, seed, spqrKey, INFO_MESSAGE_KEYS, 80));
+  return provider.hkdfSha256(seed, spqrKey, INFO_MESSAGE_KEYS, 80).then(splitMessageKeys);
+}
+
+function splitMessageKeys(okm: Uint8Array): MessageKeys {
   return { cipherKey: okm.subarray(0, 32), macKey: okm.subarray(32, 64), iv: okm.subarray(64, 80) };
 }
 

@@ -29,8 +29,13 @@ export interface OneShotKdfDeps {
 }
 
 const BLOCK = 64;
-/** Messages up to this length take the one-shot path (every ratchet chain step is ≤ 64 bytes). */
-const SHORT_MESSAGE = 192;
+/**
+ * Messages up to this length take the one-shot path: every ratchet chain step (≤ 64 bytes) and the MAC
+ * of a message of up to ~800 bytes of plaintext (both identity keys ‖ the serialized message). One-shot
+ * calls over a 330-byte MAC input take ~0.7 µs against ~2 µs for a `createHmac` object (measured on the
+ * benchmark machine); the scratch below is 1 KiB.
+ */
+const SHORT_MESSAGE = 1024 - BLOCK;
 
 /** `K ⊕ ipad ‖ message` and `K ⊕ opad ‖ inner digest`, reused by every call and wiped after it. */
 const inner = new Uint8Array(BLOCK + SHORT_MESSAGE);

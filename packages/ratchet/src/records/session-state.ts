@@ -57,11 +57,18 @@ export interface SpqrLite {
   recvPrev: Map<number, Uint8Array>;
 }
 
+/**
+ * The placeholder of the byte fields until they are set: one shared empty array (arrays held here are
+ * never modified in place, and an empty one has nothing to modify), not three new ones for every state
+ * made — a state is made on every decode and clone, several times per message.
+ */
+const EMPTY = new Uint8Array(0);
+
 export class SessionState {
   version = 0;
-  localIdentity: Uint8Array = new Uint8Array(0);
+  localIdentity: Uint8Array = EMPTY;
   remoteIdentity: Uint8Array | undefined;
-  rootKey: Uint8Array = new Uint8Array(0);
+  rootKey: Uint8Array = EMPTY;
   previousCounter = 0;
   senderChain: SenderChain | undefined;
   /** Oldest first (index 0 is trimmed first), as libsignal. */
@@ -69,7 +76,7 @@ export class SessionState {
   pending: PendingPreKey | undefined;
   remoteRegistrationId = 0;
   localRegistrationId = 0;
-  aliceBaseKey: Uint8Array = new Uint8Array(0);
+  aliceBaseKey: Uint8Array = EMPTY;
   /** Legacy: SPQR-lite, kept by sessions made before record format 2 (they cannot be upgraded). */
   spqr: SpqrLite | undefined;
   /** The SPQR braid (record format 2, field 101): every PQXDH session made since. Immutable value. */

@@ -162,7 +162,8 @@ export async function sendKey(
     }
     for (let k = 0; k < i; k++) (c.links[k] as ChainLink).send.next = undefined;
   }
-  const { ctr, key } = await step((c.links[i] as ChainLink).send, provider);
+  // One step per message: the provider's synchronous HKDF when it has one (same bytes, no promise).
+  const { ctr, key } = await step((c.links[i] as ChainLink).send, provider, syncKdf(provider));
   return { index: ctr, key };
 }
 
@@ -202,7 +203,7 @@ export async function recvKey(
     const horizon = d.ctr - c.maxOooKeys;
     for (const k of [...d.prev.keys()]) if (k < horizon) d.prev.delete(k);
   }
-  return (await step(d, provider)).key;
+  return (await step(d, provider, sync)).key;
 }
 
 /**

@@ -1,0 +1,47 @@
+// Profiling driver (not a benchmark): runs one scenario on one provider in a loop so that
+// `node --cpu-prof --import tsx bench/profile-session.ts` shows where the time goes.
+// PROFILE_SCENARIO=oneway|pingpong|setup, PROFILE_PROVIDER=node|platform|noble, PROFILE_N=iterations timed
+// after PROFILE_WARMUP untimed ones (default 0).
+import { nobleProvider, platformProvider } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
+import { createTestParty } from '@e2ee-kit/ratchet/testing';
+
+const scenario = process.env['PROFILE_SCENARIO'] ?? 'oneway';
+const providers = { node: nodeProvider, platform: platformProvider, noble: nobleProvider };
+const provider = providers[(process.env['PROFILE_PROVIDER'] ?? 'node') as keyof typeof providers];
+const n = Number(process.env['PROFILE_N'] ?? 5000);
+const payload = new Uint8Array(200).fill(7);
+
+async function pair() {
+  const a = await createTestParty(`a${Math.random()}`, 1, { provider });
+  const b = await createTestParty(`b${Math.random()}`, 1, { provider });
+  const ab = a.cipher(b);
+  const ba = b.cipher(a);
+  return { a, b, ab, ba };
+}
+
+async function main(): Promise<void> {
+  const warmup = Number(process.env['PROFILE_WARMUP'] ?? 0);
+  let t0 = process.cpuUsage();
+  if (scenario === 'setup') {
+    for (let i = 0; i < warmup + n; i++) {
+      if (i === warmup) t0 = process.cpuUsage();
+      const { b, ab, ba } = await pair();
+      await ab.initiate(await b.bundle());
+      await ba.decrypt(await ab.encrypt(payload));
+    }
+  } else {
+    const { b, ab, ba } = await pair();
+    await ab.initiate(await b.bundle());
+    await ba.decrypt(await ab.encrypt(payload));
+    await ab.decrypt(await ba.encrypt(payload));
+    for (let i = 0; i < warmup + n; i++) {
+      if (i === warmup) t0 = process.cpuUsage();
+      await ba.decrypt(await ab.encrypt(payload));
+      if (scenario === 'pingpong') await ab.decrypt(await ba.encrypt(payload));
+    }
+  }
+  const cpu = process.cpuUsage(t0);
+  console.log(`${scenario} ${n}: ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per iteration`);
+}
+await main();
