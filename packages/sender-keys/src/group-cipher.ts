@@ -35,7 +35,7 @@ import {
 } from './constants.js';
 import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
 import { DeviceSet, decodeHolders, encodeHolders, KeyHolderRecord, uniqueDevices } from './holders.js';
-import { messageKeySeed, messageKeys, nextChainKey } from './kdf.js';
+import { type ChainStep, chainStep, messageKeys, nextChainKey } from './kdf.js';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData, type SkippedKey } from './record.js';
 import { generateSigningKey, SigningSeedCache, signMessage, verifyMessage } from './signing.js';
@@ -294,10 +294,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       if (state.iteration === MAX_ITERATION)
         throw new InvalidSenderKeySessionError(id, 'sender chain is too long');
       const p = this.#provider;
-      const [seed, next] = await Promise.all([
-        messageKeySeed(state.chainKey, p),
-        nextChainKey(state.chainKey, p),
-      ]);
+      const { seed, next } = await chainStep(state.chainKey, p);
       const keys = await messageKeys(seed, p);
       const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
       const unsigned = SenderKeyMessage.encodeUnsigned({
@@ -386,18 +383,21 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     }
     const p = this.#provider;
     const parts = skm.parts;
-    if (!(await verifyMessage(state.signingPublic, parts.signed, parts.signature, p))) {
+    // The signature decides first, as in libsignal. While it is checked (off the main thread with
+    // Web Crypto), the message is opened if its key needs no chain walk (the next message, or a kept
+    // skipped key); that work is dropped unless the signature holds, and no forward-jump key is
+    // derived before it does.
+    const verified = verifyMessage(state.signingPublic, parts.signed, parts.signature, p);
+    const direct = directKey(state, skm.iteration, p);
+    const early = direct === undefined ? undefined : this.#open(direct, parts.ciphertext);
+    if (!(await verified)) {
+      await early; // settled, never rejects: its answer is dropped with the message
       throw new VerificationError('invalid signature detected', { code: ErrorCode.InvalidSignature });
     }
-    const { seed, next } = await this.#messageKeyFor(state, skm.iteration, id);
-    const keys = await messageKeys(seed, p);
-    let plaintext: Uint8Array;
-    try {
-      plaintext = await p.aes256CbcDecrypt(keys.cipherKey, keys.iv, parts.ciphertext);
-    } catch (err) {
-      if (!E2eeError.is(err)) throw err;
-      throw new VerificationError('sender key decryption failed', { code: ErrorCode.BadPadding });
-    }
+    const opened = await (early ??
+      this.#open(this.#messageKeyFor(state, skm.iteration, id), parts.ciphertext));
+    if (!opened.ok) throw opened.error;
+    const { plaintext, next } = opened;
     const states = record.states
       .map((s, i) => (i === index ? next : s))
       .filter((s, i) => i === 0 || !this.#expired(s, now));
@@ -646,18 +646,33 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     return state.supersededAt !== 0 && now - state.supersededAt > this.#graceMs;
   }
 
-  async #messageKeyFor(
-    state: SenderKeyStateData,
-    iteration: number,
-    id: string,
-  ): Promise<{ seed: Uint8Array; next: SenderKeyStateData }> {
+  /**
+   * Decrypts `ciphertext` with the message key `key` gives, as a settled answer: the plaintext and the
+   * updated state, or the error (a bad length or padding is `BAD_PADDING`; a key failure is kept).
+   */
+  async #open(key: MessageKeyFor | Promise<MessageKeyFor>, ciphertext: Uint8Array): Promise<Opened> {
+    try {
+      const { seed, next } = await key;
+      const p = this.#provider;
+      const keys = await messageKeys(seed, p);
+      try {
+        return { ok: true, plaintext: await p.aes256CbcDecrypt(keys.cipherKey, keys.iv, ciphertext), next };
+      } catch (err) {
+        if (!E2eeError.is(err)) throw err;
+        throw new VerificationError('sender key decryption failed', { code: ErrorCode.BadPadding });
+      }
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  async #messageKeyFor(state: SenderKeyStateData, iteration: number, id: string): Promise<MessageKeyFor> {
     const current = state.iteration;
     if (iteration < current) {
-      const at = state.skipped.findIndex((k) => k.iteration === iteration);
-      if (at < 0) throw new DuplicateMessageError(`message with old counter ${current} / ${iteration}`);
-      const skipped = state.skipped.slice();
-      const [key] = skipped.splice(at, 1);
-      return { seed: (key as SkippedKey).seed, next: { ...state, skipped } };
+      const kept = directKey(state, iteration, this.#provider);
+      if (kept === undefined)
+        throw new DuplicateMessageError(`message with old counter ${current} / ${iteration}`);
+      return kept;
     }
     if (iteration - current > MAX_FORWARD_JUMPS) {
       throw new MessageGapError('message from too far into the future');
@@ -671,13 +686,16 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     let chainKey = state.chainKey;
     const yielder = new ChainWalkYielder();
     for (let j = current; j < iteration; j++) {
-      if (j >= keepFrom) fresh.push({ iteration: j, seed: await messageKeySeed(chainKey, p) });
-      chainKey = await nextChainKey(chainKey, p);
+      if (j >= keepFrom) {
+        const step = await chainStep(chainKey, p);
+        fresh.push({ iteration: j, seed: step.seed });
+        chainKey = step.next;
+      } else chainKey = await nextChainKey(chainKey, p);
       // A valid jump of up to 25,000 steps must not hold the event loop: see core's ChainWalkYielder.
       const pause = yielder.maybeYield();
       if (pause !== undefined) await pause;
     }
-    const [seed, next] = await Promise.all([messageKeySeed(chainKey, p), nextChainKey(chainKey, p)]);
+    const { seed, next } = await chainStep(chainKey, p);
     let skipped = state.skipped;
     if (fresh.length > 0) {
       const keepOld = MAX_MESSAGE_KEYS - fresh.length;
@@ -752,6 +770,42 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   }
 }
 redact(GroupCipher, '[GroupCipher]');
+
+/** A message key and the state after using it. */
+interface MessageKeyFor {
+  readonly seed: Uint8Array;
+  readonly next: SenderKeyStateData;
+}
+
+type Opened =
+  | { readonly ok: true; readonly plaintext: Uint8Array; readonly next: SenderKeyStateData }
+  | { readonly ok: false; readonly error: unknown };
+
+/**
+ * The key of message `iteration` when no chain walk is needed: a kept skipped key (removed from the
+ * state), or the chain's next key (the chain advances by one). Otherwise undefined (a duplicate, a
+ * jump ahead, or the last iteration: `#messageKeyFor` decides those).
+ */
+function directKey(
+  state: SenderKeyStateData,
+  iteration: number,
+  provider: CryptoProvider,
+): MessageKeyFor | Promise<MessageKeyFor> | undefined {
+  if (iteration < state.iteration) {
+    const at = state.skipped.findIndex((k) => k.iteration === iteration);
+    if (at < 0) return undefined;
+    const skipped = state.skipped.slice();
+    const [key] = skipped.splice(at, 1);
+    return { seed: (key as SkippedKey).seed, next: { ...state, skipped } };
+  }
+  if (iteration !== state.iteration || iteration === MAX_ITERATION) return undefined;
+  const advance = (step: ChainStep): MessageKeyFor => ({
+    seed: step.seed,
+    next: { ...state, iteration: iteration + 1, chainKey: step.next },
+  });
+  const step = chainStep(state.chainKey, provider);
+  return step instanceof Promise ? step.then(advance) : advance(step);
+}
 
 const isSenderKeyRecord = (v: unknown) => v instanceof SenderKeyRecord;
 const isKeyHolderRecord = (v: unknown) => v instanceof KeyHolderRecord;
