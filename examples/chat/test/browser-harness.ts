@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { buildWeb } from '../scripts/web.js';
 import { type Relay, silentLogger, startRelay } from '../server/src/index.js';
@@ -121,6 +122,13 @@ export class BrowserSuite {
     const page = await (await this.browser.newContext({ viewport })).newPage();
     watchProblems(page, label, problems);
     await page.goto(this.relay.url);
+    return page;
+  }
+
+  /** `page`, then registers `label` on it. */
+  async registeredPage(label: string, viewport: Viewport, problems: string[]): Promise<Page> {
+    const page = await this.page(label, viewport, problems);
+    await registerOn(page, label);
     return page;
   }
 
@@ -248,3 +256,10 @@ export async function say(page: Page, text: string): Promise<void> {
 }
 
 export const messages = (page: Page) => page.getByTestId('message').allTextContents();
+
+/** A real PNG (encoded by pngjs) of the given size in one colour. */
+export function solidPng(width: number, height: number, rgba: readonly number[]): Buffer {
+  const image = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) image.data.set(rgba, i * 4);
+  return PNG.sync.write(image);
+}

@@ -6,15 +6,14 @@
  * test/artifacts/ and layout checks. Skipped with one line when Chromium is not installed.
  */
 import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import {
   addContact,
   browserSuite,
   checkLayout,
   openFromList,
-  registerOn,
   say,
+  solidPng,
   type Viewport,
   WIDTHS,
   waitConnected,
@@ -25,17 +24,10 @@ const suite = browserSuite('chat outbox photo browser test', {
   restartable: true,
 });
 
-async function open(name: string, viewport: Viewport, problems: string[]): Promise<Page> {
-  const page = await suite.page(name, viewport, problems);
-  await registerOn(page, name);
-  return page;
-}
+const open = (name: string, viewport: Viewport, problems: string[]): Promise<Page> =>
+  suite.registeredPage(name, viewport, problems);
 
-function png(width: number, height: number): Buffer {
-  const image = new PNG({ width, height });
-  for (let i = 0; i < width * height; i++) image.data.set([30, 120, 200, 255], i * 4);
-  return PNG.sync.write(image);
-}
+const png = (width: number, height: number) => solidPng(width, height, [30, 120, 200, 255]);
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 100 });
 /** naturalWidth × naturalHeight of every photo shown. */

@@ -6,32 +6,23 @@
  * Skipped with one line when Chromium is not installed.
  */
 import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   addContact,
   browserSuite,
   checkLayout,
   openFromList,
-  registerOn,
+  solidPng,
   type Viewport,
   WIDTHS,
 } from './browser-harness.js';
 
 const suite = browserSuite('chat photo browser test', { prefix: 'e2ee-chat-photos-' });
 
-async function open(name: string, viewport: Viewport, problems: string[]): Promise<Page> {
-  const page = await suite.page(name, viewport, problems);
-  await registerOn(page, name);
-  return page;
-}
+const open = (name: string, viewport: Viewport, problems: string[]): Promise<Page> =>
+  suite.registeredPage(name, viewport, problems);
 
-/** A real PNG (encoded by pngjs) of the given size, one colour. */
-function png(width: number, height: number): Buffer {
-  const image = new PNG({ width, height });
-  for (let i = 0; i < width * height; i++) image.data.set([200, 40, 90, 255], i * 4);
-  return PNG.sync.write(image);
-}
+const png = (width: number, height: number) => solidPng(width, height, [200, 40, 90, 255]);
 
 const attach = (page: Page, name: string, buffer: Buffer) =>
   page.getByTestId('attach-input').setInputFiles({ name, mimeType: 'image/png', buffer });

@@ -53,23 +53,6 @@ import type {
   StoreOpener,
 } from './types.js';
 
-export {
-  type BackupInfo,
-  type BackupOptions,
-  type BackupResult,
-  type BackupUnlock,
-  type ChatClientOptions,
-  type ChatEvents,
-  type ChatMessage,
-  DEVICE_ID,
-  type DeliveryStatus,
-  type Group,
-  type GroupSentInfo,
-  type SafetyNumberView,
-  type SentInfo,
-  type StoreOpener,
-} from './types.js';
-
 export class ChatClient {
   readonly #c: ClientCore;
 

@@ -19,23 +19,7 @@ export {
 export { attemptPolicy } from './backup-attempts.js';
 export { BackupLimitError, MAX_BACKUP_ARGON2 } from './backup-limits.js';
 export { MAX_BACKUP_MEDIA_BYTES } from './backup-media.js';
-export {
-  type BackupInfo,
-  type BackupOptions,
-  type BackupResult,
-  type BackupUnlock,
-  ChatClient,
-  type ChatClientOptions,
-  type ChatEvents,
-  type ChatMessage,
-  DEVICE_ID,
-  type DeliveryStatus,
-  type Group,
-  type GroupSentInfo,
-  type SafetyNumberView,
-  type SentInfo,
-  type StoreOpener,
-} from './client.js';
+export { ChatClient } from './client.js';
 export { type Content, decodeContent, encodeContent, type GroupInfo } from './content.js';
 export {
   DeviceError,
@@ -70,3 +54,19 @@ export {
 } from './outbox.js';
 export type { PhotoMeta } from './photos.js';
 export { advanceStatus, type ReceiptKind } from './receipts.js';
+export {
+  type BackupInfo,
+  type BackupOptions,
+  type BackupResult,
+  type BackupUnlock,
+  type ChatClientOptions,
+  type ChatEvents,
+  type ChatMessage,
+  DEVICE_ID,
+  type DeliveryStatus,
+  type Group,
+  type GroupSentInfo,
+  type SafetyNumberView,
+  type SentInfo,
+  type StoreOpener,
+} from './types.js';

@@ -5,7 +5,7 @@
  */
 import { KvStore } from '@e2ee-kit/store-kv';
 import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
-import type { StoreOpener } from './client.js';
+import type { StoreOpener } from './types.js';
 
 /** Every call of the returned opener opens the same in-memory store. */
 export function memoryStore(): StoreOpener {

@@ -13,8 +13,8 @@
  */
 import { fromUtf8, utf8 } from '@e2ee-kit/core';
 import type { ChatData } from './app-data.js';
-import type { ChatMessage, DeliveryStatus } from './client.js';
 import { type Content, MAX_RECEIPT_IDS } from './content.js';
+import type { ChatMessage, DeliveryStatus } from './types.js';
 
 export type ReceiptKind = 'delivered' | 'read';
 

@@ -6,9 +6,7 @@
  */
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
 import { resolveProvider, toBase64 } from '@e2ee-kit/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
+import { describe, expect, it } from 'vitest';
 import { ChatData } from '../src/app-data.js';
 import { importMedia } from '../src/backup-media.js';
 import {
@@ -18,16 +16,10 @@ import {
   type ChatMessage,
   MAX_BACKUP_MEDIA_BYTES,
 } from '../src/index.js';
-import { memoryStore } from '../src/memory-store.js';
+import { perTestRelay } from './per-test-relay.js';
 
-let relay: Relay;
-const clients: ChatClient[] = [];
-const opts = (extra: Partial<ChatClientOptions> = {}): ChatClientOptions => ({
-  serverUrl: relay.url,
-  webSocket: (url) => new WebSocket(url) as never,
-  store: memoryStore(),
-  ...extra,
-});
+const bed = perTestRelay();
+const { clients, opts } = bed;
 async function register(name: string, extra: Partial<ChatClientOptions> = {}) {
   const c = await ChatClient.register(name, opts(extra));
   clients.push(c);
@@ -39,15 +31,7 @@ const photosOf = async (c: ChatClient, conv: string): Promise<ChatMessage[]> =>
   (await c.messages(conv)).filter((m) => m.attachment !== undefined);
 const tick = () => new Promise((r) => setTimeout(r, 5));
 /** What the relay's retention period does to every blob. */
-const expireBlobs = () => relay.store.db.prepare('DELETE FROM attachments').run();
-
-beforeEach(async () => {
-  relay = await startRelay({ logger: silentLogger });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await relay.close();
-});
+const expireBlobs = () => bed.relay.store.db.prepare('DELETE FROM attachments').run();
 
 /** Alice sends two photos to Bob and gets one from him; returns the bytes by digest. */
 async function chatWithPhotos(extra: Partial<ChatClientOptions> = {}) {
