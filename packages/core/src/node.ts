@@ -23,7 +23,7 @@ import {
   ed25519VerifyArgsOk,
 } from './provider/checks.js';
 import { pkcs8Ed25519, pkcs8X25519, spkiEd25519, spkiX25519 } from './provider/der.js';
-import { adoptGeneratedX25519, ContentKeyCache } from './provider/key-cache.js';
+import { adoptGeneratedX25519, ContentKeyCache, clampScalar } from './provider/key-cache.js';
 import { type OneShotSha256, oneShotKdf } from './provider/one-shot-kdf.js';
 
 /**
@@ -59,6 +59,24 @@ function x25519PublicKeyObject(raw: Uint8Array): nc.KeyObject {
   } catch {
     return nc.createPublicKey({ key: Buffer.from(spkiX25519(raw)), format: 'der', type: 'spki' });
   }
+}
+
+/**
+ * The public key (u-coordinate) of an imported private X25519 `KeyObject`. OpenSSL computes it while
+ * importing the private key, so reading it back (a public `KeyObject` of the same key, exported as a
+ * JWK) costs no scalar multiplication: about 4 µs, against 50 µs for another multiplication natively
+ * and 750 µs in noble. `undefined` for an unexpected export (callers fall back).
+ *
+ * Not the Node 20 export freeze (see `x25519GenerateKeyPair`): the export locks the mutex of the key it
+ * exports, and the freeze is a `KeyGenJob` destructor waiting for that mutex, so it needs a key shared
+ * with a key-generation job. This key comes from `createPrivateKey` and no job ever held it;
+ * tools/stress runs this path (500k generations + 200k ping-pong messages: no hang).
+ */
+function x25519PublicOfKeyObject(key: nc.KeyObject): Uint8Array | undefined {
+  const jwk = nc.createPublicKey(key).export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string') return undefined;
+  const x = fromBase64(jwk.x);
+  return x.length === 32 ? x : undefined;
 }
 
 // `KeyObject`s by key content (provider/key-cache.ts: bounded, confirmed in constant time): protocol state
@@ -255,41 +273,45 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     checkKey32(privateKey, 'privateKey');
     const known = x25519PublicOf.get(privateKey);
     if (known !== undefined) return copyBytes(known);
-    // No `KeyObject.export` here (see x25519GenerateKeyPair): noble's base-point multiplication, cached.
-    const pub = await nobleProvider.x25519PublicKey(privateKey);
+    // The imported key is kept: an agreement with this private key usually follows.
+    let pub: Uint8Array | undefined;
+    try {
+      pub = x25519PublicOfKeyObject(
+        x25519Priv.getOrSet(privateKey, () => x25519PrivateKeyObject(privateKey)),
+      );
+    } catch {
+      pub = undefined;
+    }
+    pub ??= await nobleProvider.x25519PublicKey(privateKey);
     x25519PublicOf.set(privateKey, pub);
-    return pub;
+    return copyBytes(pub); // the cache keeps `pub`: the caller gets its own copy
   },
   /**
-   * OpenSSL's X25519 generator asked for JWK output directly (`d`, `x`), then `d` imported as the
-   * `KeyObject` cached for the agreements that follow. Only while `randomBytes` is this provider's own
-   * (see `CryptoProvider.x25519GenerateKeyPair`).
+   * A fresh scalar from this provider's `randomBytes` (OpenSSL's generator, as in
+   * `generateKeyPairSync`), clamped, imported once as the `KeyObject` cached for the agreements that
+   * follow, and its public key read back from that import (`x25519PublicOfKeyObject`). One scalar
+   * multiplication per key pair: generating with `generateKeyPairSync` and then importing the private
+   * key made two. Only while `randomBytes` is this provider's own (see
+   * `CryptoProvider.x25519GenerateKeyPair`).
    *
    * Never `generateKeyPairSync('x25519')` followed by `keyObject.export(...)`: in Node 20 a garbage
    * collection during the JWK export can run the destructor of an earlier `KeyGenJob`, which takes the
    * mutex the export holds, and the process freezes for good (about once per 20k–120k generations,
-   * reproduced with plain Node). Encoded output is produced inside the job; 500k-generation runs of
-   * tools/stress did not hang.
+   * reproduced with plain Node). No `KeyGenJob` is involved here (no `generateKeyPairSync` at all);
+   * 500k-generation runs of tools/stress did not hang.
    */
   async x25519GenerateKeyPair(this: unknown) {
     if ((this as { randomBytes?: unknown } | undefined)?.randomBytes !== nodeRandomBytes) return undefined;
-    let d: Uint8Array;
-    let x: Uint8Array;
-    let key: nc.KeyObject;
+    const d = clampScalar(nodeRandomBytes(32));
     try {
-      const jwk = nc.generateKeyPairSync('x25519', {
-        privateKeyEncoding: { format: 'jwk' },
-        publicKeyEncoding: { format: 'jwk' },
-      }).privateKey as unknown as nc.JsonWebKey;
-      if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') return undefined;
-      d = fromBase64(jwk.d);
-      x = fromBase64(jwk.x);
-      if (d.length !== 32 || x.length !== 32) return undefined;
-      key = x25519PrivateKeyObject(d);
+      const key = x25519PrivateKeyObject(d);
+      const x = x25519PublicOfKeyObject(key);
+      if (x !== undefined) return adoptGeneratedX25519(d, x, key, x25519Priv, x25519PublicOf);
     } catch {
-      return undefined;
+      // fall through: the caller draws randomBytes(32) itself
     }
-    return adoptGeneratedX25519(d, x, key, x25519Priv, x25519PublicOf);
+    d.fill(0);
+    return undefined;
   },
   async ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
     if (!ed25519VerifyArgsOk(publicKey, message, signature)) return false;

@@ -217,6 +217,16 @@ describe('native X25519 key generation (x25519GenerateKeyPair)', () => {
       }
     });
 
+    it(`x25519PublicKey hands out copies of the remembered key via ${label}`, async () => {
+      const k = rnd(32);
+      const want = await nobleProvider.x25519PublicKey(k);
+      (await provider.x25519PublicKey(k)).fill(0xee); // derived, then scribbled on by the caller
+      expect(same(await provider.x25519PublicKey(k.slice()), want)).toBe(true);
+      const kp = await KeyPair.generate(provider); // generated: remembered from the generator
+      (await provider.x25519PublicKey(kp.privateKey.serialize())).fill(0xee);
+      expect(same(await provider.x25519PublicKey(kp.privateKey.serialize()), kp.publicKey.raw())).toBe(true);
+    });
+
     it(`is never used once the randomness is replaced via ${label}`, async () => {
       const wrapped = withRandom(provider, createDeterministicRandom('gen'));
       expect(wrapped.x25519GenerateKeyPair).toBeUndefined();

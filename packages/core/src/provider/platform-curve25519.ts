@@ -68,7 +68,7 @@ export function platformCurve25519(ctx: PlatformContext) {
       // A base-point multiplication via Web Crypto needs an import and an export; noble's is as fast.
       const pub = x25519PublicKey(privateKey);
       publicOf.set(privateKey, pub);
-      return pub;
+      return copyBytes(pub); // the cache keeps `pub`: the caller gets its own copy
     },
     /**
      * Web Crypto's X25519 generator plus a PKCS#8 export of the private key and a raw export of the
