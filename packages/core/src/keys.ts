@@ -3,7 +3,8 @@
  * is 32 raw bytes, clamped on import and on generation. Key objects never print their bytes.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { assertBytes, constantTimeEqual, copyBytes } from './bytes.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { assertBytes, constantTimeEqual, copyBytes, toHex } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
 import { ProtoReader, ProtoWriter, WireType } from './protobuf.js';
 import type { CryptoProvider } from './provider/types.js';
@@ -17,12 +18,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Module-private token: the constructors are private in TypeScript and refuse JavaScript callers too. */
 const INTERNAL = Symbol('internal');
 const P = 2n ** 255n - 19n;
-
-function bytesToNumberLE(b: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i] as number);
-  return n;
-}
+const LOW_255_BITS = (1n << 255n) - 1n;
 
 export class PublicKey {
   readonly #u: Uint8Array;
@@ -72,13 +68,20 @@ export class PublicKey {
 
   /**
    * libsignal's check for an incoming base key (v0.81+): u < p with the top bit clear, and the point
-   * is torsion-free (no small-order component).
+   * is torsion-free (no small-order component). Remembered per u (see `canonicalCache`).
    */
   isCanonical(): boolean {
-    if (((this.#u[31] as number) & 0x80) !== 0) return false;
-    if (bytesToNumberLE(this.#u) >= P) return false;
-    const point = montgomeryToEdwards(this.#u, 0);
-    return point !== undefined && point.isTorsionFree();
+    const id = toHex(this.#u);
+    let ok = canonicalCache.get(id);
+    if (ok !== undefined) {
+      canonicalCache.delete(id); // re-inserted below: the most recently used entry is dropped last
+    } else {
+      ok = uIsCanonical(this.#u);
+      if (canonicalCache.size >= CANONICAL_CACHE_SIZE)
+        canonicalCache.delete(canonicalCache.keys().next().value as string);
+    }
+    canonicalCache.set(id, ok);
+    return ok;
   }
 
   toString(): string {
@@ -251,19 +254,30 @@ export class IdentityKeyPair extends KeyPair {
   }
 }
 
+/**
+ * `isCanonical` results by u (hex). The torsion check is a 253-bit scalar multiplication of a public
+ * point (about 0.8 ms in JavaScript) whose answer depends on the 32 bytes alone, so a PreKey message
+ * that comes again (a retried or replayed delivery, a decrypt that failed after the check) is not
+ * charged twice. Public data, bounded, least recently used dropped first.
+ */
+const CANONICAL_CACHE_SIZE = 256;
+const canonicalCache = new Map<string, boolean>();
+
+function uIsCanonical(u: Uint8Array): boolean {
+  if (((u[31] as number) & 0x80) !== 0) return false;
+  if (bytesToNumberLE(u) >= P) return false;
+  const point = montgomeryToEdwards(u, 0);
+  return point !== undefined && point.isTorsionFree();
+}
+
 /** Montgomery u → Edwards point with the given sign bit, as curve25519-dalek's `to_edwards`. */
 export function montgomeryToEdwards(u: Uint8Array, sign: number) {
   const Fp = ed25519.Point.Fp;
-  const uu = bytesToNumberLE(u) & ((1n << 255n) - 1n);
-  const un = Fp.create(uu);
-  if (un === Fp.create(-1n)) return undefined;
+  // dalek reads 255 bits and does not reduce first: u and u + p map to the same point.
+  const un = Fp.create(bytesToNumberLE(u) & LOW_255_BITS);
+  if (un === P - 1n) return undefined;
   const y = Fp.mul(Fp.sub(un, 1n), Fp.inv(Fp.add(un, 1n)));
-  const yBytes = new Uint8Array(32);
-  let t = y;
-  for (let i = 0; i < 32; i++) {
-    yBytes[i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
+  const yBytes = numberToBytesLE(y, 32);
   yBytes[31] = ((yBytes[31] as number) & 0x7f) | ((sign & 1) << 7);
   try {
     return ed25519.Point.fromBytes(yBytes, true);

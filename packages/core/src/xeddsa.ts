@@ -4,10 +4,12 @@
  * to zero. Point arithmetic is @noble/curves; nothing here is a new primitive.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE as leToNumber, numberToBytesLE } from '@noble/curves/utils.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes, copyBytes, toHex } from './bytes.js';
 import { InvalidKeyError } from './errors.js';
 import { montgomeryToEdwards, PrivateKey, PublicKey } from './keys.js';
+import { ed25519EquationHolds } from './provider/noble-curve25519.js';
 import type { CryptoProvider } from './provider/types.js';
 
 export const SIGNATURE_LENGTH = 64;
@@ -17,21 +19,6 @@ const HASH1_PREFIX = (() => {
   p[0] = 0xfe;
   return p;
 })();
-
-function leToNumber(b: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i] as number);
-  return n;
-}
-
-function numberToLe32(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return out;
-}
 
 /**
  * The Edwards public key `A = a·B` of each signing key (public data), kept per key object for as long
@@ -74,7 +61,7 @@ export function xeddsaSign(
   const s = (h * a + r) % L;
   const sig = new Uint8Array(SIGNATURE_LENGTH);
   sig.set(R, 0);
-  sig.set(numberToLe32(s), 32);
+  sig.set(numberToBytesLE(s, 32), 32);
   sig[63] = ((sig[63] as number) & 0x7f) | signBit;
   return sig;
 }
@@ -104,8 +91,10 @@ function edwardsBytes(u: Uint8Array, sign: number): Uint8Array | undefined {
 
 /**
  * Verifies as libsignal does: Edwards key from u with the sign bit of `sig[63]`, `s` below 2^253,
- * then `R == s·B − h·A` on the compressed encoding. When `s` is canonical (< L), this is plain
- * RFC 8032 Ed25519, so the provider's (possibly native) verifier is used; otherwise the noble path.
+ * then `R == s·B − h·A` on the compressed encoding (the cofactorless equation). When `s` is canonical
+ * (< L), this is plain RFC 8032 Ed25519 as every provider checks it (native verifiers and the noble
+ * provider's alike: cofactorless, see `ed25519Verify` in noble-curve25519.ts), so the provider's
+ * (possibly native) verifier is used; otherwise the same equation with `s mod L`.
  */
 export async function xeddsaVerify(
   publicKey: PublicKey,
@@ -132,10 +121,5 @@ export async function xeddsaVerify(
   }
   const h =
     leToNumber(sha512.create().update(signature.subarray(0, 32)).update(aBytes).update(message).digest()) % L;
-  const A = ed25519.Point.fromBytes(aBytes);
-  const sB = ed25519.Point.BASE.multiplyUnsafe(s % L);
-  const check = sB.subtract(A.multiplyUnsafe(h)).toBytes();
-  let diff = 0;
-  for (let i = 0; i < 32; i++) diff |= (check[i] as number) ^ (signature[i] as number);
-  return diff === 0;
+  return ed25519EquationHolds(ed25519.Point.fromBytes(aBytes), h, s % L, signature.subarray(0, 32));
 }
