@@ -6,7 +6,7 @@
  * Work is bounded: a decoder keeps at most 2·n_j points per polynomial (n_j ≤ 36 for every SPQR
  * object); a parity value is a Lagrange evaluation over n_j points, O(n_j²) per chunk, no state kept.
  */
-import { gfLagrangeWeights, gfMul } from './gf16.js';
+import { gfBarycentric, gfLagrangeLogsFrom, gfTables } from './gf16.js';
 
 export const CHUNK_DATA_LENGTH = 32;
 const POLYS = 16;
@@ -70,28 +70,53 @@ export class ChunkEncoder {
   chunkAt(index: number): Chunk {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff) throw new RangeError('bad chunk index');
     const data = new Uint8Array(CHUNK_DATA_LENGTH);
-    const len = this.#object.length;
-    const weights = new Map<number, Uint16Array>(); // by point count: polynomials j share x = 0 … n−1
+    const object = this.#object;
+    const len = object.length;
+    const { exp, log } = gfTables();
+    // Polynomials with the same point count n share x = 0 … n−1, so the weights at `index` are made
+    // once per count (at most two counts per object), as logarithms.
+    let wn = 0;
+    let w: Uint16Array | undefined;
     for (let j = 0; j < POLYS; j++) {
       const n = pointsFor(len, j);
       let value = 0;
-      if (index < n) value = valueAt(this.#object, index * POLYS + j);
+      if (index < n) value = valueAt(object, index * POLYS + j);
       else if (n > 0) {
-        let w = weights.get(n);
-        if (!w) {
-          w = gfLagrangeWeights(
-            Array.from({ length: n }, (_, k) => k),
-            index,
-          );
-          weights.set(n, w);
+        if (n !== wn || !w) {
+          w = new Uint16Array(n);
+          gfLagrangeLogsFrom(firstPoints(n), systematicWeights(n), index, w);
+          wn = n;
         }
-        for (let k = 0; k < n; k++) value ^= gfMul(w[k] as number, valueAt(this.#object, k * POLYS + j));
+        for (let k = 0; k < n; k++) {
+          const y = valueAt(object, k * POLYS + j);
+          if (y !== 0) value ^= exp[(w[k] as number) + (log[y] as number)] as number;
+        }
       }
       data[2 * j] = value >>> 8;
       data[2 * j + 1] = value & 0xff;
     }
     return { index, data };
   }
+}
+
+/** x = 0 … n−1, and their barycentric weights, by n (kept: every object's systematic points). */
+const firstPointsBy: Uint16Array[] = [];
+const systematicBy: Uint16Array[] = [];
+function firstPoints(n: number): Uint16Array {
+  let xs = firstPointsBy[n];
+  if (!xs) {
+    xs = Uint16Array.from({ length: n }, (_, k) => k);
+    firstPointsBy[n] = xs;
+  }
+  return xs;
+}
+function systematicWeights(n: number): Uint16Array {
+  let b = systematicBy[n];
+  if (!b) {
+    b = gfBarycentric(firstPoints(n));
+    systematicBy[n] = b;
+  }
+  return b;
 }
 
 function valueAt(object: Uint8Array, k: number): number {
@@ -300,46 +325,47 @@ export class ChunkDecoder {
     for (let j = 0; j < POLYS; j++) if (this.#count(j) < pointsFor(this.length, j)) return undefined;
     const b = this.#rec;
     const out = new Uint8Array(this.length);
-    // Per polynomial, the n_j lowest-x points (the first n_j stored); polynomials with the same x set
-    // share Lagrange weights.
-    const chosen = Array.from({ length: POLYS }, (_, j) => {
+    const { exp, log } = gfTables();
+    // Per polynomial, the n_j lowest-x points (the first n_j stored; every stored x below n_j is among
+    // them). Polynomials with the same x set (all with the same n_j, as a rule) share the barycentric
+    // weights of that set and the Lagrange weights at each missing x.
+    const groups = new Map<string, { xs: Uint16Array; bary?: Uint16Array; at: Map<number, Uint16Array> }>();
+    for (let j = 0; j < POLYS; j++) {
       const start = this.#at[2 * j] as number;
       const n = pointsFor(this.length, j);
-      return {
-        xs: Array.from({ length: n }, (_, i) => xAt(b, start + 4 * i)),
-        ys: Array.from({ length: n }, (_, i) => yAt(b, start + 4 * i)),
-      };
-    });
-    const weights = new Map<string, Uint16Array>();
-    for (let k = 0; k < this.length / 2; k++) {
-      const j = k % POLYS;
-      const x = Math.floor(k / POLYS);
-      let y = this.#stored(j, x);
-      if (y === undefined) {
-        const { xs, ys } = chosen[j] as { xs: number[]; ys: number[] };
-        const key = `${x}:${xs.join(',')}`;
-        let w = weights.get(key);
-        if (!w) {
-          w = gfLagrangeWeights(xs, x);
-          weights.set(key, w);
-        }
-        y = 0;
-        for (let i = 0; i < xs.length; i++) y ^= gfMul(w[i] as number, ys[i] as number);
+      const xs = new Uint16Array(n);
+      for (let i = 0; i < n; i++) xs[i] = xAt(b, start + 4 * i);
+      const key = xs.join(',');
+      let g = groups.get(key);
+      if (!g) {
+        g = { xs, at: new Map() };
+        groups.set(key, g);
       }
-      out[2 * k] = y >>> 8;
-      out[2 * k + 1] = y & 0xff;
+      for (let x = 0; x < n; x++) {
+        let y: number;
+        // xs is sorted: x is stored iff it is xs[i] for the i where the search stops.
+        let i = 0;
+        while (i < n && (xs[i] as number) < x) i++;
+        if (i < n && xs[i] === x) y = yAt(b, start + 4 * i);
+        else {
+          let w = g.at.get(x);
+          if (!w) {
+            g.bary ??= gfBarycentric(xs);
+            w = new Uint16Array(n);
+            gfLagrangeLogsFrom(xs, g.bary, x, w);
+            g.at.set(x, w);
+          }
+          y = 0;
+          for (let k = 0; k < n; k++) {
+            const v = yAt(b, start + 4 * k);
+            if (v !== 0) y ^= exp[(w[k] as number) + (log[v] as number)] as number;
+          }
+        }
+        const o = 2 * (x * POLYS + j);
+        out[o] = y >>> 8;
+        out[o + 1] = y & 0xff;
+      }
     }
     return out;
-  }
-
-  /** The stored y of polynomial j at x, if any. */
-  #stored(j: number, x: number): number | undefined {
-    const b = this.#rec;
-    for (let o = this.#at[2 * j] as number; o < (this.#at[2 * j + 1] as number); o += 4) {
-      const xi = xAt(b, o);
-      if (xi === x) return yAt(b, o);
-      if (xi > x) return undefined;
-    }
-    return undefined;
   }
 }
