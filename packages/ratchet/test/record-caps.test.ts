@@ -17,7 +17,7 @@ import {
 } from '../src/records/archive-caps.js';
 import { archive } from '../src/records/session-record.js';
 import { SessionState } from '../src/records/session-state.js';
-import { cloneChain } from '../src/spqr/chain.js';
+import { cloneChain, ownRecv } from '../src/spqr/chain.js';
 import { SpqrState, stateData } from '../src/spqr/state.js';
 import { establishedPair, fromUtf8, roundTrip, utf8 } from './helpers.js';
 
@@ -38,7 +38,7 @@ function inflated(s: SessionState): SessionState {
   if (out.braid) {
     const d = stateData(out.braid);
     const chain = cloneChain(d.chain);
-    const recv = (chain.links[chain.links.length - 1] as (typeof chain.links)[number]).recv;
+    const recv = ownRecv(chain, chain.links.length - 1);
     recv.ctr = 40_000;
     recv.prev = new Map(Array.from({ length: 2_199 }, (_, i) => [39_999 - i, provider.randomBytes(32)]));
     out.braid = SpqrState._create({ ...d, chain });

@@ -3,9 +3,11 @@
 // chunk's point is kept if its index is below n_j or fewer than n_j points are held, and a repeated
 // index replaces the stored value; points are listed by index. The decoder keeps them in one packed
 // buffer, so the model is the independent side. Also: decoders are values (adding a chunk leaves the
-// old one as it was), and the record form (`emitPoints`, `fromPointBytes`) round-trips in any order.
+// old one as it was), the record form (`emitPoints`, `fromPointBytes`) round-trips in any order, and the
+// record a decoder keeps (`recordView`) is byte for byte what writing its points field by field gives.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FastWriter } from '../src/records/fast-proto.js';
 import { type Chunk, ChunkDecoder, ChunkEncoder } from '../src/spqr/erasure.js';
 
 const POLYS = 16;
@@ -33,6 +35,21 @@ function recordForm(d: ChunkDecoder): Uint8Array[] {
   const out: Uint8Array[] = [];
   d.emitPoints((bytes, start, end) => out.push(bytes.slice(start, end)));
   return out;
+}
+
+/**
+ * The decoder's record as the state writer wrote it before decoders kept it ready (object length as
+ * field 1, then each polynomial's pairs as field 2, on the records' protobuf writer).
+ */
+function writtenRecord(d: ChunkDecoder): Uint8Array {
+  const w = new FastWriter();
+  w.uint(1, d.length);
+  for (const p of d.points()) {
+    const b = new Uint8Array(4 * p.length);
+    for (const [i, [x, y]] of p.entries()) b.set([x >> 8, x & 0xff, y >> 8, y & 0xff], 4 * i);
+    w.bytes(2, b);
+  }
+  return w.finish();
 }
 
 /** The same pairs in another order (a record written by someone else may list them any way). */
@@ -65,8 +82,10 @@ describe('SPQR erasure decoder: stored points', () => {
           history.push({ dec, points: JSON.stringify(dec.points()) });
           dec = dec.withChunk(c);
           if (i % 7 === 0) expect(dec.points()).toEqual(model(length, chunks.slice(0, i + 1)));
+          expect(dec.recordView).toEqual(writtenRecord(dec));
         });
         expect(dec.points()).toEqual(model(length, chunks));
+        expect(new ChunkDecoder(length).recordView).toEqual(writtenRecord(new ChunkDecoder(length)));
         for (const h of history) expect(JSON.stringify(h.dec.points())).toBe(h.points);
       }),
       { numRuns: 80 },
@@ -88,6 +107,8 @@ describe('SPQR erasure decoder: stored points', () => {
           const again = ChunkDecoder.fromPointBytes(length, shuffled(form, seed));
           expect(again.points()).toEqual(dec.points());
           expect(recordForm(again)).toEqual(form);
+          expect(again.recordView).toEqual(writtenRecord(dec));
+          expect(dec.recordView).toEqual(writtenRecord(dec));
           const fromTuples = new ChunkDecoder(
             length,
             dec.points().map((p) => [...p].reverse()),

@@ -4,7 +4,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChunkDecoder, ChunkEncoder } from '../src/spqr/erasure.js';
-import { gfInv, gfLagrangeWeights, gfMul } from '../src/spqr/gf16.js';
+import {
+  gfBarycentric,
+  gfInv,
+  gfLagrangeLogsFrom,
+  gfLagrangeWeights,
+  gfMul,
+  gfTables,
+} from '../src/spqr/gf16.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -94,6 +101,23 @@ describe('GF(2^16) mod x^16 + x^12 + x^3 + x + 1', () => {
 describe('erasure code', () => {
   // The four SPQR objects (hdr‖mac, ek, ct1, ct2‖mac) and odd even lengths.
   const lengths = fc.constantFrom(96, 1152, 960, 160, 2, 10, 34, 1088);
+
+  it('barycentric Lagrange weights (as logarithms) equal the direct O(n²) weights, any points and x', () => {
+    const { exp } = gfTables();
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (xs, x) => {
+          fc.pre(!xs.includes(x));
+          const logs = new Uint16Array(xs.length);
+          gfLagrangeLogsFrom(xs, gfBarycentric(xs), x, logs);
+          expect([...logs].map((l) => exp[l])).toEqual([...gfLagrangeWeights(xs, x)]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 
   it('any K distinct indices, in any order and with repeats, rebuild the object; K − 1 do not', () => {
     fc.assert(

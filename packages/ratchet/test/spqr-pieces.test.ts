@@ -7,7 +7,15 @@ import { authInit, authUpdate, epochSecret, macCiphertext, macHeader } from '../
 import { addEpoch, newChain, recvKey, sendKey } from '../src/spqr/chain.js';
 import { ChunkDecoder, ChunkEncoder } from '../src/spqr/erasure.js';
 import { PayloadType, parseSpqrMessage, serializeSpqrMessage } from '../src/spqr/message.js';
-import { decaps, ekMatchesHeader, encaps1, encaps2, keysFromDk } from '../src/spqr/mlkem768.js';
+import {
+  decaps,
+  ekMatchesHeader,
+  encaps1,
+  encaps2,
+  encaps2Checked,
+  generateKeys,
+  keysFromDk,
+} from '../src/spqr/mlkem768.js';
 import { authKey, chainKey, epochs, messages } from './fixtures/spqr/vector.js';
 
 const provider = nobleProvider;
@@ -84,9 +92,34 @@ describe('ML-KEM-768 incremental (vector + noble one-shot)', () => {
       expect(hex(ct1)).toBe(hex(e.ct1));
       expect(hex(sharedSecret)).toBe(hex(e.kemSharedSecret));
       expect(hex(encaps2(e.hdr, e.ek, e.encapsM))).toBe(hex(e.ct2));
+      expect(hex(encaps2Checked(e.hdr, e.ek, e.encapsM))).toBe(hex(e.ct2));
       expect(hex(decaps(e.dk, e.ct1, e.ct2))).toBe(hex(e.kemSharedSecret));
     });
   }
+
+  it('Encaps2 (v part only) equals the tail of noble one-shot encapsulation: 60 random keys and seeds, all-zero and all-one m', () => {
+    const ms = [new Uint8Array(32), new Uint8Array(32).fill(0xff)];
+    for (let i = 0; i < 60; i++) ms.push(crypto.getRandomValues(new Uint8Array(32)));
+    ms.forEach((m, i) => {
+      const seed = crypto.getRandomValues(new Uint8Array(64));
+      const { publicKey, secretKey } = ml_kem768.keygen(seed);
+      const keys = generateKeys(seed);
+      expect(hex(keys.dk)).toBe(hex(secretKey));
+      const one = ml_kem768.encapsulate(publicKey, m.slice());
+      const want = hex(one.cipherText.subarray(960));
+      expect(hex(encaps2Checked(keys.hdr, keys.ek, m)), `case ${i}`).toBe(want);
+      expect(hex(encaps2(keys.hdr, keys.ek, m))).toBe(want);
+      const { ct1, sharedSecret } = encaps1(keys.hdr, m);
+      expect(hex(decaps(keys.dk, ct1, encaps2Checked(keys.hdr, keys.ek, m)))).toBe(hex(sharedSecret));
+    });
+  });
+
+  it('decapsulation with a dk whose stored H(ek) is wrong is refused with SPQR_ERRONEOUS_DATA', () => {
+    const e = epochs[0]!;
+    const dk = e.dk.slice();
+    dk[2340]! ^= 1;
+    expect(() => decaps(dk, e.ct1, e.ct2)).toThrow(expect.objectContaining({ code: 'SPQR_ERRONEOUS_DATA' }));
+  });
 
   it('Encaps1 + Encaps2 equal noble one-shot encapsulation with the same randomness (random keys)', () => {
     for (let i = 0; i < 5; i++) {

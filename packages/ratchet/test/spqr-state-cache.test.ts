@@ -76,6 +76,31 @@ describe('SPQR state cache', () => {
     expect(() => SpqrState.deserialize(longer)).toThrow(DecodeError);
   });
 
+  it('bytes at any offset of a larger array hit; a change at any single position (words and tail) misses', async () => {
+    const { states } = await conversation(30);
+    for (const s of states.slice(-4)) {
+      const bytes = s.serialize();
+      for (let shift = 0; shift < 8; shift++) {
+        const outer = new Uint8Array(bytes.length + 16).fill(0xa5);
+        outer.set(bytes, shift);
+        expect(SpqrState.deserialize(outer.subarray(shift, shift + bytes.length))).toBe(s);
+      }
+      // Every position of a misaligned copy, including the last (length mod 4) bytes after the words.
+      const outer = new Uint8Array(bytes.length + 3);
+      for (let at = 0; at < bytes.length; at++) {
+        outer.set(bytes, 3);
+        outer[3 + at] = (outer[3 + at] as number) ^ 0x80;
+        let got: SpqrState | undefined;
+        try {
+          got = SpqrState.deserialize(outer.subarray(3));
+        } catch {
+          continue;
+        }
+        expect(got).not.toBe(s);
+      }
+    }
+  });
+
   it("callers' arrays are copies: changing one changes neither the state nor what it loads from", async () => {
     const { states } = await conversation(20);
     const s = states[states.length - 1] as SpqrState;

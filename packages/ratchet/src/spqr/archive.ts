@@ -3,7 +3,7 @@
  * keys it holds, and a copy keeping only the newest of them (an archived session only reads late
  * messages; the oldest keys go first, as in a chain's own trimming).
  */
-import { cloneChain } from './chain.js';
+import { cloneChain, ownRecv } from './chain.js';
 import { SpqrState, stateData } from './state.js';
 
 /** Skipped receive keys held over all chain epochs. */
@@ -19,11 +19,13 @@ export function spqrKeepNewestKeys(s: SpqrState, quota: number): SpqrState {
   const chain = cloneChain(d.chain);
   let left = Math.max(0, Math.floor(quota));
   for (let i = chain.links.length - 1; i >= 0; i--) {
-    const recv = (chain.links[i] as (typeof chain.links)[number]).recv;
-    if (recv.prev.size <= left) {
-      left -= recv.prev.size;
+    const shared = (chain.links[i] as (typeof chain.links)[number]).recv;
+    if (shared.prev.size <= left) {
+      left -= shared.prev.size;
       continue;
     }
+    // The clone shares its links with `s`: the one changed here is copied first.
+    const recv = ownRecv(chain, i);
     const newest = [...recv.prev.keys()].sort((a, b) => b - a).slice(0, left);
     const kept = new Map<number, Uint8Array>();
     for (const k of newest.reverse()) kept.set(k, recv.prev.get(k) as Uint8Array);

@@ -25,7 +25,7 @@ import {
   EK_VECTOR_LENGTH,
   ekMatchesHeader,
   encaps1,
-  encaps2,
+  encaps2Checked,
   HEADER_LENGTH,
 } from './mlkem768.js';
 
@@ -209,7 +209,8 @@ async function toCt2Sampled(
   ek: Uint8Array,
   provider: CryptoProvider,
 ): Promise<Braid> {
-  const ct2 = encaps2(b.hdr, ek, b.m);
+  // ek passed `ekMatchesHeader` against b.hdr: `decodedEk` checked it on arrival, the codec on load.
+  const ct2 = encaps2Checked(b.hdr, ek, b.m);
   const mac = await macCiphertext(b.auth, b.epoch, b.ct1, ct2, provider);
   const object = new Uint8Array(CT2_OBJECT_LENGTH);
   object.set(ct2);

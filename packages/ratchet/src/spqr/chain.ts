@@ -1,7 +1,9 @@
 /**
  * SPQR's symmetric chains (spec `spqr.md` §5, §5.3): one link per chain epoch, each with a sending and a
  * receiving chain; a new epoch secret adds a link. Functions here mutate the `Chain` they are given —
- * callers work on a clone (`cloneChain`) and keep it only when the whole operation succeeds.
+ * callers work on a clone (`cloneChain`) and keep it only when the whole operation succeeds. A clone
+ * shares its links with the original: only this module's functions change a link, each after copying
+ * it (`ownSend`, `ownRecv`).
  */
 import type { CryptoProvider } from '@e2ee-kit/core';
 import { type SyncKdf, syncKdf } from '../kdf.js';
@@ -76,10 +78,30 @@ function cloneDirection(d: ChainDirection): ChainDirection {
   return { ctr: d.ctr, next: d.next, prev: d.prev.size === 0 ? new Map() : new Map(d.prev) };
 }
 
+/**
+ * A chain for one operation: its own links array, the links themselves shared with `c` until this
+ * chain's functions (`sendKey`, `recvKey`, `ownRecv`) replace the one link they change by a copy. A
+ * message changes one direction of one link, so copying every link's two directions (and receiving
+ * chains' skipped-key maps) on every message was mostly wasted.
+ */
 export function cloneChain(c: Chain): Chain {
-  const links: ChainLink[] = [];
-  for (const l of c.links) links.push({ send: cloneDirection(l.send), recv: cloneDirection(l.recv) });
-  return { ...c, links };
+  return { ...c, links: c.links.slice() };
+}
+
+/** Link i's sending direction, copied into a new link first (the old link may be another state's). */
+function ownSend(c: Chain, i: number): ChainDirection {
+  const l = c.links[i] as ChainLink;
+  const send = cloneDirection(l.send);
+  c.links[i] = { send, recv: l.recv };
+  return send;
+}
+
+/** Link i's receiving direction, copied into a new link first (the old link may be another state's). */
+export function ownRecv(c: Chain, i: number): ChainDirection {
+  const l = c.links[i] as ChainLink;
+  const recv = cloneDirection(l.recv);
+  c.links[i] = { send: l.send, recv };
+  return recv;
 }
 
 /** Adds chain epoch `epoch` (must be currentEpoch + 1) from its epoch secret. */
@@ -101,6 +123,22 @@ function stepInfo(ctr: number): Uint8Array {
   info[3] = ctr;
   info.set(LABEL_NEXT, 4);
   return info;
+}
+
+let lastProvider: CryptoProvider | undefined;
+let lastHkdf: unknown;
+let lastKdf: SyncKdf | undefined;
+/**
+ * `syncKdf(provider)`, kept for the provider (and its synchronous HKDF) last asked about: every
+ * message takes one chain step, and `syncKdf` makes two closures on each call.
+ */
+function syncKdfOf(provider: CryptoProvider): SyncKdf | undefined {
+  if (provider !== lastProvider || provider.hkdfSha256Sync !== lastHkdf) {
+    lastKdf = syncKdf(provider);
+    lastProvider = provider;
+    lastHkdf = provider.hkdfSha256Sync;
+  }
+  return lastKdf;
 }
 
 function checkStep(d: ChainDirection): Uint8Array {
@@ -160,10 +198,10 @@ export async function sendKey(
       c.links.shift();
       i--;
     }
-    for (let k = 0; k < i; k++) (c.links[k] as ChainLink).send.next = undefined;
+    for (let k = 0; k < i; k++) ownSend(c, k).next = undefined;
   }
   // One step per message: the provider's synchronous HKDF when it has one (same bytes, no promise).
-  const { ctr, key } = await step((c.links[i] as ChainLink).send, provider, syncKdf(provider));
+  const { ctr, key } = await step(ownSend(c, i), provider, syncKdfOf(provider));
   return { index: ctr, key };
 }
 
@@ -174,7 +212,7 @@ export async function recvKey(
   at: number,
   provider: CryptoProvider,
 ): Promise<Uint8Array> {
-  const d = (c.links[linkIndex(c, epoch)] as ChainLink).recv;
+  const d = ownRecv(c, linkIndex(c, epoch));
   if (at < d.ctr) {
     if (at + c.maxOooKeys < d.ctr) throw spqrError(SpqrErrorCode.KeyTrimmed, 'key trimmed');
     const k = d.prev.get(at);
@@ -185,7 +223,7 @@ export async function recvKey(
   if (at === d.ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
   if (at - d.ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
   if (at > d.ctr + c.maxOooKeys) d.prev.clear();
-  const sync = syncKdf(provider);
+  const sync = syncKdfOf(provider);
   let untilYield = STEPS_PER_YIELD;
   while (at > d.ctr + 1) {
     // Same accept/reject decisions as spqr: a skipped key is kept iff ctr + maxOooKeys ≥ at; the

@@ -8,15 +8,9 @@
 import { FastWriter } from '../records/fast-proto.js';
 import type { Braid } from './braid.js';
 import type { Chain, ChainDirection } from './chain.js';
-import type { ChunkDecoder } from './erasure.js';
 import type { SpqrStateData } from './state.js';
 
 export const SPQR_STATE_FORMAT_VERSION = 1;
-
-function writeDecoder(w: FastWriter, d: ChunkDecoder): void {
-  w.uint(1, d.length);
-  d.emitPoints((bytes, start, end) => w.bytesRange(2, bytes, start, end));
-}
 
 function encoderOf(b: Braid) {
   return 'hdrEnc' in b
@@ -59,8 +53,9 @@ function writeBraid(w: FastWriter, b: Braid): void {
       n.uint(2, enc.emitted);
     });
   }
+  // The decoder keeps its record (object length, then the 16 point lists) ready to copy.
   const dec = decoderOf(b);
-  if (dec) w.nested(11, (n) => writeDecoder(n, dec));
+  if (dec) w.bytes(11, dec.recordView);
 }
 
 /** Skipped keys as `BE32(counter) ‖ key` entries, by counter. */

@@ -6,7 +6,7 @@
  * Work is bounded: a decoder keeps at most 2·n_j points per polynomial (n_j ≤ 36 for every SPQR
  * object); a parity value is a Lagrange evaluation over n_j points, O(n_j²) per chunk, no state kept.
  */
-import { gfLagrangeWeights, gfMul } from './gf16.js';
+import { gfBarycentric, gfLagrangeLogsFrom, gfTables } from './gf16.js';
 
 export const CHUNK_DATA_LENGTH = 32;
 const POLYS = 16;
@@ -70,28 +70,53 @@ export class ChunkEncoder {
   chunkAt(index: number): Chunk {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff) throw new RangeError('bad chunk index');
     const data = new Uint8Array(CHUNK_DATA_LENGTH);
-    const len = this.#object.length;
-    const weights = new Map<number, Uint16Array>(); // by point count: polynomials j share x = 0 … n−1
+    const object = this.#object;
+    const len = object.length;
+    const { exp, log } = gfTables();
+    // Polynomials with the same point count n share x = 0 … n−1, so the weights at `index` are made
+    // once per count (at most two counts per object), as logarithms.
+    let wn = 0;
+    let w: Uint16Array | undefined;
     for (let j = 0; j < POLYS; j++) {
       const n = pointsFor(len, j);
       let value = 0;
-      if (index < n) value = valueAt(this.#object, index * POLYS + j);
+      if (index < n) value = valueAt(object, index * POLYS + j);
       else if (n > 0) {
-        let w = weights.get(n);
-        if (!w) {
-          w = gfLagrangeWeights(
-            Array.from({ length: n }, (_, k) => k),
-            index,
-          );
-          weights.set(n, w);
+        if (n !== wn || !w) {
+          w = new Uint16Array(n);
+          gfLagrangeLogsFrom(firstPoints(n), systematicWeights(n), index, w);
+          wn = n;
         }
-        for (let k = 0; k < n; k++) value ^= gfMul(w[k] as number, valueAt(this.#object, k * POLYS + j));
+        for (let k = 0; k < n; k++) {
+          const y = valueAt(object, k * POLYS + j);
+          if (y !== 0) value ^= exp[(w[k] as number) + (log[y] as number)] as number;
+        }
       }
       data[2 * j] = value >>> 8;
       data[2 * j + 1] = value & 0xff;
     }
     return { index, data };
   }
+}
+
+/** x = 0 … n−1, and their barycentric weights, by n (kept: every object's systematic points). */
+const firstPointsBy: Uint16Array[] = [];
+const systematicBy: Uint16Array[] = [];
+function firstPoints(n: number): Uint16Array {
+  let xs = firstPointsBy[n];
+  if (!xs) {
+    xs = Uint16Array.from({ length: n }, (_, k) => k);
+    firstPointsBy[n] = xs;
+  }
+  return xs;
+}
+function systematicWeights(n: number): Uint16Array {
+  let b = systematicBy[n];
+  if (!b) {
+    b = gfBarycentric(firstPoints(n));
+    systematicBy[n] = b;
+  }
+  return b;
 }
 
 function valueAt(object: Uint8Array, k: number): number {
@@ -101,26 +126,58 @@ function valueAt(object: Uint8Array, k: number): number {
 const xAt = (b: Uint8Array, o: number) => ((b[o] as number) << 8) | (b[o + 1] as number);
 const yAt = (b: Uint8Array, o: number) => ((b[o + 2] as number) << 8) | (b[o + 3] as number);
 
+/** Field keys of the decoder's record (codec.ts: `Decoder { 1 object length; 2 points × 16 }`). */
+const LENGTH_KEY = 0x08;
+const POINTS_KEY = 0x12;
+const varintLength = (v: number) => (v < 0x80 ? 1 : v < 0x4000 ? 2 : 3);
+function putVarint(b: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    b[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[p++] = v;
+  return p;
+}
+/** `src[from, to)` into `dst` at `p`; short ranges byte by byte (a view per range costs more). */
+function copyRange(dst: Uint8Array, p: number, src: Uint8Array, from: number, to: number): number {
+  if (to - from >= 64) {
+    dst.set(src.subarray(from, to), p);
+    return p + to - from;
+  }
+  for (let i = from; i < to; i++) dst[p++] = src[i] as number;
+  return p;
+}
+
 /**
  * Collects chunks of one object of known length until any K distinct indices have arrived.
  *
- * The points are kept the way the state record stores them — per polynomial j, `BE16(x) ‖ BE16(y)`
- * pairs sorted by x — in one buffer (polynomial j at bytes `off[j] … off[j + 1]`), so that adding a
- * chunk is one copy with 16 insertions and writing the state is 16 views (a receiving braid makes a
- * new decoder on every message, and the state is written on every message).
+ * The points are kept as the decoder's own state record — `08 varint(length)`, then per polynomial j
+ * `12 varint(4·n_j)` and its `BE16(x) ‖ BE16(y)` pairs sorted by x — in one buffer (polynomial j's
+ * pairs at bytes `#at[2j] … #at[2j + 1]`): adding a chunk is one pass over the buffer with 16
+ * insertions, and writing the state copies the buffer whole (the state is written twice per message,
+ * and a receiving braid makes a new decoder on every message).
  */
 export class ChunkDecoder {
   readonly length: number;
   /** Never changed once the constructor or `withChunk` returns (decoders are values). */
-  #buf: Uint8Array;
-  #off: Uint16Array;
+  #rec: Uint8Array;
+  #at: Uint16Array;
 
   constructor(length: number, points?: readonly (readonly (readonly [number, number])[])[]) {
     assertLength(length);
     this.length = length;
-    this.#off = new Uint16Array(POLYS + 1);
+    this.#at = new Uint16Array(2 * POLYS);
     if (!points) {
-      this.#buf = new Uint8Array(0);
+      // No points: the header and 16 empty lists.
+      const head = 1 + varintLength(length);
+      const rec = new Uint8Array(head + 2 * POLYS);
+      rec[0] = LENGTH_KEY;
+      putVarint(rec, 1, length);
+      for (let j = 0; j < POLYS; j++) {
+        rec[head + 2 * j] = POINTS_KEY;
+        this.#at[2 * j] = this.#at[2 * j + 1] = head + 2 * j + 2;
+      }
+      this.#rec = rec;
       return;
     }
     const polys: Uint8Array[] = [];
@@ -137,7 +194,7 @@ export class ChunkDecoder {
       });
       polys.push(b);
     }
-    this.#buf = this.#pack(polys);
+    this.#rec = this.#pack(polys);
   }
 
   /**
@@ -148,44 +205,46 @@ export class ChunkDecoder {
     if (polys.length !== POLYS || polys.some((p) => !(p instanceof Uint8Array) || p.length % 4 !== 0))
       throw new RangeError('decoder points malformed');
     const d = new ChunkDecoder(length);
-    d.#buf = d.#pack(polys);
+    d.#rec = d.#pack(polys);
     return d;
   }
 
-  /** Checks each polynomial's points (count, distinct x), sorts them by x and packs them; sets `#off`. */
+  /** Checks each polynomial's points (count, distinct x), sorts them by x and writes the record; sets `#at`. */
   #pack(polys: readonly Uint8Array[]): Uint8Array {
-    let total = 0;
-    for (const p of polys) total += p.length;
-    const buf = new Uint8Array(total);
-    let w = 0;
+    let total = 1 + varintLength(this.length);
+    for (const p of polys) total += 1 + varintLength(p.length) + p.length;
+    const rec = new Uint8Array(total);
+    rec[0] = LENGTH_KEY;
+    let w = putVarint(rec, 1, this.length);
     for (let j = 0; j < POLYS; j++) {
       const p = polys[j] as Uint8Array;
       const n = p.length / 4;
       if (n > 2 * pointsFor(this.length, j)) throw new RangeError('too many decoder points');
       const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => xAt(p, 4 * a) - xAt(p, 4 * b));
-      this.#off[j] = w;
+      rec[w++] = POINTS_KEY;
+      w = putVarint(rec, w, p.length);
+      this.#at[2 * j] = w;
       for (let i = 0; i < n; i++) {
         const o = 4 * (order[i] as number);
         if (i > 0 && xAt(p, o) === xAt(p, 4 * (order[i - 1] as number)))
           throw new RangeError('duplicate decoder point');
-        buf.set(p.subarray(o, o + 4), w);
-        w += 4;
+        w = copyRange(rec, w, p, o, o + 4);
       }
+      this.#at[2 * j + 1] = w;
     }
-    this.#off[POLYS] = w;
-    return buf;
+    return rec;
   }
 
   #count(j: number): number {
-    return ((this.#off[j + 1] as number) - (this.#off[j] as number)) / 4;
+    return ((this.#at[2 * j + 1] as number) - (this.#at[2 * j] as number)) / 4;
   }
 
   /** The stored points per polynomial, sorted by x. */
   points(): [number, number][][] {
     return Array.from({ length: POLYS }, (_, j) => {
       const pts: [number, number][] = [];
-      for (let o = this.#off[j] as number; o < (this.#off[j + 1] as number); o += 4)
-        pts.push([xAt(this.#buf, o), yAt(this.#buf, o)]);
+      for (let o = this.#at[2 * j] as number; o < (this.#at[2 * j + 1] as number); o += 4)
+        pts.push([xAt(this.#rec, o), yAt(this.#rec, o)]);
       return pts;
     });
   }
@@ -193,106 +252,120 @@ export class ChunkDecoder {
   /**
    * The same as `points()` in the state record's form: `emit` gets each polynomial's points as
    * `BE16(x) ‖ BE16(y)` pairs, the range `start … end` of the decoder's own bytes (read them, never
-   * change them), without a view or a tuple made per polynomial or point.
+   * change them).
    */
   emitPoints(emit: (bytes: Uint8Array, start: number, end: number) => void): void {
-    for (let j = 0; j < POLYS; j++) emit(this.#buf, this.#off[j] as number, this.#off[j + 1] as number);
+    for (let j = 0; j < POLYS; j++) emit(this.#rec, this.#at[2 * j] as number, this.#at[2 * j + 1] as number);
+  }
+
+  /**
+   * @internal The decoder's record (`Decoder { 1 object length; 2 points × 16 }`, exactly what writing
+   * its length and `emitPoints` as protobuf fields gives), for writers that copy it: never change it.
+   */
+  get recordView(): Uint8Array {
+    return this.#rec;
   }
 
   /** A new decoder with `chunk` added (this one is unchanged). */
   withChunk(chunk: Chunk): ChunkDecoder {
     if (chunk.data.length !== CHUNK_DATA_LENGTH) throw new RangeError('chunk data must be 32 bytes');
     const x = chunk.index;
-    const src = this.#buf;
+    const src = this.#rec;
+    const from = this.#at;
     // Per polynomial: where x goes (byte offset), and whether it replaces a stored point.
     const at = new Int32Array(POLYS).fill(-1);
     const replace = new Uint8Array(POLYS);
-    let grow = 0;
+    const head = 1 + varintLength(this.length);
+    let total = head;
     for (let j = 0; j < POLYS; j++) {
+      const start = from[2 * j] as number;
+      const end = from[2 * j + 1] as number;
+      let n = end - start;
       const need = pointsFor(this.length, j);
       // libsignal keeps a point only if it can spare an interpolation (x < need) or is still needed;
       // a repeated x replaces the stored value (sorted_vec's `push`).
-      if (!(x < need || this.#count(j) < need)) continue;
-      const end = this.#off[j + 1] as number;
-      let o = this.#off[j] as number;
-      while (o < end && xAt(src, o) < x) o += 4;
-      at[j] = o;
-      if (o < end && xAt(src, o) === x) replace[j] = 1;
-      else grow += 4;
+      if (x < need || n / 4 < need) {
+        let o = start;
+        while (o < end && xAt(src, o) < x) o += 4;
+        at[j] = o;
+        if (o < end && xAt(src, o) === x) replace[j] = 1;
+        else n += 4;
+      }
+      total += 1 + varintLength(n) + n;
     }
     const next = new ChunkDecoder(this.length);
-    const buf = new Uint8Array(src.length + grow);
-    const off = next.#off;
-    let read = 0;
-    let shift = 0;
+    const rec = new Uint8Array(total);
+    const to = next.#at;
+    let w = copyRange(rec, 0, src, 0, head);
+    const d = chunk.data;
     for (let j = 0; j < POLYS; j++) {
-      off[j] = (this.#off[j] as number) + shift;
+      const start = from[2 * j] as number;
+      const end = from[2 * j + 1] as number;
       const o = at[j] as number;
-      if (o < 0) continue;
-      buf.set(src.subarray(read, o), read + shift);
-      const w = o + shift;
-      const d = chunk.data;
-      buf[w] = x >>> 8;
-      buf[w + 1] = x & 0xff;
-      buf[w + 2] = d[2 * j] as number;
-      buf[w + 3] = d[2 * j + 1] as number;
-      if (replace[j]) read = o + 4;
+      rec[w++] = POINTS_KEY;
+      w = putVarint(rec, w, end - start + (o >= 0 && !replace[j] ? 4 : 0));
+      to[2 * j] = w;
+      if (o < 0) w = copyRange(rec, w, src, start, end);
       else {
-        read = o;
-        shift += 4;
+        w = copyRange(rec, w, src, start, o);
+        rec[w++] = x >>> 8;
+        rec[w++] = x & 0xff;
+        rec[w++] = d[2 * j] as number;
+        rec[w++] = d[2 * j + 1] as number;
+        w = copyRange(rec, w, src, replace[j] ? o + 4 : o, end);
       }
+      to[2 * j + 1] = w;
     }
-    buf.set(src.subarray(read), read + shift);
-    off[POLYS] = src.length + grow;
-    next.#buf = buf;
+    next.#rec = rec;
     return next;
   }
 
   /** The object once every polynomial has enough points, else `undefined`. */
   decoded(): Uint8Array | undefined {
     for (let j = 0; j < POLYS; j++) if (this.#count(j) < pointsFor(this.length, j)) return undefined;
-    const b = this.#buf;
+    const b = this.#rec;
     const out = new Uint8Array(this.length);
-    // Per polynomial, the n_j lowest-x points (the first n_j stored); polynomials with the same x set
-    // share Lagrange weights.
-    const chosen = Array.from({ length: POLYS }, (_, j) => {
-      const start = this.#off[j] as number;
+    const { exp, log } = gfTables();
+    // Per polynomial, the n_j lowest-x points (the first n_j stored; every stored x below n_j is among
+    // them). Polynomials with the same x set (all with the same n_j, as a rule) share the barycentric
+    // weights of that set and the Lagrange weights at each missing x.
+    const groups = new Map<string, { xs: Uint16Array; bary?: Uint16Array; at: Map<number, Uint16Array> }>();
+    for (let j = 0; j < POLYS; j++) {
+      const start = this.#at[2 * j] as number;
       const n = pointsFor(this.length, j);
-      return {
-        xs: Array.from({ length: n }, (_, i) => xAt(b, start + 4 * i)),
-        ys: Array.from({ length: n }, (_, i) => yAt(b, start + 4 * i)),
-      };
-    });
-    const weights = new Map<string, Uint16Array>();
-    for (let k = 0; k < this.length / 2; k++) {
-      const j = k % POLYS;
-      const x = Math.floor(k / POLYS);
-      let y = this.#stored(j, x);
-      if (y === undefined) {
-        const { xs, ys } = chosen[j] as { xs: number[]; ys: number[] };
-        const key = `${x}:${xs.join(',')}`;
-        let w = weights.get(key);
-        if (!w) {
-          w = gfLagrangeWeights(xs, x);
-          weights.set(key, w);
-        }
-        y = 0;
-        for (let i = 0; i < xs.length; i++) y ^= gfMul(w[i] as number, ys[i] as number);
+      const xs = new Uint16Array(n);
+      for (let i = 0; i < n; i++) xs[i] = xAt(b, start + 4 * i);
+      const key = xs.join(',');
+      let g = groups.get(key);
+      if (!g) {
+        g = { xs, at: new Map() };
+        groups.set(key, g);
       }
-      out[2 * k] = y >>> 8;
-      out[2 * k + 1] = y & 0xff;
+      for (let x = 0; x < n; x++) {
+        let y: number;
+        // xs is sorted: x is stored iff it is xs[i] for the i where the search stops.
+        let i = 0;
+        while (i < n && (xs[i] as number) < x) i++;
+        if (i < n && xs[i] === x) y = yAt(b, start + 4 * i);
+        else {
+          let w = g.at.get(x);
+          if (!w) {
+            g.bary ??= gfBarycentric(xs);
+            w = new Uint16Array(n);
+            gfLagrangeLogsFrom(xs, g.bary, x, w);
+            g.at.set(x, w);
+          }
+          y = 0;
+          for (let k = 0; k < n; k++) {
+            const v = yAt(b, start + 4 * k);
+            if (v !== 0) y ^= exp[(w[k] as number) + (log[v] as number)] as number;
+          }
+        }
+        const o = 2 * (x * POLYS + j);
+        out[o] = y >>> 8;
+        out[o + 1] = y & 0xff;
+      }
     }
     return out;
-  }
-
-  /** The stored y of polynomial j at x, if any. */
-  #stored(j: number, x: number): number | undefined {
-    const b = this.#buf;
-    for (let o = this.#off[j] as number; o < (this.#off[j + 1] as number); o += 4) {
-      const xi = xAt(b, o);
-      if (xi === x) return yAt(b, o);
-      if (xi > x) return undefined;
-    }
-    return undefined;
   }
 }

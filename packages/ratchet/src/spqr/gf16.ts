@@ -69,3 +69,46 @@ export function gfLagrangeWeights(xs: readonly number[], x: number): Uint16Array
   }
   return w;
 }
+
+/** The log/antilog tables themselves, for loops that multiply many values by a few fixed ones. */
+export function gfTables(): { readonly exp: Uint16Array; readonly log: Uint16Array } {
+  return logTables();
+}
+
+/**
+ * Barycentric weights of the distinct points xs: b_i = 1 / Π_{j≠i} (x_i − x_j). O(n²) once per point
+ * set; then `gfLagrangeFrom` gives the Lagrange weights at any x in O(n) (the same values as
+ * `gfLagrangeWeights`, which does the O(n²) product for every x).
+ */
+export function gfBarycentric(xs: ArrayLike<number>): Uint16Array {
+  const n = xs.length;
+  const b = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const xi = xs[i] as number;
+    let d = 1;
+    for (let j = 0; j < n; j++) if (j !== i) d = gfMul(d, xi ^ (xs[j] as number));
+    b[i] = gfInv(d);
+  }
+  return b;
+}
+
+/**
+ * Logarithms of the Lagrange weights at x (which must not be one of xs) into `out`:
+ * w_i = b_i · L(x) / (x − x_i) with L(x) = Π_j (x − x_j), all non-zero, so each is one log sum.
+ * Callers multiply y by w_i as `exp[out[i] + log[y]]` (y ≠ 0).
+ */
+export function gfLagrangeLogsFrom(
+  xs: ArrayLike<number>,
+  bary: Uint16Array,
+  x: number,
+  out: Uint16Array,
+): void {
+  const { log } = logTables();
+  const n = xs.length;
+  let logL = 0;
+  for (let j = 0; j < n; j++) logL += log[x ^ (xs[j] as number)] as number;
+  logL %= ORDER;
+  for (let i = 0; i < n; i++)
+    out[i] =
+      (logL + (log[bary[i] as number] as number) + ORDER - (log[x ^ (xs[i] as number)] as number)) % ORDER;
+}

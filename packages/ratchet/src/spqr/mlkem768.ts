@@ -69,7 +69,9 @@ export function keysFromDk(dk: Uint8Array, check = true): BraidKeys {
 
 export function generateKeys(seed: Uint8Array): BraidKeys {
   if (seed.length !== KEYGEN_SEED_LENGTH) throw new RangeError('key generation seed must be 64 bytes');
-  return keysFromDk(ml_kem768.keygen(seed.slice()).secretKey);
+  // noble's keygen has just written H(ek) into dk itself: checking it again is a SHA3-256 over
+  // 1,184 bytes (≈ 50 µs) that cannot fail.
+  return keysFromDk(ml_kem768.keygen(seed.slice()).secretKey, false);
 }
 
 /** SampleNTT (FIPS 203 Alg. 7): rejection-sample 12-bit values below q from an XOF stream. */
@@ -180,16 +182,81 @@ export function ekMatchesHeader(ek: Uint8Array, hdr: Uint8Array): boolean {
   return constantTimeEqual(h, hdr.subarray(32, 64)) && ekModulusOk(ek);
 }
 
-/** Encaps2: ct2 for the full key ek ‖ ρ and the stored m (noble's one-shot encapsulation, bytes 960…). */
+/** Encaps2: ct2 for the full key ek ‖ ρ and the stored m; an ek that fails `ekMatchesHeader` is refused. */
 export function encaps2(hdr: Uint8Array, ek: Uint8Array, m: Uint8Array): Uint8Array {
   if (!ekMatchesHeader(ek, hdr)) throw new RangeError('ek does not match the header');
-  const { cipherText } = ml_kem768.encapsulate(concatBytes(ek, hdr.subarray(0, 32)), m.slice());
-  return cipherText.slice(CT1_LENGTH);
+  return encaps2Checked(hdr, ek, m);
+}
+
+/**
+ * Encaps2 for an ek that already passed `ekMatchesHeader` against this hdr (the braid checks it when the
+ * ek vector is decoded, and a stored one when its state is loaded): FIPS 203 Alg. 14's v part only,
+ * v = NTT⁻¹(t̂ᵀ ∘ ŷ) + e2 + Decompress₁(m), ct2 = ByteEncode₄(Compress₄(v)), with (K, r) = G(m ‖ H(ek)) as
+ * in `encaps1` (H(ek) is hdr's second half). noble's one-shot encapsulation made all of ct1 again (the
+ * 9 SampleNTT expansions of Â and u) and hashed ek twice more, ≈ 0.4 ms per epoch; the bytes are the
+ * same (tests compare both with noble's one-shot ciphertext).
+ */
+export function encaps2Checked(hdr: Uint8Array, ek: Uint8Array, m: Uint8Array): Uint8Array {
+  if (hdr.length !== HEADER_LENGTH || ek.length !== EK_VECTOR_LENGTH) throw new RangeError('bad key length');
+  if (m.length !== ENCAPS_SEED_LENGTH) throw new RangeError('encapsulation seed must be 32 bytes');
+  const kr = sha3_512.create().update(m).update(hdr.subarray(32, 64)).digest();
+  const r = kr.subarray(32, 64);
+  const { NTT } = ring();
+  const acc = new Uint16Array(N);
+  const yHat: Uint16Array[] = [];
+  let v: Uint16Array | undefined;
+  let e2: Uint16Array | undefined;
+  try {
+    for (let i = 0; i < K; i++) {
+      const y = NTT.encode(cbd2(r, i));
+      yHat.push(y);
+      mulAccNtt(acc, tHatCoder().decode(ek.subarray(384 * i, 384 * (i + 1))), y);
+    }
+    v = NTT.decode(acc);
+    e2 = cbd2(r, 2 * K);
+    for (let k = 0; k < N; k++) {
+      // Decompress₁ of bit k of m (least significant bit first): 0 or ⌈q/2⌋ = 1665.
+      const bit = ((m[k >> 3] as number) >> (k & 7)) & 1;
+      v[k] = ((v[k] as number) + (e2[k] as number) + bit * 1665) % Q;
+    }
+    return ct2Coder().encode(v);
+  } finally {
+    kr.fill(0);
+    acc.fill(0);
+    for (const p of yHat) p.fill(0);
+    v?.fill(0);
+    e2?.fill(0);
+  }
+}
+
+type PolyCoder = { encode(p: Uint16Array): Uint8Array; decode(b: Uint8Array): Uint16Array };
+let tCoder: PolyCoder | undefined;
+let vCoder: PolyCoder | undefined;
+/** ByteDecode₁₂ of a t̂ polynomial (values of an ek that passed the modulus check are below q). */
+function tHatCoder(): PolyCoder {
+  tCoder ??= ring().bitsCoder(12, { encode: (i: number) => i, decode: (i: number) => i });
+  return tCoder;
+}
+/** Compress₄ then ByteEncode₄ (noble's `polyCoder(4)`: ⌊(16·x + q/2) / q⌋ mod 16). */
+function ct2Coder(): PolyCoder {
+  vCoder ??= ring().bitsCoder(4, {
+    encode: (i: number) => Math.floor(((i << 4) + Q / 2) / Q),
+    decode: (i: number) => i,
+  });
+  return vCoder;
 }
 
 /** Standard ML-KEM-768 decapsulation of ct1 ‖ ct2 (implicit rejection: never throws on bad ciphertext). */
 export function decaps(dk: Uint8Array, ct1: Uint8Array, ct2: Uint8Array): Uint8Array {
   if (ct1.length !== CT1_LENGTH || ct2.length !== CT2_LENGTH) throw new RangeError('bad ciphertext length');
-  if (!dkHashOk(dk)) throw spqrError(SpqrErrorCode.ErroneousData, 'stored decapsulation key is corrupt');
-  return ml_kem768.decapsulate(concatBytes(ct1, ct2), dk);
+  if (dk.length !== DK_LENGTH)
+    throw spqrError(SpqrErrorCode.ErroneousData, 'stored decapsulation key is corrupt');
+  try {
+    // noble checks H(ek) stored in dk (FIPS 203 §7.3) before anything else and throws if it differs;
+    // ours ran the same SHA3-256 over 1,184 bytes first, on every decapsulation.
+    return ml_kem768.decapsulate(concatBytes(ct1, ct2), dk);
+  } catch (e) {
+    if (!dkHashOk(dk)) throw spqrError(SpqrErrorCode.ErroneousData, 'stored decapsulation key is corrupt');
+    throw e;
+  }
 }

@@ -51,12 +51,20 @@ export async function initSpqr(
   return SpqrState._create({ a2b, braid: initialBraid(a2b, auth), chain });
 }
 
-/** Fresh randomness from the provider (`withRandom` replaces it in tests). */
+let lastEntropy: { provider: CryptoProvider; entropy: BraidEntropy } | undefined;
+/**
+ * Fresh randomness from the provider (`withRandom` replaces it in tests). The closures read the
+ * provider when called, so the last provider's pair is reused (a send made them on every message).
+ */
 export function providerEntropy(provider: CryptoProvider): BraidEntropy {
-  return {
-    keys: () => generateKeys(provider.randomBytes(64)),
-    encapsSeed: () => provider.randomBytes(32),
-  };
+  if (lastEntropy?.provider !== provider) {
+    const entropy: BraidEntropy = {
+      keys: () => generateKeys(provider.randomBytes(64)),
+      encapsSeed: () => provider.randomBytes(32),
+    };
+    lastEntropy = { provider, entropy };
+  }
+  return lastEntropy.entropy;
 }
 
 export interface SpqrSendResult {

@@ -10,34 +10,58 @@
  *
  * The bytes are secret (keys), so a candidate is confirmed by a constant-time comparison (the time
  * taken does not show how much of a guessed state matched). Candidates are the kept states of the
- * same length, most recent first: the length is the only thing looked at before that, so no hash of
- * the state is computed on every load and save (two FNV-1a passes over the 0.5–3.7 KB per message
- * and side cost as much as the comparison they filtered for).
+ * same length and direction, most recent first: the length and the `a2b` byte (public: who started
+ * the session) are the only things looked at before that, so no hash of the state is computed on
+ * every load and save (two FNV-1a passes over the 0.5–3.7 KB per message and side cost as much as the
+ * comparison they filtered for). The direction filter matters because the two sides of one
+ * conversation often have states of the same length, and each is loaded right after the other side's
+ * write.
  */
-import { constantTimeEqual } from '@e2ee-kit/core';
 import type { SpqrState } from './state.js';
 
 /** States kept: the two sides of a few active conversations. */
 const RECENT = 8;
+/**
+ * Offset of the `a2b` value in every record (`08 01 10 xx`: format version 1, then field 2), written
+ * first by `encodeSpqrState`; anything else simply never matches the filter's shortcut.
+ */
+const A2B_AT = 3;
 /** Each state's encoding, ours (callers get copies). */
 export const encoded = new WeakMap<SpqrState, Uint8Array>();
 interface Entry {
   bytes: Uint8Array;
+  view: DataView;
   state: SpqrState;
 }
 const recent: Entry[] = [];
 
 /** Keeps `state` under `bytes` (the module's own copy, never handed out). */
 export function remember(bytes: Uint8Array, state: SpqrState): void {
-  recent.unshift({ bytes, state });
+  recent.unshift({ bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), state });
   if (recent.length > RECENT) recent.length = RECENT;
+}
+
+/**
+ * Constant-time equality of two arrays of the same length, 32 bits at a time: a byte loop over a
+ * 3.7 KB state took ≈ 5.3 µs, this ≈ 1.4 µs (DataView reads are inlined by the JIT and need no
+ * alignment; both sides read little-endian, so the result does not depend on the platform).
+ */
+function sameBytes(kept: DataView, a: Uint8Array, b: Uint8Array): boolean {
+  const n = b.length;
+  const words = n >>> 2;
+  const v = new DataView(b.buffer, b.byteOffset, n);
+  let diff = 0;
+  for (let i = 0; i < words; i++) diff |= kept.getInt32(4 * i, true) ^ v.getInt32(4 * i, true);
+  for (let i = words << 2; i < n; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
 }
 
 /** The kept state whose bytes are exactly `bytes`, if any. */
 export function recall(bytes: Uint8Array): SpqrState | undefined {
   for (let i = 0; i < recent.length; i++) {
     const e = recent[i] as Entry;
-    if (e.bytes.length === bytes.length && constantTimeEqual(e.bytes, bytes)) {
+    if (e.bytes.length !== bytes.length || e.bytes[A2B_AT] !== bytes[A2B_AT]) continue;
+    if (sameBytes(e.view, e.bytes, bytes)) {
       if (i > 0) {
         recent.splice(i, 1);
         recent.unshift(e);
