@@ -50,7 +50,7 @@ export async function kdfRootKey(
  * its one or two blocks of hashing (an async function, a promise, and on `platformProvider` an await of
  * its capability check), so callers get the value itself where they can.
  */
-function shortHmac(
+export function shortHmac(
   provider: CryptoProvider,
   key: Uint8Array,
   data: Uint8Array,
