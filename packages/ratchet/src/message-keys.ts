@@ -62,7 +62,8 @@ export async function consumeMessageKey(
   // Seeds older than the newest MAX_MESSAGE_KEYS would be dropped at once: skip deriving them.
   const keepFrom = counter - MAX_MESSAGE_KEYS;
   const fresh: SkippedKey[] = [];
-  const kdf = syncKdf(provider);
+  // Only a walk needs it (most messages take none): no closures made per message.
+  const kdf = index < counter ? syncKdf(provider) : undefined;
   let untilYield = STEPS_PER_YIELD;
   while (index < counter) {
     if (kdf) {
