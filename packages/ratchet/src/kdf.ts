@@ -40,7 +40,12 @@ export async function kdfRootKey(
   dh: Uint8Array,
   provider: CryptoProvider,
 ): Promise<{ rootKey: Uint8Array; chainKey: Uint8Array }> {
-  const okm = await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
+  // 32-byte DH output, 14-byte info: the synchronous HKDF when the provider has one (see `shortHmac`).
+  const sync = provider.hkdfSha256Sync;
+  const okm =
+    typeof sync === 'function'
+      ? sync.call(provider, dh, rootKey, INFO_RATCHET, 64)
+      : await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
   return { rootKey: okm.subarray(0, 32), chainKey: okm.subarray(32, 64) };
 }
 
