@@ -50,10 +50,10 @@ export async function kdfRootKey(
 }
 
 /**
- * HMAC of a short fixed input through the provider's synchronous HMAC when it has one (same bytes, see
- * `SyncKdf`), else its async one. Every message makes a few of these; the async call costs more than
- * its one or two blocks of hashing (an async function, a promise, and on `platformProvider` an await of
- * its capability check), so callers get the value itself where they can.
+ * HMAC of a short input (a chain step's one byte, a message's MAC input of a few hundred bytes)
+ * through the provider's synchronous HMAC when it has one (same bytes, see `SyncKdf`), else its async
+ * one. Every message makes a few of these; the async call costs about as much as the hashing (an async
+ * function and a promise turn), so callers get the value itself where they can.
  */
 export function shortHmac(
   provider: CryptoProvider,
