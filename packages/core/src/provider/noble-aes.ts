@@ -2,14 +2,13 @@
  * noble AES-256-CBC and AES-256-GCM (synchronous), with the provider contract's checks and errors.
  * Plain functions, so a bundle that calls only CBC keeps no GCM (GHASH) code.
  */
-import { gcm } from '@noble/ciphers/aes.js';
+import { cbc, gcm } from '@noble/ciphers/aes.js';
 import { VerificationError } from '../errors.js';
 import { checkCbc, checkGcm } from './checks.js';
-import { cbcDecrypt, cbcEncrypt } from './noble-aes-cbc.js';
 
 export function aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
   checkCbc(key, iv, plaintext);
-  return cbcEncrypt(key, iv, plaintext);
+  return cbc(key, iv).encrypt(plaintext);
 }
 
 export function aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
@@ -17,10 +16,11 @@ export function aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Ui
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
     throw new VerificationError('AES-CBC ciphertext has an invalid length', { code: 'BAD_PADDING' });
   }
-  const plaintext = cbcDecrypt(key, iv, ciphertext);
-  if (plaintext === undefined)
+  try {
+    return cbc(key, iv).decrypt(ciphertext);
+  } catch {
     throw new VerificationError('AES-CBC padding is invalid', { code: 'BAD_PADDING' });
-  return plaintext;
+  }
 }
 
 export function aes256GcmEncrypt(
