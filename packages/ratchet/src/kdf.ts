@@ -40,17 +40,22 @@ export async function kdfRootKey(
   dh: Uint8Array,
   provider: CryptoProvider,
 ): Promise<{ rootKey: Uint8Array; chainKey: Uint8Array }> {
-  const okm = await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
+  // 32-byte DH output, 14-byte info: the synchronous HKDF when the provider has one (see `shortHmac`).
+  const sync = provider.hkdfSha256Sync;
+  const okm =
+    typeof sync === 'function'
+      ? sync.call(provider, dh, rootKey, INFO_RATCHET, 64)
+      : await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
   return { rootKey: okm.subarray(0, 32), chainKey: okm.subarray(32, 64) };
 }
 
 /**
- * HMAC of a short fixed input through the provider's synchronous HMAC when it has one (same bytes, see
- * `SyncKdf`), else its async one. Every message makes a few of these; the async call costs more than
- * its one or two blocks of hashing (an async function, a promise, and on `platformProvider` an await of
- * its capability check), so callers get the value itself where they can.
+ * HMAC of a short input (a chain step's one byte, a message's MAC input of a few hundred bytes)
+ * through the provider's synchronous HMAC when it has one (same bytes, see `SyncKdf`), else its async
+ * one. Every message makes a few of these; the async call costs about as much as the hashing (an async
+ * function and a promise turn), so callers get the value itself where they can.
  */
-function shortHmac(
+export function shortHmac(
   provider: CryptoProvider,
   key: Uint8Array,
   data: Uint8Array,

@@ -2,20 +2,26 @@
 import { type CryptoProvider, concatBytes, DuplicateMessageError, MessageGapError } from '@e2ee-kit/core';
 import { MAX_MESSAGE_KEYS } from './constants.js';
 import { invalidMessage } from './context.js';
-import { messageSeed, messageSeedSync, nextChainKey, nextChainKeySync, syncKdf } from './kdf.js';
+import { messageSeed, messageSeedSync, nextChainKey, nextChainKeySync, shortHmac, syncKdf } from './kdf.js';
 import type { ReceiverChain, SkippedKey } from './records/session-state.js';
 import { MAC_LENGTH } from './wire.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
-export async function hmac8(
+/**
+ * The 8-byte MAC `HMAC(macKey, senderIdentity ‖ receiverIdentity ‖ bytes)[0 .. 8)`, through the
+ * provider's synchronous HMAC when it has one (same bytes; see `shortHmac` in kdf.ts).
+ */
+export function hmac8(
   provider: CryptoProvider,
   macKey: Uint8Array,
   senderIdentity: Uint8Array,
   receiverIdentity: Uint8Array,
   bytes: Uint8Array,
-): Promise<Uint8Array> {
-  const full = await provider.hmacSha256(macKey, concatBytes(senderIdentity, receiverIdentity, bytes));
-  return full.subarray(0, MAC_LENGTH);
+): Uint8Array | Promise<Uint8Array> {
+  const full = shortHmac(provider, macKey, concatBytes(senderIdentity, receiverIdentity, bytes));
+  return full instanceof Uint8Array
+    ? full.subarray(0, MAC_LENGTH)
+    : full.then((f) => f.subarray(0, MAC_LENGTH));
 }
 
 /**
@@ -56,7 +62,8 @@ export async function consumeMessageKey(
   // Seeds older than the newest MAX_MESSAGE_KEYS would be dropped at once: skip deriving them.
   const keepFrom = counter - MAX_MESSAGE_KEYS;
   const fresh: SkippedKey[] = [];
-  const kdf = syncKdf(provider);
+  // Only a walk needs it (most messages take none): no closures made per message.
+  const kdf = index < counter ? syncKdf(provider) : undefined;
   let untilYield = STEPS_PER_YIELD;
   while (index < counter) {
     if (kdf) {

@@ -62,7 +62,7 @@ export class SignalMessage implements SignalMessageFields {
    */
   static async create(
     fields: SignalMessageFields,
-    mac: (bytesWithoutMac: Uint8Array) => Promise<Uint8Array>,
+    mac: (bytesWithoutMac: Uint8Array) => Uint8Array | Promise<Uint8Array>,
   ): Promise<SignalMessage> {
     const w = new FastWriter(fields.ciphertext.length + 160);
     w.bytes(1, fields.ratchetKey.serialize());

@@ -11,8 +11,10 @@ export function platformAesCbc({ support, big }: PlatformContext) {
   return {
     async aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array) {
       checkCbc(key, iv, plaintext);
+      // Small inputs (every ratchet message) go to noble without waiting for the support probe.
+      if (!big(plaintext.length)) return aes256CbcEncrypt(key, iv, plaintext);
       const s = await support();
-      if (s.aesCbc && big(plaintext.length)) {
+      if (s.aesCbc) {
         const k = await s.subtle!.importKey('raw', buf(key), 'AES-CBC', false, ['encrypt']);
         return new Uint8Array(await s.subtle!.encrypt({ name: 'AES-CBC', iv: buf(iv) }, k, buf(plaintext)));
       }
@@ -20,8 +22,9 @@ export function platformAesCbc({ support, big }: PlatformContext) {
     },
     async aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array) {
       checkCbc(key, iv, ciphertext);
+      if (!big(ciphertext.length)) return aes256CbcDecrypt(key, iv, ciphertext);
       const s = await support();
-      if (s.aesCbc && big(ciphertext.length)) {
+      if (s.aesCbc) {
         if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
           throw new VerificationError('AES-CBC ciphertext has an invalid length', {
             code: 'BAD_PADDING',

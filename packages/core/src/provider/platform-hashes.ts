@@ -9,8 +9,10 @@ export function platformHashes({ support, big }: PlatformContext) {
     (name: 'SHA-256' | 'SHA-512', noble: (data: Uint8Array) => Uint8Array) =>
     async (data: Uint8Array): Promise<Uint8Array> => {
       assertBytes(data, 'data');
+      // Small inputs go to noble without waiting for the support probe (a promise turn per call).
+      if (!big(data.length)) return noble(data);
       const s = await support();
-      if (s.sha && big(data.length)) return new Uint8Array(await s.subtle!.digest(name, buf(data)));
+      if (s.sha) return new Uint8Array(await s.subtle!.digest(name, buf(data)));
       return noble(data);
     };
   const hmac =
@@ -18,8 +20,9 @@ export function platformHashes({ support, big }: PlatformContext) {
     async (key: Uint8Array, data: Uint8Array): Promise<Uint8Array> => {
       assertBytes(key, 'key');
       assertBytes(data, 'data');
+      if (!big(data.length) || key.length === 0) return noble(key, data);
       const s = await support();
-      if (s.hmac && big(data.length) && key.length > 0) {
+      if (s.hmac) {
         const k = await s.subtle!.importKey('raw', buf(key), { name: 'HMAC', hash }, false, ['sign']);
         return new Uint8Array(await s.subtle!.sign('HMAC', k, buf(data)));
       }
@@ -39,9 +42,10 @@ export function platformHashes({ support, big }: PlatformContext) {
       if (salt !== undefined) assertBytes(salt, 'salt');
       assertBytes(info, 'info');
       checkLength(length, 255 * 32);
-      const s = await support();
       // OpenSSL-backed Web Crypto (Node) caps HKDF info at 1024 bytes; longer info goes to noble.
-      if (s.hkdf && big(ikm.length) && length > 0 && info.length <= 1024) {
+      if (!big(ikm.length) || length === 0 || info.length > 1024) return hkdfSha256(ikm, salt, info, length);
+      const s = await support();
+      if (s.hkdf) {
         const k = await s.subtle!.importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
         const bits = await s.subtle!.deriveBits(
           { name: 'HKDF', hash: 'SHA-256', salt: buf(salt ?? new Uint8Array(32)), info: buf(info) },
