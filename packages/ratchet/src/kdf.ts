@@ -40,12 +40,7 @@ export async function kdfRootKey(
   dh: Uint8Array,
   provider: CryptoProvider,
 ): Promise<{ rootKey: Uint8Array; chainKey: Uint8Array }> {
-  // 32-byte DH output, 14-byte info: the synchronous HKDF when the provider has one (see `shortHmac`).
-  const sync = provider.hkdfSha256Sync;
-  const okm =
-    typeof sync === 'function'
-      ? sync.call(provider, dh, rootKey, INFO_RATCHET, 64)
-      : await provider.hkdfSha256(dh, rootKey, INFO_RATCHET, 64);
+  const okm = await shortHkdf(provider, dh, rootKey, INFO_RATCHET, 64);
   return { rootKey: okm.subarray(0, 32), chainKey: okm.subarray(32, 64) };
 }
 
@@ -62,6 +57,20 @@ export function shortHmac(
 ): Uint8Array | Promise<Uint8Array> {
   const sync = provider.hmacSha256Sync;
   return typeof sync === 'function' ? sync.call(provider, key, data) : provider.hmacSha256(key, data);
+}
+
+/** HKDF of short inputs (a 32-byte key, a short info) the same way as `shortHmac`. */
+function shortHkdf(
+  provider: CryptoProvider,
+  ikm: Uint8Array,
+  salt: Uint8Array | undefined,
+  info: Uint8Array,
+  length: number,
+): Uint8Array | Promise<Uint8Array> {
+  const sync = provider.hkdfSha256Sync;
+  return typeof sync === 'function'
+    ? sync.call(provider, ikm, salt, info, length)
+    : provider.hkdfSha256(ikm, salt, info, length);
 }
 
 /** Message-key seed `HMAC(CK, 0x01)`. */
@@ -90,13 +99,22 @@ export interface SyncKdf {
   hkdf(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array;
 }
 
+const syncKdfs = new WeakMap<CryptoProvider, { hmac: unknown; hkdf: unknown; kdf: SyncKdf | undefined }>();
+
+/** The provider's `SyncKdf`, made once per provider (every message takes a chain step or two). */
 export function syncKdf(provider: CryptoProvider): SyncKdf | undefined {
   const { hmacSha256Sync, hkdfSha256Sync } = provider;
-  if (typeof hmacSha256Sync !== 'function' || typeof hkdfSha256Sync !== 'function') return undefined;
-  return {
-    hmac: (key, data) => hmacSha256Sync.call(provider, key, data),
-    hkdf: (ikm, salt, info, length) => hkdfSha256Sync.call(provider, ikm, salt, info, length),
-  };
+  const known = syncKdfs.get(provider);
+  if (known && known.hmac === hmacSha256Sync && known.hkdf === hkdfSha256Sync) return known.kdf;
+  const kdf: SyncKdf | undefined =
+    typeof hmacSha256Sync !== 'function' || typeof hkdfSha256Sync !== 'function'
+      ? undefined
+      : {
+          hmac: (key, data) => hmacSha256Sync.call(provider, key, data),
+          hkdf: (ikm, salt, info, length) => hkdfSha256Sync.call(provider, ikm, salt, info, length),
+        };
+  syncKdfs.set(provider, { hmac: hmacSha256Sync, hkdf: hkdfSha256Sync, kdf });
+  return kdf;
 }
 
 /** Message-key seed `HMAC(CK, 0x01)`, synchronously. */
@@ -121,11 +139,8 @@ export function deriveMessageKeys(
   spqrKey: Uint8Array | undefined,
   provider: CryptoProvider,
 ): MessageKeys | Promise<MessageKeys> {
-  // 32-byte seed, 18-byte info: the provider's synchronous HKDF when it has one (see `shortHmac`).
-  const sync = provider.hkdfSha256Sync;
-  if (typeof sync === 'function')
-    return splitMessageKeys(sync.call(provider, seed, spqrKey, INFO_MESSAGE_KEYS, 80));
-  return provider.hkdfSha256(seed, spqrKey, INFO_MESSAGE_KEYS, 80).then(splitMessageKeys);
+  const okm = shortHkdf(provider, seed, spqrKey, INFO_MESSAGE_KEYS, 80);
+  return okm instanceof Uint8Array ? splitMessageKeys(okm) : okm.then(splitMessageKeys);
 }
 
 function splitMessageKeys(okm: Uint8Array): MessageKeys {

@@ -125,22 +125,6 @@ function stepInfo(ctr: number): Uint8Array {
   return info;
 }
 
-let lastProvider: CryptoProvider | undefined;
-let lastHkdf: unknown;
-let lastKdf: SyncKdf | undefined;
-/**
- * `syncKdf(provider)`, kept for the provider (and its synchronous HKDF) last asked about: every
- * message takes one chain step, and `syncKdf` makes two closures on each call.
- */
-function syncKdfOf(provider: CryptoProvider): SyncKdf | undefined {
-  if (provider !== lastProvider || provider.hkdfSha256Sync !== lastHkdf) {
-    lastKdf = syncKdf(provider);
-    lastProvider = provider;
-    lastHkdf = provider.hkdfSha256Sync;
-  }
-  return lastKdf;
-}
-
 function checkStep(d: ChainDirection): Uint8Array {
   if (!d.next) throw spqrError(SpqrErrorCode.EpochOutOfRange, 'sending chain erased');
   if (d.ctr >= U32_MAX) throw spqrError(SpqrErrorCode.CounterExhausted, 'chain counter exhausted');
@@ -201,7 +185,7 @@ export async function sendKey(
     for (let k = 0; k < i; k++) ownSend(c, k).next = undefined;
   }
   // One step per message: the provider's synchronous HKDF when it has one (same bytes, no promise).
-  const { ctr, key } = await step(ownSend(c, i), provider, syncKdfOf(provider));
+  const { ctr, key } = await step(ownSend(c, i), provider, syncKdf(provider));
   return { index: ctr, key };
 }
 
@@ -223,7 +207,7 @@ export async function recvKey(
   if (at === d.ctr) throw spqrError(SpqrErrorCode.KeyAlreadyRequested, 'key already requested');
   if (at - d.ctr > c.maxJump) throw spqrError(SpqrErrorCode.KeyJump, 'key jump too large');
   if (at > d.ctr + c.maxOooKeys) d.prev.clear();
-  const sync = syncKdfOf(provider);
+  const sync = syncKdf(provider);
   let untilYield = STEPS_PER_YIELD;
   while (at > d.ctr + 1) {
     // Same accept/reject decisions as spqr: a skipped key is kept iff ctr + maxOooKeys ≥ at; the
