@@ -92,7 +92,7 @@ export {
   WireType,
 } from './protobuf.js';
 export { defaultProvider, isCryptoProvider, resolveProvider } from './provider/default.js';
-export { defaultSha512Sync } from './provider/default-sha512.js';
+export { defaultSha512IterateSync, defaultSha512Sync } from './provider/default-sha512.js';
 export { defaultProviderWithoutAead } from './provider/default-without-aead.js';
 export { nobleProvider } from './provider/noble.js';
 export {

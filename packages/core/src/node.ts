@@ -18,6 +18,7 @@ import {
   checkAead,
   checkCbc,
   checkGcm,
+  checkIterate,
   checkKey32,
   checkLength,
   ed25519VerifyArgsOk,
@@ -180,6 +181,22 @@ export const nodeProvider: CryptoProvider = Object.freeze({
     const h = nc.createHash('sha512');
     for (const p of parts) h.update(p);
     return u8(h.digest());
+  },
+  sha512IterateSync(first: Uint8Array, suffix: Uint8Array, rounds: number) {
+    checkIterate(first, suffix, rounds);
+    // Each round's digest (a 'binary' string, see `fromBinary`) is written straight into the next
+    // round's input: no array per round.
+    const hash =
+      oneShotHash ??
+      ((alg: 'sha512', data: Uint8Array, enc: 'binary') => nc.createHash(alg).update(data).digest(enc));
+    const input = new Uint8Array(64 + suffix.length);
+    input.set(suffix, 64);
+    let d = hash('sha512', first, 'binary');
+    for (let i = 1; i < rounds; i++) {
+      for (let j = 0; j < 64; j++) input[j] = d.charCodeAt(j);
+      d = hash('sha512', input, 'binary');
+    }
+    return fromBinary(d);
   },
   async hmacSha256(key: Uint8Array, data: Uint8Array) {
     return nodeHmacSha256Sync(key, data);

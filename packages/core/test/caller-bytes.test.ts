@@ -79,6 +79,7 @@ describe.each(allProviders)('provider $label: caller bytes', ({ provider }) => {
       ['sha256 bulk', [bulk], (d) => p.sha256(d)],
       ['sha512', [data], (d) => p.sha512(d)],
       ['sha512Sync', [data, aad], (a, b) => p.sha512Sync(a, b)],
+      ['sha512IterateSync', [data, aad], (a, b) => p.sha512IterateSync?.(a, b, 3)],
       ['hmacSha256', [key32, data], (k, d) => p.hmacSha256(k, d)],
       ['hmacSha256 bulk', [key32, bulk], (k, d) => p.hmacSha256(k, d)],
       ['hmacSha512', [key32, data], (k, d) => p.hmacSha512(k, d)],

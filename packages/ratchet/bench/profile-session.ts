@@ -1,6 +1,6 @@
 // Profiling driver (not a benchmark): runs one scenario on one provider in a loop so that
 // `node --cpu-prof --import tsx bench/profile-session.ts` shows where the time goes.
-// PROFILE_SCENARIO=oneway|pingpong|setup, PROFILE_PROVIDER=node|platform|noble, PROFILE_N=iterations timed
+// PROFILE_SCENARIO=oneway|pingpong|setup|skip (decrypt message #PROFILE_SKIP, default 1000, from a saved record), PROFILE_PROVIDER=node|platform|noble, PROFILE_N=iterations timed
 // after PROFILE_WARMUP untimed ones (default 0).
 import { nobleProvider, platformProvider } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
@@ -29,6 +29,20 @@ async function main(): Promise<void> {
       const { b, ab, ba } = await pair();
       await ab.initiate(await b.bundle());
       await ba.decrypt(await ab.encrypt(payload));
+    }
+  } else if (scenario === 'skip') {
+    const skip = Number(process.env['PROFILE_SKIP'] ?? 1000);
+    const { a, b, ab, ba } = await pair();
+    await ab.initiate(await b.bundle());
+    await ba.decrypt(await ab.encrypt(payload));
+    await ab.decrypt(await ba.encrypt(payload));
+    for (let i = 0; i < skip; i++) await ab.encrypt(payload);
+    const target = await ab.encrypt(payload);
+    const saved = await b.store.getSession(a.address);
+    for (let i = 0; i < warmup + n; i++) {
+      if (i === warmup) t0 = process.cpuUsage();
+      if (saved) await b.store.saveSession(a.address, saved);
+      await ba.decrypt(target);
     }
   } else {
     const { b, ab, ba } = await pair();

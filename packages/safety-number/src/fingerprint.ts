@@ -11,7 +11,7 @@ import {
   type CryptoProvider,
   constantTimeEqual,
   DecodeError,
-  defaultSha512Sync,
+  defaultSha512IterateSync,
   type PublicKey,
 } from '@e2ee-kit/core';
 import {
@@ -91,12 +91,14 @@ function checkParty(party: unknown, name: string): { identifier: Uint8Array; key
   return { identifier, key: keyBytes(identityKey, `${name}.identityKey`) };
 }
 
+type HashProvider = Pick<CryptoProvider, 'sha512Sync' | 'sha512IterateSync'>;
+
 /**
- * One party's 64-byte hash. One 97-byte buffer is reused for every round (`h ‖ key33`); the only
- * allocation per round is the digest the provider returns.
+ * One party's 64-byte hash: the provider's iterated SHA-512 when it has one (every built-in provider:
+ * the same bytes without a call per round), else a loop over `sha512Sync(h ‖ key33)`.
  */
 function partyHash(
-  provider: Pick<CryptoProvider, 'sha512Sync'>,
+  provider: HashProvider,
   iterations: number,
   identifier: Uint8Array,
   key: Uint8Array,
@@ -105,23 +107,30 @@ function partyHash(
   first.set(key, 2);
   first.set(identifier, 2 + key.length);
   first.set(key, 2 + key.length + identifier.length);
-  let h = provider.sha512Sync(first);
-  const round = new Uint8Array(SHA512_LENGTH + key.length);
-  round.set(key, SHA512_LENGTH);
-  for (let i = 1; i < iterations; i++) {
-    round.set(h, 0);
-    h = provider.sha512Sync(round);
+  let h: Uint8Array;
+  if (typeof provider.sha512IterateSync === 'function') {
+    h = provider.sha512IterateSync(first, key, iterations);
+  } else {
+    // One input buffer reused for every round: a hash call per part costs more than the copy.
+    h = provider.sha512Sync(first);
+    const round = new Uint8Array(SHA512_LENGTH + key.length);
+    round.set(key, SHA512_LENGTH);
+    for (let i = 1; i < iterations; i++) {
+      round.set(h);
+      h = provider.sha512Sync(round);
+    }
   }
   if (!(h instanceof Uint8Array) || h.length !== SHA512_LENGTH) {
-    throw new TypeError('provider.sha512Sync must return 64 bytes');
+    throw new TypeError("the provider's SHA-512 must return 64 bytes");
   }
   return h;
 }
 
-const DEFAULT_HASH: Pick<CryptoProvider, 'sha512Sync'> = { sha512Sync: defaultSha512Sync };
+// `sha512Sync` is never called when `sha512IterateSync` is there: left out, it stays out of the bundle.
+const DEFAULT_HASH = { sha512IterateSync: defaultSha512IterateSync } as HashProvider;
 
-/** A passed provider: only its `sha512Sync` is used, so that is what is checked. */
-function checkedProvider(provider: unknown): Pick<CryptoProvider, 'sha512Sync'> {
+/** A passed provider: only its `sha512Sync` (and `sha512IterateSync`, if any) is used, so that is what is checked. */
+function checkedProvider(provider: unknown): HashProvider {
   if (typeof (provider as Partial<CryptoProvider> | null)?.sha512Sync !== 'function') {
     throw new TypeError('provider must be a CryptoProvider');
   }
@@ -228,7 +237,8 @@ export class SafetyNumber {
 /**
  * Computes the safety number between this device's account (`local`) and a contact (`remote`),
  * byte-for-byte as libsignal's `Fingerprint.new(iterations, version, localId, localKey, remoteId,
- * remoteKey)`. Synchronous: 2 × `iterations` SHA-512 calls through `provider.sha512Sync`.
+ * remoteKey)`. Synchronous: 2 × `iterations` SHA-512 rounds through `provider.sha512IterateSync`, or
+ * `provider.sha512Sync` for a provider without it.
  */
 export function computeSafetyNumber(options: SafetyNumberOptions): SafetyNumber {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');

@@ -33,8 +33,10 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
     });
   }
   const h = await hasher;
+  // The base's iterated SHA-512 is its own (pure) hash: without it, rounds go through `sha512Sync` below.
+  const { sha512IterateSync: _baseIterate, ...rest } = provider;
   return Object.freeze({
-    ...provider,
+    ...rest,
     name: `${provider.name}+wasm-sha512`,
     // Synchronous and never interrupted, so one shared hasher is safe in JavaScript's single thread.
     sha512Sync(...parts: Uint8Array[]): Uint8Array {

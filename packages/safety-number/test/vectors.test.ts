@@ -1,6 +1,6 @@
 // Every vector in fingerprint-libsignal.json (libsignal's published test vectors and the ones generated
 // with libsignal-client 0.103.0) through every crypto provider.
-import { fromHex, nobleProvider, toHex, utf8 } from '@e2ee-kit/core';
+import { type CryptoProvider, fromHex, nobleProvider, toHex, utf8 } from '@e2ee-kit/core';
 import {
   aciIdentifier,
   computeSafetyNumber,
@@ -18,9 +18,16 @@ const pub = fingerprintVectors.publishedVectors;
 const alice = { identifier: utf8(pub.aliceIdentifier), identityKey: fromHex(pub.aliceIdentityKeyHex) };
 const bob = { identifier: utf8(pub.bobIdentifier), identityKey: fromHex(pub.bobIdentityKeyHex) };
 
-/** Every provider, plus the opt-in WebAssembly SHA-512 entry over the pure path. */
+/**
+ * Every provider, plus the opt-in WebAssembly SHA-512 entry over the pure path, and each provider
+ * without its `sha512IterateSync` (an app's own provider may lack it: rounds then go through `sha512Sync`).
+ */
 const providers = [
   ...allProviders,
+  ...allProviders.map(({ label, provider }) => {
+    const { sha512IterateSync: _iterate, ...perRound } = provider;
+    return { label: `${label} (sha512Sync per round)`, provider: perRound as CryptoProvider };
+  }),
   { label: 'noble+wasm-sha512', provider: await withWasmSha512(nobleProvider) },
 ];
 

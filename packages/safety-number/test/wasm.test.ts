@@ -1,5 +1,6 @@
 // The opt-in WebAssembly SHA-512 entry: the same SHA-512 as the provider it wraps (the libsignal
-// vectors and the live interop test also run through it), and only sha512Sync changes.
+// vectors and the live interop test also run through it), and only sha512Sync changes (the wrapped
+// provider's pure iterated SHA-512 is dropped, so every round goes through WebAssembly).
 import { nobleProvider, platformProvider, toHex } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
@@ -40,6 +41,8 @@ describe('withWasmSha512', () => {
     expect(p.hmacSha256).toBe(platformProvider.hmacSha256);
     expect(p.ed25519Verify).toBe(platformProvider.ed25519Verify);
     expect(Object.isFrozen(p)).toBe(true);
+    expect(platformProvider.sha512IterateSync).toBeTypeOf('function');
+    expect(p.sha512IterateSync).toBeUndefined();
     expect(() => p.sha512Sync('abc' as unknown as Uint8Array)).toThrow(TypeError);
   });
 });

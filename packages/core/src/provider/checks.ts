@@ -54,3 +54,11 @@ export function ed25519VerifyArgsOk(publicKey: unknown, message: unknown, signat
   assertBytes(signature, 'signature');
   return signature.length === 64;
 }
+
+/** Arguments of `sha512IterateSync`, checked alike by every provider. */
+export function checkIterate(first: unknown, suffix: unknown, rounds: unknown): void {
+  assertBytes(first, 'first');
+  assertBytes(suffix, 'suffix');
+  if (!Number.isInteger(rounds) || (rounds as number) < 1 || (rounds as number) > 0xffff_ffff)
+    throw new RangeError('rounds must be an integer from 1 to 4294967295');
+}

@@ -3,6 +3,7 @@ import { nobleChacha } from './noble-chacha.js';
 import { nobleCurve25519 } from './noble-curve25519.js';
 import { hkdfSha256, hmacSha256, nobleSha2 } from './noble-sha2.js';
 import { webRandomBytes } from './random.js';
+import { sha512Iterate } from './sha512-iterate.js';
 import type { CryptoProvider } from './types.js';
 
 /**
@@ -23,6 +24,7 @@ export const nobleProvider: CryptoProvider = /* @__PURE__ */ Object.freeze({
   sha256: async (d: Uint8Array) => s.sha256(d),
   sha512: async (d: Uint8Array) => s.sha512(d),
   sha512Sync: (...parts: Uint8Array[]) => s.sha512Multi(parts),
+  sha512IterateSync: sha512Iterate,
   hmacSha256: async (k: Uint8Array, d: Uint8Array) => s.hmacSha256(k, d),
   hmacSha512: async (k: Uint8Array, d: Uint8Array) => s.hmacSha512(k, d),
   hmacSha256Sync: hmacSha256,

@@ -3,6 +3,7 @@ import { assertBytes } from '../bytes.js';
 import { checkLength } from './checks.js';
 import { hkdfSha256, hmacSha256, hmacSha512, sha256, sha512, sha512Multi } from './noble-sha2.js';
 import { buf, type PlatformContext } from './platform-context.js';
+import { sha512Iterate } from './sha512-iterate.js';
 
 export function platformHashes({ support, big }: PlatformContext) {
   const digest =
@@ -32,6 +33,8 @@ export function platformHashes({ support, big }: PlatformContext) {
     sha256: digest('SHA-256', sha256),
     sha512: digest('SHA-512', sha512),
     sha512Sync: (...parts: Uint8Array[]) => sha512Multi(parts),
+    // Web Crypto's digest is asynchronous: a promise per round would cost more than the round.
+    sha512IterateSync: sha512Iterate,
     // Chain walks hash 1–64-byte inputs, below any size where Web Crypto's promises pay off.
     hmacSha256Sync: hmacSha256,
     hkdfSha256Sync: hkdfSha256,
