@@ -93,7 +93,17 @@ for (const { label, provider } of allProviders) {
         );
         if (i % 25 === 0) expect(await xeddsaVerify(other, msg, sig, provider)).toBe(false);
       }
-      expect(signBits.size).toBe(2); // both Edwards sign-bit values were exercised (10 keys)
+      // Both Edwards sign-bit values must be exercised. Ten keys all share one with probability 1/512
+      // (libsignal draws its own keys, unseeded): more keys until both were seen, 2⁻⁶⁴ to miss.
+      for (let k = 0; signBits.size < 2 && k < 64; k++) {
+        priv = L.PrivateKey.generate();
+        const msg = messages[k % messages.length]!;
+        const sig = new Uint8Array(priv.sign(lb(msg)));
+        signBits.add(sig[63]! >> 7);
+        const ours = PublicKey.deserialize(new Uint8Array(priv.getPublicKey().serialize()));
+        expect(await xeddsaVerify(ours, msg, sig, provider), `extra key ${k}`).toBe(true);
+      }
+      expect(signBits.size).toBe(2);
     });
 
     it('non-canonical and oversized signature scalars: core decides exactly as libsignal', async () => {
