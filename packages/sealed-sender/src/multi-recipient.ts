@@ -99,8 +99,9 @@ export async function sealMultiRecipientMessage(
   if (!Array.isArray(excluded)) throw new TypeError('excluded must be an array of ServiceIds');
   // Everything is read here, once, before the first await: the caller's arrays and objects may
   // change while the key agreements run, and what was validated is what gets written.
-  const checked = recipients.map(checkRecipient);
-  const excludedIds = excluded.map((s) => serviceIdToFixedWidth(s));
+  // (`Array.from`, not `map`: a hole in a sparse array is checked as `undefined`, not skipped.)
+  const checked = Array.from(recipients, checkRecipient);
+  const excludedIds = Array.from(excluded, (s) => serviceIdToFixedWidth(s));
   const count = encodeVarint(checked.length + excludedIds.length);
   let size =
     1 +

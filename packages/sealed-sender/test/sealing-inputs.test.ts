@@ -105,4 +105,21 @@ describe('sealMultiRecipient reads its arguments once', () => {
     const opened = await unseal(parsed.messageForRecipient(BOB), bob, { provider });
     expect(opened.serialize()).toEqual(usmc.serialize());
   });
+
+  it('a sparse recipient or excluded list is a TypeError naming the hole, not a malformed message', async () => {
+    const usmc = contentOfLength(1000);
+    const bobEntry = {
+      serviceId: BOB,
+      identityKey: bob.publicKey,
+      devices: [{ deviceId: 1, registrationId: 1 }],
+    };
+    const sparse: MultiRecipient[] = [];
+    sparse[1] = bobEntry;
+    await expect(sealMultiRecipient(usmc, alice, sparse, { provider })).rejects.toThrow(/recipients\[0\]/);
+    const holes: string[] = [];
+    holes[1] = CAROL;
+    await expect(sealMultiRecipient(usmc, alice, [bobEntry], { provider, excluded: holes })).rejects.toThrow(
+      TypeError,
+    );
+  });
 });
