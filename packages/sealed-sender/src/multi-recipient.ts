@@ -21,11 +21,12 @@ import {
   SEALED_SENDER_V2_SERVICE_ID_VERSION,
   SEALED_SENDER_V2_UUID_VERSION,
   SEALED_SENDER_V2_VERSION,
+  V2_AEAD_TAG_LENGTH,
   V2_AUTH_TAG_LENGTH,
   V2_MESSAGE_KEY_LENGTH,
   V2_PUBLIC_KEY_LENGTH,
 } from './constants.js';
-import type { UnidentifiedSenderMessageContent } from './content.js';
+import { serializedContent, type UnidentifiedSenderMessageContent } from './content.js';
 import { SealedSenderVersionError } from './errors.js';
 import { redact } from './redact.js';
 import {
@@ -36,7 +37,7 @@ import {
   serviceIdToFixedWidth,
 } from './service-id.js';
 import { deriveV2Keys, recipientKeyMaterial, sharedPart } from './v2.js';
-import { assertPublicKey, checkInputLength } from './wire.js';
+import { assertPublicKey, checkInputLength, checkSealedLength } from './wire.js';
 
 const KEY_MATERIAL_LENGTH = V2_MESSAGE_KEY_LENGTH + V2_AUTH_TAG_LENGTH;
 
@@ -55,20 +56,34 @@ export interface MultiRecipientDevices {
   readonly registrationIds: readonly number[];
 }
 
-function validateRecipient(r: MultiRecipient, i: number): Uint8Array {
+/** One recipient as validated: a copy, so a caller changing its objects mid-seal changes nothing. */
+interface CheckedRecipient {
+  readonly id: Uint8Array;
+  readonly identityKey: PublicKey;
+  readonly deviceIds: readonly number[];
+  readonly registrationIds: readonly number[];
+}
+
+function checkRecipient(r: MultiRecipient, i: number): CheckedRecipient {
   if (r === null || typeof r !== 'object') throw new TypeError(`recipients[${i}] must be an object`);
-  const sid = serviceIdToFixedWidth(r.serviceId);
-  assertPublicKey(r.identityKey, `recipients[${i}].identityKey`);
-  if (!Array.isArray(r.devices) || r.devices.length === 0)
+  const id = serviceIdToFixedWidth(r.serviceId);
+  const { identityKey, devices } = r;
+  assertPublicKey(identityKey, `recipients[${i}].identityKey`);
+  if (!Array.isArray(devices) || devices.length === 0)
     throw new RangeError(`recipients[${i}].devices must list at least one device`);
-  for (const d of r.devices) {
+  const deviceIds: number[] = [];
+  const registrationIds: number[] = [];
+  for (const d of devices) {
     if (d === null || typeof d !== 'object') throw new TypeError('a device must be an object');
-    if (!Number.isInteger(d.deviceId) || d.deviceId < 1 || d.deviceId > MAX_DEVICE_ID)
+    const { deviceId, registrationId } = d;
+    if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID)
       throw new RangeError(`deviceId must be 1..${MAX_DEVICE_ID}`);
-    if (!Number.isInteger(d.registrationId) || d.registrationId < 0 || d.registrationId > MAX_REGISTRATION_ID)
+    if (!Number.isInteger(registrationId) || registrationId < 0 || registrationId > MAX_REGISTRATION_ID)
       throw new RangeError(`registrationId must be 0..${MAX_REGISTRATION_ID}`);
+    deviceIds.push(deviceId);
+    registrationIds.push(registrationId);
   }
-  return sid;
+  return { id, identityKey, deviceIds, registrationIds };
 }
 
 /** Encrypts `content` once for every recipient device (libsignal's `sealedSenderMultiRecipientEncrypt`). */
@@ -82,32 +97,43 @@ export async function sealMultiRecipientMessage(
 ): Promise<Uint8Array> {
   if (!Array.isArray(recipients)) throw new TypeError('recipients must be an array');
   if (!Array.isArray(excluded)) throw new TypeError('excluded must be an array of ServiceIds');
-  const ids = recipients.map(validateRecipient);
-  const excludedIds = excluded.map((s) => serviceIdToFixedWidth(s));
+  // Everything is read here, once, before the first await: the caller's arrays and objects may
+  // change while the key agreements run, and what was validated is what gets written.
+  // (`Array.from`, not `map`: a hole in a sparse array is checked as `undefined`, not skipped.)
+  const checked = Array.from(recipients, checkRecipient);
+  const excludedIds = Array.from(excluded, (s) => serviceIdToFixedWidth(s));
+  const count = encodeVarint(checked.length + excludedIds.length);
+  let size =
+    1 +
+    count.length +
+    V2_PUBLIC_KEY_LENGTH +
+    serializedContent(content).length +
+    V2_AEAD_TAG_LENGTH +
+    excludedIds.length * (SERVICE_ID_FIXED_WIDTH_LENGTH + 1);
+  for (const r of checked)
+    size += SERVICE_ID_FIXED_WIDTH_LENGTH + 3 * r.deviceIds.length + KEY_MATERIAL_LENGTH;
+  checkSealedLength(size); // before any key agreement
   const m = messageKey ?? provider.randomBytes(V2_MESSAGE_KEY_LENGTH);
   const keys = await deriveV2Keys(m, provider);
   // Two key agreements per account; concurrent, so asynchronous providers overlap them.
   const material = await Promise.all(
-    recipients.map((r) => recipientKeyMaterial(m, keys, sender, r.identityKey, provider)),
+    checked.map((r) => recipientKeyMaterial(m, keys, sender, r.identityKey, provider)),
   );
   const shared = sharedPart(content, keys);
-  const count = encodeVarint(recipients.length + excluded.length);
-  let size = 1 + count.length + shared.length + excludedIds.length * (SERVICE_ID_FIXED_WIDTH_LENGTH + 1);
-  for (const r of recipients)
-    size += SERVICE_ID_FIXED_WIDTH_LENGTH + 3 * r.devices.length + KEY_MATERIAL_LENGTH;
   const out = new Uint8Array(size);
   out[0] = SEALED_SENDER_V2_SERVICE_ID_VERSION;
   out.set(count, 1);
   let o = 1 + count.length;
-  recipients.forEach((r, i) => {
-    out.set(ids[i] as Uint8Array, o);
+  checked.forEach((r, i) => {
+    out.set(r.id, o);
     o += SERVICE_ID_FIXED_WIDTH_LENGTH;
-    r.devices.forEach((d: { deviceId: number; registrationId: number }, j: number) => {
-      const word = d.registrationId | (j < r.devices.length - 1 ? 0x8000 : 0);
-      out[o++] = d.deviceId;
+    const last = r.deviceIds.length - 1;
+    for (let j = 0; j <= last; j++) {
+      const word = (r.registrationIds[j] as number) | (j < last ? 0x8000 : 0);
+      out[o++] = r.deviceIds[j] as number;
       out[o++] = word >>> 8;
       out[o++] = word & 0xff;
-    });
+    }
     out.set(material[i] as Uint8Array, o);
     o += KEY_MATERIAL_LENGTH;
   });

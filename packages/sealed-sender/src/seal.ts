@@ -18,7 +18,7 @@ import type { ProviderOption } from './server-certificate.js';
 import type { Timestamp } from './time.js';
 import { openV1Envelope, sealV1Envelope } from './v1.js';
 import { openV2Envelope, sealV2Envelope } from './v2.js';
-import { assertPublicKey, checkInputLength } from './wire.js';
+import { assertPublicKey, checkInputLength, checkSealedLength } from './wire.js';
 
 function assertKeyPair(value: unknown, name: string): asserts value is KeyPair {
   if (!(value instanceof KeyPair)) throw new TypeError(`${name} must be a KeyPair (e.g. an IdentityKeyPair)`);
@@ -46,7 +46,14 @@ async function sealOne(
   assertContent(content);
   assertKeyPair(senderIdentity, 'senderIdentity');
   assertPublicKey(recipientIdentityKey, 'recipientIdentityKey');
-  return envelope(content, senderIdentity, recipientIdentityKey, resolveProvider(options.provider));
+  const sealed = await envelope(
+    content,
+    senderIdentity,
+    recipientIdentityKey,
+    resolveProvider(options.provider),
+  );
+  checkSealedLength(sealed.length); // a USMC near the limit does not fit once sealed
+  return sealed;
 }
 
 /** Seals `content` for one recipient with sealed sender v1 (libsignal's `sealedSenderEncrypt`). */

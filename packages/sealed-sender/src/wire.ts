@@ -23,6 +23,16 @@ export function checkInputLength(bytes: Uint8Array, what: string): void {
     throw new DecodeError(`${what} is larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`);
 }
 
+/**
+ * For the sealers: an envelope of `length` bytes would be refused by every decoder here (and by the
+ * server's split), so it is not produced: a `RangeError` (the content is too large to send), thrown
+ * before the work where the length is known in advance.
+ */
+export function checkSealedLength(length: number): void {
+  if (length > MAX_SEALED_MESSAGE_LENGTH)
+    throw new RangeError(`the sealed message would be larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`);
+}
+
 /** `value` must be a `PublicKey` (a `TypeError` otherwise). */
 export function assertPublicKey(value: unknown, name: string): asserts value is PublicKey {
   if (!(value instanceof PublicKey)) throw new TypeError(`${name} must be a PublicKey`);

@@ -1,0 +1,125 @@
+// What the sealers are given and what they produce: every envelope they return is one that `unseal`
+// (and, for a SentMessage, the server's `parse`) accepts, and a recipient list is read once, so a
+// caller changing it while the (asynchronous) seal runs cannot corrupt the message.
+import { IdentityKeyPair, platformProvider } from '@e2ee-kit/core';
+import {
+  MAX_SEALED_MESSAGE_LENGTH,
+  type MultiRecipient,
+  SealedSenderMultiRecipientMessage,
+  sealMultiRecipient,
+  sealV1,
+  sealV2,
+  UnidentifiedSenderMessageContent,
+  unseal,
+} from '@e2ee-kit/sealed-sender';
+import { createTestIssuer } from '@e2ee-kit/sealed-sender/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const provider = platformProvider;
+const ALICE = '9d0652a3-dcc3-4d11-975f-74d61598733f';
+const BOB = 'e0c8b26d-177d-4f17-ad96-e716c3a5b6dc';
+const CAROL = '5a1e6f0c-8f5e-4b8e-9d3a-2b7c6d5e4f30';
+
+let alice: IdentityKeyPair;
+let bob: IdentityKeyPair;
+let carol: IdentityKeyPair;
+let issuer: Awaited<ReturnType<typeof createTestIssuer>>;
+
+beforeAll(async () => {
+  issuer = await createTestIssuer({ provider });
+  [alice, bob, carol] = (await Promise.all([1, 2, 3].map(() => IdentityKeyPair.generate(provider)))) as [
+    IdentityKeyPair,
+    IdentityKeyPair,
+    IdentityKeyPair,
+  ];
+});
+
+/** A USMC whose serialization is exactly `length` bytes. */
+function contentOfLength(length: number): UnidentifiedSenderMessageContent {
+  const senderCertificate = issuer.issue({
+    senderUuid: ALICE,
+    deviceId: 1,
+    identityKey: alice.publicKey,
+    expires: 2_000_000_000_000,
+  });
+  const make = (n: number) =>
+    UnidentifiedSenderMessageContent.create({
+      type: 'whisper',
+      senderCertificate,
+      content: new Uint8Array(n),
+    });
+  // Two steps settle the content's length prefix (its varint width depends on the length).
+  let body = length - 500;
+  for (let i = 0; i < 2; i++) body += length - make(body).serialize().length;
+  const usmc = make(body);
+  expect(usmc.serialize().length).toBe(length);
+  return usmc;
+}
+
+/** Byte equality of two large arrays (a deep `toEqual` over 4 MiB takes minutes). */
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+
+describe('sealers produce only what can be opened', () => {
+  it('an envelope over MAX_SEALED_MESSAGE_LENGTH is refused when sealing (RangeError), not when opening', async () => {
+    // The largest USMC `create` accepts: its envelope is larger than any decoder accepts.
+    const tooBig = contentOfLength(MAX_SEALED_MESSAGE_LENGTH);
+    const recipients = [
+      { serviceId: BOB, identityKey: bob.publicKey, devices: [{ deviceId: 1, registrationId: 1 }] },
+    ];
+    await expect(sealV1(tooBig, alice, bob.publicKey, { provider })).rejects.toThrow(RangeError);
+    await expect(sealV2(tooBig, alice, bob.publicKey, { provider })).rejects.toThrow(RangeError);
+    await expect(sealMultiRecipient(tooBig, alice, recipients, { provider })).rejects.toThrow(RangeError);
+
+    // 200 bytes under the limit leaves room for every envelope: each one opens.
+    const fits = contentOfLength(MAX_SEALED_MESSAGE_LENGTH - 200);
+    for (const seal of [sealV1, sealV2]) {
+      const sealed = await seal(fits, alice, bob.publicKey, { provider });
+      expect(sealed.length).toBeLessThanOrEqual(MAX_SEALED_MESSAGE_LENGTH);
+      expect(same((await unseal(sealed, bob, { provider })).serialize(), fits.serialize())).toBe(true);
+    }
+    const sent = await sealMultiRecipient(fits, alice, recipients, { provider });
+    const received = SealedSenderMultiRecipientMessage.parse(sent).messageForRecipient(BOB);
+    expect(same((await unseal(received, bob, { provider })).serialize(), fits.serialize())).toBe(true);
+  }, 60_000);
+});
+
+describe('sealMultiRecipient reads its arguments once', () => {
+  it('recipients, devices and excluded ids changed while it runs do not reach the message', async () => {
+    const usmc = contentOfLength(1000);
+    const device = { deviceId: 1, registrationId: 101 };
+    const devices = [device];
+    const recipients: MultiRecipient[] = [{ serviceId: BOB, identityKey: bob.publicKey, devices }];
+    const excluded = [CAROL];
+    const pending = sealMultiRecipient(usmc, alice, recipients, { provider, excluded });
+    // The caller's group state changes before the key agreements finish.
+    recipients.push({ serviceId: CAROL, identityKey: carol.publicKey, devices: [device] });
+    devices.push({ deviceId: 0, registrationId: 0xffff });
+    device.deviceId = 0;
+    device.registrationId = 0xffff;
+    excluded.push(ALICE);
+    const sent = await pending;
+
+    const parsed = SealedSenderMultiRecipientMessage.parse(sent);
+    expect([...parsed.recipients()]).toEqual([[BOB, { deviceIds: [1], registrationIds: [101] }]]);
+    expect(parsed.excludedRecipients()).toEqual([CAROL]);
+    const opened = await unseal(parsed.messageForRecipient(BOB), bob, { provider });
+    expect(opened.serialize()).toEqual(usmc.serialize());
+  });
+
+  it('a sparse recipient or excluded list is a TypeError naming the hole, not a malformed message', async () => {
+    const usmc = contentOfLength(1000);
+    const bobEntry = {
+      serviceId: BOB,
+      identityKey: bob.publicKey,
+      devices: [{ deviceId: 1, registrationId: 1 }],
+    };
+    const sparse: MultiRecipient[] = [];
+    sparse[1] = bobEntry;
+    await expect(sealMultiRecipient(usmc, alice, sparse, { provider })).rejects.toThrow(/recipients\[0\]/);
+    const holes: string[] = [];
+    holes[1] = CAROL;
+    await expect(sealMultiRecipient(usmc, alice, [bobEntry], { provider, excluded: holes })).rejects.toThrow(
+      TypeError,
+    );
+  });
+});
