@@ -167,17 +167,23 @@ export async function openSealedMessage(
 ): Promise<OpenedSealedMessage> {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const { local } = options;
-  if (local === null || typeof local !== 'object' || typeof local.serviceId !== 'string')
+  if (local === null || typeof local !== 'object')
     throw new TypeError('options.local must name this device ({ serviceId, deviceId })');
-  if (!Number.isInteger(local.deviceId)) throw new TypeError('options.local.deviceId must be an integer');
+  // Read once, before the first await: what is checked here is what the self-send test compares.
+  const { serviceId, deviceId, e164 } = local;
+  if (typeof serviceId !== 'string')
+    throw new TypeError('options.local must name this device ({ serviceId, deviceId })');
+  if (!Number.isInteger(deviceId)) throw new TypeError('options.local.deviceId must be an integer');
+  if (e164 !== undefined && typeof e164 !== 'string')
+    throw new TypeError('options.local.e164 must be a string');
   const content = await unseal(message, recipientIdentity, options);
   const cert = content.senderCertificate;
   const check = await cert.check(options.trustRoots, options.now, options);
   if (!check.valid) throw new InvalidSenderCertificateError(check.reason);
   const sameAccount =
-    local.serviceId === cert.senderUuid ||
-    (local.e164 !== undefined && cert.senderE164 !== undefined && local.e164 === cert.senderE164);
-  if (sameAccount && local.deviceId === cert.deviceId) throw new SealedSenderSelfSendError();
+    serviceId === cert.senderUuid ||
+    (e164 !== undefined && cert.senderE164 !== undefined && e164 === cert.senderE164);
+  if (sameAccount && deviceId === cert.deviceId) throw new SealedSenderSelfSendError();
   return Object.freeze({
     content,
     sender: Object.freeze({

@@ -113,6 +113,12 @@ describe('seal and open', () => {
     expect(self).toBeInstanceOf(SealedSenderSelfSendError);
     // Same account, other device: not a self-send.
     await openSealedMessage(sealed, bob, { ...base, local: { serviceId: ALICE, deviceId: 2 } });
+    // What was checked is what is compared: changing `local` while the call runs changes nothing.
+    const mutable = { serviceId: ALICE, deviceId: 1 };
+    const pending = openSealedMessage(sealed, bob, { ...base, local: mutable });
+    mutable.serviceId = `PNI:${'9'.repeat(8)}-0000-4000-8000-000000000000`;
+    mutable.deviceId = 3;
+    expect(await rejection(pending)).toBeInstanceOf(SealedSenderSelfSendError);
   });
 
   it('multi-recipient: every account opens its split; excluded ServiceIds are listed', async () => {
