@@ -86,7 +86,9 @@ export class IdbBackend implements KvBackend {
         const store = tx.objectStore(KV);
         for (const w of writes) {
           if (w.value === null) store.delete([w.table, w.key]);
+          // `add` fails with ConstraintError when the row exists, which aborts the whole transaction.
           // Stored as its own ArrayBuffer-backed copy: never a view of the caller's (or a pool's) buffer.
+          else if (w.ifAbsent) store.add(new Uint8Array(w.value), [w.table, w.key]);
           else store.put(new Uint8Array(w.value), [w.table, w.key]);
         }
       } catch (cause) {
@@ -100,9 +102,20 @@ export class IdbBackend implements KvBackend {
         return;
       }
       const t = tx;
+      let failed: unknown;
       t.oncomplete = () => resolve();
-      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error }));
-      t.onerror = (ev) => ev.preventDefault();
+      // After our own abort `t.error` is null: the failed request's error is the cause.
+      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error ?? failed }));
+      // A failed request (e.g. `add` on an existing row) must abort the transaction: cancelling its
+      // error event with preventDefault would let the other writes commit — half a batch.
+      t.onerror = (ev) => {
+        failed = (ev.target as IDBRequest | null)?.error;
+        try {
+          t.abort();
+        } catch {
+          // already aborting
+        }
+      };
     });
   }
 }

@@ -61,6 +61,9 @@ export class SqliteBackend implements KvBackend {
     this.#batch = db.transaction((writes: readonly KvWrite[]) => {
       let i = 0;
       for (const w of writes) {
+        // Inside the IMMEDIATE transaction: no other connection can create the row in between.
+        if (w.ifAbsent && this.#get.get(w.table, w.key) !== undefined)
+          throw new Error(`row ${w.table} ${w.key} already exists`);
         if (w.value === null) this.#del.run(w.table, w.key);
         else this.#put.run(w.table, w.key, w.value);
         onStatement?.(i++);
