@@ -19,6 +19,15 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** A read whose DOMException (closed database, aborted transaction) becomes a typed StoreError. */
+async function reading<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    throw new StoreError('IndexedDB read failed', { cause });
+  }
+}
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
@@ -64,17 +73,18 @@ export class IdbBackend implements KvBackend {
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const v = await request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key]));
+    const v = await reading(() =>
+      request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key])),
+    );
     return v === undefined ? undefined : copy(v);
   }
 
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
-    const range = IDBKeyRange.bound([table, ''], [table, []]);
-    const [keys, values] = await Promise.all([
-      request(store.getAllKeys(range)),
-      request(store.getAll(range)),
-    ]);
+    const [keys, values] = await reading(() => {
+      const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
+      const range = IDBKeyRange.bound([table, ''], [table, []]);
+      return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
+    });
     return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
   }
 

@@ -103,4 +103,17 @@ describe('IndexedDbStore', () => {
     expect(await backend.get('app', 'y')).toBeUndefined();
     db.close();
   });
+
+  it('reads and listings of a closed database are StoreErrors, not bare DOMExceptions', async () => {
+    const s = await IndexedDbStore.open(name(), { ratchet });
+    await s.app.put('x', utf8('1'));
+    s.db.close();
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(E2eeError.is(await failure(s.app.get('x')), 'STORE')).toBe(true);
+    expect(E2eeError.is(await failure(s.resend.list()), 'STORE')).toBe(true);
+  });
 });
