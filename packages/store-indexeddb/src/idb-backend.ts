@@ -94,7 +94,16 @@ export class IdbBackend implements KvBackend {
       try {
         tx = this.#db.transaction(KV, 'readwrite', { durability: 'strict' });
         const store = tx.objectStore(KV);
+        const t = tx;
         for (const w of writes) {
+          // Requests run in order in this transaction: the count sees the rows as the batch found
+          // them, and its abort lands before the commit.
+          if (w.ifPresent) {
+            const counted = store.count([w.table, w.key]);
+            counted.onsuccess = () => {
+              if (counted.result === 0) t.abort();
+            };
+          }
           if (w.value === null) store.delete([w.table, w.key]);
           // `add` fails with ConstraintError when the row exists, which aborts the whole transaction.
           // Stored as its own ArrayBuffer-backed copy: never a view of the caller's (or a pool's) buffer.

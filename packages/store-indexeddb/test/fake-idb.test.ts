@@ -116,4 +116,25 @@ describe('IndexedDbStore', () => {
     expect(E2eeError.is(await failure(s.app.get('x')), 'STORE')).toBe(true);
     expect(E2eeError.is(await failure(s.resend.list()), 'STORE')).toBe(true);
   });
+
+  it('a batch whose consume-once delete finds its row gone aborts whole', async () => {
+    const db = await openIdbDatabase(name());
+    const backend = new IdbBackend(db);
+    await backend.commit([{ table: 'app', key: 'keep', value: utf8('1') }]);
+    const err = await backend
+      .commit([
+        { table: 'app', key: 'y', value: utf8('half') },
+        { table: 'prekey', key: '1', value: null, ifPresent: true },
+        { table: 'app', key: 'keep', value: null },
+      ])
+      .catch((e: unknown) => e);
+    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(await backend.get('app', 'y')).toBeUndefined();
+    expect(await backend.get('app', 'keep')).toBeDefined();
+    // With the row present the same batch commits.
+    await backend.commit([{ table: 'prekey', key: '1', value: utf8('k') }]);
+    await backend.commit([{ table: 'prekey', key: '1', value: null, ifPresent: true }]);
+    expect(await backend.get('prekey', '1')).toBeUndefined();
+    db.close();
+  });
 });

@@ -40,7 +40,13 @@ export class CodecIo {
     for (const w of writes) {
       const rowKey = await this.#codec.rowKey(w.table, w.key);
       const value = w.value === null ? null : await this.#codec.seal(w.table, rowKey, w.value);
-      out.push({ table: w.table, key: rowKey, value });
+      out.push({
+        table: w.table,
+        key: rowKey,
+        value,
+        ...(w.ifAbsent ? { ifAbsent: true } : {}),
+        ...(w.ifPresent ? { ifPresent: true } : {}),
+      });
     }
     return out;
   }
@@ -94,6 +100,25 @@ export class TxBuffer {
   delete(table: Table, key: string): void {
     this.#assertOpen();
     this.#writes.set(slot(table, key), { table, key, value: null });
+  }
+
+  /**
+   * Deletes a row this transaction read as present, and fails the commit if another process or tab
+   * deleted it meanwhile (the buffer is not isolated: a read here says nothing at commit time).
+   */
+  consume(table: Table, key: string): void {
+    this.#assertOpen();
+    const s = slot(table, key);
+    // A row this transaction wrote itself may not be in the database yet: a plain delete.
+    const own = this.#writes.get(s)?.value != null;
+    this.#writes.set(s, { table, key, value: null, ...(own ? {} : { ifPresent: true }) });
+  }
+
+  /** Writes a row that must not exist at commit (a replay marker another process may be writing). */
+  create(table: Table, key: string, value: Uint8Array): void {
+    this.#assertOpen();
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    this.#writes.set(slot(table, key), { table, key, value: value.slice(), ifAbsent: true });
   }
 
   get size(): number {

@@ -88,8 +88,11 @@ export class SqliteBackend implements KvBackend {
       let i = 0;
       for (const w of writes) {
         // Inside the IMMEDIATE transaction: no other connection can create the row in between.
-        if (w.ifAbsent && this.#get.get(w.table, w.key) !== undefined)
-          throw new Error(`row ${w.table} ${w.key} already exists`);
+        if (w.ifAbsent || w.ifPresent) {
+          const has = this.#get.get(w.table, w.key) !== undefined;
+          if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
+          if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
+        }
         if (w.value === null) this.#del.run(w.table, w.key);
         else this.#put.run(w.table, w.key, w.value);
         onStatement?.(i++);

@@ -1,4 +1,4 @@
-/** Two connections (as two processes would) creating one new database file at once. */
+/** Two connections on one file (as two processes would) racing to create it and to consume a pre-key. */
 import { toHex } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import { SqliteStore } from '@e2ee-kit/store-sqlite';
@@ -18,5 +18,27 @@ describe('SqliteStore first open', () => {
     const pub = async (s: typeof a) => toHex((await s.protocol.getIdentityKeyPair()).publicKey.serialize());
     expect(await pub(a)).toBe(await pub(later));
     expect(await pub(b)).toBe(await pub(later));
+  });
+
+  it('two connections racing to remove one one-time pre-key: exactly one commit succeeds', async () => {
+    const path = dbs.path();
+    const one = await SqliteStore.open(dbs.open(path), { ratchet });
+    const two = await SqliteStore.open(dbs.open(path), { ratchet });
+    const [pk] = await ratchet.generatePreKeys(1, 1);
+    await one.protocol.savePreKey(1, pk as ratchet.PreKeyRecord);
+    let release!: () => void;
+    const bothStepped = new Promise<void>((r) => {
+      release = r;
+    });
+    let n = 0;
+    const consume = (s: typeof one) =>
+      s.transaction(async (tx) => {
+        await tx.protocol.removePreKey(1);
+        if (++n === 2) release();
+        await bothStepped;
+      });
+    const results = await Promise.allSettled([consume(one), consume(two)]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(await two.protocol.getPreKey(1)).toBeNull();
   });
 });

@@ -21,9 +21,11 @@ export class MemoryKvBackend implements KvBackend {
 
   async commit(writes: readonly KvWrite[]): Promise<void> {
     await this.onCommit?.(writes);
-    for (const w of writes)
-      if (w.ifAbsent && this.#rows.has(`${w.table}\u0000${w.key}`))
-        throw new Error(`row ${w.table} ${w.key} already exists`);
+    for (const w of writes) {
+      const has = this.#rows.has(`${w.table}\u0000${w.key}`);
+      if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
+      if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
+    }
     for (const w of writes) {
       const k = `${w.table}\u0000${w.key}`;
       if (w.value === null) this.#rows.delete(k);
