@@ -5,7 +5,7 @@
  * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
  * write lock while JavaScript runs.
  */
-import { StoreError } from '@e2ee-kit/core';
+import { copyBytes, StoreError } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
@@ -74,7 +74,7 @@ export class TxBuffer {
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     const w = this.#writes.get(slot(table, key));
-    if (w !== undefined) return w.value === null ? undefined : w.value.slice();
+    if (w !== undefined) return w.value === null ? undefined : copyBytes(w.value);
     return this.#io.get(table, key);
   }
 
@@ -86,7 +86,7 @@ export class TxBuffer {
     for (const w of this.#writes.values()) {
       if (w.table !== table) continue;
       if (w.value === null) merged.delete(w.key);
-      else merged.set(w.key, w.value.slice());
+      else merged.set(w.key, copyBytes(w.value));
     }
     return [...merged.values()];
   }
@@ -94,7 +94,8 @@ export class TxBuffer {
   put(table: Table, key: string, value: Uint8Array): void {
     this.#assertOpen();
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    this.#writes.set(slot(table, key), { table, key, value: value.slice() });
+    // copyBytes, not slice(): a Node Buffer's slice() is a view of the caller's (or the pool's) memory.
+    this.#writes.set(slot(table, key), { table, key, value: copyBytes(value) });
   }
 
   delete(table: Table, key: string): void {
@@ -118,7 +119,7 @@ export class TxBuffer {
   create(table: Table, key: string, value: Uint8Array): void {
     this.#assertOpen();
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    this.#writes.set(slot(table, key), { table, key, value: value.slice(), ifAbsent: true });
+    this.#writes.set(slot(table, key), { table, key, value: copyBytes(value), ifAbsent: true });
   }
 
   get size(): number {

@@ -1,3 +1,4 @@
+import { copyBytes } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
 
 /**
@@ -29,7 +30,7 @@ export class MemoryKvBackend implements KvBackend {
     for (const w of writes) {
       const k = `${w.table}\u0000${w.key}`;
       if (w.value === null) this.#rows.delete(k);
-      else this.#rows.set(k, w.value.slice());
+      else this.#rows.set(k, copyBytes(w.value));
     }
   }
 
