@@ -172,7 +172,12 @@ async function load(io: CodecIo, codec: RowCodec, formatBytes: Uint8Array): Prom
     throw new E2eeError(StoreErrorCode.StoreFormat, 'store has no identity');
   const pair = IdentityKeyPair.deserialize(pairBytes);
   const registrationId = new DataView(reg.buffer, reg.byteOffset, 4).getUint32(0);
-  validateRegistrationId(registrationId);
+  try {
+    validateRegistrationId(registrationId);
+  } catch (cause) {
+    // Only an edited or damaged row gets here (creation validated it): a typed error, not RangeError.
+    throw new E2eeError(StoreErrorCode.StoreFormat, 'stored registration id is out of range', { cause });
+  }
   return { pair, registrationId };
 }
 

@@ -36,4 +36,14 @@ describe('KvStore.open', () => {
       expect(backend.snapshot()).toEqual(before);
     });
   }
+
+  it('an edited registration id out of range is STORE_FORMAT, not a bare RangeError', async () => {
+    const backend = new MemoryKvBackend();
+    await KvStore.open(backend);
+    await backend.commit([
+      { table: 'meta', key: 'registration_id', value: Uint8Array.of(0xff, 0xff, 0xff, 0xff) },
+    ]);
+    const err = await KvStore.open(backend).catch((e: unknown) => e);
+    expect(E2eeError.is(err, StoreErrorCode.StoreFormat)).toBe(true);
+  });
 });
