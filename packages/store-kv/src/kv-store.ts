@@ -111,10 +111,12 @@ async function create(
   provider: CryptoProvider,
   options: KvStoreOptions,
 ): Promise<LoadedIdentity> {
-  // Rows but no format row: the format row was lost (edited, partially restored). Creating a new
-  // identity here would silently replace the stored one.
-  if ((await backend.list('meta')).length > 0)
-    throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
+  // Identity rows but no format row: the format row was lost (edited, partially restored). Creating
+  // a new identity here would silently replace the stored one. Point reads, not a listing: open
+  // stays O(1) and needs nothing a backend's `list` may need (IndexedDB's global IDBKeyRange).
+  for (const key of ['identity_key_pair', 'key_check', 'registration_id'])
+    if ((await backend.get('meta', await codec.rowKey('meta', key))) !== undefined)
+      throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
   const given = options.identity;
   const pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
   const registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
