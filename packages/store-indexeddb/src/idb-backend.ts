@@ -19,6 +19,15 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** A read whose DOMException (closed database, aborted transaction) becomes a typed StoreError. */
+async function reading<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    throw new StoreError('IndexedDB read failed', { cause });
+  }
+}
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
@@ -64,17 +73,18 @@ export class IdbBackend implements KvBackend {
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const v = await request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key]));
+    const v = await reading(() =>
+      request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key])),
+    );
     return v === undefined ? undefined : copy(v);
   }
 
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
-    const range = IDBKeyRange.bound([table, ''], [table, []]);
-    const [keys, values] = await Promise.all([
-      request(store.getAllKeys(range)),
-      request(store.getAll(range)),
-    ]);
+    const [keys, values] = await reading(() => {
+      const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
+      const range = IDBKeyRange.bound([table, ''], [table, []]);
+      return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
+    });
     return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
   }
 
@@ -84,9 +94,20 @@ export class IdbBackend implements KvBackend {
       try {
         tx = this.#db.transaction(KV, 'readwrite', { durability: 'strict' });
         const store = tx.objectStore(KV);
+        const t = tx;
         for (const w of writes) {
+          // Requests run in order in this transaction: the count sees the rows as the batch found
+          // them, and its abort lands before the commit.
+          if (w.ifPresent) {
+            const counted = store.count([w.table, w.key]);
+            counted.onsuccess = () => {
+              if (counted.result === 0) t.abort();
+            };
+          }
           if (w.value === null) store.delete([w.table, w.key]);
+          // `add` fails with ConstraintError when the row exists, which aborts the whole transaction.
           // Stored as its own ArrayBuffer-backed copy: never a view of the caller's (or a pool's) buffer.
+          else if (w.ifAbsent) store.add(new Uint8Array(w.value), [w.table, w.key]);
           else store.put(new Uint8Array(w.value), [w.table, w.key]);
         }
       } catch (cause) {
@@ -100,9 +121,20 @@ export class IdbBackend implements KvBackend {
         return;
       }
       const t = tx;
+      let failed: unknown;
       t.oncomplete = () => resolve();
-      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error }));
-      t.onerror = (ev) => ev.preventDefault();
+      // After our own abort `t.error` is null: the failed request's error is the cause.
+      t.onabort = () => reject(new StoreError('IndexedDB commit failed', { cause: t.error ?? failed }));
+      // A failed request (e.g. `add` on an existing row) must abort the transaction: cancelling its
+      // error event with preventDefault would let the other writes commit — half a batch.
+      t.onerror = (ev) => {
+        failed = (ev.target as IDBRequest | null)?.error;
+        try {
+          t.abort();
+        } catch {
+          // already aborting
+        }
+      };
     });
   }
 }

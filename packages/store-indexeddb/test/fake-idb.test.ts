@@ -1,9 +1,9 @@
 /** Every conformance suite against the IndexedDB store on fake-indexeddb (fast unit runs in Node). */
 import 'fake-indexeddb/auto';
-import { E2eeError, utf8 } from '@e2ee-kit/core';
+import { E2eeError, toHex, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
+import { IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
 import { StoreErrorCode } from '@e2ee-kit/store-kv';
 import { runFailingCommit, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
 import { describe, expect, it } from 'vitest';
@@ -73,5 +73,68 @@ describe('IndexedDbStore', () => {
     // A closed database is a StoreError too.
     s.db.close();
     expect(E2eeError.is(await s.app.put('x', utf8('1')).catch((e) => e), 'STORE')).toBe(true);
+  });
+
+  it('two tabs racing to create one database end with the identity it holds', async () => {
+    const db = name();
+    const [a, b] = await Promise.all([
+      IndexedDbStore.open(db, { ratchet }),
+      IndexedDbStore.open(db, { ratchet }),
+    ]);
+    const later = await IndexedDbStore.open(db, { ratchet });
+    const pub = async (s: typeof a) => toHex((await s.protocol.getIdentityKeyPair()).publicKey.serialize());
+    expect(await pub(a)).toBe(await pub(later));
+    expect(await pub(b)).toBe(await pub(later));
+    for (const s of [a, b, later]) s.db.close();
+  });
+
+  it('a batch whose create-only write finds its row aborts whole: no other write of it lands', async () => {
+    const db = await openIdbDatabase(name());
+    const backend = new IdbBackend(db);
+    await backend.commit([{ table: 'app', key: 'x', value: utf8('first') }]);
+    const err = await backend
+      .commit([
+        { table: 'app', key: 'y', value: utf8('half') },
+        { table: 'app', key: 'x', value: utf8('second'), ifAbsent: true },
+      ])
+      .catch((e: unknown) => e);
+    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(new TextDecoder().decode(await backend.get('app', 'x'))).toBe('first');
+    expect(await backend.get('app', 'y')).toBeUndefined();
+    db.close();
+  });
+
+  it('reads and listings of a closed database are StoreErrors, not bare DOMExceptions', async () => {
+    const s = await IndexedDbStore.open(name(), { ratchet });
+    await s.app.put('x', utf8('1'));
+    s.db.close();
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(E2eeError.is(await failure(s.app.get('x')), 'STORE')).toBe(true);
+    expect(E2eeError.is(await failure(s.resend.list()), 'STORE')).toBe(true);
+  });
+
+  it('a batch whose consume-once delete finds its row gone aborts whole', async () => {
+    const db = await openIdbDatabase(name());
+    const backend = new IdbBackend(db);
+    await backend.commit([{ table: 'app', key: 'keep', value: utf8('1') }]);
+    const err = await backend
+      .commit([
+        { table: 'app', key: 'y', value: utf8('half') },
+        { table: 'prekey', key: '1', value: null, ifPresent: true },
+        { table: 'app', key: 'keep', value: null },
+      ])
+      .catch((e: unknown) => e);
+    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(await backend.get('app', 'y')).toBeUndefined();
+    expect(await backend.get('app', 'keep')).toBeDefined();
+    // With the row present the same batch commits.
+    await backend.commit([{ table: 'prekey', key: '1', value: utf8('k') }]);
+    await backend.commit([{ table: 'prekey', key: '1', value: null, ifPresent: true }]);
+    expect(await backend.get('prekey', '1')).toBeUndefined();
+    db.close();
   });
 });

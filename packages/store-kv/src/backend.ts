@@ -28,6 +28,17 @@ export interface KvWrite {
   readonly table: Table;
   readonly key: string;
   readonly value: Uint8Array | null;
+  /**
+   * Create-only: if a row is already at (table, key) when the batch runs, the whole batch is refused
+   * (`commit` rejects, nothing written). Checked inside the database transaction, so of two
+   * processes creating the same row exactly one wins — a separate read first would let both win.
+   */
+  readonly ifAbsent?: boolean;
+  /**
+   * Consume-once, for a delete (`value: null`): if no row is at (table, key) when the batch runs, the
+   * whole batch is refused. Of two processes consuming one one-time pre-key, exactly one commits.
+   */
+  readonly ifPresent?: boolean;
 }
 
 export interface KvBackend {
@@ -38,6 +49,8 @@ export interface KvBackend {
   /**
    * Applies every write or none (one database transaction), in order, and resolves once they are
    * durable; on failure rejects and the database is as before. Keep copies: callers may reuse arrays.
+   * A write with `ifAbsent` whose row exists, or `ifPresent` whose row does not, fails the batch the
+   * same way.
    */
   commit(writes: readonly KvWrite[]): Promise<void>;
 }

@@ -12,6 +12,7 @@ import {
   IdentityKeyPair,
   InProcessLockManager,
   resolveProvider,
+  StoreError,
   type TrustPolicy,
   utf8,
   VerificationError,
@@ -92,6 +93,96 @@ function checkOptions(options: KvStoreOptions): void {
   if (options.senderKeys !== undefined) checkSenderKeyCodecs(options.senderKeys);
 }
 
+interface LoadedIdentity {
+  readonly pair: IdentityKeyPair;
+  readonly registrationId: number;
+}
+
+/**
+ * First open: writes the identity and the format row in one batch, the format row create-only. Two
+ * processes or tabs opening a new database at once both get here; the loser's batch is refused and
+ * it loads the winner's identity (an overwrite would leave the winner running with an identity the
+ * database no longer holds).
+ */
+async function create(
+  backend: KvBackend,
+  io: CodecIo,
+  codec: RowCodec,
+  provider: CryptoProvider,
+  options: KvStoreOptions,
+): Promise<LoadedIdentity> {
+  // Identity rows but no format row: the format row was lost (edited, partially restored). Creating
+  // a new identity here would silently replace the stored one. Point reads, not a listing: open
+  // stays O(1) and needs nothing a backend's `list` may need (IndexedDB's global IDBKeyRange).
+  for (const key of ['identity_key_pair', 'key_check', 'registration_id'])
+    if ((await backend.get('meta', await codec.rowKey('meta', key))) !== undefined)
+      throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
+  const given = options.identity;
+  const pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
+  const registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
+  if (!(pair instanceof IdentityKeyPair))
+    throw new TypeError('identity.identityKeyPair must be an IdentityKeyPair');
+  validateRegistrationId(registrationId);
+  const reg = new Uint8Array(4);
+  new DataView(reg.buffer).setUint32(0, registrationId);
+  const rows = await io.encode([
+    { table: 'meta', key: 'key_check', value: KEY_CHECK },
+    { table: 'meta', key: 'identity_key_pair', value: pair.serialize() },
+    { table: 'meta', key: 'registration_id', value: reg },
+  ]);
+  const format = encodeFormat({ version: STORE_FORMAT_VERSION, sealed: codec.sealed });
+  try {
+    await backend.commit([...rows, { table: 'meta', key: FORMAT_ROW, value: format, ifAbsent: true }]);
+  } catch (cause) {
+    const winner = await backend.get('meta', FORMAT_ROW);
+    if (winner === undefined)
+      throw cause instanceof StoreError ? cause : new StoreError('could not create the store', { cause });
+    return load(io, codec, winner);
+  }
+  return { pair, registrationId };
+}
+
+/** Opens an existing database: its format, its key check, then its identity. */
+async function load(io: CodecIo, codec: RowCodec, formatBytes: Uint8Array): Promise<LoadedIdentity> {
+  const format = decodeFormat(formatBytes);
+  if (format.version < 1 || format.version > STORE_FORMAT_VERSION)
+    throw new E2eeError(
+      StoreErrorCode.StoreFormat,
+      `store format ${format.version} is not supported by this version`,
+    );
+  if (format.sealed !== codec.sealed)
+    throw new E2eeError(
+      StoreErrorCode.StoreKeyMismatch,
+      format.sealed ? 'this store is encrypted: pass its encryptionKey' : 'this store is not encrypted',
+    );
+  // Under another key the HMAC'ed row key names no row (or the seal does not open).
+  let check: Uint8Array | undefined;
+  try {
+    check = await io.get('meta', 'key_check');
+  } catch (cause) {
+    if (cause instanceof VerificationError)
+      throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store', {
+        cause,
+      });
+    throw cause;
+  }
+  if (check === undefined || !constantTimeEqual(check, KEY_CHECK))
+    throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store');
+  const pairBytes = await io.get('meta', 'identity_key_pair');
+  const reg = await io.get('meta', 'registration_id');
+  if (pairBytes === undefined || reg === undefined || reg.length !== 4)
+    throw new E2eeError(StoreErrorCode.StoreFormat, 'store has no identity');
+  const pair = IdentityKeyPair.deserialize(pairBytes);
+  const registrationId = new DataView(reg.buffer, reg.byteOffset, 4).getUint32(0);
+  try {
+    validateRegistrationId(registrationId);
+  } catch (cause) {
+    // Only an edited or damaged row gets here (creation validated it): a typed error, not RangeError.
+    throw new E2eeError(StoreErrorCode.StoreFormat, 'stored registration id is out of range', { cause });
+  }
+  return { pair, registrationId };
+}
+
 export class KvStore {
   readonly #ratchet: RatchetCodecs | undefined;
   readonly #senderKeys: SenderKeyCodecs | undefined;
@@ -122,63 +213,11 @@ export class KvStore {
       options.encryptionKey === undefined ? plainCodec : await sealingCodec(options.encryptionKey, provider);
     const io = new CodecIo(backend, codec);
     const formatBytes = await backend.get('meta', FORMAT_ROW);
-    let pair: IdentityKeyPair;
-    let registrationId: number;
-    if (formatBytes === undefined) {
-      const given = options.identity;
-      pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
-      registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
-      if (!(pair instanceof IdentityKeyPair))
-        throw new TypeError('identity.identityKeyPair must be an IdentityKeyPair');
-      validateRegistrationId(registrationId);
-      const reg = new Uint8Array(4);
-      new DataView(reg.buffer).setUint32(0, registrationId);
-      const rows = await io.encode([
-        { table: 'meta', key: 'key_check', value: KEY_CHECK },
-        { table: 'meta', key: 'identity_key_pair', value: pair.serialize() },
-        { table: 'meta', key: 'registration_id', value: reg },
-      ]);
-      await backend.commit([
-        ...rows,
-        {
-          table: 'meta',
-          key: FORMAT_ROW,
-          value: encodeFormat({ version: STORE_FORMAT_VERSION, sealed: codec.sealed }),
-        },
-      ]);
-    } else {
-      const format = decodeFormat(formatBytes);
-      if (format.version < 1 || format.version > STORE_FORMAT_VERSION)
-        throw new E2eeError(
-          StoreErrorCode.StoreFormat,
-          `store format ${format.version} is not supported by this version`,
-        );
-      if (format.sealed !== codec.sealed)
-        throw new E2eeError(
-          StoreErrorCode.StoreKeyMismatch,
-          format.sealed ? 'this store is encrypted: pass its encryptionKey' : 'this store is not encrypted',
-        );
-      // Under another key the HMAC'ed row key names no row (or the seal does not open).
-      let check: Uint8Array | undefined;
-      try {
-        check = await io.get('meta', 'key_check');
-      } catch (cause) {
-        if (cause instanceof VerificationError)
-          throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store', {
-            cause,
-          });
-        throw cause;
-      }
-      if (check === undefined || !constantTimeEqual(check, KEY_CHECK))
-        throw new E2eeError(StoreErrorCode.StoreKeyMismatch, 'wrong encryptionKey for this store');
-      const pairBytes = await io.get('meta', 'identity_key_pair');
-      const reg = await io.get('meta', 'registration_id');
-      if (pairBytes === undefined || reg === undefined || reg.length !== 4)
-        throw new E2eeError(StoreErrorCode.StoreFormat, 'store has no identity');
-      pair = IdentityKeyPair.deserialize(pairBytes);
-      registrationId = new DataView(reg.buffer, reg.byteOffset, 4).getUint32(0);
-      validateRegistrationId(registrationId);
-    }
+    const loaded =
+      formatBytes === undefined
+        ? await create(backend, io, codec, provider, options)
+        : await load(io, codec, formatBytes);
+    const { pair, registrationId } = loaded;
     const identity: IdentityOptions = {
       identityKeyPair: pair,
       registrationId,

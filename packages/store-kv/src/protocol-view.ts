@@ -167,9 +167,12 @@ export class ProtocolView implements ProtocolStore {
     checkId(id);
     return this.#write('prekey', String(id), record);
   }
+  /** Consumes the key once: when two processes race to remove it, only one commit succeeds. */
   removePreKey(id: number): Promise<void> {
     checkId(id);
-    return this.#remove('prekey', String(id));
+    return this.#run(async (buf) => {
+      if ((await buf.get('prekey', String(id))) !== undefined) buf.consume('prekey', String(id));
+    });
   }
 
   // Signed pre-keys
@@ -210,14 +213,15 @@ export class ProtocolView implements ProtocolStore {
     return this.#run(async (buf) => {
       const b = await buf.get('kyber_prekey', String(kyberPreKeyId));
       if (b === undefined) return;
+      // Consume-once / create-only: checked again at commit, where a racing process may have won.
       if (!this.#codecs.KyberPreKeyRecord.deserialize(b).lastResort) {
-        buf.delete('kyber_prekey', String(kyberPreKeyId));
+        buf.consume('kyber_prekey', String(kyberPreKeyId));
         return;
       }
       const key = `${kyberPreKeyId}:${signedPreKeyId}:${base}`;
       if ((await buf.get('kyber_used', key)) !== undefined)
         throw new StoreError('last-resort Kyber pre-key reused with the same base key');
-      buf.put('kyber_used', key, new Uint8Array(0));
+      buf.create('kyber_used', key, new Uint8Array(0));
     });
   }
 

@@ -9,6 +9,7 @@ import {
   assertBytes,
   type CryptoProvider,
   concatBytes,
+  copyBytes,
   DecodeError,
   resolveProvider,
   toHex,
@@ -33,7 +34,7 @@ export interface RowCodec {
 export const plainCodec: RowCodec = Object.freeze({
   sealed: false,
   rowKey: async (_table: Table, key: string) => key,
-  seal: async (_t: Table, _k: string, value: Uint8Array) => value.slice(),
+  seal: async (_t: Table, _k: string, value: Uint8Array) => copyBytes(value),
   open: async (_t: Table, _k: string, stored: Uint8Array) => stored,
 });
 
@@ -87,7 +88,8 @@ class SealingCodec implements RowCodec {
 export async function sealingCodec(appKey: Uint8Array, provider?: CryptoProvider): Promise<RowCodec> {
   assertBytes(appKey, 'encryptionKey', 32);
   const p = resolveProvider(provider);
-  const copy = appKey.slice();
+  // A real copy (a Buffer's slice() is a view): wiping it must never zero the caller's key.
+  const copy = copyBytes(appKey);
   const valueKey = await p.hkdfSha256(copy, undefined, utf8('e2ee-kit store v1 values'), 32);
   const rowKeyKey = await p.hkdfSha256(copy, undefined, utf8('e2ee-kit store v1 row keys'), 32);
   copy.fill(0);

@@ -5,7 +5,7 @@
  * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
  * write lock while JavaScript runs.
  */
-import { StoreError } from '@e2ee-kit/core';
+import { copyBytes, StoreError } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
@@ -40,7 +40,13 @@ export class CodecIo {
     for (const w of writes) {
       const rowKey = await this.#codec.rowKey(w.table, w.key);
       const value = w.value === null ? null : await this.#codec.seal(w.table, rowKey, w.value);
-      out.push({ table: w.table, key: rowKey, value });
+      out.push({
+        table: w.table,
+        key: rowKey,
+        value,
+        ...(w.ifAbsent ? { ifAbsent: true } : {}),
+        ...(w.ifPresent ? { ifPresent: true } : {}),
+      });
     }
     return out;
   }
@@ -68,7 +74,7 @@ export class TxBuffer {
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     const w = this.#writes.get(slot(table, key));
-    if (w !== undefined) return w.value === null ? undefined : w.value.slice();
+    if (w !== undefined) return w.value === null ? undefined : copyBytes(w.value);
     return this.#io.get(table, key);
   }
 
@@ -80,7 +86,7 @@ export class TxBuffer {
     for (const w of this.#writes.values()) {
       if (w.table !== table) continue;
       if (w.value === null) merged.delete(w.key);
-      else merged.set(w.key, w.value.slice());
+      else merged.set(w.key, copyBytes(w.value));
     }
     return [...merged.values()];
   }
@@ -88,12 +94,32 @@ export class TxBuffer {
   put(table: Table, key: string, value: Uint8Array): void {
     this.#assertOpen();
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    this.#writes.set(slot(table, key), { table, key, value: value.slice() });
+    // copyBytes, not slice(): a Node Buffer's slice() is a view of the caller's (or the pool's) memory.
+    this.#writes.set(slot(table, key), { table, key, value: copyBytes(value) });
   }
 
   delete(table: Table, key: string): void {
     this.#assertOpen();
     this.#writes.set(slot(table, key), { table, key, value: null });
+  }
+
+  /**
+   * Deletes a row this transaction read as present, and fails the commit if another process or tab
+   * deleted it meanwhile (the buffer is not isolated: a read here says nothing at commit time).
+   */
+  consume(table: Table, key: string): void {
+    this.#assertOpen();
+    const s = slot(table, key);
+    // A row this transaction wrote itself may not be in the database yet: a plain delete.
+    const own = this.#writes.get(s)?.value != null;
+    this.#writes.set(s, { table, key, value: null, ...(own ? {} : { ifPresent: true }) });
+  }
+
+  /** Writes a row that must not exist at commit (a replay marker another process may be writing). */
+  create(table: Table, key: string, value: Uint8Array): void {
+    this.#assertOpen();
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    this.#writes.set(slot(table, key), { table, key, value: copyBytes(value), ifAbsent: true });
   }
 
   get size(): number {

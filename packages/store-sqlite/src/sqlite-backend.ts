@@ -26,6 +26,19 @@ export interface SqliteBackendOptions {
 
 type Db = BetterSqlite3.Database;
 
+/**
+ * Runs one database call, turning a SqliteError (a file that is not a database, a truncated or
+ * corrupt page, a table another tool dropped) into a typed StoreError with it as `cause`.
+ */
+function guarded<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof E2eeError) throw cause;
+    throw new StoreError(`sqlite ${what} failed`, { cause });
+  }
+}
+
 function copy(value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new StoreError('sqlite returned a non-blob value');
   return new Uint8Array(value);
@@ -45,22 +58,41 @@ export class SqliteBackend implements KvBackend {
     const busy = options.busyTimeoutMs ?? 5000;
     if (!Number.isInteger(busy) || busy < 0)
       throw new RangeError('busyTimeoutMs must be a non-negative integer');
-    this.#db = db;
-    db.pragma(`busy_timeout = ${busy}`);
-    if (!db.memory) db.pragma('journal_mode = WAL');
     const durability = options.durability ?? 'full';
     if (durability !== 'full' && durability !== 'normal')
       throw new TypeError("durability must be 'full' or 'normal'");
-    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    migrate(db);
-    this.#get = db.prepare('SELECT v FROM kv WHERE t = ? AND k = ?');
-    this.#list = db.prepare('SELECT k, v FROM kv WHERE t = ?');
-    this.#put = db.prepare('INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)');
-    this.#del = db.prepare('DELETE FROM kv WHERE t = ? AND k = ?');
+    this.#db = db;
+    // Pragmas are the first reads of the file: a damaged one fails here, as a StoreError.
+    const prepared = guarded('open', () => {
+      db.pragma(`busy_timeout = ${busy}`);
+      if (!db.memory) db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      migrate(db);
+      const get: BetterSqlite3.Statement<[string, string], { v: Uint8Array }> = db.prepare(
+        'SELECT v FROM kv WHERE t = ? AND k = ?',
+      );
+      const list: BetterSqlite3.Statement<[string], { k: string; v: Uint8Array }> = db.prepare(
+        'SELECT k, v FROM kv WHERE t = ?',
+      );
+      const put: BetterSqlite3.Statement<[string, string, Uint8Array]> = db.prepare(
+        'INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)',
+      );
+      const del: BetterSqlite3.Statement<[string, string]> = db.prepare(
+        'DELETE FROM kv WHERE t = ? AND k = ?',
+      );
+      return [get, list, put, del] as const;
+    });
+    [this.#get, this.#list, this.#put, this.#del] = prepared;
     const onStatement = options.onStatement;
     this.#batch = db.transaction((writes: readonly KvWrite[]) => {
       let i = 0;
       for (const w of writes) {
+        // Inside the IMMEDIATE transaction: no other connection can create the row in between.
+        if (w.ifAbsent || w.ifPresent) {
+          const has = this.#get.get(w.table, w.key) !== undefined;
+          if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
+          if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
+        }
         if (w.value === null) this.#del.run(w.table, w.key);
         else this.#put.run(w.table, w.key, w.value);
         onStatement?.(i++);
@@ -69,12 +101,12 @@ export class SqliteBackend implements KvBackend {
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const row = this.#get.get(table, key);
+    const row = guarded('read', () => this.#get.get(table, key));
     return row === undefined ? undefined : copy(row.v);
   }
 
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    return this.#list.all(table).map((r) => [r.k, copy(r.v)] as const);
+    return guarded('read', () => this.#list.all(table)).map((r) => [r.k, copy(r.v)] as const);
   }
 
   async commit(writes: readonly KvWrite[]): Promise<void> {

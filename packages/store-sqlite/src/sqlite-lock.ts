@@ -16,9 +16,19 @@ export interface SqliteLockManagerOptions {
   readonly timeoutMs?: number;
 }
 
+/** Another connection held the file's write lock past the busy timeout: try again later. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_LOCKED' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'))
+  );
+}
+
 export class SqliteLockManager implements LockManager {
   readonly #acquire: (key: string, owner: string, now: number) => boolean;
-  readonly #release: BetterSqlite3.Statement<[string, string]>;
+  readonly #releaseRow: BetterSqlite3.Statement<[string, string]>;
   readonly #owner: string;
   readonly #pollMs: number;
   readonly #timeoutMs: number;
@@ -40,9 +50,15 @@ export class SqliteLockManager implements LockManager {
       put.run(key, owner, now);
       return true;
     });
-    this.#acquire = (key, owner, now) =>
-      (tx as unknown as { immediate(...a: unknown[]): boolean }).immediate(key, owner, now);
-    this.#release = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
+    this.#acquire = (key, owner, now) => {
+      try {
+        return (tx as unknown as { immediate(...a: unknown[]): boolean }).immediate(key, owner, now);
+      } catch (cause) {
+        if (isBusy(cause)) return false; // the file is busy, not the lock: poll again
+        throw new StoreError(`could not take lock ${key}`, { cause });
+      }
+    };
+    this.#releaseRow = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
     this.#owner = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
@@ -57,7 +73,21 @@ export class SqliteLockManager implements LockManager {
     try {
       return await fn();
     } finally {
-      this.#release.run(key, this.#owner);
+      this.#release(key, Date.now());
+    }
+  }
+
+  /**
+   * Deletes the lock row. A busy file must not turn `fn`'s outcome (often a committed decrypt) into a
+   * rejection, nor leave the row for `staleMs`: the delete is retried every `pollMs` until `timeoutMs`.
+   */
+  #release(key: string, since: number): void {
+    try {
+      this.#releaseRow.run(key, this.#owner);
+    } catch (cause) {
+      if (!isBusy(cause) || Date.now() - since > this.#timeoutMs) return; // the row goes stale instead
+      // unref: a pending retry never keeps the process alive (the row would then go stale).
+      setTimeout(() => this.#release(key, since), this.#pollMs).unref?.();
     }
   }
 }

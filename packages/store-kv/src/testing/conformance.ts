@@ -188,5 +188,41 @@ export function runKvStoreConformance(
       expect(E2eeError.is(await rejection(s.markKyberPreKeyUsed(3, 1, base)), 'STORE')).toBe(true);
       await s.markKyberPreKeyUsed(3, 2, base);
     });
+
+    // Transactions are not isolated, so two at once stand in for two processes: the backend must
+    // check `ifPresent` / `ifAbsent` inside its commit, or both consume the key.
+    it('a one-time pre-key or last-resort triple consumed by two racing transactions: one commits', async () => {
+      const { generateKyberPreKey, generatePreKeys } = await import('@e2ee-kit/ratchet');
+      const store = await fresh();
+      const id = await store.protocol.getIdentityKeyPair();
+      const [pk] = await generatePreKeys(1, 1);
+      if (pk === undefined) throw new Error('generatePreKeys returned nothing');
+      await store.protocol.savePreKey(1, pk);
+      await store.protocol.saveKyberPreKey(2, await generateKyberPreKey(id, 2));
+      await store.protocol.saveKyberPreKey(3, await generateKyberPreKey(id, 3, { lastResort: true }));
+      const base = (await KeyPair.generate(defaultProvider)).publicKey;
+      const steps: ((p: typeof store.protocol) => Promise<void>)[] = [
+        (p) => p.removePreKey(1),
+        (p) => p.markKyberPreKeyUsed(2, 1, base),
+        (p) => p.markKyberPreKeyUsed(3, 1, base),
+      ];
+      for (const step of steps) {
+        let stepped = 0;
+        let release = () => {};
+        const both = new Promise<void>((r) => {
+          release = r;
+        });
+        const once = () =>
+          store.transaction(async (tx) => {
+            await step(tx.protocol);
+            if (++stepped === 2) release();
+            await both; // both have read and buffered their writes before either commits
+          });
+        const failed = (await Promise.allSettled([once(), once()])).filter((r) => r.status === 'rejected');
+        expect(failed.length).toBe(1);
+      }
+      expect(await store.protocol.getPreKey(1)).toBe(null);
+      expect(await store.protocol.getKyberPreKey(2)).toBe(null);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { copyBytes } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
 
 /**
@@ -22,9 +23,14 @@ export class MemoryKvBackend implements KvBackend {
   async commit(writes: readonly KvWrite[]): Promise<void> {
     await this.onCommit?.(writes);
     for (const w of writes) {
+      const has = this.#rows.has(`${w.table}\u0000${w.key}`);
+      if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
+      if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
+    }
+    for (const w of writes) {
       const k = `${w.table}\u0000${w.key}`;
       if (w.value === null) this.#rows.delete(k);
-      else this.#rows.set(k, w.value.slice());
+      else this.#rows.set(k, copyBytes(w.value));
     }
   }
 

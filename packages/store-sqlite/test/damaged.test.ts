@@ -1,0 +1,51 @@
+/**
+ * Files damaged on disk or edited by another tool: every failure is a typed `E2eeError` (`STORE`,
+ * the SQLite error as `cause`), never a bare SqliteError from deep inside better-sqlite3.
+ */
+import { copyFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { E2eeError, utf8 } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
+import * as senderKeys from '@e2ee-kit/sender-keys';
+import { SqliteStore } from '@e2ee-kit/store-sqlite';
+import { describe, expect, it } from 'vitest';
+import { tempDatabases } from './helpers.js';
+
+const dbs = tempDatabases();
+const fixture = fileURLToPath(new URL('./fixtures/v1-plain.sqlite', import.meta.url));
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+const isStoreError = (e: unknown) => E2eeError.is(e, 'STORE') && (e as Error).cause !== undefined;
+
+describe('SqliteStore on damaged files', () => {
+  it('a file that is not a SQLite database is a StoreError', async () => {
+    const path = dbs.path();
+    writeFileSync(path, new Uint8Array(8192).fill(7));
+    expect(isStoreError(await failure(SqliteStore.open(dbs.open(path), { ratchet, senderKeys })))).toBe(true);
+  });
+
+  for (const keep of [100, 4096, 8192]) {
+    it(`a v1 file truncated to ${keep} bytes is a StoreError`, async () => {
+      const path = dbs.path();
+      copyFileSync(fixture, path);
+      expect(statSync(path).size).toBeGreaterThan(keep);
+      truncateSync(path, keep);
+      expect(isStoreError(await failure(SqliteStore.open(dbs.open(path), { ratchet, senderKeys })))).toBe(
+        true,
+      );
+    });
+  }
+
+  it('reads and listings of a file whose table was dropped by another tool are StoreErrors', async () => {
+    const db = dbs.open();
+    const store = await SqliteStore.open(db, { ratchet, senderKeys });
+    await store.app.put('x', utf8('1'));
+    db.exec('DROP TABLE kv');
+    expect(isStoreError(await failure(store.app.get('x')))).toBe(true);
+    expect(isStoreError(await failure(store.resend.list()))).toBe(true);
+    expect(isStoreError(await failure(store.app.put('y', utf8('2'))))).toBe(true);
+  });
+});
