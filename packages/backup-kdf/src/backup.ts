@@ -305,10 +305,12 @@ async function readPreamble(reader: ByteReader): Promise<{ header: FileHeader; s
   for (;;) {
     const peek = await reader.peek(want);
     const next = slotSectionLength(peek);
+    // Checked on every step, not only once the whole length is known: slot lengths are u16, so a
+    // hostile section would otherwise make us buffer up to 8 × 64 KiB before refusing it.
+    if (next.length > MAX_SLOT_SECTION_LENGTH) {
+      throw new BackupFormatError(BackupErrorCode.Malformed, 'slot section too long', 'slots');
+    }
     if (next.done || peek.length < want) {
-      if (next.length > MAX_SLOT_SECTION_LENGTH) {
-        throw new BackupFormatError(BackupErrorCode.Malformed, 'slot section too long', 'slots');
-      }
       // Decoding checks every slot and reports a truncated section as malformed.
       return { header, section: decodeSlotSection(await reader.read(next.length)) };
     }

@@ -350,6 +350,28 @@ describe('out-of-range parameters: refused by the decoder before any KDF runs', 
     }
   });
 
+  it('a slot section longer than the format allows → BACKUP_MALFORMED, read no further than that cap', async () => {
+    // A slot declaring 65 535 bytes (the decoder would refuse it): a reader that compares the
+    // section's length with the cap only once it knows the whole length first buffers all of it.
+    const head = set.fileA.slice(0, 92);
+    let pulled = 0;
+    async function* source() {
+      for (const piece of [head, Uint8Array.of(8, 0x80, 0xff, 0xff)]) {
+        pulled += piece.length;
+        yield piece;
+      }
+      for (;;) {
+        pulled += 1024;
+        yield new Uint8Array(1024);
+      }
+    }
+    const err = await readBackupMetadata(source()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackupFormatError);
+    expect(err).toMatchObject({ code: BackupErrorCode.Malformed, field: 'slots' });
+    // 1 + 8 × (3 + 64 + 1024) + 32 bytes is the largest valid slot section; one more piece at most.
+    expect(pulled).toBeLessThanOrEqual(92 + 4 + 1 + 8 * (3 + 64 + 1024) + 32 + 1024);
+  });
+
   it('each failure class has its own code', () => {
     const codes = Object.values(BackupErrorCode);
     expect(new Set(codes).size).toBe(codes.length);
