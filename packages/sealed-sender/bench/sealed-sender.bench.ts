@@ -18,6 +18,7 @@ import {
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { lib103 as L, LibsignalParty, libs } from '@e2ee-kit/interop/libsignal';
 import {
+  MAX_SEALED_MESSAGE_LENGTH,
   type MultiRecipient,
   SealedSenderMultiRecipientMessage,
   SenderCertificate,
@@ -49,6 +50,23 @@ interface Side {
   sealUnsealV2(): Promise<unknown>;
   multiRecipient(): Promise<Uint8Array>;
   split(sent: Uint8Array): unknown;
+  /** The server's parse of a hostile SentMessage: who it excludes (every entry). */
+  listExcluded(sent: Uint8Array): unknown;
+}
+
+/**
+ * The costliest SentMessage a server must parse: 4 MiB of excluded entries (17-byte ServiceId and
+ * device id 0 each, about 233,000), then the shared part's 32-byte key and 16-byte tag.
+ */
+function worstCaseSentMessage(): Uint8Array {
+  const n = Math.floor((MAX_SEALED_MESSAGE_LENGTH - 1 - 3 - 48) / 18);
+  const count = [(n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, n >> 14];
+  const bytes = new Uint8Array(1 + count.length + n * 18 + 48);
+  bytes[0] = 0x23;
+  bytes.set(count, 1);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0, o = 1 + count.length; i < n; i++, o += 18) view.setUint32(o + 1, i + 1); // ACI, device 0
+  return bytes;
 }
 
 // One world for both sides: a libsignal sender with sessions to 100 libsignal recipients (for
@@ -107,6 +125,7 @@ async function ours(provider: CryptoProvider): Promise<Side> {
       const m = SealedSenderMultiRecipientMessage.parse(sent);
       for (const id of m.recipients().keys()) m.messageForRecipient(id);
     },
+    listExcluded: (sent) => SealedSenderMultiRecipientMessage.parse(sent).excludedRecipients().length,
   };
 }
 
@@ -145,6 +164,7 @@ async function libsignal(): Promise<Side> {
       const m = new LibMultiRecipientMessage(ab(sent));
       for (const r of Object.values(m.recipientsByServiceIdString())) m.messageForRecipient(r);
     },
+    listExcluded: (sent) => new LibMultiRecipientMessage(ab(sent)).excludedRecipientServiceIdStrings().length,
   };
 }
 
@@ -168,7 +188,13 @@ async function main(): Promise<void> {
     'v2 seal + unseal, 200 B',
     `multi-recipient seal, ${RECIPIENTS} devices`,
     `server parse + split, ${RECIPIENTS} devices`,
+    'server parse of a worst-case 4 MiB SentMessage (≈ 233,000 excluded)',
   ] as const;
+  const hostile = worstCaseSentMessage();
+  const counts = new Set(
+    await Promise.all(labels.map(async (l) => (await makeSide(l)).listExcluded(hostile))),
+  );
+  if (counts.size !== 1) throw new Error(`the worst-case SentMessage parses differently: ${[...counts]}`);
   const sides = new Map<string, Side>();
   const sent = new Map<string, Uint8Array>();
   for (const label of labels) {
@@ -185,6 +211,7 @@ async function main(): Promise<void> {
         if (op === ops[1]) add(name, () => s.sealUnsealV2());
         if (op === ops[2]) add(name, () => s.multiRecipient());
         if (op === ops[3]) add(name, () => s.split(sent.get(label)!));
+        if (op === ops[4]) add(name, () => s.listExcluded(hostile));
       }
     }
   });

@@ -153,6 +153,11 @@ interface Entry {
 }
 
 const INTERNAL = Symbol('internal');
+const EXCLUDED: Entry = Object.freeze({
+  deviceIds: Object.freeze([]) as unknown as number[],
+  registrationIds: Object.freeze([]) as unknown as number[],
+  keyMaterial: -1,
+});
 
 /**
  * A parsed SentMessage, for the server: who receives it, who was deliberately excluded, and the
@@ -245,7 +250,9 @@ export class SealedSenderMultiRecipientMessage {
         o += KEY_MATERIAL_LENGTH;
       }
       const existing = entries.get(id);
-      if (existing === undefined) entries.set(id, { deviceIds, registrationIds, keyMaterial });
+      // An excluded entry is never appended to (a repeat is refused below): it shares one empty list.
+      if (existing === undefined)
+        entries.set(id, keyMaterial < 0 ? EXCLUDED : { deviceIds, registrationIds, keyMaterial });
       else {
         if (existing.keyMaterial < 0 || keyMaterial < 0)
           throw new DecodeError('invalid sealed sender message: recipient redundantly encoded as empty');
