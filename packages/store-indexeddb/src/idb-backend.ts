@@ -19,12 +19,26 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
+/**
+ * `InvalidStateError` from `db.transaction(…)` means the connection is closed: by `db.close()`, by
+ * the browser (storage cleared), or by this module when another tab upgraded or deleted the database.
+ */
+function failure(what: string, cause: unknown): StoreError {
+  const closed = (cause as { name?: string } | null)?.name === 'InvalidStateError';
+  return new StoreError(
+    closed
+      ? `${what}: the IndexedDB connection is closed (another tab may have upgraded or deleted the database)`
+      : what,
+    { cause },
+  );
+}
+
 /** A read whose DOMException (closed database, aborted transaction) becomes a typed StoreError. */
 async function reading<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (cause) {
-    throw new StoreError('IndexedDB read failed', { cause });
+    throw failure('IndexedDB read failed', cause);
   }
 }
 
@@ -37,9 +51,21 @@ function copy(value: unknown): Uint8Array {
 export interface OpenIdbOptions {
   /** Default `globalThis.indexedDB` (looked up when called, never at module load). */
   readonly indexedDB?: IDBFactory;
+  /**
+   * Called after this connection closed itself because another tab or worker asked for a version
+   * change (a newer app version upgrading the database, or `indexedDB.deleteDatabase`). Every later
+   * operation on this store fails with `StoreError`; a typical app reloads the page here.
+   */
+  readonly onVersionChange?: (event: IDBVersionChangeEvent) => void;
 }
 
-/** Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`. */
+/**
+ * Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`.
+ *
+ * When another connection asks for a version change, this one closes itself (then calls
+ * `options.onVersionChange`): an open connection would otherwise block that upgrade or deletion in
+ * every other tab until this tab is closed.
+ */
 export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}): Promise<IDBDatabase> {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
@@ -52,7 +78,12 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
     if (ev.oldVersion < 1) db.createObjectStore(KV);
   };
   try {
-    return await request(req);
+    const db = await request(req);
+    db.onversionchange = (event) => {
+      db.close();
+      options.onVersionChange?.(event);
+    };
+    return db;
   } catch (cause) {
     if ((cause as { name?: string } | null)?.name === 'VersionError')
       throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
@@ -62,14 +93,27 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
   }
 }
 
+export interface IdbBackendOptions {
+  /**
+   * The `IDBKeyRange` of the factory the database came from; default `globalThis.IDBKeyRange`. Pass it
+   * with a factory that is not the global one (e.g. `fake-indexeddb`'s exports without its `auto`).
+   */
+  readonly IDBKeyRange?: typeof IDBKeyRange;
+}
+
 export class IdbBackend implements KvBackend {
   readonly #db: IDBDatabase;
+  readonly #keyRange: typeof IDBKeyRange;
 
-  constructor(db: IDBDatabase) {
+  constructor(db: IDBDatabase, options: IdbBackendOptions = {}) {
     if (db === null || typeof db !== 'object' || typeof db.transaction !== 'function')
       throw new TypeError('db must be an IDBDatabase');
     if (!db.objectStoreNames.contains(KV)) throw new TypeError('db was not opened with openIdbDatabase()');
+    const keyRange = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange;
+    if (typeof keyRange?.bound !== 'function')
+      throw new TypeError('IDBKeyRange is not available here (pass options.IDBKeyRange)');
     this.#db = db;
+    this.#keyRange = keyRange;
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
@@ -82,7 +126,7 @@ export class IdbBackend implements KvBackend {
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
     const [keys, values] = await reading(() => {
       const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
-      const range = IDBKeyRange.bound([table, ''], [table, []]);
+      const range = this.#keyRange.bound([table, ''], [table, []]);
       return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
     });
     return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
@@ -117,7 +161,7 @@ export class IdbBackend implements KvBackend {
         } catch {
           // already finished or never started
         }
-        reject(new StoreError('IndexedDB commit failed', { cause }));
+        reject(failure('IndexedDB commit failed', cause));
         return;
       }
       const t = tx;

@@ -1,8 +1,8 @@
 /** `IndexedDbStore.open(name, options)`: the e2ee-kit stores in one IndexedDB database. */
 import { KvStore, type KvStoreOptions } from '@e2ee-kit/store-kv';
-import { IdbBackend, type OpenIdbOptions, openIdbDatabase } from './idb-backend.js';
+import { IdbBackend, type IdbBackendOptions, type OpenIdbOptions, openIdbDatabase } from './idb-backend.js';
 
-export interface IndexedDbStoreOptions extends KvStoreOptions, OpenIdbOptions {}
+export interface IndexedDbStoreOptions extends KvStoreOptions, OpenIdbOptions, IdbBackendOptions {}
 
 export const IndexedDbStore = {
   /** Opens (creating on first use) database `name` and the stores in it. Close with `db.close()`. */
@@ -10,9 +10,13 @@ export const IndexedDbStore = {
     name: string,
     options: IndexedDbStoreOptions = {},
   ): Promise<KvStore & { readonly db: IDBDatabase }> {
-    const db = await openIdbDatabase(name, options.indexedDB ? { indexedDB: options.indexedDB } : {});
+    const { indexedDB, onVersionChange, IDBKeyRange } = options;
+    const db = await openIdbDatabase(name, {
+      ...(indexedDB ? { indexedDB } : {}),
+      ...(onVersionChange ? { onVersionChange } : {}),
+    });
     try {
-      const store = await KvStore.open(new IdbBackend(db), options);
+      const store = await KvStore.open(new IdbBackend(db, IDBKeyRange ? { IDBKeyRange } : {}), options);
       return Object.assign(store, { db }) as KvStore & { readonly db: IDBDatabase };
     } catch (err) {
       db.close();

@@ -7,5 +7,11 @@ export {
   type WebLocksManagerOptions,
 } from '@e2ee-kit/core';
 export type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
-export { IDB_SCHEMA_VERSION, IdbBackend, type OpenIdbOptions, openIdbDatabase } from './idb-backend.js';
+export {
+  IDB_SCHEMA_VERSION,
+  IdbBackend,
+  type IdbBackendOptions,
+  type OpenIdbOptions,
+  openIdbDatabase,
+} from './idb-backend.js';
 export { IndexedDbStore, type IndexedDbStoreOptions } from './idb-store.js';

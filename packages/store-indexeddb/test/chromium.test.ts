@@ -83,6 +83,9 @@ type Api = {
     sessionSetup(prefix: string): Promise<void>;
     sessionSend(prefix: string, tag: string, times: number, lock: boolean): Promise<Wire[]>;
     sessionReceive(prefix: string, messages: Wire[]): Promise<{ delivered: number; failed: number }>;
+    holdOpen(db: string): Promise<void>;
+    heldAfterChange(): Promise<{ events: number[]; read: string }>;
+    deleteDatabase(db: string): Promise<string>;
   };
 };
 type Wire = { type: 'prekey' | 'whisper'; body: number[]; counter: number };
@@ -151,6 +154,19 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     } finally {
       rmSync(userDataDir, { recursive: true, force: true });
     }
+  });
+
+  it('another tab deleting the database is not blocked: the open store closes, is told, fails typed', async () => {
+    const [p1, p2] = [await openPage(), await openPage()];
+    await p1.evaluate(() => (globalThis as unknown as Api).storeTests.holdOpen('deleted-by-p2'));
+    const deleted = await p2.evaluate(() =>
+      (globalThis as unknown as Api).storeTests.deleteDatabase('deleted-by-p2'),
+    );
+    expect(deleted).toBe('deleted');
+    const after = await p1.evaluate(() => (globalThis as unknown as Api).storeTests.heldAfterChange());
+    expect(after.events).toEqual([1]);
+    expect(after.read).toMatch(/^STORE: .*connection is closed/);
+    await Promise.all([p1.close(), p2.close()]);
   });
 
   it('two pages, one database: under the Web Lock 400 increments give 1..400, each once', async () => {

@@ -204,8 +204,41 @@ async function sessionReceive(prefix: string, messages: { type: 'prekey' | 'whis
   return { delivered: texts.size, failed };
 }
 
+/** A store kept open in this page, and the version changes it was told of. */
+const held: { store?: Awaited<ReturnType<typeof IndexedDbStore.open>>; events: number[] } = { events: [] };
+
+async function holdOpen(dbName: string): Promise<void> {
+  held.store = await IndexedDbStore.open(dbName, {
+    ratchet,
+    onVersionChange: (ev) => held.events.push(ev.oldVersion),
+  });
+  await held.store.app.put('x', utf8('1'));
+}
+
+/** The held store after another page deleted its database: the events seen and what a read gives. */
+async function heldAfterChange(): Promise<{ events: number[]; read: string }> {
+  const read = await (held.store as NonNullable<typeof held.store>).app.get('x').then(
+    () => 'ok',
+    (e: unknown) => `${(e as { code?: string }).code}: ${(e as Error).message}`,
+  );
+  return { events: held.events, read };
+}
+
+/** Deletes `dbName` as another tab: 'deleted', or 'blocked' when an open connection holds it. */
+function deleteDatabase(dbName: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = indexedDB.deleteDatabase(dbName);
+    req.onsuccess = () => resolve('deleted');
+    req.onerror = () => resolve(`error ${String(req.error)}`);
+    req.onblocked = () => resolve('blocked');
+  });
+}
+
 Object.assign(globalThis, {
   storeTests: {
+    holdOpen,
+    heldAfterChange,
+    deleteDatabase,
     conformance,
     count,
     countInWorker,

@@ -1,0 +1,104 @@
+/**
+ * Another tab upgrading or deleting the database, and a factory that is not the global one. This file
+ * uses fake-indexeddb's exports without its `auto` module: nothing IndexedDB-shaped is global here.
+ */
+import { E2eeError, utf8 } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
+import { IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
+import { IDBKeyRange as FakeKeyRange, indexedDB as fakeIndexedDB } from 'fake-indexeddb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let n = 0;
+const name = () => `e2ee-tabs-${n++}`;
+const g = globalThis as { IDBKeyRange?: unknown; indexedDB?: unknown };
+const saved = { IDBKeyRange: g.IDBKeyRange, indexedDB: g.indexedDB };
+
+beforeAll(() => {
+  // Whatever another file of this worker installed: this file runs without IndexedDB globals.
+  delete g.IDBKeyRange;
+  delete g.indexedDB;
+});
+afterAll(() => {
+  if (saved.IDBKeyRange !== undefined) g.IDBKeyRange = saved.IDBKeyRange;
+  if (saved.indexedDB !== undefined) g.indexedDB = saved.indexedDB;
+});
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+/** Deletes `db` as another tab would; rejects if an open connection blocks it (the hang before). */
+function deleteFromAnotherTab(db: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = fakeIndexedDB.deleteDatabase(db);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('blocked by an open connection'));
+  });
+}
+
+describe('IndexedDbStore with another tab and a non-global factory', () => {
+  it('lists rows through the IDBKeyRange passed with the factory; without one, open says what to pass', async () => {
+    const s = await IndexedDbStore.open(name(), {
+      ratchet,
+      indexedDB: fakeIndexedDB,
+      IDBKeyRange: FakeKeyRange,
+    });
+    await s.resend.apply({ put: { id: 'm1', record: utf8('r'), savedAt: 1 }, remove: [] });
+    expect((await s.resend.list()).map((e) => e.id)).toEqual(['m1']);
+    s.db.close();
+
+    const db = await openIdbDatabase(name(), { indexedDB: fakeIndexedDB });
+    expect(() => new IdbBackend(db)).toThrow(/options\.IDBKeyRange/);
+    const err = await failure(IndexedDbStore.open(name(), { indexedDB: fakeIndexedDB }));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(String(err)).toMatch(/IDBKeyRange/);
+    db.close();
+  });
+
+  it('a deletion from another tab is not blocked: this connection closes, says so, and fails typed', async () => {
+    const db = name();
+    const events: number[] = [];
+    const s = await IndexedDbStore.open(db, {
+      ratchet,
+      indexedDB: fakeIndexedDB,
+      IDBKeyRange: FakeKeyRange,
+      onVersionChange: (ev) => events.push(ev.oldVersion),
+    });
+    await s.app.put('x', utf8('1'));
+    await deleteFromAnotherTab(db);
+    expect(events).toEqual([1]);
+    for (const op of [s.app.get('x'), s.app.put('y', utf8('2')), s.resend.list()]) {
+      const err = await failure(op);
+      expect(E2eeError.is(err, 'STORE')).toBe(true);
+      expect(String((err as Error).message)).toMatch(/connection is closed/);
+    }
+    // The other tab's fresh database opens empty; nothing of the old one survived in it.
+    const t = await IndexedDbStore.open(db, { ratchet, indexedDB: fakeIndexedDB, IDBKeyRange: FakeKeyRange });
+    expect(await t.app.get('x')).toBeUndefined();
+    t.db.close();
+  });
+
+  it('an upgrade by a newer version in another tab is not blocked either', async () => {
+    const db = name();
+    const s = await IndexedDbStore.open(db, { ratchet, indexedDB: fakeIndexedDB, IDBKeyRange: FakeKeyRange });
+    const upgraded = await new Promise<number>((resolve, reject) => {
+      const req = fakeIndexedDB.open(db, 2);
+      req.onsuccess = () => {
+        const v = req.result.version;
+        req.result.close();
+        resolve(v);
+      };
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error('blocked by an open connection'));
+    });
+    expect(upgraded).toBe(2);
+    expect(E2eeError.is(await failure(s.app.get('x')), 'STORE')).toBe(true);
+    // This version now refuses the upgraded database with STORE_FORMAT instead of touching it.
+    expect(
+      E2eeError.is(await failure(openIdbDatabase(db, { indexedDB: fakeIndexedDB })), 'STORE_FORMAT'),
+    ).toBe(true);
+  });
+});
