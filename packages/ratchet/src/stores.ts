@@ -47,6 +47,8 @@ export interface KyberPreKeyStore {
    * Kyber pre-key here; for a last-resort key (`record.lastResort`) keep it and, if you want replay
    * detection, remember `(kyberPreKeyId, signedPreKeyId, baseKey)` and throw when the same triple
    * comes again. It is the last write of a decrypt, so throwing here rolls the whole decrypt back.
+   * Forget a key's triples when `removeKyberPreKey` or `removeSignedPreKey` removes a key they name:
+   * they can never match again, and anyone can add one per PreKey message on the last-resort key.
    */
   markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void>;
 }

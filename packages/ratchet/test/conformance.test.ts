@@ -4,7 +4,11 @@ import type { ProtocolStore, SessionRecord } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore, runProtocolStoreConformance } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
 
-runProtocolStoreConformance(() => InMemoryProtocolStore.create(), { describe, it, expect });
+runProtocolStoreConformance(
+  () => InMemoryProtocolStore.create(),
+  { describe, it, expect },
+  { replayDetection: true },
+);
 
 // The suite must be able to fail: a store that returns the record object it was given (aliasing).
 describe('conformance suite catches a broken store', () => {

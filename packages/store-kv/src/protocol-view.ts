@@ -42,6 +42,22 @@ function checkId(id: unknown): asserts id is number {
     throw new RangeError('pre-key id must be an integer in 0..2^32-1');
 }
 
+const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const asciiString = (b: Uint8Array): string => String.fromCharCode(...b);
+
+/**
+ * Deletes the `kyber_used` rows (`kyberId:signedId:baseKey`, the key also stored as the value) whose
+ * ids `match`. Rows written before values carried the key are empty and stay: nothing names them.
+ */
+async function forgetUsedTriples(buf: TxBuffer, match: (kyber: number, signed: number) => boolean) {
+  for (const value of await buf.values('kyber_used', asciiString)) {
+    const key = asciiString(value);
+    const [kyber, signed] = key.split(':', 2).map(Number);
+    if (Number.isInteger(kyber) && Number.isInteger(signed) && match(kyber as number, signed as number))
+      buf.delete('kyber_used', key);
+  }
+}
+
 function identityOver(buf: TxBuffer, options: IdentityOptions): KeyValueIdentityKeyStore {
   const backend: IdentityBackend = {
     get: (key) => buf.get('identity', key),
@@ -184,9 +200,13 @@ export class ProtocolView implements ProtocolStore {
     checkId(id);
     return this.#write('signed_prekey', String(id), record);
   }
+  /** Also forgets the last-resort triples naming this signed pre-key: they can never match again. */
   removeSignedPreKey(id: number): Promise<void> {
     checkId(id);
-    return this.#remove('signed_prekey', String(id));
+    return this.#run(async (buf) => {
+      buf.delete('signed_prekey', String(id));
+      await forgetUsedTriples(buf, (_kyber, signed) => signed === id);
+    });
   }
 
   // Kyber pre-keys
@@ -198,9 +218,13 @@ export class ProtocolView implements ProtocolStore {
     checkId(id);
     return this.#write('kyber_prekey', String(id), record);
   }
+  /** Also forgets the last-resort triples naming this Kyber pre-key: they can never match again. */
   removeKyberPreKey(id: number): Promise<void> {
     checkId(id);
-    return this.#remove('kyber_prekey', String(id));
+    return this.#run(async (buf) => {
+      buf.delete('kyber_prekey', String(id));
+      await forgetUsedTriples(buf, (kyber) => kyber === id);
+    });
   }
   /**
    * A one-time key is deleted. A last-resort key stays, and the (Kyber id, signed id, base key) triple
@@ -221,7 +245,8 @@ export class ProtocolView implements ProtocolStore {
       const key = `${kyberPreKeyId}:${signedPreKeyId}:${base}`;
       if ((await buf.get('kyber_used', key)) !== undefined)
         throw new StoreError('last-resort Kyber pre-key reused with the same base key');
-      buf.create('kyber_used', key, new Uint8Array(0));
+      // The value is the row's own key: pruning lists rows whose stored keys may be HMACs (sealed).
+      buf.create('kyber_used', key, asciiBytes(key));
     });
   }
 

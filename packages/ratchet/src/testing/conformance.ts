@@ -23,6 +23,15 @@ export interface ConformanceTestApi {
   };
 }
 
+/** What a store offers beyond the required contract, so the suite checks it too. */
+export interface ConformanceOptions {
+  /**
+   * The store remembers last-resort `(kyberPreKeyId, signedPreKeyId, baseKey)` triples, refuses a
+   * repeat, and forgets a key's triples when it is removed (see `markKyberPreKeyUsed`).
+   */
+  replayDetection?: boolean;
+}
+
 /**
  * Checks that a `ProtocolStore` keeps the contract `SessionCipher` relies on. `makeStore` must return
  * a fresh, empty store each time (with its own identity key pair and registration id). Run it from your
@@ -36,6 +45,7 @@ export interface ConformanceTestApi {
 export function runProtocolStoreConformance(
   makeStore: () => Promise<ProtocolStore>,
   t: ConformanceTestApi,
+  options: ConformanceOptions = {},
 ): void {
   const { describe, it, expect } = t;
   const hex = (b: Uint8Array) => toHex(b);
@@ -148,6 +158,35 @@ export function runProtocolStoreConformance(
       await s.removeKyberPreKey(11);
       expect(await s.getKyberPreKey(11)).toBeNull();
     });
+
+    if (options.replayDetection)
+      it('refuses a repeated last-resort triple and forgets the triples naming a removed key', async () => {
+        const s = await makeStore();
+        const id = await s.getIdentityKeyPair();
+        const saveLastResort = async (n: number) =>
+          s.saveKyberPreKey(n, await generateKyberPreKey(id, n, { lastResort: true }));
+        await saveLastResort(3);
+        await saveLastResort(4);
+        const base = (await KeyPair.generate(defaultProvider)).publicKey;
+        const refused = (k: number, sp: number) =>
+          s.markKyberPreKeyUsed(k, sp, base).then(
+            () => false,
+            () => true,
+          );
+        for (const [k, sp] of [
+          [3, 1],
+          [3, 2],
+          [4, 1],
+        ] as const)
+          expect(await refused(k, sp)).toBe(false);
+        expect(await refused(3, 1)).toBe(true);
+        await s.removeSignedPreKey(1);
+        // (3, 1) and (4, 1) are forgotten; (3, 2) is still remembered.
+        expect([await refused(3, 2), await refused(3, 1), await refused(4, 1)]).toEqual([true, false, false]);
+        await s.removeKyberPreKey(3);
+        await saveLastResort(3);
+        expect([await refused(3, 2), await refused(4, 1)]).toEqual([false, true]);
+      });
 
     it('stores the pre-key state record', async () => {
       const s = await makeStore();

@@ -196,6 +196,15 @@ export class InMemoryProtocolStore implements ProtocolStore {
   async removeSignedPreKey(id: number): Promise<void> {
     await this.#call('removeSignedPreKey');
     this.#data.delete(`signed:${id}`);
+    this.#forgetUsed((_kyber, signed) => signed === id);
+  }
+
+  /** Last-resort triples naming a removed signed or Kyber pre-key can never match again. */
+  #forgetUsed(match: (kyber: number, signed: number) => boolean): void {
+    for (const key of this.#usedLastResort) {
+      const [kyber, signed] = key.split(':', 2).map(Number);
+      if (match(kyber as number, signed as number)) this.#usedLastResort.delete(key);
+    }
   }
 
   // Kyber pre-keys
@@ -211,6 +220,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
   async removeKyberPreKey(id: number): Promise<void> {
     await this.#call('removeKyberPreKey');
     this.#data.delete(`kyber:${id}`);
+    this.#forgetUsed((kyber) => kyber === id);
   }
   /** One-time keys are deleted; for last-resort keys a repeated (ids, base key) triple is refused. */
   async markKyberPreKeyUsed(

@@ -40,7 +40,7 @@ export function runKvStoreConformance(
   const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
   const bob = createAddress('bob', 1);
 
-  runProtocolStoreConformance(async () => (await fresh()).protocol, t);
+  runProtocolStoreConformance(async () => (await fresh()).protocol, t, { replayDetection: true });
   senderKeyStoreConformance(t, async () => (await fresh()).senderKeys);
 
   describe('KvStore conformance', () => {
