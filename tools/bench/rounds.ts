@@ -16,7 +16,10 @@ export async function runRounds(
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: timeMs, warmupTime: Math.min(300, timeMs), throws: true });
+    // tinybench also runs at least 64 iterations (16 warm-up) per task: with the 4 MiB parse that made
+    // the smoke run 144 s. A smoke run (BENCH_SMOKE) only shows that every task runs: once each.
+    const once = process.env['BENCH_SMOKE'] === '1' ? { iterations: 1, warmupIterations: 0 } : {};
+    const bench = new Bench({ time: timeMs, warmupTime: Math.min(300, timeMs), throws: true, ...once });
     await addTasks((name, fn, opts) => bench.add(name, fn, opts));
     await bench.run();
     for (const t of bench.tasks) {
