@@ -74,7 +74,12 @@ import {
   slotSectionLength,
   WRAPPED_LENGTH,
 } from './format.js';
-import { ABSOLUTE_MIN_PASSWORD_LENGTH, DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
+import {
+  ABSOLUTE_MIN_PASSWORD_LENGTH,
+  DEFAULT_MIN_PASSWORD_LENGTH,
+  normalizePassword,
+  passwordBytes,
+} from './password.js';
 import { parseRecoveryKey, RecoveryKey, recoveryKeySecret } from './recovery-key.js';
 import { ByteReader, type ByteSource, ByteStream } from './stream.js';
 
@@ -814,8 +819,9 @@ export class BackupKeyring {
     let scope: string | undefined;
     let derive: (slot: SlotBody) => Promise<Uint8Array>;
     if ('password' in how) {
-      // Refused before any KDF, and not counted: no backup has a shorter password.
-      const pw = normalizePassword(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH);
+      // Refused before any KDF, and not counted: no backup has a shorter password. An unpaired
+      // surrogate is let through (as U+FFFD): releases before its refusal made backups with one.
+      const pw = passwordBytes(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH, true);
       candidates = section.slots.filter((s) => s.type === 'password');
       const max = argon2MemoryCap(options.maxArgon2MemoryKiB);
       for (const s of candidates) {

@@ -42,6 +42,11 @@ export const BackupErrorCode = {
   PasswordEmpty: 'PASSWORD_EMPTY',
   /** A password shorter than the minimum (refused before any KDF runs). */
   PasswordTooShort: 'PASSWORD_TOO_SHORT',
+  /**
+   * A new password with an unpaired UTF-16 surrogate, which UTF-8 cannot encode (broken text input;
+   * refused when a password is set, so that two different strings never derive the same key).
+   */
+  PasswordMalformed: 'PASSWORD_MALFORMED',
 } as const;
 
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
@@ -127,19 +132,20 @@ export class InvalidRecoveryKeyError extends E2eeError {
   }
 }
 
-/** An empty, blank or too-short password, refused before any KDF runs (not counted as an attempt). */
+const PASSWORD_REJECTED = {
+  PASSWORD_EMPTY: () => 'password is empty or blank',
+  PASSWORD_TOO_SHORT: (minLength: number) => `password is shorter than ${minLength} characters`,
+  PASSWORD_MALFORMED: () => 'password contains an unpaired UTF-16 surrogate (broken text input)',
+} as const;
+
+/**
+ * An empty, blank, too-short or (when set) malformed password, refused before any KDF runs (not
+ * counted as an attempt).
+ */
 export class PasswordRejectedError extends E2eeError {
   readonly minLength: number;
-  constructor(
-    code: typeof BackupErrorCode.PasswordEmpty | typeof BackupErrorCode.PasswordTooShort,
-    minLength: number,
-  ) {
-    super(
-      code,
-      code === BackupErrorCode.PasswordEmpty
-        ? 'password is empty or blank'
-        : `password is shorter than ${minLength} characters`,
-    );
+  constructor(code: keyof typeof PASSWORD_REJECTED, minLength: number) {
+    super(code, PASSWORD_REJECTED[code](minLength));
     this.name = 'PasswordRejectedError';
     this.minLength = minLength;
   }
@@ -178,5 +184,6 @@ declare module '@e2ee-kit/core' {
     RECOVERY_KEY_CHECKSUM: InvalidRecoveryKeyError;
     PASSWORD_EMPTY: PasswordRejectedError;
     PASSWORD_TOO_SHORT: PasswordRejectedError;
+    PASSWORD_MALFORMED: PasswordRejectedError;
   }
 }

@@ -61,19 +61,41 @@ function isBlank(text: string): boolean {
   return true;
 }
 
+/** An unpaired surrogate: TextEncoder writes U+FFFD for it, so many strings would encode alike. */
+function hasLoneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1); // NaN past the end
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return true;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return true;
+  }
+  return false;
+}
+
 /**
  * NFKC-normalizes a password and returns its UTF-8 bytes, so that the same password typed on two
  * keyboards (composed vs decomposed accents, full-width digits) derives the same key. Refuses empty,
- * blank (white space or invisible characters only) and too-short passwords with
- * `PasswordRejectedError` before anything expensive runs.
+ * blank (white space or invisible characters only), malformed (an unpaired UTF-16 surrogate) and
+ * too-short passwords with `PasswordRejectedError` before anything expensive runs. These are the
+ * rules for a password being set; opening a backup applies them too, except that it accepts an
+ * unpaired surrogate (encoded as U+FFFD, as releases before the refusal did) so older backups open.
  */
 export function normalizePassword(password: string, minLength = ABSOLUTE_MIN_PASSWORD_LENGTH): Uint8Array {
+  return passwordBytes(password, minLength, false);
+}
+
+/** `normalizePassword` with the opening rule for unpaired surrogates (`allowLoneSurrogates`). */
+export function passwordBytes(password: string, minLength: number, allowLoneSurrogates: boolean): Uint8Array {
   if (typeof password !== 'string') throw new TypeError('password must be a string');
   if (!Number.isInteger(minLength) || minLength < ABSOLUTE_MIN_PASSWORD_LENGTH) {
     throw new RangeError(`minimum password length must be an integer ≥ ${ABSOLUTE_MIN_PASSWORD_LENGTH}`);
   }
   const normalized = password.normalize('NFKC');
   if (isBlank(normalized)) throw new PasswordRejectedError(BackupErrorCode.PasswordEmpty, minLength);
+  if (!allowLoneSurrogates && hasLoneSurrogate(normalized))
+    throw new PasswordRejectedError(BackupErrorCode.PasswordMalformed, minLength);
   if ([...normalized].length < minLength) {
     throw new PasswordRejectedError(BackupErrorCode.PasswordTooShort, minLength);
   }
