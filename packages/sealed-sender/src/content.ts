@@ -6,6 +6,7 @@
  * the app hands to `SessionCipher` / `GroupCipher` after opening.
  */
 import { assertBytes, DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
+import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
 import { redact } from './redact.js';
 import { SenderCertificate } from './sender-certificate.js';
 import { checkInputLength, varint32 } from './wire.js';
@@ -109,6 +110,11 @@ export class UnidentifiedSenderMessageContent {
     if (!Number.isInteger(hint) || hint < 0 || hint > 0xffffffff)
       throw new RangeError('contentHint must be a uint32');
     if (fields.groupId !== undefined) assertBytes(fields.groupId, 'groupId');
+    // The caller's content is too large to send (a RangeError, as the sealers say), not malformed
+    // bytes; refused before it is copied.
+    const tooLarge = () =>
+      new RangeError(`sealed content would be larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`);
+    if (fields.content.length + (fields.groupId?.length ?? 0) > MAX_SEALED_MESSAGE_LENGTH) throw tooLarge();
     const content = new Uint8Array(fields.content);
     const groupId = fields.groupId === undefined ? undefined : new Uint8Array(fields.groupId);
     const w = new ProtoWriter()
@@ -121,7 +127,7 @@ export class UnidentifiedSenderMessageContent {
       w.uint64(4, hint < 0x80000000 ? BigInt(hint) : BigInt(hint) + 0xffffffff00000000n);
     if (groupId !== undefined && groupId.length > 0) w.bytes(5, groupId);
     const serialized = w.finish();
-    checkInputLength(serialized, 'sealed content');
+    if (serialized.length > MAX_SEALED_MESSAGE_LENGTH) throw tooLarge();
     return new UnidentifiedSenderMessageContent(INTERNAL, {
       type,
       senderCertificate,

@@ -83,6 +83,35 @@ describe('sealers produce only what can be opened', () => {
   }, 60_000);
 });
 
+describe('UnidentifiedSenderMessageContent.create refuses content too large to send', () => {
+  it('with a RangeError (a caller error, not malformed bytes): just past the limit and far past it', () => {
+    const exact = contentOfLength(MAX_SEALED_MESSAGE_LENGTH); // the largest it accepts
+    const senderCertificate = exact.senderCertificate;
+    const largest = exact.content().length;
+    const overhead = MAX_SEALED_MESSAGE_LENGTH - largest;
+    for (const n of [
+      largest + 1,
+      MAX_SEALED_MESSAGE_LENGTH + 1,
+      3 * MAX_SEALED_MESSAGE_LENGTH,
+    ]) {
+      let err: unknown;
+      try {
+        UnidentifiedSenderMessageContent.create({
+          type: 'whisper',
+          senderCertificate,
+          content: new Uint8Array(n),
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `content of ${n} bytes (overhead ${overhead})`).toBeInstanceOf(RangeError);
+      expect((err as Error).message).toBe(
+        `sealed content would be larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`,
+      );
+    }
+  });
+});
+
 describe('sealMultiRecipient reads its arguments once', () => {
   it('recipients, devices and excluded ids changed while it runs do not reach the message', async () => {
     const usmc = contentOfLength(1000);
