@@ -13,7 +13,12 @@ import { spqrSend as spqrLiteSend } from './spqr-lite.js';
 import { PreKeySignalMessage, SignalMessage } from './wire.js';
 import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
 
-export async function encryptMessage(ctx: ProtocolContext, plaintext: Uint8Array): Promise<EncryptedMessage> {
+/** `deferred`: set inside a store transaction (no undo writes; after-commit effects are queued there). */
+export async function encryptMessage(
+  ctx: ProtocolContext,
+  plaintext: Uint8Array,
+  deferred?: (() => void)[],
+): Promise<EncryptedMessage> {
   const { provider, store } = ctx;
   const old = await storeCall('getSession', () => store.getSession(ctx.remote));
   const current = old?.currentState;
@@ -82,7 +87,7 @@ export async function encryptMessage(ctx: ProtocolContext, plaintext: Uint8Array
     // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
     await saveIdentityStep(ctx, w, theirIdentity);
-  });
+  }, deferred);
   return out;
 }
 

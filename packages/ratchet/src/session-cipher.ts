@@ -160,7 +160,18 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   /** Encrypts for the current session (`SessionNotFoundError` if there is none or it went stale). */
   encrypt(plaintext: Uint8Array): Promise<EncryptedMessage> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
-    return this.#locked(() => encryptMessage(this.#ctx, plaintext));
+    return this.#locked(async () => {
+      const transaction = transactionOf(this.#ctx.store);
+      if (transaction === undefined) return encryptMessage(this.#ctx, plaintext);
+      // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
+      // refuses a second tab or process sending from the same chain state, which would reuse a key.
+      const deferred: (() => void)[] = [];
+      const out = await transaction((tx) =>
+        encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred),
+      );
+      runAfterCommit(deferred);
+      return out;
+    });
   }
 
   /**

@@ -89,11 +89,7 @@ describe('UnidentifiedSenderMessageContent.create refuses content too large to s
     const senderCertificate = exact.senderCertificate;
     const largest = exact.content().length;
     const overhead = MAX_SEALED_MESSAGE_LENGTH - largest;
-    for (const n of [
-      largest + 1,
-      MAX_SEALED_MESSAGE_LENGTH + 1,
-      3 * MAX_SEALED_MESSAGE_LENGTH,
-    ]) {
+    for (const n of [largest + 1, MAX_SEALED_MESSAGE_LENGTH + 1, 3 * MAX_SEALED_MESSAGE_LENGTH]) {
       let err: unknown;
       try {
         UnidentifiedSenderMessageContent.create({

@@ -283,34 +283,56 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
     assertBytes(plaintext, 'plaintext');
-    return this.#run(sender, id, async () => {
-      const record = await this.#load(sender, id);
-      if (record === undefined) throw new MissingSenderKeyError(sender, id);
-      const state = record.states[0];
-      if (state === undefined) throw new InvalidSenderKeySessionError(id, 'the record has no state');
-      if (state.signingPrivate === undefined) {
-        throw new InvalidSenderKeySessionError(id, 'the current state has no private signing key');
-      }
-      if (state.iteration === MAX_ITERATION)
-        throw new InvalidSenderKeySessionError(id, 'sender chain is too long');
-      const p = this.#provider;
-      const { seed, next } = await chainStep(state.chainKey, p);
-      const keys = await messageKeys(seed, p);
-      const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
-      const unsigned = SenderKeyMessage.encodeUnsigned({
-        distributionId: id,
-        chainId: state.chainId,
-        iteration: state.iteration,
-        ciphertext,
-        messageVersion: effectiveVersion(state),
-      });
-      const signature = await signMessage(state, unsigned, p, this.#seeds);
-      const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
-      await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
-      const out = new Uint8Array(unsigned.length + signature.length);
-      out.set(unsigned, 0);
-      out.set(signature, unsigned.length);
-      return out;
+    return this.#run(sender, id, () =>
+      // In one transaction when the store has them: a store that compares on write (the e2ee-kit
+      // stores) then refuses a second tab or process advancing the same chain from the same state.
+      this.#inTransaction(async (store) => {
+        const record = await this.#load(sender, id, store);
+        if (record === undefined) throw new MissingSenderKeyError(sender, id);
+        const state = record.states[0];
+        if (state === undefined) throw new InvalidSenderKeySessionError(id, 'the record has no state');
+        if (state.signingPrivate === undefined) {
+          throw new InvalidSenderKeySessionError(id, 'the current state has no private signing key');
+        }
+        if (state.iteration === MAX_ITERATION)
+          throw new InvalidSenderKeySessionError(id, 'sender chain is too long');
+        const p = this.#provider;
+        const { seed, next } = await chainStep(state.chainKey, p);
+        const keys = await messageKeys(seed, p);
+        const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
+        const unsigned = SenderKeyMessage.encodeUnsigned({
+          distributionId: id,
+          chainId: state.chainId,
+          iteration: state.iteration,
+          ciphertext,
+          messageVersion: effectiveVersion(state),
+        });
+        const signature = await signMessage(state, unsigned, p, this.#seeds);
+        const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
+        await this.#save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]), store);
+        const out = new Uint8Array(unsigned.length + signature.length);
+        out.set(unsigned, 0);
+        out.set(signature, unsigned.length);
+        return out;
+      }),
+    );
+  }
+
+  /** `fn` over the store's transaction view when it has `transaction`, else over the store itself. */
+  #inTransaction<T>(fn: (store: SenderKeyStore) => Promise<T>): Promise<T> {
+    const store = this.#store as Partial<TransactionalSenderKeyStore>;
+    if (store.transaction === undefined) return fn(this.#store);
+    if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
+    const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
+    return transaction.call<
+      SenderKeyStore,
+      [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<T>],
+      Promise<T>
+    >(this.#store, (tx) => {
+      const inner = tx?.senderKeys;
+      if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
+        throw new TypeError('transaction gave no senderKeys store');
+      return fn(inner);
     });
   }
 

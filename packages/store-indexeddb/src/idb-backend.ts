@@ -5,8 +5,7 @@
  * here keeps an IndexedDB transaction open across an `await`, where it would auto-commit.
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
-import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
-import { StoreErrorCode } from '@e2ee-kit/store-kv';
+import { type KvBackend, type KvWrite, StoreErrorCode, sameRow, type Table } from '@e2ee-kit/store-kv';
 
 /** The IndexedDB layout this version creates and opens (the database's `version`). */
 export const IDB_SCHEMA_VERSION = 1;
@@ -146,6 +145,14 @@ export class IdbBackend implements KvBackend {
             const counted = store.count([w.table, w.key]);
             counted.onsuccess = () => {
               if (counted.result === 0) t.abort();
+            };
+          }
+          if (w.ifValue !== undefined) {
+            const expected = w.ifValue;
+            const found = store.get([w.table, w.key]);
+            found.onsuccess = () => {
+              const v: unknown = found.result;
+              if (!sameRow(v === undefined ? undefined : copy(v), expected)) t.abort();
             };
           }
           if (w.value === null) store.delete([w.table, w.key]);

@@ -39,6 +39,13 @@ export interface KvWrite {
    * whole batch is refused. Of two processes consuming one one-time pre-key, exactly one commits.
    */
   readonly ifPresent?: boolean;
+  /**
+   * Compare-and-set: if the row's stored bytes when the batch runs are not exactly these (`null`: if
+   * a row is there at all), the whole batch is refused. Set on writes of session and sender-key
+   * records to the bytes the transaction read, so two processes or tabs that both read one record
+   * and write back their next state cannot both commit (the loser would reuse message keys).
+   */
+  readonly ifValue?: Uint8Array | null;
 }
 
 export interface KvBackend {
@@ -49,8 +56,20 @@ export interface KvBackend {
   /**
    * Applies every write or none (one database transaction), in order, and resolves once they are
    * durable; on failure rejects and the database is as before. Keep copies: callers may reuse arrays.
-   * A write with `ifAbsent` whose row exists, or `ifPresent` whose row does not, fails the batch the
-   * same way.
+   * A write with `ifAbsent` whose row exists, `ifPresent` whose row does not, or `ifValue` whose row
+   * holds other bytes fails the batch the same way.
    */
   commit(writes: readonly KvWrite[]): Promise<void>;
+}
+
+/**
+ * For backends checking `ifValue`: whether a row's stored bytes (`undefined`: no row) are what the
+ * write expects (`null`: no row).
+ */
+export function sameRow(stored: Uint8Array | undefined, expected: Uint8Array | null): boolean {
+  if (stored === undefined || expected === null) return stored === undefined && expected === null;
+  if (stored.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < stored.length; i++) diff |= (stored[i] as number) ^ (expected[i] as number);
+  return diff === 0;
 }

@@ -115,8 +115,13 @@ async function create(
   // a new identity here would silently replace the stored one. Point reads, not a listing: open
   // stays O(1) and needs nothing a backend's `list` may need (IndexedDB's global IDBKeyRange).
   for (const key of ['identity_key_pair', 'key_check', 'registration_id'])
-    if ((await backend.get('meta', await codec.rowKey('meta', key))) !== undefined)
+    if ((await backend.get('meta', await codec.rowKey('meta', key))) !== undefined) {
+      // Or another tab or process created the store after our first look (its batch has both):
+      // then the format row is there now.
+      const winner = await backend.get('meta', FORMAT_ROW);
+      if (winner !== undefined) return load(io, codec, winner);
       throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
+    }
   const given = options.identity;
   const pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
   const registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));

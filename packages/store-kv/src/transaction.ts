@@ -21,9 +21,18 @@ export class CodecIo {
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
+    return (await this.read(table, key)).value;
+  }
+
+  /** The row's value and its bytes as stored (sealed or not), for a compare-and-set at commit. */
+  async read(
+    table: Table,
+    key: string,
+  ): Promise<{ value: Uint8Array | undefined; stored: Uint8Array | null }> {
     const rowKey = await this.#codec.rowKey(table, key);
     const stored = await this.#backend.get(table, rowKey);
-    return stored === undefined ? undefined : this.#codec.open(table, rowKey, stored);
+    if (stored === undefined) return { value: undefined, stored: null };
+    return { value: await this.#codec.open(table, rowKey, stored), stored };
   }
 
   /** Values of every row of `table` (keys are not returned: sealed row keys are one-way). */
@@ -46,6 +55,8 @@ export class CodecIo {
         value,
         ...(w.ifAbsent ? { ifAbsent: true } : {}),
         ...(w.ifPresent ? { ifPresent: true } : {}),
+        // Already the stored form: compared with the row as the database holds it.
+        ...(w.ifValue !== undefined ? { ifValue: w.ifValue } : {}),
       });
     }
     return out;
@@ -58,9 +69,18 @@ export class CodecIo {
 
 const slot = (table: Table, key: string) => `${table}\u0000${key}`;
 
+/**
+ * Records a transaction writes back after reading them: a session or sender-key record holds chain
+ * keys, and two processes or tabs committing the next state of one record would both have used the
+ * same message keys. Their writes carry `ifValue` (the bytes read), so only the first one commits.
+ */
+const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>(['session', 'sender_key']);
+
 export class TxBuffer {
   readonly #io: CodecIo;
   readonly #writes = new Map<string, KvWrite>();
+  /** Stored bytes (or `null`: no row) of compare-and-set rows as this transaction first read them. */
+  readonly #read = new Map<string, Uint8Array | null>();
   #done = false;
 
   constructor(io: CodecIo) {
@@ -75,7 +95,10 @@ export class TxBuffer {
     this.#assertOpen();
     const w = this.#writes.get(slot(table, key));
     if (w !== undefined) return w.value === null ? undefined : copyBytes(w.value);
-    return this.#io.get(table, key);
+    if (!COMPARE_AND_SET.has(table)) return this.#io.get(table, key);
+    const { value, stored } = await this.#io.read(table, key);
+    if (!this.#read.has(slot(table, key))) this.#read.set(slot(table, key), stored);
+    return value;
   }
 
   /** Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key. */
@@ -131,18 +154,24 @@ export class TxBuffer {
     this.#assertOpen();
     this.#done = true;
     if (this.#writes.size === 0) return;
+    const writes = [...this.#writes].map(([s, w]) => {
+      const read = this.#read.get(s);
+      return read === undefined ? w : { ...w, ifValue: read };
+    });
     try {
-      await this.#io.commit([...this.#writes.values()]);
+      await this.#io.commit(writes);
     } catch (cause) {
       throw cause instanceof StoreError ? cause : new StoreError('store commit failed', { cause });
     } finally {
       this.#writes.clear();
+      this.#read.clear();
     }
   }
 
   discard(): void {
     this.#done = true;
     this.#writes.clear();
+    this.#read.clear();
   }
 }
 

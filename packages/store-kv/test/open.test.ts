@@ -25,6 +25,27 @@ describe('KvStore.open', () => {
       expect(await b.protocol.getLocalRegistrationId()).toBe(await later.protocol.getLocalRegistrationId());
     });
 
+    // Seen in Chromium (a page and a worker opening one new database): the later open found no format
+    // row, the other one then committed its identity and format, and the later open, looking for
+    // identity rows, found them and reported a damaged store.
+    it(`${kind}: an open that looked before another context created the store loads that store`, async () => {
+      const backend = new MemoryKvBackend();
+      const read = backend.get.bind(backend);
+      let other: KvStore | undefined;
+      let first = true;
+      backend.get = async (table, key) => {
+        const value = await read(table, key);
+        if (first && table === 'meta' && key === 'format') {
+          first = false; // our first look is done: now the other context creates the store
+          other = await KvStore.open(backend, { ...o, ratchet });
+        }
+        return value;
+      };
+      const late = await KvStore.open(backend, { ...o, ratchet });
+      expect(other).toBeDefined();
+      expect(await pub(late)).toBe(await pub(other as KvStore));
+    });
+
     it(`${kind}: a database whose format row is gone is STORE_FORMAT and is left untouched`, async () => {
       const backend = new MemoryKvBackend();
       const s = await KvStore.open(backend, o);

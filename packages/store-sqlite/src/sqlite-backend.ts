@@ -5,7 +5,7 @@
  * turns (the immediate write lock, waiting up to `busyTimeoutMs`).
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
-import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
+import { type KvBackend, type KvWrite, sameRow, type Table } from '@e2ee-kit/store-kv';
 import type BetterSqlite3 from 'better-sqlite3';
 
 /** The SQL layout this version writes (and the oldest it opens). */
@@ -93,6 +93,8 @@ export class SqliteBackend implements KvBackend {
           if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
           if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
         }
+        if (w.ifValue !== undefined && !sameRow(this.#get.get(w.table, w.key)?.v, w.ifValue))
+          throw new Error(`row ${w.table} ${w.key} changed since it was read`);
         if (w.value === null) this.#del.run(w.table, w.key);
         else this.#put.run(w.table, w.key, w.value);
         onStatement?.(i++);

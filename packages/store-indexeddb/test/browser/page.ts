@@ -3,7 +3,7 @@
  * describe/it/expect, a counter incremented by read-modify-write transactions (with or without the
  * Web Lock), and the at-rest check over a raw dump of IndexedDB.
  */
-import { utf8, WebLocksManager } from '@e2ee-kit/core';
+import { E2eeError, utf8, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
@@ -174,8 +174,19 @@ async function sessionSend(prefix: string, tag: string, times: number, useLock: 
     useLock ? { lockManager: new WebLocksManager({ prefix: `${prefix}-alice:` }) } : {},
   );
   const out: { type: 'prekey' | 'whisper'; body: number[]; counter: number }[] = [];
+  // Without the shared lock the other page may commit the session first: that encrypt fails with a
+  // StoreError (nothing sent, nothing stored) and the app sends again, as this loop does.
+  let retries = 0;
   for (let i = 0; i < times; i++) {
-    const m = await cipher.encrypt(utf8(`${tag} ${i}`));
+    let m: Awaited<ReturnType<typeof cipher.encrypt>>;
+    for (;;) {
+      try {
+        m = await cipher.encrypt(utf8(`${tag} ${i}`));
+        break;
+      } catch (err) {
+        if (!E2eeError.is(err, 'STORE') || ++retries > 20 * times) throw err;
+      }
+    }
     const counter =
       m.type === 'prekey'
         ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
@@ -183,7 +194,7 @@ async function sessionSend(prefix: string, tag: string, times: number, useLock: 
     out.push({ type: m.type, body: [...m.body], counter });
   }
   alice.db.close();
-  return out;
+  return { messages: out, retries };
 }
 
 /** Bob decrypts every message (any order); returns how many decrypted and the distinct plaintexts. */

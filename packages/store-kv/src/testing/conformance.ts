@@ -224,5 +224,52 @@ export function runKvStoreConformance(
       expect(await store.protocol.getPreKey(1)).toBe(null);
       expect(await store.protocol.getKyberPreKey(2)).toBe(null);
     });
+
+    // Two tabs or processes, each with its own locks (here: two ciphers with a lock manager each),
+    // sending from one session or sender-key chain. Each reads the state at counter n; without the
+    // compare-and-set at commit both commit n + 1 and two messages share one message key.
+    it('two senders racing on one session or sender-key chain never reuse a message key', async () => {
+      const { createPreKeyBundle, SessionCipher, SignalMessage } = await import('@e2ee-kit/ratchet');
+      const { InMemoryProtocolStore } = await import('@e2ee-kit/ratchet/testing');
+      const { GroupCipher, SenderKeyMessage } = await import('@e2ee-kit/sender-keys');
+      const { InProcessLockManager } = await import('@e2ee-kit/core');
+      const store = await fresh();
+      const alice = createAddress('alice', 1);
+      const peer = await InMemoryProtocolStore.create();
+      const toBob = new SessionCipher(store.protocol, bob);
+      await toBob.initiate(await createPreKeyBundle(peer, { deviceId: 1 }));
+      const fromAlice = new SessionCipher(peer, alice);
+      await fromAlice.decrypt(await toBob.encrypt(utf8('hello'))); // now whisper messages
+      await toBob.decrypt(await fromAlice.encrypt(utf8('hi')));
+      const tabs = [1, 2].map(
+        () => new SessionCipher(store.protocol, bob, { lockManager: new InProcessLockManager() }),
+      );
+      const sent = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => (tabs[i % 2] as (typeof tabs)[0]).encrypt(utf8(`m${i}`))),
+      );
+      const ok = sent.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const counters = ok.map((m) => SignalMessage.deserialize(m.body).counter);
+      expect(new Set(counters).size).toBe(counters.length);
+      expect(ok.length > 0 && ok.length < sent.length).toBe(true); // the race did happen
+      for (const r of sent) if (r.status === 'rejected') expect(E2eeError.is(r.reason, 'STORE')).toBe(true);
+      for (const m of ok) await fromAlice.decrypt(m); // every sent message is one the peer reads
+
+      const dist = '6a1b2c3d-0000-4000-8000-0000000000bb';
+      await new GroupCipher(store.senderKeys).createDistributionMessage(alice, dist);
+      const groups = [1, 2].map(
+        () => new GroupCipher(store.senderKeys, { lockManager: new InProcessLockManager() }),
+      );
+      const posted = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          (groups[i % 2] as (typeof groups)[0]).encrypt(alice, dist, utf8('g')),
+        ),
+      );
+      const iterations = posted.flatMap((r) =>
+        r.status === 'fulfilled' ? [SenderKeyMessage.deserialize(r.value).iteration] : [],
+      );
+      expect(new Set(iterations).size).toBe(iterations.length);
+      expect(iterations.length > 0 && iterations.length < posted.length).toBe(true);
+      for (const r of posted) if (r.status === 'rejected') expect(E2eeError.is(r.reason, 'STORE')).toBe(true);
+    });
   });
 }

@@ -1,5 +1,5 @@
 import { copyBytes } from '@e2ee-kit/core';
-import type { KvBackend, KvWrite, Table } from '@e2ee-kit/store-kv';
+import { type KvBackend, type KvWrite, sameRow, type Table } from '@e2ee-kit/store-kv';
 
 /**
  * A `KvBackend` in a Map (copies in, copies out; a batch applies at once). `onCommit` runs before a
@@ -26,6 +26,8 @@ export class MemoryKvBackend implements KvBackend {
       const has = this.#rows.has(`${w.table}\u0000${w.key}`);
       if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
       if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
+      if (w.ifValue !== undefined && !sameRow(this.#rows.get(`${w.table}\u0000${w.key}`), w.ifValue))
+        throw new Error(`row ${w.table} ${w.key} changed since it was read`);
     }
     for (const w of writes) {
       const k = `${w.table}\u0000${w.key}`;
