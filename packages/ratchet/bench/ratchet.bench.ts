@@ -435,11 +435,14 @@ function spqrImpls(): SpqrImpl[] {
 }
 
 function spqrOptions(): SpqrRunOptions {
+  // The smoke run (CI) only shows that every conversation runs: one process each, a shorter one
+  // (still long enough for an epoch to advance), instead of 2 × 700 messages per implementation.
+  const smoke = process.env['BENCH_SMOKE'] === '1';
   return {
-    messages: Number(process.env['BENCH_SPQR_MESSAGES'] ?? 600),
+    messages: Number(process.env['BENCH_SPQR_MESSAGES'] ?? (smoke ? 200 : 600)),
     payload: PAYLOAD,
-    warmup: 100,
-    rounds: Number(process.env['BENCH_SPQR_ROUNDS'] ?? 2),
+    warmup: smoke ? 20 : 100,
+    rounds: Number(process.env['BENCH_SPQR_ROUNDS'] ?? (smoke ? 1 : 2)),
   };
 }
 

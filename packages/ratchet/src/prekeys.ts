@@ -24,7 +24,7 @@ import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import { PreKeyRecord } from './records/prekey-record.js';
 import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
 import { checkTimestamp, SignedPreKeyRecord } from './records/signed-prekey-record.js';
-import { assertProtocolStore, type ProtocolStore } from './stores.js';
+import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -211,31 +211,31 @@ export class PreKeyManager {
 
   /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
   async generatePreKeys(count: number = this.#batchSize): Promise<PreKeyRecord[]> {
-    return this.#locked(async () => {
-      const state = await this.#load();
+    return this.#locked(async (store) => {
+      const state = await this.#load(store);
       const start = allocate(state.nextPreKeyId, count);
       const records = await generatePreKeys(start, count, { provider: this.#provider });
-      // Persist the id counter first: a crash after it wastes ids but never reuses one.
-      await this.#store.savePreKeyState(state.with({ nextPreKeyId: start + count }));
-      for (const r of records) await this.#store.savePreKey(r.id, r);
+      // The id counter first: without a transaction a crash after it wastes ids but never reuses one.
+      await store.savePreKeyState(state.with({ nextPreKeyId: start + count }));
+      for (const r of records) await store.savePreKey(r.id, r);
       return records;
     });
   }
 
   /** Generates, stores and returns `count` one-time Kyber pre-keys. */
   async generateKyberPreKeys(count: number = this.#batchSize): Promise<KyberPreKeyRecord[]> {
-    return this.#locked(async () => {
-      const state = await this.#load();
+    return this.#locked(async (store) => {
+      const state = await this.#load(store);
       const start = allocate(state.nextKyberPreKeyId, count);
-      await this.#store.savePreKeyState(state.with({ nextKyberPreKeyId: start + count }));
-      const identity = await this.#store.getIdentityKeyPair();
+      await store.savePreKeyState(state.with({ nextKyberPreKeyId: start + count }));
+      const identity = await store.getIdentityKeyPair();
       const out: KyberPreKeyRecord[] = [];
       for (let i = 0; i < count; i++) {
         const r = await generateKyberPreKey(identity, start + i, {
           provider: this.#provider,
           timestamp: this.#now(),
         });
-        await this.#store.saveKyberPreKey(r.id, r);
+        await store.saveKyberPreKey(r.id, r);
         out.push(r);
       }
       return out;
@@ -244,45 +244,45 @@ export class PreKeyManager {
 
   /** A new signed pre-key becomes current; the previous one is kept for the grace period. */
   rotateSignedPreKey(): Promise<SignedPreKeyRecord> {
-    return this.#rotate(ROTATING.signed, async (identity, id, timestamp) => {
+    return this.#rotate(ROTATING.signed, async (store, identity, id, timestamp) => {
       const record = await generateSignedPreKey(identity, id, { provider: this.#provider, timestamp });
-      await this.#store.saveSignedPreKey(id, record);
+      await store.saveSignedPreKey(id, record);
       return record;
     });
   }
 
   /** A new last-resort Kyber pre-key becomes current; the previous one is kept for the grace period. */
   rotateLastResortKyberPreKey(): Promise<KyberPreKeyRecord> {
-    return this.#rotate(ROTATING.lastResort, async (identity, id, timestamp) => {
+    return this.#rotate(ROTATING.lastResort, async (store, identity, id, timestamp) => {
       const record = await generateKyberPreKey(identity, id, {
         provider: this.#provider,
         timestamp,
         lastResort: true,
       });
-      await this.#store.saveKyberPreKey(id, record);
+      await store.saveKyberPreKey(id, record);
       return record;
     });
   }
 
   /**
-   * Allocates an id (persisted first, so a crash never reuses it), stores the new key, then makes it
-   * current and retires the previous one.
+   * Allocates an id (persisted first: without a transaction a crash never reuses it), stores the new
+   * key, then makes it current and retires the previous one.
    */
   #rotate<R>(
     f: (typeof ROTATING)[keyof typeof ROTATING],
-    make: (identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
+    make: (store: ProtocolStore, identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
   ): Promise<R> {
-    return this.#locked(async () => {
-      let state = await this.#load();
+    return this.#locked(async (store) => {
+      let state = await this.#load(store);
       const id = allocate(state[f.next], 1);
       state = state.with({ [f.next]: id + 1 });
-      await this.#store.savePreKeyState(state);
+      await store.savePreKeyState(state);
       const now = this.#now();
-      const record = await make(await this.#store.getIdentityKeyPair(), id, now);
+      const record = await make(store, await store.getIdentityKeyPair(), id, now);
       const previous = state[f.current];
       const retired =
         previous === undefined ? state[f.retired] : [...state[f.retired], { id: previous, retiredAt: now }];
-      await this.#store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
+      await store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
       return record;
     });
   }
@@ -303,16 +303,16 @@ export class PreKeyManager {
 
   /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */
   async removeExpiredKeys(): Promise<number> {
-    return this.#locked(async () => {
-      const state = await this.#load();
+    return this.#locked(async (store) => {
+      const state = await this.#load(store);
       const now = this.#now();
       const keep = (k: RetiredKey) => k.retiredAt + this.#grace > now;
       const goneSigned = state.retiredSignedPreKeys.filter((k) => !keep(k));
       const goneKyber = state.retiredLastResortKyberPreKeys.filter((k) => !keep(k));
-      for (const k of goneSigned) await this.#store.removeSignedPreKey(k.id);
-      for (const k of goneKyber) await this.#store.removeKyberPreKey(k.id);
+      for (const k of goneSigned) await store.removeSignedPreKey(k.id);
+      for (const k of goneKyber) await store.removeKyberPreKey(k.id);
       if (goneSigned.length + goneKyber.length > 0) {
-        await this.#store.savePreKeyState(
+        await store.savePreKeyState(
           state.with({
             retiredSignedPreKeys: state.retiredSignedPreKeys.filter(keep),
             retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(keep),
@@ -337,12 +337,20 @@ export class PreKeyManager {
     return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
   }
 
-  #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#locks.run(PREKEY_STATE_LOCK, fn);
+  /**
+   * Under the pre-key lock and, when the store has `transaction`, in one transaction: the state's id
+   * counters and the keys they allocate commit together, and a store that compares on write (the
+   * e2ee-kit stores) refuses a second context that allocated the same ids without the shared lock.
+   */
+  #locked<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
+    return this.#locks.run(PREKEY_STATE_LOCK, () => {
+      const transaction = transactionOf(this.#store);
+      return transaction === undefined ? fn(this.#store) : transaction((tx) => fn(tx.protocol));
+    });
   }
 
-  async #load(): Promise<PreKeyStateRecord> {
-    return (await this.#store.getPreKeyState()) ?? initialState(this.#provider);
+  async #load(store: ProtocolStore = this.#store): Promise<PreKeyStateRecord> {
+    return (await store.getPreKeyState()) ?? initialState(this.#provider);
   }
 }
 redact(PreKeyManager, '[PreKeyManager]');

@@ -271,5 +271,26 @@ export function runKvStoreConformance(
       expect(iterations.length > 0 && iterations.length < posted.length).toBe(true);
       for (const r of posted) if (r.status === 'rejected') expect(E2eeError.is(r.reason, 'STORE')).toBe(true);
     });
+
+    // The same for pre-key ids: each context reads the pre-key state's next id; without the check
+    // both hand out ids n.. and the later keys overwrite ones the earlier context may have uploaded.
+    it('pre-key managers racing without a shared lock never hand out one id twice', async () => {
+      const { PreKeyManager } = await import('@e2ee-kit/ratchet');
+      const { InProcessLockManager } = await import('@e2ee-kit/core');
+      const store = await fresh();
+      const managers = [1, 2, 3].map(
+        () => new PreKeyManager(store.protocol, { lockManager: new InProcessLockManager() }),
+      );
+      const runs = await Promise.allSettled(managers.map((m) => m.generatePreKeys(20)));
+      const batches = runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(batches.length > 0 && batches.length < runs.length).toBe(true); // they did race
+      for (const r of runs) if (r.status === 'rejected') expect(E2eeError.is(r.reason, 'STORE')).toBe(true);
+      const ids = batches.flat().map((k) => k.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const k of batches.flat())
+        expect(toHex((await store.protocol.getPreKey(k.id))?.serialize() ?? new Uint8Array())).toBe(
+          toHex(k.serialize()),
+        );
+    });
   });
 }
