@@ -198,6 +198,32 @@ it.skipIf(!suite.enabled)(
   120_000,
 );
 
+it.skipIf(!suite.enabled)(
+  'a message arriving while a chat is being clicked counts as unread and does not swallow the click',
+  async () => {
+    const bob = await open('click-bob');
+    const alice = await open('click-alice');
+    await addContact(alice, 'click-bob');
+    await openFromList(alice, 'contact-click-bob');
+    await say(alice, 'first');
+    const row = bob.getByTestId('chat-click-alice');
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('1');
+    // The press starts on the row, a message arrives and its badge counts it, then the release:
+    // the row under the pointer must still be the one pressed, so the click opens the chat.
+    const box = await row.boundingBox();
+    if (!box) throw new Error('chat row not laid out');
+    await bob.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await bob.mouse.down();
+    await say(alice, 'second');
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('2');
+    await bob.mouse.up();
+    await expect.poll(() => bob.getByTestId('conversation-title').textContent()).toBe('click-alice');
+    await expect.poll(() => messages(bob)).toEqual(['first', 'second']);
+    await expect(row.locator('.badge').count()).resolves.toBe(0);
+  },
+  120_000,
+);
+
 /** Alice creates a group `title` with `members` (her contacts) and is left in it. */
 async function createGroup(page: Page, title: string, members: string[]): Promise<void> {
   await openFromList(page, 'new-group');

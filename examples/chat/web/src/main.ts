@@ -165,11 +165,19 @@ function renderSidebar(): void {
     state.contacts,
     state.chats,
     state.groups.filter((g) => g.active).map((g) => [g.id, g.title]),
-    [...state.unread],
     conversationOf(state.view) ?? null,
     state.invitations,
   ]);
-  if (shown === sidebarShown && el.childElementCount > 0) return;
+  if (shown === sidebarShown && el.childElementCount > 0) {
+    // Only unread counts changed (a message arrived): update the badges where they are. Swapping
+    // the list items on every arrival lost a click that landed between mousedown and mouseup.
+    for (const li of Array.from(el.querySelectorAll<HTMLElement>('li[data-conv]'))) {
+      li.querySelector('.badge')?.remove();
+      const badge = unreadBadge(state.unread.get(li.dataset.conv ?? '') ?? 0);
+      if (badge) li.append(badge);
+    }
+    return;
+  }
   sidebarShown = shown;
   // When it does change while the user types a name, the field keeps its focus.
   const active = document.activeElement;
@@ -179,9 +187,9 @@ function renderSidebar(): void {
     const active = conversationOf(state.view) === conv;
     return h(
       'li',
-      { class: active ? 'active' : '', 'data-testid': testid, onclick: () => go(view) },
+      { class: active ? 'active' : '', 'data-testid': testid, 'data-conv': conv, onclick: () => go(view) },
       h('span', { class: 'name' }, label),
-      unread > 0 && h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread)),
+      unreadBadge(unread),
     );
   };
   addContact ??= addContactForm(viewContext(c));
@@ -246,6 +254,12 @@ function renderSidebar(): void {
     ),
   );
   typing?.focus();
+}
+
+function unreadBadge(unread: number): HTMLSpanElement | undefined {
+  return unread > 0
+    ? h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread))
+    : undefined;
 }
 
 function renderMain(): void {
