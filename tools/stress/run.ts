@@ -7,7 +7,7 @@
 //
 // Usage (from the repository root):
 //   npx tsx --tsconfig tsconfig.json tools/stress/run.ts            # 500,000 keys + 200,000 messages each
-//   npx tsx --tsconfig tsconfig.json tools/stress/run.ts --short    # 20,000 keys + 2,000 messages (CI)
+//   npx tsx --tsconfig tsconfig.json tools/stress/run.ts --short    # 10,000 keys + 1,000 messages (CI)
 //   --providers=node,platform picks providers; --generations=N / --messages=N override the counts;
 //   --stall-ms=N changes the watchdog's patience.
 import { spawn } from 'node:child_process';
@@ -22,8 +22,8 @@ const args = process.argv.slice(2);
 const option = (name: string): string | undefined =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const short = args.includes('--short');
-const generations = Number(option('generations') ?? (short ? 20_000 : 500_000));
-const messages = Number(option('messages') ?? (short ? 2_000 : 200_000));
+const generations = Number(option('generations') ?? (short ? 10_000 : 500_000));
+const messages = Number(option('messages') ?? (short ? 1_000 : 200_000));
 const stallMs = Number(option('stall-ms') ?? 120_000);
 const only = option('providers')?.split(',');
 const labels = allProviders.map((p) => p.label).filter((l) => !only || only.includes(l));
