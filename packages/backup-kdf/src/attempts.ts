@@ -39,12 +39,44 @@ export interface AttemptPolicy {
    * does: otherwise a store that fails on writes tells wrong secrets from right ones.
    */
   recordSuccess(scope: string, slot: string): Promise<void>;
+  /**
+   * Optional (`LocalBackoffPolicy` has it): charges a guess against `slots` *before* the KDF runs,
+   * in one step with the lockout check. With it, tabs, workers or processes sharing the policy's
+   * store cannot all pass `check` and guess at once, and a guess whose answer is never recorded
+   * (the app killed during the KDF) still counts. When present, `openBackup` calls `reserve`, then
+   * `settle` on a success or on tampering found after a correct secret, and nothing after a
+   * failure (the charge stands); `check` / `recordFailure` / `recordSuccess` are not used for it.
+   */
+  reserve?(scope: string, slots: readonly string[]): Promise<AttemptReservation>;
+  /**
+   * Ends a reservation whose guess did not fail: `opened` (the slot that unwrapped and
+   * authenticated) clears that slot's failures, as `recordSuccess`; `undefined` (tampering found
+   * after a correct secret: not an attempt) only gives the reservation's charges back. Must reject
+   * when it cannot persist, like `recordSuccess`.
+   */
+  settle?(scope: string, reservation: AttemptReservation, opened: string | undefined): Promise<void>;
+}
+
+/** What `AttemptPolicy.reserve` resolves with. */
+export interface AttemptReservation {
+  /** Whether the guess may run (false: locked, nothing charged). */
+  readonly allowed: boolean;
+  /** When allowed, the state a failure of this guess leaves (it is already charged); else the current one. */
+  readonly state: AttemptState;
 }
 
 /** Where `LocalBackoffPolicy` keeps its counters: Keychain/Keystore, IndexedDB, a file… (bytes in, bytes out). */
 export interface AttemptStore {
   get(key: string): Promise<Uint8Array | undefined>;
   set(key: string, value: Uint8Array): Promise<void>;
+  /**
+   * Optional, needed when several tabs, workers or processes share the store: writes `value` only
+   * if the stored bytes are still exactly `expected` (`undefined`: no record), atomically, and
+   * resolves whether it wrote. Without it `LocalBackoffPolicy` reads and writes with `get`/`set`,
+   * which is exact within one JavaScript realm only (two contexts updating one record at once
+   * would lose one of the two failures).
+   */
+  compareAndSet?(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean>;
 }
 
 /** Keeps bytes in memory (lost on restart: use a persistent store in apps). */
@@ -57,6 +89,16 @@ export class MemoryAttemptStore implements AttemptStore {
   async set(key: string, value: Uint8Array): Promise<void> {
     this.#map.set(key, copyBytes(value));
   }
+  async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
+    if (!sameBytes(this.#map.get(key), expected)) return false;
+    this.#map.set(key, copyBytes(value));
+    return true;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 redact(MemoryAttemptStore, '[MemoryAttemptStore]');
 
@@ -198,22 +240,43 @@ export class LocalBackoffPolicy implements AttemptPolicy {
       throw new RangeError('lockoutStepsMs must be non-empty and ≥ 0');
   }
 
-  async #load(scope: string): Promise<AttemptRecord> {
-    let b: Uint8Array | undefined;
+  async #read(scope: string): Promise<Uint8Array | undefined> {
     try {
-      b = await this.#store.get(scope);
+      return await this.#store.get(scope);
     } catch (cause) {
       throw new StoreError('attempt store failed', { cause });
     }
+  }
+
+  async #load(scope: string): Promise<AttemptRecord> {
+    const b = await this.#read(scope);
     return b === undefined ? emptyRecord() : decodeRecord(b);
   }
 
-  async #save(scope: string, r: AttemptRecord): Promise<void> {
-    try {
-      await this.#store.set(scope, encodeRecord(r));
-    } catch (cause) {
-      throw new StoreError('attempt store failed', { cause });
+  /**
+   * Read, change, write back. With a store that has `compareAndSet` the write lands only on the bytes
+   * read (else it reads again and redoes the change), so contexts sharing the store never lose each
+   * other's failures; `write: false` writes nothing.
+   */
+  async #update<T>(scope: string, mutate: (r: AttemptRecord) => { value: T; write: boolean }): Promise<T> {
+    const cas = this.#store.compareAndSet?.bind(this.#store);
+    for (let tries = 0; tries < MAX_UPDATE_TRIES; tries++) {
+      const before = await this.#read(scope);
+      const r = before === undefined ? emptyRecord() : decodeRecord(before);
+      const { value, write } = mutate(r);
+      if (!write) return value;
+      const bytes = encodeRecord(r);
+      let written = true;
+      try {
+        if (cas) written = await cas(scope, before, bytes);
+        else await this.#store.set(scope, bytes);
+      } catch (cause) {
+        throw new StoreError('attempt store failed', { cause });
+      }
+      if (written === true) return value;
+      if (written !== false) throw new StoreError('attempt store compareAndSet must resolve a boolean');
     }
+    throw new StoreError('attempt store kept changing under this update (too many contexts at once)');
   }
 
   #maxFor(scope: string): number {
@@ -230,48 +293,110 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     };
   }
 
+  /** Adds one failure to each of `ids` and locks when the budget is spent. */
+  #charge(scope: string, r: AttemptRecord, ids: readonly string[]): void {
+    for (const id of ids) {
+      const had = r.slots.get(id);
+      if (had === undefined && r.slots.size >= MAX_TRACKED_SLOTS) {
+        const [oldest, n] = r.slots.entries().next().value as [string, number];
+        r.slots.delete(oldest);
+        r.unattributed += n;
+      }
+      // Re-inserted at the end: the map's order is "least recently failed first".
+      r.slots.delete(id);
+      r.slots.set(id, (had ?? 0) + 1);
+    }
+    const failures = totalOf(r);
+    const max = this.#maxFor(scope);
+    if (failures >= max) {
+      const step = this.#steps[Math.min(failures - max, this.#steps.length - 1)]!;
+      r.lockedUntilMs = this.#now() + step;
+    }
+  }
+
   check(scope: string): Promise<AttemptState> {
     return this.#mutex.run(scope, async () => this.#state(scope, await this.#load(scope)));
   }
 
   async recordFailure(scope: string, slots: readonly string[]): Promise<AttemptState> {
-    if (!Array.isArray(slots) || slots.length === 0)
-      throw new TypeError('recordFailure needs the slots tried');
-    const ids = [...new Set(slots.map(checkSlotId))];
-    return this.#mutex.run(scope, async () => {
-      const r = await this.#load(scope);
-      for (const id of ids) {
-        const had = r.slots.get(id);
-        if (had === undefined && r.slots.size >= MAX_TRACKED_SLOTS) {
-          const [oldest, n] = r.slots.entries().next().value as [string, number];
-          r.slots.delete(oldest);
-          r.unattributed += n;
-        }
-        // Re-inserted at the end: the map's order is "least recently failed first".
-        r.slots.delete(id);
-        r.slots.set(id, (had ?? 0) + 1);
-      }
-      const failures = totalOf(r);
-      const max = this.#maxFor(scope);
-      if (failures >= max) {
-        const step = this.#steps[Math.min(failures - max, this.#steps.length - 1)]!;
-        r.lockedUntilMs = this.#now() + step;
-      }
-      await this.#save(scope, r);
-      return this.#state(scope, r);
-    });
+    const ids = slotIds(slots);
+    return this.#mutex.run(scope, () =>
+      this.#update(scope, (r) => {
+        this.#charge(scope, r, ids);
+        return { value: this.#state(scope, r), write: true };
+      }),
+    );
   }
 
   async recordSuccess(scope: string, slot: string): Promise<void> {
     const id = checkSlotId(slot);
-    return this.#mutex.run(scope, async () => {
-      const r = await this.#load(scope);
-      r.slots.delete(id);
+    return this.#mutex.run(scope, () =>
       // Written even when nothing changed: with a store that cannot be written, a right secret must
       // fail like a wrong one (both `StoreError`), or the store's failure becomes a guessing oracle.
-      await this.#save(scope, r);
-    });
+      this.#update(scope, (r) => {
+        r.slots.delete(id);
+        return { value: undefined, write: true };
+      }),
+    );
   }
+
+  async reserve(scope: string, slots: readonly string[]): Promise<AttemptReservation> {
+    const ids = slotIds(slots);
+    return this.#mutex.run(scope, () =>
+      this.#update(scope, (r): { value: AttemptReservation; write: boolean } => {
+        if (r.lockedUntilMs > this.#now())
+          return { value: { allowed: false, state: this.#state(scope, r) }, write: false };
+        const lockBefore = r.lockedUntilMs;
+        this.#charge(scope, r, ids);
+        const reservation: AttemptReservation = Object.freeze({
+          allowed: true,
+          state: this.#state(scope, r),
+        });
+        reservations.set(reservation, { ids, lockBefore, lockSet: r.lockedUntilMs });
+        return { value: reservation, write: true };
+      }),
+    );
+  }
+
+  async settle(scope: string, reservation: AttemptReservation, opened: string | undefined): Promise<void> {
+    const held = reservations.get(reservation);
+    if (!held) throw new TypeError('settle needs a reservation this policy made and not yet settled');
+    const id = opened === undefined ? undefined : checkSlotId(opened);
+    if (id !== undefined && !held.ids.includes(id))
+      throw new TypeError('settle: the opened slot was not reserved');
+    reservations.delete(reservation);
+    return this.#mutex.run(scope, () =>
+      this.#update(scope, (r) => {
+        // This guess's charges back (a slot folded into `unattributed` meanwhile stays counted)...
+        for (const s of held.ids) {
+          const n = r.slots.get(s);
+          if (n === undefined) continue;
+          if (n <= 1) r.slots.delete(s);
+          else r.slots.set(s, n - 1);
+        }
+        // ...a success clears the failures of the slot that opened, as recordSuccess does...
+        if (id !== undefined) r.slots.delete(id);
+        // ...and the lock this reservation set goes (another context's later lock stays).
+        if (totalOf(r) < this.#maxFor(scope)) r.lockedUntilMs = Math.min(r.lockedUntilMs, held.lockBefore);
+        else if (r.lockedUntilMs === held.lockSet) r.lockedUntilMs = held.lockBefore;
+        return { value: undefined, write: true };
+      }),
+    );
+  }
+}
+
+/** How often one update re-reads after losing a compare-and-set to another context. */
+const MAX_UPDATE_TRIES = 64;
+
+/** What a reservation charged, for its `settle` (kept here: the object handed out stays plain). */
+const reservations = new WeakMap<
+  AttemptReservation,
+  { ids: readonly string[]; lockBefore: number; lockSet: number }
+>();
+
+function slotIds(slots: readonly string[]): string[] {
+  if (!Array.isArray(slots) || slots.length === 0) throw new TypeError('attempts need the slots tried');
+  return [...new Set(slots.map(checkSlotId))];
 }
 
 /** No limiting at all: for slots gated elsewhere (e.g. a server that counts) or for tools. */

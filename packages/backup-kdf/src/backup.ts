@@ -37,7 +37,12 @@ import {
   DEFAULT_ARGON2_PARAMS,
   defaultArgon2Provider,
 } from './argon2.js';
-import { type AttemptPolicy, defaultAttemptPolicy } from './attempts.js';
+import {
+  type AttemptPolicy,
+  type AttemptReservation,
+  type AttemptState,
+  defaultAttemptPolicy,
+} from './attempts.js';
 import {
   BackupErrorCode,
   BackupFormatError,
@@ -869,23 +874,38 @@ export class BackupKeyring {
 
     const ids = scope === undefined ? [] : await Promise.all(candidates.map((s) => slotId(p, s)));
     const attempt = async (): Promise<BackupKeyring> => {
-      if (scope !== undefined) {
+      // A policy that reserves charges this guess before the KDF (see AttemptPolicy.reserve).
+      let reservation: AttemptReservation | undefined;
+      if (scope !== undefined && policy.reserve && policy.settle) {
+        reservation = await policy.reserve(scope, ids);
+        if (!reservation.allowed) throw new LockedOutError(lockedUntilOf(reservation.state));
+      } else if (scope !== undefined) {
         const state = await policy.check(scope);
         if (state.lockedUntil !== undefined) throw new LockedOutError(state.lockedUntil);
       }
       let dek: Uint8Array | undefined;
       let opened = -1;
-      for (let i = 0; i < candidates.length && !dek; i++) {
-        const slot = candidates[i] as SlotBody;
-        const kek = await derive(slot);
-        if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
-        wipe(kek);
-        if (dek) opened = i;
+      let answered = false;
+      try {
+        for (let i = 0; i < candidates.length && !dek; i++) {
+          const slot = candidates[i] as SlotBody;
+          const kek = await derive(slot);
+          answered = true;
+          if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
+          wipe(kek);
+          if (dek) opened = i;
+        }
+      } catch (err) {
+        // The KDF failed before any slot was tried (no WebAssembly, a provider error): nothing was
+        // learnt, so the reservation is given back. Once one slot was tried it stands, and a guess
+        // cut short by the app being killed stays counted too.
+        if (reservation && !answered) await policy.settle?.(scope as string, reservation, undefined);
+        throw err;
       }
       if (!dek) {
         if (scope === undefined) throw new IncorrectSecretError();
         // Every slot tried is charged: a copy of someone's slot beside one of yours still counts.
-        const state = await policy.recordFailure(scope, ids);
+        const state = reservation ? reservation.state : await policy.recordFailure(scope, ids);
         throw new IncorrectSecretError({
           remainingAttempts: state.remainingAttempts,
           lockedUntil: state.lockedUntil,
@@ -896,13 +916,18 @@ export class BackupKeyring {
         await keyring.#verify(header, section);
       } catch (err) {
         keyring.destroy();
+        // Tampering found after a correct secret is not an attempt: the reservation is given back
+        // (if that write fails, the guess stays counted: the safe side; the tampering is the error).
+        if (reservation) await policy.settle?.(scope as string, reservation, undefined).catch(() => {});
         throw err;
       }
       // Only now, with slots and header authenticated under the unwrapped key, is it a success —
       // and it clears only the failures charged to the slot that opened.
       if (scope !== undefined) {
         try {
-          await policy.recordSuccess(scope, ids[opened] as string);
+          const slot = ids[opened] as string;
+          if (reservation) await policy.settle?.(scope, reservation, slot);
+          else await policy.recordSuccess(scope, slot);
         } catch (err) {
           keyring.destroy();
           throw err;
@@ -915,6 +940,11 @@ export class BackupKeyring {
 }
 // Holds the backup data key: never printed.
 redact(BackupKeyring, '[BackupKeyring]');
+
+/** A refused reservation's lockout end (a custom policy that refuses without one: locked now). */
+function lockedUntilOf(state: AttemptState): Date {
+  return state.lockedUntil instanceof Date ? state.lockedUntil : new Date();
+}
 
 async function passwordKek(
   p: CryptoProvider,

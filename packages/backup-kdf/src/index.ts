@@ -40,6 +40,7 @@ export {
 } from './argon2.js';
 export {
   type AttemptPolicy,
+  type AttemptReservation,
   type AttemptState,
   type AttemptStore,
   DEFAULT_LOCKOUT_STEPS_MS,

@@ -1,9 +1,18 @@
 /** The smaller stores over a `Scope`: sender keys and key holders, backup attempts, resend cache, app rows. */
 
 import type { AttemptStore } from '@e2ee-kit/backup-kdf';
-import { type Address, addressToString, DecodeError, fromUtf8, utf8, validateAddress } from '@e2ee-kit/core';
+import {
+  type Address,
+  addressToString,
+  DecodeError,
+  fromUtf8,
+  StoreError,
+  utf8,
+  validateAddress,
+} from '@e2ee-kit/core';
 import type { ResendStore, ResendStoreChange, ResendStoreEntry } from '@e2ee-kit/ratchet';
 import type { KeyHolderRecord, SenderKeyRecord, SenderKeyStore } from '@e2ee-kit/sender-keys';
+import { sameRow } from './backend.js';
 import type { SenderKeyCodecs } from './codecs.js';
 import type { KvTransaction } from './kv-store.js';
 import type { Scope } from './transaction.js';
@@ -75,6 +84,27 @@ export class AttemptView implements AttemptStore {
   set(key: string, value: Uint8Array): Promise<void> {
     checkKey(key);
     return this.#scope.run(async (buf) => buf.put('attempt', key, value));
+  }
+  /**
+   * Writes `value` only if the row still holds `expected` (`undefined`: no row), checked again by the
+   * database at commit, so tabs and processes sharing the store never lose each other's failures.
+   * Inside a caller's transaction the check at commit fails that transaction instead.
+   */
+  async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
+    checkKey(key);
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    const want = expected === undefined ? null : expected;
+    try {
+      return await this.#scope.run(async (buf) => {
+        if (!sameRow(await buf.get('attempt', key), want)) return false;
+        buf.put('attempt', key, value);
+        return true;
+      });
+    } catch (err) {
+      // The commit's own check refused it: another context wrote the row after this read.
+      if (err instanceof StoreError && !sameRow(await this.get(key), want)) return false;
+      throw err;
+    }
   }
 }
 

@@ -67,5 +67,13 @@ export function restoreAttempts(): NonNullable<ChatClientOptions['backupAttempts
     set: async (key, value) => {
       localStorage.setItem(ATTEMPTS + key, toBase64(value));
     },
+    // Read, compare and write in one synchronous step, so two tabs restoring at once do not
+    // overwrite each other's failures (the policy re-reads and retries when this says false).
+    compareAndSet: async (key, expected, value) => {
+      const stored = localStorage.getItem(ATTEMPTS + key);
+      if (stored !== (expected === undefined ? null : toBase64(expected))) return false;
+      localStorage.setItem(ATTEMPTS + key, toBase64(value));
+      return true;
+    },
   };
 }

@@ -75,6 +75,30 @@ export function runKvStoreConformance(
       expect((await policy.check('password')).failures).toBe(0);
     });
 
+    it('backup attempts: compare-and-set lands only on the bytes expected, one of racing writers wins', async () => {
+      const store = await fresh();
+      const view = store.backupAttempts;
+      expect(await view.compareAndSet('password', utf8('x'), utf8('a'))).toBe(false);
+      expect(await view.get('password')).toBeUndefined();
+      expect(await view.compareAndSet('password', undefined, utf8('a'))).toBe(true);
+      expect(await view.compareAndSet('password', undefined, utf8('b'))).toBe(false);
+      expect(await view.compareAndSet('password', utf8('a'), utf8('c'))).toBe(true);
+      expect(text(await view.get('password'))).toBe('c');
+      // Ten writers that all read 'c': the database's check at commit lets exactly one through.
+      const won = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => view.compareAndSet('password', utf8('c'), utf8(`w${i}`))),
+      );
+      expect(won.filter(Boolean).length).toBe(1);
+      expect(text(await view.get('password'))).toBe(`w${won.indexOf(true)}`);
+      // So ten policies (ten tabs' worth) recording failures at once lose none of them.
+      const policies = Array.from(
+        { length: 10 },
+        () => new LocalBackoffPolicy({ store: store.backupAttempts, maxFailures: 100 }),
+      );
+      await Promise.all(policies.map((p) => p.recordFailure('recovery', ['b'.repeat(32)])));
+      expect((await policies[0]!.check('recovery')).failures).toBe(10);
+    });
+
     it('resend cache: put, get, list, prune over the store', async () => {
       const store = await fresh();
       let now = 1_700_000_000_000;
