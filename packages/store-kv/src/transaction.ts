@@ -73,14 +73,16 @@ const slot = (table: Table, key: string) => `${table}\u0000${key}`;
  * Records a transaction writes back after reading them: a session or sender-key record holds chain
  * keys, and two processes or tabs committing the next state of one record would both have used the
  * same message keys; two committing the next pre-key state would have handed out the same pre-key
- * ids (the later keys overwriting the earlier); two updating one backup-attempt record would lose one
- * failure. Their writes carry `ifValue` (the bytes read), so only the first one commits.
+ * ids (the later keys overwriting the earlier); two saving one peer's identity key would both report
+ * it `new` (or both `replaced`, the last writer's key kept); two updating one backup-attempt record
+ * would lose one failure. Their writes carry `ifValue` (the bytes read), so only the first one commits.
  */
 const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
   'session',
   'sender_key',
   'prekey_state',
   'attempt',
+  'identity',
 ]);
 
 export class TxBuffer {
