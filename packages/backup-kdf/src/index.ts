@@ -51,26 +51,7 @@ export {
   MemoryAttemptStore,
   noAttemptLimit,
 } from './attempts.js';
-export {
-  BackupKeyring,
-  type BackupMetadata,
-  type CreateBackupOptions,
-  type CreateKeyringOptions,
-  type CryptoOptions,
-  changeBackupPassword,
-  createBackup,
-  DEFAULT_MAX_ARGON2_MEMORY_KIB,
-  type EncryptOptions,
-  type ExternalResolver,
-  type ExternalSlotInit,
-  type KeyringOptions,
-  type OpenOptions,
-  openBackup,
-  readBackupMetadata,
-  type SlotInfo,
-  type UnlockWith,
-  unlockBackup,
-} from './backup.js';
+export { BackupKeyring } from './backup.js';
 export {
   BackupErrorCode,
   BackupFormatError,
@@ -83,7 +64,23 @@ export {
   PasswordRejectedError,
 } from './errors.js';
 export { DEFAULT_CHUNK_LOG2, type Suite } from './format.js';
+export { changeBackupPassword, createBackup, openBackup, unlockBackup } from './operations.js';
+export {
+  type BackupMetadata,
+  type CreateBackupOptions,
+  type CreateKeyringOptions,
+  type CryptoOptions,
+  DEFAULT_MAX_ARGON2_MEMORY_KIB,
+  type EncryptOptions,
+  type ExternalResolver,
+  type ExternalSlotInit,
+  type KeyringOptions,
+  type OpenOptions,
+  type SlotInfo,
+  type UnlockWith,
+} from './options.js';
 export { ABSOLUTE_MIN_PASSWORD_LENGTH, DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
+export { readBackupMetadata } from './preamble.js';
 export {
   checkRecoveryKey,
   importHexRecoveryKey,

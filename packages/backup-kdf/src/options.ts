@@ -1,0 +1,113 @@
+/**
+ * The public options and shapes of backup-kdf's operations (what callers pass and get back), and the
+ * checks of the two options validated before any KDF runs.
+ */
+import type { CryptoProvider } from '@e2ee-kit/core';
+import { ARGON2_FORMAT_LIMITS, type Argon2Params, type Argon2Provider } from './argon2.js';
+import type { AttemptPolicy } from './attempts.js';
+import { MAX_EXTERNAL_DATA, type Suite } from './format.js';
+import type { RecoveryKey } from './recovery-key.js';
+
+/** An external slot at creation: `secret` comes from your server/HSM/enclave/OS keystore (≥ 16 bytes). */
+export interface ExternalSlotInit {
+  /** Slot type byte, 0x80…0xFF (yours to assign). */
+  readonly type: number;
+  /** Opaque data stored in clear in the slot (e.g. a server record id), ≤ 1024 bytes. */
+  readonly data?: Uint8Array;
+  readonly secret: Uint8Array;
+}
+
+/** Returns the secret for an external slot, or `undefined` to skip it. */
+export type ExternalResolver = (slot: {
+  readonly type: number;
+  readonly data: Uint8Array;
+}) => Promise<Uint8Array | undefined>;
+
+/** How to unlock: a password, a recovery key (parsed or as typed), or an external secret resolver. */
+export type UnlockWith =
+  | { readonly password: string }
+  | { readonly recoveryKey: RecoveryKey | string }
+  | { readonly external: ExternalResolver };
+
+export type SlotInfo =
+  | { readonly type: 'password'; readonly argon2: Argon2Params }
+  | { readonly type: 'recovery'; readonly format: 'digits64' | 'hex64' }
+  | { readonly type: 'external'; readonly typeByte: number; readonly data: Uint8Array };
+
+/** What a backup's header deliberately shows without any key. */
+export interface BackupMetadata {
+  readonly formatVersion: number;
+  readonly suite: Suite;
+  readonly chunkSize: number;
+  /** Random id shared by the files of one backup set (it links them; nothing else). */
+  readonly backupId: Uint8Array;
+  readonly slots: readonly SlotInfo[];
+}
+
+export interface CryptoOptions {
+  provider?: CryptoProvider;
+  argon2Provider?: Argon2Provider;
+}
+
+export interface KeyringOptions extends CryptoOptions {
+  /** Minimum password length in code points after NFKC (default 8, never below 6). */
+  minPasswordLength?: number;
+  /** Argon2id parameters for password slots (default m = 64 MiB, t = 3, p = 4; floor m = 19 MiB, t = 2, p = 1). */
+  argon2?: Argon2Params;
+}
+
+export interface CreateKeyringOptions extends KeyringOptions {
+  password?: string;
+  /** `true` generates a 64-digit key (returned once: show it to the user); or pass one. */
+  recoveryKey?: boolean | RecoveryKey;
+  external?: readonly ExternalSlotInit[];
+}
+
+export interface EncryptOptions {
+  /** Payload AEAD (default AES-256-GCM; ChaCha20-Poly1305 is faster in pure JavaScript, e.g. React Native). */
+  suite?: Suite;
+  /** Chunk size in bytes, a power of two from 4 KiB to 4 MiB (default 64 KiB). */
+  chunkSize?: number;
+}
+
+export interface OpenOptions extends CryptoOptions {
+  /** Attempt limiting (default: 5 strikes with escalating waits, in memory). */
+  attempts?: AttemptPolicy;
+  /**
+   * Refuse password slots asking for more Argon2 memory than this, before any KDF runs (default
+   * 256 MiB, `DEFAULT_MAX_ARGON2_MEMORY_KIB`: what the phone guidance allows). Files made with more
+   * need this raised explicitly, up to the format's 1 GiB.
+   */
+  maxArgon2MemoryKiB?: number;
+}
+
+/**
+ * The reader's default Argon2 memory cap: 256 MiB, the most the phone guidance ever allows, so a
+ * few hundred hostile bytes cannot make a phone allocate 1 GiB. Opt in to more per call.
+ */
+export const DEFAULT_MAX_ARGON2_MEMORY_KIB = 256 * 1024;
+
+export interface CreateBackupOptions extends CreateKeyringOptions, EncryptOptions {}
+
+/** `maxArgon2MemoryKiB` checked (default: `DEFAULT_MAX_ARGON2_MEMORY_KIB`). */
+export function argon2MemoryCap(option: number | undefined): number {
+  if (option === undefined) return DEFAULT_MAX_ARGON2_MEMORY_KIB;
+  if (!Number.isInteger(option) || option < 0 || option > ARGON2_FORMAT_LIMITS.maxMemoryKiB) {
+    throw new RangeError(
+      `maxArgon2MemoryKiB must be an integer from 0 to ${ARGON2_FORMAT_LIMITS.maxMemoryKiB} (the format's cap)`,
+    );
+  }
+  return option;
+}
+
+/** An external slot at creation, checked before any KDF runs. */
+export function checkExternal(e: ExternalSlotInit): void {
+  if (e === null || typeof e !== 'object') throw new TypeError('external slot must be an object');
+  if (!Number.isInteger(e.type) || e.type < 0x80 || e.type > 0xff)
+    throw new RangeError('external slot type must be 0x80…0xFF');
+  if (!(e.secret instanceof Uint8Array) || e.secret.length < 16)
+    throw new RangeError('external secret must be ≥ 16 bytes');
+  if (e.data !== undefined && (!(e.data instanceof Uint8Array) || e.data.length > MAX_EXTERNAL_DATA)) {
+    throw new RangeError(`external slot data must be a Uint8Array of at most ${MAX_EXTERNAL_DATA} bytes`);
+  }
+}

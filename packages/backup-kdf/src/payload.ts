@@ -1,0 +1,218 @@
+/**
+ * A file's payload: its chunks sealed or opened under the file's payload key, several in flight at
+ * once and released in order; a chunk that does not authenticate is diagnosed (truncation, trailing
+ * bytes, reordering, damage) within a fixed budget of AEAD work.
+ */
+import { type CryptoProvider, type E2eeError, VerificationError, wipe } from '@e2ee-kit/core';
+import { BackupErrorCode, BackupFormatError, BackupPayloadError } from './errors.js';
+import {
+  chunkNonce,
+  DEFAULT_CHUNK_LOG2,
+  type FileHeader,
+  MAX_CHUNK_LOG2,
+  MIN_CHUNK_LOG2,
+  type Suite,
+} from './format.js';
+import { LABEL, subkey } from './key-hierarchy.js';
+import type { ByteReader } from './stream.js';
+
+/** Chunks in flight at once while encrypting or decrypting (keeps a thread-pooled AEAD busy). */
+const PIPELINE_DEPTH = 4;
+/** How far (in chunk positions) a failing chunk is searched for, to report reordering precisely. */
+const REORDER_SEARCH_WINDOW = 256;
+/**
+ * Bytes of AEAD work one diagnosis may spend (each search below is also capped by it), so that
+ * damage to a file with large chunks cannot make the error path run for minutes.
+ */
+const DIAGNOSIS_BUDGET_BYTES = 64 * 1024 * 1024;
+/**
+ * Extra bytes after a short final chunk merge into the last read; up to this many are told apart
+ * from a damaged chunk (after a full-size final chunk, any amount is).
+ */
+const TRAILING_SEARCH_BYTES = 1024;
+
+/** The payload AEAD of a suite, in one direction (every provider appends a 16-byte tag). */
+function chunkAead(p: CryptoProvider, suite: Suite, direction: 'seal' | 'open') {
+  if (suite === 'aes-256-gcm') return direction === 'seal' ? p.aes256GcmEncrypt : p.aes256GcmDecrypt;
+  return direction === 'seal' ? p.chacha20Poly1305Encrypt : p.chacha20Poly1305Decrypt;
+}
+
+/** `EncryptOptions.chunkSize` as the format's log2 (default 64 KiB). */
+export function chunkLog2Of(chunkSize: number | undefined): number {
+  if (chunkSize === undefined) return DEFAULT_CHUNK_LOG2;
+  const log2 = Math.log2(chunkSize);
+  if (!Number.isInteger(log2) || log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) {
+    throw new RangeError('chunkSize must be a power of two from 4096 to 4194304');
+  }
+  return log2;
+}
+
+/**
+ * Runs up to `PIPELINE_DEPTH` chunk jobs at once and yields their results in order. A failed job
+ * is surfaced when its turn comes, so a later chunk never overtakes an earlier failure.
+ */
+async function* inOrder(
+  next: (index: number) => Promise<{ job: Promise<Uint8Array>; last: boolean }>,
+): AsyncGenerator<Uint8Array> {
+  const inflight: Promise<Uint8Array>[] = [];
+  for (let index = 0; ; index++) {
+    const { job, last } = await next(index);
+    job.catch(() => {}); // handled when awaited below
+    inflight.push(job);
+    if (last) break;
+    if (inflight.length >= PIPELINE_DEPTH) yield await inflight.shift()!;
+  }
+  while (inflight.length > 0) yield await inflight.shift()!;
+}
+
+/**
+ * Chunk-sized input buffers, reused once the AEAD call that read one has finished (allocating a
+ * fresh 64 KiB array per chunk costs more than the copy into it). A buffer whose bytes come back
+ * as part of the result (a provider working in place) is never reused.
+ */
+class BufferPool {
+  readonly #free: Uint8Array[] = [];
+  readonly #all: Uint8Array[] = [];
+  readonly #size: number;
+  constructor(size: number) {
+    this.#size = size;
+  }
+  take(): Uint8Array {
+    const b = this.#free.pop();
+    if (b) return b;
+    const fresh = new Uint8Array(this.#size);
+    this.#all.push(fresh);
+    return fresh;
+  }
+  recycleAfter(buf: Uint8Array, job: Promise<Uint8Array>): void {
+    job.then(
+      (out) => {
+        if (out.buffer !== buf.buffer) this.#free.push(buf);
+      },
+      () => {},
+    );
+  }
+  /** Zeroes every buffer this pool handed out (they held plaintext). */
+  wipe(): void {
+    for (const b of this.#all) b.fill(0);
+  }
+}
+
+/**
+ * The chunks of one file, read from `reader` and sealed under the payload key of `fileNonce`, with
+ * the SHA-256 of the file's `header` as associated data.
+ */
+export async function* sealPayload(
+  p: CryptoProvider,
+  dek: Uint8Array,
+  reader: ByteReader,
+  header: Uint8Array,
+  fileNonce: Uint8Array,
+  suite: Suite,
+  chunkLog2: number,
+): AsyncGenerator<Uint8Array> {
+  const key = await subkey(p, dek, fileNonce, LABEL.payload);
+  const aad = await p.sha256(header);
+  const size = 2 ** chunkLog2;
+  const seal = chunkAead(p, suite, 'seal');
+  const pool = new BufferPool(size);
+  yield* inOrder(async (index) => {
+    const buf = pool.take();
+    const { length, more } = await reader.readIntoWithLookahead(buf);
+    const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
+    pool.recycleAfter(buf, job);
+    return { job, last: !more };
+  });
+  pool.wipe();
+  wipe(key);
+}
+
+/** The plaintext chunks of one file whose header and slots were verified, each released once it authenticated. */
+export async function* openPayload(
+  p: CryptoProvider,
+  dek: Uint8Array,
+  reader: ByteReader,
+  header: FileHeader,
+): AsyncGenerator<Uint8Array> {
+  const { suite } = header;
+  const key = await subkey(p, dek, header.fileNonce, LABEL.payload);
+  const aad = await p.sha256(header.bytes);
+  const full = 2 ** header.chunkLog2 + 16;
+  const openChunk = chunkAead(p, suite, 'open');
+  const tryOpen = async (data: Uint8Array, index: number, final: boolean): Promise<boolean> => {
+    try {
+      wipe(await openChunk.call(p, key, chunkNonce(index, final), data, aad));
+      return true;
+    } catch (err) {
+      if (err instanceof VerificationError) return false;
+      throw err;
+    }
+  };
+  const diagnose = async (data: Uint8Array, index: number, atEnd: boolean): Promise<E2eeError> => {
+    if (data.length === 0) {
+      return new BackupPayloadError(BackupErrorCode.Truncated, 'backup payload is missing', index);
+    }
+    if (await tryOpen(data, index, !atEnd)) {
+      return atEnd
+        ? new BackupPayloadError(BackupErrorCode.Truncated, 'backup ends before its final chunk', index + 1)
+        : new BackupPayloadError(BackupErrorCode.TrailingData, 'bytes follow the final chunk', index + 1);
+    }
+    if (atEnd) {
+      // A short final chunk followed by a few extra bytes: find where the final chunk ends.
+      const tries = Math.min(TRAILING_SEARCH_BYTES, Math.floor(DIAGNOSIS_BUDGET_BYTES / data.length));
+      for (let len = data.length - 1; len >= Math.max(16, data.length - tries); len--) {
+        if (await tryOpen(data.subarray(0, len), index, true)) {
+          return new BackupPayloadError(
+            BackupErrorCode.TrailingData,
+            'bytes follow the final chunk',
+            index + 1,
+          );
+        }
+      }
+    }
+    if (data.length >= 16) {
+      // 4 decryptions per distance (two positions, two flags)
+      const window = Math.min(REORDER_SEARCH_WINDOW, Math.floor(DIAGNOSIS_BUDGET_BYTES / (4 * data.length)));
+      for (let d = 1; d <= window; d++) {
+        for (const j of [index + d, index - d]) {
+          if (j < 0) continue;
+          if ((await tryOpen(data, j, false)) || (await tryOpen(data, j, true))) {
+            return new BackupPayloadError(
+              BackupErrorCode.ChunkReordered,
+              'backup chunks are out of order (moved, duplicated or dropped)',
+              index,
+              j,
+            );
+          }
+        }
+      }
+    }
+    return new BackupPayloadError(
+      BackupErrorCode.ChunkInvalid,
+      'backup chunk does not authenticate (modified, cut short, or from another file)',
+      index,
+    );
+  };
+  const open = async (data: Uint8Array, index: number, atEnd: boolean): Promise<Uint8Array> => {
+    let plain: Uint8Array;
+    try {
+      plain = await openChunk.call(p, key, chunkNonce(index, atEnd), data, aad);
+    } catch (err) {
+      if (!(err instanceof VerificationError)) throw err;
+      throw await diagnose(data, index, atEnd);
+    }
+    if (atEnd && index > 0 && plain.length === 0) {
+      throw new BackupFormatError(BackupErrorCode.Malformed, 'empty final chunk after other chunks', 'chunk');
+    }
+    return plain;
+  };
+  const pool = new BufferPool(full);
+  yield* inOrder(async (index) => {
+    const buf = pool.take();
+    const { length, more } = await reader.readIntoWithLookahead(buf);
+    const job = open(buf.subarray(0, length), index, !more);
+    pool.recycleAfter(buf, job);
+    return { job, last: !more };
+  });
+  wipe(key);
+}

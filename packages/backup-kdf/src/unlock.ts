@@ -1,0 +1,153 @@
+/**
+ * Unlocking: which slots a secret may open, their KDF under the attempt policy, and the data key
+ * once the file's slots and header authenticate under it.
+ */
+import { type CryptoProvider, copyBytes, KeyedMutex, LockedOutError, wipe } from '@e2ee-kit/core';
+import type { Argon2Provider } from './argon2.js';
+import { type AttemptReservation, type AttemptState, defaultAttemptPolicy } from './attempts.js';
+import { BackupErrorCode, BackupFormatError, IncorrectSecretError, NoMatchingSlotError } from './errors.js';
+import type { FileHeader, SlotBody, SlotSection } from './format.js';
+import { LABEL, passwordKek, slotId, unwrapDek, verifySlotsAndHeader } from './key-hierarchy.js';
+import { argon2MemoryCap, type OpenOptions, type UnlockWith } from './options.js';
+import { ABSOLUTE_MIN_PASSWORD_LENGTH, passwordBytes } from './password.js';
+import { parseRecoveryKey, RecoveryKey, recoveryKeySecret } from './recovery-key.js';
+
+/** One guess at a time per scope in this realm (the attempt store's compare-and-set covers others). */
+const unlockMutex = new KeyedMutex();
+
+/**
+ * The data key of a backup, from its decoded header and slot section and one secret: the slots that
+ * kind of secret can open, each one's KDF under the attempt policy (a reserving policy charges the
+ * guess first), and a success counted only once the slots and header authenticate under the key.
+ * The caller owns the returned key (and wipes it).
+ */
+export async function unlockDataKey(
+  header: FileHeader,
+  section: SlotSection,
+  how: UnlockWith,
+  options: OpenOptions,
+  p: CryptoProvider,
+  argon2: Argon2Provider,
+): Promise<Uint8Array> {
+  const policy = options.attempts ?? defaultAttemptPolicy;
+  if (how === null || typeof how !== 'object') throw new TypeError('unlock must be an object');
+
+  let candidates: SlotBody[];
+  let scope: string | undefined;
+  let derive: (slot: SlotBody) => Promise<Uint8Array>;
+  if ('password' in how) {
+    // Refused before any KDF, and not counted: no backup has a shorter password. An unpaired
+    // surrogate is let through (as U+FFFD): releases before its refusal made backups with one.
+    const pw = passwordBytes(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH, true);
+    candidates = section.slots.filter((s) => s.type === 'password');
+    const max = argon2MemoryCap(options.maxArgon2MemoryKiB);
+    for (const s of candidates) {
+      if (s.type === 'password' && s.params.memoryKiB > max) {
+        throw new BackupFormatError(
+          BackupErrorCode.ParameterOutOfRange,
+          'backup asks for more Argon2 memory than allowed here (maxArgon2MemoryKiB)',
+          'm_kib',
+        );
+      }
+    }
+    scope = 'password';
+    derive = async (slot) => {
+      if (slot.type !== 'password') throw new TypeError('unreachable');
+      return passwordKek(p, argon2, copyBytes(pw), slot.salt, slot.params);
+    };
+  } else if ('recoveryKey' in how) {
+    const key = typeof how.recoveryKey === 'string' ? parseRecoveryKey(how.recoveryKey) : how.recoveryKey;
+    if (!RecoveryKey.isRecoveryKey(key)) throw new TypeError('recoveryKey must be a RecoveryKey or a string');
+    candidates = section.slots.filter((s) => s.type === 'recovery' && s.format === key.format);
+    scope = key.format === 'hex64' ? 'hex' : 'recovery';
+    derive = async (slot) => {
+      const secret = recoveryKeySecret(key);
+      const kek = await p.hkdfSha256(secret, slot.salt, LABEL.kekRecovery, 32);
+      wipe(secret);
+      return kek;
+    };
+  } else if ('external' in how && typeof how.external === 'function') {
+    candidates = section.slots.filter((s) => s.type === 'external');
+    scope = undefined; // gated by whoever releases the secret
+    derive = async (slot) => {
+      if (slot.type !== 'external') throw new TypeError('unreachable');
+      const secret = await how.external({ type: slot.typeByte, data: slot.data.slice() });
+      if (secret === undefined) return new Uint8Array(0);
+      if (!(secret instanceof Uint8Array)) throw new TypeError('external resolver must return a Uint8Array');
+      return p.hkdfSha256(secret, slot.salt, LABEL.kekExternal, 32);
+    };
+  } else {
+    throw new TypeError('unlock needs password, recoveryKey or external');
+  }
+  if (candidates.length === 0)
+    throw new NoMatchingSlotError('this backup has no slot for that kind of secret');
+
+  const ids = scope === undefined ? [] : await Promise.all(candidates.map((s) => slotId(p, s)));
+  const attempt = async (): Promise<Uint8Array> => {
+    // A policy that reserves charges this guess before the KDF (see AttemptPolicy.reserve).
+    let reservation: AttemptReservation | undefined;
+    if (scope !== undefined && policy.reserve && policy.settle) {
+      reservation = await policy.reserve(scope, ids);
+      if (!reservation.allowed) throw new LockedOutError(lockedUntilOf(reservation.state));
+    } else if (scope !== undefined) {
+      const state = await policy.check(scope);
+      if (state.lockedUntil !== undefined) throw new LockedOutError(state.lockedUntil);
+    }
+    let dek: Uint8Array | undefined;
+    let opened = -1;
+    let answered = false;
+    try {
+      for (let i = 0; i < candidates.length && !dek; i++) {
+        const slot = candidates[i] as SlotBody;
+        const kek = await derive(slot);
+        answered = true;
+        if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
+        wipe(kek);
+        if (dek) opened = i;
+      }
+    } catch (err) {
+      // The KDF failed before any slot was tried (no WebAssembly, a provider error): nothing was
+      // learnt, so the reservation is given back. Once one slot was tried it stands, and a guess
+      // cut short by the app being killed stays counted too.
+      if (reservation && !answered) await policy.settle?.(scope as string, reservation, undefined);
+      throw err;
+    }
+    if (!dek) {
+      if (scope === undefined) throw new IncorrectSecretError();
+      // Every slot tried is charged: a copy of someone's slot beside one of yours still counts.
+      const state = reservation ? reservation.state : await policy.recordFailure(scope, ids);
+      throw new IncorrectSecretError({
+        remainingAttempts: state.remainingAttempts,
+        lockedUntil: state.lockedUntil,
+      });
+    }
+    try {
+      await verifySlotsAndHeader(p, dek, header, section);
+    } catch (err) {
+      wipe(dek);
+      // Tampering found after a correct secret is not an attempt: the reservation is given back
+      // (if that write fails, the guess stays counted: the safe side; the tampering is the error).
+      if (reservation) await policy.settle?.(scope as string, reservation, undefined).catch(() => {});
+      throw err;
+    }
+    // Only now, with slots and header authenticated under the unwrapped key, is it a success —
+    // and it clears only the failures charged to the slot that opened.
+    if (scope !== undefined) {
+      try {
+        const slot = ids[opened] as string;
+        if (reservation) await policy.settle?.(scope, reservation, slot);
+        else await policy.recordSuccess(scope, slot);
+      } catch (err) {
+        wipe(dek);
+        throw err;
+      }
+    }
+    return dek;
+  };
+  return scope === undefined ? attempt() : unlockMutex.run(scope, attempt);
+}
+
+/** A refused reservation's lockout end (a custom policy that refuses without one: locked now). */
+function lockedUntilOf(state: AttemptState): Date {
+  return state.lockedUntil instanceof Date ? state.lockedUntil : new Date();
+}
