@@ -46,18 +46,18 @@ export {
   MissingSenderKeyError,
   SenderKeyErrorCode,
 } from './errors.js';
-export {
-  GroupCipher,
-  type GroupCipherOptions,
-  type GroupDecryptOptions,
-  type GroupDecryptOutcome,
-  type GroupMessage,
-  type GroupTransactionOf,
-  type PrepareSendOptions,
-  type RotationReason,
-  type SendPlan,
-  type TransactionalSenderKeyStore,
-} from './group-cipher.js';
+export { GroupCipher } from './group-cipher.js';
+export type {
+  GroupCipherOptions,
+  GroupDecryptOptions,
+  GroupDecryptOutcome,
+  GroupMessage,
+  GroupTransactionOf,
+  PrepareSendOptions,
+  RotationReason,
+  SendPlan,
+  TransactionalSenderKeyStore,
+} from './group-types.js';
 export { KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, KeyHolderRecord } from './holders.js';
 export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';
 export { SENDER_KEY_RECORD_TAG, SENDER_KEY_RECORD_VERSION, SenderKeyRecord } from './record.js';

@@ -1,0 +1,228 @@
+/**
+ * What every group operation on one store shares: the store and its record calls (a failure becomes
+ * a `StoreError`), the per-(sender, distribution id) lock, the provider and clock, own chains'
+ * creation and their key-holder lists.
+ */
+import {
+  type Address,
+  addressToString,
+  type CryptoProvider,
+  isLockManager,
+  KeyedMutex,
+  type LockManager,
+  redact,
+  resolveProvider,
+  StoreError,
+} from '@e2ee-kit/core';
+import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
+import type { GroupCipherOptions } from './group-types.js';
+import { DeviceSet, decodeHolders, encodeHolders, KeyHolderRecord } from './holders.js';
+import { SenderKeyDistributionMessage } from './messages.js';
+import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
+import { generateSigningKey, SigningSeedCache } from './signing.js';
+import type { SenderKeyStore } from './store.js';
+
+interface PerStore {
+  readonly mutex: KeyedMutex;
+  readonly seeds: SigningSeedCache;
+  /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
+  readonly holders: Map<string, { blob: Uint8Array; set: DeviceSet }>;
+}
+
+/** Per store object: what every cipher on that store shares. */
+const perStore = new WeakMap<object, PerStore>();
+
+function forStore(store: SenderKeyStore): PerStore {
+  let entry = perStore.get(store);
+  if (!entry) {
+    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache(), holders: new Map() };
+    perStore.set(store, entry);
+  }
+  return entry;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The shared parts of a `GroupCipher` (one per cipher; its caches and lock are per store object). */
+export class GroupContext {
+  readonly store: SenderKeyStore;
+  readonly provider: CryptoProvider;
+  readonly seeds: SigningSeedCache;
+  readonly #locks: LockManager;
+  readonly #clock: () => number;
+  readonly #graceMs: number;
+  readonly #holderCache: PerStore['holders'];
+
+  constructor(store: SenderKeyStore, options: GroupCipherOptions) {
+    if (
+      store === null ||
+      typeof store !== 'object' ||
+      typeof store.loadSenderKey !== 'function' ||
+      typeof store.storeSenderKey !== 'function' ||
+      typeof store.loadKeyHolders !== typeof store.storeKeyHolders ||
+      !['function', 'undefined'].includes(typeof store.loadKeyHolders)
+    ) {
+      throw new TypeError('store must implement SenderKeyStore (key-holder methods: both or neither)');
+    }
+    this.store = store;
+    this.provider = resolveProvider(options.provider);
+    const clock = options.now ?? Date.now;
+    if (typeof clock !== 'function') throw new TypeError('now must be a function');
+    this.#clock = () => {
+      const t = clock();
+      if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) {
+        throw new RangeError('now() must return a non-negative integer (ms since the epoch)');
+      }
+      return t;
+    };
+    const grace = options.rotationGraceMs ?? DEFAULT_ROTATION_GRACE_MS;
+    if (typeof grace !== 'number' || Number.isNaN(grace) || grace < 0) {
+      throw new RangeError('rotationGraceMs must be a non-negative number');
+    }
+    this.#graceMs = grace;
+    const shared = forStore(store);
+    if (options.lockManager !== undefined && !isLockManager(options.lockManager))
+      throw new TypeError('lockManager must have run(key, fn)');
+    this.#locks = options.lockManager ?? shared.mutex;
+    this.seeds = shared.seeds;
+    this.#holderCache = shared.holders;
+  }
+
+  /** The clock, checked (milliseconds since the epoch). */
+  now(): number {
+    return this.#clock();
+  }
+
+  /**
+   * Devices holding own state `state`'s chain: the key-holder record if it is for this chain (else
+   * none), or, for a record written by an earlier release, the list kept inside the state. The last
+   * decoding is reused while the stored bytes are the same.
+   */
+  async holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
+    const store = this.store;
+    const stored =
+      store.loadKeyHolders === undefined
+        ? undefined
+        : await this.#storeCall('loading the key holder record', isKeyHolderRecord, () =>
+            (store.loadKeyHolders as NonNullable<SenderKeyStore['loadKeyHolders']>)(sender, id),
+          );
+    let blob: Uint8Array | undefined;
+    if (stored instanceof KeyHolderRecord) {
+      if (stored.chainId === state.chainId) blob = stored.encodedDevices;
+    } else blob = state.holders;
+    if (blob === undefined) return new DeviceSet();
+    const key = `${addressToString(sender)}\u0000${id}`;
+    const hit = this.#holderCache.get(key);
+    if (hit !== undefined && sameBytes(hit.blob, blob)) return hit.set;
+    const set = decodeHolders(blob);
+    this.#holderCache.delete(key);
+    this.#holderCache.set(key, { blob, set });
+    if (this.#holderCache.size > 64)
+      this.#holderCache.delete(this.#holderCache.keys().next().value as string);
+    return set;
+  }
+
+  /** Records `devices` as the holders of own chain `record.states[0]`: in the key-holder record, or
+   * inside the state when the store has no key-holder methods. */
+  saveHolders(sender: Address, id: string, record: SenderKeyRecord, devices: Address[]): Promise<void> {
+    const state = record.states[0] as SenderKeyStateData;
+    const store = this.store;
+    if (store.storeKeyHolders === undefined) {
+      const updated = { ...state, holders: encodeHolders(devices) };
+      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+    }
+    const holders = KeyHolderRecord.create(state.chainId, devices);
+    return this.#storeCall('storing the key holder record', undefined, () =>
+      (store.storeKeyHolders as NonNullable<SenderKeyStore['storeKeyHolders']>)(sender, id, holders),
+    );
+  }
+
+  expired(state: SenderKeyStateData, now: number): boolean {
+    return state.supersededAt !== 0 && now - state.supersededAt > this.#graceMs;
+  }
+
+  async newOwnState(avoidChainIds: readonly number[]): Promise<SenderKeyStateData> {
+    const p = this.provider;
+    let chainId: number;
+    do {
+      const r = p.randomBytes(4);
+      chainId =
+        (((r[0] as number) | ((r[1] as number) << 8) | ((r[2] as number) << 16)) >>> 0) +
+        (r[3] as number) * 0x1000000;
+      chainId = Math.floor(chainId / 2); // libsignal: random u32 >> 1 (31-bit, as the Java library)
+    } while (avoidChainIds.includes(chainId));
+    const chainKey = p.randomBytes(32);
+    const signing = await generateSigningKey(p);
+    return {
+      chainId,
+      messageVersion: SENDER_KEY_MESSAGE_VERSION,
+      iteration: 0,
+      chainKey,
+      signingPublic: signing.signingPublic,
+      signingPrivate: signing.signingPrivate,
+      edSeed: signing.edSeed,
+      edSignBit: signing.edSignBit,
+      skipped: [],
+      supersededAt: 0,
+      createdAt: this.now(),
+      holders: undefined,
+    };
+  }
+
+  run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
+  }
+
+  load(sender: Address, id: string, from = this.store): Promise<SenderKeyRecord | undefined> {
+    return this.#storeCall('loading the sender key record', isSenderKeyRecord, () =>
+      from.loadSenderKey(sender, id),
+    );
+  }
+
+  save(sender: Address, id: string, record: SenderKeyRecord, into = this.store): Promise<void> {
+    return this.#storeCall('storing the sender key record', undefined, () =>
+      into.storeSenderKey(sender, id, record),
+    );
+  }
+
+  /**
+   * A store call: its failure becomes a `StoreError` (cause kept); a load's answer must pass `isType`
+   * or be nothing (`null` counts as nothing).
+   */
+  async #storeCall<T>(
+    what: string,
+    isType: ((value: unknown) => boolean) | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    let out: T;
+    try {
+      out = await call();
+    } catch (err) {
+      throw new StoreError(`${what} failed`, { cause: err });
+    }
+    if (isType === undefined || out === undefined) return out;
+    if (out === null) return undefined as T;
+    if (!isType(out)) throw new StoreError(`${what}: the store returned something else`);
+    return out;
+  }
+}
+redact(GroupContext, '[GroupContext]');
+
+const isSenderKeyRecord = (v: unknown) => v instanceof SenderKeyRecord;
+const isKeyHolderRecord = (v: unknown) => v instanceof KeyHolderRecord;
+
+/** The distribution message of chain `state` at its current iteration. */
+export function distributionMessageFor(id: string, state: SenderKeyStateData): SenderKeyDistributionMessage {
+  return SenderKeyDistributionMessage.create({
+    distributionId: id,
+    chainId: state.chainId,
+    iteration: state.iteration,
+    chainKey: state.chainKey,
+    signingKey: state.signingPublic,
+    messageVersion: effectiveVersion(state),
+  });
+}

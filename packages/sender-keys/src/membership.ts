@@ -1,0 +1,168 @@
+/**
+ * The sender side of group membership: who holds the current chain, rotation when a holder is no
+ * longer a member (or the chain is too old), and the devices a distribution message must reach.
+ * `GroupCipher`'s methods of the same names call these.
+ */
+import { type Address, validateAddress } from '@e2ee-kit/core';
+import { distributionMessageFor, type GroupContext } from './group-context.js';
+import type { PrepareSendOptions, RotationReason, SendPlan } from './group-types.js';
+import { DeviceSet, uniqueDevices } from './holders.js';
+import type { SenderKeyDistributionMessage } from './messages.js';
+import { SenderKeyRecord, type SenderKeyStateData } from './record.js';
+import { normalizeDistributionId } from './uuid.js';
+
+/**
+ * Call before sending to a group. Given the member devices that should read the message now, it
+ * rotates the chain when a device that held the key is no longer a member (or the chain is older
+ * than `maxAgeMs`), and lists the devices that need the distribution message. Send
+ * `plan.distributionMessage` to `plan.needsDistribution` over pairwise sessions, call
+ * `markDelivered`, then `encrypt` once.
+ */
+export async function prepareSend(
+  ctx: GroupContext,
+
+  sender: Address,
+  distributionId: string,
+  members: readonly Address[],
+  options: PrepareSendOptions = {},
+): Promise<SendPlan> {
+  validateAddress(sender);
+  const id = normalizeDistributionId(distributionId);
+  if (!Array.isArray(members)) throw new TypeError('members must be an array of addresses');
+  const memberList = members.slice();
+  for (const m of memberList) validateAddress(m);
+  const { maxAgeMs } = options;
+  if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
+    throw new RangeError('maxAgeMs must be a non-negative number');
+  }
+  return ctx.run(sender, id, async () => {
+    const record = await ctx.load(sender, id);
+    const now = ctx.now();
+    let state = record?.states[0];
+    let rotation: RotationReason | undefined;
+    const removed: Address[] = [];
+    // One pass over the members: which holders are still members, which members lack the key.
+    const holders =
+      state === undefined || state.signingPrivate === undefined
+        ? new DeviceSet()
+        : await ctx.holdersOf(sender, id, state);
+    const held = new Uint8Array(holders.size);
+    const lacking = new DeviceSet();
+    for (const m of memberList) {
+      const i = holders.indexOf(m.name, m.deviceId);
+      if (i >= 0) held[i] = 1;
+      else lacking.add(m.name, m.deviceId);
+    }
+    if (state === undefined || state.signingPrivate === undefined) {
+      rotation = 'created';
+    } else {
+      for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
+      if (removed.length > 0) rotation = 'member-removed';
+      else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
+        rotation = 'expired';
+      }
+    }
+    let needsDistribution = lacking.list();
+    if (rotation !== undefined) {
+      state = await ctx.newOwnState(record?.chainIds ?? []);
+      await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
+      needsDistribution = uniqueDevices(memberList, 'members').list();
+    }
+    const current = state as SenderKeyStateData;
+    return {
+      distributionId: id,
+      chainId: current.chainId,
+      rotation,
+      removed,
+      needsDistribution,
+      distributionMessage: distributionMessageFor(id, current),
+    };
+  });
+}
+
+/**
+ * Records that `devices` received the distribution message of chain `chainId`. Returns false (and
+ * records nothing) if the chain was replaced in the meantime: prepare the send again.
+ */
+export async function markDelivered(
+  ctx: GroupContext,
+
+  sender: Address,
+  distributionId: string,
+  chainId: number,
+  devices: readonly Address[],
+): Promise<boolean> {
+  validateAddress(sender);
+  const id = normalizeDistributionId(distributionId);
+  const list = uniqueDevices(devices, 'devices').list();
+  return ctx.run(sender, id, async () => {
+    const record = await ctx.load(sender, id);
+    const state = record?.states[0];
+    if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined) return false;
+    const holders = await ctx.holdersOf(sender, id, state);
+    const updated = holders.list();
+    const size = holders.size;
+    for (const d of list) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
+    if (updated.length !== size) await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated);
+    return true;
+  });
+}
+
+/**
+ * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
+ * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+ */
+export async function markNeedsDistribution(
+  ctx: GroupContext,
+
+  sender: Address,
+  distributionId: string,
+  devices: readonly Address[],
+): Promise<void> {
+  validateAddress(sender);
+  const id = normalizeDistributionId(distributionId);
+  const drop = uniqueDevices(devices, 'devices');
+  await ctx.run(sender, id, async () => {
+    const record = await ctx.load(sender, id);
+    const state = record?.states[0];
+    if (state === undefined || state.signingPrivate === undefined) return;
+    const holders = (await ctx.holdersOf(sender, id, state)).list();
+    const kept = holders.filter((h) => !drop.has(h));
+    if (kept.length === holders.length) return;
+    await ctx.saveHolders(sender, id, record as SenderKeyRecord, kept);
+  });
+}
+
+/**
+ * Replaces `sender`'s chain now: new chain id, chain key and signing key under the same distribution
+ * id, with nobody recorded as holding it. Returns the new distribution message.
+ */
+export async function rotate(
+  ctx: GroupContext,
+  sender: Address,
+  distributionId: string,
+): Promise<SenderKeyDistributionMessage> {
+  validateAddress(sender);
+  const id = normalizeDistributionId(distributionId);
+  return ctx.run(sender, id, async () => {
+    const record = await ctx.load(sender, id);
+    const state = await ctx.newOwnState(record?.chainIds ?? []);
+    await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
+    return distributionMessageFor(id, state);
+  });
+}
+
+/** Member devices recorded as holding `sender`'s current chain for `distributionId`. */
+export async function keyHolders(
+  ctx: GroupContext,
+  sender: Address,
+  distributionId: string,
+): Promise<Address[]> {
+  validateAddress(sender);
+  const id = normalizeDistributionId(distributionId);
+  return ctx.run(sender, id, async () => {
+    const record = await ctx.load(sender, id);
+    const state = record?.states[0];
+    return state?.signingPrivate === undefined ? [] : (await ctx.holdersOf(sender, id, state)).list();
+  });
+}
