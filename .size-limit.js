@@ -54,7 +54,7 @@ export default [
   ),
   // 41.1 kB on 2026-12-02: +1.1 kB that day for core's block-by-block HMAC/HKDF (sender-key chain
   // steps are short HMACs, which it speeds up by ~1.3×).
-  // 41.97 kB on 2026-12-03 (+0.2 kB: group-cipher.ts split into modules of one job each — its
+  // 41.91 kB on 2026-12-03 (+0.15 kB: group-cipher.ts split into modules of one job each — its
   // shared state is a GroupContext object, its membership operations functions over it).
   check(
     '@e2ee-kit/sender-keys: GroupCipher with core and @noble/*',

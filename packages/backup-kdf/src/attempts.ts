@@ -10,7 +10,7 @@
  * only says which failures a later success may clear — and a file with that slot opens only with
  * the secret that slot was made for.
  */
-import { copyBytes, DecodeError, KeyedMutex, redact, StoreError } from '@e2ee-kit/core';
+import { constantTimeEqual, copyBytes, DecodeError, KeyedMutex, redact, StoreError } from '@e2ee-kit/core';
 
 export interface AttemptState {
   /** Failures counted against this budget and not yet cleared by a success on the same slot. */
@@ -90,16 +90,18 @@ export class MemoryAttemptStore implements AttemptStore {
     this.#map.set(key, copyBytes(value));
   }
   async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
-    if (!sameBytes(this.#map.get(key), expected)) return false;
+    const stored = this.#map.get(key);
+    if (
+      stored === undefined || expected === undefined
+        ? stored !== expected
+        : !constantTimeEqual(stored, expected)
+    )
+      return false;
     this.#map.set(key, copyBytes(value));
     return true;
   }
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 redact(MemoryAttemptStore, '[MemoryAttemptStore]');
 
 /** 30 s, 5 min, 1 h, then 24 h for every further failure. */

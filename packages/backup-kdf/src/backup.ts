@@ -17,8 +17,6 @@ import {
   encodeSlots,
   FILE_NONCE_LENGTH,
   type FileHeader,
-  FORMAT_VERSION,
-  MAGIC,
   MAX_SLOTS,
   SALT_LENGTH,
   type SlotBody,
@@ -27,10 +25,12 @@ import {
   WRAPPED_LENGTH,
 } from './format.js';
 import {
-  LABEL,
+  externalKek,
+  headerMac,
   passwordKek,
+  recoveryKek,
   slotInfo,
-  subkey,
+  slotsMac,
   verifyHeader,
   verifySlotsAndHeader,
   wrapDek,
@@ -49,7 +49,7 @@ import {
 import { DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
 import { chunkLog2Of, openPayload, sealPayload } from './payload.js';
 import { metadataOf, readerStream, readPreamble } from './preamble.js';
-import { RecoveryKey, recoveryKeySecret } from './recovery-key.js';
+import { RecoveryKey } from './recovery-key.js';
 import { ByteReader, type ByteSource, type ByteStream } from './stream.js';
 import { unlockDataKey } from './unlock.js';
 
@@ -122,8 +122,7 @@ export class BackupKeyring {
 
   async #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
     const salt = this.#p.randomBytes(SALT_LENGTH);
-    const secret = recoveryKeySecret(key);
-    const kek = await this.#p.hkdfSha256(secret, salt, LABEL.kekRecovery, 32);
+    const kek = await recoveryKek(this.#p, key, salt);
     const draft: SlotBody = {
       type: 'recovery',
       format: key.format,
@@ -131,14 +130,14 @@ export class BackupKeyring {
       wrapped: new Uint8Array(WRAPPED_LENGTH),
     };
     const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek, secret);
+    wipe(kek);
     return { ...draft, wrapped };
   }
 
   async #externalSlot(e: ExternalSlotInit): Promise<SlotBody> {
     checkExternal(e);
     const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await this.#p.hkdfSha256(e.secret, salt, LABEL.kekExternal, 32);
+    const kek = await externalKek(this.#p, e.secret, salt);
     const draft: SlotBody = {
       type: 'external',
       typeByte: e.type,
@@ -159,13 +158,7 @@ export class BackupKeyring {
   /** The slot section (with its MAC) as written into files. */
   async slotSection(): Promise<Uint8Array> {
     const body = encodeSlots(this.#slots);
-    const macKey = await subkey(this.#p, this.#key(), undefined, LABEL.slotsMac);
-    const mac = await this.#p.hmacSha256(
-      macKey,
-      concatBytes(MAGIC, Uint8Array.of(FORMAT_VERSION), this.backupId, body),
-    );
-    wipe(macKey);
-    return concatBytes(body, mac);
+    return concatBytes(body, await slotsMac(this.#p, this.#key(), this.backupId, body));
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
@@ -229,9 +222,7 @@ export class BackupKeyring {
       const dek = self.#key();
       const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
       const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: self.backupId, fileNonce });
-      const hk = await subkey(p, dek, undefined, LABEL.headerMac);
-      const header = concatBytes(prefix, await p.hmacSha256(hk, prefix));
-      wipe(hk);
+      const header = concatBytes(prefix, await headerMac(p, dek, prefix));
       yield header;
       yield await self.slotSection();
       yield* sealPayload(p, dek, reader, header, fileNonce, suite, chunkLog2);

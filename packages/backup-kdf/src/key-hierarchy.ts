@@ -36,9 +36,10 @@ import {
   slotDescriptor,
 } from './format.js';
 import type { SlotInfo } from './options.js';
+import { type RecoveryKey, recoveryKeySecret } from './recovery-key.js';
 
 /** HKDF and AAD labels of format version 1. */
-export const LABEL = {
+const LABEL = {
   payload: utf8('backup-kdf/v1/payload'),
   headerMac: utf8('backup-kdf/v1/header-mac'),
   slotsMac: utf8('backup-kdf/v1/slots-mac'),
@@ -61,12 +62,7 @@ export async function slotId(p: CryptoProvider, slot: SlotBody): Promise<string>
 }
 
 /** A 32-byte subkey of the DEK (HKDF-SHA256). */
-export async function subkey(
-  p: CryptoProvider,
-  dek: Uint8Array,
-  salt: Uint8Array | undefined,
-  info: Uint8Array,
-) {
+async function subkey(p: CryptoProvider, dek: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array) {
   return p.hkdfSha256(dek, salt, info, 32);
 }
 
@@ -126,11 +122,55 @@ export async function passwordKek(
   return kek;
 }
 
+/** A file's payload key: one per file, from its random nonce. */
+export function payloadKey(p: CryptoProvider, dek: Uint8Array, fileNonce: Uint8Array): Promise<Uint8Array> {
+  return subkey(p, dek, fileNonce, LABEL.payload);
+}
+
+/** A recovery slot's KEK: HKDF over the key's secret bytes (wiped after). */
+export async function recoveryKek(
+  p: CryptoProvider,
+  key: RecoveryKey,
+  salt: Uint8Array,
+): Promise<Uint8Array> {
+  const secret = recoveryKeySecret(key);
+  const kek = await p.hkdfSha256(secret, salt, LABEL.kekRecovery, 32);
+  wipe(secret);
+  return kek;
+}
+
+/** An external slot's KEK: HKDF over the integrator's secret. */
+export function externalKek(p: CryptoProvider, secret: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+  return p.hkdfSha256(secret, salt, LABEL.kekExternal, 32);
+}
+
+/** The header MAC over its signed part (`HEADER_SIGNED_LENGTH` bytes), as written and as checked. */
+export async function headerMac(p: CryptoProvider, dek: Uint8Array, signed: Uint8Array): Promise<Uint8Array> {
+  const hk = await subkey(p, dek, undefined, LABEL.headerMac);
+  const tag = await p.hmacSha256(hk, signed);
+  wipe(hk);
+  return tag;
+}
+
+/** The slot section's MAC over `MAGIC ‖ version ‖ backup id ‖ encoded slots`, as written and as checked. */
+export async function slotsMac(
+  p: CryptoProvider,
+  dek: Uint8Array,
+  backupId: Uint8Array,
+  encodedSlots: Uint8Array,
+): Promise<Uint8Array> {
+  const macKey = await subkey(p, dek, undefined, LABEL.slotsMac);
+  const mac = await p.hmacSha256(
+    macKey,
+    concatBytes(MAGIC, Uint8Array.of(FORMAT_VERSION), backupId, encodedSlots),
+  );
+  wipe(macKey);
+  return mac;
+}
+
 /** The header's MAC under the DEK; `BackupTamperedError` when it does not hold. */
 export async function verifyHeader(p: CryptoProvider, dek: Uint8Array, header: FileHeader): Promise<void> {
-  const hk = await subkey(p, dek, undefined, LABEL.headerMac);
-  const tag = await p.hmacSha256(hk, header.bytes.subarray(0, HEADER_SIGNED_LENGTH));
-  wipe(hk);
+  const tag = await headerMac(p, dek, header.bytes.subarray(0, HEADER_SIGNED_LENGTH));
   if (!constantTimeEqual(tag, header.headerTag)) {
     throw new BackupTamperedError(
       BackupErrorCode.HeaderTampered,
@@ -146,12 +186,7 @@ export async function verifySlotsAndHeader(
   header: FileHeader,
   section: SlotSection,
 ): Promise<void> {
-  const macKey = await subkey(p, dek, undefined, LABEL.slotsMac);
-  const mac = await p.hmacSha256(
-    macKey,
-    concatBytes(MAGIC, Uint8Array.of(FORMAT_VERSION), header.backupId, section.macInput),
-  );
-  wipe(macKey);
+  const mac = await slotsMac(p, dek, header.backupId, section.macInput);
   if (!constantTimeEqual(mac, section.mac)) {
     throw new BackupTamperedError(
       BackupErrorCode.SlotsTampered,

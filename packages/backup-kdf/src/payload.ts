@@ -13,7 +13,7 @@ import {
   MIN_CHUNK_LOG2,
   type Suite,
 } from './format.js';
-import { LABEL, subkey } from './key-hierarchy.js';
+import { payloadKey } from './key-hierarchy.js';
 import type { ByteReader } from './stream.js';
 
 /** Chunks in flight at once while encrypting or decrypting (keeps a thread-pooled AEAD busy). */
@@ -111,7 +111,7 @@ export async function* sealPayload(
   suite: Suite,
   chunkLog2: number,
 ): AsyncGenerator<Uint8Array> {
-  const key = await subkey(p, dek, fileNonce, LABEL.payload);
+  const key = await payloadKey(p, dek, fileNonce);
   const aad = await p.sha256(header);
   const size = 2 ** chunkLog2;
   const seal = chunkAead(p, suite, 'seal');
@@ -135,7 +135,7 @@ export async function* openPayload(
   header: FileHeader,
 ): AsyncGenerator<Uint8Array> {
   const { suite } = header;
-  const key = await subkey(p, dek, header.fileNonce, LABEL.payload);
+  const key = await payloadKey(p, dek, header.fileNonce);
   const aad = await p.sha256(header.bytes);
   const full = 2 ** header.chunkLog2 + 16;
   const openChunk = chunkAead(p, suite, 'open');

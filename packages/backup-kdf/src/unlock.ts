@@ -7,10 +7,17 @@ import type { Argon2Provider } from './argon2.js';
 import { type AttemptReservation, type AttemptState, defaultAttemptPolicy } from './attempts.js';
 import { BackupErrorCode, BackupFormatError, IncorrectSecretError, NoMatchingSlotError } from './errors.js';
 import type { FileHeader, SlotBody, SlotSection } from './format.js';
-import { LABEL, passwordKek, slotId, unwrapDek, verifySlotsAndHeader } from './key-hierarchy.js';
+import {
+  externalKek,
+  passwordKek,
+  recoveryKek,
+  slotId,
+  unwrapDek,
+  verifySlotsAndHeader,
+} from './key-hierarchy.js';
 import { argon2MemoryCap, type OpenOptions, type UnlockWith } from './options.js';
 import { ABSOLUTE_MIN_PASSWORD_LENGTH, passwordBytes } from './password.js';
-import { parseRecoveryKey, RecoveryKey, recoveryKeySecret } from './recovery-key.js';
+import { parseRecoveryKey, RecoveryKey } from './recovery-key.js';
 
 /** One guess at a time per scope in this realm (the attempt store's compare-and-set covers others). */
 const unlockMutex = new KeyedMutex();
@@ -61,10 +68,7 @@ export async function unlockDataKey(
     candidates = section.slots.filter((s) => s.type === 'recovery' && s.format === key.format);
     scope = key.format === 'hex64' ? 'hex' : 'recovery';
     derive = async (slot) => {
-      const secret = recoveryKeySecret(key);
-      const kek = await p.hkdfSha256(secret, slot.salt, LABEL.kekRecovery, 32);
-      wipe(secret);
-      return kek;
+      return recoveryKek(p, key, slot.salt);
     };
   } else if ('external' in how && typeof how.external === 'function') {
     candidates = section.slots.filter((s) => s.type === 'external');
@@ -74,7 +78,7 @@ export async function unlockDataKey(
       const secret = await how.external({ type: slot.typeByte, data: slot.data.slice() });
       if (secret === undefined) return new Uint8Array(0);
       if (!(secret instanceof Uint8Array)) throw new TypeError('external resolver must return a Uint8Array');
-      return p.hkdfSha256(secret, slot.salt, LABEL.kekExternal, 32);
+      return externalKek(p, secret, slot.salt);
     };
   } else {
     throw new TypeError('unlock needs password, recoveryKey or external');

@@ -165,10 +165,15 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     );
   }
 
-  /** `fn` over the store's transaction view when it has `transaction`, else over the store itself. */
-  #inTransaction<T>(fn: (store: SenderKeyStore) => Promise<T>): Promise<T> {
+  /**
+   * `fn` over the store's transaction view (and the transaction itself) when it has `transaction`,
+   * else over the store itself (and `undefined`).
+   */
+  #inTransaction<T>(
+    fn: (store: SenderKeyStore, tx: { readonly senderKeys: SenderKeyStore } | undefined) => Promise<T>,
+  ): Promise<T> {
     const store = this.#ctx.store as Partial<TransactionalSenderKeyStore>;
-    if (store.transaction === undefined) return fn(this.#ctx.store);
+    if (store.transaction === undefined) return fn(this.#ctx.store, undefined);
     if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
     const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
     return transaction.call<
@@ -179,7 +184,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       const inner = tx?.senderKeys;
       if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
         throw new TypeError('transaction gave no senderKeys store');
-      return fn(inner);
+      return fn(inner, tx);
     });
   }
 
@@ -203,34 +208,26 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     const store = this.#ctx.store as Partial<TransactionalSenderKeyStore>;
     if (store.transaction !== undefined && typeof store.transaction !== 'function')
       throw new TypeError('store.transaction must be a function');
-    return this.#ctx.run(sender, id, async () => {
-      if (store.transaction !== undefined) {
-        const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
-        return transaction.call<
-          SenderKeyStore,
-          [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<GroupMessage>],
-          Promise<GroupMessage>
-        >(this.#ctx.store, async (tx) => {
-          const inner = tx?.senderKeys;
-          if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
-            throw new TypeError('transaction gave no senderKeys store');
-          const { decrypted } = await this.#decryptIn(inner, sender, skm, id);
+    return this.#ctx.run(sender, id, () =>
+      this.#inTransaction(async (into, tx) => {
+        const { decrypted, before } = await this.#decryptIn(into, sender, skm, id);
+        if (tx !== undefined) {
+          // Delivered inside the transaction: a throw there rolls the record back with it.
           await deliver?.(decrypted, tx as GroupTransactionOf<S>);
           return decrypted;
-        });
-      }
-      const { decrypted, before } = await this.#decryptIn(this.#ctx.store, sender, skm, id);
-      if (deliver !== undefined) {
-        try {
-          await deliver(decrypted, { senderKeys: this.#ctx.store } as GroupTransactionOf<S>);
-        } catch (err) {
-          // Best effort without a transaction: put the previous record back, then report.
-          await this.#ctx.save(sender, id, before).catch(() => undefined);
-          throw err;
         }
-      }
-      return decrypted;
-    });
+        if (deliver !== undefined) {
+          try {
+            await deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>);
+          } catch (err) {
+            // Best effort without a transaction: put the previous record back, then report.
+            await this.#ctx.save(sender, id, before, into).catch(() => undefined);
+            throw err;
+          }
+        }
+        return decrypted;
+      }),
+    );
   }
 
   async #decryptIn(

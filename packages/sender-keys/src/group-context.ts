@@ -7,6 +7,7 @@ import {
   type Address,
   addressToString,
   type CryptoProvider,
+  constantTimeEqual,
   isLockManager,
   KeyedMutex,
   type LockManager,
@@ -39,12 +40,6 @@ function forStore(store: SenderKeyStore): PerStore {
     perStore.set(store, entry);
   }
   return entry;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The shared parts of a `GroupCipher` (one per cipher; its caches and lock are per store object). */
@@ -117,7 +112,7 @@ export class GroupContext {
     if (blob === undefined) return new DeviceSet();
     const key = `${addressToString(sender)}\u0000${id}`;
     const hit = this.#holderCache.get(key);
-    if (hit !== undefined && sameBytes(hit.blob, blob)) return hit.set;
+    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.set;
     const set = decodeHolders(blob);
     this.#holderCache.delete(key);
     this.#holderCache.set(key, { blob, set });
