@@ -45,11 +45,15 @@ function randomMessages(rnd: (n: number) => Uint8Array, count: number): Uint8Arr
   );
 }
 
-/** s + L with the sign bit kept: the same signature with a non-canonical scalar (still < 2^253). */
-function addOrder(sig: Uint8Array): Uint8Array {
+/**
+ * s + k·L with the sign bit kept: the same signature with a non-canonical scalar, the same s mod L. For
+ * k = 1 it stays below 2^253; for k ≥ 2 it sets bit 253 or 254, which libsignal refuses before any
+ * arithmetic (only a check of those bits tells them apart from a valid signature).
+ */
+function addOrder(sig: Uint8Array, k = 1n): Uint8Array {
   let s = 0n;
   for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(i === 31 ? sig[63]! & 0x7f : sig[32 + i]!);
-  const t = s + L_ORDER;
+  const t = s + k * L_ORDER;
   const out = sig.slice();
   for (let i = 0; i < 32; i++) out[32 + i] = Number((t >> BigInt(8 * i)) & 0xffn);
   out[63] = (out[63]! & 0x7f) | (sig[63]! & 0x80);
@@ -114,6 +118,9 @@ for (const { label, provider } of allProviders) {
         const sig = new Uint8Array(priv.sign(lb(msg)));
         const variants = [
           addOrder(sig),
+          addOrder(sig, 2n),
+          addOrder(sig, 3n),
+          addOrder(sig, 7n),
           Uint8Array.from(sig, (b, j) => (j === 63 ? b | 0x20 : b)),
           Uint8Array.from(sig, (b, j) => (j === 63 ? b | 0x40 : b)),
           Uint8Array.from(sig, (b, j) => (j === 63 ? b ^ 0x80 : b)),
@@ -122,8 +129,14 @@ for (const { label, provider } of allProviders) {
           const theirs = priv.getPublicKey().verify(lb(msg), lb(v));
           expect(await xeddsaVerify(pub, msg, v, provider)).toBe(theirs);
         }
-        // libsignal accepts s + L (< 2^253); so does core (a fact we match, not a choice).
+        // libsignal accepts s + L (< 2^253); so does core (a fact we match, not a choice). It refuses
+        // s + 2L, s + 3L and s + 7L (bit 253 or 254 set), although s mod L is the valid scalar.
         expect(priv.getPublicKey().verify(lb(msg), lb(addOrder(sig)))).toBe(true);
+        for (const k of [2n, 3n, 7n]) {
+          const v = addOrder(sig, k);
+          expect((v[63]! & 0x60) !== 0).toBe(true);
+          expect(priv.getPublicKey().verify(lb(msg), lb(v))).toBe(false);
+        }
       }
     });
 
