@@ -306,4 +306,35 @@ describe('the 409/410 answer as typed input', () => {
     expect(await bob.party.store.getSession(rogue.party.address)).toBeNull();
     expect(rogue.inbox).toEqual([]);
   });
+
+  it('on first contact, bundles that disagree on the identity key are refused before any session starts', async () => {
+    // No identity of Alice is known yet, so there is nothing to compare with — but the account has
+    // one identity key: a server that hands out a second one for device 2 is adding its own device,
+    // which Bob's safety number with Alice (one key) would never show.
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    const rogue = await relay.addDevice(ALICE, await IdentityKeyPair.generate(defaultProvider));
+    const before = snap(bob.party.store);
+    const err = await bob.fanout
+      .applyDeviceMismatch(ALICE, { kind: 'mismatched', missingDevices: [1, 2], extraDevices: [] })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'UNTRUSTED_IDENTITY',
+      address: { name: ALICE, deviceId: rogue.party.deviceId },
+    });
+    expect(snap(bob.party.store)).toBe(before);
+    // The same through a device list the app restored (both ids, no session, no identity yet).
+    const lists = new InMemoryDeviceListStore();
+    await lists.saveDevices(ALICE, [1, 2]);
+    const restored = new DeviceFanout(bob.party.store, {
+      self: bob.party.address,
+      deviceLists: lists,
+      fetchBundles: (acc, ids) => relay.bundles(acc, ids),
+    });
+    await expect(restored.encryptFor(ALICE, text('secret'))).rejects.toMatchObject({
+      code: 'UNTRUSTED_IDENTITY',
+    });
+    expect(snap(bob.party.store)).toBe(before);
+  });
 });

@@ -219,8 +219,9 @@ export class DeviceFanout {
       if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
     // One identity key per account: a device that comes with another one is not a new device of
     // this account but an identity change (or a server adding its own device). Checked before any
-    // session is touched; the app shows a safety-number change and decides.
-    const accountKey = await this.#accountIdentity(account);
+    // session is touched; the app shows a safety-number change and decides. With no key known yet
+    // (first contact), the bundles must still agree with each other: the safety number shows one key.
+    const accountKey = (await this.#accountIdentity(account)) ?? out.values().next().value?.identityKey;
     if (accountKey !== undefined)
       for (const [id, bundle] of out)
         if (!bundle.identityKey.equals(accountKey))
