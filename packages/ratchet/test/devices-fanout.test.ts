@@ -249,6 +249,38 @@ describe('the 409/410 answer as typed input', () => {
     );
   });
 
+  it('a stored device list with a repeated, out-of-range or non-integer id is a DecodeError, and nothing is encrypted', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    await bob.fanout.send(ALICE, text('hi'), relay.deliverFrom(bob.party.address));
+    const tooMany = Array.from({ length: 128 }, (_, i) => i + 1);
+    for (const bad of [[1, 1], [0], [1, 128], [1.5], [Number.NaN], tooMany, 'x', [1, '2']]) {
+      const lists = new InMemoryDeviceListStore();
+      await lists.saveDevices(ALICE, bad as number[]);
+      const fanout = new DeviceFanout(bob.party.store, {
+        self: bob.party.address,
+        deviceLists: lists,
+        fetchBundles: (acc, ids) => relay.bundles(acc, ids),
+      });
+      const before = snap(bob.party.store);
+      const deliveries: unknown[] = [];
+      for (const run of [
+        () => fanout.encryptFor(ALICE, text('secret')),
+        () =>
+          fanout.send(ALICE, text('secret'), async (d) => {
+            deliveries.push(d);
+            return { status: 'ok' };
+          }),
+        () => fanout.devices(ALICE),
+        () => fanout.applyDeviceMismatch(ALICE, { kind: 'stale', staleDevices: [1] }),
+      ])
+        await expect(run(), JSON.stringify(bad)).rejects.toBeInstanceOf(DecodeError);
+      expect(deliveries).toEqual([]);
+      expect(snap(bob.party.store)).toBe(before);
+    }
+  });
+
   it('a fan-out with an unknown recipient starts with the primary device only', async () => {
     const relay = new TestRelay();
     const bob = await relay.addDevice(BOB);

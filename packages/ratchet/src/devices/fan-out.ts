@@ -17,7 +17,7 @@ import {
 import type { PreKeyBundle } from '../bundle.js';
 import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '../session-cipher.js';
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
-import { type DeviceListStore, type DeviceMismatch, planDeviceMismatch } from './device-list.js';
+import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
 
 /** One ciphertext of a fan-out, for one device. */
 export interface DeviceMessage {
@@ -197,8 +197,17 @@ export class DeviceFanout {
     return account === this.#self.name;
   }
 
-  async #list(account: string): Promise<number[]> {
+  /**
+   * The stored list of `account`, checked: a repeated id would get two messages (the second one a
+   * duplicate delivery the receiver cannot tell), an id outside 1..127 no valid address.
+   */
+  async #stored(account: string): Promise<number[] | null> {
     const stored = await this.#lists.getDevices(account);
+    return stored === null ? null : deviceIds(stored, 'stored device list');
+  }
+
+  async #list(account: string): Promise<number[]> {
+    const stored = await this.#stored(account);
     if (stored === null) return this.#isSelf(account) ? [] : [PRIMARY_DEVICE_ID];
     return stored.filter((id) => !(this.#isSelf(account) && id === this.#self.deviceId));
   }
@@ -232,7 +241,7 @@ export class DeviceFanout {
   /** The identity key already known for `account` (ours for our own account), if any. */
   async #accountIdentity(account: string): Promise<PublicKey | undefined> {
     if (this.#isSelf(account)) return (await this.#store.getIdentityKeyPair()).publicKey;
-    const known = (await this.#lists.getDevices(account)) ?? [PRIMARY_DEVICE_ID];
+    const known = (await this.#stored(account)) ?? [PRIMARY_DEVICE_ID];
     for (const id of known) {
       const key = await this.#store.getIdentity(createAddress(account, id));
       if (key !== null) return key;
@@ -282,7 +291,7 @@ export class DeviceFanout {
 
   async #encryptFor(account: string, plaintext: Uint8Array, log: ChangeLog): Promise<DeviceMessage[]> {
     const ids = await this.#list(account);
-    const stored = await this.#lists.getDevices(account);
+    const stored = await this.#stored(account);
     const needing: number[] = [];
     for (const id of ids)
       if (!(await this.#cipher(createAddress(account, id)).hasSession())) needing.push(id);
