@@ -199,6 +199,70 @@ describe('Alice has a phone and a laptop, Bob has a phone', () => {
   });
 });
 
+describe('a device change is reported even when the call that applied it fails later', () => {
+  it('an unlink learned from a 409, then a failed delivery: the next send still says to forget the device', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    const alicePhone = await relay.addDevice(ALICE);
+    await relay.addDevice(ALICE, await alicePhone.party.store.getIdentityKeyPair());
+    await bob.fanout.send(ALICE, text('hi both'), relay.deliverFrom(bob.party.address));
+    expect(ids(await bob.fanout.devices(ALICE))).toEqual([1, 2]);
+
+    // Alice unlinks her laptop. Bob's send learns it from the 409 (session archived, list saved)…
+    relay.unlink(ALICE, 2);
+    let calls = 0;
+    const flaky = relay.deliverFrom(bob.party.address);
+    const err = await bob.fanout
+      .send(ALICE, text('secret'), async (d) => {
+        if (++calls === 2) throw new Error('network down'); // …then the resend fails
+        return flaky(d);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: 'network down' });
+    expect(ids(await bob.fanout.devices(ALICE))).toEqual([1]);
+
+    // The list no longer names the laptop, so only a change kept since can tell the app to drop it
+    // from its groups' sender-key holders (else the next group message is not re-keyed without it).
+    const next = await bob.fanout.send(ALICE, text('again'), relay.deliverFrom(bob.party.address));
+    expect(next.changes).toEqual([
+      { account: ALICE, devicesAdded: [], devicesRemoved: [2], devicesReregistered: [] },
+    ]);
+    expect(next.keyHolders.forget.map(addressToString)).toEqual([`${ALICE}.2`]);
+    // Reported once.
+    const after = await bob.fanout.send(ALICE, text('and again'), relay.deliverFrom(bob.party.address));
+    expect(after.changes).toEqual([]);
+    expect(after.keyHolders.forget).toEqual([]);
+  });
+
+  it('a change kept from a call that threw is reported by the next call for that account, not another', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    const carol = 'c4601000-0000-4000-8000-00000000ca01';
+    await relay.addDevice(carol);
+    const lists = new InMemoryDeviceListStore();
+    await lists.saveDevices(ALICE, [1, 5]); // device 5 is gone: the server has no bundle for it
+    const fanout = new DeviceFanout(bob.party.store, {
+      self: bob.party.address,
+      deviceLists: lists,
+      fetchBundles: (acc, want) => relay.bundles(acc, want),
+    });
+    const down = async (): Promise<DeliveryAnswer> => {
+      throw new Error('network down');
+    };
+    await expect(fanout.send(ALICE, text('x'), down, { sync: false })).rejects.toThrow('network down');
+    expect(ids(await fanout.devices(ALICE))).toEqual([1]);
+    const forCarol = await fanout.encryptFor(carol, text('x'));
+    expect(forCarol.changes).toEqual([]);
+    expect(forCarol.keyHolders.forget).toEqual([]);
+    const forAlice = await fanout.encryptFor(ALICE, text('x'));
+    expect(forAlice.changes).toEqual([
+      { account: ALICE, devicesAdded: [], devicesRemoved: [5], devicesReregistered: [] },
+    ]);
+    expect((await fanout.encryptFor(ALICE, text('x'))).changes).toEqual([]);
+  });
+});
+
 describe('the 409/410 answer as typed input', () => {
   it('tells exactly which sessions to start and which to archive', () => {
     expect(
