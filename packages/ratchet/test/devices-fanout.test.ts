@@ -199,6 +199,70 @@ describe('Alice has a phone and a laptop, Bob has a phone', () => {
   });
 });
 
+describe('a device change is reported even when the call that applied it fails later', () => {
+  it('an unlink learned from a 409, then a failed delivery: the next send still says to forget the device', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    const alicePhone = await relay.addDevice(ALICE);
+    await relay.addDevice(ALICE, await alicePhone.party.store.getIdentityKeyPair());
+    await bob.fanout.send(ALICE, text('hi both'), relay.deliverFrom(bob.party.address));
+    expect(ids(await bob.fanout.devices(ALICE))).toEqual([1, 2]);
+
+    // Alice unlinks her laptop. Bob's send learns it from the 409 (session archived, list saved)…
+    relay.unlink(ALICE, 2);
+    let calls = 0;
+    const flaky = relay.deliverFrom(bob.party.address);
+    const err = await bob.fanout
+      .send(ALICE, text('secret'), async (d) => {
+        if (++calls === 2) throw new Error('network down'); // …then the resend fails
+        return flaky(d);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: 'network down' });
+    expect(ids(await bob.fanout.devices(ALICE))).toEqual([1]);
+
+    // The list no longer names the laptop, so only a change kept since can tell the app to drop it
+    // from its groups' sender-key holders (else the next group message is not re-keyed without it).
+    const next = await bob.fanout.send(ALICE, text('again'), relay.deliverFrom(bob.party.address));
+    expect(next.changes).toEqual([
+      { account: ALICE, devicesAdded: [], devicesRemoved: [2], devicesReregistered: [] },
+    ]);
+    expect(next.keyHolders.forget.map(addressToString)).toEqual([`${ALICE}.2`]);
+    // Reported once.
+    const after = await bob.fanout.send(ALICE, text('and again'), relay.deliverFrom(bob.party.address));
+    expect(after.changes).toEqual([]);
+    expect(after.keyHolders.forget).toEqual([]);
+  });
+
+  it('a change kept from a call that threw is reported by the next call for that account, not another', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    const carol = 'c4601000-0000-4000-8000-00000000ca01';
+    await relay.addDevice(carol);
+    const lists = new InMemoryDeviceListStore();
+    await lists.saveDevices(ALICE, [1, 5]); // device 5 is gone: the server has no bundle for it
+    const fanout = new DeviceFanout(bob.party.store, {
+      self: bob.party.address,
+      deviceLists: lists,
+      fetchBundles: (acc, want) => relay.bundles(acc, want),
+    });
+    const down = async (): Promise<DeliveryAnswer> => {
+      throw new Error('network down');
+    };
+    await expect(fanout.send(ALICE, text('x'), down, { sync: false })).rejects.toThrow('network down');
+    expect(ids(await fanout.devices(ALICE))).toEqual([1]);
+    const forCarol = await fanout.encryptFor(carol, text('x'));
+    expect(forCarol.changes).toEqual([]);
+    expect(forCarol.keyHolders.forget).toEqual([]);
+    const forAlice = await fanout.encryptFor(ALICE, text('x'));
+    expect(forAlice.changes).toEqual([
+      { account: ALICE, devicesAdded: [], devicesRemoved: [5], devicesReregistered: [] },
+    ]);
+    expect((await fanout.encryptFor(ALICE, text('x'))).changes).toEqual([]);
+  });
+});
+
 describe('the 409/410 answer as typed input', () => {
   it('tells exactly which sessions to start and which to archive', () => {
     expect(
@@ -247,6 +311,38 @@ describe('the 409/410 answer as typed input', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('a stored device list with a repeated, out-of-range or non-integer id is a DecodeError, and nothing is encrypted', async () => {
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    await bob.fanout.send(ALICE, text('hi'), relay.deliverFrom(bob.party.address));
+    const tooMany = Array.from({ length: 128 }, (_, i) => i + 1);
+    for (const bad of [[1, 1], [0], [1, 128], [1.5], [Number.NaN], tooMany, 'x', [1, '2']]) {
+      const lists = new InMemoryDeviceListStore();
+      await lists.saveDevices(ALICE, bad as number[]);
+      const fanout = new DeviceFanout(bob.party.store, {
+        self: bob.party.address,
+        deviceLists: lists,
+        fetchBundles: (acc, ids) => relay.bundles(acc, ids),
+      });
+      const before = snap(bob.party.store);
+      const deliveries: unknown[] = [];
+      for (const run of [
+        () => fanout.encryptFor(ALICE, text('secret')),
+        () =>
+          fanout.send(ALICE, text('secret'), async (d) => {
+            deliveries.push(d);
+            return { status: 'ok' };
+          }),
+        () => fanout.devices(ALICE),
+        () => fanout.applyDeviceMismatch(ALICE, { kind: 'stale', staleDevices: [1] }),
+      ])
+        await expect(run(), JSON.stringify(bad)).rejects.toBeInstanceOf(DecodeError);
+      expect(deliveries).toEqual([]);
+      expect(snap(bob.party.store)).toBe(before);
+    }
   });
 
   it('a fan-out with an unknown recipient starts with the primary device only', async () => {
@@ -305,5 +401,36 @@ describe('the 409/410 answer as typed input', () => {
     expect(ids(await bob.fanout.devices(ALICE))).toEqual([1]);
     expect(await bob.party.store.getSession(rogue.party.address)).toBeNull();
     expect(rogue.inbox).toEqual([]);
+  });
+
+  it('on first contact, bundles that disagree on the identity key are refused before any session starts', async () => {
+    // No identity of Alice is known yet, so there is nothing to compare with — but the account has
+    // one identity key: a server that hands out a second one for device 2 is adding its own device,
+    // which Bob's safety number with Alice (one key) would never show.
+    const relay = new TestRelay();
+    const bob = await relay.addDevice(BOB);
+    await relay.addDevice(ALICE);
+    const rogue = await relay.addDevice(ALICE, await IdentityKeyPair.generate(defaultProvider));
+    const before = snap(bob.party.store);
+    const err = await bob.fanout
+      .applyDeviceMismatch(ALICE, { kind: 'mismatched', missingDevices: [1, 2], extraDevices: [] })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'UNTRUSTED_IDENTITY',
+      address: { name: ALICE, deviceId: rogue.party.deviceId },
+    });
+    expect(snap(bob.party.store)).toBe(before);
+    // The same through a device list the app restored (both ids, no session, no identity yet).
+    const lists = new InMemoryDeviceListStore();
+    await lists.saveDevices(ALICE, [1, 2]);
+    const restored = new DeviceFanout(bob.party.store, {
+      self: bob.party.address,
+      deviceLists: lists,
+      fetchBundles: (acc, ids) => relay.bundles(acc, ids),
+    });
+    await expect(restored.encryptFor(ALICE, text('secret'))).rejects.toMatchObject({
+      code: 'UNTRUSTED_IDENTITY',
+    });
+    expect(snap(bob.party.store)).toBe(before);
   });
 });

@@ -190,6 +190,21 @@ describe('provisioning (linking a device by QR)', () => {
     }
   });
 
+  it('ProvisionMessage.from keeps copies of byte fields given as pooled Buffers', async () => {
+    const identity = await IdentityKeyPair.generate(defaultProvider);
+    const pooled = (fill: number) => Buffer.from(new Uint8Array(32).fill(fill)); // views into the pool
+    const fields = { profileKey: pooled(1), mediaRootBackupKey: pooled(2), ephemeralBackupKey: pooled(3) };
+    for (const b of Object.values(fields)) expect(b.byteLength).toBeLessThan(b.buffer.byteLength);
+    const aci = '9d0652a3-dcc3-4d11-975f-74d61598733f';
+    const message = ProvisionMessage.from({ aciIdentityKeyPair: identity, aci, ...fields });
+    for (const b of Object.values(fields)) b.fill(0xee); // the app wipes or reuses its buffers
+    expect(message.profileKey).toEqual(new Uint8Array(32).fill(1));
+    expect(message.mediaRootBackupKey).toEqual(new Uint8Array(32).fill(2));
+    expect(message.ephemeralBackupKey).toEqual(new Uint8Array(32).fill(3));
+    const opened = ProvisionMessage.deserialize(message.serialize());
+    expect(opened.profileKey).toEqual(new Uint8Array(32).fill(1));
+  });
+
   it('secrets are never printed', async () => {
     const { message, identity } = await sampleMessage();
     const request = await DeviceLinkRequest.create({ provider });

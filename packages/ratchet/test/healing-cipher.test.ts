@@ -4,11 +4,14 @@
 // stay broken stop after the policy's bounds; an old receipt cannot archive a newer session.
 import { addressToString, platformProvider, utf8 } from '@e2ee-kit/core';
 import {
+  createRetryRequest,
   DecodeError,
   DeviceFanout,
+  type EncryptedMessage,
   HealingCipher,
   InMemoryDeviceListStore,
   ResendCache,
+  RetryPolicy,
   SessionCipher,
   SessionNotFoundError,
   SessionRecord,
@@ -455,5 +458,42 @@ describe('HealingCipher options', () => {
     await expect(
       h.decrypt(alice.address, { type: 'whisper', body: new Uint8Array(40) }, { timestamp: -1 }),
     ).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it('keeps its own copy of nullMessage: a pooled Buffer the app reuses changes nothing sent', async () => {
+    const alice = await createTestParty('alice', 1, { provider: platformProvider });
+    const bob = await createTestParty('bob', 1, { provider: platformProvider });
+    const pooled = Buffer.from(utf8('null message')); // a view into Node's shared pool
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength);
+    const resent: EncryptedMessage[] = [];
+    const healer = new HealingCipher({
+      store: alice.store,
+      localAddress: alice.address,
+      resendCache: await ResendCache.create({
+        key: platformProvider.randomBytes(32),
+        store: new InMemoryResendStore(),
+      }),
+      policy: new RetryPolicy({ now: () => 10_000 }),
+      cipherOptions: { provider: platformProvider },
+      fetchBundle: async () => bob.bundle(),
+      sendRetryRequest: async () => {},
+      resend: async (_to, message) => {
+        resent.push(message);
+      },
+      nullMessage: pooled,
+    });
+    pooled.fill(0x58); // the app reuses its buffer (or the pool hands that memory to someone else)
+    const first = await healer.encrypt(bob.address, utf8('hi'), 5_000);
+    // Bob cannot read it and asks about a message that is not cached (another timestamp): Alice
+    // archives the session the receipt names and sends the null message over a new one.
+    const receipt = createRetryRequest({ ...first, timestamp: 4_000, senderDeviceId: 1 });
+    expect(await healer.onRetryRequest(bob.address, receipt.serialize())).toMatchObject({
+      kind: 'not-cached',
+      archived: true,
+      nullMessageSent: true,
+    });
+    expect(resent).toHaveLength(1);
+    const got = await bob.cipher(alice.address).decrypt(resent[0] as EncryptedMessage);
+    expect(new TextDecoder().decode(got.plaintext)).toBe('null message');
   });
 });

@@ -229,6 +229,28 @@ describe('ResendCache', () => {
     expect(store.size).toBe(1);
   });
 
+  it('a clock set back keeps nothing longer than maxAgeMs past the clock (no entry from the future lives on)', async () => {
+    const { make, store, clock } = setup({ maxAgeMs: 10_000 });
+    const cache = await make();
+    const YEAR = 365 * 24 * 3_600_000;
+    clock.now += YEAR; // the clock ran a year ahead…
+    await cache.put(bob, 1, utf8('sent while the clock was ahead'));
+    clock.now -= YEAR; // …and was corrected
+    await cache.put(bob, 2, utf8('sent after'));
+    expect(await cache.get(bob, 1)).toBeUndefined(); // saved "a year from now": past any age check
+    expect(await cache.get(bob, 2)).toBeDefined();
+    clock.now += 10_001;
+    expect(await cache.get(bob, 2)).toBeUndefined(); // its save time came from the clock, not the entry ahead
+    await cache.prune();
+    expect(store.size).toBe(0);
+    // A clock set back by less than maxAgeMs keeps entries (and the put order) as before.
+    await cache.put(bob, 3, utf8('a'));
+    clock.now -= 5_000;
+    await cache.put(bob, 4, utf8('b'));
+    expect(await cache.get(bob, 3)).toBeDefined();
+    expect((await cache.get(bob, 4))?.savedAt).toBeGreaterThan((await cache.get(bob, 3))?.savedAt ?? 0);
+  });
+
   it('many puts within one millisecond: the newest stay', async () => {
     const { make, store } = setup({ maxEntries: 2 });
     const cache = await make();
@@ -255,7 +277,8 @@ describe('ResendCache', () => {
           const { make, clock, store } = setup({ maxEntries, maxAgeMs: 1000 });
           const cache = await make();
           const model = new Map<string, { savedAt: number; text: string }>();
-          const alive = (savedAt: number) => clock.now - savedAt <= 1000;
+          // Neither more than maxAgeMs old nor more than maxAgeMs ahead of the clock (set back).
+          const alive = (savedAt: number) => Math.abs(clock.now - savedAt) <= 1000;
           let n = 0;
           for (const o of ops) {
             if (o.kind === 'tick') clock.now += o.ms;
@@ -267,7 +290,8 @@ describe('ResendCache', () => {
               await cache.put({ name: 'x', deviceId: o.dev }, o.ts, utf8(text));
               const k = `${o.dev}/${o.ts}`;
               let savedAt = clock.now;
-              for (const v of model.values()) if (v.savedAt >= savedAt) savedAt = v.savedAt + 1;
+              for (const v of model.values())
+                if (alive(v.savedAt) && v.savedAt >= savedAt) savedAt = v.savedAt + 1;
               model.delete(k);
               for (const [mk, v] of model) if (!alive(v.savedAt)) model.delete(mk);
               while (model.size >= maxEntries) model.delete(model.keys().next().value as string);

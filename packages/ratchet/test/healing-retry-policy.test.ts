@@ -104,6 +104,28 @@ describe('RetryPolicy', () => {
     expect(p.allowRequest(alice, 0).allowed).toBe(true); // forgotten (4 keys > 3)
   });
 
+  it('a clock set back delays a light session reset by at most one interval, not by the jump', () => {
+    const { p, clock } = policy();
+    expect(p.allowSessionReset(bob).allowed).toBe(true);
+    // The clock was a year ahead (then corrected), or the state came from a device whose clock was.
+    clock.now -= 365 * 24 * HOUR;
+    expect(p.allowSessionReset(bob)).toEqual({ allowed: false, reason: 'too-soon' });
+    clock.now += HOUR - 1;
+    expect(p.allowSessionReset(bob).allowed).toBe(false);
+    clock.now += 1;
+    expect(p.allowSessionReset(bob).allowed).toBe(true);
+    expect(p.allowSessionReset(bob).allowed).toBe(false);
+    // The same across a restart: restored counters from the future count from now.
+    const ahead = policy();
+    ahead.clock.now += 365 * 24 * HOUR;
+    expect(ahead.p.allowSessionReset(alice).allowed).toBe(true);
+    const behind = { now: 1_700_000_000_000 };
+    const restored = RetryPolicy.deserialize(ahead.p.serialize(), { now: () => behind.now });
+    expect(restored.allowSessionReset(alice).allowed).toBe(false);
+    behind.now += HOUR;
+    expect(restored.allowSessionReset(alice).allowed).toBe(true);
+  });
+
   it('a clock set back never resets a count', () => {
     const { p, clock } = policy({ maxRequestsPerAddress: 2 });
     p.allowRequest(alice, 1);

@@ -8,7 +8,10 @@ import { DecodeError, MAX_DEVICE_ID } from '@e2ee-kit/core';
 
 /** Where the fan-out keeps the known device ids of each account (other accounts' and our own). */
 export interface DeviceListStore {
-  /** The known device ids of `account`, or `null` if none were ever recorded. */
+  /**
+   * The known device ids of `account` (distinct, each 1..127), or `null` if none were ever recorded.
+   * Anything else is a `DecodeError` in the fan-out, before anything is encrypted.
+   */
   getDevices(account: string): Promise<readonly number[] | null>;
   saveDevices(account: string, deviceIds: readonly number[]): Promise<void>;
 }
@@ -51,7 +54,11 @@ export interface DeviceMismatchPlan {
   readonly reregistered: readonly number[];
 }
 
-function deviceIds(value: unknown, what: string): number[] {
+/**
+ * `value` as a sorted list of distinct device ids (1..MAX_DEVICE_ID, at most that many), else a
+ * `DecodeError`: for a server's answer and for what a `DeviceListStore` returns alike.
+ */
+export function deviceIds(value: unknown, what: string): number[] {
   if (!Array.isArray(value)) throw new DecodeError(`${what} must be an array of device ids`);
   if (value.length > MAX_DEVICE_ID)
     throw new DecodeError(`${what} lists more devices than an account can have`);

@@ -17,7 +17,10 @@ import {
 import type { PreKeyBundle } from '../bundle.js';
 import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '../session-cipher.js';
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
-import { type DeviceListStore, type DeviceMismatch, planDeviceMismatch } from './device-list.js';
+import { ChangeLog, type DeviceChangeResult } from './device-changes.js';
+import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
+
+export type { DeviceChange, DeviceChangeResult, KeyHolderChange } from './device-changes.js';
 
 /** One ciphertext of a fan-out, for one device. */
 export interface DeviceMessage {
@@ -26,35 +29,6 @@ export interface DeviceMessage {
   readonly registrationId: number;
   readonly type: WireMessageType;
   readonly body: Uint8Array;
-}
-
-/** What changed in one account's device list. Show it to the user ("Bob linked a new device"). */
-export interface DeviceChange {
-  readonly account: string;
-  readonly devicesAdded: readonly number[];
-  readonly devicesRemoved: readonly number[];
-  /** Same id, new registration (a device re-linked or a reused id): a new session was started. */
-  readonly devicesReregistered: readonly number[];
-}
-
-/**
- * Sender-key holders to update (plain addresses for `@e2ee-kit/sender-keys`):
- * - `add`: new devices; put them in the group's member list, so `prepareSend` lists them for the
- *   distribution message;
- * - `forget`: devices that left; drop them from the member list, so the next `prepareSend` rotates
- *   the chain (do not `markNeedsDistribution` them: that would hide the removal and skip the rotation);
- * - `redistribute`: devices re-registered under the same id; they stay members, call
- *   `markNeedsDistribution` so the new registration gets the key.
- */
-export interface KeyHolderChange {
-  readonly add: readonly Address[];
-  readonly forget: readonly Address[];
-  readonly redistribute: readonly Address[];
-}
-
-export interface DeviceChangeResult {
-  readonly changes: readonly DeviceChange[];
-  readonly keyHolders: KeyHolderChange;
 }
 
 /** The app's delivery of one account's messages: the server accepted, or answered 409/410. */
@@ -102,55 +76,6 @@ export interface FanoutSendOptions {
 /** The primary device; Signal's clients always address it, so an unknown account starts with it. */
 const PRIMARY_DEVICE_ID = 1;
 
-class ChangeLog {
-  readonly #by = new Map<string, { added: Set<number>; removed: Set<number>; rereg: Set<number> }>();
-
-  note(
-    account: string,
-    added: readonly number[],
-    removed: readonly number[],
-    rereg: readonly number[],
-  ): void {
-    let e = this.#by.get(account);
-    if (!e) {
-      e = { added: new Set(), removed: new Set(), rereg: new Set() };
-      this.#by.set(account, e);
-    }
-    for (const id of added) {
-      if (e.removed.delete(id)) e.rereg.add(id);
-      else e.added.add(id);
-    }
-    for (const id of removed) {
-      if (!e.added.delete(id)) e.removed.add(id);
-      e.rereg.delete(id);
-    }
-    for (const id of rereg) if (!e.added.has(id)) e.rereg.add(id);
-  }
-
-  result(): DeviceChangeResult {
-    const changes: DeviceChange[] = [];
-    const add: Address[] = [];
-    const forget: Address[] = [];
-    const redistribute: Address[] = [];
-    const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
-    for (const [account, e] of this.#by) {
-      if (e.added.size + e.removed.size + e.rereg.size === 0) continue;
-      changes.push(
-        Object.freeze({
-          account,
-          devicesAdded: sorted(e.added),
-          devicesRemoved: sorted(e.removed),
-          devicesReregistered: sorted(e.rereg),
-        }),
-      );
-      for (const id of sorted(e.added)) add.push(createAddress(account, id));
-      for (const id of sorted(e.removed)) forget.push(createAddress(account, id));
-      for (const id of sorted(e.rereg)) redistribute.push(createAddress(account, id));
-    }
-    return { changes, keyHolders: Object.freeze({ add, forget, redistribute }) };
-  }
-}
-
 export class DeviceFanout {
   readonly #store: ProtocolStore;
   readonly #self: Address;
@@ -159,6 +84,13 @@ export class DeviceFanout {
   readonly #provider: CryptoProvider | undefined;
   readonly #maxAttempts: number;
   readonly #cipherOptions: FanoutOptions['cipherOptions'];
+  /**
+   * Device changes applied (sessions archived or started, list saved) but not yet returned: a call
+   * that throws after applying one (a failed delivery, fetch or store call) leaves it here, and the
+   * next call for that account reports it. The saved list no longer shows it, so without this the
+   * app would never hear of it (a removed device would stay a sender-key holder).
+   */
+  readonly #unreported = new ChangeLog();
 
   constructor(store: ProtocolStore, options: FanoutOptions) {
     assertProtocolStore(store);
@@ -197,8 +129,17 @@ export class DeviceFanout {
     return account === this.#self.name;
   }
 
-  async #list(account: string): Promise<number[]> {
+  /**
+   * The stored list of `account`, checked: a repeated id would get two messages (the second one a
+   * duplicate delivery the receiver cannot tell), an id outside 1..127 no valid address.
+   */
+  async #stored(account: string): Promise<number[] | null> {
     const stored = await this.#lists.getDevices(account);
+    return stored === null ? null : deviceIds(stored, 'stored device list');
+  }
+
+  async #list(account: string): Promise<number[]> {
+    const stored = await this.#stored(account);
     if (stored === null) return this.#isSelf(account) ? [] : [PRIMARY_DEVICE_ID];
     return stored.filter((id) => !(this.#isSelf(account) && id === this.#self.deviceId));
   }
@@ -219,8 +160,9 @@ export class DeviceFanout {
       if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
     // One identity key per account: a device that comes with another one is not a new device of
     // this account but an identity change (or a server adding its own device). Checked before any
-    // session is touched; the app shows a safety-number change and decides.
-    const accountKey = await this.#accountIdentity(account);
+    // session is touched; the app shows a safety-number change and decides. With no key known yet
+    // (first contact), the bundles must still agree with each other: the safety number shows one key.
+    const accountKey = (await this.#accountIdentity(account)) ?? out.values().next().value?.identityKey;
     if (accountKey !== undefined)
       for (const [id, bundle] of out)
         if (!bundle.identityKey.equals(accountKey))
@@ -231,7 +173,7 @@ export class DeviceFanout {
   /** The identity key already known for `account` (ours for our own account), if any. */
   async #accountIdentity(account: string): Promise<PublicKey | undefined> {
     if (this.#isSelf(account)) return (await this.#store.getIdentityKeyPair()).publicKey;
-    const known = (await this.#lists.getDevices(account)) ?? [PRIMARY_DEVICE_ID];
+    const known = (await this.#stored(account)) ?? [PRIMARY_DEVICE_ID];
     for (const id of known) {
       const key = await this.#store.getIdentity(createAddress(account, id));
       if (key !== null) return key;
@@ -274,14 +216,13 @@ export class DeviceFanout {
     plaintext: Uint8Array,
   ): Promise<{ messages: DeviceMessage[] } & DeviceChangeResult> {
     checkAccount(account);
-    const log = new ChangeLog();
-    const messages = await this.#encryptFor(account, plaintext, log);
-    return { messages, ...log.result() };
+    const messages = await this.#encryptFor(account, plaintext, this.#unreported);
+    return { messages, ...this.#unreported.take([account]) };
   }
 
   async #encryptFor(account: string, plaintext: Uint8Array, log: ChangeLog): Promise<DeviceMessage[]> {
     const ids = await this.#list(account);
-    const stored = await this.#lists.getDevices(account);
+    const stored = await this.#stored(account);
     const needing: number[] = [];
     for (const id of ids)
       if (!(await this.#cipher(createAddress(account, id)).hasSession())) needing.push(id);
@@ -319,9 +260,8 @@ export class DeviceFanout {
    */
   async applyDeviceMismatch(account: string, mismatch: DeviceMismatch): Promise<DeviceChangeResult> {
     checkAccount(account);
-    const log = new ChangeLog();
-    await this.#apply(account, mismatch, log);
-    return log.result();
+    await this.#apply(account, mismatch, this.#unreported);
+    return this.#unreported.take([account]);
   }
 
   async #apply(account: string, mismatch: DeviceMismatch, log: ChangeLog): Promise<void> {
@@ -379,7 +319,7 @@ export class DeviceFanout {
     const sync = options.sync ?? plaintext;
     if (sync !== false && !(sync instanceof Uint8Array))
       throw new TypeError('sync must be a Uint8Array or false');
-    const log = new ChangeLog();
+    const log = this.#unreported;
     const accounts: AccountSendResult[] = [];
     const targets: [string, Uint8Array, boolean][] = [[recipient, plaintext, false]];
     if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
@@ -404,7 +344,7 @@ export class DeviceFanout {
       }
       accounts.push(Object.freeze(result as AccountSendResult));
     }
-    return { accounts, ...log.result() };
+    return { accounts, ...log.take(targets.map(([account]) => account)) };
   }
 }
 

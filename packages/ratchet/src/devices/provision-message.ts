@@ -7,6 +7,7 @@
  */
 import {
   assertBytes,
+  copyBytes,
   DecodeError,
   ErrorCode,
   IdentityKeyPair,
@@ -148,7 +149,7 @@ export class ProvisionMessage {
     const copy = (b: Uint8Array | undefined, name: string, len?: number) => {
       if (b === undefined) return undefined;
       assertBytes(b, name, len);
-      return b.slice();
+      return copyBytes(b); // not `slice()`: for a pooled Node Buffer that is a view of the caller's memory
     };
     return new ProvisionMessage({
       ...fields,

@@ -15,7 +15,7 @@
  * under the address's lock, by whichever of the three calls meets it: its sessions are unusable
  * anyway, and a removed record lets a PreKey message or a fresh bundle start a new session.
  */
-import { type Address, E2eeError, validateAddress } from '@e2ee-kit/core';
+import { type Address, copyBytes, E2eeError, validateAddress } from '@e2ee-kit/core';
 import { PreKeyBundle } from '../bundle.js';
 import {
   type DecryptedMessage,
@@ -152,7 +152,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     this.#fetchBundle = options.fetchBundle;
     this.#sendRetryRequest = options.sendRetryRequest;
     this.#resend = options.resend;
-    this.#nullMessage = options.nullMessage?.slice();
+    // A copy, not `slice()`: for a pooled Node Buffer that is a view of the caller's memory.
+    this.#nullMessage = options.nullMessage === undefined ? undefined : copyBytes(options.nullMessage);
     this.#cipherOptions = { ...cipherOptions, localAddress: this.#local };
     // Set here, not as a `[INSPECT]()` method or with core's `redact` at module load: a computed class
     // key or a top-level call keeps this class — and the resend cache, policy and receipt codecs it

@@ -60,7 +60,7 @@ export interface ResendCacheOptions {
   readonly now?: () => number;
   /** Most entries kept; the oldest go first. Default 1,000. */
   readonly maxEntries?: number;
-  /** Entries older than this are neither returned nor kept. Default 24 hours. */
+  /** Entries older than this (or saved more than this ahead of the clock) are neither returned nor kept. Default 24 hours. */
   readonly maxAgeMs?: number;
   /** Largest plaintext accepted by `put` (a `RangeError` above). Default 256 KiB. */
   readonly maxPlaintextLength?: number;
@@ -139,16 +139,17 @@ export class ResendCache {
     const now = this.#clock();
     const id = await this.#id(material);
     const listed = await this.#call('list', () => this.#store.list());
-    // Save times strictly increase, so "oldest first" is the order of the puts even within one
-    // millisecond (or after the clock was set back).
-    let savedAt = now;
-    for (const e of listed) if (e.savedAt >= savedAt) savedAt = e.savedAt + 1;
     const keep: ResendStoreEntry[] = [];
     const remove: string[] = [];
     for (const e of listed) {
       if (e.id === id || this.#expired(e.savedAt, now)) remove.push(e.id);
       else keep.push(e);
     }
+    // Save times strictly increase, so "oldest first" is the order of the puts even within one
+    // millisecond (or after the clock was set back). Only live entries count: one saved while the
+    // clock ran far ahead would otherwise lend every later entry its far-future save time.
+    let savedAt = now;
+    for (const e of keep) if (e.savedAt >= savedAt) savedAt = e.savedAt + 1;
     if (keep.length >= this.#maxEntries) {
       const oldestFirst = [...keep].sort((a, b) => a.savedAt - b.savedAt);
       for (const e of oldestFirst.slice(0, keep.length - this.#maxEntries + 1)) remove.push(e.id);
@@ -224,8 +225,13 @@ export class ResendCache {
     return this.toString();
   }
 
+  /**
+   * Older than `maxAgeMs`, or saved more than `maxAgeMs` ahead of the clock: the clock was set back
+   * (or ran ahead), so its age cannot be known, and keeping it until the clock catches up could keep
+   * a plaintext for years.
+   */
   #expired(savedAt: number, now: number): boolean {
-    return now - savedAt > this.#maxAgeMs;
+    return now - savedAt > this.#maxAgeMs || savedAt - now > this.#maxAgeMs;
   }
 
   #clock(): number {

@@ -205,7 +205,13 @@ export class RetryPolicy {
     const key = addressToString(peer);
     const now = this.#clock();
     const last = this.#resets.get(key);
-    if (last !== undefined && now - last < this.#resetInterval) return deny('too-soon');
+    if (last !== undefined && now - last < this.#resetInterval) {
+      // A reset "in the future" (the clock was set back, or restored counters came from a clock that
+      // ran ahead) waits one interval from now, like the limiters' quiet gap, not until the clock
+      // catches up with it — a year's error would block healing that peer for a year.
+      if (last > now) this.#resets.set(key, now);
+      return deny('too-soon');
+    }
     this.#resets.set(key, now);
     return ALLOWED;
   }
