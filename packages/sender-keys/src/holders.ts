@@ -68,11 +68,14 @@ export function encodeHolders(devices: readonly Address[]): Uint8Array {
   return w.finish();
 }
 
+/** Longest device name (UTF-16 code units), as core's `validateAddress`. */
+const MAX_NAME_LENGTH = 1024;
+
 function addChecked(out: DeviceSet, name: unknown, deviceId: unknown): void {
   if (
     typeof name !== 'string' ||
     name.length === 0 ||
-    name.length > 1024 ||
+    name.length > MAX_NAME_LENGTH ||
     typeof deviceId !== 'number' ||
     deviceId < 1 ||
     deviceId > MAX_DEVICE_ID
@@ -131,7 +134,13 @@ function walkCanonical(
 }
 
 function nameOf(raw: Uint8Array, ascii: boolean): string {
-  if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+  if (ascii) {
+    // Checked before the conversion: `apply` with a few hundred thousand arguments (a record edited
+    // on disk) overflows the stack with a RangeError. ASCII bytes are one code unit each.
+    if (raw.length > MAX_NAME_LENGTH)
+      throw new DecodeError('sender key record holds a malformed device address');
+    return String.fromCharCode.apply(null, raw as unknown as number[]);
+  }
   try {
     return fromUtf8(raw);
   } catch {
@@ -143,7 +152,7 @@ function nameOf(raw: Uint8Array, ascii: boolean): string {
 export function validateHolders(bytes: Uint8Array): void {
   const ok = walkCanonical(bytes, (raw, ascii, deviceId) => {
     if (ascii) {
-      if (raw.length === 0 || raw.length > 1024 || deviceId < 1 || deviceId > MAX_DEVICE_ID) {
+      if (raw.length === 0 || raw.length > MAX_NAME_LENGTH || deviceId < 1 || deviceId > MAX_DEVICE_ID) {
         throw new DecodeError('sender key record holds a malformed device address');
       }
     } else addChecked(new DeviceSet(), nameOf(raw, false), deviceId);

@@ -176,4 +176,30 @@ describe('key holders encoding', () => {
       expect(() => decodeHolders(bad)).toThrow(DecodeError);
     }
   });
+
+  it('a record edited on disk with a 300,000-character device name: DecodeError, not a stack overflow', async () => {
+    const { decodeHolders } = await import('../src/holders.js');
+    const { ProtoWriter } = await import('@e2ee-kit/core');
+    const device = (name: string) =>
+      new ProtoWriter().bytes(1, new ProtoWriter().string(1, name).uint32(2, 1).finish()).finish();
+    for (const length of [1025, 300_000]) {
+      expect(() => decodeHolders(device('a'.repeat(length)))).toThrow(DecodeError);
+    }
+    // The same list inside an own state (a store without key-holder methods), read by the membership calls.
+    const bytes = new InMemorySenderKeyStore();
+    const store = {
+      loadSenderKey: bytes.loadSenderKey.bind(bytes),
+      storeSenderKey: bytes.storeSenderKey.bind(bytes),
+    };
+    const c = new GroupCipher(store);
+    const me = { name: 'me', deviceId: 1 };
+    const bob = { name: 'bob', deviceId: 1 };
+    const id = sessions.fixed.distributionId;
+    await c.prepareSend(me, id, [bob]);
+    const own = (await store.loadSenderKey(me, id)) as SenderKeyRecord;
+    const state = { ...(own.states[0] as (typeof own.states)[number]), holders: device('a'.repeat(300_000)) };
+    bytes.setRawRecord(me, id, SenderKeyRecord.fromStates([state]).serialize());
+    expect(await thrown(c.prepareSend(me, id, [bob]))).toBeInstanceOf(DecodeError);
+    expect(await thrown(c.keyHolders(me, id))).toBeInstanceOf(DecodeError);
+  });
 });
