@@ -351,6 +351,8 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   /**
    * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
    * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+   * They stay recorded as having been handed the chain: one that is no longer a member (a removed
+   * device can ask too) still makes the next `prepareSend` rotate.
    */
   markNeedsDistribution(sender: Address, distributionId: string, devices: readonly Address[]): Promise<void> {
     return membership.markNeedsDistribution(this.#ctx, sender, distributionId, devices);

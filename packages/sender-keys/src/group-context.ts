@@ -17,7 +17,7 @@ import {
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
 import type { GroupCipherOptions } from './group-types.js';
-import { DeviceSet, decodeHolders, encodeHolders, KeyHolderRecord } from './holders.js';
+import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
@@ -27,7 +27,7 @@ interface PerStore {
   readonly mutex: KeyedMutex;
   readonly seeds: SigningSeedCache;
   /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
-  readonly holders: Map<string, { blob: Uint8Array; set: DeviceSet }>;
+  readonly holders: Map<string, { blob: Uint8Array; lists: HolderLists }>;
 }
 
 /** Per store object: what every cipher on that store shares. */
@@ -97,7 +97,7 @@ export class GroupContext {
    * none), or, for a record written by an earlier release, the list kept inside the state. The last
    * decoding is reused while the stored bytes are the same.
    */
-  async holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
+  async holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<HolderLists> {
     const store = this.store;
     const stored =
       store.loadKeyHolders === undefined
@@ -109,28 +109,35 @@ export class GroupContext {
     if (stored instanceof KeyHolderRecord) {
       if (stored.chainId === state.chainId) blob = stored.encodedDevices;
     } else blob = state.holders;
-    if (blob === undefined) return new DeviceSet();
+    if (blob === undefined) return decodeHolderLists(undefined);
     const key = `${addressToString(sender)}\u0000${id}`;
     const hit = this.#holderCache.get(key);
-    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.set;
-    const set = decodeHolders(blob);
+    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.lists;
+    const lists = decodeHolderLists(blob);
     this.#holderCache.delete(key);
-    this.#holderCache.set(key, { blob, set });
+    this.#holderCache.set(key, { blob, lists });
     if (this.#holderCache.size > 64)
       this.#holderCache.delete(this.#holderCache.keys().next().value as string);
-    return set;
+    return lists;
   }
 
-  /** Records `devices` as the holders of own chain `record.states[0]`: in the key-holder record, or
-   * inside the state when the store has no key-holder methods. */
-  saveHolders(sender: Address, id: string, record: SenderKeyRecord, devices: Address[]): Promise<void> {
+  /** Records `devices` as the holders of own chain `record.states[0]` (`resend`: those of them that
+   * asked for it again): in the key-holder record, or inside the state when the store has no
+   * key-holder methods. */
+  saveHolders(
+    sender: Address,
+    id: string,
+    record: SenderKeyRecord,
+    devices: Address[],
+    resend: Address[],
+  ): Promise<void> {
     const state = record.states[0] as SenderKeyStateData;
     const store = this.store;
     if (store.storeKeyHolders === undefined) {
-      const updated = { ...state, holders: encodeHolders(devices) };
+      const updated = { ...state, holders: encodeHolders(devices, resend) };
       return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
     }
-    const holders = KeyHolderRecord.create(state.chainId, devices);
+    const holders = KeyHolderRecord.create(state.chainId, devices, resend);
     return this.#storeCall('storing the key holder record', undefined, () =>
       (store.storeKeyHolders as NonNullable<SenderKeyStore['storeKeyHolders']>)(sender, id, holders),
     );

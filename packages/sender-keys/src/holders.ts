@@ -1,6 +1,9 @@
 /**
  * The member devices recorded as holding a sender's current chain, stored in the sender's own state
- * as `Holders { 1: repeated Device { 1: name, 2: device_id } }`. A send to a large group checks
+ * as `Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated Device }`: field 1 lists
+ * every device handed the chain, field 2 those of them that asked for it again (a resend). A device
+ * that asked stays in field 1 until the chain is replaced: it may still hold the key, so its removal
+ * from the group must still rotate the chain. A send to a large group checks
  * every member against this list, so decoding has a fast path for the canonical form this package
  * writes (anything else goes through the general protobuf reader), and lookups go by name (whose
  * hash the engine caches) and then by device id, without building a key string per device.
@@ -62,9 +65,21 @@ export class DeviceSet {
   }
 }
 
-export function encodeHolders(devices: readonly Address[]): Uint8Array {
+/** The devices handed one chain, and those of them that need it again. */
+export interface HolderLists {
+  readonly holders: DeviceSet;
+  readonly resend: DeviceSet;
+}
+
+/** `resend` is written after `devices`: the canonical form without a resend is what the fast path reads. */
+export function encodeHolders(devices: readonly Address[], resend: readonly Address[] = []): Uint8Array {
   const w = new ProtoWriter();
-  for (const d of devices) w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+  for (const [field, list] of [
+    [1, devices],
+    [2, resend],
+  ] as const) {
+    for (const d of list) w.bytes(field, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+  }
   return w.finish();
 }
 
@@ -157,18 +172,24 @@ export function validateHolders(bytes: Uint8Array): void {
       }
     } else addChecked(new DeviceSet(), nameOf(raw, false), deviceId);
   });
-  if (!ok) decodeHolders(bytes);
+  if (!ok) decodeHolderLists(bytes);
 }
 
+/** The devices handed the chain (field 1). */
 export function decodeHolders(bytes: Uint8Array | undefined): DeviceSet {
+  return decodeHolderLists(bytes).holders;
+}
+
+export function decodeHolderLists(bytes: Uint8Array | undefined): HolderLists {
   const fast = new DeviceSet();
-  if (bytes === undefined) return fast;
+  const resend = new DeviceSet();
+  if (bytes === undefined) return { holders: fast, resend };
   if (walkCanonical(bytes, (raw, ascii, deviceId) => addChecked(fast, nameOf(raw, ascii), deviceId)))
-    return fast;
+    return { holders: fast, resend };
   const out = new DeviceSet();
   const r = new ProtoReader(bytes);
   for (let h = r.next(); h; h = r.next()) {
-    if (h.field !== 1) {
+    if (h.field !== 1 && h.field !== 2) {
       r.skip(h.wireType);
       continue;
     }
@@ -185,9 +206,9 @@ export function decodeHolders(bytes: Uint8Array | undefined): DeviceSet {
         deviceId = d.uint32();
       } else d.skip(g.wireType);
     }
-    addChecked(out, name, deviceId);
+    addChecked(h.field === 1 ? out : resend, name, deviceId);
   }
-  return out;
+  return { holders: out, resend };
 }
 
 /** Validates a list of devices; repeats are dropped, the first occurrence's order kept. */
@@ -224,12 +245,20 @@ export class KeyHolderRecord {
     this.#holders = holders;
   }
 
-  static create(chainId: number, devices: readonly Address[]): KeyHolderRecord {
+  /** `resend`: those of `devices` that asked for the chain again (others are ignored). */
+  static create(
+    chainId: number,
+    devices: readonly Address[],
+    resend: readonly Address[] = [],
+  ): KeyHolderRecord {
     if (!Number.isInteger(chainId) || chainId < 0 || chainId > 0xffff_ffff) {
       throw new RangeError('chainId must be a uint32');
     }
     const set = uniqueDevices(devices, 'devices');
-    return new KeyHolderRecord(chainId, encodeHolders(set.list()));
+    const again = uniqueDevices(resend, 'resend')
+      .list()
+      .filter((d) => set.has(d));
+    return new KeyHolderRecord(chainId, encodeHolders(set.list(), again));
   }
 
   static deserialize(bytes: Uint8Array): KeyHolderRecord {
@@ -257,7 +286,7 @@ export class KeyHolderRecord {
     return writeTagged(KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, w.finish());
   }
 
-  /** The devices (new frozen addresses, in the order they were recorded). */
+  /** Every device handed the chain, those that asked for it again included (new frozen addresses, in the order they were recorded). */
   get devices(): Address[] {
     return decodeHolders(this.#holders).list();
   }

@@ -6,7 +6,7 @@
 import { type Address, validateAddress } from '@e2ee-kit/core';
 import { distributionMessageFor, type GroupContext } from './group-context.js';
 import type { PrepareSendOptions, RotationReason, SendPlan } from './group-types.js';
-import { DeviceSet, uniqueDevices } from './holders.js';
+import { DeviceSet, decodeHolderLists, uniqueDevices } from './holders.js';
 import type { SenderKeyDistributionMessage } from './messages.js';
 import { SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { normalizeDistributionId } from './uuid.js';
@@ -41,17 +41,19 @@ export async function prepareSend(
     let state = record?.states[0];
     let rotation: RotationReason | undefined;
     const removed: Address[] = [];
-    // One pass over the members: which holders are still members, which members lack the key.
-    const holders =
+    // One pass over the members: which holders are still members, which members lack the key (a
+    // holder that asked for a resend lacks it, and still counts as a holder if it was removed).
+    const { holders, resend } =
       state === undefined || state.signingPrivate === undefined
-        ? new DeviceSet()
+        ? decodeHolderLists(undefined)
         : await ctx.holdersOf(sender, id, state);
     const held = new Uint8Array(holders.size);
     const lacking = new DeviceSet();
     for (const m of memberList) {
       const i = holders.indexOf(m.name, m.deviceId);
       if (i >= 0) held[i] = 1;
-      else lacking.add(m.name, m.deviceId);
+      if (i < 0 || (resend.size > 0 && resend.indexOf(m.name, m.deviceId) >= 0))
+        lacking.add(m.name, m.deviceId);
     }
     if (state === undefined || state.signingPrivate === undefined) {
       rotation = 'created';
@@ -94,16 +96,17 @@ export async function markDelivered(
 ): Promise<boolean> {
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
-  const list = uniqueDevices(devices, 'devices').list();
+  const delivered = uniqueDevices(devices, 'devices');
   return ctx.run(sender, id, async () => {
     const record = await ctx.load(sender, id);
     const state = record?.states[0];
     if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined) return false;
-    const holders = await ctx.holdersOf(sender, id, state);
+    const { holders, resend } = await ctx.holdersOf(sender, id, state);
     const updated = holders.list();
-    const size = holders.size;
-    for (const d of list) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
-    if (updated.length !== size) await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated);
+    for (const d of delivered.list()) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
+    const stillResend = resend.list().filter((d) => !delivered.has(d));
+    if (updated.length !== holders.size || stillResend.length !== resend.size)
+      await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated, stillResend);
     return true;
   });
 }
@@ -111,6 +114,8 @@ export async function markDelivered(
 /**
  * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
  * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+ * They stay recorded as having been handed the chain: one that is no longer a member (a removed
+ * device can ask too) still makes the next `prepareSend` rotate.
  */
 export async function markNeedsDistribution(
   ctx: GroupContext,
@@ -126,10 +131,13 @@ export async function markNeedsDistribution(
     const record = await ctx.load(sender, id);
     const state = record?.states[0];
     if (state === undefined || state.signingPrivate === undefined) return;
-    const holders = (await ctx.holdersOf(sender, id, state)).list();
-    const kept = holders.filter((h) => !drop.has(h));
-    if (kept.length === holders.length) return;
-    await ctx.saveHolders(sender, id, record as SenderKeyRecord, kept);
+    const { holders, resend } = await ctx.holdersOf(sender, id, state);
+    const added = holders.list().filter((h) => drop.has(h) && !resend.has(h));
+    if (added.length === 0) return;
+    await ctx.saveHolders(sender, id, record as SenderKeyRecord, holders.list(), [
+      ...resend.list(),
+      ...added,
+    ]);
   });
 }
 
@@ -163,6 +171,8 @@ export async function keyHolders(
   return ctx.run(sender, id, async () => {
     const record = await ctx.load(sender, id);
     const state = record?.states[0];
-    return state?.signingPrivate === undefined ? [] : (await ctx.holdersOf(sender, id, state)).list();
+    if (state?.signingPrivate === undefined) return [];
+    const { holders, resend } = await ctx.holdersOf(sender, id, state);
+    return holders.list().filter((h) => !resend.has(h));
   });
 }

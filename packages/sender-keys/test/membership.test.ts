@@ -183,6 +183,34 @@ describe('rotation', () => {
     ]);
   });
 
+  it('a removed device that asks for a resend before the next send still rotates the chain (both store kinds)', async () => {
+    for (const holderMethods of [true, false]) {
+      const g = group();
+      const sender = holderMethods
+        ? g.sender
+        : new GroupCipher({
+            loadSenderKey: g.aliceStore.loadSenderKey.bind(g.aliceStore),
+            storeSenderKey: g.aliceStore.storeSenderKey.bind(g.aliceStore),
+          });
+      const first = await sender.prepareSend(alice, D, [bob1, carol]);
+      for (const m of [bob1, carol])
+        await g.device(m).processDistributionMessage(alice, first.distributionMessage);
+      await sender.markDelivered(alice, D, first.chainId, [bob1, carol]);
+      // carol leaves; her device (which holds the chain key) then reports a missing sender key, and
+      // the app, as the docs say, calls markNeedsDistribution for it
+      await sender.markNeedsDistribution(alice, D, [carol]);
+      expect(await sender.keyHolders(alice, D)).toEqual([bob1]);
+      const plan = await sender.prepareSend(alice, D, [bob1]);
+      expect([plan.rotation, plan.removed, plan.needsDistribution]).toEqual([
+        'member-removed',
+        [carol],
+        [bob1],
+      ]);
+      const wire = await sender.encrypt(alice, D, utf8('without carol'));
+      expect(await thrown(g.device(carol).decrypt(alice, wire))).toBeInstanceOf(MissingSenderKeyError);
+    }
+  });
+
   it('a removed device of a remaining member also rotates', async () => {
     const g = group();
     await g.send([bob1, bob2], 'x');

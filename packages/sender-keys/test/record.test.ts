@@ -177,6 +177,22 @@ describe('key holders encoding', () => {
     }
   });
 
+  it('devices that asked for a resend are a second list after the first, which earlier releases read alone', async () => {
+    const { decodeHolderLists, decodeHolders, encodeHolders } = await import('../src/holders.js');
+    const bob = { name: 'bob', deviceId: 1 };
+    const carol = { name: 'carol', deviceId: 2 };
+    const both = encodeHolders([bob, carol], [carol]);
+    const lists = decodeHolderLists(both);
+    expect([lists.holders.list(), lists.resend.list()]).toEqual([[bob, carol], [carol]]);
+    expect(decodeHolders(both).list()).toEqual([bob, carol]); // field 2 skipped, as before
+    const record = KeyHolderRecord.deserialize(
+      KeyHolderRecord.create(9, [bob, carol], [carol, bob, { name: 'x', deviceId: 1 }]).serialize(),
+    );
+    expect(record.devices).toEqual([bob, carol]);
+    const again = decodeHolderLists(record.encodedDevices).resend.list();
+    expect(again).toEqual([carol, bob]); // only devices of the first list
+  });
+
   it('a record edited on disk with a 300,000-character device name: DecodeError, not a stack overflow', async () => {
     const { decodeHolders } = await import('../src/holders.js');
     const { ProtoWriter } = await import('@e2ee-kit/core');
