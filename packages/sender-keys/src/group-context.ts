@@ -16,7 +16,7 @@ import {
   StoreError,
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
-import type { GroupCipherOptions } from './group-types.js';
+import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-types.js';
 import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
@@ -97,8 +97,12 @@ export class GroupContext {
    * none), or, for a record written by an earlier release, the list kept inside the state. The last
    * decoding is reused while the stored bytes are the same.
    */
-  async holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<HolderLists> {
-    const store = this.store;
+  async holdersOf(
+    sender: Address,
+    id: string,
+    state: SenderKeyStateData,
+    store = this.store,
+  ): Promise<HolderLists> {
     const stored =
       store.loadKeyHolders === undefined
         ? undefined
@@ -130,12 +134,12 @@ export class GroupContext {
     record: SenderKeyRecord,
     devices: Address[],
     resend: Address[],
+    store = this.store,
   ): Promise<void> {
     const state = record.states[0] as SenderKeyStateData;
-    const store = this.store;
     if (store.storeKeyHolders === undefined) {
       const updated = { ...state, holders: encodeHolders(devices, resend) };
-      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]), store);
     }
     const holders = KeyHolderRecord.create(state.chainId, devices, resend);
     return this.#storeCall('storing the key holder record', undefined, () =>
@@ -177,6 +181,32 @@ export class GroupContext {
 
   run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
+  }
+
+  /**
+   * `fn` over the store's transaction view (and the transaction itself) when it has `transaction`,
+   * else over the store itself (and `undefined`). Every operation that writes runs in one: a store
+   * that compares on commit (the e2ee-kit stores) then refuses the write of a tab or process whose
+   * records another one changed since it read them, instead of silently undoing that change (a
+   * chain rewound to accept a replay, a key holder forgotten).
+   */
+  transact<T>(
+    fn: (store: SenderKeyStore, tx: { readonly senderKeys: SenderKeyStore } | undefined) => Promise<T>,
+  ): Promise<T> {
+    const store = this.store as Partial<TransactionalSenderKeyStore>;
+    if (store.transaction === undefined) return fn(this.store, undefined);
+    if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
+    const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
+    return transaction.call<
+      SenderKeyStore,
+      [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<T>],
+      Promise<T>
+    >(this.store, (tx) => {
+      const inner = tx?.senderKeys;
+      if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
+        throw new TypeError('transaction gave no senderKeys store');
+      return fn(inner, tx);
+    });
   }
 
   load(sender: Address, id: string, from = this.store): Promise<SenderKeyRecord | undefined> {

@@ -35,51 +35,53 @@ export async function prepareSend(
   if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
     throw new RangeError('maxAgeMs must be a non-negative number');
   }
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const now = ctx.now();
-    let state = record?.states[0];
-    let rotation: RotationReason | undefined;
-    const removed: Address[] = [];
-    // One pass over the members: which holders are still members, which members lack the key (a
-    // holder that asked for a resend lacks it, and still counts as a holder if it was removed).
-    const { holders, resend } =
-      state === undefined || state.signingPrivate === undefined
-        ? decodeHolderLists(undefined)
-        : await ctx.holdersOf(sender, id, state);
-    const held = new Uint8Array(holders.size);
-    const lacking = new DeviceSet();
-    for (const m of memberList) {
-      const i = holders.indexOf(m.name, m.deviceId);
-      if (i >= 0) held[i] = 1;
-      if (i < 0 || (resend.size > 0 && resend.indexOf(m.name, m.deviceId) >= 0))
-        lacking.add(m.name, m.deviceId);
-    }
-    if (state === undefined || state.signingPrivate === undefined) {
-      rotation = 'created';
-    } else {
-      for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
-      if (removed.length > 0) rotation = 'member-removed';
-      else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
-        rotation = 'expired';
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const now = ctx.now();
+      let state = record?.states[0];
+      let rotation: RotationReason | undefined;
+      const removed: Address[] = [];
+      // One pass over the members: which holders are still members, which members lack the key (a
+      // holder that asked for a resend lacks it, and still counts as a holder if it was removed).
+      const { holders, resend } =
+        state === undefined || state.signingPrivate === undefined
+          ? decodeHolderLists(undefined)
+          : await ctx.holdersOf(sender, id, state, store);
+      const held = new Uint8Array(holders.size);
+      const lacking = new DeviceSet();
+      for (const m of memberList) {
+        const i = holders.indexOf(m.name, m.deviceId);
+        if (i >= 0) held[i] = 1;
+        if (i < 0 || (resend.size > 0 && resend.indexOf(m.name, m.deviceId) >= 0))
+          lacking.add(m.name, m.deviceId);
       }
-    }
-    let needsDistribution = lacking.list();
-    if (rotation !== undefined) {
-      state = await ctx.newOwnState(record?.chainIds ?? []);
-      await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
-      needsDistribution = uniqueDevices(memberList, 'members').list();
-    }
-    const current = state as SenderKeyStateData;
-    return {
-      distributionId: id,
-      chainId: current.chainId,
-      rotation,
-      removed,
-      needsDistribution,
-      distributionMessage: distributionMessageFor(id, current),
-    };
-  });
+      if (state === undefined || state.signingPrivate === undefined) {
+        rotation = 'created';
+      } else {
+        for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
+        if (removed.length > 0) rotation = 'member-removed';
+        else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
+          rotation = 'expired';
+        }
+      }
+      let needsDistribution = lacking.list();
+      if (rotation !== undefined) {
+        state = await ctx.newOwnState(record?.chainIds ?? []);
+        await ctx.save(sender, id, SenderKeyRecord.fromStates([state]), store);
+        needsDistribution = uniqueDevices(memberList, 'members').list();
+      }
+      const current = state as SenderKeyStateData;
+      return {
+        distributionId: id,
+        chainId: current.chainId,
+        rotation,
+        removed,
+        needsDistribution,
+        distributionMessage: distributionMessageFor(id, current),
+      };
+    }),
+  );
 }
 
 /**
@@ -97,18 +99,21 @@ export async function markDelivered(
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
   const delivered = uniqueDevices(devices, 'devices');
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = record?.states[0];
-    if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined) return false;
-    const { holders, resend } = await ctx.holdersOf(sender, id, state);
-    const updated = holders.list();
-    for (const d of delivered.list()) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
-    const stillResend = resend.list().filter((d) => !delivered.has(d));
-    if (updated.length !== holders.size || stillResend.length !== resend.size)
-      await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated, stillResend);
-    return true;
-  });
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = record?.states[0];
+      if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined)
+        return false;
+      const { holders, resend } = await ctx.holdersOf(sender, id, state, store);
+      const updated = holders.list();
+      for (const d of delivered.list()) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
+      const stillResend = resend.list().filter((d) => !delivered.has(d));
+      if (updated.length !== holders.size || stillResend.length !== resend.size)
+        await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated, stillResend, store);
+      return true;
+    }),
+  );
 }
 
 /**
@@ -127,18 +132,24 @@ export async function markNeedsDistribution(
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
   const drop = uniqueDevices(devices, 'devices');
-  await ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = record?.states[0];
-    if (state === undefined || state.signingPrivate === undefined) return;
-    const { holders, resend } = await ctx.holdersOf(sender, id, state);
-    const added = holders.list().filter((h) => drop.has(h) && !resend.has(h));
-    if (added.length === 0) return;
-    await ctx.saveHolders(sender, id, record as SenderKeyRecord, holders.list(), [
-      ...resend.list(),
-      ...added,
-    ]);
-  });
+  await ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = record?.states[0];
+      if (state === undefined || state.signingPrivate === undefined) return;
+      const { holders, resend } = await ctx.holdersOf(sender, id, state, store);
+      const added = holders.list().filter((h) => drop.has(h) && !resend.has(h));
+      if (added.length === 0) return;
+      await ctx.saveHolders(
+        sender,
+        id,
+        record as SenderKeyRecord,
+        holders.list(),
+        [...resend.list(), ...added],
+        store,
+      );
+    }),
+  );
 }
 
 /**
@@ -152,12 +163,14 @@ export async function rotate(
 ): Promise<SenderKeyDistributionMessage> {
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = await ctx.newOwnState(record?.chainIds ?? []);
-    await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
-    return distributionMessageFor(id, state);
-  });
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = await ctx.newOwnState(record?.chainIds ?? []);
+      await ctx.save(sender, id, SenderKeyRecord.fromStates([state]), store);
+      return distributionMessageFor(id, state);
+    }),
+  );
 }
 
 /** Member devices recorded as holding `sender`'s current chain for `distributionId`. */
