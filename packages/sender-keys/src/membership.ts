@@ -66,19 +66,33 @@ export async function prepareSend(
         }
       }
       let needsDistribution = lacking.list();
+      let handed = holders.list();
+      let again = resend.list();
+      let current = record as SenderKeyRecord;
       if (rotation !== undefined) {
         state = await ctx.newOwnState(record?.chainIds ?? []);
-        await ctx.save(sender, id, SenderKeyRecord.fromStates([state]), store);
+        current = SenderKeyRecord.fromStates([state]);
+        await ctx.save(sender, id, current, store);
         needsDistribution = uniqueDevices(memberList, 'members').list();
+        handed = [];
+        again = [];
       }
-      const current = state as SenderKeyStateData;
+      // Recorded as handed the chain before the app hands it out (and as needing it until
+      // `markDelivered`): a send that reports a failure may still have arrived, so the device's
+      // removal must rotate the chain whether or not its delivery was ever confirmed.
+      const fresh = needsDistribution.filter(
+        (d) => rotation !== undefined || holders.indexOf(d.name, d.deviceId) < 0,
+      );
+      if (fresh.length > 0)
+        await ctx.saveHolders(sender, id, current, [...handed, ...fresh], [...again, ...fresh], store);
+      const chain = state as SenderKeyStateData;
       return {
         distributionId: id,
-        chainId: current.chainId,
+        chainId: chain.chainId,
         rotation,
         removed,
         needsDistribution,
-        distributionMessage: distributionMessageFor(id, current),
+        distributionMessage: distributionMessageFor(id, chain),
       };
     }),
   );
