@@ -1,7 +1,9 @@
 /**
  * The member devices recorded as holding a sender's current chain, stored in the sender's own state
- * as `Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated Device }`: field 1 lists
- * every device handed the chain, field 2 those of them that asked for it again (a resend). A device
+ * as `Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated uint32 }`: field 1 lists
+ * every device handed the chain, field 2 the positions in field 1 of those that need it again (listed
+ * by `prepareSend` and not yet confirmed, or asked for a resend): a few bytes each, so a rotation
+ * that lists every member does not double the list. A device
  * that asked stays in field 1 until the chain is replaced: it may still hold the key, so its removal
  * from the group must still rotate the chain. A send to a large group checks
  * every member against this list, so decoding has a fast path for the canonical form this package
@@ -71,14 +73,20 @@ export interface HolderLists {
   readonly resend: DeviceSet;
 }
 
-/** `resend` is written after `devices`: the canonical form without a resend is what the fast path reads. */
+/**
+ * `resend` (devices of `devices`; others are skipped) is written after `devices`: the canonical form
+ * without a resend is what the fast path reads.
+ */
 export function encodeHolders(devices: readonly Address[], resend: readonly Address[] = []): Uint8Array {
   const w = new ProtoWriter();
-  for (const [field, list] of [
-    [1, devices],
-    [2, resend],
-  ] as const) {
-    for (const d of list) w.bytes(field, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+  const at = new DeviceSet();
+  for (const d of devices) {
+    w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+    at.add(d.name, d.deviceId);
+  }
+  for (const d of resend) {
+    const i = at.indexOf(d.name, d.deviceId);
+    if (i >= 0) w.uint32(2, i);
   }
   return w.finish();
 }
@@ -187,9 +195,15 @@ export function decodeHolderLists(bytes: Uint8Array | undefined): HolderLists {
   if (walkCanonical(bytes, (raw, ascii, deviceId) => addChecked(fast, nameOf(raw, ascii), deviceId)))
     return { holders: fast, resend };
   const out = new DeviceSet();
+  const again: number[] = [];
   const r = new ProtoReader(bytes);
   for (let h = r.next(); h; h = r.next()) {
-    if (h.field !== 1 && h.field !== 2) {
+    if (h.field === 2) {
+      r.expect(h, WireType.Varint);
+      again.push(r.uint32());
+      continue;
+    }
+    if (h.field !== 1) {
       r.skip(h.wireType);
       continue;
     }
@@ -206,7 +220,12 @@ export function decodeHolderLists(bytes: Uint8Array | undefined): HolderLists {
         deviceId = d.uint32();
       } else d.skip(g.wireType);
     }
-    addChecked(h.field === 1 ? out : resend, name, deviceId);
+    addChecked(out, name, deviceId);
+  }
+  for (const i of again) {
+    if (i >= out.size) throw new DecodeError('sender key record holds a malformed device address');
+    const d = out.at(i);
+    resend.add(d.name, d.deviceId);
   }
   return { holders: out, resend };
 }

@@ -191,6 +191,14 @@ describe('key holders encoding', () => {
     expect(record.devices).toEqual([bob, carol]);
     const again = decodeHolderLists(record.encodedDevices).resend.list();
     expect(again).toEqual([carol, bob]); // only devices of the first list
+    // a position, not a second copy: a rotation listing every member barely grows the list
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name: `member-${i}-of-a-large-group`,
+      deviceId: 1,
+    }));
+    expect(encodeHolders(many, many).length).toBeLessThan(encodeHolders(many).length * 1.15);
+    expect(() => decodeHolderLists(Uint8Array.of(...encodeHolders([bob]), 0x10, 0x01))).toThrow(DecodeError);
+    expect(() => decodeHolderLists(Uint8Array.of(...encodeHolders([bob]), 0x12, 0x00))).toThrow(DecodeError);
   });
 
   it('a record edited on disk with a 300,000-character device name: DecodeError, not a stack overflow', async () => {
