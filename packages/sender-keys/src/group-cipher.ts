@@ -61,15 +61,17 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   ): Promise<SenderKeyDistributionMessage> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
-    return this.#ctx.run(sender, id, async () => {
-      const record = await this.#ctx.load(sender, id);
-      let state = record?.states[0];
-      if (state === undefined) {
-        state = await this.#ctx.newOwnState([]);
-        await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
-      }
-      return distributionMessageFor(id, state);
-    });
+    return this.#ctx.run(sender, id, () =>
+      this.#ctx.transact(async (store) => {
+        const record = await this.#ctx.load(sender, id, store);
+        let state = record?.states[0];
+        if (state === undefined) {
+          state = await this.#ctx.newOwnState([]);
+          await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state]), store);
+        }
+        return distributionMessageFor(id, state);
+      }),
+    );
   }
 
   /**
@@ -87,37 +89,39 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
         ? message
         : SenderKeyDistributionMessage.deserialize(message);
     const id = skdm.distributionId;
-    await this.#ctx.run(sender, id, async () => {
-      const record = await this.#ctx.load(sender, id);
-      const now = this.#ctx.now();
-      const states = record?.states ?? [];
-      const existing = states.findIndex(
-        (s) => s.chainId === skdm.chainId && s.signingPublic.equals(skdm.signingKey),
-      );
-      if (existing === 0) return; // already the current chain: nothing changes
-      const state: SenderKeyStateData =
-        existing > 0
-          ? { ...(states[existing] as SenderKeyStateData), supersededAt: 0 }
-          : {
-              chainId: skdm.chainId,
-              messageVersion: skdm.messageVersion,
-              iteration: skdm.iteration,
-              chainKey: skdm.chainKey(),
-              signingPublic: skdm.signingKey,
-              signingPrivate: undefined,
-              edSeed: undefined,
-              edSignBit: 0,
-              skipped: [],
-              supersededAt: 0,
-              createdAt: 0,
-              holders: undefined,
-            };
-      const rest = states
-        .filter((s) => s.chainId !== skdm.chainId && !this.#ctx.expired(s, now))
-        .map((s) => (s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
-      while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
-      await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state, ...rest]));
-    });
+    await this.#ctx.run(sender, id, () =>
+      this.#ctx.transact(async (store) => {
+        const record = await this.#ctx.load(sender, id, store);
+        const now = this.#ctx.now();
+        const states = record?.states ?? [];
+        const existing = states.findIndex(
+          (s) => s.chainId === skdm.chainId && s.signingPublic.equals(skdm.signingKey),
+        );
+        if (existing === 0) return; // already the current chain: nothing changes
+        const state: SenderKeyStateData =
+          existing > 0
+            ? { ...(states[existing] as SenderKeyStateData), supersededAt: 0 }
+            : {
+                chainId: skdm.chainId,
+                messageVersion: skdm.messageVersion,
+                iteration: skdm.iteration,
+                chainKey: skdm.chainKey(),
+                signingPublic: skdm.signingKey,
+                signingPrivate: undefined,
+                edSeed: undefined,
+                edSignBit: 0,
+                skipped: [],
+                supersededAt: 0,
+                createdAt: 0,
+                holders: undefined,
+              };
+        const rest = states
+          .filter((s) => s.chainId !== skdm.chainId && !this.#ctx.expired(s, now))
+          .map((s) => (s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
+        while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
+        await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state, ...rest]), store);
+      }),
+    );
   }
 
   /** Encrypts one group message with `sender`'s current chain: one call per message, whatever the group size. */
@@ -128,7 +132,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     return this.#ctx.run(sender, id, () =>
       // In one transaction when the store has them: a store that compares on write (the e2ee-kit
       // stores) then refuses a second tab or process advancing the same chain from the same state.
-      this.#inTransaction(async (store) => {
+      this.#ctx.transact(async (store) => {
         const record = await this.#ctx.load(sender, id, store);
         if (record === undefined) throw new MissingSenderKeyError(sender, id);
         const state = record.states[0];
@@ -166,29 +170,6 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   }
 
   /**
-   * `fn` over the store's transaction view (and the transaction itself) when it has `transaction`,
-   * else over the store itself (and `undefined`).
-   */
-  #inTransaction<T>(
-    fn: (store: SenderKeyStore, tx: { readonly senderKeys: SenderKeyStore } | undefined) => Promise<T>,
-  ): Promise<T> {
-    const store = this.#ctx.store as Partial<TransactionalSenderKeyStore>;
-    if (store.transaction === undefined) return fn(this.#ctx.store, undefined);
-    if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
-    const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
-    return transaction.call<
-      SenderKeyStore,
-      [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<T>],
-      Promise<T>
-    >(this.#ctx.store, (tx) => {
-      const inner = tx?.senderKeys;
-      if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
-        throw new TypeError('transaction gave no senderKeys store');
-      return fn(inner, tx);
-    });
-  }
-
-  /**
    * Decrypts a group message from `sender`, checking in libsignal's order: decode, record, chain id,
    * version, signature, iteration (duplicate / too far ahead), then AES-CBC. The updated record is
    * stored before the plaintext is returned; any failure stores nothing.
@@ -209,7 +190,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     if (store.transaction !== undefined && typeof store.transaction !== 'function')
       throw new TypeError('store.transaction must be a function');
     return this.#ctx.run(sender, id, () =>
-      this.#inTransaction(async (into, tx) => {
+      this.#ctx.transact(async (into, tx) => {
         const { decrypted, before } = await this.#decryptIn(into, sender, skm, id);
         if (tx !== undefined) {
           // Delivered inside the transaction: a throw there rolls the record back with it.
@@ -351,6 +332,8 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   /**
    * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
    * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+   * They stay recorded as having been handed the chain: one that is no longer a member (a removed
+   * device can ask too) still makes the next `prepareSend` rotate.
    */
   markNeedsDistribution(sender: Address, distributionId: string, devices: readonly Address[]): Promise<void> {
     return membership.markNeedsDistribution(this.#ctx, sender, distributionId, devices);

@@ -16,8 +16,8 @@ import {
   StoreError,
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
-import type { GroupCipherOptions } from './group-types.js';
-import { DeviceSet, decodeHolders, encodeHolders, KeyHolderRecord } from './holders.js';
+import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-types.js';
+import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
@@ -27,7 +27,7 @@ interface PerStore {
   readonly mutex: KeyedMutex;
   readonly seeds: SigningSeedCache;
   /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
-  readonly holders: Map<string, { blob: Uint8Array; set: DeviceSet }>;
+  readonly holders: Map<string, { blob: Uint8Array; lists: HolderLists }>;
 }
 
 /** Per store object: what every cipher on that store shares. */
@@ -97,8 +97,12 @@ export class GroupContext {
    * none), or, for a record written by an earlier release, the list kept inside the state. The last
    * decoding is reused while the stored bytes are the same.
    */
-  async holdersOf(sender: Address, id: string, state: SenderKeyStateData): Promise<DeviceSet> {
-    const store = this.store;
+  async holdersOf(
+    sender: Address,
+    id: string,
+    state: SenderKeyStateData,
+    store = this.store,
+  ): Promise<HolderLists> {
     const stored =
       store.loadKeyHolders === undefined
         ? undefined
@@ -109,28 +113,35 @@ export class GroupContext {
     if (stored instanceof KeyHolderRecord) {
       if (stored.chainId === state.chainId) blob = stored.encodedDevices;
     } else blob = state.holders;
-    if (blob === undefined) return new DeviceSet();
+    if (blob === undefined) return decodeHolderLists(undefined);
     const key = `${addressToString(sender)}\u0000${id}`;
     const hit = this.#holderCache.get(key);
-    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.set;
-    const set = decodeHolders(blob);
+    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.lists;
+    const lists = decodeHolderLists(blob);
     this.#holderCache.delete(key);
-    this.#holderCache.set(key, { blob, set });
+    this.#holderCache.set(key, { blob, lists });
     if (this.#holderCache.size > 64)
       this.#holderCache.delete(this.#holderCache.keys().next().value as string);
-    return set;
+    return lists;
   }
 
-  /** Records `devices` as the holders of own chain `record.states[0]`: in the key-holder record, or
-   * inside the state when the store has no key-holder methods. */
-  saveHolders(sender: Address, id: string, record: SenderKeyRecord, devices: Address[]): Promise<void> {
+  /** Records `devices` as the holders of own chain `record.states[0]` (`resend`: those of them that
+   * asked for it again): in the key-holder record, or inside the state when the store has no
+   * key-holder methods. */
+  saveHolders(
+    sender: Address,
+    id: string,
+    record: SenderKeyRecord,
+    devices: Address[],
+    resend: Address[],
+    store = this.store,
+  ): Promise<void> {
     const state = record.states[0] as SenderKeyStateData;
-    const store = this.store;
     if (store.storeKeyHolders === undefined) {
-      const updated = { ...state, holders: encodeHolders(devices) };
-      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]));
+      const updated = { ...state, holders: encodeHolders(devices, resend) };
+      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]), store);
     }
-    const holders = KeyHolderRecord.create(state.chainId, devices);
+    const holders = KeyHolderRecord.create(state.chainId, devices, resend);
     return this.#storeCall('storing the key holder record', undefined, () =>
       (store.storeKeyHolders as NonNullable<SenderKeyStore['storeKeyHolders']>)(sender, id, holders),
     );
@@ -170,6 +181,32 @@ export class GroupContext {
 
   run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
+  }
+
+  /**
+   * `fn` over the store's transaction view (and the transaction itself) when it has `transaction`,
+   * else over the store itself (and `undefined`). Every operation that writes runs in one: a store
+   * that compares on commit (the e2ee-kit stores) then refuses the write of a tab or process whose
+   * records another one changed since it read them, instead of silently undoing that change (a
+   * chain rewound to accept a replay, a key holder forgotten).
+   */
+  transact<T>(
+    fn: (store: SenderKeyStore, tx: { readonly senderKeys: SenderKeyStore } | undefined) => Promise<T>,
+  ): Promise<T> {
+    const store = this.store as Partial<TransactionalSenderKeyStore>;
+    if (store.transaction === undefined) return fn(this.store, undefined);
+    if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
+    const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
+    return transaction.call<
+      SenderKeyStore,
+      [(tx: { readonly senderKeys: SenderKeyStore }) => Promise<T>],
+      Promise<T>
+    >(this.store, (tx) => {
+      const inner = tx?.senderKeys;
+      if (typeof inner?.loadSenderKey !== 'function' || typeof inner.storeSenderKey !== 'function')
+        throw new TypeError('transaction gave no senderKeys store');
+      return fn(inner, tx);
+    });
   }
 
   load(sender: Address, id: string, from = this.store): Promise<SenderKeyRecord | undefined> {

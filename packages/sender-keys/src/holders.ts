@@ -1,6 +1,11 @@
 /**
  * The member devices recorded as holding a sender's current chain, stored in the sender's own state
- * as `Holders { 1: repeated Device { 1: name, 2: device_id } }`. A send to a large group checks
+ * as `Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated uint32 }`: field 1 lists
+ * every device handed the chain, field 2 the positions in field 1 of those that need it again (listed
+ * by `prepareSend` and not yet confirmed, or asked for a resend): a few bytes each, so a rotation
+ * that lists every member does not double the list. A device
+ * that asked stays in field 1 until the chain is replaced: it may still hold the key, so its removal
+ * from the group must still rotate the chain. A send to a large group checks
  * every member against this list, so decoding has a fast path for the canonical form this package
  * writes (anything else goes through the general protobuf reader), and lookups go by name (whose
  * hash the engine caches) and then by device id, without building a key string per device.
@@ -62,17 +67,38 @@ export class DeviceSet {
   }
 }
 
-export function encodeHolders(devices: readonly Address[]): Uint8Array {
+/** The devices handed one chain, and those of them that need it again. */
+export interface HolderLists {
+  readonly holders: DeviceSet;
+  readonly resend: DeviceSet;
+}
+
+/**
+ * `resend` (devices of `devices`; others are skipped) is written after `devices`: the canonical form
+ * without a resend is what the fast path reads.
+ */
+export function encodeHolders(devices: readonly Address[], resend: readonly Address[] = []): Uint8Array {
   const w = new ProtoWriter();
-  for (const d of devices) w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+  const at = new DeviceSet();
+  for (const d of devices) {
+    w.bytes(1, new ProtoWriter().string(1, d.name).uint32(2, d.deviceId).finish());
+    at.add(d.name, d.deviceId);
+  }
+  for (const d of resend) {
+    const i = at.indexOf(d.name, d.deviceId);
+    if (i >= 0) w.uint32(2, i);
+  }
   return w.finish();
 }
+
+/** Longest device name (UTF-16 code units), as core's `validateAddress`. */
+const MAX_NAME_LENGTH = 1024;
 
 function addChecked(out: DeviceSet, name: unknown, deviceId: unknown): void {
   if (
     typeof name !== 'string' ||
     name.length === 0 ||
-    name.length > 1024 ||
+    name.length > MAX_NAME_LENGTH ||
     typeof deviceId !== 'number' ||
     deviceId < 1 ||
     deviceId > MAX_DEVICE_ID
@@ -131,7 +157,13 @@ function walkCanonical(
 }
 
 function nameOf(raw: Uint8Array, ascii: boolean): string {
-  if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+  if (ascii) {
+    // Checked before the conversion: `apply` with a few hundred thousand arguments (a record edited
+    // on disk) overflows the stack with a RangeError. ASCII bytes are one code unit each.
+    if (raw.length > MAX_NAME_LENGTH)
+      throw new DecodeError('sender key record holds a malformed device address');
+    return String.fromCharCode.apply(null, raw as unknown as number[]);
+  }
   try {
     return fromUtf8(raw);
   } catch {
@@ -143,22 +175,34 @@ function nameOf(raw: Uint8Array, ascii: boolean): string {
 export function validateHolders(bytes: Uint8Array): void {
   const ok = walkCanonical(bytes, (raw, ascii, deviceId) => {
     if (ascii) {
-      if (raw.length === 0 || raw.length > 1024 || deviceId < 1 || deviceId > MAX_DEVICE_ID) {
+      if (raw.length === 0 || raw.length > MAX_NAME_LENGTH || deviceId < 1 || deviceId > MAX_DEVICE_ID) {
         throw new DecodeError('sender key record holds a malformed device address');
       }
     } else addChecked(new DeviceSet(), nameOf(raw, false), deviceId);
   });
-  if (!ok) decodeHolders(bytes);
+  if (!ok) decodeHolderLists(bytes);
 }
 
+/** The devices handed the chain (field 1). */
 export function decodeHolders(bytes: Uint8Array | undefined): DeviceSet {
+  return decodeHolderLists(bytes).holders;
+}
+
+export function decodeHolderLists(bytes: Uint8Array | undefined): HolderLists {
   const fast = new DeviceSet();
-  if (bytes === undefined) return fast;
+  const resend = new DeviceSet();
+  if (bytes === undefined) return { holders: fast, resend };
   if (walkCanonical(bytes, (raw, ascii, deviceId) => addChecked(fast, nameOf(raw, ascii), deviceId)))
-    return fast;
+    return { holders: fast, resend };
   const out = new DeviceSet();
+  const again: number[] = [];
   const r = new ProtoReader(bytes);
   for (let h = r.next(); h; h = r.next()) {
+    if (h.field === 2) {
+      r.expect(h, WireType.Varint);
+      again.push(r.uint32());
+      continue;
+    }
     if (h.field !== 1) {
       r.skip(h.wireType);
       continue;
@@ -178,7 +222,12 @@ export function decodeHolders(bytes: Uint8Array | undefined): DeviceSet {
     }
     addChecked(out, name, deviceId);
   }
-  return out;
+  for (const i of again) {
+    if (i >= out.size) throw new DecodeError('sender key record holds a malformed device address');
+    const d = out.at(i);
+    resend.add(d.name, d.deviceId);
+  }
+  return { holders: out, resend };
 }
 
 /** Validates a list of devices; repeats are dropped, the first occurrence's order kept. */
@@ -215,12 +264,20 @@ export class KeyHolderRecord {
     this.#holders = holders;
   }
 
-  static create(chainId: number, devices: readonly Address[]): KeyHolderRecord {
+  /** `resend`: those of `devices` that asked for the chain again (others are ignored). */
+  static create(
+    chainId: number,
+    devices: readonly Address[],
+    resend: readonly Address[] = [],
+  ): KeyHolderRecord {
     if (!Number.isInteger(chainId) || chainId < 0 || chainId > 0xffff_ffff) {
       throw new RangeError('chainId must be a uint32');
     }
     const set = uniqueDevices(devices, 'devices');
-    return new KeyHolderRecord(chainId, encodeHolders(set.list()));
+    const again = uniqueDevices(resend, 'resend')
+      .list()
+      .filter((d) => set.has(d));
+    return new KeyHolderRecord(chainId, encodeHolders(set.list(), again));
   }
 
   static deserialize(bytes: Uint8Array): KeyHolderRecord {
@@ -248,7 +305,7 @@ export class KeyHolderRecord {
     return writeTagged(KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, w.finish());
   }
 
-  /** The devices (new frozen addresses, in the order they were recorded). */
+  /** Every device handed the chain, those that asked for it again included (new frozen addresses, in the order they were recorded). */
   get devices(): Address[] {
     return decodeHolders(this.#holders).list();
   }

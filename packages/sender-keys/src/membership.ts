@@ -6,7 +6,7 @@
 import { type Address, validateAddress } from '@e2ee-kit/core';
 import { distributionMessageFor, type GroupContext } from './group-context.js';
 import type { PrepareSendOptions, RotationReason, SendPlan } from './group-types.js';
-import { DeviceSet, uniqueDevices } from './holders.js';
+import { DeviceSet, decodeHolderLists, uniqueDevices } from './holders.js';
 import type { SenderKeyDistributionMessage } from './messages.js';
 import { SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { normalizeDistributionId } from './uuid.js';
@@ -35,49 +35,67 @@ export async function prepareSend(
   if (maxAgeMs !== undefined && (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0)) {
     throw new RangeError('maxAgeMs must be a non-negative number');
   }
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const now = ctx.now();
-    let state = record?.states[0];
-    let rotation: RotationReason | undefined;
-    const removed: Address[] = [];
-    // One pass over the members: which holders are still members, which members lack the key.
-    const holders =
-      state === undefined || state.signingPrivate === undefined
-        ? new DeviceSet()
-        : await ctx.holdersOf(sender, id, state);
-    const held = new Uint8Array(holders.size);
-    const lacking = new DeviceSet();
-    for (const m of memberList) {
-      const i = holders.indexOf(m.name, m.deviceId);
-      if (i >= 0) held[i] = 1;
-      else lacking.add(m.name, m.deviceId);
-    }
-    if (state === undefined || state.signingPrivate === undefined) {
-      rotation = 'created';
-    } else {
-      for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
-      if (removed.length > 0) rotation = 'member-removed';
-      else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
-        rotation = 'expired';
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const now = ctx.now();
+      let state = record?.states[0];
+      let rotation: RotationReason | undefined;
+      const removed: Address[] = [];
+      // One pass over the members: which holders are still members, which members lack the key (a
+      // holder that asked for a resend lacks it, and still counts as a holder if it was removed).
+      const { holders, resend } =
+        state === undefined || state.signingPrivate === undefined
+          ? decodeHolderLists(undefined)
+          : await ctx.holdersOf(sender, id, state, store);
+      const held = new Uint8Array(holders.size);
+      const lacking = new DeviceSet();
+      for (const m of memberList) {
+        const i = holders.indexOf(m.name, m.deviceId);
+        if (i >= 0) held[i] = 1;
+        if (i < 0 || (resend.size > 0 && resend.indexOf(m.name, m.deviceId) >= 0))
+          lacking.add(m.name, m.deviceId);
       }
-    }
-    let needsDistribution = lacking.list();
-    if (rotation !== undefined) {
-      state = await ctx.newOwnState(record?.chainIds ?? []);
-      await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
-      needsDistribution = uniqueDevices(memberList, 'members').list();
-    }
-    const current = state as SenderKeyStateData;
-    return {
-      distributionId: id,
-      chainId: current.chainId,
-      rotation,
-      removed,
-      needsDistribution,
-      distributionMessage: distributionMessageFor(id, current),
-    };
-  });
+      if (state === undefined || state.signingPrivate === undefined) {
+        rotation = 'created';
+      } else {
+        for (let i = 0; i < held.length; i++) if (held[i] === 0) removed.push(holders.at(i));
+        if (removed.length > 0) rotation = 'member-removed';
+        else if (maxAgeMs !== undefined && state.createdAt !== 0 && now - state.createdAt >= maxAgeMs) {
+          rotation = 'expired';
+        }
+      }
+      let needsDistribution = lacking.list();
+      let handed = holders.list();
+      let again = resend.list();
+      let current = record as SenderKeyRecord;
+      if (rotation !== undefined) {
+        state = await ctx.newOwnState(record?.chainIds ?? []);
+        current = SenderKeyRecord.fromStates([state]);
+        await ctx.save(sender, id, current, store);
+        needsDistribution = uniqueDevices(memberList, 'members').list();
+        handed = [];
+        again = [];
+      }
+      // Recorded as handed the chain before the app hands it out (and as needing it until
+      // `markDelivered`): a send that reports a failure may still have arrived, so the device's
+      // removal must rotate the chain whether or not its delivery was ever confirmed.
+      const fresh = needsDistribution.filter(
+        (d) => rotation !== undefined || holders.indexOf(d.name, d.deviceId) < 0,
+      );
+      if (fresh.length > 0)
+        await ctx.saveHolders(sender, id, current, [...handed, ...fresh], [...again, ...fresh], store);
+      const chain = state as SenderKeyStateData;
+      return {
+        distributionId: id,
+        chainId: chain.chainId,
+        rotation,
+        removed,
+        needsDistribution,
+        distributionMessage: distributionMessageFor(id, chain),
+      };
+    }),
+  );
 }
 
 /**
@@ -94,23 +112,29 @@ export async function markDelivered(
 ): Promise<boolean> {
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
-  const list = uniqueDevices(devices, 'devices').list();
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = record?.states[0];
-    if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined) return false;
-    const holders = await ctx.holdersOf(sender, id, state);
-    const updated = holders.list();
-    const size = holders.size;
-    for (const d of list) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
-    if (updated.length !== size) await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated);
-    return true;
-  });
+  const delivered = uniqueDevices(devices, 'devices');
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = record?.states[0];
+      if (state === undefined || state.chainId !== chainId || state.signingPrivate === undefined)
+        return false;
+      const { holders, resend } = await ctx.holdersOf(sender, id, state, store);
+      const updated = holders.list();
+      for (const d of delivered.list()) if (holders.indexOf(d.name, d.deviceId) < 0) updated.push(d);
+      const stillResend = resend.list().filter((d) => !delivered.has(d));
+      if (updated.length !== holders.size || stillResend.length !== resend.size)
+        await ctx.saveHolders(sender, id, record as SenderKeyRecord, updated, stillResend, store);
+      return true;
+    }),
+  );
 }
 
 /**
  * Forgets that `devices` hold the current key, so the next `prepareSend` lists them again. Use it when
  * a device asks for a resend (it reported a missing sender key) or was re-registered with the same id.
+ * They stay recorded as having been handed the chain: one that is no longer a member (a removed
+ * device can ask too) still makes the next `prepareSend` rotate.
  */
 export async function markNeedsDistribution(
   ctx: GroupContext,
@@ -122,15 +146,24 @@ export async function markNeedsDistribution(
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
   const drop = uniqueDevices(devices, 'devices');
-  await ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = record?.states[0];
-    if (state === undefined || state.signingPrivate === undefined) return;
-    const holders = (await ctx.holdersOf(sender, id, state)).list();
-    const kept = holders.filter((h) => !drop.has(h));
-    if (kept.length === holders.length) return;
-    await ctx.saveHolders(sender, id, record as SenderKeyRecord, kept);
-  });
+  await ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = record?.states[0];
+      if (state === undefined || state.signingPrivate === undefined) return;
+      const { holders, resend } = await ctx.holdersOf(sender, id, state, store);
+      const added = holders.list().filter((h) => drop.has(h) && !resend.has(h));
+      if (added.length === 0) return;
+      await ctx.saveHolders(
+        sender,
+        id,
+        record as SenderKeyRecord,
+        holders.list(),
+        [...resend.list(), ...added],
+        store,
+      );
+    }),
+  );
 }
 
 /**
@@ -144,12 +177,14 @@ export async function rotate(
 ): Promise<SenderKeyDistributionMessage> {
   validateAddress(sender);
   const id = normalizeDistributionId(distributionId);
-  return ctx.run(sender, id, async () => {
-    const record = await ctx.load(sender, id);
-    const state = await ctx.newOwnState(record?.chainIds ?? []);
-    await ctx.save(sender, id, SenderKeyRecord.fromStates([state]));
-    return distributionMessageFor(id, state);
-  });
+  return ctx.run(sender, id, () =>
+    ctx.transact(async (store) => {
+      const record = await ctx.load(sender, id, store);
+      const state = await ctx.newOwnState(record?.chainIds ?? []);
+      await ctx.save(sender, id, SenderKeyRecord.fromStates([state]), store);
+      return distributionMessageFor(id, state);
+    }),
+  );
 }
 
 /** Member devices recorded as holding `sender`'s current chain for `distributionId`. */
@@ -163,6 +198,8 @@ export async function keyHolders(
   return ctx.run(sender, id, async () => {
     const record = await ctx.load(sender, id);
     const state = record?.states[0];
-    return state?.signingPrivate === undefined ? [] : (await ctx.holdersOf(sender, id, state)).list();
+    if (state?.signingPrivate === undefined) return [];
+    const { holders, resend } = await ctx.holdersOf(sender, id, state);
+    return holders.list().filter((h) => !resend.has(h));
   });
 }

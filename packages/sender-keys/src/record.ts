@@ -12,7 +12,7 @@
  * State  { 1: chain_id, 2: {1: iteration, 2: chain key}, 3: {1: public 33 B, 2: private 32 B,
  *          3: ed25519 seed 32 B, 4: ed25519 sign bit}, 4: repeated {1: iteration, 2: seed},
  *          5: message_version, 6: superseded_at_ms, 7: created_at_ms, 8: holders }
- * Holders { 1: repeated Device { 1: name, 2: device_id } }
+ * Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated uint32 (field-1 positions needing it again) }
  * ```
  *
  * `toLibsignal()` / `fromLibsignal()` convert to and from libsignal's own `SenderKeyRecord` bytes.

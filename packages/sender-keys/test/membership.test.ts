@@ -134,10 +134,12 @@ describe('a store without key-holder methods', () => {
       storeSenderKey: inner.storeSenderKey.bind(inner),
     };
     const sender = new GroupCipher(store);
-    const plan = await sender.prepareSend(alice, D, [bob1, carol]);
+    const created = await sender.rotate(alice, D); // an own chain, nobody recorded yet
     const small = inner.rawRecord(alice, D)?.length ?? 0;
+    const plan = await sender.prepareSend(alice, D, [bob1, carol]);
+    expect(plan.chainId).toBe(created.chainId);
+    expect((inner.rawRecord(alice, D)?.length ?? 0) > small).toBe(true); // handed out: recorded inside
     await sender.markDelivered(alice, D, plan.chainId, [bob1, carol]);
-    expect((inner.rawRecord(alice, D)?.length ?? 0) > small).toBe(true);
     expect(inner.rawKeyHolders(alice, D)).toBeUndefined();
     expect(await sender.keyHolders(alice, D)).toEqual([bob1, carol]);
     await sender.markNeedsDistribution(alice, D, [carol]);
@@ -181,6 +183,50 @@ describe('rotation', () => {
     expect(((await g.aliceStore.loadSenderKey(alice, D)) as SenderKeyRecord).chainIds).toEqual([
       after.plan.chainId,
     ]);
+  });
+
+  it('a removed device that asks for a resend before the next send still rotates the chain (both store kinds)', async () => {
+    for (const holderMethods of [true, false]) {
+      const g = group();
+      const sender = holderMethods
+        ? g.sender
+        : new GroupCipher({
+            loadSenderKey: g.aliceStore.loadSenderKey.bind(g.aliceStore),
+            storeSenderKey: g.aliceStore.storeSenderKey.bind(g.aliceStore),
+          });
+      const first = await sender.prepareSend(alice, D, [bob1, carol]);
+      for (const m of [bob1, carol])
+        await g.device(m).processDistributionMessage(alice, first.distributionMessage);
+      await sender.markDelivered(alice, D, first.chainId, [bob1, carol]);
+      // carol leaves; her device (which holds the chain key) then reports a missing sender key, and
+      // the app, as the docs say, calls markNeedsDistribution for it
+      await sender.markNeedsDistribution(alice, D, [carol]);
+      expect(await sender.keyHolders(alice, D)).toEqual([bob1]);
+      const plan = await sender.prepareSend(alice, D, [bob1]);
+      expect([plan.rotation, plan.removed, plan.needsDistribution]).toEqual([
+        'member-removed',
+        [carol],
+        [bob1],
+      ]);
+      const wire = await sender.encrypt(alice, D, utf8('without carol'));
+      expect(await thrown(g.device(carol).decrypt(alice, wire))).toBeInstanceOf(MissingSenderKeyError);
+    }
+  });
+
+  it('a device handed the distribution message but never confirmed still rotates the chain when removed', async () => {
+    const g = group();
+    const plan = await g.sender.prepareSend(alice, D, [bob1, carol]);
+    for (const m of [bob1, carol])
+      await g.device(m).processDistributionMessage(alice, plan.distributionMessage);
+    // carol's send reported a failure (a timeout) although it reached her: only bob1 is confirmed
+    await g.sender.markDelivered(alice, D, plan.chainId, [bob1]);
+    expect(await g.sender.keyHolders(alice, D)).toEqual([bob1]);
+    const retry = await g.sender.prepareSend(alice, D, [bob1, carol]);
+    expect([retry.rotation, retry.needsDistribution]).toEqual([undefined, [carol]]);
+    const after = await g.sender.prepareSend(alice, D, [bob1]);
+    expect([after.rotation, after.removed]).toEqual(['member-removed', [carol]]);
+    const wire = await g.sender.encrypt(alice, D, utf8('without carol'));
+    expect(await thrown(g.device(carol).decrypt(alice, wire))).toBeInstanceOf(MissingSenderKeyError);
   });
 
   it('a removed device of a remaining member also rotates', async () => {

@@ -176,4 +176,54 @@ describe('key holders encoding', () => {
       expect(() => decodeHolders(bad)).toThrow(DecodeError);
     }
   });
+
+  it('devices that asked for a resend are a second list after the first, which earlier releases read alone', async () => {
+    const { decodeHolderLists, decodeHolders, encodeHolders } = await import('../src/holders.js');
+    const bob = { name: 'bob', deviceId: 1 };
+    const carol = { name: 'carol', deviceId: 2 };
+    const both = encodeHolders([bob, carol], [carol]);
+    const lists = decodeHolderLists(both);
+    expect([lists.holders.list(), lists.resend.list()]).toEqual([[bob, carol], [carol]]);
+    expect(decodeHolders(both).list()).toEqual([bob, carol]); // field 2 skipped, as before
+    const record = KeyHolderRecord.deserialize(
+      KeyHolderRecord.create(9, [bob, carol], [carol, bob, { name: 'x', deviceId: 1 }]).serialize(),
+    );
+    expect(record.devices).toEqual([bob, carol]);
+    const again = decodeHolderLists(record.encodedDevices).resend.list();
+    expect(again).toEqual([carol, bob]); // only devices of the first list
+    // a position, not a second copy: a rotation listing every member barely grows the list
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name: `member-${i}-of-a-large-group`,
+      deviceId: 1,
+    }));
+    expect(encodeHolders(many, many).length).toBeLessThan(encodeHolders(many).length * 1.15);
+    expect(() => decodeHolderLists(Uint8Array.of(...encodeHolders([bob]), 0x10, 0x01))).toThrow(DecodeError);
+    expect(() => decodeHolderLists(Uint8Array.of(...encodeHolders([bob]), 0x12, 0x00))).toThrow(DecodeError);
+  });
+
+  it('a record edited on disk with a 300,000-character device name: DecodeError, not a stack overflow', async () => {
+    const { decodeHolders } = await import('../src/holders.js');
+    const { ProtoWriter } = await import('@e2ee-kit/core');
+    const device = (name: string) =>
+      new ProtoWriter().bytes(1, new ProtoWriter().string(1, name).uint32(2, 1).finish()).finish();
+    for (const length of [1025, 300_000]) {
+      expect(() => decodeHolders(device('a'.repeat(length)))).toThrow(DecodeError);
+    }
+    // The same list inside an own state (a store without key-holder methods), read by the membership calls.
+    const bytes = new InMemorySenderKeyStore();
+    const store = {
+      loadSenderKey: bytes.loadSenderKey.bind(bytes),
+      storeSenderKey: bytes.storeSenderKey.bind(bytes),
+    };
+    const c = new GroupCipher(store);
+    const me = { name: 'me', deviceId: 1 };
+    const bob = { name: 'bob', deviceId: 1 };
+    const id = sessions.fixed.distributionId;
+    await c.prepareSend(me, id, [bob]);
+    const own = (await store.loadSenderKey(me, id)) as SenderKeyRecord;
+    const state = { ...(own.states[0] as (typeof own.states)[number]), holders: device('a'.repeat(300_000)) };
+    bytes.setRawRecord(me, id, SenderKeyRecord.fromStates([state]).serialize());
+    expect(await thrown(c.prepareSend(me, id, [bob]))).toBeInstanceOf(DecodeError);
+    expect(await thrown(c.keyHolders(me, id))).toBeInstanceOf(DecodeError);
+  });
 });
