@@ -116,15 +116,20 @@ export async function* sealPayload(
   const size = 2 ** chunkLog2;
   const seal = chunkAead(p, suite, 'seal');
   const pool = new BufferPool(size);
-  yield* inOrder(async (index) => {
-    const buf = pool.take();
-    const { length, more } = await reader.readIntoWithLookahead(buf);
-    const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
-    pool.recycleAfter(buf, job);
-    return { job, last: !more };
-  });
-  pool.wipe();
-  wipe(key);
+  // In `finally`: a consumer that stops early (a cancelled upload) or an error ends the generator
+  // at its `yield`, and the key and the plaintext buffers must be wiped then too.
+  try {
+    yield* inOrder(async (index) => {
+      const buf = pool.take();
+      const { length, more } = await reader.readIntoWithLookahead(buf);
+      const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
+      pool.recycleAfter(buf, job);
+      return { job, last: !more };
+    });
+  } finally {
+    pool.wipe();
+    wipe(key);
+  }
 }
 
 /** The plaintext chunks of one file whose header and slots were verified, each released once it authenticated. */
@@ -222,13 +227,16 @@ export async function* openPayload(
   };
   const pool = new BufferPool(full);
   let previous: Promise<unknown> = Promise.resolve();
-  yield* inOrder(async (index) => {
-    const buf = pool.take();
-    const { length, more } = await reader.readIntoWithLookahead(buf);
-    const job = open(buf.subarray(0, length), index, !more, previous);
-    previous = job;
-    pool.recycleAfter(buf, job);
-    return { job, last: !more };
-  });
-  wipe(key);
+  try {
+    yield* inOrder(async (index) => {
+      const buf = pool.take();
+      const { length, more } = await reader.readIntoWithLookahead(buf);
+      const job = open(buf.subarray(0, length), index, !more, previous);
+      previous = job;
+      pool.recycleAfter(buf, job);
+      return { job, last: !more };
+    });
+  } finally {
+    wipe(key); // also when the consumer stops early or a chunk fails (see sealPayload)
+  }
 }
