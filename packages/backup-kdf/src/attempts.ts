@@ -125,7 +125,10 @@ export interface LocalBackoffPolicyOptions {
    * so a typo can only show up as a failed unlock (spec §8.7).
    */
   maxFailuresHexKey?: number;
-  /** Lockout lengths: the n-th failure past `maxFailures` waits `steps[min(n, last)]` (default 30 s, 5 min, 1 h, 24 h). */
+  /**
+   * Lockout lengths: the n-th failure past `maxFailures` waits `steps[min(n, last)]` (default 30 s, 5 min,
+   * 1 h, 24 h). Finite; a lock is capped at the last time a `Date` holds (year 275760).
+   */
   lockoutStepsMs?: readonly number[];
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
@@ -238,8 +241,10 @@ export class LocalBackoffPolicy implements AttemptPolicy {
       throw new RangeError('maxFailures must be a positive integer');
     if (!Number.isInteger(this.#maxHex) || this.#maxHex < 1)
       throw new RangeError('maxFailuresHexKey must be a positive integer');
-    if (this.#steps.length === 0 || this.#steps.some((s) => !(s >= 0)))
-      throw new RangeError('lockoutStepsMs must be non-empty and ≥ 0');
+    // Finite: the record stores the lock's end as a finite time (an infinite one would read back as
+    // malformed). For a lock that never ends in practice, pass a large finite step.
+    if (this.#steps.length === 0 || this.#steps.some((s) => !(Number.isFinite(s) && s >= 0)))
+      throw new RangeError('lockoutStepsMs must be non-empty, finite and ≥ 0');
   }
 
   async #read(scope: string): Promise<Uint8Array | undefined> {
@@ -312,7 +317,8 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     const max = this.#maxFor(scope);
     if (failures >= max) {
       const step = this.#steps[Math.min(failures - max, this.#steps.length - 1)]!;
-      r.lockedUntilMs = this.#now() + step;
+      // Capped at the last time a Date can hold: beyond it `lockedUntil` would be an Invalid Date.
+      r.lockedUntilMs = Math.min(this.#now() + step, MAX_DATE_MS);
     }
   }
 
@@ -386,6 +392,9 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     );
   }
 }
+
+/** The largest time a `Date` holds (ECMA-262: ±8.64e15 ms around the epoch). */
+const MAX_DATE_MS = 8.64e15;
 
 /** How often one update re-reads after losing a compare-and-set to another context. */
 const MAX_UPDATE_TRIES = 64;

@@ -21,8 +21,8 @@ const PIPELINE_DEPTH = 4;
 /** How far (in chunk positions) a failing chunk is searched for, to report reordering precisely. */
 const REORDER_SEARCH_WINDOW = 256;
 /**
- * Bytes of AEAD work one diagnosis may spend (each search below is also capped by it), so that
- * damage to a file with large chunks cannot make the error path run for minutes.
+ * Bytes of AEAD work each search of a diagnosis may spend (one diagnosis per file: see `open`), so
+ * that damage to a file with large chunks cannot make the error path run for minutes.
  */
 const DIAGNOSIS_BUDGET_BYTES = 64 * 1024 * 1024;
 /**
@@ -116,15 +116,20 @@ export async function* sealPayload(
   const size = 2 ** chunkLog2;
   const seal = chunkAead(p, suite, 'seal');
   const pool = new BufferPool(size);
-  yield* inOrder(async (index) => {
-    const buf = pool.take();
-    const { length, more } = await reader.readIntoWithLookahead(buf);
-    const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
-    pool.recycleAfter(buf, job);
-    return { job, last: !more };
-  });
-  pool.wipe();
-  wipe(key);
+  // In `finally`: a consumer that stops early (a cancelled upload) or an error ends the generator
+  // at its `yield`, and the key and the plaintext buffers must be wiped then too.
+  try {
+    yield* inOrder(async (index) => {
+      const buf = pool.take();
+      const { length, more } = await reader.readIntoWithLookahead(buf);
+      const job = seal.call(p, key, chunkNonce(index, !more), buf.subarray(0, length), aad);
+      pool.recycleAfter(buf, job);
+      return { job, last: !more };
+    });
+  } finally {
+    pool.wipe();
+    wipe(key);
+  }
 }
 
 /** The plaintext chunks of one file whose header and slots were verified, each released once it authenticated. */
@@ -148,6 +153,12 @@ export async function* openPayload(
       throw err;
     }
   };
+  const invalid = (index: number) =>
+    new BackupPayloadError(
+      BackupErrorCode.ChunkInvalid,
+      'backup chunk does not authenticate (modified, cut short, or from another file)',
+      index,
+    );
   const diagnose = async (data: Uint8Array, index: number, atEnd: boolean): Promise<E2eeError> => {
     if (data.length === 0) {
       return new BackupPayloadError(BackupErrorCode.Truncated, 'backup payload is missing', index);
@@ -187,19 +198,27 @@ export async function* openPayload(
         }
       }
     }
-    return new BackupPayloadError(
-      BackupErrorCode.ChunkInvalid,
-      'backup chunk does not authenticate (modified, cut short, or from another file)',
-      index,
-    );
+    return invalid(index);
   };
-  const open = async (data: Uint8Array, index: number, atEnd: boolean): Promise<Uint8Array> => {
+  const open = async (
+    data: Uint8Array,
+    index: number,
+    atEnd: boolean,
+    before: Promise<unknown>,
+  ): Promise<Uint8Array> => {
     let plain: Uint8Array;
     try {
       plain = await openChunk.call(p, key, chunkNonce(index, atEnd), data, aad);
     } catch (err) {
       if (!(err instanceof VerificationError)) throw err;
-      throw await diagnose(data, index, atEnd);
+      // Only the first failing chunk in file order is ever reported: a later one in flight waits
+      // for the chunk before it and, if that failed, skips its diagnosis. Else every damaged chunk
+      // in the pipeline spent a whole budget, still running after the error was delivered.
+      const earlierFailed = await before.then(
+        () => false,
+        () => true,
+      );
+      throw earlierFailed ? invalid(index) : await diagnose(data, index, atEnd);
     }
     if (atEnd && index > 0 && plain.length === 0) {
       throw new BackupFormatError(BackupErrorCode.Malformed, 'empty final chunk after other chunks', 'chunk');
@@ -207,12 +226,17 @@ export async function* openPayload(
     return plain;
   };
   const pool = new BufferPool(full);
-  yield* inOrder(async (index) => {
-    const buf = pool.take();
-    const { length, more } = await reader.readIntoWithLookahead(buf);
-    const job = open(buf.subarray(0, length), index, !more);
-    pool.recycleAfter(buf, job);
-    return { job, last: !more };
-  });
-  wipe(key);
+  let previous: Promise<unknown> = Promise.resolve();
+  try {
+    yield* inOrder(async (index) => {
+      const buf = pool.take();
+      const { length, more } = await reader.readIntoWithLookahead(buf);
+      const job = open(buf.subarray(0, length), index, !more, previous);
+      previous = job;
+      pool.recycleAfter(buf, job);
+      return { job, last: !more };
+    });
+  } finally {
+    wipe(key); // also when the consumer stops early or a chunk fails (see sealPayload)
+  }
 }

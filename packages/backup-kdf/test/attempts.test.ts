@@ -77,6 +77,26 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
     expect(state).toEqual({ failures: 0, remainingAttempts: 5, lockedUntil: undefined });
   });
 
+  it('a very long lockout step (an app wanting "permanent") stays a lockout; an infinite one is refused', async () => {
+    // A Date holds at most 8.64e15 ms after the epoch (ECMA-262, Time Values and Time Range): a lock
+    // beyond it must still read back as locked, not as a malformed record or a bare RangeError.
+    const store = new MemoryAttemptStore();
+    const attempts = new LocalBackoffPolicy({ store, maxFailures: 1, lockoutStepsMs: [1e300] });
+    const open = (password: string) =>
+      openBackup(set.fileA, { password }, { attempts }).catch((e: unknown) => e);
+    const failed = (await open('wrong password')) as IncorrectSecretError;
+    expect(failed).toBeInstanceOf(IncorrectSecretError);
+    expect(Number.isNaN(failed.lockedUntil!.getTime())).toBe(false);
+    for (const password of ['wrong password', PASSWORD]) {
+      const locked = (await open(password)) as LockedOutError;
+      expect(locked).toBeInstanceOf(LockedOutError);
+      expect(locked.until.getTime()).toBe(8.64e15);
+    }
+    for (const steps of [[Number.POSITIVE_INFINITY], [30_000, Number.NaN], [-1]]) {
+      expect(() => new LocalBackoffPolicy({ store, lockoutStepsMs: steps })).toThrow(RangeError);
+    }
+  });
+
   it('typos of the recovery key and empty/short passwords are not attempts', async () => {
     const s = setup();
     const d = set.recoveryKey.toDisplayString().replace(/ /g, '');

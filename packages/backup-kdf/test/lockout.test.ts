@@ -215,6 +215,25 @@ describe('forged files and files of other backups', () => {
     expect(await s.failures('recovery')).toBe(0);
   });
 
+  it('a copy of the victim’s password slot beside a second password slot is refused before any KDF', async () => {
+    // One password slot per file is what keeps a forger from trying a guess on the victim's slot
+    // and then opening a slot of their own with it (a success, whose earlier tries are not charged).
+    const s = setup();
+    const victimPassword = rawSlots(victim.fileA).find((x) => x[0] === 0x01)!;
+    const attackerPassword = rawSlots(attacker.fileA).find((x) => x[0] === 0x01)!;
+    for (const slots of [
+      [victimPassword, attackerPassword],
+      [attackerPassword, victimPassword],
+    ]) {
+      const forged = forgePreamble(attacker.fileA, attackerDek, victim.keyring.backupId, slots);
+      const { err } = await s.tryUnlock(forged, { password: PASSWORD });
+      expect(err).toBeInstanceOf(BackupFormatError);
+      expect((err as BackupFormatError).code).toBe(BackupErrorCode.Malformed);
+    }
+    expect(s.argon2Provider.calls).toBe(0);
+    expect(await s.failures()).toBe(0);
+  });
+
   it('the victim’s slot under a forged header and MAC: guesses count against the same budget', async () => {
     const s = setup();
     const victimPassword = rawSlots(victim.fileA).find((x) => x[0] === 0x01)!;

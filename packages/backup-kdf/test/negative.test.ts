@@ -14,7 +14,14 @@ import {
   readBackupMetadata,
 } from '@e2ee-kit/backup-kdf';
 import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
-import { DecodeError, type E2eeError, VerificationError, WrongPasswordError } from '@e2ee-kit/core';
+import {
+  type CryptoProvider,
+  DecodeError,
+  type E2eeError,
+  VerificationError,
+  WrongPasswordError,
+} from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
 import { CHUNK, concat, countingArgon2, layout, makeSet, openAll, PASSWORD } from './helpers.js';
@@ -422,7 +429,50 @@ describe('default attempt policy', () => {
   });
 });
 
+/** `inner` with its AES-GCM decryptions counted (bytes in), for work-budget checks. */
+function countingDecrypts(inner: CryptoProvider): { provider: CryptoProvider; bytes: () => number } {
+  let bytes = 0;
+  const provider: CryptoProvider = {
+    ...inner,
+    name: `${inner.name}+counting`,
+    aes256GcmDecrypt: (key, nonce, sealed, aad) => {
+      bytes += sealed.length;
+      return inner.aes256GcmDecrypt(key, nonce, sealed, aad);
+    },
+  };
+  return { provider, bytes: () => bytes };
+}
+
+/** Resolves once `read()` has stopped changing for `quietMs` (work left running in the background). */
+async function settled(read: () => number, quietMs = 300): Promise<number> {
+  for (let last = -1; ; ) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    if (read() === last) return last;
+    last = read();
+  }
+}
+
 describe('diagnosis with large chunks stays within its budget and still names the failure', () => {
+  it('several damaged chunks in flight: only the first (in file order) is diagnosed, once', async () => {
+    // With 64 KiB chunks each reordering search may spend its whole 64 MiB; four damaged chunks
+    // in the pipeline each ran one, still decrypting after the error had been delivered.
+    const size = 1 << 16;
+    const plain = new Uint8Array(10 * size + 5).fill(3);
+    const file = await set.keyring.encrypt([plain], { chunkSize: size }).bytes();
+    const l = layout(file, size);
+    const bad = file.slice();
+    for (const i of [1, 2, 3, 4]) bad[l.chunks[i]![0] + 20]! ^= 1;
+    const counted = countingDecrypts(nodeProvider);
+    const { error, released } = await openAll(bad, { password: PASSWORD }, { provider: counted.provider });
+    payloadError(error, BackupErrorCode.ChunkInvalid, 1);
+    expect(released).toEqual(plain.subarray(0, size));
+    const spent = await settled(counted.bytes);
+    // Chunk 1's search (positions 0 and 2…256, two flags each: ≈ 32 MiB; 135 MiB when each of the
+    // four ran its own), within the 64 MiB budget with the chunks read before the error.
+    expect(spent).toBeGreaterThan(30 * 2 ** 20);
+    expect(spent).toBeLessThanOrEqual(64 * 2 ** 20 + 8 * (size + 16));
+  });
+
   it('1 MiB chunks: adjacent swap → REORDERED, 1 trailing byte → TRAILING_DATA, garbage tail → CHUNK_INVALID', async () => {
     const big = 1 << 20;
     const plain = new Uint8Array(3 * big + 10).fill(7);

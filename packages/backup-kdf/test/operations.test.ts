@@ -13,7 +13,8 @@ import {
   unlockBackup,
 } from '@e2ee-kit/backup-kdf';
 import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
-import { toHex } from '@e2ee-kit/core';
+import { type CryptoProvider, toHex } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
 import { describe, expect, it } from 'vitest';
 import {
   CHUNK,
@@ -342,6 +343,41 @@ describe('external slot hook (server / HSM / enclave gated secret)', () => {
 });
 
 describe('keyring hygiene', () => {
+  it('a consumer that stops early still gets the payload key and the plaintext buffers wiped', async () => {
+    // Records what the stream hands the AEAD (its own arrays: the payload key, the chunk buffers).
+    const seen: { keys: Uint8Array[]; inputs: Uint8Array[] } = { keys: [], inputs: [] };
+    const provider: CryptoProvider = {
+      ...nodeProvider,
+      aes256GcmEncrypt: (key, nonce, data, aad) => {
+        seen.keys.push(key);
+        seen.inputs.push(data);
+        return nodeProvider.aes256GcmEncrypt(key, nonce, data, aad);
+      },
+      aes256GcmDecrypt: (key, nonce, data, aad) => {
+        seen.keys.push(key);
+        return nodeProvider.aes256GcmDecrypt(key, nonce, data, aad);
+      },
+    };
+    const { keyring } = await BackupKeyring.create({ password: PASSWORD, argon2: test, provider });
+    const plain = new Uint8Array(8 * CHUNK).fill(0x5a);
+    const file = await keyring.encrypt([plain], { chunkSize: CHUNK }).bytes();
+    const zero = (b: Uint8Array) => b.every((x) => x === 0);
+    for (const make of [
+      () => keyring.encrypt([plain], { chunkSize: CHUNK }),
+      async () => (await openBackup(file, { password: PASSWORD }, { ...opts, provider })).plaintext,
+    ]) {
+      const stream = await make();
+      seen.keys.length = 0;
+      seen.inputs.length = 0;
+      let pieces = 0;
+      for await (const _ of stream) if (++pieces === 4) break; // e.g. the upload was cancelled
+      await new Promise((r) => setTimeout(r, 50)); // chunks still in flight finish
+      expect(seen.keys.length).toBeGreaterThan(0);
+      expect(seen.keys.every(zero)).toBe(true);
+      expect(seen.inputs.every(zero)).toBe(true);
+    }
+  });
+
   it('unlockBackup returns a keyring without decrypting; destroy() makes it unusable', async () => {
     const set = await makeSet();
     const k = await unlockBackup(set.fileA, { password: PASSWORD }, opts);
