@@ -6,6 +6,7 @@
  * `tofu`, accepted and stored; under `blockOnChange` it is refused until the app calls `approve()`.
  */
 import { type Address, addressToString, validateAddress } from './address.js';
+import { copyBytes } from './bytes.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
 import { KeyedMutex } from './mutex.js';
 import { redact } from './redact.js';
@@ -150,7 +151,8 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
         await this.#backend.delete(`approved:${id}`);
       } catch (err) {
         // Either both writes happen or neither: put the previous key back before reporting the failure.
-        await this.#backend.set(`identity:${id}`, previousBytes as Uint8Array).catch(() => undefined);
+        // The key's own bytes, not `previousBytes`: a backend may answer with a view of memory it reuses.
+        await this.#backend.set(`identity:${id}`, previous.serialize()).catch(() => undefined);
         throw err;
       }
       return { kind: 'replaced', previous, current: identityKey };
@@ -167,9 +169,12 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     validateAddress(address);
     const id = addressToString(address);
     return this.#mutex.run(id, async (): Promise<StoredEntry> => {
-      const identity = await this.#backend.get(`identity:${id}`);
-      const approved = await this.#backend.get(`approved:${id}`);
-      return Object.freeze({ identity: identity?.slice() ?? null, approved: approved?.slice() ?? null });
+      // Each answer copied at once, not `slice()`d: a backend may answer with Node Buffers (whose
+      // `slice` is a view) of memory it reuses for the next answer.
+      const own = (b: Uint8Array | undefined) => (b === undefined ? null : copyBytes(b));
+      const identity = own(await this.#backend.get(`identity:${id}`));
+      const approved = own(await this.#backend.get(`approved:${id}`));
+      return Object.freeze({ identity, approved });
     });
   }
 

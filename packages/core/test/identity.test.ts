@@ -95,6 +95,53 @@ describe('KeyValueIdentityKeyStore', () => {
     await expect(store.restoreIdentityEntry(carol, { identity: 'x' })).rejects.toThrow(TypeError);
   });
 
+  it('getIdentityEntry keeps copies, not views of the Buffers a backend answers with', async () => {
+    // A backend over a database driver answers with Node Buffers, which may share memory the driver
+    // reuses; `Buffer#slice()` is a view of it, so a kept entry changed under the undo.
+    // This one passes every row through one buffer, as a driver's row buffer.
+    const pool = Buffer.alloc(1024);
+    const rows = new Map<string, Uint8Array>();
+    const backend = {
+      async get(key: string) {
+        const v = rows.get(key);
+        if (v === undefined) return undefined;
+        pool.set(v);
+        return pool.subarray(0, v.length);
+      },
+      async set(key: string, value: Uint8Array) {
+        pool.set(value);
+        rows.set(key, new Uint8Array(pool.subarray(0, value.length)));
+      },
+      async delete(key: string) {
+        rows.delete(key);
+      },
+    };
+    const store = new KeyValueIdentityKeyStore({
+      identityKeyPair: await IdentityKeyPair.generate(nobleProvider),
+      registrationId: 1,
+      backend,
+      policy: 'blockOnChange',
+    });
+    const k1 = await newKey();
+    const k2 = await newKey();
+    await store.saveIdentity(bob, k1);
+    await store.approve(bob, k2);
+    const entry = await store.getIdentityEntry(bob);
+    pool.fill(0xee); // the driver reuses its memory
+    await store.restoreIdentityEntry(bob, entry);
+    expect((await store.getIdentity(bob))?.equals(k1)).toBe(true);
+    expect(await store.isTrustedIdentity(bob, k2, 'sending')).toBe(true);
+    // A replacement whose approval delete fails puts back the previous key, not what the pool holds now.
+    const failing = { ...backend, delete: async () => Promise.reject(new Error('disk full')) };
+    const second = new KeyValueIdentityKeyStore({
+      identityKeyPair: await IdentityKeyPair.generate(nobleProvider),
+      registrationId: 1,
+      backend: failing,
+    });
+    await expect(second.saveIdentity(bob, await newKey())).rejects.toThrow('disk full');
+    expect((await second.getIdentity(bob))?.equals(k1)).toBe(true);
+  });
+
   it('a replacement whose approval delete fails leaves the previous key stored and reports nothing', async () => {
     const events: IdentityChangeEvent[] = [];
     const store = await InMemoryIdentityKeyStore.create({ onIdentityChange: (e) => events.push(e) });
