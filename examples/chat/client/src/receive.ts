@@ -190,8 +190,22 @@ export async function receiveGroup(
       const skm = SenderKeyMessage.deserialize(env.body);
       const position = { chain: skm.chainId, iteration: skm.iteration };
       const key = pendingKey(outcome.distributionId, env.from, position.chain, position.iteration);
+      const index = APP_KEYS.pending(outcome.distributionId, env.from);
+      const waiting = await tx.members(index);
+      // Nothing of a message without its key can be checked, so a relay can forge any number of them
+      // "from" any member: a replay asks nothing again, and past the cap they are dropped unasked.
+      if (waiting.includes(key)) return false;
+      if (waiting.length >= MAX_PENDING_PER_SENDER) {
+        await c.note(
+          tx,
+          groupConversation(outcome.distributionId),
+          env.from,
+          `a group message from ${env.from} could not be decrypted and was not kept (too many are waiting for ${env.from}'s key)`,
+        );
+        return true;
+      }
       await tx.putJson(key, { ...env, body: toBase64(env.body) });
-      await tx.addMember(APP_KEYS.pending(outcome.distributionId, env.from), key);
+      await tx.addMember(index, key);
       const out = await encryptTo(
         c,
         env.from,
@@ -322,6 +336,12 @@ export async function apply(c: ClientCore, tx: ChatData, env: Incoming, content:
       return;
   }
 }
+
+/**
+ * Group messages kept per group and sender while their sender key is missing (each one asks its
+ * sender once for a re-send, and a distribution message retries them all).
+ */
+export const MAX_PENDING_PER_SENDER = 50;
 
 /** Where a group message that arrived before its sender key waits (and its index row). */
 const pendingKey = (group: string, from: string, chain: number, iteration: number) =>
