@@ -34,7 +34,7 @@ export async function receive(c: ClientCore, env: Envelope): Promise<void> {
   } catch (err) {
     if (!isDirectoryRefusal(err)) throw err;
     await c.run(async (tx) => {
-      await c.note(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
+      await c.dropNote(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
     });
   }
 }
@@ -68,7 +68,7 @@ export async function receiveSealed(c: ClientCore, env: Envelope): Promise<void>
           ? 'unknown sender'
           : dropReason(err);
     await c.run(async (tx) => {
-      await c.note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
+      await c.dropNote(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
     });
   }
 }
@@ -126,7 +126,7 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
     if (delivering) throw err;
     if (err instanceof DuplicateMessageError) return; // already processed: drop
     if (!E2eeError.is(err)) throw err;
-    await c.note(
+    await c.dropNote(
       tx,
       dm(env.from),
       env.from,
@@ -138,7 +138,7 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
   if (ownFailure) throw ownFailure.error;
   if (result.kind !== 'decrypted') {
     const asked = result.kind === 'retry-requested' ? '; asked for it again' : '';
-    await c.note(
+    await c.dropNote(
       tx,
       dm(env.from),
       env.from,
@@ -196,7 +196,7 @@ export async function receiveGroup(
       // "from" any member: a replay asks nothing again, and past the cap they are dropped unasked.
       if (waiting.includes(key)) return false;
       if (waiting.length >= MAX_PENDING_PER_SENDER) {
-        await c.note(
+        await c.dropNote(
           tx,
           groupConversation(outcome.distributionId),
           env.from,
@@ -219,7 +219,7 @@ export async function receiveGroup(
       // On a retry this means the key we got starts after this message: wait for its re-send.
       return !retry;
     case 'rejected':
-      await c.note(
+      await c.dropNote(
         tx,
         `group:${'unknown'}`,
         env.from,
