@@ -6,7 +6,7 @@
  * group changes, sender keys, re-send requests, invitation answers, contact syncs and receipts are
  * handed to their modules.
  */
-import { DuplicateMessageError, E2eeError, fromBase64, toBase64 } from '@e2ee-kit/core';
+import { DuplicateMessageError, E2eeError, fromBase64, StoreError, toBase64 } from '@e2ee-kit/core';
 import type { HealingDecryptResult } from '@e2ee-kit/ratchet';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from '@e2ee-kit/sender-keys';
 import type { Envelope } from './api.js';
@@ -288,10 +288,22 @@ export async function apply(c: ClientCore, tx: ChatData, env: Incoming, content:
       return;
     }
     case 'skdm': {
-      const skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
+      // Unreadable is the sender's fault: dropped (and acknowledged). Thrown, it would roll back as
+      // our own failure, and the envelope would come again, and fail again, on every connection.
+      let skdm: SenderKeyDistributionMessage;
+      try {
+        skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
+      } catch {
+        return;
+      }
       if (skdm.distributionId !== content.group) return;
       if (!(await inGroup(tx, content.group, from))) return; // not a group we joined
-      await c.groupCipher.processDistributionMessage(address(from, env.fromDevice), skdm);
+      try {
+        await c.groupCipher.processDistributionMessage(address(from, env.fromDevice), skdm);
+      } catch (err) {
+        if (E2eeError.is(err) && !(err instanceof StoreError)) return;
+        throw err;
+      }
       // Messages that arrived before the key: try them again now.
       const index = APP_KEYS.pending(content.group, from);
       for (const key of await tx.members(index)) {
