@@ -3,8 +3,9 @@
  * submission and backups; a WebSocket (from `globalThis` or injected) for delivery. Only public keys
  * and ciphertext cross this boundary.
  */
-import { fromBase64, toBase64 } from '@e2ee-kit/core';
+import { DecodeError, fromBase64, toBase64 } from '@e2ee-kit/core';
 import { AttachmentError, AttachmentErrorCode } from './attachments.js';
+import { parseEnvelope } from './frames.js';
 
 export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
@@ -380,7 +381,8 @@ export class RelayApi {
   }
 
   async fetchQueued(): Promise<Envelope[]> {
-    const r = await this.#call<{ envelopes: EnvelopeJson[] }>('GET', '/v1/messages');
+    const r = await this.#call<{ envelopes?: unknown }>('GET', '/v1/messages');
+    if (!Array.isArray(r.envelopes)) throw new DecodeError('the relay answered no envelope list');
     return r.envelopes.map(parseEnvelope);
   }
 
@@ -410,24 +412,4 @@ export class RelayApi {
   webSocketUrl(): string {
     return `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
   }
-}
-
-export interface EnvelopeJson {
-  id: number;
-  from?: string;
-  fromDevice?: number;
-  kind: EnvelopeKind | 'sealed' | 'plaintext';
-  body: string;
-  serverTimestamp: number;
-}
-
-export function parseEnvelope(e: EnvelopeJson): Envelope {
-  return {
-    id: e.id,
-    from: e.from ?? '',
-    fromDevice: e.fromDevice ?? 0,
-    kind: e.kind,
-    body: fromBase64(e.body),
-    serverTimestamp: e.serverTimestamp,
-  };
 }

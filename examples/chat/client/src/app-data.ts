@@ -25,6 +25,8 @@ export const APP_KEYS = {
   /** The newest group texts this device sent, for re-sends (one JSON array per group). */
   outbox: (group: string) => `outbox:${group}`,
   verified: (contact: string) => `verified:${contact}`,
+  /** The drop notices written in a conversation since its last message (core.ts `dropNote`). */
+  dropNotes: (conversation: string) => `drop-notes:${conversation}`,
 } as const;
 
 export function jsonBytes(value: unknown): Uint8Array {

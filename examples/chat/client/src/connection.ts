@@ -4,9 +4,10 @@
  * receipts), the close codes that mean this device lost its registration, and the HTTP fetch of
  * queued envelopes the demo uses to deliver them out of order.
  */
-import { defaultWebSocketFactory, type Envelope, type PreKeyCounts, parseEnvelope } from './api.js';
+import { defaultWebSocketFactory, type Envelope } from './api.js';
 import type { ClientCore } from './core.js';
 import { flushReceipts } from './direct.js';
+import { parseEnvelope, parseFrame, parsePreKeyCounts } from './frames.js';
 import { flushOutbox } from './outbox-send.js';
 import { refillPreKeys } from './prekeys.js';
 import { receive } from './receive.js';
@@ -42,13 +43,17 @@ export function connect(c: ClientCore): Promise<void> {
       }
     };
     ws.onmessage = (ev) => {
-      let frame: Record<string, unknown>;
+      // Frames of a shape the relay does not send are ignored (an envelope that cannot be read is
+      // not acknowledged): nothing may throw out of this handler.
+      let frame: ReturnType<typeof parseFrame>;
+      let env: Envelope | undefined;
       try {
-        frame = JSON.parse(String(ev.data)) as Record<string, unknown>;
+        frame = parseFrame(ev.data);
+        if (frame.type === 'envelope') env = parseEnvelope(frame);
       } catch {
         return;
       }
-      switch (frame['type']) {
+      switch (frame.type) {
         case 'ready':
           ready = true;
           c.emitNow('connection', { state: 'open' });
@@ -57,7 +62,7 @@ export function connect(c: ClientCore): Promise<void> {
           void flushReceipts(c).catch(() => {});
           break;
         case 'envelope': {
-          const env = parseEnvelope(frame as never);
+          if (!env) return;
           receive(c, env)
             .then(() => {
               // A socket that closed meanwhile gets no ack (browsers log sends on closed sockets
@@ -76,9 +81,11 @@ export function connect(c: ClientCore): Promise<void> {
             for (const r of c.queueEmpty.splice(0)) r();
           });
           break;
-        case 'prekeys-low':
-          refillPreKeys(c, frame as unknown as PreKeyCounts).catch(() => {});
+        case 'prekeys-low': {
+          const counts = parsePreKeyCounts(frame);
+          if (counts) refillPreKeys(c, counts).catch(() => {});
           break;
+        }
       }
     };
   });

@@ -1,8 +1,9 @@
 /**
  * What travels inside the encryption: a small JSON document. The relay never sees any of it.
- * Decoding is strict: anything that is not one of these shapes is refused (and reported as
- * undecryptable content) instead of reaching the UI.
+ * Decoding is strict: anything that is not one of these shapes is refused with a `DecodeError` (and
+ * reported as content this client does not understand) instead of reaching the UI.
  */
+import { DecodeError } from '@e2ee-kit/core';
 import { type AttachmentPointer, isAttachmentPointer } from './attachments.js';
 
 export interface GroupInfo {
@@ -68,6 +69,15 @@ export function encodeContent(c: Content): Uint8Array {
 const isStr = (v: unknown, max = 256): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= max;
 
+/** Largest time a JavaScript Date holds (ECMA-262 21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+/**
+ * A sender's clock reading in ms: shown as a date, so only what a Date holds — the UI's
+ * `toISOString()` throws a RangeError on anything else, on every render of that chat.
+ */
+const isTime = (v: unknown): v is number =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DATE_MS;
+
 function isPosition(v: unknown): v is { chain: number; iteration: number } {
   if (v === null || typeof v !== 'object') return false;
   const { chain, iteration } = v as Record<string, unknown>;
@@ -77,18 +87,22 @@ function isPosition(v: unknown): v is { chain: number; iteration: number } {
 }
 
 export function decodeContent(bytes: Uint8Array): Content {
-  const v = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
-  if (v === null || typeof v !== 'object') throw new TypeError('content must be an object');
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
+  } catch {
+    throw new DecodeError('content is not UTF-8 JSON');
+  }
+  if (v === null || typeof v !== 'object') throw new DecodeError('content must be an object');
   switch (v['t']) {
     case 'text':
       if (!isStr(v['id'], 64) || typeof v['text'] !== 'string' || v['text'].length > MAX_TEXT) break;
-      if (typeof v['sentAt'] !== 'number' || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
+      if (!isTime(v['sentAt']) || (v['group'] !== undefined && !isStr(v['group'], 64))) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
       if (v['to'] !== undefined && !isStr(v['to'], 32)) break;
       return v as Content;
     case 'attachment':
-      if (!isStr(v['id'], 64) || !isAttachmentPointer(v['attachment']) || typeof v['sentAt'] !== 'number')
-        break;
+      if (!isStr(v['id'], 64) || !isAttachmentPointer(v['attachment']) || !isTime(v['sentAt'])) break;
       if (v['group'] !== undefined && !isStr(v['group'], 64)) break;
       if (v['resent'] !== undefined && !isPosition(v['resent'])) break;
       if (v['to'] !== undefined && !isStr(v['to'], 32)) break;
@@ -129,5 +143,5 @@ export function decodeContent(bytes: Uint8Array): Content {
     case 'hello':
       return { t: 'hello' };
   }
-  throw new TypeError('unknown or malformed content');
+  throw new DecodeError('unknown or malformed content');
 }

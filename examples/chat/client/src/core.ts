@@ -341,7 +341,24 @@ export class ClientCore {
     });
   }
 
+  /**
+   * A notice that something was dropped (could not be decrypted, failed validation). What a relay
+   * can forge costs it nothing, so each notice is written once until the conversation's next
+   * message: the texts name a sender and an error code, so any number of forged envelopes adds a
+   * bounded number of rows. Notices the user must always see (a changed safety number) use `note`.
+   */
+  async dropNote(tx: ChatData, conversation: string, from: string, text: string): Promise<void> {
+    const key = APP_KEYS.dropNotes(conversation);
+    const written = await tx.members(key);
+    if (written.includes(text)) return;
+    await tx.putJson(key, [...written, text]);
+    await this.note(tx, conversation, from, text);
+  }
+
   async #append(tx: ChatData, message: ChatMessage): Promise<void> {
+    // A message: the drop notices may be written again after it.
+    const notes = APP_KEYS.dropNotes(message.conversation);
+    if (!message.system && (await tx.get(notes)) !== undefined) await tx.delete(notes);
     const key = await tx.appendMessage(message.conversation, message);
     await indexMessage(tx, message.id, key);
     this.emit('message', message);

@@ -6,7 +6,7 @@
  * group changes, sender keys, re-send requests, invitation answers, contact syncs and receipts are
  * handed to their modules.
  */
-import { DuplicateMessageError, E2eeError, fromBase64, toBase64 } from '@e2ee-kit/core';
+import { DuplicateMessageError, E2eeError, fromBase64, StoreError, toBase64 } from '@e2ee-kit/core';
 import type { HealingDecryptResult } from '@e2ee-kit/ratchet';
 import { SenderKeyDistributionMessage, SenderKeyMessage } from '@e2ee-kit/sender-keys';
 import type { Envelope } from './api.js';
@@ -34,7 +34,7 @@ export async function receive(c: ClientCore, env: Envelope): Promise<void> {
   } catch (err) {
     if (!isDirectoryRefusal(err)) throw err;
     await c.run(async (tx) => {
-      await c.note(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
+      await c.dropNote(tx, 'directory', '', `dropped a message from an unknown sender (${err.code})`);
     });
   }
 }
@@ -68,7 +68,7 @@ export async function receiveSealed(c: ClientCore, env: Envelope): Promise<void>
           ? 'unknown sender'
           : dropReason(err);
     await c.run(async (tx) => {
-      await c.note(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
+      await c.dropNote(tx, 'sealed', '', `dropped a sealed message that failed validation (${why})`);
     });
   }
 }
@@ -126,7 +126,7 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
     if (delivering) throw err;
     if (err instanceof DuplicateMessageError) return; // already processed: drop
     if (!E2eeError.is(err)) throw err;
-    await c.note(
+    await c.dropNote(
       tx,
       dm(env.from),
       env.from,
@@ -138,7 +138,7 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
   if (ownFailure) throw ownFailure.error;
   if (result.kind !== 'decrypted') {
     const asked = result.kind === 'retry-requested' ? '; asked for it again' : '';
-    await c.note(
+    await c.dropNote(
       tx,
       dm(env.from),
       env.from,
@@ -190,8 +190,22 @@ export async function receiveGroup(
       const skm = SenderKeyMessage.deserialize(env.body);
       const position = { chain: skm.chainId, iteration: skm.iteration };
       const key = pendingKey(outcome.distributionId, env.from, position.chain, position.iteration);
+      const index = APP_KEYS.pending(outcome.distributionId, env.from);
+      const waiting = await tx.members(index);
+      // Nothing of a message without its key can be checked, so a relay can forge any number of them
+      // "from" any member: a replay asks nothing again, and past the cap they are dropped unasked.
+      if (waiting.includes(key)) return false;
+      if (waiting.length >= MAX_PENDING_PER_SENDER) {
+        await c.dropNote(
+          tx,
+          groupConversation(outcome.distributionId),
+          env.from,
+          `a group message from ${env.from} could not be decrypted and was not kept (too many are waiting for ${env.from}'s key)`,
+        );
+        return true;
+      }
       await tx.putJson(key, { ...env, body: toBase64(env.body) });
-      await tx.addMember(APP_KEYS.pending(outcome.distributionId, env.from), key);
+      await tx.addMember(index, key);
       const out = await encryptTo(
         c,
         env.from,
@@ -205,7 +219,7 @@ export async function receiveGroup(
       // On a retry this means the key we got starts after this message: wait for its re-send.
       return !retry;
     case 'rejected':
-      await c.note(
+      await c.dropNote(
         tx,
         `group:${'unknown'}`,
         env.from,
@@ -274,10 +288,22 @@ export async function apply(c: ClientCore, tx: ChatData, env: Incoming, content:
       return;
     }
     case 'skdm': {
-      const skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
+      // Unreadable is the sender's fault: dropped (and acknowledged). Thrown, it would roll back as
+      // our own failure, and the envelope would come again, and fail again, on every connection.
+      let skdm: SenderKeyDistributionMessage;
+      try {
+        skdm = SenderKeyDistributionMessage.deserialize(fromBase64(content.skdm));
+      } catch {
+        return;
+      }
       if (skdm.distributionId !== content.group) return;
       if (!(await inGroup(tx, content.group, from))) return; // not a group we joined
-      await c.groupCipher.processDistributionMessage(address(from, env.fromDevice), skdm);
+      try {
+        await c.groupCipher.processDistributionMessage(address(from, env.fromDevice), skdm);
+      } catch (err) {
+        if (E2eeError.is(err) && !(err instanceof StoreError)) return;
+        throw err;
+      }
       // Messages that arrived before the key: try them again now.
       const index = APP_KEYS.pending(content.group, from);
       for (const key of await tx.members(index)) {
@@ -322,6 +348,12 @@ export async function apply(c: ClientCore, tx: ChatData, env: Incoming, content:
       return;
   }
 }
+
+/**
+ * Group messages kept per group and sender while their sender key is missing (each one asks its
+ * sender once for a re-send, and a distribution message retries them all).
+ */
+export const MAX_PENDING_PER_SENDER = 50;
 
 /** Where a group message that arrived before its sender key waits (and its index row). */
 const pendingKey = (group: string, from: string, chain: number, iteration: number) =>

@@ -4,7 +4,7 @@
  * expected bytes never come from our encryptor; and our blob is opened with Node's crypto.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { E2eeError, nobleProvider, platformProvider } from '@e2ee-kit/core';
+import { DecodeError, E2eeError, nobleProvider, platformProvider } from '@e2ee-kit/core';
 import { describe, expect, it } from 'vitest';
 import {
   AttachmentError,
@@ -169,7 +169,7 @@ describe('attachment pointers', () => {
     const content = { t: 'attachment' as const, id: 'm1', attachment: p, sentAt: 1 };
     expect(decodeContent(encodeContent(content))).toEqual(content);
     const broken = { ...content, attachment: { ...p, contentType: 'text/html' } };
-    expect(() => decodeContent(encodeContent(broken))).toThrow(TypeError);
+    expect(() => decodeContent(encodeContent(broken))).toThrow(DecodeError);
     expect(() =>
       toPointer('abcdefghijklmnopqrstuvwxyz012345', enc, { contentType: 'application/pdf' }),
     ).toThrow(/image\/\* content type/);

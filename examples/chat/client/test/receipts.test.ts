@@ -3,6 +3,7 @@
  * to the receiver's own texts in the 1:1 chat with the sender, and never moving a status backwards.
  */
 import { MIN_ARGON2_PARAMS } from '@e2ee-kit/backup-kdf';
+import { DecodeError } from '@e2ee-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
@@ -136,7 +137,7 @@ describe('receipts', () => {
       { t: 'receipt', kind: 'read', ids: [7] },
     ];
     for (const b of bad) {
-      expect(() => decodeContent(new TextEncoder().encode(JSON.stringify(b)))).toThrow(TypeError);
+      expect(() => decodeContent(new TextEncoder().encode(JSON.stringify(b)))).toThrow(DecodeError);
     }
   });
 

@@ -58,7 +58,8 @@ it('a restarted client still refuses the 6th receipt for one message', async () 
   const last = await ChatClient.open(opts(aliceStore));
   clients.push(last);
   const notes = (await last.messages('dm:bob')).filter((m) => m.system).map((m) => m.text);
-  expect(notes.filter((t) => t.includes('asked for it again'))).toHaveLength(5);
+  // The same envelope each time: each notice is written once (the asks are counted in `sent`).
+  expect(notes.filter((t) => t.includes('asked for it again'))).toHaveLength(1);
   expect(notes.filter((t) => t.includes('could not decrypt') && !t.includes('asked'))).toHaveLength(1);
 });
 
