@@ -7,6 +7,7 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
+import { ed25519VerifyArgsOk } from '../src/provider/checks.js';
 import { nobleCurve25519 } from '../src/provider/noble-curve25519.js';
 
 const Point = ed25519.Point;
@@ -126,5 +127,76 @@ describe('noble Ed25519 verification: the cofactorless equation of the native ve
       if (cofactored !== expected) cofactoredDiffers++;
     }
     expect(cofactoredDiffers).toBeGreaterThanOrEqual(14); // R + T1..7, and the forged small-order A
+  });
+});
+
+// RFC 8032 §5.1.3: decoding a point fails when y ≥ p, or when x = 0 and the sign bit x_0 is 1. OpenSSL
+// (node:crypto, Web Crypto in Node) decodes such keys anyway — y mod p, −0 = 0 — so without a check of
+// its own a provider accepted signatures that the noble provider (strict decoding) refuses. Under an
+// encoding of the identity [s]B − [k]A = [s]B, so R = [s]B is a forgery of every message.
+describe('Ed25519 public keys that RFC 8032 decoding refuses', () => {
+  const s = 0x1234_5678n;
+  const R = Point.BASE.multiply(s).toBytes();
+  const forged = sig(R, s);
+  const withSign = (b: Uint8Array) => {
+    const out = Uint8Array.from(b);
+    out[31]! |= 0x80;
+    return out;
+  };
+  const identity = le32(1n);
+  const order2 = le32(P - 1n); // (0, −1): [k]A = O for every even k
+  // A message whose k is even under the order-2 key, so that R = [s]B verifies.
+  const evenK = (A: Uint8Array) => {
+    for (let j = 0; ; j++) {
+      const m = Uint8Array.of(j);
+      if (k(R, A, m) % 2n === 0n) return m;
+    }
+  };
+  const refused = [
+    { what: 'identity with the sign bit (x = 0, x_0 = 1)', pub: withSign(identity) },
+    { what: 'identity as y = 1 + p', pub: le32(1n + P) },
+    { what: 'identity as y = 1 + p with the sign bit', pub: withSign(le32(1n + P)) },
+    { what: 'order-2 point with the sign bit (x = 0, x_0 = 1)', pub: withSign(order2) },
+  ].map((c) => ({ ...c, msg: evenK(c.pub) }));
+
+  it('the forgery is one: under the canonical encodings every provider accepts it', async () => {
+    for (const pub of [identity, order2]) {
+      const msg = evenK(pub);
+      for (const { label, provider } of allProviders)
+        expect(await provider.ed25519Verify(pub, msg, forged), label).toBe(true);
+    }
+  });
+
+  it('every provider refuses it under a non-canonical encoding of the same point', async () => {
+    for (const c of refused) {
+      expect(() => Point.fromBytes(c.pub, false), c.what).toThrow(); // noble's strict decoding
+      for (const { label, provider } of allProviders)
+        expect(await provider.ed25519Verify(c.pub, c.msg, forged), `${label}: ${c.what}`).toBe(false);
+    }
+  });
+
+  it('the shared check refuses exactly the on-curve encodings noble’s strict decoding refuses', () => {
+    const ys = [0n, 1n, 2n, P - 1n, P - 2n, ...Array.from({ length: 19 }, (_, i) => P + BigInt(i))];
+    let refusedCount = 0;
+    for (const y of ys) {
+      for (const signBit of [0, 1]) {
+        const enc = le32(y);
+        enc[31]! |= signBit << 7;
+        try {
+          Point.fromBytes(enc, true); // ZIP 215 decoding (y mod p, −0 as 0): what OpenSSL takes
+        } catch {
+          continue; // not on the curve at all: every verifier refuses it
+        }
+        let strict = true;
+        try {
+          Point.fromBytes(enc, false);
+        } catch {
+          strict = false;
+        }
+        if (!strict) refusedCount++;
+        expect(ed25519VerifyArgsOk(enc, new Uint8Array(0), forged), `y ${y}, sign ${signBit}`).toBe(strict);
+      }
+    }
+    expect(refusedCount).toBeGreaterThanOrEqual(refused.length);
   });
 });

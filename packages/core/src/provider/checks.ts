@@ -45,14 +45,34 @@ export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
 
 /**
  * Ed25519 verification's argument checks: `TypeError`/`RangeError` for a wrong type or key length;
- * `false` for a signature that cannot be one (not 64 bytes), which every provider answers without
- * verifying.
+ * `false` for a signature that cannot be one (not 64 bytes) or a public key that RFC 8032 §5.1.3
+ * decoding refuses, which every provider answers without verifying. OpenSSL (node:crypto, and Web
+ * Crypto in Node) decodes those keys anyway (y mod p, −0 as 0) and would accept, under the non-canonical
+ * encodings of the identity, R = [s]B for any message, where the noble provider's strict decoding refuses.
  */
 export function ed25519VerifyArgsOk(publicKey: unknown, message: unknown, signature: unknown): boolean {
   checkKey32(publicKey, 'publicKey');
   assertBytes(message, 'message');
   assertBytes(signature, 'signature');
-  return signature.length === 64;
+  return signature.length === 64 && ed25519KeyCanonical(publicKey);
+}
+
+/**
+ * Whether a 32-byte Edwards point encoding has y < p and is not x = 0 with the sign bit set (x = 0 only
+ * for y = ±1). Public data: plain branches. p = 2²⁵⁵ − 19, so y ≥ p is bytes 1..30 all 0xff, byte 31
+ * 0x7f (sign bit aside) and byte 0 ≥ 0xed; y = p − 1 is the same with byte 0 = 0xec.
+ */
+function ed25519KeyCanonical(a: Uint8Array): boolean {
+  const last = a[31] as number;
+  let all = last | 0x80; // 0xff iff bytes 1..31 (sign bit aside) are those of p − 1
+  let any = last & 0x7f; // 0 iff they are those of y = 1
+  for (let i = 1; i < 31; i++) {
+    all &= a[i] as number;
+    any |= a[i] as number;
+  }
+  const lo = a[0] as number;
+  if (all === 0xff && lo >= 0xed) return false;
+  return last < 0x80 || !(all === 0xff ? lo === 0xec : any === 0 && lo === 1);
 }
 
 /** Arguments of `sha512IterateSync`, checked alike by every provider. */

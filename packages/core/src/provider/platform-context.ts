@@ -4,7 +4,7 @@
  * Each family (platform-hashes, platform-aes, platform-chacha, platform-curve25519) is built from a
  * context, so a provider can be assembled from the families it needs and a bundle keeps only those.
  */
-import { toBase64 } from '../bytes.js';
+import { copyBytes, toBase64 } from '../bytes.js';
 import { pkcs8X25519 } from './der.js';
 import { ContentKeyCache } from './key-cache.js';
 import { ed25519PublicKey, x25519PublicKey } from './noble-curve25519.js';
@@ -32,7 +32,12 @@ export interface Support {
 export interface PlatformSupport extends Omit<Support, 'subtle'> {}
 
 export type BufSrc = Uint8Array<ArrayBuffer>;
-export const buf = (b: Uint8Array): BufSrc => b as BufSrc;
+/**
+ * Bytes as Web Crypto takes them. Its BufferSource refuses a view of a SharedArrayBuffer (TypeError),
+ * which noble and node:crypto take: such a view is copied, so every provider answers alike. Any other
+ * array is passed as it is (Web Crypto copies its input at the call).
+ */
+export const buf = (b: Uint8Array): BufSrc => (b.buffer instanceof ArrayBuffer ? b : copyBytes(b)) as BufSrc;
 
 export const base64url = (b: Uint8Array): string =>
   toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
