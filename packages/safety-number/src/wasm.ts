@@ -33,10 +33,8 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
     });
   }
   const h = await hasher;
-  // The base's iterated SHA-512 is its own (pure) hash: without it, rounds go through `sha512Sync` below.
-  const { sha512IterateSync: _baseIterate, ...rest } = provider;
   return Object.freeze({
-    ...rest,
+    ...methodsOf(provider),
     name: `${provider.name}+wasm-sha512`,
     // Synchronous and never interrupted, so one shared hasher is safe in JavaScript's single thread.
     sha512Sync(...parts: Uint8Array[]): Uint8Array {
@@ -46,4 +44,22 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
       return h.digest('binary');
     },
   });
+}
+
+/**
+ * Every property of `provider`, own or inherited: an app's provider may be a class whose methods live
+ * on its prototype (a spread copies own properties only) and use private fields, so inherited methods
+ * are bound to the provider itself. The base's iterated SHA-512 is its own (pure) hash and is left out:
+ * without it, rounds go through the WebAssembly `sha512Sync`.
+ */
+function methodsOf(provider: CryptoProvider): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let o: object | null = provider; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === 'constructor' || key === 'sha512IterateSync' || key in out) continue;
+      const value = (provider as unknown as Record<string, unknown>)[key];
+      out[key] = typeof value === 'function' && o !== provider ? value.bind(provider) : value;
+    }
+  }
+  return out;
 }

@@ -1,11 +1,13 @@
 // The opt-in WebAssembly SHA-512 entry: the same SHA-512 as the provider it wraps (the libsignal
 // vectors and the live interop test also run through it), and only sha512Sync changes (the wrapped
 // provider's pure iterated SHA-512 is dropped, so every round goes through WebAssembly).
-import { nobleProvider, platformProvider, toHex } from '@e2ee-kit/core';
+import { type CryptoProvider, fromHex, nobleProvider, platformProvider, toHex, utf8 } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
+import { computeSafetyNumber } from '@e2ee-kit/safety-number';
 import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fingerprintVectors } from './vectors.js';
 
 describe('withWasmSha512', () => {
   it('sha512Sync equals node:crypto SHA-512 for any split of any input, without touching the parts', async () => {
@@ -44,5 +46,51 @@ describe('withWasmSha512', () => {
     expect(platformProvider.sha512IterateSync).toBeTypeOf('function');
     expect(p.sha512IterateSync).toBeUndefined();
     expect(() => p.sha512Sync('abc' as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
+
+describe('withWasmSha512 over an app provider written as a class', () => {
+  // An app's provider may keep its methods on a prototype (and use private fields): a spread of it
+  // copies only own properties, which lost every method and made the wrapped provider unusable.
+  class AppProvider {
+    readonly name = 'app';
+    readonly #base = nobleProvider;
+    randomBytes(length: number): Uint8Array {
+      return this.#base.randomBytes(length);
+    }
+    sha256(data: Uint8Array): Promise<Uint8Array> {
+      return this.#base.sha256(data);
+    }
+    sha512Sync(...parts: Uint8Array[]): Uint8Array {
+      return this.#base.sha512Sync(...parts);
+    }
+    hkdfSha256(
+      ikm: Uint8Array,
+      salt: Uint8Array | undefined,
+      info: Uint8Array,
+      length: number,
+    ): Promise<Uint8Array> {
+      return this.#base.hkdfSha256(ikm, salt, info, length);
+    }
+  }
+
+  it('keeps the prototype methods, called on the app provider itself, and the safety number is libsignal’s', async () => {
+    const app = new AppProvider() as unknown as CryptoProvider;
+    const p = await withWasmSha512(app);
+    expect(p.name).toBe('app+wasm-sha512');
+    const ikm = Uint8Array.of(1, 2, 3);
+    expect(toHex(await p.hkdfSha256(ikm, undefined, Uint8Array.of(4), 42))).toBe(
+      toHex(await nobleProvider.hkdfSha256(ikm, undefined, Uint8Array.of(4), 42)),
+    );
+    expect(toHex(await p.sha256(ikm))).toBe(toHex(await nobleProvider.sha256(ikm)));
+    const pub = fingerprintVectors.publishedVectors;
+    const sn = computeSafetyNumber({
+      local: { identifier: utf8(pub.aliceIdentifier), identityKey: fromHex(pub.aliceIdentityKeyHex) },
+      remote: { identifier: utf8(pub.bobIdentifier), identityKey: fromHex(pub.bobIdentityKeyHex) },
+      version: 2,
+      iterations: pub.iterations,
+      provider: p,
+    });
+    expect(sn.digits).toBe(pub.displayable);
   });
 });
