@@ -391,4 +391,35 @@ describe('provider selection and randomness injection', () => {
     expect(() => bad.randomBytes(4)).toThrow(TypeError);
     expect(() => withRandom(nobleProvider, 'x' as never)).toThrow(TypeError);
   });
+
+  it('withRandom over an app provider written as a class calls its methods on the provider itself', async () => {
+    // Methods on a prototype that use private fields: called with the wrapper as `this`, they threw
+    // "Cannot read private member" (the wrapper inherits from the provider but is not it).
+    class AppProvider {
+      readonly name = 'app';
+      readonly #base = nobleProvider;
+      randomBytes(length: number): Uint8Array {
+        return this.#base.randomBytes(length);
+      }
+      sha256(data: Uint8Array): Promise<Uint8Array> {
+        return this.#base.sha256(data);
+      }
+      hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number) {
+        return this.#base.hkdfSha256(ikm, salt, info, length);
+      }
+    }
+    const p = withRandom(new AppProvider() as unknown as CryptoProvider, createDeterministicRandom('seed'));
+    expect(p.name).toBe('app');
+    expect(same(await p.sha256(abc), await nobleProvider.sha256(abc))).toBe(true);
+    expect(
+      same(
+        await p.hkdfSha256(abc, undefined, abc, 33),
+        await nobleProvider.hkdfSha256(abc, undefined, abc, 33),
+      ),
+    ).toBe(true);
+    expect(
+      same(p.randomBytes(8), withRandom(nobleProvider, createDeterministicRandom('seed')).randomBytes(8)),
+    ).toBe(true);
+    expect(resolveProvider(p)).toBe(p);
+  });
 });

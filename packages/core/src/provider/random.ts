@@ -39,5 +39,13 @@ export function withRandom<P extends CryptoProvider>(
     },
   });
   Object.defineProperty(wrapped, 'x25519GenerateKeyPair', { value: undefined });
+  // Every method runs on `provider` itself, not on the wrapper: an app's provider class may keep
+  // private fields, which only the instance that declared them can read.
+  for (let o: object | null = provider; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o))
+    for (const key of Object.getOwnPropertyNames(o)) {
+      const value = (provider as unknown as Record<string, unknown>)[key];
+      if (key !== 'constructor' && typeof value === 'function' && !Object.hasOwn(wrapped, key))
+        Object.defineProperty(wrapped, key, { value: value.bind(provider) });
+    }
   return wrapped;
 }
