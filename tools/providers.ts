@@ -24,3 +24,30 @@ export const providersWithoutAeadUse: ReadonlyArray<{ label: string; provider: C
   ...allProviders,
   { label: 'platform without AEAD', provider: defaultProviderWithoutAead },
 ];
+
+/**
+ * An app's provider written as a class: methods on the prototype, state in a private field (only the
+ * instance itself can read it), delegating to `nobleProvider`. For wrappers that must keep such
+ * providers working (`withRandom`, `withWasmSha512`).
+ */
+export class ClassProvider {
+  readonly name = 'app';
+  readonly #base = nobleProvider;
+  randomBytes(length: number): Uint8Array {
+    return this.#base.randomBytes(length);
+  }
+  sha256(data: Uint8Array): Promise<Uint8Array> {
+    return this.#base.sha256(data);
+  }
+  sha512Sync(...parts: Uint8Array[]): Uint8Array {
+    return this.#base.sha512Sync(...parts);
+  }
+  hkdfSha256(
+    ikm: Uint8Array,
+    salt: Uint8Array | undefined,
+    info: Uint8Array,
+    length: number,
+  ): Promise<Uint8Array> {
+    return this.#base.hkdfSha256(ikm, salt, info, length);
+  }
+}

@@ -16,7 +16,7 @@ import {
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { allProviders } from '../../../tools/providers.js';
+import { allProviders, ClassProvider } from '../../../tools/providers.js';
 import { hex, same, thrown } from './helpers/wycheproof.js';
 
 const abc = new TextEncoder().encode('abc');
@@ -395,20 +395,7 @@ describe('provider selection and randomness injection', () => {
   it('withRandom over an app provider written as a class calls its methods on the provider itself', async () => {
     // Methods on a prototype that use private fields: called with the wrapper as `this`, they threw
     // "Cannot read private member" (the wrapper inherits from the provider but is not it).
-    class AppProvider {
-      readonly name = 'app';
-      readonly #base = nobleProvider;
-      randomBytes(length: number): Uint8Array {
-        return this.#base.randomBytes(length);
-      }
-      sha256(data: Uint8Array): Promise<Uint8Array> {
-        return this.#base.sha256(data);
-      }
-      hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number) {
-        return this.#base.hkdfSha256(ikm, salt, info, length);
-      }
-    }
-    const p = withRandom(new AppProvider() as unknown as CryptoProvider, createDeterministicRandom('seed'));
+    const p = withRandom(new ClassProvider() as unknown as CryptoProvider, createDeterministicRandom('seed'));
     expect(p.name).toBe('app');
     expect(same(await p.sha256(abc), await nobleProvider.sha256(abc))).toBe(true);
     expect(

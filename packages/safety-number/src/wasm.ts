@@ -52,7 +52,7 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
  * are bound to the provider itself. The base's iterated SHA-512 is its own (pure) hash and is left out:
  * without it, rounds go through the WebAssembly `sha512Sync`.
  */
-function methodsOf(provider: CryptoProvider): Record<string, unknown> {
+function methodsOf(provider: CryptoProvider): Omit<CryptoProvider, 'sha512IterateSync'> {
   const out: Record<string, unknown> = {};
   for (let o: object | null = provider; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
     for (const key of Object.getOwnPropertyNames(o)) {
@@ -61,5 +61,5 @@ function methodsOf(provider: CryptoProvider): Record<string, unknown> {
       out[key] = typeof value === 'function' && o !== provider ? value.bind(provider) : value;
     }
   }
-  return out;
+  return out as unknown as Omit<CryptoProvider, 'sha512IterateSync'>;
 }

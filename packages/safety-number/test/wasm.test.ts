@@ -7,6 +7,7 @@ import { computeSafetyNumber } from '@e2ee-kit/safety-number';
 import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ClassProvider } from '../../../tools/providers.js';
 import { fingerprintVectors } from './vectors.js';
 
 describe('withWasmSha512', () => {
@@ -52,30 +53,9 @@ describe('withWasmSha512', () => {
 describe('withWasmSha512 over an app provider written as a class', () => {
   // An app's provider may keep its methods on a prototype (and use private fields): a spread of it
   // copies only own properties, which lost every method and made the wrapped provider unusable.
-  class AppProvider {
-    readonly name = 'app';
-    readonly #base = nobleProvider;
-    randomBytes(length: number): Uint8Array {
-      return this.#base.randomBytes(length);
-    }
-    sha256(data: Uint8Array): Promise<Uint8Array> {
-      return this.#base.sha256(data);
-    }
-    sha512Sync(...parts: Uint8Array[]): Uint8Array {
-      return this.#base.sha512Sync(...parts);
-    }
-    hkdfSha256(
-      ikm: Uint8Array,
-      salt: Uint8Array | undefined,
-      info: Uint8Array,
-      length: number,
-    ): Promise<Uint8Array> {
-      return this.#base.hkdfSha256(ikm, salt, info, length);
-    }
-  }
 
   it('keeps the prototype methods, called on the app provider itself, and the safety number is libsignal’s', async () => {
-    const app = new AppProvider() as unknown as CryptoProvider;
+    const app = new ClassProvider() as unknown as CryptoProvider;
     const p = await withWasmSha512(app);
     expect(p.name).toBe('app+wasm-sha512');
     const ikm = Uint8Array.of(1, 2, 3);
