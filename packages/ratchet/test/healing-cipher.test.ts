@@ -84,6 +84,29 @@ describe('HealingCipher: every message after a break is delivered or someone is 
     expect(alice.answers).toEqual([]);
   });
 
+  it('a bundle of another device from fetchBundle is refused before any session is made', async () => {
+    // The relay answers a bundle request for bob.1 with bob.2's bundle (a mix-up or a server that
+    // routes one device's messages to another): a session at bob.1 must not be built from it.
+    const net = new Net();
+    const alice = await net.add('alice', 1);
+    const bob1 = await net.add('bob', 1);
+    const bob2 = await net.add('bob', 2);
+    const healer = new HealingCipher({
+      store: alice.party.store,
+      localAddress: alice.address,
+      resendCache: alice.cache,
+      policy: new RetryPolicy(),
+      cipherOptions: { provider: platformProvider },
+      fetchBundle: async () => bob2.party.bundle(),
+      sendRetryRequest: async () => {},
+      resend: async () => {},
+    });
+    await expect(healer.encrypt(bob1.address, utf8('for bob.1 only'), 1)).rejects.toThrow(
+      /bundle of device 2.*device 1/,
+    );
+    expect(await healer.cipher(bob1.address).hasSession()).toBe(false);
+  });
+
   it('a lost one-time pre-key: INVALID_PREKEY_ID → receipt → the resend uses a fresh bundle', async () => {
     const net = new Net();
     const alice = await net.add('alice', 1);

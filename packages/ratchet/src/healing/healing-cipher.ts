@@ -39,7 +39,7 @@ export interface HealingCipherOptions<S extends ProtocolStore = ProtocolStore> {
   readonly resendCache: ResendCache;
   /** Loop protection, for both roles. Default `new RetryPolicy()` (Signal's limits). */
   readonly policy?: RetryPolicy;
-  /** A fresh bundle of `address` from the server, for a first message and for starting over. */
+  /** A fresh bundle of `address` from the server, for a first message and for starting over (its `deviceId` must be `address.deviceId`). */
   readonly fetchBundle: (address: Address) => Promise<PreKeyBundle>;
   /** Send `receipt` to `to` unencrypted (Signal: envelope type 8, `PLAINTEXT_CONTENT`). */
   readonly sendRetryRequest: (to: Address, receipt: Uint8Array) => Promise<void>;
@@ -331,6 +331,12 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     if (usable) return false;
     const bundle = await this.#fetchBundle(peer);
     if (!(bundle instanceof PreKeyBundle)) throw new TypeError('fetchBundle must resolve to a PreKeyBundle');
+    // A bundle of another device (the relay's mistake, or its routing one device's mail to another)
+    // would build this address's session on that device's keys.
+    if (bundle.deviceId !== peer.deviceId)
+      throw new TypeError(
+        `fetchBundle resolved to a bundle of device ${bundle.deviceId} for device ${peer.deviceId}`,
+      );
     await cipher.initiate(bundle);
     return true;
   }
