@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
+  DecodeError,
   defaultProvider,
   E2eeError,
   fromBase64,
@@ -18,6 +19,7 @@ import {
   KeyPair,
   PrivateKey,
   ProtoReader,
+  ProtoWriter,
   toHex,
 } from '@e2ee-kit/core';
 import {
@@ -203,6 +205,29 @@ describe('provisioning (linking a device by QR)', () => {
     expect(message.ephemeralBackupKey).toEqual(new Uint8Array(32).fill(3));
     const opened = ProvisionMessage.deserialize(message.serialize());
     expect(opened.profileKey).toEqual(new Uint8Array(32).fill(1));
+  });
+
+  it('text fields are capped at 4096 bytes of UTF-8, on creation and on decode, not 4096 UTF-16 units', async () => {
+    const identity = await IdentityKeyPair.generate(defaultProvider);
+    const aci = '9d0652a3-dcc3-4d11-975f-74d61598733f';
+    const fits = `${'€'.repeat(1365)}a`; // 3 × 1365 + 1 = 4096 bytes
+    const over = '€'.repeat(1366); // 4098 bytes in 1366 UTF-16 units
+    expect(new TextEncoder().encode(fits).length).toBe(4096);
+    const ok = ProvisionMessage.deserialize(
+      ProvisionMessage.from({ aciIdentityKeyPair: identity, aci, userAgent: fits }).serialize(),
+    );
+    expect(ok.userAgent).toBe(fits);
+    for (const k of ['aci', 'userAgent', 'number', 'provisioningCode', 'accountEntropyPool'] as const)
+      expect(() => ProvisionMessage.from({ aciIdentityKeyPair: identity, aci, [k]: over })).toThrow(
+        RangeError,
+      );
+    // a sender that is not us: the same field, over the cap, appended (the last occurrence wins)
+    const base = ProvisionMessage.from({ aciIdentityKeyPair: identity, aci }).serialize();
+    const extra = new ProtoWriter().string(5, over).finish();
+    const bytes = new Uint8Array(base.length + extra.length);
+    bytes.set(base);
+    bytes.set(extra, base.length);
+    expect(() => ProvisionMessage.deserialize(bytes)).toThrow(DecodeError);
   });
 
   it('secrets are never printed', async () => {

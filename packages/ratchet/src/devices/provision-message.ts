@@ -10,6 +10,7 @@ import {
   copyBytes,
   DecodeError,
   ErrorCode,
+  fromUtf8,
   IdentityKeyPair,
   PRIVATE_KEY_LENGTH,
   PrivateKey,
@@ -17,6 +18,7 @@ import {
   ProtoWriter,
   PUBLIC_KEY_LENGTH,
   PublicKey,
+  utf8,
   WireType,
 } from '@e2ee-kit/core';
 import { serviceIdBinary } from '../service-id.js';
@@ -104,8 +106,20 @@ function idFrom(text: string | undefined, binary: Uint8Array | undefined, what: 
   return text;
 }
 
+/** The cap is on UTF-8 bytes, as on the wire: what we create, our decoder (and a peer's) accepts. */
 function checkString(value: unknown, name: string): void {
-  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  if (value === undefined) return;
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  if (utf8(value).length > MAX_STRING_BYTES)
+    throw new RangeError(`${name} must be at most ${MAX_STRING_BYTES} bytes of UTF-8`);
+}
+
+function textOf(raw: Uint8Array, name: string): string {
+  try {
+    return fromUtf8(raw);
+  } catch {
+    throw new DecodeError(`provision message ${name} is not valid UTF-8`);
+  }
 }
 
 function pairOf(
@@ -135,7 +149,7 @@ export class ProvisionMessage {
       throw new TypeError('aciIdentityKeyPair must be an IdentityKeyPair');
     if (typeof fields.aci !== 'string' || fields.aci.length === 0)
       throw new TypeError('aci must be a non-empty string');
-    for (const k of ['pni', 'number', 'provisioningCode', 'userAgent', 'accountEntropyPool'] as const)
+    for (const k of ['aci', 'pni', 'number', 'provisioningCode', 'userAgent', 'accountEntropyPool'] as const)
       checkString(fields[k], k);
     if ((fields.pni === undefined) !== (fields.pniIdentityKeyPair === undefined))
       throw new TypeError('pni and pniIdentityKeyPair go together');
@@ -260,9 +274,10 @@ export class ProvisionMessage {
       } else {
         r.expect(h, WireType.LengthDelimited);
         if (strings.has(name)) {
-          const v = r.string();
-          if (v.length > MAX_STRING_BYTES) throw new DecodeError(`provision message ${name} is too long`);
-          s[name] = v;
+          // Measured in bytes before decoding: UTF-16 units would let 3-byte characters in at 3× the cap.
+          const raw = r.bytes();
+          if (raw.length > MAX_STRING_BYTES) throw new DecodeError(`provision message ${name} is too long`);
+          s[name] = textOf(raw, name);
         } else b[name] = r.bytes();
       }
     }
