@@ -199,7 +199,9 @@ export async function decryptAttachment(
   return padded.slice(0, size);
 }
 
-const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
+// Raster formats only: an SVG is a document whose scripts run with the messenger's origin (and its
+// IndexedDB of keys) when a blob: URL of it is opened on its own, as "open image in new tab" does.
+const IMAGE_TYPE = /^image\/(?:png|jpeg|gif|webp|avif)$/;
 const isDimension = (v: unknown) => v === undefined || (isSize(v) && v > 0 && v <= MAX_DIMENSION);
 const isPhotoMeta = (m: { contentType?: unknown; width?: unknown; height?: unknown }) =>
   typeof m.contentType === 'string' &&
@@ -217,7 +219,7 @@ export function checkPhotoMeta(meta: {
   if (!isPhotoMeta(meta)) {
     throw new AttachmentError(
       AttachmentErrorCode.Malformed,
-      'the photo needs an image/* content type and whole-number dimensions',
+      'the photo needs an image/* content type (PNG, JPEG, GIF, WebP or AVIF; not SVG) and whole-number dimensions',
     );
   }
 }

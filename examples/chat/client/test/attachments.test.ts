@@ -174,4 +174,20 @@ describe('attachment pointers', () => {
       toPointer('abcdefghijklmnopqrstuvwxyz012345', enc, { contentType: 'application/pdf' }),
     ).toThrow(/image\/\* content type/);
   });
+
+  it('a photo is a raster image: SVG (a document that runs scripts when opened on its own) is refused', async () => {
+    // An SVG "photo" shown from a blob: URL runs its <script> with the messenger's origin (its
+    // IndexedDB holds the keys) as soon as the user opens the image in a tab of its own.
+    const enc = await encryptAttachment(bytes(10), nobleProvider);
+    const id = 'abcdefghijklmnopqrstuvwxyz012345';
+    for (const contentType of ['image/svg+xml', 'image/svg', 'image/x-icon', 'image/vnd.microsoft.icon']) {
+      expect(() => toPointer(id, enc, { contentType })).toThrow(AttachmentError);
+      const p = { ...toPointer(id, enc, { contentType: 'image/png' }), contentType };
+      expect(isAttachmentPointer(p)).toBe(false);
+      const content = { t: 'attachment' as const, id: 'm1', attachment: p, sentAt: 1 };
+      expect(() => decodeContent(encodeContent(content))).toThrow(DecodeError);
+    }
+    for (const contentType of ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif'])
+      expect(isAttachmentPointer(toPointer(id, enc, { contentType }))).toBe(true);
+  });
 });

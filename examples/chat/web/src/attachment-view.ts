@@ -34,7 +34,7 @@ export function attachButton(options: {
   };
   const input = document.createElement('input');
   input.type = 'file';
-  input.accept = 'image/*';
+  input.accept = 'image/png,image/jpeg,image/gif,image/webp,image/avif'; // raster only: see checkPhotoMeta
   input.hidden = true;
   input.dataset['testid'] = 'attach-input';
   input.addEventListener('change', async () => {
