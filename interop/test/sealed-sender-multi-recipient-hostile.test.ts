@@ -64,4 +64,18 @@ describe('hostile SentMessages: our split agrees with libsignal’s', () => {
         );
     }
   });
+
+  it('a padded recipient count is read as libsignal reads it: only its canonical length is skipped', () => {
+    // `0x81 0x00` is 1 in two bytes; prost skips one, so the 0x00 is also the ServiceId's kind byte.
+    const entry = recipient(ACI, 1, 5);
+    expect(entry[0]).toBe(0);
+    const bytes = Uint8Array.from([0x23, 0x81, ...entry, ...new Array<number>(48).fill(7)]);
+    const split = theirs(bytes);
+    expect(split).not.toBe('error');
+    expect(ours(bytes)).toEqual(split);
+    // `0x81 0x80 0x00` is 1 in three bytes: one is skipped, and 0x80 is no ServiceId kind.
+    const three = Uint8Array.from([0x23, 0x81, 0x80, ...entry, ...new Array<number>(48).fill(7)]);
+    expect(theirs(three)).toBe('error');
+    expect(ours(three)).toBe('error');
+  });
 });
