@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CryptoProvider,
+  E2eeError,
   KeyPair,
   nobleProvider,
   PrivateKey,
@@ -11,8 +12,13 @@ import {
   toHex,
   utf8,
 } from '@e2ee-kit/core';
-import { type MultiRecipient, SenderCertificate, ServerCertificate } from '@e2ee-kit/sealed-sender';
-import type LibMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
+import {
+  type MultiRecipient,
+  SealedSenderMultiRecipientMessage,
+  SenderCertificate,
+  ServerCertificate,
+} from '@e2ee-kit/sealed-sender';
+import LibMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
 import { lib103 as L, LibsignalParty, libs } from '../src/libsignal.js';
 
 type LibAddress = ReturnType<typeof L.ProtocolAddress.new>;
@@ -42,6 +48,38 @@ export function libRecipients(m: LibMultiRecipientMessage) {
       { deviceIds: r.deviceIds, registrationIds: r.registrationIds },
     ]),
   );
+}
+
+/** Our parse and split of a SentMessage as comparable data, or 'error'. */
+export function ourSplit(bytes: Uint8Array): unknown {
+  try {
+    const m = SealedSenderMultiRecipientMessage.parse(bytes);
+    const recipients = Object.fromEntries(m.recipients());
+    return {
+      recipients,
+      excluded: m.excludedRecipients(),
+      messages: Object.keys(recipients).map((id) => hex(m.messageForRecipient(id))),
+    };
+  } catch (err) {
+    if (!E2eeError.is(err)) throw new Error(`untyped error: ${String(err)}`);
+    return 'error';
+  }
+}
+
+/** libsignal's parse and split of the same bytes, in the same shape, or 'error'. */
+export function libSplit(bytes: Uint8Array): unknown {
+  let m: LibMultiRecipientMessage;
+  try {
+    m = new LibMultiRecipientMessage(ab(bytes));
+  } catch {
+    return 'error';
+  }
+  const recipients = libRecipients(m);
+  return {
+    recipients,
+    excluded: [...m.excludedRecipientServiceIdStrings()],
+    messages: Object.values(m.recipientsByServiceIdString()).map((r) => hex(m.messageForRecipient(r))),
+  };
 }
 
 /** A libsignal device with a UUID name, and its identity as our KeyPair. */

@@ -256,9 +256,12 @@ export class SealedSenderMultiRecipientMessage {
       else {
         if (existing.keyMaterial < 0 || keyMaterial < 0)
           throw new DecodeError('invalid sealed sender message: recipient redundantly encoded as empty');
-        // As libsignal: devices are appended, the first C ‖ AT is kept.
-        existing.deviceIds.push(...deviceIds);
-        existing.registrationIds.push(...registrationIds);
+        // As libsignal: devices are appended, the first C ‖ AT is kept. One at a time: `push(...list)`
+        // passes each device as an argument, and a repeat listing ~130,000 of them overflows the stack.
+        for (let i = 0; i < deviceIds.length; i++) {
+          existing.deviceIds.push(deviceIds[i] as number);
+          existing.registrationIds.push(registrationIds[i] as number);
+        }
       }
     }
     if (bytes.length - o < V2_PUBLIC_KEY_LENGTH)

@@ -13,9 +13,9 @@ import {
   SealedSenderVersionError,
 } from './errors.js';
 import { type MultiRecipient, sealMultiRecipientMessage } from './multi-recipient.js';
-import type { ValidationOptions } from './sender-certificate.js';
+import { revokedSet, trustRootList, type ValidationOptions } from './sender-certificate.js';
 import type { ProviderOption } from './server-certificate.js';
-import type { Timestamp } from './time.js';
+import { type Timestamp, toMillis } from './time.js';
 import { openV1Envelope, sealV1Envelope } from './v1.js';
 import { openV2Envelope, sealV2Envelope } from './v2.js';
 import { assertPublicKey, checkInputLength, checkSealedLength } from './wire.js';
@@ -176,9 +176,17 @@ export async function openSealedMessage(
   if (!Number.isInteger(deviceId)) throw new TypeError('options.local.deviceId must be an integer');
   if (e164 !== undefined && typeof e164 !== 'string')
     throw new TypeError('options.local.e164 must be a string');
-  const content = await unseal(message, recipientIdentity, options);
+  // The validation inputs too: an app reusing one options object for several envelopes may set the
+  // next envelope's `now` (or other roots) while this one decrypts; this call checks what it was given.
+  const validation = {
+    trustRoots: trustRootList(options.trustRoots),
+    now: toMillis(options.now, 'now'),
+    revokedKeyIds: revokedSet(options.revokedKeyIds),
+    provider: resolveProvider(options.provider),
+  };
+  const content = await unseal(message, recipientIdentity, validation);
   const cert = content.senderCertificate;
-  const check = await cert.check(options.trustRoots, options.now, options);
+  const check = await cert.check(validation.trustRoots, validation.now, validation);
   if (!check.valid) throw new InvalidSenderCertificateError(check.reason);
   const sameAccount =
     serviceId === cert.senderUuid ||

@@ -224,8 +224,7 @@ export class SenderCertificate extends SignedCertificate {
     now: Timestamp,
     options: ValidationOptions = {},
   ): Promise<CertificateCheck> {
-    const roots: readonly PublicKey[] = Array.isArray(trustRoots) ? trustRoots : [trustRoots as PublicKey];
-    for (const root of roots) assertPublicKey(root, 'trust root');
+    const roots = trustRootList(trustRoots);
     const time = toMillis(now, 'now');
     const revoked = revokedSet(options.revokedKeyIds);
     const provider = resolveProvider(options.provider);
@@ -254,7 +253,18 @@ export class SenderCertificate extends SignedCertificate {
 }
 redact(SenderCertificate.prototype, 'SenderCertificate');
 
-function revokedSet(extra: Iterable<number> | undefined): Set<number> {
+/**
+ * The trust roots as our own list, each checked (`TypeError` otherwise): the checks below await, and a
+ * caller's array changed meanwhile must not change which roots are tried. (Module-internal export.)
+ */
+export function trustRootList(trustRoots: PublicKey | readonly PublicKey[]): readonly PublicKey[] {
+  const roots: PublicKey[] = Array.isArray(trustRoots) ? Array.from(trustRoots) : [trustRoots as PublicKey];
+  for (const root of roots) assertPublicKey(root, 'trust root');
+  return roots;
+}
+
+/** libsignal's revoked ids and `extra`, checked (`TypeError` / `RangeError`). (Module-internal export.) */
+export function revokedSet(extra: Iterable<number> | undefined): Set<number> {
   const out = new Set(REVOKED_SERVER_KEY_IDS);
   if (extra === undefined) return out;
   if (extra === null || typeof (extra as Iterable<number>)[Symbol.iterator] !== 'function')

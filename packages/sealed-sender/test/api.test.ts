@@ -17,6 +17,7 @@ import {
   ContentHint,
   InvalidSenderCertificateError,
   KNOWN_SERVER_CERTIFICATE_IDS,
+  type OpenOptions,
   openSealedMessage,
   SealedSenderMultiRecipientMessage,
   SealedSenderSelfSendError,
@@ -119,6 +120,31 @@ describe('seal and open', () => {
     mutable.serviceId = `PNI:${'9'.repeat(8)}-0000-4000-8000-000000000000`;
     mutable.deviceId = 3;
     expect(await rejection(pending)).toBeInstanceOf(SealedSenderSelfSendError);
+  });
+
+  it('openSealedMessage validates with the trust roots, time and revoked ids given at the call, not later values', async () => {
+    // An app reusing one options object for several envelopes sets the next envelope's `now` (or
+    // rotates the roots) while this call still decrypts: the certificate must be checked with what
+    // this call was given.
+    const sealed = await sealV1(content, alice, bob.publicKey, { provider });
+    const other = await KeyPair.generate(provider);
+    const cases: Array<[Partial<OpenOptions>, Partial<OpenOptions>, string]> = [
+      [{ now: NOW + 1001 }, { now: NOW }, 'expired'],
+      [{ trustRoots: [other.publicKey] }, { trustRoots: [issuer.trustRoot] }, 'untrusted-signer'],
+      [{ revokedKeyIds: [1] }, { revokedKeyIds: [] }, 'revoked'],
+    ];
+    for (const [given, later, reason] of cases) {
+      const options: OpenOptions = { trustRoots: issuer.trustRoot, now: NOW, local, provider, ...given };
+      const pending = openSealedMessage(sealed, bob, options);
+      Object.assign(options, later);
+      const err = await rejection(pending);
+      expect((err as InvalidSenderCertificateError).reason, reason).toBe(reason);
+    }
+    // The roots array itself, changed in place.
+    const roots = [other.publicKey];
+    const pending = openSealedMessage(sealed, bob, { trustRoots: roots, now: NOW, local, provider });
+    roots[0] = issuer.trustRoot;
+    expect(((await rejection(pending)) as InvalidSenderCertificateError).reason).toBe('untrusted-signer');
   });
 
   it('multi-recipient: every account opens its split; excluded ServiceIds are listed', async () => {
