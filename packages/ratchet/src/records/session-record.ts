@@ -71,11 +71,13 @@ export class SessionRecord {
 
   /**
    * True if the current session can send: it has a sender chain and, if never answered, is younger than
-   * 30 days (libsignal's `hasCurrentState` minus its PQXDH-only rule, since we also keep X3DH sessions).
+   * 30 days (libsignal's `hasCurrentState` minus its PQXDH-only rule, since we also keep X3DH sessions),
+   * and its sending chain has a counter left (a chain at 2^32 − 1, only ever seen in an edited record,
+   * cannot number another message).
    */
   hasCurrentState(now: number = Date.now()): boolean {
     const s = this.#current;
-    if (!s?.senderChain) return false;
+    if (!s?.senderChain || s.senderChain.chainKey.index >= 0xffff_ffff) return false;
     if (s.pending && s.pending.timestamp * 1000 + MAX_UNACKNOWLEDGED_SESSION_AGE_MS < now) return false;
     return true;
   }
