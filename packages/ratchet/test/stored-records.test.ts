@@ -1,12 +1,16 @@
 // Session records read back from storage that this library could not have written as they are (edited,
 // crafted, restored from elsewhere): they decode to a typed DecodeError or to a state whose every use
 // ends in a result or a typed error, with the stored bytes unchanged on failure.
-import { E2eeError, platformProvider, SessionNotFoundError } from '@e2ee-kit/core';
-import { type SessionCipher, SessionRecord } from '@e2ee-kit/ratchet';
+import { DecodeError, E2eeError, platformProvider, SessionNotFoundError } from '@e2ee-kit/core';
+import { MAX_MESSAGE_KEYS, type SessionCipher, SessionRecord } from '@e2ee-kit/ratchet';
 import type { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SessionState } from '../src/records/session-state.js';
+import { spqrSkippedKeyCount } from '../src/spqr/archive.js';
+import { type Chain, cloneChain, DEFAULT_MAX_OOO_KEYS } from '../src/spqr/chain.js';
+import { encodeSpqrState } from '../src/spqr/codec-write.js';
 import { SpqrErrorCode } from '../src/spqr/errors.js';
+import { SpqrState, stateData } from '../src/spqr/state.js';
 import { establishedPair, type Pair, rejectsWithoutChange, utf8 } from './helpers.js';
 
 const provider = platformProvider;
@@ -67,5 +71,81 @@ describe('stored records: exhausted counters', () => {
     const err = await encryptRefused(p.bob.store, p.b);
     expect(err.code).toBe(SpqrErrorCode.CounterExhausted);
     await p.bob.store.saveSession(p.alice.address, original);
+  });
+});
+
+/** The current state with its SPQR chain changed by `edit` (a copy: the original is kept). */
+function withChain(s: SessionState, edit: (c: Chain) => void): void {
+  const d = stateData(s.braid as SpqrState);
+  const chain = cloneChain(d.chain);
+  edit(chain);
+  s.braid = SpqrState._create({ ...d, chain });
+}
+
+function decodes(edit: (s: SessionState) => void): unknown {
+  const s = (original.currentState as SessionState).clone();
+  edit(s);
+  try {
+    SessionRecord.deserialize(SessionRecord.fromParts(s, []).serialize());
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+describe('stored records: caps a peer could grow past', () => {
+  it(`an SPQR chain keeping more than libsignal's ${DEFAULT_MAX_OOO_KEYS} out-of-order keys is a DecodeError`, () => {
+    // Every session's chain is made with libsignal's default; a record claiming more would let the peer
+    // make us keep up to 110,001 keys per epoch (4 MB) instead of 2,201.
+    expect(DEFAULT_MAX_OOO_KEYS).toBe(MAX_MESSAGE_KEYS);
+    expect(stateData(original.currentState?.braid as SpqrState).chain.maxOooKeys).toBe(DEFAULT_MAX_OOO_KEYS);
+    for (const n of [DEFAULT_MAX_OOO_KEYS + 1, 100_000]) {
+      const err = decodes((s) => withChain(s, (c) => (c.maxOooKeys = n)));
+      expect(err).toBeInstanceOf(DecodeError);
+    }
+    expect(decodes((s) => withChain(s, (c) => (c.maxOooKeys = DEFAULT_MAX_OOO_KEYS)))).toBeUndefined();
+  });
+
+  it('skipped keys on an SPQR sending direction (never written, not counted by the archive caps) are refused', () => {
+    const s = (original.currentState as SessionState).clone();
+    withChain(s, (c) => {
+      const last = c.links.length - 1;
+      const l = c.links[last] as Chain['links'][number];
+      c.links[last] = { recv: l.recv, send: { ...l.send, ctr: 5, prev: new Map([[1, new Uint8Array(32)]]) } };
+    });
+    expect(spqrSkippedKeyCount(s.braid as SpqrState)).toBe(0);
+    // Written by the codec's writer alone: bytes the state cache has never seen, so they are decoded.
+    const err = (() => {
+      try {
+        SpqrState.deserialize(encodeSpqrState(stateData(s.braid as SpqrState)));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as DecodeError).code).toBe(SpqrErrorCode.StateDecode);
+    // The same state without them decodes.
+    const plain = stateData(original.currentState?.braid as SpqrState);
+    expect(() => SpqrState.deserialize(encodeSpqrState(plain))).not.toThrow();
+  });
+
+  it('an SPQR-lite state: more skipped keys than its trimming keeps, or a key not behind the counter, is refused', () => {
+    const lite = (recvCtr: number, keys: number[]) => (s: SessionState) => {
+      s.braid = undefined;
+      s.spqr = {
+        a2b: false,
+        sendCtr: 3,
+        sendNext: new Uint8Array(32).fill(1),
+        recvCtr,
+        recvNext: new Uint8Array(32).fill(2),
+        recvPrev: new Map(keys.map((k) => [k, new Uint8Array(32).fill(k & 0xff)])),
+      };
+    };
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    // What spqrRecv can leave: below 2,200 keys, or 2,000 after trimming.
+    expect(decodes(lite(5_000, range(2_801, 2_199)))).toBeUndefined();
+    expect(decodes(lite(50_000, range(0, 30_000)))).toBeInstanceOf(DecodeError);
+    expect(decodes(lite(10, [10]))).toBeInstanceOf(DecodeError);
+    expect(decodes(lite(10, [9]))).toBeUndefined();
   });
 });

@@ -159,6 +159,7 @@ function readBraid(b: Uint8Array): Braid {
   }
 }
 
+/** A chain direction; `maxOoo` 0 for a sending one (only receiving directions ever keep skipped keys). */
 function readDir(b: Uint8Array, maxOoo: number): ChainDirection {
   const f = fields(b);
   const ctr = num(f, 1, 0xffff_ffff, 0);
@@ -169,6 +170,7 @@ function readDir(b: Uint8Array, maxOoo: number): ChainDirection {
   const skipped = one(f, 3);
   if (skipped !== undefined) {
     if (
+      maxOoo === 0 ||
       !(skipped instanceof Uint8Array) ||
       skipped.length % 36 !== 0 ||
       skipped.length / 36 > Math.floor((maxOoo * 11) / 10) + 1
@@ -199,7 +201,9 @@ function readChain(b: Uint8Array, a2b: boolean): Chain {
   const links: ChainLink[] = rawLinks.map((l) => {
     if (!(l instanceof Uint8Array)) throw stateDecodeError('bad chain link');
     const lf = fields(l);
-    return { send: readDir(bytesField(lf, 1), maxOooKeys), recv: readDir(bytesField(lf, 2), maxOooKeys) };
+    // Skipped keys on a sending direction would be kept and written back forever, uncounted by the
+    // session record's caps (`spqrSkippedKeyCount` counts receiving ones): refused.
+    return { send: readDir(bytesField(lf, 1), 0), recv: readDir(bytesField(lf, 2), maxOooKeys) };
   });
   for (const l of links) if (!l.recv.next) throw stateDecodeError('receiving chain key missing');
   const sendLink = links[links.length - 1 - (currentEpoch - sendEpoch)] as ChainLink;
