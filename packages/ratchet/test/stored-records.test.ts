@@ -1,8 +1,14 @@
 // Session records read back from storage that this library could not have written as they are (edited,
 // crafted, restored from elsewhere): they decode to a typed DecodeError or to a state whose every use
 // ends in a result or a typed error, with the stored bytes unchanged on failure.
-import { DecodeError, E2eeError, platformProvider, SessionNotFoundError } from '@e2ee-kit/core';
-import { MAX_MESSAGE_KEYS, type SessionCipher, SessionRecord } from '@e2ee-kit/ratchet';
+import { DecodeError, E2eeError, platformProvider, SessionNotFoundError, toHex } from '@e2ee-kit/core';
+import {
+  ARCHIVED_STATES_MAX_BYTES,
+  ARCHIVED_STATES_MAX_LENGTH,
+  MAX_MESSAGE_KEYS,
+  type SessionCipher,
+  SessionRecord,
+} from '@e2ee-kit/ratchet';
 import type { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SessionState } from '../src/records/session-state.js';
@@ -147,5 +153,37 @@ describe('stored records: caps a peer could grow past', () => {
     expect(decodes(lite(50_000, range(0, 30_000)))).toBeInstanceOf(DecodeError);
     expect(decodes(lite(10, [10]))).toBeInstanceOf(DecodeError);
     expect(decodes(lite(10, [9]))).toBeUndefined();
+  });
+});
+
+describe('stored records: the archive byte cap', () => {
+  it('archived states past ARCHIVED_STATES_MAX_BYTES are dropped when read (newest kept), as when the archive changes', async () => {
+    // A state with 2,000 skipped keys (≈ 80 KB) archived 40 times, never through `archive()`: 3.2 MB
+    // of archived states, each decoded and tried on every forged message.
+    const previous = Array.from({ length: ARCHIVED_STATES_MAX_LENGTH }, (_, n) => {
+      const s = (original.currentState as SessionState).clone();
+      s.pending = undefined;
+      const chain = s.receiverChains[0] as SessionState['receiverChains'][number];
+      chain.messageKeys = Array.from({ length: MAX_MESSAGE_KEYS }, (_, i) => ({
+        index: 10_000 - i,
+        seed: new Uint8Array(32).fill((n + i) & 0xff),
+      }));
+      return s.encode();
+    });
+    const one = (previous[0] as Uint8Array).length;
+    const bytes = SessionRecord.fromParts(original.currentState, previous).serialize();
+    expect(bytes.length).toBeGreaterThan(3_000_000);
+
+    const read = SessionRecord.deserialize(bytes);
+    const kept = Math.floor(ARCHIVED_STATES_MAX_BYTES / one);
+    expect(read.archivedStateCount).toBe(kept);
+    expect(read.previousStates.map((b) => toHex(b))).toEqual(previous.slice(0, kept).map((b) => toHex(b)));
+    expect(read.previousStates.reduce((n, b) => n + b.length, 0)).toBeLessThanOrEqual(
+      ARCHIVED_STATES_MAX_BYTES,
+    );
+    // The current state is read as it was.
+    expect(toHex(read.serialize())).toBe(
+      toHex(SessionRecord.fromParts(original.currentState, previous.slice(0, kept)).serialize()),
+    );
   });
 });
