@@ -16,6 +16,7 @@ import { spqrSkippedKeyCount } from '../src/spqr/archive.js';
 import { type Chain, cloneChain, DEFAULT_MAX_OOO_KEYS } from '../src/spqr/chain.js';
 import { encodeSpqrState } from '../src/spqr/codec-write.js';
 import { SpqrErrorCode } from '../src/spqr/errors.js';
+import { initSpqr, spqrRecv, spqrSend } from '../src/spqr/ratchet.js';
 import { SpqrState, stateData } from '../src/spqr/state.js';
 import { establishedPair, type Pair, rejectsWithoutChange, utf8 } from './helpers.js';
 
@@ -186,4 +187,58 @@ describe('stored records: the archive byte cap', () => {
       toHex(SessionRecord.fromParts(original.currentState, previous.slice(0, kept)).serialize()),
     );
   });
+});
+
+describe('stored records: SPQR epochs', () => {
+  /** Both sides' fresh states moved to braid epoch `e` (chain epoch e − 1), consistently. */
+  async function pairAt(e: number): Promise<[SpqrState, SpqrState]> {
+    const auth = new Uint8Array(32).fill(0x33);
+    const at = (s: SpqrState) => {
+      const d = stateData(s);
+      const chain = { ...cloneChain(d.chain), currentEpoch: e - 1, sendEpoch: e - 1 };
+      return SpqrState._create({ ...d, braid: { ...d.braid, epoch: e }, chain });
+    };
+    return [at(await initSpqr(auth, 'initiator', provider)), at(await initSpqr(auth, 'responder', provider))];
+  }
+
+  /** Runs the conversation until an epoch completes on both sides; returns the first failure, if any. */
+  async function converse(a: SpqrState, b: SpqrState, start: number): Promise<unknown> {
+    const sides = [a, b];
+    try {
+      // Each round, A then B sends one message, which the other receives.
+      for (let n = 0; n < 800 && (sides[1] as SpqrState).epoch === start; n++) {
+        const from = n % 2;
+        const sent = await spqrSend(sides[from] as SpqrState, provider);
+        sides[from] = sent.state;
+        sides[1 - from] = (await spqrRecv(sides[1 - from] as SpqrState, sent.pqRatchet, provider)).state;
+      }
+      expect((sides[1] as SpqrState).epoch).toBe(start + 1);
+      await spqrSend(sides[1] as SpqrState, provider);
+      return undefined;
+    } catch (e) {
+      return e;
+    }
+  }
+
+  it('an epoch whose successor is not a safe integer is refused when read (the next epoch could not be sent)', async () => {
+    const last = Number.MAX_SAFE_INTEGER;
+    const [a, b] = await pairAt(last);
+    // Such states, were they read, complete their epoch and then cannot number the next one: RangeError.
+    expect(String(await converse(a, b, last))).toMatch(/RangeError/);
+    for (const s of [a, b]) {
+      const err = (() => {
+        try {
+          SpqrState.deserialize(encodeSpqrState(stateData(s)));
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(DecodeError);
+      expect((err as DecodeError).code).toBe(SpqrErrorCode.StateDecode);
+    }
+    // One below reads, and its epoch completes.
+    const [a2, b2] = await pairAt(last - 1);
+    const read = (s: SpqrState) => SpqrState.deserialize(encodeSpqrState(stateData(s)));
+    expect(await converse(read(a2), read(b2), last - 1)).toBeUndefined();
+  }, 60_000);
 });
