@@ -3,9 +3,9 @@
 // typed error with the stored bytes unchanged on failure. Unlike codecs.test.ts (decoding alone), the
 // record here holds archived states (decoded only when a message needs them) with SPQR braids in
 // different states, and each decodable variant is used: encrypt, a forged message (every state tried),
-// a genuine one.
+// a genuine one, and a repeated PreKey message of an archived session (matched by base key).
 import { DecodeError, E2eeError, platformProvider, toHex } from '@e2ee-kit/core';
-import { SessionRecord } from '@e2ee-kit/ratchet';
+import { type EncryptedMessage, SessionRecord } from '@e2ee-kit/ratchet';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forgedSignalMessage } from './forgery.js';
@@ -14,13 +14,16 @@ import { establishedPair, type Pair, roundTrip, snap, utf8 } from './helpers.js'
 const provider = platformProvider;
 let p: Pair;
 let bytes: Uint8Array;
+/** The PreKey message that started the (now archived) middle session: a repeat is matched by base key. */
+let firstOfArchived: EncryptedMessage;
 
 beforeAll(async () => {
   p = await establishedPair(provider);
   // Two more sessions started by Alice: Bob's record archives the older ones.
   for (let i = 0; i < 2; i++) {
     await p.a.initiate(await p.bob.bundle());
-    await roundTrip(p.a, p.b, `session ${i}`);
+    const first = await roundTrip(p.a, p.b, `session ${i}`);
+    if (i === 0) firstOfArchived = first;
     await roundTrip(p.b, p.a, `reply ${i}`);
     await roundTrip(p.a, p.b, `more ${i}`);
   }
@@ -88,6 +91,7 @@ describe('damaged stored SessionRecords', () => {
           await typedOrDone(record, () => p.b.decrypt({ type: 'whisper', body: forged.serialize() })),
         ).toBe(false);
         await typedOrDone(record, async () => p.b.decrypt(await p.a.encrypt(utf8('genuine'))));
+        await typedOrDone(record, () => p.b.decrypt(firstOfArchived));
       }),
       { numRuns: 250 },
     );
