@@ -1,6 +1,8 @@
 /**
  * A per-key async mutex: calls with the same key run one after another, in call order; different keys
- * run concurrently. Keys are released when idle, so memory follows the number of busy keys.
+ * run concurrently. Keys are released when idle, so memory follows the number of busy keys. Not
+ * re-entrant: a call made from inside `fn` for the same key starts only after `fn` settles, so `fn`
+ * must not await it.
  */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<unknown>>();

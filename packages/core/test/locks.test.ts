@@ -48,6 +48,37 @@ describe('WebLocksManager', () => {
     expect(calls[1]).toBe('e2ee-kit:x:exclusive');
   });
 
+  it('holds the lock until fn settles, a throwing fn rejects run and releases it (fake queued per name)', async () => {
+    // navigator.locks' contract: one callback per name at a time; the lock is released when the
+    // callback's promise settles, and request settles like it (a callback that throws rejects it).
+    const tails = new Map<string, Promise<unknown>>();
+    let callbacks = 0;
+    const queued: WebLocksLike = {
+      request: (name, _options, cb) => {
+        const run = (tails.get(name) ?? Promise.resolve()).then(() => {
+          callbacks++;
+          return cb();
+        });
+        tails.set(
+          name,
+          run.catch(() => undefined),
+        );
+        return run;
+      },
+    };
+    const m = new WebLocksManager({ locks: queued });
+    expect(await increments((fn) => m.run('k', fn), 40)).toBe(40);
+    const sync = m.run('k', () => {
+      throw new Error('sync');
+    });
+    const async = m.run('k', async () => Promise.reject(new Error('async')));
+    const after = m.run('k', async () => 'after');
+    await expect(sync).rejects.toThrow('sync');
+    await expect(async).rejects.toThrow('async');
+    expect(await after).toBe('after');
+    expect(callbacks).toBe(43); // each fn ran exactly once
+  });
+
   it('is feature-detected: a TypeError where navigator.locks is missing', () => {
     const nav = (globalThis as { navigator?: { locks?: unknown } }).navigator;
     if (nav?.locks) return; // a runtime with Web Locks: covered by the Chromium test

@@ -85,6 +85,34 @@ describe('KeyedMutex', () => {
     expect(m.activeKeys).toBe(0);
   });
 
+  it('holders that throw, on many keys: every waiter runs once, in order, and every key is released', async () => {
+    const m = new KeyedMutex();
+    const ran: string[] = [];
+    const calls = Array.from({ length: 300 }, (_, i) => {
+      const key = `key${i % 30}`;
+      if (i % 3 === 1)
+        return m.run(key, () => {
+          ran.push(`${key}:${i}`);
+          throw new TypeError('thrown synchronously');
+        });
+      return m.run(key, async () => {
+        ran.push(`${key}:${i}`);
+        await tick();
+        if (i % 3 === 0) throw new Error(`fail ${i}`);
+        return i;
+      });
+    });
+    const settled = await Promise.allSettled(calls);
+    expect(settled.filter((r) => r.status === 'rejected')).toHaveLength(200);
+    expect(ran).toHaveLength(300);
+    for (let k = 0; k < 30; k++) {
+      const order = ran.filter((r) => r.startsWith(`key${k}:`)).map((r) => Number(r.split(':')[1]));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    await tick();
+    expect(m.activeKeys).toBe(0);
+  });
+
   it('refuses bad arguments with TypeError', () => {
     const m = new KeyedMutex();
     expect(() => m.run(1 as never, () => 1)).toThrow(TypeError);

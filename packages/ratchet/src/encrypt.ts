@@ -1,6 +1,5 @@
 /** Encrypt: one message on the current state's sending chain (a PreKey message until the peer answers). */
 import { PublicKey, SessionNotFoundError } from '@e2ee-kit/core';
-import { MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from './constants.js';
 import type { ProtocolContext } from './context.js';
 import { deriveMessageKeys, messageSeed, nextChainKey } from './kdf.js';
 import { hmac8 } from './message-keys.js';
@@ -22,10 +21,9 @@ export async function encryptMessage(
   const { provider, store } = ctx;
   const old = await storeCall('getSession', () => store.getSession(ctx.remote));
   const current = old?.currentState;
-  if (!old || !current?.senderChain || !current.remoteIdentity) throw new SessionNotFoundError(ctx.remote);
-  if (current.pending && current.pending.timestamp * 1000 + MAX_UNACKNOWLEDGED_SESSION_AGE_MS < ctx.now()) {
+  // No sender chain, a stale unanswered session or an exhausted sending chain: it cannot send.
+  if (!old || !current?.remoteIdentity || !old.hasCurrentState(ctx.now()))
     throw new SessionNotFoundError(ctx.remote);
-  }
   const state = current.cloneForSending();
   const sender = state.senderChain as NonNullable<SessionState['senderChain']>;
   const remoteIdentity = state.remoteIdentity as Uint8Array;
@@ -77,7 +75,6 @@ export async function encryptMessage(
   } else {
     out = { type: 'whisper', body: message.serializedView };
   }
-  if (ck.index >= 0xffff_ffff) throw new RangeError('sending chain exhausted');
   sender.chainKey = { index: ck.index + 1, key: await nextChainKey(ck.key, provider) };
 
   const theirIdentity = PublicKey.deserialize(remoteIdentity);

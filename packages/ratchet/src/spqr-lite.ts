@@ -9,6 +9,7 @@ import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './constants.js';
 import { RatchetErrorCode } from './errors.js';
 import { type SyncKdf, syncKdf } from './kdf.js';
 import type { SpqrLite } from './records/session-state.js';
+import { SpqrErrorCode, spqrError } from './spqr/errors.js';
 import { STEPS_PER_YIELD, yieldToEventLoop } from './work-budget.js';
 
 const INFO_START = /* @__PURE__ */ utf8('Signal PQ Ratchet V1 Chain  Start');
@@ -70,7 +71,8 @@ export async function spqrSend(
   q: SpqrLite,
   provider: CryptoProvider,
 ): Promise<{ message: Uint8Array; key: Uint8Array }> {
-  if (q.sendCtr >= 0xffff_ffff) throw new RangeError('SPQR send counter exhausted');
+  // Typed, as the braid's chain (`checkStep`): a stored counter at 2^32 − 1 cannot number a message.
+  if (q.sendCtr >= 0xffff_ffff) throw spqrError(SpqrErrorCode.CounterExhausted, 'send counter exhausted');
   const ctr = q.sendCtr + 1;
   const { next, key } = await step(q.sendNext, ctr, provider);
   q.sendNext = next;

@@ -1,6 +1,7 @@
 // Issue 11.6: a peer cannot inflate a SessionRecord: archived states share a skipped-key cap and a
 // byte cap, the newest keys of the newest states are kept, and the newest legitimate skipped messages
-// still decrypt. Frozen fixtures are covered by fixtures.test.ts (loading never trims).
+// still decrypt. Frozen fixtures are covered by fixtures.test.ts (loading trims nothing but archived
+// states past the byte cap, which they are far below; see stored-records.test.ts).
 import { platformProvider } from '@e2ee-kit/core';
 import {
   ARCHIVED_STATES_MAX_LENGTH,

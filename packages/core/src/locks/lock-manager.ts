@@ -12,6 +12,10 @@ import { KeyedMutex } from '../mutex.js';
  * Runs `fn` while holding the exclusive lock named `key`; calls for one key run one after another,
  * calls for different keys may overlap. The lock is released when `fn`'s promise settles, whatever
  * the outcome, and `run` settles like `fn` did.
+ *
+ * Not re-entrant (neither implementation here nor `navigator.locks` is): an `fn` that awaits `run` for
+ * its own key waits for itself forever. A store method must therefore never call back into a cipher
+ * for the same party, and a holder whose promise never settles blocks its key for good.
  */
 export interface LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;

@@ -3,8 +3,9 @@
  * SessionRecord on our device: the current state keeps libsignal's limits (5 chains × 2,000 skipped
  * keys, ~2,200 SPQR keys: ≤ ~0.48 MB), the archived states together at most
  * `ARCHIVED_SKIPPED_KEYS_MAX` skipped keys and `ARCHIVED_STATES_MAX_BYTES` bytes. A record therefore
- * stays below 1 MB whatever a peer sends. Enforced whenever the archive changes; the newest keys of
- * the newest states are kept, the oldest evicted first (as libsignal does within a chain).
+ * stays below 1 MB whatever a peer sends. Enforced whenever the archive changes (the byte cap also when
+ * a record is read: `SessionRecord.deserialize`); the newest keys of the newest states are kept, the
+ * oldest evicted first (as libsignal does within a chain).
  */
 import { spqrKeepNewestKeys, spqrSkippedKeyCount } from '../spqr/archive.js';
 import { SessionState } from './session-state.js';

@@ -1,7 +1,7 @@
 import { DecodeError, SecretBytes } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
 import { spqrStateBytes } from '../spqr/codec.js';
-import { capArchive } from './archive-caps.js';
+import { ARCHIVED_STATES_MAX_BYTES, capArchive } from './archive-caps.js';
 import { RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 import { SessionState } from './session-state.js';
@@ -71,11 +71,13 @@ export class SessionRecord {
 
   /**
    * True if the current session can send: it has a sender chain and, if never answered, is younger than
-   * 30 days (libsignal's `hasCurrentState` minus its PQXDH-only rule, since we also keep X3DH sessions).
+   * 30 days (libsignal's `hasCurrentState` minus its PQXDH-only rule, since we also keep X3DH sessions),
+   * and its sending chain has a counter left (a chain at 2^32 − 1, only ever seen in an edited record,
+   * cannot number another message).
    */
   hasCurrentState(now: number = Date.now()): boolean {
     const s = this.#current;
-    if (!s?.senderChain) return false;
+    if (!s?.senderChain || s.senderChain.chainKey.index >= 0xffff_ffff) return false;
     if (s.pending && s.pending.timestamp * 1000 + MAX_UNACKNOWLEDGED_SESSION_AGE_MS < now) return false;
     return true;
   }
@@ -109,13 +111,22 @@ export class SessionRecord {
     const r = new FastReader(own, 2);
     let current: SessionState | undefined;
     const previous: Uint8Array[] = [];
+    let archived = 0;
+    // The archive's byte cap, as `capArchive` applies it (newest first; from the first state that does
+    // not fit, the older ones are dropped): this library never writes more, and a stored record that
+    // holds more (crafted, or from elsewhere) would have every one of them decoded and tried per message.
+    let bytesLeft = ARCHIVED_STATES_MAX_BYTES;
     while (r.next()) {
       if (r.field === 1) {
         current = SessionState.decodeFrom(r.sub());
       } else if (r.field === 2) {
-        if (previous.length >= ARCHIVED_STATES_MAX_LENGTH)
+        if (++archived > ARCHIVED_STATES_MAX_LENGTH)
           throw new DecodeError('SessionRecord has too many archived states');
-        previous.push(r.bytes());
+        const p = r.bytes();
+        if (p.length <= bytesLeft && previous.length === archived - 1) {
+          bytesLeft -= p.length;
+          previous.push(p);
+        }
       } else r.skip();
     }
     return SessionRecord.fromParts(current, previous);

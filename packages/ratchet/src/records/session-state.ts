@@ -6,9 +6,13 @@
  * how a decrypt computes a new state without touching the record the store returned.
  */
 import { DecodeError, redact } from '@e2ee-kit/core';
+import { MAX_MESSAGE_KEYS } from '../constants.js';
 import { spqrStateBytes } from '../spqr/codec.js';
-import { SpqrState } from '../spqr/state.js';
+import { SpqrState, stateData } from '../spqr/state.js';
 import { FastReader, FastWriter } from './fast-proto.js';
+
+/** Skipped keys an SPQR-lite state can hold (spqr-lite.ts trims at 2,200, as the braid's `trimSize`). */
+const SPQR_LITE_MAX_SKIPPED = Math.floor((MAX_MESSAGE_KEYS * 11) / 10) + 1;
 
 export interface ChainKey {
   readonly index: number;
@@ -241,6 +245,9 @@ function validate(s: SessionState): void {
   if (s.pending && s.pending.baseKey.length !== 33) throw bad('pending pre-key');
   if (s.version === 4 && !s.spqr === !s.braid) throw bad('SPQR state');
   if (s.version === 3 && (s.spqr || s.braid)) throw bad('SPQR state');
+  // Sessions make their SPQR chains with libsignal's window (`initSpqr` defaults); a larger one in a
+  // stored record would let the peer grow the record past its documented ceiling (README, Limits).
+  if (s.braid && stateData(s.braid).chain.maxOooKeys > MAX_MESSAGE_KEYS) throw bad('SPQR state');
 }
 
 function encodeChainKey(w: FastWriter, ck: ChainKey): void {
@@ -395,7 +402,15 @@ function decodeSpqr(r: FastReader): SpqrLite {
         r.skip();
     }
   }
-  if (!sendNext || sendNext.length !== 32 || !recvNext || recvNext.length !== 32 || prev.length % 36 !== 0) {
+  // At most what `spqrRecv` keeps (it trims past 2,200 keys), as the braid's codec checks its chains.
+  if (
+    !sendNext ||
+    sendNext.length !== 32 ||
+    !recvNext ||
+    recvNext.length !== 32 ||
+    prev.length % 36 !== 0 ||
+    prev.length / 36 > SPQR_LITE_MAX_SKIPPED
+  ) {
     throw new DecodeError('session SPQR state is invalid');
   }
   const recvPrev = new Map<number, Uint8Array>();
@@ -406,6 +421,8 @@ function decodeSpqr(r: FastReader): SpqrLite {
         ((prev[o + 2] as number) << 8) |
         (prev[o + 3] as number)) >>>
       0;
+    // Only keys behind the counter are ever kept, each once.
+    if (index >= recvCtr || recvPrev.has(index)) throw new DecodeError('session SPQR state is invalid');
     recvPrev.set(index, prev.subarray(o + 4, o + 36));
   }
   return { a2b, sendCtr, sendNext, recvCtr, recvNext, recvPrev };

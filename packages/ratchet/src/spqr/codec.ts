@@ -33,6 +33,13 @@ export { SPQR_STATE_FORMAT_VERSION };
 /** Links a chain can hold: libsignal keeps at most 3; a little slack for states mid-transition. */
 const MAX_LINKS = 8;
 const MAX_CHAIN_PARAM = 0xffff_ffff;
+/**
+ * Largest epoch read: one whose successor is still a safe integer. In a session a state is read, makes
+ * at most one epoch step and is written again, so every epoch it sends stays exact (a stored epoch of
+ * 2^53 − 1 completed and then could not number the next one: RangeError). libsignal's are u64; no
+ * conversation gets near either.
+ */
+const MAX_EPOCH = Number.MAX_SAFE_INTEGER - 1;
 
 export function serializeSpqrState(s: SpqrState): Uint8Array {
   return spqrStateBytes(s).slice();
@@ -110,7 +117,7 @@ function readDecoder(b: Uint8Array, length: number): ChunkDecoder {
 function readBraid(b: Uint8Array): Braid {
   const f = fields(b);
   const tag = num(f, 1, 11);
-  const epoch = num(f, 2, Number.MAX_SAFE_INTEGER);
+  const epoch = num(f, 2, MAX_EPOCH);
   if (epoch < 1 || tag < 1) throw stateDecodeError('bad epoch or state');
   const auth = { root: bytesField(f, 3, 32), mac: bytesField(f, 4, 32) };
   const c = { epoch, auth };
@@ -159,6 +166,7 @@ function readBraid(b: Uint8Array): Braid {
   }
 }
 
+/** A chain direction; `maxOoo` 0 for a sending one (only receiving directions ever keep skipped keys). */
 function readDir(b: Uint8Array, maxOoo: number): ChainDirection {
   const f = fields(b);
   const ctr = num(f, 1, 0xffff_ffff, 0);
@@ -169,6 +177,7 @@ function readDir(b: Uint8Array, maxOoo: number): ChainDirection {
   const skipped = one(f, 3);
   if (skipped !== undefined) {
     if (
+      maxOoo === 0 ||
       !(skipped instanceof Uint8Array) ||
       skipped.length % 36 !== 0 ||
       skipped.length / 36 > Math.floor((maxOoo * 11) / 10) + 1
@@ -186,8 +195,8 @@ function readDir(b: Uint8Array, maxOoo: number): ChainDirection {
 
 function readChain(b: Uint8Array, a2b: boolean): Chain {
   const f = fields(b);
-  const currentEpoch = num(f, 1, Number.MAX_SAFE_INTEGER);
-  const sendEpoch = num(f, 2, Number.MAX_SAFE_INTEGER);
+  const currentEpoch = num(f, 1, MAX_EPOCH);
+  const sendEpoch = num(f, 2, MAX_EPOCH);
   const nextRoot = bytesField(f, 3, 32);
   const maxJump = num(f, 5, MAX_CHAIN_PARAM);
   const maxOooKeys = num(f, 6, 100_000);
@@ -199,7 +208,9 @@ function readChain(b: Uint8Array, a2b: boolean): Chain {
   const links: ChainLink[] = rawLinks.map((l) => {
     if (!(l instanceof Uint8Array)) throw stateDecodeError('bad chain link');
     const lf = fields(l);
-    return { send: readDir(bytesField(lf, 1), maxOooKeys), recv: readDir(bytesField(lf, 2), maxOooKeys) };
+    // Skipped keys on a sending direction would be kept and written back forever, uncounted by the
+    // session record's caps (`spqrSkippedKeyCount` counts receiving ones): refused.
+    return { send: readDir(bytesField(lf, 1), 0), recv: readDir(bytesField(lf, 2), maxOooKeys) };
   });
   for (const l of links) if (!l.recv.next) throw stateDecodeError('receiving chain key missing');
   const sendLink = links[links.length - 1 - (currentEpoch - sendEpoch)] as ChainLink;
