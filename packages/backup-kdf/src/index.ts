@@ -32,6 +32,7 @@ export {
   type CalibrateOptions,
   calibrateArgon2,
   DEFAULT_ARGON2_PARAMS,
+  DEFAULT_MAX_ARGON2_WORK,
   defaultArgon2Provider,
   hashWasmArgon2Provider,
   isUnsafeTestParams,
