@@ -90,7 +90,7 @@ export {
   RecoveryKey,
   type RecoveryKeyCheck,
   type RecoveryKeyFormat,
-  type RecoveryKeySuggestion,
+  RecoveryKeySuggestion,
 } from './recovery-key.js';
 export { joinBackupFile, splitBackupFile } from './split.js';
 export { type ByteSource, ByteStream } from './stream.js';
