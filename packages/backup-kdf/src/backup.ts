@@ -22,12 +22,14 @@ import {
   type SlotBody,
   type SlotSection,
   SUITES,
+  type Suite,
   WRAPPED_LENGTH,
 } from './format.js';
 import {
   externalKek,
   headerMac,
   passwordKek,
+  payloadKey,
   recoveryKek,
   slotInfo,
   slotsMac,
@@ -156,9 +158,13 @@ export class BackupKeyring {
   }
 
   /** The slot section (with its MAC) as written into files. */
-  async slotSection(): Promise<Uint8Array> {
+  slotSection(): Promise<Uint8Array> {
+    return this.#slotSectionUnder(this.#key());
+  }
+
+  async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
     const body = encodeSlots(this.#slots);
-    return concatBytes(body, await slotsMac(this.#p, this.#key(), this.backupId, body));
+    return concatBytes(body, await slotsMac(this.#p, dek, this.backupId, body));
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
@@ -218,15 +224,37 @@ export class BackupKeyring {
     const reader = new ByteReader(source);
     const self = this;
     return readerStream(reader, async function* () {
-      const p = self.#p;
-      const dek = self.#key();
-      const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
-      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: self.backupId, fileNonce });
-      const header = concatBytes(prefix, await headerMac(p, dek, prefix));
-      yield header;
-      yield await self.slotSection();
-      yield* sealPayload(p, dek, reader, header, fileNonce, suite, chunkLog2);
+      const { header, slots, key } = await self.#newFile(suite, chunkLog2);
+      try {
+        yield header;
+        yield slots;
+        yield* sealPayload(self.#p, key, reader, header, suite, chunkLog2);
+      } finally {
+        wipe(key); // also when the consumer stops before the payload
+      }
     });
+  }
+
+  /**
+   * A new file's header, slot section and payload key, all derived from a copy of the data key
+   * before the file's first byte goes out: `destroy()` wipes the key in place, and an app may call
+   * it once an upload has started (the payload was then sealed under a key derived from zeros).
+   */
+  async #newFile(
+    suite: Suite,
+    chunkLog2: number,
+  ): Promise<{ header: Uint8Array; slots: Uint8Array; key: Uint8Array }> {
+    const p = this.#p;
+    const dek = copyBytes(this.#key());
+    try {
+      const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
+      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.backupId, fileNonce });
+      const header = concatBytes(prefix, await headerMac(p, dek, prefix));
+      const slots = await this.#slotSectionUnder(dek);
+      return { header, slots, key: await payloadKey(p, dek, fileNonce) };
+    } finally {
+      wipe(dek);
+    }
   }
 
   /**
@@ -335,8 +363,9 @@ export class BackupKeyring {
   }
 
   async *#copyWithSlots(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
+    const slots = await this.slotSection(); // before the first byte out, as in `encrypt`
     yield header.bytes.slice();
-    yield await this.slotSection();
+    yield slots;
     for (;;) {
       const piece = await reader.read(1 << 16);
       if (piece.length === 0) break;
