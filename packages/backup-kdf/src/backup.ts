@@ -13,6 +13,7 @@ import {
 } from './argon2.js';
 import {
   BACKUP_ID_LENGTH,
+  checkRoomForPassword,
   encodeHeaderPrefix,
   encodeSlots,
   FILE_NONCE_LENGTH,
@@ -100,11 +101,12 @@ export class BackupKeyring {
     else if (options.recoveryKey !== undefined && options.recoveryKey !== false)
       throw new TypeError('recoveryKey must be a boolean or a RecoveryKey');
     for (const e of options.external ?? []) checkExternal(e);
+    const count = (pw ? 1 : 0) + (recoveryKey ? 1 : 0) + (options.external?.length ?? 0);
+    if (count > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
     if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
     for (const e of options.external ?? []) keyring.#slots.push(await keyring.#externalSlot(e));
-    if (keyring.#slots.length > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
     return { keyring, recoveryKey };
   }
 
@@ -174,6 +176,7 @@ export class BackupKeyring {
   ): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
     const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    checkRoomForPassword(this.#slots); // before the KDF runs
     const slot = await this.#passwordSlot(pw, params);
     const i = this.#slots.findIndex((s) => s.type === 'password');
     if (i >= 0) this.#slots[i] = slot;
@@ -235,11 +238,8 @@ export class BackupKeyring {
     });
   }
 
-  /**
-   * A new file's header, slot section and payload key, all derived from a copy of the data key
-   * before the file's first byte goes out: `destroy()` wipes the key in place, and an app may call
-   * it once an upload has started (the payload was then sealed under a key derived from zeros).
-   */
+  /** A new file's header, slot section and payload key, from a copy of the data key before its first
+   * byte goes out (an upload may have started when `destroy()` wipes the key in place). */
   async #newFile(
     suite: Suite,
     chunkLog2: number,
@@ -349,6 +349,7 @@ export class BackupKeyring {
     try {
       let section: SlotSection;
       ({ header, section } = await readPreamble(reader));
+      checkRoomForPassword(section.slots); // before unlocking: no KDF run or attempt for a refused change
       keyring = await BackupKeyring.#unlock(header, section, current, options);
       const change: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {};
       if (options.minPasswordLength !== undefined) change.minPasswordLength = options.minPasswordLength;
