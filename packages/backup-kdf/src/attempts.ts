@@ -10,7 +10,7 @@
  * only says which failures a later success may clear — and a file with that slot opens only with
  * the secret that slot was made for.
  */
-import { KeyedMutex, StoreError } from '@e2ee-kit/core';
+import { copyBytes, KeyedMutex, StoreError } from '@e2ee-kit/core';
 import {
   type AttemptRecord,
   type AttemptStore,
@@ -145,11 +145,15 @@ export class LocalBackoffPolicy implements AttemptPolicy {
   }
 
   async #read(scope: string): Promise<Uint8Array | undefined> {
+    let b: Uint8Array | undefined;
     try {
-      return await this.#store.get(scope);
+      b = await this.#store.get(scope);
     } catch (cause) {
       throw new StoreError('attempt store failed', { cause });
     }
+    // A copy: #update hands it back as compareAndSet's `expected` after an await, and a store may
+    // answer with a view of a buffer it reuses (a row pool), by then holding another context's write.
+    return b instanceof Uint8Array ? copyBytes(b) : b;
   }
 
   async #load(scope: string): Promise<AttemptRecord> {
