@@ -60,6 +60,31 @@ export const ARGON2_FORMAT_LIMITS = Object.freeze({
   maxParallelism: 16,
 });
 
+/**
+ * The reader's default cap on Argon2 work, m (KiB) × t: 64 MiB × 10 passes, the most the phone
+ * guidance allows (m ≤ 64 MiB for backups phones restore, at calibration's t ≤ 10). Without it a
+ * few hundred hostile bytes could ask a phone for 256 MiB × 10 passes per open. `calibrateArgon2`
+ * stays within it by default, so what it picks opens everywhere without an opt-in.
+ */
+export const DEFAULT_MAX_ARGON2_WORK = 64 * 1024 * 10;
+
+/**
+ * A work cap option checked (`RangeError` outside 0 … the format's 1 GiB × 10). Unset, it is the
+ * default, or `memoryCap` × 10 when a memory cap was given explicitly: that opt-in keeps meaning
+ * "this much memory at up to the format's 10 passes".
+ */
+export function argon2WorkCap(work: number | undefined, memoryCap: number | undefined, name: string): number {
+  const L = ARGON2_FORMAT_LIMITS;
+  if (work === undefined)
+    return memoryCap === undefined ? DEFAULT_MAX_ARGON2_WORK : memoryCap * L.maxIterations;
+  if (!Number.isInteger(work) || work < 0 || work > L.maxMemoryKiB * L.maxIterations) {
+    throw new RangeError(
+      `${name} must be an integer from 0 to ${L.maxMemoryKiB * L.maxIterations} (KiB × passes)`,
+    );
+  }
+  return work;
+}
+
 const UNSAFE_TEST_BRAND = Symbol.for('@e2ee-kit/backup-kdf/unsafe-test-params');
 
 /** True for parameters made by `unsafeTestParams` from `@e2ee-kit/backup-kdf/testing`. */
@@ -254,6 +279,12 @@ export interface CalibrateOptions {
   targetMs?: number;
   /** Highest memory the result may use (default 256 MiB, a safe ceiling for phones). */
   maxMemoryKiB?: number;
+  /**
+   * Highest work m (KiB) × t the result may need (default `DEFAULT_MAX_ARGON2_WORK`, what readers
+   * accept without an opt-in; `maxMemoryKiB` × 10 when `maxMemoryKiB` is given). Readers of a
+   * file above the default need `maxArgon2Work` (or `maxArgon2MemoryKiB`) raised.
+   */
+  maxWork?: number;
   /** Lanes (default 4; use 1 on devices where the provider runs lanes on one thread anyway). */
   parallelism?: number;
   argon2Provider?: Argon2Provider;
@@ -264,12 +295,13 @@ export interface CalibrateOptions {
 /**
  * Picks Argon2id parameters for about `targetMs` on this device: starts at the defaults
  * (64 MiB, t = 3), raises t up to 10 and then memory (up to `maxMemoryKiB`) while the measured time
- * stays under the target. It never returns less than the creation minimum, however slow the device.
+ * stays under the target and m × t within `maxWork`. It never returns less than the creation minimum, however slow the device.
  * Each measurement runs one real derivation, so calibration takes a few times `targetMs`.
  */
 export async function calibrateArgon2(options: CalibrateOptions = {}): Promise<Argon2Params> {
   const targetMs = options.targetMs ?? 750;
   const maxMemoryKiB = options.maxMemoryKiB ?? 256 * 1024;
+  const maxWork = argon2WorkCap(options.maxWork, options.maxMemoryKiB, 'maxWork');
   const parallelism = options.parallelism ?? DEFAULT_ARGON2_PARAMS.parallelism;
   const provider = options.argon2Provider ?? defaultArgon2Provider;
   const now = options.now ?? (() => performance.now());
@@ -292,6 +324,8 @@ export async function calibrateArgon2(options: CalibrateOptions = {}): Promise<A
     iterations: DEFAULT_ARGON2_PARAMS.iterations,
     parallelism,
   };
+  if (p.memoryKiB * p.iterations > maxWork)
+    throw new RangeError('maxWork is below the starting point (m × 3)');
   let ms = await measure(p);
   if (ms > targetMs) {
     // Slow device: step down towards the floor (memory first, then passes), never below it.
@@ -311,12 +345,13 @@ export async function calibrateArgon2(options: CalibrateOptions = {}): Promise<A
   const perPass = ms / p.iterations;
   const t = Math.min(
     ARGON2_FORMAT_LIMITS.maxIterations,
+    Math.floor(maxWork / p.memoryKiB),
     Math.max(p.iterations, Math.floor(targetMs / perPass)),
   );
   p = { ...p, iterations: t };
   if (t === ARGON2_FORMAT_LIMITS.maxIterations) {
     ms = await measure(p);
-    while (ms * 2 <= targetMs && p.memoryKiB * 2 <= maxMemoryKiB) {
+    while (ms * 2 <= targetMs && p.memoryKiB * 2 <= maxMemoryKiB && p.memoryKiB * 2 * t <= maxWork) {
       p = { ...p, memoryKiB: p.memoryKiB * 2 };
       ms = await measure(p);
     }

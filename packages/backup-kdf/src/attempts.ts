@@ -10,7 +10,19 @@
  * only says which failures a later success may clear — and a file with that slot opens only with
  * the secret that slot was made for.
  */
-import { constantTimeEqual, copyBytes, DecodeError, KeyedMutex, redact, StoreError } from '@e2ee-kit/core';
+import { copyBytes, KeyedMutex, StoreError } from '@e2ee-kit/core';
+import {
+  type AttemptRecord,
+  type AttemptStore,
+  decodeRecord,
+  emptyRecord,
+  encodeRecord,
+  MAX_TRACKED_SLOTS,
+  MemoryAttemptStore,
+  totalOf,
+} from './attempt-store.js';
+
+export { type AttemptStore, MAX_TRACKED_SLOTS, MemoryAttemptStore } from './attempt-store.js';
 
 export interface AttemptState {
   /** Failures counted against this budget and not yet cleared by a success on the same slot. */
@@ -65,56 +77,10 @@ export interface AttemptReservation {
   readonly state: AttemptState;
 }
 
-/** Where `LocalBackoffPolicy` keeps its counters: Keychain/Keystore, IndexedDB, a file… (bytes in, bytes out). */
-export interface AttemptStore {
-  get(key: string): Promise<Uint8Array | undefined>;
-  set(key: string, value: Uint8Array): Promise<void>;
-  /**
-   * Optional, needed when several tabs, workers or processes share the store: writes `value` only
-   * if the stored bytes are still exactly `expected` (`undefined`: no record), atomically, and
-   * resolves whether it wrote. Without it `LocalBackoffPolicy` reads and writes with `get`/`set`,
-   * which is exact within one JavaScript realm only (two contexts updating one record at once
-   * would lose one of the two failures).
-   */
-  compareAndSet?(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean>;
-}
-
-/** Keeps bytes in memory (lost on restart: use a persistent store in apps). */
-export class MemoryAttemptStore implements AttemptStore {
-  readonly #map = new Map<string, Uint8Array>();
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const v = this.#map.get(key);
-    return v && copyBytes(v);
-  }
-  async set(key: string, value: Uint8Array): Promise<void> {
-    this.#map.set(key, copyBytes(value));
-  }
-  async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
-    const stored = this.#map.get(key);
-    if (
-      stored === undefined || expected === undefined
-        ? stored !== expected
-        : !constantTimeEqual(stored, expected)
-    )
-      return false;
-    this.#map.set(key, copyBytes(value));
-    return true;
-  }
-}
-
-redact(MemoryAttemptStore, '[MemoryAttemptStore]');
-
 /** 30 s, 5 min, 1 h, then 24 h for every further failure. */
 export const DEFAULT_LOCKOUT_STEPS_MS: readonly number[] = Object.freeze([
   30_000, 300_000, 3_600_000, 86_400_000,
 ]);
-
-/**
- * Slots whose failures a record tracks one by one. Beyond this, the oldest slot's failures move to
- * a count that no success clears (reaching it takes this many distinct failing slots, hence many
- * lockouts); the record stays ≤ 15 + 20 × this many bytes.
- */
-export const MAX_TRACKED_SLOTS = 32;
 
 export interface LocalBackoffPolicyOptions {
   store: AttemptStore;
@@ -134,76 +100,7 @@ export interface LocalBackoffPolicyOptions {
   now?: () => number;
 }
 
-const RECORD_TAG = 0xa7;
-/** v1 (0.1.0): `tag ‖ 01 ‖ failures u32 ‖ lockedUntil f64`, 14 bytes, one record per `<backup id>:<method>`. */
-const RECORD_V1 = 1;
-/** v2: `tag ‖ 02 ‖ lockedUntil f64 ‖ unattributed u32 ‖ n u8 ‖ n × (slot id 16 ‖ failures u32)`. */
-const RECORD_V2 = 2;
-const SLOT_ID_LENGTH = 16;
 const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
-
-interface AttemptRecord {
-  lockedUntilMs: number;
-  /** Failures no success can clear (folded out of the per-slot list, or read from a v1 record). */
-  unattributed: number;
-  /** Per-slot failures, oldest slot first. */
-  slots: Map<string, number>;
-}
-
-const emptyRecord = (): AttemptRecord => ({ lockedUntilMs: 0, unattributed: 0, slots: new Map() });
-
-function totalOf(r: AttemptRecord): number {
-  let n = r.unattributed;
-  for (const v of r.slots.values()) n += v;
-  return n;
-}
-
-function idHex(b: Uint8Array, o: number): string {
-  let s = '';
-  for (let i = o; i < o + SLOT_ID_LENGTH; i++) s += b[i]!.toString(16).padStart(2, '0');
-  return s;
-}
-
-function encodeRecord(r: AttemptRecord): Uint8Array {
-  const b = new Uint8Array(15 + r.slots.size * (SLOT_ID_LENGTH + 4));
-  const v = new DataView(b.buffer);
-  b[0] = RECORD_TAG;
-  b[1] = RECORD_V2;
-  v.setFloat64(2, r.lockedUntilMs);
-  v.setUint32(10, Math.min(r.unattributed, 0xffff_ffff));
-  b[14] = r.slots.size;
-  let o = 15;
-  for (const [id, n] of r.slots) {
-    for (let i = 0; i < SLOT_ID_LENGTH; i++) b[o + i] = Number.parseInt(id.slice(2 * i, 2 * i + 2), 16);
-    v.setUint32(o + SLOT_ID_LENGTH, Math.min(n, 0xffff_ffff));
-    o += SLOT_ID_LENGTH + 4;
-  }
-  return b;
-}
-
-function decodeRecord(b: Uint8Array): AttemptRecord {
-  const bad = () => new DecodeError('attempt record is malformed');
-  if (!(b instanceof Uint8Array) || b.length < 2 || b[0] !== RECORD_TAG) throw bad();
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const checkTime = (t: number) => {
-    if (!Number.isFinite(t) || t < 0) throw bad();
-    return t;
-  };
-  if (b[1] === RECORD_V1) {
-    if (b.length !== 14) throw bad();
-    return { lockedUntilMs: checkTime(v.getFloat64(6)), unattributed: v.getUint32(2), slots: new Map() };
-  }
-  if (b[1] !== RECORD_V2 || b.length < 15) throw bad();
-  const n = b[14]!;
-  if (n > MAX_TRACKED_SLOTS || b.length !== 15 + n * (SLOT_ID_LENGTH + 4)) throw bad();
-  const slots = new Map<string, number>();
-  for (let i = 0, o = 15; i < n; i++, o += SLOT_ID_LENGTH + 4) {
-    const id = idHex(b, o);
-    if (slots.has(id)) throw bad();
-    slots.set(id, v.getUint32(o + SLOT_ID_LENGTH));
-  }
-  return { lockedUntilMs: checkTime(v.getFloat64(2)), unattributed: v.getUint32(10), slots };
-}
 
 function checkSlotId(id: unknown): string {
   if (typeof id !== 'string' || !SLOT_ID_PATTERN.test(id)) {
@@ -248,11 +145,15 @@ export class LocalBackoffPolicy implements AttemptPolicy {
   }
 
   async #read(scope: string): Promise<Uint8Array | undefined> {
+    let b: Uint8Array | undefined;
     try {
-      return await this.#store.get(scope);
+      b = await this.#store.get(scope);
     } catch (cause) {
       throw new StoreError('attempt store failed', { cause });
     }
+    // A copy: #update hands it back as compareAndSet's `expected` after an await, and a store may
+    // answer with a view of a buffer it reuses (a row pool), by then holding another context's write.
+    return b instanceof Uint8Array ? copyBytes(b) : b;
   }
 
   async #load(scope: string): Promise<AttemptRecord> {

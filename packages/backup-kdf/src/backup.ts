@@ -13,6 +13,7 @@ import {
 } from './argon2.js';
 import {
   BACKUP_ID_LENGTH,
+  checkRoomForPassword,
   encodeHeaderPrefix,
   encodeSlots,
   FILE_NONCE_LENGTH,
@@ -22,12 +23,14 @@ import {
   type SlotBody,
   type SlotSection,
   SUITES,
+  type Suite,
   WRAPPED_LENGTH,
 } from './format.js';
 import {
   externalKek,
   headerMac,
   passwordKek,
+  payloadKey,
   recoveryKek,
   slotInfo,
   slotsMac,
@@ -98,11 +101,12 @@ export class BackupKeyring {
     else if (options.recoveryKey !== undefined && options.recoveryKey !== false)
       throw new TypeError('recoveryKey must be a boolean or a RecoveryKey');
     for (const e of options.external ?? []) checkExternal(e);
+    const count = (pw ? 1 : 0) + (recoveryKey ? 1 : 0) + (options.external?.length ?? 0);
+    if (count > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
     if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
     for (const e of options.external ?? []) keyring.#slots.push(await keyring.#externalSlot(e));
-    if (keyring.#slots.length > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
     return { keyring, recoveryKey };
   }
 
@@ -156,9 +160,13 @@ export class BackupKeyring {
   }
 
   /** The slot section (with its MAC) as written into files. */
-  async slotSection(): Promise<Uint8Array> {
+  slotSection(): Promise<Uint8Array> {
+    return this.#slotSectionUnder(this.#key());
+  }
+
+  async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
     const body = encodeSlots(this.#slots);
-    return concatBytes(body, await slotsMac(this.#p, this.#key(), this.backupId, body));
+    return concatBytes(body, await slotsMac(this.#p, dek, this.backupId, body));
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
@@ -168,6 +176,7 @@ export class BackupKeyring {
   ): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
     const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    checkRoomForPassword(this.#slots); // before the KDF runs
     const slot = await this.#passwordSlot(pw, params);
     const i = this.#slots.findIndex((s) => s.type === 'password');
     if (i >= 0) this.#slots[i] = slot;
@@ -218,15 +227,34 @@ export class BackupKeyring {
     const reader = new ByteReader(source);
     const self = this;
     return readerStream(reader, async function* () {
-      const p = self.#p;
-      const dek = self.#key();
-      const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
-      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: self.backupId, fileNonce });
-      const header = concatBytes(prefix, await headerMac(p, dek, prefix));
-      yield header;
-      yield await self.slotSection();
-      yield* sealPayload(p, dek, reader, header, fileNonce, suite, chunkLog2);
+      const { header, slots, key } = await self.#newFile(suite, chunkLog2);
+      try {
+        yield header;
+        yield slots;
+        yield* sealPayload(self.#p, key, reader, header, suite, chunkLog2);
+      } finally {
+        wipe(key); // also when the consumer stops before the payload
+      }
     });
+  }
+
+  /** A new file's header, slot section and payload key, from a copy of the data key before its first
+   * byte goes out (an upload may have started when `destroy()` wipes the key in place). */
+  async #newFile(
+    suite: Suite,
+    chunkLog2: number,
+  ): Promise<{ header: Uint8Array; slots: Uint8Array; key: Uint8Array }> {
+    const p = this.#p;
+    const dek = copyBytes(this.#key());
+    try {
+      const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
+      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.backupId, fileNonce });
+      const header = concatBytes(prefix, await headerMac(p, dek, prefix));
+      const slots = await this.#slotSectionUnder(dek);
+      return { header, slots, key: await payloadKey(p, dek, fileNonce) };
+    } finally {
+      wipe(dek);
+    }
   }
 
   /**
@@ -321,6 +349,7 @@ export class BackupKeyring {
     try {
       let section: SlotSection;
       ({ header, section } = await readPreamble(reader));
+      checkRoomForPassword(section.slots); // before unlocking: no KDF run or attempt for a refused change
       keyring = await BackupKeyring.#unlock(header, section, current, options);
       const change: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {};
       if (options.minPasswordLength !== undefined) change.minPasswordLength = options.minPasswordLength;
@@ -335,8 +364,9 @@ export class BackupKeyring {
   }
 
   async *#copyWithSlots(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
+    const slots = await this.slotSection(); // before the first byte out, as in `encrypt`
     yield header.bytes.slice();
-    yield await this.slotSection();
+    yield slots;
     for (;;) {
       const piece = await reader.read(1 << 16);
       if (piece.length === 0) break;

@@ -219,6 +219,12 @@ function encodeSlotBody(slot: SlotBody): { type: number; body: Uint8Array } {
   }
 }
 
+/** A password slot can replace the one in `slots`, or be added (`RangeError` when all 8 are taken). */
+export function checkRoomForPassword(slots: readonly SlotBody[]): void {
+  if (slots.length >= MAX_SLOTS && !slots.some((s) => s.type === 'password'))
+    throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
+}
+
 /** slot_count ‖ slots (the section without its MAC). */
 export function encodeSlots(slots: readonly SlotBody[]): Uint8Array {
   if (slots.length < 1 || slots.length > MAX_SLOTS) throw new RangeError(`a backup has 1…${MAX_SLOTS} slots`);

@@ -32,6 +32,7 @@ export {
   type CalibrateOptions,
   calibrateArgon2,
   DEFAULT_ARGON2_PARAMS,
+  DEFAULT_MAX_ARGON2_WORK,
   defaultArgon2Provider,
   hashWasmArgon2Provider,
   isUnsafeTestParams,
@@ -89,7 +90,7 @@ export {
   RecoveryKey,
   type RecoveryKeyCheck,
   type RecoveryKeyFormat,
-  type RecoveryKeySuggestion,
+  RecoveryKeySuggestion,
 } from './recovery-key.js';
 export { joinBackupFile, splitBackupFile } from './split.js';
 export { type ByteSource, ByteStream } from './stream.js';

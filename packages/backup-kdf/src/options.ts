@@ -79,6 +79,12 @@ export interface OpenOptions extends CryptoOptions {
    * need this raised explicitly, up to the format's 1 GiB.
    */
   maxArgon2MemoryKiB?: number;
+  /**
+   * Refuse password slots asking for more Argon2 work m (KiB) × t than this, before any KDF runs
+   * (default `DEFAULT_MAX_ARGON2_WORK` = 64 MiB × 10 passes, what the phone guidance allows; when
+   * `maxArgon2MemoryKiB` is given, that × 10). Up to the format's 1 GiB × 10.
+   */
+  maxArgon2Work?: number;
 }
 
 /**

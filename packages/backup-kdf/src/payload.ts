@@ -99,19 +99,18 @@ class BufferPool {
 }
 
 /**
- * The chunks of one file, read from `reader` and sealed under the payload key of `fileNonce`, with
- * the SHA-256 of the file's `header` as associated data.
+ * The chunks of one file, read from `reader` and sealed under its payload `key` (derived by the
+ * caller before the file's first byte, see `BackupKeyring.encrypt`; wiped here when done), with the
+ * SHA-256 of the file's `header` as associated data.
  */
 export async function* sealPayload(
   p: CryptoProvider,
-  dek: Uint8Array,
+  key: Uint8Array,
   reader: ByteReader,
   header: Uint8Array,
-  fileNonce: Uint8Array,
   suite: Suite,
   chunkLog2: number,
 ): AsyncGenerator<Uint8Array> {
-  const key = await payloadKey(p, dek, fileNonce);
   const aad = await p.sha256(header);
   const size = 2 ** chunkLog2;
   const seal = chunkAead(p, suite, 'seal');

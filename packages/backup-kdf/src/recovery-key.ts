@@ -146,13 +146,39 @@ export function recoveryKeySecret(key: RecoveryKey): Uint8Array {
   return s.slice();
 }
 
-export interface RecoveryKeySuggestion {
-  /** The corrected key, grouped for display. Show it; never use it without the user's confirmation. */
-  readonly displayString: string;
+/**
+ * A correction `checkRecoveryKey` offers for a typo: the whole corrected key, so as secret as the key.
+ * Like `RecoveryKey`, its digits come only from `toDisplayString()` (show them; never use them without
+ * the user's confirmation); `toString()`, `toJSON()` and inspection show only the kind and position,
+ * so logging a check result (or sending it to telemetry) does not leak the key.
+ */
+export class RecoveryKeySuggestion {
   readonly kind: 'substitution' | 'transposition';
   /** 0-based position of the changed digit (or the first of the two swapped digits). */
   readonly position: number;
+  readonly #digits: string;
+
+  constructor(digits: string, kind: 'substitution' | 'transposition', position: number) {
+    this.#digits = digits;
+    this.kind = kind;
+    this.position = position;
+    Object.freeze(this);
+  }
+
+  /** The corrected key, 16 groups of 4 digits. */
+  toDisplayString(): string {
+    return group(this.#digits, 4);
+  }
+
+  toString(): string {
+    return `[RecoveryKeySuggestion ${this.kind} at ${this.position}]`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
 }
+redact(RecoveryKeySuggestion, (s: RecoveryKeySuggestion) => s.toString());
 
 export type RecoveryKeyCheck =
   | { readonly ok: true; readonly key: RecoveryKey }
@@ -179,7 +205,7 @@ function findSuggestion(d: string): RecoveryKeySuggestion | undefined {
       const cand = d.slice(0, i) + c + d.slice(i + 1);
       if (isValidDigits(cand)) {
         count++;
-        found = { displayString: group(cand, 4), kind: 'substitution', position: i };
+        found = new RecoveryKeySuggestion(cand, 'substitution', i);
       }
     }
   }
@@ -188,7 +214,7 @@ function findSuggestion(d: string): RecoveryKeySuggestion | undefined {
     const cand = d.slice(0, i) + d[i + 1] + d[i] + d.slice(i + 2);
     if (isValidDigits(cand)) {
       count++;
-      found = { displayString: group(cand, 4), kind: 'transposition', position: i };
+      found = new RecoveryKeySuggestion(cand, 'transposition', i);
     }
   }
   return count === 1 ? found : undefined;

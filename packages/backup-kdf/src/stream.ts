@@ -1,5 +1,12 @@
 /** Byte sources and sinks: `ReadableStream`, `AsyncIterable`, `Iterable` or one `Uint8Array` in; a one-shot stream out. */
-import { copyBytes, redact } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, redact } from '@e2ee-kit/core';
+
+/**
+ * Empty pieces a source may yield in a row before reading gives up with a `DecodeError`. Web streams
+ * may enqueue empty chunks and some wrappers pass them through; a run this long is a stalled or
+ * hostile source, which would otherwise keep the reader pulling for ever. Data resets the count.
+ */
+export const MAX_EMPTY_PIECES_IN_A_ROW = 1024;
 
 /** Anything this package can read bytes from. Node streams are `AsyncIterable<Uint8Array>` too. */
 export type ByteSource =
@@ -66,6 +73,7 @@ export class ByteReader {
   }
 
   async #fill(n: number): Promise<void> {
+    let empty = 0;
     while (this.#buffered < n && !this.#done) {
       this.#protectRetained();
       const r = await this.#it.next();
@@ -76,7 +84,12 @@ export class ByteReader {
       const piece = r.value;
       if (!(piece instanceof Uint8Array))
         throw new TypeError('source yielded a value that is not a Uint8Array');
-      if (piece.length === 0) continue;
+      if (piece.length === 0) {
+        if (++empty >= MAX_EMPTY_PIECES_IN_A_ROW)
+          throw new DecodeError(`source yielded ${MAX_EMPTY_PIECES_IN_A_ROW} empty pieces in a row`);
+        continue;
+      }
+      empty = 0;
       this.#queue.push(piece);
       this.#owned.push(false);
       this.#buffered += piece.length;

@@ -3,7 +3,7 @@
  * once the file's slots and header authenticate under it.
  */
 import { type CryptoProvider, copyBytes, KeyedMutex, LockedOutError, wipe } from '@e2ee-kit/core';
-import type { Argon2Provider } from './argon2.js';
+import { type Argon2Provider, argon2WorkCap } from './argon2.js';
 import { type AttemptReservation, type AttemptState, defaultAttemptPolicy } from './attempts.js';
 import { BackupErrorCode, BackupFormatError, IncorrectSecretError, NoMatchingSlotError } from './errors.js';
 import type { FileHeader, SlotBody, SlotSection } from './format.js';
@@ -48,12 +48,22 @@ export async function unlockDataKey(
     const pw = passwordBytes(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH, true);
     candidates = section.slots.filter((s) => s.type === 'password');
     const max = argon2MemoryCap(options.maxArgon2MemoryKiB);
+    const maxWork = argon2WorkCap(options.maxArgon2Work, options.maxArgon2MemoryKiB, 'maxArgon2Work');
     for (const s of candidates) {
-      if (s.type === 'password' && s.params.memoryKiB > max) {
+      if (s.type !== 'password') continue;
+      if (s.params.memoryKiB > max) {
         throw new BackupFormatError(
           BackupErrorCode.ParameterOutOfRange,
           'backup asks for more Argon2 memory than allowed here (maxArgon2MemoryKiB)',
           'm_kib',
+        );
+      }
+      // Within the memory cap, the passes are what make the work too much.
+      if (s.params.memoryKiB * s.params.iterations > maxWork) {
+        throw new BackupFormatError(
+          BackupErrorCode.ParameterOutOfRange,
+          'backup asks for more Argon2 work (memory × passes) than allowed here (maxArgon2Work)',
+          't',
         );
       }
     }

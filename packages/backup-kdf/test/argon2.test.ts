@@ -4,6 +4,7 @@ import {
   BackupKeyring,
   calibrateArgon2,
   DEFAULT_ARGON2_PARAMS,
+  DEFAULT_MAX_ARGON2_WORK,
   defaultArgon2Provider,
   hashWasmArgon2Provider,
   isUnsafeTestParams,
@@ -184,7 +185,10 @@ describe('calibrateArgon2 (simulated device: time = m·t·k)', () => {
 
   it('a fast device gets more passes, then more memory, within the cap', async () => {
     const d = fakeDevice(0.5); // defaults: 64·3·0.5 = 96 ms
-    const p = await calibrateArgon2({ targetMs: 750, argon2Provider: d.provider, now: d.now });
+    // More memory than 64 MiB at t = 10 is above the readers' default work cap: opted in here
+    // (without it the result is 64 MiB × 10, argon2-work-cap.test.ts).
+    const maxWork = 256 * 1024 * 10;
+    const p = await calibrateArgon2({ targetMs: 750, argon2Provider: d.provider, now: d.now, maxWork });
     expect(p.iterations).toBe(10);
     expect(p.memoryKiB).toBe(128 * 1024); // 128·10·0.5 = 640 ms ≤ 750; 256 MiB would be 1280 ms
     expect(p.parallelism).toBe(4);
@@ -205,6 +209,27 @@ describe('calibrateArgon2 (simulated device: time = m·t·k)', () => {
       parallelism: 1,
     });
     expect(p).toEqual({ memoryKiB: 19456, iterations: 2, parallelism: 1 });
+  });
+
+  it('a very fast device gets 64 MiB × 10 passes, not more memory, unless it opts in', async () => {
+    const d = fakeDevice(0.05);
+    const p = await calibrateArgon2({ targetMs: 750, argon2Provider: d.provider, now: d.now });
+    expect(p).toEqual({ memoryKiB: 64 * 1024, iterations: 10, parallelism: 4 });
+    expect(p.memoryKiB * p.iterations).toBeLessThanOrEqual(DEFAULT_MAX_ARGON2_WORK);
+    const opted = await calibrateArgon2({
+      targetMs: 750,
+      argon2Provider: d.provider,
+      now: d.now,
+      maxWork: 256 * 1024 * 10,
+    });
+    expect(opted).toEqual({ memoryKiB: 256 * 1024, iterations: 10, parallelism: 4 });
+  });
+
+  it('refuses a maxWork below its starting point', async () => {
+    const d = fakeDevice(0.05);
+    await expect(
+      calibrateArgon2({ targetMs: 750, argon2Provider: d.provider, now: d.now, maxWork: 64 * 1024 * 2 }),
+    ).rejects.toBeInstanceOf(RangeError);
   });
 
   it('runs a real measurement with the default provider', async () => {

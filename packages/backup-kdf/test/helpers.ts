@@ -71,6 +71,20 @@ export function countingArgon2(
   return p;
 }
 
+/** Never allocates: returns a fixed output, so a test can show the KDF *would* have run. */
+export function fixedArgon2(): Argon2Provider & { calls: number } {
+  const p = {
+    name: 'fixed',
+    supportsAssociatedData: false,
+    calls: 0,
+    async argon2id() {
+      p.calls++;
+      return new Uint8Array(32);
+    },
+  };
+  return p;
+}
+
 /** A backup set with a password and a recovery key, and two files of 6 and 3 chunks (4 KiB chunks). */
 export async function makeSet(): Promise<{
   keyring: BackupKeyring;

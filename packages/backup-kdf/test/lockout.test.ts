@@ -2,7 +2,6 @@
 // a forged file, or by opening a file of another backup; a success counts only once the slots (and
 // header) authenticate; blank passwords and hostile Argon2 demands are refused before any KDF.
 import {
-  type Argon2Provider,
   BackupErrorCode,
   BackupFormatError,
   BackupKeyring,
@@ -22,7 +21,7 @@ import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
 import { type E2eeError, LockedOutError, nobleProvider, StoreError } from '@e2ee-kit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dekFromRecoverySlot, forgePreamble, rawSlots } from './forge.js';
-import { countingArgon2, layout, makeSet, PASSWORD } from './helpers.js';
+import { countingArgon2, fixedArgon2, layout, makeSet, PASSWORD } from './helpers.js';
 
 let victim: Awaited<ReturnType<typeof makeSet>>;
 let attacker: Awaited<ReturnType<typeof makeSet>>;
@@ -317,19 +316,7 @@ describe('the reader’s Argon2 memory cap', () => {
     new DataView(f.buffer).setUint32(97, mKiB);
     return f;
   };
-  /** Never allocates: returns a fixed output, so a test can show the KDF *would* have run. */
-  const fake = (): Argon2Provider & { calls: number } => {
-    const p = {
-      name: 'fake',
-      supportsAssociatedData: false,
-      calls: 0,
-      async argon2id() {
-        p.calls++;
-        return new Uint8Array(32);
-      },
-    };
-    return p;
-  };
+  const fake = fixedArgon2;
 
   it('defaults to the phone guidance (256 MiB): a 300-byte file asking for more is refused before Argon2', async () => {
     expect(DEFAULT_MAX_ARGON2_MEMORY_KIB).toBe(256 * 1024);

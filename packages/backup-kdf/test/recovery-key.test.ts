@@ -131,7 +131,7 @@ describe('64-digit recovery key', () => {
         const r = checksumFails(typo);
         if (!r.ok && r.suggestion) {
           offered++;
-          expect(r.suggestion.displayString).toBe(display);
+          expect(r.suggestion.toDisplayString()).toBe(display);
           expect(r.suggestion.kind).toBe(kind);
           expect(r.suggestion.position).toBe(position);
         }
@@ -148,7 +148,7 @@ describe('64-digit recovery key', () => {
     for (let i = 0; i < 60; i += 7) {
       const typo = d.slice(0, i) + flip(d[i]!) + d.slice(i + 1, i + 3) + flip(d[i + 3]!) + d.slice(i + 4);
       const r = checksumFails(typo);
-      if (!r.ok && r.suggestion) expect(r.suggestion.displayString.replace(/ /g, '')).not.toBe(typo);
+      if (!r.ok && r.suggestion) expect(r.suggestion.toDisplayString().replace(/ /g, '')).not.toBe(typo);
     }
   });
 

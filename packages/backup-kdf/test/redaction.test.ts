@@ -4,6 +4,7 @@
 import * as backup from '@e2ee-kit/backup-kdf';
 import {
   BackupKeyring,
+  checkRecoveryKey,
   LocalBackoffPolicy,
   MemoryAttemptStore,
   openBackup,
@@ -29,6 +30,11 @@ async function build() {
   await attempts.set('k', new Uint8Array(16).fill(1));
   const key = recoveryKey as RecoveryKey;
   const display = key.toDisplayString();
+  // A typo of the key: checkRecoveryKey's suggestion carries the whole corrected key.
+  const digits = display.replace(/\s/g, '');
+  const typo = `${(Number(digits[0]) + 1) % 10}${digits.slice(1)}`;
+  const check = checkRecoveryKey(typo);
+  if (check.ok || !check.suggestion) throw new Error('test setup: expected a suggestion');
   const objects: Record<string, object> = {
     BackupKeyring: keyring,
     'BackupKeyring (opened)': opened.keyring,
@@ -38,6 +44,9 @@ async function build() {
     MemoryAttemptStore: attempts,
     LocalBackoffPolicy: new LocalBackoffPolicy({ store: attempts }),
     metadata: opened.metadata,
+    'checkRecoveryKey result (typo)': check,
+    'checkRecoveryKey result (valid)': checkRecoveryKey(display),
+    RecoveryKeySuggestion: check.suggestion,
   };
   const secrets: Record<string, Uint8Array | string> = {
     password: PASSWORD,
