@@ -75,11 +75,14 @@ const slot = (table: Table, key: string) => `${table}\u0000${key}`;
  * same message keys; two committing the next pre-key state would have handed out the same pre-key
  * ids (the later keys overwriting the earlier); two saving one peer's identity key would both report
  * it `new` (or both `replaced`, the last writer's key kept); two updating one backup-attempt record
- * would lose one failure. Their writes carry `ifValue` (the bytes read), so only the first one commits.
+ * would lose one failure; two adding devices to one chain's key-holder list would drop one of them
+ * (handed the chain, yet its removal would no longer rotate it). Their writes carry `ifValue` (the
+ * bytes read), so only the first one commits.
  */
 const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
   'session',
   'sender_key',
+  'key_holders',
   'prekey_state',
   'attempt',
   'identity',
