@@ -35,7 +35,8 @@ export const plainCodec: RowCodec = Object.freeze({
   sealed: false,
   rowKey: async (_table: Table, key: string) => key,
   seal: async (_t: Table, _k: string, value: Uint8Array) => copyBytes(value),
-  open: async (_t: Table, _k: string, stored: Uint8Array) => stored,
+  // A copy too: the caller's value must not be the bytes a transaction keeps for its compare-and-set.
+  open: async (_t: Table, _k: string, stored: Uint8Array) => copyBytes(stored),
 });
 
 function aad(table: Table, rowKey: string): Uint8Array {

@@ -10,6 +10,18 @@ import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
 
+/**
+ * A backend's answer as bytes of our own. The contract asks backends for copies, but drivers with
+ * zero-copy reads hand out views of memory their next read rewrites: kept as is, what a caller got
+ * would change under it, and the bytes kept for a compare-and-set would name another row (every
+ * read-modify-write refused). A row that is not bytes (an edited database) is a StoreError.
+ */
+function owned(stored: unknown, table: Table): Uint8Array {
+  if (!(stored instanceof Uint8Array))
+    throw new StoreError(`backend returned a ${table} row that is not bytes`);
+  return copyBytes(stored);
+}
+
 /** The database seen through the row codec (sealed or not). */
 export class CodecIo {
   readonly #backend: KvBackend;
@@ -30,8 +42,9 @@ export class CodecIo {
     key: string,
   ): Promise<{ value: Uint8Array | undefined; stored: Uint8Array | null }> {
     const rowKey = await this.#codec.rowKey(table, key);
-    const stored = await this.#backend.get(table, rowKey);
-    if (stored === undefined) return { value: undefined, stored: null };
+    const answer = await this.#backend.get(table, rowKey);
+    if (answer === undefined) return { value: undefined, stored: null };
+    const stored = owned(answer, table);
     return { value: await this.#codec.open(table, rowKey, stored), stored };
   }
 
@@ -39,7 +52,9 @@ export class CodecIo {
   async values(table: Table): Promise<Uint8Array[]> {
     const rows = await this.#backend.list(table);
     const out: Uint8Array[] = [];
-    for (const [rowKey, stored] of rows) out.push(await this.#codec.open(table, rowKey, stored));
+    // Copied before the first await: a reusing backend may rewrite the others meanwhile.
+    const owns = rows.map(([rowKey, stored]) => [rowKey, owned(stored, table)] as const);
+    for (const [rowKey, stored] of owns) out.push(await this.#codec.open(table, rowKey, stored));
     return out;
   }
 
