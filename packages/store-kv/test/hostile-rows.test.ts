@@ -1,0 +1,29 @@
+/**
+ * Rows edited in the database file (or written by a buggy older tool): each read ends in a typed
+ * error or a correct result, never a bare RangeError from deep inside the store.
+ */
+import { defaultProvider, KeyPair, utf8 } from '@e2ee-kit/core';
+import * as ratchet from '@e2ee-kit/ratchet';
+import { KvStore } from '@e2ee-kit/store-kv';
+import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
+import { describe, expect, it } from 'vitest';
+
+describe('hostile rows', () => {
+  it('an oversized kyber_used row does not stop signed and Kyber pre-keys from being removed', async () => {
+    const backend = new MemoryKvBackend();
+    const store = await KvStore.open(backend, { ratchet });
+    const p = store.protocol;
+    const kyber = await ratchet.generateKyberPreKey(await p.getIdentityKeyPair(), 7, { lastResort: true });
+    await p.saveKyberPreKey(7, kyber);
+    await p.markKyberPreKeyUsed(7, 3, (await KeyPair.generate(defaultProvider)).publicKey);
+    // 200 kB: spread into String.fromCharCode it overflowed the call stack (RangeError) at every removal.
+    await backend.commit([{ table: 'kyber_used', key: 'edited', value: new Uint8Array(200_000).fill(0x31) }]);
+    await p.removeSignedPreKey(3);
+    // The real triple naming signed pre-key 3 is gone; the edited row names nothing and stays.
+    const used = [...backend.snapshot().keys()].filter((k) => k.startsWith('kyber_used\u0000'));
+    expect(used).toEqual(['kyber_used\u0000edited']);
+    await p.removeKyberPreKey(7);
+    expect(await p.getKyberPreKey(7)).toBeNull();
+    await store.app.put('still', utf8('works'));
+  });
+});
