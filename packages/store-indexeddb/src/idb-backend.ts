@@ -76,13 +76,9 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
     // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
     if (ev.oldVersion < 1) db.createObjectStore(KV);
   };
+  let db: IDBDatabase;
   try {
-    const db = await request(req);
-    db.onversionchange = (event) => {
-      db.close();
-      options.onVersionChange?.(event);
-    };
-    return db;
+    db = await request(req);
   } catch (cause) {
     if ((cause as { name?: string } | null)?.name === 'VersionError')
       throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
@@ -90,6 +86,17 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
       });
     throw new StoreError('could not open IndexedDB', { cause });
   }
+  // Version 1 made by something else (an earlier app or library under this name): no upgrade ran,
+  // so there is no `kv` store. Refused untouched, and closed so it blocks no one's delete or upgrade.
+  if (!db.objectStoreNames.contains(KV)) {
+    db.close();
+    throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
+  }
+  db.onversionchange = (event) => {
+    db.close();
+    options.onVersionChange?.(event);
+  };
+  return db;
 }
 
 export interface IdbBackendOptions {
