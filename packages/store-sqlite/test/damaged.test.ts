@@ -2,12 +2,13 @@
  * Files damaged on disk or edited by another tool: every failure is a typed `E2eeError` (`STORE`,
  * the SQLite error as `cause`), never a bare SqliteError from deep inside better-sqlite3.
  */
-import { copyFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { E2eeError, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { SqliteStore } from '@e2ee-kit/store-sqlite';
+import { SQLITE_SCHEMA_VERSION, SqliteStore } from '@e2ee-kit/store-sqlite';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { tempDatabases } from './helpers.js';
 
@@ -38,6 +39,23 @@ describe('SqliteStore on damaged files', () => {
       );
     });
   }
+
+  it('a file from a newer schema version is STORE_FORMAT and left byte for byte as it was', async () => {
+    const path = dbs.path();
+    const newer = new Database(path);
+    newer.pragma('journal_mode = DELETE'); // a layout this version does not know may use another mode
+    newer.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+    newer.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION + 1);
+    newer.exec('CREATE TABLE kv_next (t TEXT, k TEXT, v BLOB)');
+    newer.close();
+    const before = readFileSync(path);
+    const db = dbs.open(path);
+    expect(E2eeError.is(await failure(SqliteStore.open(db, { ratchet })), 'STORE_FORMAT')).toBe(true);
+    db.close();
+    // Switching it to WAL first (a header write, and -wal/-shm files) changed a file it then refused.
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
 
   it('reads and listings of a file whose table was dropped by another tool are StoreErrors', async () => {
     const db = dbs.open();
