@@ -71,7 +71,12 @@ class SealingCodec implements RowCodec {
     const nonce = stored.slice(1, 1 + NONCE_LENGTH);
     const ct = stored.slice(1 + NONCE_LENGTH);
     // A wrong key, a tampered value or a value moved to another row: VerificationError from the provider.
-    return this.#provider.aes256GcmDecrypt(this.#valueKey, nonce, ct, aad(table, rowKey));
+    const out = await this.#provider.aes256GcmDecrypt(this.#valueKey, nonce, ct, aad(table, rowKey));
+    // A provider may answer with a view of shared memory (a Buffer from Node's pool, whose `.buffer`
+    // shows its neighbours): the caller gets its own copy, and the plaintext left there is wiped.
+    const value = copyBytes(out);
+    out.fill(0);
+    return value;
   }
 
   toString(): string {

@@ -4,6 +4,7 @@ import type { AttemptStore } from '@e2ee-kit/backup-kdf';
 import {
   type Address,
   addressToString,
+  copyBytes,
   DecodeError,
   fromUtf8,
   StoreError,
@@ -165,7 +166,7 @@ function decodeResend(bytes: Uint8Array): { id: string; savedAt: number; record:
   }
   const savedAt = view.getFloat64(2 + n);
   if (!Number.isFinite(savedAt)) throw new DecodeError('resend row is malformed');
-  return { id, savedAt, record: bytes.slice(10 + n) };
+  return { id, savedAt, record: copyBytes(bytes, 10 + n) };
 }
 
 const resendKeyOf = (bytes: Uint8Array) => decodeResend(bytes).id;

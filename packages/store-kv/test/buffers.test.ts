@@ -3,7 +3,7 @@
  * `.slice()` keeps (and may write to) the caller's memory — often Node's shared 8 KiB pool.
  */
 import { Buffer } from 'node:buffer';
-import { E2eeError, fromUtf8, toHex, utf8 } from '@e2ee-kit/core';
+import { type CryptoProvider, defaultProvider, E2eeError, fromUtf8, toHex, utf8 } from '@e2ee-kit/core';
 import { KvStore, type Table } from '@e2ee-kit/store-kv';
 import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { describe, expect, it } from 'vitest';
@@ -109,4 +109,24 @@ it('a backend row that is not bytes is a StoreError, not a crash further in', as
   const get = backend.get.bind(backend);
   backend.get = async (t, k) => (t === 'app' ? ('x' as unknown as Uint8Array) : get(t, k));
   await expect(store.app.get('a')).rejects.toSatisfy((e) => E2eeError.is(e, 'STORE'));
+});
+
+it('sealed: values read are in memory of their own even when the provider decrypts into pooled Buffers', async () => {
+  // A provider on node:crypto may return Buffer.concat's result: a view of Node's shared 8 KiB pool,
+  // whose `.buffer` also shows whatever other Buffers were allocated next to it.
+  const provider: CryptoProvider = {
+    ...defaultProvider,
+    aes256GcmDecrypt: async (k, n, c, a) =>
+      Buffer.concat([Buffer.from(await defaultProvider.aes256GcmDecrypt(k, n, c, a))]),
+  };
+  const store = await KvStore.open(new MemoryKvBackend(), {
+    encryptionKey: new Uint8Array(32).fill(6),
+    provider,
+  });
+  await store.app.put('a', utf8('value'));
+  await store.resend.apply({ put: { id: 'r', savedAt: 1, record: utf8('record') }, remove: [] });
+  for (const got of [await store.app.get('a'), await store.resend.get('r')] as Uint8Array[]) {
+    expect(got.buffer.byteLength).toBe(got.byteLength);
+    expect(got instanceof Buffer).toBe(false);
+  }
 });
