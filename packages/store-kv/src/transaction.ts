@@ -5,7 +5,7 @@
  * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
  * write lock while JavaScript runs.
  */
-import { copyBytes, StoreError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, StoreError, VerificationError } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
@@ -21,6 +21,9 @@ function owned(stored: unknown, table: Table): Uint8Array {
     throw new StoreError(`backend returned a ${table} row that is not bytes`);
   return copyBytes(stored);
 }
+
+/** A stored value that does not decode, or (sealed) does not open: the row's fault, not the database's. */
+const isDamage = (err: unknown) => err instanceof DecodeError || err instanceof VerificationError;
 
 /** The database seen through the row codec (sealed or not). */
 export class CodecIo {
@@ -48,13 +51,23 @@ export class CodecIo {
     return { value: await this.#codec.open(table, rowKey, stored), stored };
   }
 
-  /** Values of every row of `table` (keys are not returned: sealed row keys are one-way). */
+  /**
+   * Values of every row of `table` (keys are not returned: sealed row keys are one-way). A row whose
+   * value does not open is left out: listings serve upkeep (pruning the resend cache, forgetting
+   * replay triples), which one damaged row must not stop for good — nothing names it to delete it.
+   */
   async values(table: Table): Promise<Uint8Array[]> {
     const rows = await this.#backend.list(table);
     const out: Uint8Array[] = [];
     // Copied before the first await: a reusing backend may rewrite the others meanwhile.
     const owns = rows.map(([rowKey, stored]) => [rowKey, owned(stored, table)] as const);
-    for (const [rowKey, stored] of owns) out.push(await this.#codec.open(table, rowKey, stored));
+    for (const [rowKey, stored] of owns) {
+      try {
+        out.push(await this.#codec.open(table, rowKey, stored));
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+      }
+    }
     return out;
   }
 
@@ -128,11 +141,23 @@ export class TxBuffer {
     return value;
   }
 
-  /** Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key. */
+  /**
+   * Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key
+   * (a stored value it cannot decode is left out, as one that does not open).
+   */
   async values(table: Table, keyOf: (value: Uint8Array) => string): Promise<Uint8Array[]> {
     this.#assertOpen();
     const merged = new Map<string, Uint8Array>();
-    for (const v of await this.#io.values(table)) merged.set(keyOf(v), v);
+    for (const v of await this.#io.values(table)) {
+      let key: string;
+      try {
+        key = keyOf(v);
+      } catch (err) {
+        if (isDamage(err)) continue;
+        throw err;
+      }
+      merged.set(key, v);
+    }
     for (const w of this.#writes.values()) {
       if (w.table !== table) continue;
       if (w.value === null) merged.delete(w.key);
