@@ -67,3 +67,21 @@ describe('SqliteStore on damaged files', () => {
     expect(isStoreError(await failure(store.app.put('y', utf8('2'))))).toBe(true);
   });
 });
+
+describe('SqliteBackend compare-and-set against an edited row', () => {
+  it('a row another tool rewrote as TEXT is "changed", not equal to the bytes read', async () => {
+    const db = dbs.open();
+    const store = await SqliteStore.open(db, { ratchet });
+    await store.backupAttempts.set('x', Uint8Array.of(1, 2));
+    const err = await failure(
+      store.transaction(async (tx) => {
+        await tx.backupAttempts.get('x'); // the transaction read 01 02
+        // Meanwhile another tool writes the TEXT '12': its characters coerced to 1, 2 compared equal.
+        db.prepare("UPDATE kv SET v = '12' WHERE t = 'attempt'").run();
+        await tx.backupAttempts.set('x', utf8('mine'));
+      }),
+    );
+    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(db.prepare("SELECT typeof(v) AS t FROM kv WHERE t = 'attempt'").get()).toEqual({ t: 'text' });
+  });
+});
