@@ -94,11 +94,15 @@ export class AttemptView implements AttemptStore {
   async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
     checkKey(key);
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    const want = expected === undefined ? null : expected;
+    if (expected !== undefined && !(expected instanceof Uint8Array))
+      throw new TypeError('expected must be a Uint8Array or undefined');
+    // Copied now: both are used after the read's await, when a caller may have reused its buffers.
+    const want = expected === undefined ? null : copyBytes(expected);
+    const next = copyBytes(value);
     try {
       return await this.#scope.run(async (buf) => {
         if (!sameRow(await buf.get('attempt', key), want)) return false;
-        buf.put('attempt', key, value);
+        buf.put('attempt', key, next);
         return true;
       });
     } catch (err) {

@@ -130,3 +130,16 @@ it('sealed: values read are in memory of their own even when the provider decryp
     expect(got instanceof Buffer).toBe(false);
   }
 });
+
+it('backupAttempts.compareAndSet copies its arguments before its first await', async () => {
+  const store = await KvStore.open(new MemoryKvBackend());
+  await store.backupAttempts.set('k', utf8('old'));
+  const expected = Buffer.from('old');
+  const value = Buffer.from('new');
+  // A caller reusing its buffers as soon as the call returns (a pooled encoder, a loop).
+  const pending = store.backupAttempts.compareAndSet('k', expected, value);
+  expected.fill(0x21);
+  value.fill(0x21);
+  expect(await pending).toBe(true);
+  expect(fromUtf8((await store.backupAttempts.get('k')) as Uint8Array)).toBe('new');
+});
