@@ -135,7 +135,14 @@ export class IdbBackend implements KvBackend {
       const range = this.#keyRange.bound([table, ''], [table, []]);
       return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
     });
-    return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
+    // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
+    // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    return keys.flatMap((k, i) => {
+      const v: unknown = values[i];
+      return v instanceof Uint8Array || v instanceof ArrayBuffer
+        ? [[(k as [string, string])[1], copy(v)] as const]
+        : [];
+    });
   }
 
   commit(writes: readonly KvWrite[]): Promise<void> {

@@ -109,6 +109,20 @@ describe('IndexedDbStore', () => {
     expect(closed).toBe(0);
   });
 
+  it('a resend row that is not bytes (edited in devtools) is left out of listings, a StoreError by id', async () => {
+    const s = await IndexedDbStore.open(name(), { ratchet });
+    await s.resend.apply({ put: { id: 'kept', savedAt: 1, record: utf8('r') }, remove: [] });
+    await new Promise<void>((resolve) => {
+      const tx = s.db.transaction('kv', 'readwrite');
+      tx.objectStore('kv').put({ edited: true }, ['resend', 'edited']);
+      tx.oncomplete = () => resolve();
+    });
+    // ResendCache.put lists first: a listing that throws stops every HealingCipher send for good.
+    expect(await s.resend.list()).toEqual([{ id: 'kept', savedAt: 1 }]);
+    expect(E2eeError.is(await s.resend.get('edited').catch((e: unknown) => e), 'STORE')).toBe(true);
+    s.db.close();
+  });
+
   it('a batch whose create-only write finds its row aborts whole: no other write of it lands', async () => {
     const db = await openIdbDatabase(name());
     const backend = new IdbBackend(db);

@@ -110,7 +110,11 @@ export class SqliteBackend implements KvBackend {
   }
 
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    return guarded('read', () => this.#list.all(table)).map((r) => [r.k, copy(r.v)] as const);
+    // A row another tool rewrote as TEXT or a number is left out (as the store leaves out values that
+    // do not decode): a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    return guarded('read', () => this.#list.all(table)).flatMap((r) =>
+      r.v instanceof Uint8Array ? [[r.k, copy(r.v)] as const] : [],
+    );
   }
 
   async commit(writes: readonly KvWrite[]): Promise<void> {

@@ -85,3 +85,14 @@ describe('SqliteBackend compare-and-set against an edited row', () => {
     expect(db.prepare("SELECT typeof(v) AS t FROM kv WHERE t = 'attempt'").get()).toEqual({ t: 'text' });
   });
 });
+
+it('a resend row another tool rewrote as TEXT is left out of listings; read by its id it is a StoreError', async () => {
+  const db = dbs.open();
+  const store = await SqliteStore.open(db, { ratchet });
+  await store.resend.apply({ put: { id: 'kept', savedAt: 1, record: utf8('r') }, remove: [] });
+  await store.resend.apply({ put: { id: 'edited', savedAt: 2, record: utf8('r') }, remove: [] });
+  db.prepare("UPDATE kv SET v = 'not bytes' WHERE t = 'resend' AND k = 'edited'").run();
+  // ResendCache.put lists first: a listing that throws stops every HealingCipher send for good.
+  expect(await store.resend.list()).toEqual([{ id: 'kept', savedAt: 1 }]);
+  expect(E2eeError.is(await failure(store.resend.get('edited')), 'STORE')).toBe(true);
+});
