@@ -59,8 +59,11 @@ export class CodecIo {
   async values(table: Table): Promise<Uint8Array[]> {
     const rows = await this.#backend.list(table);
     const out: Uint8Array[] = [];
-    // Copied before the first await: a reusing backend may rewrite the others meanwhile.
-    const owns = rows.map(([rowKey, stored]) => [rowKey, owned(stored, table)] as const);
+    // Copied before the first await: a reusing backend may rewrite the others meanwhile. A value
+    // that is not bytes at all is left out too (read by its key it is a StoreError).
+    const owns = rows.flatMap(([rowKey, stored]) =>
+      stored instanceof Uint8Array ? [[rowKey, copyBytes(stored)] as const] : [],
+    );
     for (const [rowKey, stored] of owns) {
       try {
         out.push(await this.#codec.open(table, rowKey, stored));

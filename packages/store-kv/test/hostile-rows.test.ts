@@ -56,3 +56,12 @@ describe('damaged rows in the listed tables', () => {
     });
   }
 });
+
+it('a custom backend listing a value that is not bytes: the row is left out of the listing', async () => {
+  const backend = new MemoryKvBackend();
+  const store = await KvStore.open(backend, { ratchet });
+  await store.resend.apply({ put: { id: 'kept', savedAt: 1, record: utf8('r') }, remove: [] });
+  const list = backend.list.bind(backend);
+  backend.list = async (t) => [...(await list(t)), ['edited', 'text' as unknown as Uint8Array]];
+  expect(await store.resend.list()).toEqual([{ id: 'kept', savedAt: 1 }]);
+});
