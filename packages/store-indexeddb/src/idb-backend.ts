@@ -76,13 +76,9 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
     // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
     if (ev.oldVersion < 1) db.createObjectStore(KV);
   };
+  let db: IDBDatabase;
   try {
-    const db = await request(req);
-    db.onversionchange = (event) => {
-      db.close();
-      options.onVersionChange?.(event);
-    };
-    return db;
+    db = await request(req);
   } catch (cause) {
     if ((cause as { name?: string } | null)?.name === 'VersionError')
       throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
@@ -90,6 +86,17 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
       });
     throw new StoreError('could not open IndexedDB', { cause });
   }
+  // Version 1 made by something else (an earlier app or library under this name): no upgrade ran,
+  // so there is no `kv` store. Refused untouched, and closed so it blocks no one's delete or upgrade.
+  if (!db.objectStoreNames.contains(KV)) {
+    db.close();
+    throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
+  }
+  db.onversionchange = (event) => {
+    db.close();
+    options.onVersionChange?.(event);
+  };
+  return db;
 }
 
 export interface IdbBackendOptions {
@@ -128,7 +135,14 @@ export class IdbBackend implements KvBackend {
       const range = this.#keyRange.bound([table, ''], [table, []]);
       return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
     });
-    return keys.map((k, i) => [(k as [string, string])[1], copy(values[i])] as const);
+    // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
+    // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    return keys.flatMap((k, i) => {
+      const v: unknown = values[i];
+      return v instanceof Uint8Array || v instanceof ArrayBuffer
+        ? [[(k as [string, string])[1], copy(v)] as const]
+        : [];
+    });
   }
 
   commit(writes: readonly KvWrite[]): Promise<void> {

@@ -88,6 +88,41 @@ describe('IndexedDbStore', () => {
     for (const s of [a, b, later]) s.db.close();
   });
 
+  it('a database of that name made by something else (version 1, no kv store) is STORE_FORMAT, closed', async () => {
+    const other = name();
+    const made = await new Promise<IDBDatabase>((resolve) => {
+      const req = indexedDB.open(other, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('messages');
+      req.onsuccess = () => resolve(req.result);
+    });
+    made.close();
+    let closed = 0;
+    const err = await IndexedDbStore.open(other, { ratchet }).catch((e: unknown) => e);
+    expect(E2eeError.is(err, StoreErrorCode.StoreFormat)).toBe(true);
+    // Nothing was written, and our connection is closed: deleting the database is not blocked.
+    await new Promise<void>((resolve, reject) => {
+      const del = indexedDB.deleteDatabase(other);
+      del.onblocked = () => closed--;
+      del.onsuccess = () => resolve();
+      del.onerror = () => reject(del.error);
+    });
+    expect(closed).toBe(0);
+  });
+
+  it('a resend row that is not bytes (edited in devtools) is left out of listings, a StoreError by id', async () => {
+    const s = await IndexedDbStore.open(name(), { ratchet });
+    await s.resend.apply({ put: { id: 'kept', savedAt: 1, record: utf8('r') }, remove: [] });
+    await new Promise<void>((resolve) => {
+      const tx = s.db.transaction('kv', 'readwrite');
+      tx.objectStore('kv').put({ edited: true }, ['resend', 'edited']);
+      tx.oncomplete = () => resolve();
+    });
+    // ResendCache.put lists first: a listing that throws stops every HealingCipher send for good.
+    expect(await s.resend.list()).toEqual([{ id: 'kept', savedAt: 1 }]);
+    expect(E2eeError.is(await s.resend.get('edited').catch((e: unknown) => e), 'STORE')).toBe(true);
+    s.db.close();
+  });
+
   it('a batch whose create-only write finds its row aborts whole: no other write of it lands', async () => {
     const db = await openIdbDatabase(name());
     const backend = new IdbBackend(db);

@@ -68,7 +68,9 @@ export interface KvBackend {
  */
 export function sameRow(stored: Uint8Array | undefined, expected: Uint8Array | null): boolean {
   if (stored === undefined || expected === null) return stored === undefined && expected === null;
-  if (stored.length !== expected.length) return false;
+  // A driver answer that is not bytes (a TEXT value another tool wrote into a BLOB column) is another
+  // row: compared as is, the characters of '12' coerced to 1, 2 and matched the bytes 01 02.
+  if (!(stored instanceof Uint8Array) || stored.length !== expected.length) return false;
   let diff = 0;
   for (let i = 0; i < stored.length; i++) diff |= (stored[i] as number) ^ (expected[i] as number);
   return diff === 0;

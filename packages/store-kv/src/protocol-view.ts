@@ -43,7 +43,10 @@ function checkId(id: unknown): asserts id is number {
 }
 
 const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const asciiString = (b: Uint8Array): string => String.fromCharCode(...b);
+/** Longest `kyber_used` key: two u32 ids, two colons and a hex public key (33 bytes), with room. */
+const MAX_USED_KEY = 128;
+/** A longer value (an edited row) names no triple: spread into fromCharCode it overflowed the stack. */
+const asciiString = (b: Uint8Array): string => (b.length > MAX_USED_KEY ? '' : String.fromCharCode(...b));
 
 /**
  * Deletes the `kyber_used` rows (`kyberId:signedId:baseKey`, the key also stored as the value) whose

@@ -35,7 +35,8 @@ export const plainCodec: RowCodec = Object.freeze({
   sealed: false,
   rowKey: async (_table: Table, key: string) => key,
   seal: async (_t: Table, _k: string, value: Uint8Array) => copyBytes(value),
-  open: async (_t: Table, _k: string, stored: Uint8Array) => stored,
+  // A copy too: the caller's value must not be the bytes a transaction keeps for its compare-and-set.
+  open: async (_t: Table, _k: string, stored: Uint8Array) => copyBytes(stored),
 });
 
 function aad(table: Table, rowKey: string): Uint8Array {
@@ -70,7 +71,12 @@ class SealingCodec implements RowCodec {
     const nonce = stored.slice(1, 1 + NONCE_LENGTH);
     const ct = stored.slice(1 + NONCE_LENGTH);
     // A wrong key, a tampered value or a value moved to another row: VerificationError from the provider.
-    return this.#provider.aes256GcmDecrypt(this.#valueKey, nonce, ct, aad(table, rowKey));
+    const out = await this.#provider.aes256GcmDecrypt(this.#valueKey, nonce, ct, aad(table, rowKey));
+    // A provider may answer with a view of shared memory (a Buffer from Node's pool, whose `.buffer`
+    // shows its neighbours): the caller gets its own copy, and the plaintext left there is wiped.
+    const value = copyBytes(out);
+    out.fill(0);
+    return value;
   }
 
   toString(): string {

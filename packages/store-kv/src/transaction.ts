@@ -5,10 +5,25 @@
  * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
  * write lock while JavaScript runs.
  */
-import { copyBytes, StoreError } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, StoreError, VerificationError } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
+
+/**
+ * A backend's answer as bytes of our own. The contract asks backends for copies, but drivers with
+ * zero-copy reads hand out views of memory their next read rewrites: kept as is, what a caller got
+ * would change under it, and the bytes kept for a compare-and-set would name another row (every
+ * read-modify-write refused). A row that is not bytes (an edited database) is a StoreError.
+ */
+function owned(stored: unknown, table: Table): Uint8Array {
+  if (!(stored instanceof Uint8Array))
+    throw new StoreError(`backend returned a ${table} row that is not bytes`);
+  return copyBytes(stored);
+}
+
+/** A stored value that does not decode, or (sealed) does not open: the row's fault, not the database's. */
+const isDamage = (err: unknown) => err instanceof DecodeError || err instanceof VerificationError;
 
 /** The database seen through the row codec (sealed or not). */
 export class CodecIo {
@@ -30,16 +45,32 @@ export class CodecIo {
     key: string,
   ): Promise<{ value: Uint8Array | undefined; stored: Uint8Array | null }> {
     const rowKey = await this.#codec.rowKey(table, key);
-    const stored = await this.#backend.get(table, rowKey);
-    if (stored === undefined) return { value: undefined, stored: null };
+    const answer = await this.#backend.get(table, rowKey);
+    if (answer === undefined) return { value: undefined, stored: null };
+    const stored = owned(answer, table);
     return { value: await this.#codec.open(table, rowKey, stored), stored };
   }
 
-  /** Values of every row of `table` (keys are not returned: sealed row keys are one-way). */
+  /**
+   * Values of every row of `table` (keys are not returned: sealed row keys are one-way). A row whose
+   * value does not open is left out: listings serve upkeep (pruning the resend cache, forgetting
+   * replay triples), which one damaged row must not stop for good — nothing names it to delete it.
+   */
   async values(table: Table): Promise<Uint8Array[]> {
     const rows = await this.#backend.list(table);
     const out: Uint8Array[] = [];
-    for (const [rowKey, stored] of rows) out.push(await this.#codec.open(table, rowKey, stored));
+    // Copied before the first await: a reusing backend may rewrite the others meanwhile. A value
+    // that is not bytes at all is left out too (read by its key it is a StoreError).
+    const owns = rows.flatMap(([rowKey, stored]) =>
+      stored instanceof Uint8Array ? [[rowKey, copyBytes(stored)] as const] : [],
+    );
+    for (const [rowKey, stored] of owns) {
+      try {
+        out.push(await this.#codec.open(table, rowKey, stored));
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+      }
+    }
     return out;
   }
 
@@ -75,11 +106,14 @@ const slot = (table: Table, key: string) => `${table}\u0000${key}`;
  * same message keys; two committing the next pre-key state would have handed out the same pre-key
  * ids (the later keys overwriting the earlier); two saving one peer's identity key would both report
  * it `new` (or both `replaced`, the last writer's key kept); two updating one backup-attempt record
- * would lose one failure. Their writes carry `ifValue` (the bytes read), so only the first one commits.
+ * would lose one failure; two adding devices to one chain's key-holder list would drop one of them
+ * (handed the chain, yet its removal would no longer rotate it). Their writes carry `ifValue` (the
+ * bytes read), so only the first one commits.
  */
 const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
   'session',
   'sender_key',
+  'key_holders',
   'prekey_state',
   'attempt',
   'identity',
@@ -110,11 +144,23 @@ export class TxBuffer {
     return value;
   }
 
-  /** Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key. */
+  /**
+   * Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key
+   * (a stored value it cannot decode is left out, as one that does not open).
+   */
   async values(table: Table, keyOf: (value: Uint8Array) => string): Promise<Uint8Array[]> {
     this.#assertOpen();
     const merged = new Map<string, Uint8Array>();
-    for (const v of await this.#io.values(table)) merged.set(keyOf(v), v);
+    for (const v of await this.#io.values(table)) {
+      let key: string;
+      try {
+        key = keyOf(v);
+      } catch (err) {
+        if (isDamage(err)) continue;
+        throw err;
+      }
+      merged.set(key, v);
+    }
     for (const w of this.#writes.values()) {
       if (w.table !== table) continue;
       if (w.value === null) merged.delete(w.key);

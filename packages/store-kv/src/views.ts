@@ -4,6 +4,7 @@ import type { AttemptStore } from '@e2ee-kit/backup-kdf';
 import {
   type Address,
   addressToString,
+  copyBytes,
   DecodeError,
   fromUtf8,
   StoreError,
@@ -93,11 +94,15 @@ export class AttemptView implements AttemptStore {
   async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
     checkKey(key);
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
-    const want = expected === undefined ? null : expected;
+    if (expected !== undefined && !(expected instanceof Uint8Array))
+      throw new TypeError('expected must be a Uint8Array or undefined');
+    // Copied now: both are used after the read's await, when a caller may have reused its buffers.
+    const want = expected === undefined ? null : copyBytes(expected);
+    const next = copyBytes(value);
     try {
       return await this.#scope.run(async (buf) => {
         if (!sameRow(await buf.get('attempt', key), want)) return false;
-        buf.put('attempt', key, value);
+        buf.put('attempt', key, next);
         return true;
       });
     } catch (err) {
@@ -165,7 +170,7 @@ function decodeResend(bytes: Uint8Array): { id: string; savedAt: number; record:
   }
   const savedAt = view.getFloat64(2 + n);
   if (!Number.isFinite(savedAt)) throw new DecodeError('resend row is malformed');
-  return { id, savedAt, record: bytes.slice(10 + n) };
+  return { id, savedAt, record: copyBytes(bytes, 10 + n) };
 }
 
 const resendKeyOf = (bytes: Uint8Array) => decodeResend(bytes).id;

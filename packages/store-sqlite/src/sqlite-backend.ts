@@ -65,6 +65,8 @@ export class SqliteBackend implements KvBackend {
     // Pragmas are the first reads of the file: a damaged one fails here, as a StoreError.
     const prepared = guarded('open', () => {
       db.pragma(`busy_timeout = ${busy}`);
+      // Before the WAL switch (which writes the file): a file this version refuses is left as it was.
+      storedVersion(db);
       if (!db.memory) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
@@ -108,7 +110,11 @@ export class SqliteBackend implements KvBackend {
   }
 
   async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    return guarded('read', () => this.#list.all(table)).map((r) => [r.k, copy(r.v)] as const);
+    // A row another tool rewrote as TEXT or a number is left out (as the store leaves out values that
+    // do not decode): a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    return guarded('read', () => this.#list.all(table)).flatMap((r) =>
+      r.v instanceof Uint8Array ? [[r.k, copy(r.v)] as const] : [],
+    );
   }
 
   async commit(writes: readonly KvWrite[]): Promise<void> {
@@ -126,22 +132,36 @@ export class SqliteBackend implements KvBackend {
   }
 }
 
-function migrate(db: Db): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-  if (row === undefined) {
-    db.transaction(() => {
-      db.exec(
-        'CREATE TABLE IF NOT EXISTS kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k)) WITHOUT ROWID',
-      );
-      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION);
-    }).immediate();
-    return;
-  }
-  if (!Number.isInteger(row.version) || row.version < 1 || row.version > SQLITE_SCHEMA_VERSION)
+/**
+ * The file's schema version (`undefined`: not set up yet), read without writing anything; a version
+ * this release cannot read is STORE_FORMAT.
+ */
+function storedVersion(db: Db): number | undefined {
+  const exists = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+    .get();
+  if (exists === undefined) return undefined;
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: unknown } | undefined;
+  if (row === undefined) return undefined;
+  const v = row.version;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > SQLITE_SCHEMA_VERSION)
     throw new E2eeError(
       'STORE_FORMAT',
-      `sqlite schema version ${row.version} is not supported by this version`,
+      `sqlite schema version ${String(v)} is not supported by this version`,
     );
-  // Future versions migrate older layouts here, one step at a time, inside one transaction.
+  return v;
+}
+
+function migrate(db: Db): void {
+  // Set up already (future versions migrate older layouts here, one step at a time, in one transaction).
+  if (storedVersion(db) !== undefined) return;
+  db.transaction(() => {
+    // Checked again under the write lock: another connection may have set the file up meanwhile.
+    if (storedVersion(db) !== undefined) return;
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k)) WITHOUT ROWID',
+    );
+    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION);
+  }).immediate();
 }
