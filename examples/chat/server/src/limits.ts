@@ -39,6 +39,15 @@ export interface RelayLimits {
    * asking again soon after is a drain, not a contact).
    */
   readonly oneTimeKeyPairRate: WindowLimit;
+  /** Most WebSocket connections open at once (authenticated or not); past it an upgrade gets 503. */
+  readonly maxSockets: number;
+  /**
+   * Most WebSocket connections open at once from one remote address (an IPv6 /64); past it 429. A
+   * device holds one socket, so this is how many devices may share one address (a NAT).
+   */
+  readonly maxSocketsPerRemote: number;
+  /** A socket that has not sent a valid auth frame this long after opening is closed (4401). */
+  readonly authTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -56,4 +65,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   bundleRate: { count: 100, windowMs: 3_600_000 },
   oneTimeKeyRate: { count: 10, windowMs: 3_600_000 },
   oneTimeKeyPairRate: { count: 2, windowMs: 3_600_000 },
+  maxSockets: 10_000,
+  maxSocketsPerRemote: 64,
+  authTimeoutMs: 10_000,
 };

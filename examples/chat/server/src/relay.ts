@@ -37,6 +37,12 @@ export interface RelayOptions {
   sealedLimits?: Partial<SealedLimits>;
   /** Size and quota limits of attachment blobs. */
   blobLimits?: Partial<BlobLimits>;
+  /**
+   * The relay runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`:
+   * per-remote limits then use that address. Off by default — without a proxy the header is the
+   * client's to choose, so trusting it would let anyone escape those limits.
+   */
+  trustProxy?: boolean;
 }
 
 export interface Relay {
@@ -91,7 +97,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = options.logger ?? createLogger();
   const now = options.now ?? Date.now;
   const store = new RelayStore(options.dbPath ?? ':memory:', options.storeLimits);
-  const hub = new DeliveryHub(store, limits, log);
+  const hub = new DeliveryHub(store, limits, log, options.trustProxy ?? false);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
   ensureBlobTable(store);
