@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { admitBodies, chargeChunk, checkDeclared } from './body-budget.js';
 import {
   type Bundle,
   type DeviceKeys,
@@ -20,6 +21,7 @@ import { bundleJson, parseDeviceRegistration, parseUpload, prekeyStatus } from '
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
+import { type RemoteCounter, remoteOf } from './remote.js';
 import {
   ACI,
   HttpError,
@@ -48,19 +50,28 @@ export interface HttpContext {
   readonly onPreKeysTaken: (aci: string, deviceId: number) => void;
   /** Called when a device was replaced by a new registration. */
   readonly onDeviceReplaced: (aci: string) => void;
+  /** Bytes of request bodies being read, per remote and in all (body-budget.ts). */
+  readonly bodies: RemoteCounter;
+  /** Whether `X-Forwarded-For` names the remote (remote.ts). */
+  readonly trustProxy: boolean;
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
 
-/** Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered whole. */
+/**
+ * Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered
+ * whole. Every chunk is also counted against the relay's bytes in flight (body-budget.ts: 503 / 429).
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooBig('the request body');
+  if (declared !== undefined) checkDeclared(req, Number(declared));
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) throw tooBig('the request body');
+    chargeChunk(req, chunk.length);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -337,6 +348,7 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
     let routeName = 'unknown';
     let status = 500;
     let bytes = 0;
+    const releaseBodies = admitBodies(req, ctx.bodies, remoteOf(req, ctx.trustProxy));
     try {
       const url = parseUrl(req.url);
       if (!url.pathname.startsWith('/v1/') && method === 'GET' && ctx.serveStatic) {
@@ -383,8 +395,9 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
         if (!res.headersSent) bytes = send(res, 500, { error: 'internal', message: 'internal server error' });
       }
       // A body we refused to read must not keep the connection half-consumed.
-      if (status === 413) req.resume();
+      if (status === 413 || status === 503 || status === 429) req.resume();
     } finally {
+      releaseBodies();
       ctx.log.info('http', {
         method,
         route: routeName,

@@ -48,6 +48,13 @@ export interface RelayLimits {
   readonly maxSocketsPerRemote: number;
   /** A socket that has not sent a valid auth frame this long after opening is closed (4401). */
   readonly authTimeoutMs: number;
+  /**
+   * Bytes of request bodies being read at once, all requests together; a body that would pass it is
+   * refused with 503 (body-budget.ts). At least one largest body (a backup's JSON, ~44 MB).
+   */
+  readonly maxInFlightBodyBytes: number;
+  /** The same, for the requests of one remote address (429 past it). */
+  readonly maxInFlightBodyBytesPerRemote: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -68,4 +75,6 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxSockets: 10_000,
   maxSocketsPerRemote: 64,
   authTimeoutMs: 10_000,
+  maxInFlightBodyBytes: 128 * 1024 * 1024,
+  maxInFlightBodyBytesPerRemote: 48 * 1024 * 1024,
 };

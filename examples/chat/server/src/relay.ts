@@ -18,6 +18,7 @@ import { ProvisioningState, provisioningRoutes } from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { ensureRateWindowTable, sqliteWindows } from './rate-windows.js';
+import { RemoteCounter } from './remote.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
 
 export interface RelayOptions {
@@ -51,6 +52,8 @@ export interface Relay {
   readonly port: number;
   readonly store: RelayStore;
   readonly server: Server;
+  /** Bytes of request bodies being read right now (see `maxInFlightBodyBytes`). */
+  readonly bodyBytesInFlight: number;
   close(): Promise<void>;
 }
 
@@ -109,9 +112,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     sealedLimits.trackedRecipients,
     sqliteWindows(store.db, 'sealed-per-recipient'),
   );
+  const bodies = new RemoteCounter(limits.maxInFlightBodyBytes, limits.maxInFlightBodyBytesPerRemote);
   const server = createServer(
     createHttpHandler(
       {
+        bodies,
+        trustProxy: options.trustProxy ?? false,
         store,
         limits,
         log,
@@ -148,6 +154,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     store,
     server,
+    get bodyBytesInFlight() {
+      return bodies.total;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -61,6 +61,10 @@ export class RemoteCounter {
     return this.#total;
   }
 
+  perRemote(remote: string): number {
+    return this.#perRemote.get(remote) ?? 0;
+  }
+
   /** 'total' or 'remote' when `amount` more would pass that cap (nothing counted), else undefined. */
   take(remote: string, amount = 1): 'total' | 'remote' | undefined {
     const mine = this.#perRemote.get(remote) ?? 0;
