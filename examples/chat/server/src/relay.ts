@@ -14,7 +14,12 @@ import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { messageRoutes } from './messages.js';
-import { ProvisioningState, provisioningRoutes } from './provisioning.js';
+import {
+  DEFAULT_PROVISIONING_LIMITS,
+  type ProvisioningLimits,
+  ProvisioningState,
+  provisioningRoutes,
+} from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { ensureRateWindowTable, sqliteWindows } from './rate-windows.js';
@@ -38,6 +43,8 @@ export interface RelayOptions {
   sealedLimits?: Partial<SealedLimits>;
   /** Size and quota limits of attachment blobs. */
   blobLimits?: Partial<BlobLimits>;
+  /** Lifetime and caps of device-linking addresses and codes. */
+  provisioningLimits?: Partial<ProvisioningLimits>;
   /**
    * The relay runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`:
    * per-remote limits then use that address. Off by default — without a proxy the header is the
@@ -135,7 +142,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         ...sealedRoutes(ca, limiter),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
         ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
-        ...provisioningRoutes(new ProvisioningState()),
+        ...provisioningRoutes(
+          new ProvisioningState({ ...DEFAULT_PROVISIONING_LIMITS, ...options.provisioningLimits }),
+        ),
       ],
     ),
   );
