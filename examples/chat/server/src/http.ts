@@ -170,6 +170,10 @@ const routes: Route[] = [
     pattern: /^\/v1\/accounts$/,
     name: 'register',
     handler: async (req, _p, ctx) => {
+      // Counted before the body is read, refused ones too: it needs no account, so it is limited
+      // by who asks (a new X-Forwarded-For is no new remote unless a proxy is trusted).
+      const remote = remoteOf(req, ctx.trustProxy);
+      RelayQuotas.charge(ctx.quotas.registrations, remote, ctx.now(), 1, 'registrations from this address');
       const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', [
         'name',
         'recoveryCode',

@@ -46,6 +46,11 @@ export interface RelayLimits {
    * device holds one socket, so this is how many devices may share one address (a NAT).
    */
   readonly maxSocketsPerRemote: number;
+  /**
+   * Registrations (`POST /v1/accounts`, accepted or refused) one remote address may attempt per
+   * window: they need no account, and each stores an account with its prekeys.
+   */
+  readonly registrationRate: WindowLimit;
   /** A socket that has not sent a valid auth frame this long after opening is closed (4401). */
   readonly authTimeoutMs: number;
   /**
@@ -72,6 +77,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   bundleRate: { count: 100, windowMs: 3_600_000 },
   oneTimeKeyRate: { count: 10, windowMs: 3_600_000 },
   oneTimeKeyPairRate: { count: 2, windowMs: 3_600_000 },
+  registrationRate: { count: 30, windowMs: 3_600_000 },
   maxSockets: 10_000,
   maxSocketsPerRemote: 64,
   authTimeoutMs: 10_000,
