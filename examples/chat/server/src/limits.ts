@@ -51,6 +51,14 @@ export interface RelayLimits {
    * window: they need no account, and each stores an account with its prekeys.
    */
   readonly registrationRate: WindowLimit;
+  /** Most TCP connections open at once (HTTP and WebSocket); Node refuses more (connection-limits.ts). */
+  readonly maxConnections: number;
+  /** Most TCP connections of one remote address (not applied behind a trusted proxy). */
+  readonly maxConnectionsPerRemote: number;
+  /** A request's headers must arrive within this long of its start (else 408 and closed). */
+  readonly headersTimeoutMs: number;
+  /** A whole request, body included, must arrive within this long (a 44 MB backup on a slow link). */
+  readonly requestTimeoutMs: number;
   /** A socket that has not sent a valid auth frame this long after opening is closed (4401). */
   readonly authTimeoutMs: number;
   /**
@@ -78,6 +86,10 @@ export const DEFAULT_LIMITS: RelayLimits = {
   oneTimeKeyRate: { count: 10, windowMs: 3_600_000 },
   oneTimeKeyPairRate: { count: 2, windowMs: 3_600_000 },
   registrationRate: { count: 30, windowMs: 3_600_000 },
+  maxConnections: 20_000,
+  maxConnectionsPerRemote: 128,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
   maxSockets: 10_000,
   maxSocketsPerRemote: 64,
   authTimeoutMs: 10_000,

@@ -6,6 +6,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { backupRoutes } from './backup-routes.js';
 import { type BlobLimits, blobRoutes, DEFAULT_BLOB_LIMITS, ensureBlobTable } from './blobs.js';
 import { loadCertificateAuthority } from './certificates.js';
+import { deadlineOptions, limitConnections } from './connection-limits.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
 import { deviceRoutes } from './devices.js';
@@ -121,6 +122,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   );
   const bodies = new RemoteCounter(limits.maxInFlightBodyBytes, limits.maxInFlightBodyBytesPerRemote);
   const server = createServer(
+    deadlineOptions(limits),
     createHttpHandler(
       {
         bodies,
@@ -148,6 +150,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       ],
     ),
   );
+  limitConnections(server, limits, options.trustProxy ?? false, log);
   hub.attach(server);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolveListen, reject) => {
