@@ -6,7 +6,6 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { admitBodies, chargeChunk, checkDeclared } from './body-budget.js';
 import {
   type Bundle,
   type DeviceKeys,
@@ -22,17 +21,10 @@ import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
 import { type RemoteCounter, remoteOf } from './remote.js';
-import {
-  ACI,
-  HttpError,
-  type Json,
-  NAME,
-  NAME_DESCRIPTION,
-  obj,
-  parseJson,
-  str,
-  tooBig,
-} from './validate.js';
+import { admitBodies, jsonBody } from './request-body.js';
+import { ACI, HttpError, NAME, NAME_DESCRIPTION, obj, str } from './validate.js';
+
+export { jsonBody, readBody } from './request-body.js';
 
 export const RECOVERY = /^[0-9a-f]{32}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -50,31 +42,12 @@ export interface HttpContext {
   readonly onPreKeysTaken: (aci: string, deviceId: number) => void;
   /** Called when a device was replaced by a new registration. */
   readonly onDeviceReplaced: (aci: string) => void;
-  /** Bytes of request bodies being read, per remote and in all (body-budget.ts). */
+  /** Bytes of request bodies being read, per remote and in all (request-body.ts). */
   readonly bodies: RemoteCounter;
   /** Whether `X-Forwarded-For` names the remote (remote.ts). */
   readonly trustProxy: boolean;
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
-}
-
-/**
- * Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered
- * whole. Every chunk is also counted against the relay's bytes in flight (body-budget.ts: 503 / 429).
- */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw tooBig('the request body');
-  if (declared !== undefined) checkDeclared(req, Number(declared));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooBig('the request body');
-    chargeChunk(req, chunk.length);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): number {
@@ -123,14 +96,6 @@ export function authenticate(req: IncomingMessage, ctx: HttpContext): DeviceRow 
 export function deviceForToken(store: RelayStore, token: unknown): DeviceRow | null {
   if (typeof token !== 'string' || !TOKEN.test(token)) return null;
   return store.deviceByTokenHash(sha256(token));
-}
-
-export async function jsonBody(req: IncomingMessage, limit: number): Promise<Json> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, 'unsupported_media_type', 'the request body must be application/json');
-  }
-  return parseJson(await readBody(req, limit));
 }
 
 /** decodeURIComponent that answers malformed percent-encoding with `fallback` instead of a URIError. */

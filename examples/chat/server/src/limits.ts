@@ -63,7 +63,7 @@ export interface RelayLimits {
   readonly authTimeoutMs: number;
   /**
    * Bytes of request bodies being read at once, all requests together; a body that would pass it is
-   * refused with 503 (body-budget.ts). At least one largest body (a backup's JSON, ~44 MB).
+   * refused with 503 (request-body.ts). At least one largest body (a backup's JSON, ~44 MB).
    */
   readonly maxInFlightBodyBytes: number;
   /** The same, for the requests of one remote address (429 past it). */
