@@ -141,7 +141,15 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       [
         ...messageRoutes,
         ...backupRoutes,
-        ...sealedRoutes(ca, limiter),
+        ...sealedRoutes(
+          ca,
+          limiter,
+          new WindowLimiter(
+            { count: sealedLimits.failuresPerRemote, windowMs: sealedLimits.windowMs },
+            sealedLimits.trackedRecipients,
+            sqliteWindows(store.db, 'sealed-failures-per-remote'),
+          ),
+        ),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
         ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
         ...provisioningRoutes(
