@@ -3,7 +3,7 @@
  * submission and backups; a WebSocket (from `globalThis` or injected) for delivery. Only public keys
  * and ciphertext cross this boundary.
  */
-import { DecodeError, fromBase64, toBase64 } from '@e2ee-kit/core';
+import { copyBytes, DecodeError, fromBase64, toBase64 } from '@e2ee-kit/core';
 import { AttachmentError, AttachmentErrorCode } from './attachments.js';
 import { parseEnvelope } from './frames.js';
 
@@ -166,7 +166,8 @@ export class RelayApi {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (digest !== undefined) headers['content-digest'] = `sha-256=:${digest}:`;
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
-    const body = blob.slice(); // a copy: the request never holds a view of the caller's bytes
+    // A copy: the request never holds a view of the caller's bytes (`Buffer#slice` would be one).
+    const body = copyBytes(blob) as Uint8Array<ArrayBuffer>; // a fresh ArrayBuffer, as fetch wants
     const res = await this.#fetch(`${this.baseUrl}/v1/attachments`, { method: 'POST', headers, body });
     const json = await answer(res);
     if (typeof json['id'] !== 'string') throw new RelayError(res.status, 'bad_answer', 'no attachment id');

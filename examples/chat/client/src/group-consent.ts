@@ -22,6 +22,13 @@ export const DEFAULT_WHO_CAN_ADD_ME: WhoCanAddMe = 'contacts';
 
 /** An invitation can be accepted for three days after it arrived. */
 export const INVITATION_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;
+/**
+ * Pending invitations one inviter may have with us, and in all. Anyone with a session can announce
+ * any number of groups, each a new invitation in one row rewritten on every write and listed to the
+ * user: past a cap a new announcement is ignored (an update of a held invitation is still taken).
+ */
+export const MAX_INVITATIONS_PER_INVITER = 5;
+export const MAX_INVITATIONS = 50;
 
 export interface Invitation {
   /** The group as its admin announced it (id, title, admin, members). */
@@ -157,6 +164,12 @@ export class GroupConsent {
       return { action: 'ignore' };
     }
     if (!pending && mayAdd(await this.whoCanAddMe(), await this.contacts(), from)) return { action: 'join' };
+    if (!pending) {
+      const live = Object.values(all).filter((i) => i.expiresAt > this.now);
+      if (live.length >= MAX_INVITATIONS) return { action: 'ignore' };
+      if (live.filter((i) => i.inviter === from).length >= MAX_INVITATIONS_PER_INVITER)
+        return { action: 'ignore' };
+    }
     const receivedAt = pending?.receivedAt ?? this.now;
     const invitation: Invitation = {
       group: { id: group.id, title: group.title, admin: group.admin, members: [...group.members] },

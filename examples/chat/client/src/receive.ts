@@ -126,10 +126,10 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
     if (delivering) throw err;
     if (err instanceof DuplicateMessageError) return; // already processed: drop
     if (!E2eeError.is(err)) throw err;
-    await c.dropNote(
+    await noteFromKnown(
+      c,
       tx,
-      dm(env.from),
-      env.from,
+      env,
       // Shown in the chat as is: words for the user, not the error code.
       `a message from ${env.from} could not be decrypted; ask ${env.from} to send it again`,
     );
@@ -138,10 +138,10 @@ export async function receivePairwise(c: ClientCore, tx: ChatData, env: Incoming
   if (ownFailure) throw ownFailure.error;
   if (result.kind !== 'decrypted') {
     const asked = result.kind === 'retry-requested' ? '; asked for it again' : '';
-    await c.dropNote(
+    await noteFromKnown(
+      c,
       tx,
-      dm(env.from),
-      env.from,
+      env,
       `could not decrypt a message from ${env.from} (${result.error.code})${asked}`,
     );
     return;
@@ -218,15 +218,46 @@ export async function receiveGroup(
     case 'duplicate':
       // On a retry this means the key we got starts after this message: wait for its re-send.
       return !retry;
-    case 'rejected':
-      await c.dropNote(
-        tx,
-        `group:${'unknown'}`,
-        env.from,
-        `rejected a group message from ${env.from} (${outcome.error.code})`,
-      );
+    case 'rejected': {
+      // Noted only in the group the message names, when we are in it with its sender. Anything
+      // else — malformed, a made-up group — is dropped unnoted: a note elsewhere opened a
+      // conversation (it was `group:unknown`, shown as a group) for anyone who sent one.
+      const claimed = claimedGroup(env.body);
+      if (claimed !== undefined && (await inGroup(tx, claimed, env.from)))
+        await c.dropNote(
+          tx,
+          groupConversation(claimed),
+          env.from,
+          `rejected a group message from ${env.from} (${outcome.error.code})`,
+        );
       return true;
+    }
   }
+}
+
+/** The group a sender-key message names, or undefined when it does not parse. */
+function claimedGroup(body: Uint8Array): string | undefined {
+  try {
+    return SenderKeyMessage.deserialize(body).distributionId;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A notice about a 1:1 message we could not read, written only where the sender is already known —
+ * a conversation with them, a contact, or an account we had a session message from. Registering an
+ * account costs nothing, so a note for anyone at all let each made-up account add a conversation
+ * to the list (named as it chose). A stranger's failed first message still gets its retry receipt
+ * (healing.ts), and its re-send opens the conversation as any first message does.
+ */
+async function noteFromKnown(c: ClientCore, tx: ChatData, env: Incoming, text: string): Promise<void> {
+  const conversation = dm(env.from);
+  const known =
+    (await tx.members(APP_KEYS.conversations)).includes(conversation) ||
+    (await tx.members(APP_KEYS.peers)).includes(env.fromAci) ||
+    (await consent(c, tx).contacts()).includes(env.from);
+  if (known) await c.dropNote(tx, conversation, env.from, text);
 }
 
 export async function apply(c: ClientCore, tx: ChatData, env: Incoming, content: Content): Promise<void> {

@@ -8,7 +8,14 @@
  * key we know is sealed (v1) with a short-lived certificate the relay issued us and posted without our
  * token; otherwise it goes the authenticated way and `stats.unsealed` counts it.
  */
-import { type CryptoProvider, fromBase64, type IdentityKeyPair, PublicKey, toBase64 } from '@e2ee-kit/core';
+import {
+  type CryptoProvider,
+  copyBytes,
+  fromBase64,
+  type IdentityKeyPair,
+  PublicKey,
+  toBase64,
+} from '@e2ee-kit/core';
 import {
   InvalidSenderCertificateError,
   openSealedMessage,
@@ -34,7 +41,7 @@ export function deriveAccessKey(profileKey: Uint8Array): Uint8Array {
   if (profileKey.length !== 32) throw new RangeError('a profile key is 32 bytes');
   const block = new Uint8Array(16);
   block[15] = 2;
-  return ecb(profileKey.slice(), { disablePadding: true }).encrypt(block);
+  return ecb(copyBytes(profileKey), { disablePadding: true }).encrypt(block);
 }
 
 export interface Outgoing {
@@ -68,7 +75,8 @@ export class SealedSender {
    * device passes the account's profile key (the primary registered its access key already).
    */
   async enroll(tx: ChatData, accountProfileKey?: Uint8Array): Promise<void> {
-    const profileKey = accountProfileKey?.slice() ?? this.deps.provider.randomBytes(32);
+    const profileKey =
+      (accountProfileKey && copyBytes(accountProfileKey)) ?? this.deps.provider.randomBytes(32);
     if (!accountProfileKey) await this.deps.api.setAccessKey(deriveAccessKey(profileKey));
     const reply = await this.deps.api.certificate();
     await tx.put(PROFILE_KEY, profileKey);
@@ -77,7 +85,9 @@ export class SealedSender {
 
   /** The account's profile key (handed to a device being linked). */
   async profileKey(tx: ChatData): Promise<Uint8Array | undefined> {
-    return (await tx.get(PROFILE_KEY))?.slice();
+    // A copy (a backend may answer a view of a buffer it reuses; `Buffer#slice` would keep it).
+    const stored = await tx.get(PROFILE_KEY);
+    return stored && copyBytes(stored);
   }
 
   /**

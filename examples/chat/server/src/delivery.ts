@@ -1,7 +1,7 @@
 /**
  * Delivery over WebSocket (`ws`), path /v1/ws. Frames are JSON text:
  *
- *   client → {"type":"auth","token":"…"}          first frame, within 10 s
+ *   client → {"type":"auth","token":"…"}          first frame, within `authTimeoutMs` (10 s)
  *   server → {"type":"ready","aci":"…","name":"…","deviceId":1}
  *   server → {"type":"envelope","id":7,"from":"<sender ServiceId>","fromDevice":1,"kind":"whisper","body":"…","serverTimestamp":…}
  *   client → {"type":"ack","id":7}                  after the client stored the decrypted message
@@ -11,6 +11,10 @@
  * An envelope stays queued until acknowledged; unacknowledged ones are sent again on the next
  * connection. At most `deliveryWindow` envelopes are in flight per connection. One connection per
  * device: a newer one closes the older (4409). A malformed frame closes the socket (4400).
+ *
+ * Sockets are admitted before the upgrade: at most `maxSockets` open in the process (503 past it) and
+ * `maxSocketsPerRemote` from one remote (429), counted until the TCP socket closes, so a crowd of
+ * sockets that never authenticate — or that do — cannot hold the process's memory and descriptors.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,9 +25,9 @@ import { prekeyStatus } from './keys.js';
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { envelopeJson } from './messages.js';
+import { RemoteCounter, remoteOf } from './remote.js';
 
 export const WS_PATH = '/v1/ws';
-const AUTH_TIMEOUT_MS = 10_000;
 const MAX_FRAME = 4096;
 
 export const CloseCode = {
@@ -75,13 +79,31 @@ class Connection {
 export class DeliveryHub {
   readonly wss: WebSocketServer;
   readonly #connections = new Map<string, Connection>();
+  readonly #admitted: RemoteCounter;
 
   constructor(
     readonly store: RelayStore,
     readonly limits: RelayLimits,
     readonly log: Logger,
+    readonly trustProxy = false,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
+    this.#admitted = new RemoteCounter(limits.maxSockets, limits.maxSocketsPerRemote);
+  }
+
+  /** Counts the socket against its remote's share and the process's; false (and an answer) when full. */
+  #admit(req: IncomingMessage, socket: Duplex): boolean {
+    const remote = remoteOf(req, this.trustProxy);
+    const full = this.#admitted.take(remote);
+    if (full) {
+      const status = full === 'total' ? '503 Service Unavailable' : '429 Too Many Requests';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 10\r\nContent-Length: 0\r\n\r\n`);
+      this.log.info('ws.refused', { full });
+      return false;
+    }
+    // Released when the TCP socket closes, whatever ends it (a failed handshake, a close, an error).
+    socket.once('close', () => this.#admitted.release(remote));
+    return true;
   }
 
   attach(server: HttpServer): void {
@@ -98,13 +120,17 @@ export class DeliveryHub {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
+      if (!this.#admit(req, socket)) return;
       this.wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
     });
   }
 
   #accept(ws: WebSocket): void {
     let conn: Connection | undefined;
-    const timer = setTimeout(() => ws.close(CloseCode.Unauthorized, 'no auth frame'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => ws.close(CloseCode.Unauthorized, 'no auth frame'),
+      this.limits.authTimeoutMs,
+    );
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       clearTimeout(timer);

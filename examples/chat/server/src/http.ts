@@ -20,17 +20,11 @@ import { bundleJson, parseDeviceRegistration, parseUpload, prekeyStatus } from '
 import type { RelayLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { RelayQuotas } from './quotas.js';
-import {
-  ACI,
-  HttpError,
-  type Json,
-  NAME,
-  NAME_DESCRIPTION,
-  obj,
-  parseJson,
-  str,
-  tooBig,
-} from './validate.js';
+import { type RemoteCounter, remoteOf } from './remote.js';
+import { admitBodies, jsonBody } from './request-body.js';
+import { ACI, HttpError, NAME, NAME_DESCRIPTION, obj, str } from './validate.js';
+
+export { jsonBody, readBody } from './request-body.js';
 
 export const RECOVERY = /^[0-9a-f]{32}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -48,22 +42,12 @@ export interface HttpContext {
   readonly onPreKeysTaken: (aci: string, deviceId: number) => void;
   /** Called when a device was replaced by a new registration. */
   readonly onDeviceReplaced: (aci: string) => void;
+  /** Bytes of request bodies being read, per remote and in all (request-body.ts). */
+  readonly bodies: RemoteCounter;
+  /** Whether `X-Forwarded-For` names the remote (remote.ts). */
+  readonly trustProxy: boolean;
   /** Serves the web client's built files for GET requests outside /v1 (optional). */
   readonly serveStatic?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
-}
-
-/** Reads the body, refusing (413) as soon as it passes `limit`: an oversized body is never buffered whole. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw tooBig('the request body');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooBig('the request body');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): number {
@@ -114,14 +98,6 @@ export function deviceForToken(store: RelayStore, token: unknown): DeviceRow | n
   return store.deviceByTokenHash(sha256(token));
 }
 
-export async function jsonBody(req: IncomingMessage, limit: number): Promise<Json> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, 'unsupported_media_type', 'the request body must be application/json');
-  }
-  return parseJson(await readBody(req, limit));
-}
-
 /** decodeURIComponent that answers malformed percent-encoding with `fallback` instead of a URIError. */
 export function decodePathPart(v: string | undefined, fallback: () => HttpError): string {
   try {
@@ -159,6 +135,10 @@ const routes: Route[] = [
     pattern: /^\/v1\/accounts$/,
     name: 'register',
     handler: async (req, _p, ctx) => {
+      // Counted before the body is read, refused ones too: it needs no account, so it is limited
+      // by who asks (a new X-Forwarded-For is no new remote unless a proxy is trusted).
+      const remote = remoteOf(req, ctx.trustProxy);
+      RelayQuotas.charge(ctx.quotas.registrations, remote, ctx.now(), 1, 'registrations from this address');
       const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', [
         'name',
         'recoveryCode',
@@ -337,6 +317,7 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
     let routeName = 'unknown';
     let status = 500;
     let bytes = 0;
+    const releaseBodies = admitBodies(req, ctx.bodies, remoteOf(req, ctx.trustProxy));
     try {
       const url = parseUrl(req.url);
       if (!url.pathname.startsWith('/v1/') && method === 'GET' && ctx.serveStatic) {
@@ -383,8 +364,9 @@ export function createHttpHandler(ctx: HttpContext, extraRoutes: readonly Route[
         if (!res.headersSent) bytes = send(res, 500, { error: 'internal', message: 'internal server error' });
       }
       // A body we refused to read must not keep the connection half-consumed.
-      if (status === 413) req.resume();
+      if (status === 413 || status === 503 || status === 429) req.resume();
     } finally {
+      releaseBodies();
       ctx.log.info('http', {
         method,
         route: routeName,

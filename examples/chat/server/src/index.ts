@@ -7,5 +7,6 @@ export { CloseCode, WS_PATH } from './delivery.js';
 export { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel, silentLogger } from './log.js';
 export { ENVELOPE_TYPES, type EnvelopeType } from './messages.js';
+export { DEFAULT_PROVISIONING_LIMITS, type ProvisioningLimits } from './provisioning.js';
 export { type Relay, type RelayOptions, startRelay } from './relay.js';
 export { ACCESS_KEY_LENGTH, DEFAULT_SEALED_LIMITS, SEALED_KIND, type SealedLimits } from './sealed.js';

@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { MAX_DEVICE_ID } from './devices.js';
 import { authenticate, type HttpContext, jsonBody, type Route } from './http.js';
 import { parseDeviceRegistration } from './keys.js';
+import { remoteOf } from './remote.js';
 import { ACI, ACI_DESCRIPTION, b64, HttpError, obj, str } from './validate.js';
 
 export interface ProvisioningLimits {
@@ -21,6 +22,15 @@ export interface ProvisioningLimits {
   readonly ttlMs: number;
   /** Most open addresses at once (they cost memory and need no account). */
   readonly maxAddresses: number;
+  /**
+   * Most open addresses of one remote (remote.ts) at once: without it one client filled all
+   * `maxAddresses`, and nobody else could link a device until they expired — again and again.
+   */
+  readonly maxAddressesPerRemote: number;
+  /** Most live codes of one account; a new one retires its oldest (a user who asked again uses the last). */
+  readonly maxCodesPerAccount: number;
+  /** Most live codes in all (each costs memory; any token could ask for any number before). */
+  readonly maxCodes: number;
   /** Largest provisioning envelope accepted. */
   readonly maxEnvelope: number;
 }
@@ -28,6 +38,9 @@ export interface ProvisioningLimits {
 export const DEFAULT_PROVISIONING_LIMITS: ProvisioningLimits = {
   ttlMs: 10 * 60 * 1000,
   maxAddresses: 1000,
+  maxAddressesPerRemote: 4,
+  maxCodesPerAccount: 5,
+  maxCodes: 10_000,
   maxEnvelope: 16 * 1024,
 };
 
@@ -38,7 +51,10 @@ const hash = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** In-memory mailboxes and codes; a restart only invalidates links in progress. */
 export class ProvisioningState {
-  readonly #mailboxes = new Map<string, { expires: number; envelope: Uint8Array | undefined }>();
+  readonly #mailboxes = new Map<
+    string,
+    { expires: number; remote: string; envelope: Uint8Array | undefined }
+  >();
   readonly #codes = new Map<string, { aci: string; expires: number }>();
 
   constructor(readonly limits: ProvisioningLimits = DEFAULT_PROVISIONING_LIMITS) {}
@@ -48,12 +64,17 @@ export class ProvisioningState {
     for (const [k, v] of this.#codes) if (v.expires <= now) this.#codes.delete(k);
   }
 
-  openAddress(now: number): string {
+  /** A new address for `remote` (remote.ts), within its share and the total. */
+  openAddress(now: number, remote: string): string {
     this.#sweep(now);
     if (this.#mailboxes.size >= this.limits.maxAddresses)
       throw new HttpError(429, 'rate_limited', 'too many devices are linking right now; retry later');
+    let mine = 0;
+    for (const box of this.#mailboxes.values()) if (box.remote === remote) mine++;
+    if (mine >= this.limits.maxAddressesPerRemote)
+      throw new HttpError(429, 'rate_limited', 'too many provisioning addresses open from this address');
     const address = randomBytes(16).toString('base64url');
-    this.#mailboxes.set(address, { expires: now + this.limits.ttlMs, envelope: undefined });
+    this.#mailboxes.set(address, { expires: now + this.limits.ttlMs, remote, envelope: undefined });
     return address;
   }
 
@@ -78,6 +99,11 @@ export class ProvisioningState {
 
   issueCode(aci: string, now: number): string {
     this.#sweep(now);
+    // Codes are kept in issue order, so the first of this account's found is its oldest.
+    const mine = [...this.#codes].filter(([, v]) => v.aci === aci);
+    if (mine.length >= this.limits.maxCodesPerAccount && mine[0]) this.#codes.delete(mine[0][0]);
+    else if (this.#codes.size >= this.limits.maxCodes)
+      throw new HttpError(429, 'rate_limited', 'too many devices are linking right now; retry later');
     const code = randomBytes(16).toString('base64url');
     this.#codes.set(hash(code).toString('hex'), { aci, expires: now + this.limits.ttlMs });
     return code;
@@ -106,7 +132,10 @@ export function provisioningRoutes(state: ProvisioningState): Route[] {
       method: 'POST',
       pattern: /^\/v1\/provisioning$/,
       name: 'provisioning-open',
-      handler: async (_req, _p, ctx) => [201, { address: state.openAddress(ctx.now()) }],
+      handler: async (req, _p, ctx) => [
+        201,
+        { address: state.openAddress(ctx.now(), remoteOf(req, ctx.trustProxy)) },
+      ],
     },
     {
       method: 'GET',

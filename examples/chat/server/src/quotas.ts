@@ -1,7 +1,7 @@
 /**
  * The relay's per-account rate limits, so one account cannot use up what others need: how many
  * envelopes it submits, how many bundles it fetches, and how many one-time prekeys a device hands
- * out (to anyone, and to one requester). Windows are fixed; given the relay's database they are kept
+ * out (to anyone, and to one requester); and, per remote address, how many registrations are tried. Windows are fixed; given the relay's database they are kept
  * in it (rate-windows.ts), so a restart forgets none of them.
  */
 import type Database from 'better-sqlite3';
@@ -19,6 +19,8 @@ export class RelayQuotas {
   readonly oneTimeKeys: WindowLimiter;
   /** One-time prekeys handed out, per (requesting account, target device). */
   readonly oneTimeKeysPerPair: WindowLimiter;
+  /** Registrations attempted, per remote address (remote.ts). */
+  readonly registrations: WindowLimiter;
 
   constructor(limits: RelayLimits, db?: Database.Database) {
     const kept = (name: string) => (db ? sqliteWindows(db, name) : undefined);
@@ -30,6 +32,7 @@ export class RelayQuotas {
       undefined,
       kept('one-time-key-pairs'),
     );
+    this.registrations = new WindowLimiter(limits.registrationRate, undefined, kept('registrations'));
   }
 
   /**

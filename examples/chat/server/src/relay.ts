@@ -6,6 +6,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { backupRoutes } from './backup-routes.js';
 import { type BlobLimits, blobRoutes, DEFAULT_BLOB_LIMITS, ensureBlobTable } from './blobs.js';
 import { loadCertificateAuthority } from './certificates.js';
+import { deadlineOptions, limitConnections } from './connection-limits.js';
 import { RelayStore, type StoreLimits } from './db.js';
 import { DeliveryHub } from './delivery.js';
 import { deviceRoutes } from './devices.js';
@@ -14,10 +15,16 @@ import { IdempotencyLog } from './idempotency.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { messageRoutes } from './messages.js';
-import { ProvisioningState, provisioningRoutes } from './provisioning.js';
+import {
+  DEFAULT_PROVISIONING_LIMITS,
+  type ProvisioningLimits,
+  ProvisioningState,
+  provisioningRoutes,
+} from './provisioning.js';
 import { RelayQuotas } from './quotas.js';
 import { WindowLimiter } from './rate-limit.js';
 import { ensureRateWindowTable, sqliteWindows } from './rate-windows.js';
+import { RemoteCounter } from './remote.js';
 import { DEFAULT_SEALED_LIMITS, ensureAccessKeyTable, type SealedLimits, sealedRoutes } from './sealed.js';
 
 export interface RelayOptions {
@@ -37,6 +44,14 @@ export interface RelayOptions {
   sealedLimits?: Partial<SealedLimits>;
   /** Size and quota limits of attachment blobs. */
   blobLimits?: Partial<BlobLimits>;
+  /** Lifetime and caps of device-linking addresses and codes. */
+  provisioningLimits?: Partial<ProvisioningLimits>;
+  /**
+   * The relay runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`:
+   * per-remote limits then use that address. Off by default — without a proxy the header is the
+   * client's to choose, so trusting it would let anyone escape those limits.
+   */
+  trustProxy?: boolean;
 }
 
 export interface Relay {
@@ -45,6 +60,8 @@ export interface Relay {
   readonly port: number;
   readonly store: RelayStore;
   readonly server: Server;
+  /** Bytes of request bodies being read right now (see `maxInFlightBodyBytes`). */
+  readonly bodyBytesInFlight: number;
   close(): Promise<void>;
 }
 
@@ -91,7 +108,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = options.logger ?? createLogger();
   const now = options.now ?? Date.now;
   const store = new RelayStore(options.dbPath ?? ':memory:', options.storeLimits);
-  const hub = new DeliveryHub(store, limits, log);
+  const hub = new DeliveryHub(store, limits, log, options.trustProxy ?? false);
   const ca = await loadCertificateAuthority(store.db);
   ensureAccessKeyTable(store);
   ensureBlobTable(store);
@@ -103,9 +120,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     sealedLimits.trackedRecipients,
     sqliteWindows(store.db, 'sealed-per-recipient'),
   );
+  const bodies = new RemoteCounter(limits.maxInFlightBodyBytes, limits.maxInFlightBodyBytesPerRemote);
   const server = createServer(
+    deadlineOptions(limits),
     createHttpHandler(
       {
+        bodies,
+        trustProxy: options.trustProxy ?? false,
         store,
         limits,
         log,
@@ -120,13 +141,24 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       [
         ...messageRoutes,
         ...backupRoutes,
-        ...sealedRoutes(ca, limiter),
+        ...sealedRoutes(
+          ca,
+          limiter,
+          new WindowLimiter(
+            { count: sealedLimits.failuresPerRemote, windowMs: sealedLimits.windowMs },
+            sealedLimits.trackedRecipients,
+            sqliteWindows(store.db, 'sealed-failures-per-remote'),
+          ),
+        ),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
         ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
-        ...provisioningRoutes(new ProvisioningState()),
+        ...provisioningRoutes(
+          new ProvisioningState({ ...DEFAULT_PROVISIONING_LIMITS, ...options.provisioningLimits }),
+        ),
       ],
     ),
   );
+  limitConnections(server, limits, options.trustProxy ?? false, log);
   hub.attach(server);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolveListen, reject) => {
@@ -142,6 +174,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     store,
     server,
+    get bodyBytesInFlight() {
+      return bodies.total;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -21,6 +21,7 @@ import { checkDeviceSet } from './devices.js';
 import { base64 } from './encoding.js';
 import { authenticate, decodePathPart, type HttpContext, jsonBody, type Route } from './http.js';
 import type { WindowLimiter } from './rate-limit.js';
+import { remoteOf } from './remote.js';
 import { ACI, arr, b64, bad, HttpError, int, obj } from './validate.js';
 
 export const ACCESS_KEY_LENGTH = 16;
@@ -32,12 +33,19 @@ export interface SealedLimits {
   readonly windowMs: number;
   /** Most recipients tracked at once (the oldest window is forgotten first). */
   readonly trackedRecipients: number;
+  /**
+   * Refused sealed POSTs (wrong or missing access key) one remote may make per window. A remote past
+   * it is refused before the recipient's window is touched: the per-recipient count alone let one
+   * client use up anyone's window with junk, and so block every real sealed message to them.
+   */
+  readonly failuresPerRemote: number;
 }
 
 export const DEFAULT_SEALED_LIMITS: SealedLimits = {
   perRecipient: 600,
   windowMs: 60_000,
   trackedRecipients: 10_000,
+  failuresPerRemote: 60,
 };
 
 export function ensureAccessKeyTable(store: RelayStore): void {
@@ -53,6 +61,9 @@ function storedAccessKey(store: RelayStore, aci: string): Uint8Array | undefined
   return row ? new Uint8Array(row.access_key) : undefined;
 }
 
+const tooManyRefused = () =>
+  new HttpError(429, 'rate_limited', 'too many refused sealed messages from this address; retry later');
+
 const unauthorized = () =>
   new HttpError(401, 'unauthorized', 'a valid Unidentified-Access-Key for this recipient is required');
 
@@ -66,8 +77,14 @@ function presentedAccessKey(header: string | string[] | undefined): Uint8Array {
   }
 }
 
-/** `limiter`: sealed POSTs per recipient (see `SealedLimits`). */
-export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): Route[] {
+/**
+ * `limiter`: sealed POSTs per recipient; `failures`: refused ones per remote (see `SealedLimits`).
+ */
+export function sealedRoutes(
+  ca: CertificateAuthority,
+  limiter: WindowLimiter,
+  failures: WindowLimiter,
+): Route[] {
   return [
     {
       method: 'GET',
@@ -124,6 +141,8 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
       handler: async (req, [rawName], ctx: HttpContext) => {
         const to = decodePathPart(rawName, unauthorized);
         if (!ACI.test(to)) throw unauthorized();
+        const remote = remoteOf(req, ctx.trustProxy);
+        if (!failures.allows(remote, ctx.now())) throw tooManyRefused();
         // Counted before the key is checked: failed guesses use up the window too.
         if (!limiter.take(to, ctx.now())) {
           throw new HttpError(
@@ -132,12 +151,21 @@ export function sealedRoutes(ca: CertificateAuthority, limiter: WindowLimiter): 
             'too many sealed messages for this recipient; retry later',
           );
         }
-        const presented = presentedAccessKey(req.headers['unidentified-access-key']);
+        let presented: Uint8Array;
+        try {
+          presented = presentedAccessKey(req.headers['unidentified-access-key']);
+        } catch (err) {
+          failures.take(remote, ctx.now());
+          throw err;
+        }
         const stored = storedAccessKey(ctx.store, to);
         // No registered key: refused like a wrong one (Signal: no stored key → refused).
         const expected = stored ?? new Uint8Array(ACCESS_KEY_LENGTH);
         const equal = timingSafeEqual(Buffer.from(presented), Buffer.from(expected));
-        if (!stored || !equal) throw unauthorized();
+        if (!stored || !equal) {
+          failures.take(remote, ctx.now());
+          throw unauthorized();
+        }
         const limit =
           Math.ceil((ctx.limits.maxEnvelopeBody * 4) / 3) * ctx.limits.maxMessagesPerRequest + 64 * 1024;
         const body = obj(await jsonBody(req, limit), 'body', ['messages']);

@@ -64,6 +64,9 @@ describe('ServiceIds', () => {
     const alice = await ChatClient.register('alice', opts());
     const bob = await ChatClient.register('bob', opts());
     clients.push(alice, bob);
+    // Bob knows Alice (a contact), so a message "from alice" that fails is noted in their chat; from
+    // a stranger it would be dropped unnoted (client/test/stranger-notes.test.ts).
+    await bob.addContact('alice');
     // A relay in league with Mallory stores her account with Bob's identity key and a copy of his
     // current bundle (bypassing the check above), under a ServiceId of its own.
     const malloryAci = '6d0c1a4e-3f2b-4c5d-9e8f-0a1b2c3d4e5f';
