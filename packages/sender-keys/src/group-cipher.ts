@@ -78,6 +78,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
    * Stores the chain a member's distribution message describes, as libsignal does: a known chain (same
    * chain id and signing key) is kept as it is, so a re-sent message can neither rewind nor reset a
    * receiver; a chain id with a different key replaces the old state; at most 5 states are kept.
+   * Only a chain not yet stored starts the rotation grace of the others.
    */
   async processDistributionMessage(
     sender: Address,
@@ -115,9 +116,13 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
                 createdAt: 0,
                 holders: undefined,
               };
+        // Only a chain new to us replaces the others (their grace starts now). A known chain coming
+        // back is a stale or resent SKDM (a retry resends a message's original content): chain ids
+        // carry no order, so it must not retire the chain the sender actually uses now.
+        const replaces = existing < 0;
         const rest = states
           .filter((s) => s.chainId !== skdm.chainId && !this.#ctx.expired(s, now))
-          .map((s) => (s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
+          .map((s) => (replaces && s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
         while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
         await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state, ...rest]), store);
       }),
