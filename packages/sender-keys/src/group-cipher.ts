@@ -40,6 +40,9 @@ import { signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
 
+/** Tries to put the previous record back when `deliver` throws without a transaction. */
+const UNDO_ATTEMPTS = 3;
+
 export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   readonly #ctx: GroupContext;
 
@@ -206,8 +209,18 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
           try {
             await deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>);
           } catch (err) {
-            // Best effort without a transaction: put the previous record back, then report.
-            await this.#ctx.save(sender, id, before, into).catch(() => undefined);
+            // Best effort without a transaction: put the previous record back, then report. The app's
+            // write failing is often the store failing for a moment, so the undo is retried (as the
+            // ratchet's undos are): a lost undo leaves the key used and the redelivery a duplicate.
+            for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
+              if (
+                await this.#ctx.save(sender, id, before, into).then(
+                  () => true,
+                  () => false,
+                )
+              )
+                break;
+            }
             throw err;
           }
         }
