@@ -40,6 +40,9 @@ import { signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
 
+/** Tries to put the previous record back when `deliver` throws without a transaction. */
+const UNDO_ATTEMPTS = 3;
+
 export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   readonly #ctx: GroupContext;
 
@@ -78,6 +81,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
    * Stores the chain a member's distribution message describes, as libsignal does: a known chain (same
    * chain id and signing key) is kept as it is, so a re-sent message can neither rewind nor reset a
    * receiver; a chain id with a different key replaces the old state; at most 5 states are kept.
+   * Only a chain not yet stored starts the rotation grace of the others.
    */
   async processDistributionMessage(
     sender: Address,
@@ -115,9 +119,13 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
                 createdAt: 0,
                 holders: undefined,
               };
+        // Only a chain new to us replaces the others (their grace starts now). A known chain coming
+        // back is a stale or resent SKDM (a retry resends a message's original content): chain ids
+        // carry no order, so it must not retire the chain the sender actually uses now.
+        const replaces = existing < 0;
         const rest = states
           .filter((s) => s.chainId !== skdm.chainId && !this.#ctx.expired(s, now))
-          .map((s) => (s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
+          .map((s) => (replaces && s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
         while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
         await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state, ...rest]), store);
       }),
@@ -201,8 +209,18 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
           try {
             await deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>);
           } catch (err) {
-            // Best effort without a transaction: put the previous record back, then report.
-            await this.#ctx.save(sender, id, before, into).catch(() => undefined);
+            // Best effort without a transaction: put the previous record back, then report. The app's
+            // write failing is often the store failing for a moment, so the undo is retried (as the
+            // ratchet's undos are): a lost undo leaves the key used and the redelivery a duplicate.
+            for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
+              if (
+                await this.#ctx.save(sender, id, before, into).then(
+                  () => true,
+                  () => false,
+                )
+              )
+                break;
+            }
             throw err;
           }
         }

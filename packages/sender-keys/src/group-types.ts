@@ -39,7 +39,8 @@ export interface GroupDecryptOptions<Tx> {
    * Atomic delivery: called with the message before the decrypt commits. When the store has
    * `transaction`, the updated sender-key record and everything the callback writes through `tx`
    * (`tx.app.put(…)`) commit together — a crash keeps both or neither — and a throw writes nothing.
-   * Without it, the record is stored first and a throw re-stores the previous one (best effort).
+   * Without it, the record is stored first and a throw re-stores the previous one (best effort, up to
+   * 3 tries).
    */
   deliver?: (message: GroupMessage, tx: Tx) => Promise<void> | void;
 }
