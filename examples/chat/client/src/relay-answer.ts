@@ -68,6 +68,9 @@ export class RelayError extends Error {
 }
 
 const utf8 = new TextDecoder();
+/** The relay's error codes are short words, its messages one sentence (server/src/validate.ts). */
+const MAX_CODE_CHARS = 64;
+const MAX_MESSAGE_CHARS = 300;
 
 /** A relay answer of at most `maxBytes` as JSON, or its RelayError (DecodeError when too long). */
 export async function answer(res: Response, maxBytes = MAX_ANSWER_BYTES): Promise<Record<string, unknown>> {
@@ -84,10 +87,11 @@ export async function answer(res: Response, maxBytes = MAX_ANSWER_BYTES): Promis
     json = {};
   }
   if (!res.ok) {
+    // The relay's words end up in the page and in logs: a short code and sentence, not a megabyte.
     throw new RelayError(
       res.status,
-      String(json['error'] ?? 'error'),
-      String(json['message'] ?? res.statusText),
+      String(json['error'] ?? 'error').slice(0, MAX_CODE_CHARS),
+      String(json['message'] ?? res.statusText).slice(0, MAX_MESSAGE_CHARS),
       json,
     );
   }

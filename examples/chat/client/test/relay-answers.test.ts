@@ -88,4 +88,13 @@ describe('relay answers are bounded', () => {
       );
     expect(await apiAnswering(bytewise).preKeyStatus()).toEqual(counts);
   });
+
+  it("a relay's error code and message are cut short before they reach the page", async () => {
+    const long = { error: 'e'.repeat(100_000), message: 'm'.repeat(900_000) };
+    const api = apiAnswering(() => new Response(JSON.stringify(long), { status: 400 }));
+    const err = (await api.preKeyStatus().catch((e: unknown) => e)) as RelayError;
+    expect(err).toBeInstanceOf(RelayError);
+    expect(err.code).toBe('e'.repeat(64));
+    expect(err.message).toBe(`relay answered 400 ${'e'.repeat(64)}: ${'m'.repeat(300)}`);
+  });
 });
