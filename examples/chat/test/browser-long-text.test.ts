@@ -29,7 +29,7 @@ const suite = browserSuite('chat long-text browser test', { prefix: 'e2ee-chat-l
 const pastRightEdge = (page: Page) =>
   page.evaluate(() => {
     const out: string[] = [];
-    for (const el of document.querySelectorAll('#app *')) {
+    for (const el of Array.from(document.querySelectorAll('#app *'))) {
       const r = el.getBoundingClientRect();
       const style = getComputedStyle(el);
       const spills =
