@@ -120,7 +120,7 @@ export class BrowserSuite {
   /** A page in a new browser context (one profile) at `viewport`, watched, on the relay's page. */
   async page(label: string, viewport: Viewport, problems: string[]): Promise<Page> {
     const page = await (await this.browser.newContext({ viewport })).newPage();
-    watchProblems(page, label, problems);
+    await watchProblems(page, label, problems);
     await page.goto(this.relay.url);
     return page;
   }
@@ -172,8 +172,17 @@ export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
  */
 const NETWORK_LINE = /^Failed to load resource|^WebSocket connection to .* failed/;
 
-/** Records the page's uncaught errors and the app's console errors into `problems`. */
-export function watchProblems(page: Page, label: string, problems: string[]): void {
+/**
+ * Records the page's uncaught errors, the app's console errors and every Content-Security-Policy
+ * violation (the relay serves the app under a strict policy: anything it blocks is a problem) into
+ * `problems`.
+ */
+export async function watchProblems(page: Page, label: string, problems: string[]): Promise<void> {
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
   page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !NETWORK_LINE.test(m.text())) problems.push(`${label}: console ${m.text()}`);

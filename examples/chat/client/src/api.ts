@@ -6,6 +6,15 @@
 import { copyBytes, DecodeError, fromBase64, toBase64 } from '@e2ee-kit/core';
 import { AttachmentError, AttachmentErrorCode } from './attachments.js';
 import { parseEnvelope } from './frames.js';
+import {
+  answer,
+  MAX_BACKUP_ANSWER_BYTES,
+  MAX_QUEUE_ANSWER_BYTES,
+  RelayError,
+  readBounded,
+} from './relay-answer.js';
+
+export { RelayError } from './relay-answer.js';
 
 export type EnvelopeKind = 'prekey' | 'whisper' | 'senderkey';
 
@@ -64,44 +73,10 @@ export interface PreKeyCounts {
   low: boolean;
 }
 
-/** A 4xx/5xx answer of the relay, with its stable `code`. */
-export class RelayError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** The answer's JSON (a 409/410 names the devices). */
-    readonly body: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(`relay answered ${status} ${code}: ${message}`);
-    this.name = 'RelayError';
-  }
-}
-
 /** 16 random bytes, base64url (22 characters): what `send` puts in `Idempotency-Key`. */
 export function randomIdempotencyKey(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** A relay answer as JSON, or its RelayError. */
-async function answer(res: Response): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    json = {};
-  }
-  if (!res.ok) {
-    throw new RelayError(
-      res.status,
-      String(json['error'] ?? 'error'),
-      String(json['message'] ?? res.statusText),
-      json,
-    );
-  }
-  return json;
 }
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -145,6 +120,7 @@ export class RelayApi {
     body?: unknown,
     headers: Record<string, string> = {},
     auth = true,
+    maxAnswerBytes?: number,
   ): Promise<T> {
     const h: Record<string, string> = { ...headers };
     if (auth && this.token) h['authorization'] = `Bearer ${this.token}`;
@@ -153,7 +129,7 @@ export class RelayApi {
       h['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    return (await answer(await this.#fetch(this.baseUrl + path, init))) as T;
+    return (await answer(await this.#fetch(this.baseUrl + path, init), maxAnswerBytes)) as T;
   }
 
   /** Uploads an encrypted attachment blob (opaque bytes); the relay answers with its id. */
@@ -188,31 +164,7 @@ export class RelayApi {
         AttachmentErrorCode.Malformed,
         'the relay sent a longer file than this photo can be: the download was stopped',
       );
-    if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
-      await res.body?.cancel();
-      throw tooLong();
-    }
-    if (!res.body) return new Uint8Array(await res.arrayBuffer());
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw tooLong();
-      }
-      chunks.push(value);
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return readBounded(res, maxBytes, tooLong);
   }
 
   register(body: { name: string; recoveryCode?: string; device: DeviceRegistrationJson }) {
@@ -382,7 +334,14 @@ export class RelayApi {
   }
 
   async fetchQueued(): Promise<Envelope[]> {
-    const r = await this.#call<{ envelopes?: unknown }>('GET', '/v1/messages');
+    const r = await this.#call<{ envelopes?: unknown }>(
+      'GET',
+      '/v1/messages',
+      undefined,
+      {},
+      true,
+      MAX_QUEUE_ANSWER_BYTES,
+    );
     if (!Array.isArray(r.envelopes)) throw new DecodeError('the relay answered no envelope list');
     return r.envelopes.map(parseEnvelope);
   }
@@ -406,6 +365,7 @@ export class RelayApi {
       undefined,
       recoveryCode ? { 'x-recovery-code': recoveryCode } : {},
       !recoveryCode,
+      MAX_BACKUP_ANSWER_BYTES,
     );
     return { slots: fromBase64(r.slots), payload: fromBase64(r.payload) };
   }

@@ -78,6 +78,36 @@ const MAX_DATE_MS = 8.64e15;
 const isTime = (v: unknown): v is number =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DATE_MS;
 
+/**
+ * A received group title: at most 1024 UTF-8 bytes, the bound Signal-Desktop puts on a group's
+ * encrypted title (GROUP_TITLE_MAX_ENCRYPTED_BYTES). Every member stores it and shows it in the chat
+ * list, the invitation and the notes, so an unbounded one (60 KB from any inviter) cost all of them.
+ */
+export const MAX_GROUP_TITLE_BYTES = 1024;
+/** What the app lets one type (Signal-Desktop's GroupTitleInput: maxLengthCount={32}). */
+export const MAX_GROUP_TITLE_GRAPHEMES = 32;
+
+export function isGroupTitle(v: unknown): v is string {
+  // Each UTF-16 unit is at least one UTF-8 byte: the length alone refuses a huge title unencoded.
+  return (
+    typeof v === 'string' &&
+    v.length <= MAX_GROUP_TITLE_BYTES &&
+    enc.encode(v).length <= MAX_GROUP_TITLE_BYTES
+  );
+}
+
+/** Throws a RangeError unless `title` is one this client may create (and every member accepts). */
+export function checkNewGroupTitle(title: string): void {
+  if (typeof title !== 'string') throw new TypeError('a group title is a string');
+  if (!isGroupTitle(title))
+    throw new RangeError(`a group title is at most ${MAX_GROUP_TITLE_BYTES} UTF-8 bytes`);
+  let graphemes = 0;
+  for (const _ of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(title)) graphemes++;
+  if (graphemes > MAX_GROUP_TITLE_GRAPHEMES) {
+    throw new RangeError(`a group title is at most ${MAX_GROUP_TITLE_GRAPHEMES} characters`);
+  }
+}
+
 function isPosition(v: unknown): v is { chain: number; iteration: number } {
   if (v === null || typeof v !== 'object') return false;
   const { chain, iteration } = v as Record<string, unknown>;
@@ -109,7 +139,7 @@ export function decodeContent(bytes: Uint8Array): Content {
       return v as Content;
     case 'group': {
       const g = v['group'] as Record<string, unknown> | null;
-      if (!g || !isStr(g['id'], 64) || typeof g['title'] !== 'string' || !isStr(g['admin'], 32)) break;
+      if (!g || !isStr(g['id'], 64) || !isGroupTitle(g['title']) || !isStr(g['admin'], 32)) break;
       const members = g['members'];
       if (!Array.isArray(members) || members.length > 100 || !members.every((m) => isStr(m, 32))) break;
       return v as Content;

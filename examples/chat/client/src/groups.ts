@@ -8,6 +8,7 @@ import { generateDistributionId, SenderKeyMessage, type SendPlan } from '@e2ee-k
 import { APP_KEYS, type ChatData } from './app-data.js';
 import {
   type Content,
+  checkNewGroupTitle,
   decodeContent,
   encodeContent,
   type GroupInfo,
@@ -62,7 +63,8 @@ export async function memberDevices(c: ClientCore, tx: ChatData, group: Group): 
 }
 
 /** Creates a group with this account as admin and tells every member (over the 1:1 sessions). */
-export function createGroup(c: ClientCore, title: string, members: readonly string[]): Promise<Group> {
+export async function createGroup(c: ClientCore, title: string, members: readonly string[]): Promise<Group> {
+  checkNewGroupTitle(title);
   return c.run(async (tx) => {
     const id = generateDistributionId({ provider: c.provider });
     const all = [c.name, ...members.filter((m) => m !== c.name)];

@@ -57,3 +57,21 @@ describe('content sentAt', () => {
     }
   });
 });
+
+describe('group titles', () => {
+  const group = (title: unknown) => ({
+    t: 'group',
+    group: { id: 'g1', title, admin: 'mallory', members: ['mallory', 'alice'] },
+  });
+
+  it('accepts a title of up to 1024 UTF-8 bytes (the bound Signal-Desktop puts on an encrypted title)', () => {
+    for (const title of ['', 'lunch', 'x'.repeat(1024), '€'.repeat(341)])
+      expect(decodeContent(raw(group(title)))).toEqual(group(title));
+  });
+
+  it('refuses a longer title — a 60 KB one too — with a DecodeError, counting UTF-8 bytes', () => {
+    // '€' is 3 UTF-8 bytes and 1 UTF-16 unit: 342 of them are 1026 bytes.
+    for (const title of ['x'.repeat(1025), '€'.repeat(342), 'y'.repeat(60_000), 7, null])
+      expect(() => decodeContent(raw(group(title)))).toThrow(DecodeError);
+  });
+});

@@ -75,6 +75,36 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
+/**
+ * The policy every file of the web client is served with. The page holds the IndexedDB of keys, so an
+ * injected script is the worst case: it may not run (scripts only from the relay's own files — no
+ * inline script, no eval; 'wasm-unsafe-eval' lets hash-wasm compile Argon2 for backups and nothing
+ * else), nor send anything anywhere but the relay (connect-src 'self' covers its same-origin
+ * WebSocket), nor be framed by another site (frame-ancestors). Photos are decrypted into blob: URLs;
+ * the QR codes are inline SVG without style attributes, so styles come from the stylesheet only.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // A window of another site that opens this page (or that it opens) gets no handle on it.
+  'cross-origin-opener-policy': 'same-origin',
+  // frame-ancestors for browsers that predate it.
+  'x-frame-options': 'DENY',
+} as const;
+
 function staticServer(dir: string) {
   const root = resolve(dir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -91,6 +121,7 @@ function staticServer(dir: string) {
       const s = await stat(file);
       if (!s.isFile()) return false;
       res.writeHead(200, {
+        ...SECURITY_HEADERS,
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'content-length': s.size,
       });
