@@ -11,6 +11,15 @@ export const ARCHIVED_STATES_MAX_LENGTH = 40;
 /** An initiator session never answered stops being usable for sending after this long (30 days). */
 export const MAX_UNACKNOWLEDGED_SESSION_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
+/**
+ * Replay markers a store keeps per last-resort Kyber pre-key: distinct `(signedPreKeyId, baseKey)`
+ * pairs it has accepted. Anyone holding the public bundle can add one per PreKey message, so a store
+ * refuses the next one (`LAST_RESORT_KYBER_PREKEY_EXHAUSTED`) instead of growing: rotate the
+ * last-resort key (`PreKeyManager.rotateLastResortKyberPreKey`) and upload it. Not a libsignal limit
+ * (its stores keep every base key); honest use between two rotations stays far below it.
+ */
+export const MAX_LAST_RESORT_USES = 10_000;
+
 /** Session (and message) version of PQXDH sessions. */
 export const SESSION_VERSION_PQXDH = 4;
 /** Session (and message) version of legacy X3DH sessions (libsignal ≤ 0.72.1). */
