@@ -140,13 +140,14 @@ export {
   RetryPolicy,
   type RetryPolicyOptions,
 } from './healing/retry-policy.js';
+export { type CreatePreKeyBundleOptions, createPreKeyBundle } from './prekey-bundle.js';
 export {
-  type CreatePreKeyBundleOptions,
-  createPreKeyBundle,
   type GenerateOptions,
   generateKyberPreKey,
   generatePreKeys,
   generateSignedPreKey,
+} from './prekey-generation.js';
+export {
   PreKeyManager,
   type PreKeyManagerOptions,
   type PreKeyStatus,

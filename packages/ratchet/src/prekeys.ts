@@ -1,29 +1,18 @@
 /**
- * Pre-key generation and the pre-key manager.
- *
- * - `generatePreKeys`, `generateSignedPreKey`, `generateKyberPreKey`: pure helpers (no store).
- * - `PreKeyManager`: allocates ids from a persisted counter (never reused), stores what it generates,
- *   and tells the app when to refill one-time keys and when to rotate the signed pre-key and the
- *   last-resort Kyber pre-key, keeping replaced ones for a grace period.
- * - `createPreKeyBundle`: one complete bundle from a store (tests, demos, single-device setups).
+ * The pre-key manager: allocates ids from a persisted counter (never reused), stores what it
+ * generates, and tells the app when to refill one-time keys and when to rotate the signed pre-key and
+ * the last-resort Kyber pre-key, keeping replaced ones for a grace period. The store-free generators
+ * are in `prekey-generation.ts`, `createPreKeyBundle` in `prekey-bundle.ts`.
  */
-import {
-  type CryptoProvider,
-  generateKemKeyPair,
-  IdentityKeyPair,
-  KeyPair,
-  type LockManager,
-  redact,
-  xeddsaSign,
-} from '@e2ee-kit/core';
-import { PreKeyBundle } from './bundle.js';
+import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from './default-provider.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
-import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
-import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
-import { PreKeyRecord } from './records/prekey-record.js';
+import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
+import { MAX_PREKEY_ID } from './records/ids.js';
+import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import type { PreKeyRecord } from './records/prekey-record.js';
 import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
-import { checkTimestamp, SignedPreKeyRecord } from './records/signed-prekey-record.js';
+import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -37,61 +26,6 @@ const ROTATING = {
     retired: 'retiredLastResortKyberPreKeys',
   },
 } as const;
-
-export interface GenerateOptions {
-  provider?: CryptoProvider;
-  /** Creation time in ms since 1970 (default `Date.now()`). */
-  timestamp?: number;
-}
-
-/** `count` one-time EC pre-keys with ids `startId, startId+1, …` (no store involved). */
-export async function generatePreKeys(
-  startId: number,
-  count: number,
-  options: { provider?: CryptoProvider } = {},
-): Promise<PreKeyRecord[]> {
-  checkPreKeyId(startId, 'startId');
-  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
-  if (startId + count - 1 > MAX_PREKEY_ID) throw new RangeError('pre-key ids would exceed 2^32-1');
-  const provider = resolveRatchetProvider(options.provider);
-  const out: PreKeyRecord[] = [];
-  for (let i = 0; i < count; i++) out.push(new PreKeyRecord(startId + i, await KeyPair.generate(provider)));
-  return out;
-}
-
-/** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
-export async function generateSignedPreKey(
-  identityKeyPair: IdentityKeyPair,
-  id: number,
-  options: GenerateOptions = {},
-): Promise<SignedPreKeyRecord> {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
-  checkPreKeyId(id, 'id');
-  const provider = resolveRatchetProvider(options.provider);
-  const timestamp = options.timestamp ?? Date.now();
-  checkTimestamp(timestamp);
-  const kp = await KeyPair.generate(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new SignedPreKeyRecord(id, timestamp, kp, sig);
-}
-
-/** A Kyber-1024 pre-key (type 0x08), signed over its 1569-byte serialization. */
-export async function generateKyberPreKey(
-  identityKeyPair: IdentityKeyPair,
-  id: number,
-  options: GenerateOptions & { lastResort?: boolean } = {},
-): Promise<KyberPreKeyRecord> {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
-  checkPreKeyId(id, 'id');
-  const provider = resolveRatchetProvider(options.provider);
-  const timestamp = options.timestamp ?? Date.now();
-  checkTimestamp(timestamp);
-  const kp = generateKemKeyPair(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
-}
 
 export interface PreKeyManagerOptions {
   provider?: CryptoProvider;
@@ -359,61 +293,4 @@ function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
     throw new RangeError(`${name} must be a positive integer`);
   return v;
-}
-
-export interface CreatePreKeyBundleOptions {
-  /** The device id the bundle is for (1..127). */
-  deviceId: number;
-  provider?: CryptoProvider;
-  now?: () => number;
-  /** The pre-key lock (see `PreKeyManagerOptions.lockManager`). */
-  lockManager?: LockManager;
-  /** Include a one-time EC pre-key (default true). */
-  preKey?: boolean;
-  /**
-   * Kyber pre-key: a fresh one-time key (default), the current last-resort key (created if missing),
-   * or none (`false`, a legacy X3DH bundle).
-   */
-  kyberPreKey?: 'one-time' | 'last-resort' | false;
-}
-
-/**
- * A complete bundle for this store's identity: the current signed pre-key (created if there is none),
- * a fresh one-time pre-key and a fresh one-time Kyber pre-key, all stored. For tests, demos and apps
- * that hand bundles out directly; a server-based app uploads keys from `PreKeyManager` instead.
- */
-export async function createPreKeyBundle(
-  store: ProtocolStore,
-  options: CreatePreKeyBundleOptions,
-): Promise<PreKeyBundle> {
-  assertProtocolStore(store);
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const kyberMode = options.kyberPreKey ?? 'one-time';
-  if (kyberMode !== 'one-time' && kyberMode !== 'last-resort' && kyberMode !== false)
-    throw new TypeError("kyberPreKey must be 'one-time', 'last-resort' or false");
-  const mgrOptions: PreKeyManagerOptions = {};
-  if (options.provider) mgrOptions.provider = options.provider;
-  if (options.now) mgrOptions.now = options.now;
-  if (options.lockManager) mgrOptions.lockManager = options.lockManager;
-  const manager = new PreKeyManager(store, mgrOptions);
-  const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
-  const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];
-  let kyber: KyberPreKeyRecord | undefined;
-  if (kyberMode === 'one-time') kyber = (await manager.generateKyberPreKeys(1))[0];
-  else if (kyberMode === 'last-resort')
-    kyber = (await manager.currentLastResortKyberPreKey()) ?? (await manager.rotateLastResortKyberPreKey());
-  const identity = await store.getIdentityKeyPair();
-  return PreKeyBundle.from({
-    registrationId: await store.getLocalRegistrationId(),
-    deviceId: options.deviceId,
-    preKeyId: preKey?.id,
-    preKey: preKey?.publicKey,
-    signedPreKeyId: signed.id,
-    signedPreKey: signed.publicKey,
-    signedPreKeySignature: signed.signature,
-    identityKey: identity.publicKey,
-    kyberPreKeyId: kyber?.id,
-    kyberPreKey: kyber?.publicKey,
-    kyberPreKeySignature: kyber?.signature,
-  });
 }
