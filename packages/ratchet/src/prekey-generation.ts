@@ -36,18 +36,24 @@ export async function generatePreKeys(
   return out;
 }
 
-/** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
-export async function generateSignedPreKey(
-  identityKeyPair: IdentityKeyPair,
-  id: number,
-  options: GenerateOptions = {},
-): Promise<SignedPreKeyRecord> {
+/** The checks and defaults both signed generators share. */
+function signedKeyInputs(identityKeyPair: IdentityKeyPair, id: number, options: GenerateOptions) {
   if (!(identityKeyPair instanceof IdentityKeyPair))
     throw new TypeError('identityKeyPair must be an IdentityKeyPair');
   checkPreKeyId(id, 'id');
   const provider = resolveRatchetProvider(options.provider);
   const timestamp = options.timestamp ?? Date.now();
   checkTimestamp(timestamp);
+  return { provider, timestamp };
+}
+
+/** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
+export async function generateSignedPreKey(
+  identityKeyPair: IdentityKeyPair,
+  id: number,
+  options: GenerateOptions = {},
+): Promise<SignedPreKeyRecord> {
+  const { provider, timestamp } = signedKeyInputs(identityKeyPair, id, options);
   const kp = await KeyPair.generate(provider);
   const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
   return new SignedPreKeyRecord(id, timestamp, kp, sig);
@@ -59,12 +65,7 @@ export async function generateKyberPreKey(
   id: number,
   options: GenerateOptions & { lastResort?: boolean } = {},
 ): Promise<KyberPreKeyRecord> {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
-  checkPreKeyId(id, 'id');
-  const provider = resolveRatchetProvider(options.provider);
-  const timestamp = options.timestamp ?? Date.now();
-  checkTimestamp(timestamp);
+  const { provider, timestamp } = signedKeyInputs(identityKeyPair, id, options);
   const kp = generateKemKeyPair(provider);
   const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
   return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
