@@ -11,7 +11,7 @@ import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './pr
 import { MAX_PREKEY_ID } from './records/ids.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
-import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
+import { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
 
@@ -19,13 +19,28 @@ const DAY = 24 * 60 * 60 * 1000;
 
 /** The pre-key state fields of each rotating key kind. */
 const ROTATING = {
-  signed: { next: 'nextSignedPreKeyId', current: 'currentSignedPreKeyId', retired: 'retiredSignedPreKeys' },
+  signed: {
+    next: 'nextSignedPreKeyId',
+    current: 'currentSignedPreKeyId',
+    retired: 'retiredSignedPreKeys',
+    uploaded: 'uploadedSignedPreKeyId',
+  },
   lastResort: {
     next: 'nextKyberPreKeyId',
     current: 'currentLastResortKyberPreKeyId',
     retired: 'retiredLastResortKyberPreKeys',
+    uploaded: 'uploadedLastResortKyberPreKeyId',
   },
 } as const;
+type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
+
+/**
+ * Retired keys of a kind whose grace period is over — except the one the server was last confirmed
+ * to hold: while a newer upload is unconfirmed, it may still be what the server hands out.
+ */
+function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
+  return state[f.retired].filter((k) => k.retiredAt + grace <= now && k.id !== state[f.uploaded]);
+}
 
 export interface PreKeyManagerOptions {
   provider?: CryptoProvider;
@@ -132,14 +147,14 @@ export class PreKeyManager {
       state.currentLastResortKyberPreKeyId === undefined
         ? null
         : await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
-    const expired = (list: readonly RetiredKey[]) =>
-      list.filter((k) => k.retiredAt + this.#grace <= now).length;
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
       rotateSignedPreKey: !signed || signed.timestamp + this.#rotation <= now,
       rotateLastResortKyberPreKey: !lastResort || lastResort.timestamp + this.#rotation <= now,
-      expiredKeys: expired(state.retiredSignedPreKeys) + expired(state.retiredLastResortKyberPreKeys),
+      expiredKeys:
+        expiredOf(state, ROTATING.signed, now, this.#grace).length +
+        expiredOf(state, ROTATING.lastResort, now, this.#grace).length,
     };
   }
 
@@ -203,7 +218,7 @@ export class PreKeyManager {
    * key, then makes it current and retires the previous one.
    */
   #rotate<R>(
-    f: (typeof ROTATING)[keyof typeof ROTATING],
+    f: Rotating,
     make: (store: ProtocolStore, identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
   ): Promise<R> {
     return this.#locked(async (store) => {
@@ -240,16 +255,17 @@ export class PreKeyManager {
     return this.#locked(async (store) => {
       const state = await this.#load(store);
       const now = this.#now();
-      const keep = (k: RetiredKey) => k.retiredAt + this.#grace > now;
-      const goneSigned = state.retiredSignedPreKeys.filter((k) => !keep(k));
-      const goneKyber = state.retiredLastResortKyberPreKeys.filter((k) => !keep(k));
+      const goneSigned = expiredOf(state, ROTATING.signed, now, this.#grace);
+      const goneKyber = expiredOf(state, ROTATING.lastResort, now, this.#grace);
       for (const k of goneSigned) await store.removeSignedPreKey(k.id);
       for (const k of goneKyber) await store.removeKyberPreKey(k.id);
       if (goneSigned.length + goneKyber.length > 0) {
         await store.savePreKeyState(
           state.with({
-            retiredSignedPreKeys: state.retiredSignedPreKeys.filter(keep),
-            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(keep),
+            retiredSignedPreKeys: state.retiredSignedPreKeys.filter((k) => !goneSigned.includes(k)),
+            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(
+              (k) => !goneKyber.includes(k),
+            ),
           }),
         );
       }
@@ -257,18 +273,59 @@ export class PreKeyManager {
     });
   }
 
-  /** Does everything `status` asks for and returns what to upload. */
+  /**
+   * Does everything `status` asks for and returns what to upload. A current signed or last-resort key
+   * whose upload was never confirmed (`confirmUpload`) is in it again: the last upload may have failed.
+   */
   async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
     const s = await this.status(serverCounts);
     const preKeys = s.refillPreKeys > 0 ? await this.generatePreKeys(s.refillPreKeys) : [];
     const kyberPreKeys =
       s.refillKyberPreKeys > 0 ? await this.generateKyberPreKeys(s.refillKyberPreKeys) : [];
-    const signedPreKey = s.rotateSignedPreKey ? await this.rotateSignedPreKey() : undefined;
+    const state = await this.#load();
+    const unconfirmed = (f: Rotating) => {
+      const id = state[f.current];
+      return id !== undefined && id !== state[f.uploaded] ? id : undefined;
+    };
+    const signedId = unconfirmed(ROTATING.signed);
+    const kyberId = unconfirmed(ROTATING.lastResort);
+    const signedPreKey = s.rotateSignedPreKey
+      ? await this.rotateSignedPreKey()
+      : signedId === undefined
+        ? undefined
+        : ((await this.#store.getSignedPreKey(signedId)) ?? undefined);
     const lastResortKyberPreKey = s.rotateLastResortKyberPreKey
       ? await this.rotateLastResortKyberPreKey()
-      : undefined;
+      : kyberId === undefined
+        ? undefined
+        : ((await this.#store.getKyberPreKey(kyberId)) ?? undefined);
     if (s.expiredKeys > 0) await this.removeExpiredKeys();
     return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
+  }
+
+  /**
+   * Call once the server accepted `upload` (from `maintain`, or keys from `rotate*`): its signed and
+   * last-resort keys are then the ones the server holds. Until then `maintain` offers them again, and
+   * the previously confirmed keys are kept past their grace period (the server may still hand them out).
+   */
+  async confirmUpload(upload: Pick<PreKeyUpload, 'signedPreKey' | 'lastResortKyberPreKey'>): Promise<void> {
+    if (upload === null || typeof upload !== 'object') throw new TypeError('upload must be a PreKeyUpload');
+    const ids: [Rotating, number | undefined][] = [
+      [ROTATING.signed, upload.signedPreKey?.id],
+      [ROTATING.lastResort, upload.lastResortKyberPreKey?.id],
+    ];
+    await this.#locked(async (store) => {
+      const state = await this.#load(store);
+      const changes: { -readonly [K in keyof PreKeyStateFields]?: PreKeyStateFields[K] } = {};
+      for (const [f, id] of ids) {
+        if (id === undefined) continue;
+        const known = id === state[f.current] || state[f.retired].some((k) => k.id === id);
+        const previous = state[f.uploaded];
+        // Ids only grow: a late confirmation of an older upload does not move the mark back.
+        if (known && (previous === undefined || id > previous)) changes[f.uploaded] = id;
+      }
+      if (Object.keys(changes).length > 0) await store.savePreKeyState(state.with(changes));
+    });
   }
 
   /**
