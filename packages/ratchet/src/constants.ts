@@ -20,6 +20,13 @@ export const MAX_UNACKNOWLEDGED_SESSION_AGE_MS = 30 * 24 * 60 * 60 * 1000;
  */
 export const MAX_LAST_RESORT_USES = 10_000;
 
+/**
+ * Replaced signed / last-resort Kyber pre-keys `PreKeyManager` keeps per kind: beyond it a rotation
+ * removes the oldest before its grace period ends (rotations far more frequent than the grace period;
+ * a pre-key state record with 10,000 is refused when read).
+ */
+export const MAX_RETIRED_PRE_KEYS = 1_000;
+
 /** Session (and message) version of PQXDH sessions. */
 export const SESSION_VERSION_PQXDH = 4;
 /** Session (and message) version of legacy X3DH sessions (libsignal ≤ 0.72.1). */

@@ -5,6 +5,7 @@
  * are in `prekey-generation.ts`, `createPreKeyBundle` in `prekey-bundle.ts`.
  */
 import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
+import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { resolveRatchetProvider } from './default-provider.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
@@ -24,12 +25,14 @@ const ROTATING = {
     current: 'currentSignedPreKeyId',
     retired: 'retiredSignedPreKeys',
     uploaded: 'uploadedSignedPreKeyId',
+    remove: 'removeSignedPreKey',
   },
   lastResort: {
     next: 'nextKyberPreKeyId',
     current: 'currentLastResortKyberPreKeyId',
     retired: 'retiredLastResortKyberPreKeys',
     uploaded: 'uploadedLastResortKyberPreKeyId',
+    remove: 'removeKyberPreKey',
   },
 } as const;
 type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
@@ -150,12 +153,20 @@ export class PreKeyManager {
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
-      rotateSignedPreKey: !signed || signed.timestamp + this.#rotation <= now,
-      rotateLastResortKyberPreKey: !lastResort || lastResort.timestamp + this.#rotation <= now,
+      rotateSignedPreKey: !signed || this.#due(signed.timestamp, now),
+      rotateLastResortKyberPreKey: !lastResort || this.#due(lastResort.timestamp, now),
       expiredKeys:
         expiredOf(state, ROTATING.signed, now, this.#grace).length +
         expiredOf(state, ROTATING.lastResort, now, this.#grace).length,
     };
+  }
+
+  /**
+   * Older than the rotation interval — or newer by as much: made while the clock was ahead, so its
+   * real age is unknown (waiting for the clock to catch up could keep one key for years).
+   */
+  #due(timestamp: number, now: number): boolean {
+    return timestamp + this.#rotation <= now || timestamp - now >= this.#rotation;
   }
 
   /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
@@ -229,8 +240,14 @@ export class PreKeyManager {
       const now = this.#now();
       const record = await make(store, await store.getIdentityKeyPair(), id, now);
       const previous = state[f.current];
-      const retired =
+      let retired =
         previous === undefined ? state[f.retired] : [...state[f.retired], { id: previous, retiredAt: now }];
+      // Bounded: the oldest go first (never the key the server was last confirmed to hold).
+      while (retired.length > MAX_RETIRED_PRE_KEYS) {
+        const oldest = retired.find((k) => k.id !== state[f.uploaded]) as RetiredKey;
+        await store[f.remove](oldest.id);
+        retired = retired.filter((k) => k !== oldest);
+      }
       await store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
       return record;
     });
