@@ -102,7 +102,9 @@ function initialState(provider: CryptoProvider): PreKeyStateRecord {
   });
 }
 
+/** Checked before the counter moves: a negative count would move it back, and ids would be reused. */
 function allocate(next: number, count: number): number {
+  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
   if (next + count - 1 > MAX_PREKEY_ID)
     throw new RangeError('pre-key id space exhausted (ids are never reused)');
   return next;
