@@ -9,41 +9,22 @@ import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { resolveRatchetProvider } from './default-provider.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
+import {
+  confirmedChanges,
+  expiredOf,
+  ONE_TIME,
+  ROTATING,
+  type Rotating,
+  unconfirmedOneTime,
+} from './prekey-uploads.js';
 import { MAX_PREKEY_ID } from './records/ids.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
-import { type PreKeyStateFields, PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
+import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** The pre-key state fields of each rotating key kind. */
-const ROTATING = {
-  signed: {
-    next: 'nextSignedPreKeyId',
-    current: 'currentSignedPreKeyId',
-    retired: 'retiredSignedPreKeys',
-    uploaded: 'uploadedSignedPreKeyId',
-    remove: 'removeSignedPreKey',
-  },
-  lastResort: {
-    next: 'nextKyberPreKeyId',
-    current: 'currentLastResortKyberPreKeyId',
-    retired: 'retiredLastResortKyberPreKeys',
-    uploaded: 'uploadedLastResortKyberPreKeyId',
-    remove: 'removeKyberPreKey',
-  },
-} as const;
-type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
-
-/**
- * Retired keys of a kind whose grace period is over — except the one the server was last confirmed
- * to hold: while a newer upload is unconfirmed, it may still be what the server hands out.
- */
-function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
-  return state[f.retired].filter((k) => k.retiredAt + grace <= now && k.id !== state[f.uploaded]);
-}
 
 export interface PreKeyManagerOptions {
   provider?: CryptoProvider;
@@ -293,15 +274,25 @@ export class PreKeyManager {
   }
 
   /**
-   * Does everything `status` asks for and returns what to upload. A current signed or last-resort key
-   * whose upload was never confirmed (`confirmUpload`) is in it again: the last upload may have failed.
+   * Does everything `status` asks for and returns what to upload. Keys whose upload was never
+   * confirmed (`confirmUpload`) are in it again — the current signed / last-resort key, and one-time
+   * keys generated since the last confirmed upload (in place of new ones): that upload may have failed.
    */
   async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
     const s = await this.status(serverCounts);
-    const preKeys = s.refillPreKeys > 0 ? await this.generatePreKeys(s.refillPreKeys) : [];
-    const kyberPreKeys =
-      s.refillKyberPreKeys > 0 ? await this.generateKyberPreKeys(s.refillKyberPreKeys) : [];
-    const state = await this.#load();
+    let state = await this.#load();
+    const preKeys = await unconfirmedOneTime<PreKeyRecord>(this.#store, state, ONE_TIME.ec, s.refillPreKeys);
+    if (preKeys.length < s.refillPreKeys)
+      preKeys.push(...(await this.generatePreKeys(s.refillPreKeys - preKeys.length)));
+    const kyberPreKeys = await unconfirmedOneTime<KyberPreKeyRecord>(
+      this.#store,
+      state,
+      ONE_TIME.kyber,
+      s.refillKyberPreKeys,
+    );
+    if (kyberPreKeys.length < s.refillKyberPreKeys)
+      kyberPreKeys.push(...(await this.generateKyberPreKeys(s.refillKyberPreKeys - kyberPreKeys.length)));
+    state = await this.#load();
     const unconfirmed = (f: Rotating) => {
       const id = state[f.current];
       return id !== undefined && id !== state[f.uploaded] ? id : undefined;
@@ -327,22 +318,11 @@ export class PreKeyManager {
    * last-resort keys are then the ones the server holds. Until then `maintain` offers them again, and
    * the previously confirmed keys are kept past their grace period (the server may still hand them out).
    */
-  async confirmUpload(upload: Pick<PreKeyUpload, 'signedPreKey' | 'lastResortKyberPreKey'>): Promise<void> {
+  async confirmUpload(upload: Partial<PreKeyUpload>): Promise<void> {
     if (upload === null || typeof upload !== 'object') throw new TypeError('upload must be a PreKeyUpload');
-    const ids: [Rotating, number | undefined][] = [
-      [ROTATING.signed, upload.signedPreKey?.id],
-      [ROTATING.lastResort, upload.lastResortKyberPreKey?.id],
-    ];
     await this.#locked(async (store) => {
       const state = await this.#load(store);
-      const changes: { -readonly [K in keyof PreKeyStateFields]?: PreKeyStateFields[K] } = {};
-      for (const [f, id] of ids) {
-        if (id === undefined) continue;
-        const known = id === state[f.current] || state[f.retired].some((k) => k.id === id);
-        const previous = state[f.uploaded];
-        // Ids only grow: a late confirmation of an older upload does not move the mark back.
-        if (known && (previous === undefined || id > previous)) changes[f.uploaded] = id;
-      }
+      const changes = confirmedChanges(state, upload);
       if (Object.keys(changes).length > 0) await store.savePreKeyState(state.with(changes));
     });
   }

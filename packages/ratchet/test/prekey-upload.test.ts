@@ -54,8 +54,28 @@ describe('PreKeyManager after a failed upload', () => {
   });
 });
 
+describe('PreKeyManager one-time keys after a failed upload', () => {
+  it('maintain offers the unconfirmed batch again instead of storing a new one each time', async () => {
+    const store = await InMemoryProtocolStore.create();
+    const m = new PreKeyManager(store, { minPreKeys: 10, batchSize: 20 });
+    await m.confirmUpload(await m.maintain({ preKeys: 0, kyberPreKeys: 0 }));
+    const low = { preKeys: 5, kyberPreKeys: 5 };
+    const lost = await m.maintain(low); // its upload fails
+    const sizeAfterLost = store.snapshot().size;
+    for (let i = 0; i < 5; i++) {
+      const retry = await m.maintain(low); // every retry fails too
+      expect(retry.preKeys.map((k) => k.id)).toEqual(lost.preKeys.map((k) => k.id));
+      expect(retry.kyberPreKeys.map((k) => k.id)).toEqual(lost.kyberPreKeys.map((k) => k.id));
+    }
+    expect(store.snapshot().size).toBe(sizeAfterLost);
+    await m.confirmUpload(lost);
+    const next = await m.maintain(low);
+    expect(next.preKeys[0]?.id).toBe((lost.preKeys.at(-1)?.id as number) + 1);
+  });
+});
+
 describe('PreKeyStateRecord uploaded ids', () => {
-  it('round-trip (fields 8, 9); a record without them reads as never confirmed', async () => {
+  it('round-trip (fields 8–11); a record without them reads as never confirmed', async () => {
     const { PreKeyStateRecord } = await import('@e2ee-kit/ratchet');
     const base = {
       nextPreKeyId: 5,
@@ -71,8 +91,11 @@ describe('PreKeyStateRecord uploaded ids', () => {
       uploadedSignedPreKeyId: 7,
       uploadedLastResortKyberPreKeyId: 11,
     });
-    const back = PreKeyStateRecord.deserialize(withIds.serialize());
+    const back = PreKeyStateRecord.deserialize(
+      withIds.with({ uploadedNextPreKeyId: 4, uploadedNextKyberPreKeyId: 12 }).serialize(),
+    );
     expect([back.uploadedSignedPreKeyId, back.uploadedLastResortKyberPreKeyId]).toEqual([7, 11]);
+    expect([back.uploadedNextPreKeyId, back.uploadedNextKyberPreKeyId]).toEqual([4, 12]);
     const old = PreKeyStateRecord.deserialize(new PreKeyStateRecord(base).serialize());
     expect([old.uploadedSignedPreKeyId, old.uploadedLastResortKyberPreKeyId]).toEqual([undefined, undefined]);
     expect(() => new PreKeyStateRecord({ ...base, uploadedSignedPreKeyId: -1 })).toThrow(RangeError);
