@@ -37,6 +37,11 @@ export const RatchetErrorCode = {
    * archived state after the current state used most of it, or a self-session jump above 250,000).
    */
   WorkBudgetExceeded: 'WORK_BUDGET_EXCEEDED',
+  /**
+   * The last-resort Kyber pre-key already carries `MAX_LAST_RESORT_USES` replay markers (a flood of
+   * PreKey messages, or no rotation for a long time): rotate it and upload the new one.
+   */
+  LastResortKyberPreKeyExhausted: 'LAST_RESORT_KYBER_PREKEY_EXHAUSTED',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 

@@ -47,8 +47,10 @@ export {
   ARCHIVED_STATES_MAX_LENGTH,
   CiphertextMessageType,
   MAX_FORWARD_JUMPS,
+  MAX_LAST_RESORT_USES,
   MAX_MESSAGE_KEYS,
   MAX_RECEIVER_CHAINS,
+  MAX_RETIRED_PRE_KEYS,
   MAX_UNACKNOWLEDGED_SESSION_AGE_MS,
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
@@ -139,13 +141,14 @@ export {
   RetryPolicy,
   type RetryPolicyOptions,
 } from './healing/retry-policy.js';
+export { type CreatePreKeyBundleOptions, createPreKeyBundle } from './prekey-bundle.js';
 export {
-  type CreatePreKeyBundleOptions,
-  createPreKeyBundle,
   type GenerateOptions,
   generateKyberPreKey,
   generatePreKeys,
   generateSignedPreKey,
+} from './prekey-generation.js';
+export {
   PreKeyManager,
   type PreKeyManagerOptions,
   type PreKeyStatus,

@@ -1,97 +1,30 @@
 /**
- * Pre-key generation and the pre-key manager.
- *
- * - `generatePreKeys`, `generateSignedPreKey`, `generateKyberPreKey`: pure helpers (no store).
- * - `PreKeyManager`: allocates ids from a persisted counter (never reused), stores what it generates,
- *   and tells the app when to refill one-time keys and when to rotate the signed pre-key and the
- *   last-resort Kyber pre-key, keeping replaced ones for a grace period.
- * - `createPreKeyBundle`: one complete bundle from a store (tests, demos, single-device setups).
+ * The pre-key manager: allocates ids from a persisted counter (never reused), stores what it
+ * generates, and tells the app when to refill one-time keys and when to rotate the signed pre-key and
+ * the last-resort Kyber pre-key, keeping replaced ones for a grace period. The store-free generators
+ * are in `prekey-generation.ts`, `createPreKeyBundle` in `prekey-bundle.ts`.
  */
-import {
-  type CryptoProvider,
-  generateKemKeyPair,
-  IdentityKeyPair,
-  KeyPair,
-  type LockManager,
-  redact,
-  xeddsaSign,
-} from '@e2ee-kit/core';
-import { PreKeyBundle } from './bundle.js';
+import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
+import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { resolveRatchetProvider } from './default-provider.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
-import { checkPreKeyId, MAX_PREKEY_ID } from './records/ids.js';
-import { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
-import { PreKeyRecord } from './records/prekey-record.js';
+import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
+import {
+  confirmedChanges,
+  expiredOf,
+  ONE_TIME,
+  ROTATING,
+  type Rotating,
+  unconfirmedOneTime,
+} from './prekey-uploads.js';
+import { MAX_PREKEY_ID } from './records/ids.js';
+import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import type { PreKeyRecord } from './records/prekey-record.js';
 import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
-import { checkTimestamp, SignedPreKeyRecord } from './records/signed-prekey-record.js';
+import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** The pre-key state fields of each rotating key kind. */
-const ROTATING = {
-  signed: { next: 'nextSignedPreKeyId', current: 'currentSignedPreKeyId', retired: 'retiredSignedPreKeys' },
-  lastResort: {
-    next: 'nextKyberPreKeyId',
-    current: 'currentLastResortKyberPreKeyId',
-    retired: 'retiredLastResortKyberPreKeys',
-  },
-} as const;
-
-export interface GenerateOptions {
-  provider?: CryptoProvider;
-  /** Creation time in ms since 1970 (default `Date.now()`). */
-  timestamp?: number;
-}
-
-/** `count` one-time EC pre-keys with ids `startId, startId+1, …` (no store involved). */
-export async function generatePreKeys(
-  startId: number,
-  count: number,
-  options: { provider?: CryptoProvider } = {},
-): Promise<PreKeyRecord[]> {
-  checkPreKeyId(startId, 'startId');
-  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
-  if (startId + count - 1 > MAX_PREKEY_ID) throw new RangeError('pre-key ids would exceed 2^32-1');
-  const provider = resolveRatchetProvider(options.provider);
-  const out: PreKeyRecord[] = [];
-  for (let i = 0; i < count; i++) out.push(new PreKeyRecord(startId + i, await KeyPair.generate(provider)));
-  return out;
-}
-
-/** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
-export async function generateSignedPreKey(
-  identityKeyPair: IdentityKeyPair,
-  id: number,
-  options: GenerateOptions = {},
-): Promise<SignedPreKeyRecord> {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
-  checkPreKeyId(id, 'id');
-  const provider = resolveRatchetProvider(options.provider);
-  const timestamp = options.timestamp ?? Date.now();
-  checkTimestamp(timestamp);
-  const kp = await KeyPair.generate(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new SignedPreKeyRecord(id, timestamp, kp, sig);
-}
-
-/** A Kyber-1024 pre-key (type 0x08), signed over its 1569-byte serialization. */
-export async function generateKyberPreKey(
-  identityKeyPair: IdentityKeyPair,
-  id: number,
-  options: GenerateOptions & { lastResort?: boolean } = {},
-): Promise<KyberPreKeyRecord> {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
-  checkPreKeyId(id, 'id');
-  const provider = resolveRatchetProvider(options.provider);
-  const timestamp = options.timestamp ?? Date.now();
-  checkTimestamp(timestamp);
-  const kp = generateKemKeyPair(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
-}
 
 export interface PreKeyManagerOptions {
   provider?: CryptoProvider;
@@ -150,7 +83,9 @@ function initialState(provider: CryptoProvider): PreKeyStateRecord {
   });
 }
 
+/** Checked before the counter moves: a negative count would move it back, and ids would be reused. */
 function allocate(next: number, count: number): number {
+  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
   if (next + count - 1 > MAX_PREKEY_ID)
     throw new RangeError('pre-key id space exhausted (ids are never reused)');
   return next;
@@ -198,15 +133,23 @@ export class PreKeyManager {
       state.currentLastResortKyberPreKeyId === undefined
         ? null
         : await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
-    const expired = (list: readonly RetiredKey[]) =>
-      list.filter((k) => k.retiredAt + this.#grace <= now).length;
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
-      rotateSignedPreKey: !signed || signed.timestamp + this.#rotation <= now,
-      rotateLastResortKyberPreKey: !lastResort || lastResort.timestamp + this.#rotation <= now,
-      expiredKeys: expired(state.retiredSignedPreKeys) + expired(state.retiredLastResortKyberPreKeys),
+      rotateSignedPreKey: !signed || this.#due(signed.timestamp, now),
+      rotateLastResortKyberPreKey: !lastResort || this.#due(lastResort.timestamp, now),
+      expiredKeys:
+        expiredOf(state, ROTATING.signed, now, this.#grace).length +
+        expiredOf(state, ROTATING.lastResort, now, this.#grace).length,
     };
+  }
+
+  /**
+   * Older than the rotation interval — or newer by as much: made while the clock was ahead, so its
+   * real age is unknown (waiting for the clock to catch up could keep one key for years).
+   */
+  #due(timestamp: number, now: number): boolean {
+    return timestamp + this.#rotation <= now || timestamp - now >= this.#rotation;
   }
 
   /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
@@ -269,7 +212,7 @@ export class PreKeyManager {
    * key, then makes it current and retires the previous one.
    */
   #rotate<R>(
-    f: (typeof ROTATING)[keyof typeof ROTATING],
+    f: Rotating,
     make: (store: ProtocolStore, identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
   ): Promise<R> {
     return this.#locked(async (store) => {
@@ -280,8 +223,14 @@ export class PreKeyManager {
       const now = this.#now();
       const record = await make(store, await store.getIdentityKeyPair(), id, now);
       const previous = state[f.current];
-      const retired =
+      let retired =
         previous === undefined ? state[f.retired] : [...state[f.retired], { id: previous, retiredAt: now }];
+      // Bounded: the oldest go first (never the key the server was last confirmed to hold).
+      while (retired.length > MAX_RETIRED_PRE_KEYS) {
+        const oldest = retired.find((k) => k.id !== state[f.uploaded]) as RetiredKey;
+        await store[f.remove](oldest.id);
+        retired = retired.filter((k) => k !== oldest);
+      }
       await store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
       return record;
     });
@@ -306,16 +255,17 @@ export class PreKeyManager {
     return this.#locked(async (store) => {
       const state = await this.#load(store);
       const now = this.#now();
-      const keep = (k: RetiredKey) => k.retiredAt + this.#grace > now;
-      const goneSigned = state.retiredSignedPreKeys.filter((k) => !keep(k));
-      const goneKyber = state.retiredLastResortKyberPreKeys.filter((k) => !keep(k));
+      const goneSigned = expiredOf(state, ROTATING.signed, now, this.#grace);
+      const goneKyber = expiredOf(state, ROTATING.lastResort, now, this.#grace);
       for (const k of goneSigned) await store.removeSignedPreKey(k.id);
       for (const k of goneKyber) await store.removeKyberPreKey(k.id);
       if (goneSigned.length + goneKyber.length > 0) {
         await store.savePreKeyState(
           state.with({
-            retiredSignedPreKeys: state.retiredSignedPreKeys.filter(keep),
-            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(keep),
+            retiredSignedPreKeys: state.retiredSignedPreKeys.filter((k) => !goneSigned.includes(k)),
+            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(
+              (k) => !goneKyber.includes(k),
+            ),
           }),
         );
       }
@@ -323,18 +273,58 @@ export class PreKeyManager {
     });
   }
 
-  /** Does everything `status` asks for and returns what to upload. */
+  /**
+   * Does everything `status` asks for and returns what to upload. Keys whose upload was never
+   * confirmed (`confirmUpload`) are in it again — the current signed / last-resort key, and one-time
+   * keys generated since the last confirmed upload (in place of new ones): that upload may have failed.
+   */
   async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
     const s = await this.status(serverCounts);
-    const preKeys = s.refillPreKeys > 0 ? await this.generatePreKeys(s.refillPreKeys) : [];
-    const kyberPreKeys =
-      s.refillKyberPreKeys > 0 ? await this.generateKyberPreKeys(s.refillKyberPreKeys) : [];
-    const signedPreKey = s.rotateSignedPreKey ? await this.rotateSignedPreKey() : undefined;
+    let state = await this.#load();
+    const preKeys = await unconfirmedOneTime<PreKeyRecord>(this.#store, state, ONE_TIME.ec, s.refillPreKeys);
+    if (preKeys.length < s.refillPreKeys)
+      preKeys.push(...(await this.generatePreKeys(s.refillPreKeys - preKeys.length)));
+    const kyberPreKeys = await unconfirmedOneTime<KyberPreKeyRecord>(
+      this.#store,
+      state,
+      ONE_TIME.kyber,
+      s.refillKyberPreKeys,
+    );
+    if (kyberPreKeys.length < s.refillKyberPreKeys)
+      kyberPreKeys.push(...(await this.generateKyberPreKeys(s.refillKyberPreKeys - kyberPreKeys.length)));
+    state = await this.#load();
+    const unconfirmed = (f: Rotating) => {
+      const id = state[f.current];
+      return id !== undefined && id !== state[f.uploaded] ? id : undefined;
+    };
+    const signedId = unconfirmed(ROTATING.signed);
+    const kyberId = unconfirmed(ROTATING.lastResort);
+    const signedPreKey = s.rotateSignedPreKey
+      ? await this.rotateSignedPreKey()
+      : signedId === undefined
+        ? undefined
+        : ((await this.#store.getSignedPreKey(signedId)) ?? undefined);
     const lastResortKyberPreKey = s.rotateLastResortKyberPreKey
       ? await this.rotateLastResortKyberPreKey()
-      : undefined;
+      : kyberId === undefined
+        ? undefined
+        : ((await this.#store.getKyberPreKey(kyberId)) ?? undefined);
     if (s.expiredKeys > 0) await this.removeExpiredKeys();
     return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
+  }
+
+  /**
+   * Call once the server accepted `upload` (from `maintain`, or keys from `rotate*`): its signed and
+   * last-resort keys are then the ones the server holds. Until then `maintain` offers them again, and
+   * the previously confirmed keys are kept past their grace period (the server may still hand them out).
+   */
+  async confirmUpload(upload: Partial<PreKeyUpload>): Promise<void> {
+    if (upload === null || typeof upload !== 'object') throw new TypeError('upload must be a PreKeyUpload');
+    await this.#locked(async (store) => {
+      const state = await this.#load(store);
+      const changes = confirmedChanges(state, upload);
+      if (Object.keys(changes).length > 0) await store.savePreKeyState(state.with(changes));
+    });
   }
 
   /**
@@ -359,61 +349,4 @@ function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
     throw new RangeError(`${name} must be a positive integer`);
   return v;
-}
-
-export interface CreatePreKeyBundleOptions {
-  /** The device id the bundle is for (1..127). */
-  deviceId: number;
-  provider?: CryptoProvider;
-  now?: () => number;
-  /** The pre-key lock (see `PreKeyManagerOptions.lockManager`). */
-  lockManager?: LockManager;
-  /** Include a one-time EC pre-key (default true). */
-  preKey?: boolean;
-  /**
-   * Kyber pre-key: a fresh one-time key (default), the current last-resort key (created if missing),
-   * or none (`false`, a legacy X3DH bundle).
-   */
-  kyberPreKey?: 'one-time' | 'last-resort' | false;
-}
-
-/**
- * A complete bundle for this store's identity: the current signed pre-key (created if there is none),
- * a fresh one-time pre-key and a fresh one-time Kyber pre-key, all stored. For tests, demos and apps
- * that hand bundles out directly; a server-based app uploads keys from `PreKeyManager` instead.
- */
-export async function createPreKeyBundle(
-  store: ProtocolStore,
-  options: CreatePreKeyBundleOptions,
-): Promise<PreKeyBundle> {
-  assertProtocolStore(store);
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const kyberMode = options.kyberPreKey ?? 'one-time';
-  if (kyberMode !== 'one-time' && kyberMode !== 'last-resort' && kyberMode !== false)
-    throw new TypeError("kyberPreKey must be 'one-time', 'last-resort' or false");
-  const mgrOptions: PreKeyManagerOptions = {};
-  if (options.provider) mgrOptions.provider = options.provider;
-  if (options.now) mgrOptions.now = options.now;
-  if (options.lockManager) mgrOptions.lockManager = options.lockManager;
-  const manager = new PreKeyManager(store, mgrOptions);
-  const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
-  const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];
-  let kyber: KyberPreKeyRecord | undefined;
-  if (kyberMode === 'one-time') kyber = (await manager.generateKyberPreKeys(1))[0];
-  else if (kyberMode === 'last-resort')
-    kyber = (await manager.currentLastResortKyberPreKey()) ?? (await manager.rotateLastResortKyberPreKey());
-  const identity = await store.getIdentityKeyPair();
-  return PreKeyBundle.from({
-    registrationId: await store.getLocalRegistrationId(),
-    deviceId: options.deviceId,
-    preKeyId: preKey?.id,
-    preKey: preKey?.publicKey,
-    signedPreKeyId: signed.id,
-    signedPreKey: signed.publicKey,
-    signedPreKeySignature: signed.signature,
-    identityKey: identity.publicKey,
-    kyberPreKeyId: kyber?.id,
-    kyberPreKey: kyber?.publicKey,
-    kyberPreKeySignature: kyber?.signature,
-  });
 }

@@ -49,6 +49,9 @@ export interface KyberPreKeyStore {
    * comes again. It is the last write of a decrypt, so throwing here rolls the whole decrypt back.
    * Forget a key's triples when `removeKyberPreKey` or `removeSignedPreKey` removes a key they name:
    * they can never match again, and anyone can add one per PreKey message on the last-resort key.
+   * Keep at most `MAX_LAST_RESORT_USES` triples per last-resort key: refuse a new triple beyond that
+   * with `E2eeError` code `LAST_RESORT_KYBER_PREKEY_EXHAUSTED` (forgetting old ones would let their
+   * messages be replayed; the app rotates the key instead).
    */
   markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void>;
 }

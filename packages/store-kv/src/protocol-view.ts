@@ -3,6 +3,7 @@ import {
   type Address,
   addressToString,
   type Direction,
+  E2eeError,
   type IdentityBackend,
   type IdentityChange,
   type IdentityChangeEvent,
@@ -48,17 +49,41 @@ const MAX_USED_KEY = 128;
 /** A longer value (an edited row) names no triple: spread into fromCharCode it overflowed the stack. */
 const asciiString = (b: Uint8Array): string => (b.length > MAX_USED_KEY ? '' : String.fromCharCode(...b));
 
+/** ratchet's `MAX_LAST_RESORT_USES` (the store imports no feature package at run time; a test compares). */
+const MAX_LAST_RESORT_USES = 10_000;
+/**
+ * The row counting a last-resort key's triples: `n:<kyberId>`, its value `n:<kyberId>:<count>` (the
+ * `n` names no triple to `forgetUsedTriples`). Rows from releases without it start at 0.
+ */
+const countKey = (kyber: number) => `n:${kyber}`;
+async function usedCount(buf: TxBuffer, kyber: number): Promise<number> {
+  const v = await buf.get('kyber_used', countKey(kyber));
+  const n = v === undefined ? 0 : Number(asciiString(v).split(':')[2]);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
+  if (n === 0) buf.delete('kyber_used', countKey(kyber));
+  else buf.put('kyber_used', countKey(kyber), asciiBytes(`${countKey(kyber)}:${n}`));
+}
+
 /**
  * Deletes the `kyber_used` rows (`kyberId:signedId:baseKey`, the key also stored as the value) whose
- * ids `match`. Rows written before values carried the key are empty and stay: nothing names them.
+ * ids `match`, and counts again the last-resort keys that lost rows. Rows written before values
+ * carried the key are empty and stay: nothing names them.
  */
 async function forgetUsedTriples(buf: TxBuffer, match: (kyber: number, signed: number) => boolean) {
+  const kept = new Map<number, number>();
+  const touched = new Set<number>();
   for (const value of await buf.values('kyber_used', asciiString)) {
     const key = asciiString(value);
     const [kyber, signed] = key.split(':', 2).map(Number);
-    if (Number.isInteger(kyber) && Number.isInteger(signed) && match(kyber as number, signed as number))
+    if (!Number.isInteger(kyber) || !Number.isInteger(signed)) continue;
+    if (match(kyber as number, signed as number)) {
       buf.delete('kyber_used', key);
+      touched.add(kyber as number);
+    } else kept.set(kyber as number, (kept.get(kyber as number) ?? 0) + 1);
   }
+  for (const kyber of touched) putUsedCount(buf, kyber, kept.get(kyber) ?? 0);
 }
 
 function identityOver(buf: TxBuffer, options: IdentityOptions): KeyValueIdentityKeyStore {
@@ -227,6 +252,7 @@ export class ProtocolView implements ProtocolStore {
     return this.#run(async (buf) => {
       buf.delete('kyber_prekey', String(id));
       await forgetUsedTriples(buf, (kyber) => kyber === id);
+      putUsedCount(buf, id, 0);
     });
   }
   /**
@@ -248,8 +274,16 @@ export class ProtocolView implements ProtocolStore {
       const key = `${kyberPreKeyId}:${signedPreKeyId}:${base}`;
       if ((await buf.get('kyber_used', key)) !== undefined)
         throw new StoreError('last-resort Kyber pre-key reused with the same base key');
+      // Bounded (anyone with the public bundle adds a row per message): refuse, never forget a row.
+      const uses = await usedCount(buf, kyberPreKeyId);
+      if (uses >= MAX_LAST_RESORT_USES)
+        throw new E2eeError(
+          'LAST_RESORT_KYBER_PREKEY_EXHAUSTED',
+          `last-resort Kyber pre-key ${kyberPreKeyId} has ${uses} uses: rotate it`,
+        );
       // The value is the row's own key: pruning lists rows whose stored keys may be HMACs (sealed).
       buf.create('kyber_used', key, asciiBytes(key));
+      putUsedCount(buf, kyberPreKeyId, uses + 1);
     });
   }
 

@@ -57,6 +57,8 @@ export function refillPreKeys(
     const json = uploadJson(upload);
     if (Object.keys(json).length === 0) return { ...current, low: false };
     const after = await c.api.uploadKeys(json);
+    // The relay holds these keys now: maintain stops offering them, and may retire the older ones.
+    await c.manager.confirmUpload(upload);
     c.emit('prekeys-refilled', {
       preKeys: upload.preKeys.length,
       kyberPreKeys: upload.kyberPreKeys.length,

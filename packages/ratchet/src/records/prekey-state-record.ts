@@ -24,12 +24,25 @@ export interface PreKeyStateFields {
   /** The last-resort Kyber pre-key currently published, if any. */
   readonly currentLastResortKyberPreKeyId?: number | undefined;
   readonly retiredLastResortKyberPreKeys: readonly RetiredKey[];
+  /**
+   * The newest signed pre-key the app confirmed the server holds (`PreKeyManager.confirmUpload`): kept
+   * past its grace period until a newer one is confirmed. Absent in records from earlier releases.
+   */
+  readonly uploadedSignedPreKeyId?: number | undefined;
+  /** The same for the last-resort Kyber pre-key. */
+  readonly uploadedLastResortKyberPreKeyId?: number | undefined;
+  /** One-time EC pre-keys below this id were confirmed uploaded; the ones above are offered again. */
+  readonly uploadedNextPreKeyId?: number | undefined;
+  /** The same for one-time Kyber pre-keys. */
+  readonly uploadedNextKyberPreKeyId?: number | undefined;
 }
 
 /**
  * What `PreKeyManager` persists: next ids and the rotation schedule. Format v1: tag 0x05, version 1,
  * protobuf `{1,2,3: next ids; 4: current signed id; 5: retired signed {1: id, 2: retiredAt};
- * 6: current last-resort Kyber id; 7: retired last-resort Kyber {1: id, 2: retiredAt}}`.
+ * 6: current last-resort Kyber id; 7: retired last-resort Kyber {1: id, 2: retiredAt};
+ * 8: uploaded signed id; 9: uploaded last-resort Kyber id; 10, 11: first one-time EC / Kyber id not
+ * confirmed uploaded}` (8–11 added later: older readers skip them).
  */
 export class PreKeyStateRecord implements PreKeyStateFields {
   readonly nextPreKeyId: number;
@@ -39,6 +52,10 @@ export class PreKeyStateRecord implements PreKeyStateFields {
   readonly retiredSignedPreKeys: readonly RetiredKey[];
   readonly currentLastResortKyberPreKeyId: number | undefined;
   readonly retiredLastResortKyberPreKeys: readonly RetiredKey[];
+  readonly uploadedSignedPreKeyId: number | undefined;
+  readonly uploadedLastResortKyberPreKeyId: number | undefined;
+  readonly uploadedNextPreKeyId: number | undefined;
+  readonly uploadedNextKyberPreKeyId: number | undefined;
 
   constructor(fields: PreKeyStateFields) {
     for (const k of ['nextPreKeyId', 'nextSignedPreKeyId', 'nextKyberPreKeyId'] as const) {
@@ -46,13 +63,23 @@ export class PreKeyStateRecord implements PreKeyStateFields {
     }
     if (fields.currentSignedPreKeyId !== undefined)
       checkPreKeyId(fields.currentSignedPreKeyId, 'currentSignedPreKeyId');
-    if (fields.currentLastResortKyberPreKeyId !== undefined)
-      checkPreKeyId(fields.currentLastResortKyberPreKeyId, 'currentLastResortKyberPreKeyId');
+    for (const k of [
+      'currentLastResortKyberPreKeyId',
+      'uploadedSignedPreKeyId',
+      'uploadedLastResortKyberPreKeyId',
+      'uploadedNextPreKeyId',
+      'uploadedNextKyberPreKeyId',
+    ] as const)
+      if (fields[k] !== undefined) checkPreKeyId(fields[k], k);
     this.nextPreKeyId = fields.nextPreKeyId;
     this.nextSignedPreKeyId = fields.nextSignedPreKeyId;
     this.nextKyberPreKeyId = fields.nextKyberPreKeyId;
     this.currentSignedPreKeyId = fields.currentSignedPreKeyId;
     this.currentLastResortKyberPreKeyId = fields.currentLastResortKyberPreKeyId;
+    this.uploadedSignedPreKeyId = fields.uploadedSignedPreKeyId;
+    this.uploadedLastResortKyberPreKeyId = fields.uploadedLastResortKyberPreKeyId;
+    this.uploadedNextPreKeyId = fields.uploadedNextPreKeyId;
+    this.uploadedNextKyberPreKeyId = fields.uploadedNextKyberPreKeyId;
     this.retiredSignedPreKeys = Object.freeze(fields.retiredSignedPreKeys.map(checkRetired));
     this.retiredLastResortKyberPreKeys = Object.freeze(
       fields.retiredLastResortKyberPreKeys.map(checkRetired),
@@ -74,6 +101,10 @@ export class PreKeyStateRecord implements PreKeyStateFields {
       retiredSignedPreKeys: this.retiredSignedPreKeys,
       currentLastResortKyberPreKeyId: this.currentLastResortKyberPreKeyId,
       retiredLastResortKyberPreKeys: this.retiredLastResortKyberPreKeys,
+      uploadedSignedPreKeyId: this.uploadedSignedPreKeyId,
+      uploadedLastResortKyberPreKeyId: this.uploadedLastResortKyberPreKeyId,
+      uploadedNextPreKeyId: this.uploadedNextPreKeyId,
+      uploadedNextKyberPreKeyId: this.uploadedNextKyberPreKeyId,
     };
   }
 
@@ -86,6 +117,10 @@ export class PreKeyStateRecord implements PreKeyStateFields {
     for (const r of this.retiredSignedPreKeys) w.bytes(5, encodeRetired(r));
     if (this.currentLastResortKyberPreKeyId !== undefined) w.uint32(6, this.currentLastResortKyberPreKeyId);
     for (const r of this.retiredLastResortKyberPreKeys) w.bytes(7, encodeRetired(r));
+    if (this.uploadedSignedPreKeyId !== undefined) w.uint32(8, this.uploadedSignedPreKeyId);
+    if (this.uploadedLastResortKyberPreKeyId !== undefined) w.uint32(9, this.uploadedLastResortKyberPreKeyId);
+    if (this.uploadedNextPreKeyId !== undefined) w.uint32(10, this.uploadedNextPreKeyId);
+    if (this.uploadedNextKyberPreKeyId !== undefined) w.uint32(11, this.uploadedNextKyberPreKeyId);
     return wrapRecord(RecordTag.PreKeyState, FORMAT_VERSION, w.finish());
   }
 
@@ -95,6 +130,7 @@ export class PreKeyStateRecord implements PreKeyStateFields {
     const ids: (number | undefined)[] = [];
     let currentSigned: number | undefined;
     let currentKyber: number | undefined;
+    const uploaded: (number | undefined)[] = [];
     const retiredSigned: RetiredKey[] = [];
     const retiredKyber: RetiredKey[] = [];
     for (let h = r.next(); h; h = r.next()) {
@@ -107,6 +143,9 @@ export class PreKeyStateRecord implements PreKeyStateFields {
       } else if (h.field === 6) {
         r.expect(h, WireType.Varint);
         currentKyber = r.uint32();
+      } else if (h.field >= 8 && h.field <= 11) {
+        r.expect(h, WireType.Varint);
+        uploaded[h.field - 8] = r.uint32();
       } else if (h.field === 5 || h.field === 7) {
         r.expect(h, WireType.LengthDelimited);
         const list = h.field === 5 ? retiredSigned : retiredKyber;
@@ -125,6 +164,10 @@ export class PreKeyStateRecord implements PreKeyStateFields {
       retiredSignedPreKeys: retiredSigned,
       currentLastResortKyberPreKeyId: currentKyber,
       retiredLastResortKyberPreKeys: retiredKyber,
+      uploadedSignedPreKeyId: uploaded[0],
+      uploadedLastResortKyberPreKeyId: uploaded[1],
+      uploadedNextPreKeyId: uploaded[2],
+      uploadedNextKyberPreKeyId: uploaded[3],
     });
   }
 }

@@ -6,6 +6,7 @@ import {
   copyBytes,
   type Direction,
   defaultProvider,
+  E2eeError,
   generateRegistrationId,
   type IdentityBackend,
   type IdentityChange,
@@ -21,9 +22,11 @@ import {
 } from '@e2ee-kit/core';
 import {
   KyberPreKeyRecord,
+  MAX_LAST_RESORT_USES,
   PreKeyRecord,
   PreKeyStateRecord,
   type ProtocolStore,
+  RatchetErrorCode,
   SessionRecord,
   SignedPreKeyRecord,
 } from '@e2ee-kit/ratchet';
@@ -39,6 +42,8 @@ export interface InMemoryProtocolStoreOptions {
    * failure, await to add latency. The method has no effect when this throws.
    */
   onCall?: (method: string) => void | Promise<void>;
+  /** Replay markers kept per last-resort Kyber pre-key (default `MAX_LAST_RESORT_USES`; tests lower it). */
+  maxLastResortUses?: number;
 }
 
 /**
@@ -52,6 +57,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
   readonly #onCall: ((method: string) => void | Promise<void>) | undefined;
   /** `(kyberId, signedId, baseKey)` triples seen for last-resort Kyber keys. */
   readonly #usedLastResort = new Set<string>();
+  readonly #maxLastResortUses: number;
 
   private constructor(
     options: InMemoryProtocolStoreOptions & { identityKeyPair: IdentityKeyPair; registrationId: number },
@@ -77,6 +83,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
     if (options.onIdentityChange !== undefined) idOptions.onIdentityChange = options.onIdentityChange;
     this.#identity = new KeyValueIdentityKeyStore(idOptions);
     this.#onCall = options.onCall;
+    this.#maxLastResortUses = options.maxLastResortUses ?? MAX_LAST_RESORT_USES;
   }
 
   static async create(options: InMemoryProtocolStoreOptions = {}): Promise<InMemoryProtocolStore> {
@@ -238,6 +245,14 @@ export class InMemoryProtocolStore implements ProtocolStore {
     const key = `${kyberPreKeyId}:${signedPreKeyId}:${toHex(baseKey.serialize())}`;
     if (this.#usedLastResort.has(key))
       throw new Error('last-resort Kyber pre-key reused with the same base key');
+    // Bounded: anyone with the public bundle can add a triple per message. Refuse, never forget one.
+    let uses = 0;
+    for (const k of this.#usedLastResort) if (k.startsWith(`${kyberPreKeyId}:`)) uses++;
+    if (uses >= this.#maxLastResortUses)
+      throw new E2eeError(
+        RatchetErrorCode.LastResortKyberPreKeyExhausted,
+        `last-resort Kyber pre-key ${kyberPreKeyId} has ${uses} uses: rotate it`,
+      );
     this.#usedLastResort.add(key);
   }
 

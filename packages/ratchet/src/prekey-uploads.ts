@@ -1,0 +1,96 @@
+/**
+ * What the server holds: the pre-key state fields of each key kind, which retired keys may go, and
+ * what `PreKeyManager.confirmUpload` records (the keys an upload confirmed) and `maintain` offers
+ * again (the keys generated since the last confirmed upload).
+ */
+import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import type { PreKeyRecord } from './records/prekey-record.js';
+import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
+import type { ProtocolStore } from './stores.js';
+
+/** The pre-key state fields of each rotating key kind. */
+export const ROTATING = {
+  signed: {
+    next: 'nextSignedPreKeyId',
+    current: 'currentSignedPreKeyId',
+    retired: 'retiredSignedPreKeys',
+    uploaded: 'uploadedSignedPreKeyId',
+    remove: 'removeSignedPreKey',
+  },
+  lastResort: {
+    next: 'nextKyberPreKeyId',
+    current: 'currentLastResortKyberPreKeyId',
+    retired: 'retiredLastResortKyberPreKeys',
+    uploaded: 'uploadedLastResortKyberPreKeyId',
+    remove: 'removeKyberPreKey',
+  },
+} as const;
+export type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
+
+/**
+ * Retired keys of a kind whose grace period is over — except the one the server was last confirmed
+ * to hold: while a newer upload is unconfirmed, it may still be what the server hands out.
+ */
+export function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
+  return state[f.retired].filter((k) => k.retiredAt + grace <= now && k.id !== state[f.uploaded]);
+}
+
+/** The pre-key state fields of each one-time key kind. */
+export const ONE_TIME = {
+  ec: { next: 'nextPreKeyId', uploaded: 'uploadedNextPreKeyId', get: 'getPreKey' },
+  kyber: { next: 'nextKyberPreKeyId', uploaded: 'uploadedNextKyberPreKeyId', get: 'getKyberPreKey' },
+} as const;
+
+/**
+ * Up to `count` one-time keys generated since the last confirmed upload and still stored: a failed
+ * upload's batch, offered again instead of storing one more batch at every failed attempt.
+ */
+export async function unconfirmedOneTime<R extends PreKeyRecord | KyberPreKeyRecord>(
+  store: ProtocolStore,
+  state: PreKeyStateRecord,
+  f: (typeof ONE_TIME)[keyof typeof ONE_TIME],
+  count: number,
+): Promise<R[]> {
+  const from = state[f.uploaded];
+  if (from === undefined) return [];
+  const out: R[] = [];
+  for (let id = from; id < state[f.next] && id < from + count; id++) {
+    const r = (await store[f.get](id)) as R | null;
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+
+/** What an accepted upload changes in the state; ids only grow (a late confirmation moves nothing back). */
+export function confirmedChanges(
+  state: PreKeyStateRecord,
+  upload: {
+    preKeys?: readonly { id: number }[] | undefined;
+    kyberPreKeys?: readonly { id: number }[] | undefined;
+    signedPreKey?: { id: number } | undefined;
+    lastResortKyberPreKey?: { id: number } | undefined;
+  },
+): Mutable<PreKeyStateFields> {
+  const changes: Mutable<PreKeyStateFields> = {};
+  for (const [f, id] of [
+    [ROTATING.signed, upload.signedPreKey?.id],
+    [ROTATING.lastResort, upload.lastResortKyberPreKey?.id],
+  ] as const) {
+    if (id === undefined) continue;
+    const known = id === state[f.current] || state[f.retired].some((k) => k.id === id);
+    const previous = state[f.uploaded];
+    if (known && (previous === undefined || id > previous)) changes[f.uploaded] = id;
+  }
+  for (const [f, keys] of [
+    [ONE_TIME.ec, upload.preKeys],
+    [ONE_TIME.kyber, upload.kyberPreKeys],
+  ] as const) {
+    if (!keys || keys.length === 0) continue;
+    const end = Math.max(...keys.map((k) => k.id)) + 1;
+    const previous = state[f.uploaded];
+    if (end <= state[f.next] && (previous === undefined || end > previous)) changes[f.uploaded] = end;
+  }
+  return changes;
+}
