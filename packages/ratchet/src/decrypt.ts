@@ -69,7 +69,9 @@ async function decryptWhisper(
   let result: DecryptedMessage | undefined;
   await writeAll(async (w) => {
     await saveSessionStep(ctx, w, record, old);
-    const change = saveIdentity ? await saveIdentityStep(ctx, w, theirIdentity) : undefined;
+    // Without `deliver` the identity is the last write: nothing after it can need its undo.
+    const last = run.deliver === undefined;
+    const change = saveIdentity ? await saveIdentityStep(ctx, w, theirIdentity, last) : undefined;
     result = {
       plaintext,
       sessionVersion: state.version,
@@ -144,8 +146,9 @@ async function finishPreKey(
         () => () => store.savePreKey(preKey.id, preKey),
       );
     }
-    const change = await saveIdentityStep(ctx, w, message.identityKey);
     const kyberId = used?.kyberPreKeyId;
+    const last = kyberId === undefined && run.deliver === undefined;
+    const change = await saveIdentityStep(ctx, w, message.identityKey, last);
     if (kyberId !== undefined) {
       await w.do('markKyberPreKeyUsed', () =>
         store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),
