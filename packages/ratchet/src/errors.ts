@@ -37,6 +37,12 @@ export const RatchetErrorCode = {
    * archived state after the current state used most of it, or a self-session jump above 250,000).
    */
   WorkBudgetExceeded: 'WORK_BUDGET_EXCEEDED',
+  /**
+   * A `SessionCipher` call made from inside a `decrypt`'s `deliver` callback for a lock that decrypt
+   * holds (the same address; any PreKey decrypt while a PreKey message is delivered): it would wait
+   * for the decrypt, which waits for the callback. Make the call once `decrypt` has resolved.
+   */
+  ReentrantCall: 'REENTRANT_CALL',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 
