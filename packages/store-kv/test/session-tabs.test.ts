@@ -28,7 +28,7 @@ async function bobInTwoTabs() {
     new SessionCipher(tab1.protocol, alice.address),
     new SessionCipher(tab2.protocol, alice.address),
   ] as const;
-  return { backend, tabs: [tab1, tab2], ciphers, alice, toBob };
+  return { backend, tabs: [tab1, tab2] as const, ciphers, alice, toBob };
 }
 
 /** Which message key a message used: its sender ratchet key and counter. */
@@ -91,7 +91,7 @@ describe('SessionCipher in two tabs over one KvStore backend, each with its own 
     expect(ok).toHaveLength(1);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(E2eeError.is(failed.reason, 'STORE')).toBe(true);
-    expect(await tabs[0]?.app.get('inbox')).toEqual(utf8('once'));
+    expect(await tabs[0].app.get('inbox')).toEqual(utf8('once'));
     const loser = results[0]?.status === 'rejected' ? 0 : 1;
     await expect((ciphers[loser] as SessionCipher).decrypt(wire)).rejects.toMatchObject({
       code: 'DUPLICATE_MESSAGE',
@@ -119,6 +119,43 @@ describe('SessionCipher in two tabs over one KvStore backend, each with its own 
   });
 });
 
+describe('a slow deliver in one tab while the other tab decrypts', () => {
+  it('the other tab commits the next message; the slow one is refused, and its retry still delivers it once', async () => {
+    const { tabs, ciphers, toBob } = await bobInTwoTabs();
+    const [w1, w2] = [await toBob.encrypt(utf8('one')), await toBob.encrypt(utf8('two'))];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered!: () => void;
+    const inDeliver = new Promise<void>((r) => {
+      entered = r;
+    });
+    const slow = ciphers[0]
+      .decrypt(w1, {
+        deliver: async (m, tx) => {
+          await tx.app.put('inbox:1', m.plaintext);
+          entered();
+          await gate;
+        },
+      })
+      .then(
+        () => 'committed',
+        (err: unknown) => (E2eeError.is(err, 'STORE') ? 'refused' : err),
+      );
+    await inDeliver;
+    await ciphers[1].decrypt(w2, { deliver: (m, tx) => tx.app.put('inbox:2', m.plaintext) });
+    release();
+    expect(await slow).toBe('refused');
+    expect(await tabs[0].app.get('inbox:1')).toBeUndefined();
+    // The retry reads tab 2's state, which kept message one's key when it skipped over it.
+    await ciphers[0].decrypt(w1, { deliver: (m, tx) => tx.app.put('inbox:1', m.plaintext) });
+    expect(await tabs[1].app.get('inbox:1')).toEqual(utf8('one'));
+    expect(await tabs[1].app.get('inbox:2')).toEqual(utf8('two'));
+    await expect(ciphers[1].decrypt(w1)).rejects.toMatchObject({ code: 'DUPLICATE_MESSAGE' });
+  });
+});
+
 describe('deliver re-entering SessionCipher on a KvStore (inside the transaction)', () => {
   it('a reply encrypted from deliver is refused with REENTRANT_CALL; nothing is written; a retry delivers', async () => {
     const { backend, tabs, ciphers, toBob } = await bobInTwoTabs();
@@ -130,7 +167,7 @@ describe('deliver re-entering SessionCipher on a KvStore (inside the transaction
     ).rejects.toMatchObject({ code: 'REENTRANT_CALL' });
     expect(backend.snapshot()).toEqual(before);
     await cipher.decrypt(wire, { deliver: (m, tx) => tx.app.put('inbox', m.plaintext) });
-    expect(await tabs[0]?.app.get('inbox')).toEqual(utf8('ping'));
+    expect(await tabs[0].app.get('inbox')).toEqual(utf8('ping'));
   });
 
   it("a PreKey decrypt from another address inside a PreKey message's deliver is refused (the pre-key lock)", async () => {
