@@ -73,6 +73,19 @@ describe('SessionCipher in two tabs over one KvStore backend, each with its own 
     expect(refused.n).toBeGreaterThan(0); // the tabs did race (and the later commit was refused)
   });
 
+  it('the control: two ciphers over one KvStore object share its lock, so the same sends never collide', async () => {
+    const { tabs, alice } = await bobInTwoTabs();
+    const one = [0, 1].map(() => new SessionCipher(tabs[0].protocol, alice.address));
+    const refused = { n: 0 };
+    const sent = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        untilCommitted(() => (one[i % 2] as SessionCipher).encrypt(utf8(`m${i}`)), refused),
+      ),
+    );
+    expect(refused.n).toBe(0);
+    expect(new Set(sent.map(keyId)).size).toBe(12);
+  });
+
   it('the same message decrypted in both tabs at once: one delivery commits, the other is refused, a retry is a duplicate', async () => {
     const { tabs, ciphers, toBob } = await bobInTwoTabs();
     const wire = await toBob.encrypt(utf8('once'));
