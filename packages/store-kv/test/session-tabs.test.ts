@@ -183,6 +183,27 @@ describe('deliver re-entering SessionCipher on a KvStore (inside the transaction
     expect(await tabs[0].app.get('inbox')).toEqual(utf8('ping'));
   });
 
+  it('a reply through a SessionCipher over tx.protocol commits with the decrypt, in its transaction', async () => {
+    const { backend, tabs, ciphers, alice, toBob } = await bobInTwoTabs();
+    const wire = await toBob.encrypt(utf8('ping'));
+    let reply: EncryptedMessage | undefined;
+    let commits = 0;
+    backend.onCommit = () => void commits++;
+    await ciphers[0].decrypt(wire, {
+      deliver: async (m, tx) => {
+        await tx.app.put('inbox', m.plaintext);
+        reply = await new SessionCipher(tx.protocol, alice.address).encrypt(utf8('pong'));
+      },
+    });
+    expect(commits).toBe(1);
+    expect(await tabs[1].app.get('inbox')).toEqual(utf8('ping'));
+    expect(text((await toBob.decrypt(reply as EncryptedMessage)).plaintext)).toBe('pong');
+    // The committed state has both: the next send uses the key after the reply's.
+    const next = await ciphers[1].encrypt(utf8('next'));
+    expect(keyId(next)).not.toBe(keyId(reply as EncryptedMessage));
+    expect(text((await toBob.decrypt(next)).plaintext)).toBe('next');
+  });
+
   it("a PreKey decrypt from another address inside a PreKey message's deliver is refused (the pre-key lock)", async () => {
     const backend = new MemoryKvBackend();
     const bob = await KvStore.open(backend, { ratchet });
