@@ -65,10 +65,15 @@ it('a deliver for another address may call that cipher; a slow deliver only dela
   const gate = new Promise<void>((r) => {
     release = r;
   });
+  let entered!: () => void;
+  const inDeliver = new Promise<void>((r) => {
+    entered = r;
+  });
   const order: string[] = [];
   const first = bobToAlice.decrypt(w1, {
     deliver: async (m) => {
       order.push(`deliver ${text(m.plaintext)}`);
+      entered();
       // Another peer's cipher: its own lock, not held by this decrypt.
       expect((await bobToCarol.encrypt(utf8('fan-out'))).type).toBe('prekey');
       await gate;
@@ -76,6 +81,8 @@ it('a deliver for another address may call that cipher; a slow deliver only dela
     },
   });
   const second = bobToAlice.decrypt(w2, { deliver: (m) => void order.push(`deliver ${text(m.plaintext)}`) });
+  await inDeliver;
+  // The second decrypt is queued behind the first, whose deliver is still waiting.
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   expect(order).toEqual(['deliver one']);
   release();
