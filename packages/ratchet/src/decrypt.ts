@@ -8,7 +8,6 @@ import { RatchetErrorCode } from './errors.js';
 import { buildResponderState, promote } from './handshake.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { type SessionRecord, withArchivedState } from './records/session-record.js';
-import type { SessionState } from './records/session-state.js';
 import type { DecryptedMessage, WireMessageType } from './session-cipher.js';
 import { decryptFromRecord, matchBaseKey } from './session-selection.js';
 import { PreKeySignalMessage, SignalMessage } from './wire.js';
@@ -57,14 +56,9 @@ async function decryptWhisper(
   await checkTrusted(ctx, theirIdentity, 'receiving');
   let record = found.record;
   let saveIdentity = true;
-  if (found.archivedIndex !== undefined) {
-    // A late message of an older session whose peer identity has since been replaced: read it, but
-    // neither promote that session nor switch the stored identity back to its old key.
-    const stored = await storeCall('getIdentity', () => ctx.store.getIdentity(ctx.remote));
-    if (stored && !stored.equals(theirIdentity)) {
-      record = withArchivedState(old, found.archivedIndex, state);
-      saveIdentity = false;
-    }
+  if (found.archivedIndex !== undefined && (await identityReplaced(ctx, theirIdentity))) {
+    record = withArchivedState(old, found.archivedIndex, state);
+    saveIdentity = false;
   }
   let result: DecryptedMessage | undefined;
   await writeAll(async (w) => {
@@ -94,17 +88,19 @@ async function decryptPreKey(
   await checkTrusted(ctx, message.identityKey, 'receiving');
 
   const baseKeyBytes = message.baseKey.serialize();
-  const record = matchBaseKey(old, message.messageVersion, baseKeyBytes);
-  if (record) {
+  const match = matchBaseKey(old, message.messageVersion, baseKeyBytes);
+  if (match) {
     // A repeated PreKey message for a session we already built: its identity must be the session's.
-    const remote = record.currentState?.remoteIdentity;
+    const remote = match.record.currentState?.remoteIdentity;
     if (!remote || !bytesEqual(remote, message.identityKey.serialize())) {
       throw new E2eeError(
         RatchetErrorCode.IdentityMismatch,
         'identity key differs from the established session',
       );
     }
-    return finishPreKey(ctx, message, old, record, undefined, run);
+    const i = match.archivedIndex;
+    const keep = i !== undefined && (await identityReplaced(ctx, message.identityKey)) ? i : undefined;
+    return finishPreKey(ctx, message, old, match.record, undefined, run, keep);
   }
   // A new session consumes one-time pre-keys, which other addresses may be racing for: building the
   // state, decrypting and writing run under the store-wide pre-key lock, so the first decrypt of a
@@ -130,10 +126,14 @@ async function finishPreKey(
   record: SessionRecord,
   used: { preKey: PreKeyRecord | undefined; kyberPreKeyId: number | undefined } | undefined,
   run: DecryptRun,
+  keepArchived?: number,
 ): Promise<DecryptedMessage> {
   const { store } = ctx;
-  const { plaintext, record: updated } = await decryptFromRecord(ctx, record, message.message, 'prekey');
-  const state = updated.currentState as SessionState;
+  const found = await decryptFromRecord(ctx, record, message.message, 'prekey');
+  const { plaintext, state } = found;
+  // As for a SignalMessage: the state stays archived and the stored (newer) identity is kept.
+  const updated =
+    keepArchived === undefined ? found.record : withArchivedState(old as SessionRecord, keepArchived, state);
   let result: DecryptedMessage | undefined;
   // Order: undoable writes first, the identity (observable) next, the Kyber mark (irreversible) last.
   await writeAll(async (w) => {
@@ -148,7 +148,8 @@ async function finishPreKey(
     }
     const kyberId = used?.kyberPreKeyId;
     const last = kyberId === undefined && run.deliver === undefined;
-    const change = await saveIdentityStep(ctx, w, message.identityKey, last);
+    const change =
+      keepArchived === undefined ? await saveIdentityStep(ctx, w, message.identityKey, last) : undefined;
     if (kyberId !== undefined) {
       await w.do('markKyberPreKeyUsed', () =>
         store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),
@@ -165,4 +166,14 @@ async function finishPreKey(
     await run.deliver?.(result);
   }, run.deferred);
   return result as DecryptedMessage;
+}
+
+/**
+ * True when the stored identity is a key other than `identity`: the peer's identity was replaced
+ * since the (archived) session that `identity` belongs to. A late message of that session is read,
+ * but neither promotes it nor switches the stored identity back to its old key.
+ */
+async function identityReplaced(ctx: ProtocolContext, identity: PublicKey): Promise<boolean> {
+  const stored = await storeCall('getIdentity', () => ctx.store.getIdentity(ctx.remote));
+  return stored !== null && !stored.equals(identity);
 }

@@ -42,6 +42,12 @@ export const RatchetErrorCode = {
    * PreKey messages, or no rotation for a long time): rotate it and upload the new one.
    */
   LastResortKyberPreKeyExhausted: 'LAST_RESORT_KYBER_PREKEY_EXHAUSTED',
+  /**
+   * A `SessionCipher` call made from inside a `decrypt`'s `deliver` callback for a lock that decrypt
+   * holds (the same address; any PreKey decrypt while a PreKey message is delivered): it would wait
+   * for the decrypt, which waits for the callback. Make the call once `decrypt` has resolved.
+   */
+  ReentrantCall: 'REENTRANT_CALL',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 

@@ -21,6 +21,7 @@ import type { ProtocolContext } from './context.js';
 import { type DecryptRun, decryptMessage } from './decrypt.js';
 import { resolveRatchetProvider } from './default-provider.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
+import { RatchetErrorCode } from './errors.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { SessionRecord } from './records/session-record.js';
@@ -83,6 +84,11 @@ export interface DecryptOptions<Tx> {
    * through unchanged. Without `transaction`, `tx` is `{ protocol: store }`, the callback runs after
    * the decrypt's writes and a throw undoes them — best effort: the undo writes can fail too, and a
    * Kyber pre-key marked used stays so.
+   *
+   * It runs under this decrypt's locks: a `SessionCipher` call for the same address (or any PreKey
+   * decrypt, inside a PreKey message's callback) made from it would wait for the decrypt — made
+   * directly it fails with `REENTRANT_CALL`, made after another await it hangs. Reply once `decrypt`
+   * has resolved.
    */
   deliver?: (message: DecryptedMessage, tx: Tx) => Promise<void> | void;
 }
@@ -117,6 +123,13 @@ export function messageTypeFromNumber(type: number): WireMessageType {
   if (type === CiphertextMessageType.Whisper) return 'whisper';
   throw new RangeError('message type must be 2 (whisper) or 3 (prekey)');
 }
+
+/**
+ * The locks held by the decrypt whose `deliver` callback is running synchronously right now. JavaScript
+ * runs one thing at a time, so a cipher call made while this is set comes from that callback: taking
+ * one of these locks would wait for the decrypt, which waits for the callback — refused instead.
+ */
+let delivering: { readonly locks: LockManager; readonly key: string; readonly preKey: boolean } | undefined;
 
 export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   readonly remoteAddress: Address;
@@ -194,14 +207,27 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     const { deliver } = options;
     if (deliver !== undefined && typeof deliver !== 'function')
       throw new TypeError('options.deliver must be a function');
+    const deliverTo =
+      deliver &&
+      ((tx: TransactionOf<S>) => (m: DecryptedMessage) => {
+        const outer = delivering;
+        delivering = { locks: this.#locks, key: this.#lockKey, preKey: type === 'prekey' };
+        try {
+          return deliver(m, tx);
+        } finally {
+          delivering = outer;
+        }
+      });
     const transaction = transactionOf(this.#ctx.store);
     if (transaction === undefined) {
       const tx = { protocol: this.#ctx.store } as TransactionOf<S>;
-      return this.#locked(() =>
-        decryptMessage(this.#ctx, type, body, {
-          preKeyLock: (fn) => this.#locks.run(PREKEY_STATE_LOCK, fn),
-          deliver: deliver && ((m) => deliver(m, tx)),
-        }),
+      return this.#locked(
+        () =>
+          decryptMessage(this.#ctx, type, body, {
+            preKeyLock: (fn) => this.#locks.run(PREKEY_STATE_LOCK, fn),
+            deliver: deliverTo?.(tx),
+          }),
+        type === 'prekey',
       );
     }
     return this.#locked(async () => {
@@ -212,7 +238,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
           const run: DecryptRun = {
             preKeyLock: (fn) => fn(), // held around the whole transaction, below
             deferred,
-            deliver: deliver && ((m) => deliver(m, tx as TransactionOf<S>)),
+            deliver: deliverTo?.(tx as TransactionOf<S>),
           };
           try {
             return await decryptMessage(ctx, type, body, run);
@@ -225,7 +251,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       const result = await (type === 'prekey' ? this.#locks.run(PREKEY_STATE_LOCK, inTx) : inTx());
       runAfterCommit(deferred);
       return result;
-    });
+    }, type === 'prekey');
   }
 
   /**
@@ -283,7 +309,11 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     return this.#locked(() => hasUsableSession(this.#ctx));
   }
 
-  #locked<T>(fn: () => Promise<T>): Promise<T> {
+  /** `preKey`: the call may take the pre-key lock too (a PreKey decrypt). */
+  #locked<T>(fn: () => Promise<T>, preKey = false): Promise<T> {
+    const d = delivering;
+    if (d?.locks === this.#locks && (d.key === this.#lockKey || (preKey && d.preKey)))
+      return Promise.reject(new E2eeError(RatchetErrorCode.ReentrantCall, 'called from deliver'));
     return this.#locks.run(this.#lockKey, fn);
   }
 

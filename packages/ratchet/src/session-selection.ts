@@ -13,15 +13,19 @@ import { decryptWithState } from './state-decrypt.js';
 import type { SignalMessage } from './wire.js';
 import { DECRYPT_WORK_BUDGET, WorkBudget } from './work-budget.js';
 
-/** libsignal's `promote_matching_session`: a state with this version and Alice base key, made current. */
+/**
+ * libsignal's `promote_matching_session`: a state with this version and Alice base key, made current;
+ * `archivedIndex` says where it was among `old`'s archived states (undefined: it was current).
+ */
 export function matchBaseKey(
   old: SessionRecord | null,
   version: number,
   baseKey: Uint8Array,
-): SessionRecord | undefined {
+): { record: SessionRecord; archivedIndex: number | undefined } | undefined {
   if (!old) return undefined;
   const current = old.currentState;
-  if (current && current.version === version && constantTimeEqual(current.aliceBaseKey, baseKey)) return old;
+  if (current && current.version === version && constantTimeEqual(current.aliceBaseKey, baseKey))
+    return { record: old, archivedIndex: undefined };
   const previous = old.previousStates;
   for (let i = 0; i < previous.length; i++) {
     let s: SessionState;
@@ -36,7 +40,10 @@ export function matchBaseKey(
       constantTimeEqual(s.aliceBaseKey, baseKey)
     ) {
       const rest = previous.filter((_, j) => j !== i);
-      return SessionRecord.fromParts(s, current ? archive(rest, current) : rest);
+      return {
+        record: SessionRecord.fromParts(s, current ? archive(rest, current) : rest),
+        archivedIndex: i,
+      };
     }
   }
   return undefined;

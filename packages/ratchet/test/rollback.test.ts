@@ -190,6 +190,32 @@ describe('rollback is exact under every write failure, undo writes included', ()
       };
     });
   });
+
+  it('a late PreKey message of an archived session whose identity was replaced (stays archived)', async () => {
+    const runs = await everyFailure(async (faults) => {
+      const { bob, events } = await bobFor(faults);
+      const alice = await createTestParty('alice', 1, { provider });
+      const a = await initiated(alice, bob);
+      const first = await a.encrypt(utf8('first'));
+      const late = await a.encrypt(utf8('late'));
+      const b = bob.cipher(alice);
+      await b.decrypt(first);
+      const { a2 } = await reinstalledAlice(bob);
+      await b.decrypt(await a2.encrypt(utf8('new identity')));
+      events.length = 0;
+      return {
+        store: bob.store,
+        events,
+        run: () => b.decrypt(late),
+        expectedEvents: 0,
+        check: (r) => {
+          text('late')(r);
+          expect(r.identityChange).toEqual({ kind: 'none' });
+        },
+      };
+    });
+    expect(runs).toBe(1); // one write: the session record
+  });
 });
 
 describe('identity changes are reported once, and never undone by an old session', () => {
