@@ -53,7 +53,11 @@ export interface HttpContext {
 function send(res: ServerResponse, status: number, body: unknown): number {
   // Bytes (an attachment blob) go out as they are; everything else is JSON.
   if (body instanceof Uint8Array) {
-    const headers = { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' };
+    const headers = {
+      'content-type': 'application/octet-stream',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff', // a sender's bytes: never sniffed into HTML
+    };
     res.writeHead(status, { ...headers, 'content-length': body.byteLength }).end(body);
     return body.byteLength;
   }
@@ -62,6 +66,7 @@ function send(res: ServerResponse, status: number, body: unknown): number {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
   });
   res.end(text);
   return text.length;

@@ -68,6 +68,8 @@ describe('static files of the web client', () => {
     const res = await fetch(`${relay.url}/v1/no-such-route`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    // Answers echo client-chosen text and blobs are a sender's bytes: never sniffed into HTML.
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     await res.arrayBuffer();
   });
 });
