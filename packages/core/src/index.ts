@@ -101,7 +101,7 @@ export {
   type PlatformSupport,
   platformProvider,
 } from './provider/platform.js';
-export { withRandom } from './provider/random.js';
+export { overrideProvider, withRandom } from './provider/random.js';
 export type { CryptoProvider } from './provider/types.js';
 export { type RedactionLabel, redact, SecretBytes } from './redact.js';
 export { generateRegistrationId, validateRegistrationId } from './registration-id.js';

@@ -13,7 +13,7 @@
  * Only `sha512Sync` changes; the bytes are the same SHA-512 (the libsignal vectors and the live
  * interop test run through this provider too).
  */
-import { assertBytes, type CryptoProvider, resolveProvider } from '@e2ee-kit/core';
+import { assertBytes, type CryptoProvider, overrideProvider, resolveProvider } from '@e2ee-kit/core';
 import { createSHA512 } from 'hash-wasm';
 
 type WasmHasher = Awaited<ReturnType<typeof createSHA512>>;
@@ -33,9 +33,11 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
     });
   }
   const h = await hasher;
-  return Object.freeze({
-    ...methodsOf(provider),
+  // The base's iterated SHA-512 is its own (pure) hash and is left out: without it, rounds go
+  // through the WebAssembly `sha512Sync`.
+  return overrideProvider(provider, {
     name: `${provider.name}+wasm-sha512`,
+    sha512IterateSync: undefined,
     // Synchronous and never interrupted, so one shared hasher is safe in JavaScript's single thread.
     sha512Sync(...parts: Uint8Array[]): Uint8Array {
       for (const p of parts) assertBytes(p, 'part');
@@ -44,22 +46,4 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
       return h.digest('binary');
     },
   });
-}
-
-/**
- * Every property of `provider`, own or inherited: an app's provider may be a class whose methods live
- * on its prototype (a spread copies own properties only) and use private fields, so inherited methods
- * are bound to the provider itself. The base's iterated SHA-512 is its own (pure) hash and is left out:
- * without it, rounds go through the WebAssembly `sha512Sync`.
- */
-function methodsOf(provider: CryptoProvider): Omit<CryptoProvider, 'sha512IterateSync'> {
-  const out: Record<string, unknown> = {};
-  for (let o: object | null = provider; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
-    for (const key of Object.getOwnPropertyNames(o)) {
-      if (key === 'constructor' || key === 'sha512IterateSync' || key in out) continue;
-      const value = (provider as unknown as Record<string, unknown>)[key];
-      out[key] = typeof value === 'function' && o !== provider ? value.bind(provider) : value;
-    }
-  }
-  return out as unknown as Omit<CryptoProvider, 'sha512IterateSync'>;
 }

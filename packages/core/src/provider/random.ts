@@ -26,26 +26,42 @@ export function withRandom<P extends CryptoProvider>(
   provider: P,
   randomBytes: (length: number) => Uint8Array,
 ): P {
-  if (provider === null || typeof provider !== 'object' || typeof provider.randomBytes !== 'function')
-    throw new TypeError('provider must be a CryptoProvider');
   if (typeof randomBytes !== 'function') throw new TypeError('randomBytes must be a function');
-  const wrapped = Object.create(provider) as P;
-  Object.defineProperty(wrapped, 'randomBytes', {
-    value: (length: number) => {
+  return overrideProvider(provider, {
+    randomBytes: (length: number) => {
       const out = randomBytes(length);
       if (!(out instanceof Uint8Array) || out.length !== length)
         throw new TypeError('randomBytes returned the wrong length');
       return out;
     },
+    x25519GenerateKeyPair: undefined,
   });
-  Object.defineProperty(wrapped, 'x25519GenerateKeyPair', { value: undefined });
-  // Every method runs on `provider` itself, not on the wrapper: an app's provider class may keep
-  // private fields, which only the instance that declared them can read.
+}
+
+/**
+ * `provider` with some members replaced (`undefined` removes an optional one), frozen. Every other
+ * method runs on `provider` itself, not on the wrapper: an app's provider may be a class whose methods
+ * live on its prototype and read private fields, which only the instance that declared them can
+ * (a spread would lose those methods; a plain `Object.create` would call them on the wrong object).
+ */
+export function overrideProvider<P extends CryptoProvider>(
+  provider: P,
+  overrides: { readonly [K in keyof CryptoProvider]?: CryptoProvider[K] | undefined },
+): P {
+  if (provider === null || typeof provider !== 'object' || typeof provider.randomBytes !== 'function')
+    throw new TypeError('provider must be a CryptoProvider');
+  const wrapped = Object.create(provider) as P;
+  for (const [key, value] of Object.entries(overrides))
+    Object.defineProperty(wrapped, key, { value, enumerable: true });
   for (let o: object | null = provider; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o))
     for (const key of Object.getOwnPropertyNames(o)) {
       const value = (provider as unknown as Record<string, unknown>)[key];
-      if (key !== 'constructor' && typeof value === 'function' && !Object.hasOwn(wrapped, key))
-        Object.defineProperty(wrapped, key, { value: value.bind(provider) });
+      if (key === 'constructor' || Object.hasOwn(wrapped, key)) continue;
+      const inherited = typeof value === 'function' && o !== provider;
+      Object.defineProperty(wrapped, key, {
+        value: inherited ? value.bind(provider) : value,
+        enumerable: true,
+      });
     }
-  return wrapped;
+  return Object.freeze(wrapped);
 }
