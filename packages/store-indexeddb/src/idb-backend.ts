@@ -78,8 +78,21 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
   };
   let db: IDBDatabase;
   try {
-    db = await request(req);
+    db = await new Promise<IDBDatabase>((resolve, reject) => {
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+      // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
+      // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
+      // the connection it opens is closed at once, so it blocks nobody.
+      req.onblocked = () => {
+        req.onsuccess = () => req.result.close();
+        reject(
+          new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'),
+        );
+      };
+    });
   } catch (cause) {
+    if (cause instanceof StoreError) throw cause;
     if ((cause as { name?: string } | null)?.name === 'VersionError')
       throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
         cause,

@@ -102,3 +102,30 @@ describe('IndexedDbStore with another tab and a non-global factory', () => {
     ).toBe(true);
   });
 });
+
+describe('a newer release opening while an old tab keeps the database open', () => {
+  /** The factory as the next release (schema version N + 1) would call it. */
+  const nextRelease: IDBFactory = Object.assign(Object.create(fakeIndexedDB) as IDBFactory, {
+    open: (db: string, version?: number) => fakeIndexedDB.open(db, (version ?? 1) + 1),
+  });
+
+  it('is refused with a typed StoreError, not left waiting; once the old tab closes the upgrade completes', async () => {
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    // A tab of a release that never closed on versionchange: its connection blocks the upgrade.
+    const old = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = fakeIndexedDB.open(db, 1);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const err = await failure(openIdbDatabase(db, { indexedDB: nextRelease }));
+    expect(E2eeError.is(err, 'STORE')).toBe(true);
+    expect(String((err as Error).message)).toMatch(/another tab/);
+    // The blocked request still runs when that tab goes; the connection it opens is closed at once,
+    // so it blocks nobody, and the next open finds the database upgraded.
+    old.close();
+    const again = await openIdbDatabase(db, { indexedDB: nextRelease });
+    expect(again.version).toBe(2);
+    again.close();
+  }, 10_000);
+});

@@ -83,7 +83,11 @@ async function forgetUsedTriples(buf: TxBuffer, match: (kyber: number, signed: n
       touched.add(kyber as number);
     } else kept.set(kyber as number, (kept.get(kyber as number) ?? 0) + 1);
   }
-  for (const kyber of touched) putUsedCount(buf, kyber, kept.get(kyber) ?? 0);
+  for (const kyber of touched) {
+    // Read first: the recount is then compare-and-set too, not overwriting a racing context's mark.
+    await usedCount(buf, kyber);
+    putUsedCount(buf, kyber, kept.get(kyber) ?? 0);
+  }
 }
 
 function identityOver(buf: TxBuffer, options: IdentityOptions): KeyValueIdentityKeyStore {

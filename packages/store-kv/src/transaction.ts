@@ -107,7 +107,8 @@ const slot = (table: Table, key: string) => `${table}\u0000${key}`;
  * ids (the later keys overwriting the earlier); two saving one peer's identity key would both report
  * it `new` (or both `replaced`, the last writer's key kept); two updating one backup-attempt record
  * would lose one failure; two adding devices to one chain's key-holder list would drop one of them
- * (handed the chain, yet its removal would no longer rotate it). Their writes carry `ifValue` (the
+ * (handed the chain, yet its removal would no longer rotate it); two counting uses of one last-resort
+ * Kyber key would count two replay rows as one (the cap passed). Their writes carry `ifValue` (the
  * bytes read), so only the first one commits.
  */
 const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
@@ -117,6 +118,7 @@ const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
   'prekey_state',
   'attempt',
   'identity',
+  'kyber_used',
 ]);
 
 export class TxBuffer {

@@ -1,14 +1,15 @@
 /**
  * A `LockManager` for several processes on one SQLite file: the lock is a row in a `locks` table,
  * taken with `BEGIN IMMEDIATE` (which waits for the busy timeout while another connection writes).
- * A process that dies holding a lock leaves a row behind: rows older than `staleMs` are taken over,
- * so `fn` must finish well within it.
+ * A process that dies holding a lock leaves a row behind: rows older than `staleMs` are taken over.
+ * A live holder refreshes its row every `staleMs / 3`, so a long `fn` keeps its lock; only a holder
+ * whose event loop stops for longer than `staleMs` (a debugger, a suspended process) can lose it.
  */
 import { type LockManager, StoreError } from '@e2ee-kit/core';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface SqliteLockManagerOptions {
-  /** A lock held longer than this is considered abandoned (default 30,000 ms). */
+  /** A lock row not refreshed for this long is considered abandoned (default 30,000 ms). */
   readonly staleMs?: number;
   /** Poll interval while another process holds the lock (default 5 ms). */
   readonly pollMs?: number;
@@ -29,12 +30,18 @@ function isBusy(err: unknown): boolean {
 export class SqliteLockManager implements LockManager {
   readonly #acquire: (key: string, owner: string, now: number) => boolean;
   readonly #releaseRow: BetterSqlite3.Statement<[string, string]>;
+  readonly #refreshRow: BetterSqlite3.Statement<[number, string, string]>;
   readonly #owner: string;
+  /** Keys some `run` of this manager holds: its other waiters wait in memory, never take the row over. */
+  readonly #held = new Set<string>();
+  #acquisitions = 0;
+  readonly #staleMs: number;
   readonly #pollMs: number;
   readonly #timeoutMs: number;
 
   constructor(db: BetterSqlite3.Database, options: SqliteLockManagerOptions = {}) {
     const staleMs = options.staleMs ?? 30_000;
+    this.#staleMs = staleMs;
     this.#pollMs = options.pollMs ?? 5;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     db.exec(
@@ -59,21 +66,39 @@ export class SqliteLockManager implements LockManager {
       }
     };
     this.#releaseRow = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
+    this.#refreshRow = db.prepare('UPDATE locks SET since = ? WHERE k = ? AND owner = ?');
     this.#owner = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     if (typeof key !== 'string') throw new TypeError('key must be a string');
     const start = Date.now();
-    // Within this process the queue is in memory; across processes the row decides.
-    while (!this.#acquire(key, this.#owner, Date.now())) {
+    // One owner per acquisition: a release deletes its own row, never a later holder's.
+    const owner = `${this.#owner}.${this.#acquisitions++}`;
+    // Within this manager a held key is waited for in memory; across processes the row decides.
+    while (this.#held.has(key) || !this.#acquire(key, owner, Date.now())) {
       if (Date.now() - start > this.#timeoutMs) throw new StoreError(`timed out waiting for lock ${key}`);
       await new Promise((r) => setTimeout(r, this.#pollMs));
     }
+    this.#held.add(key);
+    // The heartbeat: a row refreshed while `fn` runs is not taken for a crashed holder's.
+    const beat = setInterval(() => this.#refresh(key, owner), Math.max(1, this.#staleMs / 3));
+    // unref: the heartbeat never keeps the process alive on its own.
+    (beat as { unref?: () => void }).unref?.();
     try {
       return await fn();
     } finally {
-      this.#release(key, Date.now());
+      clearInterval(beat);
+      this.#held.delete(key);
+      this.#release(key, owner, Date.now());
+    }
+  }
+
+  #refresh(key: string, owner: string): void {
+    try {
+      this.#refreshRow.run(Date.now(), key, owner);
+    } catch {
+      // A busy (or closed) file: the next beat tries again; the row has staleMs to spare.
     }
   }
 
@@ -81,13 +106,13 @@ export class SqliteLockManager implements LockManager {
    * Deletes the lock row. A busy file must not turn `fn`'s outcome (often a committed decrypt) into a
    * rejection, nor leave the row for `staleMs`: the delete is retried every `pollMs` until `timeoutMs`.
    */
-  #release(key: string, since: number): void {
+  #release(key: string, owner: string, since: number): void {
     try {
-      this.#releaseRow.run(key, this.#owner);
+      this.#releaseRow.run(key, owner);
     } catch (cause) {
       if (!isBusy(cause) || Date.now() - since > this.#timeoutMs) return; // the row goes stale instead
       // unref: a pending retry never keeps the process alive (the row would then go stale).
-      setTimeout(() => this.#release(key, since), this.#pollMs).unref?.();
+      setTimeout(() => this.#release(key, owner, since), this.#pollMs).unref?.();
     }
   }
 }
