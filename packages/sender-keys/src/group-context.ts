@@ -139,7 +139,7 @@ export class GroupContext {
     const state = record.states[0] as SenderKeyStateData;
     if (store.storeKeyHolders === undefined) {
       const updated = { ...state, holders: encodeHolders(devices, resend) };
-      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]), store);
+      return this.save(sender, id, record.withStates([updated, ...record.states.slice(1)]), store);
     }
     const holders = KeyHolderRecord.create(state.chainId, devices, resend);
     return this.#storeCall('storing the key holder record', undefined, () =>
