@@ -133,6 +133,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
                 supersededAt: 0,
                 createdAt: 0,
                 holders: undefined,
+                rotation: undefined,
               };
         // Only a chain new to us replaces the others (their grace starts now). A known chain coming
         // back is a stale or resent SKDM (a retry resends a message's original content): chain ids

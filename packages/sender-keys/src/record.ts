@@ -11,7 +11,8 @@
  * Record { 1: repeated State (index 0 = current), 2: repeated Retired (version 2; retired-chains.ts) }
  * State  { 1: chain_id, 2: {1: iteration, 2: chain key}, 3: {1: public 33 B, 2: private 32 B,
  *          3: ed25519 seed 32 B, 4: ed25519 sign bit}, 4: repeated {1: iteration, 2: seed},
- *          5: message_version, 6: superseded_at_ms, 7: created_at_ms, 8: holders }
+ *          5: message_version, 6: superseded_at_ms, 7: created_at_ms, 8: holders,
+ *          9: rotation reason (version 2; 1 created, 2 member removed, 3 expired, 4 requested) }
  * Holders { 1: repeated Device { 1: name, 2: device_id }, 2: repeated uint32 (field-1 positions needing it again) }
  * ```
  *
@@ -36,6 +37,7 @@ import {
   MAX_SENDER_KEY_STATES,
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
+import type { RotationReason } from './group-types.js';
 import {
   checkRetiredCount,
   decodeRetired,
@@ -53,7 +55,8 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 export const SENDER_KEY_RECORD_TAG = Uint8Array.of(0x00, 0x45, 0x32, 0x53, 0x4b);
 /**
  * Format version written by this release. Readers accept every version listed in `test/fixtures`.
- * 2 added the retired-chain markers (record field 2); a version-1 record is read as one without any.
+ * 2 added the retired-chain markers (record field 2) and own states' rotation reason (state field
+ * 9); a version-1 record is read as one without either.
  * Written as a new version so that an earlier release refuses the record instead of silently
  * dropping the markers on its next write.
  */
@@ -87,6 +90,11 @@ export interface SenderKeyStateData {
   readonly createdAt: number;
   /** Own states: encoded list of member devices that hold this chain (decoded on demand). */
   readonly holders: Uint8Array | undefined;
+  /**
+   * Own states made by `prepareSend`: why. Reported again by a `prepareSend` that finds no holder
+   * list saved for the chain yet (the call that rotated failed after storing the chain).
+   */
+  readonly rotation: RotationReason | undefined;
 }
 
 export function effectiveVersion(state: SenderKeyStateData): number {

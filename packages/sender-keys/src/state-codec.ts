@@ -4,7 +4,11 @@
  */
 import { DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
 import { CHAIN_KEY_LENGTH, MAX_MESSAGE_KEYS, MAX_RECORD_HOLDERS_BYTES } from './constants.js';
+import type { RotationReason } from './group-types.js';
 import type { SenderKeyStateData, SkippedKey } from './record.js';
+
+/** Field 9's values, from 1. */
+const ROTATION_REASONS: readonly RotationReason[] = ['created', 'member-removed', 'expired', 'requested'];
 
 // ---------------------------------------------------------------------------------------------
 // encoding
@@ -76,6 +80,7 @@ export function encodeState(s: SenderKeyStateData, ours: boolean): Uint8Array {
     if (s.supersededAt !== 0) tail.uint64(6, s.supersededAt);
     if (s.createdAt !== 0) tail.uint64(7, s.createdAt);
     if (s.holders !== undefined) tail.bytes(8, s.holders);
+    if (s.rotation !== undefined) tail.uint32(9, ROTATION_REASONS.indexOf(s.rotation) + 1);
   }
   const a = head.finish();
   const b = encodeSkipped(s.skipped);
@@ -159,6 +164,7 @@ export function decodeState(bytes: Uint8Array, ours: boolean): SenderKeyStateDat
   let supersededAt = 0;
   let createdAt = 0;
   let holders: Uint8Array | undefined;
+  let rotation: RotationReason | undefined;
   for (let h = r.next(); h; h = r.next()) {
     switch (h.field) {
       case 1:
@@ -196,6 +202,10 @@ export function decodeState(bytes: Uint8Array, ours: boolean): SenderKeyStateDat
           r.expect(h, WireType.LengthDelimited);
           holders = r.bytes();
           if (holders.length > MAX_RECORD_HOLDERS_BYTES) throw new DecodeError('key holder list too long');
+        } else if (ours && h.field === 9) {
+          r.expect(h, WireType.Varint);
+          rotation = ROTATION_REASONS[r.uint32() - 1];
+          if (rotation === undefined) throw new DecodeError('sender key rotation reason is malformed');
         } else r.skip(h.wireType);
     }
   }
@@ -211,5 +221,6 @@ export function decodeState(bytes: Uint8Array, ours: boolean): SenderKeyStateDat
     supersededAt,
     createdAt,
     holders,
+    rotation,
   };
 }

@@ -96,6 +96,22 @@ describe('frozen fixtures, version 2', () => {
     );
   });
 
+  it('record-v2-sender.bin: an own chain whose creation was stored but never reported', async () => {
+    const bytes = fixture('record-v2-sender.bin');
+    const D = '5e1f0000-aaaa-4bbb-8ccc-000000000002';
+    const alice = { name: 'alice', deviceId: 1 };
+    const bob = { name: 'bob', deviceId: 1 };
+    const record = SenderKeyRecord.deserialize(bytes);
+    expect([record.chainIds, record.states[0]?.rotation]).toEqual([[1926745567], 'created']);
+    if (SENDER_KEY_RECORD_VERSION === 2) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    const store = new InMemorySenderKeyStore();
+    store.setRawRecord(alice, D, bytes);
+    const c = new GroupCipher(store, { now: () => T0 + 1000 });
+    const plan = await c.prepareSend(alice, D, [bob]);
+    expect([plan.rotation, plan.chainId, plan.needsDistribution]).toEqual(['created', 1926745567, [bob]]);
+    expect((await c.prepareSend(alice, D, [bob])).rotation).toBeUndefined();
+  });
+
   it('a version-1 record carrying markers, or a marker of the wrong size, is refused', () => {
     const v2 = fixture('record-v2-receiver.bin');
     const asV1 = v2.slice();
