@@ -22,6 +22,7 @@
  */
 import {
   assertBytes,
+  copyBytes,
   DecodeError,
   ProtoReader,
   ProtoWriter,
@@ -247,8 +248,8 @@ export class SenderKeyRecord {
    * Chains this record retired, oldest first (at most `MAX_RETIRED_CHAINS`): an SKDM of one of them
    * is ignored unless it is at or past the iteration the chain had reached here.
    */
-  get retiredChains(): readonly RetiredChain[] {
-    return this.#retired;
+  get retiredChains(): RetiredChain[] {
+    return this.#retired.map((r) => ({ ...r, keyPrint: copyBytes(r.keyPrint) }));
   }
 
   /** @internal The marker of chain (`chainId`, `signingKey`) if this record retired it. */

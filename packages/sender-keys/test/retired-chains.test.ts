@@ -165,5 +165,9 @@ describe('retired-chain markers in the record', () => {
     const lib = record.toLibsignal();
     expect(toHex(lib)).toBe(toHex(SenderKeyRecord.fromStates(record.states).toLibsignal()));
     expect(SenderKeyRecord.fromLibsignal(lib).retiredChains).toEqual([]);
+    // what the getter hands out is a copy: changing it changes nothing in the record
+    const bytes = toHex(record.serialize());
+    (record.retiredChains[0] as { keyPrint: Uint8Array }).keyPrint.fill(0);
+    expect(toHex(record.serialize())).toBe(bytes);
   });
 });
