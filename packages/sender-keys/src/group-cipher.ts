@@ -81,7 +81,10 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
    * Stores the chain a member's distribution message describes, as libsignal does: a known chain (same
    * chain id and signing key) is kept as it is, so a re-sent message can neither rewind nor reset a
    * receiver; a chain id with a different key replaces the old state; at most 5 states are kept.
-   * Only a chain not yet stored starts the rotation grace of the others.
+   * Only a chain not yet stored starts the rotation grace of the others. Unlike libsignal, a chain
+   * this record retired (its grace ended, a sixth chain pushed it out, a new key took its chain id)
+   * comes back only from the iteration it had reached here: an earlier SKDM of it is ignored, as a
+   * replay, so no message decrypted once decrypts again.
    */
   async processDistributionMessage(
     sender: Address,
@@ -102,9 +105,21 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
           (s) => s.chainId === skdm.chainId && s.signingPublic.equals(skdm.signingKey),
         );
         if (existing === 0) return; // already the current chain: nothing changes
+        const known = states[existing];
+        // A chain this record retired (past its grace, or dropped and marked): an SKDM from before the
+        // iteration it had reached here is a replayed or long-delayed one, ignored — stored again, the
+        // messages already decrypted would decrypt again. From there on it is the sender still using
+        // the chain (SKDMs that arrived out of order retired it; the app asked for a resend).
+        const retired =
+          known !== undefined
+            ? this.#ctx.expired(known, now)
+              ? known
+              : undefined
+            : record?.retiredChain(skdm.chainId, skdm.signingKey);
+        if (retired !== undefined && skdm.iteration < retired.iteration) return;
         const state: SenderKeyStateData =
-          existing > 0
-            ? { ...(states[existing] as SenderKeyStateData), supersededAt: 0 }
+          known !== undefined && retired === undefined
+            ? { ...known, supersededAt: 0 }
             : {
                 chainId: skdm.chainId,
                 messageVersion: skdm.messageVersion,
@@ -118,16 +133,18 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
                 supersededAt: 0,
                 createdAt: 0,
                 holders: undefined,
+                rotation: undefined,
               };
         // Only a chain new to us replaces the others (their grace starts now). A known chain coming
         // back is a stale or resent SKDM (a retry resends a message's original content): chain ids
         // carry no order, so it must not retire the chain the sender actually uses now.
-        const replaces = existing < 0;
+        const replaces = existing < 0 && retired === undefined;
         const rest = states
           .filter((s) => s.chainId !== skdm.chainId && !this.#ctx.expired(s, now))
           .map((s) => (replaces && s.supersededAt === 0 ? { ...s, supersededAt: now } : s));
         while (rest.length >= MAX_SENDER_KEY_STATES) rest.pop();
-        await this.#ctx.save(sender, id, SenderKeyRecord.fromStates([state, ...rest]), store);
+        const next = [state, ...rest];
+        await this.#ctx.save(sender, id, record?.withStates(next) ?? SenderKeyRecord.fromStates(next), store);
       }),
     );
   }
@@ -163,12 +180,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
         });
         const signature = await signMessage(state, unsigned, p, this.#ctx.seeds);
         const updated: SenderKeyStateData = { ...state, iteration: state.iteration + 1, chainKey: next };
-        await this.#ctx.save(
-          sender,
-          id,
-          SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]),
-          store,
-        );
+        await this.#ctx.save(sender, id, record.withStates([updated, ...record.states.slice(1)]), store);
         const out = new Uint8Array(unsigned.length + signature.length);
         out.set(unsigned, 0);
         out.set(signature, unsigned.length);
@@ -266,7 +278,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     const states = record.states
       .map((s, i) => (i === index ? next : s))
       .filter((s, i) => i === 0 || !this.#ctx.expired(s, now));
-    await this.#ctx.save(sender, id, SenderKeyRecord.fromStates(states), into);
+    await this.#ctx.save(sender, id, record.withStates(states), into);
     return {
       decrypted: { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration },
       before: record,

@@ -103,6 +103,16 @@ export class GroupContext {
     state: SenderKeyStateData,
     store = this.store,
   ): Promise<HolderLists> {
+    return (await this.savedHoldersOf(sender, id, state, store)).lists;
+  }
+
+  /** `holdersOf`, and whether a list was saved for this chain at all (none: never handed out yet). */
+  async savedHoldersOf(
+    sender: Address,
+    id: string,
+    state: SenderKeyStateData,
+    store = this.store,
+  ): Promise<{ lists: HolderLists; saved: boolean }> {
     const stored =
       store.loadKeyHolders === undefined
         ? undefined
@@ -113,16 +123,16 @@ export class GroupContext {
     if (stored instanceof KeyHolderRecord) {
       if (stored.chainId === state.chainId) blob = stored.encodedDevices;
     } else blob = state.holders;
-    if (blob === undefined) return decodeHolderLists(undefined);
+    if (blob === undefined) return { lists: decodeHolderLists(undefined), saved: false };
     const key = `${addressToString(sender)}\u0000${id}`;
     const hit = this.#holderCache.get(key);
-    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return hit.lists;
+    if (hit !== undefined && constantTimeEqual(hit.blob, blob)) return { lists: hit.lists, saved: true };
     const lists = decodeHolderLists(blob);
     this.#holderCache.delete(key);
     this.#holderCache.set(key, { blob, lists });
     if (this.#holderCache.size > 64)
       this.#holderCache.delete(this.#holderCache.keys().next().value as string);
-    return lists;
+    return { lists, saved: true };
   }
 
   /** Records `devices` as the holders of own chain `record.states[0]` (`resend`: those of them that
@@ -139,7 +149,7 @@ export class GroupContext {
     const state = record.states[0] as SenderKeyStateData;
     if (store.storeKeyHolders === undefined) {
       const updated = { ...state, holders: encodeHolders(devices, resend) };
-      return this.save(sender, id, SenderKeyRecord.fromStates([updated, ...record.states.slice(1)]), store);
+      return this.save(sender, id, record.withStates([updated, ...record.states.slice(1)]), store);
     }
     const holders = KeyHolderRecord.create(state.chainId, devices, resend);
     return this.#storeCall('storing the key holder record', undefined, () =>
@@ -176,6 +186,7 @@ export class GroupContext {
       supersededAt: 0,
       createdAt: this.now(),
       holders: undefined,
+      rotation: undefined,
     };
   }
 

@@ -82,7 +82,11 @@ export interface SendPlan {
   readonly distributionId: string;
   /** The chain that `encrypt` will use now. Pass it to `markDelivered`. */
   readonly chainId: number;
-  /** Set when this call made a new chain (new chain id, chain key and signing key; same distribution id). */
+  /**
+   * Set when this call made a new chain (new chain id, chain key and signing key; same distribution
+   * id) — or when the call that made it stored it and then failed (a store without transactions):
+   * its retry reports that rotation, with `removed` empty.
+   */
   readonly rotation: RotationReason | undefined;
   /** Devices that held the previous key but are not in `members`: the reason for a rotation. */
   readonly removed: readonly Address[];

@@ -33,6 +33,7 @@ export {
   MAX_MESSAGE_KEYS,
   MAX_RECORD_HOLDERS_BYTES,
   MAX_RECORD_MESSAGE_KEYS,
+  MAX_RETIRED_CHAINS,
   MAX_SENDER_KEY_RECORD_BYTES,
   MAX_SENDER_KEY_STATES,
   SENDER_KEY_CIPHERTEXT_TYPE,
@@ -61,5 +62,6 @@ export type {
 export { KEY_HOLDER_RECORD_TAG, KEY_HOLDER_RECORD_VERSION, KeyHolderRecord } from './holders.js';
 export { SenderKeyDistributionMessage, SenderKeyMessage, SenderKeyVersionError } from './messages.js';
 export { SENDER_KEY_RECORD_TAG, SENDER_KEY_RECORD_VERSION, SenderKeyRecord } from './record.js';
+export type { RetiredChain } from './retired-chains.js';
 export type { SenderKeyStore } from './store.js';
 export { generateDistributionId, normalizeDistributionId } from './uuid.js';

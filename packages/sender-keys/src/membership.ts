@@ -44,10 +44,12 @@ export async function prepareSend(
       const removed: Address[] = [];
       // One pass over the members: which holders are still members, which members lack the key (a
       // holder that asked for a resend lacks it, and still counts as a holder if it was removed).
-      const { holders, resend } =
-        state === undefined || state.signingPrivate === undefined
-          ? decodeHolderLists(undefined)
-          : await ctx.holdersOf(sender, id, state, store);
+      const own = state?.signingPrivate === undefined ? undefined : state;
+      const { lists, saved } =
+        own === undefined
+          ? { lists: decodeHolderLists(undefined), saved: false }
+          : await ctx.savedHoldersOf(sender, id, own, store);
+      const { holders, resend } = lists;
       const held = new Uint8Array(holders.size);
       const lacking = new DeviceSet();
       for (const m of memberList) {
@@ -65,14 +67,21 @@ export async function prepareSend(
           rotation = 'expired';
         }
       }
+      // A chain this function made but never got to record as handed out: the call that rotated
+      // stored it, then failed (no transaction). This retry reports that rotation, which is in
+      // effect; the devices it removed were named by the failed call.
+      const unreported = rotation === undefined && !saved ? own?.rotation : undefined;
       let needsDistribution = lacking.list();
       let handed = holders.list();
       let again = resend.list();
       let current = record as SenderKeyRecord;
       if (rotation !== undefined) {
-        state = await ctx.newOwnState(record?.chainIds ?? []);
+        state = { ...(await ctx.newOwnState(record?.chainIds ?? [])), rotation };
         current = SenderKeyRecord.fromStates([state]);
         await ctx.save(sender, id, current, store);
+      }
+      rotation ??= unreported;
+      if (rotation !== undefined) {
         needsDistribution = uniqueDevices(memberList, 'members').list();
         handed = [];
         again = [];
@@ -83,7 +92,8 @@ export async function prepareSend(
       const fresh = needsDistribution.filter(
         (d) => rotation !== undefined || holders.indexOf(d.name, d.deviceId) < 0,
       );
-      if (fresh.length > 0)
+      // After a rotation always (an empty list too): a saved list marks the rotation as reported.
+      if (fresh.length > 0 || rotation !== undefined)
         await ctx.saveHolders(sender, id, current, [...handed, ...fresh], [...again, ...fresh], store);
       const chain = state as SenderKeyStateData;
       return {

@@ -2,6 +2,7 @@
 // every record and message deserializer, the testing store — on every provider with offset views and
 // pooled Node Buffers. The caller's bytes (and the bytes around them) stay untouched, nothing we
 // return changes when the caller reuses its buffer, and the group keeps working.
+import { readFileSync } from 'node:fs';
 import {
   GroupCipher,
   generateDistributionId,
@@ -18,6 +19,9 @@ import { allProviders } from '../../../tools/providers.js';
 const alice = { name: 'alice', deviceId: 1 };
 const bob = { name: 'bob', deviceId: 1 };
 const text = (s: string) => new TextEncoder().encode(s);
+const retiredFixture = new Uint8Array(
+  readFileSync(new URL('./fixtures/record-v2-receiver.bin', import.meta.url)),
+);
 
 describe.each(allProviders)('provider $label', ({ provider }) => {
   it.each(foreignShapes)('a group conversation fed from $name inputs', async ({ make }) => {
@@ -71,6 +75,7 @@ describe.each(allProviders)('provider $label', ({ provider }) => {
     const holders = KeyHolderRecord.create(plan.chainId, [bob]).serialize();
     const cases: Array<[string, Uint8Array, (b: Uint8Array) => { serialize(): Uint8Array }]> = [
       ['SenderKeyRecord', recordBytes, (b) => SenderKeyRecord.deserialize(b)],
+      ['SenderKeyRecord with retired-chain markers', retiredFixture, (b) => SenderKeyRecord.deserialize(b)],
       ['SenderKeyDistributionMessage', skdm, (b) => SenderKeyDistributionMessage.deserialize(b)],
       ['SenderKeyMessage', sent[0]!.wire, (b) => SenderKeyMessage.deserialize(b)],
       ['KeyHolderRecord', holders, (b) => KeyHolderRecord.deserialize(b)],

@@ -1,6 +1,7 @@
 // Garbage in: every decoder answers malformed bytes with DecodeError (never another error, a hang or
 // a large allocation), every public function answers wrong argument types with TypeError /
 // RangeError, and the cipher answers garbage messages with one of its typed errors.
+import { readFileSync } from 'node:fs';
 import { type Address, DecodeError, E2eeError, fromHex, utf8 } from '@e2ee-kit/core';
 import {
   GroupCipher,
@@ -99,6 +100,21 @@ describe('decoders', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+  it('SenderKeyRecord.deserialize, version 2 (retired-chain markers, a rotation reason)', () => {
+    for (const name of ['record-v2-receiver.bin', 'record-v2-sender.bin']) {
+      const valid = new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
+      fc.assert(
+        fc.property(bytes(valid), (b) =>
+          decodesOrDecodeError(() => {
+            const r = SenderKeyRecord.deserialize(b);
+            SenderKeyRecord.deserialize(r.serialize());
+            r.toLibsignal();
+          }),
+        ),
+        { numRuns: 1000 },
+      );
+    }
   });
   it('KeyHolderRecord.deserialize', () => {
     const valid = KeyHolderRecord.create(5, [

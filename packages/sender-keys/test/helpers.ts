@@ -1,6 +1,8 @@
 // Test helpers shared by this package's tests.
 import { type Address, type CryptoProvider, type E2eeError, fromHex, ProtoWriter } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
+import { GroupCipher, type SenderKeyRecord } from '@e2ee-kit/sender-keys';
+import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import { readVectorJson } from '../../../tools/vectors.js';
 
 export interface VectorMessage {
@@ -102,4 +104,14 @@ export async function fixedSenderRecordAt(
     .uint32(5, 3)
     .finish();
   return new ProtoWriter().bytes(1, state).finish();
+}
+
+/** A sending cipher for `sender` and a receiver of its chains under `distributionId`, on one settable clock. */
+export function senderAndReceiver(sender: Address, distributionId: string) {
+  const clock = { now: 1_800_000_000_000 };
+  const sending = new GroupCipher(new InMemorySenderKeyStore(), { now: () => clock.now });
+  const receiverStore = new InMemorySenderKeyStore();
+  const receiver = new GroupCipher(receiverStore, { now: () => clock.now });
+  const load = async () => (await receiverStore.loadSenderKey(sender, distributionId)) as SenderKeyRecord;
+  return { clock, sender: sending, receiver, receiverStore, load };
 }

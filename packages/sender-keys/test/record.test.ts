@@ -5,6 +5,7 @@ import {
   GroupCipher,
   KEY_HOLDER_RECORD_VERSION,
   KeyHolderRecord,
+  MAX_RETIRED_CHAINS,
   MissingSenderKeyError,
   SENDER_KEY_RECORD_VERSION,
   SenderKeyRecord,
@@ -17,13 +18,16 @@ const fixture = (name: string) =>
   new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const T0 = 1_760_000_000_000;
+/** A v1 record has no retired-chain markers: this release writes the same body under its own version. */
+const asCurrentVersion = (v1: Uint8Array) =>
+  Uint8Array.of(...v1.subarray(0, 5), SENDER_KEY_RECORD_VERSION, ...v1.subarray(6));
 
 describe('frozen fixtures load forever', () => {
   it('record-v1-receiver.bin: two states, the replaced one readable only within its grace', async () => {
     const bytes = fixture('record-v1-receiver.bin');
     const record = SenderKeyRecord.deserialize(bytes);
     expect(record.chainIds).toEqual([42, sessions.fixed.chainId]);
-    if (SENDER_KEY_RECORD_VERSION === 1) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    expect(toHex(record.serialize())).toBe(toHex(asCurrentVersion(bytes)));
     const f = sessions.fixed;
     const within = new InMemorySenderKeyStore();
     within.setRawRecord(vectorSender, f.distributionId, bytes);
@@ -55,7 +59,7 @@ describe('frozen fixtures load forever', () => {
     ];
     const record = SenderKeyRecord.deserialize(bytes);
     expect(record.chainIds).toEqual([107771306]);
-    if (SENDER_KEY_RECORD_VERSION === 1) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    expect(toHex(record.serialize())).toBe(toHex(asCurrentVersion(bytes)));
     const store = new InMemorySenderKeyStore();
     store.setRawRecord(alice, D, bytes);
     const c = new GroupCipher(store, { now: () => T0 + 1000 });
@@ -67,6 +71,62 @@ describe('frozen fixtures load forever', () => {
     await bob.processDistributionMessage(alice, plan.distributionMessage);
     const wire = await c.encrypt(alice, D, utf8('still works'));
     expect(text((await bob.decrypt(alice, wire)).plaintext)).toBe('still works');
+  });
+});
+
+describe('frozen fixtures, version 2', () => {
+  it('record-v2-receiver.bin: the chain whose grace ended is remembered as retired, its SKDM ignored', async () => {
+    const bytes = fixture('record-v2-receiver.bin');
+    const f = sessions.fixed;
+    const record = SenderKeyRecord.deserialize(bytes);
+    expect(record.chainIds).toEqual([43, 42]);
+    // the marker: the vectors' chain id and the first 16 bytes of their signing key (after the 05 type byte)
+    // and the iteration it had reached (message 2 decrypted: 3)
+    expect(record.retiredChains.map((r) => [r.chainId, toHex(r.keyPrint), r.iteration])).toEqual([
+      [f.chainId, f.signingPublicKeyHex.slice(2, 34), 3],
+    ]);
+    if (SENDER_KEY_RECORD_VERSION === 2) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    const store = new InMemorySenderKeyStore();
+    store.setRawRecord(vectorSender, f.distributionId, bytes);
+    const c = new GroupCipher(store, { now: () => T0 + 3 * 60 * 60 * 1000 });
+    await c.processDistributionMessage(vectorSender, fromHex(f.senderKeyDistributionMessageHex));
+    expect(toHex(store.rawRecord(vectorSender, f.distributionId) as Uint8Array)).toBe(toHex(bytes));
+    expect((await c.tryDecrypt(vectorSender, fromHex(f.messages[0]!.senderKeyMessageHex))).status).toBe(
+      'missing-sender-key',
+    );
+  });
+
+  it('record-v2-sender.bin: an own chain whose creation was stored but never reported', async () => {
+    const bytes = fixture('record-v2-sender.bin');
+    const D = '5e1f0000-aaaa-4bbb-8ccc-000000000002';
+    const alice = { name: 'alice', deviceId: 1 };
+    const bob = { name: 'bob', deviceId: 1 };
+    const record = SenderKeyRecord.deserialize(bytes);
+    expect([record.chainIds, record.states[0]?.rotation]).toEqual([[1926745567], 'created']);
+    if (SENDER_KEY_RECORD_VERSION === 2) expect(toHex(record.serialize())).toBe(toHex(bytes));
+    const store = new InMemorySenderKeyStore();
+    store.setRawRecord(alice, D, bytes);
+    const c = new GroupCipher(store, { now: () => T0 + 1000 });
+    const plan = await c.prepareSend(alice, D, [bob]);
+    expect([plan.rotation, plan.chainId, plan.needsDistribution]).toEqual(['created', 1926745567, [bob]]);
+    expect((await c.prepareSend(alice, D, [bob])).rotation).toBeUndefined();
+  });
+
+  it('a version-1 record carrying markers, or a marker of the wrong size, is refused', () => {
+    const v2 = fixture('record-v2-receiver.bin');
+    const asV1 = v2.slice();
+    asV1[5] = 1;
+    expect(() => SenderKeyRecord.deserialize(asV1)).toThrow(DecodeError);
+    const short = Uint8Array.of(...v2.subarray(0, 6), 0x12, 0x03, 0x12, 0x01, 0x00);
+    expect(() => SenderKeyRecord.deserialize(short)).toThrow(DecodeError);
+    const marker = v2.subarray(v2.length - 28);
+    expect(toHex(marker.subarray(0, 2))).toBe('121a');
+    const many = (n: number) =>
+      Uint8Array.of(...v2.subarray(0, 6), ...Array.from({ length: n }, () => [...marker]).flat());
+    expect(SenderKeyRecord.deserialize(many(MAX_RETIRED_CHAINS)).retiredChains).toHaveLength(
+      MAX_RETIRED_CHAINS,
+    );
+    expect(() => SenderKeyRecord.deserialize(many(MAX_RETIRED_CHAINS + 1))).toThrow(DecodeError);
   });
 });
 
@@ -93,7 +153,7 @@ describe('frozen key-holder fixture', () => {
 describe('format', () => {
   it('carries the 00 "E2SK" type tag and the format version', () => {
     const bytes = SenderKeyRecord.empty().serialize();
-    expect(toHex(bytes)).toBe('004532534b01');
+    expect(toHex(bytes)).toBe('004532534b02');
     expect(SenderKeyRecord.deserialize(bytes).size).toBe(0);
   });
 
@@ -102,7 +162,7 @@ describe('format', () => {
     const wrongTag = good.slice();
     wrongTag[1] = 0x46;
     const futureVersion = good.slice();
-    futureVersion[5] = 2;
+    futureVersion[5] = 3;
     const libsignalBytes = fromHex(sessions.fixed.senderRecordStorageProtobufHex);
     for (const bad of [wrongTag, futureVersion, libsignalBytes, new Uint8Array(0), good.subarray(0, 4)]) {
       expect(() => SenderKeyRecord.deserialize(bad)).toThrow(DecodeError);

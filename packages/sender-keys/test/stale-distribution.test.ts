@@ -4,23 +4,16 @@
 // keeps every state until a sixth chain evicts it; our rotation grace may only retire a chain that a
 // genuinely new chain replaced.
 import { type Address, utf8 } from '@e2ee-kit/core';
-import { GroupCipher, SenderKeyDistributionMessage, type SenderKeyRecord } from '@e2ee-kit/sender-keys';
-import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
+import { SenderKeyDistributionMessage } from '@e2ee-kit/sender-keys';
 import { describe, expect, it } from 'vitest';
+import { senderAndReceiver } from './helpers.js';
 
 const D = '5a1e0000-0000-4000-8000-00000000d157';
 const alice: Address = Object.freeze({ name: 'alice', deviceId: 1 });
 const HOUR = 60 * 60 * 1000;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-function setup() {
-  const clock = { now: 1_800_000_000_000 };
-  const sender = new GroupCipher(new InMemorySenderKeyStore(), { now: () => clock.now });
-  const receiverStore = new InMemorySenderKeyStore();
-  const receiver = new GroupCipher(receiverStore, { now: () => clock.now });
-  const load = async () => (await receiverStore.loadSenderKey(alice, D)) as SenderKeyRecord;
-  return { clock, sender, receiver, receiverStore, load };
-}
+const setup = () => senderAndReceiver(alice, D);
 
 describe('a distribution message of a known chain, processed again', () => {
   it('a stale SKDM of the replaced chain does not retire the current chain (libsignal keeps both)', async () => {

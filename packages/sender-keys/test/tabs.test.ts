@@ -6,6 +6,7 @@ import { type Address, StoreError, utf8 } from '@e2ee-kit/core';
 import {
   GroupCipher,
   KeyHolderRecord,
+  SenderKeyMessage,
   SenderKeyRecord,
   type TransactionalSenderKeyStore,
 } from '@e2ee-kit/sender-keys';
@@ -150,5 +151,48 @@ describe('two tabs over one database, without a shared lock', () => {
     );
     expect('error' in outcome && outcome.error).toBeInstanceOf(StoreError);
     expect((await tab2.createDistributionMessage(alice, D)).chainId).toBe(first?.chainId);
+  });
+
+  it('two tabs encrypting at once never send one iteration twice (checked on the wire)', async () => {
+    const { two, tab1, tab2 } = twoTabs();
+    const bobCipher = new GroupCipher(new InMemorySenderKeyStore());
+    await bobCipher.processDistributionMessage(alice, await tab1.createDistributionMessage(alice, D));
+    const wire: Uint8Array[] = [];
+    const outcome = await race(
+      two.gate,
+      () => tab2.encrypt(alice, D, utf8('from tab 2')),
+      async () => wire.push(await tab1.encrypt(alice, D, utf8('from tab 1'))),
+    );
+    // tab 2 built its message from the iteration tab 1 used: refused at commit, never returned
+    expect('error' in outcome && outcome.error).toBeInstanceOf(StoreError);
+    wire.push(await tab2.encrypt(alice, D, utf8('from tab 2')));
+    wire.push(await tab1.encrypt(alice, D, utf8('from tab 1 again')));
+    expect(wire.map((w) => SenderKeyMessage.deserialize(w).iteration)).toEqual([0, 1, 2]);
+    const read = [];
+    for (const w of wire) read.push(new TextDecoder().decode((await bobCipher.decrypt(alice, w)).plaintext));
+    expect(read).toEqual(['from tab 1', 'from tab 2', 'from tab 1 again']);
+  });
+
+  it('a removal rotating in one tab while the other encrypts: the removed device cannot read what is sent', async () => {
+    const { two, tab1, tab2 } = twoTabs();
+    const devices = new Map([bob, carol].map((d) => [d.name, new GroupCipher(new InMemorySenderKeyStore())]));
+    const plan = await tab1.prepareSend(alice, D, [bob, carol]);
+    for (const c of devices.values()) await c.processDistributionMessage(alice, plan.distributionMessage);
+    await tab1.markDelivered(alice, D, plan.chainId, [bob, carol]);
+    let removal: Awaited<ReturnType<typeof tab1.prepareSend>> | undefined;
+    const outcome = await race(
+      two.gate,
+      () => tab2.encrypt(alice, D, utf8('after carol left')),
+      async () => {
+        removal = await tab1.prepareSend(alice, D, [bob]);
+      },
+    );
+    expect(removal?.rotation).toBe('member-removed');
+    expect('error' in outcome && outcome.error).toBeInstanceOf(StoreError); // not sent on the old chain
+    await devices.get('bob')?.processDistributionMessage(alice, removal?.distributionMessage as never);
+    const wire = await tab2.encrypt(alice, D, utf8('after carol left'));
+    expect(SenderKeyMessage.deserialize(wire).chainId).toBe(removal?.chainId);
+    expect((await devices.get('carol')?.tryDecrypt(alice, wire))?.status).toBe('missing-sender-key');
+    expect((await devices.get('bob')?.tryDecrypt(alice, wire))?.status).toBe('decrypted');
   });
 });
