@@ -4,13 +4,7 @@
  * chunked payload in payload.ts, unlocking and attempt limiting in unlock.ts.
  */
 import { type CryptoProvider, concatBytes, copyBytes, redact, resolveProvider, wipe } from '@e2ee-kit/core';
-import {
-  type Argon2Params,
-  type Argon2Provider,
-  checkCreationParams,
-  DEFAULT_ARGON2_PARAMS,
-  defaultArgon2Provider,
-} from './argon2.js';
+import { type Argon2Params, type Argon2Provider, defaultArgon2Provider } from './argon2.js';
 import {
   BACKUP_ID_LENGTH,
   checkRoomForPassword,
@@ -44,7 +38,8 @@ import {
   checkExternal,
   type EncryptOptions,
   type ExternalSlotInit,
-  type KeyringOptions,
+  type NewPasswordOptions,
+  newSlotParams,
   type OpenOptions,
   type SlotInfo,
   type UnlockWith,
@@ -94,7 +89,7 @@ export class BackupKeyring {
     // Validate everything before any KDF runs.
     const minLength = options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
     const pw = options.password === undefined ? undefined : normalizePassword(options.password, minLength);
-    const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    const params = newSlotParams(options);
     let recoveryKey: RecoveryKey | undefined;
     if (options.recoveryKey === true) recoveryKey = RecoveryKey.generate(p.randomBytes);
     else if (RecoveryKey.isRecoveryKey(options.recoveryKey)) recoveryKey = options.recoveryKey;
@@ -170,12 +165,9 @@ export class BackupKeyring {
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
-  async changePassword(
-    newPassword: string,
-    options: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {},
-  ): Promise<void> {
+  async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    const params = newSlotParams(options);
     checkRoomForPassword(this.#slots); // before the KDF runs
     const slot = await this.#passwordSlot(pw, params);
     const i = this.#slots.findIndex((s) => s.type === 'password');
@@ -338,11 +330,11 @@ export class BackupKeyring {
     source: ByteSource,
     current: UnlockWith,
     newPassword: string,
-    options: OpenOptions & Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {},
+    options: OpenOptions & NewPasswordOptions = {},
   ): Promise<{ keyring: BackupKeyring; output: ByteStream }> {
     // Check the new password before spending a KDF run (or an attempt) on the current one.
     normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    newSlotParams(options);
     const reader = new ByteReader(source);
     let keyring: BackupKeyring;
     let header: FileHeader;
@@ -351,10 +343,7 @@ export class BackupKeyring {
       ({ header, section } = await readPreamble(reader));
       checkRoomForPassword(section.slots); // before unlocking: no KDF run or attempt for a refused change
       keyring = await BackupKeyring.#unlock(header, section, current, options);
-      const change: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {};
-      if (options.minPasswordLength !== undefined) change.minPasswordLength = options.minPasswordLength;
-      if (options.argon2 !== undefined) change.argon2 = options.argon2;
-      await keyring.changePassword(newPassword, change);
+      await keyring.changePassword(newPassword, options);
     } catch (err) {
       await reader.close();
       throw err;
