@@ -258,8 +258,7 @@ export class BackupKeyring {
     const self = this;
     return readerStream(reader, async function* () {
       const { header, section } = await readPreamble(reader);
-      await self.#verify(header, section);
-      yield* self.#payload(reader, header);
+      yield* self.#payload(reader, header, section);
     });
   }
 
@@ -272,21 +271,36 @@ export class BackupKeyring {
     const self = this;
     return readerStream(reader, async function* () {
       const { header } = await readPreamble(reader);
-      await self.#verifyHeader(header);
-      yield* self.#copyWithSlots(reader, header);
+      yield* self.#copyWithSlots(reader, header, true);
     });
   }
 
-  #verifyHeader(header: FileHeader): Promise<void> {
-    return verifyHeader(this.#p, this.#key(), header);
+  /**
+   * A copy of the data key for one stream's checks and derivations: `destroy()` wipes the keyring's
+   * in place, and coming between two of their awaits it made a MAC fail — a file of the set
+   * reported as tampered. Once a stream has its copy it completes, as `encrypt` does.
+   */
+  async #withKey<T>(use: (dek: Uint8Array) => Promise<T>): Promise<T> {
+    const dek = copyBytes(this.#key());
+    try {
+      return await use(dek);
+    } finally {
+      wipe(dek);
+    }
   }
 
-  #verify(header: FileHeader, section: SlotSection): Promise<void> {
-    return verifySlotsAndHeader(this.#p, this.#key(), header, section);
-  }
-
-  #payload(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
-    return openPayload(this.#p, this.#key(), reader, header);
+  /** The payload, once the slots (when given) and the header authenticate under the data key. */
+  async *#payload(reader: ByteReader, header: FileHeader, section?: SlotSection): AsyncGenerator<Uint8Array> {
+    const p = this.#p;
+    const key = await this.#withKey(async (dek) => {
+      if (section) await verifySlotsAndHeader(p, dek, header, section);
+      return payloadKey(p, dek, header.fileNonce);
+    });
+    try {
+      yield* openPayload(p, key, reader, header);
+    } finally {
+      wipe(key); // also if the payload fails before its own try (openPayload wipes it too)
+    }
   }
 
   /** See `openBackup`. */
@@ -352,8 +366,12 @@ export class BackupKeyring {
     return { keyring, output };
   }
 
-  async *#copyWithSlots(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
-    const slots = await this.slotSection(); // before the first byte out, as in `encrypt`
+  async *#copyWithSlots(reader: ByteReader, header: FileHeader, verify = false): AsyncGenerator<Uint8Array> {
+    // Before the first byte out, as in `encrypt`.
+    const slots = await this.#withKey(async (dek) => {
+      if (verify) await verifyHeader(this.#p, dek, header);
+      return this.#slotSectionUnder(dek);
+    });
     yield header.bytes.slice();
     yield slots;
     for (;;) {

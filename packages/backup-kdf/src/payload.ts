@@ -13,7 +13,6 @@ import {
   MIN_CHUNK_LOG2,
   type Suite,
 } from './format.js';
-import { payloadKey } from './key-hierarchy.js';
 import type { ByteReader } from './stream.js';
 
 /** Chunks in flight at once while encrypting or decrypting (keeps a thread-pooled AEAD busy). */
@@ -131,15 +130,18 @@ export async function* sealPayload(
   }
 }
 
-/** The plaintext chunks of one file whose header and slots were verified, each released once it authenticated. */
+/**
+ * The plaintext chunks of one file whose header and slots were verified, each released once it
+ * authenticated, opened under its payload `key` (derived by the caller from its copy of the data key,
+ * see `BackupKeyring.decrypt`; wiped when done).
+ */
 export async function* openPayload(
   p: CryptoProvider,
-  dek: Uint8Array,
+  key: Uint8Array,
   reader: ByteReader,
   header: FileHeader,
 ): AsyncGenerator<Uint8Array> {
   const { suite } = header;
-  const key = await payloadKey(p, dek, header.fileNonce);
   const aad = await p.sha256(header.bytes);
   const full = 2 ** header.chunkLog2 + 16;
   const openChunk = chunkAead(p, suite, 'open');
