@@ -56,7 +56,7 @@ import { unlockDataKey } from './unlock.js';
  * Holds the data key in a private field; `destroy()` wipes it.
  */
 export class BackupKeyring {
-  readonly backupId: Uint8Array;
+  readonly #backupId: Uint8Array;
   #dek: Uint8Array | undefined;
   #slots: SlotBody[];
   readonly #p: CryptoProvider;
@@ -69,7 +69,7 @@ export class BackupKeyring {
     p: CryptoProvider,
     argon2: Argon2Provider,
   ) {
-    this.backupId = backupId;
+    this.#backupId = backupId;
     this.#dek = dek;
     this.#slots = slots;
     this.#p = p;
@@ -103,6 +103,11 @@ export class BackupKeyring {
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
     for (const e of options.external ?? []) keyring.#slots.push(await keyring.#externalSlot(e));
     return { keyring, recoveryKey };
+  }
+
+  /** The id every file of this set carries (a copy: the keyring writes new files with its own). */
+  get backupId(): Uint8Array {
+    return this.#backupId.slice();
   }
 
   #key(): Uint8Array {
@@ -161,7 +166,7 @@ export class BackupKeyring {
 
   async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
     const body = encodeSlots(this.#slots);
-    return concatBytes(body, await slotsMac(this.#p, dek, this.backupId, body));
+    return concatBytes(body, await slotsMac(this.#p, dek, this.#backupId, body));
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
@@ -240,7 +245,7 @@ export class BackupKeyring {
     const dek = copyBytes(this.#key());
     try {
       const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
-      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.backupId, fileNonce });
+      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.#backupId, fileNonce });
       const header = concatBytes(prefix, await headerMac(p, dek, prefix));
       const slots = await this.#slotSectionUnder(dek);
       return { header, slots, key: await payloadKey(p, dek, fileNonce) };
