@@ -5,6 +5,7 @@
  */
 import { type CryptoProvider, concatBytes, copyBytes, redact, resolveProvider, wipe } from '@e2ee-kit/core';
 import { type Argon2Params, type Argon2Provider, defaultArgon2Provider } from './argon2.js';
+import { checkCreateOptions } from './create-options.js';
 import {
   BACKUP_ID_LENGTH,
   checkRoomForPassword,
@@ -45,7 +46,7 @@ import {
   type UnlockWith,
 } from './options.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
-import { chunkLog2Of, openPayload, sealPayload } from './payload.js';
+import { chunkLog2Of, copyPayload, openPayload, sealPayload } from './payload.js';
 import { metadataOf, readerStream, readPreamble } from './preamble.js';
 import { RecoveryKey } from './recovery-key.js';
 import { ByteReader, type ByteSource, type ByteStream } from './stream.js';
@@ -82,22 +83,8 @@ export class BackupKeyring {
   ): Promise<{ keyring: BackupKeyring; recoveryKey: RecoveryKey | undefined }> {
     const p = resolveProvider(options.provider);
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
-    const wantsKey = options.recoveryKey !== undefined && options.recoveryKey !== false;
-    if (options.password === undefined && !wantsKey && !(options.external && options.external.length > 0)) {
-      throw new TypeError('a backup needs at least one of password, recoveryKey, external');
-    }
-    // Validate everything before any KDF runs.
-    const minLength = options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
-    const pw = options.password === undefined ? undefined : normalizePassword(options.password, minLength);
-    const params = newSlotParams(options);
-    let recoveryKey: RecoveryKey | undefined;
-    if (options.recoveryKey === true) recoveryKey = RecoveryKey.generate(p.randomBytes);
-    else if (RecoveryKey.isRecoveryKey(options.recoveryKey)) recoveryKey = options.recoveryKey;
-    else if (options.recoveryKey !== undefined && options.recoveryKey !== false)
-      throw new TypeError('recoveryKey must be a boolean or a RecoveryKey');
-    for (const e of options.external ?? []) checkExternal(e);
-    const count = (pw ? 1 : 0) + (recoveryKey ? 1 : 0) + (options.external?.length ?? 0);
-    if (count > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
+    // Everything is checked before any KDF runs.
+    const { pw, params, recoveryKey } = checkCreateOptions(options, p.randomBytes);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
     if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
@@ -373,16 +360,19 @@ export class BackupKeyring {
 
   async *#copyWithSlots(reader: ByteReader, header: FileHeader, verify = false): AsyncGenerator<Uint8Array> {
     // Before the first byte out, as in `encrypt`.
-    const slots = await this.#withKey(async (dek) => {
+    const { slots, key } = await this.#withKey(async (dek) => {
       if (verify) await verifyHeader(this.#p, dek, header);
-      return this.#slotSectionUnder(dek);
+      return {
+        slots: await this.#slotSectionUnder(dek),
+        key: await payloadKey(this.#p, dek, header.fileNonce),
+      };
     });
-    yield header.bytes.slice();
-    yield slots;
-    for (;;) {
-      const piece = await reader.read(1 << 16);
-      if (piece.length === 0) break;
-      yield piece;
+    try {
+      yield header.bytes.slice();
+      yield slots;
+      yield* copyPayload(this.#p, key, reader, header);
+    } finally {
+      wipe(key); // also when the consumer stops before the payload
     }
   }
 
