@@ -73,8 +73,8 @@ export default [
   // 56.08 kB on 2026-12-02 (+1.1 kB that day: its HKDFs reach core's block-by-block HMAC/HKDF).
   // 57.41 kB on 2026-12-03 (+0.6 kB: each guess is reserved in one compare-and-set with the lockout
   // check before its KDF, and settled after, so contexts sharing an attempt store cannot guess twice).
-  // 58.26 kB on 2026-12-04 (+0.33 kB, budget 58 → 59 kB): creation checks the readers' Argon2 caps;
-  // rewriteSlots checks the last chunk it copies; decrypt works from a copy of the data key.
+  // 58.28 kB on 2026-12-04 (+0.35 kB, budget 58 → 59 kB): creation checks the readers' Argon2 caps;
+  // rewriteSlots checks the last chunk it copies; decrypt and external slots work from copies.
   check(
     '@e2ee-kit/backup-kdf: createBackup, openBackup with core, @noble/* and hash-wasm',
     'packages/backup-kdf/dist/index.js',

@@ -16,6 +16,7 @@ import {
   MAX_SLOTS,
   SALT_LENGTH,
   type SlotBody,
+  type SlotKind,
   type SlotSection,
   SUITES,
   type Suite,
@@ -36,7 +37,7 @@ import {
 import {
   type BackupMetadata,
   type CreateKeyringOptions,
-  checkExternal,
+  copyExternal,
   type EncryptOptions,
   type ExternalSlotInit,
   type NewPasswordOptions,
@@ -84,11 +85,11 @@ export class BackupKeyring {
     const p = resolveProvider(options.provider);
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
     // Everything is checked before any KDF runs.
-    const { pw, params, recoveryKey } = checkCreateOptions(options, p.randomBytes);
+    const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
     if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
-    for (const e of options.external ?? []) keyring.#slots.push(await keyring.#externalSlot(e));
+    for (const e of external) keyring.#slots.push(await keyring.#externalSlot(e));
     return { keyring, recoveryKey };
   }
 
@@ -102,43 +103,42 @@ export class BackupKeyring {
     return this.#dek;
   }
 
+  /**
+   * A slot of `kind` (its fields but the salt and the wrapped key): a fresh salt, the KEK `derive`
+   * makes from it, and the data key wrapped under that KEK (wiped after).
+   */
+  async #slot(kind: SlotKind, derive: (salt: Uint8Array) => Promise<Uint8Array>): Promise<SlotBody> {
+    const salt = this.#p.randomBytes(SALT_LENGTH);
+    const kek = await derive(salt);
+    const draft = { ...kind, salt, wrapped: new Uint8Array(WRAPPED_LENGTH) } as SlotBody;
+    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
+    wipe(kek);
+    return { ...draft, wrapped };
+  }
+
   async #passwordSlot(pw: Uint8Array, params: Argon2Params): Promise<SlotBody> {
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await passwordKek(this.#p, this.#argon2, pw, salt, params);
-    const draft: SlotBody = { type: 'password', params, salt, wrapped: new Uint8Array(WRAPPED_LENGTH) };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek, pw);
-    return { ...draft, wrapped };
+    try {
+      return await this.#slot({ type: 'password', params }, (salt) =>
+        passwordKek(this.#p, this.#argon2, pw, salt, params),
+      );
+    } finally {
+      wipe(pw);
+    }
   }
 
-  async #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await recoveryKek(this.#p, key, salt);
-    const draft: SlotBody = {
-      type: 'recovery',
-      format: key.format,
-      salt,
-      wrapped: new Uint8Array(WRAPPED_LENGTH),
-    };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek);
-    return { ...draft, wrapped };
+  #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
+    return this.#slot({ type: 'recovery', format: key.format }, (salt) => recoveryKek(this.#p, key, salt));
   }
 
-  async #externalSlot(e: ExternalSlotInit): Promise<SlotBody> {
-    checkExternal(e);
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await externalKek(this.#p, e.secret, salt);
-    const draft: SlotBody = {
-      type: 'external',
-      typeByte: e.type,
-      data: copyBytes(e.data ?? new Uint8Array(0)),
-      salt,
-      wrapped: new Uint8Array(WRAPPED_LENGTH),
-    };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek);
-    return { ...draft, wrapped };
+  /** An external slot from a copy made by `copyExternal` (its secret is wiped here). */
+  async #externalSlot(e: Required<ExternalSlotInit>): Promise<SlotBody> {
+    try {
+      return await this.#slot({ type: 'external', typeByte: e.type, data: e.data }, (salt) =>
+        externalKek(this.#p, e.secret, salt),
+      );
+    } finally {
+      wipe(e.secret);
+    }
   }
 
   /** The slots, as `readBackupMetadata` would show them. */
@@ -182,7 +182,7 @@ export class BackupKeyring {
   }
 
   async addExternalSlot(init: ExternalSlotInit): Promise<void> {
-    this.#addSlot(await this.#externalSlot(init));
+    this.#addSlot(await this.#externalSlot(copyExternal(init)));
   }
 
   /** Removes the external slots of one type byte. */

@@ -2,7 +2,7 @@
  * The public options and shapes of backup-kdf's operations (what callers pass and get back), and the
  * checks of the two options validated before any KDF runs.
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, copyBytes } from '@e2ee-kit/core';
 import {
   ARGON2_FORMAT_LIMITS,
   type Argon2Params,
@@ -145,8 +145,17 @@ export function newSlotParams(options: Argon2Caps & { argon2?: Argon2Params | un
   return p;
 }
 
+/**
+ * An external slot at creation, checked and copied when the call is made: its bytes are the
+ * caller's (often a reused buffer), and they are read only once earlier slots' KDFs have run.
+ */
+export function copyExternal(e: ExternalSlotInit): Required<ExternalSlotInit> {
+  checkExternal(e);
+  return { type: e.type, data: copyBytes(e.data ?? new Uint8Array(0)), secret: copyBytes(e.secret) };
+}
+
 /** An external slot at creation, checked before any KDF runs. */
-export function checkExternal(e: ExternalSlotInit): void {
+function checkExternal(e: ExternalSlotInit): void {
   if (e === null || typeof e !== 'object') throw new TypeError('external slot must be an object');
   if (!Number.isInteger(e.type) || e.type < 0x80 || e.type > 0xff)
     throw new RangeError('external slot type must be 0x80…0xFF');
