@@ -281,8 +281,9 @@ export interface CalibrateOptions {
   maxMemoryKiB?: number;
   /**
    * Highest work m (KiB) × t the result may need (default `DEFAULT_MAX_ARGON2_WORK`, what readers
-   * accept without an opt-in; `maxMemoryKiB` × 10 when `maxMemoryKiB` is given). Readers of a
-   * file above the default need `maxArgon2Work` (or `maxArgon2MemoryKiB`) raised.
+   * accept without an opt-in; `maxMemoryKiB` × 10 when `maxMemoryKiB` is given). A result above
+   * the default needs `maxArgon2Work` (or `maxArgon2MemoryKiB`) raised the same way to create the
+   * backup and to open it.
    */
   maxWork?: number;
   /** Lanes (default 4; use 1 on devices where the provider runs lanes on one thread anyway). */

@@ -4,13 +4,8 @@
  * chunked payload in payload.ts, unlocking and attempt limiting in unlock.ts.
  */
 import { type CryptoProvider, concatBytes, copyBytes, redact, resolveProvider, wipe } from '@e2ee-kit/core';
-import {
-  type Argon2Params,
-  type Argon2Provider,
-  checkCreationParams,
-  DEFAULT_ARGON2_PARAMS,
-  defaultArgon2Provider,
-} from './argon2.js';
+import { type Argon2Params, type Argon2Provider, defaultArgon2Provider } from './argon2.js';
+import { checkCreateOptions } from './create-options.js';
 import {
   BACKUP_ID_LENGTH,
   checkRoomForPassword,
@@ -21,6 +16,7 @@ import {
   MAX_SLOTS,
   SALT_LENGTH,
   type SlotBody,
+  type SlotKind,
   type SlotSection,
   SUITES,
   type Suite,
@@ -41,16 +37,17 @@ import {
 import {
   type BackupMetadata,
   type CreateKeyringOptions,
-  checkExternal,
+  copyExternal,
   type EncryptOptions,
   type ExternalSlotInit,
-  type KeyringOptions,
+  type NewPasswordOptions,
+  newSlotParams,
   type OpenOptions,
   type SlotInfo,
   type UnlockWith,
 } from './options.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
-import { chunkLog2Of, openPayload, sealPayload } from './payload.js';
+import { chunkLog2Of, copyPayload, openPayload, sealPayload } from './payload.js';
 import { metadataOf, readerStream, readPreamble } from './preamble.js';
 import { RecoveryKey } from './recovery-key.js';
 import { ByteReader, type ByteSource, type ByteStream } from './stream.js';
@@ -61,7 +58,7 @@ import { unlockDataKey } from './unlock.js';
  * Holds the data key in a private field; `destroy()` wipes it.
  */
 export class BackupKeyring {
-  readonly backupId: Uint8Array;
+  readonly #backupId: Uint8Array;
   #dek: Uint8Array | undefined;
   #slots: SlotBody[];
   readonly #p: CryptoProvider;
@@ -74,7 +71,7 @@ export class BackupKeyring {
     p: CryptoProvider,
     argon2: Argon2Provider,
   ) {
-    this.backupId = backupId;
+    this.#backupId = backupId;
     this.#dek = dek;
     this.#slots = slots;
     this.#p = p;
@@ -87,27 +84,18 @@ export class BackupKeyring {
   ): Promise<{ keyring: BackupKeyring; recoveryKey: RecoveryKey | undefined }> {
     const p = resolveProvider(options.provider);
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
-    const wantsKey = options.recoveryKey !== undefined && options.recoveryKey !== false;
-    if (options.password === undefined && !wantsKey && !(options.external && options.external.length > 0)) {
-      throw new TypeError('a backup needs at least one of password, recoveryKey, external');
-    }
-    // Validate everything before any KDF runs.
-    const minLength = options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
-    const pw = options.password === undefined ? undefined : normalizePassword(options.password, minLength);
-    const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
-    let recoveryKey: RecoveryKey | undefined;
-    if (options.recoveryKey === true) recoveryKey = RecoveryKey.generate(p.randomBytes);
-    else if (RecoveryKey.isRecoveryKey(options.recoveryKey)) recoveryKey = options.recoveryKey;
-    else if (options.recoveryKey !== undefined && options.recoveryKey !== false)
-      throw new TypeError('recoveryKey must be a boolean or a RecoveryKey');
-    for (const e of options.external ?? []) checkExternal(e);
-    const count = (pw ? 1 : 0) + (recoveryKey ? 1 : 0) + (options.external?.length ?? 0);
-    if (count > MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
+    // Everything is checked before any KDF runs.
+    const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
     if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
     if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
-    for (const e of options.external ?? []) keyring.#slots.push(await keyring.#externalSlot(e));
+    for (const e of external) keyring.#slots.push(await keyring.#externalSlot(e));
     return { keyring, recoveryKey };
+  }
+
+  /** The id every file of this set carries (a copy: the keyring writes new files with its own). */
+  get backupId(): Uint8Array {
+    return this.#backupId.slice();
   }
 
   #key(): Uint8Array {
@@ -115,43 +103,42 @@ export class BackupKeyring {
     return this.#dek;
   }
 
+  /**
+   * A slot of `kind` (its fields but the salt and the wrapped key): a fresh salt, the KEK `derive`
+   * makes from it, and the data key wrapped under that KEK (wiped after).
+   */
+  async #slot(kind: SlotKind, derive: (salt: Uint8Array) => Promise<Uint8Array>): Promise<SlotBody> {
+    const salt = this.#p.randomBytes(SALT_LENGTH);
+    const kek = await derive(salt);
+    const draft = { ...kind, salt, wrapped: new Uint8Array(WRAPPED_LENGTH) } as SlotBody;
+    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
+    wipe(kek);
+    return { ...draft, wrapped };
+  }
+
   async #passwordSlot(pw: Uint8Array, params: Argon2Params): Promise<SlotBody> {
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await passwordKek(this.#p, this.#argon2, pw, salt, params);
-    const draft: SlotBody = { type: 'password', params, salt, wrapped: new Uint8Array(WRAPPED_LENGTH) };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek, pw);
-    return { ...draft, wrapped };
+    try {
+      return await this.#slot({ type: 'password', params }, (salt) =>
+        passwordKek(this.#p, this.#argon2, pw, salt, params),
+      );
+    } finally {
+      wipe(pw);
+    }
   }
 
-  async #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await recoveryKek(this.#p, key, salt);
-    const draft: SlotBody = {
-      type: 'recovery',
-      format: key.format,
-      salt,
-      wrapped: new Uint8Array(WRAPPED_LENGTH),
-    };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek);
-    return { ...draft, wrapped };
+  #recoverySlot(key: RecoveryKey): Promise<SlotBody> {
+    return this.#slot({ type: 'recovery', format: key.format }, (salt) => recoveryKek(this.#p, key, salt));
   }
 
-  async #externalSlot(e: ExternalSlotInit): Promise<SlotBody> {
-    checkExternal(e);
-    const salt = this.#p.randomBytes(SALT_LENGTH);
-    const kek = await externalKek(this.#p, e.secret, salt);
-    const draft: SlotBody = {
-      type: 'external',
-      typeByte: e.type,
-      data: copyBytes(e.data ?? new Uint8Array(0)),
-      salt,
-      wrapped: new Uint8Array(WRAPPED_LENGTH),
-    };
-    const wrapped = await wrapDek(this.#p, kek, this.#key(), draft);
-    wipe(kek);
-    return { ...draft, wrapped };
+  /** An external slot from a copy made by `copyExternal` (its secret is wiped here). */
+  async #externalSlot(e: Required<ExternalSlotInit>): Promise<SlotBody> {
+    try {
+      return await this.#slot({ type: 'external', typeByte: e.type, data: e.data }, (salt) =>
+        externalKek(this.#p, e.secret, salt),
+      );
+    } finally {
+      wipe(e.secret);
+    }
   }
 
   /** The slots, as `readBackupMetadata` would show them. */
@@ -166,16 +153,13 @@ export class BackupKeyring {
 
   async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
     const body = encodeSlots(this.#slots);
-    return concatBytes(body, await slotsMac(this.#p, dek, this.backupId, body));
+    return concatBytes(body, await slotsMac(this.#p, dek, this.#backupId, body));
   }
 
   /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
-  async changePassword(
-    newPassword: string,
-    options: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {},
-  ): Promise<void> {
+  async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    const params = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    const params = newSlotParams(options);
     checkRoomForPassword(this.#slots); // before the KDF runs
     const slot = await this.#passwordSlot(pw, params);
     const i = this.#slots.findIndex((s) => s.type === 'password');
@@ -198,7 +182,7 @@ export class BackupKeyring {
   }
 
   async addExternalSlot(init: ExternalSlotInit): Promise<void> {
-    this.#addSlot(await this.#externalSlot(init));
+    this.#addSlot(await this.#externalSlot(copyExternal(init)));
   }
 
   /** Removes the external slots of one type byte. */
@@ -248,7 +232,7 @@ export class BackupKeyring {
     const dek = copyBytes(this.#key());
     try {
       const fileNonce = p.randomBytes(FILE_NONCE_LENGTH);
-      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.backupId, fileNonce });
+      const prefix = encodeHeaderPrefix({ suite, chunkLog2, backupId: this.#backupId, fileNonce });
       const header = concatBytes(prefix, await headerMac(p, dek, prefix));
       const slots = await this.#slotSectionUnder(dek);
       return { header, slots, key: await payloadKey(p, dek, fileNonce) };
@@ -266,8 +250,7 @@ export class BackupKeyring {
     const self = this;
     return readerStream(reader, async function* () {
       const { header, section } = await readPreamble(reader);
-      await self.#verify(header, section);
-      yield* self.#payload(reader, header);
+      yield* self.#payload(reader, header, section);
     });
   }
 
@@ -280,21 +263,36 @@ export class BackupKeyring {
     const self = this;
     return readerStream(reader, async function* () {
       const { header } = await readPreamble(reader);
-      await self.#verifyHeader(header);
-      yield* self.#copyWithSlots(reader, header);
+      yield* self.#copyWithSlots(reader, header, true);
     });
   }
 
-  #verifyHeader(header: FileHeader): Promise<void> {
-    return verifyHeader(this.#p, this.#key(), header);
+  /**
+   * A copy of the data key for one stream's checks and derivations: `destroy()` wipes the keyring's
+   * in place, and coming between two of their awaits it made a MAC fail — a file of the set
+   * reported as tampered. Once a stream has its copy it completes, as `encrypt` does.
+   */
+  async #withKey<T>(use: (dek: Uint8Array) => Promise<T>): Promise<T> {
+    const dek = copyBytes(this.#key());
+    try {
+      return await use(dek);
+    } finally {
+      wipe(dek);
+    }
   }
 
-  #verify(header: FileHeader, section: SlotSection): Promise<void> {
-    return verifySlotsAndHeader(this.#p, this.#key(), header, section);
-  }
-
-  #payload(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
-    return openPayload(this.#p, this.#key(), reader, header);
+  /** The payload, once the slots (when given) and the header authenticate under the data key. */
+  async *#payload(reader: ByteReader, header: FileHeader, section?: SlotSection): AsyncGenerator<Uint8Array> {
+    const p = this.#p;
+    const key = await this.#withKey(async (dek) => {
+      if (section) await verifySlotsAndHeader(p, dek, header, section);
+      return payloadKey(p, dek, header.fileNonce);
+    });
+    try {
+      yield* openPayload(p, key, reader, header);
+    } finally {
+      wipe(key); // also if the payload fails before its own try (openPayload wipes it too)
+    }
   }
 
   /** See `openBackup`. */
@@ -338,11 +336,11 @@ export class BackupKeyring {
     source: ByteSource,
     current: UnlockWith,
     newPassword: string,
-    options: OpenOptions & Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {},
+    options: OpenOptions & NewPasswordOptions = {},
   ): Promise<{ keyring: BackupKeyring; output: ByteStream }> {
     // Check the new password before spending a KDF run (or an attempt) on the current one.
     normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+    newSlotParams(options);
     const reader = new ByteReader(source);
     let keyring: BackupKeyring;
     let header: FileHeader;
@@ -351,10 +349,7 @@ export class BackupKeyring {
       ({ header, section } = await readPreamble(reader));
       checkRoomForPassword(section.slots); // before unlocking: no KDF run or attempt for a refused change
       keyring = await BackupKeyring.#unlock(header, section, current, options);
-      const change: Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {};
-      if (options.minPasswordLength !== undefined) change.minPasswordLength = options.minPasswordLength;
-      if (options.argon2 !== undefined) change.argon2 = options.argon2;
-      await keyring.changePassword(newPassword, change);
+      await keyring.changePassword(newPassword, options);
     } catch (err) {
       await reader.close();
       throw err;
@@ -363,14 +358,21 @@ export class BackupKeyring {
     return { keyring, output };
   }
 
-  async *#copyWithSlots(reader: ByteReader, header: FileHeader): AsyncGenerator<Uint8Array> {
-    const slots = await this.slotSection(); // before the first byte out, as in `encrypt`
-    yield header.bytes.slice();
-    yield slots;
-    for (;;) {
-      const piece = await reader.read(1 << 16);
-      if (piece.length === 0) break;
-      yield piece;
+  async *#copyWithSlots(reader: ByteReader, header: FileHeader, verify = false): AsyncGenerator<Uint8Array> {
+    // Before the first byte out, as in `encrypt`.
+    const { slots, key } = await this.#withKey(async (dek) => {
+      if (verify) await verifyHeader(this.#p, dek, header);
+      return {
+        slots: await this.#slotSectionUnder(dek),
+        key: await payloadKey(this.#p, dek, header.fileNonce),
+      };
+    });
+    try {
+      yield header.bytes.slice();
+      yield slots;
+      yield* copyPayload(this.#p, key, reader, header);
+    } finally {
+      wipe(key); // also when the consumer stops before the payload
     }
   }
 

@@ -74,6 +74,13 @@ export type SlotBody =
       readonly data: Uint8Array;
     };
 
+/** A slot's fields but its salt and wrapped key (what a new slot is made from). */
+export type SlotKind = SlotBody extends infer S
+  ? S extends SlotBody
+    ? Omit<S, 'salt' | 'wrapped'>
+    : never
+  : never;
+
 export interface SlotSection {
   readonly slots: readonly SlotBody[];
   readonly mac: Uint8Array;

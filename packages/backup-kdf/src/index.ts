@@ -67,6 +67,7 @@ export {
 export { DEFAULT_CHUNK_LOG2, type Suite } from './format.js';
 export { changeBackupPassword, createBackup, openBackup, unlockBackup } from './operations.js';
 export {
+  type Argon2Caps,
   type BackupMetadata,
   type CreateBackupOptions,
   type CreateKeyringOptions,
@@ -76,6 +77,7 @@ export {
   type ExternalResolver,
   type ExternalSlotInit,
   type KeyringOptions,
+  type NewPasswordOptions,
   type OpenOptions,
   type SlotInfo,
   type UnlockWith,

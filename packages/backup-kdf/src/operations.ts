@@ -7,7 +7,7 @@ import type {
   BackupMetadata,
   CreateBackupOptions,
   EncryptOptions,
-  KeyringOptions,
+  NewPasswordOptions,
   OpenOptions,
   UnlockWith,
 } from './options.js';
@@ -62,7 +62,7 @@ export async function changeBackupPassword(
   source: ByteSource,
   current: UnlockWith,
   newPassword: string,
-  options: OpenOptions & Pick<KeyringOptions, 'minPasswordLength' | 'argon2'> = {},
+  options: OpenOptions & NewPasswordOptions = {},
 ): Promise<{ keyring: BackupKeyring; output: ByteStream }> {
   return BackupKeyring.changePasswordOf(source, current, newPassword, options);
 }

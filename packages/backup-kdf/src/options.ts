@@ -2,8 +2,15 @@
  * The public options and shapes of backup-kdf's operations (what callers pass and get back), and the
  * checks of the two options validated before any KDF runs.
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
-import { ARGON2_FORMAT_LIMITS, type Argon2Params, type Argon2Provider } from './argon2.js';
+import { type CryptoProvider, copyBytes } from '@e2ee-kit/core';
+import {
+  ARGON2_FORMAT_LIMITS,
+  type Argon2Params,
+  type Argon2Provider,
+  argon2WorkCap,
+  checkCreationParams,
+  DEFAULT_ARGON2_PARAMS,
+} from './argon2.js';
 import type { AttemptPolicy } from './attempts.js';
 import { MAX_EXTERNAL_DATA, type Suite } from './format.js';
 import type { RecoveryKey } from './recovery-key.js';
@@ -49,7 +56,26 @@ export interface CryptoOptions {
   argon2Provider?: Argon2Provider;
 }
 
-export interface KeyringOptions extends CryptoOptions {
+/**
+ * The caps on a password slot's Argon2 cost. Readers refuse slots above them before any KDF runs;
+ * creation refuses parameters above them, so a backup is never made that its readers refuse by
+ * default. A file made with a raised cap opens only where the reader raises it too.
+ */
+export interface Argon2Caps {
+  /**
+   * Highest Argon2 memory (default 256 MiB, `DEFAULT_MAX_ARGON2_MEMORY_KIB`: what the phone guidance
+   * allows). Files made with more need this raised explicitly, up to the format's 1 GiB.
+   */
+  maxArgon2MemoryKiB?: number;
+  /**
+   * Highest Argon2 work m (KiB) × t (default `DEFAULT_MAX_ARGON2_WORK` = 64 MiB × 10 passes, what
+   * the phone guidance allows; when `maxArgon2MemoryKiB` is given, that × 10). Up to the format's
+   * 1 GiB × 10.
+   */
+  maxArgon2Work?: number;
+}
+
+export interface KeyringOptions extends CryptoOptions, Argon2Caps {
   /** Minimum password length in code points after NFKC (default 8, never below 6). */
   minPasswordLength?: number;
   /** Argon2id parameters for password slots (default m = 64 MiB, t = 3, p = 4; floor m = 19 MiB, t = 2, p = 1). */
@@ -70,22 +96,16 @@ export interface EncryptOptions {
   chunkSize?: number;
 }
 
-export interface OpenOptions extends CryptoOptions {
+export interface OpenOptions extends CryptoOptions, Argon2Caps {
   /** Attempt limiting (default: 5 strikes with escalating waits, in memory). */
   attempts?: AttemptPolicy;
-  /**
-   * Refuse password slots asking for more Argon2 memory than this, before any KDF runs (default
-   * 256 MiB, `DEFAULT_MAX_ARGON2_MEMORY_KIB`: what the phone guidance allows). Files made with more
-   * need this raised explicitly, up to the format's 1 GiB.
-   */
-  maxArgon2MemoryKiB?: number;
-  /**
-   * Refuse password slots asking for more Argon2 work m (KiB) × t than this, before any KDF runs
-   * (default `DEFAULT_MAX_ARGON2_WORK` = 64 MiB × 10 passes, what the phone guidance allows; when
-   * `maxArgon2MemoryKiB` is given, that × 10). Up to the format's 1 GiB × 10.
-   */
-  maxArgon2Work?: number;
 }
+
+/** What setting a new password takes (`changePassword`, `changeBackupPassword`). */
+export type NewPasswordOptions = Pick<
+  KeyringOptions,
+  'minPasswordLength' | 'argon2' | 'maxArgon2MemoryKiB' | 'maxArgon2Work'
+>;
 
 /**
  * The reader's default Argon2 memory cap: 256 MiB, the most the phone guidance ever allows, so a
@@ -106,8 +126,36 @@ export function argon2MemoryCap(option: number | undefined): number {
   return option;
 }
 
+/**
+ * The Argon2 parameters of a new password slot (default `DEFAULT_ARGON2_PARAMS`), checked before any
+ * KDF runs: within the format, not below the floor, and within the caps readers apply (`RangeError`
+ * naming the option that raises the cap).
+ */
+export function newSlotParams(options: Argon2Caps & { argon2?: Argon2Params | undefined }): Argon2Params {
+  const p = checkCreationParams(options.argon2 ?? DEFAULT_ARGON2_PARAMS);
+  const memoryCap = argon2MemoryCap(options.maxArgon2MemoryKiB);
+  const workCap = argon2WorkCap(options.maxArgon2Work, options.maxArgon2MemoryKiB, 'maxArgon2Work');
+  const over = (what: string, cap: number, option: string) =>
+    new RangeError(
+      `argon2 ${what} is above ${cap}, the most readers accept unless they raise ${option}: ` +
+        `pass the same ${option} here and when opening`,
+    );
+  if (p.memoryKiB > memoryCap) throw over('memory (KiB)', memoryCap, 'maxArgon2MemoryKiB');
+  if (p.memoryKiB * p.iterations > workCap) throw over('work m (KiB) × t', workCap, 'maxArgon2Work');
+  return p;
+}
+
+/**
+ * An external slot at creation, checked and copied when the call is made: its bytes are the
+ * caller's (often a reused buffer), and they are read only once earlier slots' KDFs have run.
+ */
+export function copyExternal(e: ExternalSlotInit): Required<ExternalSlotInit> {
+  checkExternal(e);
+  return { type: e.type, data: copyBytes(e.data ?? new Uint8Array(0)), secret: copyBytes(e.secret) };
+}
+
 /** An external slot at creation, checked before any KDF runs. */
-export function checkExternal(e: ExternalSlotInit): void {
+function checkExternal(e: ExternalSlotInit): void {
   if (e === null || typeof e !== 'object') throw new TypeError('external slot must be an object');
   if (!Number.isInteger(e.type) || e.type < 0x80 || e.type > 0xff)
     throw new RangeError('external slot type must be 0x80…0xFF');

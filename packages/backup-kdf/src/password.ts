@@ -48,7 +48,8 @@ export const BLANK_RANGES: readonly (readonly [number, number])[] = [
   [0xe0000, 0xe0fff],
 ];
 
-function isBlankCodePoint(cp: number): boolean {
+/** Whether a code point is in `BLANK_RANGES` (white space, a control, or invisible). */
+export function isBlankCodePoint(cp: number): boolean {
   for (const [lo, hi] of BLANK_RANGES) {
     if (cp < lo) return false;
     if (cp <= hi) return true;

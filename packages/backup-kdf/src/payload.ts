@@ -13,7 +13,6 @@ import {
   MIN_CHUNK_LOG2,
   type Suite,
 } from './format.js';
-import { payloadKey } from './key-hierarchy.js';
 import type { ByteReader } from './stream.js';
 
 /** Chunks in flight at once while encrypting or decrypting (keeps a thread-pooled AEAD busy). */
@@ -36,6 +35,13 @@ function chunkAead(p: CryptoProvider, suite: Suite, direction: 'seal' | 'open') 
   if (suite === 'aes-256-gcm') return direction === 'seal' ? p.aes256GcmEncrypt : p.aes256GcmDecrypt;
   return direction === 'seal' ? p.chacha20Poly1305Encrypt : p.chacha20Poly1305Decrypt;
 }
+
+const invalidChunk = (index: number) =>
+  new BackupPayloadError(
+    BackupErrorCode.ChunkInvalid,
+    'backup chunk does not authenticate (modified, cut short, or from another file)',
+    index,
+  );
 
 /** `EncryptOptions.chunkSize` as the format's log2 (default 64 KiB). */
 export function chunkLog2Of(chunkSize: number | undefined): number {
@@ -131,15 +137,18 @@ export async function* sealPayload(
   }
 }
 
-/** The plaintext chunks of one file whose header and slots were verified, each released once it authenticated. */
+/**
+ * The plaintext chunks of one file whose header and slots were verified, each released once it
+ * authenticated, opened under its payload `key` (derived by the caller from its copy of the data key,
+ * see `BackupKeyring.decrypt`; wiped when done).
+ */
 export async function* openPayload(
   p: CryptoProvider,
-  dek: Uint8Array,
+  key: Uint8Array,
   reader: ByteReader,
   header: FileHeader,
 ): AsyncGenerator<Uint8Array> {
   const { suite } = header;
-  const key = await payloadKey(p, dek, header.fileNonce);
   const aad = await p.sha256(header.bytes);
   const full = 2 ** header.chunkLog2 + 16;
   const openChunk = chunkAead(p, suite, 'open');
@@ -152,12 +161,7 @@ export async function* openPayload(
       throw err;
     }
   };
-  const invalid = (index: number) =>
-    new BackupPayloadError(
-      BackupErrorCode.ChunkInvalid,
-      'backup chunk does not authenticate (modified, cut short, or from another file)',
-      index,
-    );
+  const invalid = invalidChunk;
   const diagnose = async (data: Uint8Array, index: number, atEnd: boolean): Promise<E2eeError> => {
     if (data.length === 0) {
       return new BackupPayloadError(BackupErrorCode.Truncated, 'backup payload is missing', index);
@@ -237,5 +241,58 @@ export async function* openPayload(
     });
   } finally {
     wipe(key); // also when the consumer stops early or a chunk fails (see sealPayload)
+  }
+}
+
+/**
+ * The payload bytes of a verified file, copied unchanged (`rewriteSlots`, `changeBackupPassword`),
+ * with its last chunk checked under the payload `key` (wiped when done): a source that ends early
+ * or runs on would otherwise give a copy that completes and is just as broken — and an app finishing
+ * a password change replaces the good file with it. One AEAD call or two, whatever the file's size;
+ * damage inside earlier chunks is copied as it is (reading the file reports it).
+ */
+export async function* copyPayload(
+  p: CryptoProvider,
+  key: Uint8Array,
+  reader: ByteReader,
+  header: FileHeader,
+): AsyncGenerator<Uint8Array> {
+  try {
+    const full = 2 ** header.chunkLog2 + 16;
+    const aad = await p.sha256(header.bytes);
+    const openChunk = chunkAead(p, header.suite, 'open');
+    const opens = async (data: Uint8Array, index: number, final: boolean): Promise<Uint8Array | undefined> =>
+      openChunk.call(p, key, chunkNonce(index, final), data, aad).catch((err: unknown) => {
+        if (err instanceof VerificationError) return undefined;
+        throw err;
+      });
+    // Read chunk by chunk (reads are exact until the end), holding back the one that may be last.
+    let index = 0;
+    let held = await reader.read(full);
+    for (let next = await reader.read(full); next.length > 0; next = await reader.read(full)) {
+      yield held;
+      held = next;
+      index++;
+    }
+    if (held.length === 0)
+      throw new BackupPayloadError(BackupErrorCode.Truncated, 'backup payload is missing', 0);
+    const plain = await opens(held, index, true);
+    if (plain === undefined) {
+      const inner = await opens(held, index, false);
+      if (inner === undefined) throw invalidChunk(index);
+      wipe(inner);
+      throw new BackupPayloadError(
+        BackupErrorCode.Truncated,
+        'backup ends before its final chunk',
+        index + 1,
+      );
+    }
+    wipe(plain);
+    if (index > 0 && plain.length === 0) {
+      throw new BackupFormatError(BackupErrorCode.Malformed, 'empty final chunk after other chunks', 'chunk');
+    }
+    yield held;
+  } finally {
+    wipe(key);
   }
 }

@@ -18,6 +18,7 @@
 import { fromHex, redact, utf8 } from '@e2ee-kit/core';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { BackupErrorCode, InvalidRecoveryKeyError } from './errors.js';
+import { isBlankCodePoint } from './password.js';
 
 export const RECOVERY_KEY_DIGITS = 64;
 const KEY_DIGITS = 58;
@@ -189,9 +190,22 @@ export type RecoveryKeyCheck =
       readonly suggestion?: RecoveryKeySuggestion;
     };
 
-function canonicalDigits(text: string): string | undefined {
+/**
+ * A typed or pasted key without what separates or decorates it: after NFKC (full-width digits),
+ * drops hyphens, underscores, dots and everything `isBlankCodePoint` covers — white space, and the
+ * invisible characters chat apps and web pages paste along (zero-width spaces and joiners, word
+ * joiners, soft hyphens, BOM, bidi marks). None of them can be part of a key.
+ */
+function keyCharacters(text: string): string {
   if (typeof text !== 'string') throw new TypeError('recovery key must be a string');
-  const s = text.normalize('NFKC').replace(/[\s\-_.]/gu, '');
+  let out = '';
+  for (const ch of text.normalize('NFKC'))
+    if (!isBlankCodePoint(ch.codePointAt(0) as number) && !'-_.'.includes(ch)) out += ch;
+  return out;
+}
+
+function canonicalDigits(text: string): string | undefined {
+  const s = keyCharacters(text);
   return /^[0-9]{64}$/.test(s) ? s : undefined;
 }
 
@@ -221,7 +235,7 @@ function findSuggestion(d: string): RecoveryKeySuggestion | undefined {
 }
 
 /**
- * Checks a typed 64-digit key (spaces, hyphens and full-width digits allowed) without throwing.
+ * Checks a typed 64-digit key (spaces, hyphens, invisible characters and full-width digits allowed) without throwing.
  * On a checksum failure, offers a correction when exactly one single-digit change or adjacent swap
  * makes it valid. Never counts as an unlock attempt.
  */
@@ -239,7 +253,7 @@ export function parseRecoveryKey(text: string): RecoveryKey {
   if (d === undefined) {
     throw new InvalidRecoveryKeyError(
       BackupErrorCode.RecoveryKeyFormat,
-      'a recovery key has 64 digits (0-9); spaces and hyphens are ignored',
+      'a recovery key has 64 digits (0-9); spaces, hyphens and invisible characters are ignored',
     );
   }
   if (!isValidDigits(d)) {
@@ -256,11 +270,7 @@ export function parseRecoveryKey(text: string): RecoveryKey {
  * Typos in such a key can only show up as a failed unlock.
  */
 export function importHexRecoveryKey(text: string): RecoveryKey {
-  if (typeof text !== 'string') throw new TypeError('recovery key must be a string');
-  const s = text
-    .normalize('NFKC')
-    .replace(/[\s\-_.]/gu, '')
-    .toLowerCase();
+  const s = keyCharacters(text).toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(s)) {
     throw new InvalidRecoveryKeyError(
       BackupErrorCode.RecoveryKeyFormat,

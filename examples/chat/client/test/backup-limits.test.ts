@@ -55,6 +55,9 @@ it.each(hostile)(
       password: 'long enough password',
       argon2,
       argon2Provider: fakeArgon2,
+      // The attacker's backup: made above the readers' default caps on purpose (backup-kdf refuses
+      // to create one without this opt-in).
+      maxArgon2MemoryKiB: 1024 * 1024,
     });
     const file = await made.output.bytes();
     made.keyring.destroy();
