@@ -174,9 +174,10 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
       // refuses a second tab or process sending from the same chain state, which would reuse a key.
       const deferred: (() => void)[] = [];
-      const out = await transaction((tx) =>
-        encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred),
-      );
+      const out = await transaction((tx) => {
+        deferred.length = 0; // a store may run this again after discarding an attempt: only the last counts
+        return encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred);
+      });
       runAfterCommit(deferred);
       return out;
     });
@@ -222,6 +223,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       const deferred: (() => void)[] = [];
       const inTx = () =>
         transaction(async (tx) => {
+          deferred.length = 0; // as in encrypt: what a discarded attempt queued never happened
           const ctx: ProtocolContext = { ...this.#ctx, store: tx.protocol };
           const run: DecryptRun = {
             preKeyLock: (fn) => fn(), // held around the whole transaction, below
