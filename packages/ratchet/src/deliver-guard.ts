@@ -73,23 +73,27 @@ export function runGuarded<T>(
   const refusal = (why: string) => new E2eeError(RatchetErrorCode.ReentrantCall, why);
   if (delivering && holds(delivering, locks, keys)) return Promise.reject(refusal('called from deliver'));
   const blocking = [...running].filter((d) => holds(d, locks, keys));
-  if (blocking.length === 0) return locks.run(key, fn);
+  // Always a promise of our own: an app's lock manager whose `run` throws (or returns a bare value)
+  // makes the call reject, never throw out of a method that returns a promise.
   return new Promise<T>((resolve, reject) => {
     // 0 waiting, 1 running, 2 refused (then the lock, once granted, is handed straight on).
     let state = 0;
-    const timer = setTimeout(() => {
-      if (state === 0 && blocking.some((d) => running.has(d))) {
-        state = 2;
-        reject(refusal('waited for a deliver that holds this lock'));
-      }
-    }, DELIVER_WAIT_LIMIT_MS);
-    locks
-      .run(key, () => {
+    const timer =
+      blocking.length === 0
+        ? undefined
+        : setTimeout(() => {
+            if (state === 0 && blocking.some((d) => running.has(d))) {
+              state = 2;
+              reject(refusal('waited for a deliver that holds this lock'));
+            }
+          }, DELIVER_WAIT_LIMIT_MS);
+    Promise.resolve(
+      locks.run(key, () => {
         clearTimeout(timer);
         if (state === 2) return Promise.resolve(undefined as T);
         state = 1;
         return fn();
-      })
-      .then(resolve, reject);
+      }),
+    ).then(resolve, reject);
   });
 }
