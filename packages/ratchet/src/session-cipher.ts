@@ -213,7 +213,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       return this.#locked(
         () =>
           decryptMessage(this.#ctx, type, body, {
-            preKeyLock: (fn) => this.#locks.run(PREKEY_STATE_LOCK, fn),
+            preKeyLock: (fn) => runGuarded(this.#locks, PREKEY_STATE_LOCK, fn),
             deliver: deliverTo?.(tx),
           }),
         type === 'prekey',
@@ -238,7 +238,8 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
         });
       // A PreKey message may consume a one-time pre-key that a copy from another address also names:
       // the pre-key lock is held until the commit, so the later decrypt reads the key already gone.
-      const result = await (type === 'prekey' ? this.#locks.run(PREKEY_STATE_LOCK, inTx) : inTx());
+      // Guarded too: the address lock may be free while a running PreKey deliver holds this one.
+      const result = await (type === 'prekey' ? runGuarded(this.#locks, PREKEY_STATE_LOCK, inTx) : inTx());
       runAfterCommit(deferred);
       return result;
     }, type === 'prekey');

@@ -16,6 +16,14 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }));
 afterEach(() => void vi.useRealTimers());
 
+/** 'resolved', or the code of the error `p` rejects with. */
+function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code,
+  );
+}
+
 /** A promise and the function that resolves it: `reached()` marks a point in a deliver. */
 function signal(): { reached: () => void; wait: Promise<void> } {
   let reached!: () => void;
@@ -39,10 +47,7 @@ it('deliver that stores the message, then awaits encrypt(receipt) on the same ad
       await bobToAlice.encrypt(utf8('receipt'));
     },
   });
-  const outcome = decrypting.then(
-    () => 'resolved',
-    (e: { code?: string }) => e.code,
-  );
+  const outcome = codeOf(decrypting);
   await receipt.wait;
   expect(stored).toEqual(['ping']); // deliver is waiting for its encrypt
   await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
@@ -101,10 +106,7 @@ it("PreKeyManager calls from a PreKey message's deliver: refused at once when di
       await manager.maintain(counts);
     },
   });
-  const outcome = decrypting.then(
-    () => 'resolved',
-    (e: { code?: string }) => e.code,
-  );
+  const outcome = codeOf(decrypting);
   await refill.wait;
   await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
   expect(await outcome).toBe('REENTRANT_CALL');
@@ -143,4 +145,31 @@ it("another task's call during a slow deliver waits for it and is not refused", 
   expect(vi.getTimerCount()).toBe(0);
   expect(text((await aliceToBob.decrypt(sent)).plaintext)).toBe('typed meanwhile');
   expect(alice.address.name).toBe('alice');
+});
+
+it("a PreKey message's deliver that awaits another address's PreKey decrypt: refused after the limit, not a hang", async () => {
+  const alice = await createTestParty('alice', 1);
+  const bob = await createTestParty('bob', 1);
+  const carol = await createTestParty('carol', 1);
+  const fromAlice = alice.cipher(bob);
+  await fromAlice.initiate(await bob.bundle());
+  const first = await fromAlice.encrypt(utf8('from alice'));
+  const fromCarol = carol.cipher(bob);
+  await fromCarol.initiate(await bob.bundle());
+  const carolFirst = await fromCarol.encrypt(utf8('from carol'));
+  // Carol's address lock is free: the wait is for the pre-key lock, which alice's decrypt holds.
+  const inner = signal();
+  const decrypting = bob.cipher(alice).decrypt(first, {
+    deliver: async () => {
+      await Promise.resolve();
+      inner.reached();
+      await bob.cipher(carol).decrypt(carolFirst);
+    },
+  });
+  const outcome = codeOf(decrypting);
+  await inner.wait;
+  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
+  expect(await outcome).toBe('REENTRANT_CALL');
+  // Carol's message was never decrypted: it still can be.
+  expect(text((await bob.cipher(carol).decrypt(carolFirst)).plaintext)).toBe('from carol');
 });
