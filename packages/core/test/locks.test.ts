@@ -79,6 +79,23 @@ describe('WebLocksManager', () => {
     expect(callbacks).toBe(43); // each fn ran exactly once
   });
 
+  it("refuses a prefix that would let a lock name start with '-' (reserved by Web Locks) when made", async () => {
+    // What navigator.locks does with such a name (Web Locks spec, request() step 6): reject with a
+    // DOMException — untyped, and only once a cipher is already in use.
+    const spec: WebLocksLike = {
+      request: async (name, _options, cb) => {
+        if (name.startsWith('-')) throw new DOMException('reserved lock name', 'NotSupportedError');
+        return cb();
+      },
+    };
+    for (const prefix of ['', '-', '-db:']) {
+      expect(() => new WebLocksManager({ locks: spec, prefix })).toThrow(RangeError);
+    }
+    // Any other prefix keeps every key clear of the reserved names, '-' first in a key included.
+    const m = new WebLocksManager({ locks: spec, prefix: 'db1:' });
+    expect(await m.run('-alice.1', async () => 'ok')).toBe('ok');
+  });
+
   it('is feature-detected: a TypeError where navigator.locks is missing', () => {
     const nav = (globalThis as { navigator?: { locks?: unknown } }).navigator;
     if (nav?.locks) return; // a runtime with Web Locks: covered by the Chromium test

@@ -43,9 +43,11 @@ export const RatchetErrorCode = {
    */
   LastResortKyberPreKeyExhausted: 'LAST_RESORT_KYBER_PREKEY_EXHAUSTED',
   /**
-   * A `SessionCipher` call made from inside a `decrypt`'s `deliver` callback for a lock that decrypt
-   * holds (the same address; any PreKey decrypt while a PreKey message is delivered): it would wait
-   * for the decrypt, which waits for the callback. Make the call once `decrypt` has resolved.
+   * A `SessionCipher` or `PreKeyManager` call made from inside a `decrypt`'s `deliver` callback for a
+   * lock that decrypt holds (the same address; any PreKey decrypt or pre-key operation while a PreKey
+   * message is delivered): it would wait for the decrypt, which waits for the callback. Refused at
+   * once when made directly, or after waiting 10 s for a callback that is still running. Make the
+   * call once `decrypt` has resolved.
    */
   ReentrantCall: 'REENTRANT_CALL',
 } as const;

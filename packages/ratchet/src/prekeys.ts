@@ -7,6 +7,7 @@
 import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
 import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { resolveRatchetProvider } from './default-provider.js';
+import { runGuarded } from './deliver-guard.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
 import {
@@ -333,7 +334,7 @@ export class PreKeyManager {
    * e2ee-kit stores) refuses a second context that allocated the same ids without the shared lock.
    */
   #locked<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
-    return this.#locks.run(PREKEY_STATE_LOCK, () => {
+    return runGuarded(this.#locks, PREKEY_STATE_LOCK, () => {
       const transaction = transactionOf(this.#store);
       return transaction === undefined ? fn(this.#store) : transaction((tx) => fn(tx.protocol));
     });

@@ -20,8 +20,8 @@ import { CiphertextMessageType } from './constants.js';
 import type { ProtocolContext } from './context.js';
 import { type DecryptRun, decryptMessage } from './decrypt.js';
 import { resolveRatchetProvider } from './default-provider.js';
+import { runDeliver, runGuarded } from './deliver-guard.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
-import { RatchetErrorCode } from './errors.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { SessionRecord } from './records/session-record.js';
@@ -86,9 +86,11 @@ export interface DecryptOptions<Tx> {
    * Kyber pre-key marked used stays so.
    *
    * It runs under this decrypt's locks: a `SessionCipher` call for the same address (or any PreKey
-   * decrypt, inside a PreKey message's callback) made from it would wait for the decrypt — made
-   * directly it fails with `REENTRANT_CALL`, made after another await it hangs. Reply once `decrypt`
-   * has resolved.
+   * decrypt or `PreKeyManager` call, inside a PreKey message's callback) made from it would wait for
+   * the decrypt. Made directly it fails at once with `REENTRANT_CALL`; made after another await it
+   * cannot be told from another task's call (which must just wait), so it waits — and fails with
+   * `REENTRANT_CALL` if this callback is still running 10 s later. Reply
+   * once `decrypt` has resolved.
    */
   deliver?: (message: DecryptedMessage, tx: Tx) => Promise<void> | void;
 }
@@ -123,13 +125,6 @@ export function messageTypeFromNumber(type: number): WireMessageType {
   if (type === CiphertextMessageType.Whisper) return 'whisper';
   throw new RangeError('message type must be 2 (whisper) or 3 (prekey)');
 }
-
-/**
- * The locks held by the decrypt whose `deliver` callback is running synchronously right now. JavaScript
- * runs one thing at a time, so a cipher call made while this is set comes from that callback: taking
- * one of these locks would wait for the decrypt, which waits for the callback — refused instead.
- */
-let delivering: { readonly locks: LockManager; readonly key: string; readonly preKey: boolean } | undefined;
 
 export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   readonly remoteAddress: Address;
@@ -179,9 +174,10 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
       // refuses a second tab or process sending from the same chain state, which would reuse a key.
       const deferred: (() => void)[] = [];
-      const out = await transaction((tx) =>
-        encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred),
-      );
+      const out = await transaction((tx) => {
+        deferred.length = 0; // a store may run this again after discarding an attempt: only the last counts
+        return encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred);
+      });
       runAfterCommit(deferred);
       return out;
     });
@@ -209,22 +205,15 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       throw new TypeError('options.deliver must be a function');
     const deliverTo =
       deliver &&
-      ((tx: TransactionOf<S>) => (m: DecryptedMessage) => {
-        const outer = delivering;
-        delivering = { locks: this.#locks, key: this.#lockKey, preKey: type === 'prekey' };
-        try {
-          return deliver(m, tx);
-        } finally {
-          delivering = outer;
-        }
-      });
+      ((tx: TransactionOf<S>) => (m: DecryptedMessage) =>
+        runDeliver(this.#locks, this.#lockKey, type === 'prekey', () => deliver(m, tx)));
     const transaction = transactionOf(this.#ctx.store);
     if (transaction === undefined) {
       const tx = { protocol: this.#ctx.store } as TransactionOf<S>;
       return this.#locked(
         () =>
           decryptMessage(this.#ctx, type, body, {
-            preKeyLock: (fn) => this.#locks.run(PREKEY_STATE_LOCK, fn),
+            preKeyLock: (fn) => runGuarded(this.#locks, PREKEY_STATE_LOCK, fn),
             deliver: deliverTo?.(tx),
           }),
         type === 'prekey',
@@ -234,6 +223,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       const deferred: (() => void)[] = [];
       const inTx = () =>
         transaction(async (tx) => {
+          deferred.length = 0; // as in encrypt: what a discarded attempt queued never happened
           const ctx: ProtocolContext = { ...this.#ctx, store: tx.protocol };
           const run: DecryptRun = {
             preKeyLock: (fn) => fn(), // held around the whole transaction, below
@@ -248,7 +238,8 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
         });
       // A PreKey message may consume a one-time pre-key that a copy from another address also names:
       // the pre-key lock is held until the commit, so the later decrypt reads the key already gone.
-      const result = await (type === 'prekey' ? this.#locks.run(PREKEY_STATE_LOCK, inTx) : inTx());
+      // Guarded too: the address lock may be free while a running PreKey deliver holds this one.
+      const result = await (type === 'prekey' ? runGuarded(this.#locks, PREKEY_STATE_LOCK, inTx) : inTx());
       runAfterCommit(deferred);
       return result;
     }, type === 'prekey');
@@ -311,10 +302,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
 
   /** `preKey`: the call may take the pre-key lock too (a PreKey decrypt). */
   #locked<T>(fn: () => Promise<T>, preKey = false): Promise<T> {
-    const d = delivering;
-    if (d?.locks === this.#locks && (d.key === this.#lockKey || (preKey && d.preKey)))
-      return Promise.reject(new E2eeError(RatchetErrorCode.ReentrantCall, 'called from deliver'));
-    return this.#locks.run(this.#lockKey, fn);
+    return runGuarded(this.#locks, this.#lockKey, fn, preKey ? [PREKEY_STATE_LOCK] : []);
   }
 
   #inTransaction<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {

@@ -4,19 +4,10 @@
 // leave the store as it was, and not stop a later decrypt. A slow callback only delays later calls.
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { expect, it } from 'vitest';
+import { talking } from './deliver-peers.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-async function talking() {
-  const alice = await createTestParty('alice', 1);
-  const bob = await createTestParty('bob', 1);
-  const bobToAlice = bob.cipher(alice);
-  await bobToAlice.initiate(await alice.bundle());
-  const aliceToBob = alice.cipher(bob);
-  await aliceToBob.decrypt(await bobToAlice.encrypt(utf8('hello')));
-  return { alice, bob, bobToAlice, aliceToBob };
-}
 
 it('deliver calling encrypt for a reply on the same address: REENTRANT_CALL, state unchanged, retry works', async () => {
   const { alice, bob, bobToAlice, aliceToBob } = await talking();

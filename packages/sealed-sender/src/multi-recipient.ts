@@ -86,6 +86,22 @@ function checkRecipient(r: MultiRecipient, i: number): CheckedRecipient {
   return { id, identityKey, deviceIds, registrationIds };
 }
 
+/**
+ * The server's split (libsignal's and ours) refuses a SentMessage naming a ServiceId both as a
+ * recipient and as excluded, or excluded twice ("recipient redundantly encoded as empty"): refused
+ * here, before any key agreement, instead of sealing a message that can never be sent. (A recipient
+ * listed twice is valid: its devices are joined.)
+ */
+function refuseRedundantExclusions(checked: readonly CheckedRecipient[], excludedIds: Uint8Array[]): void {
+  const key = (id: Uint8Array) => String.fromCharCode(...id);
+  const seen = new Set(checked.map((r) => key(r.id)));
+  excludedIds.forEach((id, i) => {
+    const k = key(id);
+    if (seen.has(k)) throw new RangeError(`excluded[${i}] is a recipient or excluded twice`);
+    seen.add(k);
+  });
+}
+
 /** Encrypts `content` once for every recipient device (libsignal's `sealedSenderMultiRecipientEncrypt`). */
 export async function sealMultiRecipientMessage(
   content: UnidentifiedSenderMessageContent,
@@ -102,6 +118,7 @@ export async function sealMultiRecipientMessage(
   // (`Array.from`, not `map`: a hole in a sparse array is checked as `undefined`, not skipped.)
   const checked = Array.from(recipients, checkRecipient);
   const excludedIds = Array.from(excluded, (s) => serviceIdToFixedWidth(s));
+  refuseRedundantExclusions(checked, excludedIds);
   const count = encodeVarint(checked.length + excludedIds.length);
   let size =
     1 +

@@ -1,7 +1,7 @@
 // What the sealers are given and what they produce: every envelope they return is one that `unseal`
 // (and, for a SentMessage, the server's `parse`) accepts, and a recipient list is read once, so a
 // caller changing it while the (asynchronous) seal runs cannot corrupt the message.
-import { IdentityKeyPair, platformProvider } from '@e2ee-kit/core';
+import { IdentityKeyPair, overrideProvider, platformProvider } from '@e2ee-kit/core';
 import {
   MAX_SEALED_MESSAGE_LENGTH,
   type MultiRecipient,
@@ -129,6 +129,43 @@ describe('sealMultiRecipient reads its arguments once', () => {
     expect(parsed.excludedRecipients()).toEqual([CAROL]);
     const opened = await unseal(parsed.messageForRecipient(BOB), bob, { provider });
     expect(opened.serialize()).toEqual(usmc.serialize());
+  });
+
+  it('a ServiceId both a recipient and excluded, or excluded twice, is refused: the server’s split would refuse it', async () => {
+    const usmc = contentOfLength(1000);
+    const bobEntry = {
+      serviceId: BOB,
+      identityKey: bob.publicKey,
+      devices: [{ deviceId: 1, registrationId: 1 }],
+    };
+    let agreements = 0;
+    const counting = overrideProvider(provider, {
+      x25519: (...a) => {
+        agreements++;
+        return provider.x25519(...a);
+      },
+    });
+    for (const excluded of [
+      [BOB],
+      [CAROL, CAROL],
+      [CAROL, CAROL.toUpperCase()],
+      [`PNI:${CAROL}`, `PNI:${CAROL}`],
+    ]) {
+      await expect(
+        sealMultiRecipient(usmc, alice, [bobEntry], { provider: counting, excluded }),
+      ).rejects.toThrow(RangeError);
+    }
+    expect(agreements).toBe(0); // refused before any key agreement
+    // What is still valid: a recipient listed twice (its devices are joined), the ACI and the PNI of
+    // one UUID (two ServiceIds), and each is what the split accepts.
+    const twice = await sealMultiRecipient(usmc, alice, [bobEntry, bobEntry], {
+      provider: counting,
+      excluded: [CAROL, `PNI:${CAROL}`],
+    });
+    expect(agreements).toBeGreaterThan(0); // the counter sees this provider's agreements
+    const parsed = SealedSenderMultiRecipientMessage.parse(twice);
+    expect(parsed.recipients().get(BOB)?.deviceIds).toEqual([1, 1]);
+    expect(parsed.excludedRecipients()).toEqual([CAROL, `PNI:${CAROL}`]);
   });
 
   it('a sparse recipient or excluded list is a TypeError naming the hole, not a malformed message', async () => {

@@ -16,7 +16,8 @@ export interface WebLocksManagerOptions {
   readonly locks?: WebLocksLike;
   /**
    * Prepended to every key so two libraries of one origin do not collide; give each storage its own
-   * prefix (e.g. the database name) when several live in one origin. Default `e2ee-kit:`.
+   * prefix (e.g. the database name) when several live in one origin. Default `e2ee-kit:`. Neither
+   * empty nor starting with '-' (`RangeError`): Web Locks reserves names that start with '-'.
    */
   readonly prefix?: string;
 }
@@ -38,6 +39,10 @@ export class WebLocksManager implements LockManager {
       throw new TypeError('the Web Locks API (navigator.locks) is not available here');
     const prefix = options.prefix ?? 'e2ee-kit:';
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    // Web Locks rejects names starting with '-' (reserved) with a DOMException, at the first call
+    // whose key starts so (an address name may): refused here instead, once, as the app's mistake.
+    if (prefix === '' || prefix[0] === '-')
+      throw new RangeError("prefix must not be empty or start with '-'");
     this.#locks = locks;
     this.#prefix = prefix;
   }
@@ -50,7 +55,7 @@ export class WebLocksManager implements LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     if (typeof key !== 'string') throw new TypeError('key must be a string');
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
-    // Names starting with '-' are reserved by the spec; the prefix keeps ours clear of that.
+    // Names starting with '-' are reserved by the spec; the prefix (checked above) keeps ours clear.
     return this.#locks.request(`${this.#prefix}${key}`, { mode: 'exclusive' }, () => fn());
   }
 }
