@@ -180,6 +180,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             sealedLimits.trackedRecipients,
             sqliteWindows(store.db, 'sealed-failures-per-remote'),
           ),
+          // Not kept in the database: its keys pair a recipient with a sender's address tag.
+          new WindowLimiter(
+            { count: sealedLimits.perRemote, windowMs: sealedLimits.windowMs },
+            sealedLimits.trackedRecipients,
+          ),
         ),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),
         ...deviceRoutes((aci, deviceId) => hub.deviceRemoved(aci, deviceId)),
