@@ -10,6 +10,7 @@ import {
   MAX_ATTACHMENT_BYTES,
   type PhotoMeta,
 } from '@e2ee-kit/chat-client';
+import { checkImageFile, checkImageSize, HEADER_BYTES } from './image-size.js';
 
 const MiB = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
 
@@ -45,6 +46,9 @@ export function attachButton(options: {
     if (file.size > MAX_ATTACHMENT_BYTES) {
       return done(`${file.name} is ${MiB(file.size)}; photos may be at most ${MiB(MAX_ATTACHMENT_BYTES)}`);
     }
+    // Measured from its header before it decodes: a small file can decode to gigabytes.
+    const check = await checkImageFile(file);
+    if ('refused' in check) return done(`${file.name}: ${check.refused}`);
     let meta: PhotoMeta;
     try {
       // Decoding it once proves it is an image this browser can show, and gives its dimensions.
@@ -82,11 +86,12 @@ function objectUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
   const key = `${p.id}:${p.digest}`;
   let url = opened.get(key);
   if (!url) {
-    url = client
-      .openAttachment(p)
-      .then((bytes) =>
-        URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType })),
-      );
+    url = client.openAttachment(p).then((bytes) => {
+      // The sender's bytes, whatever its pointer says: measured before an <img> decodes them.
+      const check = checkImageSize(bytes.subarray(0, HEADER_BYTES));
+      if ('refused' in check) throw new Error(check.refused);
+      return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType }));
+    });
     // A failure is not cached: the next render tries again (the relay may have been unreachable).
     url.catch(() => opened.delete(key));
     opened.set(key, url);
