@@ -12,6 +12,7 @@ import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
 import { h } from './dom.js';
 import { webStorage } from './idb-storage.js';
 import { scanQrImage } from './qr-image.js';
+import { qrSvg } from './svg.js';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -35,7 +36,7 @@ export async function renderLinkThisBrowser(
   }
   const qr = h('div', { class: 'qr', 'data-testid': 'link-qr' });
   // The QR code holds the link text as bytes (ASCII): any scanner reads it back as the same text.
-  qr.innerHTML = safetyNumberQr(utf8(request.uri), { ecc: 'low' }).toSvg();
+  qr.append(qrSvg(safetyNumberQr(utf8(request.uri), { ecc: 'low' }).modules));
   status.textContent = 'Waiting for your other device…';
   el.replaceChildren(
     h(

@@ -4,10 +4,12 @@
  * jsQR), or paste the code as text.
  */
 import type { SafetyNumberView } from '@e2ee-kit/chat-client';
+import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
 import { nav, state } from './app-state.js';
 import { fromHex, h, hex } from './dom.js';
 import { errorText } from './format.js';
 import { type QrScan, scanQrImage } from './qr-image.js';
+import { qrSvg } from './svg.js';
 
 /** `shown`: a comparison result to keep on screen after the re-render that follows a match. */
 export async function renderSafety(
@@ -29,7 +31,8 @@ export async function renderSafety(
     return;
   }
   const qr = h('div', { class: 'qr', 'data-testid': 'safety-qr' });
-  qr.innerHTML = view.qrSvg; // SVG produced locally by @e2ee-kit/safety-number/qr from bytes, not user input
+  // The same QR code as `view.qrSvg`, drawn from its modules with DOM APIs (no markup: Trusted Types).
+  qr.append(qrSvg(safetyNumberQr(view.payload).modules));
   const result = h(
     'p',
     { 'data-testid': 'scan-result', role: 'status', class: shown ? (shown.ok ? 'ok' : 'bad') : '' },
