@@ -10,6 +10,7 @@ import { ChatClient, LinkRequest } from '@e2ee-kit/chat-client';
 import { utf8 } from '@e2ee-kit/core';
 import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
 import { h } from './dom.js';
+import { relayLinkedText } from './format.js';
 import { webStorage } from './idb-storage.js';
 import { scanQrImage } from './qr-image.js';
 import { qrSvg } from './svg.js';
@@ -93,7 +94,7 @@ export function renderDevices(el: HTMLElement, client: ChatClient): void {
             'li',
             { 'data-testid': `device-${d.deviceId}` },
             `Device ${d.deviceId}${d.deviceId === 1 ? ' (primary)' : ''}${d.current ? ' — this browser' : ''}`,
-            h('span', { class: 'status' }, ` linked ${new Date(d.createdAt).toLocaleString()}`),
+            h('span', { class: 'status' }, ` — ${relayLinkedText(d.createdAt)}`),
             !d.current &&
               d.deviceId !== 1 &&
               h(
