@@ -5,6 +5,8 @@
  * decrypted bytes, never the relay's. A photo that fails verification is replaced by a clear text.
  */
 import {
+  AttachmentError,
+  AttachmentErrorCode,
   type AttachmentPointer,
   type ChatClient,
   MAX_ATTACHMENT_BYTES,
@@ -77,6 +79,13 @@ export function attachButton(options: {
   return box;
 }
 
+/** A picture the page will not decode (image-size.ts). */
+class PhotoRefused extends Error {}
+
+const refusedForGood = (err: unknown) =>
+  err instanceof PhotoRefused ||
+  (err instanceof AttachmentError && err.code !== AttachmentErrorCode.Unavailable);
+
 // Decrypted photos by blob id, so re-rendering a conversation neither downloads nor decrypts again.
 // Bounded: the oldest object URL is revoked when the cache is full.
 const CACHE_SIZE = 64;
@@ -89,11 +98,15 @@ function objectUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
     url = client.openAttachment(p).then((bytes) => {
       // The sender's bytes, whatever its pointer says: measured before an <img> decodes them.
       const check = checkImageSize(bytes.subarray(0, HEADER_BYTES));
-      if ('refused' in check) throw new Error(check.refused);
+      if ('refused' in check) throw new PhotoRefused(check.refused);
       return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType }));
     });
-    // A failure is not cached: the next render tries again (the relay may have been unreachable).
-    url.catch(() => opened.delete(key));
+    // Only a failure that may pass is forgotten, so the next render tries again (the relay was
+    // unreachable, or had no such blob yet). An altered blob or a refused picture stays refused:
+    // each new message re-renders the chat, and each try is a download of up to 10 MiB.
+    url.catch((err: unknown) => {
+      if (!refusedForGood(err)) opened.delete(key);
+    });
     opened.set(key, url);
     if (opened.size > CACHE_SIZE) {
       const [oldestKey, oldest] = opened.entries().next().value as [string, Promise<string>];
