@@ -86,13 +86,16 @@ const refusedForGood = (err: unknown) =>
   err instanceof PhotoRefused ||
   (err instanceof AttachmentError && err.code !== AttachmentErrorCode.Unavailable);
 
-// Decrypted photos by blob id, so re-rendering a conversation neither downloads nor decrypts again.
+// Decrypted photos by pointer, so re-rendering a conversation neither downloads nor decrypts again.
 // Bounded: the oldest object URL is revoked when the cache is full.
 const CACHE_SIZE = 64;
 const opened = new Map<string, Promise<string>>();
 
-function objectUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
-  const key = `${p.id}:${p.digest}`;
+/** A blob: URL of the photo `p` names, opened once (exported for its test). */
+export function photoUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
+  // Everything that decides what is shown: another pointer to the same blob (same id and digest)
+  // with a wrong key or another type must neither take this entry nor spoil it.
+  const key = JSON.stringify([p.id, p.digest, p.key, p.contentType]);
   let url = opened.get(key);
   if (!url) {
     url = client.openAttachment(p).then((bytes) => {
@@ -125,7 +128,7 @@ export function photoView(client: ChatClient, pointer: AttachmentPointer): HTMLE
   const box = document.createElement('div');
   box.className = 'photo';
   box.textContent = 'Decrypting photo…';
-  void objectUrl(client, pointer).then(
+  void photoUrl(client, pointer).then(
     (url) => {
       const img = document.createElement('img');
       img.src = url;
