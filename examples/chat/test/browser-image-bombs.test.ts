@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ChatClient } from '../client/src/index.js';
 import { memoryStore } from '../client/src/memory-store.js';
-import { imageSize } from '../web/src/image-size.js';
+import { checkImageFile, imageSize } from '../web/src/image-size.js';
 import { addContact, browserSuite, DESKTOP, openFromList, registerOn } from './browser-harness.js';
 
 const suite = browserSuite('chat image-bomb browser test', { prefix: 'e2ee-chat-bombs-' });
@@ -131,7 +131,7 @@ describe('pictures too large to decode', () => {
       const problems: string[] = [];
       const page = await suite.page('sizes', DESKTOP, problems);
       const files = await page.evaluate(async () => {
-        const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+        const b64 = (b: Uint8Array) => btoa(Array.from(b, (x) => String.fromCharCode(x)).join(''));
         const fromB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
         const canvas = new OffscreenCanvas(37, 23);
         const ctx = canvas.getContext('2d');
@@ -148,11 +148,24 @@ describe('pictures too large to decode', () => {
         const avif = fromB64(
           'AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADybWV0YQAAAAAAAAAoaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAGxpYmF2aWYAAAAADnBpdG0AAAAAAAEAAAAeaWxvYwAAAABEAAABAAEAAAABAAABGgAAAB0AAAAoaWluZgAAAAAAAQAAABppbmZlAgAAAAABAABhdjAxQ29sb3IAAAAAamlwcnAAAABLaXBjbwAAABRpc3BlAAAAAAAAAAIAAAACAAAAEHBpeGkAAAAAAwgICAAAAAxhdjFDgQ0MAAAAABNjb2xybmNseAACAAIAAYAAAAAXaXBtYQAAAAAAAAABAAEEAQKDBAAAACVtZGF0EgAKCBgANogQEAwgMg8f8D///8WfhwB8+ErK42A=',
         );
+        // A JPEG whose frame header comes after 1 MiB of APP1 segments (extended XMP: a phone's
+        // portrait photo keeps its depth map there, before the frame).
+        const jpeg = encoded[1] as Uint8Array<ArrayBuffer>;
+        const app1 = new Uint8Array(65_535 + 2).fill(0x20);
+        app1.set([0xff, 0xe1, 0xff, 0xff]);
+        const parts = [jpeg.subarray(0, 2), ...Array<Uint8Array>(16).fill(app1), jpeg.subarray(2)];
+        const deepJpeg = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          deepJpeg.set(p, at);
+          at += p.length;
+        }
         const out: { name: string; bytes: string; decoded: string }[] = [];
         const named: [string, Uint8Array<ArrayBuffer>, string][] = [
           ['png', encoded[0] as Uint8Array<ArrayBuffer>, 'image/png'],
           ['jpeg', encoded[1] as Uint8Array<ArrayBuffer>, 'image/jpeg'],
           ['webp', encoded[2] as Uint8Array<ArrayBuffer>, 'image/webp'],
+          ['jpeg after 1 MiB of metadata', deepJpeg, 'image/jpeg'],
           ['gif', gif, 'image/gif'],
           ['avif', avif, 'image/avif'],
         ];
@@ -166,10 +179,16 @@ describe('pictures too large to decode', () => {
         }
         return out;
       });
-      const read = files.map(({ name, bytes }) => {
-        const size = imageSize(new Uint8Array(Buffer.from(bytes, 'base64')));
-        return { name, decoded: size ? `${size.width}x${size.height}` : 'not read' };
-      });
+      // Read as the page reads a picked file (checkImageFile) and a received photo (photoUrl's check).
+      const read = await Promise.all(
+        files.map(async ({ name, bytes }) => {
+          const raw = new Uint8Array(Buffer.from(bytes, 'base64'));
+          const size = imageSize(raw);
+          const fromFile = await checkImageFile(new Blob([raw]));
+          expect('size' in fromFile ? fromFile.size : fromFile.refused).toEqual(size);
+          return { name, decoded: size ? `${size.width}x${size.height}` : 'not read' };
+        }),
+      );
       expect(files.map(({ name, decoded }) => ({ name, decoded }))).toEqual(read);
       // Every format was decoded by Chromium (so the comparison above compared real sizes).
       expect(files.every((f) => f.decoded !== 'not decoded')).toBe(true);

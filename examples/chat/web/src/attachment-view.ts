@@ -12,7 +12,7 @@ import {
   MAX_ATTACHMENT_BYTES,
   type PhotoMeta,
 } from '@e2ee-kit/chat-client';
-import { checkImageFile, checkImageSize, HEADER_BYTES } from './image-size.js';
+import { checkImageFile, checkImageSize } from './image-size.js';
 
 const MiB = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
 
@@ -100,7 +100,7 @@ export function photoUrl(client: ChatClient, p: AttachmentPointer): Promise<stri
   if (!url) {
     url = client.openAttachment(p).then((bytes) => {
       // The sender's bytes, whatever its pointer says: measured before an <img> decodes them.
-      const check = checkImageSize(bytes.subarray(0, HEADER_BYTES));
+      const check = checkImageSize(bytes);
       if ('refused' in check) throw new PhotoRefused(check.refused);
       return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType }));
     });

@@ -9,8 +9,16 @@
 /** 25 megapixels (100 MB decoded): a 12 MP phone photo and a 6K screenshot fit, a decoding bomb does not. */
 export const MAX_IMAGE_PIXELS = 25_000_000;
 
-/** How much of a file the header is looked for in (a JPEG's frame header follows its EXIF, ≤ 64 kB per segment). */
-export const HEADER_BYTES = 512 * 1024;
+/**
+ * How much of a file the size is looked for in. A JPEG's frame header follows all its metadata
+ * segments, which can be megabytes (a phone's portrait photo keeps its depth map in extended XMP
+ * there): 16 MiB covers every photo the client may send (10 MiB) whole, and bounds what a picked
+ * QR image costs to read.
+ */
+export const HEADER_BYTES = 16 * 1024 * 1024;
+
+/** An AVIF's `ispe` boxes are in its `meta` box, at the start: searched for in this much only. */
+const AVIF_META_BYTES = 512 * 1024;
 
 export interface ImageSize {
   readonly width: number;
@@ -94,7 +102,7 @@ function avif(b: Uint8Array): ImageSize | undefined {
   for (let i = 8; i + 4 <= ftypEnd; i += 4) brand ||= ascii(b, i, 'avif') || ascii(b, i, 'avis');
   if (!brand) return undefined;
   let size: ImageSize | undefined;
-  for (let i = ftypEnd; i + 20 <= b.length; i++) {
+  for (let i = ftypEnd; i + 20 <= Math.min(b.length, AVIF_META_BYTES); i++) {
     if (!ascii(b, i, 'ispe')) continue;
     const width = be32(b, i + 8);
     const height = be32(b, i + 12);
