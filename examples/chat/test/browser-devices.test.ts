@@ -82,6 +82,15 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       await expect.poll(() => alice.getByTestId('device-2').count(), { timeout: 15_000 }).toBe(1);
       await checkLayout(alice, `${width}-devices-linked`);
       const aliceAci = suite.relay.store.accountByName(aliceName)?.aci ?? '';
+      // The link time is the relay's word (nothing signed carries it): a relay that says the tablet
+      // was linked in 2001 is shown as saying so, not as a fact.
+      suite.relay.store.db
+        .prepare('UPDATE devices SET created_at = ? WHERE aci = ? AND device_id = 2')
+        .run(Date.UTC(2001, 0, 2), aliceAci);
+      await openFromList(alice, 'open-devices');
+      await expect
+        .poll(() => alice.getByTestId('device-2').textContent(), { timeout: 15_000 })
+        .toMatch(/the relay says it was linked .*2001/);
       expect(suite.relay.store.deviceIds(aliceAci)).toEqual([1, 2]);
 
       // Bob writes once: both of Alice's devices read it. Contacts are the account's: the one Alice

@@ -11,7 +11,9 @@ import {
   addContact,
   browserSuite,
   checkLayout,
+  messages,
   openFromList,
+  say,
   solidPng,
   type Viewport,
   WIDTHS,
@@ -76,6 +78,19 @@ describe.each(WIDTHS)('at a %s width', (width, viewport) => {
       // The first photo is still shown; the altered one produced no image at all.
       expect(await shown(bob)).toEqual(['7x5']);
       await checkLayout(bob, `${width}-photo-refused`);
+      // Every new message re-renders the chat: a photo refused for good (altered, here) is not
+      // downloaded and decrypted again each time — the relay could otherwise make each render
+      // fetch up to 10 MiB per such photo.
+      const downloads: string[] = [];
+      bob.on('request', (r) => {
+        if (r.method() === 'GET' && r.url().includes('/v1/attachments/')) downloads.push(r.url());
+      });
+      for (const text of ['one more', 'and another']) await say(alice, text);
+      await expect.poll(() => messages(bob), { timeout: 15_000 }).toEqual(['one more', 'and another']);
+      await expect
+        .poll(() => bob.getByTestId('photo-error').textContent(), { timeout: 15_000 })
+        .toMatch(/^This photo is not shown: the photo was altered/);
+      expect(downloads).toEqual([]);
 
       // A file that is not an image is refused in the page, before anything is uploaded.
       const before = (

@@ -297,15 +297,32 @@ export class RelayStore {
 
   // --- envelopes -----------------------------------------------------------------------------
 
-  /** Queues every message or none: an unknown recipient device or a full queue rejects the batch. */
-  enqueue(fromAci: string, fromDevice: number, messages: readonly OutgoingMessage[], now: number): number[] {
+  /**
+   * Queues every message or none: an unknown recipient device or a full queue rejects the batch.
+   * `sealedShare`: for sealed envelopes (no sender), the submitting remote's tag; the sender quota
+   * counts that remote's sealed envelopes for the device instead of one shared "no sender" count.
+   */
+  enqueue(
+    fromAci: string,
+    fromDevice: number,
+    messages: readonly OutgoingMessage[],
+    now: number,
+    sealedShare?: Uint8Array,
+  ): number[] {
     return this.db.transaction(() => {
       const exists = this.db.prepare('SELECT 1 FROM devices WHERE aci = ? AND device_id = ?');
       const queued = this.db.prepare(
         'SELECT count(*) AS n FROM envelopes WHERE to_aci = ? AND to_device = ?',
       );
-      const fromSender = this.db.prepare(
-        'SELECT count(*) AS n FROM envelopes WHERE to_aci = ? AND to_device = ? AND from_aci = ?',
+      const fromSender = sealedShare
+        ? this.db.prepare(
+            'SELECT count(*) AS n FROM sealed_shares WHERE to_aci = ? AND to_device = ? AND share = ?',
+          )
+        : this.db.prepare(
+            'SELECT count(*) AS n FROM envelopes WHERE to_aci = ? AND to_device = ? AND from_aci = ?',
+          );
+      const share = this.db.prepare(
+        'INSERT INTO sealed_shares (envelope_id, to_aci, to_device, share) VALUES (?, ?, ?, ?)',
       );
       const insert = this.db.prepare(
         'INSERT INTO envelopes (to_aci, to_device, from_aci, from_device, type, body, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -319,7 +336,7 @@ export class RelayStore {
         if (n >= this.limits.maxQueuedPerDevice) {
           throw new StoreConflict('queue_full', 'the recipient device has too many undelivered messages');
         }
-        const mine = fromSender.get(m.to, m.deviceId, fromAci) as { n: number };
+        const mine = fromSender.get(m.to, m.deviceId, sealedShare ?? fromAci) as { n: number };
         if (mine.n >= this.limits.maxQueuedPerSender) {
           throw new StoreConflict(
             'sender_quota',
@@ -327,6 +344,7 @@ export class RelayStore {
           );
         }
         const r = insert.run(m.to, m.deviceId, fromAci, fromDevice, m.type, m.body, now);
+        if (sealedShare) share.run(r.lastInsertRowid, m.to, m.deviceId, sealedShare);
         ids.push(Number(r.lastInsertRowid));
       }
       return ids;
@@ -411,6 +429,7 @@ export class RelayStore {
       'prekeys',
       'kyber_prekeys',
       'envelopes',
+      'sealed_shares',
       'idempotency',
       'backups',
       'backup_slots',

@@ -82,6 +82,8 @@ const MIME: Record<string, string> = {
  * else), nor send anything anywhere but the relay (connect-src 'self' covers its same-origin
  * WebSocket), nor be framed by another site (frame-ancestors). Photos are decrypted into blob: URLs;
  * the QR codes are inline SVG without style attributes, so styles come from the stylesheet only.
+ * Trusted Types with no policy allowed: no string reaches innerHTML or another HTML or script sink
+ * (the page builds every element, SVG included, with DOM APIs), so an injection has no parser.
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -93,6 +95,8 @@ const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
 ].join('; ');
 
 const SECURITY_HEADERS = {
@@ -179,6 +183,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             { count: sealedLimits.failuresPerRemote, windowMs: sealedLimits.windowMs },
             sealedLimits.trackedRecipients,
             sqliteWindows(store.db, 'sealed-failures-per-remote'),
+          ),
+          // Not kept in the database: its keys pair a recipient with a sender's address tag.
+          new WindowLimiter(
+            { count: sealedLimits.perRemote, windowMs: sealedLimits.windowMs },
+            sealedLimits.trackedRecipients,
           ),
         ),
         ...blobRoutes({ ...DEFAULT_BLOB_LIMITS, ...options.blobLimits }),

@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS envelopes (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (to_aci, to_device, id);
 CREATE INDEX IF NOT EXISTS envelopes_by_sender ON envelopes (to_aci, to_device, from_aci);
+-- Which remote's share of the device's queue a sealed envelope counts against: a keyed hash of the
+-- submitting address under a key that lives only in the relay's memory (sealed.ts), never the address.
+CREATE TABLE IF NOT EXISTS sealed_shares (
+  envelope_id INTEGER PRIMARY KEY REFERENCES envelopes(id) ON DELETE CASCADE,
+  to_aci TEXT NOT NULL,
+  to_device INTEGER NOT NULL,
+  share BLOB NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS sealed_shares_by_recipient ON sealed_shares (to_aci, to_device, share);
 CREATE TABLE IF NOT EXISTS idempotency (
   sender TEXT NOT NULL,
   key TEXT NOT NULL,

@@ -11,9 +11,16 @@
  * The sealed endpoint never learns who sends: it checks the access key (constant time) against the
  * recipient's registered one and queues the envelopes with no sender. A wrong or missing key is 401
  * and stores nothing. Attempts are rate-limited per recipient, so the key cannot be guessed online.
+ *
+ * A sealed envelope has no sender to count it by, but it arrives from a remote address: each remote
+ * has its own share of a recipient's window (`perRemote`) and of each device's queue (the store's
+ * `maxQueuedPerSender`), as an account has for identified sends. Otherwise one holder of the access
+ * key fills the one shared "no sender" share, and every genuine sealed message is refused. The
+ * address is never stored for this: shares are keyed by an HMAC of it under a key held in memory
+ * only, so the database cannot be searched for an address (after a restart the tags start anew).
  */
 import { Buffer } from 'node:buffer';
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PublicKey } from '@e2ee-kit/core';
 import type { CertificateAuthority } from './certificates.js';
 import type { RelayStore } from './db.js';
@@ -30,6 +37,11 @@ export const SEALED_KIND = 'sealed';
 export interface SealedLimits {
   /** Sealed POSTs (accepted or refused) per recipient per window. */
   readonly perRecipient: number;
+  /**
+   * The part of one recipient's window one remote may use: past it that remote is refused before the
+   * recipient's window is touched, so one sender's flood leaves the rest of it to everyone else.
+   */
+  readonly perRemote: number;
   readonly windowMs: number;
   /** Most recipients tracked at once (the oldest window is forgotten first). */
   readonly trackedRecipients: number;
@@ -43,6 +55,7 @@ export interface SealedLimits {
 
 export const DEFAULT_SEALED_LIMITS: SealedLimits = {
   perRecipient: 600,
+  perRemote: 120,
   windowMs: 60_000,
   trackedRecipients: 10_000,
   failuresPerRemote: 60,
@@ -77,14 +90,26 @@ function presentedAccessKey(header: string | string[] | undefined): Uint8Array {
   }
 }
 
+const tooManyFromHere = () =>
+  new HttpError(
+    429,
+    'rate_limited',
+    'too many sealed messages for this recipient from this address; retry later',
+  );
+
 /**
- * `limiter`: sealed POSTs per recipient; `failures`: refused ones per remote (see `SealedLimits`).
+ * `limiter`: sealed POSTs per recipient; `failures`: refused ones per remote; `perRemote`: the share
+ * of a recipient's window one remote may use, keyed by recipient and remote tag (see `SealedLimits`;
+ * in memory only, as the tags are).
  */
 export function sealedRoutes(
   ca: CertificateAuthority,
   limiter: WindowLimiter,
   failures: WindowLimiter,
+  perRemote: WindowLimiter,
 ): Route[] {
+  const shareKey = randomBytes(32);
+  const shareOf = (remote: string) => createHmac('sha256', shareKey).update(remote).digest().subarray(0, 16);
   return [
     {
       method: 'GET',
@@ -143,6 +168,8 @@ export function sealedRoutes(
         if (!ACI.test(to)) throw unauthorized();
         const remote = remoteOf(req, ctx.trustProxy);
         if (!failures.allows(remote, ctx.now())) throw tooManyRefused();
+        const share = shareOf(remote);
+        if (!perRemote.take(`${to}\u0000${share.toString('hex')}`, ctx.now())) throw tooManyFromHere();
         // Counted before the key is checked: failed guesses use up the window too.
         if (!limiter.take(to, ctx.now())) {
           throw new HttpError(
@@ -197,6 +224,7 @@ export function sealedRoutes(
           0,
           messages.map(({ registrationId: _r, ...m }) => m),
           now,
+          share,
         );
         for (const d of new Set(messages.map((m) => m.deviceId))) ctx.onQueued(to, d);
         ctx.log.info('sealed.queued', {

@@ -88,7 +88,8 @@ export interface StoreLimits {
   /**
    * Most envelopes one sender may have queued for one device: a share of `maxQueuedPerDevice`, so one
    * flooding account fills its share and gets 429 while everyone else's messages still queue. All
-   * sealed envelopes count as one sender (the relay cannot tell their senders apart).
+   * sealed envelopes from one remote address count as one sender (the relay cannot tell their
+   * senders apart, but each arrives from an address).
    */
   readonly maxQueuedPerSender: number;
 }

@@ -3,6 +3,7 @@
  * tiny HTTP client and a WebSocket client that records frames.
  */
 import { Buffer } from 'node:buffer';
+import { request } from 'node:http';
 import { generateKemKeyPair, IdentityKeyPair, KeyPair, nobleProvider, xeddsaSign } from '@e2ee-kit/core';
 import WebSocket from 'ws';
 
@@ -109,6 +110,39 @@ export async function register(base: string, name: string, device: TestDevice, r
     queueDropped: boolean;
   };
 }
+
+/**
+ * POST /v1/sealed/<to> under `key` with `count` envelopes for device 1, from the local address `from`
+ * (127.0.0.x: a remote of its own to the relay); the status and, when refused, the error code.
+ */
+export const postSealedFrom = (url: string, from: string, to: string, key: Uint8Array, count = 1) =>
+  new Promise<{ status: number; error?: string }>((resolve, reject) => {
+    const messages = Array.from({ length: count }, () => ({
+      deviceId: 1,
+      body: b64(Uint8Array.of(1, 2, 3)),
+    }));
+    const body = JSON.stringify({ messages });
+    const req = request(`${url}/v1/sealed/${to}`, {
+      method: 'POST',
+      localAddress: from,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'unidentified-access-key': b64(key),
+      },
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status === 200) return resolve({ status });
+        resolve({ status, error: (JSON.parse(Buffer.concat(chunks).toString()) as { error: string }).error });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 
 export interface Frame {
   type: string;

@@ -4,11 +4,10 @@
  * before, one client sending junk with wrong keys used up any recipient's whole window, and every
  * real sealed message to that person was refused (429) for as long as it kept going.
  */
-import { request } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
 import { deriveAccessKey } from '../../client/src/sealed.js';
 import { type Relay, silentLogger, startRelay } from '../src/index.js';
-import { b64, call, makeDevice, register } from './helpers.js';
+import { b64, call, makeDevice, postSealedFrom, register } from './helpers.js';
 
 const relays: Relay[] = [];
 afterEach(async () => {
@@ -16,25 +15,8 @@ afterEach(async () => {
 });
 
 /** POST /v1/sealed/<to> from `from` under `key`; the status. */
-const postFrom = (r: Relay, from: string, to: string, key: Uint8Array) =>
-  new Promise<number>((resolve, reject) => {
-    const body = JSON.stringify({ messages: [{ deviceId: 1, body: b64(new Uint8Array([1, 2, 3])) }] });
-    const req = request(`${r.url}/v1/sealed/${to}`, {
-      method: 'POST',
-      localAddress: from,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'unidentified-access-key': b64(key),
-      },
-    });
-    req.on('response', (res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+const postFrom = async (r: Relay, from: string, to: string, key: Uint8Array) =>
+  (await postSealedFrom(r.url, from, to, key)).status;
 
 it("one remote's wrong keys use up its own failure allowance, not the recipient's window", async () => {
   const r = await startRelay({

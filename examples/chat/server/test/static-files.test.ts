@@ -61,6 +61,10 @@ describe('static files of the web client', () => {
     // Photos are shown from blob: URLs of decrypted bytes; the only connection is the relay's own.
     expect(csp.get('img-src')).toEqual(["'self'", 'blob:']);
     expect(csp.get('connect-src')).toEqual(["'self'"]);
+    // Trusted Types: no string reaches an HTML or script sink (innerHTML, script text…), and no
+    // policy may be created to turn one into markup; the page builds its DOM with DOM APIs only.
+    expect(csp.get('require-trusted-types-for')).toEqual(["'script'"]);
+    expect(csp.get('trusted-types')).toEqual(["'none'"]);
     await res.arrayBuffer();
   });
 

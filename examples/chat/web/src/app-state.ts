@@ -24,6 +24,11 @@ export const state = {
   invitations: 0,
   unread: new Map<string, number>(),
   connected: false,
+  /**
+   * Another tab of this profile (the same device) took the relay connection over: this tab waits
+   * until the user comes back to it, instead of taking it back and being taken over in turn.
+   */
+  elsewhere: false,
   /** Contacts whose safety number changed and who were not verified or accepted since. */
   identityChanged: new Set<string>(),
   /** The last failed send, shown only in its own conversation. */

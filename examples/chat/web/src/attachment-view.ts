@@ -5,11 +5,14 @@
  * decrypted bytes, never the relay's. A photo that fails verification is replaced by a clear text.
  */
 import {
+  AttachmentError,
+  AttachmentErrorCode,
   type AttachmentPointer,
   type ChatClient,
   MAX_ATTACHMENT_BYTES,
   type PhotoMeta,
 } from '@e2ee-kit/chat-client';
+import { checkImageFile, checkImageSize } from './image-size.js';
 
 const MiB = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
 
@@ -45,6 +48,9 @@ export function attachButton(options: {
     if (file.size > MAX_ATTACHMENT_BYTES) {
       return done(`${file.name} is ${MiB(file.size)}; photos may be at most ${MiB(MAX_ATTACHMENT_BYTES)}`);
     }
+    // Measured from its header before it decodes: a small file can decode to gigabytes.
+    const check = await checkImageFile(file);
+    if ('refused' in check) return done(`${file.name}: ${check.refused}`);
     let meta: PhotoMeta;
     try {
       // Decoding it once proves it is an image this browser can show, and gives its dimensions.
@@ -73,22 +79,37 @@ export function attachButton(options: {
   return box;
 }
 
-// Decrypted photos by blob id, so re-rendering a conversation neither downloads nor decrypts again.
+/** A picture the page will not decode (image-size.ts). */
+class PhotoRefused extends Error {}
+
+const refusedForGood = (err: unknown) =>
+  err instanceof PhotoRefused ||
+  (err instanceof AttachmentError && err.code !== AttachmentErrorCode.Unavailable);
+
+// Decrypted photos by pointer, so re-rendering a conversation neither downloads nor decrypts again.
 // Bounded: the oldest object URL is revoked when the cache is full.
 const CACHE_SIZE = 64;
 const opened = new Map<string, Promise<string>>();
 
-function objectUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
-  const key = `${p.id}:${p.digest}`;
+/** A blob: URL of the photo `p` names, opened once (exported for its test). */
+export function photoUrl(client: ChatClient, p: AttachmentPointer): Promise<string> {
+  // Everything that decides what is shown: another pointer to the same blob (same id and digest)
+  // with a wrong key or another type must neither take this entry nor spoil it.
+  const key = JSON.stringify([p.id, p.digest, p.key, p.contentType]);
   let url = opened.get(key);
   if (!url) {
-    url = client
-      .openAttachment(p)
-      .then((bytes) =>
-        URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType })),
-      );
-    // A failure is not cached: the next render tries again (the relay may have been unreachable).
-    url.catch(() => opened.delete(key));
+    url = client.openAttachment(p).then((bytes) => {
+      // The sender's bytes, whatever its pointer says: measured before an <img> decodes them.
+      const check = checkImageSize(bytes);
+      if ('refused' in check) throw new PhotoRefused(check.refused);
+      return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: p.contentType }));
+    });
+    // Only a failure that may pass is forgotten, so the next render tries again (the relay was
+    // unreachable, or had no such blob yet). An altered blob or a refused picture stays refused:
+    // each new message re-renders the chat, and each try is a download of up to 10 MiB.
+    url.catch((err: unknown) => {
+      if (!refusedForGood(err)) opened.delete(key);
+    });
     opened.set(key, url);
     if (opened.size > CACHE_SIZE) {
       const [oldestKey, oldest] = opened.entries().next().value as [string, Promise<string>];
@@ -107,7 +128,7 @@ export function photoView(client: ChatClient, pointer: AttachmentPointer): HTMLE
   const box = document.createElement('div');
   box.className = 'photo';
   box.textContent = 'Decrypting photo…';
-  void objectUrl(client, pointer).then(
+  void photoUrl(client, pointer).then(
     (url) => {
       const img = document.createElement('img');
       img.src = url;

@@ -9,9 +9,11 @@
 import { ChatClient, LinkRequest } from '@e2ee-kit/chat-client';
 import { utf8 } from '@e2ee-kit/core';
 import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
-import jsQR from 'jsqr';
 import { h } from './dom.js';
+import { relayLinkedText } from './format.js';
 import { webStorage } from './idb-storage.js';
+import { scanQrImage } from './qr-image.js';
+import { qrSvg } from './svg.js';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -35,7 +37,7 @@ export async function renderLinkThisBrowser(
   }
   const qr = h('div', { class: 'qr', 'data-testid': 'link-qr' });
   // The QR code holds the link text as bytes (ASCII): any scanner reads it back as the same text.
-  qr.innerHTML = safetyNumberQr(utf8(request.uri), { ecc: 'low' }).toSvg();
+  qr.append(qrSvg(safetyNumberQr(utf8(request.uri), { ecc: 'low' }).modules));
   status.textContent = 'Waiting for your other device…';
   el.replaceChildren(
     h(
@@ -79,21 +81,6 @@ export async function renderLinkThisBrowser(
   }
 }
 
-/** Reads a QR code out of an image file (a screenshot or a photo of the other screen). */
-async function decodeQrImage(file: File): Promise<string> {
-  const bitmap = await createImageBitmap(file);
-  const canvas = document.createElement('canvas');
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('this browser cannot read images');
-  ctx.drawImage(bitmap, 0, 0);
-  const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  const code = jsQR(img.data, img.width, img.height);
-  if (!code) throw new Error('no QR code found in that image');
-  return code.data;
-}
-
 /** The signed-in browser: the account's devices, unlinking, and linking a new one. */
 export function renderDevices(el: HTMLElement, client: ChatClient): void {
   const list = h('ul', { class: 'list devices', 'data-testid': 'device-list' });
@@ -107,7 +94,7 @@ export function renderDevices(el: HTMLElement, client: ChatClient): void {
             'li',
             { 'data-testid': `device-${d.deviceId}` },
             `Device ${d.deviceId}${d.deviceId === 1 ? ' (primary)' : ''}${d.current ? ' — this browser' : ''}`,
-            h('span', { class: 'status' }, ` linked ${new Date(d.createdAt).toLocaleString()}`),
+            h('span', { class: 'status' }, ` — ${relayLinkedText(d.createdAt)}`),
             !d.current &&
               d.deviceId !== 1 &&
               h(
@@ -146,12 +133,13 @@ export function renderDevices(el: HTMLElement, client: ChatClient): void {
     onchange: async () => {
       const file = image.files?.[0];
       if (!file) return;
-      try {
-        code.value = await decodeQrImage(file);
-        result.replaceChildren();
-      } catch (err) {
-        result.replaceChildren(h('p', { class: 'bad' }, errorText(err)));
+      const scan = await scanQrImage(file);
+      if ('problem' in scan) {
+        result.replaceChildren(h('p', { class: 'bad', 'data-testid': 'link-scan-problem' }, scan.problem));
+        return;
       }
+      code.value = scan.data;
+      result.replaceChildren();
     },
   });
   const confirm = () => {

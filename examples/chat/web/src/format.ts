@@ -32,6 +32,17 @@ export function untilText(d: Date, now = Date.now()): string {
   return `on ${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} at ${timeText(d.getTime())}`;
 }
 
+/**
+ * When a device was linked, as the relay reports it: nothing signed or encrypted carries that time,
+ * so a hostile relay can say anything (an old date, to make a new device look familiar). It is shown
+ * as the relay's claim, and a value that is no time at all is said to be missing.
+ */
+export function relayLinkedText(createdAt: unknown): string {
+  const t = typeof createdAt === 'number' && Number.isFinite(createdAt) ? new Date(createdAt) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return 'the relay gives no link time';
+  return `the relay says it was linked ${t.toLocaleString()}`;
+}
+
 export const isOffline = (err: unknown) =>
   err instanceof TypeError && /fetch|network|load failed/i.test(err.message);
 

@@ -25,6 +25,8 @@ import { renderWelcome } from './welcome-view.js';
 const app = document.getElementById('app')!;
 const serverUrl = location.origin;
 const RECONNECT_MS = 3000;
+/** The relay's close code when a newer connection of the same device took over (server/src/delivery.ts). */
+const CLOSE_REPLACED_BY_NEWER = 4409;
 
 // Nothing may end up as an uncaught error in the console: anything that slips through is shown.
 window.addEventListener('unhandledrejection', (ev) => {
@@ -63,13 +65,24 @@ async function start(client: ChatClient, recoveryCode?: string): Promise<void> {
   client.on('registration-lost', (e) => registrationLost(e.reason));
   client.on('connection', (e) => {
     state.connected = e.state === 'open';
+    // The relay keeps one connection per device, and every tab of this profile is the same device:
+    // a newer tab's connection closes this one (4409). Taking it back on a timer made two open tabs
+    // take it from each other every few seconds, so this tab waits until the user returns to it.
+    state.elsewhere = e.state === 'closed' && e.code === CLOSE_REPLACED_BY_NEWER;
     renderSidebar();
     // Reconnect after a relay restart or a network drop; queued envelopes come again, and the
     // outbox is sent once the relay says "ready".
-    if (e.state === 'closed' && !state.lost) setTimeout(() => void connect(), RECONNECT_MS);
+    if (e.state === 'closed' && !state.lost && !state.elsewhere)
+      setTimeout(() => void connect(), RECONNECT_MS);
   });
+  const comeBack = () => {
+    if (state.elsewhere && !state.connected) void connect();
+  };
+  window.addEventListener('focus', comeBack);
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') void renderMessages();
+    if (document.visibilityState !== 'visible') return;
+    comeBack();
+    void renderMessages();
   });
   await refreshLists();
   render();
@@ -162,6 +175,7 @@ function renderSidebar(): void {
   const shown = JSON.stringify([
     c.name,
     state.connected,
+    state.elsewhere,
     state.contacts,
     state.chats,
     state.groups.filter((g) => g.active).map((g) => [g.id, g.title]),
@@ -198,9 +212,19 @@ function renderSidebar(): void {
       'div',
       { class: 'me' },
       h('strong', { 'data-testid': 'me' }, c.name),
-      h('div', { class: 'status', 'data-testid': 'connection' }, state.connected ? 'connected' : 'offline'),
+      h(
+        'div',
+        { class: 'status', 'data-testid': 'connection' },
+        state.connected ? 'connected' : state.elsewhere ? 'open in another tab' : 'offline',
+      ),
       !state.connected &&
-        h('div', { class: 'status' }, 'Reconnecting… texts you write now are sent when the relay is back.'),
+        h(
+          'div',
+          { class: 'status' },
+          state.elsewhere
+            ? 'Another tab of this browser receives your messages now; this one connects again when you come back to it.'
+            : 'Reconnecting… texts you write now are sent when the relay is back.',
+        ),
     ),
     h('div', { class: 'section' }, 'Contacts'),
     addContact,

@@ -4,25 +4,12 @@
  * jsQR), or paste the code as text.
  */
 import type { SafetyNumberView } from '@e2ee-kit/chat-client';
-import jsQR from 'jsqr';
+import { safetyNumberQr } from '@e2ee-kit/safety-number/qr';
 import { nav, state } from './app-state.js';
 import { fromHex, h, hex } from './dom.js';
 import { errorText } from './format.js';
-
-/** Reads the QR code in an image (a screenshot or photo of the other screen). */
-async function decodeQrImage(file: Blob): Promise<Uint8Array | undefined> {
-  const bitmap = await createImageBitmap(file);
-  const canvas = document.createElement('canvas');
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return undefined;
-  ctx.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  const code = jsQR(img.data, img.width, img.height);
-  return code ? Uint8Array.from(code.binaryData) : undefined;
-}
+import { type QrScan, scanQrImage } from './qr-image.js';
+import { qrSvg } from './svg.js';
 
 /** `shown`: a comparison result to keep on screen after the re-render that follows a match. */
 export async function renderSafety(
@@ -44,18 +31,14 @@ export async function renderSafety(
     return;
   }
   const qr = h('div', { class: 'qr', 'data-testid': 'safety-qr' });
-  qr.innerHTML = view.qrSvg; // SVG produced locally by @e2ee-kit/safety-number/qr from bytes, not user input
+  // The same QR code as `view.qrSvg`, drawn from its modules with DOM APIs (no markup: Trusted Types).
+  qr.append(qrSvg(safetyNumberQr(view.payload).modules));
   const result = h(
     'p',
     { 'data-testid': 'scan-result', role: 'status', class: shown ? (shown.ok ? 'ok' : 'bad') : '' },
     shown?.text ?? '',
   );
-  const compare = async (scanned: Uint8Array | undefined) => {
-    if (!scanned) {
-      result.className = 'bad';
-      result.textContent = 'No QR code found in that image. Try a sharper screenshot of the whole code.';
-      return;
-    }
+  const compare = async (scanned: Uint8Array) => {
     try {
       const r = await c.verifySafetyNumber(contact, scanned);
       result.className = r.status === 'match' ? 'ok' : 'bad';
@@ -77,6 +60,12 @@ export async function renderSafety(
       result.textContent = `Could not read the code. ${errorText(err)}`;
     }
   };
+  const compareScan = async (file: Blob) => {
+    const scan: QrScan = await scanQrImage(file);
+    if ('bytes' in scan) return compare(scan.bytes);
+    result.className = 'bad';
+    result.textContent = scan.problem;
+  };
   const scan = h('textarea', {
     'data-testid': 'scan-input',
     rows: '3',
@@ -87,7 +76,7 @@ export async function renderSafety(
       const file = item?.getAsFile();
       if (!file) return;
       ev.preventDefault();
-      void decodeQrImage(file).then(compare, () => compare(undefined));
+      void compareScan(file);
     },
   });
   const picker = h('input', {
@@ -97,7 +86,7 @@ export async function renderSafety(
     'aria-label': 'Scan a screenshot or photo of the QR code',
     onchange: () => {
       const file = picker.files?.[0];
-      if (file) void decodeQrImage(file).then(compare, () => compare(undefined));
+      if (file) void compareScan(file);
     },
   });
   el.replaceChildren(
