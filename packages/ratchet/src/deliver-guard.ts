@@ -89,7 +89,8 @@ export function runGuarded<T>(
           }, DELIVER_WAIT_LIMIT_MS);
     Promise.resolve(
       locks.run(key, () => {
-        clearTimeout(timer);
+        // Hermes' clearTimeout throws on anything but a timer id (undefined included).
+        if (timer !== undefined) clearTimeout(timer);
         if (state === 2) return Promise.resolve(undefined as T);
         state = 1;
         return fn();
