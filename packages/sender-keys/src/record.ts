@@ -203,9 +203,13 @@ export class SenderKeyRecord {
   }
 
   serialize(): Uint8Array {
+    // Version 1 while nothing of version 2 is in the record (its body is then a version-1 body): a
+    // tab still running an earlier release during an update keeps reading it. Version 2 from the
+    // first marker or rotation reason, which an earlier release must refuse rather than drop.
+    const needsV2 = this.#retired.length > 0 || this.#states.some((s) => s.rotation !== undefined);
     return writeTagged(
       SENDER_KEY_RECORD_TAG,
-      SENDER_KEY_RECORD_VERSION,
+      needsV2 ? SENDER_KEY_RECORD_VERSION : 1,
       encodeBody(this.#states, this.#retired, true),
     );
   }
