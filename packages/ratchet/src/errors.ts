@@ -5,6 +5,7 @@ import {
   type InvalidKeyError,
   type VerificationError,
 } from '@e2ee-kit/core';
+import type { PartialSendError } from './devices/partial-send-error.js';
 import { SpqrErrorCode } from './spqr/errors.js';
 
 /**
@@ -50,6 +51,11 @@ export const RatchetErrorCode = {
    * call once `decrypt` has resolved.
    */
   ReentrantCall: 'REENTRANT_CALL',
+  /**
+   * `DeviceFanout.send` failed after it had delivered to at least one account (the recipient, then the
+   * sync copy failed): a `PartialSendError`, whose `accounts` say what was sent — send only the rest.
+   */
+  PartialSend: 'PARTIAL_SEND',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 
@@ -106,6 +112,7 @@ declare module '@e2ee-kit/core' {
     INVALID_PREKEY_ID: PreKeyNotFoundError;
     INVALID_SIGNED_PREKEY_ID: PreKeyNotFoundError;
     INVALID_KYBER_PREKEY_ID: PreKeyNotFoundError;
+    PARTIAL_SEND: PartialSendError;
     SPQR_MESSAGE_DECODE: DecodeError;
     SPQR_STATE_DECODE: DecodeError;
   }

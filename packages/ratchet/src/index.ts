@@ -77,6 +77,7 @@ export {
   type FanoutSendResult,
   type KeyHolderChange,
 } from './devices/fan-out.js';
+export { PartialSendError } from './devices/partial-send-error.js';
 export {
   DeviceLinkRequest,
   formatLinkDeviceUri,

@@ -19,6 +19,7 @@ import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
 import { ChangeLog, type DeviceChangeResult } from './device-changes.js';
 import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
+import { PartialSendError } from './partial-send-error.js';
 
 export type { DeviceChange, DeviceChangeResult, KeyHolderChange } from './device-changes.js';
 
@@ -324,27 +325,36 @@ export class DeviceFanout {
     const targets: [string, Uint8Array, boolean][] = [[recipient, plaintext, false]];
     if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
     for (const [account, body, isSync] of targets) {
-      let result: AccountSendResult | undefined;
-      for (let attempt = 1; attempt <= this.#maxAttempts && result === undefined; attempt++) {
-        const messages = await this.#encryptFor(account, body, log);
-        const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
-        if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok') {
-          result = {
-            account,
-            sync: isSync,
-            status: 'sent',
-            attempts: attempt,
-            devices: messages.map((m) => m.address),
-          };
-        } else {
-          await this.#apply(account, answer as DeviceMismatch, log);
-          if (attempt === this.#maxAttempts)
-            result = { account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] };
-        }
+      try {
+        accounts.push(await this.#sendTo(account, body, isSync, deliver, log));
+      } catch (err) {
+        // Once an account is done, the caller must know it (a resend would duplicate it there).
+        if (accounts.length > 0) throw new PartialSendError(accounts, account, isSync, err);
+        throw err;
       }
-      accounts.push(Object.freeze(result as AccountSendResult));
     }
     return { accounts, ...log.take(targets.map(([account]) => account)) };
+  }
+
+  /** One account's sends: encrypt for its known devices, deliver, apply a 409/410, up to maxAttempts. */
+  async #sendTo(
+    account: string,
+    body: Uint8Array,
+    isSync: boolean,
+    deliver: (delivery: Delivery) => Promise<DeliveryAnswer>,
+    log: ChangeLog,
+  ): Promise<AccountSendResult> {
+    for (let attempt = 1; ; attempt++) {
+      const messages = await this.#encryptFor(account, body, log);
+      const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
+      if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok') {
+        const devices = messages.map((m) => m.address);
+        return Object.freeze({ account, sync: isSync, status: 'sent', attempts: attempt, devices });
+      }
+      await this.#apply(account, answer as DeviceMismatch, log);
+      if (attempt === this.#maxAttempts)
+        return Object.freeze({ account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] });
+    }
   }
 }
 
