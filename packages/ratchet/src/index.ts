@@ -77,13 +77,13 @@ export {
   type FanoutSendResult,
   type KeyHolderChange,
 } from './devices/fan-out.js';
-export { PartialSendError } from './devices/partial-send-error.js';
 export {
   DeviceLinkRequest,
   formatLinkDeviceUri,
   type LinkUriOptions,
   parseLinkDeviceUri,
 } from './devices/link-device.js';
+export { PartialSendError } from './devices/partial-send-error.js';
 export {
   decodeProvisionEnvelope,
   encodeProvisionEnvelope,

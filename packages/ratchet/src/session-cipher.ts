@@ -9,6 +9,7 @@ import {
   addressToString,
   type CryptoProvider,
   constantTimeEqual,
+  copyBytes,
   E2eeError,
   type LockManager,
   PublicKey,
@@ -168,15 +169,17 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   /** Encrypts for the current session (`SessionNotFoundError` if there is none or it went stale). */
   encrypt(plaintext: Uint8Array): Promise<EncryptedMessage> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    // Copied before the first await: the caller may reuse or transfer its buffer once this returns.
+    const bytes = copyBytes(plaintext);
     return this.#locked(async () => {
       const transaction = transactionOf(this.#ctx.store);
-      if (transaction === undefined) return encryptMessage(this.#ctx, plaintext);
+      if (transaction === undefined) return encryptMessage(this.#ctx, bytes);
       // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
       // refuses a second tab or process sending from the same chain state, which would reuse a key.
       const deferred: (() => void)[] = [];
       const out = await transaction((tx) => {
         deferred.length = 0; // a store may run this again after discarding an attempt: only the last counts
-        return encryptMessage({ ...this.#ctx, store: tx.protocol }, plaintext, deferred);
+        return encryptMessage({ ...this.#ctx, store: tx.protocol }, bytes, deferred);
       });
       runAfterCommit(deferred);
       return out;
@@ -195,10 +198,12 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   ): Promise<DecryptedMessage> {
     if (message === null || typeof message !== 'object')
       throw new TypeError('message must be { type, body }');
-    const { type, body } = message;
+    const { type, body: given } = message;
     if (type !== 'prekey' && type !== 'whisper')
       throw new TypeError("message.type must be 'prekey' or 'whisper'");
-    if (!(body instanceof Uint8Array)) throw new TypeError('message.body must be a Uint8Array');
+    if (!(given instanceof Uint8Array)) throw new TypeError('message.body must be a Uint8Array');
+    // Copied before the first await (the address lock): a reused socket buffer is not this message.
+    const body = copyBytes(given);
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const { deliver } = options;
     if (deliver !== undefined && typeof deliver !== 'function')

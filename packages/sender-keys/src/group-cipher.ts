@@ -9,6 +9,7 @@
 import {
   type Address,
   assertBytes,
+  copyBytes,
   DecodeError,
   DuplicateMessageError,
   E2eeError,
@@ -154,6 +155,8 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     validateAddress(sender);
     const id = normalizeDistributionId(distributionId);
     assertBytes(plaintext, 'plaintext');
+    // Copied before the first await: the caller may reuse or transfer its buffer once this returns.
+    const bytes = copyBytes(plaintext);
     return this.#ctx.run(sender, id, () =>
       // In one transaction when the store has them: a store that compares on write (the e2ee-kit
       // stores) then refuses a second tab or process advancing the same chain from the same state.
@@ -170,7 +173,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
         const p = this.#ctx.provider;
         const { seed, next } = await chainStep(state.chainKey, p);
         const keys = await messageKeys(seed, p);
-        const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
+        const ciphertext = await p.aes256CbcEncrypt(keys.cipherKey, keys.iv, bytes);
         const unsigned = SenderKeyMessage.encodeUnsigned({
           distributionId: id,
           chainId: state.chainId,

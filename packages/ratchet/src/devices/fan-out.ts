@@ -9,6 +9,7 @@
 import {
   type Address,
   type CryptoProvider,
+  copyBytes,
   createAddress,
   type PublicKey,
   UntrustedIdentityError,
@@ -317,12 +318,15 @@ export class DeviceFanout {
     checkAccount(recipient);
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     if (typeof deliver !== 'function') throw new TypeError('deliver must be a function');
-    const sync = options.sync ?? plaintext;
-    if (sync !== false && !(sync instanceof Uint8Array))
+    const given = options.sync ?? plaintext;
+    if (given !== false && !(given instanceof Uint8Array))
       throw new TypeError('sync must be a Uint8Array or false');
+    // Copied before the first await: every account's messages carry the bytes of this call.
+    const body = copyBytes(plaintext);
+    const sync = given === false ? false : given === plaintext ? body : copyBytes(given);
     const log = this.#unreported;
     const accounts: AccountSendResult[] = [];
-    const targets: [string, Uint8Array, boolean][] = [[recipient, plaintext, false]];
+    const targets: [string, Uint8Array, boolean][] = [[recipient, body, false]];
     if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
     for (const [account, body, isSync] of targets) {
       try {

@@ -184,10 +184,12 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
   async encrypt(to: Address, plaintext: Uint8Array, timestamp: number): Promise<EncryptedMessage> {
     const cipher = this.cipher(to);
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
-    await this.#cache.put(to, timestamp, plaintext);
+    // One copy before the first await: what is cached for a resend is what is sent.
+    const bytes = copyBytes(plaintext);
+    await this.#cache.put(to, timestamp, bytes);
     try {
       await this.#ensureSession(to, cipher);
-      return await cipher.encrypt(plaintext);
+      return await cipher.encrypt(bytes);
     } catch (err) {
       await this.#cache.remove(to, timestamp).catch(() => undefined); // the original error matters more
       throw err;
@@ -212,6 +214,10 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     const { timestamp } = envelope;
     if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0)
       throw new RangeError('envelope.timestamp must be a non-negative safe integer (ms)');
+    // Copied before the first await: a second decrypt or the retry receipt reads this message later,
+    // when the caller's buffer may hold the next one. (Anything else is SessionCipher's TypeError.)
+    if (message !== null && typeof message === 'object' && message.body instanceof Uint8Array)
+      message = { type: message.type, body: copyBytes(message.body) };
     let removed = false;
     let error: unknown;
     try {
