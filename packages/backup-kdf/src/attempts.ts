@@ -10,7 +10,8 @@
  * only says which failures a later success may clear — and a file with that slot opens only with
  * the secret that slot was made for.
  */
-import { copyBytes, KeyedMutex, StoreError } from '@e2ee-kit/core';
+import { copyBytes, KeyedMutex, StoreError, toHex, utf8 } from '@e2ee-kit/core';
+import { sha256 } from '@noble/hashes/sha2.js';
 import {
   type AttemptRecord,
   type AttemptStore,
@@ -110,12 +111,25 @@ function checkSlotId(id: unknown): string {
 }
 
 /**
+ * Where one failed guess is counted: the slot it was tried on, or, tried on several slots (a file
+ * with two recovery keys), one entry for that set of slots. One guess is one failure whatever the
+ * slot count — a forged file with 8 garbage slots must not make one try cost 8. The set's entry is
+ * no slot's id (a hash under its own label), so no success clears it: the guess may have been aimed
+ * at any of them, e.g. the victim's slot copied beside the attacker's own.
+ */
+function chargedEntry(ids: readonly string[]): string {
+  if (ids.length === 1) return ids[0] as string;
+  const h = sha256(utf8(`backup-kdf/v1/attempt-slot-set\u0000${[...ids].sort().join(',')}`));
+  return toHex(h.subarray(0, 16));
+}
+
+/**
  * Default policy: one budget per kind of secret (`password`, `recovery`, `hex`) for every backup
  * opened through it. After `maxFailures` (5; 10 for imported hex keys) failures, lock for 30 s;
- * every further failure locks again for longer (5 min, 1 h, 24 h…). A success clears only the
- * failures recorded against the slot that opened, so opening your own (or a forged) file never
- * gives guesses back against someone else's slot. A malformed stored record fails closed
- * (`DecodeError`).
+ * every further failure locks again for longer (5 min, 1 h, 24 h…). Each wrong guess is one
+ * failure, however many slots it was tried on. A success clears only the failures recorded against
+ * the slot that opened alone, so opening your own (or a forged) file never gives guesses back
+ * against someone else's slot. A malformed stored record fails closed (`DecodeError`).
  */
 export class LocalBackoffPolicy implements AttemptPolicy {
   readonly #store: AttemptStore;
@@ -201,19 +215,17 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     };
   }
 
-  /** Adds one failure to each of `ids` and locks when the budget is spent. */
-  #charge(scope: string, r: AttemptRecord, ids: readonly string[]): void {
-    for (const id of ids) {
-      const had = r.slots.get(id);
-      if (had === undefined && r.slots.size >= MAX_TRACKED_SLOTS) {
-        const [oldest, n] = r.slots.entries().next().value as [string, number];
-        r.slots.delete(oldest);
-        r.unattributed += n;
-      }
-      // Re-inserted at the end: the map's order is "least recently failed first".
-      r.slots.delete(id);
-      r.slots.set(id, (had ?? 0) + 1);
+  /** Adds one failure to entry `id` (see `chargedEntry`) and locks when the budget is spent. */
+  #charge(scope: string, r: AttemptRecord, id: string): void {
+    const had = r.slots.get(id);
+    if (had === undefined && r.slots.size >= MAX_TRACKED_SLOTS) {
+      const [oldest, n] = r.slots.entries().next().value as [string, number];
+      r.slots.delete(oldest);
+      r.unattributed += n;
     }
+    // Re-inserted at the end: the map's order is "least recently failed first".
+    r.slots.delete(id);
+    r.slots.set(id, (had ?? 0) + 1);
     const failures = totalOf(r);
     const max = this.#maxFor(scope);
     if (failures >= max) {
@@ -228,10 +240,10 @@ export class LocalBackoffPolicy implements AttemptPolicy {
   }
 
   async recordFailure(scope: string, slots: readonly string[]): Promise<AttemptState> {
-    const ids = slotIds(slots);
+    const entry = chargedEntry(slotIds(slots));
     return this.#mutex.run(scope, () =>
       this.#update(scope, (r) => {
-        this.#charge(scope, r, ids);
+        this.#charge(scope, r, entry);
         return { value: this.#state(scope, r), write: true };
       }),
     );
@@ -251,17 +263,18 @@ export class LocalBackoffPolicy implements AttemptPolicy {
 
   async reserve(scope: string, slots: readonly string[]): Promise<AttemptReservation> {
     const ids = slotIds(slots);
+    const entry = chargedEntry(ids);
     return this.#mutex.run(scope, () =>
       this.#update(scope, (r): { value: AttemptReservation; write: boolean } => {
         if (r.lockedUntilMs > this.#now())
           return { value: { allowed: false, state: this.#state(scope, r) }, write: false };
         const lockBefore = r.lockedUntilMs;
-        this.#charge(scope, r, ids);
+        this.#charge(scope, r, entry);
         const reservation: AttemptReservation = Object.freeze({
           allowed: true,
           state: this.#state(scope, r),
         });
-        reservations.set(reservation, { ids, lockBefore, lockSet: r.lockedUntilMs });
+        reservations.set(reservation, { ids, entry, lockBefore, lockSet: r.lockedUntilMs });
         return { value: reservation, write: true };
       }),
     );
@@ -276,13 +289,10 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     reservations.delete(reservation);
     return this.#mutex.run(scope, () =>
       this.#update(scope, (r) => {
-        // This guess's charges back (a slot folded into `unattributed` meanwhile stays counted)...
-        for (const s of held.ids) {
-          const n = r.slots.get(s);
-          if (n === undefined) continue;
-          if (n <= 1) r.slots.delete(s);
-          else r.slots.set(s, n - 1);
-        }
+        // This guess's charge back (an entry folded into `unattributed` meanwhile stays counted)...
+        const n = r.slots.get(held.entry);
+        if (n !== undefined && n <= 1) r.slots.delete(held.entry);
+        else if (n !== undefined) r.slots.set(held.entry, n - 1);
         // ...a success clears the failures of the slot that opened, as recordSuccess does...
         if (id !== undefined) r.slots.delete(id);
         // ...and the lock this reservation set goes (another context's later lock stays).
@@ -303,7 +313,7 @@ const MAX_UPDATE_TRIES = 64;
 /** What a reservation charged, for its `settle` (kept here: the object handed out stays plain). */
 const reservations = new WeakMap<
   AttemptReservation,
-  { ids: readonly string[]; lockBefore: number; lockSet: number }
+  { ids: readonly string[]; entry: string; lockBefore: number; lockSet: number }
 >();
 
 function slotIds(slots: readonly string[]): string[] {

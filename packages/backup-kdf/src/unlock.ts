@@ -128,7 +128,8 @@ export async function unlockDataKey(
     }
     if (!dek) {
       if (scope === undefined) throw new IncorrectSecretError();
-      // Every slot tried is charged: a copy of someone's slot beside one of yours still counts.
+      // One failure, charged to the slots tried together: a copy of someone's slot beside one of
+      // yours still counts, and 8 garbage slots do not make it 8 (LocalBackoffPolicy's chargedEntry).
       const state = reservation ? reservation.state : await policy.recordFailure(scope, ids);
       throw new IncorrectSecretError({
         remainingAttempts: state.remainingAttempts,

@@ -44,13 +44,17 @@ import {
   type Argon2Provider,
   BackupKeyring,
   hashWasmArgon2Provider,
+  LocalBackoffPolicy,
+  MemoryAttemptStore,
   noAttemptLimit,
   type OpenOptions,
   openBackup,
   type RecoveryKey,
   type UnlockWith,
+  unlockBackup,
 } from '@e2ee-kit/backup-kdf';
 import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
+import { dekFromRecoverySlot } from './forge.js';
 
 export const PASSWORD = 'correct horse battery staple';
 export const CHUNK = 4096;
@@ -104,6 +108,44 @@ export async function makeSet(): Promise<{
   const fileA = await keyring.encrypt([plainA], { chunkSize: CHUNK }).bytes();
   const fileB = await keyring.encrypt([plainB], { chunkSize: CHUNK }).bytes();
   return { keyring, recoveryKey: recoveryKey!, plainA, plainB, fileA, fileB };
+}
+
+/**
+ * A victim's backup set and an attacker's own (they know its password and key), with the data key
+ * the attacker recovers from their own recovery slot (`forge.ts`) to forge files that authenticate.
+ */
+export async function victimAndAttacker() {
+  const victim = await makeSet();
+  const attacker = await makeSet();
+  const attackerDek = dekFromRecoverySlot(attacker.fileA, attacker.recoveryKey.toDisplayString());
+  return { victim, attacker, attackerDek };
+}
+
+/**
+ * A `LocalBackoffPolicy` over a fresh memory store at a clock the test moves (`advance`), an Argon2
+ * provider that counts its runs, and `tryUnlock`: an unlock through both that never throws.
+ */
+export function policyBench(maxFailures = 5) {
+  let now = Date.UTC(2026, 0, 1);
+  const attempts = new LocalBackoffPolicy({ store: new MemoryAttemptStore(), maxFailures, now: () => now });
+  const argon2Provider = countingArgon2();
+  const tryUnlock = (file: Uint8Array, how: UnlockWith) =>
+    unlockBackup(file, how, { attempts, argon2Provider }).then(
+      (k) => {
+        k.destroy();
+        return { ok: true as const, err: undefined as unknown };
+      },
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+  return {
+    attempts,
+    argon2Provider,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    tryUnlock,
+    failures: async (scope = 'password') => (await attempts.check(scope)).failures,
+  };
 }
 
 /** Opens and drains; returns what was released before the error (if any). */

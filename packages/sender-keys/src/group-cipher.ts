@@ -298,15 +298,21 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     options: GroupDecryptOptions<GroupTransactionOf<S>> = {},
   ): Promise<GroupDecryptOutcome> {
     // An error the app's own `deliver` throws is the app's (its write failed): it is rethrown as it
-    // is, never reported as a status of the message.
-    let delivering = false;
+    // is, never reported as a status of the message. Known by the error itself, not by "deliver ran":
+    // a store that re-runs the transaction (a conflict) may have delivered in a discarded attempt,
+    // and the re-run's failure (a duplicate: the other tab decrypted it) is still the message's.
+    let fromDeliver: { error: unknown } | undefined;
     const deliver = options?.deliver;
     const wrapped: GroupDecryptOptions<GroupTransactionOf<S>> =
       typeof deliver === 'function'
         ? {
-            deliver: (m, tx) => {
-              delivering = true;
-              return deliver(m, tx);
+            deliver: async (m, tx) => {
+              try {
+                await deliver(m, tx);
+              } catch (error) {
+                fromDeliver = { error };
+                throw error;
+              }
             },
           }
         : options;
@@ -314,7 +320,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       const m = await this.decrypt(sender, message, wrapped);
       return { status: 'decrypted', ...m };
     } catch (err) {
-      if (delivering) throw err;
+      if (fromDeliver !== undefined && fromDeliver.error === err) throw err;
       if (err instanceof MissingSenderKeyError) {
         return {
           status: 'missing-sender-key',
