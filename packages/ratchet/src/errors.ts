@@ -5,6 +5,7 @@ import {
   type InvalidKeyError,
   type VerificationError,
 } from '@e2ee-kit/core';
+import type { FanoutIncompleteError } from './devices/fan-out-error.js';
 import { SpqrErrorCode } from './spqr/errors.js';
 
 /**
@@ -50,6 +51,11 @@ export const RatchetErrorCode = {
    * call once `decrypt` has resolved.
    */
   ReentrantCall: 'REENTRANT_CALL',
+  /**
+   * A `DeviceFanout.send` failed after some account's messages were accepted (the recipient has the
+   * message, the sync copy failed): `FanoutIncompleteError`; retry only the accounts not sent.
+   */
+  FanoutIncomplete: 'FANOUT_INCOMPLETE',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 
@@ -108,5 +114,6 @@ declare module '@e2ee-kit/core' {
     INVALID_KYBER_PREKEY_ID: PreKeyNotFoundError;
     SPQR_MESSAGE_DECODE: DecodeError;
     SPQR_STATE_DECODE: DecodeError;
+    FANOUT_INCOMPLETE: FanoutIncompleteError;
   }
 }

@@ -72,6 +72,7 @@ export {
   type DeviceChangeResult,
   DeviceFanout,
   type DeviceMessage,
+  FanoutIncompleteError,
   type FanoutOptions,
   type FanoutSendOptions,
   type FanoutSendResult,

@@ -22,6 +22,8 @@ describePackageSurface('@e2ee-kit/ratchet', ratchet, {
   samples: {
     ...coreErrorSamples,
     PreKeyNotFoundError: () => new PreKeyNotFoundError('signed', 7, { name: 'bob', deviceId: 1 }),
+    FanoutIncompleteError: () =>
+      new ratchet.FanoutIncompleteError([], { account: 'alice', sync: true }, new Error('down')),
   },
 });
 

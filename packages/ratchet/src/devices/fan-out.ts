@@ -19,8 +19,10 @@ import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
 import { ChangeLog, type DeviceChangeResult } from './device-changes.js';
 import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
+import { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
 
 export type { DeviceChange, DeviceChangeResult, KeyHolderChange } from './device-changes.js';
+export { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
 
 /** One ciphertext of a fan-out, for one device. */
 export interface DeviceMessage {
@@ -39,16 +41,6 @@ export interface Delivery {
   /** True for the copy to our own other devices. */
   readonly sync: boolean;
   readonly messages: readonly DeviceMessage[];
-}
-
-export interface AccountSendResult {
-  readonly account: string;
-  readonly sync: boolean;
-  /** `'sent'`: the server took it for every device; `'gave-up'`: the device list kept changing. */
-  readonly status: 'sent' | 'gave-up';
-  readonly attempts: number;
-  /** The devices the accepted messages were for (empty when it gave up). */
-  readonly devices: readonly Address[];
 }
 
 export interface FanoutSendResult extends DeviceChangeResult {
@@ -71,6 +63,11 @@ export interface FanoutOptions {
 export interface FanoutSendOptions {
   /** What our other devices get (Signal: a `SyncMessage.Sent`); default the same plaintext; `false`: none. */
   readonly sync?: Uint8Array | false;
+  /**
+   * Send to one side only: the retry after a `FanoutIncompleteError` whose `accounts` show the
+   * recipient as sent is `only: 'sync'` (else the recipient gets the message twice). Default both.
+   */
+  readonly only?: 'recipient' | 'sync';
 }
 
 /** The primary device; Signal's clients always address it, so an unknown account starts with it. */
@@ -319,32 +316,51 @@ export class DeviceFanout {
     const sync = options.sync ?? plaintext;
     if (sync !== false && !(sync instanceof Uint8Array))
       throw new TypeError('sync must be a Uint8Array or false');
+    const only = options.only;
+    if (only !== undefined && only !== 'recipient' && only !== 'sync')
+      throw new TypeError("only must be 'recipient' or 'sync'");
     const log = this.#unreported;
     const accounts: AccountSendResult[] = [];
-    const targets: [string, Uint8Array, boolean][] = [[recipient, plaintext, false]];
-    if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
+    const targets: [string, Uint8Array, boolean][] = [];
+    if (only !== 'sync') targets.push([recipient, plaintext, false]);
+    if (sync !== false && !this.#isSelf(recipient) && only !== 'recipient')
+      targets.push([this.#self.name, sync, true]);
     for (const [account, body, isSync] of targets) {
-      let result: AccountSendResult | undefined;
-      for (let attempt = 1; attempt <= this.#maxAttempts && result === undefined; attempt++) {
-        const messages = await this.#encryptFor(account, body, log);
-        const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
-        if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok') {
-          result = {
-            account,
-            sync: isSync,
-            status: 'sent',
-            attempts: attempt,
-            devices: messages.map((m) => m.address),
-          };
-        } else {
-          await this.#apply(account, answer as DeviceMismatch, log);
-          if (attempt === this.#maxAttempts)
-            result = { account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] };
-        }
+      try {
+        accounts.push(Object.freeze(await this.#sendTo(account, body, isSync, deliver, log)));
+      } catch (err) {
+        // Nothing accepted yet: the failure as it is (a retry of the whole send is right). Else the
+        // app must know who has the message; the device changes stay kept for the next call.
+        if (!accounts.some((a) => a.status === 'sent')) throw err;
+        throw new FanoutIncompleteError(accounts, { account, sync: isSync }, err);
       }
-      accounts.push(Object.freeze(result as AccountSendResult));
     }
     return { accounts, ...log.take(targets.map(([account]) => account)) };
+  }
+
+  /** One account's part of `send`: encrypt, deliver, apply 409/410 answers, at most `maxAttempts` times. */
+  async #sendTo(
+    account: string,
+    body: Uint8Array,
+    isSync: boolean,
+    deliver: (delivery: Delivery) => Promise<DeliveryAnswer>,
+    log: ChangeLog,
+  ): Promise<AccountSendResult> {
+    for (let attempt = 1; ; attempt++) {
+      const messages = await this.#encryptFor(account, body, log);
+      const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
+      if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok')
+        return {
+          account,
+          sync: isSync,
+          status: 'sent',
+          attempts: attempt,
+          devices: messages.map((m) => m.address),
+        };
+      await this.#apply(account, answer as DeviceMismatch, log);
+      if (attempt === this.#maxAttempts)
+        return { account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] };
+    }
   }
 }
 
