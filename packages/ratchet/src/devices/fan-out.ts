@@ -269,19 +269,23 @@ export class DeviceFanout {
     const archive = plan.archive.filter((id) => id !== own);
     // Fetch first: if the app's fetch fails, no session has been touched yet.
     const bundles = await this.#fetchBundles(account, start);
-    await this.#archive(account, archive);
-    const gone = await this.#initiate(account, start, bundles);
-    const list = new Set(await this.#list(account));
-    for (const id of plan.removed) list.delete(id);
-    for (const id of start) if (!gone.includes(id)) list.add(id);
-    for (const id of gone) list.delete(id);
-    await this.#saveList(account, this.#withSelf(account, [...list]));
+    const gone = start.filter((id) => !bundles.has(id));
+    // Noted before any session or list write: if a later step throws (a session start, the list
+    // save), the next call reports it. A re-registered device's new session then works, so no later
+    // answer would show the change again, and its sender keys would never be re-shared.
     log.note(
       account,
       plan.added.filter((id) => id !== own && !gone.includes(id)),
       [...plan.removed.filter((id) => id !== own), ...gone],
       plan.reregistered.filter((id) => id !== own && !gone.includes(id)),
     );
+    await this.#archive(account, archive);
+    await this.#initiate(account, start, bundles);
+    const list = new Set(await this.#list(account));
+    for (const id of plan.removed) list.delete(id);
+    for (const id of start) if (!gone.includes(id)) list.add(id);
+    for (const id of gone) list.delete(id);
+    await this.#saveList(account, this.#withSelf(account, [...list]));
   }
 
   /**
