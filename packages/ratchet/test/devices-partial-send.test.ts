@@ -9,13 +9,10 @@ import {
   InMemoryDeviceListStore,
 } from '@e2ee-kit/ratchet';
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, type Device, TestRelay, text } from './devices-relay.js';
+import { ALICE, alicePhoneLaptopAndBob, BOB, type Device, type TestRelay, text } from './devices-relay.js';
 
 async function aliceWithLaptopAndBob() {
-  const relay = new TestRelay();
-  const phone = await relay.addDevice(ALICE);
-  const laptop = await relay.addDevice(ALICE, await phone.party.store.getIdentityKeyPair());
-  const bob = await relay.addDevice(BOB);
+  const { relay, phone, laptop, bob } = await alicePhoneLaptopAndBob();
   // One send first, so the phone knows the laptop (and the server's 409 is no part of what follows).
   await phone.fanout.send(BOB, text('hi'), relay.deliverFrom(phone.party.address));
   expect(await bob.read()).toEqual(['hi']);
