@@ -9,6 +9,7 @@
 import {
   type Address,
   type CryptoProvider,
+  copyBytes,
   createAddress,
   type PublicKey,
   UntrustedIdentityError,
@@ -213,7 +214,9 @@ export class DeviceFanout {
     plaintext: Uint8Array,
   ): Promise<{ messages: DeviceMessage[] } & DeviceChangeResult> {
     checkAccount(account);
-    const messages = await this.#encryptFor(account, plaintext, this.#unreported);
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    // A copy: each device's encrypt runs after an await, when a pooled Buffer may hold other bytes.
+    const messages = await this.#encryptFor(account, copyBytes(plaintext), this.#unreported);
     return { messages, ...this.#unreported.take([account]) };
   }
 
@@ -325,10 +328,12 @@ export class DeviceFanout {
       throw new TypeError("only must be 'recipient' or 'sync'");
     const log = this.#unreported;
     const accounts: AccountSendResult[] = [];
+    // Copies: the sync copy is encrypted after the recipient's deliver, each device's message after
+    // an await; the caller's pooled Buffer may hold other bytes by then.
     const targets: [string, Uint8Array, boolean][] = [];
-    if (only !== 'sync') targets.push([recipient, plaintext, false]);
+    if (only !== 'sync') targets.push([recipient, copyBytes(plaintext), false]);
     if (sync !== false && !this.#isSelf(recipient) && only !== 'recipient')
-      targets.push([this.#self.name, sync, true]);
+      targets.push([this.#self.name, copyBytes(sync), true]);
     for (const [account, body, isSync] of targets) {
       try {
         accounts.push(Object.freeze(await this.#sendTo(account, body, isSync, deliver, log)));

@@ -184,10 +184,13 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
   async encrypt(to: Address, plaintext: Uint8Array, timestamp: number): Promise<EncryptedMessage> {
     const cipher = this.cipher(to);
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
-    await this.#cache.put(to, timestamp, plaintext);
+    // A copy: the encrypt runs after the cache write and a bundle fetch, when a pooled Buffer of the
+    // caller may hold other bytes (the resend would then differ from what the peer got, or both).
+    const message = copyBytes(plaintext);
+    await this.#cache.put(to, timestamp, message);
     try {
       await this.#ensureSession(to, cipher);
-      return await cipher.encrypt(plaintext);
+      return await cipher.encrypt(message);
     } catch (err) {
       await this.#cache.remove(to, timestamp).catch(() => undefined); // the original error matters more
       throw err;
