@@ -5,7 +5,7 @@ import {
   type InvalidKeyError,
   type VerificationError,
 } from '@e2ee-kit/core';
-import type { PartialSendError } from './devices/partial-send-error.js';
+import type { FanoutIncompleteError } from './devices/fan-out-error.js';
 import { SpqrErrorCode } from './spqr/errors.js';
 
 /**
@@ -52,10 +52,10 @@ export const RatchetErrorCode = {
    */
   ReentrantCall: 'REENTRANT_CALL',
   /**
-   * `DeviceFanout.send` failed after it had delivered to at least one account (the recipient, then the
-   * sync copy failed): a `PartialSendError`, whose `accounts` say what was sent — send only the rest.
+   * A `DeviceFanout.send` failed after some account's messages were accepted (the recipient has the
+   * message, the sync copy failed): `FanoutIncompleteError`; retry only the accounts not sent.
    */
-  PartialSend: 'PARTIAL_SEND',
+  FanoutIncomplete: 'FANOUT_INCOMPLETE',
 } as const;
 export type RatchetErrorCode = (typeof RatchetErrorCode)[keyof typeof RatchetErrorCode];
 
@@ -112,8 +112,8 @@ declare module '@e2ee-kit/core' {
     INVALID_PREKEY_ID: PreKeyNotFoundError;
     INVALID_SIGNED_PREKEY_ID: PreKeyNotFoundError;
     INVALID_KYBER_PREKEY_ID: PreKeyNotFoundError;
-    PARTIAL_SEND: PartialSendError;
     SPQR_MESSAGE_DECODE: DecodeError;
     SPQR_STATE_DECODE: DecodeError;
+    FANOUT_INCOMPLETE: FanoutIncompleteError;
   }
 }

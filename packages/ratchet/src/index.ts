@@ -72,6 +72,7 @@ export {
   type DeviceChangeResult,
   DeviceFanout,
   type DeviceMessage,
+  FanoutIncompleteError,
   type FanoutOptions,
   type FanoutSendOptions,
   type FanoutSendResult,
@@ -83,7 +84,6 @@ export {
   type LinkUriOptions,
   parseLinkDeviceUri,
 } from './devices/link-device.js';
-export { PartialSendError } from './devices/partial-send-error.js';
 export {
   decodeProvisionEnvelope,
   encodeProvisionEnvelope,

@@ -117,5 +117,14 @@ export class TestRelay {
 
 export const ALICE = 'a11ce000-0000-4000-8000-00000000a11c';
 export const BOB = 'b0b00000-0000-4000-8000-000000000b0b';
+
+/** Alice's phone (1) and laptop (2, linked: the account identity key) and Bob's phone, on one relay. */
+export async function alicePhoneLaptopAndBob() {
+  const relay = new TestRelay();
+  const phone = await relay.addDevice(ALICE);
+  const laptop = await relay.addDevice(ALICE, await phone.party.store.getIdentityKeyPair());
+  const bob = await relay.addDevice(BOB);
+  return { relay, phone, laptop, bob };
+}
 export const text = (s: string) => new TextEncoder().encode(s);
 export { createAddress };

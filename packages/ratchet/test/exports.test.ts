@@ -7,7 +7,6 @@ import {
   ErrorCode,
   type InvalidKeyError,
   type LockedOutError,
-  PartialSendError,
   PreKeyNotFoundError,
   RatchetErrorCode,
   type VerificationError,
@@ -23,7 +22,8 @@ describePackageSurface('@e2ee-kit/ratchet', ratchet, {
   samples: {
     ...coreErrorSamples,
     PreKeyNotFoundError: () => new PreKeyNotFoundError('signed', 7, { name: 'bob', deviceId: 1 }),
-    PartialSendError: () => new PartialSendError([], 'alice', true, new Error('offline')),
+    FanoutIncompleteError: () =>
+      new ratchet.FanoutIncompleteError([], { account: 'alice', sync: true }, new Error('down')),
   },
 });
 
@@ -35,7 +35,6 @@ describe('@e2ee-kit/ratchet: typed codes', () => {
     }
     if (E2eeError.is(err, ErrorCode.InvalidBaseKey)) expectTypeOf(err).toEqualTypeOf<InvalidKeyError>();
     if (E2eeError.is(err, ErrorCode.InvalidPreKeyId)) expectTypeOf(err).toEqualTypeOf<PreKeyNotFoundError>();
-    if (E2eeError.is(err, ErrorCode.PartialSend)) expectTypeOf(err).toEqualTypeOf<PartialSendError>();
     if (E2eeError.is(err, ErrorCode.LockedOut)) expectTypeOf(err).toEqualTypeOf<LockedOutError>();
     // @ts-expect-error — a typo is not a code
     E2eeError.is(err, 'INVALID_MESAGE');

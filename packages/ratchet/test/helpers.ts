@@ -1,6 +1,6 @@
 // Shared test helpers (test-only).
 import { type CryptoProvider, fromUtf8, toHex, utf8 } from '@e2ee-kit/core';
-import type { EncryptedMessage, SessionCipher } from '@e2ee-kit/ratchet';
+import type { EncryptedMessage, ProtocolTransaction, SessionCipher } from '@e2ee-kit/ratchet';
 import { createTestParty, type InMemoryProtocolStore, type TestParty } from '@e2ee-kit/ratchet/testing';
 import { expect } from 'vitest';
 
@@ -90,4 +90,20 @@ export function prng(seed: number): (n: number) => number {
     x ^= x << 5;
     return (x >>> 0) % n;
   };
+}
+
+/** Gives `store` a `transaction` whose first attempt runs, is rolled back, and is run again. */
+export function retryingOnce(store: InMemoryProtocolStore): { attempts: number } {
+  const seen = { attempts: 0 };
+  Object.assign(store, {
+    async transaction<T>(fn: (tx: ProtocolTransaction) => Promise<T>): Promise<T> {
+      const before = store.snapshot();
+      seen.attempts++;
+      await fn({ protocol: store });
+      store.restore(before); // conflict: the first attempt's writes are thrown away
+      seen.attempts++;
+      return fn({ protocol: store });
+    },
+  });
+  return seen;
 }

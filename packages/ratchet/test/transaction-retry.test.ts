@@ -2,28 +2,11 @@
 // conflict, SQLITE_BUSY): what an attempt queued for after the commit (the identity-change report)
 // must then be what the committed attempt queued — not that plus every discarded attempt's.
 import { type IdentityChangeEvent, platformProvider } from '@e2ee-kit/core';
-import type { ProtocolTransaction } from '@e2ee-kit/ratchet';
-import { createTestParty, type InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
+import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { expect, it } from 'vitest';
-import { fromUtf8, utf8 } from './helpers.js';
+import { fromUtf8, retryingOnce, utf8 } from './helpers.js';
 
 const provider = platformProvider;
-
-/** Gives `store` a `transaction` whose first attempt runs, is rolled back, and is run again. */
-function retryingOnce(store: InMemoryProtocolStore): { attempts: number } {
-  const seen = { attempts: 0 };
-  Object.assign(store, {
-    async transaction<T>(fn: (tx: ProtocolTransaction) => Promise<T>): Promise<T> {
-      const before = store.snapshot();
-      seen.attempts++;
-      await fn({ protocol: store });
-      store.restore(before); // conflict: the first attempt's writes are thrown away
-      seen.attempts++;
-      return fn({ protocol: store });
-    },
-  });
-  return seen;
-}
 
 it('decrypt in a transaction run twice reports a replaced identity once, after the commit', async () => {
   const events: IdentityChangeEvent[] = [];

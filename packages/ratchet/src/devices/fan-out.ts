@@ -20,9 +20,10 @@ import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
 import { ChangeLog, type DeviceChangeResult } from './device-changes.js';
 import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
-import { PartialSendError } from './partial-send-error.js';
+import { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
 
 export type { DeviceChange, DeviceChangeResult, KeyHolderChange } from './device-changes.js';
+export { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
 
 /** One ciphertext of a fan-out, for one device. */
 export interface DeviceMessage {
@@ -41,16 +42,6 @@ export interface Delivery {
   /** True for the copy to our own other devices. */
   readonly sync: boolean;
   readonly messages: readonly DeviceMessage[];
-}
-
-export interface AccountSendResult {
-  readonly account: string;
-  readonly sync: boolean;
-  /** `'sent'`: the server took it for every device; `'gave-up'`: the device list kept changing. */
-  readonly status: 'sent' | 'gave-up';
-  readonly attempts: number;
-  /** The devices the accepted messages were for (empty when it gave up). */
-  readonly devices: readonly Address[];
 }
 
 export interface FanoutSendResult extends DeviceChangeResult {
@@ -73,6 +64,11 @@ export interface FanoutOptions {
 export interface FanoutSendOptions {
   /** What our other devices get (Signal: a `SyncMessage.Sent`); default the same plaintext; `false`: none. */
   readonly sync?: Uint8Array | false;
+  /**
+   * Send to one side only: the retry after a `FanoutIncompleteError` whose `accounts` show the
+   * recipient as sent is `only: 'sync'` (else the recipient gets the message twice). Default both.
+   */
+  readonly only?: 'recipient' | 'sync';
 }
 
 /** The primary device; Signal's clients always address it, so an unknown account starts with it. */
@@ -218,7 +214,9 @@ export class DeviceFanout {
     plaintext: Uint8Array,
   ): Promise<{ messages: DeviceMessage[] } & DeviceChangeResult> {
     checkAccount(account);
-    const messages = await this.#encryptFor(account, plaintext, this.#unreported);
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    // A copy: each device's encrypt runs after an await, when a pooled Buffer may hold other bytes.
+    const messages = await this.#encryptFor(account, copyBytes(plaintext), this.#unreported);
     return { messages, ...this.#unreported.take([account]) };
   }
 
@@ -274,19 +272,23 @@ export class DeviceFanout {
     const archive = plan.archive.filter((id) => id !== own);
     // Fetch first: if the app's fetch fails, no session has been touched yet.
     const bundles = await this.#fetchBundles(account, start);
-    await this.#archive(account, archive);
-    const gone = await this.#initiate(account, start, bundles);
-    const list = new Set(await this.#list(account));
-    for (const id of plan.removed) list.delete(id);
-    for (const id of start) if (!gone.includes(id)) list.add(id);
-    for (const id of gone) list.delete(id);
-    await this.#saveList(account, this.#withSelf(account, [...list]));
+    const gone = start.filter((id) => !bundles.has(id));
+    // Noted before any session or list write: if a later step throws (a session start, the list
+    // save), the next call reports it. A re-registered device's new session then works, so no later
+    // answer would show the change again, and its sender keys would never be re-shared.
     log.note(
       account,
       plan.added.filter((id) => id !== own && !gone.includes(id)),
       [...plan.removed.filter((id) => id !== own), ...gone],
       plan.reregistered.filter((id) => id !== own && !gone.includes(id)),
     );
+    await this.#archive(account, archive);
+    await this.#initiate(account, start, bundles);
+    const list = new Set(await this.#list(account));
+    for (const id of plan.removed) list.delete(id);
+    for (const id of start) if (!gone.includes(id)) list.add(id);
+    for (const id of gone) list.delete(id);
+    await this.#saveList(account, this.#withSelf(account, [...list]));
   }
 
   /**
@@ -318,29 +320,34 @@ export class DeviceFanout {
     checkAccount(recipient);
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     if (typeof deliver !== 'function') throw new TypeError('deliver must be a function');
-    const given = options.sync ?? plaintext;
-    if (given !== false && !(given instanceof Uint8Array))
+    const sync = options.sync ?? plaintext;
+    if (sync !== false && !(sync instanceof Uint8Array))
       throw new TypeError('sync must be a Uint8Array or false');
-    // Copied before the first await: every account's messages carry the bytes of this call.
-    const body = copyBytes(plaintext);
-    const sync = given === false ? false : given === plaintext ? body : copyBytes(given);
+    const only = options.only;
+    if (only !== undefined && only !== 'recipient' && only !== 'sync')
+      throw new TypeError("only must be 'recipient' or 'sync'");
     const log = this.#unreported;
     const accounts: AccountSendResult[] = [];
-    const targets: [string, Uint8Array, boolean][] = [[recipient, body, false]];
-    if (sync !== false && !this.#isSelf(recipient)) targets.push([this.#self.name, sync, true]);
+    // Copies: the sync copy is encrypted after the recipient's deliver, each device's message after
+    // an await; the caller's pooled Buffer may hold other bytes by then.
+    const targets: [string, Uint8Array, boolean][] = [];
+    if (only !== 'sync') targets.push([recipient, copyBytes(plaintext), false]);
+    if (sync !== false && !this.#isSelf(recipient) && only !== 'recipient')
+      targets.push([this.#self.name, copyBytes(sync), true]);
     for (const [account, body, isSync] of targets) {
       try {
-        accounts.push(await this.#sendTo(account, body, isSync, deliver, log));
+        accounts.push(Object.freeze(await this.#sendTo(account, body, isSync, deliver, log)));
       } catch (err) {
-        // Once an account is done, the caller must know it (a resend would duplicate it there).
-        if (accounts.length > 0) throw new PartialSendError(accounts, account, isSync, err);
-        throw err;
+        // Nothing accepted yet: the failure as it is (a retry of the whole send is right). Else the
+        // app must know who has the message; the device changes stay kept for the next call.
+        if (!accounts.some((a) => a.status === 'sent')) throw err;
+        throw new FanoutIncompleteError(accounts, { account, sync: isSync }, err);
       }
     }
     return { accounts, ...log.take(targets.map(([account]) => account)) };
   }
 
-  /** One account's sends: encrypt for its known devices, deliver, apply a 409/410, up to maxAttempts. */
+  /** One account's part of `send`: encrypt, deliver, apply 409/410 answers, at most `maxAttempts` times. */
   async #sendTo(
     account: string,
     body: Uint8Array,
@@ -351,13 +358,17 @@ export class DeviceFanout {
     for (let attempt = 1; ; attempt++) {
       const messages = await this.#encryptFor(account, body, log);
       const answer = await deliver(Object.freeze({ account, sync: isSync, messages }));
-      if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok') {
-        const devices = messages.map((m) => m.address);
-        return Object.freeze({ account, sync: isSync, status: 'sent', attempts: attempt, devices });
-      }
+      if (answer !== null && typeof answer === 'object' && 'status' in answer && answer.status === 'ok')
+        return {
+          account,
+          sync: isSync,
+          status: 'sent',
+          attempts: attempt,
+          devices: messages.map((m) => m.address),
+        };
       await this.#apply(account, answer as DeviceMismatch, log);
       if (attempt === this.#maxAttempts)
-        return Object.freeze({ account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] });
+        return { account, sync: isSync, status: 'gave-up', attempts: attempt, devices: [] };
     }
   }
 }
