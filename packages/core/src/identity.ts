@@ -202,14 +202,20 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     if (direction !== 'sending' && direction !== 'receiving')
       throw new TypeError("direction must be 'sending' or 'receiving'");
     const id = addressToString(address);
-    const { stored, approved } = await this.#mutex.run(id, async () => ({
-      stored: await this.getIdentity(address),
-      approved: await this.#backend.get(`approved:${id}`),
-    }));
-    if (typeof this.#policy === 'function') return this.#policy(address, stored, identityKey, direction);
-    if (!stored || stored.equals(identityKey)) return true;
-    if (this.#policy === 'tofu') return true;
-    return approved !== undefined && PublicKey.deserialize(approved).equals(identityKey);
+    const policy = this.#policy;
+    if (typeof policy === 'function') {
+      const stored = await this.#mutex.run(id, () => this.getIdentity(address));
+      return policy(address, stored, identityKey, direction);
+    }
+    return this.#mutex.run(id, async () => {
+      const stored = await this.getIdentity(address);
+      if (!stored || stored.equals(identityKey) || policy === 'tofu') return true;
+      const approved = await this.#backend.get(`approved:${id}`);
+      if (approved !== undefined && PublicKey.deserialize(approved).equals(identityKey)) return true;
+      // Another store object over this backend (a second tab) may have stored the approved key between
+      // the two reads, deleting its approval: read the key again, or a key trusted throughout is refused.
+      return (await this.getIdentity(address))?.equals(identityKey) === true;
+    });
   }
 
   /**
