@@ -86,5 +86,8 @@ export default [
   ),
   // 42.33 kB on 2026-12-02 (+1.1 kB that day: the block-by-block HMAC/HKDF for short inputs; +0.3 kB:
   // `defaultProviderWithoutAead` and the provider's per-family modules).
-  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '43 KB'),
+  // 43.09 kB on 2026-12-04 (+0.08 kB: the platform provider copies its byte arguments at the call, and
+  // isTrustedIdentity reads the stored key again before refusing): budget 43 → 43.2 kB. 43.23 kB with
+  // saveIdentity's compare-and-set retry over a backend that offers it (+0.14 kB): 43.2 → 43.3 kB.
+  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '43.3 KB'),
 ];

@@ -7,6 +7,7 @@
  */
 import { type Address, addressToString, validateAddress } from './address.js';
 import { copyBytes } from './bytes.js';
+import { StoreError } from './errors.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
 import { KeyedMutex } from './mutex.js';
 import { redact } from './redact.js';
@@ -83,7 +84,16 @@ export interface IdentityBackend {
   get(key: string): Promise<Uint8Array | undefined>;
   set(key: string, value: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Optional: writes `value` only if the record still holds `expected` (`undefined`: no record), as
+   * one atomic step, and says whether it did. With it, store objects in several tabs or processes over
+   * one backend never report a key change twice or against the wrong previous key.
+   */
+  compareAndSet?(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean>;
 }
+
+/** Reads and compare-and-sets of one save before it gives up with a `StoreError`. */
+const MAX_SAVE_TRIES = 8;
 
 export interface KeyValueIdentityKeyStoreOptions {
   identityKeyPair: IdentityKeyPair;
@@ -142,10 +152,26 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
     const id = addressToString(address);
     const change = await this.#mutex.run(id, async (): Promise<IdentityChange> => {
-      const previousBytes = await this.#backend.get(`identity:${id}`);
-      const previous = previousBytes ? PublicKey.deserialize(previousBytes) : null;
-      if (previous?.equals(identityKey)) return { kind: 'unchanged' };
-      await this.#backend.set(`identity:${id}`, identityKey.serialize());
+      const cas = this.#backend.compareAndSet?.bind(this.#backend);
+      let previous: PublicKey | null = null;
+      for (let tries = 0; ; tries++) {
+        if (tries === MAX_SAVE_TRIES)
+          throw new StoreError('the identity key kept changing under this save (too many contexts at once)');
+        const previousBytes = await this.#backend.get(`identity:${id}`);
+        previous = previousBytes ? PublicKey.deserialize(previousBytes) : null;
+        if (previous?.equals(identityKey)) return { kind: 'unchanged' };
+        if (!cas) {
+          await this.#backend.set(`identity:${id}`, identityKey.serialize());
+          break;
+        }
+        // Another store object over this backend (a second tab) may have written since the read: then
+        // read again, so the change reported is the one really made (never twice, never the wrong key).
+        // The bytes as read (copied: a backend may answer with a view of memory it reuses).
+        const expected = previousBytes && copyBytes(previousBytes);
+        const written = await cas(`identity:${id}`, expected, identityKey.serialize());
+        if (written === true) break;
+        if (written !== false) throw new StoreError('identity backend compareAndSet must resolve a boolean');
+      }
       if (!previous) return { kind: 'new' };
       try {
         await this.#backend.delete(`approved:${id}`);
@@ -202,14 +228,20 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     if (direction !== 'sending' && direction !== 'receiving')
       throw new TypeError("direction must be 'sending' or 'receiving'");
     const id = addressToString(address);
-    const { stored, approved } = await this.#mutex.run(id, async () => ({
-      stored: await this.getIdentity(address),
-      approved: await this.#backend.get(`approved:${id}`),
-    }));
-    if (typeof this.#policy === 'function') return this.#policy(address, stored, identityKey, direction);
-    if (!stored || stored.equals(identityKey)) return true;
-    if (this.#policy === 'tofu') return true;
-    return approved !== undefined && PublicKey.deserialize(approved).equals(identityKey);
+    const policy = this.#policy;
+    if (typeof policy === 'function') {
+      const stored = await this.#mutex.run(id, () => this.getIdentity(address));
+      return policy(address, stored, identityKey, direction);
+    }
+    return this.#mutex.run(id, async () => {
+      const stored = await this.getIdentity(address);
+      if (!stored || stored.equals(identityKey) || policy === 'tofu') return true;
+      const approved = await this.#backend.get(`approved:${id}`);
+      if (approved !== undefined && PublicKey.deserialize(approved).equals(identityKey)) return true;
+      // Another store object over this backend (a second tab) may have stored the approved key between
+      // the two reads, deleting its approval: read the key again, or a key trusted throughout is refused.
+      return (await this.getIdentity(address))?.equals(identityKey) === true;
+    });
   }
 
   /**

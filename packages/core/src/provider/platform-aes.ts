@@ -5,10 +5,10 @@
 import { VerificationError } from '../errors.js';
 import { checkCbc, checkGcm } from './checks.js';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aes256GcmDecrypt, aes256GcmEncrypt } from './noble-aes.js';
-import { buf, type PlatformContext } from './platform-context.js';
+import { buf, owningAll, type PlatformContext } from './platform-context.js';
 
 export function platformAesCbc({ support, big }: PlatformContext) {
-  return {
+  return owningAll({
     async aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array) {
       checkCbc(key, iv, plaintext);
       // Small inputs (every ratchet message) go to noble without waiting for the support probe.
@@ -41,11 +41,11 @@ export function platformAesCbc({ support, big }: PlatformContext) {
       }
       return aes256CbcDecrypt(key, iv, ciphertext);
     },
-  };
+  });
 }
 
 export function platformAesGcm({ support, big }: PlatformContext) {
-  return {
+  return owningAll({
     async aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) {
       checkGcm(key, nonce, plaintext, aad);
       const s = await support();
@@ -77,5 +77,5 @@ export function platformAesGcm({ support, big }: PlatformContext) {
       }
       return aes256GcmDecrypt(key, nonce, sealed, aad);
     },
-  };
+  });
 }

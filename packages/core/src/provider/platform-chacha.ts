@@ -2,10 +2,10 @@
 import { VerificationError } from '../errors.js';
 import { checkAead } from './checks.js';
 import { nobleChacha } from './noble-chacha.js';
-import { buf, type PlatformContext } from './platform-context.js';
+import { buf, owningAll, type PlatformContext } from './platform-context.js';
 
 export function platformChacha({ support, big }: PlatformContext) {
-  return {
+  return owningAll({
     async chacha20Poly1305Encrypt(
       key: Uint8Array,
       nonce: Uint8Array,
@@ -48,5 +48,5 @@ export function platformChacha({ support, big }: PlatformContext) {
       }
       return nobleChacha.chacha20Poly1305Decrypt(key, nonce, sealed, aad);
     },
-  };
+  });
 }

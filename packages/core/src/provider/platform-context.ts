@@ -39,6 +39,22 @@ export type BufSrc = Uint8Array<ArrayBuffer>;
  */
 export const buf = (b: Uint8Array): BufSrc => (b.buffer instanceof ArrayBuffer ? b : copyBytes(b)) as BufSrc;
 
+/**
+ * `f` with a copy of each byte argument taken at the call. Every platform method awaits (the support
+ * probe, a key import) before it hands its inputs to Web Crypto or noble, and a caller may refill a
+ * pooled Buffer or transfer its ArrayBuffer as soon as the call returned its promise: without the
+ * copies the answer was for those later bytes (an empty array once transferred).
+ */
+export function owning<F extends (...args: never[]) => Promise<unknown>>(f: F): F {
+  return function (this: unknown, ...args: unknown[]) {
+    return f.apply(this, args.map((a) => (a instanceof Uint8Array ? copyBytes(a) : a)) as never);
+  } as unknown as F;
+}
+
+/** Every method of a family through `owning`. */
+export const owningAll = <T extends Record<string, (...args: never[]) => Promise<unknown>>>(family: T): T =>
+  Object.fromEntries(Object.entries(family).map(([name, f]) => [name, owning(f)])) as T;
+
 export const base64url = (b: Uint8Array): string =>
   toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 

@@ -13,7 +13,7 @@ import {
   x25519 as nobleX25519,
   x25519PublicKey,
 } from './noble-curve25519.js';
-import { base64url, buf, type PlatformContext } from './platform-context.js';
+import { base64url, buf, owningAll, type PlatformContext } from './platform-context.js';
 import { webRandomBytes } from './random.js';
 
 export function platformCurve25519(ctx: PlatformContext) {
@@ -38,7 +38,7 @@ export function platformCurve25519(ctx: PlatformContext) {
     }
   };
 
-  return {
+  return owningAll({
     async x25519(privateKey: Uint8Array, publicKey: Uint8Array) {
       checkKey32(privateKey, 'privateKey');
       checkKey32(publicKey, 'publicKey');
@@ -134,5 +134,5 @@ export function platformCurve25519(ctx: PlatformContext) {
     async ed25519PublicKey(seed: Uint8Array) {
       return ed25519PublicKey(seed);
     },
-  };
+  });
 }

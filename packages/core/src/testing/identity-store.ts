@@ -34,6 +34,18 @@ export class MemoryBackend implements IdentityBackend {
     checkKey(key);
     this.#map.delete(key);
   }
+  /** Writes `value` only if the record still holds `expected` (`undefined`: no record). */
+  async compareAndSet(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
+    checkKey(key);
+    if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    const stored = this.#map.get(key);
+    const same =
+      stored === undefined || expected === undefined
+        ? stored === expected
+        : stored.length === expected.length && stored.every((b, i) => b === expected[i]);
+    if (same) this.#map.set(key, copyBytes(value));
+    return same;
+  }
   /** Snapshot of every stored record (tests compare these byte for byte). */
   snapshot(): Map<string, Uint8Array> {
     return new Map([...this.#map].map(([k, v]) => [k, v.slice()]));
