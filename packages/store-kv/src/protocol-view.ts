@@ -150,13 +150,10 @@ export class ProtocolView implements ProtocolStore {
     return this.#run(async (buf) => buf.delete(table, key));
   }
 
-  #identityOp<T>(
-    address: Address,
-    fn: (identity: KeyValueIdentityKeyStore, buf: TxBuffer) => Promise<T>,
-  ): Promise<T> {
+  #identityOp<T>(address: Address, fn: (identity: KeyValueIdentityKeyStore) => Promise<T>): Promise<T> {
     validateAddress(address);
     return this.#locks.run(`identity:${addressToString(address)}`, () =>
-      this.#run((buf) => fn(identityOver(buf, this.#identity), buf)),
+      this.#run((buf) => fn(identityOver(buf, this.#identity))),
     );
   }
 
@@ -172,18 +169,7 @@ export class ProtocolView implements ProtocolStore {
     identityKey: PublicKey,
     options?: SaveIdentityOptions,
   ): Promise<IdentityChange> {
-    // A cipher defers the report itself (`deferNotification`) until its commit; any other caller —
-    // the app inside its own transaction — hears of a replacement once this transaction committed.
-    if (options?.deferNotification === true)
-      return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey, options));
-    return this.#identityOp(address, async (id, buf) => {
-      const change = await id.saveIdentity(address, identityKey, { ...options, deferNotification: true });
-      if (change.kind === 'replaced') {
-        const event = { address, previous: change.previous, current: change.current };
-        buf.afterCommit(() => this.notifyIdentityChange(event));
-      }
-      return change;
-    });
+    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey, options));
   }
   /**
    * Reports a replacement saved with `deferNotification` (calls `onIdentityChange`): the ciphers call

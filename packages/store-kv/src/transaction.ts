@@ -126,8 +126,6 @@ export class TxBuffer {
   readonly #writes = new Map<string, KvWrite>();
   /** Stored bytes (or `null`: no row) of compare-and-set rows as this transaction first read them. */
   readonly #read = new Map<string, Uint8Array | null>();
-  /** Reports for the app (identity changes) that may only be made once the writes have committed. */
-  readonly #afterCommit: (() => void)[] = [];
   #done = false;
 
   constructor(io: CodecIo) {
@@ -208,30 +206,11 @@ export class TxBuffer {
     return this.#writes.size;
   }
 
-  /** Runs `fn` once this transaction has committed; never when it is discarded or its commit fails. */
-  afterCommit(fn: () => void): void {
-    this.#assertOpen();
-    this.#afterCommit.push(fn);
-  }
-
-  #runAfterCommit(): void {
-    for (const fn of this.#afterCommit.splice(0)) {
-      try {
-        fn();
-      } catch {
-        // Committed: an app callback's failure must not turn the operation into an error.
-      }
-    }
-  }
-
   /** Writes everything in one backend batch; the buffer is finished either way. */
   async commit(): Promise<void> {
     this.#assertOpen();
     this.#done = true;
-    if (this.#writes.size === 0) {
-      this.#runAfterCommit();
-      return;
-    }
+    if (this.#writes.size === 0) return;
     const writes = [...this.#writes].map(([s, w]) => {
       const read = this.#read.get(s);
       return read === undefined ? w : { ...w, ifValue: read };
@@ -239,20 +218,17 @@ export class TxBuffer {
     try {
       await this.#io.commit(writes);
     } catch (cause) {
-      this.#afterCommit.length = 0;
       throw cause instanceof StoreError ? cause : new StoreError('store commit failed', { cause });
     } finally {
       this.#writes.clear();
       this.#read.clear();
     }
-    this.#runAfterCommit();
   }
 
   discard(): void {
     this.#done = true;
     this.#writes.clear();
     this.#read.clear();
-    this.#afterCommit.length = 0;
   }
 }
 
