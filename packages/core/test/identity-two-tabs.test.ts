@@ -12,6 +12,7 @@ import {
 } from '@e2ee-kit/core';
 import { MemoryBackend } from '@e2ee-kit/core/testing';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../tools/deferred.js';
 
 const bob: Address = { name: 'bob', deviceId: 1 };
 const newKey = async () => (await IdentityKeyPair.generate(nobleProvider)).publicKey;
@@ -37,10 +38,7 @@ function holdingBackend(shared: MemoryBackend) {
   /** Holds the next read of `key`; resolves once that read happened; call the result to let it go. */
   const holdNextRead = (key: string): Promise<() => void> =>
     new Promise((readDone) => {
-      let release!: () => void;
-      const released = new Promise<void>((r) => {
-        release = r;
-      });
+      const { promise: released, resolve: release } = deferred();
       hold = { key, read: () => readDone(release), release: released };
     });
   return { backend, holdNextRead };

@@ -4,6 +4,7 @@
 // leave the store as it was, and not stop a later decrypt. A slow callback only delays later calls.
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { expect, it } from 'vitest';
+import { deferred } from '../../../tools/deferred.js';
 import { talking } from './deliver-peers.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -52,14 +53,8 @@ it('a deliver for another address may call that cipher; a slow deliver only dela
   await bobToCarol.initiate(await carol.bundle());
   const w1 = await aliceToBob.encrypt(utf8('one'));
   const w2 = await aliceToBob.encrypt(utf8('two'));
-  let release!: () => void;
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  let entered!: () => void;
-  const inDeliver = new Promise<void>((r) => {
-    entered = r;
-  });
+  const { promise: gate, resolve: release } = deferred();
+  const { promise: inDeliver, resolve: entered } = deferred();
   const order: string[] = [];
   const first = bobToAlice.decrypt(w1, {
     deliver: async (m) => {

@@ -6,6 +6,7 @@
 import { PreKeyManager } from '@e2ee-kit/ratchet';
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { deferred } from '../../../tools/deferred.js';
 import { DELIVER_WAIT_LIMIT_MS } from '../src/deliver-guard.js';
 import { talking } from './deliver-peers.js';
 
@@ -26,10 +27,7 @@ function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 
 /** A promise and the function that resolves it: `reached()` marks a point in a deliver. */
 function signal(): { reached: () => void; wait: Promise<void> } {
-  let reached!: () => void;
-  const wait = new Promise<void>((r) => {
-    reached = r;
-  });
+  const { promise: wait, resolve: reached } = deferred();
   return { reached, wait };
 }
 

@@ -8,6 +8,7 @@ import { type EncryptedMessage, PreKeySignalMessage, SessionCipher, SignalMessag
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../tools/deferred.js';
 import { KvStore } from '../src/index.js';
 import { MemoryKvBackend } from '../src/testing/index.js';
 
@@ -136,14 +137,8 @@ describe('a slow deliver in one tab while the other tab decrypts', () => {
   it('the other tab commits the next message; the slow one is refused, and its retry still delivers it once', async () => {
     const { tabs, ciphers, toBob } = await bobInTwoTabs();
     const [w1, w2] = [await toBob.encrypt(utf8('one')), await toBob.encrypt(utf8('two'))];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let entered!: () => void;
-    const inDeliver = new Promise<void>((r) => {
-      entered = r;
-    });
+    const { promise: gate, resolve: release } = deferred();
+    const { promise: inDeliver, resolve: entered } = deferred();
     const slow = ciphers[0]
       .decrypt(w1, {
         deliver: async (m, tx) => {
