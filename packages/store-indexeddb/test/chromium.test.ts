@@ -249,12 +249,23 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     expect(r.received).toEqual({ delivered: 200, failed: 0 });
   });
 
+  // A race is not certain in any one run (the scheduler may happen to serialize the two pages, as it
+  // did once in CI): the control shows that updates *can* be lost, in at least one of a few runs.
   it('the same two pages without the lock lose updates (the check above can fail)', async () => {
-    const { p1, p2, a, b } = await twoPagesCount('unlocked', false);
-    const final = await p1.evaluate(() => (globalThis as unknown as Api).storeTests.readCounter('unlocked'));
-    const repeated = a.length + b.length - new Set([...a, ...b]).size;
-    expect(final).toBeLessThan(400);
-    expect(repeated).toBeGreaterThan(0);
-    await Promise.all([p1.close(), p2.close()]);
+    const runs: { final: number; repeated: number }[] = [];
+    for (let i = 0; i < 5 && !runs.some((r) => r.final < 400 && r.repeated > 0); i++) {
+      const db = `unlocked-${i}`;
+      const { p1, p2, a, b } = await twoPagesCount(db, false);
+      const final = await p1.evaluate(
+        (name) => (globalThis as unknown as Api).storeTests.readCounter(name),
+        db,
+      );
+      runs.push({ final, repeated: a.length + b.length - new Set([...a, ...b]).size });
+      await Promise.all([p1.close(), p2.close()]);
+    }
+    expect(
+      runs.some((r) => r.final < 400 && r.repeated > 0),
+      JSON.stringify(runs),
+    ).toBe(true);
   });
 });
