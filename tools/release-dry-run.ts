@@ -20,6 +20,7 @@ interface Manifest {
   private?: boolean;
 }
 const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const major = (version: string): number => Number(version.split('.')[0]);
 const status = () => execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' });
 
 /** Published packages: every non-private package under packages/. */
@@ -59,6 +60,11 @@ try {
     const next = manifest(join(copy, dir));
     versions.set(next.name, next.version);
     if (next.version === old.version) problems.push(`${old.name}: version not bumped (${old.version})`);
+    // A 0.x package reaching 1.0 must be a decision, not a side effect: changesets makes a package
+    // major when a peer's new version leaves its peer range (0.1 → 0.2 leaves ^0.1.0), which took the
+    // store packages from 0.0.0 to 1.0.0 before their peer ranges became the 0.x line.
+    if (major(old.version) === 0 && major(next.version) !== 0)
+      problems.push(`${old.name}: ${old.version} → ${next.version} leaves 0.x (a peer-range bump?)`);
     const changelog = join(copy, dir, 'CHANGELOG.md');
     if (!existsSync(changelog)) {
       problems.push(`${old.name}: no CHANGELOG.md`);
