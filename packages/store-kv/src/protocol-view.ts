@@ -53,13 +53,26 @@ const asciiString = (b: Uint8Array): string => (b.length > MAX_USED_KEY ? '' : S
 const MAX_LAST_RESORT_USES = 10_000;
 /**
  * The row counting a last-resort key's triples: `n:<kyberId>`, its value `n:<kyberId>:<count>` (the
- * `n` names no triple to `forgetUsedTriples`). Rows from releases without it start at 0.
+ * `n` names no triple to `forgetUsedTriples`). It caches a count of rows: when it is missing (a key's
+ * first use, rows from releases without it, a partial restore) or malformed (an edited file), the
+ * rows are counted again — reading it as 0 let each edit add another MAX_LAST_RESORT_USES rows.
  */
 const countKey = (kyber: number) => `n:${kyber}`;
 async function usedCount(buf: TxBuffer, kyber: number): Promise<number> {
   const v = await buf.get('kyber_used', countKey(kyber));
-  const n = v === undefined ? 0 : Number(asciiString(v).split(':')[2]);
-  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  const parts = v === undefined ? [] : asciiString(v).split(':');
+  const n = Number(parts[2]);
+  if (parts.length === 3 && parts[1] === String(kyber) && Number.isSafeInteger(n) && n > 0) return n;
+  return countUsedTriples(buf, kyber);
+}
+/** Rows naming `kyber` (bounded: the table holds at most MAX_LAST_RESORT_USES rows per key). */
+async function countUsedTriples(buf: TxBuffer, kyber: number): Promise<number> {
+  let n = 0;
+  for (const value of await buf.values('kyber_used', asciiString)) {
+    const [k, signed] = asciiString(value).split(':', 2);
+    if (k === String(kyber) && signed !== undefined && Number.isInteger(Number(signed))) n++;
+  }
+  return n;
 }
 function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
   if (n === 0) buf.delete('kyber_used', countKey(kyber));

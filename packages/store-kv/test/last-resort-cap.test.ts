@@ -38,3 +38,26 @@ describe('last-resort replay rows are capped per Kyber key', () => {
     }, 120_000);
   }
 });
+
+// The count row is a cache of the rows it counts: an edited or deleted count row (a file edited by
+// hand, a partial restore) must not reopen the cap. It read as 0 then: 10,000 more rows per edit.
+describe('a lost or malformed count row is counted again from the rows', () => {
+  for (const edit of ['malformed', 'deleted'] as const) {
+    it(`${edit} count row at the cap: the next triple is still refused`, async () => {
+      const backend = new MemoryKvBackend();
+      const p = (await KvStore.open(backend, { ratchet })).protocol;
+      const kyber = await ratchet.generateKyberPreKey(await p.getIdentityKeyPair(), 7, { lastResort: true });
+      await p.saveKyberPreKey(7, kyber);
+      const base = (await KeyPair.generate(defaultProvider)).publicKey;
+      for (let i = 0; i < CAP; i++) await p.markKyberPreKeyUsed(7, 100 + i, base);
+      const countRow = { table: 'kyber_used' as const, key: 'n:7' };
+      expect(await backend.get(countRow.table, countRow.key)).toBeDefined();
+      await backend.commit([
+        { ...countRow, value: edit === 'deleted' ? null : Uint8Array.from('n:7:x', (c) => c.charCodeAt(0)) },
+      ]);
+      const other = (await KeyPair.generate(defaultProvider)).publicKey;
+      const refused = await p.markKyberPreKeyUsed(7, 2, other).catch((e: unknown) => e);
+      expect(E2eeError.is(refused, ratchet.RatchetErrorCode.LastResortKyberPreKeyExhausted)).toBe(true);
+    }, 120_000);
+  }
+});
