@@ -6,6 +6,7 @@
 import { type CryptoProvider, concatBytes, copyBytes, redact, resolveProvider, wipe } from '@e2ee-kit/core';
 import { type Argon2Params, type Argon2Provider, defaultArgon2Provider } from './argon2.js';
 import { checkCreateOptions } from './create-options.js';
+import { SlotsChangedError } from './errors.js';
 import {
   BACKUP_ID_LENGTH,
   checkRoomForPassword,
@@ -60,14 +61,16 @@ import { unlockDataKey } from './unlock.js';
 export class BackupKeyring {
   readonly #backupId: Uint8Array;
   #dek: Uint8Array | undefined;
-  #slots: SlotBody[];
+  // Replaced, never changed in place: a change computed over an await compares it with the list it
+  // read (`changePassword`), and streams encode the list they started with.
+  #slots: readonly SlotBody[];
   readonly #p: CryptoProvider;
   readonly #argon2: Argon2Provider;
 
   private constructor(
     backupId: Uint8Array,
     dek: Uint8Array,
-    slots: SlotBody[],
+    slots: readonly SlotBody[],
     p: CryptoProvider,
     argon2: Argon2Provider,
   ) {
@@ -87,9 +90,9 @@ export class BackupKeyring {
     // Everything is checked before any KDF runs.
     const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
     const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
-    if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
-    if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
-    for (const e of external) keyring.#slots.push(await keyring.#externalSlot(e));
+    if (pw) keyring.#addSlot(await keyring.#passwordSlot(pw, params));
+    if (recoveryKey) keyring.#addSlot(await keyring.#recoverySlot(recoveryKey));
+    for (const e of external) keyring.#addSlot(await keyring.#externalSlot(e));
     return { keyring, recoveryKey };
   }
 
@@ -156,14 +159,21 @@ export class BackupKeyring {
     return concatBytes(body, await slotsMac(this.#p, dek, this.#backupId, body));
   }
 
-  /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
+  /**
+   * Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`.
+   * Lands only on the slots it read: if they changed while Argon2 ran (another change finished
+   * first), `SlotsChangedError` and nothing changes — written regardless, the other caller would
+   * have been told its password is set and then lost it.
+   */
   async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
     const params = newSlotParams(options);
-    checkRoomForPassword(this.#slots); // before the KDF runs
+    const read = this.#slots;
+    checkRoomForPassword(read); // before the KDF runs
     const slot = await this.#passwordSlot(pw, params);
-    const i = this.#slots.findIndex((s) => s.type === 'password');
-    if (i >= 0) this.#slots[i] = slot;
+    if (this.#slots !== read) throw new SlotsChangedError();
+    const i = read.findIndex((s) => s.type === 'password');
+    if (i >= 0) this.#slots = read.map((s, j) => (j === i ? slot : s));
     else this.#addSlot(slot);
   }
 
@@ -190,9 +200,10 @@ export class BackupKeyring {
     return this.#remove((s) => s.type === 'external' && s.typeByte === type);
   }
 
+  /** Appends to the slots as they are now (an add never undoes a change that landed during its KDF). */
   #addSlot(slot: SlotBody): void {
     if (this.#slots.length >= MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
-    this.#slots.push(slot);
+    this.#slots = [...this.#slots, slot];
   }
 
   #remove(match: (s: SlotBody) => boolean): number {
