@@ -89,11 +89,17 @@ export class BackupKeyring {
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
     // Everything is checked before any KDF runs.
     const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
-    const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
-    if (pw) keyring.#addSlot(await keyring.#passwordSlot(pw, params));
-    if (recoveryKey) keyring.#addSlot(await keyring.#recoverySlot(recoveryKey));
-    for (const e of external) keyring.#addSlot(await keyring.#externalSlot(e));
-    return { keyring, recoveryKey };
+    try {
+      const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
+      if (pw) keyring.#addSlot(await keyring.#passwordSlot(pw, params));
+      if (recoveryKey) keyring.#addSlot(await keyring.#recoverySlot(recoveryKey));
+      for (const e of external) keyring.#addSlot(await keyring.#externalSlot(e));
+      return { keyring, recoveryKey };
+    } finally {
+      // Our copies, also those a failed earlier slot left unused.
+      if (pw) wipe(pw);
+      for (const e of external) wipe(e.secret);
+    }
   }
 
   /** The id every file of this set carries (a copy: the keyring writes new files with its own). */
@@ -167,10 +173,15 @@ export class BackupKeyring {
    */
   async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    const params = newSlotParams(options);
+    let slot: SlotBody;
     const read = this.#slots;
-    checkRoomForPassword(read); // before the KDF runs
-    const slot = await this.#passwordSlot(pw, params);
+    try {
+      const params = newSlotParams(options);
+      checkRoomForPassword(read); // before the KDF runs
+      slot = await this.#passwordSlot(pw, params);
+    } finally {
+      wipe(pw); // also when refused before the KDF
+    }
     if (this.#slots !== read) throw new SlotsChangedError();
     const i = read.findIndex((s) => s.type === 'password');
     if (i >= 0) this.#slots = read.map((s, j) => (j === i ? slot : s));
@@ -350,7 +361,7 @@ export class BackupKeyring {
     options: OpenOptions & NewPasswordOptions = {},
   ): Promise<{ keyring: BackupKeyring; output: ByteStream }> {
     // Check the new password before spending a KDF run (or an attempt) on the current one.
-    normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
+    wipe(normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH));
     newSlotParams(options);
     const reader = new ByteReader(source);
     let keyring: BackupKeyring;
