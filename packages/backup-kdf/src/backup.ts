@@ -6,7 +6,6 @@
 import { type CryptoProvider, concatBytes, copyBytes, redact, resolveProvider, wipe } from '@e2ee-kit/core';
 import { type Argon2Params, type Argon2Provider, defaultArgon2Provider } from './argon2.js';
 import { checkCreateOptions } from './create-options.js';
-import { SlotsChangedError } from './errors.js';
 import {
   BACKUP_ID_LENGTH,
   checkRoomForPassword,
@@ -14,7 +13,6 @@ import {
   encodeSlots,
   FILE_NONCE_LENGTH,
   type FileHeader,
-  MAX_SLOTS,
   SALT_LENGTH,
   type SlotBody,
   type SlotKind,
@@ -51,6 +49,7 @@ import { DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
 import { chunkLog2Of, copyPayload, openPayload, sealPayload } from './payload.js';
 import { metadataOf, readerStream, readPreamble } from './preamble.js';
 import { RecoveryKey } from './recovery-key.js';
+import { SlotList } from './slot-list.js';
 import { ByteReader, type ByteSource, type ByteStream } from './stream.js';
 import { unlockDataKey } from './unlock.js';
 
@@ -61,9 +60,7 @@ import { unlockDataKey } from './unlock.js';
 export class BackupKeyring {
   readonly #backupId: Uint8Array;
   #dek: Uint8Array | undefined;
-  // Replaced, never changed in place: a change computed over an await compares it with the list it
-  // read (`changePassword`), and streams encode the list they started with.
-  #slots: readonly SlotBody[];
+  readonly #slots: SlotList;
   readonly #p: CryptoProvider;
   readonly #argon2: Argon2Provider;
 
@@ -76,7 +73,7 @@ export class BackupKeyring {
   ) {
     this.#backupId = backupId;
     this.#dek = dek;
-    this.#slots = slots;
+    this.#slots = new SlotList(slots);
     this.#p = p;
     this.#argon2 = argon2;
   }
@@ -91,9 +88,9 @@ export class BackupKeyring {
     const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
     try {
       const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
-      if (pw) keyring.#addSlot(await keyring.#passwordSlot(pw, params));
-      if (recoveryKey) keyring.#addSlot(await keyring.#recoverySlot(recoveryKey));
-      for (const e of external) keyring.#addSlot(await keyring.#externalSlot(e));
+      if (pw) keyring.#slots.add(await keyring.#passwordSlot(pw, params));
+      if (recoveryKey) keyring.#slots.add(await keyring.#recoverySlot(recoveryKey));
+      for (const e of external) keyring.#slots.add(await keyring.#externalSlot(e));
       return { keyring, recoveryKey };
     } finally {
       // Our copies, also those a failed earlier slot left unused.
@@ -152,7 +149,7 @@ export class BackupKeyring {
 
   /** The slots, as `readBackupMetadata` would show them. */
   get slots(): readonly SlotInfo[] {
-    return this.#slots.map(slotInfo);
+    return this.#slots.current.map(slotInfo);
   }
 
   /** The slot section (with its MAC) as written into files. */
@@ -161,20 +158,18 @@ export class BackupKeyring {
   }
 
   async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
-    const body = encodeSlots(this.#slots);
+    const body = encodeSlots(this.#slots.current);
     return concatBytes(body, await slotsMac(this.#p, dek, this.#backupId, body));
   }
 
   /**
    * Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`.
-   * Lands only on the slots it read: if they changed while Argon2 ran (another change finished
-   * first), `SlotsChangedError` and nothing changes — written regardless, the other caller would
-   * have been told its password is set and then lost it.
+   * `SlotsChangedError` (nothing changed) if the slots changed while Argon2 ran.
    */
   async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
     let slot: SlotBody;
-    const read = this.#slots;
+    const read = this.#slots.current;
     try {
       const params = newSlotParams(options);
       checkRoomForPassword(read); // before the KDF runs
@@ -182,10 +177,7 @@ export class BackupKeyring {
     } finally {
       wipe(pw); // also when refused before the KDF
     }
-    if (this.#slots !== read) throw new SlotsChangedError();
-    const i = read.findIndex((s) => s.type === 'password');
-    if (i >= 0) this.#slots = read.map((s, j) => (j === i ? slot : s));
-    else this.#addSlot(slot);
+    this.#slots.replacePassword(read, slot);
   }
 
   /** Adds a recovery-key slot; generates a 64-digit key unless one is given. Returns the key: show it once. */
@@ -193,36 +185,22 @@ export class BackupKeyring {
     if (key !== undefined && !RecoveryKey.isRecoveryKey(key))
       throw new TypeError('key must be a RecoveryKey');
     const k = key ?? RecoveryKey.generate(this.#p.randomBytes);
-    this.#addSlot(await this.#recoverySlot(k));
+    this.#slots.add(await this.#recoverySlot(k));
     return k;
   }
 
   /** Removes every recovery-key slot. Refused if no slot would remain. Returns how many were removed. */
   removeRecoveryKey(): number {
-    return this.#remove((s) => s.type === 'recovery');
+    return this.#slots.remove((s) => s.type === 'recovery');
   }
 
   async addExternalSlot(init: ExternalSlotInit): Promise<void> {
-    this.#addSlot(await this.#externalSlot(copyExternal(init)));
+    this.#slots.add(await this.#externalSlot(copyExternal(init)));
   }
 
   /** Removes the external slots of one type byte. */
   removeExternalSlot(type: number): number {
-    return this.#remove((s) => s.type === 'external' && s.typeByte === type);
-  }
-
-  /** Appends to the slots as they are now (an add never undoes a change that landed during its KDF). */
-  #addSlot(slot: SlotBody): void {
-    if (this.#slots.length >= MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
-    this.#slots = [...this.#slots, slot];
-  }
-
-  #remove(match: (s: SlotBody) => boolean): number {
-    const kept = this.#slots.filter((s) => !match(s));
-    if (kept.length === 0) throw new RangeError('cannot remove the last way to unlock the backup');
-    const removed = this.#slots.length - kept.length;
-    this.#slots = kept;
-    return removed;
+    return this.#slots.remove((s) => s.type === 'external' && s.typeByte === type);
   }
 
   /** Encrypts one file of this set: header ‖ slot section ‖ chunks, streamed. */
