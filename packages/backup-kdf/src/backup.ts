@@ -13,7 +13,6 @@ import {
   encodeSlots,
   FILE_NONCE_LENGTH,
   type FileHeader,
-  MAX_SLOTS,
   SALT_LENGTH,
   type SlotBody,
   type SlotKind,
@@ -50,6 +49,7 @@ import { DEFAULT_MIN_PASSWORD_LENGTH, normalizePassword } from './password.js';
 import { chunkLog2Of, copyPayload, openPayload, sealPayload } from './payload.js';
 import { metadataOf, readerStream, readPreamble } from './preamble.js';
 import { RecoveryKey } from './recovery-key.js';
+import { SlotList } from './slot-list.js';
 import { ByteReader, type ByteSource, type ByteStream } from './stream.js';
 import { unlockDataKey } from './unlock.js';
 
@@ -60,20 +60,20 @@ import { unlockDataKey } from './unlock.js';
 export class BackupKeyring {
   readonly #backupId: Uint8Array;
   #dek: Uint8Array | undefined;
-  #slots: SlotBody[];
+  readonly #slots: SlotList;
   readonly #p: CryptoProvider;
   readonly #argon2: Argon2Provider;
 
   private constructor(
     backupId: Uint8Array,
     dek: Uint8Array,
-    slots: SlotBody[],
+    slots: readonly SlotBody[],
     p: CryptoProvider,
     argon2: Argon2Provider,
   ) {
     this.#backupId = backupId;
     this.#dek = dek;
-    this.#slots = slots;
+    this.#slots = new SlotList(slots);
     this.#p = p;
     this.#argon2 = argon2;
   }
@@ -86,11 +86,17 @@ export class BackupKeyring {
     const argon2 = options.argon2Provider ?? defaultArgon2Provider;
     // Everything is checked before any KDF runs.
     const { pw, params, recoveryKey, external } = checkCreateOptions(options, p.randomBytes);
-    const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
-    if (pw) keyring.#slots.push(await keyring.#passwordSlot(pw, params));
-    if (recoveryKey) keyring.#slots.push(await keyring.#recoverySlot(recoveryKey));
-    for (const e of external) keyring.#slots.push(await keyring.#externalSlot(e));
-    return { keyring, recoveryKey };
+    try {
+      const keyring = new BackupKeyring(p.randomBytes(BACKUP_ID_LENGTH), p.randomBytes(32), [], p, argon2);
+      if (pw) keyring.#slots.add(await keyring.#passwordSlot(pw, params));
+      if (recoveryKey) keyring.#slots.add(await keyring.#recoverySlot(recoveryKey));
+      for (const e of external) keyring.#slots.add(await keyring.#externalSlot(e));
+      return { keyring, recoveryKey };
+    } finally {
+      // Our copies, also those a failed earlier slot left unused.
+      if (pw) wipe(pw);
+      for (const e of external) wipe(e.secret);
+    }
   }
 
   /** The id every file of this set carries (a copy: the keyring writes new files with its own). */
@@ -143,7 +149,7 @@ export class BackupKeyring {
 
   /** The slots, as `readBackupMetadata` would show them. */
   get slots(): readonly SlotInfo[] {
-    return this.#slots.map(slotInfo);
+    return this.#slots.current.map(slotInfo);
   }
 
   /** The slot section (with its MAC) as written into files. */
@@ -152,19 +158,26 @@ export class BackupKeyring {
   }
 
   async #slotSectionUnder(dek: Uint8Array): Promise<Uint8Array> {
-    const body = encodeSlots(this.#slots);
+    const body = encodeSlots(this.#slots.current);
     return concatBytes(body, await slotsMac(this.#p, dek, this.#backupId, body));
   }
 
-  /** Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`. */
+  /**
+   * Replaces the password slot (or adds one). Runs Argon2 once. Existing files need `rewriteSlots`.
+   * `SlotsChangedError` (nothing changed) if the slots changed while Argon2 ran.
+   */
   async changePassword(newPassword: string, options: NewPasswordOptions = {}): Promise<void> {
     const pw = normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
-    const params = newSlotParams(options);
-    checkRoomForPassword(this.#slots); // before the KDF runs
-    const slot = await this.#passwordSlot(pw, params);
-    const i = this.#slots.findIndex((s) => s.type === 'password');
-    if (i >= 0) this.#slots[i] = slot;
-    else this.#addSlot(slot);
+    let slot: SlotBody;
+    const read = this.#slots.current;
+    try {
+      const params = newSlotParams(options);
+      checkRoomForPassword(read); // before the KDF runs
+      slot = await this.#passwordSlot(pw, params);
+    } finally {
+      wipe(pw); // also when refused before the KDF
+    }
+    this.#slots.replacePassword(read, slot);
   }
 
   /** Adds a recovery-key slot; generates a 64-digit key unless one is given. Returns the key: show it once. */
@@ -172,35 +185,22 @@ export class BackupKeyring {
     if (key !== undefined && !RecoveryKey.isRecoveryKey(key))
       throw new TypeError('key must be a RecoveryKey');
     const k = key ?? RecoveryKey.generate(this.#p.randomBytes);
-    this.#addSlot(await this.#recoverySlot(k));
+    this.#slots.add(await this.#recoverySlot(k));
     return k;
   }
 
   /** Removes every recovery-key slot. Refused if no slot would remain. Returns how many were removed. */
   removeRecoveryKey(): number {
-    return this.#remove((s) => s.type === 'recovery');
+    return this.#slots.remove((s) => s.type === 'recovery');
   }
 
   async addExternalSlot(init: ExternalSlotInit): Promise<void> {
-    this.#addSlot(await this.#externalSlot(copyExternal(init)));
+    this.#slots.add(await this.#externalSlot(copyExternal(init)));
   }
 
   /** Removes the external slots of one type byte. */
   removeExternalSlot(type: number): number {
-    return this.#remove((s) => s.type === 'external' && s.typeByte === type);
-  }
-
-  #addSlot(slot: SlotBody): void {
-    if (this.#slots.length >= MAX_SLOTS) throw new RangeError(`a backup has at most ${MAX_SLOTS} slots`);
-    this.#slots.push(slot);
-  }
-
-  #remove(match: (s: SlotBody) => boolean): number {
-    const kept = this.#slots.filter((s) => !match(s));
-    if (kept.length === 0) throw new RangeError('cannot remove the last way to unlock the backup');
-    const removed = this.#slots.length - kept.length;
-    this.#slots = kept;
-    return removed;
+    return this.#slots.remove((s) => s.type === 'external' && s.typeByte === type);
   }
 
   /** Encrypts one file of this set: header ‖ slot section ‖ chunks, streamed. */
@@ -339,7 +339,7 @@ export class BackupKeyring {
     options: OpenOptions & NewPasswordOptions = {},
   ): Promise<{ keyring: BackupKeyring; output: ByteStream }> {
     // Check the new password before spending a KDF run (or an attempt) on the current one.
-    normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
+    wipe(normalizePassword(newPassword, options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH));
     newSlotParams(options);
     const reader = new ByteReader(source);
     let keyring: BackupKeyring;

@@ -47,6 +47,11 @@ export const BackupErrorCode = {
    * refused when a password is set, so that two different strings never derive the same key).
    */
   PasswordMalformed: 'PASSWORD_MALFORMED',
+  /**
+   * A keyring's password change was refused because its slots changed while the new password's KDF
+   * ran (another change landed first): nothing was changed; retry on the current slots.
+   */
+  SlotsChanged: 'BACKUP_SLOTS_CHANGED',
 } as const;
 
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
@@ -166,6 +171,21 @@ export class IncorrectSecretError extends WrongPasswordError {
   }
 }
 
+/**
+ * A keyring's slots changed while this change of them was computed (two password changes at once):
+ * the other change stands and this one wrote nothing, so no caller is told a password is set that
+ * was then silently replaced. Retry (it then replaces what the other change set).
+ */
+export class SlotsChangedError extends E2eeError {
+  constructor() {
+    super(
+      BackupErrorCode.SlotsChanged,
+      "the keyring's slots changed during this change: nothing was changed",
+    );
+    this.name = 'SlotsChangedError';
+  }
+}
+
 // The class each of this package's codes belongs to: `E2eeError.is(err, code)` narrows to it.
 declare module '@e2ee-kit/core' {
   interface E2eeErrorCodeMap extends Record<BackupErrorCode, E2eeError> {
@@ -185,5 +205,6 @@ declare module '@e2ee-kit/core' {
     PASSWORD_EMPTY: PasswordRejectedError;
     PASSWORD_TOO_SHORT: PasswordRejectedError;
     PASSWORD_MALFORMED: PasswordRejectedError;
+    BACKUP_SLOTS_CHANGED: SlotsChangedError;
   }
 }

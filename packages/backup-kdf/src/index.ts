@@ -63,6 +63,7 @@ export {
   InvalidRecoveryKeyError,
   NoMatchingSlotError,
   PasswordRejectedError,
+  SlotsChangedError,
 } from './errors.js';
 export { DEFAULT_CHUNK_LOG2, type Suite } from './format.js';
 export { changeBackupPassword, createBackup, openBackup, unlockBackup } from './operations.js';

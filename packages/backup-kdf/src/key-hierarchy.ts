@@ -117,9 +117,11 @@ export async function passwordKek(
   params: Argon2Params,
 ): Promise<Uint8Array> {
   const a = await argon2.argon2id({ ...params, password: pw, salt, hashLength: 32 });
-  const kek = await p.hkdfSha256(a, salt, LABEL.kekPassword, 32);
-  wipe(a);
-  return kek;
+  try {
+    return await p.hkdfSha256(a, salt, LABEL.kekPassword, 32);
+  } finally {
+    wipe(a); // also when the HKDF fails
+  }
 }
 
 /** A file's payload key: one per file, from its random nonce. */
@@ -134,9 +136,11 @@ export async function recoveryKek(
   salt: Uint8Array,
 ): Promise<Uint8Array> {
   const secret = recoveryKeySecret(key);
-  const kek = await p.hkdfSha256(secret, salt, LABEL.kekRecovery, 32);
-  wipe(secret);
-  return kek;
+  try {
+    return await p.hkdfSha256(secret, salt, LABEL.kekRecovery, 32);
+  } finally {
+    wipe(secret);
+  }
 }
 
 /** An external slot's KEK: HKDF over the integrator's secret. */

@@ -36,16 +36,34 @@ export async function unlockDataKey(
   p: CryptoProvider,
   argon2: Argon2Provider,
 ): Promise<Uint8Array> {
-  const policy = options.attempts ?? defaultAttemptPolicy;
   if (how === null || typeof how !== 'object') throw new TypeError('unlock must be an object');
+  // Refused before any KDF, and not counted: no backup has a shorter password. An unpaired
+  // surrogate is let through (as U+FFFD): releases before its refusal made backups with one. The
+  // bytes are ours: wiped once the unlock ended, however it ended.
+  const pw = 'password' in how ? passwordBytes(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH, true) : undefined;
+  try {
+    return await unlockWith(header, section, how, pw, options, p, argon2);
+  } finally {
+    if (pw) wipe(pw);
+  }
+}
+
+/** `unlockDataKey` with the password (if that is the secret) normalized; `pw` is the caller's to wipe. */
+async function unlockWith(
+  header: FileHeader,
+  section: SlotSection,
+  how: UnlockWith,
+  pw: Uint8Array | undefined,
+  options: OpenOptions,
+  p: CryptoProvider,
+  argon2: Argon2Provider,
+): Promise<Uint8Array> {
+  const policy = options.attempts ?? defaultAttemptPolicy;
 
   let candidates: SlotBody[];
   let scope: string | undefined;
   let derive: (slot: SlotBody) => Promise<Uint8Array>;
-  if ('password' in how) {
-    // Refused before any KDF, and not counted: no backup has a shorter password. An unpaired
-    // surrogate is let through (as U+FFFD): releases before its refusal made backups with one.
-    const pw = passwordBytes(how.password, ABSOLUTE_MIN_PASSWORD_LENGTH, true);
+  if (pw) {
     candidates = section.slots.filter((s) => s.type === 'password');
     const max = argon2MemoryCap(options.maxArgon2MemoryKiB);
     const maxWork = argon2WorkCap(options.maxArgon2Work, options.maxArgon2MemoryKiB, 'maxArgon2Work');
@@ -70,7 +88,13 @@ export async function unlockDataKey(
     scope = 'password';
     derive = async (slot) => {
       if (slot.type !== 'password') throw new TypeError('unreachable');
-      return passwordKek(p, argon2, copyBytes(pw), slot.salt, slot.params);
+      // A copy per derivation (a provider may consume its input), wiped after it.
+      const copy = copyBytes(pw);
+      try {
+        return await passwordKek(p, argon2, copy, slot.salt, slot.params);
+      } finally {
+        wipe(copy);
+      }
     };
   } else if ('recoveryKey' in how) {
     const key = typeof how.recoveryKey === 'string' ? parseRecoveryKey(how.recoveryKey) : how.recoveryKey;
@@ -115,8 +139,11 @@ export async function unlockDataKey(
         const slot = candidates[i] as SlotBody;
         const kek = await derive(slot);
         answered = true;
-        if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
-        wipe(kek);
+        try {
+          if (kek.length === 32) dek = await unwrapDek(p, kek, slot);
+        } finally {
+          wipe(kek);
+        }
         if (dek) opened = i;
       }
     } catch (err) {

@@ -14,6 +14,7 @@ import {
   NoMatchingSlotError,
   PasswordRejectedError,
   parseRecoveryKey,
+  SlotsChangedError,
   type WrongPasswordError,
 } from '@e2ee-kit/backup-kdf';
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -32,6 +33,7 @@ describePackageSurface('@e2ee-kit/backup-kdf', backup, {
       new InvalidRecoveryKeyError(BackupErrorCode.RecoveryKeyFormat, 'not 64 digits'),
     PasswordRejectedError: () => new PasswordRejectedError(BackupErrorCode.PasswordTooShort, 8),
     IncorrectSecretError: () => new IncorrectSecretError({ remainingAttempts: 4 }),
+    SlotsChangedError: () => new SlotsChangedError(),
   },
 });
 

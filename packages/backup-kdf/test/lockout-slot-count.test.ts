@@ -3,10 +3,11 @@
 // turned the user's one try with their genuine key into 8 failures — past the 5-failure budget at
 // once, a 24-hour lock on recovery-key unlock of every backup, and failures no success clears.
 import { BackupKeyring, IncorrectSecretError, RecoveryKey } from '@e2ee-kit/backup-kdf';
+import { unsafeTestParams } from '@e2ee-kit/backup-kdf/testing';
 import { nobleProvider } from '@e2ee-kit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forgePreamble, rawSlots } from './forge.js';
-import { policyBench, victimAndAttacker } from './helpers.js';
+import { PASSWORD, policyBench, victimAndAttacker } from './helpers.js';
 
 let { victim, attacker, attackerDek } = {} as Awaited<ReturnType<typeof victimAndAttacker>>;
 beforeAll(async () => {
@@ -68,5 +69,25 @@ describe('one wrong guess, one failure, whatever the slot count', () => {
     expect((await s.tryUnlock(file, { recoveryKey: second })).ok).toBe(true);
     expect((await s.tryUnlock(file, { recoveryKey: recoveryKey! })).ok).toBe(true);
     expect(await s.failures()).toBe(1); // the wrong key's: it may have been aimed at either slot
+  });
+
+  // The README's rule for passwords: one password slot per file, so nothing is ever charged to a set.
+  it('a wrong password is charged to the one password slot and cleared by the next success on it; a changed password is a new slot', async () => {
+    const s = policyBench();
+    const { keyring } = await BackupKeyring.create({ password: PASSWORD, argon2: unsafeTestParams() });
+    const file = await keyring.encrypt([Uint8Array.of(1)]).bytes();
+    for (let i = 0; i < 2; i++)
+      expect((await s.tryUnlock(file, { password: 'wrong horse battery staple' })).err).toBeInstanceOf(
+        IncorrectSecretError,
+      );
+    expect(await s.failures()).toBe(2);
+    expect((await s.tryUnlock(file, { password: PASSWORD })).ok).toBe(true);
+    expect(await s.failures()).toBe(0);
+    // Failures charged to the old slot stay counted once the password changed (a new slot, a new id).
+    await s.tryUnlock(file, { password: 'wrong horse battery staple' });
+    await keyring.changePassword('a new long password', { argon2: unsafeTestParams() });
+    const changed = await keyring.rewriteSlots(file).bytes();
+    expect((await s.tryUnlock(changed, { password: 'a new long password' })).ok).toBe(true);
+    expect(await s.failures()).toBe(1);
   });
 });
