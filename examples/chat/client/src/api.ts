@@ -354,8 +354,15 @@ export class RelayApi {
     return this.#call('PUT', '/v1/backup', { slots: toBase64(slots), payload: toBase64(payload) });
   }
 
-  putBackupSlots(slots: Uint8Array) {
-    return this.#call('PUT', '/v1/backup/slots', { slots: toBase64(slots) });
+  /**
+   * Replaces the slot section, only if the relay still holds the slots whose SHA-256 is `ifSlotsDigest`
+   * (the ones this change rewrapped): otherwise 409 `backup_changed` (a new backup, another change).
+   */
+  putBackupSlots(slots: Uint8Array, ifSlotsDigest: Uint8Array) {
+    return this.#call('PUT', '/v1/backup/slots', {
+      slots: toBase64(slots),
+      ifSlotsDigest: toBase64(ifSlotsDigest),
+    });
   }
 
   async getBackup(name: string, recoveryCode?: string): Promise<{ slots: Uint8Array; payload: Uint8Array }> {

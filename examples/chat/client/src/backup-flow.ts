@@ -113,7 +113,8 @@ export async function changeBackupPassword(
   const { slots, body } = splitBackupFile(out);
   // The payload bytes are the same by construction; checked, since only the slots are uploaded.
   if (!constantTimeEqual(body, stored.payload)) throw new Error('password change altered the payload');
-  await c.api.putBackupSlots(slots);
+  // Only onto the slots this change read: a backup uploaded meanwhile keeps its own (409 otherwise).
+  await c.api.putBackupSlots(slots, await c.provider.sha256(stored.slots));
   await c.run(async (tx) => {
     const info = await tx.json<BackupInfo>(BACKUP_INFO);
     await tx.putJson(BACKUP_INFO, {

@@ -11,8 +11,9 @@ import {
 } from '@e2ee-kit/backup-kdf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { deferred } from '../../../../tools/deferred.js';
 import { type Relay, silentLogger, startRelay } from '../../server/src/index.js';
-import { ChatClient, type ChatClientOptions } from '../src/index.js';
+import { ChatClient, type ChatClientOptions, RelayError } from '../src/index.js';
 import { memoryStore } from '../src/memory-store.js';
 
 let relay: Relay;
@@ -61,6 +62,42 @@ describe('backup', () => {
     const byPassword = await ChatClient.restore('alice', code, { password: 'second password' }, opts());
     clients.push(byPassword.client);
     expect(byPassword.client.identityKey.equals(alice.identityKey)).toBe(true);
+  });
+
+  it('a password change whose backup was replaced meanwhile is refused, and the new backup still opens', async () => {
+    // Another device (or this one) uploads a new backup while a password change is between reading
+    // the slots and writing them: the stale slots must not land on the new payload, whose data key
+    // they do not wrap (the backup could then be opened by no password and no key).
+    let holdSlots: { promise: Promise<void>; resolve: () => void } | undefined;
+    const reached = deferred();
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (holdSlots && String(input).endsWith('/v1/backup/slots')) {
+        reached.resolve();
+        await holdSlots.promise;
+      }
+      return globalThis.fetch(input, init);
+    };
+    const alice = await ChatClient.register('alice', opts({ fetch }));
+    clients.push(alice);
+    await alice.backup({ password: 'first password', argon2: MIN_ARGON2_PARAMS });
+    const code = await alice.recoveryCode();
+    holdSlots = deferred();
+    const change = alice.changeBackupPassword({ password: 'first password' }, 'second password');
+    const settled = change.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await reached.promise;
+    const held = holdSlots;
+    holdSlots = undefined;
+    await alice.backup({ password: 'third password', argon2: MIN_ARGON2_PARAMS });
+    held.resolve();
+    const refused = await settled;
+    expect(refused).toBeInstanceOf(RelayError);
+    expect((refused as RelayError).status).toBe(409);
+    const restored = await ChatClient.restore('alice', code, { password: 'third password' }, opts());
+    clients.push(restored.client);
+    expect(restored.client.identityKey.equals(alice.identityKey)).toBe(true);
   });
 
   it('refuses a password change with a wrong current password and leaves the backup as it was', async () => {

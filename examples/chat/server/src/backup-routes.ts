@@ -34,8 +34,17 @@ export const backupRoutes: readonly Route[] = [
     name: 'backup-slots-put',
     handler: async (req, _p, ctx) => {
       const me = authenticate(req, ctx);
-      const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['slots']);
+      const body = obj(await jsonBody(req, ctx.limits.maxJsonBody), 'body', ['slots', 'ifSlotsDigest']);
       const slots = b64(body['slots'], 'body.slots', { max: ctx.limits.maxBackupSlots, min: 1 });
+      // Compare-and-set: the SHA-256 of the slots the client rewrapped. A new backup or another
+      // password change in between replaced them; these slots would then wrap no key of the stored
+      // payload (or undo that change), so they are refused and the client starts again.
+      const expected = b64(body['ifSlotsDigest'], 'body.ifSlotsDigest', { max: 32, min: 32 });
+      const current = ctx.store.getBackup(me.aci);
+      if (!current) throw new HttpError(404, 'not_found', 'there is no backup whose slots could be replaced');
+      if (!timingSafeEqual(sha256(current.slots), expected))
+        throw new HttpError(409, 'backup_changed', 'the backup changed since its slots were read');
+      // No await since the read: better-sqlite3 is synchronous, so nothing ran in between.
       if (!ctx.store.putBackupSlots(me.aci, slots, ctx.now())) {
         throw new HttpError(404, 'not_found', 'there is no backup whose slots could be replaced');
       }

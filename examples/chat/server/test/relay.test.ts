@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloseCode, type Relay, silentLogger, startRelay } from '../src/index.js';
 import { b64, call, ecPreKeys, FrameClient, makeDevice, register, signedKem } from './helpers.js';
@@ -207,16 +208,35 @@ describe('backups', () => {
     const slots = b64(new Uint8Array([1, 2, 3]));
     const payload = b64(new Uint8Array(5000).fill(7));
     expect((await call(relay.url, 'GET', '/v1/backup/alice', { token: alice.token })).status).toBe(404);
+    const digestOf = (bytes: Uint8Array) => b64(new Uint8Array(createHash('sha256').update(bytes).digest()));
+    const ifSlotsDigest = digestOf(new Uint8Array([1, 2, 3]));
     expect(
-      (await call(relay.url, 'PUT', '/v1/backup/slots', { token: alice.token, json: { slots } })).status,
+      (
+        await call(relay.url, 'PUT', '/v1/backup/slots', {
+          token: alice.token,
+          json: { slots, ifSlotsDigest },
+        })
+      ).status,
     ).toBe(404);
     expect(
       (await call(relay.url, 'PUT', '/v1/backup', { token: alice.token, json: { slots, payload } })).status,
     ).toBe(200);
     const newSlots = b64(new Uint8Array([9, 9]));
+    // Compare-and-set: slots rewrapped from other slots than the stored ones are refused, unchanged.
+    const stale = { slots: newSlots, ifSlotsDigest: digestOf(new Uint8Array([1, 2, 4])) };
+    const refused = await call(relay.url, 'PUT', '/v1/backup/slots', { token: alice.token, json: stale });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: 'backup_changed' });
+    expect((await call(relay.url, 'GET', '/v1/backup/alice', { token: alice.token })).body).toMatchObject({
+      slots,
+    });
     expect(
-      (await call(relay.url, 'PUT', '/v1/backup/slots', { token: alice.token, json: { slots: newSlots } }))
-        .status,
+      (
+        await call(relay.url, 'PUT', '/v1/backup/slots', {
+          token: alice.token,
+          json: { slots: newSlots, ifSlotsDigest },
+        })
+      ).status,
     ).toBe(200);
     const mine = await call(relay.url, 'GET', '/v1/backup/alice', { token: alice.token });
     expect(mine.body).toMatchObject({ slots: newSlots, payload });

@@ -57,6 +57,8 @@ const RELAY_TEXTS: Record<string, string> = {
   forbidden: 'Only the account itself can do that.',
   rate_limited: 'Too many requests in a short time. Wait a moment and try again.',
   payload_too_large: 'That is too large for the relay.',
+  backup_changed:
+    'Your backup changed while the password was being changed (a new backup, or another device). Nothing was lost: try the change again.',
 };
 
 /** A sentence for the user; never a raw code or a UTC timestamp. */
