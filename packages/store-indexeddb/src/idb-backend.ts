@@ -6,6 +6,7 @@
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
 import { type KvBackend, type KvWrite, StoreErrorCode, sameRow, type Table } from '@e2ee-kit/store-kv';
+import { unlessDeleting } from './deletion.js';
 
 /** The IndexedDB layout this version creates and opens (the database's `version`). */
 export const IDB_SCHEMA_VERSION = 1;
@@ -58,6 +59,38 @@ export interface OpenIdbOptions {
   readonly onVersionChange?: (event: IDBVersionChangeEvent) => void;
 }
 
+function openRequest(
+  factory: IDBFactory,
+  name: string,
+  onVersionChange: OpenIdbOptions['onVersionChange'],
+): Promise<IDBDatabase> {
+  const req = factory.open(name, IDB_SCHEMA_VERSION);
+  req.onupgradeneeded = (ev) => {
+    const db = req.result;
+    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
+    if (ev.oldVersion < 1) db.createObjectStore(KV);
+  };
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    req.onsuccess = () => {
+      const db = req.result;
+      // Set before anything else runs: a version change may be the very next event.
+      db.onversionchange = (event) => {
+        db.close();
+        onVersionChange?.(event);
+      };
+      resolve(db);
+    };
+    req.onerror = () => reject(req.error);
+    // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
+    // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
+    // the connection it opens is closed at once, so it blocks nobody.
+    req.onblocked = () => {
+      req.onsuccess = () => req.result.close();
+      reject(new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'));
+    };
+  });
+}
+
 /**
  * Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`.
  *
@@ -70,27 +103,11 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!factory || typeof factory.open !== 'function')
     throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
-  const req = factory.open(name, IDB_SCHEMA_VERSION);
-  req.onupgradeneeded = (ev) => {
-    const db = req.result;
-    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
-    if (ev.oldVersion < 1) db.createObjectStore(KV);
-  };
   let db: IDBDatabase;
   try {
-    db = await new Promise<IDBDatabase>((resolve, reject) => {
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-      // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
-      // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
-      // the connection it opens is closed at once, so it blocks nobody.
-      req.onblocked = () => {
-        req.onsuccess = () => req.result.close();
-        reject(
-          new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'),
-        );
-      };
-    });
+    // Not queued behind a deletion another tab blocks: that would wait as long as that tab lives,
+    // then open a new, empty database (deletion.ts).
+    db = await unlessDeleting(factory, name, () => openRequest(factory, name, options.onVersionChange));
   } catch (cause) {
     if (cause instanceof StoreError) throw cause;
     if ((cause as { name?: string } | null)?.name === 'VersionError')
@@ -105,10 +122,6 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
     db.close();
     throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
   }
-  db.onversionchange = (event) => {
-    db.close();
-    options.onVersionChange?.(event);
-  };
   return db;
 }
 

@@ -91,6 +91,11 @@ type Api = {
     holdOpen(db: string): Promise<void>;
     heldAfterChange(): Promise<{ events: number[]; read: string }>;
     deleteDatabase(db: string): Promise<string>;
+    holdRaw(db: string): Promise<void>;
+    closeRaw(): void;
+    startDelete(db: string): Promise<string>;
+    deletionDone(): Promise<string | undefined>;
+    tryOpen(db: string): Promise<string>;
   };
 };
 type Wire = { type: 'prekey' | 'whisper'; body: number[]; counter: number };
@@ -172,6 +177,29 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     expect(after.events).toEqual([1]);
     expect(after.read).toMatch(/^STORE: .*connection is closed/);
     await Promise.all([p1.close(), p2.close()]);
+  });
+
+  it('an open in a third tab while a deletion waits for an old tab is refused typed; the deletion completes once it closes', async () => {
+    const [old, deleter, opener] = [await openPage(), await openPage(), await openPage()];
+    const db = 'deleted-while-blocked';
+    await old.evaluate((name) => (globalThis as unknown as Api).storeTests.holdRaw(name), db);
+    expect(
+      await deleter.evaluate((name) => (globalThis as unknown as Api).storeTests.startDelete(name), db),
+    ).toBe('blocked');
+    // Before: this open queued behind the deletion until the old tab closed, then made a new database.
+    const refused = await opener.evaluate(
+      (name) => (globalThis as unknown as Api).storeTests.tryOpen(name),
+      db,
+    );
+    expect(refused).toMatch(/^STORE: .*being deleted/);
+    await old.evaluate(() => (globalThis as unknown as Api).storeTests.closeRaw());
+    expect(await deleter.evaluate(() => (globalThis as unknown as Api).storeTests.deletionDone())).toBe(
+      'deleted',
+    );
+    expect(await opener.evaluate((name) => (globalThis as unknown as Api).storeTests.tryOpen(name), db)).toBe(
+      'ok none',
+    );
+    await Promise.all([old.close(), deleter.close(), opener.close()]);
   });
 
   it('two pages, one database: under the Web Lock 400 increments give 1..400, each once', async () => {

@@ -6,7 +6,7 @@
 import { E2eeError, utf8, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { deleteIdbDatabase, IndexedDbStore } from '@e2ee-kit/store-indexeddb';
 import { countLeaks, fillWithSecrets, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
 
 type Test = { name: string; fn: () => Promise<void> };
@@ -245,8 +245,56 @@ function deleteDatabase(dbName: string): Promise<string> {
   });
 }
 
+/** A connection like a tab of a release before onVersionChange keeps: it never closes by itself. */
+let raw: IDBDatabase | undefined;
+async function holdRaw(dbName: string): Promise<void> {
+  const store = await IndexedDbStore.open(dbName, { ratchet });
+  await store.app.put('x', utf8('kept'));
+  store.db.close();
+  raw = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(dbName, 1);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function closeRaw(): void {
+  raw?.close();
+}
+
+/** This page's deleteIdbDatabase, running until it resolves; `startDelete` returns once it is blocked. */
+let deletion: Promise<string> | undefined;
+function startDelete(dbName: string): Promise<string> {
+  return new Promise((blocked) => {
+    deletion = deleteIdbDatabase(dbName, { onBlocked: () => blocked('blocked') }).then(
+      () => 'deleted',
+      (e: unknown) => `${(e as { code?: string }).code}: ${(e as Error).message}`,
+    );
+    deletion.then(blocked);
+  });
+}
+
+const deletionDone = (): Promise<string | undefined> => deletion ?? Promise.resolve(undefined);
+
+/** Opens the store: what app row `x` holds ('ok …'), or the error's code and message. */
+async function tryOpen(dbName: string): Promise<string> {
+  try {
+    const store = await IndexedDbStore.open(dbName, { ratchet });
+    const x = await store.app.get('x');
+    store.db.close();
+    return `ok ${x ? new TextDecoder().decode(x) : 'none'}`;
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+}
+
 Object.assign(globalThis, {
   storeTests: {
+    holdRaw,
+    closeRaw,
+    startDelete,
+    deletionDone,
+    tryOpen,
     holdOpen,
     heldAfterChange,
     deleteDatabase,
