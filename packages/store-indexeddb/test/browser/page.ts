@@ -8,6 +8,7 @@ import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
 import { deleteIdbDatabase, IndexedDbStore } from '@e2ee-kit/store-indexeddb';
 import { countLeaks, fillWithSecrets, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
+import { deferred } from '../../../../tools/deferred.js';
 
 type Test = { name: string; fn: () => Promise<void> };
 
@@ -161,6 +162,17 @@ async function sessionSetup(prefix: string): Promise<void> {
   bob.db.close();
 }
 
+/** A message as it crosses to the test: its type, bytes, and the counter it carries. */
+type Sent = Awaited<ReturnType<ratchet.SessionCipher['encrypt']>>;
+const wire = (m: Sent) => ({
+  type: m.type,
+  body: [...m.body],
+  counter:
+    m.type === 'prekey'
+      ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
+      : ratchet.SignalMessage.deserialize(m.body).counter,
+});
+
 /**
  * This page's own store object over Alice's database and its own `SessionCipher` to Bob, encrypting
  * `times` messages; with `useLock`, under a `WebLocksManager` (the same lock names in every page).
@@ -187,14 +199,48 @@ async function sessionSend(prefix: string, tag: string, times: number, useLock: 
         if (!E2eeError.is(err, 'STORE') || ++retries > 20 * times) throw err;
       }
     }
-    const counter =
-      m.type === 'prekey'
-        ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
-        : ratchet.SignalMessage.deserialize(m.body).counter;
-    out.push({ type: m.type, body: [...m.body], counter });
+    out.push(wire(m));
   }
   alice.db.close();
   return { messages: out, retries };
+}
+
+/** An encrypt whose transaction the test holds open between its read of the session and its commit. */
+const heldSend: { release?: () => void; outcome?: Promise<string>; prefix?: string } = {};
+
+/** Starts that encrypt in this page (default in-process lock); returns the counter it encrypted with. */
+async function holdSend(prefix: string): Promise<number> {
+  const alice = await IndexedDbStore.open(`${prefix}-alice`, { ratchet, senderKeys });
+  const gate = deferred();
+  const encrypted = deferred();
+  let counter = -1;
+  heldSend.prefix = prefix;
+  heldSend.release = gate.resolve;
+  // A cipher over tx.protocol joins this transaction: its session write commits when this callback
+  // returns, after the test released it.
+  heldSend.outcome = alice
+    .transaction(async (tx) => {
+      counter = wire(await new ratchet.SessionCipher(tx.protocol, BOB).encrypt(utf8('held'))).counter;
+      encrypted.resolve();
+      await gate.promise;
+    })
+    .then(
+      () => 'committed',
+      (e: unknown) => String((e as { code?: string }).code),
+    )
+    .finally(() => alice.db.close());
+  await Promise.race([encrypted.promise, heldSend.outcome]);
+  return counter;
+}
+
+/** Lets the held encrypt commit; how it ended, and (the app's retry) one more message sent. */
+async function releaseSend() {
+  heldSend.release?.();
+  const outcome = await heldSend.outcome;
+  const alice = await IndexedDbStore.open(`${heldSend.prefix}-alice`, { ratchet, senderKeys });
+  const again = wire(await new ratchet.SessionCipher(alice.protocol, BOB).encrypt(utf8('held, again')));
+  alice.db.close();
+  return { outcome, again };
 }
 
 /** Bob decrypts every message (any order); returns how many decrypted and the distinct plaintexts. */
@@ -291,6 +337,8 @@ async function tryOpen(dbName: string): Promise<string> {
 Object.assign(globalThis, {
   storeTests: {
     holdRaw,
+    holdSend,
+    releaseSend,
     closeRaw,
     startDelete,
     deletionDone,
