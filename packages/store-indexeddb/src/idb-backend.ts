@@ -163,10 +163,13 @@ export class IdbBackend implements KvBackend {
     });
     // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
     // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    // So is a key this backend never writes: the range also holds [table, binary], [table, array…]
+    // and [table, string, more…] — not a string key, or a second row under one.
     return keys.flatMap((k, i) => {
       const v: unknown = values[i];
-      return v instanceof Uint8Array || v instanceof ArrayBuffer
-        ? [[(k as [string, string])[1], copy(v)] as const]
+      const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
+      return typeof key === 'string' && (v instanceof Uint8Array || v instanceof ArrayBuffer)
+        ? [[key, copy(v)] as const]
         : [];
     });
   }
