@@ -42,6 +42,9 @@ async function reading<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer =>
+  v instanceof Uint8Array || v instanceof ArrayBuffer;
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
@@ -168,9 +171,7 @@ export class IdbBackend implements KvBackend {
     return keys.flatMap((k, i) => {
       const v: unknown = values[i];
       const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
-      return typeof key === 'string' && (v instanceof Uint8Array || v instanceof ArrayBuffer)
-        ? [[key, copy(v)] as const]
-        : [];
+      return typeof key === 'string' && isBytes(v) ? [[key, copy(v)] as const] : [];
     });
   }
 
@@ -194,8 +195,12 @@ export class IdbBackend implements KvBackend {
             const expected = w.ifValue;
             const found = store.get([w.table, w.key]);
             found.onsuccess = () => {
+              // A row edited to a non-byte value is no match, not an exception: one thrown here would
+              // abort as well, but reach the page as uncaught (and the cause would be a bare AbortError).
               const v: unknown = found.result;
-              if (!sameRow(v === undefined ? undefined : copy(v), expected)) t.abort();
+              const same =
+                v === undefined ? sameRow(undefined, expected) : isBytes(v) && sameRow(copy(v), expected);
+              if (!same) t.abort();
             };
           }
           if (w.value === null) store.delete([w.table, w.key]);

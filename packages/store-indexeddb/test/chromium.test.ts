@@ -92,6 +92,7 @@ type Api = {
     heldAfterChange(): Promise<{ events: number[]; read: string }>;
     deleteDatabase(db: string): Promise<string>;
     holdRaw(db: string): Promise<void>;
+    compareWithEdited(db: string): Promise<{ outcome: string; uncaught: number; kept: string }>;
     holdSend(prefix: string): Promise<number>;
     releaseSend(): Promise<{ outcome: string; again: Wire }>;
     closeRaw(): void;
@@ -217,6 +218,15 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
       'ok none',
     );
     await Promise.all([old.close(), deleter.close(), opener.close()]);
+  });
+
+  it('a compare-and-set against a row edited to a non-byte value aborts typed, with no uncaught exception', async () => {
+    const page = await openPage();
+    const r = await page.evaluate(() =>
+      (globalThis as unknown as Api).storeTests.compareWithEdited('edited-cas'),
+    );
+    expect(r).toEqual({ outcome: 'STORE', uncaught: 0, kept: 'y absent' });
+    await page.close();
   });
 
   it('two pages, one database: under the Web Lock 400 increments give 1..400, each once', async () => {

@@ -6,7 +6,7 @@
 import { E2eeError, utf8, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { deleteIdbDatabase, IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { deleteIdbDatabase, IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
 import { countLeaks, fillWithSecrets, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
 import { deferred } from '../../../../tools/deferred.js';
 
@@ -334,8 +334,48 @@ async function tryOpen(dbName: string): Promise<string> {
   }
 }
 
+/**
+ * A compare-and-set commit against a session row edited by hand to a non-byte value: how it ended,
+ * and how many uncaught exceptions the page saw meanwhile (one thrown in an IndexedDB event handler
+ * aborts the transaction but is also reported to the page as uncaught).
+ */
+async function compareWithEdited(
+  dbName: string,
+): Promise<{ outcome: string; uncaught: number; kept: string }> {
+  const db = await openIdbDatabase(dbName);
+  const backend = new IdbBackend(db);
+  await backend.commit([{ table: 'session', key: 'bob.1', value: utf8('old') }]);
+  await new Promise<void>((resolve) => {
+    const tx = db.transaction('kv', 'readwrite');
+    tx.objectStore('kv').put({ edited: true }, ['session', 'bob.1']);
+    tx.oncomplete = () => resolve();
+  });
+  let uncaught = 0;
+  const onError = (ev: Event) => {
+    uncaught++;
+    ev.preventDefault();
+  };
+  globalThis.addEventListener('error', onError);
+  const outcome = await backend
+    .commit([
+      { table: 'app', key: 'y', value: utf8('half') },
+      { table: 'session', key: 'bob.1', value: utf8('new'), ifValue: utf8('old') },
+    ])
+    .then(
+      () => 'committed',
+      (e: unknown) => String((e as { code?: string }).code),
+    );
+  // Nothing to wait for: an exception in an event handler is reported while the event is dispatched,
+  // before the transaction's abort event that rejected the commit.
+  globalThis.removeEventListener('error', onError);
+  const kept = (await backend.get('app', 'y')) === undefined ? 'y absent' : 'y written';
+  db.close();
+  return { outcome, uncaught, kept };
+}
+
 Object.assign(globalThis, {
   storeTests: {
+    compareWithEdited,
     holdRaw,
     holdSend,
     releaseSend,
