@@ -7,7 +7,8 @@
  * identity made. So `deleteIdbDatabase` holds a Web Lock (per origin: every tab and worker) in
  * exclusive mode until the deletion finished, and `openIdbDatabase` takes the same lock in shared mode
  * only if it is free at once: an open during a deletion is refused with a `StoreError` instead.
- * Where there is no Web Locks API, the same holds within this JavaScript realm only.
+ * Within this JavaScript realm the same holds without Web Locks too (a map of the names it deletes),
+ * which is all there is where the API is missing or refused.
  */
 import { StoreError } from '@e2ee-kit/core';
 
@@ -38,35 +39,63 @@ function beingDeleted(name: string): StoreError {
 }
 
 /**
+ * `callback` under Web Lock `name`; `otherwise()` when the Web Locks API refuses the request itself
+ * (a SecurityError where the origin may not use it): then this realm's guard is all there is, which
+ * is no worse than no guard — the lock must never stop an open or a deletion.
+ */
+async function underLock<T>(
+  locks: Locks,
+  name: string,
+  options: { mode: 'shared' | 'exclusive'; ifAvailable?: boolean },
+  callback: (lock: unknown) => Promise<T>,
+  otherwise: () => Promise<T>,
+): Promise<T> {
+  let granted = false;
+  try {
+    return await locks.request(lockName(name), options, (lock) => {
+      granted = true;
+      return callback(lock);
+    });
+  } catch (err) {
+    if (granted) throw err;
+    return otherwise();
+  }
+}
+
+/**
  * Runs `open` unless a deletion of `name` is running or waiting in any tab of the origin (then a
  * `StoreError`, without calling `open`). The shared lock is held until `open` settles, so a deletion
  * that starts meanwhile waits for this open to finish instead of racing it.
  */
 export function unlessDeleting<T>(factory: IDBFactory, name: string, open: () => Promise<T>): Promise<T> {
+  const here = () => (deletingHere.get(factory)?.get(name) ? Promise.reject(beingDeleted(name)) : open());
   const locks = webLocks();
-  if (locks) {
-    // `ifAvailable` is not granted behind a queued exclusive request either: a deletion waiting for
-    // the opens already running refuses new ones.
-    return locks.request(lockName(name), { mode: 'shared', ifAvailable: true }, (lock) =>
-      lock === null ? Promise.reject(beingDeleted(name)) : open(),
-    );
-  }
-  if (deletingHere.get(factory)?.get(name)) return Promise.reject(beingDeleted(name));
-  return open();
+  if (!locks) return here();
+  // `ifAvailable` is not granted behind a queued exclusive request either: a deletion waiting for the
+  // opens already running refuses new ones.
+  return underLock(
+    locks,
+    name,
+    { mode: 'shared', ifAvailable: true },
+    (lock) => (lock === null ? Promise.reject(beingDeleted(name)) : here()),
+    here,
+  );
 }
 
+/** Runs `run` as this realm's deletion of `name`, under the exclusive Web Lock where there is one. */
 function exclusively(factory: IDBFactory, name: string, run: () => Promise<void>): Promise<void> {
-  const locks = webLocks();
-  if (locks) return locks.request(lockName(name), { mode: 'exclusive' }, () => run());
-  const map = deletingHere.get(factory) ?? new Map<string, number>();
-  deletingHere.set(factory, map);
-  map.set(name, (map.get(name) ?? 0) + 1);
-  const done = () => {
-    const left = (map.get(name) ?? 1) - 1;
-    if (left === 0) map.delete(name);
-    else map.set(name, left);
+  const here = () => {
+    const map = deletingHere.get(factory) ?? new Map<string, number>();
+    deletingHere.set(factory, map);
+    map.set(name, (map.get(name) ?? 0) + 1);
+    return run().finally(() => {
+      const left = (map.get(name) ?? 1) - 1;
+      if (left === 0) map.delete(name);
+      else map.set(name, left);
+    });
   };
-  return run().finally(done);
+  const locks = webLocks();
+  return locks ? underLock(locks, name, { mode: 'exclusive' }, here, here) : here();
 }
 
 export interface DeleteIdbOptions {

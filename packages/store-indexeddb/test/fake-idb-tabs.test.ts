@@ -184,6 +184,33 @@ describe('deleteIdbDatabase while a tab of an older release keeps the database o
     t.db.close();
   });
 
+  it('where Web Locks refuse (SecurityError) deleting and opening still work, guarded within this realm', async () => {
+    const nav = globalThis as { navigator?: unknown };
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    const refused = () => Promise.reject(new DOMException('refused', 'SecurityError'));
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { locks: { request: refused } },
+      configurable: true,
+    });
+    try {
+      const db = name();
+      (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+      const old = await rawOpen(db);
+      let blocked!: () => void;
+      const wasBlocked = new Promise<void>((r) => (blocked = r));
+      const deletion = deleteIdbDatabase(db, { indexedDB: fakeIndexedDB, onBlocked: () => blocked() });
+      await wasBlocked;
+      const err = await failure(openIdbDatabase(db, { indexedDB: fakeIndexedDB }));
+      expect(String((err as Error).message)).toMatch(/being deleted/);
+      old.close();
+      await deletion;
+      (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete nav.navigator;
+    }
+  });
+
   it('refuses a bad name, a missing factory and a non-function onBlocked with TypeError', () => {
     const g0 = globalThis as { indexedDB?: unknown };
     expect(g0.indexedDB).toBeUndefined();

@@ -96,11 +96,21 @@ describe('rows edited by hand in IndexedDB', () => {
     }
   });
 
-  it('a session value of another type, read by key, is a typed error', async () => {
+  it('a session value of another type, length or size, read by key, is a typed error', async () => {
     const s = await IndexedDbStore.open(name(), { ratchet });
     await s.app.put('x', utf8('1'));
     const bob = createAddress('bob', 1);
-    const edited: unknown[] = [new Uint16Array(4), new DataView(new ArrayBuffer(4)), 'text', 7, null, [1, 2]];
+    const edited: unknown[] = [
+      new Uint16Array(4),
+      new DataView(new ArrayBuffer(4)),
+      'text',
+      7,
+      null,
+      [1, 2],
+      Uint8Array.of(0x0a, 0xff), // a field longer than the value
+      new Uint8Array(16 << 20).fill(0xff), // 16 MiB of garbage
+      new Uint8Array(16 << 20).fill(0x0a).buffer, // as an ArrayBuffer
+    ];
     for (const v of edited) {
       await rawPut(s.db, [[['session', addressToString(bob)], v]]);
       const err = await failure(s.protocol.getSession(bob));
