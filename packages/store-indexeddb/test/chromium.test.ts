@@ -326,9 +326,10 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     expect(outcome).toBe('STORE');
     expect(new Set([...counters, again.counter]).size).toBe(4);
     expect(again.counter).toBeGreaterThan(Math.max(...counters));
+    const delivered: Wire[] = [...sent.messages, again];
     const received = await p1.evaluate(
       ([x, ms]) => (globalThis as unknown as Api).storeTests.sessionReceive(x, ms),
-      [prefix, [...sent.messages, again]] as const,
+      [prefix, delivered] as const,
     );
     expect(received).toEqual({ delivered: 4, failed: 0 });
     await Promise.all([p1.close(), p2.close()]);
