@@ -136,3 +136,41 @@ describe('rows edited by hand in IndexedDB', () => {
     db.close();
   });
 });
+
+describe('a quota error mid-transaction', () => {
+  it('arriving asynchronously on the second write (as browsers report it): StoreError, every row as it was', async () => {
+    const s = await IndexedDbStore.open(name(), { ratchet });
+    await s.app.put('x', utf8('before'));
+    const before = await rawDump(s.db);
+    // fake-indexeddb's own record store runs each write when the transaction gets to it; its second
+    // write here fails there, after the request was accepted — the browser's QuotaExceededError path.
+    const raw = Object.getPrototypeOf(
+      (s.db.transaction('kv', 'readonly').objectStore('kv') as unknown as { _rawObjectStore: object })
+        ._rawObjectStore,
+    ) as { storeRecord: (...args: unknown[]) => unknown };
+    const storeRecord = raw.storeRecord;
+    let calls = 0;
+    raw.storeRecord = function (this: unknown, ...args: unknown[]) {
+      if (++calls === 2) throw new DOMException('quota', 'QuotaExceededError');
+      return storeRecord.apply(this, args);
+    };
+    let err: unknown;
+    try {
+      err = await failure(
+        s.transaction(async (tx) => {
+          await tx.app.put('y', utf8('small'));
+          await tx.app.put('z', new Uint8Array(1 << 20).fill(1));
+          await tx.app.put('x', utf8('after'));
+        }),
+      );
+    } finally {
+      raw.storeRecord = storeRecord;
+    }
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(E2eeError.is(err, 'STORE'), String(err)).toBe(true);
+    expect((err as { cause?: { name?: string } }).cause?.name).toBe('QuotaExceededError');
+    expect(await rawDump(s.db)).toEqual(before);
+    expect(new TextDecoder().decode(await s.app.get('x'))).toBe('before');
+    s.db.close();
+  });
+});
