@@ -6,6 +6,7 @@
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
 import { type KvBackend, type KvWrite, StoreErrorCode, sameRow, type Table } from '@e2ee-kit/store-kv';
+import { unlessDeleting } from './deletion.js';
 
 /** The IndexedDB layout this version creates and opens (the database's `version`). */
 export const IDB_SCHEMA_VERSION = 1;
@@ -41,6 +42,9 @@ async function reading<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer =>
+  v instanceof Uint8Array || v instanceof ArrayBuffer;
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
@@ -58,6 +62,38 @@ export interface OpenIdbOptions {
   readonly onVersionChange?: (event: IDBVersionChangeEvent) => void;
 }
 
+function openRequest(
+  factory: IDBFactory,
+  name: string,
+  onVersionChange: OpenIdbOptions['onVersionChange'],
+): Promise<IDBDatabase> {
+  const req = factory.open(name, IDB_SCHEMA_VERSION);
+  req.onupgradeneeded = (ev) => {
+    const db = req.result;
+    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
+    if (ev.oldVersion < 1) db.createObjectStore(KV);
+  };
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    req.onsuccess = () => {
+      const db = req.result;
+      // Set before anything else runs: a version change may be the very next event.
+      db.onversionchange = (event) => {
+        db.close();
+        onVersionChange?.(event);
+      };
+      resolve(db);
+    };
+    req.onerror = () => reject(req.error);
+    // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
+    // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
+    // the connection it opens is closed at once, so it blocks nobody.
+    req.onblocked = () => {
+      req.onsuccess = () => req.result.close();
+      reject(new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'));
+    };
+  });
+}
+
 /**
  * Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`.
  *
@@ -70,27 +106,11 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!factory || typeof factory.open !== 'function')
     throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
-  const req = factory.open(name, IDB_SCHEMA_VERSION);
-  req.onupgradeneeded = (ev) => {
-    const db = req.result;
-    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
-    if (ev.oldVersion < 1) db.createObjectStore(KV);
-  };
   let db: IDBDatabase;
   try {
-    db = await new Promise<IDBDatabase>((resolve, reject) => {
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-      // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
-      // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
-      // the connection it opens is closed at once, so it blocks nobody.
-      req.onblocked = () => {
-        req.onsuccess = () => req.result.close();
-        reject(
-          new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'),
-        );
-      };
-    });
+    // Not queued behind a deletion another tab blocks: that would wait as long as that tab lives,
+    // then open a new, empty database (deletion.ts).
+    db = await unlessDeleting(factory, name, () => openRequest(factory, name, options.onVersionChange));
   } catch (cause) {
     if (cause instanceof StoreError) throw cause;
     if ((cause as { name?: string } | null)?.name === 'VersionError')
@@ -105,10 +125,6 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
     db.close();
     throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
   }
-  db.onversionchange = (event) => {
-    db.close();
-    options.onVersionChange?.(event);
-  };
   return db;
 }
 
@@ -150,11 +166,12 @@ export class IdbBackend implements KvBackend {
     });
     // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
     // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
+    // So is a key this backend never writes: the range also holds [table, binary], [table, array…]
+    // and [table, string, more…] — not a string key, or a second row under one.
     return keys.flatMap((k, i) => {
       const v: unknown = values[i];
-      return v instanceof Uint8Array || v instanceof ArrayBuffer
-        ? [[(k as [string, string])[1], copy(v)] as const]
-        : [];
+      const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
+      return typeof key === 'string' && isBytes(v) ? [[key, copy(v)] as const] : [];
     });
   }
 
@@ -178,8 +195,12 @@ export class IdbBackend implements KvBackend {
             const expected = w.ifValue;
             const found = store.get([w.table, w.key]);
             found.onsuccess = () => {
+              // A row edited to a non-byte value is no match, not an exception: one thrown here would
+              // abort as well, but reach the page as uncaught (and the cause would be a bare AbortError).
               const v: unknown = found.result;
-              if (!sameRow(v === undefined ? undefined : copy(v), expected)) t.abort();
+              const same =
+                v === undefined ? sameRow(undefined, expected) : isBytes(v) && sameRow(copy(v), expected);
+              if (!same) t.abort();
             };
           }
           if (w.value === null) store.delete([w.table, w.key]);

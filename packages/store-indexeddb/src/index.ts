@@ -7,6 +7,7 @@ export {
   type WebLocksManagerOptions,
 } from '@e2ee-kit/core';
 export type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
+export { type DeleteIdbOptions, deleteIdbDatabase } from './deletion.js';
 export {
   IDB_SCHEMA_VERSION,
   IdbBackend,

@@ -4,7 +4,7 @@
  */
 import { E2eeError, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
+import { deleteIdbDatabase, IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
 import { IDBKeyRange as FakeKeyRange, indexedDB as fakeIndexedDB } from 'fake-indexeddb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -128,4 +128,96 @@ describe('a newer release opening while an old tab keeps the database open', () 
     expect(again.version).toBe(2);
     again.close();
   }, 10_000);
+});
+
+describe('deleteIdbDatabase while a tab of an older release keeps the database open', () => {
+  const opts = { ratchet, indexedDB: fakeIndexedDB, IDBKeyRange: FakeKeyRange };
+  /** A connection that, like a release before onVersionChange, never closes on versionchange. */
+  const rawOpen = (db: string) =>
+    new Promise<IDBDatabase>((resolve, reject) => {
+      const req = fakeIndexedDB.open(db, 1);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+
+  it('an open meanwhile is refused with a StoreError instead of queuing behind it; the deletion completes later', async () => {
+    const db = name();
+    const events: number[] = [];
+    const s = await IndexedDbStore.open(db, { ...opts, onVersionChange: (ev) => events.push(ev.oldVersion) });
+    await s.app.put('x', utf8('kept'));
+    const old = await rawOpen(db);
+    let blocked!: () => void;
+    const wasBlocked = new Promise<void>((r) => (blocked = r));
+    let deleted = false;
+    const deletion = deleteIdbDatabase(db, { indexedDB: fakeIndexedDB, onBlocked: () => blocked() }).then(
+      () => (deleted = true),
+    );
+    await wasBlocked;
+    // This release's store closed itself at once; the old tab's connection is what blocks.
+    expect(events).toEqual([1]);
+    // Before: this open waited behind the deletion as long as the old tab lived, then opened a new,
+    // empty database (a new identity) — here it is refused, typed, and nothing is queued.
+    for (const open of [IndexedDbStore.open(db, opts), openIdbDatabase(db, { indexedDB: fakeIndexedDB })]) {
+      const err = await failure(open);
+      expect(E2eeError.is(err, 'STORE')).toBe(true);
+      expect(String((err as Error).message)).toMatch(/being deleted/);
+    }
+    expect(deleted).toBe(false);
+    old.close();
+    await deletion;
+    // Deleted as asked: the next open makes a new database.
+    const t = await IndexedDbStore.open(db, opts);
+    expect(await t.app.get('x')).toBeUndefined();
+    t.db.close();
+  });
+
+  it('with no connection left open it is not blocked, and opens work again afterwards', async () => {
+    const db = name();
+    const events: number[] = [];
+    const s = await IndexedDbStore.open(db, { ...opts, onVersionChange: (ev) => events.push(ev.oldVersion) });
+    await s.app.put('x', utf8('1'));
+    let blocked = 0;
+    await deleteIdbDatabase(db, { indexedDB: fakeIndexedDB, onBlocked: () => blocked++ });
+    expect([blocked, events]).toEqual([0, [1]]);
+    const t = await IndexedDbStore.open(db, opts);
+    expect(await t.app.get('x')).toBeUndefined();
+    t.db.close();
+  });
+
+  it('where Web Locks refuse (SecurityError) deleting and opening still work, guarded within this realm', async () => {
+    const nav = globalThis as { navigator?: unknown };
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    const refused = () => Promise.reject(new DOMException('refused', 'SecurityError'));
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { locks: { request: refused } },
+      configurable: true,
+    });
+    try {
+      const db = name();
+      (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+      const old = await rawOpen(db);
+      let blocked!: () => void;
+      const wasBlocked = new Promise<void>((r) => (blocked = r));
+      const deletion = deleteIdbDatabase(db, { indexedDB: fakeIndexedDB, onBlocked: () => blocked() });
+      await wasBlocked;
+      const err = await failure(openIdbDatabase(db, { indexedDB: fakeIndexedDB }));
+      expect(String((err as Error).message)).toMatch(/being deleted/);
+      old.close();
+      await deletion;
+      (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete nav.navigator;
+    }
+  });
+
+  it('refuses a bad name, a missing factory and a non-function onBlocked with TypeError', () => {
+    const g0 = globalThis as { indexedDB?: unknown };
+    expect(g0.indexedDB).toBeUndefined();
+    expect(() => deleteIdbDatabase('', { indexedDB: fakeIndexedDB })).toThrow(TypeError);
+    expect(() => deleteIdbDatabase('x')).toThrow(/options\.indexedDB/);
+    expect(() =>
+      deleteIdbDatabase('x', { indexedDB: fakeIndexedDB, onBlocked: 1 as unknown as () => void }),
+    ).toThrow(TypeError);
+  });
 });

@@ -6,8 +6,9 @@
 import { E2eeError, utf8, WebLocksManager } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
 import * as senderKeys from '@e2ee-kit/sender-keys';
-import { IndexedDbStore } from '@e2ee-kit/store-indexeddb';
+import { deleteIdbDatabase, IdbBackend, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
 import { countLeaks, fillWithSecrets, runKvStoreConformance } from '@e2ee-kit/store-kv/testing';
+import { deferred } from '../../../../tools/deferred.js';
 
 type Test = { name: string; fn: () => Promise<void> };
 
@@ -161,6 +162,17 @@ async function sessionSetup(prefix: string): Promise<void> {
   bob.db.close();
 }
 
+/** A message as it crosses to the test: its type, bytes, and the counter it carries. */
+type Sent = Awaited<ReturnType<ratchet.SessionCipher['encrypt']>>;
+const wire = (m: Sent) => ({
+  type: m.type,
+  body: [...m.body],
+  counter:
+    m.type === 'prekey'
+      ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
+      : ratchet.SignalMessage.deserialize(m.body).counter,
+});
+
 /**
  * This page's own store object over Alice's database and its own `SessionCipher` to Bob, encrypting
  * `times` messages; with `useLock`, under a `WebLocksManager` (the same lock names in every page).
@@ -187,14 +199,48 @@ async function sessionSend(prefix: string, tag: string, times: number, useLock: 
         if (!E2eeError.is(err, 'STORE') || ++retries > 20 * times) throw err;
       }
     }
-    const counter =
-      m.type === 'prekey'
-        ? ratchet.PreKeySignalMessage.deserialize(m.body).message.counter
-        : ratchet.SignalMessage.deserialize(m.body).counter;
-    out.push({ type: m.type, body: [...m.body], counter });
+    out.push(wire(m));
   }
   alice.db.close();
   return { messages: out, retries };
+}
+
+/** An encrypt whose transaction the test holds open between its read of the session and its commit. */
+const heldSend: { release?: () => void; outcome?: Promise<string>; prefix?: string } = {};
+
+/** Starts that encrypt in this page (default in-process lock); returns the counter it encrypted with. */
+async function holdSend(prefix: string): Promise<number> {
+  const alice = await IndexedDbStore.open(`${prefix}-alice`, { ratchet, senderKeys });
+  const gate = deferred();
+  const encrypted = deferred();
+  let counter = -1;
+  heldSend.prefix = prefix;
+  heldSend.release = gate.resolve;
+  // A cipher over tx.protocol joins this transaction: its session write commits when this callback
+  // returns, after the test released it.
+  heldSend.outcome = alice
+    .transaction(async (tx) => {
+      counter = wire(await new ratchet.SessionCipher(tx.protocol, BOB).encrypt(utf8('held'))).counter;
+      encrypted.resolve();
+      await gate.promise;
+    })
+    .then(
+      () => 'committed',
+      (e: unknown) => String((e as { code?: string }).code),
+    )
+    .finally(() => alice.db.close());
+  await Promise.race([encrypted.promise, heldSend.outcome]);
+  return counter;
+}
+
+/** Lets the held encrypt commit; how it ended, and (the app's retry) one more message sent. */
+async function releaseSend() {
+  heldSend.release?.();
+  const outcome = await heldSend.outcome;
+  const alice = await IndexedDbStore.open(`${heldSend.prefix}-alice`, { ratchet, senderKeys });
+  const again = wire(await new ratchet.SessionCipher(alice.protocol, BOB).encrypt(utf8('held, again')));
+  alice.db.close();
+  return { outcome, again };
 }
 
 /** Bob decrypts every message (any order); returns how many decrypted and the distinct plaintexts. */
@@ -245,8 +291,98 @@ function deleteDatabase(dbName: string): Promise<string> {
   });
 }
 
+/** A connection like a tab of a release before onVersionChange keeps: it never closes by itself. */
+let raw: IDBDatabase | undefined;
+async function holdRaw(dbName: string): Promise<void> {
+  const store = await IndexedDbStore.open(dbName, { ratchet });
+  await store.app.put('x', utf8('kept'));
+  store.db.close();
+  raw = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(dbName, 1);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function closeRaw(): void {
+  raw?.close();
+}
+
+/** This page's deleteIdbDatabase, running until it resolves; `startDelete` returns once it is blocked. */
+let deletion: Promise<string> | undefined;
+function startDelete(dbName: string): Promise<string> {
+  return new Promise((blocked) => {
+    deletion = deleteIdbDatabase(dbName, { onBlocked: () => blocked('blocked') }).then(
+      () => 'deleted',
+      (e: unknown) => `${(e as { code?: string }).code}: ${(e as Error).message}`,
+    );
+    deletion.then(blocked);
+  });
+}
+
+const deletionDone = (): Promise<string | undefined> => deletion ?? Promise.resolve(undefined);
+
+/** Opens the store: what app row `x` holds ('ok …'), or the error's code and message. */
+async function tryOpen(dbName: string): Promise<string> {
+  try {
+    const store = await IndexedDbStore.open(dbName, { ratchet });
+    const x = await store.app.get('x');
+    store.db.close();
+    return `ok ${x ? new TextDecoder().decode(x) : 'none'}`;
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * A compare-and-set commit against a session row edited by hand to a non-byte value: how it ended,
+ * and how many uncaught exceptions the page saw meanwhile (one thrown in an IndexedDB event handler
+ * aborts the transaction but is also reported to the page as uncaught).
+ */
+async function compareWithEdited(
+  dbName: string,
+): Promise<{ outcome: string; uncaught: number; kept: string }> {
+  const db = await openIdbDatabase(dbName);
+  const backend = new IdbBackend(db);
+  await backend.commit([{ table: 'session', key: 'bob.1', value: utf8('old') }]);
+  await new Promise<void>((resolve) => {
+    const tx = db.transaction('kv', 'readwrite');
+    tx.objectStore('kv').put({ edited: true }, ['session', 'bob.1']);
+    tx.oncomplete = () => resolve();
+  });
+  let uncaught = 0;
+  const onError = (ev: Event) => {
+    uncaught++;
+    ev.preventDefault();
+  };
+  globalThis.addEventListener('error', onError);
+  const outcome = await backend
+    .commit([
+      { table: 'app', key: 'y', value: utf8('half') },
+      { table: 'session', key: 'bob.1', value: utf8('new'), ifValue: utf8('old') },
+    ])
+    .then(
+      () => 'committed',
+      (e: unknown) => String((e as { code?: string }).code),
+    );
+  // Nothing to wait for: an exception in an event handler is reported while the event is dispatched,
+  // before the transaction's abort event that rejected the commit.
+  globalThis.removeEventListener('error', onError);
+  const kept = (await backend.get('app', 'y')) === undefined ? 'y absent' : 'y written';
+  db.close();
+  return { outcome, uncaught, kept };
+}
+
 Object.assign(globalThis, {
   storeTests: {
+    compareWithEdited,
+    holdRaw,
+    holdSend,
+    releaseSend,
+    closeRaw,
+    startDelete,
+    deletionDone,
+    tryOpen,
     holdOpen,
     heldAfterChange,
     deleteDatabase,
