@@ -292,6 +292,17 @@ export class DeviceFanout {
   }
 
   /**
+   * The device changes that calls for `account` applied and then threw before returning them
+   * (forgotten here: each change is reported once). Normally the next call's result carries them;
+   * an app whose store transaction goes on after a call threw (it commits what the call wrote, e.g.
+   * after the recipient got the message) takes them here, or they go with this object.
+   */
+  takeUnreported(account: string): DeviceChangeResult {
+    checkAccount(account);
+    return this.#unreported.take([account]);
+  }
+
+  /**
    * Unlinking (or an account the app was told lost devices): archives their sessions and drops them
    * from the list, so no new message is encrypted to them.
    */
