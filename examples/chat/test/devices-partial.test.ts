@@ -16,7 +16,8 @@ const { keep, link } = bed;
  * and is not reached at all while `failing.down`.
  */
 function flakyRelay() {
-  const failing: { path?: string; pass: number; failed: number; down: boolean } = {
+  const failing: { path: string | undefined; pass: number; failed: number; down: boolean } = {
+    path: undefined,
     pass: 0,
     failed: 0,
     down: false,
