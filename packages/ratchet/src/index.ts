@@ -76,6 +76,7 @@ export {
   type FanoutOptions,
   type FanoutSendOptions,
   type FanoutSendResult,
+  IdentityChangedError,
   type KeyHolderChange,
 } from './devices/fan-out.js';
 export {

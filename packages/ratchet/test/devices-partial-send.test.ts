@@ -99,6 +99,40 @@ describe('DeviceFanout.send that fails after the recipient got the message', () 
     ).rejects.toThrow(TypeError);
   });
 
+  it('takeUnreported hands over a device change a throwing call applied (for an app that commits what the call wrote)', async () => {
+    const { relay, phone, laptop, bob } = await aliceWithLaptopAndBob();
+    // Alice links a tablet: the sync copy's 409 names it, its session starts and the list is
+    // saved, then the resend's deliver throws — nothing was accepted, so the error comes as it is.
+    const tablet = await relay.addDevice(ALICE, await phone.party.store.getIdentityKeyPair());
+    const down = new Error('network down');
+    const real = relay.deliverFrom(phone.party.address);
+    let calls = 0;
+    const deliver = async (d: Parameters<typeof real>[0]) => (++calls === 2 ? Promise.reject(down) : real(d));
+    await expect(phone.fanout.send(BOB, text('x'), deliver, { only: 'sync' })).rejects.toBe(down);
+    expect(laptop.inbox).toHaveLength(0);
+    expect(tablet.inbox).toHaveLength(0);
+    expect(bob.inbox).toHaveLength(0);
+
+    const taken = phone.fanout.takeUnreported(ALICE);
+    expect(taken.changes).toEqual([
+      {
+        account: ALICE,
+        devicesAdded: [tablet.party.address.deviceId],
+        devicesRemoved: [],
+        devicesReregistered: [],
+      },
+    ]);
+    expect(taken.keyHolders.add).toEqual([tablet.party.address]);
+    // Reported once: neither a second take nor the next send for that account repeats it.
+    expect(phone.fanout.takeUnreported(ALICE).changes).toEqual([]);
+    const next = await phone.fanout.send(BOB, text('y'), relay.deliverFrom(phone.party.address), {
+      only: 'sync',
+    });
+    expect(next.changes).toEqual([]);
+    expect(await tablet.read()).toEqual(['y']);
+    expect(() => phone.fanout.takeUnreported('')).toThrow(TypeError);
+  });
+
   it('prints what was sent, never the plaintext', async () => {
     const { relay, phone } = await aliceWithLaptopAndBob();
     const err = (await phone.fanout

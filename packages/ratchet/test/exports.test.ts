@@ -24,6 +24,11 @@ describePackageSurface('@e2ee-kit/ratchet', ratchet, {
     PreKeyNotFoundError: () => new PreKeyNotFoundError('signed', 7, { name: 'bob', deviceId: 1 }),
     FanoutIncompleteError: () =>
       new ratchet.FanoutIncompleteError([], { account: 'alice', sync: true }, new Error('down')),
+    IdentityChangedError: () =>
+      new ratchet.IdentityChangedError(
+        { name: 'bob', deviceId: 1 },
+        ratchet.PublicKey.fromRaw(new Uint8Array(32).fill(9)),
+      ),
   },
 });
 

@@ -6,47 +6,36 @@
  *   recipient plus a sync copy for each of our own other devices — delivered sealed when possible,
  *   the relay's 409/410 answers turned into the fan-out's `DeviceMismatch`; `sendReady` delivers one
  *   ready ciphertext (a sender-key group message) to every known device of an account the same way;
- * - `LinkRequest` (new device) and `provisionDevice` (existing device): the QR-code link.
+ * - `LinkRequest` (new device) and `provisionDevice` (existing device): the QR-code link, in
+ *   device-link.ts (re-exported here).
  */
-import { type Address, type CryptoProvider, E2eeError, type IdentityKeyPair } from '@e2ee-kit/core';
+import type { Address, CryptoProvider } from '@e2ee-kit/core';
 import {
   type Delivery,
   type DeviceChangeResult,
   DeviceFanout,
-  DeviceLinkRequest,
   type DeviceListStore,
   type DeviceMismatch,
-  encryptProvisionMessage,
   type FanoutSendResult,
   type PreKeyBundle,
   type ProtocolStore,
-  ProvisionMessage,
   parseDeviceMismatch,
-  parseLinkDeviceUri,
 } from '@e2ee-kit/ratchet';
-import { type BundleJson, type EnvelopeKind, type FetchLike, RelayApi, RelayError } from './api.js';
+import type { BundleJson, EnvelopeKind, RelayApi } from './api.js';
+import { RelayError } from './api.js';
 import type { ChatData } from './app-data.js';
+import { DeviceError } from './device-link.js';
 import { acceptChangedIdentity } from './identity-change.js';
 import type { SealedSender } from './sealed.js';
+import { queueSyncCopy } from './sync-copies.js';
 
-/** The QR code's scheme and host: `e2ee-chat://linkdevice?uuid=…&pub_key=…`. */
-export const LINK_URI = { scheme: 'e2ee-chat', host: 'linkdevice' } as const;
-
-/** Why a device operation did not happen (the message is for the user; no secret in it). */
-export class DeviceError extends Error {
-  constructor(
-    readonly reason:
-      | 'device-list-changing'
-      | 'link-cancelled'
-      | 'no-provisioning-code'
-      | 'no-account-name'
-      | 'not-a-link-code',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DeviceError';
-  }
-}
+export {
+  DeviceError,
+  LINK_URI,
+  LinkRequest,
+  type ProvisionedAccount,
+  provisionDevice,
+} from './device-link.js';
 
 /** The app row holding the device ids of the account with ServiceId `aci`. */
 export const deviceListKey = (aci: string) => `devices:${aci}`;
@@ -135,15 +124,42 @@ export class DeviceSender {
   }
 
   /**
-   * Sends `plaintext` to every device of ServiceId `recipient` and `sync` to our other devices
-   * (`false`: no sync copy; with our own ServiceId as `recipient`: to our other devices only).
-   * A contact who re-installed is sent to under the new identity key unless the user verified the
-   * old one (identity-change.ts).
+   * Sends `plaintext` to every device of ServiceId `recipient`, then `sync` to our other devices
+   * (`false`: no sync copy; with our own ServiceId as `recipient`: to our other devices only) — two
+   * fan-out calls (`only`), so the sync copy goes only once the recipient has the message. If the sync
+   * copy then fails, the send still succeeds: the recipient's delivery stands and the operation
+   * commits it, and the copy waits to go alone (sync-copies.ts). A retry of the whole send would
+   * reach the recipient twice. A contact who re-installed is sent to under the new identity key
+   * unless the user verified the old one (identity-change.ts).
    */
   async send(recipient: string, plaintext: Uint8Array, sync: Uint8Array | false): Promise<DeviceSendOutcome> {
+    const first = await this.#toRecipient(recipient, plaintext, sync);
+    const self = this.deps.self().name;
+    if (sync === false || recipient === self) return first;
+    const fanout = this.fanout();
+    try {
+      return merge(first, await this.#send(fanout, recipient, sync, sync, 'sync'));
+    } catch {
+      // Whatever failed (the relay, a bundle, a device list that kept changing), the recipient has
+      // the message. Device changes the failed call applied are committed too: report them now.
+      await queueSyncCopy(this.deps.data(), recipient, sync);
+      return merge(first, { result: { accounts: [], ...fanout.takeUnreported(self) }, envelopes: [] });
+    }
+  }
+
+  /** A sync copy alone, for a message `recipient` already has (`send` left it waiting). */
+  sendSyncCopy(recipient: string, sync: Uint8Array): Promise<DeviceSendOutcome> {
+    return this.#send(this.fanout(), recipient, sync, sync, 'sync');
+  }
+
+  async #toRecipient(
+    recipient: string,
+    plaintext: Uint8Array,
+    sync: Uint8Array | false,
+  ): Promise<DeviceSendOutcome> {
     const fetched = new Map<string, PreKeyBundle[]>();
     try {
-      return await this.#send(recipient, plaintext, sync, fetched);
+      return await this.#send(this.fanout(fetched), recipient, plaintext, sync, 'recipient');
     } catch (err) {
       if (recipient === this.deps.self().name) throw err;
       const { store, data, trustedForSending } = this.deps;
@@ -151,18 +167,19 @@ export class DeviceSender {
       const lists = new TxDeviceLists(data);
       if (!(await acceptChangedIdentity(err, recipient, bundles, store(), lists, trustedForSending)))
         throw err;
-      return this.#send(recipient, plaintext, sync);
+      return this.#send(this.fanout(), recipient, plaintext, sync, 'recipient');
     }
   }
 
   async #send(
+    fanout: DeviceFanout,
     recipient: string,
     plaintext: Uint8Array,
     sync: Uint8Array | false,
-    fetched?: Map<string, PreKeyBundle[]>,
+    only: 'recipient' | 'sync',
   ): Promise<DeviceSendOutcome> {
     const envelopes: SentCopy[] = [];
-    const result = await this.fanout(fetched).send(
+    const result = await fanout.send(
       recipient,
       plaintext,
       async (d) => {
@@ -180,7 +197,7 @@ export class DeviceSender {
         }
         return answer;
       },
-      { sync },
+      { sync, only },
     );
     for (const a of result.accounts)
       if (a.status === 'gave-up')
@@ -284,115 +301,19 @@ export class DeviceSender {
   }
 }
 
-/** What the new device learns from the existing one. */
-export interface ProvisionedAccount {
-  /** The account's ServiceId and display name. */
-  readonly aci: string;
-  readonly name: string;
-  readonly identity: IdentityKeyPair;
-  readonly provisioningCode: string;
-  readonly profileKey: Uint8Array | undefined;
-}
-
-/**
- * The new device's side: a provisioning address from the relay and an ephemeral key, shown as the
- * QR code's text (`uri`); `waitForAccount` polls until the existing device sent the account.
- */
-export class LinkRequest {
-  readonly #request: DeviceLinkRequest;
-  readonly #api: RelayApi;
-  #done = false;
-
-  private constructor(request: DeviceLinkRequest, api: RelayApi) {
-    this.#request = request;
-    this.#api = api;
-  }
-
-  static async create(serverUrl: string, options: { fetch?: FetchLike; provider?: CryptoProvider } = {}) {
-    const api = new RelayApi(serverUrl, options.fetch ? { fetch: options.fetch } : {});
-    const { address } = await api.openProvisioning();
-    const request = await DeviceLinkRequest.create({
-      address,
-      ...LINK_URI,
-      ...(options.provider ? { provider: options.provider } : {}),
-    });
-    return new LinkRequest(request, api);
-  }
-
-  /** The text the QR code encodes (and that can be pasted instead). */
-  get uri(): string {
-    return this.#request.uri;
-  }
-
-  /** Resolves with the account once the existing device sent it; `signal` stops the polling. */
-  async waitForAccount(
-    options: { intervalMs?: number; signal?: AbortSignal } = {},
-  ): Promise<ProvisionedAccount> {
-    const interval = options.intervalMs ?? 500;
-    try {
-      for (;;) {
-        if (options.signal?.aborted || this.#done)
-          throw new DeviceError('link-cancelled', 'the link request was cancelled');
-        const envelope = await this.#api.collectProvisioning(this.#request.address);
-        if (envelope) {
-          const message = await this.#request.open(envelope);
-          if (!message.provisioningCode)
-            throw new DeviceError(
-              'no-provisioning-code',
-              'the provisioning message has no provisioning code',
-            );
-          if (!message.number)
-            throw new DeviceError('no-account-name', 'the provisioning message names no account');
-          return {
-            aci: message.aci,
-            name: message.number,
-            identity: message.aciIdentityKeyPair,
-            provisioningCode: message.provisioningCode,
-            profileKey: message.profileKey,
-          };
-        }
-        await new Promise((r) => setTimeout(r, interval));
-      }
-    } finally {
-      this.dispose();
-    }
-  }
-
-  dispose(): void {
-    this.#done = true;
-    this.#request.dispose();
-  }
-}
-
-/**
- * The existing device's side: after the user confirmed, sends the account identity, a one-time
- * provisioning code and the profile key to the scanned or pasted `uri`.
- */
-export async function provisionDevice(
-  api: RelayApi,
-  uri: string,
-  account: { aci: string; name: string; identity: IdentityKeyPair; profileKey: Uint8Array | undefined },
-  provider?: CryptoProvider,
-): Promise<void> {
-  let parsed: ReturnType<typeof parseLinkDeviceUri>;
-  try {
-    parsed = parseLinkDeviceUri(uri.trim(), LINK_URI);
-  } catch (err) {
-    if (E2eeError.is(err)) throw new DeviceError('not-a-link-code', 'this is not a device-link code');
-    throw err;
-  }
-  const { code } = await api.provisioningCode();
-  const envelope = await encryptProvisionMessage(
-    parsed.publicKey,
-    ProvisionMessage.from({
-      aciIdentityKeyPair: account.identity,
-      aci: account.aci,
-      // Signal's phone-number field carries the display name here.
-      number: account.name,
-      provisioningCode: code,
-      ...(account.profileKey ? { profileKey: account.profileKey } : {}),
-    }),
-    ...(provider ? [{ provider }] : []),
-  );
-  await api.depositProvisioning(parsed.address, envelope);
+/** Both fan-out calls of a send as one outcome (they are for different accounts). */
+function merge(a: DeviceSendOutcome, b: DeviceSendOutcome): DeviceSendOutcome {
+  const [x, y] = [a.result.keyHolders, b.result.keyHolders];
+  return {
+    result: {
+      accounts: [...a.result.accounts, ...b.result.accounts],
+      changes: [...a.result.changes, ...b.result.changes],
+      keyHolders: {
+        add: [...x.add, ...y.add],
+        forget: [...x.forget, ...y.forget],
+        redistribute: [...x.redistribute, ...y.redistribute],
+      },
+    },
+    envelopes: [...a.envelopes, ...b.envelopes],
+  };
 }

@@ -12,7 +12,7 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText } from './direct.js';
+import { deliverText, devicesChanged } from './direct.js';
 import { deliverGroup, sendGroupContent } from './groups.js';
 import {
   enqueue,
@@ -29,7 +29,8 @@ import {
 } from './outbox.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import { markSent, setStatus, storedMessage } from './receipts.js';
-import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
+import { dropSyncCopy, pendingSyncCopies } from './sync-copies.js';
+import { address, type ChatMessage, dm, randomId, type SentInfo } from './types.js';
 
 /**
  * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
@@ -146,10 +147,13 @@ export async function openAttachment(c: ClientCore, pointer: AttachmentPointer):
 
 /**
  * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
+ * Sync copies that did not go with their message (sync-copies.ts) go first, each alone.
  * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
  * Returns how many were sent.
  */
 export async function flushOutbox(c: ClientCore): Promise<number> {
+  // Sync copies left waiting by sends the contact took first (older than anything queued below).
+  await flushSyncCopies(c);
   let sent = 0;
   for (;;) {
     const next = await c.run(async (tx) => (await pending(tx))[0], true);
@@ -178,6 +182,36 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
         const updated = await setStatus(tx, entry.id, 'failed');
         if (updated) c.emit('message-status', { ...updated, error: why });
       });
+    }
+  }
+}
+
+/**
+ * Sends the waiting sync copies, oldest first, each alone to our other devices (the contact is not
+ * sent to again), in an operation of its own that also removes its row. Stops at the first one the
+ * relay cannot take now (kept for the next flush); one refused for good is dropped (our other
+ * devices miss it; the contact has the message). Returns how many went.
+ */
+export async function flushSyncCopies(c: ClientCore): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    const next = await c.run(async (tx) => (await pendingSyncCopies(tx))[0], true);
+    if (!next) return sent;
+    try {
+      const went = await c.run(async (tx) => {
+        // Another flush may have sent it meanwhile.
+        if ((await tx.get(next.key)) === undefined) return false;
+        const out = await c.devices.sendSyncCopy(next.to, next.sync);
+        await devicesChanged(c, tx, out.result, dm(await c.directory.nameOf(tx, next.to)));
+        for (const e of out.envelopes)
+          await c.retries.remember(tx, address(e.to, e.deviceId), e.serverTimestamp, next.sync);
+        await dropSyncCopy(tx, next.key);
+        return true;
+      });
+      if (went) sent++;
+    } catch (err) {
+      if (isRetryable(err)) return sent;
+      await c.run((tx) => dropSyncCopy(tx, next.key));
     }
   }
 }

@@ -1,10 +1,11 @@
 /**
- * The error of a `DeviceFanout.send` that failed after at least one account's messages were accepted
- * (the recipient has the message, the sync copy to our other devices failed). Thrown instead of the
- * failure itself so the app can tell: a plain retry of the whole send would give the recipient a
- * second, differently encrypted copy, which it shows as a second message.
+ * The fan-out's own errors. `FanoutIncompleteError`: a `DeviceFanout.send` failed after at least one
+ * account's messages were accepted (the recipient has the message, the sync copy to our other
+ * devices failed). Thrown instead of the failure itself so the app can tell: a plain retry of the
+ * whole send would give the recipient a second, differently encrypted copy, which it shows as a
+ * second message. `IdentityChangedError`: an account's bundles came with a new identity key.
  */
-import { type Address, E2eeError } from '@e2ee-kit/core';
+import { type Address, E2eeError, type PublicKey, UntrustedIdentityError } from '@e2ee-kit/core';
 
 /** One account's outcome of a send (see `DeviceFanout.send`). */
 export interface AccountSendResult {
@@ -36,5 +37,24 @@ export class FanoutIncompleteError extends E2eeError {
     this.name = 'FanoutIncompleteError';
     this.accounts = Object.freeze([...accounts]);
     this.failed = Object.freeze({ account: failed.account, sync: failed.sync });
+  }
+}
+
+/**
+ * A bundle of `account` came with another identity key than the one known for it (the person
+ * re-installed, or the server adds a device of its own): refused before any session was touched.
+ * Still an `UntrustedIdentityError` (code `UNTRUSTED_IDENTITY`). `identityKey` is the key the
+ * device presented (public, never printed): show the safety-number change, and if the user accepts
+ * it, `DeviceFanout.approveIdentity(account, identityKey)` takes it for the account; then send again.
+ */
+export class IdentityChangedError extends UntrustedIdentityError {
+  readonly account: string;
+  readonly identityKey: PublicKey;
+
+  constructor(address: Address, identityKey: PublicKey) {
+    super(address);
+    this.name = 'IdentityChangedError';
+    this.account = address.name;
+    this.identityKey = identityKey;
   }
 }

@@ -11,19 +11,19 @@ import {
   type CryptoProvider,
   copyBytes,
   createAddress,
-  type PublicKey,
-  UntrustedIdentityError,
+  PublicKey,
   validateAddress,
 } from '@e2ee-kit/core';
 import type { PreKeyBundle } from '../bundle.js';
 import { SessionCipher, type SessionCipherOptions, type WireMessageType } from '../session-cipher.js';
 import { assertProtocolStore, type ProtocolStore } from '../stores.js';
+import { checkAccountKey, replaceIdentity } from './account-identity.js';
 import { ChangeLog, type DeviceChangeResult } from './device-changes.js';
 import { type DeviceListStore, type DeviceMismatch, deviceIds, planDeviceMismatch } from './device-list.js';
 import { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
 
 export type { DeviceChange, DeviceChangeResult, KeyHolderChange } from './device-changes.js';
-export { type AccountSendResult, FanoutIncompleteError } from './fan-out-error.js';
+export { type AccountSendResult, FanoutIncompleteError, IdentityChangedError } from './fan-out-error.js';
 
 /** One ciphertext of a fan-out, for one device. */
 export interface DeviceMessage {
@@ -156,15 +156,7 @@ export class DeviceFanout {
     if (!Array.isArray(bundles)) throw new TypeError('fetchBundles must resolve to an array of bundles');
     for (const bundle of bundles)
       if (ids.includes(bundle.deviceId) && !out.has(bundle.deviceId)) out.set(bundle.deviceId, bundle);
-    // One identity key per account: a device that comes with another one is not a new device of
-    // this account but an identity change (or a server adding its own device). Checked before any
-    // session is touched; the app shows a safety-number change and decides. With no key known yet
-    // (first contact), the bundles must still agree with each other: the safety number shows one key.
-    const accountKey = (await this.#accountIdentity(account)) ?? out.values().next().value?.identityKey;
-    if (accountKey !== undefined)
-      for (const [id, bundle] of out)
-        if (!bundle.identityKey.equals(accountKey))
-          throw new UntrustedIdentityError(createAddress(account, id));
+    checkAccountKey(account, out, await this.#accountIdentity(account), this.#isSelf(account));
     return out;
   }
 
@@ -289,6 +281,37 @@ export class DeviceFanout {
     for (const id of start) if (!gone.includes(id)) list.add(id);
     for (const id of gone) list.delete(id);
     await this.#saveList(account, this.#withSelf(account, [...list]));
+  }
+
+  /**
+   * The device changes that calls for `account` applied and then threw before returning them
+   * (forgotten here: each change is reported once). Normally the next call's result carries them;
+   * an app whose store transaction goes on after a call threw (it commits what the call wrote, e.g.
+   * after the recipient got the message) takes them here, or they go with this object.
+   */
+  takeUnreported(account: string): DeviceChangeResult {
+    checkAccount(account);
+    return this.#unreported.take([account]);
+  }
+
+  /**
+   * The user accepted `identityKey` as `account`'s identity key (after an `IdentityChangedError`,
+   * e.g. they compared the new safety number): archives the sessions of the account's known devices
+   * and stores the key for each (the identity store reports the change, `onIdentityChange`), so the
+   * next `send` starts sessions from fresh bundles under it. A bundle with any other key is still
+   * refused. All or nothing: if a store call fails, what was written is put back.
+   */
+  async approveIdentity(account: string, identityKey: PublicKey): Promise<void> {
+    checkAccount(account);
+    if (this.#isSelf(account)) throw new TypeError('our own identity key is not approved here');
+    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const ids = (await this.#stored(account)) ?? [PRIMARY_DEVICE_ID];
+    await replaceIdentity(
+      this.#store,
+      ids.map((id) => createAddress(account, id)),
+      identityKey,
+      (address) => this.#cipher(address).archive(),
+    );
   }
 
   /**
