@@ -6,7 +6,7 @@
  * `tofu`, accepted and stored; under `blockOnChange` it is refused until the app calls `approve()`.
  */
 import { type Address, addressToString, validateAddress } from './address.js';
-import { copyBytes } from './bytes.js';
+import { constantTimeEqual, copyBytes } from './bytes.js';
 import { StoreError } from './errors.js';
 import { IdentityKeyPair, PublicKey } from './keys.js';
 import { KeyedMutex } from './mutex.js';
@@ -52,8 +52,13 @@ export interface IdentityKeyStore {
    * undo re-saves the previous key, which may drop approvals.
    */
   getIdentityEntry?(address: Address): Promise<IdentityEntry>;
-  /** Optional: puts back exactly an entry from `getIdentityEntry`, reporting nothing. */
-  restoreIdentityEntry?(address: Address, entry: IdentityEntry): Promise<void>;
+  /**
+   * Optional: puts back exactly an entry from `getIdentityEntry`, reporting nothing. `saved`: the key
+   * the failed operation's `saveIdentity` stored — the entry is put back only while that key is still
+   * stored, so a key or approval another context stored meanwhile is kept. Without `saved` (older
+   * callers) the entry is written back unconditionally.
+   */
+  restoreIdentityEntry?(address: Address, entry: IdentityEntry, saved?: PublicKey): Promise<void>;
   /** Optional: reports a replacement saved with `deferNotification` after the caller committed. */
   notifyIdentityChange?(event: IdentityChangeEvent): void;
 }
@@ -204,17 +209,62 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     });
   }
 
-  /** Writes back exactly what `getIdentityEntry` returned (no policy, no callback). */
-  async restoreIdentityEntry(address: Address, entry: IdentityEntry): Promise<void> {
+  /**
+   * Undoes a failed operation's `saveIdentity(address, saved)`: puts back what `getIdentityEntry`
+   * returned before it (no policy, no callback), but only what that save changed and only while it
+   * stands — another store object over this backend (a tab, a process) may have saved another key or
+   * approved one since, and the undo must not take that back. So the key is put back only while
+   * `saved` is still stored, and the approval the save deleted only while there is none.
+   *
+   * With the backend's `compareAndSet` each of those is one atomic step. Without it, and for the undo
+   * of a first contact (a delete, which `compareAndSet` cannot do), it is a read then a write: only
+   * this object's mutex orders them, so another object's write landing between the two is lost.
+   * An undo retried after failing part-way finishes: the key found put back already, the approval
+   * follows. Without `saved` (older callers) the entry is written back unconditionally.
+   */
+  async restoreIdentityEntry(address: Address, entry: IdentityEntry, saved?: PublicKey): Promise<void> {
     validateAddress(address);
     if (!isStoredEntry(entry)) throw new TypeError('entry must come from getIdentityEntry');
+    if (saved !== undefined && !(saved instanceof PublicKey))
+      throw new TypeError('saved must be a PublicKey');
     const id = addressToString(address);
     await this.#mutex.run(id, async () => {
-      if (entry.approved) await this.#backend.set(`approved:${id}`, entry.approved.slice());
-      else await this.#backend.delete(`approved:${id}`);
-      if (entry.identity) await this.#backend.set(`identity:${id}`, entry.identity.slice());
-      else await this.#backend.delete(`identity:${id}`);
+      const written = saved?.serialize();
+      // The save found this key already stored (`unchanged`): it wrote nothing, there is nothing to undo.
+      if (written && entry.identity && constantTimeEqual(entry.identity, written)) return;
+      if (!(await this.#putBack(`identity:${id}`, written, entry.identity, !written))) return;
+      // A replacement deleted the approval; a first contact left it as it was. Another context's
+      // approval given meanwhile (of the new key, say) stays.
+      if (!written || (entry.identity && entry.approved))
+        await this.#putBack(`approved:${id}`, undefined, entry.approved, !written);
     });
+  }
+
+  /**
+   * Writes `value` (`null`: deletes) only while `key` holds `expected` (`undefined`: no record) —
+   * unless `always` (an older caller's restore). Says whether `key` now holds `value`.
+   */
+  async #putBack(
+    key: string,
+    expected: Uint8Array | undefined,
+    value: Uint8Array | null,
+    always: boolean,
+  ): Promise<boolean> {
+    const b = this.#backend;
+    const write = async () => {
+      await (value ? b.set(key, value.slice()) : b.delete(key));
+      return true;
+    };
+    if (always) return write();
+    if (b.compareAndSet && value) {
+      const written = await b.compareAndSet(key, expected, value.slice());
+      if (written !== true && written !== false)
+        throw new StoreError('identity backend compareAndSet must resolve a boolean');
+      if (written) return true;
+    } else if (holds(await b.get(key), expected)) return write();
+    // Not what the save left: put back already (an undo retried after failing part-way, which goes
+    // on with the approval), or written by another context since, which stays.
+    return holds(await b.get(key), value ?? undefined);
   }
 
   /** Reports a replacement saved with `deferNotification` (calls `onIdentityChange`). */
@@ -261,6 +311,11 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     const id = addressToString(address);
     await this.#mutex.run(id, () => this.#backend.set(`approved:${id}`, identityKey.serialize()));
   }
+}
+
+/** Whether a record read (`undefined`: none) holds `bytes` (`undefined`: no record). */
+function holds(stored: Uint8Array | undefined, bytes: Uint8Array | undefined): boolean {
+  return stored && bytes ? constantTimeEqual(stored, bytes) : stored === bytes;
 }
 
 interface StoredEntry {

@@ -161,7 +161,7 @@ export async function saveIdentityStep(
         : store.saveIdentity(remote, identity),
     (c) => {
       if (!undoable || (c?.kind !== 'new' && c?.kind !== 'replaced')) return undefined;
-      if (exact) return () => restoreEntry(remote, entry);
+      if (exact) return () => restoreEntry(remote, entry, identity);
       if (c.kind === 'replaced') {
         const previous = c.previous;
         return () => store.saveIdentity(remote, previous);

@@ -51,6 +51,11 @@ export interface KvStoreOptions {
   /** Identity to store when the database is new (default: generated). Ignored for an existing one. */
   readonly identity?: { readonly identityKeyPair: IdentityKeyPair; readonly registrationId: number };
   readonly policy?: TrustPolicy;
+  /**
+   * Hears of every replaced identity key once, after the transaction that replaced it committed
+   * (never for one rolled back). To write rows of your own with the change, in the same
+   * transaction, read `tx.identityChanges` before your transaction's callback returns.
+   */
   readonly onIdentityChange?: (event: IdentityChangeEvent) => void;
 }
 
@@ -61,6 +66,13 @@ export interface KvTransaction {
   readonly backupAttempts: AttemptView;
   readonly resend: ResendView;
   readonly app: AppView;
+  /**
+   * The identity keys replaced in this transaction so far — by `protocol.saveIdentity` or by a
+   * cipher working on it — which `onIdentityChange` hears of once it commits. Read it at the end of
+   * your callback to write your own rows for them (a "safety number changed" note): they commit (or
+   * roll back) with the change.
+   */
+  readonly identityChanges: readonly IdentityChangeEvent[];
   /** Joins this transaction (nested calls commit with the outermost). */
   transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T>;
 }
@@ -203,9 +215,13 @@ export class KvStore {
     this.#ratchet = options.ratchet;
     this.#senderKeys = options.senderKeys;
     this.#identity = identity;
+    const report = options.onIdentityChange;
     this.#top = {
-      run: (fn) => inTransaction(io, fn),
-      transaction: (fn) => inTransaction(io, (buf) => fn(this.#txFor(buf))),
+      run: (fn) => inTransaction(io, fn, report),
+      transaction: (fn) => inTransaction(io, (buf) => fn(this.#txFor(buf)), report),
+      // A call on a top-level view: its caller (a cipher, after its own transaction) committed.
+      identityChanged: (event) => report?.(event),
+      identityChanges: () => [],
     };
     this.#views = this.#viewsOver(this.#top);
   }
@@ -227,7 +243,6 @@ export class KvStore {
       identityKeyPair: pair,
       registrationId,
       ...(options.policy !== undefined ? { policy: options.policy } : {}),
-      ...(options.onIdentityChange !== undefined ? { onIdentityChange: options.onIdentityChange } : {}),
     };
     return new KvStore(io, codec.sealed, options, identity);
   }
@@ -253,13 +268,21 @@ export class KvStore {
       backupAttempts: new AttemptView(scope),
       resend: new ResendView(scope),
       app: new AppView(scope),
+      get identityChanges(): readonly IdentityChangeEvent[] {
+        return scope.identityChanges();
+      },
       transaction: <T>(fn: (tx: KvTransaction) => Promise<T>) => scope.transaction(fn),
     };
   }
 
   /** The views of a running transaction: calls join it, and so does every nested `transaction`. */
   #txFor(buf: TxBuffer): KvTransaction {
-    const scope: Scope = { run: (fn) => fn(buf), transaction: (fn) => fn(tx) };
+    const scope: Scope = {
+      run: (fn) => fn(buf),
+      transaction: (fn) => fn(tx),
+      identityChanged: (event) => buf.identityChanged(event),
+      identityChanges: () => buf.identityChanges,
+    };
     const tx = this.#viewsOver(scope);
     return tx;
   }

@@ -35,7 +35,6 @@ export interface IdentityOptions {
   readonly identityKeyPair: IdentityKeyPair;
   readonly registrationId: number;
   readonly policy?: TrustPolicy;
-  readonly onIdentityChange?: (event: IdentityChangeEvent) => void;
 }
 
 function checkId(id: unknown): asserts id is number {
@@ -115,7 +114,8 @@ function identityOver(buf: TxBuffer, options: IdentityOptions): KeyValueIdentity
     backend,
   };
   if (options.policy !== undefined) o.policy = options.policy;
-  if (options.onIdentityChange !== undefined) o.onIdentityChange = options.onIdentityChange;
+  // No `onIdentityChange` here: it would fire inside the transaction, also for a change that then
+  // rolls back. The view records replacements on its scope, which reports them after the commit.
   return new KeyValueIdentityKeyStore(o);
 }
 
@@ -182,14 +182,23 @@ export class ProtocolView implements ProtocolStore {
     identityKey: PublicKey,
     options?: SaveIdentityOptions,
   ): Promise<IdentityChange> {
-    return this.#identityOp(address, (id) => id.saveIdentity(address, identityKey, options));
+    return this.#identityOp(address, async (id) => {
+      const change = await id.saveIdentity(address, identityKey);
+      // Recorded while the identity lock is held: the order of reports is the order of the saves.
+      if (change.kind === 'replaced' && options?.deferNotification !== true)
+        this.notifyIdentityChange(
+          Object.freeze({ address, previous: change.previous, current: change.current }),
+        );
+      return change;
+    });
   }
   /**
-   * Reports a replacement saved with `deferNotification` (calls `onIdentityChange`): the ciphers call
-   * it once their transaction has committed, so an app never hears of a change that rolled back.
+   * Reports a replacement saved with `deferNotification`: the ciphers call it once their own work is
+   * done. `onIdentityChange` hears of it when the transaction of this view has committed — now, for a
+   * top-level view or a finished transaction; inside a running one, at its commit (never if it fails).
    */
   notifyIdentityChange(event: IdentityChangeEvent): void {
-    this.#identity.onIdentityChange?.(event);
+    this.#scope.identityChanged(event);
   }
   isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
     return this.#identityOp(address, (id) => id.isTrustedIdentity(address, identityKey, direction));

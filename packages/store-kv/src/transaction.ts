@@ -5,7 +5,13 @@
  * `await`s on crypto and on the app: IndexedDB would auto-commit across them, SQLite would hold its
  * write lock while JavaScript runs.
  */
-import { copyBytes, DecodeError, StoreError, VerificationError } from '@e2ee-kit/core';
+import {
+  copyBytes,
+  DecodeError,
+  type IdentityChangeEvent,
+  StoreError,
+  VerificationError,
+} from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
 import type { RowCodec } from './sealing.js';
@@ -121,19 +127,61 @@ const COMPARE_AND_SET: ReadonlySet<Table> = new Set<Table>([
   'kyber_used',
 ]);
 
+/** The app's `onIdentityChange`: hears of a replaced identity key once the change has committed. */
+export type IdentityReport = (event: IdentityChangeEvent) => void;
+
+type TxState = 'open' | 'committing' | 'committed' | 'discarded';
+
 export class TxBuffer {
   readonly #io: CodecIo;
+  readonly #report: IdentityReport | undefined;
   readonly #writes = new Map<string, KvWrite>();
   /** Stored bytes (or `null`: no row) of compare-and-set rows as this transaction first read them. */
   readonly #read = new Map<string, Uint8Array | null>();
-  #done = false;
+  /** Identity replacements made in this transaction, reported to the app once it has committed. */
+  readonly #identityChanges: IdentityChangeEvent[] = [];
+  #state: TxState = 'open';
 
-  constructor(io: CodecIo) {
+  constructor(io: CodecIo, report?: IdentityReport) {
     this.#io = io;
+    this.#report = report;
   }
 
   #assertOpen(): void {
-    if (this.#done) throw new StoreError('transaction already finished: use the tx only inside its callback');
+    if (this.#state !== 'open')
+      throw new StoreError('transaction already finished: use the tx only inside its callback');
+  }
+
+  /**
+   * The identity replacements made in this transaction so far (a copy). The app writes its own rows
+   * for them ("your safety number changed") before its callback returns: they commit together.
+   */
+  get identityChanges(): readonly IdentityChangeEvent[] {
+    this.#assertOpen();
+    return Object.freeze([...this.#identityChanges]);
+  }
+
+  /**
+   * Records an identity replacement made in this transaction; the app hears of it only once the
+   * transaction committed (never for one discarded or whose commit failed, so a re-run reports once).
+   * A cipher reports its own save after its part of the work, through a view of this transaction:
+   * still open, it waits for the commit like any other; already committed (the cipher's transaction
+   * was its own), it is reported now; discarded, never.
+   */
+  identityChanged(event: IdentityChangeEvent): void {
+    if (this.#state === 'open' || this.#state === 'committing') this.#identityChanges.push(event);
+    else if (this.#state === 'committed') this.#reportAll([event]);
+  }
+
+  #reportAll(events: readonly IdentityChangeEvent[]): void {
+    for (const event of events) {
+      try {
+        this.#report?.(event);
+      } catch {
+        // Committed: an app callback's failure must not turn the operation into an error (nor stop
+        // the other reports), as for the ciphers' after-commit effects.
+      }
+    }
   }
 
   async get(table: Table, key: string): Promise<Uint8Array | undefined> {
@@ -209,26 +257,28 @@ export class TxBuffer {
   /** Writes everything in one backend batch; the buffer is finished either way. */
   async commit(): Promise<void> {
     this.#assertOpen();
-    this.#done = true;
-    if (this.#writes.size === 0) return;
+    this.#state = 'committing';
     const writes = [...this.#writes].map(([s, w]) => {
       const read = this.#read.get(s);
       return read === undefined ? w : { ...w, ifValue: read };
     });
+    this.#writes.clear();
+    this.#read.clear();
     try {
-      await this.#io.commit(writes);
+      if (writes.length > 0) await this.#io.commit(writes);
     } catch (cause) {
+      this.discard();
       throw cause instanceof StoreError ? cause : new StoreError('store commit failed', { cause });
-    } finally {
-      this.#writes.clear();
-      this.#read.clear();
     }
+    this.#state = 'committed';
+    this.#reportAll(this.#identityChanges.splice(0));
   }
 
   discard(): void {
-    this.#done = true;
+    this.#state = 'discarded';
     this.#writes.clear();
     this.#read.clear();
+    this.#identityChanges.length = 0;
   }
 }
 
@@ -237,11 +287,22 @@ export interface Scope {
   run<T>(fn: (buf: TxBuffer) => Promise<T>): Promise<T>;
   /** `transaction` as every view exposes it: a new one at top level, the running one inside a tx. */
   transaction<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T>;
+  /** An identity replacement made here: reported to the app once it has committed. */
+  identityChanged(event: IdentityChangeEvent): void;
+  /** The replacements made in the running transaction so far (none outside one). */
+  identityChanges(): readonly IdentityChangeEvent[];
 }
 
-/** Runs `fn` over a fresh buffer and commits its writes when `fn` resolves; none when it throws. */
-export async function inTransaction<T>(io: CodecIo, fn: (buf: TxBuffer) => Promise<T>): Promise<T> {
-  const buf = new TxBuffer(io);
+/**
+ * Runs `fn` over a fresh buffer and commits its writes when `fn` resolves; none when it throws. The
+ * identity replacements made in it go to `report` after the commit.
+ */
+export async function inTransaction<T>(
+  io: CodecIo,
+  fn: (buf: TxBuffer) => Promise<T>,
+  report?: IdentityReport,
+): Promise<T> {
+  const buf = new TxBuffer(io, report);
   let result: T;
   try {
     result = await fn(buf);

@@ -50,7 +50,7 @@ const MIN_PREKEYS = 10;
 
 type Listener<T> = (value: T) => void;
 
-/** The core a store's trust policy and identity-change callback report to (set once it exists). */
+/** The core a store's trust policy asks (set once it exists). */
 export interface StoreHooks {
   core?: ClientCore;
 }
@@ -90,7 +90,6 @@ export class ClientCore {
   #tx: KvTransaction | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #pendingEvents: (() => void)[] = [];
-  #changedIdentities: string[] = [];
 
   constructor(
     creds: Credentials,
@@ -222,7 +221,6 @@ export class ClientCore {
     const next = this.#queue.then(() =>
       this.locks.run(OPERATION_LOCK, async () => {
         this.#pendingEvents = [];
-        this.#changedIdentities = [];
         this.receiptsDue = false;
         let out: { value: T } | undefined;
         try {
@@ -230,8 +228,10 @@ export class ClientCore {
             this.#tx = tx;
             const data = new ChatData(tx.app);
             const value = await fn(data);
-            for (const aci of this.#changedIdentities.splice(0)) {
-              const contact = await this.directory.nameOf(data, aci);
+            // The keys this operation replaced (a decrypt, an accepted change): noted in the same
+            // transaction, so the note commits with the new key — or neither does.
+            for (const change of tx.identityChanges) {
+              const contact = await this.directory.nameOf(data, change.address.name); // a ServiceId
               await this.note(data, dm(contact), contact, `your safety number with ${contact} changed`);
               this.emit('identity-changed', { contact });
             }
@@ -258,7 +258,7 @@ export class ClientCore {
     return next;
   }
 
-  // Trust (the store's policy and identity-change callback call these)
+  // Trust (the store's policy calls this)
 
   /** Sending to a contact whose key differs from the one the user verified needs a new verification. */
   async trustedForSending(a: Address, key: PublicKey): Promise<boolean> {
@@ -266,11 +266,6 @@ export class ClientCore {
     const data = this.data;
     const verified = await data.get(APP_KEYS.verified(await this.directory.nameOf(data, a.name)));
     return verified === undefined || constantTimeEqual(verified, key.serialize());
-  }
-
-  identityChanged(aci: string): void {
-    // Called synchronously from inside the identity store; the notice is written before the commit.
-    this.#changedIdentities.push(aci);
   }
 
   // Relay envelopes and the conversation rows

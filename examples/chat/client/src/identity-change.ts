@@ -16,7 +16,9 @@ import { DEVICE_ID } from './types.js';
  * every bundle fetched for it (`bundles`) carries one new key the app trusts for sending, archives
  * the recipient's current sessions (they belong to the old key; encrypting on one would save that
  * key again — archived, they still decrypt what was sent before) and saves the new key for each
- * of its devices, in the running operation. Returns true when the send may be tried again.
+ * of its devices, in the running operation — whose transaction lists the change
+ * (`tx.identityChanges`), so `run` notes it in the chat in the same commit. Returns true when the
+ * send may be tried again.
  */
 export async function acceptChangedIdentity(
   err: unknown,

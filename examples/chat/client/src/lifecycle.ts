@@ -14,7 +14,7 @@ import { DirectoryMismatchError } from './directory.js';
 import { signedJson, uploadJson } from './prekeys.js';
 import { type ChatClientOptions, type Credentials, DEVICE_ID, type StoreOpener } from './types.js';
 
-/** Opens the store with the client's trust policy and identity-change reporting. */
+/** Opens the store with the client's trust policy. */
 export function openStore(
   options: ChatClientOptions,
   hooks: StoreHooks,
@@ -30,9 +30,7 @@ export function openStore(
     // verification first, as Signal does.
     policy: async (a, _stored, presented, direction) =>
       direction === 'receiving' || !hooks.core || hooks.core.trustedForSending(a, presented),
-    onIdentityChange: (e) => {
-      if (hooks.core) hooks.core.identityChanged(e.address.name); // a ServiceId
-    },
+    // No onIdentityChange: a changed key is noted from the operation's `tx.identityChanges` (core.ts).
   });
 }
 

@@ -5,6 +5,8 @@
  * `sendAgain` sends it, and the contact shows it once. And a contact who re-installed can be
  * written to first when the user had not verified them: the new key is taken, the change noted.
  */
+import { KvStore } from '@e2ee-kit/store-kv';
+import { MemoryKvBackend } from '@e2ee-kit/store-kv/testing';
 import { expect, it } from 'vitest';
 import { ChatClient, type ChatClientOptions, type ChatMessage, type FetchLike } from '../src/index.js';
 import { perTestRelay } from './per-test-relay.js';
@@ -88,4 +90,30 @@ it('writes first to a contact who re-installed (not verified): sent under the ne
   await frank2.send('dm:erin', 'yes, new phone');
   await erin.syncOnce();
   expect((await shown(erin, 'dm:frank')).at(-1)).toBe('yes, new phone:in');
+});
+
+it('notes the changed safety number in the same store commit as the new key', async () => {
+  const backend = new MemoryKvBackend();
+  const erin = await ChatClient.register('erin', opts({ store: (o) => KvStore.open(backend, o) }));
+  const frank = await ChatClient.register('frank', opts());
+  clients.push(erin, frank);
+  await erin.send('dm:frank', 'hello frank');
+  const frank2 = await ChatClient.register('frank', { ...opts(), recoveryCode: await frank.recoveryCode() });
+  clients.push(frank2);
+  // What each of Erin's commits wrote: its tables, and whether an app row holds the note's text
+  // (the memory store is not sealed, so values are readable).
+  const note = 'your safety number with frank changed';
+  const commits: { tables: Set<string>; noted: boolean }[] = [];
+  backend.onCommit = (writes) => {
+    const text = (v: Uint8Array | null) => (v === null ? '' : new TextDecoder().decode(v));
+    commits.push({
+      tables: new Set(writes.filter((w) => w.value !== null).map((w) => w.table)),
+      noted: writes.some((w) => w.table === 'app' && text(w.value).includes(note)),
+    });
+  };
+  expect((await erin.send('dm:frank', 'after your re-install')).status).toBe('sent');
+  const noting = commits.filter((c) => c.noted);
+  expect(noting).toHaveLength(1);
+  expect(noting[0]?.tables.has('identity')).toBe(true);
+  expect((await erin.messages('dm:frank')).filter((m) => m.system).map((m) => m.text)).toEqual([note]);
 });

@@ -136,9 +136,9 @@ export class InMemoryProtocolStore implements ProtocolStore {
     await this.#call('getIdentityEntry');
     return this.#identity.getIdentityEntry(address);
   }
-  async restoreIdentityEntry(address: Address, entry: IdentityEntry): Promise<void> {
+  async restoreIdentityEntry(address: Address, entry: IdentityEntry, saved?: PublicKey): Promise<void> {
     await this.#call('restoreIdentityEntry');
-    return this.#identity.restoreIdentityEntry(address, entry);
+    return this.#identity.restoreIdentityEntry(address, entry, saved);
   }
   notifyIdentityChange(event: IdentityChangeEvent): void {
     this.#identity.notifyIdentityChange(event);
