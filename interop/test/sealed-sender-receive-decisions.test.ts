@@ -29,12 +29,15 @@ import {
 
 const provider = nodeProvider;
 const E164 = '+15550001111';
+const BOM = '\ufeff';
 
 let alice: Party;
 /** Device 1, as alice's certificate is: the E.164 and ServiceId self-send checks need the device to match. */
 let bob: Party;
 /** Another device of alice's account: a message from a sibling device is not a self-send. */
 let aliceTwo: Party;
+/** A sender whose ServiceId is U+FEFF followed by bob's (with a session to bob). */
+let bomBob: Party;
 let eve: KeyPair;
 /** libsignal's test trust root (the key of the all-zero private key) and its 0x7357C357 server key. */
 let testRoot: PublicKey;
@@ -48,6 +51,8 @@ beforeAll(async () => {
   aliceTwo = await party(3, alice.p.address.name);
   await startSession(alice, bob);
   await startSession(alice, aliceTwo);
+  bomBob = await party(1, BOM + bob.p.address.name);
+  await startSession(bomBob, bob);
   eve = await KeyPair.generate(nobleProvider);
   testRoot = (await KeyPair.fromPrivateKey(PrivateKey.deserialize(new Uint8Array(32)), nobleProvider))
     .publicKey;
@@ -60,6 +65,8 @@ function libCert(
     signedBy?: typeof server.libKey;
     root?: typeof server.libRoot;
     e164?: string | null;
+    uuid?: string;
+    sender?: Party;
   } = {},
 ): Uint8Array {
   const signer = L.ServerCertificate.new(
@@ -69,10 +76,10 @@ function libCert(
   );
   return new Uint8Array(
     L.SenderCertificate.new(
-      alice.p.address.name,
+      opts.uuid ?? (opts.sender ?? alice).p.address.name,
       opts.e164 === undefined ? E164 : opts.e164,
       1,
-      L.PublicKey.deserialize(ab(alice.p.identityKey)),
+      L.PublicKey.deserialize(ab((opts.sender ?? alice).p.identityKey)),
       EXPIRES,
       signer,
       opts.signedBy ?? server.libKey,
@@ -104,7 +111,9 @@ interface Case {
   /** The receiving device (default bob), and what it says of itself (default: its own address). */
   to?: 'aliceTwo';
   local?: { uuid?: () => string; e164?: string; deviceId?: number };
-  /** Who seals: alice (default) or eve with alice's certificate. */
+  /** Who sends (alice by default): writes the inner message and seals it. */
+  from?: 'bomBob';
+  /** Eve seals alice's certificate and message instead. */
   sealer?: 'eve';
   /** Our outcome: 'ok', 'self-send', an InvalidSenderCertificateError reason, or an error code. */
   want: string;
@@ -142,6 +151,13 @@ const cases: Case[] = [
     cert: () => libCert(),
     local: { uuid: () => alice.p.address.name, deviceId: 1 },
     want: 'self-send',
+  },
+  {
+    // U+FEFF is a code point of the string, not a byte-order mark: another ServiceId than this device's.
+    name: 'certificate ServiceId = U+FEFF + this device’s',
+    from: 'bomBob',
+    cert: () => libCert({ sender: bomBob }),
+    want: 'ok',
   },
   { name: 'same account, other device', cert: () => libCert(), to: 'aliceTwo', want: 'ok' },
   { name: 'self-send by E.164', cert: () => libCert(), local: { e164: E164 }, want: 'self-send' },
@@ -225,13 +241,14 @@ describe('openSealedMessage decides as libsignal’s sealedSenderDecryptMessage'
       it(`${version}: ${c.name}`, async () => {
         // A fresh inner message each time: libsignal decrypts (and consumes) it when it accepts.
         const to = c.to === 'aliceTwo' ? aliceTwo : bob;
-        const inner = await libEncrypt(alice, to, `${version} ${c.name}`);
+        const from = c.from === 'bomBob' ? bomBob : alice;
+        const inner = await libEncrypt(from, to, `${version} ${c.name}`);
         const content = UnidentifiedSenderMessageContent.create({
           type: inner.type() === 3 ? 'prekey' : 'whisper',
           senderCertificate: SenderCertificate.deserialize(c.cert()),
           content: inner.serialize(),
         });
-        const sealer = c.sealer === 'eve' ? eve : alice.ours;
+        const sealer = c.sealer === 'eve' ? eve : from.ours;
         const sealed = await seal(content, sealer, to.ours.publicKey, { provider });
         const root = c.root?.() ?? server.root;
         const local = {
@@ -244,4 +261,19 @@ describe('openSealedMessage decides as libsignal’s sealedSenderDecryptMessage'
         const t = await theirs(to, sealed, c, root, local);
         expect(t).toBe(a === 'ok' || a === 'self-send' ? a : 'error');
       });
+});
+
+describe('certificate strings', () => {
+  it('a ServiceId and E.164 with leading U+FEFF read as libsignal reads them', () => {
+    for (const [uuid, e164] of [
+      [BOM + alice.p.address.name, BOM + E164],
+      [BOM + BOM + alice.p.address.name, BOM],
+    ] as const) {
+      const bytes = libCert({ uuid, e164 });
+      const lib = L.SenderCertificate.deserialize(ab(bytes));
+      expect([lib.senderUuid(), lib.senderE164()]).toEqual([uuid, e164]);
+      const parsed = SenderCertificate.deserialize(bytes);
+      expect([parsed.senderUuid, parsed.senderE164]).toEqual([uuid, e164]);
+    }
+  });
 });

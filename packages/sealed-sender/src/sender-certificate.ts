@@ -28,7 +28,7 @@ import {
 } from './server-certificate.js';
 import { formatUuid } from './service-id.js';
 import { type Timestamp, toMillis } from './time.js';
-import { assertPublicKey, readPublicKey, varint32 } from './wire.js';
+import { assertPublicKey, readPublicKey, readString, varint32 } from './wire.js';
 
 export interface SenderCertificateFields {
   /** The sender's ACI (written verbatim, as libsignal does: not case-normalized). */
@@ -153,7 +153,7 @@ export class SenderCertificate extends SignedCertificate {
       switch (h.field) {
         case 1:
           r.expect(h, WireType.LengthDelimited);
-          e164 = r.string();
+          e164 = readString(r);
           break;
         case 2:
           r.expect(h, WireType.Varint);
@@ -173,7 +173,7 @@ export class SenderCertificate extends SignedCertificate {
           break;
         case 6:
           r.expect(h, WireType.LengthDelimited);
-          uuid = { text: r.string() };
+          uuid = { text: readString(r) };
           break;
         case 7:
           r.expect(h, WireType.LengthDelimited);
