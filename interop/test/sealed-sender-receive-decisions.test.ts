@@ -10,6 +10,7 @@ import {
   InvalidSenderCertificateError,
   openSealedMessage,
   SenderCertificate,
+  ServerCertificate,
   sealV1,
   sealV2,
   UnidentifiedSenderMessageContent,
@@ -274,6 +275,38 @@ describe('certificate strings', () => {
       expect([lib.senderUuid(), lib.senderE164()]).toEqual([uuid, e164]);
       const parsed = SenderCertificate.deserialize(bytes);
       expect([parsed.senderUuid, parsed.senderE164]).toEqual([uuid, e164]);
+    }
+  });
+
+  it('a certificate created with lone surrogates reports what libsignal’s reports, and has its inner bytes', async () => {
+    const signer = L.ServerCertificate.new(7, server.libKey.getPublicKey(), server.libRoot);
+    for (const [uuid, e164] of [
+      ['a\ud800b', 'x\udc00'],
+      [`${BOM}\udbff`, '\udc00\ud800'],
+    ] as const) {
+      const lib = L.SenderCertificate.new(
+        uuid,
+        e164,
+        1,
+        L.PublicKey.deserialize(ab(alice.p.identityKey)),
+        EXPIRES,
+        signer,
+        server.libKey,
+      );
+      const ours = SenderCertificate.create(
+        {
+          senderUuid: uuid,
+          senderE164: e164,
+          deviceId: 1,
+          identityKey: alice.ours.publicKey,
+          expires: EXPIRES,
+          signer: ServerCertificate.deserialize(signer.serialize()),
+          signerKey: server.key,
+        },
+        { provider: nobleProvider },
+      );
+      expect([ours.senderUuid, ours.senderE164]).toEqual([lib.senderUuid(), lib.senderE164()]);
+      expect(Buffer.from(ours.certificateBytes()).equals(Buffer.from(lib.certificate()))).toBe(true);
     }
   });
 });

@@ -21,7 +21,11 @@ export function varint32(r: ProtoReader): number {
  * that ACI (another sender, a false self-send) where libsignal reads another string.
  */
 export function readString(r: ProtoReader): string {
-  const bytes = r.bytes();
+  return decodeString(r.bytes());
+}
+
+/** The UTF-8 `bytes` as a string, every code point kept (a leading U+FEFF too); else a `DecodeError`. */
+export function decodeString(bytes: Uint8Array): string {
   let text: string;
   try {
     text = fromUtf8(bytes);

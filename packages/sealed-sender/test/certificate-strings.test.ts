@@ -64,6 +64,21 @@ describe('sender certificate strings are read as written', () => {
     );
   });
 
+  it('a created certificate reports the strings its signed bytes carry: a lone surrogate is U+FFFD there', () => {
+    // UTF-8 cannot carry a lone surrogate: the bytes hold U+FFFD (as a USVString conversion gives,
+    // and as libsignal's SenderCertificate.new reports it), so the created object must say so too.
+    for (const [uuid, e164, wantUuid, wantE164] of [
+      ['a\ud800b', 'x\udc00', 'a\ufffdb', 'x\ufffd'],
+      [`${BOM}\udbff`, '\udc00\ud800', `${BOM}\ufffd`, '\ufffd\ufffd'],
+      ['\ud83d\ude00', '+1', '\ud83d\ude00', '+1'], // a pair is one code point, kept
+    ] as const) {
+      const created = issue(uuid, e164);
+      expect([created.senderUuid, created.senderE164]).toEqual([wantUuid, wantE164]);
+      const parsed = SenderCertificate.deserialize(created.serialize());
+      expect([parsed.senderUuid, parsed.senderE164]).toEqual([wantUuid, wantE164]);
+    }
+  });
+
   it('a certificate naming U+FEFF + this device’s ServiceId is not a self-send; the sender is that string', async () => {
     const content = UnidentifiedSenderMessageContent.create({
       type: 'whisper',
