@@ -12,6 +12,7 @@ import {
   ProtoWriter,
   type PublicKey,
   resolveProvider,
+  utf8,
   WireType,
   xeddsaSign,
 } from '@e2ee-kit/core';
@@ -28,12 +29,15 @@ import {
 } from './server-certificate.js';
 import { formatUuid } from './service-id.js';
 import { type Timestamp, toMillis } from './time.js';
-import { assertPublicKey, readPublicKey, varint32 } from './wire.js';
+import { assertPublicKey, decodeString, readPublicKey, readString, varint32 } from './wire.js';
 
 export interface SenderCertificateFields {
-  /** The sender's ACI (written verbatim, as libsignal does: not case-normalized). */
+  /**
+   * The sender's ACI (written verbatim, as libsignal does: not case-normalized; a lone surrogate, which
+   * UTF-8 cannot carry, is written and reported as U+FFFD).
+   */
   readonly senderUuid: string;
-  /** The sender's phone number, if the server includes it. */
+  /** The sender's phone number, if the server includes it (written as `senderUuid` is). */
   readonly senderE164?: string | undefined;
   /** The sending device, 1..127. */
   readonly deviceId: number;
@@ -116,19 +120,23 @@ export class SenderCertificate extends SignedCertificate {
     if (!(signerKey instanceof PrivateKey)) throw new TypeError('signerKey must be a PrivateKey');
     const expires = toMillis(fields.expires, 'expires');
     const provider = resolveProvider(options.provider);
+    // Encoded once: the certificate reports the strings its signed bytes carry (UTF-8 holds no lone
+    // surrogate, U+FFFD stands there, as in libsignal's SenderCertificate.new), what any parser reads.
+    const uuidBytes = utf8(senderUuid);
+    const e164Bytes = senderE164 === undefined ? undefined : utf8(senderE164);
     const w = new ProtoWriter();
-    if (senderE164 !== undefined) w.string(1, senderE164);
+    if (e164Bytes !== undefined) w.bytes(1, e164Bytes);
     const certificate = w
       .uint32(2, deviceId)
       .fixed64(3, expires)
       .bytes(4, identityKey.serialize())
       .bytes(5, signer.serialize())
-      .string(6, senderUuid)
+      .bytes(6, uuidBytes)
       .finish();
     const signature = xeddsaSign(signerKey, certificate, provider);
     return new SenderCertificate(INTERNAL, {
-      senderUuid,
-      senderE164,
+      senderUuid: decodeString(uuidBytes),
+      senderE164: e164Bytes === undefined ? undefined : decodeString(e164Bytes),
       deviceId,
       identityKey,
       expires,
@@ -153,7 +161,7 @@ export class SenderCertificate extends SignedCertificate {
       switch (h.field) {
         case 1:
           r.expect(h, WireType.LengthDelimited);
-          e164 = r.string();
+          e164 = readString(r);
           break;
         case 2:
           r.expect(h, WireType.Varint);
@@ -173,7 +181,7 @@ export class SenderCertificate extends SignedCertificate {
           break;
         case 6:
           r.expect(h, WireType.LengthDelimited);
-          uuid = { text: r.string() };
+          uuid = { text: readString(r) };
           break;
         case 7:
           r.expect(h, WireType.LengthDelimited);

@@ -1,10 +1,39 @@
 /** Small decoding helpers shared by the codecs, matching how libsignal (prost) reads fields. */
-import { DecodeError, DJB_TYPE, type ProtoReader, PUBLIC_KEY_LENGTH, PublicKey } from '@e2ee-kit/core';
+import {
+  DecodeError,
+  DJB_TYPE,
+  fromUtf8,
+  type ProtoReader,
+  PUBLIC_KEY_LENGTH,
+  PublicKey,
+} from '@e2ee-kit/core';
 import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
 
 /** A varint read as prost reads `uint32` / enum fields: the low 32 bits of the 64-bit value. */
 export function varint32(r: ProtoReader): number {
   return Number(r.uint64() & 0xffffffffn);
+}
+
+/**
+ * A `string` field as prost reads one: the UTF-8 of exactly its bytes (invalid UTF-8 is a
+ * `DecodeError`). Not `ProtoReader.string()`: that decodes as `TextDecoder` does by default, which drops
+ * a leading U+FEFF as a byte-order mark, and a certificate naming "\uFEFF" + an ACI would then read as
+ * that ACI (another sender, a false self-send) where libsignal reads another string.
+ */
+export function readString(r: ProtoReader): string {
+  return decodeString(r.bytes());
+}
+
+/** The UTF-8 `bytes` as a string, every code point kept (a leading U+FEFF too); else a `DecodeError`. */
+export function decodeString(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = fromUtf8(bytes);
+  } catch {
+    throw new DecodeError('protobuf string is not valid UTF-8');
+  }
+  // `fromUtf8` drops exactly one leading EF BB BF (and only a leading one): put it back.
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\ufeff${text}` : text;
 }
 
 /**

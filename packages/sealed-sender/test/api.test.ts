@@ -266,5 +266,20 @@ describe('certificates', () => {
       expect(shown).not.toMatch(/inner ratchet/);
       expect(shown).toMatch(/^\[(SenderCertificate|ServerCertificate|UnidentifiedSenderMessageContent)\]/);
     }
+    // The server's split names recipients; the issuer holds the trust root's and server's private keys.
+    const sent = await sealMultiRecipient(
+      content,
+      alice,
+      [{ serviceId: BOB, identityKey: bob.publicKey, devices: [{ deviceId: 1, registrationId: 1 }] }],
+      { provider },
+    );
+    const split = SealedSenderMultiRecipientMessage.parse(sent);
+    const shown = `${String(split)} ${JSON.stringify(split)} ${inspect(split, { depth: 5 })}`;
+    expect(shown).toBe(
+      '[SealedSenderMultiRecipientMessage] "[SealedSenderMultiRecipientMessage]" [SealedSenderMultiRecipientMessage]',
+    );
+    const issuerShown = `${JSON.stringify(issuer)} ${inspect(issuer, { depth: 5, showHidden: true })}`;
+    expect(issuerShown).not.toMatch(/Uint8Array|Buffer|\d+, \d+, \d+/); // no key bytes, in any form
+    expect(issuerShown).toContain('[KeyPair]');
   });
 });

@@ -57,3 +57,38 @@ describe('SealedSenderMultiRecipientMessage.parse with a repeated recipient', ()
     expect(() => SealedSenderMultiRecipientMessage.parse(bytes.subarray(0, 300_000))).toThrow(DecodeError);
   });
 });
+
+describe('SealedSenderMultiRecipientMessage.parse with an impossible recipient count', () => {
+  // The first entry's ServiceId kind is 2 (unknown): reading that entry would fail with "unknown
+  // ServiceId kind", so "truncated" shows the count was refused before the loop read anything.
+  const badFirstEntry = [2, ...new Array<number>(16).fill(0), 0];
+  const body = (n: number) => new Array<number>(n).fill(0);
+
+  it('2^32 − 1 recipients in a few hundred bytes: refused up front; 2^32 and an 11-byte varint: out of range', () => {
+    const cases: Array<[number[], RegExp]> = [
+      [[0x23, ...encodeVarint(0xffffffff), ...badFirstEntry, ...body(300)], /truncated/],
+      [[0x22, ...encodeVarint(0xffffffff), ...badFirstEntry, ...body(300)], /truncated/],
+      [[0x23, ...encodeVarint(0x1_0000_0000), ...badFirstEntry, ...body(300)], /out of range/],
+      [[0x23, ...new Array<number>(10).fill(0x80), 0x01, ...body(300)], /too long/],
+    ];
+    for (const [bytes, message] of cases) {
+      let err: unknown;
+      try {
+        SealedSenderMultiRecipientMessage.parse(Uint8Array.from(bytes));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DecodeError);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+
+  it('the up-front bound is exact: n excluded entries and E fit, one entry more does not', () => {
+    const excluded = (i: number) => [0, ...new Array<number>(15).fill(0), i, 0];
+    const entries = [1, 2, 3].flatMap(excluded);
+    const exact = Uint8Array.from([0x23, 3, ...entries, ...body(32)]);
+    expect(SealedSenderMultiRecipientMessage.parse(exact).excludedRecipients()).toHaveLength(3);
+    const oneMore = Uint8Array.from([0x23, 4, ...entries, ...body(32)]);
+    expect(() => SealedSenderMultiRecipientMessage.parse(oneMore)).toThrow(DecodeError);
+  });
+});
