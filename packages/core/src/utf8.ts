@@ -5,7 +5,8 @@
  *
  * - encode: WHATWG `TextEncoder` (a lone surrogate becomes U+FFFD, as `USVString` conversion does);
  * - decode: WHATWG UTF-8 decode with `fatal: true` (overlong forms, surrogates, code points above
- *   U+10FFFF and truncated sequences are errors) and the BOM stripped, as `TextDecoder` does by default.
+ *   U+10FFFF and truncated sequences are errors) and `ignoreBOM: true`: a leading U+FEFF is kept, as
+ *   libsignal (Rust's `String::from_utf8`) keeps it. Stripped, "\uFEFF" + an ACI read as that ACI.
  *
  * A property test checks both directions against the runtime's own `TextEncoder` / `TextDecoder`.
  */
@@ -20,7 +21,7 @@ function lookUp(): Native {
     const g = globalThis as { TextEncoder?: typeof TextEncoder; TextDecoder?: typeof TextDecoder };
     let decoder: TextDecoder | undefined;
     try {
-      decoder = typeof g.TextDecoder === 'function' ? new g.TextDecoder('utf-8', { fatal: true }) : undefined;
+      decoder = typeof g.TextDecoder === 'function' ? new g.TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
     } catch {
       decoder = undefined; // a TextDecoder without `fatal` support: use ours
     }
@@ -67,7 +68,7 @@ export function encodeUtf8Pure(text: string): Uint8Array {
 
 /** The pure strict decoder, exported for the differential test; throws `TypeError` like `TextDecoder`. */
 export function decodeUtf8Pure(bytes: Uint8Array): string {
-  let i = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let i = 0;
   const units: number[] = [];
   let out = '';
   const bad = (): never => {

@@ -1,12 +1,12 @@
 // The pure UTF-8 codec (used where the runtime has no TextEncoder/TextDecoder, e.g. Hermes) against the
 // runtime's own WHATWG TextEncoder/TextDecoder: same bytes, same strings, same refusals.
-import { fromUtf8, utf8 } from '@e2ee-kit/core';
+import { fromUtf8, ProtoReader, ProtoWriter, utf8 } from '@e2ee-kit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeUtf8Pure, encodeUtf8Pure } from '../src/utf8.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const nativeDecode = (b: Uint8Array): string | 'error' => {
   try {
     return decoder.decode(b);
@@ -62,12 +62,13 @@ describe('pure UTF-8 codec', () => {
     }
   });
 
-  it('decodes valid UTF-8 as TextDecoder (BOM stripped) and refuses what it refuses', () => {
+  it('decodes valid UTF-8 as TextDecoder with ignoreBOM (a leading U+FEFF kept) and refuses what it refuses', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 100 }), (s) => {
         const bytes = encoder.encode(s);
         expect(decodeUtf8Pure(bytes)).toBe(s);
         const withBom = Uint8Array.from([0xef, 0xbb, 0xbf, ...bytes]);
+        expect(decodeUtf8Pure(withBom)).toBe(`\ufeff${s}`);
         expect(decodeUtf8Pure(withBom)).toBe(nativeDecode(withBom));
       }),
       { numRuns: 1000 },
@@ -96,5 +97,22 @@ describe('pure UTF-8 codec', () => {
     const long = encoder.encode('é😀a'.repeat(5000));
     expect(decodeUtf8Pure(long)).toBe(decoder.decode(long));
     expect(fromUtf8(long)).toBe(decoder.decode(long));
+  });
+});
+
+// A decoder of protocol strings reads exactly their bytes, as libsignal's (Rust `String::from_utf8`):
+// dropping a leading EF BB BF as a byte-order mark made "\uFEFF" + an ACI read as that ACI.
+describe('fromUtf8 and ProtoReader.string keep a leading U+FEFF', () => {
+  it('round-trips strings that start with U+FEFF, on the runtime decoder and the pure one', () => {
+    for (const s of ['\ufeff', '\ufeffa', '\ufeff\ufeffb', 'a\ufeff']) {
+      const bytes = encoder.encode(s);
+      expect(fromUtf8(bytes)).toBe(s);
+      expect(decodeUtf8Pure(bytes)).toBe(s);
+      const w = new ProtoWriter();
+      w.string(1, s);
+      const r = new ProtoReader(w.finish());
+      r.next();
+      expect(r.string()).toBe(s);
+    }
   });
 });

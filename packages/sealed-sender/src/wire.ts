@@ -16,9 +16,9 @@ export function varint32(r: ProtoReader): number {
 
 /**
  * A `string` field as prost reads one: the UTF-8 of exactly its bytes (invalid UTF-8 is a
- * `DecodeError`). Not `ProtoReader.string()`: that decodes as `TextDecoder` does by default, which drops
- * a leading U+FEFF as a byte-order mark, and a certificate naming "\uFEFF" + an ACI would then read as
- * that ACI (another sender, a false self-send) where libsignal reads another string.
+ * `DecodeError`), a leading U+FEFF kept — dropped as a byte-order mark, a certificate naming
+ * "\uFEFF" + an ACI would read as that ACI (another sender, a false self-send) where libsignal reads
+ * another string. Core's `fromUtf8` keeps it.
  */
 export function readString(r: ProtoReader): string {
   return decodeString(r.bytes());
@@ -32,8 +32,7 @@ export function decodeString(bytes: Uint8Array): string {
   } catch {
     throw new DecodeError('protobuf string is not valid UTF-8');
   }
-  // `fromUtf8` drops exactly one leading EF BB BF (and only a leading one): put it back.
-  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\ufeff${text}` : text;
+  return text;
 }
 
 /**
