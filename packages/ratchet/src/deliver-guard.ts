@@ -4,7 +4,8 @@
  * the decrypt, which waits for `deliver`. Without an async context (none in browsers) a call cannot
  * tell whether it comes from that callback or from another task, so only the calls known to be the
  * callback's own are refused (at once, with `REENTRANT_CALL`, before anything is done):
- * - made synchronously from `deliver` (the `delivering` marker is set while it runs);
+ * - made synchronously from `deliver` (the `delivering` marker is set while it runs; one marker for
+ *   every copy of this package, `shared-state.ts`, so a call into another copy's cipher is seen too);
  * - made synchronously inside `scope.run(fn)`, the `DeliverScope` handed to `deliver`, while that
  *   `deliver` has not settled — the way for a callback to mark its calls after an await.
  * Any other call waits for the lock as usual, however long the `deliver` ahead of it runs: it may be
@@ -15,6 +16,7 @@
 import { E2eeError, type LockManager } from '@e2ee-kit/core';
 import { RatchetErrorCode } from './errors.js';
 import { PREKEY_STATE_LOCK } from './locks.js';
+import { type Delivery, sharedState } from './shared-state.js';
 
 /** Handed to a `deliver` callback as its third argument. */
 export interface DeliverScope {
@@ -27,24 +29,15 @@ export interface DeliverScope {
   run<T>(fn: () => T): T;
 }
 
-interface Delivery {
-  readonly locks: LockManager;
-  readonly keys: readonly string[];
-  /** True once the app's `deliver` has settled (its decrypt no longer waits for it). */
-  settled: boolean;
-}
-
-/** The delivery whose callback (or `scope.run`) is running synchronously right now, if any. */
-let delivering: Delivery | undefined;
-
 /** Runs `fn` with `d` marked as running synchronously (restoring the outer mark, so nesting works). */
 function marked<T>(d: Delivery | undefined, fn: () => T): T {
-  const outer = delivering;
-  delivering = d;
+  const shared = sharedState();
+  const outer = shared.delivering;
+  shared.delivering = d;
   try {
     return fn();
   } finally {
-    delivering = outer;
+    shared.delivering = outer;
   }
 }
 
@@ -62,7 +55,7 @@ export async function runDeliver(
   const scope: DeliverScope = Object.freeze({
     run: <T>(fn: () => T): T => {
       if (typeof fn !== 'function') throw new TypeError('scope.run needs a function');
-      return marked(d.settled ? delivering : d, fn);
+      return marked(d.settled ? sharedState().delivering : d, fn);
     },
   });
   try {
@@ -82,7 +75,9 @@ function holds(d: Delivery, locks: LockManager, keys: readonly string[]): boolea
  * (`PreKeyManager.maintain`): checked at its start, while the marker can still be seen.
  */
 export function deliverRefusal(locks: LockManager, keys: readonly string[]): E2eeError | undefined {
-  return delivering && !delivering.settled && holds(delivering, locks, keys)
+  const { delivering } = sharedState();
+  // (`scope.run` never marks a settled delivery, so a marked one is always still running.)
+  return delivering && holds(delivering, locks, keys)
     ? new E2eeError(RatchetErrorCode.ReentrantCall, 'called from deliver')
     : undefined;
 }
