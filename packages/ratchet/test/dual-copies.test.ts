@@ -79,10 +79,10 @@ it("a call from one copy's deliver into the other copy's cipher for that address
   const { alice, bob, aliceToBob } = await talking(a);
   // Both with the app's own lock manager (one object), and both with the default lock.
   const shared = new a.core.KeyedMutex();
-  for (const lockManager of [shared, undefined]) {
+  for (const options of [{ lockManager: shared }, {}]) {
     const wire = await aliceToBob.encrypt(utf8('ping'));
-    const viaA = new a.ratchet.SessionCipher(bob.store, alice.address, { lockManager });
-    const viaB = new b.ratchet.SessionCipher(bob.store, alice.address, { lockManager });
+    const viaA = new a.ratchet.SessionCipher(bob.store, alice.address, options);
+    const viaB = new b.ratchet.SessionCipher(bob.store, alice.address, options);
     let inner: Promise<string | undefined> | undefined;
     const m = await viaA.decrypt(wire, {
       deliver: () => {
