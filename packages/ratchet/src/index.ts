@@ -55,6 +55,7 @@ export {
   SESSION_VERSION_PQXDH,
   SESSION_VERSION_X3DH,
 } from './constants.js';
+export type { DeliverScope } from './deliver-guard.js';
 export {
   checkDeviceMismatch,
   type DeviceListStore,

@@ -1,9 +1,12 @@
 import { isLockManager, KeyedMutex, type LockManager } from '@e2ee-kit/core';
+import { sharedState } from './shared-state.js';
 
-const mutexes = new WeakMap<object, KeyedMutex>();
-
-/** One `KeyedMutex` per store object, shared by every `SessionCipher` and `PreKeyManager` using it. */
-export function mutexFor(store: object): KeyedMutex {
+/**
+ * One `KeyedMutex` per store object, shared by every `SessionCipher` and `PreKeyManager` using it —
+ * those of another copy of this package too (`shared-state.ts`).
+ */
+export function mutexFor(store: object): LockManager {
+  const { mutexes } = sharedState();
   let m = mutexes.get(store);
   if (!m) {
     m = new KeyedMutex();

@@ -7,7 +7,7 @@
 import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
 import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { resolveRatchetProvider } from './default-provider.js';
-import { runGuarded } from './deliver-guard.js';
+import { deliverRefusal, runGuarded } from './deliver-guard.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
 import {
@@ -280,6 +280,9 @@ export class PreKeyManager {
    * keys generated since the last confirmed upload (in place of new ones): that upload may have failed.
    */
   async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
+    // Its locked steps come after awaits, where a call from a PreKey message's `deliver` no longer shows.
+    const refusal = deliverRefusal(this.#locks, [PREKEY_STATE_LOCK]);
+    if (refusal) throw refusal;
     const s = await this.status(serverCounts);
     let state = await this.#load();
     const preKeys = await unconfirmedOneTime<PreKeyRecord>(this.#store, state, ONE_TIME.ec, s.refillPreKeys);

@@ -21,7 +21,7 @@ import { CiphertextMessageType } from './constants.js';
 import type { ProtocolContext } from './context.js';
 import { type DecryptRun, decryptMessage } from './decrypt.js';
 import { resolveRatchetProvider } from './default-provider.js';
-import { runDeliver, runGuarded } from './deliver-guard.js';
+import { type DeliverScope, runDeliver, runGuarded } from './deliver-guard.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
@@ -88,12 +88,12 @@ export interface DecryptOptions<Tx> {
    *
    * It runs under this decrypt's locks: a `SessionCipher` call for the same address (or any PreKey
    * decrypt or `PreKeyManager` call, inside a PreKey message's callback) made from it would wait for
-   * the decrypt. Made directly it fails at once with `REENTRANT_CALL`; made after another await it
-   * cannot be told from another task's call (which must just wait), so it waits — and fails with
-   * `REENTRANT_CALL` if this callback is still running 10 s later. Reply
-   * once `decrypt` has resolved.
+   * the decrypt, which waits for it. Made directly, or after an await inside `scope.run(() => …)`, it
+   * fails at once with `REENTRANT_CALL`. Made after an await without `scope.run` it cannot be told
+   * from another task's call, which must just wait however slow this callback is: it waits too, for
+   * ever. Reply once `decrypt` has resolved.
    */
-  deliver?: (message: DecryptedMessage, tx: Tx) => Promise<void> | void;
+  deliver?: (message: DecryptedMessage, tx: Tx, scope: DeliverScope) => Promise<void> | void;
 }
 
 export interface ArchiveOptions {
@@ -211,7 +211,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     const deliverTo =
       deliver &&
       ((tx: TransactionOf<S>) => (m: DecryptedMessage) =>
-        runDeliver(this.#locks, this.#lockKey, type === 'prekey', () => deliver(m, tx)));
+        runDeliver(this.#locks, this.#lockKey, type === 'prekey', (scope) => deliver(m, tx, scope)));
     const transaction = transactionOf(this.#ctx.store);
     if (transaction === undefined) {
       const tx = { protocol: this.#ctx.store } as TransactionOf<S>;

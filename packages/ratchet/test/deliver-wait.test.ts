@@ -1,21 +1,22 @@
-// A call made from `deliver` after it awaited something else cannot be told from another task's call
-// (no async context in browsers): it waits like one. If the `deliver` holding its lock is still
-// running after DELIVER_WAIT_LIMIT_MS the call is refused with REENTRANT_CALL — otherwise a deliver
-// that awaits it (store the message, then encrypt a receipt) would hang for ever with the address (or
-// every pre-key operation) locked. Another task's call made during a deliver just waits for it.
+// A call made while a `deliver` holds its lock waits for it, however long that `deliver` runs: without
+// an async context (none in browsers) a call made by `deliver` after an await cannot be told from
+// another task's, and another task's call (the next message from the socket, the UI sending) must not
+// fail because the deliver ahead of it is slow. A deliver's own calls are refused at once when they
+// are known to be its own: made synchronously from it, or inside its `scope.run`.
 import { PreKeyManager } from '@e2ee-kit/ratchet';
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { deferred } from '../../../tools/deferred.js';
-import { DELIVER_WAIT_LIMIT_MS } from '../src/deliver-guard.js';
 import { talking } from './deliver-peers.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-// Only the guard's timer is faked; every other wait in these tests is a promise.
+// Timers are faked so that a deliver can "run" far longer than any wait limit the guard could have
+// (the previous release refused a waiting call after 10 s); every wait in these tests is a promise.
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }));
 afterEach(() => void vi.useRealTimers());
+const LONG_MS = 60 * 60 * 1000;
 
 /** 'resolved', or the code of the error `p` rejects with. */
 function codeOf(p: Promise<unknown>): Promise<string | undefined> {
@@ -31,25 +32,54 @@ function signal(): { reached: () => void; wait: Promise<void> } {
   return { reached, wait };
 }
 
-it('deliver that stores the message, then awaits encrypt(receipt) on the same address: REENTRANT_CALL after the limit, not a hang', async () => {
+it("another task's decrypt and encrypt during a deliver that runs for an hour: both wait for it, neither is refused", async () => {
+  const { alice, bobToAlice, aliceToBob } = await talking();
+  const w1 = await aliceToBob.encrypt(utf8('one'));
+  const w2 = await aliceToBob.encrypt(utf8('two'));
+  const gate = signal();
+  const entered = signal();
+  const order: string[] = [];
+  const first = bobToAlice.decrypt(w1, {
+    deliver: async (m) => {
+      entered.reached();
+      await gate.wait; // a slow store, a phone working through a backlog
+      order.push(`delivered ${text(m.plaintext)}`);
+    },
+  });
+  await entered.wait;
+  // The socket hands over the next message and the UI sends, both while the first is being stored.
+  const second = codeOf(
+    bobToAlice.decrypt(w2, { deliver: (m) => void order.push(`delivered ${text(m.plaintext)}`) }),
+  );
+  const sending = bobToAlice.encrypt(utf8('typed meanwhile'));
+  const sent = codeOf(sending);
+  await vi.advanceTimersByTimeAsync(LONG_MS);
+  expect(order).toEqual([]);
+  gate.reached();
+  await first;
+  expect(await second).toBe('resolved');
+  expect(await sent).toBe('resolved');
+  expect(order).toEqual(['delivered one', 'delivered two']);
+  expect(vi.getTimerCount()).toBe(0);
+  expect(text((await aliceToBob.decrypt(await sending)).plaintext)).toBe('typed meanwhile');
+  expect(alice.address.name).toBe('alice');
+});
+
+it('a deliver that stores the message, then calls encrypt(receipt) through scope.run: REENTRANT_CALL at once, nothing written', async () => {
   const { alice, bob, bobToAlice, aliceToBob } = await talking();
   const wire = await aliceToBob.encrypt(utf8('ping'));
   const before = (await bob.store.getSession(alice.address))?.serialize();
   const stored: string[] = [];
-  const receipt = signal();
-  const decrypting = bobToAlice.decrypt(wire, {
-    deliver: async (m) => {
-      await Promise.resolve(); // the app's own DB write
-      stored.push(text(m.plaintext));
-      receipt.reached();
-      await bobToAlice.encrypt(utf8('receipt'));
-    },
-  });
-  const outcome = codeOf(decrypting);
-  await receipt.wait;
-  expect(stored).toEqual(['ping']); // deliver is waiting for its encrypt
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
-  expect(await outcome).toBe('REENTRANT_CALL');
+  await expect(
+    bobToAlice.decrypt(wire, {
+      deliver: async (m, _tx, scope) => {
+        await Promise.resolve(); // the app's own DB write
+        stored.push(text(m.plaintext));
+        await scope.run(() => bob.cipher(alice).encrypt(utf8('receipt')));
+      },
+    }),
+  ).rejects.toMatchObject({ code: 'REENTRANT_CALL' });
+  expect(stored).toEqual(['ping']);
   expect((await bob.store.getSession(alice.address))?.serialize()).toEqual(before);
   // Nothing stays locked: the message decrypts again and the receipt goes out after it.
   expect(text((await bobToAlice.decrypt(wire)).plaintext)).toBe('ping');
@@ -62,23 +92,39 @@ it('a deliver that catches the refusal still commits its message', async () => {
   const { alice, bob, bobToAlice, aliceToBob } = await talking();
   const wire = await aliceToBob.encrypt(utf8('ping'));
   const refused: unknown[] = [];
-  const asked = signal();
-  const decrypting = bobToAlice.decrypt(wire, {
-    deliver: async () => {
+  const m = await bobToAlice.decrypt(wire, {
+    deliver: async (_m, _tx, scope) => {
       await Promise.resolve();
-      asked.reached();
-      await bobToAlice.hasSession().catch((e: { code?: string }) => refused.push(e.code));
+      await scope.run(() => bobToAlice.hasSession()).catch((e: { code?: string }) => refused.push(e.code));
     },
   });
-  await asked.wait;
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
-  expect(text((await decrypting).plaintext)).toBe('ping');
+  expect(text(m.plaintext)).toBe('ping');
   expect(refused).toEqual(['REENTRANT_CALL']);
   await expect(bobToAlice.decrypt(wire)).rejects.toMatchObject({ code: 'DUPLICATE_MESSAGE' });
   expect(await bob.store.getSession(alice.address)).not.toBeNull();
 });
 
-it("PreKeyManager calls from a PreKey message's deliver: refused at once when direct, after the limit when awaited later", async () => {
+it('scope.run lets calls for other locks through, and marks nothing once the deliver has settled', async () => {
+  const { alice, bob, bobToAlice, aliceToBob } = await talking();
+  const carol = await createTestParty('carol', 1);
+  const bobToCarol = bob.cipher(carol);
+  await bobToCarol.initiate(await carol.bundle());
+  let kept: { run<T>(fn: () => T): T } | undefined;
+  await bobToAlice.decrypt(await aliceToBob.encrypt(utf8('ping')), {
+    deliver: async (_m, _tx, scope) => {
+      kept = scope;
+      await Promise.resolve();
+      // Carol's lock is not this decrypt's: the call runs.
+      expect((await scope.run(() => bobToCarol.encrypt(utf8('fan-out')))).type).toBe('prekey');
+    },
+  });
+  // The decrypt resolved: its locks are free, and a kept scope refuses nothing.
+  const reply = await (kept as { run<T>(fn: () => T): T }).run(() => bobToAlice.encrypt(utf8('pong')));
+  expect(text((await aliceToBob.decrypt(reply)).plaintext)).toBe('pong');
+  expect(alice.address.name).toBe('alice');
+});
+
+it("PreKeyManager calls from a PreKey message's deliver: refused at once when direct or through scope.run", async () => {
   const alice = await createTestParty('alice', 1);
   const bob = await createTestParty('bob', 1);
   const toBob = alice.cipher(bob);
@@ -94,58 +140,22 @@ it("PreKeyManager calls from a PreKey message's deliver: refused at once when di
   await expect(
     bob.cipher(alice).decrypt(first, { deliver: () => manager.generatePreKeys(1).then(() => undefined) }),
   ).rejects.toMatchObject({ code: 'REENTRANT_CALL' });
-  // After an await: the wait limit. (This store has no `transaction`: the refused decrypt above used
-  // up the one-time Kyber pre-key of alice's message — best effort — so carol's message is used here.)
-  const refill = signal();
-  const decrypting = bob.cipher(carol).decrypt(fromCarol, {
-    deliver: async () => {
-      await Promise.resolve();
-      refill.reached();
-      await manager.maintain(counts);
-    },
-  });
-  const outcome = codeOf(decrypting);
-  await refill.wait;
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
-  expect(await outcome).toBe('REENTRANT_CALL');
+  // After an await, through the scope. (This store has no `transaction`: the refused decrypt above
+  // used up the one-time Kyber pre-key of alice's message — best effort — so carol's is used here.)
+  await expect(
+    bob.cipher(carol).decrypt(fromCarol, {
+      deliver: async (_m, _tx, scope) => {
+        await Promise.resolve();
+        await scope.run(() => manager.maintain(counts));
+      },
+    }),
+  ).rejects.toMatchObject({ code: 'REENTRANT_CALL' });
   // The pre-key lock is free again.
   expect((await manager.generatePreKeys(2)).length).toBe(2);
   expect(await bob.store.getSession(carol.address)).toBeNull();
 });
 
-it("another task's call during a slow deliver waits for it and is not refused", async () => {
-  const { alice, bobToAlice, aliceToBob } = await talking();
-  const wire = await aliceToBob.encrypt(utf8('ping'));
-  const gate = signal();
-  const entered = signal();
-  const order: string[] = [];
-  const decrypting = bobToAlice.decrypt(wire, {
-    deliver: async () => {
-      entered.reached();
-      await gate.wait;
-      order.push('delivered');
-    },
-  });
-  await entered.wait;
-  // The UI sends while the message is being stored: same address, not from deliver.
-  const sending = bobToAlice.encrypt(utf8('typed meanwhile')).then((w) => {
-    order.push('sent');
-    return w;
-  });
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS - 1);
-  expect(order).toEqual([]);
-  gate.reached();
-  await decrypting;
-  const sent = await sending;
-  expect(order).toEqual(['delivered', 'sent']);
-  // The timer is gone once the call ran: nothing fires later.
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
-  expect(vi.getTimerCount()).toBe(0);
-  expect(text((await aliceToBob.decrypt(sent)).plaintext)).toBe('typed meanwhile');
-  expect(alice.address.name).toBe('alice');
-});
-
-it("a PreKey message's deliver that awaits another address's PreKey decrypt: refused after the limit, not a hang", async () => {
+it("a PreKey message's deliver calling another address's PreKey decrypt through scope.run: refused at once", async () => {
   const alice = await createTestParty('alice', 1);
   const bob = await createTestParty('bob', 1);
   const carol = await createTestParty('carol', 1);
@@ -155,18 +165,15 @@ it("a PreKey message's deliver that awaits another address's PreKey decrypt: ref
   const fromCarol = carol.cipher(bob);
   await fromCarol.initiate(await bob.bundle());
   const carolFirst = await fromCarol.encrypt(utf8('from carol'));
-  // Carol's address lock is free: the wait is for the pre-key lock, which alice's decrypt holds.
-  const inner = signal();
-  const decrypting = bob.cipher(alice).decrypt(first, {
-    deliver: async () => {
-      await Promise.resolve();
-      inner.reached();
-      await bob.cipher(carol).decrypt(carolFirst);
-    },
-  });
-  const outcome = codeOf(decrypting);
-  await inner.wait;
-  await vi.advanceTimersByTimeAsync(DELIVER_WAIT_LIMIT_MS);
+  // Carol's address lock is free: the wait would be for the pre-key lock, which alice's decrypt holds.
+  const outcome = codeOf(
+    bob.cipher(alice).decrypt(first, {
+      deliver: async (_m, _tx, scope) => {
+        await Promise.resolve();
+        await scope.run(() => bob.cipher(carol).decrypt(carolFirst));
+      },
+    }),
+  );
   expect(await outcome).toBe('REENTRANT_CALL');
   // Carol's message was never decrypted: it still can be.
   expect(text((await bob.cipher(carol).decrypt(carolFirst)).plaintext)).toBe('from carol');

@@ -9,11 +9,14 @@ export const SENDER_KEY_CIPHERTEXT_TYPE = 7;
 /** Sender-key states kept per (sender, distribution id); the oldest is dropped beyond this. */
 export const MAX_SENDER_KEY_STATES = 5;
 /**
- * Retired chains a receiver's record remembers per (sender, distribution id), oldest dropped first:
- * a distribution message of one of them is ignored (see `retired-chains.ts`). 32 rotations cover
- * years of a normal group; a sender rotating more often only lets its own oldest chains back.
+ * Retired chains a record remembers per (sender, distribution id), oldest dropped first: a
+ * distribution message of one of them is ignored (see `retired-chains.ts`). Chain ids carry no order,
+ * so a chain whose marker was dropped cannot be told from a new one: its replayed SKDM is stored
+ * again. The cap is that horizon: 512 rotations of one sender (every member rotates at each member
+ * removal: 512 removals in one group), at ≤ 32 bytes a marker, ≤ 16 KiB per record. (32 until
+ * 2026-12-07: a busy group's relay could replay an SKDM 33 rotations old.)
  */
-export const MAX_RETIRED_CHAINS = 32;
+export const MAX_RETIRED_CHAINS = 512;
 /** Skipped message keys kept per state; the oldest is evicted beyond this. */
 export const MAX_MESSAGE_KEYS = 2000;
 /**
@@ -28,8 +31,8 @@ export const MAX_RECORD_MESSAGE_KEYS = MAX_SENDER_KEY_STATES * MAX_MESSAGE_KEYS;
 export const MAX_RECORD_HOLDERS_BYTES = 512 * 1024;
 /**
  * Largest serialized `SenderKeyRecord` written or read. What peers can make a receiver store is at
- * most 5 states × (2,000 skipped keys × ≤ 42 bytes + ≤ 260 bytes) ≈ 421 KB plus 32 retired-chain
- * markers × ≤ 32 bytes; the rest is room for an own state's key-holder list (≤ `MAX_RECORD_HOLDERS_BYTES`). Longer input is refused unparsed.
+ * most 5 states × (2,000 skipped keys × ≤ 42 bytes + ≤ 260 bytes) ≈ 421 KB plus 512 retired-chain
+ * markers × ≤ 32 bytes (16 KiB); the rest is room for an own state's key-holder list (≤ `MAX_RECORD_HOLDERS_BYTES`). Longer input is refused unparsed.
  */
 export const MAX_SENDER_KEY_RECORD_BYTES = 1_000_000;
 /** A message more than this many iterations ahead of the chain is refused (exactly this many is accepted). */
