@@ -55,7 +55,9 @@ export default [
     // 61.62 kB after the pre-key work (confirmUpload, capped last-resort markers) and REENTRANT_CALL (2026-12-04): budget 61 → 62 kB.
     // 62.14 kB (+0.2 kB) with deliver-guard.ts, the wait limit that ends a deliver awaiting its own address's lock: 62 → 62.3 kB.
     // 62.32 kB with the DeliverScope (in place of the wait limit) and the lock state shared by two copies (2026-12-07): 62.3 → 62.4 kB.
-    '62.4 KB',
+    // 62.49 kB later that day: the one-minute backstop back beside the DeliverScope, DeviceFanout's
+    // approveIdentity / IdentityChangedError / takeUnreported, the conditional identity undo: 62.4 → 62.5 kB.
+    '62.5 KB',
   ),
   // 41.1 kB on 2026-12-02: +1.1 kB that day for core's block-by-block HMAC/HKDF (sender-key chain
   // steps are short HMACs, which it speeds up by ~1.3×).

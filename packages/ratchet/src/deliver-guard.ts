@@ -8,15 +8,22 @@
  *   every copy of this package, `shared-state.ts`, so a call into another copy's cipher is seen too);
  * - made synchronously inside `scope.run(fn)`, the `DeliverScope` handed to `deliver`, while that
  *   `deliver` has not settled — the way for a callback to mark its calls after an await.
- * Any other call waits for the lock as usual, however long the `deliver` ahead of it runs: it may be
- * another task's (the next message off the socket, the UI sending), and failing it because a store
- * is slow would be wrong. (A callback that awaits its own address's lock unmarked waits for ever,
- * like any code awaiting a lock it holds: the README says to reply once `decrypt` resolved.)
+ * Any other call waits for the lock as usual: it may be another task's (the next message off the
+ * socket, the UI sending), and failing it because a store is slow would be wrong. But a callback that
+ * awaits its own address's lock unmarked (`await db.put(m); await cipher.encrypt(receipt)`, a common
+ * mistake) would wait for ever, with the address — or, for a PreKey message, every pre-key operation —
+ * locked for the rest of the process. So, as a backstop, a call still waiting behind the same running
+ * `deliver` after `DELIVER_WAIT_LIMIT_MS` is refused with `REENTRANT_CALL` (nothing done; it can be
+ * made again): a typed error where the alternative is a hang. The limit is a minute — far above any
+ * store write — so another task's call meets it only behind a `deliver` that is itself stuck.
  */
 import { E2eeError, type LockManager } from '@e2ee-kit/core';
 import { RatchetErrorCode } from './errors.js';
 import { PREKEY_STATE_LOCK } from './locks.js';
 import { type Delivery, sharedState } from './shared-state.js';
+
+/** How long an unmarked call may wait behind a running `deliver` that holds its lock (see above). */
+export const DELIVER_WAIT_LIMIT_MS = 60_000;
 
 /** Handed to a `deliver` callback as its third argument. */
 export interface DeliverScope {
@@ -58,10 +65,13 @@ export async function runDeliver(
       return marked(d.settled ? sharedState().delivering : d, fn);
     },
   });
+  const { running } = sharedState();
+  running.add(d);
   try {
     await marked(d, () => deliver(scope));
   } finally {
     d.settled = true;
+    running.delete(d);
   }
 }
 
@@ -93,11 +103,37 @@ export function runGuarded<T>(
   fn: () => Promise<T>,
   alsoKeys: readonly string[] = [],
 ): Promise<T> {
-  const refusal = deliverRefusal(locks, [key, ...alsoKeys]);
+  const keys = [key, ...alsoKeys];
+  const refusal = deliverRefusal(locks, keys);
   if (refusal) return Promise.reject(refusal);
+  const blocking = [...sharedState().running].filter((d) => holds(d, locks, keys));
   // Always a promise of our own: an app's lock manager whose `run` throws (or returns a bare value)
   // makes the call reject, never throw out of a method that returns a promise.
   return new Promise<T>((resolve, reject) => {
-    Promise.resolve(locks.run(key, fn)).then(resolve, reject);
+    // 0 waiting, 1 running, 2 refused (then the lock, once granted, is handed straight on).
+    let state = 0;
+    const timer =
+      blocking.length === 0
+        ? undefined
+        : setTimeout(() => {
+            if (state === 0 && blocking.some((d) => !d.settled)) {
+              state = 2;
+              reject(
+                new E2eeError(
+                  RatchetErrorCode.ReentrantCall,
+                  'waited a minute for a deliver that holds this lock (called from it after an await?)',
+                ),
+              );
+            }
+          }, DELIVER_WAIT_LIMIT_MS);
+    Promise.resolve(
+      locks.run(key, () => {
+        // Hermes' clearTimeout throws on anything but a timer id (undefined included).
+        if (timer !== undefined) clearTimeout(timer);
+        if (state === 2) return Promise.resolve(undefined as T);
+        state = 1;
+        return fn();
+      }),
+    ).then(resolve, reject);
   });
 }

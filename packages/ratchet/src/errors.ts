@@ -47,8 +47,9 @@ export const RatchetErrorCode = {
    * A `SessionCipher` or `PreKeyManager` call made from inside a `decrypt`'s `deliver` callback for a
    * lock that decrypt holds (the same address; any PreKey decrypt or pre-key operation while a PreKey
    * message is delivered): it would wait for the decrypt, which waits for the callback. Refused at
-   * once when made directly, or after waiting 10 s for a callback that is still running. Make the
-   * call once `decrypt` has resolved.
+   * once when made directly or inside the callback's `scope.run`; any other call waiting behind a
+   * callback still running after a minute is refused then, since it may be
+   * the callback's own after an await (a hang otherwise). Make the call once `decrypt` has resolved.
    */
   ReentrantCall: 'REENTRANT_CALL',
   /**

@@ -23,6 +23,8 @@ export interface SharedState {
   readonly mutexes: WeakMap<object, LockManager>;
   /** The delivery whose callback (or `scope.run`) runs synchronously right now (`deliver-guard.ts`). */
   delivering: Delivery | undefined;
+  /** Every delivery whose callback has started and not settled (`deliver-guard.ts`'s backstop). */
+  readonly running: Set<Delivery>;
 }
 
 const KEY = Symbol.for('@e2ee-kit/ratchet/shared-state@1');
@@ -31,7 +33,7 @@ let state: SharedState | undefined;
 export function sharedState(): SharedState {
   if (state === undefined) {
     const slot = globalThis as { [KEY]?: SharedState };
-    state = slot[KEY] ?? { mutexes: new WeakMap(), delivering: undefined };
+    state = slot[KEY] ?? { mutexes: new WeakMap(), delivering: undefined, running: new Set() };
     // A frozen global (a hardened realm) keeps this copy's state its own, as before sharing: still
     // correct for every cipher of this copy.
     try {
