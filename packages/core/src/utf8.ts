@@ -21,7 +21,10 @@ function lookUp(): Native {
     const g = globalThis as { TextEncoder?: typeof TextEncoder; TextDecoder?: typeof TextDecoder };
     let decoder: TextDecoder | undefined;
     try {
-      decoder = typeof g.TextDecoder === 'function' ? new g.TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
+      decoder =
+        typeof g.TextDecoder === 'function'
+          ? new g.TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+          : undefined;
     } catch {
       decoder = undefined; // a TextDecoder without `fatal` support: use ours
     }
