@@ -1,7 +1,13 @@
 // An account whose identity key changed (the other person re-installed): the fan-out refuses its
 // new bundles before any session is touched, with an error that names the account and carries the
 // new key, and `approveIdentity` is the way to take that key (the user's decision) and send again.
-import { createAddress, type IdentityChangeEvent, type PublicKey } from '@e2ee-kit/core';
+import {
+  createAddress,
+  type IdentityChangeEvent,
+  KeyPair,
+  type PublicKey,
+  platformProvider,
+} from '@e2ee-kit/core';
 import {
   DeviceFanout,
   E2eeError,
@@ -147,6 +153,49 @@ describe('DeviceFanout and an account whose identity key changed', () => {
     await fanout.send(BOB, text('new phone, new key'), deliver);
     expect(await newPhone.read()).toEqual(['new phone, new key']);
     expect(await newTablet.read()).toEqual(['new phone, new key']);
+  });
+
+  it("a failed approval's undo keeps a key another tab stored for a device meanwhile", async () => {
+    const relay = new TestRelay();
+    const alice = await createTestParty(ALICE, 1);
+    let interleave: (() => Promise<void>) | undefined;
+    let saves = 0;
+    const store = new Proxy(alice.store, {
+      get(target, prop) {
+        if (prop === 'saveIdentity')
+          return async (...args: Parameters<ProtocolStore['saveIdentity']>) => {
+            if (interleave && ++saves === 2) {
+              await interleave(); // another tab, over the same store, between the two saves
+              throw new Error('disk full');
+            }
+            return target.saveIdentity(...args);
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as ProtocolStore;
+    const fanout = new DeviceFanout(store, {
+      self: alice.address,
+      deviceLists: new InMemoryDeviceListStore(),
+      fetchBundles: (account, ids) => relay.bundles(account, ids),
+    });
+    const deliver = relay.deliverFrom(alice.address);
+    const phone = await relay.addDevice(BOB);
+    await relay.addDevice(BOB, await phone.party.store.getIdentityKeyPair());
+    await fanout.send(BOB, text('hi'), deliver); // learns device 2 from the 409
+    relay.unlink(BOB, 1);
+    relay.unlink(BOB, 2);
+    const newPhone = await relay.addDevice(BOB);
+    await relay.addDevice(BOB, await newPhone.party.store.getIdentityKeyPair());
+    const err = (await fanout.send(BOB, text('x'), deliver).catch((e: unknown) => e)) as IdentityChangedError;
+    expect(err).toBeInstanceOf(IdentityChangedError);
+    const otherKey = (await KeyPair.generate(platformProvider)).publicKey;
+    interleave = async () => {
+      await alice.store.saveIdentity(bobPhone, otherKey);
+    };
+    await expect(fanout.approveIdentity(BOB, err.identityKey)).rejects.toThrow('disk full');
+    // Device 1's key is the other tab's, not put back to the old one by this approval's undo.
+    expect((await alice.store.getIdentity(bobPhone))?.equals(otherKey)).toBe(true);
   });
 
   it('refuses our own account and what is not a key', async () => {

@@ -79,17 +79,18 @@ export async function replaceIdentity(
         changes.push({ address, previous: change.previous, current: change.current });
     }
   } catch (err) {
-    for (const before of done.reverse()) await undo(store, before).catch(() => undefined);
+    for (const before of done.reverse()) await undo(store, before, identityKey).catch(() => undefined);
     throw err;
   }
   for (const change of changes) store.notifyIdentityChange?.(change);
 }
 
-async function undo(store: ProtocolStore, before: Before): Promise<void> {
+async function undo(store: ProtocolStore, before: Before, saved: PublicKey): Promise<void> {
   const { address, session, identity } = before;
   if (session === null) await store.removeSession(address);
   else await store.saveSession(address, SessionRecord.deserialize(session));
-  if ('entry' in identity) await store.restoreIdentityEntry?.(address, identity.entry);
+  // Only while `saved` is still stored: another tab's save or approval meanwhile stays.
+  if ('entry' in identity) await store.restoreIdentityEntry?.(address, identity.entry, saved);
   else if (identity.key !== null) await store.saveIdentity(address, identity.key);
   else await store.removeIdentity?.(address);
 }
