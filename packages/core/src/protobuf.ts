@@ -3,14 +3,18 @@
  *
  * Reader guarantees: every length is checked against the remaining input before it is used, so no
  * allocation is ever larger than the input; anything malformed throws `DecodeError` and nothing else;
- * unknown fields are skipped; groups (wire types 3/4) are refused.
+ * unknown fields are skipped, groups (wire types 3/4) included, exactly as prost (which libsignal
+ * reads every message with) skips them: walked to the end-group of the same field number, nested at
+ * most `RECURSION_LIMIT` deep, and a mismatched, unopened or missing end-group is a `DecodeError`.
+ * Nothing reads a group as a value: `next()` hands its start over as `WireType.StartGroup`, which
+ * only `skip()` accepts (a known field sent as a group is a wire-type mismatch, as in prost).
  */
 import { assertBytes, copyBytes } from './bytes.js';
 import { DecodeError } from './errors.js';
 import { redact } from './redact.js';
 import { fromUtf8, utf8 } from './utf8.js';
 
-export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
+export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, StartGroup: 3, Fixed32: 5 } as const;
 export type WireType = (typeof WireType)[keyof typeof WireType];
 
 export interface FieldHeader {
@@ -20,10 +24,18 @@ export interface FieldHeader {
 
 const MAX_FIELD = 0x1fffffff;
 const TWO_32 = 0x1_0000_0000;
+const END_GROUP = 4;
+/**
+ * prost's `RECURSION_LIMIT`: a top-level field is skipped with this many levels left, a group's
+ * contents with one fewer, and skipping with none left fails. Readers here are top-level messages.
+ */
+const RECURSION_LIMIT = 100;
 
 export class ProtoReader {
   readonly #buf: Uint8Array;
   #pos = 0;
+  /** Field number of a group whose start `next()` just returned: only `skip()` may consume it. */
+  #pendingGroup: number | undefined;
 
   constructor(bytes: Uint8Array) {
     assertBytes(bytes, 'bytes');
@@ -40,19 +52,19 @@ export class ProtoReader {
 
   /** Next field header, or `undefined` at the end of the input. */
   next(): FieldHeader | undefined {
+    this.#noPendingGroup();
     if (this.done) return undefined;
-    const key = this.#varintNumber();
-    const wireType = key % 8;
-    const field = Math.floor(key / 8);
-    if (field === 0 || field > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
-    if (wireType !== 0 && wireType !== 1 && wireType !== 2 && wireType !== 5) {
-      throw new DecodeError('unsupported protobuf wire type');
-    }
-    return { field, wireType: wireType as WireType };
+    const header = this.#key();
+    // An end-group here has no start: prost refuses it for a known field (wire type) and an unknown
+    // one (skip_field) alike.
+    if (header.wireType === END_GROUP) throw new DecodeError('protobuf end-group without a start');
+    if (header.wireType === WireType.StartGroup) this.#pendingGroup = header.field;
+    return header as FieldHeader;
   }
 
   /** Reads a varint that must fit in 32 bits unsigned. */
   uint32(): number {
+    this.#noPendingGroup();
     const v = this.#varintNumber();
     if (v >= 0x1_0000_0000) throw new DecodeError('protobuf uint32 out of range');
     return v;
@@ -60,10 +72,12 @@ export class ProtoReader {
 
   /** Reads a 64-bit unsigned varint. */
   uint64(): bigint {
+    this.#noPendingGroup();
     return this.#varint();
   }
 
   bool(): boolean {
+    this.#noPendingGroup();
     const v = this.#varintNumber();
     if (v > 1) throw new DecodeError('protobuf bool out of range');
     return v === 1;
@@ -71,6 +85,7 @@ export class ProtoReader {
 
   /** Length-delimited field as a copy (callers may keep it; the input may be reused). */
   bytes(): Uint8Array {
+    this.#noPendingGroup();
     const len = this.#length();
     const out = copyBytes(this.#buf, this.#pos, this.#pos + len);
     this.#pos += len;
@@ -87,6 +102,7 @@ export class ProtoReader {
   }
 
   fixed32(): number {
+    this.#noPendingGroup();
     this.#need(4);
     const b = this.#buf;
     const p = this.#pos;
@@ -103,8 +119,21 @@ export class ProtoReader {
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
-  /** Skips the value of a field whose header was just read. */
+  /** Skips the value of a field whose header was just read (a group up to its end-group). */
   skip(wireType: WireType): void {
+    const group = this.#pendingGroup;
+    this.#pendingGroup = undefined;
+    if ((group !== undefined) !== (wireType === WireType.StartGroup))
+      throw new DecodeError('protobuf group skipped without its start');
+    this.#skipField(wireType, group ?? 0, RECURSION_LIMIT);
+  }
+
+  /**
+   * prost's `skip_field`: `levels` is what is left of its recursion limit. Every step reads at least
+   * one byte and the depth is bounded, so the work is linear in the input.
+   */
+  #skipField(wireType: number, field: number, levels: number): void {
+    if (levels === 0) throw new DecodeError('protobuf groups nested too deep');
     switch (wireType) {
       case WireType.Varint:
         this.#varintNumber();
@@ -118,13 +147,37 @@ export class ProtoReader {
         this.#pos += len;
         return;
       }
+      case WireType.StartGroup:
+        for (;;) {
+          if (this.done) throw new DecodeError('protobuf group truncated');
+          const inner = this.#key();
+          if (inner.wireType === END_GROUP) {
+            if (inner.field !== field) throw new DecodeError('protobuf end-group of another field');
+            return;
+          }
+          this.#skipField(inner.wireType, inner.field, levels - 1);
+        }
       case WireType.Fixed32:
         this.#need(4);
         this.#pos += 4;
         return;
       default:
-        throw new DecodeError('unsupported protobuf wire type');
+        throw new DecodeError('protobuf end-group without a start');
     }
+  }
+
+  /** A field key as prost's `decode_key` reads one: field 1..2^29-1, wire type 0..5. */
+  #key(): { field: number; wireType: number } {
+    const key = this.#varintNumber();
+    const wireType = key % 8;
+    const field = Math.floor(key / 8);
+    if (field === 0 || field > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
+    if (wireType > 5) throw new DecodeError('unsupported protobuf wire type');
+    return { field, wireType };
+  }
+
+  #noPendingGroup(): void {
+    if (this.#pendingGroup !== undefined) throw new DecodeError('protobuf group read as a value');
   }
 
   /** Throws `DecodeError` unless the header has the wire type the schema expects. */

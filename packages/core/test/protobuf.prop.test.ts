@@ -259,9 +259,9 @@ describe('protobuf codec properties', () => {
 });
 
 describe('protobuf codec edge cases', () => {
-  it('refuses groups, field 0, over-long and overflowing varints, out-of-range uint32/bool', () => {
+  it('refuses unended and unopened groups, field 0, over-long and overflowing varints, out-of-range uint32/bool', () => {
     const bad: Array<[string, Uint8Array, (r: ProtoReader) => unknown]> = [
-      ['group start', Uint8Array.of(0x0b), (r) => r.next()],
+      ['group start never ended', Uint8Array.of(0x0b), (r) => r.skip(r.next()!.wireType)],
       ['group end', Uint8Array.of(0x0c), (r) => r.next()],
       ['wire type 6', Uint8Array.of(0x0e), (r) => r.next()],
       ['field 0', Uint8Array.of(0x00, 0x01), (r) => r.next()],
@@ -337,7 +337,9 @@ function referenceRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'byte
       const field = key >> 3n;
       const wireType = Number(key & 7n);
       if (field === 0n || field > 0x1fffffffn) throw new DecodeError('invalid protobuf field number');
-      if (![0, 1, 2, 5].includes(wireType)) throw new DecodeError('unsupported protobuf wire type');
+      if (wireType > 5) throw new DecodeError('unsupported protobuf wire type');
+      // A group start is handed over (for skip()); an end-group with no start is refused, as prost does.
+      if (wireType === 4) throw new DecodeError('protobuf end-group without a start');
       return { field: Number(field), wireType };
     }
     case 'uint32': {
