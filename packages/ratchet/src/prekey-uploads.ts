@@ -3,7 +3,9 @@
  * what `PreKeyManager.confirmUpload` records (the keys an upload confirmed) and `maintain` offers
  * again (the keys generated since the last confirmed upload).
  */
+
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import { ownRecord } from './records/own-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
 import type { ProtocolStore } from './stores.js';
@@ -55,7 +57,7 @@ export async function unconfirmedOneTime<R extends PreKeyRecord | KyberPreKeyRec
   if (from === undefined) return [];
   const out: R[] = [];
   for (let id = from; id < state[f.next] && id < from + count; id++) {
-    const r = (await store[f.get](id)) as R | null;
+    const r = ownRecord(await store[f.get](id)) as R | null;
     if (r) out.push(r);
   }
   return out;

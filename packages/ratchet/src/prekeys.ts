@@ -20,6 +20,7 @@ import {
 } from './prekey-uploads.js';
 import { MAX_PREKEY_ID } from './records/ids.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import { ownRecord } from './records/own-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
@@ -129,11 +130,11 @@ export class PreKeyManager {
     const signed =
       state.currentSignedPreKeyId === undefined
         ? null
-        : await this.#store.getSignedPreKey(state.currentSignedPreKeyId);
+        : ownRecord(await this.#store.getSignedPreKey(state.currentSignedPreKeyId));
     const lastResort =
       state.currentLastResortKyberPreKeyId === undefined
         ? null
-        : await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
+        : ownRecord(await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId));
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
@@ -241,14 +242,14 @@ export class PreKeyManager {
     const state = await this.#load();
     return state.currentSignedPreKeyId === undefined
       ? null
-      : this.#store.getSignedPreKey(state.currentSignedPreKeyId);
+      : this.#store.getSignedPreKey(state.currentSignedPreKeyId).then(ownRecord);
   }
 
   async currentLastResortKyberPreKey(): Promise<KyberPreKeyRecord | null> {
     const state = await this.#load();
     return state.currentLastResortKyberPreKeyId === undefined
       ? null
-      : this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId);
+      : this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId).then(ownRecord);
   }
 
   /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */
@@ -307,12 +308,12 @@ export class PreKeyManager {
       ? await this.rotateSignedPreKey()
       : signedId === undefined
         ? undefined
-        : ((await this.#store.getSignedPreKey(signedId)) ?? undefined);
+        : (ownRecord(await this.#store.getSignedPreKey(signedId)) ?? undefined);
     const lastResortKyberPreKey = s.rotateLastResortKyberPreKey
       ? await this.rotateLastResortKyberPreKey()
       : kyberId === undefined
         ? undefined
-        : ((await this.#store.getKyberPreKey(kyberId)) ?? undefined);
+        : (ownRecord(await this.#store.getKyberPreKey(kyberId)) ?? undefined);
     if (s.expiredKeys > 0) await this.removeExpiredKeys();
     return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
   }
@@ -344,7 +345,7 @@ export class PreKeyManager {
   }
 
   async #load(store: ProtocolStore = this.#store): Promise<PreKeyStateRecord> {
-    return (await store.getPreKeyState()) ?? initialState(this.#provider);
+    return ownRecord(await store.getPreKeyState()) ?? initialState(this.#provider);
   }
 }
 redact(PreKeyManager, '[PreKeyManager]');

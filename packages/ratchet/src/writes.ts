@@ -11,17 +11,23 @@ import {
   UntrustedIdentityError,
 } from '@e2ee-kit/core';
 import type { ProtocolContext } from './context.js';
+import { ownRecord } from './records/own-record.js';
 import type { SessionRecord } from './records/session-record.js';
 import type { MessageIdentityChange } from './session-cipher.js';
 
-/** Runs a store call; a non-E2eeError it throws becomes `StoreError` with the original as `cause`. */
+/**
+ * Runs a store call; a non-E2eeError it throws becomes `StoreError` with the original as `cause`. A
+ * record it returns that another copy of this package made is read as this copy's (`ownRecord`).
+ */
 export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  let result: T;
   try {
-    return await fn();
+    result = await fn();
   } catch (err) {
     if (E2eeError.is(err)) throw err;
     throw new StoreError(`store call ${what} failed`, { cause: err });
   }
+  return ownRecord(result);
 }
 
 /** Times an undo is tried before giving up on it (a store that failed once often works again). */

@@ -20,6 +20,7 @@ import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-ty
 import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
+import { ownRecord } from './record-brand.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 
@@ -116,7 +117,7 @@ export class GroupContext {
     const stored =
       store.loadKeyHolders === undefined
         ? undefined
-        : await this.#storeCall('loading the key holder record', isKeyHolderRecord, () =>
+        : await this.#storeCall('loading the key holder record', asKeyHolderRecord, () =>
             (store.loadKeyHolders as NonNullable<SenderKeyStore['loadKeyHolders']>)(sender, id),
           );
     let blob: Uint8Array | undefined;
@@ -221,7 +222,7 @@ export class GroupContext {
   }
 
   load(sender: Address, id: string, from = this.store): Promise<SenderKeyRecord | undefined> {
-    return this.#storeCall('loading the sender key record', isSenderKeyRecord, () =>
+    return this.#storeCall('loading the sender key record', asSenderKeyRecord, () =>
       from.loadSenderKey(sender, id),
     );
   }
@@ -233,12 +234,12 @@ export class GroupContext {
   }
 
   /**
-   * A store call: its failure becomes a `StoreError` (cause kept); a load's answer must pass `isType`
-   * or be nothing (`null` counts as nothing).
+   * A store call: its failure becomes a `StoreError` (cause kept); a load's answer goes through `own`
+   * (this copy's record, or a refusal) unless it is nothing (`null` counts as nothing).
    */
   async #storeCall<T>(
     what: string,
-    isType: ((value: unknown) => boolean) | undefined,
+    own: ((value: unknown, what: string) => T) | undefined,
     call: () => Promise<T>,
   ): Promise<T> {
     let out: T;
@@ -247,16 +248,17 @@ export class GroupContext {
     } catch (err) {
       throw new StoreError(`${what} failed`, { cause: err });
     }
-    if (isType === undefined || out === undefined) return out;
+    if (own === undefined || out === undefined) return out;
     if (out === null) return undefined as T;
-    if (!isType(out)) throw new StoreError(`${what}: the store returned something else`);
-    return out;
+    return own(out, what);
   }
 }
 redact(GroupContext, '[GroupContext]');
 
-const isSenderKeyRecord = (v: unknown) => v instanceof SenderKeyRecord;
-const isKeyHolderRecord = (v: unknown) => v instanceof KeyHolderRecord;
+const asSenderKeyRecord = (v: unknown, what: string) =>
+  ownRecord(v, SenderKeyRecord, 'SenderKeyRecord', what);
+const asKeyHolderRecord = (v: unknown, what: string) =>
+  ownRecord(v, KeyHolderRecord, 'KeyHolderRecord', what);
 
 /** The distribution message of chain `state` at its current iteration. */
 export function distributionMessageFor(id: string, state: SenderKeyStateData): SenderKeyDistributionMessage {

@@ -20,6 +20,7 @@ import {
   validateAddress,
   WireType,
 } from '@e2ee-kit/core';
+import { brandRecord } from './record-brand.js';
 import { readTagged, writeTagged } from './tagged.js';
 
 /** A set of devices in insertion order, looked up by name then device id. */
@@ -325,3 +326,4 @@ export class KeyHolderRecord {
     return this.toString();
   }
 }
+brandRecord(KeyHolderRecord, 'KeyHolderRecord');

@@ -39,6 +39,7 @@ import {
   SENDER_KEY_MESSAGE_VERSION,
 } from './constants.js';
 import type { RotationReason } from './group-types.js';
+import { brandRecord } from './record-brand.js';
 import {
   checkRetiredCount,
   decodeRetired,
@@ -271,3 +272,4 @@ export class SenderKeyRecord {
     return this.toString();
   }
 }
+brandRecord(SenderKeyRecord, 'SenderKeyRecord');

@@ -37,3 +37,17 @@ export function unwrapRecord(
   if (version < 1 || version > maxVersion) throw new DecodeError(`unsupported ${what} format version`);
   return { version, payload: bytes.subarray(2) };
 }
+
+/**
+ * The brand of this package's record classes, for a copy of the package to recognise another copy's
+ * records (an app can load two: its `import` and a dependency's `require`, or two versions in one
+ * bundle), where `instanceof` and private fields see only their own copy. A registered symbol, so
+ * every copy has the same key; its value is the class name. The contract (`@1`): a branded object's
+ * `serialize()` returns the record's persisted format, which that class's `deserialize` reads.
+ */
+export const RECORD_KIND = Symbol.for('@e2ee-kit/ratchet/record@1');
+
+/** Brands `cls`'s instances as records of `kind` (on the prototype: no per-record cost). */
+export function brandRecord(cls: abstract new (...args: never[]) => unknown, kind: string): void {
+  Object.defineProperty(cls.prototype, RECORD_KIND, { value: kind });
+}

@@ -7,7 +7,7 @@ import {
   KemSecretKey,
   SIGNATURE_LENGTH,
 } from '@e2ee-kit/core';
-import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { brandRecord, RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
 import { decodeSignedKey, encodeSignedKey } from './signed-key-codec.js';
 import { checkTimestamp } from './signed-prekey-record.js';
@@ -85,3 +85,4 @@ export class KyberPreKeyRecord {
     return this.toString();
   }
 }
+brandRecord(KyberPreKeyRecord, 'KyberPreKeyRecord');

@@ -7,7 +7,7 @@ import {
   PublicKey,
   WireType,
 } from '@e2ee-kit/core';
-import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { brandRecord, RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
 
 const FORMAT_VERSION = 1;
@@ -73,3 +73,4 @@ export class PreKeyRecord {
     return this.toString();
   }
 }
+brandRecord(PreKeyRecord, 'PreKeyRecord');

@@ -1,5 +1,5 @@
 import { DecodeError, ProtoReader, ProtoWriter, redact, WireType } from '@e2ee-kit/core';
-import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { brandRecord, RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId, MAX_PREKEY_ID } from './ids.js';
 import { checkTimestamp } from './signed-prekey-record.js';
 
@@ -171,6 +171,7 @@ export class PreKeyStateRecord implements PreKeyStateFields {
     });
   }
 }
+brandRecord(PreKeyStateRecord, 'PreKeyStateRecord');
 redact(PreKeyStateRecord, '[PreKeyStateRecord]');
 
 function checkRetired(r: RetiredKey): RetiredKey {

@@ -2,7 +2,7 @@ import { DecodeError, SecretBytes } from '@e2ee-kit/core';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_UNACKNOWLEDGED_SESSION_AGE_MS } from '../constants.js';
 import { spqrStateBytes } from '../spqr/codec.js';
 import { ARCHIVED_STATES_MAX_BYTES, capArchive } from './archive-caps.js';
-import { RecordTag, unwrapRecord } from './container.js';
+import { brandRecord, RecordTag, unwrapRecord } from './container.js';
 import { FastReader, FastWriter } from './fast-proto.js';
 import { SessionState } from './session-state.js';
 
@@ -142,6 +142,7 @@ export class SessionRecord {
     return '[SessionRecord]';
   }
 }
+brandRecord(SessionRecord, 'SessionRecord');
 
 /** libsignal's `archive_current_state`: clear the pending pre-key, insert first, drop the oldest. */
 export function archive(previous: readonly Uint8Array[], state: SessionState): Uint8Array[] {

@@ -1,5 +1,5 @@
 import { assertBytes, copyBytes, KeyPair, PrivateKey, PublicKey, SIGNATURE_LENGTH } from '@e2ee-kit/core';
-import { RecordTag, unwrapRecord, wrapRecord } from './container.js';
+import { brandRecord, RecordTag, unwrapRecord, wrapRecord } from './container.js';
 import { checkPreKeyId } from './ids.js';
 import { decodeSignedKey, encodeSignedKey } from './signed-key-codec.js';
 
@@ -73,3 +73,4 @@ export class SignedPreKeyRecord {
     return this.toString();
   }
 }
+brandRecord(SignedPreKeyRecord, 'SignedPreKeyRecord');

@@ -3,10 +3,13 @@
  * a new state and never change the one they were given, so a session can keep the old state until the
  * whole message has verified. Secrets never reach `toString`, JSON or `util.inspect`.
  */
+
+// Cycle by design: codec needs the class, the class offers codec's functions as methods (call time only).
+import { copyBytes } from '@e2ee-kit/core';
 import type { Braid } from './braid.js';
 import type { Chain } from './chain.js';
-// Cycle by design: codec needs the class, the class offers codec's functions as methods (call time only).
 import { deserializeSpqrState, serializeSpqrState } from './codec.js';
+import { stateDecodeError } from './errors.js';
 
 export interface SpqrStateData {
   /** True for the initiator (direction A2B). */
@@ -19,6 +22,11 @@ export interface SpqrStateData {
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const TOKEN = Symbol('SpqrState');
 const data = new WeakMap<SpqrState, SpqrStateData>();
+/**
+ * The brand of every copy's `SpqrState` (a registered symbol: the same in each copy of the package).
+ * `@1`: a branded object's `serialize()` returns the versioned record `deserialize` reads.
+ */
+const BRAND = Symbol.for('@e2ee-kit/ratchet/SpqrState@1');
 
 export class SpqrState {
   private constructor(token: symbol, d: SpqrStateData) {
@@ -65,9 +73,23 @@ export class SpqrState {
   }
 }
 
-/** Internal view of a state (not exported from the package). */
+// On the prototype, outside the class: the frozen instances carry it without a field each.
+Object.defineProperty(SpqrState.prototype, BRAND, { value: true });
+
+/**
+ * Internal view of a state (not exported from the package). Another copy of the package (an app that
+ * loads two) has its own class, whose data this copy cannot see: its state is read through its
+ * serialized form, as a stored one (the state cache makes a repeated read of the same state cheap).
+ * Anything else is refused with `DecodeError` (`SPQR_STATE_DECODE`): it can only have come from a
+ * record, never from this copy's own code.
+ */
 export function stateData(s: SpqrState): SpqrStateData {
-  const d = s instanceof SpqrState ? data.get(s) : undefined;
-  if (!d) throw new TypeError('not an SpqrState');
-  return d;
+  if (s instanceof SpqrState) {
+    const d = data.get(s);
+    if (d) return d;
+  } else if (s !== null && typeof s === 'object' && (s as { [BRAND]?: unknown })[BRAND] === true) {
+    const bytes = (s as { serialize(): unknown }).serialize();
+    if (bytes instanceof Uint8Array) return stateData(deserializeSpqrState(copyBytes(bytes)));
+  }
+  throw stateDecodeError('not an SpqrState');
 }
