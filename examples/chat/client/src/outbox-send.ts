@@ -14,6 +14,7 @@ import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
 import { deliverText, devicesChanged } from './direct.js';
 import { deliverGroup, sendGroupContent } from './groups.js';
+import { failedAfterSend } from './operation.js';
 import {
   enqueue,
   enqueuePhoto,
@@ -48,6 +49,9 @@ export async function send(c: ClientCore, conversation: string, text: string): P
       return (await sendNow(c, tx, target, content)).message;
     });
   } catch (err) {
+    // The relay took it and only the bookkeeping failed: recorded as sent, never sent again.
+    if (failedAfterSend(err))
+      return c.run((tx) => c.storeText(tx, conversation, c.name, groupText(content, target), true));
     if (!(err instanceof Queued) && !isRetryable(err)) throw err;
     const queued = c.run(async (tx) => {
       await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
