@@ -21,7 +21,7 @@ const carriesCiphertext = (method: string, url: string) =>
 
 /** A client whose store fails the first commit after the relay took a ciphertext, while `armed`. */
 async function faultyClient(name: string) {
-  const trap = { armed: false, sprung: 0 };
+  const trap = { armed: false, sprung: 0, down: false };
   let sprung = false;
   const backend = new MemoryKvBackend();
   const commit = backend.commit.bind(backend);
@@ -34,6 +34,7 @@ async function faultyClient(name: string) {
     return commit(writes);
   };
   const fetch: FetchLike = async (input, init) => {
+    if (trap.down) throw new TypeError('fetch failed');
     const answer = await globalThis.fetch(input, init);
     const url = typeof input === 'string' ? input : String((input as { url?: string }).url ?? input);
     if (trap.armed && answer.ok && carriesCiphertext(init?.method ?? 'GET', url)) {
@@ -73,6 +74,23 @@ describe('a failure after the relay took a message', () => {
     await expect.poll(() => texts(bob, 'dm:alice'), { timeout: 10_000 }).toEqual(['one', 'two', 'three']);
     expect(await notes(bob, 'dm:alice')).toEqual([]);
     expect(await texts(alice, 'dm:bob')).toEqual(['one', 'two', 'three']);
+  });
+
+  it('outbox flush: the waiting text is marked sent, not failed, and the next one decrypts', async () => {
+    const { client: alice, trap } = await faultyClient('alice');
+    const bob = await plain('bob');
+    await bob.connect();
+    await alice.send('dm:bob', 'one');
+    trap.down = true;
+    expect((await alice.send('dm:bob', 'waited')).status).toBe('pending');
+    trap.down = false;
+    trap.armed = true;
+    expect(await alice.flushOutbox()).toBe(1);
+    expect(trap.sprung).toBe(1);
+    expect((await alice.messages('dm:bob')).find((m) => m.text === 'waited')?.status).toBe('sent');
+    await alice.send('dm:bob', 'after');
+    await expect.poll(() => texts(bob, 'dm:alice'), { timeout: 10_000 }).toEqual(['one', 'waited', 'after']);
+    expect(await notes(bob, 'dm:alice')).toEqual([]);
   });
 
   it('group send: the next group text decrypts at every member', async () => {
