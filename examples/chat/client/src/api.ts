@@ -107,6 +107,12 @@ export class RelayApi {
   readonly baseUrl: string;
   readonly #fetch: FetchLike;
   token: string | undefined;
+  /**
+   * Awaited before any ciphertext is handed to the relay, and told after the relay took one: the
+   * client commits the ratchet steps that made it first (operation.ts), so no rollback can reuse them.
+   */
+  beforeSend: () => Promise<void> = async () => {};
+  afterSend: () => void = () => {};
 
   constructor(baseUrl: string, options: { fetch?: FetchLike; token?: string } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -212,12 +218,16 @@ export class RelayApi {
   ) {
     const body = { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) };
     const headers = { 'idempotency-key': idempotencyKey };
+    if (messages.length > 0) await this.beforeSend();
+    let answer: { ids: number[]; replayed?: boolean };
     try {
-      return await this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+      answer = await this.#call('POST', '/v1/messages', body, headers);
     } catch (err) {
       if (err instanceof RelayError) throw err; // the relay answered: nothing to retry
-      return this.#call<{ ids: number[]; replayed?: boolean }>('POST', '/v1/messages', body, headers);
+      answer = await this.#call('POST', '/v1/messages', body, headers);
     }
+    if (messages.length > 0) this.afterSend();
+    return answer;
   }
 
   /** A short-lived sender certificate for this device, and the relay's trust root. */
@@ -234,18 +244,21 @@ export class RelayApi {
    * key. With a `registrationId` on every message it is a fan-out send: the relay answers 409/410
    * unless it names exactly the account's devices.
    */
-  sendSealed(
+  async sendSealed(
     to: string,
     accessKey: Uint8Array,
     messages: { deviceId: number; registrationId?: number; body: Uint8Array }[],
   ) {
-    return this.#call<{ ids: number[]; serverTimestamp?: number }>(
+    if (messages.length > 0) await this.beforeSend();
+    const answer = await this.#call<{ ids: number[]; serverTimestamp?: number }>(
       'POST',
       `/v1/sealed/${encodeURIComponent(to)}`,
       { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) },
       { 'unidentified-access-key': toBase64(accessKey) },
       false,
     );
+    if (messages.length > 0) this.afterSend();
+    return answer;
   }
 
   /** One bundle of one device of ServiceId `aci` (a one-time prekey of that device only is used up). */
@@ -272,12 +285,16 @@ export class RelayApi {
     const body = { messages: messages.map((m) => ({ ...m, body: toBase64(m.body) })) };
     const headers = { 'idempotency-key': idempotencyKey };
     type Answer = { ids: number[]; serverTimestamp: number; replayed?: boolean };
+    if (messages.length > 0) await this.beforeSend();
+    let answer: Answer;
     try {
-      return await this.#call<Answer>('PUT', path, body, headers);
+      answer = await this.#call<Answer>('PUT', path, body, headers);
     } catch (err) {
       if (err instanceof RelayError) throw err; // the relay answered (a 409/410 included): nothing to retry
-      return this.#call<Answer>('PUT', path, body, headers); // the answer was lost: once more, same key
+      answer = await this.#call<Answer>('PUT', path, body, headers); // the answer was lost: once more, same key
     }
+    if (messages.length > 0) this.afterSend();
+    return answer;
   }
 
   /** A retry receipt (`PlaintextContent`) to one device of ServiceId `to`. */

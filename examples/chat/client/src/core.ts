@@ -27,6 +27,7 @@ import type { MessageContent } from './content.js';
 import { DeviceSender } from './devices.js';
 import { ContactDirectory } from './directory.js';
 import { RetryReceipts } from './healing.js';
+import { Operation } from './operation.js';
 import { bundleFrom } from './prekeys.js';
 import { indexMessage, onIncomingText, queueDelivered, storedMessage } from './receipts.js';
 import { type Outgoing, SealedSender } from './sealed.js';
@@ -54,9 +55,6 @@ type Listener<T> = (value: T) => void;
 export interface StoreHooks {
   core?: ClientCore;
 }
-
-/** Thrown to roll a look-only operation back. */
-const DISCARD = Symbol('discard');
 
 export class ClientCore {
   readonly name: string;
@@ -86,8 +84,8 @@ export class ClientCore {
   queueEmpty: (() => void)[] = [];
   drained = false;
   readonly #listeners = new Map<keyof ChatEvents, Set<Listener<never>>>();
-  /** The running operation's store transaction. */
-  #tx: KvTransaction | undefined;
+  /** The running operation, over one or more store transactions (operation.ts). */
+  readonly #op: Operation;
   #queue: Promise<unknown> = Promise.resolve();
   #pendingEvents: (() => void)[] = [];
 
@@ -102,6 +100,7 @@ export class ClientCore {
     this.aci = creds.aci;
     this.deviceId = creds.deviceId;
     this.store = store;
+    this.#op = new Operation(store);
     hooks.core = this;
     this.provider = resolveProvider(options.provider);
     this.now = options.now ?? Date.now;
@@ -111,6 +110,9 @@ export class ClientCore {
       token: creds.token,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
+    // Every ciphertext leaves after the ratchet steps that made it are committed.
+    this.api.beforeSend = () => this.#op.checkpoint();
+    this.api.afterSend = () => this.#op.accepted();
     this.directory = new ContactDirectory(this.api);
     this.webSocket = options.webSocket;
     this.receipts = options.receipts ?? true;
@@ -149,8 +151,8 @@ export class ClientCore {
   // The running transaction's views (the ciphers below are built over them, per operation).
 
   get txn(): KvTransaction {
-    if (!this.#tx) throw new Error('store used outside a client operation');
-    return this.#tx;
+    if (!this.#op.running) throw new Error('store used outside a client operation');
+    return this.#op.live;
   }
   get protocol(): KvTransaction['protocol'] {
     return this.txn.protocol;
@@ -215,43 +217,47 @@ export class ClientCore {
   /**
    * Runs `fn` alone — after this client's earlier operations, and holding the operation lock so other
    * tabs or processes on the store wait — inside one store transaction committed when it returns
-   * (rolled back when `discard`).
+   * (rolled back when `discard`). A ciphertext handed to the relay commits what was written before
+   * it first (operation.ts): a later failure rolls back only what followed, and its events and due
+   * receipts from before the send still count.
    */
   run<T>(fn: (tx: ChatData) => Promise<T>, discard = false): Promise<T> {
     const next = this.#queue.then(() =>
       this.locks.run(OPERATION_LOCK, async () => {
         this.#pendingEvents = [];
         this.receiptsDue = false;
-        let out: { value: T } | undefined;
+        const committed: (() => void)[] = [];
+        let receiptsDue = false;
+        const data = new ChatData(this.#op.live.app);
         try {
-          await this.store.transaction(async (tx) => {
-            this.#tx = tx;
-            const data = new ChatData(tx.app);
-            const value = await fn(data);
-            // The keys this operation replaced (a decrypt, an accepted change): noted in the same
-            // transaction, so the note commits with the new key — or neither does.
-            for (const change of tx.identityChanges) {
-              const contact = await this.directory.nameOf(data, change.address.name); // a ServiceId
-              await this.note(data, dm(contact), contact, `your safety number with ${contact} changed`);
-              this.emit('identity-changed', { contact });
-            }
-            out = { value };
-            if (discard) throw DISCARD;
+          return await this.#op.run(() => fn(data), {
+            discard,
+            // The keys this transaction replaced (a decrypt, an accepted change): noted in it, so
+            // the note commits with the new key — or neither does.
+            beforeCommit: async () => {
+              for (const change of this.#op.current.identityChanges) {
+                const contact = await this.directory.nameOf(data, change.address.name); // a ServiceId
+                await this.note(data, dm(contact), contact, `your safety number with ${contact} changed`);
+                this.emit('identity-changed', { contact });
+              }
+            },
+            onCommit: () => {
+              if (discard) return;
+              committed.push(...this.#pendingEvents);
+              receiptsDue ||= this.receiptsDue;
+              this.#pendingEvents = [];
+              this.receiptsDue = false;
+            },
           });
-        } catch (err) {
-          if (err !== DISCARD) throw err;
         } finally {
-          this.#tx = undefined;
-        }
-        const events = discard ? [] : this.#pendingEvents;
-        this.#pendingEvents = [];
-        for (const e of events) e();
-        if (this.receiptsDue && !discard) {
+          this.#pendingEvents = [];
           this.receiptsDue = false;
-          // After this operation, never inside it: a receipt that cannot go now waits in the store.
-          void this.afterReceipts().catch(() => {});
+          // Events fire after the commit of what they tell, never for state that was rolled back.
+          for (const e of committed) e();
+          if (receiptsDue)
+            // After this operation, never inside it: a receipt that cannot go now waits in the store.
+            void this.afterReceipts().catch(() => {});
         }
-        return (out as { value: T }).value;
       }),
     );
     this.#queue = next.catch(() => {});
@@ -262,7 +268,7 @@ export class ClientCore {
 
   /** Sending to a contact whose key differs from the one the user verified needs a new verification. */
   async trustedForSending(a: Address, key: PublicKey): Promise<boolean> {
-    if (!this.#tx) return false;
+    if (!this.#op.running) return false;
     const data = this.data;
     const verified = await data.get(APP_KEYS.verified(await this.directory.nameOf(data, a.name)));
     return verified === undefined || constantTimeEqual(verified, key.serialize());

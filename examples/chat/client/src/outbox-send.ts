@@ -14,6 +14,7 @@ import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
 import { deliverText, devicesChanged } from './direct.js';
 import { deliverGroup, sendGroupContent } from './groups.js';
+import { failedAfterSend } from './operation.js';
 import {
   enqueue,
   enqueuePhoto,
@@ -48,6 +49,9 @@ export async function send(c: ClientCore, conversation: string, text: string): P
       return (await sendNow(c, tx, target, content)).message;
     });
   } catch (err) {
+    // The relay took it and only the bookkeeping failed: recorded as sent, never sent again.
+    if (failedAfterSend(err))
+      return c.run((tx) => c.storeText(tx, conversation, c.name, groupText(content, target), true));
     if (!(err instanceof Queued) && !isRetryable(err)) throw err;
     const queued = c.run(async (tx) => {
       await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
@@ -159,20 +163,34 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
     const next = await c.run(async (tx) => (await pending(tx))[0], true);
     if (!next) return sent;
     const { key, entry } = next;
+    let content: MessageContent | undefined;
     try {
-      const content = entry.kind === 'photo' ? await uploadQueued(c, key, entry) : queuedText(entry);
+      content = entry.kind === 'photo' ? await uploadQueued(c, key, entry) : queuedText(entry);
+      const sending = content;
       await c.run(async (tx) => {
         // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
         if ((await tx.get(key)) === undefined) throw new Queued();
-        if (entry.target.kind === 'dm') await deliverText(c, tx, entry.target.contact, content);
-        else await deliverGroup(c, tx, entry.target.id, { ...content, group: entry.target.id });
+        if (entry.target.kind === 'dm') await deliverText(c, tx, entry.target.contact, sending);
+        else await deliverGroup(c, tx, entry.target.id, { ...sending, group: entry.target.id });
         await removeQueued(tx, key);
-        const updated = await markSent(tx, content);
+        const updated = await markSent(tx, sending);
         if (updated) c.emit('message-status', updated);
       });
       sent++;
     } catch (err) {
       if (err instanceof Queued) continue;
+      if (failedAfterSend(err) && content) {
+        const went = content;
+        // The relay took it; only recording that failed. Done now, in a step of its own: sending
+        // it again would give the contact a second copy.
+        await c.run(async (tx) => {
+          await removeQueued(tx, key);
+          const updated = await markSent(tx, went);
+          if (updated) c.emit('message-status', updated);
+        });
+        sent++;
+        continue;
+      }
       if (isRetryable(err)) return sent;
       // Refused for good: marked failed in an operation of its own (nothing of the failed
       // attempt, such as a ratchet step, is kept).

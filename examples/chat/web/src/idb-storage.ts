@@ -7,6 +7,7 @@
 import type { ChatClientOptions, StoreOpener } from '@e2ee-kit/chat-client';
 import { fromBase64, toBase64 } from '@e2ee-kit/core';
 import {
+  deleteIdbDatabase,
   IndexedDbStore,
   InProcessLockManager,
   type LockManager,
@@ -19,21 +20,13 @@ export const DB_NAME = 'e2ee-kit-chat-store';
 /** The connection last opened by this page (closed before the next open, so only one is live). */
 let current: IDBDatabase | undefined;
 
-function deleteDatabase(name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.deleteDatabase(name);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(req.error);
-  });
-}
-
 const openStore: StoreOpener = async (options) => {
   current?.close();
   current = undefined;
   // A restore passes the backed-up identity, which only a new database takes: the welcome screen
   // offers restoring only when this database holds no account, so what is dropped is at most an
   // unregistered identity.
-  if (options.identity) await deleteDatabase(DB_NAME);
+  if (options.identity) await deleteIdbDatabase(DB_NAME);
   const store = await IndexedDbStore.open(DB_NAME, options);
   // Another tab deleting the database (its restore) must not wait for this page to be closed.
   store.db.onversionchange = () => store.db.close();

@@ -392,7 +392,16 @@ function renderNewGroup(el: HTMLElement): void {
 // ---------------------------------------------------------------------------------------------
 
 async function boot(): Promise<void> {
-  const after = await eraseIfAsked();
+  // Another tab that keeps the database open (an older version of this page) holds the reset up.
+  const after = await eraseIfAsked(() =>
+    app.replaceChildren(
+      h(
+        'p',
+        { 'data-testid': 'erase-blocked' },
+        'Another tab of this chat keeps its data open. Close that tab to finish the reset.',
+      ),
+    ),
+  );
   const storage = webStorage();
   if (await ChatClient.hasAccount(storage.store)) {
     await start(await ChatClient.open({ serverUrl, ...storage }));
