@@ -87,6 +87,23 @@ function checkRecipient(r: MultiRecipient, i: number): CheckedRecipient {
 }
 
 /**
+ * A ServiceId listed again under another identity key: the server joins its listings into one
+ * recipient and hands every device the first listing's key material, so the later listing's devices
+ * could never open their copy. (libsignal reads each account's key from its identity store, so its
+ * listings of one account always share a key.) Refused before any key agreement.
+ */
+function refuseConflictingListings(checked: readonly CheckedRecipient[]): void {
+  const keys = new Map<string, CheckedRecipient['identityKey']>();
+  checked.forEach((r, i) => {
+    const k = String.fromCharCode(...r.id);
+    const first = keys.get(k);
+    if (first === undefined) keys.set(k, r.identityKey);
+    else if (!first.equals(r.identityKey))
+      throw new RangeError(`recipients[${i}] lists a ServiceId again with another identity key`);
+  });
+}
+
+/**
  * The server's split (libsignal's and ours) refuses a SentMessage naming a ServiceId both as a
  * recipient and as excluded, or excluded twice ("recipient redundantly encoded as empty"): refused
  * here, before any key agreement, instead of sealing a message that can never be sent. (A recipient
@@ -119,6 +136,7 @@ export async function sealMultiRecipientMessage(
   const checked = Array.from(recipients, checkRecipient);
   const excludedIds = Array.from(excluded, (s) => serviceIdToFixedWidth(s));
   refuseRedundantExclusions(checked, excludedIds);
+  refuseConflictingListings(checked);
   const count = encodeVarint(checked.length + excludedIds.length);
   let size =
     1 +

@@ -185,3 +185,46 @@ describe('sealMultiRecipient reads its arguments once', () => {
     );
   });
 });
+
+describe('a ServiceId listed twice', () => {
+  // The server joins a ServiceId's listings into one recipient (its devices appended) and hands every
+  // device the first listing's key material: a second listing under another identity key seals for
+  // devices that can never open their copy. libsignal reads each account's key from its identity
+  // store, so its listings of one account always share a key.
+  it('with the same identity key: its devices are joined and each opens the message', async () => {
+    const usmc = contentOfLength(1000);
+    const sent = await sealMultiRecipient(
+      usmc,
+      alice,
+      [
+        { serviceId: BOB, identityKey: bob.publicKey, devices: [{ deviceId: 1, registrationId: 1 }] },
+        { serviceId: BOB, identityKey: bob.publicKey, devices: [{ deviceId: 2, registrationId: 2 }] },
+      ],
+      { provider },
+    );
+    const parsed = SealedSenderMultiRecipientMessage.parse(sent);
+    expect([...parsed.recipients()]).toEqual([[BOB, { deviceIds: [1, 2], registrationIds: [1, 2] }]]);
+    const opened = await unseal(parsed.messageForRecipient(BOB), bob, { provider });
+    expect(opened.serialize()).toEqual(usmc.serialize());
+  });
+
+  it('with another identity key: refused before any key agreement', async () => {
+    const usmc = contentOfLength(1000);
+    const listings: MultiRecipient[] = [
+      { serviceId: BOB, identityKey: bob.publicKey, devices: [{ deviceId: 1, registrationId: 1 }] },
+      { serviceId: CAROL, identityKey: carol.publicKey, devices: [{ deviceId: 1, registrationId: 3 }] },
+      { serviceId: BOB, identityKey: carol.publicKey, devices: [{ deviceId: 2, registrationId: 2 }] },
+    ];
+    let agreements = 0;
+    const counting = overrideProvider(provider, {
+      x25519: (priv: Uint8Array, pub: Uint8Array) => {
+        agreements++;
+        return provider.x25519(priv, pub);
+      },
+    });
+    await expect(sealMultiRecipient(usmc, alice, listings, { provider: counting })).rejects.toThrow(
+      /recipients\[2\].*another identity key/,
+    );
+    expect(agreements).toBe(0);
+  });
+});
