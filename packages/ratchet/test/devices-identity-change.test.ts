@@ -38,6 +38,47 @@ async function bobReinstalled() {
   return { relay, alice, bob, newKey, oldKey };
 }
 
+type SaveIdentityResult = ReturnType<ProtocolStore['saveIdentity']>;
+
+/**
+ * Alice's fan-out over a store whose `saveIdentity` goes through `wrapSave`, after Bob's two devices
+ * (one key) were replaced by two with a new key: `err` is the refusal of the send that found it.
+ */
+async function twoDevicesReinstalled(
+  storeOptions: { onIdentityChange?: (e: IdentityChangeEvent) => void },
+  wrapSave: (save: () => SaveIdentityResult) => SaveIdentityResult,
+) {
+  const relay = new TestRelay();
+  const alice = await createTestParty(ALICE, 1, { store: storeOptions });
+  const store = new Proxy(alice.store, {
+    get(target, prop) {
+      if (prop === 'saveIdentity')
+        return (...args: Parameters<ProtocolStore['saveIdentity']>) =>
+          wrapSave(() => target.saveIdentity(...args));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as ProtocolStore;
+  const fanout = new DeviceFanout(store, {
+    self: alice.address,
+    deviceLists: new InMemoryDeviceListStore(),
+    fetchBundles: (account, ids) => relay.bundles(account, ids),
+  });
+  const deliver = relay.deliverFrom(alice.address);
+  const phone = await relay.addDevice(BOB);
+  const oldKey = (await phone.party.store.getIdentityKeyPair()).publicKey;
+  await relay.addDevice(BOB, await phone.party.store.getIdentityKeyPair());
+  await fanout.send(BOB, text('hi'), deliver); // learns device 2 from the 409
+  relay.unlink(BOB, 1);
+  relay.unlink(BOB, 2);
+  const newPhone = await relay.addDevice(BOB);
+  const newTablet = await relay.addDevice(BOB, await newPhone.party.store.getIdentityKeyPair());
+  const newKey = (await newPhone.party.store.getIdentityKeyPair()).publicKey;
+  const err = (await fanout.send(BOB, text('x'), deliver).catch((e: unknown) => e)) as IdentityChangedError;
+  expect(err).toBeInstanceOf(IdentityChangedError);
+  return { alice, fanout, deliver, oldKey, newKey, newPhone, newTablet, err };
+}
+
 describe('DeviceFanout and an account whose identity key changed', () => {
   it('refuses with IdentityChangedError naming the account and the new key; approveIdentity takes it and the send goes', async () => {
     const { relay, alice, bob, newKey, oldKey } = await bobReinstalled();
@@ -102,100 +143,48 @@ describe('DeviceFanout and an account whose identity key changed', () => {
   });
 
   it('two devices: the change is reported once per device after all is stored, and not at all for a failed approval', async () => {
-    const relay = new TestRelay();
     const events: IdentityChangeEvent[] = [];
-    const alice = await createTestParty(ALICE, 1, { store: { onIdentityChange: (e) => events.push(e) } });
     let failSecondSave = false;
     let saves = 0;
-    const store = new Proxy(alice.store, {
-      get(target, prop) {
-        if (prop === 'saveIdentity')
-          return (...args: Parameters<ProtocolStore['saveIdentity']>) =>
-            failSecondSave && ++saves === 2
-              ? Promise.reject(new Error('disk full'))
-              : target.saveIdentity(...args);
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as ProtocolStore;
-    const fanout = new DeviceFanout(store, {
-      self: alice.address,
-      deviceLists: new InMemoryDeviceListStore(),
-      fetchBundles: (account, ids) => relay.bundles(account, ids),
-    });
-    const deliver = relay.deliverFrom(alice.address);
-    const phone = await relay.addDevice(BOB);
-    const oldKey = (await phone.party.store.getIdentityKeyPair()).publicKey;
-    await relay.addDevice(BOB, await phone.party.store.getIdentityKeyPair());
-    await fanout.send(BOB, text('hi'), deliver); // learns device 2 from the 409
-    relay.unlink(BOB, 1);
-    relay.unlink(BOB, 2);
-    const newPhone = await relay.addDevice(BOB);
-    const newTablet = await relay.addDevice(BOB, await newPhone.party.store.getIdentityKeyPair());
-    const newKey = (await newPhone.party.store.getIdentityKeyPair()).publicKey;
-    const err = (await fanout.send(BOB, text('x'), deliver).catch((e: unknown) => e)) as IdentityChangedError;
-    expect(err).toBeInstanceOf(IdentityChangedError);
-
+    const s = await twoDevicesReinstalled({ onIdentityChange: (e) => events.push(e) }, (save) =>
+      failSecondSave && ++saves === 2 ? Promise.reject(new Error('disk full')) : save(),
+    );
     failSecondSave = true;
-    await expect(fanout.approveIdentity(BOB, err.identityKey)).rejects.toThrow('disk full');
+    await expect(s.fanout.approveIdentity(BOB, s.err.identityKey)).rejects.toThrow('disk full');
     expect(events).toEqual([]);
     for (const id of [1, 2])
-      expect((await alice.store.getIdentity(createAddress(BOB, id)))?.equals(oldKey)).toBe(true);
+      expect((await s.alice.store.getIdentity(createAddress(BOB, id)))?.equals(s.oldKey)).toBe(true);
 
     failSecondSave = false;
-    await fanout.approveIdentity(BOB, err.identityKey);
+    await s.fanout.approveIdentity(BOB, s.err.identityKey);
     expect(
-      events.map((e) => [e.address.deviceId, e.previous.equals(oldKey), e.current.equals(newKey)]),
+      events.map((e) => [e.address.deviceId, e.previous.equals(s.oldKey), e.current.equals(s.newKey)]),
     ).toEqual([
       [1, true, true],
       [2, true, true],
     ]);
-    await fanout.send(BOB, text('new phone, new key'), deliver);
-    expect(await newPhone.read()).toEqual(['new phone, new key']);
-    expect(await newTablet.read()).toEqual(['new phone, new key']);
+    await s.fanout.send(BOB, text('new phone, new key'), s.deliver);
+    expect(await s.newPhone.read()).toEqual(['new phone, new key']);
+    expect(await s.newTablet.read()).toEqual(['new phone, new key']);
   });
 
   it("a failed approval's undo keeps a key another tab stored for a device meanwhile", async () => {
-    const relay = new TestRelay();
-    const alice = await createTestParty(ALICE, 1);
     let interleave: (() => Promise<void>) | undefined;
     let saves = 0;
-    const store = new Proxy(alice.store, {
-      get(target, prop) {
-        if (prop === 'saveIdentity')
-          return async (...args: Parameters<ProtocolStore['saveIdentity']>) => {
-            if (interleave && ++saves === 2) {
-              await interleave(); // another tab, over the same store, between the two saves
-              throw new Error('disk full');
-            }
-            return target.saveIdentity(...args);
-          };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as ProtocolStore;
-    const fanout = new DeviceFanout(store, {
-      self: alice.address,
-      deviceLists: new InMemoryDeviceListStore(),
-      fetchBundles: (account, ids) => relay.bundles(account, ids),
+    const s = await twoDevicesReinstalled({}, async (save) => {
+      if (interleave && ++saves === 2) {
+        await interleave(); // another tab, over the same store, between the two saves
+        throw new Error('disk full');
+      }
+      return save();
     });
-    const deliver = relay.deliverFrom(alice.address);
-    const phone = await relay.addDevice(BOB);
-    await relay.addDevice(BOB, await phone.party.store.getIdentityKeyPair());
-    await fanout.send(BOB, text('hi'), deliver); // learns device 2 from the 409
-    relay.unlink(BOB, 1);
-    relay.unlink(BOB, 2);
-    const newPhone = await relay.addDevice(BOB);
-    await relay.addDevice(BOB, await newPhone.party.store.getIdentityKeyPair());
-    const err = (await fanout.send(BOB, text('x'), deliver).catch((e: unknown) => e)) as IdentityChangedError;
-    expect(err).toBeInstanceOf(IdentityChangedError);
     const otherKey = (await KeyPair.generate(platformProvider)).publicKey;
     interleave = async () => {
-      await alice.store.saveIdentity(bobPhone, otherKey);
+      await s.alice.store.saveIdentity(bobPhone, otherKey);
     };
-    await expect(fanout.approveIdentity(BOB, err.identityKey)).rejects.toThrow('disk full');
+    await expect(s.fanout.approveIdentity(BOB, s.err.identityKey)).rejects.toThrow('disk full');
     // Device 1's key is the other tab's, not put back to the old one by this approval's undo.
-    expect((await alice.store.getIdentity(bobPhone))?.equals(otherKey)).toBe(true);
+    expect((await s.alice.store.getIdentity(bobPhone))?.equals(otherKey)).toBe(true);
   });
 
   it('refuses our own account and what is not a key', async () => {

@@ -29,7 +29,7 @@ import {
 } from './server-certificate.js';
 import { formatUuid } from './service-id.js';
 import { type Timestamp, toMillis } from './time.js';
-import { assertPublicKey, decodeString, readPublicKey, readString, varint32 } from './wire.js';
+import { assertPublicKey, decodeString, readPublicKey, varint32 } from './wire.js';
 
 export interface SenderCertificateFields {
   /**
@@ -161,7 +161,7 @@ export class SenderCertificate extends SignedCertificate {
       switch (h.field) {
         case 1:
           r.expect(h, WireType.LengthDelimited);
-          e164 = readString(r);
+          e164 = r.string(); // a leading U+FEFF kept, as libsignal reads it
           break;
         case 2:
           r.expect(h, WireType.Varint);
@@ -181,7 +181,7 @@ export class SenderCertificate extends SignedCertificate {
           break;
         case 6:
           r.expect(h, WireType.LengthDelimited);
-          uuid = { text: readString(r) };
+          uuid = { text: r.string() };
           break;
         case 7:
           r.expect(h, WireType.LengthDelimited);

@@ -14,25 +14,13 @@ export function varint32(r: ProtoReader): number {
   return Number(r.uint64() & 0xffffffffn);
 }
 
-/**
- * A `string` field as prost reads one: the UTF-8 of exactly its bytes (invalid UTF-8 is a
- * `DecodeError`), a leading U+FEFF kept — dropped as a byte-order mark, a certificate naming
- * "\uFEFF" + an ACI would read as that ACI (another sender, a false self-send) where libsignal reads
- * another string. Core's `fromUtf8` keeps it.
- */
-export function readString(r: ProtoReader): string {
-  return decodeString(r.bytes());
-}
-
 /** The UTF-8 `bytes` as a string, every code point kept (a leading U+FEFF too); else a `DecodeError`. */
 export function decodeString(bytes: Uint8Array): string {
-  let text: string;
   try {
-    text = fromUtf8(bytes);
+    return fromUtf8(bytes);
   } catch {
     throw new DecodeError('protobuf string is not valid UTF-8');
   }
-  return text;
 }
 
 /**
