@@ -70,6 +70,15 @@ export class ProtoReader {
     return v;
   }
 
+  /**
+   * Reads a uint32 field as prost (libsignal's protobuf library) does: any varint up to 64 bits, of
+   * which the low 32 bits are the value (`value as u32`). For wire messages that libsignal also parses,
+   * so the same bytes give the same field; our own records use the strict `uint32()`.
+   */
+  uint32Truncated(): number {
+    return Number(this.uint64() & 0xffff_ffffn);
+  }
+
   /** Reads a 64-bit unsigned varint. */
   uint64(): bigint {
     this.#noPendingGroup();

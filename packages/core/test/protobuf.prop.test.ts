@@ -317,7 +317,10 @@ describe('protobuf codec edge cases', () => {
  * arithmetic): the reader's number-typed varints must take every decision and throw every error as
  * the exact value would.
  */
-function referenceRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'bytes' | 'skip'): unknown {
+function referenceRead(
+  bytes: Uint8Array,
+  op: 'next' | 'uint32' | 'uint32Truncated' | 'bool' | 'bytes' | 'skip',
+): unknown {
   let pos = 0;
   const varint = (): bigint => {
     let v = 0n;
@@ -347,6 +350,8 @@ function referenceRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'byte
       if (v >= 2n ** 32n) throw new DecodeError('protobuf uint32 out of range');
       return Number(v);
     }
+    case 'uint32Truncated':
+      return Number(varint() % 2n ** 32n); // prost: `value as u32`
     case 'bool': {
       const v = varint();
       if (v > 1n) throw new DecodeError('protobuf bool out of range');
@@ -363,13 +368,18 @@ function referenceRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'byte
   }
 }
 
-function readerRead(bytes: Uint8Array, op: 'next' | 'uint32' | 'bool' | 'bytes' | 'skip'): unknown {
+function readerRead(
+  bytes: Uint8Array,
+  op: 'next' | 'uint32' | 'uint32Truncated' | 'bool' | 'bytes' | 'skip',
+): unknown {
   const r = new ProtoReader(bytes);
   switch (op) {
     case 'next':
       return r.next();
     case 'uint32':
       return r.uint32();
+    case 'uint32Truncated':
+      return r.uint32Truncated();
     case 'bool':
       return r.bool();
     case 'bytes':
@@ -414,8 +424,8 @@ describe('ProtoReader number reads against an exact BigInt reference', () => {
       0x20000000n * 8n,
     ),
   );
-  const ops = fc.constantFrom('next', 'uint32', 'bool', 'bytes', 'skip') as fc.Arbitrary<
-    'next' | 'uint32' | 'bool' | 'bytes' | 'skip'
+  const ops = fc.constantFrom('next', 'uint32', 'uint32Truncated', 'bool', 'bytes', 'skip') as fc.Arbitrary<
+    'next' | 'uint32' | 'uint32Truncated' | 'bool' | 'bytes' | 'skip'
   >;
 
   it('same value or same DecodeError for random and varint-heavy bytes', () => {

@@ -139,11 +139,15 @@ describe('rules', () => {
       '1005' + '1a0101', // device id as bytes
       '10ffffffffffffffff7f', // 2^63-1 ms
       '10808080808080808001', // 2^56 ms
-      '1005' + '1880808080' + '10', // device id ≥ 2^32
     ])
       expect(() => DecryptionErrorMessage.deserialize(fromHex(hex)), hex).toThrow(DecodeError);
     const max = DecryptionErrorMessage.deserialize(fromHex('10ffffffffffffff0f'));
     expect(max.timestamp).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('a device id written as a varint wider than 32 bits keeps its low 32 bits, as prost reads it', () => {
+    // 2^32 + 3: libsignal-client reads device id 3 (interop/test/wire-uint32-libsignal.test.ts).
+    expect(DecryptionErrorMessage.deserialize(fromHex('1005' + '1883808080' + '10')).deviceId).toBe(3);
   });
 
   it('PlaintextContent: identifier byte, padding marker, a DecryptionErrorMessage inside, bounded length', () => {

@@ -37,7 +37,8 @@ interface Decoded {
   remote: Uint8Array | undefined;
 }
 
-// A reader with prost's exact acceptance rules (core's ProtoReader refuses groups; prost skips them).
+// A reader with prost's exact acceptance rules: core's ProtoReader refuses a uint32 varint wider than 32
+// bits where prost truncates it, and the version field must decide as libsignal's does.
 // Every length is checked against the input before use: nothing is allocated beyond the input's size.
 
 /** prost's `RECURSION_LIMIT`: nested messages and groups deeper than this are refused. */

@@ -118,7 +118,7 @@ export class DecryptionErrorMessage implements DecryptionErrorMessageFields {
           break;
         case 3:
           r.expect(h, WireType.Varint);
-          deviceId = r.uint32();
+          deviceId = r.uint32Truncated(); // prost's decision: libsignal parses these too
           break;
         default:
           r.skip(h.wireType);
