@@ -4,9 +4,24 @@
  * field values are limited to what session records use: varints below 2^53 and length-delimited bytes.
  *
  * Decoder guarantees (as core's): every length is checked against the input, so nothing is allocated
- * beyond the input size; anything malformed throws `DecodeError`; unknown fields are skipped.
+ * beyond the input size; anything malformed throws `DecodeError`; unknown fields are skipped, groups
+ * (wire types 3/4) included, as prost's `skip_field` (libsignal's decoder) skips them: to the
+ * end-group of the same field number, within prost's recursion limit, and a mismatched, unopened or
+ * unended end-group is a `DecodeError`. A group start reaches callers as wire type 3, which every
+ * value reader refuses (a known field sent as a group is a wire-type mismatch, as in prost).
  */
 import { DecodeError } from '@e2ee-kit/core';
+
+const MAX_FIELD = 0x1fffffff;
+const START_GROUP = 3;
+const END_GROUP = 4;
+/**
+ * prost's `RECURSION_LIMIT`: a top-level message's fields are read with this many levels left, a
+ * nested message's and a group's contents with one fewer, and with none left nothing can be skipped
+ * and no message nested. The same count as core's ProtoReader, here also across nested messages.
+ */
+const RECURSION_LIMIT = 100;
+const TOO_DEEP = 'protobuf nested too deep';
 
 /** One scratch buffer shared by writers (encoding is synchronous, so at most one writer uses it at a time). */
 let scratch: Uint8Array | undefined = new Uint8Array(16384);
@@ -122,15 +137,21 @@ export class FastReader {
   readonly #buf: Uint8Array;
   #pos: number;
   readonly #end: number;
-  /** Field number and wire type of the last `next()`. */
+  /** What is left of prost's recursion limit for this reader's fields. */
+  readonly #levels: number;
+  /** Field number and wire type of the last `next()`: read the value, or `skip()` it, before the next. */
   field = 0;
   wireType = 0;
 
-  /** Reads `buf[start, end)`; views returned by `bytes()` alias `buf`. */
-  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+  /**
+   * Reads `buf[start, end)` as a top-level message (or, with `levels`, one nested that deep); views
+   * returned by `bytes()` alias `buf`.
+   */
+  constructor(buf: Uint8Array, start = 0, end = buf.length, levels = RECURSION_LIMIT) {
     this.#buf = buf;
     this.#pos = start;
     this.#end = end;
+    this.#levels = levels;
   }
 
   /** Advances to the next field; false at the end. */
@@ -139,8 +160,12 @@ export class FastReader {
     const key = this.varint();
     const wt = key % 8;
     const field = Math.floor(key / 8);
-    if (field === 0 || field > 0x1fffffff) throw new DecodeError('invalid protobuf field number');
-    if (wt !== 0 && wt !== 1 && wt !== 2 && wt !== 5) throw new DecodeError('unsupported protobuf wire type');
+    if (field === 0 || field > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
+    if (wt > START_GROUP && wt !== 5) {
+      // prost refuses an end-group with no start for a known field (wire type) and an unknown one alike.
+      if (wt === END_GROUP) throw new DecodeError('protobuf end-group without a start');
+      throw new DecodeError('unsupported protobuf wire type');
+    }
     this.field = field;
     this.wireType = wt;
     return true;
@@ -197,14 +222,26 @@ export class FastReader {
     return { start, end: this.#pos };
   }
 
-  /** A nested message's reader. */
+  /** A nested message's reader, one level deeper (prost's `message::merge`). */
   sub(): FastReader {
     const { start, end } = this.span();
-    return new FastReader(this.#buf, start, end);
+    if (this.#levels === 0) throw new DecodeError(TOO_DEEP);
+    return new FastReader(this.#buf, start, end, this.#levels - 1);
   }
 
+  /** Skips the value of the field `next()` returned (a group up to its end-group). */
   skip(): void {
-    switch (this.wireType) {
+    this.#skipValue(this.wireType, this.field, this.#levels);
+  }
+
+  /**
+   * prost's `skip_field`, `levels` being what is left of its recursion limit: none left refuses any
+   * value, and a group's fields are skipped with one fewer. Each step reads at least one byte and the
+   * recursion is at most `RECURSION_LIMIT` deep, so the work is linear in the input.
+   */
+  #skipValue(wireType: number, field: number, levels: number): void {
+    if (levels === 0) throw new DecodeError(TOO_DEEP);
+    switch (wireType) {
       case 0:
         this.varint();
         return;
@@ -212,10 +249,25 @@ export class FastReader {
         this.#advance(8);
         return;
       case 2:
-        this.span();
+        this.#advance(this.varint());
+        return;
+      case START_GROUP:
+        for (;;) {
+          if (this.#pos >= this.#end) throw new DecodeError('protobuf group truncated');
+          const key = this.varint();
+          const inner = Math.floor(key / 8);
+          if (inner === 0 || inner > MAX_FIELD) throw new DecodeError('invalid protobuf field number');
+          if (key % 8 === END_GROUP) {
+            if (inner !== field) throw new DecodeError('protobuf end-group of another field');
+            return;
+          }
+          this.#skipValue(key % 8, inner, levels - 1);
+        }
+      case 5:
+        this.#advance(4);
         return;
       default:
-        this.#advance(4);
+        throw new DecodeError('unsupported protobuf wire type');
     }
   }
 
