@@ -3,7 +3,7 @@
 // scalar keeps its last occurrence. No libsignal encoder writes such a varint, but any protobuf
 // encoder may, so the same bytes must give the same fields (or the same refusal) on both sides.
 // Each case's expected value is also written down from prost's rules.
-import { DecryptionErrorMessage } from '@e2ee-kit/ratchet';
+import { DecryptionErrorMessage, PreKeySignalMessage, SignalMessage } from '@e2ee-kit/ratchet';
 import { describe, expect, it } from 'vitest';
 import { lib103 as L } from '../src/libsignal.js';
 
@@ -56,5 +56,114 @@ describe('uint32 varints wider than 32 bits: our decisions are libsignal 0.103.0
     const bytes = Uint8Array.from([0x10, 0x01, 0x18, 0x05, 0x18, ...varint((1n << 33n) + 9n)]);
     expect(L.DecryptionErrorMessage.deserialize(bytes).deviceId()).toBe(9);
     expect(DecryptionErrorMessage.deserialize(bytes).deviceId).toBe(9);
+  });
+});
+
+describe('SignalMessage / PreKeySignalMessage: wide and padded varints decided as libsignal 0.103.0 decides them', () => {
+  const ratchetKey = Array.from(L.PrivateKey.generate().getPublicKey().serialize());
+  const mac = new Array<number>(8).fill(0xaa);
+  /** SignalMessage v4 { 1: ratchet key, 2: counter, 3: previous counter, 4: ciphertext } ‖ MAC. */
+  const signalMessage = (counter: number[], key = [0x10], keyLength = [33]) =>
+    Uint8Array.from([
+      0x44,
+      0x0a,
+      ...keyLength,
+      ...ratchetKey,
+      ...key,
+      ...counter,
+      0x18,
+      0x00,
+      0x22,
+      0x10,
+      ...new Array<number>(16).fill(1),
+      ...mac,
+    ]);
+  const counterOf = (b: Uint8Array<ArrayBuffer>) => ({
+    theirs: decide(() => L.SignalMessage.deserialize(b).counter()),
+    ours: decide(() => SignalMessage.deserialize(b).counter),
+  });
+
+  it('a valid hand-made message is accepted by both', () => {
+    expect(counterOf(signalMessage(varint(5n)))).toEqual({ theirs: 5, ours: 5 });
+  });
+
+  it.each(ENCODINGS)('counter %s', (_what, encoded, expected) => {
+    const { theirs, ours } = counterOf(signalMessage(encoded));
+    expect(theirs, 'libsignal').toBe(expected ?? 'refused');
+    expect(ours, 'ours').toBe(expected ?? 'refused');
+  });
+
+  it.each([
+    ['a field key padded to 10 bytes', () => signalMessage(varint(5n), varint(0x10n, 10)), 5],
+    ['a field key padded to 11 bytes', () => signalMessage(varint(5n), varint(0x10n, 11)), undefined],
+    ['a length padded to 10 bytes', () => signalMessage(varint(5n), [0x10], varint(33n, 10)), 5],
+    [
+      'a field key wider than 32 bits',
+      () => signalMessage(varint(5n), varint((1n << 32n) + 0x10n)),
+      undefined,
+    ],
+  ] as Array<[string, () => Uint8Array<ArrayBuffer>, number | undefined]>)('%s', (_what, make, expected) => {
+    const { theirs, ours } = counterOf(make());
+    expect(theirs, 'libsignal').toBe(expected ?? 'refused');
+    expect(ours, 'ours').toBe(expected ?? 'refused');
+  });
+});
+
+describe('PreKeySignalMessage ids written as wide varints', () => {
+  const key = () => Array.from(L.PrivateKey.generate().getPublicKey().serialize());
+  const inner = Array.from(
+    Uint8Array.from([
+      0x44,
+      0x0a,
+      33,
+      ...key(),
+      0x10,
+      0x00,
+      0x18,
+      0x00,
+      0x22,
+      0x10,
+      ...new Array<number>(16).fill(1),
+      ...new Array<number>(8).fill(0xaa),
+    ]),
+  );
+  const kyberCt = new Array<number>(1088).fill(3);
+  /** PreKeySignalMessage v4 with the pre-key id, signed pre-key id and Kyber pre-key id encoded as given. */
+  const prekeyMessage = (id: number[]) =>
+    Uint8Array.from([
+      0x44,
+      0x28,
+      0x05, // registration id 5
+      0x08,
+      ...id, // pre-key id
+      0x30,
+      ...id, // signed pre-key id
+      0x12,
+      33,
+      ...key(), // base key
+      0x1a,
+      33,
+      ...key(), // identity key
+      0x22,
+      ...varint(BigInt(inner.length)),
+      ...inner,
+      0x38,
+      ...id, // Kyber pre-key id
+      0x42,
+      ...varint(BigInt(kyberCt.length)),
+      ...kyberCt,
+    ]);
+  it.each(ENCODINGS)('ids %s', (_what, encoded, expected) => {
+    const bytes = prekeyMessage(encoded);
+    const theirs = decide(() => {
+      const m = L.PreKeySignalMessage.deserialize(bytes);
+      return [m.preKeyId(), m.signedPreKeyId()];
+    });
+    const ours = decide(() => {
+      const m = PreKeySignalMessage.deserialize(bytes);
+      return [m.preKeyId, m.signedPreKeyId];
+    });
+    expect(theirs, 'libsignal').toEqual(expected === undefined ? 'refused' : [expected, expected]);
+    expect(ours, 'ours').toEqual(expected === undefined ? 'refused' : [expected, expected]);
   });
 });

@@ -171,27 +171,53 @@ export class FastReader {
     return true;
   }
 
-  /** A varint below 2^53 (larger ones are refused). */
+  /**
+   * A varint as prost reads one (up to ten bytes, the tenth at most 1: a u64), as a number: exact below
+   * 2^53, and above that a float no smaller than 2^53 (IEEE addition never rounds below its largest
+   * term), so every range check decides as on the exact value. `uint32()` takes the exact low 32 bits
+   * of a wide one from `#low32`.
+   */
   varint(): number {
     const b = this.#buf;
     let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 8; i++) {
+    // One to four bytes (below 2^28): every key, length and counter a real encoder writes.
+    for (let shift = 0; shift < 28; shift += 7) {
       if (this.#pos >= this.#end) throw new DecodeError('protobuf varint truncated');
       const byte = b[this.#pos++] as number;
-      v += (byte & 0x7f) * mul;
-      if ((byte & 0x80) === 0) return v;
-      mul *= 0x80;
+      v |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return v;
     }
-    throw new DecodeError('protobuf varint too large');
+    return this.#wideVarint(v);
   }
 
-  /** A varint field that must be a uint32 (wire type checked). */
+  /** Bytes five to ten of a varint whose first four gave `low28`. */
+  #wideVarint(low28: number): number {
+    const b = this.#buf;
+    let v = low28;
+    let mul = 0x1000_0000;
+    for (let i = 4; i < 10; i++) {
+      if (this.#pos >= this.#end) throw new DecodeError('protobuf varint truncated');
+      const byte = b[this.#pos++] as number;
+      if (i === 9 && byte > 1) throw new DecodeError('protobuf varint overflows 64 bits');
+      if (i === 4) this.#low32 = (low28 | ((byte & 0x0f) << 28)) >>> 0;
+      v += (byte & 0x7f) * mul;
+      mul *= 0x80;
+      if (byte < 0x80) return v;
+    }
+    throw new DecodeError('protobuf varint too long'); // unreachable: the tenth byte is < 0x80
+  }
+
+  /** Low 32 bits of the last varint of five or more bytes. */
+  #low32 = 0;
+
+  /**
+   * A uint32 field (wire type checked) as prost reads it: the low 32 bits of the varint
+   * (`value as u32`), so a wide encoding gives the value libsignal reads.
+   */
   uint32(): number {
     if (this.wireType !== 0) throw new DecodeError(`protobuf field ${this.field} has the wrong wire type`);
     const v = this.varint();
-    if (v > 0xffff_ffff) throw new DecodeError('protobuf uint32 out of range');
-    return v;
+    return v <= 0xffff_ffff ? v : this.#low32;
   }
 
   /** A varint field of any size below 2^53. */
