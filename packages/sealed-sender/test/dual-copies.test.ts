@@ -54,7 +54,7 @@ describe("sealed-sender takes the other copy's keys", () => {
   it('certificates: created with, and checked against, the other copy’s keys', async () => {
     const { a, b, trustRoot, server, serverCertificate, senderCertificate } = await setup();
     // The signatures verify under the signers' keys with copy a's own xeddsaVerify.
-    const verify = (key: InstanceType<Core['PublicKey']>, message: Uint8Array, sig: Uint8Array) =>
+    const verify = (key: Parameters<Core['xeddsaVerify']>[0], message: Uint8Array, sig: Uint8Array) =>
       a.core.xeddsaVerify(key, message, sig, a.core.nobleProvider);
     expect(
       await verify(trustRoot.publicKey, serverCertificate.certificateBytes(), serverCertificate.signature()),
