@@ -137,10 +137,11 @@ export class PrivateKey {
     try {
       wiped = (value as { wiped?: unknown }).wiped;
     } catch {
-      throw new DecodeError('a PrivateKey of another copy could not be read');
+      wiped = undefined;
     }
     // A wiped key serializes as zeros, which clamp to a valid scalar: refuse it as this copy does.
-    if (wiped !== false) throw new InvalidKeyError('private key has been wiped');
+    if (wiped === true) throw new InvalidKeyError('private key has been wiped');
+    if (wiped !== false) throw new DecodeError('a PrivateKey of another copy could not be read');
     return readForeignKey(value, 'PrivateKey', PrivateKey.deserialize, true);
   }
 
@@ -315,17 +316,23 @@ export class IdentityKeyPair extends KeyPair {
     const r = new ProtoReader(bytes);
     let pub: Uint8Array | undefined;
     let priv: Uint8Array | undefined;
-    for (let h = r.next(); h; h = r.next()) {
-      if (h.field === 1) {
-        r.expect(h, WireType.LengthDelimited);
-        pub = r.bytes();
-      } else if (h.field === 2) {
-        r.expect(h, WireType.LengthDelimited);
-        priv = r.bytes();
-      } else r.skip(h.wireType);
+    try {
+      for (let h = r.next(); h; h = r.next()) {
+        if (h.field === 1) {
+          r.expect(h, WireType.LengthDelimited);
+          pub = r.bytes();
+        } else if (h.field === 2) {
+          r.expect(h, WireType.LengthDelimited);
+          priv?.fill(0);
+          priv = r.bytes();
+        } else r.skip(h.wireType);
+      }
+      if (!pub || !priv) throw new DecodeError('identity key pair is missing a field');
+      return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
+    } finally {
+      // The reader's copy of the private key: the key object holds its own (clamped) copy.
+      priv?.fill(0);
     }
-    if (!pub || !priv) throw new DecodeError('identity key pair is missing a field');
-    return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
   }
 }
 

@@ -240,7 +240,7 @@ describe('a branded object that is not a key: the refusal bad bytes get, nothing
     expect(handedPair).toEqual(new Uint8Array(handedPair.length));
   });
 
-  it('a PrivateKey that says it is wiped, or whose wiped getter throws: refused before any read', async () => {
+  it('a PrivateKey that says it is wiped, has no wiped flag, or whose wiped getter throws: refused before any read', async () => {
     const b = await load();
     let reads = 0;
     const serialize = () => {
@@ -258,6 +258,9 @@ describe('a branded object that is not a key: the refusal bad bytes get, nothing
     const e = await caught(() => b.PrivateKey.from(getter));
     expect(b.E2eeError.is(e, 'DECODE')).toBe(true);
     expect(String(e)).not.toContain(SECRET);
+    // No `wiped` at all (not a PrivateKey of any copy): refused as unreadable, not as wiped.
+    const none = await caught(() => b.PrivateKey.from(forged('PrivateKey', serialize)));
+    expect(b.E2eeError.is(none, 'DECODE')).toBe(true);
     expect(reads).toBe(0);
   });
 
