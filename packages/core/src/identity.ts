@@ -119,8 +119,8 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
   readonly #mutex = new KeyedMutex();
 
   constructor(options: KeyValueIdentityKeyStoreOptions) {
-    if (!(options?.identityKeyPair instanceof IdentityKeyPair))
-      throw new TypeError('identityKeyPair must be an IdentityKeyPair');
+    // Another copy's pair (an app that loads two copies of this package) is kept as this copy's.
+    const pair = IdentityKeyPair.from(options?.identityKeyPair, 'identityKeyPair');
     validateRegistrationId(options.registrationId);
     if (!options.backend || typeof options.backend.get !== 'function')
       throw new TypeError('backend must implement get/set/delete');
@@ -128,7 +128,7 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     if (policy !== 'tofu' && policy !== 'blockOnChange' && typeof policy !== 'function') {
       throw new TypeError("policy must be 'tofu', 'blockOnChange' or a function");
     }
-    this.#pair = options.identityKeyPair;
+    this.#pair = pair;
     this.#regId = options.registrationId;
     this.#backend = options.backend;
     this.#policy = policy;
@@ -150,11 +150,11 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
 
   async saveIdentity(
     address: Address,
-    identityKey: PublicKey,
+    key: PublicKey,
     options?: SaveIdentityOptions,
   ): Promise<IdentityChange> {
     validateAddress(address);
-    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const identityKey = PublicKey.from(key, 'identityKey');
     const id = addressToString(address);
     const change = await this.#mutex.run(id, async (): Promise<IdentityChange> => {
       const cas = this.#backend.compareAndSet?.bind(this.#backend);
@@ -225,11 +225,10 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
   async restoreIdentityEntry(address: Address, entry: IdentityEntry, saved?: PublicKey): Promise<void> {
     validateAddress(address);
     if (!isStoredEntry(entry)) throw new TypeError('entry must come from getIdentityEntry');
-    if (saved !== undefined && !(saved instanceof PublicKey))
-      throw new TypeError('saved must be a PublicKey');
+    const savedKey = saved === undefined ? undefined : PublicKey.from(saved, 'saved');
     const id = addressToString(address);
     await this.#mutex.run(id, async () => {
-      const written = saved?.serialize();
+      const written = savedKey?.serialize();
       // The save found this key already stored (`unchanged`): it wrote nothing, there is nothing to undo.
       if (written && entry.identity && constantTimeEqual(entry.identity, written)) return;
       if (!(await this.#putBack(`identity:${id}`, written, entry.identity, !written))) return;
@@ -272,9 +271,9 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
     this.#onChange?.(event);
   }
 
-  async isTrustedIdentity(address: Address, identityKey: PublicKey, direction: Direction): Promise<boolean> {
+  async isTrustedIdentity(address: Address, key: PublicKey, direction: Direction): Promise<boolean> {
     validateAddress(address);
-    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const identityKey = PublicKey.from(key, 'identityKey');
     if (direction !== 'sending' && direction !== 'receiving')
       throw new TypeError("direction must be 'sending' or 'receiving'");
     const id = addressToString(address);
@@ -305,9 +304,9 @@ export class KeyValueIdentityKeyStore implements IdentityKeyStore {
   }
 
   /** Under `blockOnChange`: the user has verified `identityKey` for `address` (e.g. by safety number). */
-  async approve(address: Address, identityKey: PublicKey): Promise<void> {
+  async approve(address: Address, key: PublicKey): Promise<void> {
     validateAddress(address);
-    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const identityKey = PublicKey.from(key, 'identityKey');
     const id = addressToString(address);
     await this.#mutex.run(id, () => this.#backend.set(`approved:${id}`, identityKey.serialize()));
   }

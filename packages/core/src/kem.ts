@@ -13,6 +13,7 @@ import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { assertBytes, concatBytes, constantTimeEqual, copyBytes } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
+import { brandKeyClass, hasKeyBrand, keyBrand, readForeignKey } from './key-brand.js';
 import type { CryptoProvider } from './provider/types.js';
 import { SecretBytes } from './redact.js';
 
@@ -27,6 +28,9 @@ export const KEM_SHARED_SECRET_LENGTH = 32;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Module-private token: the constructors are private in TypeScript and refuse JavaScript callers too. */
 const INTERNAL = Symbol('internal');
+// One brand per class (see key-brand.ts): a key of another copy of this package is recognised by it.
+const KEM_PUBLIC_KEY = keyBrand('KemPublicKey');
+const KEM_SECRET_KEY = keyBrand('KemSecretKey');
 
 function parseTyped(
   bytes: Uint8Array,
@@ -54,6 +58,17 @@ export class KemPublicKey {
     this.#key = key;
   }
 
+  /**
+   * `value` as this copy's `KemPublicKey`: `value` itself when it is one; a `KemPublicKey` of another
+   * copy of this package (an app that loads two) re-read from its `serialize()`, validated as
+   * `deserialize` validates bytes (`DecodeError` if that is not a key); anything else a `TypeError`.
+   */
+  static from(value: unknown, name = 'key'): KemPublicKey {
+    if (value instanceof KemPublicKey) return value;
+    if (!hasKeyBrand(value, KEM_PUBLIC_KEY)) throw new TypeError(`${name} must be a KemPublicKey`);
+    return readForeignKey(value, 'KemPublicKey', KemPublicKey.deserialize, false);
+  }
+
   static deserialize(bytes: Uint8Array): KemPublicKey {
     const { type, body } = parseTyped(bytes, KEM_PUBLIC_KEY_LENGTH, 'KEM public key');
     return new KemPublicKey(INTERNAL, type, body);
@@ -75,10 +90,8 @@ export class KemPublicKey {
   }
 
   equals(other: KemPublicKey): boolean {
-    if (!(other instanceof KemPublicKey)) throw new TypeError('other must be a KemPublicKey');
-    return (
-      other instanceof KemPublicKey && other.type === this.type && constantTimeEqual(this.#key, other.#key)
-    );
+    const key = KemPublicKey.from(other, 'other');
+    return key.type === this.type && constantTimeEqual(this.#key, key.#key);
   }
 
   toString(): string {
@@ -100,6 +113,18 @@ export class KemSecretKey {
     if (token !== INTERNAL) throw new TypeError('use the static deserialize or generateKemKeyPair');
     this.type = type;
     this.#key = key;
+  }
+
+  /**
+   * `value` as this copy's `KemSecretKey`: `value` itself when it is one; a `KemSecretKey` of another
+   * copy of this package re-read from its `serialize()` (the temporary bytes overwritten once read;
+   * never printed), `DecodeError` if that is not a key; anything else a `TypeError`. The key returned
+   * for another copy's is a copy: a caller that keeps it wipes it itself.
+   */
+  static from(value: unknown, name = 'key'): KemSecretKey {
+    if (value instanceof KemSecretKey) return value;
+    if (!hasKeyBrand(value, KEM_SECRET_KEY)) throw new TypeError(`${name} must be a KemSecretKey`);
+    return readForeignKey(value, 'KemSecretKey', KemSecretKey.deserialize, true);
   }
 
   static deserialize(bytes: Uint8Array): KemSecretKey {
@@ -130,6 +155,9 @@ export class KemSecretKey {
   }
 }
 
+brandKeyClass(KemPublicKey, KEM_PUBLIC_KEY);
+brandKeyClass(KemSecretKey, KEM_SECRET_KEY);
+
 export interface KemKeyPair {
   readonly publicKey: KemPublicKey;
   readonly secretKey: KemSecretKey;
@@ -159,11 +187,11 @@ export interface KemEncapsulation {
 
 /** Encapsulates to `publicKey`. `random` (32 bytes) is drawn from the provider unless given. */
 export function kemEncapsulate(
-  publicKey: KemPublicKey,
+  key: KemPublicKey,
   provider: CryptoProvider,
   random?: Uint8Array,
 ): KemEncapsulation {
-  if (!(publicKey instanceof KemPublicKey)) throw new TypeError('publicKey must be a KemPublicKey');
+  const publicKey = KemPublicKey.from(key, 'publicKey');
   const r = random ?? provider.randomBytes(32);
   assertBytes(r, 'random', 32);
   let enc: { cipherText: Uint8Array; sharedSecret: Uint8Array };
@@ -178,18 +206,23 @@ export function kemEncapsulate(
 }
 
 /** Decapsulates a typed ciphertext. A ciphertext of the wrong type or length is a `DecodeError`. */
-export function kemDecapsulate(ciphertext: Uint8Array, secretKey: KemSecretKey): Uint8Array {
-  if (!(secretKey instanceof KemSecretKey)) throw new TypeError('secretKey must be a KemSecretKey');
-  const { type, body } = parseTyped(ciphertext, KEM_CIPHERTEXT_LENGTH, 'KEM ciphertext');
-  if (type !== secretKey.type)
-    throw new DecodeError('KEM ciphertext type does not match the key', { code: ErrorCode.InvalidKey });
-  let k: Uint8Array;
+export function kemDecapsulate(ciphertext: Uint8Array, key: KemSecretKey): Uint8Array {
+  const secretKey = KemSecretKey.from(key, 'secretKey');
   try {
-    k = ml_kem1024.decapsulate(body, secretKey.rawView);
-  } catch {
-    throw new InvalidKeyError('KEM secret key is invalid');
+    const { type, body } = parseTyped(ciphertext, KEM_CIPHERTEXT_LENGTH, 'KEM ciphertext');
+    if (type !== secretKey.type)
+      throw new DecodeError('KEM ciphertext type does not match the key', { code: ErrorCode.InvalidKey });
+    let k: Uint8Array;
+    try {
+      k = ml_kem1024.decapsulate(body, secretKey.rawView);
+    } catch {
+      throw new InvalidKeyError('KEM secret key is invalid');
+    }
+    return type === KemType.Kyber1024 ? kyberFinalize(k, body) : k;
+  } finally {
+    // Another copy's key was read into a temporary of ours: nothing keeps it, so it is wiped now.
+    if (secretKey !== key) secretKey.wipe();
   }
-  return type === KemType.Kyber1024 ? kyberFinalize(k, body) : k;
 }
 
 function kyberFinalize(kBar: Uint8Array, ct: Uint8Array): Uint8Array {

@@ -6,6 +6,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { assertBytes, constantTimeEqual, copyBytes, toHex } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
+import { brandKeyClass, hasKeyBrand, keyBrand, readForeignKey } from './key-brand.js';
 import { ProtoReader, ProtoWriter, WireType } from './protobuf.js';
 import type { CryptoProvider } from './provider/types.js';
 import { SecretBytes } from './redact.js';
@@ -19,6 +20,13 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const INTERNAL = Symbol('internal');
 const P = 2n ** 255n - 19n;
 const LOW_255_BITS = (1n << 255n) - 1n;
+// One brand per class (see key-brand.ts): a key of another copy of this package is recognised by it.
+const PUBLIC_KEY = keyBrand('PublicKey');
+const PRIVATE_KEY = keyBrand('PrivateKey');
+const KEY_PAIR = keyBrand('KeyPair');
+const IDENTITY_KEY_PAIR = keyBrand('IdentityKeyPair');
+/** A serialized identity key pair is 69 bytes; a longer one from another copy is refused unread. */
+const MAX_IDENTITY_KEY_PAIR_LENGTH = 256;
 
 export class PublicKey {
   readonly #u: Uint8Array;
@@ -26,6 +34,18 @@ export class PublicKey {
   private constructor(token: typeof INTERNAL, u: Uint8Array) {
     if (token !== INTERNAL) throw new TypeError('use PublicKey.deserialize or PublicKey.fromRaw');
     this.#u = u;
+  }
+
+  /**
+   * `value` as this copy's `PublicKey`: `value` itself when it is one; a `PublicKey` of another copy
+   * of this package (an app that loads two) re-read from its `serialize()`, validated as
+   * `deserialize` validates bytes (`DecodeError` if that is not a key); anything else a `TypeError`.
+   * Every function here that takes a `PublicKey` goes through it.
+   */
+  static from(value: unknown, name = 'key'): PublicKey {
+    if (value instanceof PublicKey) return value;
+    if (!hasKeyBrand(value, PUBLIC_KEY)) throw new TypeError(`${name} must be a PublicKey`);
+    return readForeignKey(value, 'PublicKey', PublicKey.deserialize, false);
   }
 
   /** From the 32-byte Montgomery u-coordinate. */
@@ -62,8 +82,7 @@ export class PublicKey {
   }
 
   equals(other: PublicKey): boolean {
-    if (!(other instanceof PublicKey)) throw new TypeError('other must be a PublicKey');
-    return constantTimeEqual(this.#u, other.#u);
+    return constantTimeEqual(this.#u, PublicKey.from(other, 'other').#u);
   }
 
   /**
@@ -104,6 +123,28 @@ export class PrivateKey {
     this.#k = k;
   }
 
+  /**
+   * `value` as this copy's `PrivateKey`: `value` itself when it is one; a `PrivateKey` of another copy
+   * of this package re-read from its `serialize()` (the temporary bytes overwritten once read; never
+   * printed), `InvalidKeyError` if that key was wiped, `DecodeError` if what it gives is not 32 bytes;
+   * anything else a `TypeError`. The key returned for another copy's is a copy: wiping one does not
+   * wipe the other, so a caller that keeps it wipes it itself (`KeyPair` keeps it; see the README).
+   */
+  static from(value: unknown, name = 'key'): PrivateKey {
+    if (value instanceof PrivateKey) return value;
+    if (!hasKeyBrand(value, PRIVATE_KEY)) throw new TypeError(`${name} must be a PrivateKey`);
+    let wiped: unknown;
+    try {
+      wiped = (value as { wiped?: unknown }).wiped;
+    } catch {
+      wiped = undefined;
+    }
+    // A wiped key serializes as zeros, which clamp to a valid scalar: refuse it as this copy does.
+    if (wiped === true) throw new InvalidKeyError('private key has been wiped');
+    if (wiped !== false) throw new DecodeError('a PrivateKey of another copy could not be read');
+    return readForeignKey(value, 'PrivateKey', PrivateKey.deserialize, true);
+  }
+
   /** Imports 32 bytes and clamps them, as libsignal does on every deserialize. */
   static deserialize(bytes: Uint8Array): PrivateKey {
     assertBytes(bytes, 'private key');
@@ -139,9 +180,9 @@ export class PrivateKey {
 
   /** X25519 with libsignal's rule: an all-zero shared secret is refused. */
   async agree(their: PublicKey, provider: CryptoProvider): Promise<Uint8Array> {
-    if (!(their instanceof PublicKey)) throw new TypeError('their key must be a PublicKey');
+    const key = PublicKey.from(their, 'their key');
     this.#assertLive();
-    const out = await provider.x25519(this.#k, their.rawView);
+    const out = await provider.x25519(this.#k, key.rawView);
     let acc = 0;
     for (let i = 0; i < out.length; i++) acc |= out[i] as number;
     if (acc === 0)
@@ -179,12 +220,35 @@ function clamp(k: Uint8Array): Uint8Array {
 }
 
 export class KeyPair {
-  constructor(
-    readonly publicKey: PublicKey,
-    readonly privateKey: PrivateKey,
-  ) {
-    if (!(publicKey instanceof PublicKey)) throw new TypeError('publicKey must be a PublicKey');
-    if (!(privateKey instanceof PrivateKey)) throw new TypeError('privateKey must be a PrivateKey');
+  readonly publicKey: PublicKey;
+  readonly privateKey: PrivateKey;
+
+  /** Keys of another copy of this package are taken as this copy's (`PublicKey.from`, `PrivateKey.from`). */
+  constructor(publicKey: PublicKey, privateKey: PrivateKey) {
+    this.publicKey = PublicKey.from(publicKey, 'publicKey');
+    this.privateKey = PrivateKey.from(privateKey, 'privateKey');
+  }
+
+  /**
+   * `value` as this copy's `KeyPair`: `value` itself when it is one; a key pair of another copy of
+   * this package rebuilt from its two keys (an `IdentityKeyPair` as `IdentityKeyPair.from` does);
+   * anything else a `TypeError`.
+   */
+  static from(value: unknown, name = 'keyPair'): KeyPair {
+    if (value instanceof KeyPair) return value;
+    if (hasKeyBrand(value, IDENTITY_KEY_PAIR)) return IdentityKeyPair.from(value, name);
+    if (!hasKeyBrand(value, KEY_PAIR)) throw new TypeError(`${name} must be a KeyPair`);
+    let keys: { publicKey: unknown; privateKey: unknown };
+    try {
+      const { publicKey, privateKey } = value as { publicKey: unknown; privateKey: unknown };
+      keys = { publicKey, privateKey };
+    } catch {
+      throw new DecodeError('a KeyPair of another copy could not be read');
+    }
+    // Not branded keys: the pair is not what it says it is, refused as a bad key is.
+    if (!hasKeyBrand(keys.publicKey, PUBLIC_KEY) || !hasKeyBrand(keys.privateKey, PRIVATE_KEY))
+      throw new DecodeError('a KeyPair of another copy could not be read');
+    return new KeyPair(keys.publicKey as PublicKey, keys.privateKey as PrivateKey);
   }
 
   /**
@@ -224,6 +288,18 @@ export class KeyPair {
 
 /** libsignal's `IdentityKeyPair`: protobuf `{ 1: public (33 B), 2: private (32 B) }`. */
 export class IdentityKeyPair extends KeyPair {
+  /**
+   * `value` as this copy's `IdentityKeyPair`: `value` itself when it is one; an identity key pair of
+   * another copy of this package re-read from its `serialize()` as `deserialize` reads bytes (the
+   * temporary bytes, which hold the private key, overwritten once read); anything else a `TypeError`.
+   * As with `PrivateKey.from`, the pair returned for another copy's holds a copy of its private key.
+   */
+  static override from(value: unknown, name = 'identityKeyPair'): IdentityKeyPair {
+    if (value instanceof IdentityKeyPair) return value;
+    if (!hasKeyBrand(value, IDENTITY_KEY_PAIR)) throw new TypeError(`${name} must be an IdentityKeyPair`);
+    return readForeignKey(value, 'IdentityKeyPair', readIdentityKeyPair, true);
+  }
+
   static override async generate(provider: CryptoProvider): Promise<IdentityKeyPair> {
     const kp = await KeyPair.generate(provider);
     return new IdentityKeyPair(kp.publicKey, kp.privateKey);
@@ -240,18 +316,34 @@ export class IdentityKeyPair extends KeyPair {
     const r = new ProtoReader(bytes);
     let pub: Uint8Array | undefined;
     let priv: Uint8Array | undefined;
-    for (let h = r.next(); h; h = r.next()) {
-      if (h.field === 1) {
-        r.expect(h, WireType.LengthDelimited);
-        pub = r.bytes();
-      } else if (h.field === 2) {
-        r.expect(h, WireType.LengthDelimited);
-        priv = r.bytes();
-      } else r.skip(h.wireType);
+    try {
+      for (let h = r.next(); h; h = r.next()) {
+        if (h.field === 1) {
+          r.expect(h, WireType.LengthDelimited);
+          pub = r.bytes();
+        } else if (h.field === 2) {
+          r.expect(h, WireType.LengthDelimited);
+          priv?.fill(0);
+          priv = r.bytes();
+        } else r.skip(h.wireType);
+      }
+      if (!pub || !priv) throw new DecodeError('identity key pair is missing a field');
+      return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
+    } finally {
+      // The reader's copy of the private key: the key object holds its own (clamped) copy.
+      priv?.fill(0);
     }
-    if (!pub || !priv) throw new DecodeError('identity key pair is missing a field');
-    return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
   }
+}
+
+brandKeyClass(PublicKey, PUBLIC_KEY);
+brandKeyClass(PrivateKey, PRIVATE_KEY);
+brandKeyClass(KeyPair, KEY_PAIR);
+brandKeyClass(IdentityKeyPair, IDENTITY_KEY_PAIR);
+
+function readIdentityKeyPair(bytes: Uint8Array): IdentityKeyPair {
+  if (bytes.length > MAX_IDENTITY_KEY_PAIR_LENGTH) throw new DecodeError('identity key pair is too long');
+  return IdentityKeyPair.deserialize(bytes);
 }
 
 /**

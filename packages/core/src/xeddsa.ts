@@ -40,12 +40,26 @@ function edwardsPublicKey(privateKey: PrivateKey, a: bigint): Uint8Array {
  * (tests pass it to reproduce a signature).
  */
 export function xeddsaSign(
-  privateKey: PrivateKey,
+  key: PrivateKey,
   message: Uint8Array,
   provider: CryptoProvider,
   random?: Uint8Array,
 ): Uint8Array {
-  if (!(privateKey instanceof PrivateKey)) throw new TypeError('privateKey must be a PrivateKey');
+  const privateKey = PrivateKey.from(key, 'privateKey');
+  try {
+    return sign(privateKey, message, provider, random);
+  } finally {
+    // Another copy's key was read into a temporary of ours: nothing keeps it, so it is wiped now.
+    if (privateKey !== key) privateKey.wipe();
+  }
+}
+
+function sign(
+  privateKey: PrivateKey,
+  message: Uint8Array,
+  provider: CryptoProvider,
+  random: Uint8Array | undefined,
+): Uint8Array {
   if (privateKey.wiped) throw new InvalidKeyError('private key has been wiped');
   assertBytes(message, 'message');
   const z = random ?? provider.randomBytes(64);
@@ -97,12 +111,12 @@ function edwardsBytes(u: Uint8Array, sign: number): Uint8Array | undefined {
  * (possibly native) verifier is used; otherwise the same equation with `s mod L`.
  */
 export async function xeddsaVerify(
-  publicKey: PublicKey,
+  key: PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
   provider: CryptoProvider,
 ): Promise<boolean> {
-  if (!(publicKey instanceof PublicKey)) throw new TypeError('publicKey must be a PublicKey');
+  const publicKey = PublicKey.from(key, 'publicKey');
   assertBytes(message, 'message');
   assertBytes(signature, 'signature');
   if (signature.length !== SIGNATURE_LENGTH) return false;

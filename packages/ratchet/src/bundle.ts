@@ -15,10 +15,14 @@ import {
   validateRegistrationId,
   WireType,
 } from '@e2ee-kit/core';
+import { brandClass, classBrand, fromOtherCopy } from './other-copy.js';
 import { RecordTag, unwrapRecord, wrapRecord } from './records/container.js';
 import { checkPreKeyId } from './records/ids.js';
 
 const FORMAT_VERSION = 1;
+const BUNDLE = classBrand('PreKeyBundle');
+/** A serialized bundle is under 2 kB (the Kyber key is 1569 bytes); another copy's longer one is refused. */
+const MAX_BUNDLE_LENGTH = 4096;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /**
@@ -123,12 +127,9 @@ export class PreKeyBundle {
     if (k[0]) {
       checkPreKeyId(parts.kyberPreKeyId, 'kyberPreKeyId');
       const pk = parts.kyberPreKey;
-      let publicKey: KemPublicKey;
-      if (pk instanceof KemPublicKey) publicKey = pk;
-      else {
-        assertBytes(pk, 'kyberPreKey');
-        publicKey = KemPublicKey.deserialize(pk);
-      }
+      // A key object of either copy of core (`KemPublicKey.from`), or its bytes.
+      const publicKey =
+        pk instanceof Uint8Array ? KemPublicKey.deserialize(pk) : KemPublicKey.from(pk, 'kyberPreKey');
       kyberPreKey = Object.freeze({
         id: parts.kyberPreKeyId,
         publicKey,
@@ -253,10 +254,21 @@ export class PreKeyBundle {
   }
 }
 
+/** A key object of either copy of core (`PublicKey.from`), or its bytes. */
 function ecKey(v: unknown, name: string): PublicKey {
-  if (v instanceof PublicKey) return v;
-  assertBytes(v, name);
-  return PublicKey.deserialize(v);
+  return v instanceof Uint8Array ? PublicKey.deserialize(v) : PublicKey.from(v, name);
+}
+
+brandClass(PreKeyBundle, BUNDLE);
+
+/**
+ * `value` as this copy's `PreKeyBundle`: itself, or another copy's bundle (an app that loads two
+ * copies of this package) read through its `serialize()` (`DecodeError` if that is not a bundle).
+ */
+export function ownPreKeyBundle(value: unknown, refusal: string): PreKeyBundle {
+  const own = fromOtherCopy(value, PreKeyBundle, BUNDLE, 'PreKeyBundle', MAX_BUNDLE_LENGTH);
+  if (own === undefined) throw new TypeError(refusal);
+  return own;
 }
 
 function signature(v: unknown, name: string): Uint8Array {

@@ -13,7 +13,7 @@ import {
   VerificationError,
   xeddsaVerify,
 } from '@e2ee-kit/core';
-import { PreKeyBundle } from './bundle.js';
+import { ownPreKeyBundle, type PreKeyBundle } from './bundle.js';
 import { SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import { isSelfSession, type ProtocolContext } from './context.js';
 import { PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
@@ -28,10 +28,11 @@ import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } 
 
 export async function initiateSession(
   ctx: ProtocolContext,
-  bundle: PreKeyBundle,
+  given: PreKeyBundle,
   protocol: 'pqxdh' | 'x3dh',
 ): Promise<void> {
-  if (!(bundle instanceof PreKeyBundle)) throw new TypeError('bundle must be a PreKeyBundle');
+  // Another copy's bundle (an app that loads two copies of this package) is read as this copy's.
+  const bundle = ownPreKeyBundle(given, 'bundle must be a PreKeyBundle');
   const { provider, store } = ctx;
   const theirIdentity = bundle.identityKey;
   await checkTrusted(ctx, theirIdentity, 'sending');

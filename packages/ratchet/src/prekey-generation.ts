@@ -37,14 +37,25 @@ export async function generatePreKeys(
 }
 
 /** The checks and defaults both signed generators share. */
-function signedKeyInputs(identityKeyPair: IdentityKeyPair, id: number, options: GenerateOptions) {
-  if (!(identityKeyPair instanceof IdentityKeyPair))
-    throw new TypeError('identityKeyPair must be an IdentityKeyPair');
+function signedKeyInputs(id: number, options: GenerateOptions) {
   checkPreKeyId(id, 'id');
   const provider = resolveRatchetProvider(options.provider);
   const timestamp = options.timestamp ?? Date.now();
   checkTimestamp(timestamp);
   return { provider, timestamp };
+}
+
+/**
+ * Runs `f` with `identityKeyPair` as this copy's pair (`IdentityKeyPair.from`: another copy's, in an
+ * app that loads two copies of core, is read into a temporary of ours, wiped once `f` is done).
+ */
+async function withSigner<T>(identityKeyPair: IdentityKeyPair, f: (pair: IdentityKeyPair) => Promise<T>) {
+  const pair = IdentityKeyPair.from(identityKeyPair, 'identityKeyPair');
+  try {
+    return await f(pair);
+  } finally {
+    if (pair !== identityKeyPair) pair.privateKey.wipe();
+  }
 }
 
 /** A signed pre-key: fresh EC key pair, XEdDSA signature by `identityKeyPair` over its 33 bytes. */
@@ -53,10 +64,12 @@ export async function generateSignedPreKey(
   id: number,
   options: GenerateOptions = {},
 ): Promise<SignedPreKeyRecord> {
-  const { provider, timestamp } = signedKeyInputs(identityKeyPair, id, options);
-  const kp = await KeyPair.generate(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new SignedPreKeyRecord(id, timestamp, kp, sig);
+  return withSigner(identityKeyPair, async (pair) => {
+    const { provider, timestamp } = signedKeyInputs(id, options);
+    const kp = await KeyPair.generate(provider);
+    const sig = xeddsaSign(pair.privateKey, kp.publicKey.serialize(), provider);
+    return new SignedPreKeyRecord(id, timestamp, kp, sig);
+  });
 }
 
 /** A Kyber-1024 pre-key (type 0x08), signed over its 1569-byte serialization. */
@@ -65,8 +78,10 @@ export async function generateKyberPreKey(
   id: number,
   options: GenerateOptions & { lastResort?: boolean } = {},
 ): Promise<KyberPreKeyRecord> {
-  const { provider, timestamp } = signedKeyInputs(identityKeyPair, id, options);
-  const kp = generateKemKeyPair(provider);
-  const sig = xeddsaSign(identityKeyPair.privateKey, kp.publicKey.serialize(), provider);
-  return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
+  return withSigner(identityKeyPair, async (pair) => {
+    const { provider, timestamp } = signedKeyInputs(id, options);
+    const kp = generateKemKeyPair(provider);
+    const sig = xeddsaSign(pair.privateKey, kp.publicKey.serialize(), provider);
+    return new KyberPreKeyRecord(id, timestamp, kp, sig, options.lastResort ?? false);
+  });
 }

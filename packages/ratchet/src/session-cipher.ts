@@ -258,9 +258,9 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
    */
   archive(options: ArchiveOptions = {}): Promise<boolean> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    const { ifRatchetKey } = options;
-    if (ifRatchetKey !== undefined && !(ifRatchetKey instanceof PublicKey))
-      throw new TypeError('ifRatchetKey must be a PublicKey');
+    // A key of either copy of core (an app that loads two copies): `PublicKey.from`.
+    const ifRatchetKey =
+      options.ifRatchetKey === undefined ? undefined : PublicKey.from(options.ifRatchetKey, 'ifRatchetKey');
     return this.#locked(() =>
       this.#inTransaction(async (store) => {
         const record = await storeCall('getSession', () => store.getSession(this.remoteAddress));

@@ -37,7 +37,7 @@ import {
   serviceIdToFixedWidth,
 } from './service-id.js';
 import { deriveV2Keys, recipientKeyMaterial, sharedPart } from './v2.js';
-import { assertPublicKey, checkInputLength, checkSealedLength } from './wire.js';
+import { checkInputLength, checkSealedLength, ownPublicKey } from './wire.js';
 
 const KEY_MATERIAL_LENGTH = V2_MESSAGE_KEY_LENGTH + V2_AUTH_TAG_LENGTH;
 
@@ -67,8 +67,8 @@ interface CheckedRecipient {
 function checkRecipient(r: MultiRecipient, i: number): CheckedRecipient {
   if (r === null || typeof r !== 'object') throw new TypeError(`recipients[${i}] must be an object`);
   const id = serviceIdToFixedWidth(r.serviceId);
-  const { identityKey, devices } = r;
-  assertPublicKey(identityKey, `recipients[${i}].identityKey`);
+  const { devices } = r;
+  const identityKey = ownPublicKey(r.identityKey, `recipients[${i}].identityKey`);
   if (!Array.isArray(devices) || devices.length === 0)
     throw new RangeError(`recipients[${i}].devices must list at least one device`);
   const deviceIds: number[] = [];

@@ -18,10 +18,20 @@ import type { ProviderOption } from './server-certificate.js';
 import { type Timestamp, toMillis } from './time.js';
 import { openV1Envelope, sealV1Envelope } from './v1.js';
 import { openV2Envelope, sealV2Envelope } from './v2.js';
-import { assertPublicKey, checkInputLength, checkSealedLength } from './wire.js';
+import { checkInputLength, checkSealedLength, ownPublicKey } from './wire.js';
 
-function assertKeyPair(value: unknown, name: string): asserts value is KeyPair {
-  if (!(value instanceof KeyPair)) throw new TypeError(`${name} must be a KeyPair (e.g. an IdentityKeyPair)`);
+/**
+ * Runs `f` with `value` as a `KeyPair` of the core copy this package uses (`KeyPair.from`, e.g. an
+ * `IdentityKeyPair`): another copy's pair, in an app that loads two copies of core, is read into a
+ * temporary of ours, whose private key is wiped once `f` is done.
+ */
+async function withKeyPair<T>(value: unknown, name: string, f: (pair: KeyPair) => Promise<T>): Promise<T> {
+  const pair = KeyPair.from(value, name);
+  try {
+    return await f(pair);
+  } finally {
+    if (pair !== value) pair.privateKey.wipe();
+  }
 }
 
 function assertContent(value: unknown): asserts value is UnidentifiedSenderMessageContent {
@@ -44,13 +54,9 @@ async function sealOne(
   options: ProviderOption,
 ): Promise<Uint8Array> {
   assertContent(content);
-  assertKeyPair(senderIdentity, 'senderIdentity');
-  assertPublicKey(recipientIdentityKey, 'recipientIdentityKey');
-  const sealed = await envelope(
-    content,
-    senderIdentity,
-    recipientIdentityKey,
-    resolveProvider(options.provider),
+  const recipient = ownPublicKey(recipientIdentityKey, 'recipientIdentityKey');
+  const sealed = await withKeyPair(senderIdentity, 'senderIdentity', (sender) =>
+    envelope(content, sender, recipient, resolveProvider(options.provider)),
   );
   checkSealedLength(sealed.length); // a USMC near the limit does not fit once sealed
   return sealed;
@@ -95,13 +101,14 @@ export async function sealMultiRecipient(
   options: MultiRecipientOptions = {},
 ): Promise<Uint8Array> {
   assertContent(content);
-  assertKeyPair(senderIdentity, 'senderIdentity');
-  return sealMultiRecipientMessage(
-    content,
-    senderIdentity,
-    recipients,
-    options.excluded ?? [],
-    resolveProvider(options.provider),
+  return withKeyPair(senderIdentity, 'senderIdentity', (sender) =>
+    sealMultiRecipientMessage(
+      content,
+      sender,
+      recipients,
+      options.excluded ?? [],
+      resolveProvider(options.provider),
+    ),
   );
 }
 
@@ -116,15 +123,16 @@ export async function unseal(
   options: ProviderOption = {},
 ): Promise<UnidentifiedSenderMessageContent> {
   assertBytes(message, 'message');
-  assertKeyPair(recipientIdentity, 'recipientIdentity');
-  const provider = resolveProvider(options.provider);
-  checkInputLength(message, 'sealed message');
-  if (message.length === 0) throw new DecodeError('invalid sealed sender message: Message was empty');
-  const bytes = new Uint8Array(message); // a plain copy: never read the caller's memory twice
-  const major = (bytes[0] as number) >> 4;
-  if (major === 0 || major === 1) return openV1Envelope(bytes, recipientIdentity, provider);
-  if (major === 2) return openV2Envelope(bytes, recipientIdentity, provider);
-  throw new SealedSenderVersionError(major);
+  return withKeyPair(recipientIdentity, 'recipientIdentity', async (recipient) => {
+    const provider = resolveProvider(options.provider);
+    checkInputLength(message, 'sealed message');
+    if (message.length === 0) throw new DecodeError('invalid sealed sender message: Message was empty');
+    const bytes = new Uint8Array(message); // a plain copy: never read the caller's memory twice
+    const major = (bytes[0] as number) >> 4;
+    if (major === 0 || major === 1) return openV1Envelope(bytes, recipient, provider);
+    if (major === 2) return openV2Envelope(bytes, recipient, provider);
+    throw new SealedSenderVersionError(major);
+  });
 }
 
 /** The receiving device, for the self-send check. */

@@ -29,7 +29,7 @@ import {
 } from './server-certificate.js';
 import { formatUuid } from './service-id.js';
 import { type Timestamp, toMillis } from './time.js';
-import { assertPublicKey, decodeString, readPublicKey, varint32 } from './wire.js';
+import { decodeString, ownPublicKey, readPublicKey, varint32 } from './wire.js';
 
 export interface SenderCertificateFields {
   /**
@@ -109,43 +109,48 @@ export class SenderCertificate extends SignedCertificate {
   /** For the server: issues a certificate signed with `signerKey` (libsignal's `SenderCertificate.new`). */
   static create(fields: SenderCertificateFields, options: ProviderOption = {}): SenderCertificate {
     if (fields === null || typeof fields !== 'object') throw new TypeError('fields must be an object');
-    const { senderUuid, senderE164, deviceId, identityKey, signer, signerKey } = fields;
+    const { senderUuid, senderE164, deviceId, signer, signerKey } = fields;
     if (typeof senderUuid !== 'string') throw new TypeError('senderUuid must be a string');
     if (senderE164 !== undefined && typeof senderE164 !== 'string')
       throw new TypeError('senderE164 must be a string or undefined');
     if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID)
       throw new RangeError(`deviceId must be 1..${MAX_DEVICE_ID}`);
-    assertPublicKey(identityKey, 'identityKey');
+    const identityKey = ownPublicKey(fields.identityKey, 'identityKey');
     if (!(signer instanceof ServerCertificate)) throw new TypeError('signer must be a ServerCertificate');
-    if (!(signerKey instanceof PrivateKey)) throw new TypeError('signerKey must be a PrivateKey');
-    const expires = toMillis(fields.expires, 'expires');
-    const provider = resolveProvider(options.provider);
-    // Encoded once: the certificate reports the strings its signed bytes carry (UTF-8 holds no lone
-    // surrogate, U+FFFD stands there, as in libsignal's SenderCertificate.new), what any parser reads.
-    const uuidBytes = utf8(senderUuid);
-    const e164Bytes = senderE164 === undefined ? undefined : utf8(senderE164);
-    const w = new ProtoWriter();
-    if (e164Bytes !== undefined) w.bytes(1, e164Bytes);
-    const certificate = w
-      .uint32(2, deviceId)
-      .fixed64(3, expires)
-      .bytes(4, identityKey.serialize())
-      .bytes(5, signer.serialize())
-      .bytes(6, uuidBytes)
-      .finish();
-    const signature = xeddsaSign(signerKey, certificate, provider);
-    return new SenderCertificate(INTERNAL, {
-      senderUuid: decodeString(uuidBytes),
-      senderE164: e164Bytes === undefined ? undefined : decodeString(e164Bytes),
-      deviceId,
-      identityKey,
-      expires,
-      signer,
-      signerId: undefined,
-      serialized: writeSignedWrapper(certificate, signature),
-      certificate,
-      signature,
-    });
+    const key = PrivateKey.from(signerKey, 'signerKey');
+    try {
+      const expires = toMillis(fields.expires, 'expires');
+      const provider = resolveProvider(options.provider);
+      // Encoded once: the certificate reports the strings its signed bytes carry (UTF-8 holds no lone
+      // surrogate, U+FFFD stands there, as in libsignal's SenderCertificate.new), what any parser reads.
+      const uuidBytes = utf8(senderUuid);
+      const e164Bytes = senderE164 === undefined ? undefined : utf8(senderE164);
+      const w = new ProtoWriter();
+      if (e164Bytes !== undefined) w.bytes(1, e164Bytes);
+      const certificate = w
+        .uint32(2, deviceId)
+        .fixed64(3, expires)
+        .bytes(4, identityKey.serialize())
+        .bytes(5, signer.serialize())
+        .bytes(6, uuidBytes)
+        .finish();
+      const signature = xeddsaSign(key, certificate, provider);
+      return new SenderCertificate(INTERNAL, {
+        senderUuid: decodeString(uuidBytes),
+        senderE164: e164Bytes === undefined ? undefined : decodeString(e164Bytes),
+        deviceId,
+        identityKey,
+        expires,
+        signer,
+        signerId: undefined,
+        serialized: writeSignedWrapper(certificate, signature),
+        certificate,
+        signature,
+      });
+    } finally {
+      // Another copy's key (an app that loads two copies of core) was read into a temporary of ours.
+      if (key !== signerKey) key.wipe();
+    }
   }
 
   /** Parses libsignal's serialization (a copy is kept); malformed bytes are a `DecodeError`. */
@@ -266,9 +271,8 @@ redact(SenderCertificate.prototype, 'SenderCertificate');
  * caller's array changed meanwhile must not change which roots are tried. (Module-internal export.)
  */
 export function trustRootList(trustRoots: PublicKey | readonly PublicKey[]): readonly PublicKey[] {
-  const roots: PublicKey[] = Array.isArray(trustRoots) ? Array.from(trustRoots) : [trustRoots as PublicKey];
-  for (const root of roots) assertPublicKey(root, 'trust root');
-  return roots;
+  const given: unknown[] = Array.isArray(trustRoots) ? Array.from(trustRoots) : [trustRoots];
+  return given.map((root) => ownPublicKey(root, 'trust root'));
 }
 
 /** libsignal's revoked ids and `extra`, checked (`TypeError` / `RangeError`). (Module-internal export.) */

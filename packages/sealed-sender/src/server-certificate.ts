@@ -17,7 +17,7 @@ import {
   xeddsaVerify,
 } from '@e2ee-kit/core';
 import { redact } from './redact.js';
-import { assertPublicKey, checkInputLength, readPublicKey, varint32 } from './wire.js';
+import { checkInputLength, ownPublicKey, readPublicKey, varint32 } from './wire.js';
 
 export interface ProviderOption {
   /** Crypto provider (default: core's `defaultProvider`). */
@@ -116,17 +116,24 @@ export class ServerCertificate extends SignedCertificate {
   /** For the server operator: certifies `key` under `keyId`, signed with the trust root's private key. */
   static create(
     keyId: number,
-    key: PublicKey,
+    certified: PublicKey,
     trustRoot: PrivateKey,
     options: ProviderOption = {},
   ): ServerCertificate {
     if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff)
       throw new RangeError('keyId must be a uint32');
-    assertPublicKey(key, 'key');
-    if (!(trustRoot instanceof PrivateKey)) throw new TypeError('trustRoot must be a PrivateKey');
-    const provider = resolveProvider(options.provider);
-    const certificate = new ProtoWriter().uint32(1, keyId).bytes(2, key.serialize()).finish();
-    const signature = xeddsaSign(trustRoot, certificate, provider);
+    const key = ownPublicKey(certified, 'key');
+    const signer = PrivateKey.from(trustRoot, 'trustRoot');
+    let signature: Uint8Array;
+    let certificate: Uint8Array;
+    try {
+      const provider = resolveProvider(options.provider);
+      certificate = new ProtoWriter().uint32(1, keyId).bytes(2, key.serialize()).finish();
+      signature = xeddsaSign(signer, certificate, provider);
+    } finally {
+      // Another copy's key (an app that loads two copies of core) was read into a temporary of ours.
+      if (signer !== trustRoot) signer.wipe();
+    }
     const serialized = writeSignedWrapper(certificate, signature);
     return new ServerCertificate(INTERNAL, { keyId, key, serialized, certificate, signature });
   }
@@ -153,8 +160,7 @@ export class ServerCertificate extends SignedCertificate {
 
   /** Whether `trustRoot` signed this certificate (the signature only; see `SenderCertificate.check`). */
   async isSignedBy(trustRoot: PublicKey, options: ProviderOption = {}): Promise<boolean> {
-    assertPublicKey(trustRoot, 'trustRoot');
-    return this.verifySignature(trustRoot, resolveProvider(options.provider));
+    return this.verifySignature(ownPublicKey(trustRoot, 'trustRoot'), resolveProvider(options.provider));
   }
 }
 redact(ServerCertificate.prototype, 'ServerCertificate');

@@ -49,7 +49,10 @@ export function checkSealedLength(length: number): void {
     throw new RangeError(`the sealed message would be larger than ${MAX_SEALED_MESSAGE_LENGTH} bytes`);
 }
 
-/** `value` must be a `PublicKey` (a `TypeError` otherwise). */
-export function assertPublicKey(value: unknown, name: string): asserts value is PublicKey {
-  if (!(value instanceof PublicKey)) throw new TypeError(`${name} must be a PublicKey`);
+/**
+ * `value` as a `PublicKey` of the core copy this package uses (`PublicKey.from`: another copy's key, in
+ * an app that loads two copies of core, is read as this copy's; anything else a `TypeError`).
+ */
+export function ownPublicKey(value: unknown, name: string): PublicKey {
+  return PublicKey.from(value, name);
 }

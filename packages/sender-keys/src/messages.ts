@@ -177,20 +177,21 @@ export class SenderKeyDistributionMessage extends WireMessage {
   }): SenderKeyDistributionMessage {
     const version = fields.messageVersion ?? SENDER_KEY_MESSAGE_VERSION;
     assertBytes(fields.chainKey, 'chainKey', CHAIN_KEY_LENGTH);
-    if (!(fields.signingKey instanceof PublicKey)) throw new TypeError('signingKey must be a PublicKey');
+    // A key of either copy of core (an app that loads two copies): `PublicKey.from`.
+    const signingKey = PublicKey.from(fields.signingKey, 'signingKey');
     const uuid = distributionIdToBytes(fields.distributionId);
     const body = new ProtoWriter()
       .bytes(1, uuid)
       .uint32(2, fields.chainId)
       .uint32(3, fields.iteration)
       .bytes(4, fields.chainKey)
-      .bytes(5, fields.signingKey.serialize())
+      .bytes(5, signingKey.serialize())
       .finish();
     const serialized = new Uint8Array(1 + body.length);
     serialized[0] = versionByte(version);
     serialized.set(body, 1);
     const h = header(version, { uuid, chainId: fields.chainId, iteration: fields.iteration });
-    return new SenderKeyDistributionMessage(h, copyBytes(fields.chainKey), fields.signingKey, serialized);
+    return new SenderKeyDistributionMessage(h, copyBytes(fields.chainKey), signingKey, serialized);
   }
 
   static deserialize(bytes: Uint8Array): SenderKeyDistributionMessage {

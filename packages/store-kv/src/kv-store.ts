@@ -135,28 +135,35 @@ async function create(
       throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
     }
   const given = options.identity;
-  const pair = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
+  const supplied = given?.identityKeyPair ?? (await IdentityKeyPair.generate(provider));
   const registrationId = given?.registrationId ?? generateRegistrationId((n) => provider.randomBytes(n));
-  if (!(pair instanceof IdentityKeyPair))
-    throw new TypeError('identity.identityKeyPair must be an IdentityKeyPair');
-  validateRegistrationId(registrationId);
-  const reg = new Uint8Array(4);
-  new DataView(reg.buffer).setUint32(0, registrationId);
-  const rows = await io.encode([
-    { table: 'meta', key: 'key_check', value: KEY_CHECK },
-    { table: 'meta', key: 'identity_key_pair', value: pair.serialize() },
-    { table: 'meta', key: 'registration_id', value: reg },
-  ]);
-  const format = encodeFormat({ version: STORE_FORMAT_VERSION, sealed: codec.sealed });
+  // Another copy's pair (an app that loads two copies of core) is read as this copy's, which the
+  // store keeps; on every way out that does not keep it, our copy is wiped.
+  const pair = IdentityKeyPair.from(supplied, 'identity.identityKeyPair');
+  let kept = false;
   try {
-    await backend.commit([...rows, { table: 'meta', key: FORMAT_ROW, value: format, ifAbsent: true }]);
-  } catch (cause) {
-    const winner = await backend.get('meta', FORMAT_ROW);
-    if (winner === undefined)
-      throw cause instanceof StoreError ? cause : new StoreError('could not create the store', { cause });
-    return load(io, codec, winner);
+    validateRegistrationId(registrationId);
+    const reg = new Uint8Array(4);
+    new DataView(reg.buffer).setUint32(0, registrationId);
+    const rows = await io.encode([
+      { table: 'meta', key: 'key_check', value: KEY_CHECK },
+      { table: 'meta', key: 'identity_key_pair', value: pair.serialize() },
+      { table: 'meta', key: 'registration_id', value: reg },
+    ]);
+    const format = encodeFormat({ version: STORE_FORMAT_VERSION, sealed: codec.sealed });
+    try {
+      await backend.commit([...rows, { table: 'meta', key: FORMAT_ROW, value: format, ifAbsent: true }]);
+    } catch (cause) {
+      const winner = await backend.get('meta', FORMAT_ROW);
+      if (winner === undefined)
+        throw cause instanceof StoreError ? cause : new StoreError('could not create the store', { cause });
+      return load(io, codec, winner);
+    }
+    kept = true;
+    return { pair, registrationId };
+  } finally {
+    if (!kept && pair !== supplied) pair.privateKey.wipe();
   }
-  return { pair, registrationId };
 }
 
 /** Opens an existing database: its format, its key check, then its identity. */

@@ -301,10 +301,10 @@ export class DeviceFanout {
    * next `send` starts sessions from fresh bundles under it. A bundle with any other key is still
    * refused. All or nothing: if a store call fails, what was written is put back.
    */
-  async approveIdentity(account: string, identityKey: PublicKey): Promise<void> {
+  async approveIdentity(account: string, key: PublicKey): Promise<void> {
     checkAccount(account);
     if (this.#isSelf(account)) throw new TypeError('our own identity key is not approved here');
-    if (!(identityKey instanceof PublicKey)) throw new TypeError('identityKey must be a PublicKey');
+    const identityKey = PublicKey.from(key, 'identityKey'); // a key of either copy of core
     const ids = (await this.#stored(account)) ?? [PRIMARY_DEVICE_ID];
     await replaceIdentity(
       this.#store,

@@ -27,14 +27,10 @@ function prefixOf(options: LinkUriOptions): string {
 }
 
 /** The QR code's text. `address` is the provisioning address the relay gave the new device. */
-export function formatLinkDeviceUri(
-  address: string,
-  publicKey: PublicKey,
-  options: LinkUriOptions = {},
-): string {
+export function formatLinkDeviceUri(address: string, key: PublicKey, options: LinkUriOptions = {}): string {
   if (typeof address !== 'string' || address.length === 0)
     throw new TypeError('address must be a non-empty string');
-  if (!(publicKey instanceof PublicKey)) throw new TypeError('publicKey must be a PublicKey');
+  const publicKey = PublicKey.from(key, 'publicKey'); // a key of either copy of core
   // Padded, as Signal writes it (33 bytes → 44 characters ending in one '=').
   const b64 = toBase64(publicKey.serialize());
   const q = new URLSearchParams({ uuid: address, pub_key: b64.padEnd(Math.ceil(b64.length / 4) * 4, '=') });

@@ -145,16 +145,12 @@ export class ProvisionMessage {
   /** Validates and copies `fields` (byte fields are copied, never kept as the caller's views). */
   static from(fields: ProvisionMessageFields): ProvisionMessage {
     if (fields === null || typeof fields !== 'object') throw new TypeError('fields must be an object');
-    if (!(fields.aciIdentityKeyPair instanceof IdentityKeyPair))
-      throw new TypeError('aciIdentityKeyPair must be an IdentityKeyPair');
     if (typeof fields.aci !== 'string' || fields.aci.length === 0)
       throw new TypeError('aci must be a non-empty string');
     for (const k of ['aci', 'pni', 'number', 'provisioningCode', 'userAgent', 'accountEntropyPool'] as const)
       checkString(fields[k], k);
     if ((fields.pni === undefined) !== (fields.pniIdentityKeyPair === undefined))
       throw new TypeError('pni and pniIdentityKeyPair go together');
-    if (fields.pniIdentityKeyPair !== undefined && !(fields.pniIdentityKeyPair instanceof IdentityKeyPair))
-      throw new TypeError('pniIdentityKeyPair must be an IdentityKeyPair');
     if (fields.readReceipts !== undefined && typeof fields.readReceipts !== 'boolean')
       throw new TypeError('readReceipts must be a boolean');
     const v = fields.provisioningVersion ?? PROVISIONING_VERSION_CURRENT;
@@ -165,12 +161,28 @@ export class ProvisionMessage {
       assertBytes(b, name, len);
       return copyBytes(b); // not `slice()`: for a pooled Node Buffer that is a view of the caller's memory
     };
+    const profileKey = copy(fields.profileKey, 'profileKey');
+    const mediaRootBackupKey = copy(fields.mediaRootBackupKey, 'mediaRootBackupKey', 32);
+    const ephemeralBackupKey = copy(fields.ephemeralBackupKey, 'ephemeralBackupKey', 32);
+    // Last, after every other check: pairs of another copy of core (an app that loads two) are read
+    // into pairs of this copy's, which the message keeps; no refusal may follow and drop them unwiped.
+    const aciIdentityKeyPair = IdentityKeyPair.from(fields.aciIdentityKeyPair, 'aciIdentityKeyPair');
+    let pniIdentityKeyPair: IdentityKeyPair | undefined;
+    try {
+      if (fields.pniIdentityKeyPair !== undefined)
+        pniIdentityKeyPair = IdentityKeyPair.from(fields.pniIdentityKeyPair, 'pniIdentityKeyPair');
+    } catch (err) {
+      if (aciIdentityKeyPair !== fields.aciIdentityKeyPair) aciIdentityKeyPair.privateKey.wipe();
+      throw err;
+    }
     return new ProvisionMessage({
       ...fields,
+      aciIdentityKeyPair,
+      pniIdentityKeyPair,
       provisioningVersion: v,
-      profileKey: copy(fields.profileKey, 'profileKey'),
-      mediaRootBackupKey: copy(fields.mediaRootBackupKey, 'mediaRootBackupKey', 32),
-      ephemeralBackupKey: copy(fields.ephemeralBackupKey, 'ephemeralBackupKey', 32),
+      profileKey,
+      mediaRootBackupKey,
+      ephemeralBackupKey,
     });
   }
 

@@ -46,11 +46,12 @@ async function keys(
  * showed `theirPublicKey`.
  */
 export async function encryptProvisionMessage(
-  theirPublicKey: PublicKey,
+  theirKey: PublicKey,
   message: ProvisionMessage,
   options: { provider?: CryptoProvider } = {},
 ): Promise<Uint8Array> {
-  if (!(theirPublicKey instanceof PublicKey)) throw new TypeError('theirPublicKey must be a PublicKey');
+  // A key of either copy of core (an app that loads two copies): `PublicKey.from`.
+  const theirPublicKey = PublicKey.from(theirKey, 'theirPublicKey');
   if (!(message instanceof ProvisionMessage)) throw new TypeError('message must be a ProvisionMessage');
   const provider = resolveRatchetProvider(options.provider);
   const ephemeral = await KeyPair.generate(provider);

@@ -11,9 +11,11 @@
  * and a timestamp must be a safe JavaScript integer (below 2^53 ms, the year 287396).
  */
 import { assertBytes, DecodeError, ProtoReader, ProtoWriter, PublicKey, WireType } from '@e2ee-kit/core';
+import { brandClass, classBrand, fromOtherCopy } from '../other-copy.js';
 import { PreKeySignalMessage, SignalMessage } from '../wire.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const BRAND = classBrand('DecryptionErrorMessage');
 
 /**
  * libsignal's `CiphertextMessageType` numbers of the message that failed (they travel outside the
@@ -169,6 +171,24 @@ export class DecryptionErrorMessage implements DecryptionErrorMessageFields {
   [INSPECT](): string {
     return this.toString();
   }
+}
+
+brandClass(DecryptionErrorMessage, BRAND);
+
+/**
+ * `value` as this copy's `DecryptionErrorMessage`: itself, or another copy's (an app that loads two
+ * copies of this package) read through its `serialize()` (`DecodeError` if that is not one).
+ */
+export function ownDecryptionErrorMessage(value: unknown, refusal: string): DecryptionErrorMessage {
+  const own = fromOtherCopy(
+    value,
+    DecryptionErrorMessage,
+    BRAND,
+    'DecryptionErrorMessage',
+    MAX_DECRYPTION_ERROR_MESSAGE_LENGTH,
+  );
+  if (own === undefined) throw new TypeError(refusal);
+  return own;
 }
 
 /** libsignal's `PlaintextContent::PADDING_BOUNDARY_BYTE`: ends the content (no padding follows). */

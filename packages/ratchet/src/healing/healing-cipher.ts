@@ -16,7 +16,7 @@
  * anyway, and a removed record lets a PreKey message or a fresh bundle start a new session.
  */
 import { type Address, copyBytes, E2eeError, validateAddress } from '@e2ee-kit/core';
-import { PreKeyBundle } from '../bundle.js';
+import { ownPreKeyBundle, type PreKeyBundle } from '../bundle.js';
 import {
   type DecryptedMessage,
   type DecryptOptions,
@@ -335,8 +335,11 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
       usable = false;
     }
     if (usable) return false;
-    const bundle = await this.#fetchBundle(peer);
-    if (!(bundle instanceof PreKeyBundle)) throw new TypeError('fetchBundle must resolve to a PreKeyBundle');
+    // Another copy's bundle (an app that loads two copies of this package) is read as this copy's.
+    const bundle = ownPreKeyBundle(
+      await this.#fetchBundle(peer),
+      'fetchBundle must resolve to a PreKeyBundle',
+    );
     // A bundle of another device (the relay's mistake, or its routing one device's mail to another)
     // would build this address's session on that device's keys.
     if (bundle.deviceId !== peer.deviceId)

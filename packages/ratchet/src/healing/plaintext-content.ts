@@ -9,6 +9,7 @@ import { assertBytes, DecodeError, ProtoWriter } from '@e2ee-kit/core';
 import {
   DecryptionErrorMessage,
   MAX_DECRYPTION_ERROR_MESSAGE_LENGTH,
+  ownDecryptionErrorMessage,
   PADDING_BOUNDARY_BYTE,
 } from './decryption-error-message.js';
 
@@ -32,9 +33,9 @@ export class PlaintextContent {
   }
 
   /** libsignal's `PlaintextContent.from(DecryptionErrorMessage)`. */
-  static from(message: DecryptionErrorMessage): PlaintextContent {
-    if (!(message instanceof DecryptionErrorMessage))
-      throw new TypeError('message must be a DecryptionErrorMessage');
+  static from(given: DecryptionErrorMessage): PlaintextContent {
+    // Another copy's (an app that loads two copies of this package) is read as this copy's.
+    const message = ownDecryptionErrorMessage(given, 'message must be a DecryptionErrorMessage');
     const content = new ProtoWriter().bytes(CONTENT_DECRYPTION_ERROR_MESSAGE, message.serialize()).finish();
     const out = new Uint8Array(content.length + 2);
     out[0] = PLAINTEXT_CONTENT_IDENTIFIER_BYTE;

@@ -12,7 +12,11 @@
 import { constantTimeEqual, E2eeError, ErrorCode, PublicKey } from '@e2ee-kit/core';
 import { RatchetErrorCode } from '../errors.js';
 import type { SessionRecord } from '../records/session-record.js';
-import { DecryptionErrorMessage, FailedMessageType } from './decryption-error-message.js';
+import {
+  DecryptionErrorMessage,
+  FailedMessageType,
+  ownDecryptionErrorMessage,
+} from './decryption-error-message.js';
 import { PlaintextContent } from './plaintext-content.js';
 import type { RetryDecision, RetryDenial } from './retry-policy.js';
 
@@ -109,9 +113,9 @@ const NOTHING = { archiveSession: false, action: 'none', reshareSenderKey: false
 /** Sender: what to do about a retry receipt (Signal-Desktop's `onRetryRequest`, Android's `handleRetryReceipt`). */
 export function planRetryResponse(input: RetryResponseInput): RetryResponsePlan {
   if (input === null || typeof input !== 'object') throw new TypeError('input must be an object');
-  const { request, decision } = input;
-  if (!(request instanceof DecryptionErrorMessage))
-    throw new TypeError('request must be a DecryptionErrorMessage');
+  const { decision } = input;
+  // Another copy's (an app that loads two copies of this package) is read as this copy's.
+  const request = ownDecryptionErrorMessage(input.request, 'request must be a DecryptionErrorMessage');
   if (request.deviceId !== input.localDeviceId) return { ...NOTHING, reason: 'other-device' };
   if (!decision.allowed) return { ...NOTHING, reason: decision.reason };
   const action = (archived: boolean) =>

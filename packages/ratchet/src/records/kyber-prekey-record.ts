@@ -34,14 +34,14 @@ export class KyberPreKeyRecord {
   constructor(id: number, timestamp: number, keyPair: KemKeyPair, signature: Uint8Array, lastResort = false) {
     checkPreKeyId(id, 'Kyber pre-key id');
     checkTimestamp(timestamp);
-    if (!(keyPair?.publicKey instanceof KemPublicKey) || !(keyPair.secretKey instanceof KemSecretKey)) {
-      throw new TypeError('keyPair must be a KemKeyPair');
-    }
+    if (keyPair === null || typeof keyPair !== 'object') throw new TypeError('keyPair must be a KemKeyPair');
     assertBytes(signature, 'signature', SIGNATURE_LENGTH);
     if (typeof lastResort !== 'boolean') throw new TypeError('lastResort must be a boolean');
+    // Keys of another copy of core (an app that loads two) are read as this copy's; checked last, so
+    // that no refusal after it leaves our copy of another copy's secret key behind unwiped.
+    this.keyPair = ownKemKeyPair(keyPair);
     this.id = id;
     this.timestamp = timestamp;
-    this.keyPair = keyPair;
     this.lastResort = lastResort;
     this.#signature = copyBytes(signature);
   }
@@ -86,3 +86,18 @@ export class KyberPreKeyRecord {
   }
 }
 brandRecord(KyberPreKeyRecord, 'KyberPreKeyRecord');
+
+/**
+ * `keyPair` itself when both keys are this copy of core's; else the pair with another copy's keys read
+ * as this copy's (`KemPublicKey.from`, `KemSecretKey.from`): the public key first, so that no refusal
+ * comes after our copy of the secret key is made.
+ */
+function ownKemKeyPair(keyPair: KemKeyPair): KemKeyPair {
+  const { publicKey, secretKey } = keyPair;
+  if (publicKey instanceof KemPublicKey && secretKey instanceof KemSecretKey) return keyPair;
+  const ownPublic = KemPublicKey.from(publicKey, 'keyPair.publicKey');
+  return Object.freeze({
+    publicKey: ownPublic,
+    secretKey: KemSecretKey.from(secretKey, 'keyPair.secretKey'),
+  });
+}

@@ -23,9 +23,8 @@ export class PreKeyRecord {
 
   constructor(id: number, keyPair: KeyPair) {
     checkPreKeyId(id, 'pre-key id');
-    if (!(keyPair instanceof KeyPair)) throw new TypeError('keyPair must be a KeyPair');
     this.id = id;
-    this.keyPair = keyPair;
+    this.keyPair = KeyPair.from(keyPair, 'keyPair'); // another copy of core's: read as this copy's
   }
 
   get publicKey(): PublicKey {

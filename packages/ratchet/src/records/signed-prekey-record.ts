@@ -27,11 +27,10 @@ export class SignedPreKeyRecord {
   constructor(id: number, timestamp: number, keyPair: KeyPair, signature: Uint8Array) {
     checkPreKeyId(id, 'signed pre-key id');
     checkTimestamp(timestamp);
-    if (!(keyPair instanceof KeyPair)) throw new TypeError('keyPair must be a KeyPair');
     assertBytes(signature, 'signature', SIGNATURE_LENGTH);
     this.id = id;
     this.timestamp = timestamp;
-    this.keyPair = keyPair;
+    this.keyPair = KeyPair.from(keyPair, 'keyPair'); // another copy of core's: read as this copy's
     this.#signature = copyBytes(signature);
   }
 
