@@ -9,7 +9,7 @@ import { assertBytes, DecodeError, ProtoReader, ProtoWriter, WireType } from '@e
 import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
 import { redact } from './redact.js';
 import { SenderCertificate } from './sender-certificate.js';
-import { checkInputLength, varint32 } from './wire.js';
+import { checkInputLength } from './wire.js';
 
 /** What the content is: the same names as ratchet's wire messages, plus sender keys and plaintext. */
 export type SealedContentType = 'prekey' | 'whisper' | 'senderkey' | 'plaintext';
@@ -153,7 +153,7 @@ export class UnidentifiedSenderMessageContent {
       switch (h.field) {
         case 1:
           r.expect(h, WireType.Varint);
-          wireType = varint32(r);
+          wireType = r.uint32Truncated();
           break;
         case 2:
           r.expect(h, WireType.LengthDelimited);
@@ -165,7 +165,7 @@ export class UnidentifiedSenderMessageContent {
           break;
         case 4:
           r.expect(h, WireType.Varint);
-          hint = varint32(r);
+          hint = r.uint32Truncated();
           break;
         case 5:
           r.expect(h, WireType.LengthDelimited);

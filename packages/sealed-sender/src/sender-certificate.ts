@@ -29,7 +29,7 @@ import {
 } from './server-certificate.js';
 import { formatUuid } from './service-id.js';
 import { type Timestamp, toMillis } from './time.js';
-import { decodeString, ownPublicKey, readPublicKey, varint32 } from './wire.js';
+import { decodeString, ownPublicKey, readPublicKey } from './wire.js';
 
 export interface SenderCertificateFields {
   /**
@@ -170,7 +170,7 @@ export class SenderCertificate extends SignedCertificate {
           break;
         case 2:
           r.expect(h, WireType.Varint);
-          device = varint32(r);
+          device = r.uint32Truncated();
           break;
         case 3:
           r.expect(h, WireType.Fixed64);
@@ -194,7 +194,7 @@ export class SenderCertificate extends SignedCertificate {
           break;
         case 8:
           r.expect(h, WireType.Varint);
-          signer = { id: varint32(r) };
+          signer = { id: r.uint32Truncated() };
           break;
         default:
           r.skip(h.wireType);

@@ -17,7 +17,7 @@ import {
   xeddsaVerify,
 } from '@e2ee-kit/core';
 import { redact } from './redact.js';
-import { checkInputLength, ownPublicKey, readPublicKey, varint32 } from './wire.js';
+import { checkInputLength, ownPublicKey, readPublicKey } from './wire.js';
 
 export interface ProviderOption {
   /** Crypto provider (default: core's `defaultProvider`). */
@@ -146,7 +146,7 @@ export class ServerCertificate extends SignedCertificate {
     for (let h = r.next(); h; h = r.next()) {
       if (h.field === 1) {
         r.expect(h, WireType.Varint);
-        keyId = varint32(r);
+        keyId = r.uint32Truncated();
       } else if (h.field === 2) {
         r.expect(h, WireType.LengthDelimited);
         keyBytes = r.bytes();

@@ -1,18 +1,6 @@
 /** Small decoding helpers shared by the codecs, matching how libsignal (prost) reads fields. */
-import {
-  DecodeError,
-  DJB_TYPE,
-  fromUtf8,
-  type ProtoReader,
-  PUBLIC_KEY_LENGTH,
-  PublicKey,
-} from '@e2ee-kit/core';
+import { DecodeError, DJB_TYPE, fromUtf8, PUBLIC_KEY_LENGTH, PublicKey } from '@e2ee-kit/core';
 import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
-
-/** A varint read as prost reads `uint32` / enum fields: the low 32 bits of the 64-bit value. */
-export function varint32(r: ProtoReader): number {
-  return Number(r.uint64() & 0xffffffffn);
-}
 
 /** The UTF-8 `bytes` as a string, every code point kept (a leading U+FEFF too); else a `DecodeError`. */
 export function decodeString(bytes: Uint8Array): string {
