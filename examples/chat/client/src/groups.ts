@@ -16,6 +16,7 @@ import {
 } from './content.js';
 import type { ClientCore } from './core.js';
 import { devicesChanged, sendToDevices } from './direct.js';
+import { GroupSendProgress, settleGroupSend } from './group-sends.js';
 import { address, type Group, type GroupSentInfo, groupConversation, randomId } from './types.js';
 
 export const OUTBOX_SIZE = 50;
@@ -172,8 +173,9 @@ export async function sendGroupContent(
   tx: ChatData,
   groupId: string,
   content: MessageContent,
+  progress?: GroupSendProgress,
 ): Promise<GroupSentInfo> {
-  const { plan, recipients, body } = await deliverGroup(c, tx, groupId, content);
+  const { plan, recipients, body } = await deliverGroup(c, tx, groupId, content, { progress });
   const message = await c.storeText(tx, groupConversation(groupId), c.name, content, true);
   return {
     envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
@@ -183,10 +185,22 @@ export async function sendGroupContent(
   };
 }
 
-/** Encrypts with this device's sender key and sends the ciphertext to every other member. */
-export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string, content: MessageContent) {
+/**
+ * Encrypts with this device's sender key and sends the ciphertext to every other member (or to
+ * `only` those member accounts: what an earlier try left, group-sends.ts), one account at a time.
+ * Each account is added to `progress`, and the message's group-send row lists those not reached
+ * yet, once the relay took its copy: a failure part-way leaves the others listed, to be sent to again.
+ */
+export async function deliverGroup(
+  c: ClientCore,
+  tx: ChatData,
+  groupId: string,
+  content: MessageContent,
+  options: { only?: readonly string[]; progress?: GroupSendProgress | undefined } = {},
+) {
   const group = await loadGroup(tx, groupId);
   if (!group || !group.active) throw new Error('not a member of this group');
+  const progress = options.progress ?? new GroupSendProgress();
   const plan = await distribute(c, tx, group);
   const body = await c.groupCipher.encrypt(address(c.name, c.deviceId), groupId, encodeContent(content));
   // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
@@ -198,7 +212,11 @@ export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string,
   const me = address(c.name, c.deviceId);
   const conversation = groupConversation(groupId);
   // Every device of every other member, and our own other devices (which show it as sent).
-  for (const r of [...recipients, c.name]) {
+  const only = options.only;
+  const targets = [...recipients, c.name].filter((r) => only === undefined || only.includes(r));
+  progress.targets = targets;
+  for (const r of targets) {
+    progress.current = r;
     const aci = r === c.name ? c.aci : await c.directory.aciOf(tx, r);
     await c.devices.sendReady(aci, 'senderkey', body, async (change) => {
       await devicesChanged(c, tx, change, conversation);
@@ -210,6 +228,9 @@ export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string,
       const { reached } = await sendSkdm(c, tx, groupId, plan, fresh);
       await c.groupCipher.markDelivered(me, groupId, plan.chainId, reached);
     });
+    progress.reached.add(r);
+    progress.current = undefined;
+    await settleGroupSend(tx, groupId, content, progress);
   }
   return { plan, recipients, body };
 }
