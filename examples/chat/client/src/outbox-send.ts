@@ -12,7 +12,7 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText, devicesChanged } from './direct.js';
+import { deliverText, devicesChanged, settleLeftHistory } from './direct.js';
 import {
   dropGroupSend,
   dropGroupTarget,
@@ -192,6 +192,8 @@ export async function openAttachment(c: ClientCore, pointer: AttachmentPointer):
  * Returns how many were sent.
  */
 export async function flushOutbox(c: ClientCore): Promise<number> {
+  // Raw sends whose history entry could not be written (history-pending.ts).
+  await settleLeftHistory(c);
   // Sync copies left waiting by sends the contact took first (older than anything queued below).
   await flushSyncCopies(c);
   // Group messages some members did not get (a group's queued texts go after them, in order).
