@@ -125,6 +125,18 @@ describe('a group send that reached only some members', () => {
     });
   }
 
+  it('a text sent while a member still waits for the one before waits behind it', async () => {
+    const { client, net, bob, carol, dave, conv } = await threeMembers();
+    net.blocked = carol.aci;
+    expect((await client.send(conv, 'two')).status).toBe('sent');
+    const three = await client.send(conv, 'three');
+    expect(three.status).toBe('pending'); // behind 'two', which carol has not got
+    net.blocked = undefined;
+    await client.flushOutbox();
+    for (const m of [bob, carol, dave])
+      await expect.poll(() => texts(m, conv), { timeout: 10_000 }).toEqual(['one', 'two', 'three']);
+  });
+
   it('a photo is not queued to go a second time to the members it reached', async () => {
     const { client, net, bob, carol, dave, conv } = await threeMembers();
     net.blocked = carol.aci;
