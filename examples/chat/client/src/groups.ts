@@ -17,6 +17,8 @@ import {
 import type { ClientCore } from './core.js';
 import { devicesChanged, sendToDevices } from './direct.js';
 import { GroupSendProgress, settleGroupSend } from './group-sends.js';
+import { clearPending, notePending } from './history-pending.js';
+import { failedAfterSend } from './operation.js';
 import { address, type Group, type GroupSentInfo, groupConversation, randomId } from './types.js';
 
 export const OUTBOX_SIZE = 50;
@@ -164,8 +166,43 @@ export function sendGroupText(c: ClientCore, groupId: string, text: string): Pro
   return sendGroup(c, groupId, { t: 'text', id, text, sentAt: c.now(), group: groupId });
 }
 
-export function sendGroup(c: ClientCore, groupId: string, content: MessageContent): Promise<GroupSentInfo> {
-  return c.run((tx) => sendGroupContent(c, tx, groupId, content));
+/**
+ * Sends `content` to the group now (no outbox) and writes it into this device's history. When
+ * recording it fails after the relay took it for a member, it is delivered: the history entry is
+ * written in a step of its own (history-pending.ts covers that failing too), the members not
+ * reached get it with the next outbox flush (group-sends.ts), and the send resolves — with what
+ * the send returned, or, when it failed part-way, no envelopes.
+ */
+export async function sendGroup(
+  c: ClientCore,
+  groupId: string,
+  content: MessageContent,
+): Promise<GroupSentInfo> {
+  const conversation = groupConversation(groupId);
+  const progress = new GroupSendProgress();
+  let sent: GroupSentInfo | undefined;
+  try {
+    return await c.run(async (tx) => {
+      // Committed before the first ciphertext leaves, removed with the history entry.
+      await notePending(tx, conversation, content);
+      sent = await sendGroupContent(c, tx, groupId, content, progress);
+      await clearPending(tx, content.id);
+      return sent;
+    });
+  } catch (err) {
+    if (!failedAfterSend(err) || progress.reached.size === 0) {
+      // The message did not leave (at most the sender key did): no history entry for it.
+      await c.run((tx) => clearPending(tx, content.id)).catch(() => {});
+      throw err;
+    }
+    const message = await c.run(async (tx) => {
+      await settleGroupSend(tx, groupId, content, progress);
+      const stored = await c.storeText(tx, conversation, c.name, content, true);
+      await clearPending(tx, content.id);
+      return stored;
+    });
+    return { ...(sent ?? { envelopes: [], rotation: undefined, distributedTo: [] }), message };
+  }
 }
 
 export async function sendGroupContent(

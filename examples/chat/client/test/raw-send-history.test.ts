@@ -86,6 +86,24 @@ describe('sendText when recording the sent message fails', () => {
     expect(await shown(client, 'dm:bob')).toEqual(['one:sent', 'two:failed']);
   });
 
+  it('sendGroupText: the group message the relay took is in this device’s history, as sent', async () => {
+    const { client, trap } = await alice();
+    const b = await bob();
+    await b.addContact('alice');
+    const group = await client.createGroup('g', ['bob']);
+    await client.sendGroupText(group.id, 'one');
+    trap.armed = true;
+    const two = await client.sendGroupText(group.id, 'two');
+    expect(trap.failing).toBe(0); // the injected failure happened
+    expect(two.message.status).toBe('sent');
+    expect(await shown(client, `group:${group.id}`)).toEqual(['one:sent', 'two:sent']);
+    await expect
+      .poll(async () => (await b.messages(`group:${group.id}`)).filter((m) => !m.system).map((m) => m.text), {
+        timeout: 10_000,
+      })
+      .toEqual(['one', 'two']);
+  });
+
   it('a send that never reached the relay leaves nothing behind', async () => {
     const { client, trap } = await alice();
     await bob();
