@@ -162,11 +162,15 @@ export class DeviceSender {
       return await this.#send(this.fanout(fetched), recipient, plaintext, sync, 'recipient');
     } catch (err) {
       if (recipient === this.deps.self().name) throw err;
-      const { store, data, trustedForSending } = this.deps;
       const bundles = fetched.get(recipient) ?? [];
-      const lists = new TxDeviceLists(data);
-      if (!(await acceptChangedIdentity(err, recipient, bundles, store(), lists, trustedForSending)))
-        throw err;
+      const accepted = await acceptChangedIdentity(
+        err,
+        recipient,
+        bundles,
+        this.fanout(),
+        this.deps.trustedForSending,
+      );
+      if (!accepted) throw err;
       return this.#send(this.fanout(), recipient, plaintext, sync, 'recipient');
     }
   }

@@ -12,6 +12,8 @@ import { syncContacts } from './contacts.js';
 import { type Content, encodeContent, type MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
 import { activeGroups, announce } from './groups.js';
+import { clearPending, leftPending, notePending } from './history-pending.js';
+import { failedAfterSend } from './operation.js';
 import { isRetryable } from './outbox.js';
 import { bundleFrom } from './prekeys.js';
 import { clearReceipts, dueReceipts, markRead as markReadIn } from './receipts.js';
@@ -47,11 +49,51 @@ export function sendText(c: ClientCore, contact: string, text: string): Promise<
   return sendDm(c, contact, { t: 'text', id: randomId(c.provider), text, sentAt: c.now() });
 }
 
-export function sendDm(c: ClientCore, contact: string, content: MessageContent): Promise<SentInfo> {
-  return c.run(async (tx) => {
-    const { envelopes } = await deliverText(c, tx, contact, content);
-    const message = await c.storeText(tx, dm(contact), c.name, content, true);
-    return { envelopes, message };
+/**
+ * Sends `content` to every device of `contact` now (no outbox) and writes it into this device's
+ * history. When recording it fails after the relay took it, the message is delivered: the history
+ * entry is written in a step of its own, and the send resolves (history-pending.ts covers the
+ * case where that fails too).
+ */
+export async function sendDm(c: ClientCore, contact: string, content: MessageContent): Promise<SentInfo> {
+  const conversation = dm(contact);
+  let sent: SentInfo['envelopes'] = [];
+  try {
+    return await c.run(async (tx) => {
+      // Committed before the first ciphertext leaves, removed with the history entry.
+      await notePending(tx, conversation, content);
+      ({ envelopes: sent } = await deliverText(c, tx, contact, content));
+      const message = await c.storeText(tx, conversation, c.name, content, true);
+      await clearPending(tx, content.id);
+      return { envelopes: sent, message };
+    });
+  } catch (err) {
+    if (!failedAfterSend(err)) {
+      // Nothing left: the row (committed if a send was tried) must not become a history entry.
+      await c.run((tx) => clearPending(tx, content.id)).catch(() => {});
+      throw err;
+    }
+    const message = await c.run(async (tx) => {
+      const stored = await c.storeText(tx, conversation, c.name, content, true);
+      await clearPending(tx, content.id);
+      return stored;
+    });
+    return { envelopes: sent, message };
+  }
+}
+
+/**
+ * Writes the history entries of raw sends whose rows were left (history-pending.ts) as "failed":
+ * the relay may or may not have taken them, and sending again is safe.
+ */
+export async function settleLeftHistory(c: ClientCore): Promise<void> {
+  // Looked at first: a flush runs on every reconnect, and nearly always there is nothing.
+  if ((await c.run(async (tx) => leftPending(tx), true)).length === 0) return;
+  await c.run(async (tx) => {
+    for (const row of await leftPending(tx)) {
+      await c.storeText(tx, row.conversation, c.name, row.content, true, 'failed');
+      await clearPending(tx, row.content.id);
+    }
   });
 }
 

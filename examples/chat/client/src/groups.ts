@@ -16,6 +16,9 @@ import {
 } from './content.js';
 import type { ClientCore } from './core.js';
 import { devicesChanged, sendToDevices } from './direct.js';
+import { GroupSendProgress, settleGroupSend } from './group-sends.js';
+import { clearPending, notePending } from './history-pending.js';
+import { failedAfterSend } from './operation.js';
 import { address, type Group, type GroupSentInfo, groupConversation, randomId } from './types.js';
 
 export const OUTBOX_SIZE = 50;
@@ -163,8 +166,43 @@ export function sendGroupText(c: ClientCore, groupId: string, text: string): Pro
   return sendGroup(c, groupId, { t: 'text', id, text, sentAt: c.now(), group: groupId });
 }
 
-export function sendGroup(c: ClientCore, groupId: string, content: MessageContent): Promise<GroupSentInfo> {
-  return c.run((tx) => sendGroupContent(c, tx, groupId, content));
+/**
+ * Sends `content` to the group now (no outbox) and writes it into this device's history. When
+ * recording it fails after the relay took it for a member, it is delivered: the history entry is
+ * written in a step of its own (history-pending.ts covers that failing too), the members not
+ * reached get it with the next outbox flush (group-sends.ts), and the send resolves — with what
+ * the send returned, or, when it failed part-way, no envelopes.
+ */
+export async function sendGroup(
+  c: ClientCore,
+  groupId: string,
+  content: MessageContent,
+): Promise<GroupSentInfo> {
+  const conversation = groupConversation(groupId);
+  const progress = new GroupSendProgress();
+  let sent: GroupSentInfo | undefined;
+  try {
+    return await c.run(async (tx) => {
+      // Committed before the first ciphertext leaves, removed with the history entry.
+      await notePending(tx, conversation, content);
+      sent = await sendGroupContent(c, tx, groupId, content, progress);
+      await clearPending(tx, content.id);
+      return sent;
+    });
+  } catch (err) {
+    if (!failedAfterSend(err) || progress.reached.size === 0) {
+      // The message did not leave (at most the sender key did): no history entry for it.
+      await c.run((tx) => clearPending(tx, content.id)).catch(() => {});
+      throw err;
+    }
+    const message = await c.run(async (tx) => {
+      await settleGroupSend(tx, groupId, content, progress);
+      const stored = await c.storeText(tx, conversation, c.name, content, true);
+      await clearPending(tx, content.id);
+      return stored;
+    });
+    return { ...(sent ?? { envelopes: [], rotation: undefined, distributedTo: [] }), message };
+  }
 }
 
 export async function sendGroupContent(
@@ -172,8 +210,9 @@ export async function sendGroupContent(
   tx: ChatData,
   groupId: string,
   content: MessageContent,
+  progress?: GroupSendProgress,
 ): Promise<GroupSentInfo> {
-  const { plan, recipients, body } = await deliverGroup(c, tx, groupId, content);
+  const { plan, recipients, body } = await deliverGroup(c, tx, groupId, content, { progress });
   const message = await c.storeText(tx, groupConversation(groupId), c.name, content, true);
   return {
     envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
@@ -183,10 +222,22 @@ export async function sendGroupContent(
   };
 }
 
-/** Encrypts with this device's sender key and sends the ciphertext to every other member. */
-export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string, content: MessageContent) {
+/**
+ * Encrypts with this device's sender key and sends the ciphertext to every other member (or to
+ * `only` those member accounts: what an earlier try left, group-sends.ts), one account at a time.
+ * Each account is added to `progress`, and the message's group-send row lists those not reached
+ * yet, once the relay took its copy: a failure part-way leaves the others listed, to be sent to again.
+ */
+export async function deliverGroup(
+  c: ClientCore,
+  tx: ChatData,
+  groupId: string,
+  content: MessageContent,
+  options: { only?: readonly string[]; progress?: GroupSendProgress | undefined } = {},
+) {
   const group = await loadGroup(tx, groupId);
   if (!group || !group.active) throw new Error('not a member of this group');
+  const progress = options.progress ?? new GroupSendProgress();
   const plan = await distribute(c, tx, group);
   const body = await c.groupCipher.encrypt(address(c.name, c.deviceId), groupId, encodeContent(content));
   // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
@@ -198,7 +249,11 @@ export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string,
   const me = address(c.name, c.deviceId);
   const conversation = groupConversation(groupId);
   // Every device of every other member, and our own other devices (which show it as sent).
-  for (const r of [...recipients, c.name]) {
+  const only = options.only;
+  const targets = [...recipients, c.name].filter((r) => only === undefined || only.includes(r));
+  progress.targets = targets;
+  for (const r of targets) {
+    progress.current = r;
     const aci = r === c.name ? c.aci : await c.directory.aciOf(tx, r);
     await c.devices.sendReady(aci, 'senderkey', body, async (change) => {
       await devicesChanged(c, tx, change, conversation);
@@ -210,6 +265,9 @@ export async function deliverGroup(c: ClientCore, tx: ChatData, groupId: string,
       const { reached } = await sendSkdm(c, tx, groupId, plan, fresh);
       await c.groupCipher.markDelivered(me, groupId, plan.chainId, reached);
     });
+    progress.reached.add(r);
+    progress.current = undefined;
+    await settleGroupSend(tx, groupId, content, progress);
   }
   return { plan, recipients, body };
 }

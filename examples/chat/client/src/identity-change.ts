@@ -8,24 +8,22 @@
  * then it stays refused until they verify again or accept the change).
  */
 import { E2eeError, type PublicKey } from '@e2ee-kit/core';
-import type { DeviceListStore, PreKeyBundle, ProtocolStore } from '@e2ee-kit/ratchet';
-import { DEVICE_ID } from './types.js';
+import type { DeviceFanout, PreKeyBundle } from '@e2ee-kit/ratchet';
 
 /**
  * After a fan-out to ServiceId `recipient` failed with `err`: when it is an untrusted identity and
- * every bundle fetched for it (`bundles`) carries one new key the app trusts for sending, archives
- * the recipient's current sessions (they belong to the old key; encrypting on one would save that
- * key again — archived, they still decrypt what was sent before) and saves the new key for each
- * of its devices, in the running operation — whose transaction lists the change
- * (`tx.identityChanges`), so `run` notes it in the chat in the same commit. Returns true when the
- * send may be tried again.
+ * every bundle fetched for it (`bundles`) carries one new key the app trusts for sending, takes
+ * that key for the account with the kit's `approveIdentity` (each known device's session archived:
+ * it belongs to the old key, and archived it still decrypts what was sent before; the key saved
+ * for each device; all of it put back if a store call fails), in the running operation — whose
+ * transaction lists the change (`tx.identityChanges`), so `run` notes it in the chat in the same
+ * commit. Returns true when the send may be tried again.
  */
 export async function acceptChangedIdentity(
   err: unknown,
   recipient: string,
   bundles: readonly PreKeyBundle[],
-  store: ProtocolStore,
-  lists: DeviceListStore,
+  fanout: DeviceFanout,
   trustedForSending: (address: { name: string; deviceId: number }, key: PublicKey) => Promise<boolean>,
 ): Promise<boolean> {
   if (!E2eeError.is(err, 'UNTRUSTED_IDENTITY')) return false;
@@ -33,15 +31,6 @@ export async function acceptChangedIdentity(
   const key = first?.identityKey;
   if (!first || !key || bundles.some((b) => !b.identityKey.equals(key))) return false;
   if (!(await trustedForSending({ name: recipient, deviceId: first.deviceId }, key))) return false;
-  const known = (await lists.getDevices(recipient)) ?? [DEVICE_ID];
-  for (const id of new Set([...known, ...bundles.map((b) => b.deviceId)])) {
-    const device = { name: recipient, deviceId: id };
-    const session = await store.getSession(device);
-    if (session?.hasCurrentState()) {
-      session.archiveCurrentState();
-      await store.saveSession(device, session);
-    }
-    await store.saveIdentity(device, key);
-  }
+  await fanout.approveIdentity(recipient, key);
   return true;
 }

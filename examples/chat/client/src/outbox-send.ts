@@ -12,8 +12,16 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText, devicesChanged } from './direct.js';
-import { deliverGroup, sendGroupContent } from './groups.js';
+import { deliverText, devicesChanged, settleLeftHistory } from './direct.js';
+import {
+  dropGroupSend,
+  dropGroupTarget,
+  GroupSendProgress,
+  hasGroupSendFor,
+  pendingGroupSends,
+  settleGroupSend,
+} from './group-sends.js';
+import { deliverGroup, loadGroup, sendGroupContent } from './groups.js';
 import { failedAfterSend } from './operation.js';
 import {
   enqueue,
@@ -42,16 +50,22 @@ import { address, type ChatMessage, dm, randomId, type SentInfo } from './types.
 export async function send(c: ClientCore, conversation: string, text: string): Promise<ChatMessage> {
   const target = targetOf(conversation);
   const content = { t: 'text' as const, id: randomId(c.provider), text, sentAt: c.now() };
+  const progress = new GroupSendProgress();
   try {
     return await c.run(async (tx) => {
       // Keep the order: a text written after one that waits in the outbox waits behind it.
       if (await hasPendingFor(tx, target)) throw new Queued();
-      return (await sendNow(c, tx, target, content)).message;
+      return (await sendNow(c, tx, target, content, progress)).message;
     });
   } catch (err) {
-    // The relay took it and only the bookkeeping failed: recorded as sent, never sent again.
-    if (failedAfterSend(err))
-      return c.run((tx) => c.storeText(tx, conversation, c.name, groupText(content, target), true));
+    // The relay took it and only the bookkeeping failed: recorded as sent, never sent again (in a
+    // group, the members not reached get it with the next flush, group-sends.ts).
+    if (wentOut(err, target, progress))
+      return c.run(async (tx) => {
+        const shown = groupText(content, target);
+        if (target.kind === 'group') await settleGroupSend(tx, target.id, shown, progress);
+        return c.storeText(tx, conversation, c.name, shown, true);
+      });
     if (!(err instanceof Queued) && !isRetryable(err)) throw err;
     const queued = c.run(async (tx) => {
       await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
@@ -68,12 +82,22 @@ export async function sendNow(
   tx: ChatData,
   target: OutboxTarget,
   content: Extract<Content, { t: 'text' }>,
+  progress?: GroupSendProgress,
 ) {
   if (target.kind === 'dm') {
     await deliverText(c, tx, target.contact, content);
     return { message: await c.storeText(tx, dm(target.contact), c.name, content, true) };
   }
-  return sendGroupContent(c, tx, target.id, groupText(content, target));
+  return sendGroupContent(c, tx, target.id, groupText(content, target), progress);
+}
+
+/**
+ * True when `err` failed a send after the message itself left: a 1:1 message the relay took a
+ * copy of, a group message the relay took for at least one member. (A group send can fail after
+ * only its sender key went out, to some members: the message did not leave, and is sent again.)
+ */
+function wentOut(err: unknown, target: OutboxTarget, progress: GroupSendProgress): boolean {
+  return failedAfterSend(err) && (target.kind === 'dm' || progress.reached.size > 0);
 }
 
 /**
@@ -99,18 +123,30 @@ export async function sendPhoto(
   const behind = await c.run((tx) => hasPendingFor(tx, target), true);
   let uploaded: string | undefined;
   if (!behind) {
+    const progress = new GroupSendProgress();
+    let content: MessageContent | undefined;
     try {
       // Outside the store operation: a slow upload holds no lock.
       uploaded = await uploadBlob(c.api, photo.blob, photo.digest);
-      const content = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
+      const pointed = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
+      content = target.kind === 'group' ? { ...pointed, group: target.id } : pointed;
+      const sending = content;
       return await c.run(async (tx) => {
         if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
-        if (target.kind === 'group')
-          return sendGroupContent(c, tx, target.id, { ...content, group: target.id });
-        const { envelopes } = await deliverText(c, tx, target.contact, content);
-        return { envelopes, message: await c.storeText(tx, to, c.name, content, true) };
+        if (target.kind === 'group') return sendGroupContent(c, tx, target.id, sending, progress);
+        const { envelopes } = await deliverText(c, tx, target.contact, sending);
+        return { envelopes, message: await c.storeText(tx, to, c.name, sending, true) };
       });
     } catch (err) {
+      // The relay took it: recorded as sent (as `send` does), never queued to go a second time.
+      const went = content;
+      if (went && wentOut(err, target, progress)) {
+        const message = await c.run(async (tx) => {
+          if (target.kind === 'group') await settleGroupSend(tx, target.id, went, progress);
+          return c.storeText(tx, to, c.name, went, true);
+        });
+        return { envelopes: [], message };
+      }
       if (!(err instanceof Queued) && !isRetryable(err)) throw err;
     }
   }
@@ -156,22 +192,34 @@ export async function openAttachment(c: ClientCore, pointer: AttachmentPointer):
  * Returns how many were sent.
  */
 export async function flushOutbox(c: ClientCore): Promise<number> {
+  // Raw sends whose history entry could not be written (history-pending.ts).
+  await settleLeftHistory(c);
   // Sync copies left waiting by sends the contact took first (older than anything queued below).
   await flushSyncCopies(c);
+  // Group messages some members did not get (a group's queued texts go after them, in order).
+  await flushGroupSends(c);
   let sent = 0;
   for (;;) {
     const next = await c.run(async (tx) => (await pending(tx))[0], true);
     if (!next) return sent;
     const { key, entry } = next;
+    const target = entry.target;
+    // A message some members did not get (left by the entry before) goes to them first, in order.
+    if (target.kind === 'group' && (await waitsForGroupSend(c, target.id))) {
+      await flushGroupSends(c);
+      if (await waitsForGroupSend(c, target.id)) return sent;
+    }
     let content: MessageContent | undefined;
+    const progress = new GroupSendProgress();
     try {
-      content = entry.kind === 'photo' ? await uploadQueued(c, key, entry) : queuedText(entry);
+      const queued = entry.kind === 'photo' ? await uploadQueued(c, key, entry) : queuedText(entry);
+      content = target.kind === 'group' ? { ...queued, group: target.id } : queued;
       const sending = content;
       await c.run(async (tx) => {
         // Another flush may have sent it meanwhile (operations run one at a time, not flushes).
         if ((await tx.get(key)) === undefined) throw new Queued();
-        if (entry.target.kind === 'dm') await deliverText(c, tx, entry.target.contact, sending);
-        else await deliverGroup(c, tx, entry.target.id, { ...sending, group: entry.target.id });
+        if (target.kind === 'dm') await deliverText(c, tx, target.contact, sending);
+        else await deliverGroup(c, tx, target.id, sending, { progress });
         await removeQueued(tx, key);
         const updated = await markSent(tx, sending);
         if (updated) c.emit('message-status', updated);
@@ -179,11 +227,12 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
       sent++;
     } catch (err) {
       if (err instanceof Queued) continue;
-      if (failedAfterSend(err) && content) {
+      if (content && wentOut(err, target, progress)) {
         const went = content;
         // The relay took it; only recording that failed. Done now, in a step of its own: sending
-        // it again would give the contact a second copy.
+        // it again would give the contact a second copy (group members not reached: group-sends.ts).
         await c.run(async (tx) => {
+          if (target.kind === 'group') await settleGroupSend(tx, target.id, went, progress);
           await removeQueued(tx, key);
           const updated = await markSent(tx, went);
           if (updated) c.emit('message-status', updated);
@@ -200,6 +249,50 @@ export async function flushOutbox(c: ClientCore): Promise<number> {
         const updated = await setStatus(tx, entry.id, 'failed');
         if (updated) c.emit('message-status', { ...updated, error: why });
       });
+    }
+  }
+}
+
+const waitsForGroupSend = (c: ClientCore, group: string) => c.run((tx) => hasGroupSendFor(tx, group), true);
+
+/**
+ * Sends the group messages some members did not get (group-sends.ts), oldest first: each one is
+ * encrypted anew for the member accounts still listed that are still in the group, in an
+ * operation of its own that takes each of them off once the relay took their copy. Stops at the
+ * first the relay cannot take now (kept for the next flush). A member the relay refuses for good
+ * is taken off (they miss that message; the others still get it); a refusal before any member's
+ * copy (the sender key could not go out) drops the message's row. Each round takes at least one
+ * member off or stops, so a flush ends. Returns how many member accounts were reached.
+ */
+export async function flushGroupSends(c: ClientCore): Promise<number> {
+  let reached = 0;
+  for (;;) {
+    const next = await c.run(async (tx) => (await pendingGroupSends(tx))[0], true);
+    if (!next) return reached;
+    const progress = new GroupSendProgress();
+    try {
+      await c.run(async (tx) => {
+        // Another flush may have sent it meanwhile.
+        if ((await tx.get(next.key)) === undefined) return;
+        const group = await loadGroup(tx, next.group);
+        const only = next.remaining.filter((m) => m === c.name || group?.members.includes(m));
+        if (!group?.active || only.length === 0) return dropGroupSend(tx, next.key);
+        await deliverGroup(c, tx, next.group, next.content, { only, progress });
+      });
+      reached += progress.reached.size;
+    } catch (err) {
+      // What the relay took stands: recorded now (the operation's own record may be rolled back),
+      // and the others are tried again in the next round.
+      if (progress.reached.size > 0) {
+        reached += progress.reached.size;
+        await c.run((tx) => settleGroupSend(tx, next.group, next.content, progress));
+        continue;
+      }
+      if (isRetryable(err)) return reached;
+      const refused = progress.current;
+      await c.run((tx) =>
+        refused === undefined ? dropGroupSend(tx, next.key) : dropGroupTarget(tx, next.key, refused),
+      );
     }
   }
 }

@@ -25,6 +25,7 @@ import { RelayError } from './api.js';
 import { APP_KEYS, type ChatData } from './app-data.js';
 import type { AttachmentPointer } from './attachments.js';
 import { cacheBlob, cachedBlob, dropBlob } from './blob-cache.js';
+import { hasGroupSendFor } from './group-sends.js';
 import { setStatus } from './receipts.js';
 import type { ChatMessage } from './types.js';
 
@@ -130,8 +131,12 @@ export async function remove(tx: ChatData, key: string): Promise<void> {
   await tx.removeMember(INDEX, key);
 }
 
-/** True when something waits for `target`'s conversation (a new text queues behind it). */
+/**
+ * True when something waits for `target`'s conversation (a new text queues behind it): an outbox
+ * entry, or a group message some members did not get yet (group-sends.ts).
+ */
 export async function hasPendingFor(tx: ChatData, target: OutboxTarget): Promise<boolean> {
+  if (target.kind === 'group' && (await hasGroupSendFor(tx, target.id))) return true;
   return (await pending(tx)).some(
     ({ entry: e }) =>
       e.target.kind === target.kind &&
