@@ -47,7 +47,10 @@ export class SqliteLockManager implements LockManager {
     db.exec(
       'CREATE TABLE IF NOT EXISTS locks (k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)',
     );
-    const get = db.prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?');
+    // safeIntegers(false): `since` is compared with Date.now(), also on a `defaultSafeIntegers()` db.
+    const get = db
+      .prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?')
+      .safeIntegers(false);
     const put = db.prepare<[string, string, number]>(
       'INSERT OR REPLACE INTO locks (k, owner, since) VALUES (?, ?, ?)',
     );
