@@ -101,9 +101,7 @@ export class SqliteLockManager implements LockManager {
     }
     this.#held.add(key);
     // The heartbeat: a row refreshed while `fn` runs is not taken for a crashed holder's.
-    // At most 2^31 - 1 ms: Node runs a longer interval every millisecond instead.
-    const every = Math.min(Math.max(1, this.#staleMs / 3), 0x7fff_ffff);
-    const beat = setInterval(() => this.#refresh(key, owner), every);
+    const beat = setInterval(() => this.#refresh(key, owner), Math.max(1, this.#staleMs / 3));
     // unref: the heartbeat never keeps the process alive on its own.
     (beat as { unref?: () => void }).unref?.();
     try {
