@@ -141,7 +141,10 @@ function storedVersion(db: Db): number | undefined {
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
     .get();
   if (exists === undefined) return undefined;
-  const row = db.prepare('SELECT version FROM schema_version').get() as { version: unknown } | undefined;
+  // safeIntegers(false): an app that set `db.defaultSafeIntegers()` would otherwise read 1 as 1n.
+  const row = db.prepare('SELECT version FROM schema_version').safeIntegers(false).get() as
+    | { version: unknown }
+    | undefined;
   if (row === undefined) return undefined;
   const v = row.version;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > SQLITE_SCHEMA_VERSION)

@@ -41,22 +41,43 @@ export class SqliteLockManager implements LockManager {
 
   constructor(db: BetterSqlite3.Database, options: SqliteLockManagerOptions = {}) {
     const staleMs = options.staleMs ?? 30_000;
+    // A staleMs of 0, negative or NaN makes every live row look abandoned: no mutual exclusion at all.
+    if (typeof staleMs !== 'number' || !Number.isFinite(staleMs) || staleMs <= 0)
+      throw new RangeError('staleMs must be a positive finite number of milliseconds');
+    const pollMs = options.pollMs ?? 5;
+    if (typeof pollMs !== 'number' || !Number.isFinite(pollMs) || pollMs < 0)
+      throw new RangeError('pollMs must be a non-negative finite number of milliseconds');
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)
+      throw new RangeError('timeoutMs must be a non-negative number of milliseconds');
     this.#staleMs = staleMs;
-    this.#pollMs = options.pollMs ?? 5;
-    this.#timeoutMs = options.timeoutMs ?? 60_000;
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS locks (k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)',
-    );
-    const get = db.prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?');
-    const put = db.prepare<[string, string, number]>(
-      'INSERT OR REPLACE INTO locks (k, owner, since) VALUES (?, ?, ?)',
-    );
-    const tx = db.transaction((key: string, owner: string, now: number) => {
-      const row = get.get(key);
-      if (row !== undefined && now - row.since < staleMs) return false;
-      put.run(key, owner, now);
-      return true;
-    });
+    this.#pollMs = pollMs;
+    this.#timeoutMs = timeoutMs;
+    let tx: (key: string, owner: string, now: number) => boolean;
+    try {
+      // The constructor's reads (and the table's creation) are the first of the file: a damaged file,
+      // or one another connection keeps busy past the busy timeout, is a StoreError as everywhere else.
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS locks (k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)',
+      );
+      // safeIntegers(false): `since` is compared with Date.now(), also on a `defaultSafeIntegers()` db.
+      const get = db
+        .prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?')
+        .safeIntegers(false);
+      const put = db.prepare<[string, string, number]>(
+        'INSERT OR REPLACE INTO locks (k, owner, since) VALUES (?, ?, ?)',
+      );
+      tx = db.transaction((key: string, owner: string, now: number) => {
+        const row = get.get(key);
+        if (row !== undefined && now - row.since < staleMs) return false;
+        put.run(key, owner, now);
+        return true;
+      });
+      this.#releaseRow = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
+      this.#refreshRow = db.prepare('UPDATE locks SET since = ? WHERE k = ? AND owner = ?');
+    } catch (cause) {
+      throw new StoreError('sqlite lock table setup failed', { cause });
+    }
     this.#acquire = (key, owner, now) => {
       try {
         return (tx as unknown as { immediate(...a: unknown[]): boolean }).immediate(key, owner, now);
@@ -65,8 +86,6 @@ export class SqliteLockManager implements LockManager {
         throw new StoreError(`could not take lock ${key}`, { cause });
       }
     };
-    this.#releaseRow = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
-    this.#refreshRow = db.prepare('UPDATE locks SET since = ? WHERE k = ? AND owner = ?');
     this.#owner = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
