@@ -52,11 +52,6 @@ function versionByte(messageVersion: number): number {
   return ((messageVersion & 0xf) << 4) | SENDER_KEY_MESSAGE_VERSION;
 }
 
-/** prost reads a uint32 field as a 64-bit varint and keeps the low 32 bits. */
-function readUint32(r: ProtoReader): number {
-  return Number(r.uint64() & 0xffff_ffffn);
-}
-
 interface WireFields {
   uuid?: Uint8Array;
   chainId?: number;
@@ -76,11 +71,11 @@ function readFields(bytes: Uint8Array, withField5: boolean): WireFields {
         break;
       case 2:
         r.expect(h, WireType.Varint);
-        out.chainId = readUint32(r);
+        out.chainId = r.uint32Truncated();
         break;
       case 3:
         r.expect(h, WireType.Varint);
-        out.iteration = readUint32(r);
+        out.iteration = r.uint32Truncated();
         break;
       case 4:
         r.expect(h, WireType.LengthDelimited);
