@@ -185,13 +185,32 @@ export async function openAttachment(c: ClientCore, pointer: AttachmentPointer):
   return openPhoto(c.api, c.provider, pointer, local);
 }
 
+/** Each client's running flush: one at a time, so two never race for the same entries. */
+const runningFlush = new WeakMap<ClientCore, Promise<number>>();
+
 /**
  * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
  * Sync copies that did not go with their message (sync-copies.ts) go first, each alone.
  * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
- * Returns how many were sent.
+ * Returns how many were sent since the call: a flush asked for while another runs (the relay's
+ * "ready" frame starts one, so does a queued send) waits for it, counts what it sent, then looks
+ * again for what came after it looked.
  */
-export async function flushOutbox(c: ClientCore): Promise<number> {
+export function flushOutbox(c: ClientCore): Promise<number> {
+  const running = runningFlush.get(c);
+  if (running)
+    return running.then(
+      async (n) => n + (await flushOutbox(c)),
+      () => flushOutbox(c),
+    );
+  const flush = flushOnce(c).finally(() => {
+    if (runningFlush.get(c) === flush) runningFlush.delete(c);
+  });
+  runningFlush.set(c, flush);
+  return flush;
+}
+
+async function flushOnce(c: ClientCore): Promise<number> {
   // Raw sends whose history entry could not be written (history-pending.ts).
   await settleLeftHistory(c);
   // Sync copies left waiting by sends the contact took first (older than anything queued below).
