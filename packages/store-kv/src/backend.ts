@@ -49,10 +49,18 @@ export interface KvWrite {
 }
 
 export interface KvBackend {
-  /** The bytes stored at (table, key), or `undefined`. Return a copy the caller may keep. */
-  get(table: Table, key: string): Promise<Uint8Array | undefined>;
-  /** Every row of `table` (order unspecified). Only small tables are listed (the resend cache). */
-  list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>>;
+  /**
+   * The bytes stored at (table, key), or `undefined`. Return a copy the caller may keep. With
+   * `maxBytes` (the store always passes it), a stored value longer than that must not be read: reject
+   * with a `DecodeError` (`valueTooLong(table, maxBytes)`), checking the length without reading the
+   * value where the database can (SQLite: `length(v)` of a BLOB), so a huge row costs no allocation.
+   */
+  get(table: Table, key: string, maxBytes?: number): Promise<Uint8Array | undefined>;
+  /**
+   * Every row of `table` (order unspecified). Only small tables are listed (the resend cache). With
+   * `maxBytes`, rows whose value is longer are left out (unread where the database allows).
+   */
+  list(table: Table, maxBytes?: number): Promise<ReadonlyArray<readonly [string, Uint8Array]>>;
   /**
    * Applies every write or none (one database transaction), in order, and resolves once they are
    * durable; on failure rejects and the database is as before. Keep copies: callers may reuse arrays.

@@ -4,5 +4,6 @@ export { type KvBackend, type KvWrite, sameRow, TABLES, type Table } from './bac
 export type { Codec, RatchetCodecs, SenderKeyCodecs } from './codecs.js';
 export { ErrorCode, StoreErrorCode } from './errors.js';
 export { KvStore, type KvStoreOptions, type KvTransaction, STORE_FORMAT_VERSION } from './kv-store.js';
+export { MAX_VALUE_BYTES, valueTooLong } from './limits.js';
 export type { IdentityOptions, ProtocolView } from './protocol-view.js';
 export type { AppView, AttemptView, ResendView, SenderKeyView } from './views.js';

@@ -26,6 +26,7 @@ import {
   type SenderKeyCodecs,
 } from './codecs.js';
 import { StoreErrorCode } from './errors.js';
+import { MAX_VALUE_BYTES, valueTooLong } from './limits.js';
 import { type IdentityOptions, ProtocolView } from './protocol-view.js';
 import { plainCodec, type RowCodec, sealingCodec } from './sealing.js';
 import { CodecIo, inTransaction, type Scope, type TxBuffer } from './transaction.js';
@@ -105,6 +106,14 @@ function checkOptions(options: KvStoreOptions): void {
   if (options.senderKeys !== undefined) checkSenderKeyCodecs(options.senderKeys);
 }
 
+/** The format row (never sealed), bounded like every other read. */
+async function formatRow(backend: KvBackend): Promise<Uint8Array | undefined> {
+  const bytes = await backend.get('meta', FORMAT_ROW, MAX_VALUE_BYTES.meta);
+  if (bytes instanceof Uint8Array && bytes.length > MAX_VALUE_BYTES.meta)
+    throw valueTooLong('meta', MAX_VALUE_BYTES.meta);
+  return bytes;
+}
+
 interface LoadedIdentity {
   readonly pair: IdentityKeyPair;
   readonly registrationId: number;
@@ -127,10 +136,13 @@ async function create(
   // a new identity here would silently replace the stored one. Point reads, not a listing: open
   // stays O(1) and needs nothing a backend's `list` may need (IndexedDB's global IDBKeyRange).
   for (const key of ['identity_key_pair', 'key_check', 'registration_id'])
-    if ((await backend.get('meta', await codec.rowKey('meta', key))) !== undefined) {
+    if (
+      (await backend.get('meta', await codec.rowKey('meta', key), MAX_VALUE_BYTES.meta + codec.overhead)) !==
+      undefined
+    ) {
       // Or another tab or process created the store after our first look (its batch has both):
       // then the format row is there now.
-      const winner = await backend.get('meta', FORMAT_ROW);
+      const winner = await formatRow(backend);
       if (winner !== undefined) return load(io, codec, winner);
       throw new E2eeError(StoreErrorCode.StoreFormat, 'store has rows but no format row');
     }
@@ -154,7 +166,7 @@ async function create(
     try {
       await backend.commit([...rows, { table: 'meta', key: FORMAT_ROW, value: format, ifAbsent: true }]);
     } catch (cause) {
-      const winner = await backend.get('meta', FORMAT_ROW);
+      const winner = await formatRow(backend);
       if (winner === undefined)
         throw cause instanceof StoreError ? cause : new StoreError('could not create the store', { cause });
       return load(io, codec, winner);
@@ -240,7 +252,7 @@ export class KvStore {
     const codec: RowCodec =
       options.encryptionKey === undefined ? plainCodec : await sealingCodec(options.encryptionKey, provider);
     const io = new CodecIo(backend, codec);
-    const formatBytes = await backend.get('meta', FORMAT_ROW);
+    const formatBytes = await formatRow(backend);
     const loaded =
       formatBytes === undefined
         ? await create(backend, io, codec, provider, options)

@@ -21,10 +21,14 @@ import type { Table } from './backend.js';
 const SEALED_V1 = 0x01;
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
+/** How much longer a sealed value is than its plaintext (format byte, nonce, tag). */
+export const SEALED_OVERHEAD = 1 + NONCE_LENGTH + TAG_LENGTH;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 export interface RowCodec {
   readonly sealed: boolean;
+  /** Bytes a stored value has beyond its plaintext. */
+  readonly overhead: number;
   /** The row key the database sees for a logical key. */
   rowKey(table: Table, key: string): Promise<string>;
   seal(table: Table, rowKey: string, value: Uint8Array): Promise<Uint8Array>;
@@ -33,6 +37,7 @@ export interface RowCodec {
 
 export const plainCodec: RowCodec = Object.freeze({
   sealed: false,
+  overhead: 0,
   rowKey: async (_table: Table, key: string) => key,
   seal: async (_t: Table, _k: string, value: Uint8Array) => copyBytes(value),
   // A copy too: the caller's value must not be the bytes a transaction keeps for its compare-and-set.
@@ -45,6 +50,7 @@ function aad(table: Table, rowKey: string): Uint8Array {
 
 class SealingCodec implements RowCodec {
   readonly sealed = true;
+  readonly overhead = SEALED_OVERHEAD;
   readonly #provider: CryptoProvider;
   readonly #valueKey: Uint8Array;
   readonly #rowKeyKey: Uint8Array;

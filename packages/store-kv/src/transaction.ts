@@ -14,6 +14,7 @@ import {
 } from '@e2ee-kit/core';
 import type { KvBackend, KvWrite, Table } from './backend.js';
 import type { KvTransaction } from './kv-store.js';
+import { MAX_VALUE_BYTES, valueTooLong } from './limits.js';
 import type { RowCodec } from './sealing.js';
 
 /**
@@ -45,14 +46,22 @@ export class CodecIo {
     return (await this.read(table, key)).value;
   }
 
+  /** The longest value the database may hold for `table` (its cap, plus the seal). */
+  #limit(table: Table): number {
+    return MAX_VALUE_BYTES[table] + this.#codec.overhead;
+  }
+
   /** The row's value and its bytes as stored (sealed or not), for a compare-and-set at commit. */
   async read(
     table: Table,
     key: string,
   ): Promise<{ value: Uint8Array | undefined; stored: Uint8Array | null }> {
     const rowKey = await this.#codec.rowKey(table, key);
-    const answer = await this.#backend.get(table, rowKey);
+    const limit = this.#limit(table);
+    const answer = await this.#backend.get(table, rowKey, limit);
     if (answer === undefined) return { value: undefined, stored: null };
+    // Again here, for a backend that ignores `maxBytes`: the row never reaches a decoder.
+    if (answer instanceof Uint8Array && answer.length > limit) throw valueTooLong(table, limit);
     const stored = owned(answer, table);
     return { value: await this.#codec.open(table, rowKey, stored), stored };
   }
@@ -63,12 +72,14 @@ export class CodecIo {
    * replay triples), which one damaged row must not stop for good — nothing names it to delete it.
    */
   async values(table: Table): Promise<Uint8Array[]> {
-    const rows = await this.#backend.list(table);
+    const limit = this.#limit(table);
+    const rows = await this.#backend.list(table, limit);
     const out: Uint8Array[] = [];
     // Copied before the first await: a reusing backend may rewrite the others meanwhile. A value
-    // that is not bytes at all is left out too (read by its key it is a StoreError).
+    // that is not bytes at all is left out too (read by its key it is a StoreError), and so is one
+    // over the cap (a backend that ignores `maxBytes`; read by its key it is a DecodeError).
     const owns = rows.flatMap(([rowKey, stored]) =>
-      stored instanceof Uint8Array ? [[rowKey, copyBytes(stored)] as const] : [],
+      stored instanceof Uint8Array && stored.length <= limit ? [[rowKey, copyBytes(stored)] as const] : [],
     );
     for (const [rowKey, stored] of owns) {
       try {
@@ -105,6 +116,12 @@ export class CodecIo {
 }
 
 const slot = (table: Table, key: string) => `${table}\u0000${key}`;
+
+/** A value the store would refuse to read back is refused now, before anything is written. */
+function checkSize(table: Table, value: Uint8Array): void {
+  if (value.length > MAX_VALUE_BYTES[table])
+    throw new RangeError(`${table} value is over ${MAX_VALUE_BYTES[table]} bytes`);
+}
 
 /**
  * Records a transaction writes back after reading them: a session or sender-key record holds chain
@@ -222,6 +239,7 @@ export class TxBuffer {
   put(table: Table, key: string, value: Uint8Array): void {
     this.#assertOpen();
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    checkSize(table, value);
     // copyBytes, not slice(): a Node Buffer's slice() is a view of the caller's (or the pool's) memory.
     this.#writes.set(slot(table, key), { table, key, value: copyBytes(value) });
   }
@@ -247,6 +265,7 @@ export class TxBuffer {
   create(table: Table, key: string, value: Uint8Array): void {
     this.#assertOpen();
     if (!(value instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    checkSize(table, value);
     this.#writes.set(slot(table, key), { table, key, value: copyBytes(value), ifAbsent: true });
   }
 

@@ -5,7 +5,7 @@
  * turns (the immediate write lock, waiting up to `busyTimeoutMs`).
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
-import { type KvBackend, type KvWrite, sameRow, type Table } from '@e2ee-kit/store-kv';
+import { type KvBackend, type KvWrite, sameRow, type Table, valueTooLong } from '@e2ee-kit/store-kv';
 import type BetterSqlite3 from 'better-sqlite3';
 
 /** The SQL layout this version writes (and the oldest it opens). */
@@ -44,10 +44,28 @@ function copy(value: unknown): Uint8Array {
   return new Uint8Array(value);
 }
 
+/** No bound asked (a direct caller): every length passes. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/*
+ * Lengths are read before values. For a BLOB, `typeof(v)` and `length(v)` come from the record
+ * header — SQLite loads no content (nor overflow pages) for them — and a nested CASE evaluates `v`
+ * only when its branch is taken, so a row above the bound is never materialized: a 2 GB blob costs
+ * no 2 GB Buffer. (`length()` of TEXT counts characters, reading it: TEXT is tested first, never
+ * measured.)
+ */
+type Measured = { type: string; n: number | null; v: Uint8Array | null };
+const MEASURED = `typeof(v) AS type,
+  CASE WHEN typeof(v) = 'blob' THEN length(v) END AS n,
+  CASE WHEN typeof(v) <> 'blob' THEN NULL WHEN length(v) <= ? THEN v END AS v`;
+
 export class SqliteBackend implements KvBackend {
   readonly #db: Db;
-  readonly #get: BetterSqlite3.Statement<[string, string], { v: Uint8Array }>;
-  readonly #list: BetterSqlite3.Statement<[string], { k: string; v: Uint8Array }>;
+  readonly #get: BetterSqlite3.Statement<[number, string, string], Measured>;
+  readonly #list: BetterSqlite3.Statement<[string, number], { k: string; v: Uint8Array }>;
+  readonly #has: BetterSqlite3.Statement<[string, string], { x: number }>;
+  /** The row's bytes only if it is a BLOB of exactly that length (what `ifValue` compares). */
+  readonly #sized: BetterSqlite3.Statement<[number, string, string], { v: Uint8Array | null }>;
   readonly #put: BetterSqlite3.Statement<[string, string, Uint8Array]>;
   readonly #del: BetterSqlite3.Statement<[string, string]>;
   readonly #batch: (writes: readonly KvWrite[]) => void;
@@ -70,11 +88,18 @@ export class SqliteBackend implements KvBackend {
       if (!db.memory) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
-      const get: BetterSqlite3.Statement<[string, string], { v: Uint8Array }> = db.prepare(
-        'SELECT v FROM kv WHERE t = ? AND k = ?',
+      const get: BetterSqlite3.Statement<[number, string, string], Measured> = db.prepare(
+        `SELECT ${MEASURED} FROM kv WHERE t = ? AND k = ?`,
       );
-      const list: BetterSqlite3.Statement<[string], { k: string; v: Uint8Array }> = db.prepare(
-        'SELECT k, v FROM kv WHERE t = ?',
+      // A row another tool rewrote as TEXT or a number, or one over the bound, is left out unread.
+      const list: BetterSqlite3.Statement<[string, number], { k: string; v: Uint8Array }> = db.prepare(
+        "SELECT k, v FROM kv WHERE t = ? AND (CASE WHEN typeof(v) = 'blob' THEN length(v) END) <= ?",
+      );
+      const has: BetterSqlite3.Statement<[string, string], { x: number }> = db.prepare(
+        'SELECT 1 AS x FROM kv WHERE t = ? AND k = ?',
+      );
+      const sized: BetterSqlite3.Statement<[number, string, string], { v: Uint8Array | null }> = db.prepare(
+        "SELECT CASE WHEN typeof(v) <> 'blob' THEN NULL WHEN length(v) = ? THEN v END AS v FROM kv WHERE t = ? AND k = ?",
       );
       const put: BetterSqlite3.Statement<[string, string, Uint8Array]> = db.prepare(
         'INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)',
@@ -82,20 +107,21 @@ export class SqliteBackend implements KvBackend {
       const del: BetterSqlite3.Statement<[string, string]> = db.prepare(
         'DELETE FROM kv WHERE t = ? AND k = ?',
       );
-      return [get, list, put, del] as const;
+      return [get, list, has, sized, put, del] as const;
     });
-    [this.#get, this.#list, this.#put, this.#del] = prepared;
+    [this.#get, this.#list, this.#has, this.#sized, this.#put, this.#del] = prepared;
     const onStatement = options.onStatement;
     this.#batch = db.transaction((writes: readonly KvWrite[]) => {
       let i = 0;
       for (const w of writes) {
         // Inside the IMMEDIATE transaction: no other connection can create the row in between.
+        // Neither check reads a value unless it has the expected length: an oversized row stays unread.
         if (w.ifAbsent || w.ifPresent) {
-          const has = this.#get.get(w.table, w.key) !== undefined;
+          const has = this.#has.get(w.table, w.key) !== undefined;
           if (w.ifAbsent && has) throw new Error(`row ${w.table} ${w.key} already exists`);
           if (w.ifPresent && !has) throw new Error(`row ${w.table} ${w.key} is gone`);
         }
-        if (w.ifValue !== undefined && !sameRow(this.#get.get(w.table, w.key)?.v, w.ifValue))
+        if (w.ifValue !== undefined && !this.#holds(w.table, w.key, w.ifValue))
           throw new Error(`row ${w.table} ${w.key} changed since it was read`);
         if (w.value === null) this.#del.run(w.table, w.key);
         else this.#put.run(w.table, w.key, w.value);
@@ -104,15 +130,26 @@ export class SqliteBackend implements KvBackend {
     });
   }
 
-  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const row = guarded('read', () => this.#get.get(table, key));
-    return row === undefined ? undefined : copy(row.v);
+  /** `sameRow` against the stored row, reading its bytes only when their length matches. */
+  #holds(table: Table, key: string, expected: Uint8Array | null): boolean {
+    if (expected === null) return this.#has.get(table, key) === undefined;
+    const row = this.#sized.get(expected.length, table, key);
+    return row?.v instanceof Uint8Array && sameRow(row.v, expected);
   }
 
-  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+  async get(table: Table, key: string, maxBytes?: number): Promise<Uint8Array | undefined> {
+    const bound = maxBytes ?? UNBOUNDED;
+    const row = guarded('read', () => this.#get.get(bound, table, key));
+    if (row === undefined) return undefined;
+    if (row.type !== 'blob') throw new StoreError('sqlite returned a non-blob value');
+    if (row.n !== null && row.n > bound) throw valueTooLong(table, bound);
+    return copy(row.v);
+  }
+
+  async list(table: Table, maxBytes?: number): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
     // A row another tool rewrote as TEXT or a number is left out (as the store leaves out values that
     // do not decode): a listing that throws stops the upkeep it serves for good. Read by key it throws.
-    return guarded('read', () => this.#list.all(table)).flatMap((r) =>
+    return guarded('read', () => this.#list.all(table, maxBytes ?? UNBOUNDED)).flatMap((r) =>
       r.v instanceof Uint8Array ? [[r.k, copy(r.v)] as const] : [],
     );
   }

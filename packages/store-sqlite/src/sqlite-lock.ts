@@ -17,6 +17,15 @@ export interface SqliteLockManagerOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * The largest delay timers honour: above 2^31 − 1 ms (WebIDL's `long`) browsers and Node run the
+ * timer after 1 ms instead, so a large `staleMs` or `pollMs` would write or poll the file every
+ * millisecond. Every delay here is capped at this (a heartbeat every ~24.8 days is still well
+ * within any `staleMs` that large).
+ */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+const delay = (ms: number) => Math.min(MAX_TIMER_DELAY_MS, ms);
+
 /** Another connection held the file's write lock past the busy timeout: try again later. */
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -97,11 +106,11 @@ export class SqliteLockManager implements LockManager {
     // Within this manager a held key is waited for in memory; across processes the row decides.
     while (this.#held.has(key) || !this.#acquire(key, owner, Date.now())) {
       if (Date.now() - start > this.#timeoutMs) throw new StoreError(`timed out waiting for lock ${key}`);
-      await new Promise((r) => setTimeout(r, this.#pollMs));
+      await new Promise((r) => setTimeout(r, delay(this.#pollMs)));
     }
     this.#held.add(key);
     // The heartbeat: a row refreshed while `fn` runs is not taken for a crashed holder's.
-    const beat = setInterval(() => this.#refresh(key, owner), Math.max(1, this.#staleMs / 3));
+    const beat = setInterval(() => this.#refresh(key, owner), delay(Math.max(1, this.#staleMs / 3)));
     // unref: the heartbeat never keeps the process alive on its own.
     (beat as { unref?: () => void }).unref?.();
     try {
@@ -131,7 +140,7 @@ export class SqliteLockManager implements LockManager {
     } catch (cause) {
       if (!isBusy(cause) || Date.now() - since > this.#timeoutMs) return; // the row goes stale instead
       // unref: a pending retry never keeps the process alive (the row would then go stale).
-      setTimeout(() => this.#release(key, owner, since), this.#pollMs).unref?.();
+      setTimeout(() => this.#release(key, owner, since), delay(this.#pollMs)).unref?.();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { copyBytes } from '@e2ee-kit/core';
-import { type KvBackend, type KvWrite, sameRow, type Table } from '@e2ee-kit/store-kv';
+import { type KvBackend, type KvWrite, sameRow, type Table, valueTooLong } from '@e2ee-kit/store-kv';
 
 /**
  * A `KvBackend` in a Map (copies in, copies out; a batch applies at once). `onCommit` runs before a
@@ -9,14 +9,18 @@ export class MemoryKvBackend implements KvBackend {
   readonly #rows = new Map<string, Uint8Array>();
   onCommit: ((writes: readonly KvWrite[]) => void | Promise<void>) | undefined;
 
-  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    return this.#rows.get(`${table}\u0000${key}`)?.slice();
+  async get(table: Table, key: string, maxBytes = Infinity): Promise<Uint8Array | undefined> {
+    const v = this.#rows.get(`${table}\u0000${key}`);
+    // Checked before the copy: an oversized row is refused without allocating its size again.
+    if (v !== undefined && v.length > maxBytes) throw valueTooLong(table, maxBytes);
+    return v?.slice();
   }
 
-  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+  async list(table: Table, maxBytes = Infinity): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
     const prefix = `${table}\u0000`;
     const out: [string, Uint8Array][] = [];
-    for (const [k, v] of this.#rows) if (k.startsWith(prefix)) out.push([k.slice(prefix.length), v.slice()]);
+    for (const [k, v] of this.#rows)
+      if (k.startsWith(prefix) && v.length <= maxBytes) out.push([k.slice(prefix.length), v.slice()]);
     return out;
   }
 
