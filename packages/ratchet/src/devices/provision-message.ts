@@ -17,6 +17,7 @@ import {
   PublicKey,
   WireType,
 } from '@e2ee-kit/core';
+import { brandClass, classBrand } from '../other-copy.js';
 import {
   decodeProvisionMessage,
   PROVISION_FIELDS as F,
@@ -25,6 +26,8 @@ import {
 } from './provision-decode.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Shared by every copy of the package (see other-copy.ts): another copy's message is read as ours. */
+export const PROVISION_MESSAGE = classBrand('ProvisionMessage');
 
 /** `ProvisioningVersion`: INITIAL 0, TABLET_SUPPORT 1 (= CURRENT). */
 export const PROVISIONING_VERSION_CURRENT = 1;
@@ -234,6 +237,8 @@ export class ProvisionMessage {
     return '[ProvisionMessage]';
   }
 }
+
+brandClass(ProvisionMessage, PROVISION_MESSAGE);
 
 /** `ProvisionEnvelope { 1: publicKey (sender's ephemeral, 33 B), 2: body }`. */
 export interface ProvisionEnvelope {

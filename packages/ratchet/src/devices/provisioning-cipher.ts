@@ -21,7 +21,13 @@ import {
   wipe,
 } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from '../default-provider.js';
-import { decodeProvisionEnvelope, encodeProvisionEnvelope, ProvisionMessage } from './provision-message.js';
+import { fromOtherCopy } from '../other-copy.js';
+import {
+  decodeProvisionEnvelope,
+  encodeProvisionEnvelope,
+  PROVISION_MESSAGE,
+  ProvisionMessage,
+} from './provision-message.js';
 
 function wipeKeys(message: ProvisionMessage): void {
   message.aciIdentityKeyPair.privateKey.wipe();
@@ -61,8 +67,31 @@ export async function encryptProvisionMessage(
 ): Promise<Uint8Array> {
   // A key of either copy of core (an app that loads two copies): `PublicKey.from`.
   const theirPublicKey = PublicKey.from(theirKey, 'theirPublicKey');
-  if (!(message instanceof ProvisionMessage)) throw new TypeError('message must be a ProvisionMessage');
   const provider = resolveRatchetProvider(options.provider);
+  // A message of either copy of the package: the other copy's is read through its serialized form
+  // (capped as an envelope is; the temporaries, which hold the private keys, overwritten).
+  const own = fromOtherCopy(
+    message,
+    ProvisionMessage,
+    PROVISION_MESSAGE,
+    'ProvisionMessage',
+    MAX_PROVISION_ENVELOPE_LENGTH,
+    true,
+  );
+  if (own === undefined) throw new TypeError('message must be a ProvisionMessage');
+  try {
+    return await seal(theirPublicKey, own, provider);
+  } finally {
+    // Ours only for this call: its private keys are not left behind.
+    if (own !== message) wipeKeys(own);
+  }
+}
+
+async function seal(
+  theirPublicKey: PublicKey,
+  message: ProvisionMessage,
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
   const ephemeral = await KeyPair.generate(provider);
   let derived: { aes: Uint8Array; mac: Uint8Array };
   try {
