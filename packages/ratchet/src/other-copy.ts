@@ -30,9 +30,6 @@ interface ValueClass<T> {
  * `value` itself when it is `own`'s instance; the same object as `own`'s when it is another copy's
  * (branded `brand`), read through one call of its `serialize()`; `undefined` for anything else (the
  * caller throws its `TypeError`). `maxLength`: a longer serialization is refused unread (bounded work).
- * `secret`: the serialized form holds a secret (a `ProvisionMessage`'s private keys), so the array the
- * other copy handed over (a fresh one, by the contract) and our copy of it are overwritten once read,
- * and no refusal carries a `cause` (the other object's error might quote them).
  */
 export function fromOtherCopy<T>(
   value: unknown,
@@ -40,7 +37,6 @@ export function fromOtherCopy<T>(
   brand: symbol,
   what: string,
   maxLength: number,
-  secret = false,
 ): T | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (Object.prototype.isPrototypeOf.call(own.prototype, value)) return value as T;
@@ -58,20 +54,13 @@ export function fromOtherCopy<T>(
   }
   // `ArrayBuffer.isView` as well: a proxy passes `instanceof`, and its reads could run any code.
   if (!(bytes instanceof Uint8Array) || !ArrayBuffer.isView(bytes))
-    throw new DecodeError(`a ${what} of another copy did not serialize`, secret ? undefined : { cause });
-  let copy: Uint8Array | undefined;
+    throw new DecodeError(`a ${what} of another copy did not serialize`, { cause });
   try {
     if (bytes.length > maxLength) throw new DecodeError(`a ${what} of another copy is too long`);
     // Our own copy: nothing decoded from it stays a view of the other copy's array.
-    copy = copyBytes(bytes);
-    return own.deserialize(copy);
+    return own.deserialize(copyBytes(bytes));
   } catch (err) {
     if (E2eeError.is(err)) throw err;
     throw new DecodeError(`a ${what} of another copy could not be read`);
-  } finally {
-    if (secret) {
-      Uint8Array.prototype.fill.call(bytes, 0);
-      copy?.fill(0);
-    }
   }
 }

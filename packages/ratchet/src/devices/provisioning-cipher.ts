@@ -21,11 +21,10 @@ import {
   wipe,
 } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from '../default-provider.js';
-import { fromOtherCopy } from '../other-copy.js';
 import {
   decodeProvisionEnvelope,
   encodeProvisionEnvelope,
-  PROVISION_MESSAGE,
+  ownProvisionMessage,
   ProvisionMessage,
 } from './provision-message.js';
 
@@ -70,14 +69,7 @@ export async function encryptProvisionMessage(
   const provider = resolveRatchetProvider(options.provider);
   // A message of either copy of the package: the other copy's is read through its serialized form
   // (capped as an envelope is; the temporaries, which hold the private keys, overwritten).
-  const own = fromOtherCopy(
-    message,
-    ProvisionMessage,
-    PROVISION_MESSAGE,
-    'ProvisionMessage',
-    MAX_PROVISION_ENVELOPE_LENGTH,
-    true,
-  );
+  const own = ownProvisionMessage(message, MAX_PROVISION_ENVELOPE_LENGTH);
   if (own === undefined) throw new TypeError('message must be a ProvisionMessage');
   try {
     return await seal(theirPublicKey, own, provider);
