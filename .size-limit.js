@@ -102,6 +102,7 @@ export default [
   // 43.38 kB on 2026-12-07 with restoreIdentityEntry's conditional undo (+0.15 kB): 43.3 → 43.4 kB.
   // 43.62 kB later that day (+0.25 kB: ProtoReader skips unknown groups as prost does): 43.4 → 43.7 kB.
   // 44.16 kB (+0.46 kB: key objects of another copy of core read through their serialized form, the
-  // classes' from() and brands, key-brand.ts): 43.7 → 44.2 kB.
-  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '44.2 KB'),
+  // classes' from() and brands, key-brand.ts): 43.7 → 44.2 kB. 44.22 kB (+0.02 kB: a wiped
+  // KemSecretKey refuses to decapsulate, in its own copy and through from()): 44.2 → 44.3 kB.
+  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '44.3 KB'),
 ];

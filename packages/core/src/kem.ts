@@ -108,6 +108,7 @@ export class KemPublicKey {
 export class KemSecretKey {
   readonly type: KemType;
   readonly #key: Uint8Array;
+  #wiped = false;
 
   private constructor(token: typeof INTERNAL, type: KemType, key: Uint8Array) {
     if (token !== INTERNAL) throw new TypeError('use the static deserialize or generateKemKeyPair');
@@ -118,12 +119,22 @@ export class KemSecretKey {
   /**
    * `value` as this copy's `KemSecretKey`: `value` itself when it is one; a `KemSecretKey` of another
    * copy of this package re-read from its `serialize()` (the temporary bytes overwritten once read;
-   * never printed), `DecodeError` if that is not a key; anything else a `TypeError`. The key returned
-   * for another copy's is a copy: a caller that keeps it wipes it itself.
+   * never printed), `InvalidKeyError` if that key was wiped, `DecodeError` if what it gives is not a
+   * key; anything else a `TypeError`. The key returned for another copy's is a copy: a caller that
+   * keeps it wipes it itself.
    */
   static from(value: unknown, name = 'key'): KemSecretKey {
     if (value instanceof KemSecretKey) return value;
     if (!hasKeyBrand(value, KEM_SECRET_KEY)) throw new TypeError(`${name} must be a KemSecretKey`);
+    let wiped: unknown;
+    try {
+      wiped = (value as { wiped?: unknown }).wiped;
+    } catch {
+      wiped = undefined;
+    }
+    // A wiped key serializes as its type byte and zeros, which parse: refuse it as this copy does.
+    if (wiped === true) throw new InvalidKeyError('KEM secret key has been wiped');
+    if (wiped !== false) throw new DecodeError('a KemSecretKey of another copy could not be read');
     return readForeignKey(value, 'KemSecretKey', KemSecretKey.deserialize, true);
   }
 
@@ -140,8 +151,15 @@ export class KemSecretKey {
     return this.#key;
   }
 
+  /** True once `wipe()` was called: the key then refuses to decapsulate. */
+  get wiped(): boolean {
+    return this.#wiped;
+  }
+
+  /** Overwrites the key bytes. The object is unusable afterwards (`InvalidKeyError`), as a `PrivateKey`. */
   wipe(): void {
     this.#key.fill(0);
+    this.#wiped = true;
   }
 
   toString(): string {
@@ -209,6 +227,8 @@ export function kemEncapsulate(
 export function kemDecapsulate(ciphertext: Uint8Array, key: KemSecretKey): Uint8Array {
   const secretKey = KemSecretKey.from(key, 'secretKey');
   try {
+    // All zeros still decapsulate (to the implicit-rejection secret): a wiped key must not.
+    if (secretKey.wiped) throw new InvalidKeyError('KEM secret key has been wiped');
     const { type, body } = parseTyped(ciphertext, KEM_CIPHERTEXT_LENGTH, 'KEM ciphertext');
     if (type !== secretKey.type)
       throw new DecodeError('KEM ciphertext type does not match the key', { code: ErrorCode.InvalidKey });

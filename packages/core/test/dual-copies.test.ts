@@ -90,6 +90,40 @@ describe("core's functions take the other copy's keys", () => {
     );
   });
 
+  it('a wiped KemSecretKey of the other copy is refused as a wiped PrivateKey is, before any read', async () => {
+    const a = await load();
+    const b = await load();
+    const pair = a.generateKemKeyPair(a.nobleProvider);
+    const { ciphertext } = b.kemEncapsulate(pair.publicKey, b.nobleProvider);
+    pair.secretKey.wipe();
+    for (const use of [
+      () => b.KemSecretKey.from(pair.secretKey),
+      () => b.kemDecapsulate(ciphertext, pair.secretKey),
+    ]) {
+      const e = await caught(use);
+      expect(e).toBeInstanceOf(b.InvalidKeyError);
+      expect(b.E2eeError.is(e, 'INVALID_KEY')).toBe(true);
+    }
+    // A branded object whose `wiped` is missing or throws: unreadable (DECODE), its bytes never asked for.
+    let reads = 0;
+    const serialize = () => {
+      reads++;
+      return new Uint8Array(3169).fill(8);
+    };
+    const none = { [Symbol.for('@e2ee-kit/core/KemSecretKey@1')]: true, serialize };
+    const throwing = Object.defineProperty({ ...none }, 'wiped', {
+      get: () => {
+        throw new Error('c0ffee');
+      },
+    });
+    for (const fake of [none, throwing]) {
+      const e = await caught(() => b.KemSecretKey.from(fake));
+      expect(b.E2eeError.is(e, 'DECODE')).toBe(true);
+      expect(String(e)).not.toContain('c0ffee');
+    }
+    expect(reads).toBe(0);
+  });
+
   it('kemEncapsulate / kemDecapsulate with the other copy’s KEM keys, and KemPublicKey.equals', async () => {
     const a = await load();
     const b = await load();
@@ -272,7 +306,7 @@ describe('a branded object that is not a key: the refusal bad bytes get, nothing
     expect(
       b.E2eeError.is(await caught(() => b.kemEncapsulate(pub as never, b.nobleProvider)), 'DECODE'),
     ).toBe(true);
-    const sec = forged('KemSecretKey', () => pair.publicKey.serialize());
+    const sec = forged('KemSecretKey', () => pair.publicKey.serialize(), { wiped: false });
     expect(b.E2eeError.is(await caught(() => b.kemDecapsulate(ct, sec as never)), 'DECODE')).toBe(true);
   });
 

@@ -246,6 +246,20 @@ describe('KEM (Kyber-1024 0x08, ML-KEM-1024 0x0A)', () => {
     expect(e).toBeInstanceOf(InvalidKeyError);
   });
 
+  it('a wiped KEM secret key refuses to decapsulate (InvalidKeyError), as a wiped PrivateKey refuses to agree', () => {
+    for (const type of [KemType.Kyber1024, KemType.MlKem1024]) {
+      const kp = generateKemKeyPair(nobleProvider, type);
+      const { ciphertext } = kemEncapsulate(kp.publicKey, nobleProvider);
+      expect(kp.secretKey.wiped).toBe(false);
+      kp.secretKey.wipe();
+      expect(kp.secretKey.wiped).toBe(true);
+      // Not an all-zero key's (implicit-rejection) secret: the key object is unusable.
+      const e = caught(() => kemDecapsulate(ciphertext, kp.secretKey));
+      expect(e).toBeInstanceOf(InvalidKeyError);
+      expect((e as E2eeError).code).toBe(ErrorCode.InvalidKey);
+    }
+  });
+
   it('wipe() clears a KEM secret key', () => {
     const kp = generateKemKeyPair(nobleProvider);
     kp.secretKey.wipe();

@@ -2,7 +2,7 @@
 import type { Address } from '@e2ee-kit/core';
 import type { ProtocolStore, SessionRecord } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore, runProtocolStoreConformance } from '@e2ee-kit/ratchet/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 runProtocolStoreConformance(
   () => InMemoryProtocolStore.create(),
@@ -43,5 +43,34 @@ describe('conformance suite catches a broken store', () => {
       }
     }
     expect(failures).toContain('does not let a returned record alias the stored one');
+  });
+});
+
+// A store built on the other copy of the packages (an app that loads two: its `import` and a
+// dependency's `require`) hands back that copy's keys and records. The second copy is a second
+// module instance of the same sources (vi.resetModules), as in dual-copies-keys.test.ts.
+describe('a store of the other copy of the packages', () => {
+  afterEach(() => void vi.resetModules());
+
+  it('passes this copy’s conformance suite', async () => {
+    vi.resetModules();
+    const other = await import('@e2ee-kit/ratchet/testing');
+    expect(other.InMemoryProtocolStore).not.toBe(InMemoryProtocolStore);
+    const tests: { name: string; fn: () => Promise<void> }[] = [];
+    runProtocolStoreConformance(
+      () => other.InMemoryProtocolStore.create() as unknown as Promise<ProtocolStore>,
+      { describe: (_n, fn) => fn(), it: (name, fn) => tests.push({ name, fn }), expect },
+      { replayDetection: true },
+    );
+    expect(tests.length).toBeGreaterThan(5);
+    const failures: string[] = [];
+    for (const t of tests) {
+      try {
+        await t.fn();
+      } catch {
+        failures.push(t.name);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

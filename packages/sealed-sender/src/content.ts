@@ -7,8 +7,9 @@
  */
 import { assertBytes, DecodeError, ProtoReader, ProtoWriter, WireType } from '@e2ee-kit/core';
 import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
+import { brandClass, classBrand, fromOtherCopy } from './other-copy.js';
 import { redact } from './redact.js';
-import { SenderCertificate } from './sender-certificate.js';
+import { ownSenderCertificate, SenderCertificate } from './sender-certificate.js';
 import { checkInputLength } from './wire.js';
 
 /** What the content is: the same names as ratchet's wire messages, plus sender keys and plaintext. */
@@ -55,6 +56,7 @@ export interface ContentFields {
 }
 
 const INTERNAL = Symbol('internal');
+const CONTENT = classBrand('UnidentifiedSenderMessageContent');
 /** Serialized bytes per object, not copied: what the sealers encrypt (module-internal). */
 const views = new WeakMap<UnidentifiedSenderMessageContent, Uint8Array>();
 
@@ -100,11 +102,11 @@ export class UnidentifiedSenderMessageContent {
 
   static create(fields: ContentFields): UnidentifiedSenderMessageContent {
     if (fields === null || typeof fields !== 'object') throw new TypeError('fields must be an object');
-    const { type, senderCertificate } = fields;
+    const { type } = fields;
     if (typeof type !== 'string' || !Object.hasOwn(WIRE_TYPE, type))
       throw new TypeError("type must be 'prekey', 'whisper', 'senderkey' or 'plaintext'");
-    if (!(senderCertificate instanceof SenderCertificate))
-      throw new TypeError('senderCertificate must be a SenderCertificate');
+    // A certificate of either copy of the package (an app that loads two): the other's is read as ours.
+    const senderCertificate = ownSenderCertificate(fields.senderCertificate, 'senderCertificate');
     assertBytes(fields.content, 'content');
     const hint = fields.contentHint ?? ContentHint.Default;
     if (!Number.isInteger(hint) || hint < 0 || hint > 0xffffffff)
@@ -211,3 +213,19 @@ export class UnidentifiedSenderMessageContent {
   }
 }
 redact(UnidentifiedSenderMessageContent.prototype, 'UnidentifiedSenderMessageContent');
+brandClass(UnidentifiedSenderMessageContent, CONTENT);
+
+/**
+ * `value` as this copy's content: itself, or another copy's read through its serialized form
+ * (`DecodeError` if that is not a content); anything else the sealers' `TypeError`.
+ */
+export function ownContent(value: unknown): UnidentifiedSenderMessageContent {
+  const own = fromOtherCopy(
+    value,
+    UnidentifiedSenderMessageContent,
+    CONTENT,
+    'UnidentifiedSenderMessageContent',
+  );
+  if (own === undefined) throw new TypeError('content must be an UnidentifiedSenderMessageContent');
+  return own;
+}

@@ -6,7 +6,7 @@
 
 import type { PublicKey } from '@e2ee-kit/core';
 import { assertBytes, type CryptoProvider, DecodeError, KeyPair, resolveProvider } from '@e2ee-kit/core';
-import { UnidentifiedSenderMessageContent } from './content.js';
+import { ownContent, type UnidentifiedSenderMessageContent } from './content.js';
 import {
   InvalidSenderCertificateError,
   SealedSenderSelfSendError,
@@ -34,11 +34,6 @@ async function withKeyPair<T>(value: unknown, name: string, f: (pair: KeyPair) =
   }
 }
 
-function assertContent(value: unknown): asserts value is UnidentifiedSenderMessageContent {
-  if (!(value instanceof UnidentifiedSenderMessageContent))
-    throw new TypeError('content must be an UnidentifiedSenderMessageContent');
-}
-
 type Envelope = (
   content: UnidentifiedSenderMessageContent,
   sender: KeyPair,
@@ -53,10 +48,11 @@ async function sealOne(
   recipientIdentityKey: PublicKey,
   options: ProviderOption,
 ): Promise<Uint8Array> {
-  assertContent(content);
+  // A content of either copy of the package (an app that loads two): the other's is read as ours.
+  const own = ownContent(content);
   const recipient = ownPublicKey(recipientIdentityKey, 'recipientIdentityKey');
   const sealed = await withKeyPair(senderIdentity, 'senderIdentity', (sender) =>
-    envelope(content, sender, recipient, resolveProvider(options.provider)),
+    envelope(own, sender, recipient, resolveProvider(options.provider)),
   );
   checkSealedLength(sealed.length); // a USMC near the limit does not fit once sealed
   return sealed;
@@ -100,10 +96,10 @@ export async function sealMultiRecipient(
   recipients: readonly MultiRecipient[],
   options: MultiRecipientOptions = {},
 ): Promise<Uint8Array> {
-  assertContent(content);
+  const own = ownContent(content); // either copy's, as for sealV1 / sealV2
   return withKeyPair(senderIdentity, 'senderIdentity', (sender) =>
     sealMultiRecipientMessage(
-      content,
+      own,
       sender,
       recipients,
       options.excluded ?? [],

@@ -19,8 +19,10 @@ import {
 import { REVOKED_SERVER_KEY_IDS } from './constants.js';
 import type { CertificateFailure } from './errors.js';
 import { knownServerCertificate } from './known-certificates.js';
+import { brandClass, classBrand, fromOtherCopy } from './other-copy.js';
 import { redact } from './redact.js';
 import {
+  ownServerCertificate,
   type ProviderOption,
   readSignedWrapper,
   ServerCertificate,
@@ -61,6 +63,7 @@ export type CertificateCheck =
   | { readonly valid: false; readonly reason: CertificateFailure };
 
 const INTERNAL = Symbol('internal');
+const SENDER_CERTIFICATE = classBrand('SenderCertificate');
 
 interface Parts {
   senderUuid: string;
@@ -109,14 +112,15 @@ export class SenderCertificate extends SignedCertificate {
   /** For the server: issues a certificate signed with `signerKey` (libsignal's `SenderCertificate.new`). */
   static create(fields: SenderCertificateFields, options: ProviderOption = {}): SenderCertificate {
     if (fields === null || typeof fields !== 'object') throw new TypeError('fields must be an object');
-    const { senderUuid, senderE164, deviceId, signer, signerKey } = fields;
+    const { senderUuid, senderE164, deviceId, signerKey } = fields;
     if (typeof senderUuid !== 'string') throw new TypeError('senderUuid must be a string');
     if (senderE164 !== undefined && typeof senderE164 !== 'string')
       throw new TypeError('senderE164 must be a string or undefined');
     if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID)
       throw new RangeError(`deviceId must be 1..${MAX_DEVICE_ID}`);
     const identityKey = ownPublicKey(fields.identityKey, 'identityKey');
-    if (!(signer instanceof ServerCertificate)) throw new TypeError('signer must be a ServerCertificate');
+    // A certificate of either copy of the package (an app that loads two): the other's is read as ours.
+    const signer = ownServerCertificate(fields.signer, 'signer');
     const key = PrivateKey.from(signerKey, 'signerKey');
     try {
       const expires = toMillis(fields.expires, 'expires');
@@ -265,6 +269,17 @@ export class SenderCertificate extends SignedCertificate {
   }
 }
 redact(SenderCertificate.prototype, 'SenderCertificate');
+brandClass(SenderCertificate, SENDER_CERTIFICATE);
+
+/**
+ * `value` as this copy's `SenderCertificate`: itself, or another copy's read through its serialized
+ * form (`DecodeError` if that is not a certificate); anything else a `TypeError` naming `name`.
+ */
+export function ownSenderCertificate(value: unknown, name: string): SenderCertificate {
+  const own = fromOtherCopy(value, SenderCertificate, SENDER_CERTIFICATE, 'SenderCertificate');
+  if (own === undefined) throw new TypeError(`${name} must be a SenderCertificate`);
+  return own;
+}
 
 /**
  * The trust roots as our own list, each checked (`TypeError` otherwise): the checks below await, and a

@@ -16,6 +16,7 @@ import {
   xeddsaSign,
   xeddsaVerify,
 } from '@e2ee-kit/core';
+import { brandClass, classBrand, fromOtherCopy } from './other-copy.js';
 import { redact } from './redact.js';
 import { checkInputLength, ownPublicKey, readPublicKey } from './wire.js';
 
@@ -25,6 +26,7 @@ export interface ProviderOption {
 }
 
 const INTERNAL = Symbol('internal');
+const SERVER_CERTIFICATE = classBrand('ServerCertificate');
 
 /**
  * Reads the outer `{1: certificate, 2: signature}` wrapper shared by both certificate kinds, from a
@@ -164,3 +166,14 @@ export class ServerCertificate extends SignedCertificate {
   }
 }
 redact(ServerCertificate.prototype, 'ServerCertificate');
+brandClass(ServerCertificate, SERVER_CERTIFICATE);
+
+/**
+ * `value` as this copy's `ServerCertificate`: itself, or another copy's read through its serialized
+ * form (`DecodeError` if that is not a certificate); anything else a `TypeError` naming `name`.
+ */
+export function ownServerCertificate(value: unknown, name: string): ServerCertificate {
+  const own = fromOtherCopy(value, ServerCertificate, SERVER_CERTIFICATE, 'ServerCertificate');
+  if (own === undefined) throw new TypeError(`${name} must be a ServerCertificate`);
+  return own;
+}

@@ -9,27 +9,29 @@ import {
   assertBytes,
   copyBytes,
   DecodeError,
+  E2eeError,
   ErrorCode,
-  fromUtf8,
   IdentityKeyPair,
-  PRIVATE_KEY_LENGTH,
-  PrivateKey,
   ProtoReader,
   ProtoWriter,
   PUBLIC_KEY_LENGTH,
   PublicKey,
-  utf8,
   WireType,
 } from '@e2ee-kit/core';
-import { serviceIdBinary } from '../service-id.js';
+import { brandClass, classBrand } from '../other-copy.js';
+import {
+  decodeProvisionMessage,
+  PROVISION_FIELDS as F,
+  MAX_STRING_BYTES,
+  uuidBytes,
+} from './provision-decode.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Shared by every copy of the package (see other-copy.ts): another copy's message is read as ours. */
+export const PROVISION_MESSAGE = classBrand('ProvisionMessage');
 
 /** `ProvisioningVersion`: INITIAL 0, TABLET_SUPPORT 1 (= CURRENT). */
 export const PROVISIONING_VERSION_CURRENT = 1;
-
-/** Longest string field accepted when decoding (a link token, a user agent, an entropy pool). */
-const MAX_STRING_BYTES = 4096;
 
 /** What the existing device sends. `aciIdentityKeyPair` and `aci` are required. */
 export interface ProvisionMessageFields {
@@ -55,84 +57,33 @@ export interface ProvisionMessageFields {
   readonly provisioningVersion?: number | undefined;
 }
 
-const F = {
-  aciPublic: 1,
-  aciPrivate: 2,
-  number: 3,
-  provisioningCode: 4,
-  userAgent: 5,
-  profileKey: 6,
-  readReceipts: 7,
-  aci: 8,
-  provisioningVersion: 9,
-  pni: 10,
-  pniPublic: 11,
-  pniPrivate: 12,
-  ephemeralBackupKey: 14,
-  accountEntropyPool: 15,
-  mediaRootBackupKey: 16,
-  aciBinary: 17,
-  pniBinary: 18,
-} as const;
-
-/** Length of `aciBinary` / `pniBinary`: the UUID's 16 bytes, no kind byte. */
-const UUID_BYTES = 16;
-
-/** The 16 bytes of a UUID string (`PNI:` prefix allowed), or `undefined` if it is not one. */
-function uuidBytes(id: string): Uint8Array | undefined {
-  return serviceIdBinary(id)?.slice(1); // without the ServiceId kind byte
-}
-
-/** Lower-case hyphenated form of 16 UUID bytes. */
-function uuidString(bytes: Uint8Array): string {
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /**
- * Newer Signal clients send the ACI / PNI also (or only) as 16 binary bytes (fields 17, 18). The
- * string wins when it is not a UUID; a UUID string and bytes that disagree are refused, since the two
- * readings would name different accounts.
+ * The length of `text` in UTF-8 as `utf8` encodes it (a lone surrogate as U+FFFD, 3 bytes), counted
+ * without encoding it: an entropy pool or a link token is a secret, and an encoding a copy to wipe.
  */
-function idFrom(text: string | undefined, binary: Uint8Array | undefined, what: string): string | undefined {
-  if (binary === undefined) return text;
-  if (binary.length !== UUID_BYTES) throw new DecodeError(`provision message ${what}Binary must be 16 bytes`);
-  const fromBinary = uuidString(binary);
-  if (text === undefined || text.length === 0) return fromBinary;
-  const parsed = uuidBytes(text);
-  if (parsed !== undefined && uuidString(parsed) !== fromBinary)
-    throw new DecodeError(`provision message ${what} and ${what}Binary disagree`);
-  return text;
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** The cap is on UTF-8 bytes, as on the wire: what we create, our decoder (and a peer's) accepts. */
 function checkString(value: unknown, name: string): void {
   if (value === undefined) return;
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
-  if (utf8(value).length > MAX_STRING_BYTES)
+  if (utf8Length(value) > MAX_STRING_BYTES)
     throw new RangeError(`${name} must be at most ${MAX_STRING_BYTES} bytes of UTF-8`);
-}
-
-function textOf(raw: Uint8Array, name: string): string {
-  try {
-    return fromUtf8(raw);
-  } catch {
-    throw new DecodeError(`provision message ${name} is not valid UTF-8`);
-  }
-}
-
-function pairOf(
-  pub: Uint8Array | undefined,
-  priv: Uint8Array | undefined,
-  what: string,
-): IdentityKeyPair | undefined {
-  if (pub === undefined && priv === undefined) return undefined;
-  if (pub === undefined || priv === undefined)
-    throw new DecodeError(`provision message has half of the ${what} key pair`);
-  if (pub.length !== PUBLIC_KEY_LENGTH || priv.length !== PRIVATE_KEY_LENGTH)
-    throw new DecodeError(`provision message ${what} key has the wrong length`);
-  return new IdentityKeyPair(PublicKey.deserialize(pub), PrivateKey.deserialize(priv));
 }
 
 export class ProvisionMessage {
@@ -229,9 +180,22 @@ export class ProvisionMessage {
 
   serialize(): Uint8Array {
     const f = this.#f;
+    // Copies of the private keys, which the writer reads at `finish()`: overwritten once written.
+    const aciPrivate = f.aciIdentityKeyPair.privateKey.serialize();
+    const pniPrivate = f.pniIdentityKeyPair?.privateKey.serialize();
+    try {
+      return this.#write(aciPrivate, pniPrivate);
+    } finally {
+      aciPrivate.fill(0);
+      pniPrivate?.fill(0);
+    }
+  }
+
+  #write(aciPrivate: Uint8Array, pniPrivate: Uint8Array | undefined): Uint8Array {
+    const f = this.#f;
     const w = new ProtoWriter()
       .bytes(F.aciPublic, f.aciIdentityKeyPair.publicKey.serialize())
-      .bytes(F.aciPrivate, f.aciIdentityKeyPair.privateKey.serialize());
+      .bytes(F.aciPrivate, aciPrivate);
     if (f.number !== undefined) w.string(F.number, f.number);
     if (f.provisioningCode !== undefined) w.string(F.provisioningCode, f.provisioningCode);
     if (f.userAgent !== undefined) w.string(F.userAgent, f.userAgent);
@@ -244,7 +208,7 @@ export class ProvisionMessage {
     if (f.pni !== undefined && f.pniIdentityKeyPair !== undefined) {
       w.string(F.pni, f.pni);
       w.bytes(F.pniPublic, f.pniIdentityKeyPair.publicKey.serialize());
-      w.bytes(F.pniPrivate, f.pniIdentityKeyPair.privateKey.serialize());
+      if (pniPrivate !== undefined) w.bytes(F.pniPrivate, pniPrivate);
     }
     if (f.ephemeralBackupKey !== undefined) w.bytes(F.ephemeralBackupKey, f.ephemeralBackupKey);
     if (f.accountEntropyPool !== undefined) w.string(F.accountEntropyPool, f.accountEntropyPool);
@@ -255,70 +219,13 @@ export class ProvisionMessage {
     return w.finish();
   }
 
-  /** Parses the decrypted body. Unknown fields are skipped (Signal adds fields over time). */
+  /**
+   * Parses the decrypted body. Unknown fields are skipped (Signal adds fields over time); malformed →
+   * `DecodeError`. Every temporary copy of the keys and secrets read is overwritten, on a refusal too.
+   */
   static deserialize(bytes: Uint8Array): ProvisionMessage {
-    const r = new ProtoReader(new Uint8Array(bytes)); // a copy: never a view of the caller's bytes
-    const b: Partial<Record<keyof typeof F, Uint8Array>> = {};
-    const s: Partial<Record<keyof typeof F, string>> = {};
-    let readReceipts: boolean | undefined;
-    let version = 0;
-    const byNumber = new Map<number, keyof typeof F>(
-      Object.entries(F).map(([k, n]) => [n, k as keyof typeof F]),
-    );
-    const strings = new Set<keyof typeof F>([
-      'number',
-      'provisioningCode',
-      'userAgent',
-      'aci',
-      'pni',
-      'accountEntropyPool',
-    ]);
-    for (let h = r.next(); h; h = r.next()) {
-      const name = byNumber.get(h.field);
-      if (name === undefined) {
-        r.skip(h.wireType);
-      } else if (name === 'readReceipts') {
-        r.expect(h, WireType.Varint);
-        readReceipts = r.bool();
-      } else if (name === 'provisioningVersion') {
-        r.expect(h, WireType.Varint);
-        version = r.uint32();
-      } else {
-        r.expect(h, WireType.LengthDelimited);
-        if (strings.has(name)) {
-          // Measured in bytes before decoding: UTF-16 units would let 3-byte characters in at 3× the cap.
-          const raw = r.bytes();
-          if (raw.length > MAX_STRING_BYTES) throw new DecodeError(`provision message ${name} is too long`);
-          s[name] = textOf(raw, name);
-        } else b[name] = r.bytes();
-      }
-    }
-    const aci = pairOf(b.aciPublic, b.aciPrivate, 'ACI identity');
-    if (aci === undefined) throw new DecodeError('provision message has no ACI identity key pair');
-    const aciId = idFrom(s.aci, b.aciBinary, 'aci');
-    if (aciId === undefined || aciId.length === 0) throw new DecodeError('provision message has no ACI');
-    const pniId = idFrom(s.pni, b.pniBinary, 'pni');
-    const pni = pairOf(b.pniPublic, b.pniPrivate, 'PNI identity');
-    if ((pni === undefined) !== (pniId === undefined))
-      throw new DecodeError('provision message has a PNI without its key pair (or the reverse)');
-    for (const k of ['mediaRootBackupKey', 'ephemeralBackupKey'] as const)
-      if (b[k] !== undefined && b[k]?.length !== 32)
-        throw new DecodeError(`provision message ${k} must be 32 bytes`);
-    return new ProvisionMessage({
-      aciIdentityKeyPair: aci,
-      aci: aciId,
-      pni: pniId,
-      pniIdentityKeyPair: pni,
-      number: s.number,
-      provisioningCode: s.provisioningCode,
-      userAgent: s.userAgent,
-      profileKey: b.profileKey,
-      readReceipts,
-      accountEntropyPool: s.accountEntropyPool,
-      mediaRootBackupKey: b.mediaRootBackupKey,
-      ephemeralBackupKey: b.ephemeralBackupKey,
-      provisioningVersion: version,
-    });
+    // `from` copies the byte fields (the decoder wipes its own) and keeps the decoded key pairs.
+    return decodeProvisionMessage(bytes, (fields) => ProvisionMessage.from(fields));
   }
 
   toString(): string {
@@ -329,6 +236,45 @@ export class ProvisionMessage {
   }
   [INSPECT](): string {
     return '[ProvisionMessage]';
+  }
+}
+
+brandClass(ProvisionMessage, PROVISION_MESSAGE);
+
+/**
+ * `value` itself when it is this copy's `ProvisionMessage`; another copy's (branded
+ * `PROVISION_MESSAGE`, see other-copy.ts) read through one call of its `serialize()`; `undefined` for
+ * anything else (the caller throws its `TypeError`). Not `fromOtherCopy`: that form holds the identity
+ * private keys, so the array handed over (a fresh one, by the contract) and our copy are overwritten
+ * once read, and no refusal carries a `cause` (the other object's error might quote them). A longer
+ * serialization than `maxLength` is refused unread (bounded work). The message returned for another
+ * copy's is the caller's to wipe.
+ */
+export function ownProvisionMessage(value: unknown, maxLength: number): ProvisionMessage | undefined {
+  if (value instanceof ProvisionMessage) return value;
+  if (value === null || typeof value !== 'object') return undefined;
+  try {
+    if ((value as Record<symbol, unknown>)[PROVISION_MESSAGE] !== true) return undefined;
+  } catch {
+    return undefined; // a property read that throws (a hostile proxy) is no brand
+  }
+  let bytes: unknown;
+  try {
+    bytes = (value as { serialize(): unknown }).serialize();
+  } catch {
+    bytes = undefined;
+  }
+  // `ArrayBuffer.isView` as well: a proxy passes `instanceof`, and its reads could run any code.
+  if (!(bytes instanceof Uint8Array) || !ArrayBuffer.isView(bytes))
+    throw new DecodeError('a ProvisionMessage of another copy did not serialize');
+  try {
+    if (bytes.length > maxLength) throw new DecodeError('a ProvisionMessage of another copy is too long');
+    return ProvisionMessage.deserialize(bytes); // it reads a copy of its own, which it overwrites
+  } catch (err) {
+    if (E2eeError.is(err)) throw err;
+    throw new DecodeError('a ProvisionMessage of another copy could not be read');
+  } finally {
+    Uint8Array.prototype.fill.call(bytes, 0);
   }
 }
 

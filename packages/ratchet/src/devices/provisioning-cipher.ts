@@ -13,7 +13,7 @@ import {
   E2eeError,
   ErrorCode,
   KeyPair,
-  type PrivateKey,
+  PrivateKey,
   PublicKey,
   UnsupportedError,
   utf8,
@@ -21,7 +21,17 @@ import {
   wipe,
 } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from '../default-provider.js';
-import { decodeProvisionEnvelope, encodeProvisionEnvelope, ProvisionMessage } from './provision-message.js';
+import {
+  decodeProvisionEnvelope,
+  encodeProvisionEnvelope,
+  ownProvisionMessage,
+  ProvisionMessage,
+} from './provision-message.js';
+
+function wipeKeys(message: ProvisionMessage): void {
+  message.aciIdentityKeyPair.privateKey.wipe();
+  message.pniIdentityKeyPair?.privateKey.wipe();
+}
 
 export const PROVISIONING_CIPHER_VERSION = 0x01;
 const INFO = utf8('TextSecure Provisioning Message');
@@ -34,11 +44,15 @@ async function keys(
   shared: Uint8Array,
   provider: CryptoProvider,
 ): Promise<{ aes: Uint8Array; mac: Uint8Array }> {
-  const okm = await provider.hkdfSha256(shared, undefined, INFO, 64);
-  wipe(shared);
-  const out = { aes: okm.slice(0, 32), mac: okm.slice(32, 64) };
-  wipe(okm);
-  return out;
+  let okm: Uint8Array | undefined;
+  try {
+    okm = await provider.hkdfSha256(shared, undefined, INFO, 64);
+    return { aes: okm.slice(0, 32), mac: okm.slice(32, 64) };
+  } finally {
+    // The X25519 secret and the 64 derived bytes, on a throw of the provider too.
+    wipe(shared);
+    if (okm !== undefined) wipe(okm);
+  }
 }
 
 /**
@@ -52,11 +66,33 @@ export async function encryptProvisionMessage(
 ): Promise<Uint8Array> {
   // A key of either copy of core (an app that loads two copies): `PublicKey.from`.
   const theirPublicKey = PublicKey.from(theirKey, 'theirPublicKey');
-  if (!(message instanceof ProvisionMessage)) throw new TypeError('message must be a ProvisionMessage');
   const provider = resolveRatchetProvider(options.provider);
+  // A message of either copy of the package: the other copy's is read through its serialized form
+  // (capped as an envelope is; the temporaries, which hold the private keys, overwritten).
+  const own = ownProvisionMessage(message, MAX_PROVISION_ENVELOPE_LENGTH);
+  if (own === undefined) throw new TypeError('message must be a ProvisionMessage');
+  try {
+    return await seal(theirPublicKey, own, provider);
+  } finally {
+    // Ours only for this call: its private keys are not left behind.
+    if (own !== message) wipeKeys(own);
+  }
+}
+
+async function seal(
+  theirPublicKey: PublicKey,
+  message: ProvisionMessage,
+  provider: CryptoProvider,
+): Promise<Uint8Array> {
   const ephemeral = await KeyPair.generate(provider);
-  const { aes, mac } = await keys(await ephemeral.privateKey.agree(theirPublicKey, provider), provider);
-  ephemeral.privateKey.wipe();
+  let derived: { aes: Uint8Array; mac: Uint8Array };
+  try {
+    derived = await keys(await ephemeral.privateKey.agree(theirPublicKey, provider), provider);
+  } finally {
+    // Used once, on every path: a refused agreement (a low-order key) must not leave it behind.
+    ephemeral.privateKey.wipe();
+  }
+  const { aes, mac } = derived;
   const plaintext = message.serialize();
   try {
     const iv = provider.randomBytes(IV_LENGTH);
@@ -96,8 +132,18 @@ export async function decryptProvisionEnvelope(
     throw new DecodeError('provision envelope body has an invalid length');
   const signed = body.subarray(0, body.length - MAC_LENGTH);
   const theirTag = body.subarray(body.length - MAC_LENGTH);
-  const { aes, mac } = await keys(await ourPrivateKey.agree(envelope.publicKey, provider), provider);
+  // A key of either copy of core: the other copy's is read into a temporary of ours, wiped below.
+  const ourKey = PrivateKey.from(ourPrivateKey, 'ourPrivateKey');
+  let derived: { aes: Uint8Array; mac: Uint8Array };
+  try {
+    derived = await keys(await ourKey.agree(envelope.publicKey, provider), provider);
+  } finally {
+    if (ourKey !== ourPrivateKey) ourKey.wipe();
+  }
+  const { aes, mac } = derived;
   let plaintext: Uint8Array | undefined;
+  let message: ProvisionMessage | undefined;
+  let checked = false;
   try {
     const ourTag = await provider.hmacSha256(mac, signed);
     if (!constantTimeEqual(ourTag, theirTag))
@@ -107,15 +153,18 @@ export async function decryptProvisionEnvelope(
       signed.subarray(1, 1 + IV_LENGTH),
       signed.subarray(1 + IV_LENGTH),
     );
-    const message = ProvisionMessage.deserialize(plaintext);
+    message = ProvisionMessage.deserialize(plaintext);
     for (const pair of [message.aciIdentityKeyPair, message.pniIdentityKeyPair]) {
       if (pair === undefined) continue;
-      const derived = await pair.privateKey.publicKey(provider);
-      if (!derived.equals(pair.publicKey))
+      const publicKey = await pair.privateKey.publicKey(provider);
+      if (!publicKey.equals(pair.publicKey))
         throw new E2eeError(ErrorCode.InvalidKey, 'provision message identity key pair does not match');
     }
+    checked = true;
     return message;
   } finally {
+    // A message refused after decoding is dropped: not with the identity private keys in it.
+    if (!checked && message !== undefined) wipeKeys(message);
     if (plaintext !== undefined) wipe(plaintext);
     wipe(aes);
     wipe(mac);
