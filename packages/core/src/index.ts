@@ -83,6 +83,7 @@ export {
   type WebLocksManagerOptions,
 } from './locks/index.js';
 export { KeyedMutex } from './mutex.js';
+export { brandClass, hasBrand, type ReadOtherCopyOptions, readOtherCopy } from './other-copy.js';
 export {
   decodeVarint,
   encodeVarint,

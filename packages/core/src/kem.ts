@@ -13,7 +13,7 @@ import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { assertBytes, concatBytes, constantTimeEqual, copyBytes } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
-import { brandKeyClass, hasKeyBrand, keyBrand, readForeignKey } from './key-brand.js';
+import { brandClass, hasBrand, keyBrand, readOtherCopy } from './other-copy.js';
 import type { CryptoProvider } from './provider/types.js';
 import { SecretBytes } from './redact.js';
 
@@ -28,7 +28,7 @@ export const KEM_SHARED_SECRET_LENGTH = 32;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Module-private token: the constructors are private in TypeScript and refuse JavaScript callers too. */
 const INTERNAL = Symbol('internal');
-// One brand per class (see key-brand.ts): a key of another copy of this package is recognised by it.
+// One brand per class (see other-copy.ts): a key of another copy of this package is recognised by it.
 const KEM_PUBLIC_KEY = keyBrand('KemPublicKey');
 const KEM_SECRET_KEY = keyBrand('KemSecretKey');
 
@@ -65,8 +65,8 @@ export class KemPublicKey {
    */
   static from(value: unknown, name = 'key'): KemPublicKey {
     if (value instanceof KemPublicKey) return value;
-    if (!hasKeyBrand(value, KEM_PUBLIC_KEY)) throw new TypeError(`${name} must be a KemPublicKey`);
-    return readForeignKey(value, 'KemPublicKey', KemPublicKey.deserialize, false);
+    if (!hasBrand(value, KEM_PUBLIC_KEY)) throw new TypeError(`${name} must be a KemPublicKey`);
+    return readOtherCopy(value, 'KemPublicKey', KemPublicKey.deserialize);
   }
 
   static deserialize(bytes: Uint8Array): KemPublicKey {
@@ -125,7 +125,7 @@ export class KemSecretKey {
    */
   static from(value: unknown, name = 'key'): KemSecretKey {
     if (value instanceof KemSecretKey) return value;
-    if (!hasKeyBrand(value, KEM_SECRET_KEY)) throw new TypeError(`${name} must be a KemSecretKey`);
+    if (!hasBrand(value, KEM_SECRET_KEY)) throw new TypeError(`${name} must be a KemSecretKey`);
     let wiped: unknown;
     try {
       wiped = (value as { wiped?: unknown }).wiped;
@@ -135,7 +135,7 @@ export class KemSecretKey {
     // A wiped key serializes as its type byte and zeros, which parse: refuse it as this copy does.
     if (wiped === true) throw new InvalidKeyError('KEM secret key has been wiped');
     if (wiped !== false) throw new DecodeError('a KemSecretKey of another copy could not be read');
-    return readForeignKey(value, 'KemSecretKey', KemSecretKey.deserialize, true);
+    return readOtherCopy(value, 'KemSecretKey', KemSecretKey.deserialize, { secret: true });
   }
 
   static deserialize(bytes: Uint8Array): KemSecretKey {
@@ -173,8 +173,8 @@ export class KemSecretKey {
   }
 }
 
-brandKeyClass(KemPublicKey, KEM_PUBLIC_KEY);
-brandKeyClass(KemSecretKey, KEM_SECRET_KEY);
+brandClass(KemPublicKey, KEM_PUBLIC_KEY);
+brandClass(KemSecretKey, KEM_SECRET_KEY);
 
 export interface KemKeyPair {
   readonly publicKey: KemPublicKey;

@@ -6,7 +6,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { assertBytes, constantTimeEqual, copyBytes, toHex } from './bytes.js';
 import { DecodeError, ErrorCode, InvalidKeyError } from './errors.js';
-import { brandKeyClass, hasKeyBrand, keyBrand, readForeignKey } from './key-brand.js';
+import { brandClass, hasBrand, keyBrand, readOtherCopy } from './other-copy.js';
 import { ProtoReader, ProtoWriter, WireType } from './protobuf.js';
 import type { CryptoProvider } from './provider/types.js';
 import { SecretBytes } from './redact.js';
@@ -20,7 +20,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const INTERNAL = Symbol('internal');
 const P = 2n ** 255n - 19n;
 const LOW_255_BITS = (1n << 255n) - 1n;
-// One brand per class (see key-brand.ts): a key of another copy of this package is recognised by it.
+// One brand per class (see other-copy.ts): a key of another copy of this package is recognised by it.
 const PUBLIC_KEY = keyBrand('PublicKey');
 const PRIVATE_KEY = keyBrand('PrivateKey');
 const KEY_PAIR = keyBrand('KeyPair');
@@ -44,8 +44,8 @@ export class PublicKey {
    */
   static from(value: unknown, name = 'key'): PublicKey {
     if (value instanceof PublicKey) return value;
-    if (!hasKeyBrand(value, PUBLIC_KEY)) throw new TypeError(`${name} must be a PublicKey`);
-    return readForeignKey(value, 'PublicKey', PublicKey.deserialize, false);
+    if (!hasBrand(value, PUBLIC_KEY)) throw new TypeError(`${name} must be a PublicKey`);
+    return readOtherCopy(value, 'PublicKey', PublicKey.deserialize);
   }
 
   /** From the 32-byte Montgomery u-coordinate. */
@@ -132,7 +132,7 @@ export class PrivateKey {
    */
   static from(value: unknown, name = 'key'): PrivateKey {
     if (value instanceof PrivateKey) return value;
-    if (!hasKeyBrand(value, PRIVATE_KEY)) throw new TypeError(`${name} must be a PrivateKey`);
+    if (!hasBrand(value, PRIVATE_KEY)) throw new TypeError(`${name} must be a PrivateKey`);
     let wiped: unknown;
     try {
       wiped = (value as { wiped?: unknown }).wiped;
@@ -142,7 +142,7 @@ export class PrivateKey {
     // A wiped key serializes as zeros, which clamp to a valid scalar: refuse it as this copy does.
     if (wiped === true) throw new InvalidKeyError('private key has been wiped');
     if (wiped !== false) throw new DecodeError('a PrivateKey of another copy could not be read');
-    return readForeignKey(value, 'PrivateKey', PrivateKey.deserialize, true);
+    return readOtherCopy(value, 'PrivateKey', PrivateKey.deserialize, { secret: true });
   }
 
   /** Imports 32 bytes and clamps them, as libsignal does on every deserialize. */
@@ -236,8 +236,8 @@ export class KeyPair {
    */
   static from(value: unknown, name = 'keyPair'): KeyPair {
     if (value instanceof KeyPair) return value;
-    if (hasKeyBrand(value, IDENTITY_KEY_PAIR)) return IdentityKeyPair.from(value, name);
-    if (!hasKeyBrand(value, KEY_PAIR)) throw new TypeError(`${name} must be a KeyPair`);
+    if (hasBrand(value, IDENTITY_KEY_PAIR)) return IdentityKeyPair.from(value, name);
+    if (!hasBrand(value, KEY_PAIR)) throw new TypeError(`${name} must be a KeyPair`);
     let keys: { publicKey: unknown; privateKey: unknown };
     try {
       const { publicKey, privateKey } = value as { publicKey: unknown; privateKey: unknown };
@@ -246,7 +246,7 @@ export class KeyPair {
       throw new DecodeError('a KeyPair of another copy could not be read');
     }
     // Not branded keys: the pair is not what it says it is, refused as a bad key is.
-    if (!hasKeyBrand(keys.publicKey, PUBLIC_KEY) || !hasKeyBrand(keys.privateKey, PRIVATE_KEY))
+    if (!hasBrand(keys.publicKey, PUBLIC_KEY) || !hasBrand(keys.privateKey, PRIVATE_KEY))
       throw new DecodeError('a KeyPair of another copy could not be read');
     return new KeyPair(keys.publicKey as PublicKey, keys.privateKey as PrivateKey);
   }
@@ -296,8 +296,8 @@ export class IdentityKeyPair extends KeyPair {
    */
   static override from(value: unknown, name = 'identityKeyPair'): IdentityKeyPair {
     if (value instanceof IdentityKeyPair) return value;
-    if (!hasKeyBrand(value, IDENTITY_KEY_PAIR)) throw new TypeError(`${name} must be an IdentityKeyPair`);
-    return readForeignKey(value, 'IdentityKeyPair', readIdentityKeyPair, true);
+    if (!hasBrand(value, IDENTITY_KEY_PAIR)) throw new TypeError(`${name} must be an IdentityKeyPair`);
+    return readOtherCopy(value, 'IdentityKeyPair', readIdentityKeyPair, { secret: true });
   }
 
   static override async generate(provider: CryptoProvider): Promise<IdentityKeyPair> {
@@ -336,10 +336,10 @@ export class IdentityKeyPair extends KeyPair {
   }
 }
 
-brandKeyClass(PublicKey, PUBLIC_KEY);
-brandKeyClass(PrivateKey, PRIVATE_KEY);
-brandKeyClass(KeyPair, KEY_PAIR);
-brandKeyClass(IdentityKeyPair, IDENTITY_KEY_PAIR);
+brandClass(PublicKey, PUBLIC_KEY);
+brandClass(PrivateKey, PRIVATE_KEY);
+brandClass(KeyPair, KEY_PAIR);
+brandClass(IdentityKeyPair, IDENTITY_KEY_PAIR);
 
 function readIdentityKeyPair(bytes: Uint8Array): IdentityKeyPair {
   if (bytes.length > MAX_IDENTITY_KEY_PAIR_LENGTH) throw new DecodeError('identity key pair is too long');

@@ -1,24 +1,17 @@
 /**
- * Objects of this package's value classes (`PreKeyBundle`, `DecryptionErrorMessage`) made by another
- * copy of the package. An app can load two copies (its `import` and a dependency's `require`, or two
- * versions in one bundle): `instanceof` and private fields see only their own copy's objects, so each
- * class carries a brand under a registered symbol (every copy has the same key), and the other copy's
- * object is read as this copy's through its serialized form, validated as bytes from anywhere are.
- * (Stored records go through `ownRecord`, core's keys through their classes' `from`.)
- *
- * The contract (`@1`): a branded object's `serialize()` returns the format its class's `deserialize`
- * reads. A branded object that does not keep it is refused as bad bytes are (`DecodeError`).
+ * Objects of this package's value classes (`PreKeyBundle`, `DecryptionErrorMessage`,
+ * `ProvisionMessage`) made by another copy of the package (its `import` and a dependency's `require`,
+ * or two versions in one bundle): each class carries a brand of this package, and the other copy's
+ * object is read as this copy's through its serialized form by core's `readOtherCopy`, the mechanism
+ * core's keys use too. (Stored records go through `ownRecord`.)
  */
-import { copyBytes, DecodeError, E2eeError } from '@e2ee-kit/core';
+import { copyBytes, hasBrand, readOtherCopy } from '@e2ee-kit/core';
+
+export { brandClass } from '@e2ee-kit/core';
 
 /** The brand symbol of this package's class `name`. */
 export function classBrand(name: string): symbol {
   return Symbol.for(`@e2ee-kit/ratchet/${name}@1`);
-}
-
-/** Brands `cls`'s instances (on the prototype: no per-object cost). */
-export function brandClass(cls: { readonly prototype: object }, brand: symbol): void {
-  Object.defineProperty(cls.prototype, brand, { value: true });
 }
 
 interface ValueClass<T> {
@@ -40,27 +33,7 @@ export function fromOtherCopy<T>(
 ): T | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (Object.prototype.isPrototypeOf.call(own.prototype, value)) return value as T;
-  try {
-    if ((value as Record<symbol, unknown>)[brand] !== true) return undefined;
-  } catch {
-    return undefined; // a property read that throws (a hostile proxy) is no brand
-  }
-  let bytes: unknown;
-  let cause: unknown;
-  try {
-    bytes = (value as { serialize(): unknown }).serialize();
-  } catch (err) {
-    cause = err;
-  }
-  // `ArrayBuffer.isView` as well: a proxy passes `instanceof`, and its reads could run any code.
-  if (!(bytes instanceof Uint8Array) || !ArrayBuffer.isView(bytes))
-    throw new DecodeError(`a ${what} of another copy did not serialize`, { cause });
-  try {
-    if (bytes.length > maxLength) throw new DecodeError(`a ${what} of another copy is too long`);
-    // Our own copy: nothing decoded from it stays a view of the other copy's array.
-    return own.deserialize(copyBytes(bytes));
-  } catch (err) {
-    if (E2eeError.is(err)) throw err;
-    throw new DecodeError(`a ${what} of another copy could not be read`);
-  }
+  if (!hasBrand(value, brand)) return undefined;
+  // Our own copy: nothing decoded from it stays a view of the other copy's array.
+  return readOtherCopy(value, what, (bytes) => own.deserialize(copyBytes(bytes)), { maxLength });
 }

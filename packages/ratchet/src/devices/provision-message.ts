@@ -9,13 +9,14 @@ import {
   assertBytes,
   copyBytes,
   DecodeError,
-  E2eeError,
   ErrorCode,
+  hasBrand,
   IdentityKeyPair,
   ProtoReader,
   ProtoWriter,
   PUBLIC_KEY_LENGTH,
   PublicKey,
+  readOtherCopy,
   WireType,
 } from '@e2ee-kit/core';
 import { brandClass, classBrand } from '../other-copy.js';
@@ -244,38 +245,19 @@ brandClass(ProvisionMessage, PROVISION_MESSAGE);
 /**
  * `value` itself when it is this copy's `ProvisionMessage`; another copy's (branded
  * `PROVISION_MESSAGE`, see other-copy.ts) read through one call of its `serialize()`; `undefined` for
- * anything else (the caller throws its `TypeError`). Not `fromOtherCopy`: that form holds the identity
- * private keys, so the array handed over (a fresh one, by the contract) and our copy are overwritten
- * once read, and no refusal carries a `cause` (the other object's error might quote them). A longer
- * serialization than `maxLength` is refused unread (bounded work). The message returned for another
- * copy's is the caller's to wipe.
+ * anything else (the caller throws its `TypeError`). Read as a secret (core's `readOtherCopy`): that
+ * form holds the identity private keys, so the array handed over (a fresh one, by the contract) is
+ * overwritten once read, `deserialize` overwrites its own copy, and no refusal carries a `cause`. A
+ * longer serialization than `maxLength` is refused unread (bounded work). The message returned for
+ * another copy's is the caller's to wipe.
  */
 export function ownProvisionMessage(value: unknown, maxLength: number): ProvisionMessage | undefined {
   if (value instanceof ProvisionMessage) return value;
-  if (value === null || typeof value !== 'object') return undefined;
-  try {
-    if ((value as Record<symbol, unknown>)[PROVISION_MESSAGE] !== true) return undefined;
-  } catch {
-    return undefined; // a property read that throws (a hostile proxy) is no brand
-  }
-  let bytes: unknown;
-  try {
-    bytes = (value as { serialize(): unknown }).serialize();
-  } catch {
-    bytes = undefined;
-  }
-  // `ArrayBuffer.isView` as well: a proxy passes `instanceof`, and its reads could run any code.
-  if (!(bytes instanceof Uint8Array) || !ArrayBuffer.isView(bytes))
-    throw new DecodeError('a ProvisionMessage of another copy did not serialize');
-  try {
-    if (bytes.length > maxLength) throw new DecodeError('a ProvisionMessage of another copy is too long');
-    return ProvisionMessage.deserialize(bytes); // it reads a copy of its own, which it overwrites
-  } catch (err) {
-    if (E2eeError.is(err)) throw err;
-    throw new DecodeError('a ProvisionMessage of another copy could not be read');
-  } finally {
-    Uint8Array.prototype.fill.call(bytes, 0);
-  }
+  if (!hasBrand(value, PROVISION_MESSAGE)) return undefined;
+  return readOtherCopy(value, 'ProvisionMessage', (bytes) => ProvisionMessage.deserialize(bytes), {
+    secret: true,
+    maxLength,
+  });
 }
 
 /** `ProvisionEnvelope { 1: publicKey (sender's ephemeral, 33 B), 2: body }`. */
