@@ -167,3 +167,39 @@ describe('PreKeySignalMessage ids written as wide varints', () => {
     expect(ours, 'ours').toEqual(expected === undefined ? 'refused' : [expected, expected]);
   });
 });
+
+describe('the same decisions from Node Buffers (pooled, at an offset) and views into a larger buffer', () => {
+  it('a wide counter, device id and pre-key id read from pooled Buffers; the caller bytes are unchanged', () => {
+    const key = Array.from(L.PrivateKey.generate().getPublicKey().serialize());
+    const wide = varint((1n << 32n) + 7n);
+    const whisper = [
+      0x44,
+      0x0a,
+      33,
+      ...key,
+      0x10,
+      ...wide,
+      0x18,
+      0x00,
+      0x22,
+      0x10,
+      ...new Array<number>(16).fill(1),
+      ...new Array<number>(8).fill(0xaa),
+    ];
+    const dem = [0x10, 0x05, 0x18, ...wide];
+    for (const bytes of [whisper, dem]) {
+      // Buffer.from of a small array is a slice of Node's shared pool; the view sits at an odd offset.
+      const pooled = Buffer.from([0xee, ...bytes, 0xee]).subarray(1, bytes.length + 1);
+      expect(pooled.byteOffset).toBeGreaterThan(0);
+      const big = new Uint8Array(bytes.length + 9);
+      big.set(bytes, 5);
+      const view = big.subarray(5, 5 + bytes.length);
+      for (const input of [pooled, view]) {
+        const before = Uint8Array.from(input);
+        if (bytes === whisper) expect(SignalMessage.deserialize(input).counter).toBe(7);
+        else expect(DecryptionErrorMessage.deserialize(input).deviceId).toBe(7);
+        expect(Uint8Array.from(input)).toEqual(before);
+      }
+    }
+  });
+});
