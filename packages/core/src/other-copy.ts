@@ -11,7 +11,7 @@
  * form, which the class's `deserialize` reads, as a fresh array its caller owns. A branded object that
  * does not keep that contract is refused as bad bytes are (`DecodeError`).
  */
-import { DecodeError, E2eeError } from './errors.js';
+import { DecodeError, E2eeError, StoreError } from './errors.js';
 
 /** The brand symbol of core's key class `name` (its value on the prototype: `true`). */
 export function keyBrand(name: string): symbol {
@@ -42,6 +42,13 @@ export interface ReadOtherCopyOptions {
   readonly secret?: boolean;
   /** A longer serialization is refused unread (bounded work for what `read` then does). */
   readonly maxLength?: number;
+  /**
+   * The object came from the app's store (a stored record): an object that does not serialize, or
+   * whose bytes `read` fails on with an untyped error, is the store's fault, refused with
+   * `StoreError` instead of `DecodeError`. `read`'s own typed refusals (a format no copy wrote:
+   * `DecodeError`) pass through as they are.
+   */
+  readonly fromStore?: boolean;
 }
 
 /**
@@ -56,7 +63,8 @@ export function readOtherCopy<T>(
   read: (bytes: Uint8Array) => T,
   options: ReadOtherCopyOptions = {},
 ): T {
-  const { secret = false, maxLength } = options;
+  const { secret = false, maxLength, fromStore = false } = options;
+  const Refusal = fromStore ? StoreError : DecodeError;
   let bytes: unknown;
   let cause: unknown;
   try {
@@ -66,7 +74,7 @@ export function readOtherCopy<T>(
   }
   // `ArrayBuffer.isView` as well: a proxy passes `instanceof`, and its reads could run any code.
   if (!(bytes instanceof Uint8Array) || !ArrayBuffer.isView(bytes))
-    throw new DecodeError(`a ${what} of another copy did not serialize`, secret ? undefined : { cause });
+    throw new Refusal(`a ${what} of another copy did not serialize`, secret ? undefined : { cause });
   try {
     if (maxLength !== undefined && bytes.length > maxLength)
       throw new DecodeError(`a ${what} of another copy is too long`);
@@ -75,7 +83,7 @@ export function readOtherCopy<T>(
     // The class's own refusals (`DecodeError`, `InvalidKeyError`) name no bytes; anything else (a
     // `Uint8Array` subclass whose `length` lies, say) is refused the same way, without its message.
     if (E2eeError.is(err)) throw err;
-    throw new DecodeError(`a ${what} of another copy could not be read`);
+    throw new Refusal(`a ${what} of another copy could not be read`);
   } finally {
     if (secret) Uint8Array.prototype.fill.call(bytes, 0);
   }

@@ -227,3 +227,34 @@ it('a branded record that does not serialize to a record: a typed refusal, nothi
   }
   expect([...bob.store.snapshot()]).toEqual(before);
 });
+
+it("another copy's session record: the serialized bytes it handed over (root and chain keys) are overwritten once read", async () => {
+  const a = await load();
+  const { alice, bob } = await talking(a);
+  const kind = Symbol.for('@e2ee-kit/ratchet/record@1');
+  const stored = await bob.store.getSession(alice.address);
+  const handed: Uint8Array[] = [];
+  // What another copy's record is to this copy: a branded object whose serialize() gives a fresh array.
+  const getSession = async () => ({
+    [kind]: 'SessionRecord',
+    serialize: () => {
+      const bytes = stored?.serialize() as Uint8Array;
+      handed.push(bytes);
+      return bytes;
+    },
+  });
+  const store = new Proxy(bob.store, {
+    get: (target, name) => {
+      if (name === 'getSession') return getSession;
+      const v = Reflect.get(target, name);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const sent = await new a.ratchet.SessionCipher(store, alice.address).encrypt(utf8('still works'));
+  expect(text((await alice.cipher(bob).decrypt(sent)).plaintext)).toBe('still works');
+  expect(handed.length).toBeGreaterThan(0);
+  for (const bytes of handed) {
+    expect(bytes.length).toBeGreaterThan(100);
+    expect(bytes.every((b) => b === 0)).toBe(true);
+  }
+});

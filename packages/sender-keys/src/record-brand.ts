@@ -6,7 +6,7 @@
  * read through its `serialize()` and this copy's `deserialize`, as if the store had kept bytes (a
  * format this copy does not know, a newer version's, is refused as from bytes: `DecodeError`).
  */
-import { copyBytes, StoreError } from '@e2ee-kit/core';
+import { readOtherCopy, StoreError } from '@e2ee-kit/core';
 
 /**
  * The brand, under a registered symbol (the same key in every copy); its value is the class name.
@@ -38,15 +38,7 @@ export function ownRecord<T>(value: unknown, cls: RecordClass<T>, kind: string, 
     (value as { [RECORD_KIND]?: unknown })[RECORD_KIND] !== kind
   )
     throw new StoreError(`${what}: the store returned something else`);
-  let bytes: unknown;
-  let cause: unknown;
-  try {
-    bytes = (value as { serialize(): unknown }).serialize();
-  } catch (err) {
-    cause = err;
-  }
-  if (!(bytes instanceof Uint8Array))
-    throw new StoreError(`${what}: a ${kind} of another copy of this package did not serialize`, { cause });
-  // Our own copy: nothing decoded from it stays a view of the other copy's array.
-  return cls.deserialize(copyBytes(bytes));
+  // Sender-key records hold chain and signing keys: the array the other copy's serialize() made is
+  // overwritten once read, and its errors are not passed on (core's `readOtherCopy`).
+  return readOtherCopy(value, kind, (bytes) => cls.deserialize(bytes), { secret: true, fromStore: true });
 }

@@ -85,3 +85,37 @@ it('a branded record that does not serialize to a record: a typed refusal, nothi
   }
   expect([...store.snapshot()]).toEqual(before);
 });
+
+it("another copy's sender-key record: the serialized bytes it handed over (chain and signing keys) are overwritten once read", async () => {
+  const a = await load();
+  const store = new a.testing.InMemorySenderKeyStore();
+  const cipher = new a.keys.GroupCipher(store);
+  const skdm = await cipher.createDistributionMessage(alice, D);
+  const kind = Symbol.for('@e2ee-kit/sender-keys/record@1');
+  const real = await store.loadSenderKey(alice, D);
+  const handed: Uint8Array[] = [];
+  const over = new Proxy(store, {
+    get: (target, name) => {
+      if (name === 'loadSenderKey')
+        return async () => ({
+          [kind]: 'SenderKeyRecord',
+          serialize: () => {
+            const bytes = real?.serialize() as Uint8Array;
+            handed.push(bytes);
+            return bytes;
+          },
+        });
+      const v = Reflect.get(target, name);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const sent = await new a.keys.GroupCipher(over).encrypt(alice, D, utf8('still works'));
+  const receiver = new a.keys.GroupCipher(new a.testing.InMemorySenderKeyStore());
+  await receiver.processDistributionMessage(alice, skdm.serialize());
+  expect(text((await receiver.decrypt(alice, sent)).plaintext)).toBe('still works');
+  expect(handed.length).toBeGreaterThan(0);
+  for (const bytes of handed) {
+    expect(bytes.length).toBeGreaterThan(64);
+    expect(bytes.every((b) => b === 0)).toBe(true);
+  }
+});

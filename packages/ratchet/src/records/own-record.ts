@@ -5,9 +5,10 @@
  * records. Their private fields and the core keys they hold belong to that copy, so this copy's code
  * cannot use them; their persisted format is the one thing every copy reads. So such a record is read
  * through `serialize()` and this copy's `deserialize`, as if the store had kept bytes: a format this
- * copy does not know (a newer version's) is refused as it would be from bytes, with `DecodeError`.
+ * copy does not know (a newer version's) is refused as it would be from bytes, with `DecodeError`; an
+ * object that does not serialize is the store's fault, `StoreError`. Core's `readOtherCopy` reads it.
  */
-import { copyBytes, StoreError } from '@e2ee-kit/core';
+import { readOtherCopy } from '@e2ee-kit/core';
 import { RECORD_KIND } from './container.js';
 import { KyberPreKeyRecord } from './kyber-prekey-record.js';
 import { PreKeyRecord } from './prekey-record.js';
@@ -39,15 +40,7 @@ export function ownRecord<T>(value: T): T {
   if (typeof kind !== 'string') return value;
   const own = OWN[kind];
   if (own === undefined || value instanceof own) return value;
-  let bytes: unknown;
-  let cause: unknown;
-  try {
-    bytes = (value as unknown as { serialize(): unknown }).serialize();
-  } catch (err) {
-    cause = err;
-  }
-  if (!(bytes instanceof Uint8Array))
-    throw new StoreError(`a ${kind} of another copy of this package did not serialize`, { cause });
-  // Our own copy: nothing decoded from it stays a view of the other copy's array.
-  return own.deserialize(copyBytes(bytes)) as T;
+  // Session and pre-key records hold secrets (root, chain and private keys): the array the other
+  // copy's serialize() made is overwritten once read, and its errors are not passed on.
+  return readOtherCopy(value, kind, own.deserialize, { secret: true, fromStore: true }) as T;
 }
