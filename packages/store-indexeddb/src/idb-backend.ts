@@ -5,7 +5,14 @@
  * here keeps an IndexedDB transaction open across an `await`, where it would auto-commit.
  */
 import { E2eeError, StoreError } from '@e2ee-kit/core';
-import { type KvBackend, type KvWrite, StoreErrorCode, sameRow, type Table } from '@e2ee-kit/store-kv';
+import {
+  type KvBackend,
+  type KvWrite,
+  StoreErrorCode,
+  sameRow,
+  type Table,
+  valueTooLong,
+} from '@e2ee-kit/store-kv';
 import { unlessDeleting } from './deletion.js';
 
 /** The IndexedDB layout this version creates and opens (the database's `version`). */
@@ -45,10 +52,12 @@ async function reading<T>(fn: () => Promise<T>): Promise<T> {
 const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer =>
   v instanceof Uint8Array || v instanceof ArrayBuffer;
 
+const notBytes = () => new StoreError('IndexedDB returned a value that is not bytes');
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  throw new StoreError('IndexedDB returned a value that is not bytes');
+  throw notBytes();
 }
 
 export interface OpenIdbOptions {
@@ -151,28 +160,52 @@ export class IdbBackend implements KvBackend {
     this.#keyRange = keyRange;
   }
 
-  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const v = await reading(() =>
+  /**
+   * With `maxBytes`, a longer value is refused (`DecodeError`) before it is copied. IndexedDB has no
+   * way to measure a value without reading it: the one structured-clone read of the row is not
+   * avoided (see the README's "Limits"), only the second allocation and everything after it.
+   */
+  async get(table: Table, key: string, maxBytes = Infinity): Promise<Uint8Array | undefined> {
+    const v: unknown = await reading(() =>
       request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key])),
     );
-    return v === undefined ? undefined : copy(v);
+    if (v === undefined) return undefined;
+    if (!isBytes(v)) throw notBytes();
+    if (v.byteLength > maxBytes) throw valueTooLong(table, maxBytes);
+    return copy(v);
   }
 
-  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    const [keys, values] = await reading(() => {
-      const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
-      const range = this.#keyRange.bound([table, ''], [table, []]);
-      return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
-    });
-    // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
-    // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
-    // So is a key this backend never writes: the range also holds [table, binary], [table, array…]
-    // and [table, string, more…] — not a string key, or a second row under one.
-    return keys.flatMap((k, i) => {
-      const v: unknown = values[i];
-      const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
-      return typeof key === 'string' && isBytes(v) ? [[key, copy(v)] as const] : [];
-    });
+  /**
+   * Walked with a cursor rather than `getAll`: a row left out (over `maxBytes`, or not bytes) is
+   * dropped before the next one is read, so rows a hostile edit made huge are not all held at once.
+   */
+  list(table: Table, maxBytes = Infinity): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    return reading(
+      () =>
+        new Promise((resolve, reject) => {
+          const out: (readonly [string, Uint8Array])[] = [];
+          const range = this.#keyRange.bound([table, ''], [table, []]);
+          const req = this.#db.transaction(KV, 'readonly').objectStore(KV).openCursor(range);
+          req.onsuccess = () => {
+            const cursor = req.result;
+            if (cursor === null) {
+              resolve(out);
+              return;
+            }
+            // A value that is not bytes (edited in devtools) is left out, as the store leaves out
+            // values that do not decode: a listing that throws stops the upkeep it serves for good.
+            // Read by key it throws. So is a key this backend never writes: the range also holds
+            // [table, binary], [table, array…] and [table, string, more…] — not a string key, or a
+            // second row under one. And a value over `maxBytes`, as the other backends leave it out.
+            const k = cursor.primaryKey;
+            const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
+            const v: unknown = cursor.value;
+            if (typeof key === 'string' && isBytes(v) && v.byteLength <= maxBytes) out.push([key, copy(v)]);
+            cursor.continue();
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
   }
 
   commit(writes: readonly KvWrite[]): Promise<void> {
