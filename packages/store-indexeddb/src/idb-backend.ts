@@ -4,20 +4,9 @@
  * (so a batch is durable, or absent, as a whole). Reads use short `readonly` transactions: nothing
  * here keeps an IndexedDB transaction open across an `await`, where it would auto-commit.
  */
-import { E2eeError, StoreError } from '@e2ee-kit/core';
-import {
-  type KvBackend,
-  type KvWrite,
-  StoreErrorCode,
-  sameRow,
-  type Table,
-  valueTooLong,
-} from '@e2ee-kit/store-kv';
-import { unlessDeleting } from './deletion.js';
-
-/** The IndexedDB layout this version creates and opens (the database's `version`). */
-export const IDB_SCHEMA_VERSION = 1;
-const KV = 'kv';
+import { StoreError } from '@e2ee-kit/core';
+import { type KvBackend, type KvWrite, sameRow, type Table, valueTooLong } from '@e2ee-kit/store-kv';
+import { KV } from './open.js';
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -58,83 +47,6 @@ function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
   throw notBytes();
-}
-
-export interface OpenIdbOptions {
-  /** Default `globalThis.indexedDB` (looked up when called, never at module load). */
-  readonly indexedDB?: IDBFactory;
-  /**
-   * Called after this connection closed itself because another tab or worker asked for a version
-   * change (a newer app version upgrading the database, or `indexedDB.deleteDatabase`). Every later
-   * operation on this store fails with `StoreError`; a typical app reloads the page here.
-   */
-  readonly onVersionChange?: (event: IDBVersionChangeEvent) => void;
-}
-
-function openRequest(
-  factory: IDBFactory,
-  name: string,
-  onVersionChange: OpenIdbOptions['onVersionChange'],
-): Promise<IDBDatabase> {
-  const req = factory.open(name, IDB_SCHEMA_VERSION);
-  req.onupgradeneeded = (ev) => {
-    const db = req.result;
-    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
-    if (ev.oldVersion < 1) db.createObjectStore(KV);
-  };
-  return new Promise<IDBDatabase>((resolve, reject) => {
-    req.onsuccess = () => {
-      const db = req.result;
-      // Set before anything else runs: a version change may be the very next event.
-      db.onversionchange = (event) => {
-        db.close();
-        onVersionChange?.(event);
-      };
-      resolve(db);
-    };
-    req.onerror = () => reject(req.error);
-    // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
-    // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
-    // the connection it opens is closed at once, so it blocks nobody.
-    req.onblocked = () => {
-      req.onsuccess = () => req.result.close();
-      reject(new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'));
-    };
-  });
-}
-
-/**
- * Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`.
- *
- * When another connection asks for a version change, this one closes itself (then calls
- * `options.onVersionChange`): an open connection would otherwise block that upgrade or deletion in
- * every other tab until this tab is closed.
- */
-export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}): Promise<IDBDatabase> {
-  if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
-  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-  if (!factory || typeof factory.open !== 'function')
-    throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
-  let db: IDBDatabase;
-  try {
-    // Not queued behind a deletion another tab blocks: that would wait as long as that tab lives,
-    // then open a new, empty database (deletion.ts).
-    db = await unlessDeleting(factory, name, () => openRequest(factory, name, options.onVersionChange));
-  } catch (cause) {
-    if (cause instanceof StoreError) throw cause;
-    if ((cause as { name?: string } | null)?.name === 'VersionError')
-      throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
-        cause,
-      });
-    throw new StoreError('could not open IndexedDB', { cause });
-  }
-  // Version 1 made by something else (an earlier app or library under this name): no upgrade ran,
-  // so there is no `kv` store. Refused untouched, and closed so it blocks no one's delete or upgrade.
-  if (!db.objectStoreNames.contains(KV)) {
-    db.close();
-    throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
-  }
-  return db;
 }
 
 export interface IdbBackendOptions {
