@@ -43,7 +43,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 function openTimeout(value: unknown): number {
   if (value === undefined) return DEFAULT_OPEN_TIMEOUT_MS;
-  if (typeof value !== 'number' || !(value > 0) || (value > MAX_TIMER_MS && value !== Infinity))
+  if (typeof value !== 'number' || !(value >= 1) || (value > MAX_TIMER_MS && value !== Infinity))
     throw new RangeError(`openTimeoutMs must be a number of milliseconds in 1…${MAX_TIMER_MS} or Infinity`);
   return value;
 }

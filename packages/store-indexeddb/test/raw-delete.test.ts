@@ -131,8 +131,8 @@ describe('an open behind a raw indexedDB.deleteDatabase that another connection 
     s.db.close();
   });
 
-  it('refuses an openTimeoutMs that is not a positive number with RangeError', async () => {
-    for (const bad of [0, -1, Number.NaN, '5', null, 2 ** 31]) {
+  it('refuses an openTimeoutMs outside 1…2^31 - 1 ms (other than Infinity) with RangeError', async () => {
+    for (const bad of [0, 0.5, -1, Number.NaN, '5', null, 2 ** 31]) {
       const err = await openIdbDatabase(name(), {
         indexedDB: fakeIndexedDB,
         openTimeoutMs: bad as unknown as number,
