@@ -4,13 +4,9 @@
  * (so a batch is durable, or absent, as a whole). Reads use short `readonly` transactions: nothing
  * here keeps an IndexedDB transaction open across an `await`, where it would auto-commit.
  */
-import { E2eeError, StoreError } from '@e2ee-kit/core';
-import { type KvBackend, type KvWrite, StoreErrorCode, sameRow, type Table } from '@e2ee-kit/store-kv';
-import { unlessDeleting } from './deletion.js';
-
-/** The IndexedDB layout this version creates and opens (the database's `version`). */
-export const IDB_SCHEMA_VERSION = 1;
-const KV = 'kv';
+import { StoreError } from '@e2ee-kit/core';
+import { type KvBackend, type KvWrite, sameRow, type Table, valueTooLong } from '@e2ee-kit/store-kv';
+import { KV } from './open.js';
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -45,87 +41,12 @@ async function reading<T>(fn: () => Promise<T>): Promise<T> {
 const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer =>
   v instanceof Uint8Array || v instanceof ArrayBuffer;
 
+const notBytes = () => new StoreError('IndexedDB returned a value that is not bytes');
+
 function copy(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  throw new StoreError('IndexedDB returned a value that is not bytes');
-}
-
-export interface OpenIdbOptions {
-  /** Default `globalThis.indexedDB` (looked up when called, never at module load). */
-  readonly indexedDB?: IDBFactory;
-  /**
-   * Called after this connection closed itself because another tab or worker asked for a version
-   * change (a newer app version upgrading the database, or `indexedDB.deleteDatabase`). Every later
-   * operation on this store fails with `StoreError`; a typical app reloads the page here.
-   */
-  readonly onVersionChange?: (event: IDBVersionChangeEvent) => void;
-}
-
-function openRequest(
-  factory: IDBFactory,
-  name: string,
-  onVersionChange: OpenIdbOptions['onVersionChange'],
-): Promise<IDBDatabase> {
-  const req = factory.open(name, IDB_SCHEMA_VERSION);
-  req.onupgradeneeded = (ev) => {
-    const db = req.result;
-    // Version 0 → 1 creates the layout; later versions add steps here, keyed on ev.oldVersion.
-    if (ev.oldVersion < 1) db.createObjectStore(KV);
-  };
-  return new Promise<IDBDatabase>((resolve, reject) => {
-    req.onsuccess = () => {
-      const db = req.result;
-      // Set before anything else runs: a version change may be the very next event.
-      db.onversionchange = (event) => {
-        db.close();
-        onVersionChange?.(event);
-      };
-      resolve(db);
-    };
-    req.onerror = () => reject(req.error);
-    // An upgrade that a tab of an older release (which does not close on versionchange) blocks would
-    // wait until that tab closes: refused now. The request still completes then (the upgrade runs);
-    // the connection it opens is closed at once, so it blocks nobody.
-    req.onblocked = () => {
-      req.onsuccess = () => req.result.close();
-      reject(new StoreError('IndexedDB upgrade is blocked: another tab keeps the database open (close it)'));
-    };
-  });
-}
-
-/**
- * Opens (creating or upgrading) the database `name`. The app closes it with `db.close()`.
- *
- * When another connection asks for a version change, this one closes itself (then calls
- * `options.onVersionChange`): an open connection would otherwise block that upgrade or deletion in
- * every other tab until this tab is closed.
- */
-export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}): Promise<IDBDatabase> {
-  if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
-  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-  if (!factory || typeof factory.open !== 'function')
-    throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
-  let db: IDBDatabase;
-  try {
-    // Not queued behind a deletion another tab blocks: that would wait as long as that tab lives,
-    // then open a new, empty database (deletion.ts).
-    db = await unlessDeleting(factory, name, () => openRequest(factory, name, options.onVersionChange));
-  } catch (cause) {
-    if (cause instanceof StoreError) throw cause;
-    if ((cause as { name?: string } | null)?.name === 'VersionError')
-      throw new E2eeError(StoreErrorCode.StoreFormat, 'this IndexedDB database was made by a newer version', {
-        cause,
-      });
-    throw new StoreError('could not open IndexedDB', { cause });
-  }
-  // Version 1 made by something else (an earlier app or library under this name): no upgrade ran,
-  // so there is no `kv` store. Refused untouched, and closed so it blocks no one's delete or upgrade.
-  if (!db.objectStoreNames.contains(KV)) {
-    db.close();
-    throw new E2eeError(StoreErrorCode.StoreFormat, `IndexedDB database ${name} was not made by e2ee-kit`);
-  }
-  return db;
+  throw notBytes();
 }
 
 export interface IdbBackendOptions {
@@ -151,28 +72,52 @@ export class IdbBackend implements KvBackend {
     this.#keyRange = keyRange;
   }
 
-  async get(table: Table, key: string): Promise<Uint8Array | undefined> {
-    const v = await reading(() =>
+  /**
+   * With `maxBytes`, a longer value is refused (`DecodeError`) before it is copied. IndexedDB has no
+   * way to measure a value without reading it: the one structured-clone read of the row is not
+   * avoided (see the README's "Limits"), only the second allocation and everything after it.
+   */
+  async get(table: Table, key: string, maxBytes = Infinity): Promise<Uint8Array | undefined> {
+    const v: unknown = await reading(() =>
       request(this.#db.transaction(KV, 'readonly').objectStore(KV).get([table, key])),
     );
-    return v === undefined ? undefined : copy(v);
+    if (v === undefined) return undefined;
+    if (!isBytes(v)) throw notBytes();
+    if (v.byteLength > maxBytes) throw valueTooLong(table, maxBytes);
+    return copy(v);
   }
 
-  async list(table: Table): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
-    const [keys, values] = await reading(() => {
-      const store = this.#db.transaction(KV, 'readonly').objectStore(KV);
-      const range = this.#keyRange.bound([table, ''], [table, []]);
-      return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
-    });
-    // A value that is not bytes (edited in devtools) is left out, as the store leaves out values that
-    // do not decode: a listing that throws stops the upkeep it serves for good. Read by key it throws.
-    // So is a key this backend never writes: the range also holds [table, binary], [table, array…]
-    // and [table, string, more…] — not a string key, or a second row under one.
-    return keys.flatMap((k, i) => {
-      const v: unknown = values[i];
-      const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
-      return typeof key === 'string' && isBytes(v) ? [[key, copy(v)] as const] : [];
-    });
+  /**
+   * Walked with a cursor rather than `getAll`: a row left out (over `maxBytes`, or not bytes) is
+   * dropped before the next one is read, so rows a hostile edit made huge are not all held at once.
+   */
+  list(table: Table, maxBytes = Infinity): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    return reading(
+      () =>
+        new Promise((resolve, reject) => {
+          const out: (readonly [string, Uint8Array])[] = [];
+          const range = this.#keyRange.bound([table, ''], [table, []]);
+          const req = this.#db.transaction(KV, 'readonly').objectStore(KV).openCursor(range);
+          req.onsuccess = () => {
+            const cursor = req.result;
+            if (cursor === null) {
+              resolve(out);
+              return;
+            }
+            // A value that is not bytes (edited in devtools) is left out, as the store leaves out
+            // values that do not decode: a listing that throws stops the upkeep it serves for good.
+            // Read by key it throws. So is a key this backend never writes: the range also holds
+            // [table, binary], [table, array…] and [table, string, more…] — not a string key, or a
+            // second row under one. And a value over `maxBytes`, as the other backends leave it out.
+            const k = cursor.primaryKey;
+            const key = Array.isArray(k) && k.length === 2 ? k[1] : undefined;
+            const v: unknown = cursor.value;
+            if (typeof key === 'string' && isBytes(v) && v.byteLength <= maxBytes) out.push([key, copy(v)]);
+            cursor.continue();
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
   }
 
   commit(writes: readonly KvWrite[]): Promise<void> {

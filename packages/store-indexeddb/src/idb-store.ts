@@ -1,6 +1,7 @@
 /** `IndexedDbStore.open(name, options)`: the e2ee-kit stores in one IndexedDB database. */
 import { KvStore, type KvStoreOptions } from '@e2ee-kit/store-kv';
-import { IdbBackend, type IdbBackendOptions, type OpenIdbOptions, openIdbDatabase } from './idb-backend.js';
+import { IdbBackend, type IdbBackendOptions } from './idb-backend.js';
+import { type OpenIdbOptions, openIdbDatabase } from './open.js';
 
 export interface IndexedDbStoreOptions extends KvStoreOptions, OpenIdbOptions, IdbBackendOptions {}
 
@@ -10,10 +11,11 @@ export const IndexedDbStore = {
     name: string,
     options: IndexedDbStoreOptions = {},
   ): Promise<KvStore & { readonly db: IDBDatabase }> {
-    const { indexedDB, onVersionChange, IDBKeyRange } = options;
+    const { indexedDB, onVersionChange, openTimeoutMs, IDBKeyRange } = options;
     const db = await openIdbDatabase(name, {
       ...(indexedDB ? { indexedDB } : {}),
       ...(onVersionChange ? { onVersionChange } : {}),
+      ...(openTimeoutMs !== undefined ? { openTimeoutMs } : {}),
     });
     try {
       const store = await KvStore.open(new IdbBackend(db, IDBKeyRange ? { IDBKeyRange } : {}), options);

@@ -8,11 +8,6 @@ export {
 } from '@e2ee-kit/core';
 export type { KvStore, KvStoreOptions, KvTransaction } from '@e2ee-kit/store-kv';
 export { type DeleteIdbOptions, deleteIdbDatabase } from './deletion.js';
-export {
-  IDB_SCHEMA_VERSION,
-  IdbBackend,
-  type IdbBackendOptions,
-  type OpenIdbOptions,
-  openIdbDatabase,
-} from './idb-backend.js';
+export { IdbBackend, type IdbBackendOptions } from './idb-backend.js';
 export { IndexedDbStore, type IndexedDbStoreOptions } from './idb-store.js';
+export { IDB_SCHEMA_VERSION, type OpenIdbOptions, openIdbDatabase } from './open.js';

@@ -98,7 +98,8 @@ type Api = {
     closeRaw(): void;
     startDelete(db: string): Promise<string>;
     deletionDone(): Promise<string | undefined>;
-    tryOpen(db: string): Promise<string>;
+    tryOpen(db: string, openTimeoutMs?: number): Promise<string>;
+    rawOldVersion(db: string): Promise<number>;
   };
 };
 type Wire = { type: 'prekey' | 'whisper'; body: number[]; counter: number };
@@ -217,6 +218,28 @@ describe.runIf(executablePath)('IndexedDbStore in Chromium', () => {
     expect(await opener.evaluate((name) => (globalThis as unknown as Api).storeTests.tryOpen(name), db)).toBe(
       'ok none',
     );
+    await Promise.all([old.close(), deleter.close(), opener.close()]);
+  });
+
+  it("an open behind another tab's raw deleteDatabase that an old tab blocks is refused typed after openTimeoutMs, and creates nothing", async () => {
+    const [old, deleter, opener] = [await openPage(), await openPage(), await openPage()];
+    const db = 'raw-deleted-while-blocked';
+    await old.evaluate((name) => (globalThis as unknown as Api).storeTests.holdRaw(name), db);
+    // Not deleteIdbDatabase: no Web Lock tells the opener that a deletion waits.
+    expect(
+      await deleter.evaluate((name) => (globalThis as unknown as Api).storeTests.deleteDatabase(name), db),
+    ).toBe('blocked');
+    // Before: this open waited as long as the old tab lived, then made a new, empty database.
+    const refused = await opener.evaluate(
+      (name) => (globalThis as unknown as Api).storeTests.tryOpen(name, 300),
+      db,
+    );
+    expect(refused).toMatch(/^STORE: .*did not open within 300 ms/);
+    await old.evaluate(() => (globalThis as unknown as Api).storeTests.closeRaw());
+    // Queued after the deletion and the refused open: the database is gone and that open made none.
+    expect(
+      await opener.evaluate((name) => (globalThis as unknown as Api).storeTests.rawOldVersion(name), db),
+    ).toBe(0);
     await Promise.all([old.close(), deleter.close(), opener.close()]);
   });
 

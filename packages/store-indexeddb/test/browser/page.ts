@@ -323,15 +323,29 @@ function startDelete(dbName: string): Promise<string> {
 const deletionDone = (): Promise<string | undefined> => deletion ?? Promise.resolve(undefined);
 
 /** Opens the store: what app row `x` holds ('ok …'), or the error's code and message. */
-async function tryOpen(dbName: string): Promise<string> {
+async function tryOpen(dbName: string, openTimeoutMs?: number): Promise<string> {
   try {
-    const store = await IndexedDbStore.open(dbName, { ratchet });
+    const store = await IndexedDbStore.open(dbName, { ratchet, ...(openTimeoutMs ? { openTimeoutMs } : {}) });
     const x = await store.app.get('x');
     store.db.close();
     return `ok ${x ? new TextDecoder().decode(x) : 'none'}`;
   } catch (e) {
     return `${(e as { code?: string }).code}: ${(e as Error).message}`;
   }
+}
+
+/** The version a raw open of `dbName` upgrades from (0: there was no database), then closes it. */
+function rawOldVersion(dbName: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let from = -1;
+    const req = indexedDB.open(dbName);
+    req.onupgradeneeded = (ev) => (from = ev.oldVersion);
+    req.onsuccess = () => {
+      req.result.close();
+      resolve(from === -1 ? req.result.version : from);
+    };
+    req.onerror = () => reject(req.error);
+  });
 }
 
 /**
@@ -383,6 +397,7 @@ Object.assign(globalThis, {
     startDelete,
     deletionDone,
     tryOpen,
+    rawOldVersion,
     holdOpen,
     heldAfterChange,
     deleteDatabase,
