@@ -36,9 +36,9 @@ export interface HealingCipherOptions<S extends ProtocolStore = ProtocolStore> {
   readonly store: S;
   /** This device. Its device id tells our receipts from those for our other devices' messages. */
   readonly localAddress: Address;
-  /** Where sent plaintexts wait for a receipt (`ResendCache.create`). */
+  /** Where sent plaintexts wait for a receipt (`ResendCache.create` of this copy of the package). */
   readonly resendCache: ResendCache;
-  /** Loop protection, for both roles. Default `new RetryPolicy()` (Signal's limits). */
+  /** Loop protection, for both roles (of this copy of the package). Default `new RetryPolicy()` (Signal's limits). */
   readonly policy?: RetryPolicy;
   /** A fresh bundle of `address` from the server, for a first message and for starting over (its `deviceId` must be `address.deviceId`). */
   readonly fetchBundle: (address: Address) => Promise<PreKeyBundle>;
