@@ -47,6 +47,19 @@ export const MAX_STRING_BYTES = 4096;
 /** Length of `aciBinary` / `pniBinary`: the UUID's 16 bytes, no kind byte. */
 const UUID_BYTES = 16;
 
+/**
+ * Fields of a fixed length in Signal, in bytes: the profile key (libsignal zkgroup `ProfileKey.SIZE`),
+ * the backup keys (`BackupKey.SIZE`), the entropy pool (`AccountEntropyPool::LENGTH`: 64 ASCII
+ * characters, so 64 bytes of UTF-8). Anything else is not one of them; refusing it also keeps a
+ * peer from making the new device hold (and wipe) a field of any size.
+ */
+export const FIXED_LENGTHS = {
+  profileKey: 32,
+  mediaRootBackupKey: 32,
+  ephemeralBackupKey: 32,
+  accountEntropyPool: 64,
+} as const;
+
 const BY_NUMBER = new Map<number, Field>(Object.entries(PROVISION_FIELDS).map(([k, n]) => [n, k as Field]));
 const STRINGS = new Set<Field>([
   'number',
@@ -143,6 +156,10 @@ export function decodeProvisionMessage<T>(
           try {
             // Measured in bytes before decoding: UTF-16 units would let 3-byte characters in at 3× the cap.
             if (raw.length > MAX_STRING_BYTES) throw new DecodeError(`provision message ${name} is too long`);
+            if (name === 'accountEntropyPool' && raw.length !== FIXED_LENGTHS.accountEntropyPool)
+              throw new DecodeError(
+                `provision message ${name} must be ${FIXED_LENGTHS.accountEntropyPool} bytes`,
+              );
             s[name] = textOf(raw, name);
           } finally {
             raw.fill(0); // an entropy pool, a link token: the string is what the message keeps
@@ -161,9 +178,9 @@ export function decodeProvisionMessage<T>(
     pni = pairOf(b.pniPublic, b.pniPrivate, 'PNI identity');
     if ((pni === undefined) !== (pniId === undefined))
       throw new DecodeError('provision message has a PNI without its key pair (or the reverse)');
-    for (const k of ['mediaRootBackupKey', 'ephemeralBackupKey'] as const)
-      if (b[k] !== undefined && b[k]?.length !== 32)
-        throw new DecodeError(`provision message ${k} must be 32 bytes`);
+    for (const k of ['profileKey', 'mediaRootBackupKey', 'ephemeralBackupKey'] as const)
+      if (b[k] !== undefined && b[k]?.length !== FIXED_LENGTHS[k])
+        throw new DecodeError(`provision message ${k} must be ${FIXED_LENGTHS[k]} bytes`);
     const message = build({
       aciIdentityKeyPair: aci,
       aci: aciId,

@@ -23,6 +23,7 @@ import { brandClass, classBrand } from '../other-copy.js';
 import {
   decodeProvisionMessage,
   PROVISION_FIELDS as F,
+  FIXED_LENGTHS,
   MAX_STRING_BYTES,
   uuidBytes,
 } from './provision-decode.js';
@@ -48,10 +49,12 @@ export interface ProvisionMessageFields {
   /** The single-use link token the server gave the existing device (`verificationCode` of the link call). */
   readonly provisioningCode?: string | undefined;
   readonly userAgent?: string | undefined;
-  /** Device-independent state the app passes along. */
+  /** Device-independent state the app passes along. The profile key: 32 bytes, as Signal's. */
   readonly profileKey?: Uint8Array | undefined;
   readonly readReceipts?: boolean | undefined;
+  /** 64 characters, as Signal's (libsignal's `AccountEntropyPool`). */
   readonly accountEntropyPool?: string | undefined;
+  /** 32 bytes each. */
   readonly mediaRootBackupKey?: Uint8Array | undefined;
   readonly ephemeralBackupKey?: Uint8Array | undefined;
   /** Defaults to `PROVISIONING_VERSION_CURRENT`. */
@@ -101,6 +104,12 @@ export class ProvisionMessage {
       throw new TypeError('aci must be a non-empty string');
     for (const k of ['aci', 'pni', 'number', 'provisioningCode', 'userAgent', 'accountEntropyPool'] as const)
       checkString(fields[k], k);
+    // Measured as the decoder measures it (UTF-8 bytes), so what we create, a peer's decoder accepts.
+    if (
+      fields.accountEntropyPool !== undefined &&
+      utf8Length(fields.accountEntropyPool) !== FIXED_LENGTHS.accountEntropyPool
+    )
+      throw new RangeError(`accountEntropyPool must be ${FIXED_LENGTHS.accountEntropyPool} characters`);
     if ((fields.pni === undefined) !== (fields.pniIdentityKeyPair === undefined))
       throw new TypeError('pni and pniIdentityKeyPair go together');
     if (fields.readReceipts !== undefined && typeof fields.readReceipts !== 'boolean')
@@ -113,9 +122,17 @@ export class ProvisionMessage {
       assertBytes(b, name, len);
       return copyBytes(b); // not `slice()`: for a pooled Node Buffer that is a view of the caller's memory
     };
-    const profileKey = copy(fields.profileKey, 'profileKey');
-    const mediaRootBackupKey = copy(fields.mediaRootBackupKey, 'mediaRootBackupKey', 32);
-    const ephemeralBackupKey = copy(fields.ephemeralBackupKey, 'ephemeralBackupKey', 32);
+    const profileKey = copy(fields.profileKey, 'profileKey', FIXED_LENGTHS.profileKey);
+    const mediaRootBackupKey = copy(
+      fields.mediaRootBackupKey,
+      'mediaRootBackupKey',
+      FIXED_LENGTHS.mediaRootBackupKey,
+    );
+    const ephemeralBackupKey = copy(
+      fields.ephemeralBackupKey,
+      'ephemeralBackupKey',
+      FIXED_LENGTHS.ephemeralBackupKey,
+    );
     // Last, after every other check: pairs of another copy of core (an app that loads two) are read
     // into pairs of this copy's, which the message keeps; no refusal may follow and drop them unwiped.
     const aciIdentityKeyPair = IdentityKeyPair.from(fields.aciIdentityKeyPair, 'aciIdentityKeyPair');

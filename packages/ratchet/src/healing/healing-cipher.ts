@@ -26,18 +26,19 @@ import {
   type SessionCipherOptions,
 } from '../session-cipher.js';
 import { assertProtocolStore, type ProtocolStore, type TransactionOf } from '../stores.js';
+import { ownState } from './own-state.js';
 import { PlaintextContent } from './plaintext-content.js';
-import { type CachedMessage, ResendCache } from './resend-cache.js';
+import { type CachedMessage, RESEND_CACHE, ResendCache } from './resend-cache.js';
 import { createRetryRequest, isRetryableDecryptError, planRetryResponse } from './retry-flow.js';
-import { type RetryDenial, RetryPolicy } from './retry-policy.js';
+import { RETRY_POLICY, type RetryDenial, RetryPolicy } from './retry-policy.js';
 
 export interface HealingCipherOptions<S extends ProtocolStore = ProtocolStore> {
   readonly store: S;
   /** This device. Its device id tells our receipts from those for our other devices' messages. */
   readonly localAddress: Address;
-  /** Where sent plaintexts wait for a receipt (`ResendCache.create`). */
+  /** Where sent plaintexts wait for a receipt (`ResendCache.create` of this copy of the package). */
   readonly resendCache: ResendCache;
-  /** Loop protection, for both roles. Default `new RetryPolicy()` (Signal's limits). */
+  /** Loop protection, for both roles (of this copy of the package). Default `new RetryPolicy()` (Signal's limits). */
   readonly policy?: RetryPolicy;
   /** A fresh bundle of `address` from the server, for a first message and for starting over (its `deviceId` must be `address.deviceId`). */
   readonly fetchBundle: (address: Address) => Promise<PreKeyBundle>;
@@ -134,10 +135,12 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     assertProtocolStore(options.store);
     validateAddress(options.localAddress);
-    if (!(options.resendCache instanceof ResendCache))
-      throw new TypeError('resendCache must be a ResendCache');
-    if (options.policy !== undefined && !(options.policy instanceof RetryPolicy))
-      throw new TypeError('policy must be a RetryPolicy');
+    // Another copy's cache or policy (an app that loads two copies) is refused, not read: own-state.ts.
+    const cache = ownState(options.resendCache, ResendCache, RESEND_CACHE, 'resendCache', 'ResendCache');
+    const policy =
+      options.policy === undefined
+        ? undefined
+        : ownState(options.policy, RetryPolicy, RETRY_POLICY, 'policy', 'RetryPolicy');
     for (const f of ['fetchBundle', 'sendRetryRequest', 'resend'] as const)
       if (typeof options[f] !== 'function') throw new TypeError(`${f} must be a function`);
     if (options.nullMessage !== undefined && !(options.nullMessage instanceof Uint8Array))
@@ -147,8 +150,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
       throw new TypeError('cipherOptions must be an object');
     this.#store = options.store;
     this.#local = Object.freeze({ name: options.localAddress.name, deviceId: options.localAddress.deviceId });
-    this.#cache = options.resendCache;
-    this.#policy = options.policy ?? new RetryPolicy();
+    this.#cache = cache;
+    this.#policy = policy ?? new RetryPolicy();
     this.#fetchBundle = options.fetchBundle;
     this.#sendRetryRequest = options.sendRetryRequest;
     this.#resend = options.resend;

@@ -14,6 +14,7 @@
 import {
   type Address,
   assertBytes,
+  brandClass,
   type CryptoProvider,
   DecodeError,
   resolveProvider,
@@ -23,6 +24,7 @@ import {
   utf8,
   validateAddress,
 } from '@e2ee-kit/core';
+import { stateBrand } from './own-state.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -253,6 +255,10 @@ export class ResendCache {
     }
   }
 }
+
+/** Every copy's caches carry it: another copy's is refused by name, never used (own-state.ts). */
+export const RESEND_CACHE = stateBrand('ResendCache');
+brandClass(ResendCache, RESEND_CACHE);
 
 /** `len(name) u32 BE ‖ name (UTF-8) ‖ deviceId u8 ‖ timestamp u64 BE`: unambiguous for any name. */
 function idMaterial(recipient: Address, timestamp: number): Uint8Array {

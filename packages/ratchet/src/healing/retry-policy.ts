@@ -16,7 +16,8 @@
  *
  * `serialize()` / `RetryPolicy.deserialize()` carry the counters across a restart (retry-policy-state.ts).
  */
-import { type Address, addressToString } from '@e2ee-kit/core';
+import { type Address, addressToString, brandClass } from '@e2ee-kit/core';
+import { stateBrand } from './own-state.js';
 import {
   type AddressCount,
   decodeRetryPolicyState,
@@ -254,6 +255,10 @@ export class RetryPolicy {
     return now;
   }
 }
+
+/** Every copy's policies carry it: another copy's is refused by name, never used (own-state.ts). */
+export const RETRY_POLICY = stateBrand('RetryPolicy');
+brandClass(RetryPolicy, RETRY_POLICY);
 
 function checkTimestamp(timestamp: number): void {
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp))
