@@ -12,7 +12,7 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText, devicesChanged, settleLeftHistory } from './direct.js';
+import { deliverText, settleLeftHistory } from './direct.js';
 import {
   dropGroupSend,
   dropGroupTarget,
@@ -39,8 +39,8 @@ import {
 } from './outbox.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import { markSent, setStatus, storedMessage } from './receipts.js';
-import { dropSyncCopy, pendingSyncCopies } from './sync-copies.js';
-import { address, type ChatMessage, dm, randomId, type SentInfo } from './types.js';
+import { flushSyncCopies } from './sync-flush.js';
+import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
 
 /**
  * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
@@ -216,7 +216,7 @@ const runningFlush = new WeakMap<ClientCore, Promise<number>>();
 
 /**
  * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
- * Sync copies that did not go with their message (sync-copies.ts) go first, each alone.
+ * Sync copies that did not go with their message (sync-copies.ts, sync-flush.ts) go first, each alone.
  * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
  * Returns how many were sent since the call: a flush asked for while another runs (the relay's
  * "ready" frame starts one, so does a queued send) waits for it, counts what it sent, then looks
@@ -338,36 +338,6 @@ export async function flushGroupSends(c: ClientCore): Promise<number> {
       await c.run((tx) =>
         refused === undefined ? dropGroupSend(tx, next.key) : dropGroupTarget(tx, next.key, refused),
       );
-    }
-  }
-}
-
-/**
- * Sends the waiting sync copies, oldest first, each alone to our other devices (the contact is not
- * sent to again), in an operation of its own that also removes its row. Stops at the first one the
- * relay cannot take now (kept for the next flush); one refused for good is dropped (our other
- * devices miss it; the contact has the message). Returns how many went.
- */
-export async function flushSyncCopies(c: ClientCore): Promise<number> {
-  let sent = 0;
-  for (;;) {
-    const next = await c.run(async (tx) => (await pendingSyncCopies(tx))[0], true);
-    if (!next) return sent;
-    try {
-      const went = await c.run(async (tx) => {
-        // Another flush may have sent it meanwhile.
-        if ((await tx.get(next.key)) === undefined) return false;
-        const out = await c.devices.sendSyncCopy(next.to, next.sync);
-        await devicesChanged(c, tx, out.result, dm(await c.directory.nameOf(tx, next.to)));
-        for (const e of out.envelopes)
-          await c.retries.remember(tx, address(e.to, e.deviceId), e.serverTimestamp, next.sync);
-        await dropSyncCopy(tx, next.key);
-        return true;
-      });
-      if (went) sent++;
-    } catch (err) {
-      if (isRetryable(err)) return sent;
-      await c.run((tx) => dropSyncCopy(tx, next.key));
     }
   }
 }
