@@ -108,6 +108,8 @@ describe('sendText when recording the sent message fails', () => {
     const two = await client.sendGroupText(group.id, 'two');
     expect(trap.failing).toBe(0); // the injected failure happened
     expect(two.message.status).toBe('sent');
+    expect(two.envelopes.map((e) => e.to)).toEqual(['bob']); // every member was reached
+    expect(two.waiting).toEqual([]);
     expect(await shown(client, `group:${group.id}`)).toEqual(['one:sent', 'two:sent']);
     await expect
       .poll(async () => (await b.messages(`group:${group.id}`)).filter((m) => !m.system).map((m) => m.text), {
