@@ -11,7 +11,6 @@
  * Only when that repair fails too, or the process stops first, does the copy go again with the
  * next flush (a second copy under new message keys; the device keeps one copy per message id).
  */
-
 import type { ChatData } from './app-data.js';
 import type { ClientCore } from './core.js';
 import type { DeviceSendOutcome } from './devices.js';

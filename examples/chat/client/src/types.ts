@@ -137,7 +137,7 @@ export interface GroupSentInfo extends SentInfo {
   readonly rotation: string | undefined;
   /** Members that were sent a distribution message first. */
   readonly distributedTo: readonly string[];
-  /** Members the relay has not taken it for yet (sent with the next outbox flush); empty when all have it. */
+  /** Members the relay has not taken it for yet: they get it with the next outbox flush. */
   readonly waiting: readonly string[];
 }
 
