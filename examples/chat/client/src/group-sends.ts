@@ -17,6 +17,7 @@
  * as JSON, and the index row `index:group-send` in writing order. Not carried by backups: a
  * restored device does not send what the old one may have sent.
  */
+import type { SendPlan } from '@e2ee-kit/sender-keys';
 import type { ChatData } from './app-data.js';
 import type { MessageContent } from './content.js';
 
@@ -44,6 +45,10 @@ export class GroupSendProgress {
   readonly reached = new Set<string>();
   /** The member account whose copy is being sent now. */
   current: string | undefined;
+  /** The sender-key ciphertext every member gets, once encrypted. */
+  body: Uint8Array | undefined;
+  /** The send's plan (rotation, distribution), once prepared. */
+  plan: SendPlan | undefined;
 }
 
 const keyOf = (messageId: string) => `${PREFIX}${messageId}`;

@@ -19,7 +19,14 @@ import { devicesChanged, sendToDevices } from './direct.js';
 import { GroupSendProgress, settleGroupSend } from './group-sends.js';
 import { clearPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
-import { address, type Group, type GroupSentInfo, groupConversation, randomId } from './types.js';
+import {
+  address,
+  type ChatMessage,
+  type Group,
+  type GroupSentInfo,
+  groupConversation,
+  randomId,
+} from './types.js';
 
 export const OUTBOX_SIZE = 50;
 /** Times a group send is prepared again because a device left while its key was being distributed. */
@@ -170,8 +177,8 @@ export function sendGroupText(c: ClientCore, groupId: string, text: string): Pro
  * Sends `content` to the group now (no outbox) and writes it into this device's history. When
  * recording it fails after the relay took it for a member, it is delivered: the history entry is
  * written in a step of its own (history-pending.ts covers that failing too), the members not
- * reached get it with the next outbox flush (group-sends.ts), and the send resolves — with what
- * the send returned, or, when it failed part-way, no envelopes.
+ * reached get it with the next outbox flush (group-sends.ts), and the send resolves, as `sendDm`
+ * does, with what the relay took: envelopes for the members reached, the others in `waiting`.
  */
 export async function sendGroup(
   c: ClientCore,
@@ -180,12 +187,11 @@ export async function sendGroup(
 ): Promise<GroupSentInfo> {
   const conversation = groupConversation(groupId);
   const progress = new GroupSendProgress();
-  let sent: GroupSentInfo | undefined;
   try {
     return await c.run(async (tx) => {
       // Committed before the first ciphertext leaves, removed with the history entry.
       await notePending(tx, conversation, content);
-      sent = await sendGroupContent(c, tx, groupId, content, progress);
+      const sent = await sendGroupContent(c, tx, groupId, content, progress);
       await clearPending(tx, content.id);
       return sent;
     });
@@ -201,7 +207,7 @@ export async function sendGroup(
       await clearPending(tx, content.id);
       return stored;
     });
-    return { ...(sent ?? { envelopes: [], rotation: undefined, distributedTo: [] }), message };
+    return sentInfo(c, progress, message);
   }
 }
 
@@ -210,15 +216,25 @@ export async function sendGroupContent(
   tx: ChatData,
   groupId: string,
   content: MessageContent,
-  progress?: GroupSendProgress,
+  progress = new GroupSendProgress(),
 ): Promise<GroupSentInfo> {
-  const { plan, recipients, body } = await deliverGroup(c, tx, groupId, content, { progress });
+  await deliverGroup(c, tx, groupId, content, { progress });
   const message = await c.storeText(tx, groupConversation(groupId), c.name, content, true);
+  return sentInfo(c, progress, message);
+}
+
+/** What `progress` says the relay took, as the send's result (our own other devices left out). */
+function sentInfo(c: ClientCore, progress: GroupSendProgress, message: ChatMessage): GroupSentInfo {
+  const members = progress.targets.filter((m) => m !== c.name);
+  const body = progress.body ?? new Uint8Array(0);
   return {
-    envelopes: recipients.map((to) => ({ to, kind: 'senderkey' as const, body })),
+    envelopes: members
+      .filter((m) => progress.reached.has(m))
+      .map((to) => ({ to, kind: 'senderkey' as const, body })),
     message,
-    rotation: plan.rotation,
-    distributedTo: [...new Set(plan.needsDistribution.map((a) => a.name))],
+    rotation: progress.plan?.rotation,
+    distributedTo: [...new Set((progress.plan?.needsDistribution ?? []).map((a) => a.name))],
+    waiting: members.filter((m) => !progress.reached.has(m)),
   };
 }
 
@@ -239,7 +255,9 @@ export async function deliverGroup(
   if (!group || !group.active) throw new Error('not a member of this group');
   const progress = options.progress ?? new GroupSendProgress();
   const plan = await distribute(c, tx, group);
+  progress.plan = plan;
   const body = await c.groupCipher.encrypt(address(c.name, c.deviceId), groupId, encodeContent(content));
+  progress.body = body;
   // Kept for re-sends to members who report a missing key (the newest OUTBOX_SIZE per group).
   const skm = SenderKeyMessage.deserialize(body);
   const outbox = (await tx.json<GroupOutboxEntry[]>(APP_KEYS.outbox(groupId))) ?? [];

@@ -1,14 +1,16 @@
 /**
- * This device's history of its raw sends (`sendText`, `sendGroupText`: no outbox). The message is
- * written into the history in the operation that sends it, after the relay took it; when that
+ * This device's history of the messages it sends now: the raw sends (`sendText`, `sendGroupText`:
+ * no outbox) and the outbox path's first try (`send`, `sendPhoto` in outbox-send.ts). The message
+ * is written into the history in the operation that sends it, after the relay took it; when that
  * commit fails, the recipients have a message this device does not show. So before the first
  * ciphertext leaves, the send writes a pending-history row (committed with the ratchet steps,
  * operation.ts), removed in the same commit as the history entry. A send that fails after the
  * relay took it writes the entry in a step of its own (`sendDm` in direct.ts, `sendGroup` in
- * groups.ts); one that failed before removes the row. A row still there at the next outbox flush
- * (the repair failed too, or the process stopped) becomes a history entry marked "failed": whether
- * the relay took it is not known, and **Send again** is safe — the receiver keeps one copy per
- * message id.
+ * groups.ts, `send` and `sendPhoto`); one that failed before removes the row (in the same commit
+ * as its outbox entry, when it waits there: the outbox's "pending" line is its history entry). A
+ * row still there at the next outbox flush (the repair failed too, or the process stopped) becomes
+ * a history entry marked "failed": whether the relay took it is not known, and **Send again** is
+ * safe — the receiver keeps one copy per message id.
  *
  * App rows (in the running operation's transaction): `history-pending:<message id>` →
  * `{ conversation, content }` as JSON, and the index row `index:history-pending`. Not carried by

@@ -12,7 +12,7 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText, devicesChanged, settleLeftHistory } from './direct.js';
+import { deliverText, settleLeftHistory } from './direct.js';
 import {
   dropGroupSend,
   dropGroupTarget,
@@ -22,6 +22,7 @@ import {
   settleGroupSend,
 } from './group-sends.js';
 import { deliverGroup, loadGroup, sendGroupContent } from './groups.js';
+import { clearPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
 import {
   enqueue,
@@ -38,38 +39,50 @@ import {
 } from './outbox.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import { markSent, setStatus, storedMessage } from './receipts.js';
-import { dropSyncCopy, pendingSyncCopies } from './sync-copies.js';
-import { address, type ChatMessage, dm, randomId, type SentInfo } from './types.js';
+import { flushSyncCopies } from './sync-flush.js';
+import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
 
 /**
  * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
  * relay cannot be reached, the text is kept in the outbox (status "pending") and sent when it is
  * back (`flushOutbox`, called on every reconnect). Other failures (an untrusted identity, a
- * refused request) throw and store nothing.
+ * refused request) throw and store nothing. Like `sendText`, a pending-history row is committed
+ * before the first ciphertext leaves (history-pending.ts): a text the relay took is in this
+ * device's history even when its recording and the repair both fail, or the process stops.
  */
 export async function send(c: ClientCore, conversation: string, text: string): Promise<ChatMessage> {
   const target = targetOf(conversation);
   const content = { t: 'text' as const, id: randomId(c.provider), text, sentAt: c.now() };
+  const shown = groupText(content, target);
   const progress = new GroupSendProgress();
   try {
     return await c.run(async (tx) => {
       // Keep the order: a text written after one that waits in the outbox waits behind it.
       if (await hasPendingFor(tx, target)) throw new Queued();
-      return (await sendNow(c, tx, target, content, progress)).message;
+      await notePending(tx, conversation, shown);
+      const { message } = await sendNow(c, tx, target, content, progress);
+      await clearPending(tx, content.id);
+      return message;
     });
   } catch (err) {
     // The relay took it and only the bookkeeping failed: recorded as sent, never sent again (in a
     // group, the members not reached get it with the next flush, group-sends.ts).
     if (wentOut(err, target, progress))
       return c.run(async (tx) => {
-        const shown = groupText(content, target);
         if (target.kind === 'group') await settleGroupSend(tx, target.id, shown, progress);
-        return c.storeText(tx, conversation, c.name, shown, true);
+        const stored = await c.storeText(tx, conversation, c.name, shown, true);
+        await clearPending(tx, content.id);
+        return stored;
       });
-    if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+    if (!(err instanceof Queued) && !isRetryable(err)) {
+      // Nothing left: the row (committed if a send was tried) must not become a history entry.
+      await c.run((tx) => clearPending(tx, content.id)).catch(() => {});
+      throw err;
+    }
     const queued = c.run(async (tx) => {
       await enqueue(tx, { kind: 'text', target, id: content.id, text, sentAt: content.sentAt });
-      return c.storeText(tx, conversation, c.name, groupText(content, target), true, 'pending');
+      await clearPending(tx, content.id); // the outbox entry and its "pending" history line replace it
+      return c.storeText(tx, conversation, c.name, shown, true, 'pending');
     });
     // Queued behind earlier texts while the relay answers: those may go now, and this one after.
     if (err instanceof Queued) void queued.then(() => flushOutbox(c)).catch(() => {});
@@ -133,9 +146,16 @@ export async function sendPhoto(
       const sending = content;
       return await c.run(async (tx) => {
         if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
-        if (target.kind === 'group') return sendGroupContent(c, tx, target.id, sending, progress);
-        const { envelopes } = await deliverText(c, tx, target.contact, sending);
-        return { envelopes, message: await c.storeText(tx, to, c.name, sending, true) };
+        await notePending(tx, to, sending); // as in `send`: history-pending.ts
+        const sent =
+          target.kind === 'group'
+            ? await sendGroupContent(c, tx, target.id, sending, progress)
+            : {
+                envelopes: (await deliverText(c, tx, target.contact, sending)).envelopes,
+                message: await c.storeText(tx, to, c.name, sending, true),
+              };
+        await clearPending(tx, id);
+        return sent;
       });
     } catch (err) {
       // The relay took it: recorded as sent (as `send` does), never queued to go a second time.
@@ -143,16 +163,22 @@ export async function sendPhoto(
       if (went && wentOut(err, target, progress)) {
         const message = await c.run(async (tx) => {
           if (target.kind === 'group') await settleGroupSend(tx, target.id, went, progress);
-          return c.storeText(tx, to, c.name, went, true);
+          const stored = await c.storeText(tx, to, c.name, went, true);
+          await clearPending(tx, id);
+          return stored;
         });
         return { envelopes: [], message };
       }
-      if (!(err instanceof Queued) && !isRetryable(err)) throw err;
+      if (!(err instanceof Queued) && !isRetryable(err)) {
+        await c.run((tx) => clearPending(tx, id)).catch(() => {});
+        throw err;
+      }
     }
   }
   const pointer = photo.pointer(placeholderId(id));
   const waiting = { t: 'attachment' as const, id, attachment: pointer, sentAt };
   const message = await c.run(async (tx) => {
+    await clearPending(tx, id); // a send tried before: the outbox entry replaces its row
     await enqueuePhoto(
       tx,
       {
@@ -190,7 +216,7 @@ const runningFlush = new WeakMap<ClientCore, Promise<number>>();
 
 /**
  * Sends what waits in the outbox, oldest first; stops at the first one the relay still cannot take.
- * Sync copies that did not go with their message (sync-copies.ts) go first, each alone.
+ * Sync copies that did not go with their message (sync-copies.ts, sync-flush.ts) go first, each alone.
  * A text refused for good (e.g. the contact's verified key changed) is marked "failed".
  * Returns how many were sent since the call: a flush asked for while another runs (the relay's
  * "ready" frame starts one, so does a queued send) waits for it, counts what it sent, then looks
@@ -312,36 +338,6 @@ export async function flushGroupSends(c: ClientCore): Promise<number> {
       await c.run((tx) =>
         refused === undefined ? dropGroupSend(tx, next.key) : dropGroupTarget(tx, next.key, refused),
       );
-    }
-  }
-}
-
-/**
- * Sends the waiting sync copies, oldest first, each alone to our other devices (the contact is not
- * sent to again), in an operation of its own that also removes its row. Stops at the first one the
- * relay cannot take now (kept for the next flush); one refused for good is dropped (our other
- * devices miss it; the contact has the message). Returns how many went.
- */
-export async function flushSyncCopies(c: ClientCore): Promise<number> {
-  let sent = 0;
-  for (;;) {
-    const next = await c.run(async (tx) => (await pendingSyncCopies(tx))[0], true);
-    if (!next) return sent;
-    try {
-      const went = await c.run(async (tx) => {
-        // Another flush may have sent it meanwhile.
-        if ((await tx.get(next.key)) === undefined) return false;
-        const out = await c.devices.sendSyncCopy(next.to, next.sync);
-        await devicesChanged(c, tx, out.result, dm(await c.directory.nameOf(tx, next.to)));
-        for (const e of out.envelopes)
-          await c.retries.remember(tx, address(e.to, e.deviceId), e.serverTimestamp, next.sync);
-        await dropSyncCopy(tx, next.key);
-        return true;
-      });
-      if (went) sent++;
-    } catch (err) {
-      if (isRetryable(err)) return sent;
-      await c.run((tx) => dropSyncCopy(tx, next.key));
     }
   }
 }

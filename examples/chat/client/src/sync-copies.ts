@@ -4,7 +4,7 @@
  * the sync copy then failed, the send stands — the contact has it, and the operation commits its
  * ratchet steps (rolling them back would encrypt the next message under the same keys again) — and
  * the sync copy waits here, to go alone (`only: 'sync'`) with the next outbox flush
- * (`flushSyncCopies` in outbox-send.ts). Sending the whole message again would give the contact a
+ * (`flushSyncCopies` in sync-flush.ts). Sending the whole message again would give the contact a
  * second copy.
  *
  * App rows (written in the running operation's transaction): `sync-copy:<seq>` → `{ to, body }`

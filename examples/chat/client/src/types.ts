@@ -127,11 +127,18 @@ export interface SentInfo {
   readonly message: ChatMessage;
 }
 
+/**
+ * A group send: `envelopes` has one entry per member account whose copy the relay took. A send
+ * that failed part-way through the members resolves too (the members reached have the message):
+ * the members it did not reach are in `waiting`, and get it with the next outbox flush.
+ */
 export interface GroupSentInfo extends SentInfo {
   /** Set when the sender's chain was replaced before this message (e.g. a member was removed). */
   readonly rotation: string | undefined;
   /** Members that were sent a distribution message first. */
   readonly distributedTo: readonly string[];
+  /** Members the relay has not taken it for yet: they get it with the next outbox flush. */
+  readonly waiting: readonly string[];
 }
 
 export type BackupUnlock = { readonly password: string } | { readonly recoveryKey: string };

@@ -125,6 +125,30 @@ describe('a group send that reached only some members', () => {
     });
   }
 
+  it('sendGroupText stopping part-way says which members have it and which get it with the next flush', async () => {
+    const { client, net, bob, carol, dave, conv } = await threeMembers();
+    const groupId = conv.slice('group:'.length);
+    net.blocked = carol.aci; // bob's copy is taken, carol's gets no answer: dave is not tried
+    for (const m of [bob, carol, dave]) net.sent.set(m.aci, 0);
+    const two = await client.sendGroupText(groupId, 'two');
+    expect(two.message.status).toBe('sent');
+    expect(two.envelopes.map((e) => [e.to, e.kind])).toEqual([['bob', 'senderkey']]);
+    expect(two.envelopes[0]?.body.length).toBeGreaterThan(0);
+    expect(two.waiting).toEqual(['carol', 'dave']);
+    expect(two.rotation).toBeUndefined(); // the key of 'one' is used again: nothing rotated or handed out
+    expect(two.distributedTo).toEqual([]);
+    net.blocked = undefined;
+    await client.flushOutbox();
+    for (const m of [bob, carol, dave]) {
+      await expect.poll(() => texts(m, conv), { timeout: 10_000 }).toEqual(['one', 'two']);
+      expect(net.sent.get(m.aci)).toBe(1);
+    }
+    // A send that reached everyone waits for nobody.
+    const three = await client.sendGroupText(groupId, 'three');
+    expect(three.envelopes.map((e) => e.to)).toEqual(['bob', 'carol', 'dave']);
+    expect(three.waiting).toEqual([]);
+  });
+
   it('a text sent while a member still waits for the one before waits behind it', async () => {
     const { client, net, bob, carol, dave, conv } = await threeMembers();
     net.blocked = carol.aci;
