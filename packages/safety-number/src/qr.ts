@@ -55,8 +55,18 @@ export interface SafetyNumberQr {
   toRgba(options?: QrRgbaOptions): QrImage;
 }
 
-const ECC: ReadonlySet<string> = new Set(['low', 'medium', 'quartile', 'high']);
-const MAX_QR_PAYLOAD = 2953; // byte-mode capacity of a version 40-L symbol
+/**
+ * Byte-mode capacity of the largest symbol (version 40) per error correction level (ISO/IEC 18004
+ * Table 7). Checked here so that a payload too large for the chosen level is this package's
+ * `RangeError`, not the encoder's plain `Error`.
+ */
+const CAPACITY: Readonly<Record<QrErrorCorrection, number>> = Object.freeze({
+  low: 2953,
+  medium: 2331,
+  quartile: 1663,
+  high: 1273,
+});
+const MAX_QR_PAYLOAD = CAPACITY.low; // what any QR code can hold
 const MAX_SCALE = 64;
 const MAX_QUIET_ZONE = 16;
 
@@ -110,11 +120,12 @@ export function safetyNumberQr(
   const bytes = payloadBytes(payload);
   const opts = objectOption(options);
   const ecc = opts.ecc ?? 'medium';
-  if (typeof ecc !== 'string' || !ECC.has(ecc)) {
+  if (typeof ecc !== 'string' || !Object.hasOwn(CAPACITY, ecc)) {
     throw new RangeError('ecc must be one of low, medium, quartile, high');
   }
-  if (bytes.length === 0 || bytes.length > MAX_QR_PAYLOAD) {
-    throw new RangeError(`payload must be 1 to ${MAX_QR_PAYLOAD} bytes`);
+  const capacity = CAPACITY[ecc as QrErrorCorrection];
+  if (bytes.length === 0 || bytes.length > capacity) {
+    throw new RangeError(`payload must be 1 to ${capacity} bytes with ecc ${ecc}`);
   }
   const text = toLatin1(bytes);
   const base = {

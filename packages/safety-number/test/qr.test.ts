@@ -153,3 +153,20 @@ describe('module matrix and SVG', () => {
     expect(ScannableFingerprint.deserialize(qr.payload).version).toBe(2);
   });
 });
+
+describe('payload size against the chosen error correction', () => {
+  // Byte-mode capacity of the largest symbol (version 40, 177 × 177) per level: ISO/IEC 18004 Table 7.
+  const CAPACITY = { low: 2953, medium: 2331, quartile: 1663, high: 1273 } as const;
+
+  it.each(Object.entries(CAPACITY))(
+    '%s: %i bytes fit a version-40 symbol; one more is a RangeError',
+    (ecc, cap) => {
+      const level = ecc as keyof typeof CAPACITY;
+      expect(safetyNumberQr(new Uint8Array(cap).fill(0xa5), { ecc: level }).size).toBe(177);
+      // Refused by the package itself (a RangeError naming the limit), not by the encoder's plain Error.
+      expect(() => safetyNumberQr(new Uint8Array(cap + 1), { ecc: level })).toThrow(
+        new RangeError(`payload must be 1 to ${cap} bytes with ecc ${level}`),
+      );
+    },
+  );
+});
