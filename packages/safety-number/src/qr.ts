@@ -84,7 +84,8 @@ function payloadBytes(payload: Uint8Array | ScannableFingerprint | SafetyNumber)
           ? (p.scannable.serialize as () => unknown)()
           : undefined
       : undefined;
-  if (bytes instanceof Uint8Array) return bytes;
+  // Copied: an object that is not ours may hand out bytes it keeps (and later changes).
+  if (bytes instanceof Uint8Array) return copyBytes(bytes);
   throw new TypeError('payload must be a SafetyNumber, a ScannableFingerprint or bytes');
 }
 
@@ -128,10 +129,13 @@ export function safetyNumberQr(
     throw new RangeError(`payload must be 1 to ${capacity} bytes with ecc ${ecc}`);
   }
   const text = toLatin1(bytes);
+  // The encoder reads its own copy: `payload` is handed to the caller, and a write to it must not
+  // make `toSvg()` draw another code than `modules`.
+  const encoded = bytes.slice();
   const base = {
     ecc: ecc as QrErrorCorrection,
     encoding: 'byte' as const,
-    textEncoder: () => bytes.slice(),
+    textEncoder: () => encoded.slice(),
   };
   // border: 1 is the smallest qr accepts; strip it to get the bare symbol.
   const raw = encodeQR(text, 'raw', { ...base, border: 1 });

@@ -170,3 +170,22 @@ describe('payload size against the chosen error correction', () => {
     },
   );
 });
+
+describe('the bytes a QR code is drawn from are its own', () => {
+  it('payload bytes from another copy’s serialize() are copied, not kept', () => {
+    const theirs = aliceV2.scannable.serialize();
+    const qr = safetyNumberQr({ serialize: () => theirs } as never);
+    const svg = qr.toSvg();
+    expect(qr.payload.buffer).not.toBe(theirs.buffer);
+    theirs.fill(0);
+    expect(toHex(qr.payload)).toBe(toHex(aliceV2.scannable.serialize()));
+    expect(qr.toSvg()).toBe(svg);
+  });
+
+  it('writing to .payload does not change what toSvg() draws (it stays the code of modules)', () => {
+    const qr = safetyNumberQr(aliceV2);
+    const svg = qr.toSvg();
+    qr.payload.fill(0x41);
+    expect(qr.toSvg()).toBe(svg);
+  });
+});
