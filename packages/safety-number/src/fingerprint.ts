@@ -10,6 +10,7 @@ import {
   assertBytes,
   type CryptoProvider,
   constantTimeEqual,
+  copyBytes,
   DecodeError,
   defaultSha512IterateSync,
   type PublicKey,
@@ -71,7 +72,9 @@ export interface SafetyNumberOptions {
 function serializedKey(bytes: Uint8Array): Uint8Array {
   if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
   if (bytes[0] !== DJB_TYPE) throw new DecodeError('unknown public key type', { code: 'INVALID_KEY' });
-  return bytes.slice();
+  // Not `bytes.slice()`: for a Buffer that is a view of the caller's memory, and a subclass may
+  // override it to return other bytes than the ones just checked.
+  return copyBytes(bytes);
 }
 
 function keyBytes(key: unknown, name: string): Uint8Array {
