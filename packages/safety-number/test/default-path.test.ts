@@ -77,7 +77,7 @@ describe('the identity key hashed is the one checked, copied', () => {
   it('a Uint8Array whose class overrides slice() is hashed as its own bytes', () => {
     // An app's (or an attacker-supplied) subclass: any method of the caller's array may lie.
     class Lying extends Uint8Array {
-      override slice(): Uint8Array {
+      override slice(): Uint8Array<ArrayBuffer> {
         return Uint8Array.of(0x05, ...new Array(32).fill(0x11));
       }
     }
