@@ -60,12 +60,12 @@ export interface SafetyNumberQr {
  * Table 7). Checked here so that a payload too large for the chosen level is this package's
  * `RangeError`, not the encoder's plain `Error`.
  */
-const CAPACITY: Readonly<Record<QrErrorCorrection, number>> = Object.freeze({
+const CAPACITY: Readonly<Record<QrErrorCorrection, number>> = {
   low: 2953,
   medium: 2331,
   quartile: 1663,
   high: 1273,
-});
+};
 const MAX_QR_PAYLOAD = CAPACITY.low; // what any QR code can hold
 const MAX_SCALE = 64;
 const MAX_QUIET_ZONE = 16;
@@ -129,13 +129,10 @@ export function safetyNumberQr(
     throw new RangeError(`payload must be 1 to ${capacity} bytes with ecc ${ecc}`);
   }
   const text = toLatin1(bytes);
-  // The encoder reads its own copy: `payload` is handed to the caller, and a write to it must not
-  // make `toSvg()` draw another code than `modules`.
-  const encoded = bytes.slice();
   const base = {
     ecc: ecc as QrErrorCorrection,
     encoding: 'byte' as const,
-    textEncoder: () => encoded.slice(),
+    textEncoder: () => bytes.slice(),
   };
   // border: 1 is the smallest qr accepts; strip it to get the bare symbol.
   const raw = encodeQR(text, 'raw', { ...base, border: 1 });
@@ -144,7 +141,8 @@ export function safetyNumberQr(
   const size = modules.length;
 
   return Object.freeze({
-    payload: bytes,
+    // A copy: a write to it must not make `toSvg()` (which encodes `bytes`) draw another code than `modules`.
+    payload: bytes.slice(),
     size,
     modules,
     toSvg(svgOptions?: QrSvgOptions): string {
