@@ -110,19 +110,23 @@ function partyHash(
   first.set(key, 2);
   first.set(identifier, 2 + key.length);
   first.set(key, 2 + key.length + identifier.length);
-  let h: Uint8Array;
   if (typeof provider.sha512IterateSync === 'function') {
-    h = provider.sha512IterateSync(first, key, iterations);
-  } else {
-    // One input buffer reused for every round: a hash call per part costs more than the copy.
-    h = provider.sha512Sync(first);
-    const round = new Uint8Array(SHA512_LENGTH + key.length);
-    round.set(key, SHA512_LENGTH);
-    for (let i = 1; i < iterations; i++) {
-      round.set(h);
-      h = provider.sha512Sync(round);
-    }
+    return digest(provider.sha512IterateSync(first, key, iterations));
   }
+  // One input buffer reused for every round: a hash call per part costs more than the copy. Each
+  // round's digest is checked: one of another length would overwrite the key bytes after it (or
+  // leave stale bytes) and give other digits without an error.
+  let h = digest(provider.sha512Sync(first));
+  const round = new Uint8Array(SHA512_LENGTH + key.length);
+  round.set(key, SHA512_LENGTH);
+  for (let i = 1; i < iterations; i++) {
+    round.set(h);
+    h = digest(provider.sha512Sync(round));
+  }
+  return h;
+}
+
+function digest(h: unknown): Uint8Array {
   if (!(h instanceof Uint8Array) || h.length !== SHA512_LENGTH) {
     throw new TypeError("the provider's SHA-512 must return 64 bytes");
   }

@@ -109,3 +109,27 @@ describe('the identity key hashed is the one checked, copied', () => {
     for (const s of seen) expect(s.buffer).not.toBe(pooled.buffer);
   });
 });
+
+describe('a provider without sha512IterateSync', () => {
+  it('a digest of another length than 64 bytes in any round is a TypeError, not silently other digits', () => {
+    for (const badRound of [0, 1, 5]) {
+      for (const length of [63, 65, 97]) {
+        let calls = 0;
+        const provider = {
+          sha512Sync(...parts: Uint8Array[]) {
+            const h = defaultSha512Sync(...parts);
+            if (calls++ !== badRound) return h;
+            const out = new Uint8Array(length);
+            out.set(h.subarray(0, Math.min(64, length)));
+            return out;
+          },
+        };
+        expect(
+          () =>
+            computeSafetyNumber({ local: alice, remote: bob, iterations: 8, provider: provider as never }),
+          `round ${badRound}, ${length} bytes`,
+        ).toThrow(new TypeError("the provider's SHA-512 must return 64 bytes"));
+      }
+    }
+  });
+});
