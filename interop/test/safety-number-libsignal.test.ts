@@ -4,8 +4,10 @@
 // - identical 60 digits and identical scannable bytes;
 // - libsignal's compare() and ours agree on our payloads: matching, mismatching (another key, another
 //   identifier, the same side), the other version, and mutated / hand-built edge-case bytes.
+// A second block decides, case by case on one fixed pair, every bit flip, truncation and protobuf
+// trick (compare() and deserialize()) as libsignal does.
 // Seeded: the seed is printed; rerun with E2EE_INTEROP_SEED=<seed> to reproduce.
-import { platformProvider, toHex } from '@e2ee-kit/core';
+import { DecodeError, platformProvider, toHex } from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { createDeterministicRandom } from '@e2ee-kit/core/testing';
 import {
@@ -244,5 +246,157 @@ describe('safety numbers against libsignal-client 0.103.0 (live)', () => {
     expect(tally.get('mismatch')).toBeGreaterThanOrEqual(3 * PAIRS);
     expect(tally.get('malformed')).toBeGreaterThanOrEqual(PAIRS);
     expect([...tally.keys()].some((k) => k.startsWith('version-mismatch'))).toBe(true);
+  });
+});
+
+// Every decision, exhaustively, on one fixed pair: each bit of a valid payload flipped, every
+// truncation, and hand-built protobuf tricks. libsignal throws two distinct errors (version mismatch
+// with both numbers, parsing error) or returns a boolean; each maps to exactly one of our statuses.
+describe('compare() of hostile payloads decides as libsignal-client 0.103.0, case by case', () => {
+  const fixed = createDeterministicRandom('safety-number:hostile');
+  const key = () => lib103.PrivateKey.deserialize(ab(fixed(32))).getPublicKey();
+  const [aKey, bKey] = [key(), key()];
+  const [aId, bId] = [fixed(16), fixed(16)];
+  const ITER = 50;
+  const ourA = computeSafetyNumber({
+    local: { identifier: aId, identityKey: aKey.serialize() },
+    remote: { identifier: bId, identityKey: bKey.serialize() },
+    iterations: ITER,
+  });
+  const ourB = computeSafetyNumber({
+    local: { identifier: bId, identityKey: bKey.serialize() },
+    remote: { identifier: aId, identityKey: aKey.serialize() },
+    iterations: ITER,
+  });
+  const pa = ourA.scannable.serialize();
+  const aLocal = [...ourA.scannable.localFingerprint];
+  const aRemote = [...ourA.scannable.remoteFingerprint];
+  /** varint bytes of n (minimal), then `pad` extra continuation bytes (a non-minimal encoding). */
+  const v = (n: number, pad = 0): number[] => {
+    const out: number[] = [];
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    if (pad === 0) return [...out, n];
+    return [...out, n | 0x80, ...new Array(pad - 1).fill(0x80), 0x00];
+  };
+  const content = (bytes: number[]): number[] => [0x0a, ...v(bytes.length), ...bytes];
+  const logical = (tag: number, inner: number[]): number[] => [tag, ...v(inner.length), ...inner];
+  const ver = (n: number, pad = 0) => [0x08, ...v(n, pad)];
+  const bytesOf = (...parts: Array<number | ArrayLike<number>>) =>
+    new Uint8Array(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...Array.from(p)])));
+  const build = (version: number[], local: number[], remote: number[]): Uint8Array =>
+    bytesOf(version, logical(0x12, content(local)), logical(0x1a, content(remote)));
+  const [V2, L, R] = [ver(2), logical(0x12, content(aLocal)), logical(0x1a, content(aRemote))];
+  const inLocal = (...extra: number[]) => bytesOf(V2, logical(0x12, [...content(aLocal), ...extra]), R);
+
+  const tricks: Array<[string, Uint8Array]> = [
+    ['the payload as computed', pa],
+    ['version 0', build(ver(0), aLocal, aRemote)],
+    ['version 1 (one low)', build(ver(1), aLocal, aRemote)],
+    ['version 3 (one high)', build(ver(3), aLocal, aRemote)],
+    ['version 2^31', build(ver(2 ** 31), aLocal, aRemote)],
+    ['version 2^32 − 1', build(ver(2 ** 32 - 1), aLocal, aRemote)],
+    ['version 2^32 + 2 (truncates to 2)', build(ver(2 ** 32 + 2), aLocal, aRemote)],
+    ['version 2^53 + 2', build(ver(2 ** 53 + 2), aLocal, aRemote)],
+    ['version 2 padded to 10 bytes', build(ver(2, 9), aLocal, aRemote)],
+    ['version 2 padded to 11 bytes', build(ver(2, 10), aLocal, aRemote)],
+    ['version absent', build([], aLocal, aRemote)],
+    ['version repeated: wrong then right (last wins)', build([...ver(7), ...V2], aLocal, aRemote)],
+    ['version repeated: right then wrong', build([...V2, ...ver(7)], aLocal, aRemote)],
+    ['version as fixed32', build([0x0d, 2, 0, 0, 0], aLocal, aRemote)],
+    ['version key padded (0x88 0x00)', build([0x88, 0x00, 0x02], aLocal, aRemote)],
+    ['version as a packed (length-delimited) field', build([0x0a, 0x01, 0x02], aLocal, aRemote)],
+    ['parties swapped', build(V2, aRemote, aLocal)],
+    ['the same fingerprint on both sides (ours)', build(V2, aLocal, aLocal)],
+    ['the same fingerprint on both sides (theirs)', build(V2, aRemote, aRemote)],
+    ['local content 31 bytes', build(V2, aLocal.slice(0, 31), aRemote)],
+    ['local content 33 bytes', build(V2, [...aLocal, 0], aRemote)],
+    ['local content 64 bytes', build(V2, [...aLocal, ...aLocal], aRemote)],
+    ['local content empty', build(V2, [], aRemote)],
+    ['remote content 31 bytes', build(V2, aLocal, aRemote.slice(0, 31))],
+    ['remote content 33 bytes', build(V2, aLocal, [...aRemote, 0])],
+    ['lengths padded (0xa3 0x00, 0xa0 0x00)', bytesOf(V2, 0x12, 0xa3, 0x00, 0x0a, 0xa0, 0x00, aLocal, R)],
+    ['local message absent', bytesOf(V2, R)],
+    ['remote message absent', bytesOf(V2, L)],
+    ['local message without content', bytesOf(V2, 0x12, 0x00, R)],
+    [
+      'local content repeated: wrong then right (last wins)',
+      bytesOf(V2, logical(0x12, [...content(aRemote), ...content(aLocal)]), R),
+    ],
+    ['local content repeated: right then wrong', inLocal(...content(aRemote))],
+    ['local message repeated: right then wrong (merged)', bytesOf(pa, logical(0x12, content(aRemote)))],
+    ['local message repeated: second empty (merge keeps the content)', bytesOf(pa, 0x12, 0x00)],
+    [
+      'unknown varint, fixed64, fixed32, bytes fields',
+      bytesOf(pa, 0x20, 1, 0x29, new Array(8).fill(7), 0x35, 1, 2, 3, 4, 0x3a, 0),
+    ],
+    ['unknown field 2^29 − 1', bytesOf(pa, 0xf8, 0xff, 0xff, 0xff, 0x0f, 0x00)],
+    ['field number 2^29 (key above uint32)', bytesOf(pa, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00)],
+    ['unknown group with content', bytesOf(pa, 0x23, 0x08, 0x01, 0x12, 0x00, 0x24)],
+    ['group start as the version field', bytesOf(0x0b, 0x0c, pa.subarray(2))],
+    ['group end as the local field', bytesOf(V2, 0x14, pa.subarray(2))],
+    ['unknown group inside local', inLocal(0x1b, 0x1c)],
+    ['unknown group inside local, unterminated', inLocal(0x1b)],
+    ['local length one short (content overruns it)', bytesOf(V2, 0x12, 0x21, content(aLocal), R)],
+    ['local length one long (swallows a byte of remote)', bytesOf(V2, 0x12, 0x23, content(aLocal), R)],
+    ['trailing zero byte', bytesOf(pa, 0x00)],
+    ['trailing unterminated varint', bytesOf(pa, 0x80)],
+  ];
+  const truncations = Array.from(
+    { length: pa.length },
+    (_, n) => [`first ${n} bytes`, pa.slice(0, n)] as [string, Uint8Array],
+  );
+  const flips: Array<[string, Uint8Array]> = [];
+  for (let i = 0; i < pa.length; i++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const m = pa.slice();
+      m[i]! ^= 1 << bit;
+      flips.push([`byte ${i} bit ${bit} flipped`, m]);
+    }
+  }
+
+  it.each([
+    ['B scans A', ourB],
+    ['A scans itself', ourA],
+  ] as const)('%s: every bit flip, truncation and protobuf trick', (_label, scanner) => {
+    const tally = new Map<string, number>();
+    for (const [name, bytes] of [...tricks, ...truncations, ...flips]) {
+      const expected = libOutcome(scanner.scannable.serialize(), bytes);
+      expect(ourOutcome(scanner, bytes), `${name} [${toHex(bytes)}]`).toBe(expected);
+      tally.set(expected, (tally.get(expected) ?? 0) + 1);
+    }
+    // Not vacuous: each of libsignal's answers occurs.
+    for (const k of ['match', 'mismatch', 'malformed', 'version-mismatch 2/0', 'version-mismatch 2/3']) {
+      expect(tally.get(k), k).toBeGreaterThan(0);
+    }
+  });
+
+  it('deserialize() accepts exactly what libsignal accepts as its own payload, and then decides as it does', () => {
+    const pb = ourB.scannable.serialize();
+    let accepted = 0;
+    for (const [name, bytes] of [...tricks, ...truncations, ...flips]) {
+      // libsignal parses its own side first; its errors there do not say "their".
+      let libAccepts = true;
+      try {
+        lib103.ScannableFingerprint._fromBuffer(ab(bytes)).compare(
+          lib103.ScannableFingerprint._fromBuffer(ab(pb)),
+        );
+      } catch (err) {
+        const msg = String((err as Error).message);
+        if (/fingerprint parsing error/.test(msg) && !/their/.test(msg)) libAccepts = false;
+      }
+      let ours: ScannableFingerprint | undefined;
+      try {
+        ours = ScannableFingerprint.deserialize(bytes);
+      } catch (err) {
+        expect(err, name).toBeInstanceOf(DecodeError);
+      }
+      expect(ours !== undefined, `${name} [${toHex(bytes)}]`).toBe(libAccepts);
+      if (ours === undefined) continue;
+      accepted++;
+      const r = ours.compare(pb);
+      const got = r.status === 'version-mismatch' ? `version-mismatch ${r.ours}/${r.theirs}` : r.status;
+      expect(got, name).toBe(libOutcome(bytes, pb));
+    }
+    expect(accepted).toBeGreaterThan(10);
   });
 });

@@ -10,6 +10,7 @@ import {
   assertBytes,
   type CryptoProvider,
   constantTimeEqual,
+  copyBytes,
   DecodeError,
   defaultSha512IterateSync,
   type PublicKey,
@@ -71,7 +72,9 @@ export interface SafetyNumberOptions {
 function serializedKey(bytes: Uint8Array): Uint8Array {
   if (bytes.length !== PUBLIC_KEY_LENGTH) throw new DecodeError('public key must be 33 bytes');
   if (bytes[0] !== DJB_TYPE) throw new DecodeError('unknown public key type', { code: 'INVALID_KEY' });
-  return bytes.slice();
+  // Not `bytes.slice()`: for a Buffer that is a view of the caller's memory, and a subclass may
+  // override it to return other bytes than the ones just checked.
+  return copyBytes(bytes);
 }
 
 function keyBytes(key: unknown, name: string): Uint8Array {
@@ -107,19 +110,23 @@ function partyHash(
   first.set(key, 2);
   first.set(identifier, 2 + key.length);
   first.set(key, 2 + key.length + identifier.length);
-  let h: Uint8Array;
   if (typeof provider.sha512IterateSync === 'function') {
-    h = provider.sha512IterateSync(first, key, iterations);
-  } else {
-    // One input buffer reused for every round: a hash call per part costs more than the copy.
-    h = provider.sha512Sync(first);
-    const round = new Uint8Array(SHA512_LENGTH + key.length);
-    round.set(key, SHA512_LENGTH);
-    for (let i = 1; i < iterations; i++) {
-      round.set(h);
-      h = provider.sha512Sync(round);
-    }
+    return digest(provider.sha512IterateSync(first, key, iterations));
   }
+  // One input buffer reused for every round: a hash call per part costs more than the copy. Each
+  // round's digest is checked: one of another length would overwrite the key bytes after it (or
+  // leave stale bytes) and give other digits without an error.
+  let h = digest(provider.sha512Sync(first));
+  const round = new Uint8Array(SHA512_LENGTH + key.length);
+  round.set(key, SHA512_LENGTH);
+  for (let i = 1; i < iterations; i++) {
+    round.set(h);
+    h = digest(provider.sha512Sync(round));
+  }
+  return h;
+}
+
+function digest(h: unknown): Uint8Array {
   if (!(h instanceof Uint8Array) || h.length !== SHA512_LENGTH) {
     throw new TypeError("the provider's SHA-512 must return 64 bytes");
   }

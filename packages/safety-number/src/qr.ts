@@ -55,8 +55,18 @@ export interface SafetyNumberQr {
   toRgba(options?: QrRgbaOptions): QrImage;
 }
 
-const ECC: ReadonlySet<string> = new Set(['low', 'medium', 'quartile', 'high']);
-const MAX_QR_PAYLOAD = 2953; // byte-mode capacity of a version 40-L symbol
+/**
+ * Byte-mode capacity of the largest symbol (version 40) per error correction level (ISO/IEC 18004
+ * Table 7). Checked here so that a payload too large for the chosen level is this package's
+ * `RangeError`, not the encoder's plain `Error`.
+ */
+const CAPACITY: Readonly<Record<QrErrorCorrection, number>> = {
+  low: 2953,
+  medium: 2331,
+  quartile: 1663,
+  high: 1273,
+};
+const MAX_QR_PAYLOAD = CAPACITY.low; // what any QR code can hold
 const MAX_SCALE = 64;
 const MAX_QUIET_ZONE = 16;
 
@@ -74,7 +84,8 @@ function payloadBytes(payload: Uint8Array | ScannableFingerprint | SafetyNumber)
           ? (p.scannable.serialize as () => unknown)()
           : undefined
       : undefined;
-  if (bytes instanceof Uint8Array) return bytes;
+  // Copied: an object that is not ours may hand out bytes it keeps (and later changes).
+  if (bytes instanceof Uint8Array) return copyBytes(bytes);
   throw new TypeError('payload must be a SafetyNumber, a ScannableFingerprint or bytes');
 }
 
@@ -110,11 +121,12 @@ export function safetyNumberQr(
   const bytes = payloadBytes(payload);
   const opts = objectOption(options);
   const ecc = opts.ecc ?? 'medium';
-  if (typeof ecc !== 'string' || !ECC.has(ecc)) {
+  if (typeof ecc !== 'string' || !Object.hasOwn(CAPACITY, ecc)) {
     throw new RangeError('ecc must be one of low, medium, quartile, high');
   }
-  if (bytes.length === 0 || bytes.length > MAX_QR_PAYLOAD) {
-    throw new RangeError(`payload must be 1 to ${MAX_QR_PAYLOAD} bytes`);
+  const capacity = CAPACITY[ecc as QrErrorCorrection];
+  if (bytes.length === 0 || bytes.length > capacity) {
+    throw new RangeError(`payload must be 1 to ${capacity} bytes with ecc ${ecc}`);
   }
   const text = toLatin1(bytes);
   const base = {
@@ -129,7 +141,8 @@ export function safetyNumberQr(
   const size = modules.length;
 
   return Object.freeze({
-    payload: bytes,
+    // A copy: a write to it must not make `toSvg()` (which encodes `bytes`) draw another code than `modules`.
+    payload: bytes.slice(),
     size,
     modules,
     toSvg(svgOptions?: QrSvgOptions): string {

@@ -13,7 +13,13 @@
  * Only `sha512Sync` changes; the bytes are the same SHA-512 (the libsignal vectors and the live
  * interop test run through this provider too).
  */
-import { assertBytes, type CryptoProvider, overrideProvider, resolveProvider } from '@e2ee-kit/core';
+import {
+  assertBytes,
+  type CryptoProvider,
+  overrideProvider,
+  resolveProvider,
+  UnsupportedError,
+} from '@e2ee-kit/core';
 import { createSHA512 } from 'hash-wasm';
 
 type WasmHasher = Awaited<ReturnType<typeof createSHA512>>;
@@ -21,8 +27,11 @@ let hasher: Promise<WasmHasher> | undefined;
 
 /**
  * `base` (default: the default provider) with `sha512Sync` on a WebAssembly SHA-512. The module is
- * compiled once, on the first call, and shared; a failed compilation (no WebAssembly, a CSP without
- * `wasm-unsafe-eval`) rejects here and is retried on the next call.
+ * compiled once, on the first call, and shared. Where WebAssembly cannot be used (no `WebAssembly`
+ * global, or a compilation refused, e.g. by a CSP without `wasm-unsafe-eval`) it rejects with an
+ * `UnsupportedError`: fall back to `base`, which gives the same digits. A missing global is looked
+ * for again on the next call; a refused compilation is not retried (hash-wasm keeps its outcome), so
+ * every later call rejects the same way.
  */
 export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvider> {
   const provider = resolveProvider(base);
@@ -32,7 +41,15 @@ export async function withWasmSha512(base?: CryptoProvider): Promise<CryptoProvi
       hasher = undefined;
     });
   }
-  const h = await hasher;
+  let h: WasmHasher;
+  try {
+    h = await hasher;
+  } catch {
+    // A fixed message, and the runtime's error is not kept as a cause (errors carry only ours).
+    throw new UnsupportedError(
+      'WebAssembly SHA-512 is unavailable here (no WebAssembly, or its compilation was refused)',
+    );
+  }
   // The base's iterated SHA-512 is its own (pure) hash and is left out: without it, rounds go
   // through the WebAssembly `sha512Sync`.
   return overrideProvider(provider, {

@@ -72,3 +72,64 @@ describe('safety number without a provider', () => {
     );
   });
 });
+
+describe('the identity key hashed is the one checked, copied', () => {
+  it('a Uint8Array whose class overrides slice() is hashed as its own bytes', () => {
+    // An app's (or an attacker-supplied) subclass: any method of the caller's array may lie.
+    class Lying extends Uint8Array {
+      override slice(): Uint8Array<ArrayBuffer> {
+        return Uint8Array.of(0x05, ...new Array(32).fill(0x11));
+      }
+    }
+    const lying = new Lying(alice.identityKey);
+    const expected = computeSafetyNumber({ local: alice, remote: bob, iterations: 2 });
+    const got = computeSafetyNumber({ local: { ...alice, identityKey: lying }, remote: bob, iterations: 2 });
+    expect(got.digits).toBe(expected.digits);
+  });
+
+  it('a pooled Buffer reaches the provider as a copy, not a view of the pool', () => {
+    const pooled = Buffer.from(alice.identityKey); // small: a slice of Node's shared pool
+    expect(pooled.buffer.byteLength).toBe(Buffer.poolSize);
+    const seen: Uint8Array[] = [];
+    const provider = {
+      sha512Sync: defaultSha512Sync,
+      sha512IterateSync(first: Uint8Array, suffix: Uint8Array, n: number) {
+        seen.push(suffix);
+        return defaultProvider.sha512IterateSync!(first, suffix, n);
+      },
+    };
+    const sn = computeSafetyNumber({
+      local: { ...alice, identityKey: pooled },
+      remote: bob,
+      iterations: pub.iterations,
+      provider: provider as never,
+    });
+    expect(sn.digits).toBe(pub.displayable);
+    expect(seen.length).toBe(2);
+    for (const s of seen) expect(s.buffer).not.toBe(pooled.buffer);
+  });
+});
+
+describe('a provider without sha512IterateSync', () => {
+  it('a digest of another length than 64 bytes in any round is a TypeError, not silently other digits', () => {
+    for (const badRound of [0, 1, 5]) {
+      for (const length of [63, 65, 97]) {
+        let calls = 0;
+        const provider = {
+          sha512Sync(...parts: Uint8Array[]) {
+            const h = defaultSha512Sync(...parts);
+            if (calls++ !== badRound) return h;
+            const out = new Uint8Array(length);
+            out.set(h.subarray(0, Math.min(64, length)));
+            return out;
+          },
+        };
+        expect(
+          () =>
+            computeSafetyNumber({ local: alice, remote: bob, iterations: 8, provider: provider as never }),
+          `round ${badRound}, ${length} bytes`,
+        ).toThrow(new TypeError("the provider's SHA-512 must return 64 bytes"));
+      }
+    }
+  });
+});

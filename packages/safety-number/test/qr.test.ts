@@ -153,3 +153,39 @@ describe('module matrix and SVG', () => {
     expect(ScannableFingerprint.deserialize(qr.payload).version).toBe(2);
   });
 });
+
+describe('payload size against the chosen error correction', () => {
+  // Byte-mode capacity of the largest symbol (version 40, 177 × 177) per level: ISO/IEC 18004 Table 7.
+  const CAPACITY = { low: 2953, medium: 2331, quartile: 1663, high: 1273 } as const;
+
+  it.each(Object.entries(CAPACITY))(
+    '%s: %i bytes fit a version-40 symbol; one more is a RangeError',
+    (ecc, cap) => {
+      const level = ecc as keyof typeof CAPACITY;
+      expect(safetyNumberQr(new Uint8Array(cap).fill(0xa5), { ecc: level }).size).toBe(177);
+      // Refused by the package itself (a RangeError naming the limit), not by the encoder's plain Error.
+      expect(() => safetyNumberQr(new Uint8Array(cap + 1), { ecc: level })).toThrow(
+        new RangeError(`payload must be 1 to ${cap} bytes with ecc ${level}`),
+      );
+    },
+  );
+});
+
+describe('the bytes a QR code is drawn from are its own', () => {
+  it('payload bytes from another copy’s serialize() are copied, not kept', () => {
+    const theirs = aliceV2.scannable.serialize();
+    const qr = safetyNumberQr({ serialize: () => theirs } as never);
+    const svg = qr.toSvg();
+    expect(qr.payload.buffer).not.toBe(theirs.buffer);
+    theirs.fill(0);
+    expect(toHex(qr.payload)).toBe(toHex(aliceV2.scannable.serialize()));
+    expect(qr.toSvg()).toBe(svg);
+  });
+
+  it('writing to .payload does not change what toSvg() draws (it stays the code of modules)', () => {
+    const qr = safetyNumberQr(aliceV2);
+    const svg = qr.toSvg();
+    qr.payload.fill(0x41);
+    expect(qr.toSvg()).toBe(svg);
+  });
+});

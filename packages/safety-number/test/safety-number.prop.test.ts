@@ -1,11 +1,14 @@
-// fast-check properties of the numeric and scannable forms (random keys and identifiers).
-import { fromHex, nobleProvider, toHex } from '@e2ee-kit/core';
+// fast-check properties of the numeric and scannable forms (random keys and identifiers), and the
+// opt-in fast paths against the pure default path.
+import { fromHex, nobleProvider, platformProvider, toHex } from '@e2ee-kit/core';
+import { nodeProvider } from '@e2ee-kit/core/node';
 import {
   computeSafetyNumber,
   formatSafetyNumber,
   parseSafetyNumber,
   type SafetyNumberParty,
 } from '@e2ee-kit/safety-number';
+import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
@@ -17,7 +20,8 @@ const key33 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((u) => {
   return k;
 });
 const party: fc.Arbitrary<SafetyNumberParty> = fc.record({
-  identifier: fc.uint8Array({ maxLength: 40 }),
+  // size 'max': by default fast-check keeps arrays to about 10 elements whatever maxLength says.
+  identifier: fc.uint8Array({ maxLength: 40, size: 'max' }),
   identityKey: key33,
 });
 // Few iterations keep the properties fast; the vectors cover 1024 and 5200.
@@ -110,5 +114,46 @@ describe('properties', () => {
       remote: other,
     });
     expect(b.digits).toBe(a.digits);
+  });
+});
+
+describe('the opt-in fast paths (./node, ./wasm) against the pure default path', () => {
+  // Identifiers up to 300 bytes: the first SHA-512 input (68 + identifier bytes) then spans one to
+  // four blocks, where a hash that mishandles a block boundary or a long input would show.
+  const longParty: fc.Arbitrary<SafetyNumberParty> = fc.record({
+    identifier: fc.uint8Array({ maxLength: 300, size: 'max' }),
+    identityKey: key33,
+  });
+
+  it('same digits, same payload, same compare() decisions on random inputs', async () => {
+    const fast = [
+      { label: 'node', provider: nodeProvider },
+      { label: 'wasm over noble', provider: await withWasmSha512(nobleProvider) },
+      { label: 'wasm over platform', provider: await withWasmSha512(platformProvider) },
+    ];
+    fc.assert(
+      fc.property(
+        longParty,
+        longParty,
+        iterations,
+        fc.integer({ min: 0, max: 3 }),
+        fc.uint8Array({ maxLength: 80 }),
+        (a, b, it, v, junk) => {
+          const pure = computeSafetyNumber({ local: a, remote: b, iterations: it, version: v });
+          const other = computeSafetyNumber({ local: b, remote: a, iterations: it, version: v });
+          // Their payload, one with a byte of it changed, and random bytes.
+          const flipped = other.scannable.serialize();
+          flipped[junk.length % flipped.length]! ^= 1 + ((junk[0] ?? 0) % 255);
+          const scanned = [other.scannable.serialize(), flipped, junk];
+          for (const { label, provider } of fast) {
+            const got = computeSafetyNumber({ local: a, remote: b, iterations: it, version: v, provider });
+            expect(got.digits, label).toBe(pure.digits);
+            expect(toHex(got.scannable.serialize()), label).toBe(toHex(pure.scannable.serialize()));
+            for (const bytes of scanned) expect(got.compare(bytes), label).toEqual(pure.compare(bytes));
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -1,12 +1,21 @@
 // The opt-in WebAssembly SHA-512 entry: the same SHA-512 as the provider it wraps (the libsignal
 // vectors and the live interop test also run through it), and only sha512Sync changes (the wrapped
 // provider's pure iterated SHA-512 is dropped, so every round goes through WebAssembly).
-import { type CryptoProvider, fromHex, nobleProvider, platformProvider, toHex, utf8 } from '@e2ee-kit/core';
+import {
+  type CryptoProvider,
+  E2eeError,
+  ErrorCode,
+  fromHex,
+  nobleProvider,
+  platformProvider,
+  toHex,
+  utf8,
+} from '@e2ee-kit/core';
 import { nodeProvider } from '@e2ee-kit/core/node';
 import { computeSafetyNumber } from '@e2ee-kit/safety-number';
 import { withWasmSha512 } from '@e2ee-kit/safety-number/wasm';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassProvider } from '../../../tools/providers.js';
 import { fingerprintVectors } from './vectors.js';
 
@@ -72,5 +81,48 @@ describe('withWasmSha512 over an app provider written as a class', () => {
       provider: p,
     });
     expect(sn.digits).toBe(pub.displayable);
+  });
+});
+
+describe('withWasmSha512 where WebAssembly is missing or will not instantiate', () => {
+  /** A fresh copy of the entry (its hasher is cached per module instance); core's classes are fresh too. */
+  async function freshEntry(): Promise<typeof import('@e2ee-kit/safety-number/wasm')> {
+    vi.resetModules();
+    return import('@e2ee-kit/safety-number/wasm');
+  }
+  const rejection = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+  });
+
+  it('no WebAssembly global: UnsupportedError (UNSUPPORTED); the next call, with one, works', async () => {
+    const { withWasmSha512: fresh } = await freshEntry();
+    vi.stubGlobal('WebAssembly', undefined);
+    const err = await rejection(fresh(nobleProvider));
+    // By brand and name: the fresh entry loaded its own copy of core's classes.
+    expect(E2eeError.is(err, ErrorCode.Unsupported)).toBe(true);
+    expect((err as Error).name).toBe('UnsupportedError');
+    vi.unstubAllGlobals();
+    expect((await fresh(nobleProvider)).name).toBe('noble+wasm-sha512');
+  });
+
+  it('instantiation refused: UnsupportedError, without the runtime’s error; the next call retries', async () => {
+    const { withWasmSha512: fresh } = await freshEntry();
+    const spy = vi
+      .spyOn(WebAssembly, 'instantiate')
+      .mockRejectedValueOnce(new WebAssembly.LinkError('refused: secret-looking detail'));
+    const err = await rejection(fresh());
+    expect(E2eeError.is(err, ErrorCode.Unsupported)).toBe(true);
+    expect((err as Error).message).not.toContain('secret-looking');
+    expect((err as Error).cause).toBeUndefined();
+    spy.mockRestore();
+    const p = await fresh(nobleProvider);
+    expect(toHex(p.sha512Sync(utf8('abc')))).toBe(toHex(nodeProvider.sha512Sync(utf8('abc'))));
   });
 });
