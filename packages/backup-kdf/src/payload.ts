@@ -80,11 +80,14 @@ async function* inOrder(
 /**
  * Chunk-sized input buffers, reused once the AEAD call that read one has finished (allocating a
  * fresh 64 KiB array per chunk costs more than the copy into it). A buffer whose bytes come back
- * as part of the result (a provider working in place) is never reused.
+ * as part of the result (a provider working in place) is the consumer's from then on: never reused,
+ * never zeroed (that would destroy output already handed out), and no longer held here (else a
+ * stream would keep every chunk of the file alive until it ends).
  */
 class BufferPool {
   readonly #free: Uint8Array[] = [];
-  readonly #all: Uint8Array[] = [];
+  /** Every buffer handed out that may still hold our plaintext (zeroed by `wipe`). */
+  readonly #ours = new Set<Uint8Array>();
   readonly #size: number;
   constructor(size: number) {
     this.#size = size;
@@ -93,20 +96,21 @@ class BufferPool {
     const b = this.#free.pop();
     if (b) return b;
     const fresh = new Uint8Array(this.#size);
-    this.#all.push(fresh);
+    this.#ours.add(fresh);
     return fresh;
   }
   recycleAfter(buf: Uint8Array, job: Promise<Uint8Array>): void {
     job.then(
       (out) => {
         if (out.buffer !== buf.buffer) this.#free.push(buf);
+        else this.#ours.delete(buf);
       },
       () => {},
     );
   }
-  /** Zeroes every buffer this pool handed out (they held plaintext). */
+  /** Zeroes every buffer still ours (they held plaintext). */
   wipe(): void {
-    for (const b of this.#all) b.fill(0);
+    for (const b of this.#ours) b.fill(0);
   }
 }
 
