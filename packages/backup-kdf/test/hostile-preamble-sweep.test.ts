@@ -133,12 +133,18 @@ describe('fields at extreme values', () => {
     ['chunk_log2 0', (b) => (b[10] = 0)],
     ['chunk_log2 255', (b) => (b[10] = 255)],
     ['slot_count 255', (b) => (b[92] = 255)],
-    ['first slot length 0xffff', (b) => ((b[94] = 0xff), (b[95] = 0xff))],
-    ['first slot length 0', (b) => ((b[94] = 0), (b[95] = 0))],
+    ['first slot length 0xffff', (b) => b.fill(0xff, 94, 96)],
+    ['first slot length 0', (b) => b.fill(0, 94, 96)],
     ['m = 2^32 - 1 KiB', (b) => put32(b, 97, 0xffffffff)],
     ['m one KiB above the reader cap', (b) => put32(b, 97, DEFAULT_MAX_ARGON2_MEMORY_KIB + 1)],
     ['m = the format maximum (1 GiB)', (b) => put32(b, 97, 1024 * 1024)],
-    ['m·t above the work cap (128 MiB × 6)', (b) => (put32(b, 97, 128 * 1024), put32(b, 101, 6))],
+    [
+      'm·t above the work cap (128 MiB × 6)',
+      (b) => {
+        put32(b, 97, 128 * 1024);
+        put32(b, 101, 6);
+      },
+    ],
     ['t = 2^32 - 1', (b) => put32(b, 101, 0xffffffff)],
     ['p = 255', (b) => (b[105] = 255)],
   ];
