@@ -43,6 +43,12 @@ const invalidChunk = (index: number) =>
     index,
   );
 
+/** What the read after a chunk found: how many bytes, and whether any follow. */
+interface NextRead {
+  readonly length: number;
+  readonly more: boolean;
+}
+
 /** `EncryptOptions.chunkSize` as the format's log2 (default 64 KiB). */
 export function chunkLog2Of(chunkSize: number | undefined): number {
   if (chunkSize === undefined) return DEFAULT_CHUNK_LOG2;
@@ -74,11 +80,14 @@ async function* inOrder(
 /**
  * Chunk-sized input buffers, reused once the AEAD call that read one has finished (allocating a
  * fresh 64 KiB array per chunk costs more than the copy into it). A buffer whose bytes come back
- * as part of the result (a provider working in place) is never reused.
+ * as part of the result (a provider working in place) is the consumer's from then on: never reused,
+ * never zeroed (that would destroy output already handed out), and no longer held here (else a
+ * stream would keep every chunk of the file alive until it ends).
  */
 class BufferPool {
   readonly #free: Uint8Array[] = [];
-  readonly #all: Uint8Array[] = [];
+  /** Every buffer handed out that may still hold our plaintext (zeroed by `wipe`). */
+  readonly #ours = new Set<Uint8Array>();
   readonly #size: number;
   constructor(size: number) {
     this.#size = size;
@@ -87,20 +96,21 @@ class BufferPool {
     const b = this.#free.pop();
     if (b) return b;
     const fresh = new Uint8Array(this.#size);
-    this.#all.push(fresh);
+    this.#ours.add(fresh);
     return fresh;
   }
   recycleAfter(buf: Uint8Array, job: Promise<Uint8Array>): void {
     job.then(
       (out) => {
         if (out.buffer !== buf.buffer) this.#free.push(buf);
+        else this.#ours.delete(buf);
       },
       () => {},
     );
   }
-  /** Zeroes every buffer this pool handed out (they held plaintext). */
+  /** Zeroes every buffer still ours (they held plaintext). */
   wipe(): void {
-    for (const b of this.#all) b.fill(0);
+    for (const b of this.#ours) b.fill(0);
   }
 }
 
@@ -162,7 +172,12 @@ export async function* openPayload(
     }
   };
   const invalid = invalidChunk;
-  const diagnose = async (data: Uint8Array, index: number, atEnd: boolean): Promise<E2eeError> => {
+  const diagnose = async (
+    data: Uint8Array,
+    index: number,
+    atEnd: boolean,
+    following: Promise<NextRead> | undefined,
+  ): Promise<E2eeError> => {
     if (data.length === 0) {
       return new BackupPayloadError(BackupErrorCode.Truncated, 'backup payload is missing', index);
     }
@@ -171,9 +186,16 @@ export async function* openPayload(
         ? new BackupPayloadError(BackupErrorCode.Truncated, 'backup ends before its final chunk', index + 1)
         : new BackupPayloadError(BackupErrorCode.TrailingData, 'bytes follow the final chunk', index + 1);
     }
-    if (atEnd) {
-      // A short final chunk followed by a few extra bytes: find where the final chunk ends.
-      const tries = Math.min(TRAILING_SEARCH_BYTES, Math.floor(DIAGNOSIS_BUDGET_BYTES / data.length));
+    // A short final chunk followed by a few extra bytes: find where the final chunk ends. The extra
+    // bytes merge into this read, or (a final chunk close to full size) run past it into one short
+    // last read: then at most TRAILING_SEARCH_BYTES in all, those of that read included.
+    const next = atEnd ? undefined : await following;
+    const spilled = next === undefined ? 0 : next.more ? TRAILING_SEARCH_BYTES : next.length;
+    if (atEnd || spilled < TRAILING_SEARCH_BYTES) {
+      const tries = Math.min(
+        TRAILING_SEARCH_BYTES - spilled,
+        Math.floor(DIAGNOSIS_BUDGET_BYTES / data.length),
+      );
       for (let len = data.length - 1; len >= Math.max(16, data.length - tries); len--) {
         if (await tryOpen(data.subarray(0, len), index, true)) {
           return new BackupPayloadError(
@@ -208,6 +230,7 @@ export async function* openPayload(
     index: number,
     atEnd: boolean,
     before: Promise<unknown>,
+    following: Promise<NextRead> | undefined,
   ): Promise<Uint8Array> => {
     let plain: Uint8Array;
     try {
@@ -221,7 +244,7 @@ export async function* openPayload(
         () => false,
         () => true,
       );
-      throw earlierFailed ? invalid(index) : await diagnose(data, index, atEnd);
+      throw earlierFailed ? invalid(index) : await diagnose(data, index, atEnd, following);
     }
     if (atEnd && index > 0 && plain.length === 0) {
       throw new BackupFormatError(BackupErrorCode.Malformed, 'empty final chunk after other chunks', 'chunk');
@@ -230,11 +253,18 @@ export async function* openPayload(
   };
   const pool = new BufferPool(full);
   let previous: Promise<unknown> = Promise.resolve();
+  // Tells the chunk read before what the read after it found (its diagnosis may need it). Every
+  // read but the last is followed by another before its chunk is awaited (see `inOrder`).
+  let announce: ((next: NextRead) => void) | undefined;
   try {
     yield* inOrder(async (index) => {
       const buf = pool.take();
       const { length, more } = await reader.readIntoWithLookahead(buf);
-      const job = open(buf.subarray(0, length), index, !more, previous);
+      announce?.({ length, more });
+      let following: Promise<NextRead> | undefined;
+      announce = undefined;
+      if (more) following = new Promise<NextRead>((resolve) => (announce = resolve));
+      const job = open(buf.subarray(0, length), index, !more, previous, following);
       previous = job;
       pool.recycleAfter(buf, job);
       return { job, last: !more };
