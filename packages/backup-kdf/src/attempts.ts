@@ -146,7 +146,8 @@ export class LocalBackoffPolicy implements AttemptPolicy {
     this.#store = options.store;
     this.#max = options.maxFailures ?? 5;
     this.#maxHex = options.maxFailuresHexKey ?? 10;
-    this.#steps = options.lockoutStepsMs ?? DEFAULT_LOCKOUT_STEPS_MS;
+    // A frozen copy, read once: the caller's array (still theirs to change) cannot shorten a lockout.
+    this.#steps = Object.freeze(Array.from(options.lockoutStepsMs ?? DEFAULT_LOCKOUT_STEPS_MS));
     this.#now = options.now ?? Date.now;
     if (!Number.isInteger(this.#max) || this.#max < 1)
       throw new RangeError('maxFailures must be a positive integer');

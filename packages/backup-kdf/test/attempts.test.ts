@@ -97,6 +97,28 @@ describe('LocalBackoffPolicy (device-side attempt limiting)', () => {
     }
   });
 
+  it('the lockout steps are read once: changing the array passed in later (to 0 ms, to NaN) changes nothing', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const steps = [60_000];
+    const attempts = new LocalBackoffPolicy({
+      store: new MemoryAttemptStore(),
+      maxFailures: 1,
+      lockoutStepsMs: steps,
+      now: () => now,
+    });
+    steps[0] = 0; // an app reusing its array, or a hostile script with a reference to it
+    const open = (password: string) =>
+      openBackup(set.fileA, { password }, { attempts }).catch((e: unknown) => e);
+    const failed = (await open('wrong password')) as IncorrectSecretError;
+    expect(failed).toBeInstanceOf(IncorrectSecretError);
+    expect(failed.lockedUntil?.getTime()).toBe(now + 60_000);
+    steps[0] = Number.NaN;
+    now += 1_000;
+    const locked = (await open(PASSWORD)) as LockedOutError;
+    expect(locked).toBeInstanceOf(LockedOutError);
+    expect(locked.until.getTime()).toBe(now - 1_000 + 60_000);
+  });
+
   it('typos of the recovery key and empty/short passwords are not attempts', async () => {
     const s = setup();
     const d = set.recoveryKey.toDisplayString().replace(/ /g, '');
