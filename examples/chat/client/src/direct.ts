@@ -8,13 +8,13 @@ import type { Address } from '@e2ee-kit/core';
 import type { DeviceChangeResult } from '@e2ee-kit/ratchet';
 import { type EnvelopeKind, RelayError } from './api.js';
 import { APP_KEYS, type ChatData } from './app-data.js';
-import { syncContacts } from './contacts.js';
 import { type Content, encodeContent, type MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { activeGroups, announce } from './groups.js';
+import { activeGroups } from './groups.js';
 import { clearPending, leftPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
 import { isRetryable } from './outbox.js';
+import { tellOwnDevices } from './own-device-news.js';
 import { bundleFrom } from './prekeys.js';
 import { clearReceipts, dueReceipts, markRead as markReadIn } from './receipts.js';
 import { address, type ChatMessage, DEVICE_ID, dm, randomId, type SentInfo } from './types.js';
@@ -150,11 +150,9 @@ export async function devicesChanged(
     ];
     for (const [ids, what] of changes)
       if (ids.length > 0) await c.note(tx, conversation, name, `${who} ${what} a device (${ids.join(', ')})`);
-    // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now on).
-    if (own && added.length + change.devicesReregistered.length > 0) {
-      for (const g of await activeGroups(tx)) await announce(c, tx, g, []);
-      await syncContacts(c, tx);
-    }
+    // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now
+    // on); noted when the relay named it, it stays noted until this went (own-device-news.ts).
+    if (own && added.length + change.devicesReregistered.length > 0) await tellOwnDevices(c, tx);
   }
   const me = address(c.name, c.deviceId);
   for (const a of result.keyHolders.redistribute) {

@@ -37,6 +37,7 @@ import {
   recordUpload,
   remove as removeQueued,
 } from './outbox.js';
+import { flushOwnDevices } from './own-device-news.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import { markSent, setStatus, storedMessage } from './receipts.js';
 import { flushSyncCopies } from './sync-flush.js';
@@ -241,6 +242,8 @@ async function flushOnce(c: ClientCore): Promise<number> {
   await settleLeftHistory(c);
   // Sync copies left waiting by sends the contact took first (older than anything queued below).
   await flushSyncCopies(c);
+  // Devices of ours found by an operation that failed before it told them our groups and contacts.
+  await flushOwnDevices(c);
   // Group messages some members did not get (a group's queued texts go after them, in order).
   await flushGroupSends(c);
   let sent = 0;
