@@ -49,17 +49,29 @@ export function sendText(c: ClientCore, contact: string, text: string): Promise<
   return sendDm(c, contact, { t: 'text', id: randomId(c.provider), text, sentAt: c.now() });
 }
 
+/** How a raw send (`sendDm`, `sendGroup`) runs for a caller that adds to it (`sendPhoto`). */
+export interface SendOptions {
+  /** Runs first in the send's operation, before anything is written or sent (it may throw). */
+  readonly before?: (tx: ChatData) => Promise<void>;
+}
+
 /**
  * Sends `content` to every device of `contact` now (no outbox) and writes it into this device's
  * history. When recording it fails after the relay took it, the message is delivered: the history
  * entry is written in a step of its own, and the send resolves (history-pending.ts covers the
  * case where that fails too).
  */
-export async function sendDm(c: ClientCore, contact: string, content: MessageContent): Promise<SentInfo> {
+export async function sendDm(
+  c: ClientCore,
+  contact: string,
+  content: MessageContent,
+  options: SendOptions = {},
+): Promise<SentInfo> {
   const conversation = dm(contact);
   let sent: SentInfo['envelopes'] = [];
   try {
     return await c.run(async (tx) => {
+      await options.before?.(tx);
       // Committed before the first ciphertext leaves, removed with the history entry.
       await notePending(tx, conversation, content);
       ({ envelopes: sent } = await deliverText(c, tx, contact, content));
