@@ -218,8 +218,12 @@ export class ChatClient {
   /**
    * Sends a photo to `to` (`dm:<name>` or `group:<id>`), encrypted on this device; offline it waits
    * in the outbox like a text. Throws `AttachmentError` (over 10 MiB, not an image, relay refused).
+   * To a group it resolves as `sendGroupText` does (`GroupSentInfo`: the members reached, and
+   * `waiting` — those the next outbox flush sends it to).
    */
-  sendPhoto(to: string, bytes: Uint8Array, meta: PhotoMeta): Promise<SentInfo> {
+  sendPhoto(to: `group:${string}`, bytes: Uint8Array, meta: PhotoMeta): Promise<GroupSentInfo>;
+  sendPhoto(to: string, bytes: Uint8Array, meta: PhotoMeta): Promise<SentInfo>;
+  sendPhoto(to: string, bytes: Uint8Array, meta: PhotoMeta): Promise<SentInfo | GroupSentInfo> {
     return outbox.sendPhoto(this.#c, to, bytes, meta);
   }
   /** Opens (verifies MAC and digest, decrypts) a received or sent photo. Throws `AttachmentError`. */

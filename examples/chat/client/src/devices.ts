@@ -26,6 +26,7 @@ import { RelayError } from './api.js';
 import type { ChatData } from './app-data.js';
 import { DeviceError } from './device-link.js';
 import { acceptChangedIdentity } from './identity-change.js';
+import { noteOwnDevices } from './own-device-news.js';
 import type { SealedSender } from './sealed.js';
 import { queueSyncCopy } from './sync-copies.js';
 
@@ -269,6 +270,20 @@ export class DeviceSender {
   }
 
   async #deliver(
+    account: string,
+    messages: readonly WireMessage[],
+  ): Promise<{ status: 'ok'; serverTimestamp: number } | DeviceMismatch> {
+    const answer = await this.#deliverOnce(account, messages);
+    // A device of ours the relay names is noted before the fan-out applies the answer, so in the
+    // transaction that saves the new device list: it must still be told our groups and contacts
+    // when the operation fails after that (own-device-news.ts).
+    const self = this.deps.self();
+    if (!('status' in answer) && account === self.name)
+      await noteOwnDevices(this.deps.data(), answer, self.deviceId);
+    return answer;
+  }
+
+  async #deliverOnce(
     account: string,
     messages: readonly WireMessage[],
   ): Promise<{ status: 'ok'; serverTimestamp: number } | DeviceMismatch> {

@@ -8,13 +8,13 @@ import type { Address } from '@e2ee-kit/core';
 import type { DeviceChangeResult } from '@e2ee-kit/ratchet';
 import { type EnvelopeKind, RelayError } from './api.js';
 import { APP_KEYS, type ChatData } from './app-data.js';
-import { syncContacts } from './contacts.js';
 import { type Content, encodeContent, type MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { activeGroups, announce } from './groups.js';
+import { activeGroups } from './groups.js';
 import { clearPending, leftPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
 import { isRetryable } from './outbox.js';
+import { tellOwnDevices } from './own-device-news.js';
 import { bundleFrom } from './prekeys.js';
 import { clearReceipts, dueReceipts, markRead as markReadIn } from './receipts.js';
 import { address, type ChatMessage, DEVICE_ID, dm, randomId, type SentInfo } from './types.js';
@@ -49,17 +49,29 @@ export function sendText(c: ClientCore, contact: string, text: string): Promise<
   return sendDm(c, contact, { t: 'text', id: randomId(c.provider), text, sentAt: c.now() });
 }
 
+/** How a raw send (`sendDm`, `sendGroup`) runs for a caller that adds to it (`sendPhoto`). */
+export interface SendOptions {
+  /** Runs first in the send's operation, before anything is written or sent (it may throw). */
+  readonly before?: (tx: ChatData) => Promise<void>;
+}
+
 /**
  * Sends `content` to every device of `contact` now (no outbox) and writes it into this device's
  * history. When recording it fails after the relay took it, the message is delivered: the history
  * entry is written in a step of its own, and the send resolves (history-pending.ts covers the
  * case where that fails too).
  */
-export async function sendDm(c: ClientCore, contact: string, content: MessageContent): Promise<SentInfo> {
+export async function sendDm(
+  c: ClientCore,
+  contact: string,
+  content: MessageContent,
+  options: SendOptions = {},
+): Promise<SentInfo> {
   const conversation = dm(contact);
   let sent: SentInfo['envelopes'] = [];
   try {
     return await c.run(async (tx) => {
+      await options.before?.(tx);
       // Committed before the first ciphertext leaves, removed with the history entry.
       await notePending(tx, conversation, content);
       ({ envelopes: sent } = await deliverText(c, tx, contact, content));
@@ -150,11 +162,9 @@ export async function devicesChanged(
     ];
     for (const [ids, what] of changes)
       if (ids.length > 0) await c.note(tx, conversation, name, `${who} ${what} a device (${ids.join(', ')})`);
-    // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now on).
-    if (own && added.length + change.devicesReregistered.length > 0) {
-      for (const g of await activeGroups(tx)) await announce(c, tx, g, []);
-      await syncContacts(c, tx);
-    }
+    // A newly linked (or re-linked) device of ours joins our groups (it reads what is sent from now
+    // on); noted when the relay named it, it stays noted until this went (own-device-news.ts).
+    if (own && added.length + change.devicesReregistered.length > 0) await tellOwnDevices(c, tx);
   }
   const me = address(c.name, c.deviceId);
   for (const a of result.keyHolders.redistribute) {

@@ -15,7 +15,7 @@ import {
   type MessageContent,
 } from './content.js';
 import type { ClientCore } from './core.js';
-import { devicesChanged, sendToDevices } from './direct.js';
+import { devicesChanged, type SendOptions, sendToDevices } from './direct.js';
 import { GroupSendProgress, settleGroupSend } from './group-sends.js';
 import { clearPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
@@ -184,11 +184,13 @@ export async function sendGroup(
   c: ClientCore,
   groupId: string,
   content: MessageContent,
+  options: SendOptions = {},
 ): Promise<GroupSentInfo> {
   const conversation = groupConversation(groupId);
   const progress = new GroupSendProgress();
   try {
     return await c.run(async (tx) => {
+      await options.before?.(tx);
       // Committed before the first ciphertext leaves, removed with the history entry.
       await notePending(tx, conversation, content);
       const sent = await sendGroupContent(c, tx, groupId, content, progress);

@@ -12,7 +12,7 @@ import { AttachmentError, AttachmentErrorCode, type AttachmentPointer } from './
 import { cachedBlob } from './blob-cache.js';
 import type { Content, MessageContent } from './content.js';
 import type { ClientCore } from './core.js';
-import { deliverText, settleLeftHistory } from './direct.js';
+import { deliverText, sendDm, settleLeftHistory } from './direct.js';
 import {
   dropGroupSend,
   dropGroupTarget,
@@ -21,7 +21,7 @@ import {
   pendingGroupSends,
   settleGroupSend,
 } from './group-sends.js';
-import { deliverGroup, loadGroup, sendGroupContent } from './groups.js';
+import { deliverGroup, loadGroup, sendGroup, sendGroupContent } from './groups.js';
 import { clearPending, notePending } from './history-pending.js';
 import { failedAfterSend } from './operation.js';
 import {
@@ -37,10 +37,11 @@ import {
   recordUpload,
   remove as removeQueued,
 } from './outbox.js';
+import { flushOwnDevices } from './own-device-news.js';
 import { encryptPhoto, openPhoto, type PhotoMeta, uploadBlob } from './photos.js';
 import { markSent, setStatus, storedMessage } from './receipts.js';
 import { flushSyncCopies } from './sync-flush.js';
-import { type ChatMessage, dm, randomId, type SentInfo } from './types.js';
+import { type ChatMessage, dm, type GroupSentInfo, randomId, type SentInfo } from './types.js';
 
 /**
  * Sends a text to a conversation (`dm:<name>` or `group:<id>`) the way an app does: when the
@@ -119,13 +120,17 @@ function wentOut(err: unknown, target: OutboxTarget, progress: GroupSendProgress
  * When the relay cannot be reached (or something waits before it in that chat), the encrypted photo
  * waits in the outbox like a text (status "pending", no envelopes) and goes when the relay is back.
  * Throws `AttachmentError` (over 10 MiB, not an image, relay refused) before anything is sent.
+ * The message goes as `sendText` and `sendGroupText` send theirs (`sendDm`, `sendGroup`: the same
+ * repair after the relay took it), so a group photo resolves with what they say: `envelopes` for
+ * the members the relay took it for, `waiting` for those the next flush sends it to (every other
+ * member when it waits in the outbox).
  */
 export async function sendPhoto(
   c: ClientCore,
   to: string,
   bytes: Uint8Array,
   meta: PhotoMeta,
-): Promise<SentInfo> {
+): Promise<SentInfo | GroupSentInfo> {
   const [kind, name] = [to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1)];
   if ((kind !== 'dm' && kind !== 'group') || !name) throw new TypeError('to must be dm:<name> or group:<id>');
   const target = targetOf(to);
@@ -136,48 +141,25 @@ export async function sendPhoto(
   const behind = await c.run((tx) => hasPendingFor(tx, target), true);
   let uploaded: string | undefined;
   if (!behind) {
-    const progress = new GroupSendProgress();
-    let content: MessageContent | undefined;
     try {
       // Outside the store operation: a slow upload holds no lock.
       uploaded = await uploadBlob(c.api, photo.blob, photo.digest);
       const pointed = { t: 'attachment' as const, id, attachment: photo.pointer(uploaded), sentAt };
-      content = target.kind === 'group' ? { ...pointed, group: target.id } : pointed;
-      const sending = content;
-      return await c.run(async (tx) => {
-        if (await hasPendingFor(tx, target)) throw new Queued(); // a text queued meanwhile
-        await notePending(tx, to, sending); // as in `send`: history-pending.ts
-        const sent =
-          target.kind === 'group'
-            ? await sendGroupContent(c, tx, target.id, sending, progress)
-            : {
-                envelopes: (await deliverText(c, tx, target.contact, sending)).envelopes,
-                message: await c.storeText(tx, to, c.name, sending, true),
-              };
-        await clearPending(tx, id);
-        return sent;
-      });
+      // A text queued meanwhile: this photo waits behind it.
+      const before = async (tx: ChatData) => {
+        if (await hasPendingFor(tx, target)) throw new Queued();
+      };
+      return target.kind === 'group'
+        ? await sendGroup(c, target.id, { ...pointed, group: target.id }, { before })
+        : await sendDm(c, target.contact, pointed, { before });
     } catch (err) {
-      // The relay took it: recorded as sent (as `send` does), never queued to go a second time.
-      const went = content;
-      if (went && wentOut(err, target, progress)) {
-        const message = await c.run(async (tx) => {
-          if (target.kind === 'group') await settleGroupSend(tx, target.id, went, progress);
-          const stored = await c.storeText(tx, to, c.name, went, true);
-          await clearPending(tx, id);
-          return stored;
-        });
-        return { envelopes: [], message };
-      }
-      if (!(err instanceof Queued) && !isRetryable(err)) {
-        await c.run((tx) => clearPending(tx, id)).catch(() => {});
-        throw err;
-      }
+      // It did not leave (one that did resolves; its pending-history row is gone): it waits, or fails.
+      if (!(err instanceof Queued) && !isRetryable(err)) throw err;
     }
   }
   const pointer = photo.pointer(placeholderId(id));
   const waiting = { t: 'attachment' as const, id, attachment: pointer, sentAt };
-  const message = await c.run(async (tx) => {
+  const sent = await c.run(async (tx) => {
     await clearPending(tx, id); // a send tried before: the outbox entry replaces its row
     await enqueuePhoto(
       tx,
@@ -192,12 +174,21 @@ export async function sendPhoto(
       },
       photo.blob,
     );
-    const shown = target.kind === 'group' ? { ...waiting, group: target.id } : waiting;
-    return c.storeText(tx, to, c.name, shown, true, 'pending');
+    if (target.kind === 'dm')
+      return { envelopes: [], message: await c.storeText(tx, to, c.name, waiting, true, 'pending') };
+    const group = await loadGroup(tx, target.id);
+    const shown = { ...waiting, group: target.id };
+    return {
+      envelopes: [],
+      message: await c.storeText(tx, to, c.name, shown, true, 'pending'),
+      rotation: undefined,
+      distributedTo: [],
+      waiting: (group?.members ?? []).filter((m) => m !== c.name),
+    } satisfies GroupSentInfo;
   });
   // Queued behind others while the relay answers: those may go now, and this one after.
   if (behind) void flushOutbox(c).catch(() => {});
-  return { envelopes: [], message };
+  return sent;
 }
 
 /**
@@ -241,6 +232,8 @@ async function flushOnce(c: ClientCore): Promise<number> {
   await settleLeftHistory(c);
   // Sync copies left waiting by sends the contact took first (older than anything queued below).
   await flushSyncCopies(c);
+  // Devices of ours found by an operation that failed before it told them our groups and contacts.
+  await flushOwnDevices(c);
   // Group messages some members did not get (a group's queued texts go after them, in order).
   await flushGroupSends(c);
   let sent = 0;

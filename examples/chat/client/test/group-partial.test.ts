@@ -96,7 +96,7 @@ async function threeMembers() {
   const carol = await member('carol');
   const dave = await member('dave');
   const group = await a.client.createGroup('g', ['bob', 'carol', 'dave']);
-  const conv = `group:${group.id}`;
+  const conv = `group:${group.id}` as const;
   await a.client.send(conv, 'one');
   return { ...a, bob, carol, dave, conv };
 }
@@ -168,12 +168,34 @@ describe('a group send that reached only some members', () => {
     const bytes = Uint8Array.from({ length: 2_000 }, (_, i) => (i * 13 + 5) & 0xff);
     const sent = await client.sendPhoto(conv, bytes, { contentType: 'image/png' });
     expect(sent.message.status).toBe('sent'); // bob has it
+    // Said as sendGroupText says it: who has it, and who gets it with the next flush.
+    expect(sent.envelopes.map((e) => [e.to, e.kind])).toEqual([['bob', 'senderkey']]);
+    expect(sent.envelopes[0]?.body.length).toBeGreaterThan(0);
+    expect(sent.waiting).toEqual(['carol', 'dave']);
     net.blocked = undefined;
     await client.flushOutbox();
     for (const m of [bob, carol, dave]) {
       await expect.poll(() => texts(m, conv), { timeout: 10_000 }).toEqual(['one', '[photo]']);
       expect(net.sent.get(m.aci)).toBe(1);
     }
+  });
+
+  it('a group photo that reached nobody waits in the outbox for every member, and says so', async () => {
+    const { client, net, bob, carol, dave, conv } = await threeMembers();
+    net.blocked = bob.aci; // the first member's copy gets no answer: nobody has it
+    const bytes = Uint8Array.from({ length: 2_000 }, (_, i) => (i * 7 + 3) & 0xff);
+    const queued = await client.sendPhoto(conv, bytes, { contentType: 'image/png' });
+    expect(queued.message.status).toBe('pending');
+    expect(queued.envelopes).toEqual([]);
+    expect(queued.waiting).toEqual(['bob', 'carol', 'dave']);
+    net.blocked = undefined;
+    await client.flushOutbox();
+    for (const m of [bob, carol, dave])
+      await expect.poll(() => texts(m, conv), { timeout: 10_000 }).toEqual(['one', '[photo]']);
+    // And one that reaches everyone waits for nobody.
+    const all = await client.sendPhoto(conv, bytes, { contentType: 'image/png' });
+    expect(all.envelopes.map((e) => e.to)).toEqual(['bob', 'carol', 'dave']);
+    expect(all.waiting).toEqual([]);
   });
 
   it('a failure while the sender key goes out (before the message) keeps the message waiting', async () => {

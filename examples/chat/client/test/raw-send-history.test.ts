@@ -176,6 +176,22 @@ describe('send (the outbox path) when recording the sent message fails twice', (
       .toEqual(['one', 'two', 'three']);
   });
 
+  it('sendPhoto to a contact: when only the recording failed, it resolves with what the relay took', async () => {
+    const { client, trap } = await alice();
+    const b = await bob();
+    await client.send('dm:bob', 'one');
+    trap.armed = true; // the operation's commit fails; the repair's goes through
+    const photo = Uint8Array.from({ length: 64 }, (_, i) => i);
+    const sent = await client.sendPhoto('dm:bob', photo, { contentType: 'image/png' });
+    expect(trap.failing).toBe(0); // the injected failure happened
+    expect(sent.message.status).toBe('sent');
+    expect(sent.envelopes.map((e) => e.to)).toEqual(['bob']);
+    expect(await shown(client, 'dm:bob')).toEqual(['one:sent', '[photo]:sent']);
+    await expect
+      .poll(async () => (await b.messages('dm:alice')).map((m) => m.text), { timeout: 10_000 })
+      .toEqual(['one', '[photo]']);
+  });
+
   it('sendPhoto: the photo the relay took is in the history after the next outbox flush', async () => {
     const { client, trap } = await alice();
     await bob();
