@@ -41,7 +41,7 @@ function optionsSync(resendCache: unknown, policy?: unknown) {
     store: party.store,
     localAddress: party.address,
     resendCache: resendCache as esm.ResendCache,
-    policy: policy as esm.RetryPolicy | undefined,
+    ...(policy === undefined ? {} : { policy: policy as esm.RetryPolicy }),
     fetchBundle: async () => {
       throw new Error('not called');
     },
