@@ -119,6 +119,32 @@ function refuseRedundantExclusions(checked: readonly CheckedRecipient[], exclude
   });
 }
 
+/**
+ * Consecutive listings of one ServiceId as one entry, their devices in order: the layout libsignal
+ * writes for the same list (it groups consecutive addresses by name), and one ServiceId and `C ‖ AT`
+ * (65 bytes) per account instead of per listing, for an app that lists each device on its own. The
+ * split reads both layouts alike; listings apart stay apart, as in libsignal.
+ */
+function joinConsecutiveListings(checked: readonly CheckedRecipient[]): CheckedRecipient[] {
+  const out: CheckedRecipient[] = [];
+  let last:
+    | { id: Uint8Array; identityKey: PublicKey; deviceIds: number[]; registrationIds: number[] }
+    | undefined;
+  for (const r of checked) {
+    if (last !== undefined && last.id.every((b, i) => b === r.id[i])) {
+      // Same key: a listing of this ServiceId under another key was refused before.
+      for (let j = 0; j < r.deviceIds.length; j++) {
+        last.deviceIds.push(r.deviceIds[j] as number);
+        last.registrationIds.push(r.registrationIds[j] as number);
+      }
+    } else {
+      last = { ...r, deviceIds: [...r.deviceIds], registrationIds: [...r.registrationIds] };
+      out.push(last);
+    }
+  }
+  return out;
+}
+
 /** Encrypts `content` once for every recipient device (libsignal's `sealedSenderMultiRecipientEncrypt`). */
 export async function sealMultiRecipientMessage(
   content: UnidentifiedSenderMessageContent,
@@ -133,10 +159,11 @@ export async function sealMultiRecipientMessage(
   // Everything is read here, once, before the first await: the caller's arrays and objects may
   // change while the key agreements run, and what was validated is what gets written.
   // (`Array.from`, not `map`: a hole in a sparse array is checked as `undefined`, not skipped.)
-  const checked = Array.from(recipients, checkRecipient);
+  const listings = Array.from(recipients, checkRecipient);
   const excludedIds = Array.from(excluded, (s) => serviceIdToFixedWidth(s));
-  refuseRedundantExclusions(checked, excludedIds);
-  refuseConflictingListings(checked);
+  refuseRedundantExclusions(listings, excludedIds);
+  refuseConflictingListings(listings);
+  const checked = joinConsecutiveListings(listings);
   const count = encodeVarint(checked.length + excludedIds.length);
   let size =
     1 +

@@ -5,7 +5,14 @@
  */
 
 import type { PublicKey } from '@e2ee-kit/core';
-import { assertBytes, type CryptoProvider, DecodeError, KeyPair, resolveProvider } from '@e2ee-kit/core';
+import {
+  assertBytes,
+  type CryptoProvider,
+  DecodeError,
+  KeyPair,
+  MAX_DEVICE_ID,
+  resolveProvider,
+} from '@e2ee-kit/core';
 import { ownContent, type UnidentifiedSenderMessageContent } from './content.js';
 import {
   InvalidSenderCertificateError,
@@ -177,7 +184,11 @@ export async function openSealedMessage(
   const { serviceId, deviceId, e164 } = local;
   if (typeof serviceId !== 'string')
     throw new TypeError('options.local must name this device ({ serviceId, deviceId })');
-  if (!Number.isInteger(deviceId)) throw new TypeError('options.local.deviceId must be an integer');
+  // Range-checked as libsignal's `sealedSenderDecryptMessage` checks its local device id: an id out of
+  // range equals no certificate's, so the self-send check below would pass every message silently.
+  if (typeof deviceId !== 'number') throw new TypeError('options.local.deviceId must be a number');
+  if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID)
+    throw new RangeError(`options.local.deviceId must be 1..${MAX_DEVICE_ID}`);
   if (e164 !== undefined && typeof e164 !== 'string')
     throw new TypeError('options.local.e164 must be a string');
   // The validation inputs too: an app reusing one options object for several envelopes may set the

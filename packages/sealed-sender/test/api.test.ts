@@ -8,6 +8,7 @@ import {
   IdentityKeyPair,
   KeyPair,
   nobleProvider,
+  overrideProvider,
   PrivateKey,
   ProtoWriter,
   utf8,
@@ -120,6 +121,32 @@ describe('seal and open', () => {
     mutable.serviceId = `PNI:${'9'.repeat(8)}-0000-4000-8000-000000000000`;
     mutable.deviceId = 3;
     expect(await rejection(pending)).toBeInstanceOf(SealedSenderSelfSendError);
+  });
+
+  it('openSealedMessage: a local device id outside 1..127 is a RangeError, refused before anything is opened', async () => {
+    const sealed = await sealV1(content, alice, bob.publicKey, { provider });
+    const base = { trustRoots: issuer.trustRoot, now: NOW, provider };
+    let agreements = 0;
+    const counting = overrideProvider(provider, {
+      x25519: (priv: Uint8Array, pub: Uint8Array) => {
+        agreements++;
+        return provider.x25519(priv, pub);
+      },
+    });
+    // libsignal refuses these as invalid arguments too (interop/test/sealed-sender-receive-path.test.ts).
+    for (const deviceId of [0, 128, -1, 1.5, 2 ** 32 + 1]) {
+      const err = await rejection(
+        openSealedMessage(sealed, bob, { ...base, provider: counting, local: { serviceId: BOB, deviceId } }),
+      );
+      expect(err, `device ${deviceId}`).toBeInstanceOf(RangeError);
+    }
+    expect(agreements).toBe(0);
+    const notNumber = { serviceId: BOB, deviceId: '1' as unknown as number };
+    expect(await rejection(openSealedMessage(sealed, bob, { ...base, local: notNumber }))).toBeInstanceOf(
+      TypeError,
+    );
+    for (const deviceId of [1, 127])
+      await openSealedMessage(sealed, bob, { ...base, local: { serviceId: BOB, deviceId } });
   });
 
   it('openSealedMessage validates with the trust roots, time and revoked ids given at the call, not later values', async () => {

@@ -83,6 +83,57 @@ describe('sealers produce only what can be opened', () => {
   }, 60_000);
 });
 
+describe('sealMultiRecipient: the 4 MiB cap counts every recipient and device', () => {
+  // A SentMessage is 1 + varint(entries) + Σ(ServiceId 17 + 3 per device + C ‖ AT 48) + E 32 + the
+  // USMC + 16 bytes (the README's format); past MAX_SEALED_MESSAGE_LENGTH the server's parse refuses it.
+  const uuid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const counting = () => {
+    const calls = { x25519: 0 };
+    const p = overrideProvider(provider, {
+      x25519: (priv: Uint8Array, pub: Uint8Array) => {
+        calls.x25519++;
+        return provider.x25519(priv, pub);
+      },
+    });
+    return { calls, p };
+  };
+
+  it('recipients one past the cap: a RangeError before any key agreement', async () => {
+    const usmc = contentOfLength(1000);
+    const fixed = 1 + 3 + 32 + 1000 + 16; // 3: the varint of ~61,700 entries
+    const n = Math.floor((MAX_SEALED_MESSAGE_LENGTH - fixed) / 68) + 1;
+    expect(fixed + 68 * n).toBeGreaterThan(MAX_SEALED_MESSAGE_LENGTH);
+    const recipients = Array.from({ length: n }, (_, i) => ({
+      serviceId: uuid(i),
+      identityKey: bob.publicKey,
+      devices: [{ deviceId: 1, registrationId: 1 }],
+    }));
+    const { calls, p } = counting();
+    await expect(sealMultiRecipient(usmc, alice, recipients, { provider: p })).rejects.toThrow(RangeError);
+    expect(calls.x25519).toBe(0);
+  });
+
+  it('devices of one account filling the cap exactly: sealed and split; one device more: refused unsealed', async () => {
+    const fixed = 1 + 1 + 17 + 48 + 32 + 16;
+    const d = Math.floor((MAX_SEALED_MESSAGE_LENGTH - fixed - 1000) / 3);
+    const usmc = contentOfLength(MAX_SEALED_MESSAGE_LENGTH - fixed - 3 * d);
+    const devices = (k: number) =>
+      Array.from({ length: k }, (_, i) => ({ deviceId: (i % 127) + 1, registrationId: i & 0x3fff }));
+    const { calls, p } = counting();
+    const over = [{ serviceId: BOB, identityKey: bob.publicKey, devices: devices(d + 1) }];
+    await expect(sealMultiRecipient(usmc, alice, over, { provider: p })).rejects.toThrow(RangeError);
+    expect(calls.x25519).toBe(0);
+    const atCap = [{ serviceId: BOB, identityKey: bob.publicKey, devices: devices(d) }];
+    const sent = await sealMultiRecipient(usmc, alice, atCap, { provider: p });
+    expect(sent.length).toBe(MAX_SEALED_MESSAGE_LENGTH);
+    expect(calls.x25519).toBe(3); // E = X25519(r, 9), then two per account whatever its device count
+    const parsed = SealedSenderMultiRecipientMessage.parse(sent);
+    expect(parsed.recipients().get(BOB)?.deviceIds.length).toBe(d);
+    const opened = await unseal(parsed.messageForRecipient(BOB), bob, { provider });
+    expect(same(opened.serialize(), usmc.serialize())).toBe(true);
+  }, 60_000);
+});
+
 describe('UnidentifiedSenderMessageContent.create refuses content too large to send', () => {
   it('with a RangeError (a caller error, not malformed bytes): just past the limit and far past it', () => {
     const exact = contentOfLength(MAX_SEALED_MESSAGE_LENGTH); // the largest it accepts
