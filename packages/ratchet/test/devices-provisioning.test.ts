@@ -16,6 +16,7 @@ import {
   fromBase64,
   fromHex,
   IdentityKeyPair,
+  InvalidKeyError,
   KeyPair,
   PrivateKey,
   ProtoReader,
@@ -167,6 +168,24 @@ describe('provisioning (linking a device by QR)', () => {
     await expect(decryptProvisionEnvelope(v0, qr.privateKey, { provider })).rejects.toMatchObject({
       code: 'UNSUPPORTED',
     });
+  });
+
+  it('an identity key pair whose halves do not match: an InvalidKeyError (INVALID_KEY), the class its code narrows to', async () => {
+    const identity = await IdentityKeyPair.generate(provider);
+    const other = await IdentityKeyPair.generate(provider);
+    const mismatched = ProvisionMessage.from({
+      aciIdentityKeyPair: new IdentityKeyPair(other.publicKey, identity.privateKey),
+      aci: '9d0652a3-dcc3-4d11-975f-74d61598733f',
+    });
+    const qr = await KeyPair.generate(provider);
+    const envelope = await encryptProvisionMessage(qr.publicKey, mismatched, { provider });
+    const err = await decryptProvisionEnvelope(envelope, qr.privateKey, { provider }).catch(
+      (e: unknown) => e,
+    );
+    // `E2eeError.is(err, 'INVALID_KEY')` narrows to `DecodeError | InvalidKeyError`: a key that parses
+    // but cannot be used is an InvalidKeyError (core's rule), never a bare E2eeError.
+    expect(E2eeError.is(err, 'INVALID_KEY')).toBe(true);
+    expect(err).toBeInstanceOf(InvalidKeyError);
   });
 
   it('garbage bytes always give a typed error', async () => {

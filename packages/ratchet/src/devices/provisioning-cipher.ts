@@ -10,8 +10,8 @@ import {
   concatBytes,
   constantTimeEqual,
   DecodeError,
-  E2eeError,
   ErrorCode,
+  InvalidKeyError,
   KeyPair,
   PrivateKey,
   PublicKey,
@@ -110,8 +110,8 @@ async function seal(
 /**
  * New device: opens an envelope with the private half of the key its QR code showed. Malformed
  * bytes → `DecodeError`; another version byte → `UnsupportedError`; a wrong MAC →
- * `VerificationError` (`INVALID_MAC`); a key pair whose halves do not match → `InvalidKeyError`-coded
- * `E2eeError`. Nothing of the caller's bytes is kept.
+ * `VerificationError` (`INVALID_MAC`); a key pair whose halves do not match → `InvalidKeyError`
+ * (`INVALID_KEY`). Nothing of the caller's bytes is kept.
  */
 export async function decryptProvisionEnvelope(
   envelopeBytes: Uint8Array,
@@ -158,7 +158,7 @@ export async function decryptProvisionEnvelope(
       if (pair === undefined) continue;
       const publicKey = await pair.privateKey.publicKey(provider);
       if (!publicKey.equals(pair.publicKey))
-        throw new E2eeError(ErrorCode.InvalidKey, 'provision message identity key pair does not match');
+        throw new InvalidKeyError('provision message identity key pair does not match');
     }
     checked = true;
     return message;
