@@ -34,8 +34,9 @@ export const RatchetErrorCode = {
   /** A repeated PreKey message carries an identity key other than the session's. */
   IdentityMismatch: 'IDENTITY_MISMATCH',
   /**
-   * No session state could decrypt the message within the per-decrypt work budget (a forward jump on an
-   * archived state after the current state used most of it, or a self-session jump above 250,000).
+   * The first session state tried would need more than the per-decrypt work budget (`DECRYPT_WORK_BUDGET`).
+   * Any other message within libsignal's limits fits it, so in practice: a self-session jump past the
+   * budget (a jump above `SELF_SESSION_MAX_FORWARD_JUMPS` is `MESSAGE_GAP`).
    */
   WorkBudgetExceeded: 'WORK_BUDGET_EXCEEDED',
   /**

@@ -1,6 +1,7 @@
 // Wire and record codecs: exact round trips, and malformed input of any kind → DecodeError only.
 import { DecodeError, E2eeError, platformProvider, toHex } from '@e2ee-kit/core';
 import {
+  ARCHIVED_STATES_MAX_LENGTH,
   KyberPreKeyRecord,
   PreKeyBundle,
   PreKeyRecord,
@@ -149,6 +150,42 @@ describe('codecs', () => {
     w[0] = 0x54;
     expect(() => SignalMessage.deserialize(w)).toThrow(
       expect.objectContaining({ code: 'UNRECOGNIZED_CIPHERTEXT_VERSION' }),
+    );
+  });
+
+  it('a ratchet key with an unknown type byte: DecodeError with code INVALID_KEY (libsignal: BadKeyType), through decrypt too', async () => {
+    // version byte, then field 1 (ratchet key): tag 0x0a, length 33, the key's type byte 0x05 (Curve25519).
+    expect([...s.whisper.subarray(1, 4)]).toEqual([0x0a, 33, 0x05]);
+    const w = s.whisper.slice();
+    w[3] = 0x06;
+    const err = (() => {
+      try {
+        SignalMessage.deserialize(w);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(E2eeError.is(err, 'INVALID_KEY')).toBe(true);
+    // Bob's message to Alice: the same refusal reaches Alice's decrypt unchanged.
+    const viaDecrypt = await rejectsWithoutChange([s.p.alice.store], () =>
+      s.p.a.decrypt({ type: 'whisper', body: w }),
+    );
+    expect(viaDecrypt).toBeInstanceOf(DecodeError);
+    expect(E2eeError.is(viaDecrypt, 'INVALID_KEY')).toBe(true);
+  });
+
+  it(`a stored SessionRecord with more than ${ARCHIVED_STATES_MAX_LENGTH} archived states is a DecodeError`, () => {
+    const record = SessionRecord.deserialize(s.session);
+    const bare = SessionRecord.fromParts(record.currentState, []).serialize();
+    // Field 2 (an archived state), length 1: what the reader counts before looking inside.
+    const withArchived = (n: number) =>
+      Uint8Array.from([...bare, ...Array.from({ length: n }, () => [0x12, 1, 0]).flat()]);
+    expect(SessionRecord.deserialize(withArchived(ARCHIVED_STATES_MAX_LENGTH)).archivedStateCount).toBe(
+      ARCHIVED_STATES_MAX_LENGTH,
+    );
+    expect(() => SessionRecord.deserialize(withArchived(ARCHIVED_STATES_MAX_LENGTH + 1))).toThrow(
+      DecodeError,
     );
   });
 

@@ -8,7 +8,14 @@ import {
   MessageGapError,
   platformProvider,
 } from '@e2ee-kit/core';
-import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, SessionRecord } from '@e2ee-kit/ratchet';
+import {
+  DECRYPT_WORK_BUDGET,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  RatchetErrorCode,
+  SELF_SESSION_MAX_FORWARD_JUMPS,
+  SessionRecord,
+} from '@e2ee-kit/ratchet';
 import { createTestParty } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
 import { nextChainKey } from '../src/kdf.js';
@@ -47,9 +54,11 @@ async function setup(options: { selfSession?: boolean } = {}) {
   const state = base.currentState as SessionState;
   const start = state.senderChain?.chainKey as { index: number; key: Uint8Array };
   /** Encrypts as if Alice had already sent `ahead` more messages in this chain. */
-  const encryptAhead = async (ahead: number, text: string) => {
+  const encryptAhead = async (ahead: number, text: string, options: { derive?: boolean } = {}) => {
     let key = start.key;
-    for (let i = 0; i < ahead; i++) key = await nextChainKey(key, platformProvider);
+    // Without `derive`: a random chain key at that index (for refusals decided before any MAC check).
+    if (options.derive === false) key = crypto.getRandomValues(new Uint8Array(32));
+    else for (let i = 0; i < ahead; i++) key = await nextChainKey(key, platformProvider);
     const current = ((await alice.store.getSession(bob.address)) as SessionRecord)
       .currentState as SessionState;
     const s = current.clone();
@@ -97,5 +106,19 @@ describe('forward-jump limit and skipped keys', () => {
     const { b, encryptAhead } = await setup({ selfSession: true });
     const jump = await encryptAhead(MAX_FORWARD_JUMPS + 1, 'note to self');
     expect(fromUtf8((await b.decrypt(jump)).plaintext)).toBe('note to self');
+  });
+
+  it(`a self-session jump within ${SELF_SESSION_MAX_FORWARD_JUMPS} but past the ${DECRYPT_WORK_BUDGET}-step work budget: WORK_BUDGET_EXCEEDED; past ${SELF_SESSION_MAX_FORWARD_JUMPS}: MessageGapError; nothing derived or stored`, async () => {
+    const { bob, b, counting, encryptAhead } = await setup({ selfSession: true });
+    // A genuine message: 60,000 steps ahead on its chain, its MAC valid.
+    const beyondBudget = await encryptAhead(60_000, 'too much work');
+    counting.hmacCalls = 0;
+    const err = await rejectsWithoutChange([bob.store], () => b.decrypt(beyondBudget));
+    expect(E2eeError.is(err, RatchetErrorCode.WorkBudgetExceeded), String(err)).toBe(true);
+    expect(counting.hmacCalls).toBeLessThan(5);
+    const far = await encryptAhead(SELF_SESSION_MAX_FORWARD_JUMPS + 1, 'far', { derive: false });
+    counting.hmacCalls = 0;
+    expect(await rejectsWithoutChange([bob.store], () => b.decrypt(far))).toBeInstanceOf(MessageGapError);
+    expect(counting.hmacCalls).toBeLessThan(5);
   });
 });

@@ -213,6 +213,26 @@ describe.each(providersWithoutAeadUse)('sessions ($label)', ({ provider }) => {
     expect(E2eeError.is(dup2, ErrorCode.DuplicateMessage)).toBe(true);
   });
 
+  it('a repeated PreKey message carrying another identity key than its session: IDENTITY_MISMATCH, nothing stored', async () => {
+    const p = await makePair(provider);
+    await p.a.initiate(await p.bob.bundle());
+    await p.b.decrypt(await p.a.encrypt(utf8('first')));
+    // Alice's second message is still a PreKey message with the same base key: it matches Bob's session.
+    const second = await p.a.encrypt(utf8('second'));
+    const parsed = PreKeySignalMessage.deserialize(second.body);
+    // The identity key is outside the MAC: anyone on the path can swap it.
+    const mallory = await createTestParty('mallory', 1, { provider });
+    const swapped = PreKeySignalMessage.create({
+      ...parsed,
+      identityKey: (await mallory.store.getIdentityKeyPair()).publicKey,
+    });
+    const err = await rejectsWithoutChange([p.bob.store], () =>
+      p.b.decrypt({ type: 'prekey', body: swapped.serialize() }),
+    );
+    expect(E2eeError.is(err, RatchetErrorCode.IdentityMismatch), String(err)).toBe(true);
+    expect(fromUtf8((await p.b.decrypt(second)).plaintext)).toBe('second');
+  });
+
   it('X3DH PreKey messages are refused unless acceptX3dh is set', async () => {
     const p = await makePair(provider);
     await p.a.initiate(await p.bob.bundle({ kyberPreKey: false }), { protocol: 'x3dh' });
