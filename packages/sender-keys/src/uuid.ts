@@ -1,17 +1,40 @@
 /** Distribution ids are UUIDs: canonical lowercase strings in the API, 16 bytes (RFC 4122 order) on the wire. */
 import { assertBytes, type CryptoProvider, resolveProvider } from '@e2ee-kit/core';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HYPHENATED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SIMPLE = /^[0-9a-f]{32}$/i;
+/** The longest form: `urn:uuid:` + 36. Anything longer is refused before a regex looks at it. */
+const MAX_FORM_LENGTH = 45;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** The 8-4-4-4-12 part of one of libsignal's four forms, or undefined. */
+function hyphenatedPart(id: string): string | undefined {
+  if (id.length > MAX_FORM_LENGTH) return undefined;
+  if (SIMPLE.test(id))
+    return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+  let inner = id;
+  if (id.startsWith('{') && id.endsWith('}')) inner = id.slice(1, -1);
+  else if (id.startsWith('urn:uuid:')) inner = id.slice(9); // lower case only, as libsignal
+  return HYPHENATED.test(inner) ? inner : undefined;
+}
+
 /**
- * Validates a distribution id and returns its canonical (lowercase) form. Any 16 bytes are a
- * valid distribution id on the wire, so no version or variant is required.
+ * Validates a distribution id and returns its canonical (lowercase, hyphenated) form, the one the
+ * store, the lock and every returned message use. It takes what libsignal-client's `uuid.parse`
+ * takes (the Rust `uuid` crate's forms): hyphenated, `{hyphenated}`, `urn:uuid:hyphenated` or 32
+ * hex digits, in either case; so an id an app already hands to libsignal works here and names the
+ * same group. Any 16 bytes are a valid distribution id on the wire, so no version or variant is
+ * required.
  */
 export function normalizeDistributionId(id: unknown): string {
   if (typeof id !== 'string') throw new TypeError('distributionId must be a UUID string');
-  if (!UUID_RE.test(id)) throw new RangeError('distributionId must be a UUID (8-4-4-4-12 hex digits)');
-  return id.toLowerCase();
+  const part = hyphenatedPart(id);
+  if (part === undefined) {
+    throw new RangeError(
+      'distributionId must be a UUID (8-4-4-4-12 hex digits, optionally in braces or after urn:uuid:, or 32 hex digits)',
+    );
+  }
+  return part.toLowerCase();
 }
 
 export function distributionIdToBytes(id: string): Uint8Array {
