@@ -9,7 +9,6 @@ import {
   type CryptoProvider,
   constantTimeEqual,
   isLockManager,
-  KeyedMutex,
   type LockManager,
   redact,
   resolveProvider,
@@ -23,21 +22,24 @@ import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './re
 import { ownRecord } from './record-brand.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
 import type { SenderKeyStore } from './store.js';
+import { storeLock } from './store-locks.js';
 
 interface PerStore {
-  readonly mutex: KeyedMutex;
   readonly seeds: SigningSeedCache;
   /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
   readonly holders: Map<string, { blob: Uint8Array; lists: HolderLists }>;
 }
 
-/** Per store object: what every cipher on that store shares. */
+/**
+ * Per store object: the caches every cipher of this copy on that store shares. The lock is shared by
+ * every copy (`store-locks.ts`).
+ */
 const perStore = new WeakMap<object, PerStore>();
 
 function forStore(store: SenderKeyStore): PerStore {
   let entry = perStore.get(store);
   if (!entry) {
-    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache(), holders: new Map() };
+    entry = { seeds: new SigningSeedCache(), holders: new Map() };
     perStore.set(store, entry);
   }
   return entry;
@@ -83,7 +85,7 @@ export class GroupContext {
     const shared = forStore(store);
     if (options.lockManager !== undefined && !isLockManager(options.lockManager))
       throw new TypeError('lockManager must have run(key, fn)');
-    this.#locks = options.lockManager ?? shared.mutex;
+    this.#locks = options.lockManager ?? storeLock(store);
     this.seeds = shared.seeds;
     this.#holderCache = shared.holders;
   }
