@@ -15,14 +15,15 @@ import {
   StoreError,
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
+import { type DeliverScope, deliverRefusal, runDeliver } from './deliver-guard.js';
 import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-types.js';
 import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { ownRecord } from './record-brand.js';
+import { storeLock } from './shared-state.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
 import type { SenderKeyStore } from './store.js';
-import { storeLock } from './store-locks.js';
 
 interface PerStore {
   readonly seeds: SigningSeedCache;
@@ -32,7 +33,7 @@ interface PerStore {
 
 /**
  * Per store object: the caches every cipher of this copy on that store shares. The lock is shared by
- * every copy (`store-locks.ts`).
+ * every copy (`shared-state.ts`).
  */
 const perStore = new WeakMap<object, PerStore>();
 
@@ -193,8 +194,20 @@ export class GroupContext {
     };
   }
 
+  /** `fn` under the (sender, distribution id) lock; refused at once from that key's own `deliver`. */
   run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
-    return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
+    const key = this.lockKey(sender, id);
+    const refusal = deliverRefusal(this.#locks, key);
+    return refusal !== undefined ? Promise.reject(refusal) : this.#locks.run(key, fn);
+  }
+
+  lockKey(sender: Address, id: string): string {
+    return `${addressToString(sender)}\u0000${id}`;
+  }
+
+  /** The app's `deliver`, run as the delivery of the decrypt holding (sender, id)'s lock. */
+  deliver(sender: Address, id: string, fn: (scope: DeliverScope) => Promise<void> | void): Promise<void> {
+    return runDeliver(this.#locks, this.lockKey(sender, id), fn);
   }
 
   /**
