@@ -62,6 +62,6 @@ export async function runDeliver(
 export function deliverRefusal(locks: LockManager, key: string): E2eeError | undefined {
   const { delivering } = sharedState();
   return delivering !== undefined && delivering.locks === locks && delivering.key === key
-    ? new E2eeError(SenderKeyErrorCode.ReentrantCall, 'called from deliver for the key it decrypts')
+    ? new E2eeError(SenderKeyErrorCode.ReentrantCall, 'called from deliver')
     : undefined;
 }
