@@ -11,6 +11,12 @@ export const SenderKeyErrorCode = {
   MissingSenderKey: 'SENDER_KEY_MISSING',
   /** A stored state is unusable (no private signing key for encrypt, chain exhausted, corrupt keys). */
   InvalidSenderKeySession: 'INVALID_SENDER_KEY_SESSION',
+  /**
+   * A `GroupCipher` call made from a `decrypt`'s `deliver` (synchronously, or inside its
+   * `scope.run`) for the (sender, distribution id) being decrypted: it would wait for ever for the
+   * decrypt that waits for `deliver`. Nothing was done; make the call once `decrypt` has resolved.
+   */
+  ReentrantCall: 'REENTRANT_CALL',
 } as const;
 export type SenderKeyErrorCode = (typeof SenderKeyErrorCode)[keyof typeof SenderKeyErrorCode];
 

@@ -21,7 +21,7 @@ import {
 } from '@e2ee-kit/core';
 import { directKey, MAX_ITERATION, messageKeyFor, openMessage } from './chain-keys.js';
 import { MAX_SENDER_KEY_STATES } from './constants.js';
-import { InvalidSenderKeySessionError, MissingSenderKeyError } from './errors.js';
+import { InvalidSenderKeySessionError, MissingSenderKeyError, SenderKeyErrorCode } from './errors.js';
 import { distributionMessageFor, GroupContext } from './group-context.js';
 import type {
   GroupCipherOptions,
@@ -217,12 +217,17 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
         const { decrypted, before } = await this.#decryptIn(into, sender, skm, id);
         if (tx !== undefined) {
           // Delivered inside the transaction: a throw there rolls the record back with it.
-          await deliver?.(decrypted, tx as GroupTransactionOf<S>);
+          if (deliver !== undefined)
+            await this.#ctx.deliver(sender, id, (scope) =>
+              deliver(decrypted, tx as GroupTransactionOf<S>, scope),
+            );
           return decrypted;
         }
         if (deliver !== undefined) {
           try {
-            await deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>);
+            await this.#ctx.deliver(sender, id, (scope) =>
+              deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>, scope),
+            );
           } catch (err) {
             // Best effort without a transaction: put the previous record back, then report. The app's
             // write failing is often the store failing for a moment, so the undo is retried (as the
@@ -306,9 +311,9 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     const wrapped: GroupDecryptOptions<GroupTransactionOf<S>> =
       typeof deliver === 'function'
         ? {
-            deliver: async (m, tx) => {
+            deliver: async (m, tx, scope) => {
               try {
-                await deliver(m, tx);
+                await deliver(m, tx, scope);
               } catch (error) {
                 fromDeliver = { error };
                 throw error;
@@ -321,6 +326,8 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       return { status: 'decrypted', ...m };
     } catch (err) {
       if (fromDeliver !== undefined && fromDeliver.error === err) throw err;
+      // A call made from a deliver for its own key is the app's mistake, not the message's.
+      if (E2eeError.is(err, SenderKeyErrorCode.ReentrantCall)) throw err;
       if (err instanceof MissingSenderKeyError) {
         return {
           status: 'missing-sender-key',

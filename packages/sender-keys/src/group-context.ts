@@ -9,35 +9,38 @@ import {
   type CryptoProvider,
   constantTimeEqual,
   isLockManager,
-  KeyedMutex,
   type LockManager,
   redact,
   resolveProvider,
   StoreError,
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
+import { type DeliverScope, deliverRefusal, runDeliver } from './deliver-guard.js';
 import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-types.js';
 import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { ownRecord } from './record-brand.js';
+import { storeLock } from './shared-state.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 
 interface PerStore {
-  readonly mutex: KeyedMutex;
   readonly seeds: SigningSeedCache;
   /** Decoded key-holder lists of recent own records (not secret), checked against the stored bytes. */
   readonly holders: Map<string, { blob: Uint8Array; lists: HolderLists }>;
 }
 
-/** Per store object: what every cipher on that store shares. */
+/**
+ * Per store object: the caches every cipher of this copy on that store shares. The lock is shared by
+ * every copy (`shared-state.ts`).
+ */
 const perStore = new WeakMap<object, PerStore>();
 
 function forStore(store: SenderKeyStore): PerStore {
   let entry = perStore.get(store);
   if (!entry) {
-    entry = { mutex: new KeyedMutex(), seeds: new SigningSeedCache(), holders: new Map() };
+    entry = { seeds: new SigningSeedCache(), holders: new Map() };
     perStore.set(store, entry);
   }
   return entry;
@@ -83,7 +86,7 @@ export class GroupContext {
     const shared = forStore(store);
     if (options.lockManager !== undefined && !isLockManager(options.lockManager))
       throw new TypeError('lockManager must have run(key, fn)');
-    this.#locks = options.lockManager ?? shared.mutex;
+    this.#locks = options.lockManager ?? storeLock(store);
     this.seeds = shared.seeds;
     this.#holderCache = shared.holders;
   }
@@ -191,8 +194,20 @@ export class GroupContext {
     };
   }
 
+  /** `fn` under the (sender, distribution id) lock; refused at once from that key's own `deliver`. */
   run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
-    return this.#locks.run(`${addressToString(sender)}\u0000${id}`, fn);
+    const key = this.lockKey(sender, id);
+    const refusal = deliverRefusal(this.#locks, key);
+    return refusal !== undefined ? Promise.reject(refusal) : this.#locks.run(key, fn);
+  }
+
+  lockKey(sender: Address, id: string): string {
+    return `${addressToString(sender)}\u0000${id}`;
+  }
+
+  /** The app's `deliver`, run as the delivery of the decrypt holding (sender, id)'s lock. */
+  deliver(sender: Address, id: string, fn: (scope: DeliverScope) => Promise<void> | void): Promise<void> {
+    return runDeliver(this.#locks, this.lockKey(sender, id), fn);
   }
 
   /**

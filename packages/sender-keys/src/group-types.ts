@@ -1,5 +1,6 @@
 /** The public options and answers of `GroupCipher`. */
 import type { Address, CryptoProvider, DuplicateMessageError, E2eeError, LockManager } from '@e2ee-kit/core';
+import type { DeliverScope } from './deliver-guard.js';
 import type { MissingSenderKeyError } from './errors.js';
 import type { SenderKeyDistributionMessage } from './messages.js';
 import type { SenderKeyStore } from './store.js';
@@ -40,9 +41,11 @@ export interface GroupDecryptOptions<Tx> {
    * `transaction`, the updated sender-key record and everything the callback writes through `tx`
    * (`tx.app.put(…)`) commit together — a crash keeps both or neither — and a throw writes nothing.
    * Without it, the record is stored first and a throw re-stores the previous one (best effort, up to
-   * 3 tries).
+   * 3 tries). A `GroupCipher` call for the same sender and distribution id made from it
+   * synchronously, or inside `scope.run(fn)` after an await, is refused with `REENTRANT_CALL` (it
+   * would wait for ever for this decrypt); make such calls once `decrypt` has resolved.
    */
-  deliver?: (message: GroupMessage, tx: Tx) => Promise<void> | void;
+  deliver?: (message: GroupMessage, tx: Tx, scope: DeliverScope) => Promise<void> | void;
 }
 
 /** A decrypted group message. */

@@ -41,6 +41,7 @@ export {
   SENDER_KEY_SIGNATURE_LENGTH,
   SENDER_KEY_VERSION_BYTE,
 } from './constants.js';
+export type { DeliverScope } from './deliver-guard.js';
 export {
   ErrorCode,
   InvalidSenderKeySessionError,

@@ -120,11 +120,15 @@ function decodeBody(bytes: Uint8Array, ours: boolean) {
   const r = new ProtoReader(bytes);
   const states: SenderKeyStateData[] = [];
   const retired: RetiredChain[] = [];
+  let holders = 0;
   for (let h = r.next(); h; h = r.next()) {
     if (h.field === 1) {
       r.expect(h, WireType.LengthDelimited);
       if (states.length >= MAX_SENDER_KEY_STATES) throw new DecodeError('too many sender key states');
-      states.push(decodeState(r.bytes(), ours));
+      const state = decodeState(r.bytes(), ours);
+      holders += state.holders?.length ?? 0;
+      if (holders > MAX_RECORD_HOLDERS_BYTES) throw new DecodeError('key holder list too long');
+      states.push(state);
     } else if (ours && h.field === 2) {
       r.expect(h, WireType.LengthDelimited);
       retired.push(decodeRetired(r.bytes(), retired.length));
@@ -141,14 +145,18 @@ function decodeBody(bytes: Uint8Array, ours: boolean) {
 function checkCaps(states: readonly SenderKeyStateData[]): void {
   if (states.length > MAX_SENDER_KEY_STATES) throw new RangeError('too many sender key states');
   let keys = 0;
+  let holders = 0;
   for (const s of states) {
     if (s.skipped.length > MAX_MESSAGE_KEYS) throw new RangeError('too many skipped message keys in a state');
     keys += s.skipped.length;
-    if (s.holders !== undefined && s.holders.length > MAX_RECORD_HOLDERS_BYTES) {
-      throw new RangeError(
-        `key holder list over ${MAX_RECORD_HOLDERS_BYTES} bytes: give the store key-holder methods`,
-      );
-    }
+    holders += s.holders?.length ?? 0;
+  }
+  // Per record, not per state: five full lists would serialize past MAX_SENDER_KEY_RECORD_BYTES, a
+  // record written and never read back.
+  if (holders > MAX_RECORD_HOLDERS_BYTES) {
+    throw new RangeError(
+      `key holder list over ${MAX_RECORD_HOLDERS_BYTES} bytes: give the store key-holder methods`,
+    );
   }
   if (keys > MAX_RECORD_MESSAGE_KEYS) throw new RangeError('too many skipped message keys in the record');
 }
