@@ -17,6 +17,7 @@ import {
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import { describe, expect, it } from 'vitest';
 import { allProviders } from '../../../tools/providers.js';
+import { badPaddingCiphertext, openWithDerivedKey } from '../../../tools/sender-key-ciphertext.js';
 
 const D = 'f0e1d2c3-0000-4000-8000-00000000c057';
 const mallory: Address = Object.freeze({ name: 'mallory', deviceId: 1 });
@@ -96,9 +97,22 @@ describe.each(allProviders)('provider $label', ({ provider }) => {
     }
 
     // Positive control: a validly signed message as far ahead walks the chain (and is refused on
-    // its ciphertext afterwards, still storing nothing).
+    // its ciphertext afterwards, still storing nothing). Its body is bad padding for certain (16 zero
+    // bytes would decrypt to valid padding once in ~256 runs); the derivation that makes it is
+    // checked on a genuine message first.
+    expect(
+      new TextDecoder().decode(
+        await openWithDerivedKey(
+          state.chainKey,
+          state.iteration,
+          0,
+          SenderKeyMessage.deserialize(m0).ciphertext(),
+        ),
+      ),
+    ).toBe('m0');
+    const body = await badPaddingCiphertext(state.chainKey, state.iteration, 1 + MAX_FORWARD_JUMPS);
     const start = count.hmacs();
-    const err = await receiver.decrypt(mallory, signed(1 + MAX_FORWARD_JUMPS, new Uint8Array(16))).then(
+    const err = await receiver.decrypt(mallory, signed(1 + MAX_FORWARD_JUMPS, body)).then(
       () => undefined,
       (e: unknown) => e,
     );
