@@ -21,10 +21,10 @@ it('consecutive messages decrypted at once, racing a new chain’s SKDM: each ex
   const store = new InMemorySenderKeyStore();
   const ciphers = [new GroupCipher(store), new GroupCipher(store)];
   await ciphers[0]!.processDistributionMessage(alice, await sender.createDistributionMessage(alice, id));
-  const old = [];
+  const old: Uint8Array[] = [];
   for (let i = 0; i < 10; i++) old.push(await sender.encrypt(alice, id, utf8(`old ${i}`)));
   const rotated = (await sender.rotate(alice, id)).serialize();
-  const fresh = [];
+  const fresh: Uint8Array[] = [];
   for (let i = 0; i < 4; i++) fresh.push(await sender.encrypt(alice, id, utf8(`new ${i}`)));
 
   // Every old message twice, in an interleaved order, with the new SKDM in the middle.
