@@ -147,4 +147,37 @@ describe('one-shot KDF composition (node provider internals)', () => {
     expect(fallbacks).toBe(2);
     expect(b).toEqual(a);
   });
+
+  // The README's bounds for node's one-shot HMAC (keys ≤ 64 bytes, messages ≤ 960 bytes) and for
+  // the HKDF composed on it (IKM ≤ 960 bytes): `createHmac` / noble beyond, same bytes either way.
+  it('takes the one-shot path for keys ≤ 64 and messages ≤ 960 bytes, the fallbacks beyond', async () => {
+    const { createHmac, hash } = await import('node:crypto');
+    const { assertBytes, nobleProvider } = await import('@e2ee-kit/core');
+    const { oneShotKdf } = await import('../src/provider/one-shot-kdf.js');
+    let fallbacks = 0;
+    const noble = nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>;
+    const kdf = oneShotKdf({
+      hash: hash as never,
+      hmacFallback: (k, d) => {
+        fallbacks++;
+        return new Uint8Array(createHmac('sha256', k).update(d).digest());
+      },
+      hkdfFallback: (i, s, info, n) => {
+        fallbacks++;
+        return noble(i, s, info, n);
+      },
+      assertBytes,
+    });
+    const took = (f: () => Uint8Array): boolean => {
+      fallbacks = 0;
+      f();
+      return fallbacks === 0;
+    };
+    const bytes = (n: number) => new Uint8Array(n).fill(5);
+    expect(took(() => kdf.hmacSha256Sync(bytes(64), bytes(960)))).toBe(true);
+    expect(took(() => kdf.hmacSha256Sync(bytes(65), bytes(1)))).toBe(false);
+    expect(took(() => kdf.hmacSha256Sync(bytes(32), bytes(961)))).toBe(false);
+    expect(took(() => kdf.hkdfSha256Sync(bytes(960), undefined, bytes(16), 80))).toBe(true);
+    expect(took(() => kdf.hkdfSha256Sync(bytes(961), undefined, bytes(16), 80))).toBe(false);
+  });
 });

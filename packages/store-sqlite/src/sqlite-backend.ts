@@ -169,20 +169,32 @@ export class SqliteBackend implements KvBackend {
   }
 }
 
+const hasTable = (db: Db, name: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+
 /**
  * The file's schema version (`undefined`: not set up yet), read without writing anything; a version
  * this release cannot read is STORE_FORMAT.
  */
 function storedVersion(db: Db): number | undefined {
-  const exists = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
-    .get();
-  if (exists === undefined) return undefined;
+  const versioned = hasTable(db, 'schema_version');
   // safeIntegers(false): an app that set `db.defaultSafeIntegers()` would otherwise read 1 as 1n.
-  const row = db.prepare('SELECT version FROM schema_version').safeIntegers(false).get() as
-    | { version: unknown }
-    | undefined;
-  if (row === undefined) return undefined;
+  const row = versioned
+    ? (db.prepare('SELECT version FROM schema_version').safeIntegers(false).get() as
+        | { version: unknown }
+        | undefined)
+    : undefined;
+  if (row === undefined) {
+    // `migrate` makes both tables and the version row in one transaction, so either table without
+    // that row is the app's own (a migrations table called schema_version is common): setting the
+    // file up would write our version into it, or keep our rows in the app's `kv`.
+    if (versioned || hasTable(db, 'kv'))
+      throw new E2eeError(
+        'STORE_FORMAT',
+        `sqlite table ${versioned ? 'schema_version' : 'kv'} exists but was not made by this store`,
+      );
+    return undefined;
+  }
   const v = row.version;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > SQLITE_SCHEMA_VERSION)
     throw new E2eeError(

@@ -176,6 +176,34 @@ export function runKvStoreConformance(
       expect(await store.app.get('a')).toBeUndefined();
     });
 
+    // Two transactions that both read one compare-and-set row: the later commit is refused by that
+    // write, the last of its batch. A backend that checks each condition only when it reaches it has
+    // applied the loser's earlier writes by then.
+    it('transaction: a batch refused by one of its writes writes none of them', async () => {
+      const store = await fresh();
+      let read = 0;
+      let release = () => {};
+      const both = new Promise<void>((r) => {
+        release = r;
+      });
+      const writer = (who: string) =>
+        store.transaction(async (tx) => {
+          await tx.app.put('note', utf8(who));
+          await tx.app.put(`only:${who}`, utf8(who));
+          await tx.backupAttempts.compareAndSet('slot', undefined, utf8(who));
+          if (++read === 2) release();
+          await both; // both have read the slot before either commits
+        });
+      const runs = await Promise.allSettled([writer('a'), writer('b')]);
+      const won = runs.flatMap((r, i) => (r.status === 'fulfilled' ? [i === 0 ? 'a' : 'b'] : []));
+      expect(won.length).toBe(1);
+      for (const r of runs) if (r.status === 'rejected') expect(E2eeError.is(r.reason, 'STORE')).toBe(true);
+      const lost = won[0] === 'a' ? 'b' : 'a';
+      expect(text(await store.app.get('note'))).toBe(won[0]);
+      expect(await store.app.get(`only:${lost}`)).toBeUndefined();
+      expect(text(await store.backupAttempts.get('slot'))).toBe(won[0]);
+    });
+
     it('transaction: deletes inside hide rows; a tx used after it ended throws StoreError', async () => {
       const store = await fresh();
       await store.app.put('gone', utf8('x'));

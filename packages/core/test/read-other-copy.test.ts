@@ -1,0 +1,124 @@
+// `readOtherCopy` as the README ("Errors", the dual-package paragraph) describes it: one call of
+// `serialize()`, a longer serialization refused unread, every failure a DecodeError naming only the
+// class — `read`'s own typed errors passing through, a StoreError with `fromStore` — and with
+// `secret` the serialized temporary overwritten and no `cause` kept.
+import { DecodeError, E2eeError, InvalidKeyError, readOtherCopy, StoreError } from '@e2ee-kit/core';
+import { describe, expect, it } from 'vitest';
+
+const caught = (f: () => unknown): unknown => {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('did not throw');
+};
+
+/** An object of "another copy" whose serialize() answers `bytes` (or throws `fails`), counting calls. */
+function other(bytes: Uint8Array, fails?: Error) {
+  const o = {
+    calls: 0,
+    serialize(): Uint8Array {
+      o.calls++;
+      if (fails) throw fails;
+      return bytes;
+    },
+  };
+  return o;
+}
+
+describe('readOtherCopy', () => {
+  it('reads through one serialize() call', () => {
+    const o = other(Uint8Array.of(1, 2, 3));
+    expect(readOtherCopy(o, 'Thing', (b) => [...b])).toEqual([1, 2, 3]);
+    expect(o.calls).toBe(1);
+  });
+
+  it('a serialization longer than maxLength is a DecodeError and never reaches read', () => {
+    let reads = 0;
+    const read = () => reads++;
+    expect(readOtherCopy(other(new Uint8Array(10)), 'Thing', read, { maxLength: 10 })).toBe(0);
+    const e = caught(() => readOtherCopy(other(new Uint8Array(11)), 'Thing', read, { maxLength: 10 }));
+    expect(e).toBeInstanceOf(DecodeError);
+    expect((e as Error).message).toBe('a Thing of another copy is too long');
+    expect(reads).toBe(1);
+  });
+
+  it('an untyped failure is a DecodeError naming only the class; read’s typed errors pass through', () => {
+    const leaky = new Error('secret 0xdeadbeef');
+    const thrown = caught(() => readOtherCopy(other(Uint8Array.of(1), leaky), 'Thing', () => 0));
+    expect(thrown).toBeInstanceOf(DecodeError);
+    expect((thrown as Error).message).toBe('a Thing of another copy did not serialize');
+    const unread = caught(() =>
+      readOtherCopy(other(Uint8Array.of(1)), 'Thing', () => {
+        throw leaky;
+      }),
+    );
+    expect(unread).toBeInstanceOf(DecodeError);
+    expect((unread as Error).message).toBe('a Thing of another copy could not be read');
+    expect(String(unread)).not.toContain('deadbeef');
+    const typed = new InvalidKeyError('private key has been wiped');
+    expect(
+      caught(() =>
+        readOtherCopy(other(Uint8Array.of(1)), 'Thing', () => {
+          throw typed;
+        }),
+      ),
+    ).toBe(typed);
+  });
+
+  it('fromStore: the untyped failures are StoreErrors; read’s DecodeError passes through', () => {
+    const opts = { fromStore: true } as const;
+    const failed = caught(() => readOtherCopy(other(Uint8Array.of(1), new Error('x')), 'Rec', () => 0, opts));
+    expect(E2eeError.is(failed, 'STORE')).toBe(true);
+    expect(failed).toBeInstanceOf(StoreError);
+    const unread = caught(() =>
+      readOtherCopy(
+        other(Uint8Array.of(1)),
+        'Rec',
+        () => {
+          throw new Error('x');
+        },
+        opts,
+      ),
+    );
+    expect(unread).toBeInstanceOf(StoreError);
+    const format = new DecodeError('unknown record version');
+    expect(
+      caught(() =>
+        readOtherCopy(
+          other(Uint8Array.of(1)),
+          'Rec',
+          () => {
+            throw format;
+          },
+          opts,
+        ),
+      ),
+    ).toBe(format);
+  });
+
+  it('secret: the serialized temporary is overwritten, on success and on failure, and no cause is kept', () => {
+    const ok = Uint8Array.of(7, 7, 7);
+    expect(readOtherCopy(other(ok), 'Key', (b) => [...b], { secret: true })).toEqual([7, 7, 7]);
+    expect([...ok]).toEqual([0, 0, 0]);
+    const bad = Uint8Array.of(7, 7);
+    const e = caught(() =>
+      readOtherCopy(
+        other(bad),
+        'Key',
+        () => {
+          throw new Error('7 7');
+        },
+        { secret: true },
+      ),
+    );
+    expect([...bad]).toEqual([0, 0]);
+    expect((e as Error).cause).toBeUndefined();
+    const threw = caught(() => readOtherCopy(other(bad, new Error('7 7')), 'Key', () => 0, { secret: true }));
+    expect((threw as Error).cause).toBeUndefined();
+    // Without `secret` the other object's error is kept as the cause.
+    const cause = new Error('not secret');
+    expect((caught(() => readOtherCopy(other(bad, cause), 'Key', () => 0)) as Error).cause).toBe(cause);
+  });
+});
