@@ -5,7 +5,7 @@
  * A live holder refreshes its row every `staleMs / 3`, so a long `fn` keeps its lock; only a holder
  * whose event loop stops for longer than `staleMs` (a debugger, a suspended process) can lose it.
  */
-import { type LockManager, StoreError } from '@e2ee-kit/core';
+import { E2eeError, type LockManager, StoreError } from '@e2ee-kit/core';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface SqliteLockManagerOptions {
@@ -34,6 +34,32 @@ function isBusy(err: unknown): boolean {
     code === 'SQLITE_LOCKED' ||
     (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'))
   );
+}
+
+/**
+ * The table's definition, as SQLite keeps it in `sqlite_master` (without the `IF NOT EXISTS` that
+ * every release so far created it with). It is the mark of a table this manager made: a `locks`
+ * table declared any other way is the app's. A separate marker (a row, a table) could not be asked
+ * of the tables earlier releases made, so it would tell nothing more than this text.
+ */
+const COLUMNS = '(k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)';
+const LOCKS_SQL = `CREATE TABLE locks ${COLUMNS}`;
+
+/**
+ * Whether the main database has the manager's `locks` table (`false`: no object of that name yet),
+ * read without writing anything; an object of that name it did not make is STORE_FORMAT. Names are
+ * compared as SQLite does, case-insensitively, among the objects that share the table's namespace:
+ * an app's `LOCKS` table, view or index is in the way too (a trigger is not).
+ */
+function hasOwnTable(db: BetterSqlite3.Database): boolean {
+  const found = db
+    .prepare<[], { type: string; sql: string | null }>(
+      "SELECT type, sql FROM main.sqlite_master WHERE type IN ('table', 'view', 'index') AND name = 'locks' COLLATE NOCASE",
+    )
+    .all();
+  if (found.length === 0) return false;
+  if (found.length === 1 && found[0]?.type === 'table' && found[0].sql === LOCKS_SQL) return true;
+  throw new E2eeError('STORE_FORMAT', 'sqlite table locks exists but was not made by SqliteLockManager');
 }
 
 export class SqliteLockManager implements LockManager {
@@ -66,15 +92,20 @@ export class SqliteLockManager implements LockManager {
     try {
       // The constructor's reads (and the table's creation) are the first of the file: a damaged file,
       // or one another connection keeps busy past the busy timeout, is a StoreError as everywhere else.
-      db.exec(
-        'CREATE TABLE IF NOT EXISTS locks (k TEXT PRIMARY KEY, owner TEXT NOT NULL, since INTEGER NOT NULL)',
-      );
+      // Checked before any write, so a file with the app's own `locks` is refused as it was.
+      if (!hasOwnTable(db))
+        db.transaction(() => {
+          // Again under the write lock: another connection may have made it (or the app its own).
+          // Stored as LOCKS_SQL: SQLite keeps no schema name in the definition.
+          if (!hasOwnTable(db)) db.exec(`CREATE TABLE main.locks ${COLUMNS}`);
+        }).immediate();
+      // Every statement names `main.locks`: an app's TEMP table `locks` would otherwise shadow it.
       // safeIntegers(false): `since` is compared with Date.now(), also on a `defaultSafeIntegers()` db.
       const get = db
-        .prepare<[string], { since: number }>('SELECT since FROM locks WHERE k = ?')
+        .prepare<[string], { since: number }>('SELECT since FROM main.locks WHERE k = ?')
         .safeIntegers(false);
       const put = db.prepare<[string, string, number]>(
-        'INSERT OR REPLACE INTO locks (k, owner, since) VALUES (?, ?, ?)',
+        'INSERT OR REPLACE INTO main.locks (k, owner, since) VALUES (?, ?, ?)',
       );
       tx = db.transaction((key: string, owner: string, now: number) => {
         const row = get.get(key);
@@ -82,9 +113,10 @@ export class SqliteLockManager implements LockManager {
         put.run(key, owner, now);
         return true;
       });
-      this.#releaseRow = db.prepare('DELETE FROM locks WHERE k = ? AND owner = ?');
-      this.#refreshRow = db.prepare('UPDATE locks SET since = ? WHERE k = ? AND owner = ?');
+      this.#releaseRow = db.prepare('DELETE FROM main.locks WHERE k = ? AND owner = ?');
+      this.#refreshRow = db.prepare('UPDATE main.locks SET since = ? WHERE k = ? AND owner = ?');
     } catch (cause) {
+      if (cause instanceof E2eeError) throw cause;
       throw new StoreError('sqlite lock table setup failed', { cause });
     }
     this.#acquire = (key, owner, now) => {

@@ -37,9 +37,9 @@ describe('SqliteLockManager timers', () => {
     let release!: () => void;
     const run = locks.run('k', () => new Promise<void>((r) => (release = r)));
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(count('UPDATE locks SET since')).toBe(0);
+    expect(count('UPDATE main.locks SET since')).toBe(0);
     await vi.advanceTimersByTimeAsync(MAX_DELAY - 1_000);
-    expect(count('UPDATE locks SET since')).toBe(1);
+    expect(count('UPDATE main.locks SET since')).toBe(1);
     release();
     await run;
     close();
@@ -55,9 +55,9 @@ describe('SqliteLockManager timers', () => {
       ran = true;
     });
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(count('SELECT since FROM locks')).toBe(1); // the first try only
+    expect(count('SELECT since FROM main.locks')).toBe(1); // the first try only
     await vi.advanceTimersByTimeAsync(MAX_DELAY - 1_000);
-    expect(count('SELECT since FROM locks')).toBe(2);
+    expect(count('SELECT since FROM main.locks')).toBe(2);
     db.prepare('DELETE FROM locks').run();
     await vi.advanceTimersByTimeAsync(MAX_DELAY);
     await run;
