@@ -11,6 +11,7 @@
  * which is all there is where the API is missing or refused.
  */
 import { StoreError } from '@e2ee-kit/core';
+import { waitBound } from './wait-bound.js';
 
 /** The part of `navigator.locks` used here. */
 interface Locks {
@@ -102,12 +103,27 @@ export interface DeleteIdbOptions {
   /** Default `globalThis.indexedDB` (looked up when called). */
   readonly indexedDB?: IDBFactory;
   /**
-   * Called when another connection does not close (a tab of a release before `onVersionChange`, or
-   * the app's own raw `indexedDB.open`): the deletion then waits for it, and every open of `name`
-   * through this package is refused meanwhile. A typical app asks the user to close other tabs.
+   * Called (once) when another connection does not close (a tab of a release before
+   * `onVersionChange`, or the app's own raw `indexedDB.open`), or when the deletion has not finished
+   * after `blockedAfterMs`: the deletion then waits for it, and every open of `name` through this
+   * package is refused meanwhile. A typical app asks the user to close other tabs.
    */
   readonly onBlocked?: () => void;
+  /**
+   * How long the deletion may wait with neither success nor IndexedDB's `blocked` event before
+   * `onBlocked` is called anyway, in ms (default 10,000; `Infinity`: only on that event). The
+   * deletion is not withdrawn then: it keeps waiting. See `BLOCKED_AFTER_MS`.
+   */
+  readonly blockedAfterMs?: number;
 }
+
+/**
+ * IndexedDB sends `blocked` only to the request an open connection holds up first. A deletion queued
+ * behind another tab's raw `indexedDB.deleteDatabase` (or upgrade) that an old tab blocks hears
+ * nothing for as long as that tab lives, so silence is taken as blocked after this long — far above
+ * an unhindered deletion (milliseconds; seconds for a large database on a slow device).
+ */
+const BLOCKED_AFTER_MS = 10_000;
 
 /**
  * Deletes database `name` (e.g. on logout); resolves once it is gone. Open stores on it, in this and
@@ -122,6 +138,18 @@ export function deleteIdbDatabase(name: string, options: DeleteIdbOptions = {}):
   const { onBlocked } = options;
   if (onBlocked !== undefined && typeof onBlocked !== 'function')
     throw new TypeError('onBlocked must be a function');
+  const blockedAfterMs = waitBound(options.blockedAfterMs, 'blockedAfterMs', BLOCKED_AFTER_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let told = false;
+  // IndexedDB's event or the timer, whichever comes first; the app is told once.
+  const blocked = () => {
+    clearTimeout(timer);
+    if (told) return;
+    told = true;
+    onBlocked?.();
+  };
+  // From the call: waiting for the Web Lock (opens running in other tabs) counts too.
+  if (onBlocked !== undefined && blockedAfterMs !== Infinity) timer = setTimeout(blocked, blockedAfterMs);
   return exclusively(
     factory,
     name,
@@ -131,7 +159,7 @@ export function deleteIdbDatabase(name: string, options: DeleteIdbOptions = {}):
         req.onsuccess = () => resolve();
         req.onerror = () => reject(new StoreError('could not delete IndexedDB', { cause: req.error }));
         // The request stays queued (it cannot be cancelled) and completes once that connection closes.
-        req.onblocked = () => onBlocked?.();
+        req.onblocked = blocked;
       }),
-  );
+  ).finally(() => clearTimeout(timer));
 }

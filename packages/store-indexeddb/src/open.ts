@@ -6,6 +6,7 @@
 import { E2eeError, StoreError } from '@e2ee-kit/core';
 import { StoreErrorCode } from '@e2ee-kit/store-kv';
 import { unlessDeleting } from './deletion.js';
+import { waitBound } from './wait-bound.js';
 
 /** The IndexedDB layout this version creates and opens (the database's `version`). */
 export const IDB_SCHEMA_VERSION = 1;
@@ -38,15 +39,6 @@ export interface OpenIdbOptions {
  * seconds is far above an unqueued open (milliseconds; a second or two on a slow device's first open).
  */
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
-// setTimeout's largest delay (2^31 - 1 ms); a longer one fires at once.
-const MAX_TIMER_MS = 2_147_483_647;
-
-function openTimeout(value: unknown): number {
-  if (value === undefined) return DEFAULT_OPEN_TIMEOUT_MS;
-  if (typeof value !== 'number' || !(value >= 1) || (value > MAX_TIMER_MS && value !== Infinity))
-    throw new RangeError(`openTimeoutMs must be a number of milliseconds in 1…${MAX_TIMER_MS} or Infinity`);
-  return value;
-}
 
 function openRequest(
   factory: IDBFactory,
@@ -121,7 +113,7 @@ export async function openIdbDatabase(name: string, options: OpenIdbOptions = {}
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!factory || typeof factory.open !== 'function')
     throw new TypeError('IndexedDB is not available here (pass options.indexedDB)');
-  const timeoutMs = openTimeout(options.openTimeoutMs);
+  const timeoutMs = waitBound(options.openTimeoutMs, 'openTimeoutMs', DEFAULT_OPEN_TIMEOUT_MS);
   let db: IDBDatabase;
   try {
     // Not queued behind a deletion another tab blocks: that would wait as long as that tab lives,

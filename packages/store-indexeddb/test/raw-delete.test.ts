@@ -4,13 +4,15 @@
  * release, the app's own raw `indexedDB.open`) keeps the deletion waiting. IndexedDB queues every
  * later open of that name behind the deletion and reports nothing to it — no `blocked` event — for as
  * long as that connection lives, then opens a new, empty database. Web Locks cannot see a raw
- * deletion, so the open is bounded by `openTimeoutMs` instead. Runs on fake-indexeddb's exports
+ * deletion, so the open is bounded by `openTimeoutMs` instead. A `deleteIdbDatabase` queued there is
+ * told nothing either (`blocked` goes to the first request only), so it calls `onBlocked` after
+ * `blockedAfterMs` — the app's cue to ask the user to close other tabs. Runs on fake-indexeddb's exports
  * (nothing IndexedDB-shaped is global here); the clock is faked for `setTimeout` only (fake-indexeddb
  * schedules with `setImmediate`), so no assertion depends on real time.
  */
 import { E2eeError, utf8 } from '@e2ee-kit/core';
 import * as ratchet from '@e2ee-kit/ratchet';
-import { IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
+import { deleteIdbDatabase, IndexedDbStore, openIdbDatabase } from '@e2ee-kit/store-indexeddb';
 import { IDBKeyRange as FakeKeyRange, indexedDB as fakeIndexedDB } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -138,6 +140,110 @@ describe('an open behind a raw indexedDB.deleteDatabase that another connection 
         openTimeoutMs: bad as unknown as number,
       }).catch((e: unknown) => e);
       expect(err, String(bad)).toBeInstanceOf(RangeError);
+    }
+  });
+});
+
+describe('deleteIdbDatabase behind a raw indexedDB.deleteDatabase that another connection blocks', () => {
+  const fake = (blockedAfterMs?: number) => {
+    const calls = { n: 0 };
+    const options = {
+      indexedDB: fakeIndexedDB,
+      onBlocked: () => {
+        calls.n++;
+      },
+      ...(blockedAfterMs === undefined ? {} : { blockedAfterMs }),
+    };
+    return { calls, options };
+  };
+
+  it('calls onBlocked once after blockedAfterMs; the deletion keeps waiting and resolves once that connection closes', async () => {
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    const old = await rawOpen(db);
+    const raw = await rawDeleteBlocked(db);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { calls, options } = fake(2_000);
+    const deletion = track(deleteIdbDatabase(db, options));
+    await settleIdb();
+    expect([calls.n, deletion.done]).toEqual([0, false]); // queued: IndexedDB reports nothing
+    vi.advanceTimersByTime(1_999);
+    await settleIdb();
+    expect(calls.n).toBe(0);
+    vi.advanceTimersByTime(1);
+    await settleIdb();
+    expect([calls.n, deletion.done]).toEqual([1, false]);
+    // Once: the deletion cannot be withdrawn, it goes on waiting, and the app was told.
+    vi.advanceTimersByTime(3_600_000);
+    await settleIdb();
+    expect([calls.n, deletion.done]).toEqual([1, false]);
+    vi.useRealTimers();
+    old.close();
+    await raw.done;
+    await settleIdb();
+    expect(deletion).toEqual({ done: true, value: undefined });
+    expect(calls.n).toBe(1);
+  });
+
+  it('by default after 10 s; with blockedAfterMs: Infinity only on IndexedDB’s own blocked event', async () => {
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    const old = await rawOpen(db);
+    const raw = await rawDeleteBlocked(db);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const byDefault = fake();
+    const never = fake(Infinity);
+    const deletions = [deleteIdbDatabase(db, byDefault.options), deleteIdbDatabase(db, never.options)];
+    vi.advanceTimersByTime(9_999);
+    await settleIdb();
+    expect([byDefault.calls.n, never.calls.n]).toEqual([0, 0]);
+    vi.advanceTimersByTime(1);
+    await settleIdb();
+    expect([byDefault.calls.n, never.calls.n]).toEqual([1, 0]);
+    vi.advanceTimersByTime(3_600_000);
+    await settleIdb();
+    expect([byDefault.calls.n, never.calls.n]).toEqual([1, 0]);
+    vi.useRealTimers();
+    old.close();
+    await raw.done;
+    await Promise.all(deletions);
+  });
+
+  it('blocked by IndexedDB itself: onBlocked once, not again when blockedAfterMs passes', async () => {
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    const old = await rawOpen(db);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { calls, options } = fake(2_000);
+    const deletion = deleteIdbDatabase(db, options);
+    await settleIdb();
+    expect(calls.n).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    await settleIdb();
+    expect(calls.n).toBe(1);
+    vi.useRealTimers();
+    old.close();
+    await deletion;
+  });
+
+  it('a deletion nothing blocks: no onBlocked, and no timer left behind', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    const { calls, options } = fake(2_000);
+    await deleteIdbDatabase(db, options);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(calls.n).toBe(0);
+  });
+
+  it('refuses a blockedAfterMs outside 1…2^31 - 1 ms (other than Infinity) with RangeError', () => {
+    for (const bad of [0, 0.5, -1, Number.NaN, '5', null, 2 ** 31]) {
+      expect(
+        () =>
+          deleteIdbDatabase(name(), { indexedDB: fakeIndexedDB, blockedAfterMs: bad as unknown as number }),
+        String(bad),
+      ).toThrow(RangeError);
     }
   });
 });
