@@ -146,7 +146,13 @@ export function deleteIdbDatabase(name: string, options: DeleteIdbOptions = {}):
     clearTimeout(timer);
     if (told) return;
     told = true;
-    onBlocked?.();
+    try {
+      onBlocked?.();
+    } catch (err) {
+      // The app's callback failed. From the timer, a throw would be an uncaught exception (the end of
+      // a Node process); reported as IndexedDB reports one thrown from its own event, where possible.
+      (globalThis as { reportError?: (e: unknown) => void }).reportError?.(err);
+    }
   };
   // From the call: waiting for the Web Lock (opens running in other tabs) counts too.
   if (onBlocked !== undefined && blockedAfterMs !== Infinity) timer = setTimeout(blocked, blockedAfterMs);

@@ -185,6 +185,34 @@ describe('deleteIdbDatabase behind a raw indexedDB.deleteDatabase that another c
     expect(calls.n).toBe(1);
   });
 
+  it('an onBlocked that throws from the timer is not an uncaught exception (in Node it would end the process)', async () => {
+    const db = name();
+    (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
+    const old = await rawOpen(db);
+    const raw = await rawDeleteBlocked(db);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let called = 0;
+    const deletion = track(
+      deleteIdbDatabase(db, {
+        indexedDB: fakeIndexedDB,
+        blockedAfterMs: 1_000,
+        onBlocked: () => {
+          called++;
+          throw new Error("the app's callback failed");
+        },
+      }),
+    );
+    await settleIdb();
+    // A fake timer runs its callback inside advanceTimersByTime: a throw escaping it surfaces here.
+    expect(() => vi.advanceTimersByTime(1_000)).not.toThrow();
+    expect(called).toBe(1);
+    vi.useRealTimers();
+    old.close();
+    await raw.done;
+    await settleIdb();
+    expect(deletion).toEqual({ done: true, value: undefined });
+  });
+
   it('by default after 10 s; with blockedAfterMs: Infinity only on IndexedDB’s own blocked event', async () => {
     const db = name();
     (await openIdbDatabase(db, { indexedDB: fakeIndexedDB })).close();
