@@ -113,3 +113,41 @@ it('a call that waited past a minute behind a deliver which then settled: it run
   await vi.advanceTimersByTimeAsync(60_000);
   expect(vi.getTimerCount()).toBe(0);
 });
+
+it("the backstop across two copies of the package: copy b's unmarked call behind copy a's deliver is refused after a minute", async () => {
+  // One store, one lock for both copies (shared-state.ts): the running deliver is seen by both too.
+  vi.resetModules();
+  const a = await import('@e2ee-kit/sender-keys');
+  const testing = await import('@e2ee-kit/sender-keys/testing');
+  vi.resetModules();
+  const b = await import('@e2ee-kit/sender-keys');
+  expect(b.GroupCipher).not.toBe(a.GroupCipher);
+  const id = generateDistributionId();
+  const sender = new a.GroupCipher(new testing.InMemorySenderKeyStore());
+  const store = new testing.InMemorySenderKeyStore();
+  const [viaA, viaB] = [new a.GroupCipher(store), new b.GroupCipher(store)];
+  await viaA.processDistributionMessage(alice, await sender.createDistributionMessage(alice, id));
+  const m = [await sender.encrypt(alice, id, utf8('m0')), await sender.encrypt(alice, id, utf8('m1'))];
+  const before = store.rawRecord(alice, id);
+  const calling = deferred();
+  const outer = watch(
+    viaA.decrypt(alice, m[0]!, {
+      deliver: async () => {
+        await Promise.resolve();
+        const again = viaB.decrypt(alice, m[1]!);
+        calling.resolve();
+        await again;
+      },
+    }),
+  );
+  await calling.promise;
+  await vi.advanceTimersByTimeAsync(59_000);
+  expect(outer.settled()).toBe(false);
+  await vi.advanceTimersByTimeAsync(1_000);
+  expect(outer.settled()).toBe(true);
+  expect(await outer.code).toBe('REENTRANT_CALL');
+  expect(store.rawRecord(alice, id)).toEqual(before);
+  expect(text((await viaB.decrypt(alice, m[0]!)).plaintext)).toBe('m0');
+  expect(vi.getTimerCount()).toBe(0);
+  vi.resetModules();
+});
