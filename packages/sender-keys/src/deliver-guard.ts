@@ -10,11 +10,20 @@
  * - made synchronously inside `scope.run(fn)`, the `DeliverScope` handed to `deliver`, while that
  *   `deliver` has not settled — the way for a callback to mark its calls after an await.
  * Any other call waits for the lock as usual: it may be another task's (the next message off the
- * socket), and that one must wait, not fail. (The ratchet's rules, `@e2ee-kit/ratchet`.)
+ * socket), and that one must wait, not fail. But a callback that awaits its own key's lock unmarked
+ * (`await db.put(m); await cipher.decrypt(sender, next)`, a common mistake) would wait for ever, with
+ * that sender's messages in that group stuck for the rest of the process. So, as a backstop, a call
+ * still waiting behind the same running `deliver` after `DELIVER_WAIT_LIMIT_MS` is refused with
+ * `REENTRANT_CALL` (nothing done; it can be made again): a typed error where the alternative is a
+ * hang. The limit is a minute — far above any store write — so another task's call meets it only
+ * behind a `deliver` that is itself stuck. (The ratchet's rules, `@e2ee-kit/ratchet`.)
  */
 import { E2eeError, type LockManager } from '@e2ee-kit/core';
 import { SenderKeyErrorCode } from './errors.js';
 import { type Delivery, sharedState } from './shared-state.js';
+
+/** How long an unmarked call may wait behind a running `deliver` that holds its lock (see above). */
+export const DELIVER_WAIT_LIMIT_MS = 60_000;
 
 /** Handed to a `deliver` callback as its third argument. */
 export interface DeliverScope {
@@ -51,17 +60,55 @@ export async function runDeliver(
       return marked(d.settled ? sharedState().delivering : d, fn);
     },
   });
+  const { running } = sharedState();
+  running.add(d);
   try {
     await marked(d, () => deliver(scope));
   } finally {
     d.settled = true;
+    running.delete(d);
   }
 }
 
-/** The refusal for a call taking `key` on `locks`, if it is made (synchronously) from that key's `deliver`. */
-export function deliverRefusal(locks: LockManager, key: string): E2eeError | undefined {
-  const { delivering } = sharedState();
-  return delivering !== undefined && delivering.locks === locks && delivering.key === key
-    ? new E2eeError(SenderKeyErrorCode.ReentrantCall, 'called from deliver')
-    : undefined;
+const holds = (d: Delivery, locks: LockManager, key: string) => d.locks === locks && d.key === key;
+
+/**
+ * `locks.run(key, fn)`, refused at once when called (synchronously) from that key's own `deliver`,
+ * and after `DELIVER_WAIT_LIMIT_MS` when still waiting behind a `deliver` of that key that has not
+ * settled (see above).
+ */
+export function runGuarded<T>(locks: LockManager, key: string, fn: () => Promise<T>): Promise<T> {
+  const { delivering, running } = sharedState();
+  if (delivering !== undefined && holds(delivering, locks, key))
+    return Promise.reject(new E2eeError(SenderKeyErrorCode.ReentrantCall, 'called from deliver'));
+  const blocking = [...running].filter((d) => holds(d, locks, key));
+  // Always a promise of our own: an app's lock manager whose `run` throws (or returns a bare value)
+  // makes the call reject, never throw out of a method that returns a promise.
+  return new Promise<T>((resolve, reject) => {
+    // 0 waiting, 1 running, 2 refused (then the lock, once granted, is handed straight on).
+    let state = 0;
+    const timer =
+      blocking.length === 0
+        ? undefined
+        : setTimeout(() => {
+            if (state === 0 && blocking.some((d) => !d.settled)) {
+              state = 2;
+              reject(
+                new E2eeError(
+                  SenderKeyErrorCode.ReentrantCall,
+                  'waited a minute for a deliver that holds this lock (called from it after an await?)',
+                ),
+              );
+            }
+          }, DELIVER_WAIT_LIMIT_MS);
+    Promise.resolve(
+      locks.run(key, () => {
+        // Hermes' clearTimeout throws on anything but a timer id (undefined included).
+        if (timer !== undefined) clearTimeout(timer);
+        if (state === 2) return Promise.resolve(undefined as T);
+        state = 1;
+        return fn();
+      }),
+    ).then(resolve, reject);
+  });
 }

@@ -35,7 +35,7 @@ import type {
 } from './group-types.js';
 import { chainStep, messageKeys } from './kdf.js';
 import * as membership from './membership.js';
-import { SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
+import { ownSkdm, ownSkm, type SenderKeyDistributionMessage, SenderKeyMessage } from './messages.js';
 import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './record.js';
 import { signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
@@ -92,10 +92,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     message: SenderKeyDistributionMessage | Uint8Array,
   ): Promise<void> {
     validateAddress(sender);
-    const skdm =
-      message instanceof SenderKeyDistributionMessage
-        ? message
-        : SenderKeyDistributionMessage.deserialize(message);
+    const skdm = ownSkdm(message);
     const id = skdm.distributionId;
     await this.#ctx.run(sender, id, () =>
       this.#ctx.transact(async (store) => {
@@ -207,7 +204,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     const { deliver } = options;
     if (deliver !== undefined && typeof deliver !== 'function')
       throw new TypeError('options.deliver must be a function');
-    const skm = message instanceof SenderKeyMessage ? message : SenderKeyMessage.deserialize(message);
+    const skm = ownSkm(message);
     const id = skm.distributionId;
     const store = this.#ctx.store as Partial<TransactionalSenderKeyStore>;
     if (store.transaction !== undefined && typeof store.transaction !== 'function')

@@ -15,7 +15,7 @@ import {
   StoreError,
 } from '@e2ee-kit/core';
 import { DEFAULT_ROTATION_GRACE_MS, SENDER_KEY_MESSAGE_VERSION } from './constants.js';
-import { type DeliverScope, deliverRefusal, runDeliver } from './deliver-guard.js';
+import { type DeliverScope, runDeliver, runGuarded } from './deliver-guard.js';
 import type { GroupCipherOptions, TransactionalSenderKeyStore } from './group-types.js';
 import { decodeHolderLists, encodeHolders, type HolderLists, KeyHolderRecord } from './holders.js';
 import { SenderKeyDistributionMessage } from './messages.js';
@@ -194,11 +194,9 @@ export class GroupContext {
     };
   }
 
-  /** `fn` under the (sender, distribution id) lock; refused at once from that key's own `deliver`. */
+  /** `fn` under the (sender, distribution id) lock; refused from that key's own `deliver` (`deliver-guard.ts`). */
   run<T>(sender: Address, id: string, fn: () => Promise<T>): Promise<T> {
-    const key = this.lockKey(sender, id);
-    const refusal = deliverRefusal(this.#locks, key);
-    return refusal !== undefined ? Promise.reject(refusal) : this.#locks.run(key, fn);
+    return runGuarded(this.#locks, this.lockKey(sender, id), fn);
   }
 
   lockKey(sender: Address, id: string): string {

@@ -43,7 +43,8 @@ export interface GroupDecryptOptions<Tx> {
    * Without it, the record is stored first and a throw re-stores the previous one (best effort, up to
    * 3 tries). A `GroupCipher` call for the same sender and distribution id made from it
    * synchronously, or inside `scope.run(fn)` after an await, is refused with `REENTRANT_CALL` (it
-   * would wait for ever for this decrypt); make such calls once `decrypt` has resolved.
+   * would wait for ever for this decrypt); made after an await without `scope.run`, it is refused so
+   * only after waiting a minute. Make such calls once `decrypt` has resolved.
    */
   deliver?: (message: GroupMessage, tx: Tx, scope: DeliverScope) => Promise<void> | void;
 }

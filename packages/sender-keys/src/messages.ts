@@ -11,11 +11,14 @@
  */
 import {
   assertBytes,
+  brandClass,
   copyBytes,
   DecodeError,
+  hasBrand,
   ProtoReader,
   ProtoWriter,
   PublicKey,
+  readOtherCopy,
   WireType,
 } from '@e2ee-kit/core';
 import { CHAIN_KEY_LENGTH, SENDER_KEY_MESSAGE_VERSION, SENDER_KEY_SIGNATURE_LENGTH } from './constants.js';
@@ -292,3 +295,38 @@ export class SenderKeyMessage extends WireMessage {
     return 'SenderKeyMessage';
   }
 }
+
+// Another copy's messages (an app that loads two copies of this package: its ESM and CommonJS builds,
+// or two versions) are recognised by a brand under a registered symbol, the same in every copy, and
+// read through their wire bytes (core's `readOtherCopy`, as records and core's keys are).
+const SKDM_BRAND = Symbol.for('@e2ee-kit/sender-keys/SenderKeyDistributionMessage@1');
+const SKM_BRAND = Symbol.for('@e2ee-kit/sender-keys/SenderKeyMessage@1');
+brandClass(SenderKeyDistributionMessage, SKDM_BRAND);
+brandClass(SenderKeyMessage, SKM_BRAND);
+
+/**
+ * `message` as this copy's `cls`: itself, its wire bytes decoded, or another copy's object read
+ * through one `serialize()` — longer than `maxLength` refused unread (bounded work), anything that is
+ * not such a message a `DecodeError`. `secret`: the array it returned is overwritten once read.
+ */
+function own<T>(
+  message: unknown,
+  cls: { readonly prototype: object; deserialize(bytes: Uint8Array): T },
+  brand: symbol,
+  what: string,
+  maxLength: number,
+  secret: boolean,
+): T {
+  if (Object.prototype.isPrototypeOf.call(cls.prototype, message as object)) return message as T;
+  return hasBrand(message, brand)
+    ? readOtherCopy(message, what, (b) => cls.deserialize(b), { maxLength, secret })
+    : cls.deserialize(message as Uint8Array);
+}
+
+/** A distribution message's bytes or object, of this copy or another (≤ 4 KiB; a real one is ~100 bytes). */
+export const ownSkdm = (m: unknown): SenderKeyDistributionMessage =>
+  own(m, SenderKeyDistributionMessage, SKDM_BRAND, 'SenderKeyDistributionMessage', 4096, true);
+
+/** A group message's bytes or object, of this copy or another (≤ 4 MiB: sealed sender's cap on what carries it). */
+export const ownSkm = (m: unknown): SenderKeyMessage =>
+  own(m, SenderKeyMessage, SKM_BRAND, 'SenderKeyMessage', 4 * 1024 * 1024, false);

@@ -23,6 +23,8 @@ interface SharedState {
   readonly locks: WeakMap<object, LockManager>;
   /** The delivery whose callback (or `scope.run`) runs synchronously right now (`deliver-guard.ts`). */
   delivering: Delivery | undefined;
+  /** Every delivery whose callback has started and not settled (`deliver-guard.ts`'s backstop). */
+  readonly running: Set<Delivery>;
 }
 
 const KEY = Symbol.for('@e2ee-kit/sender-keys/shared-state@1');
@@ -32,7 +34,10 @@ export function sharedState(): SharedState {
   if (state === undefined) {
     const slot = globalThis as { [KEY]?: SharedState };
     const found = slot[KEY];
-    state = found?.locks instanceof WeakMap ? found : { locks: new WeakMap(), delivering: undefined };
+    state =
+      found?.locks instanceof WeakMap && found.running instanceof Set
+        ? found
+        : { locks: new WeakMap(), delivering: undefined, running: new Set() };
     // A frozen global (a hardened realm) keeps this copy's state its own: still correct for every
     // cipher of this copy.
     try {
