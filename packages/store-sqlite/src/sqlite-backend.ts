@@ -89,23 +89,23 @@ export class SqliteBackend implements KvBackend {
       db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
       const get: BetterSqlite3.Statement<[number, string, string], Measured> = db.prepare(
-        `SELECT ${MEASURED} FROM kv WHERE t = ? AND k = ?`,
+        `SELECT ${MEASURED} FROM main.kv WHERE t = ? AND k = ?`,
       );
       // A row another tool rewrote as TEXT or a number, or one over the bound, is left out unread.
       const list: BetterSqlite3.Statement<[string, number], { k: string; v: Uint8Array }> = db.prepare(
-        "SELECT k, v FROM kv WHERE t = ? AND (CASE WHEN typeof(v) = 'blob' THEN length(v) END) <= ?",
+        "SELECT k, v FROM main.kv WHERE t = ? AND (CASE WHEN typeof(v) = 'blob' THEN length(v) END) <= ?",
       );
       const has: BetterSqlite3.Statement<[string, string], { x: number }> = db.prepare(
-        'SELECT 1 AS x FROM kv WHERE t = ? AND k = ?',
+        'SELECT 1 AS x FROM main.kv WHERE t = ? AND k = ?',
       );
       const sized: BetterSqlite3.Statement<[number, string, string], { v: Uint8Array | null }> = db.prepare(
-        "SELECT CASE WHEN typeof(v) <> 'blob' THEN NULL WHEN length(v) = ? THEN v END AS v FROM kv WHERE t = ? AND k = ?",
+        "SELECT CASE WHEN typeof(v) <> 'blob' THEN NULL WHEN length(v) = ? THEN v END AS v FROM main.kv WHERE t = ? AND k = ?",
       );
       const put: BetterSqlite3.Statement<[string, string, Uint8Array]> = db.prepare(
-        'INSERT OR REPLACE INTO kv (t, k, v) VALUES (?, ?, ?)',
+        'INSERT OR REPLACE INTO main.kv (t, k, v) VALUES (?, ?, ?)',
       );
       const del: BetterSqlite3.Statement<[string, string]> = db.prepare(
-        'DELETE FROM kv WHERE t = ? AND k = ?',
+        'DELETE FROM main.kv WHERE t = ? AND k = ?',
       );
       return [get, list, has, sized, put, del] as const;
     });
@@ -169,18 +169,27 @@ export class SqliteBackend implements KvBackend {
   }
 }
 
-const hasTable = (db: Db, name: string): boolean =>
-  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+/**
+ * Whether the file has a table, view or index called `name` — in any case (SQLite's names ignore it:
+ * an app's `KV` is in the way of `kv`) and in the file itself (`main`: an app's TEMP table on the
+ * connection is not the file's, and every statement here names `main.`, so it never shadows ours).
+ */
+const hasObject = (db: Db, name: string): boolean =>
+  db
+    .prepare(
+      "SELECT 1 FROM main.sqlite_master WHERE type IN ('table', 'view', 'index') AND name = ? COLLATE NOCASE",
+    )
+    .get(name) !== undefined;
 
 /**
  * The file's schema version (`undefined`: not set up yet), read without writing anything; a version
  * this release cannot read is STORE_FORMAT.
  */
 function storedVersion(db: Db): number | undefined {
-  const versioned = hasTable(db, 'schema_version');
+  const versioned = hasObject(db, 'schema_version');
   // safeIntegers(false): an app that set `db.defaultSafeIntegers()` would otherwise read 1 as 1n.
   const row = versioned
-    ? (db.prepare('SELECT version FROM schema_version').safeIntegers(false).get() as
+    ? (db.prepare('SELECT version FROM main.schema_version').safeIntegers(false).get() as
         | { version: unknown }
         | undefined)
     : undefined;
@@ -188,7 +197,7 @@ function storedVersion(db: Db): number | undefined {
     // `migrate` makes both tables and the version row in one transaction, so either table without
     // that row is the app's own (a migrations table called schema_version is common): setting the
     // file up would write our version into it, or keep our rows in the app's `kv`.
-    if (versioned || hasTable(db, 'kv'))
+    if (versioned || hasObject(db, 'kv'))
       throw new E2eeError(
         'STORE_FORMAT',
         `sqlite table ${versioned ? 'schema_version' : 'kv'} exists but was not made by this store`,
@@ -210,10 +219,10 @@ function migrate(db: Db): void {
   db.transaction(() => {
     // Checked again under the write lock: another connection may have set the file up meanwhile.
     if (storedVersion(db) !== undefined) return;
-    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    db.exec('CREATE TABLE IF NOT EXISTS main.schema_version (version INTEGER NOT NULL)');
     db.exec(
-      'CREATE TABLE IF NOT EXISTS kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k)) WITHOUT ROWID',
+      'CREATE TABLE IF NOT EXISTS main.kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k)) WITHOUT ROWID',
     );
-    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION);
+    db.prepare('INSERT INTO main.schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION);
   }).immediate();
 }

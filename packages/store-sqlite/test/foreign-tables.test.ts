@@ -49,6 +49,21 @@ describe('SqliteStore.open on a file whose app tables have the store’s names',
       tables: ['kv'],
     },
     {
+      what: 'an app table `KV (t, k, v)` in upper case (SQLite names ignore case)',
+      sql: 'CREATE TABLE KV (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k))',
+      tables: ['KV'],
+    },
+    {
+      what: 'an app table `Schema_Version (version)` in mixed case',
+      sql: 'CREATE TABLE Schema_Version (version INTEGER)',
+      tables: ['Schema_Version'],
+    },
+    {
+      what: 'an app view named `kv`',
+      sql: "CREATE TABLE app (x); CREATE VIEW kv AS SELECT 't' AS t, 'k' AS k, x AS v FROM app",
+      tables: ['app'],
+    },
+    {
       what: 'both, the app’s schema_version empty',
       sql: 'CREATE TABLE schema_version (version INTEGER); CREATE TABLE kv (t TEXT, k TEXT, v BLOB)',
       tables: ['kv', 'schema_version'],
@@ -72,6 +87,18 @@ describe('SqliteStore.open on a file whose app tables have the store’s names',
     expect(E2eeError.is(await failure(SqliteStore.open(db, { ratchet })), 'STORE_FORMAT')).toBe(true);
     expect(db.prepare('SELECT count(*) AS n FROM schema_version').get()).toEqual({ n: 0 });
     expect(tables(db)).toEqual(['schema_version']);
+    db.close();
+  });
+
+  it('an app TEMP table `kv` on the connection: the store keeps its rows in the file’s own kv, not in it', async () => {
+    const path = dbs.path();
+    const db = dbs.open(path);
+    db.exec('CREATE TEMP TABLE kv (t TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL, PRIMARY KEY (t, k))');
+    const store = await SqliteStore.open(db, { ratchet });
+    await store.app.put('note', new TextEncoder().encode('in the file'));
+    expect((await store.app.get('note'))?.length).toBe(11);
+    expect((db.prepare('SELECT count(*) AS n FROM main.kv').get() as { n: number }).n).toBeGreaterThan(0);
+    expect(db.prepare('SELECT count(*) AS n FROM temp.kv').get()).toEqual({ n: 0 });
     db.close();
   });
 
