@@ -36,7 +36,7 @@ import {
   serviceIdFromFixedWidth,
   serviceIdToFixedWidth,
 } from './service-id.js';
-import { deriveV2Keys, recipientKeyMaterial, sharedPart } from './v2.js';
+import { allRecipientKeyMaterial, deriveV2Keys, sharedPart } from './v2.js';
 import { checkInputLength, checkSealedLength, ownPublicKey } from './wire.js';
 
 const KEY_MATERIAL_LENGTH = V2_MESSAGE_KEY_LENGTH + V2_AUTH_TAG_LENGTH;
@@ -177,9 +177,13 @@ export async function sealMultiRecipientMessage(
   checkSealedLength(size); // before any key agreement
   const m = messageKey ?? provider.randomBytes(V2_MESSAGE_KEY_LENGTH);
   const keys = await deriveV2Keys(m, provider);
-  // Two key agreements per account; concurrent, so asynchronous providers overlap them.
-  const material = await Promise.all(
-    checked.map((r) => recipientKeyMaterial(m, keys, sender, r.identityKey, provider)),
+  // Two key agreements per account, a bounded number of accounts at a time (v2.ts).
+  const material = await allRecipientKeyMaterial(
+    m,
+    keys,
+    sender,
+    checked.map((r) => r.identityKey),
+    provider,
   );
   const shared = sharedPart(content, keys);
   const out = new Uint8Array(size);

@@ -10,6 +10,7 @@
  * recipient; only C and AT are per recipient account.
  */
 import {
+  ChainWalkYielder,
   type CryptoProvider,
   concatBytes,
   constantTimeEqual,
@@ -104,6 +105,32 @@ export async function recipientKeyMaterial(
     provider,
   );
   return concatBytes(c, at);
+}
+
+/**
+ * Accounts whose agreements run at once: enough for an asynchronous provider (Web Crypto's thread
+ * pool) to overlap them, few enough that a list near the size cap (~61,000 accounts, ~123,000
+ * agreements) neither holds every pending agreement in memory together nor, on a provider that
+ * computes in JavaScript, runs as one stretch in which no timer, I/O callback or UI event runs.
+ */
+const CONCURRENT_ACCOUNTS = 64;
+
+/** `recipientKeyMaterial` for each account, in order: in batches, with event-loop turns between. */
+export async function allRecipientKeyMaterial(
+  m: Uint8Array,
+  keys: V2Keys,
+  sender: KeyPair,
+  recipients: readonly PublicKey[],
+  provider: CryptoProvider,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  const breaks = new ChainWalkYielder(); // a turn every few ms, at least every 4,096 accounts
+  for (let i = 0; i < recipients.length; i += CONCURRENT_ACCOUNTS) {
+    const batch = recipients.slice(i, i + CONCURRENT_ACCOUNTS);
+    out.push(...(await Promise.all(batch.map((r) => recipientKeyMaterial(m, keys, sender, r, provider)))));
+    for (let j = 0; j < batch.length; j++) await breaks.maybeYield();
+  }
+  return out;
 }
 
 /** The shared part: `E (32) ‖ GCM-SIV(K, USMC)`. */
