@@ -151,13 +151,29 @@ export async function libDecision(twins: Twins, peer: AddressLike, m: RawWireMes
   }
 }
 
-/** Our decision on `m` from `peer`: 'accepted' or `rejected:<code> (<class name>)`. */
+/** Our decision on `m` from `peer`: 'accepted' or `rejected:<code> (<class name>)[ <- <cause's code>]`. */
 export async function ourDecision(twins: Twins, peer: AddressLike, m: RawWireMessage): Promise<Decision> {
   try {
     await twins.cipher(peer).decrypt(m);
     return 'accepted';
   } catch (err) {
-    const e = err as { code?: unknown; name?: unknown };
-    return `rejected:${String(e.code)} (${String(e.name)})`;
+    const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+    const cause = e.cause?.code === undefined ? '' : ` <- ${String(e.cause.code)}`;
+    return `rejected:${String(e.code)} (${String(e.name)})${cause}`;
   }
+}
+
+/**
+ * `body` with its one occurrence of the 33-byte key `key` overwritten by `replacement` (33 bytes):
+ * the same length and the same bytes everywhere else, so nothing but that key differs (a nested
+ * message's length prefixes stay right). A MAC over the key no longer verifies, of course.
+ */
+export function replaceKey(body: Uint8Array, key: Uint8Array, replacement: Uint8Array): Uint8Array {
+  if (key.length !== 33 || replacement.length !== 33) throw new RangeError('keys are 33 bytes');
+  const b = Buffer.from(body);
+  const at = b.indexOf(Buffer.from(key));
+  if (at < 0 || b.indexOf(Buffer.from(key), at + 1) >= 0) throw new Error('key not found exactly once');
+  const out = new Uint8Array(body);
+  out.set(replacement, at);
+  return out;
 }
