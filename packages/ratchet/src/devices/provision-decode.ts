@@ -60,6 +60,13 @@ export const FIXED_LENGTHS = {
   accountEntropyPool: 64,
 } as const;
 
+/**
+ * libsignal's `AccountEntropyPool`: 64 characters of `0-9a-z` (its ALPHABET; `isValid` refuses upper
+ * case, separators and anything else). A pool it would refuse must not reach the new device, where
+ * every backup key of the account would be derived from it.
+ */
+export const isEntropyPool = (text: string): boolean => /^[0-9a-z]{64}$/.test(text);
+
 const BY_NUMBER = new Map<number, Field>(Object.entries(PROVISION_FIELDS).map(([k, n]) => [n, k as Field]));
 const STRINGS = new Set<Field>([
   'number',
@@ -161,6 +168,8 @@ export function decodeProvisionMessage<T>(
                 `provision message ${name} must be ${FIXED_LENGTHS.accountEntropyPool} bytes`,
               );
             s[name] = textOf(raw, name);
+            if (name === 'accountEntropyPool' && !isEntropyPool(s[name] as string))
+              throw new DecodeError(`provision message ${name} must be 64 characters of 0-9 and a-z`);
           } finally {
             raw.fill(0); // an entropy pool, a link token: the string is what the message keeps
           }

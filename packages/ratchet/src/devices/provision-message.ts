@@ -24,6 +24,7 @@ import {
   decodeProvisionMessage,
   PROVISION_FIELDS as F,
   FIXED_LENGTHS,
+  isEntropyPool,
   MAX_STRING_BYTES,
   uuidBytes,
 } from './provision-decode.js';
@@ -104,12 +105,11 @@ export class ProvisionMessage {
       throw new TypeError('aci must be a non-empty string');
     for (const k of ['aci', 'pni', 'number', 'provisioningCode', 'userAgent', 'accountEntropyPool'] as const)
       checkString(fields[k], k);
-    // Measured as the decoder measures it (UTF-8 bytes), so what we create, a peer's decoder accepts.
-    if (
-      fields.accountEntropyPool !== undefined &&
-      utf8Length(fields.accountEntropyPool) !== FIXED_LENGTHS.accountEntropyPool
-    )
-      throw new RangeError(`accountEntropyPool must be ${FIXED_LENGTHS.accountEntropyPool} characters`);
+    // libsignal's rule (64 of 0-9a-z), which the decoder applies too: what we create, a peer accepts.
+    if (fields.accountEntropyPool !== undefined && !isEntropyPool(fields.accountEntropyPool))
+      throw new RangeError(
+        `accountEntropyPool must be ${FIXED_LENGTHS.accountEntropyPool} characters of 0-9 and a-z`,
+      );
     if ((fields.pni === undefined) !== (fields.pniIdentityKeyPair === undefined))
       throw new TypeError('pni and pniIdentityKeyPair go together');
     if (fields.readReceipts !== undefined && typeof fields.readReceipts !== 'boolean')
