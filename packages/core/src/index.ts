@@ -75,9 +75,16 @@ export {
   PublicKey,
 } from './keys.js';
 export {
+  DELIVER_WAIT_LIMIT_MS,
+  type DeliverScope,
+  type DeliveryState,
+  deliverRefusal,
   InProcessLockManager,
   isLockManager,
   type LockManager,
+  type RunningDelivery,
+  runDeliver,
+  runGuarded,
   type WebLocksLike,
   WebLocksManager,
   type WebLocksManagerOptions,

@@ -8,23 +8,11 @@
  * package stays free of side effects). The `@1` names the shape below; a copy whose shape differs
  * must use another key.
  */
-import type { LockManager } from '@e2ee-kit/core';
+import type { DeliveryState, LockManager } from '@e2ee-kit/core';
 
-/** A decrypt whose app `deliver` callback is running: the locks it holds while it waits for it. */
-export interface Delivery {
-  readonly locks: LockManager;
-  readonly keys: readonly string[];
-  /** True once the app's `deliver` has settled (its decrypt no longer waits for it). */
-  settled: boolean;
-}
-
-export interface SharedState {
-  /** The default lock manager of each store object (`locks.ts`). */
+/** The default lock manager of each store object (`locks.ts`), and core's deliver-guard state. */
+export interface SharedState extends DeliveryState {
   readonly mutexes: WeakMap<object, LockManager>;
-  /** The delivery whose callback (or `scope.run`) runs synchronously right now (`deliver-guard.ts`). */
-  delivering: Delivery | undefined;
-  /** Every delivery whose callback has started and not settled (`deliver-guard.ts`'s backstop). */
-  readonly running: Set<Delivery>;
 }
 
 const KEY = Symbol.for('@e2ee-kit/ratchet/shared-state@1');

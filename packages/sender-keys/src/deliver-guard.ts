@@ -18,97 +18,26 @@
  * hang. The limit is a minute — far above any store write — so another task's call meets it only
  * behind a `deliver` that is itself stuck. (The ratchet's rules, `@e2ee-kit/ratchet`.)
  */
-import { E2eeError, type LockManager } from '@e2ee-kit/core';
-import { SenderKeyErrorCode } from './errors.js';
-import { type Delivery, sharedState } from './shared-state.js';
+import {
+  runDeliver as coreRunDeliver,
+  runGuarded as coreRunGuarded,
+  type DeliverScope,
+  type LockManager,
+} from '@e2ee-kit/core';
+import { sharedState } from './shared-state.js';
 
-/** How long an unmarked call may wait behind a running `deliver` that holds its lock (see above). */
-export const DELIVER_WAIT_LIMIT_MS = 60_000;
+export { DELIVER_WAIT_LIMIT_MS, type DeliverScope } from '@e2ee-kit/core';
 
-/** Handed to a `deliver` callback as its third argument. */
-export interface DeliverScope {
-  /**
-   * Runs `fn` and returns what it returns; a `GroupCipher` call that `fn` makes synchronously for
-   * the (sender, distribution id) being decrypted is refused at once with `REENTRANT_CALL` instead
-   * of waiting for a decrypt that waits for it. Once the `deliver` has settled, `fn` just runs.
-   */
-  run<T>(fn: () => T): T;
-}
-
-/** Runs `fn` with `d` marked as running synchronously (restoring the outer mark, so nesting works). */
-function marked<T>(d: Delivery | undefined, fn: () => T): T {
-  const shared = sharedState();
-  const outer = shared.delivering;
-  shared.delivering = d;
-  try {
-    return fn();
-  } finally {
-    shared.delivering = outer;
-  }
-}
-
-/** Runs the app's `deliver` as the delivery of a decrypt holding `key` on `locks`. */
-export async function runDeliver(
+/** Runs the app's `deliver` as the delivery of a decrypt holding `key` on `locks` (core's guard). */
+export function runDeliver(
   locks: LockManager,
   key: string,
   deliver: (scope: DeliverScope) => Promise<void> | void,
 ): Promise<void> {
-  const d: Delivery = { locks, key, settled: false };
-  const scope: DeliverScope = Object.freeze({
-    run: <T>(fn: () => T): T => {
-      if (typeof fn !== 'function') throw new TypeError('scope.run needs a function');
-      return marked(d.settled ? sharedState().delivering : d, fn);
-    },
-  });
-  const { running } = sharedState();
-  running.add(d);
-  try {
-    await marked(d, () => deliver(scope));
-  } finally {
-    d.settled = true;
-    running.delete(d);
-  }
+  return coreRunDeliver(sharedState(), locks, [key], deliver);
 }
 
-const holds = (d: Delivery, locks: LockManager, key: string) => d.locks === locks && d.key === key;
-
-/**
- * `locks.run(key, fn)`, refused at once when called (synchronously) from that key's own `deliver`,
- * and after `DELIVER_WAIT_LIMIT_MS` when still waiting behind a `deliver` of that key that has not
- * settled (see above).
- */
+/** `locks.run(key, fn)`, guarded (core's `runGuarded`, over this package's shared state). */
 export function runGuarded<T>(locks: LockManager, key: string, fn: () => Promise<T>): Promise<T> {
-  const { delivering, running } = sharedState();
-  if (delivering !== undefined && holds(delivering, locks, key))
-    return Promise.reject(new E2eeError(SenderKeyErrorCode.ReentrantCall, 'called from deliver'));
-  const blocking = [...running].filter((d) => holds(d, locks, key));
-  // Always a promise of our own: an app's lock manager whose `run` throws (or returns a bare value)
-  // makes the call reject, never throw out of a method that returns a promise.
-  return new Promise<T>((resolve, reject) => {
-    // 0 waiting, 1 running, 2 refused (then the lock, once granted, is handed straight on).
-    let state = 0;
-    const timer =
-      blocking.length === 0
-        ? undefined
-        : setTimeout(() => {
-            if (state === 0 && blocking.some((d) => !d.settled)) {
-              state = 2;
-              reject(
-                new E2eeError(
-                  SenderKeyErrorCode.ReentrantCall,
-                  'waited a minute for a deliver that holds this lock (called from it after an await?)',
-                ),
-              );
-            }
-          }, DELIVER_WAIT_LIMIT_MS);
-    Promise.resolve(
-      locks.run(key, () => {
-        // Hermes' clearTimeout throws on anything but a timer id (undefined included).
-        if (timer !== undefined) clearTimeout(timer);
-        if (state === 2) return Promise.resolve(undefined as T);
-        state = 1;
-        return fn();
-      }),
-    ).then(resolve, reject);
-  });
+  return coreRunGuarded(sharedState(), locks, key, fn);
 }

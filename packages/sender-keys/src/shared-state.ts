@@ -8,23 +8,11 @@
  * at module load: the package stays free of side effects). The `@1` names the shape below; a copy
  * whose shape differs must use another key.
  */
-import { isLockManager, KeyedMutex, type LockManager } from '@e2ee-kit/core';
+import { type DeliveryState, isLockManager, KeyedMutex, type LockManager } from '@e2ee-kit/core';
 
-/** A decrypt whose app `deliver` runs: the lock (manager and key) it holds while it waits for it. */
-export interface Delivery {
-  readonly locks: LockManager;
-  readonly key: string;
-  /** True once the app's `deliver` has settled. */
-  settled: boolean;
-}
-
-interface SharedState {
-  /** The default lock of each store object. */
+/** The default lock of each store object, and core's deliver-guard state. */
+interface SharedState extends DeliveryState {
   readonly locks: WeakMap<object, LockManager>;
-  /** The delivery whose callback (or `scope.run`) runs synchronously right now (`deliver-guard.ts`). */
-  delivering: Delivery | undefined;
-  /** Every delivery whose callback has started and not settled (`deliver-guard.ts`'s backstop). */
-  readonly running: Set<Delivery>;
 }
 
 const KEY = Symbol.for('@e2ee-kit/sender-keys/shared-state@1');
