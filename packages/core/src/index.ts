@@ -90,7 +90,14 @@ export {
   type WebLocksManagerOptions,
 } from './locks/index.js';
 export { KeyedMutex } from './mutex.js';
-export { brandClass, hasBrand, type ReadOtherCopyOptions, readOtherCopy } from './other-copy.js';
+export {
+  brandClass,
+  hasBrand,
+  ownValue,
+  type ReadOtherCopyOptions,
+  readOtherCopy,
+  type ValueClass,
+} from './other-copy.js';
 export {
   decodeVarint,
   encodeVarint,

@@ -88,3 +88,30 @@ export function readOtherCopy<T>(
     if (secret) Uint8Array.prototype.fill.call(bytes, 0);
   }
 }
+
+/** A class whose objects cross copies: its prototype (for `instanceof`) and its decoder. */
+export interface ValueClass<T> {
+  readonly prototype: object;
+  deserialize(bytes: Uint8Array): T;
+}
+
+/**
+ * An argument that should be `cls`'s instance: `value` itself when it is; the same object as `cls`'s
+ * when it is another copy's (branded `brand`), read by `readOtherCopy` through one call of its
+ * `serialize()` and decoded from a copy of those bytes (with `secret` that array is overwritten, and
+ * no decoded object may keep a view of it); `undefined` for anything else, unread, so the caller
+ * decides (a `TypeError`, or decoding bytes).
+ */
+export function ownValue<T>(
+  value: unknown,
+  cls: ValueClass<T>,
+  brand: symbol,
+  what: string,
+  options: ReadOtherCopyOptions,
+): T | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Object.prototype.isPrototypeOf.call(cls.prototype, value)) return value as T;
+  if (!hasBrand(value, brand)) return undefined;
+  // `new Uint8Array(view)` copies (a Buffer's `slice` would be a view of the array it wipes).
+  return readOtherCopy(value, what, (bytes) => cls.deserialize(new Uint8Array(bytes)), options);
+}

@@ -2,7 +2,7 @@
 // `serialize()`, a longer serialization refused unread, every failure a DecodeError naming only the
 // class — `read`'s own typed errors passing through, a StoreError with `fromStore` — and with
 // `secret` the serialized temporary overwritten and no `cause` kept.
-import { DecodeError, E2eeError, InvalidKeyError, readOtherCopy, StoreError } from '@e2ee-kit/core';
+import { DecodeError, E2eeError, InvalidKeyError, ownValue, readOtherCopy, StoreError } from '@e2ee-kit/core';
 import { describe, expect, it } from 'vitest';
 
 const caught = (f: () => unknown): unknown => {
@@ -120,5 +120,47 @@ describe('readOtherCopy', () => {
     // Without `secret` the other object's error is kept as the cause.
     const cause = new Error('not secret');
     expect((caught(() => readOtherCopy(other(bad, cause), 'Key', () => 0)) as Error).cause).toBe(cause);
+  });
+});
+
+// `ownValue`: what a package's value class does with an argument that may be its own instance, another
+// copy's branded object, or anything else (the README's dual-package paragraph).
+describe('ownValue', () => {
+  const brand = Symbol.for('e2ee-kit-test/Thing@1');
+  class Thing {
+    constructor(readonly held: Uint8Array) {}
+    static deserialize(bytes: Uint8Array): Thing {
+      return new Thing(bytes); // keeps a view on purpose: ownValue must hand it a copy
+    }
+  }
+  const branded = (bytes: Uint8Array) => Object.assign(other(bytes), { [brand]: true });
+
+  it('returns an instance of the class itself, unread', () => {
+    const t = new Thing(Uint8Array.of(1));
+    expect(ownValue(t, Thing, brand, 'Thing', {})).toBe(t);
+  });
+
+  it("reads another copy's branded object into a copy: nothing decoded is a view of its array", () => {
+    const serialized = Uint8Array.of(4, 5, 6);
+    const o = branded(serialized);
+    const t = ownValue(o, Thing, brand, 'Thing', { secret: true });
+    expect(t).toBeInstanceOf(Thing);
+    expect(o.calls).toBe(1);
+    // `secret` overwrote the array serialize() returned; the Thing kept its own copy.
+    expect([...serialized]).toEqual([0, 0, 0]);
+    expect([...(t as Thing).held]).toEqual([4, 5, 6]);
+  });
+
+  it('keeps the options of readOtherCopy (maxLength)', () => {
+    expect(
+      caught(() => ownValue(branded(new Uint8Array(5)), Thing, brand, 'Thing', { maxLength: 4 })),
+    ).toBeInstanceOf(DecodeError);
+  });
+
+  it('answers undefined for anything else, without reading it', () => {
+    const unbranded = other(Uint8Array.of(1));
+    for (const v of [unbranded, null, undefined, 3, 'x', Uint8Array.of(1)])
+      expect(ownValue(v, Thing, brand, 'Thing', {})).toBeUndefined();
+    expect(unbranded.calls).toBe(0);
   });
 });

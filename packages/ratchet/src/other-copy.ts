@@ -5,7 +5,7 @@
  * object is read as this copy's through its serialized form by core's `readOtherCopy`, the mechanism
  * core's keys use too. (Stored records go through `ownRecord`.)
  */
-import { copyBytes, hasBrand, readOtherCopy } from '@e2ee-kit/core';
+import { ownValue, type ValueClass } from '@e2ee-kit/core';
 
 export { brandClass } from '@e2ee-kit/core';
 
@@ -14,15 +14,11 @@ export function classBrand(name: string): symbol {
   return Symbol.for(`@e2ee-kit/ratchet/${name}@1`);
 }
 
-interface ValueClass<T> {
-  readonly prototype: object;
-  deserialize(bytes: Uint8Array): T;
-}
-
 /**
  * `value` itself when it is `own`'s instance; the same object as `own`'s when it is another copy's
- * (branded `brand`), read through one call of its `serialize()`; `undefined` for anything else (the
- * caller throws its `TypeError`). `maxLength`: a longer serialization is refused unread (bounded work).
+ * (branded `brand`), read through one call of its `serialize()` (core's `ownValue`); `undefined` for
+ * anything else (the caller throws its `TypeError`). `maxLength`: a longer serialization is refused
+ * unread (bounded work).
  */
 export function fromOtherCopy<T>(
   value: unknown,
@@ -31,9 +27,5 @@ export function fromOtherCopy<T>(
   what: string,
   maxLength: number,
 ): T | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Object.prototype.isPrototypeOf.call(own.prototype, value)) return value as T;
-  if (!hasBrand(value, brand)) return undefined;
-  // Our own copy: nothing decoded from it stays a view of the other copy's array.
-  return readOtherCopy(value, what, (bytes) => own.deserialize(copyBytes(bytes)), { maxLength });
+  return ownValue(value, own, brand, what, { maxLength });
 }

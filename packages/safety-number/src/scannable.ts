@@ -181,7 +181,10 @@ function assertVersion(version: number): void {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-/** The QR payload: a version and the first 32 bytes of each party's hash, from one side's view. */
+/** A payload without one of its parts: the same refusal from `deserialize` and `compare`. */
+const missing = (part: string): DecodeError =>
+  new DecodeError(`scannable fingerprint is missing its ${part}`);
+
 /**
  * `CombinedFingerprints { 1: version, 2: { 1: local }, 3: { 1: remote } }` with minimal varints, as
  * protobuf writes it. Written here rather than with core's `ProtoWriter` so the digits path does not
@@ -210,6 +213,7 @@ function encodeCombined(version: number, local: Uint8Array, remote: Uint8Array):
   return Uint8Array.from(out);
 }
 
+/** The QR payload: a version and the first 32 bytes of each party's hash, from one side's view. */
 export class ScannableFingerprint {
   /** Fingerprint version written into the payload (1: phone-number identifiers, 2: ACI service ids). */
   readonly version: number;
@@ -241,11 +245,9 @@ export class ScannableFingerprint {
   static deserialize(bytes: Uint8Array): ScannableFingerprint {
     assertBytes(bytes, 'bytes');
     const d = decodeCombined(bytes);
-    if (d.version === undefined) throw new DecodeError('scannable fingerprint is missing its version');
-    if (d.local === undefined)
-      throw new DecodeError('scannable fingerprint is missing the local fingerprint');
-    if (d.remote === undefined)
-      throw new DecodeError('scannable fingerprint is missing the remote fingerprint');
+    if (d.version === undefined) throw missing('version');
+    if (d.local === undefined) throw missing('local fingerprint');
+    if (d.remote === undefined) throw missing('remote fingerprint');
     return new ScannableFingerprint(d.version, d.local, d.remote);
   }
 
@@ -285,15 +287,8 @@ export class ScannableFingerprint {
     if (theirVersion !== this.version) {
       return { status: 'version-mismatch', ours: this.version, theirs: theirVersion };
     }
-    if (d.local === undefined) {
-      return { status: 'malformed', error: new DecodeError('scanned fingerprint is missing its local part') };
-    }
-    if (d.remote === undefined) {
-      return {
-        status: 'malformed',
-        error: new DecodeError('scanned fingerprint is missing its remote part'),
-      };
-    }
+    if (d.local === undefined) return { status: 'malformed', error: missing('local fingerprint') };
+    if (d.remote === undefined) return { status: 'malformed', error: missing('remote fingerprint') };
     // Both comparisons always run; neither short-circuits the other.
     const same1 = Number(constantTimeEqual(d.local, this.#remote));
     const same2 = Number(constantTimeEqual(d.remote, this.#local));

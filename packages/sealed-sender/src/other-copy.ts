@@ -5,7 +5,7 @@
  * and the other copy's object is read as this copy's through its serialized form (libsignal's) by
  * core's `readOtherCopy`, the mechanism core's keys use too.
  */
-import { copyBytes, hasBrand, readOtherCopy } from '@e2ee-kit/core';
+import { ownValue, type ValueClass } from '@e2ee-kit/core';
 import { MAX_SEALED_MESSAGE_LENGTH } from './constants.js';
 
 export { brandClass } from '@e2ee-kit/core';
@@ -13,11 +13,6 @@ export { brandClass } from '@e2ee-kit/core';
 /** The brand symbol of this package's class `name`. */
 export function classBrand(name: string): symbol {
   return Symbol.for(`@e2ee-kit/sealed-sender/${name}@1`);
-}
-
-interface ValueClass<T> {
-  readonly prototype: object;
-  deserialize(bytes: Uint8Array): T;
 }
 
 /**
@@ -33,12 +28,5 @@ export function fromOtherCopy<T>(
   brand: symbol,
   what: string,
 ): T | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Object.prototype.isPrototypeOf.call(own.prototype, value)) return value as T;
-  if (!hasBrand(value, brand)) return undefined;
-  // Our own copy: nothing decoded from it stays a view of the other copy's array.
-  return readOtherCopy(value, what, (bytes) => own.deserialize(copyBytes(bytes)), {
-    secret: true,
-    maxLength: MAX_SEALED_MESSAGE_LENGTH,
-  });
+  return ownValue(value, own, brand, what, { secret: true, maxLength: MAX_SEALED_MESSAGE_LENGTH });
 }

@@ -14,11 +14,11 @@ import {
   brandClass,
   copyBytes,
   DecodeError,
-  hasBrand,
+  ownValue,
   ProtoReader,
   ProtoWriter,
   PublicKey,
-  readOtherCopy,
+  type ValueClass,
   WireType,
 } from '@e2ee-kit/core';
 import { CHAIN_KEY_LENGTH, SENDER_KEY_MESSAGE_VERSION, SENDER_KEY_SIGNATURE_LENGTH } from './constants.js';
@@ -298,7 +298,7 @@ export class SenderKeyMessage extends WireMessage {
 
 // Another copy's messages (an app that loads two copies of this package: its ESM and CommonJS builds,
 // or two versions) are recognised by a brand under a registered symbol, the same in every copy, and
-// read through their wire bytes (core's `readOtherCopy`, as records and core's keys are).
+// read through their wire bytes (core's `ownValue`, as records and core's keys are).
 const SKDM_BRAND = Symbol.for('@e2ee-kit/sender-keys/SenderKeyDistributionMessage@1');
 const SKM_BRAND = Symbol.for('@e2ee-kit/sender-keys/SenderKeyMessage@1');
 brandClass(SenderKeyDistributionMessage, SKDM_BRAND);
@@ -311,16 +311,13 @@ brandClass(SenderKeyMessage, SKM_BRAND);
  */
 function own<T>(
   message: unknown,
-  cls: { readonly prototype: object; deserialize(bytes: Uint8Array): T },
+  cls: ValueClass<T>,
   brand: symbol,
   what: string,
   maxLength: number,
   secret: boolean,
 ): T {
-  if (Object.prototype.isPrototypeOf.call(cls.prototype, message as object)) return message as T;
-  return hasBrand(message, brand)
-    ? readOtherCopy(message, what, (b) => cls.deserialize(b), { maxLength, secret })
-    : cls.deserialize(message as Uint8Array);
+  return ownValue(message, cls, brand, what, { maxLength, secret }) ?? cls.deserialize(message as Uint8Array);
 }
 
 /** A distribution message's bytes or object, of this copy or another (≤ 4 KiB; a real one is ~100 bytes). */
