@@ -184,4 +184,3 @@ describe.each([libs.lib103, libs.lib90, libs.lib72].map((l) => [l.version, l] as
     });
   },
 );
-

@@ -7,6 +7,8 @@
 //   open, and libsignal's own receiver decrypts the inner bytes we hand back;
 // - we seal (v1, v2, multi-recipient), libsignal's full receive path (`sealedSenderDecryptMessage`)
 //   opens and decrypts, and its split of our SentMessage equals ours.
+
+import { KeyPair, PrivateKey, PublicKey, platformProvider, toHex } from '@e2ee-kit/core';
 import {
   ContentHint,
   openSealedMessage,
@@ -19,7 +21,6 @@ import {
   UnidentifiedSenderMessageContent,
   unseal,
 } from '@e2ee-kit/sealed-sender';
-import { KeyPair, PrivateKey, PublicKey, platformProvider, toHex } from '@e2ee-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LibHandle, LibsignalParty, libs, toLib } from '../src/libsignal.js';
 
@@ -49,7 +50,10 @@ type LibPublicKey = ReturnType<Mod['PublicKey']['deserialize']>;
 
 async function member(lib: LibHandle, deviceId = 1) {
   const p = LibsignalParty.create(lib, { name: crypto.randomUUID(), deviceId });
-  const ours = await KeyPair.fromPrivateKey(PrivateKey.deserialize(pooled(p.identityPrivateKey)), platformProvider);
+  const ours = await KeyPair.fromPrivateKey(
+    PrivateKey.deserialize(pooled(p.identityPrivateKey)),
+    platformProvider,
+  );
   return { p, ours, addr: lib.mod.ProtocolAddress.new(p.address.name, deviceId) };
 }
 type Member = Awaited<ReturnType<typeof member>>;
@@ -156,7 +160,12 @@ describe.each([libs.lib90, libs.lib72].map((l) => [l.version, l] as const))(
     it('libsignal seals v1 and v2: we open them from Buffers, libsignal decrypts the inner bytes', async () => {
       for (const version of ['v1', 'v2'] as const) {
         const inner = await innerTo(bob, `${version} from ${lib.label}`);
-        const usmc = m.UnidentifiedSenderMessageContent.new(inner, libCert, ContentHint.Resendable, b(utf8('g')));
+        const usmc = m.UnidentifiedSenderMessageContent.new(
+          inner,
+          libCert,
+          ContentHint.Resendable,
+          b(utf8('g')),
+        );
         const sealed =
           version === 'v1'
             ? await m.sealedSenderEncrypt(usmc, bob.addr, alice.p.stores.identity)
@@ -233,8 +242,11 @@ describe.each([libs.lib90, libs.lib72].map((l) => [l.version, l] as const))(
       });
       const sent = await sealMultiRecipient(content, alice.ours, recipientsOf(group));
       const split = SealedSenderMultiRecipientMessage.parse(sent);
-      const LibSent = (await import(`${lib === libs.lib72 ? 'libsignal-client-0.72' : 'libsignal-client-0.90'}/dist/SealedSenderMultiRecipientMessage.js`))
-        .default as new (
+      const LibSent = (
+        await import(
+          `${lib === libs.lib72 ? 'libsignal-client-0.72' : 'libsignal-client-0.90'}/dist/SealedSenderMultiRecipientMessage.js`
+        )
+      ).default as new (
         u: Uint8Array,
       ) => {
         recipientsByServiceIdString(): Record<string, unknown>;
