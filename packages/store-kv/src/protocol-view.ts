@@ -191,10 +191,13 @@ export class ProtocolView implements ProtocolStore {
     return this.#run(async (buf) => buf.delete(table, key));
   }
 
-  #identityOp<T>(address: Address, fn: (identity: KeyValueIdentityKeyStore) => Promise<T>): Promise<T> {
+  #identityOp<T>(
+    address: Address,
+    fn: (identity: KeyValueIdentityKeyStore, buf: TxBuffer) => Promise<T>,
+  ): Promise<T> {
     validateAddress(address);
     return this.#locks.run(`identity:${addressToString(address)}`, () =>
-      this.#run((buf) => fn(identityOver(buf, this.#identity))),
+      this.#run((buf) => fn(identityOver(buf, this.#identity), buf)),
     );
   }
 
@@ -210,13 +213,13 @@ export class ProtocolView implements ProtocolStore {
     identityKey: PublicKey,
     options?: SaveIdentityOptions,
   ): Promise<IdentityChange> {
-    return this.#identityOp(address, async (id) => {
+    return this.#identityOp(address, async (id, buf) => {
       const change = await id.saveIdentity(address, identityKey);
       // Recorded while the identity lock is held: the order of reports is the order of the saves.
+      // On the buffer that holds the save, not the scope: on a top-level view the scope reports at
+      // once, and the app heard of a key whose commit then failed (never stored).
       if (change.kind === 'replaced' && options?.deferNotification !== true)
-        this.notifyIdentityChange(
-          Object.freeze({ address, previous: change.previous, current: change.current }),
-        );
+        buf.identityChanged(Object.freeze({ address, previous: change.previous, current: change.current }));
       return change;
     });
   }
