@@ -118,7 +118,7 @@ describe('plain store: a resend row copied under another id', () => {
 describe('sealed store: a value moved to another row does not open', () => {
   const encryptionKey = new Uint8Array(32).fill(4);
 
-  it("alice's session row moved to carol's address: VerificationError (AEAD_TAG_MISMATCH), never alice's session", async () => {
+  it("alice's session row moved to carol's address, or edited in place: VerificationError (AEAD_TAG_MISMATCH)", async () => {
     const backend = new MemoryKvBackend();
     const store = await KvStore.open(backend, { ratchet, encryptionKey });
     const me = createAddress('bob', 1);
@@ -141,6 +141,14 @@ describe('sealed store: a value moved to another row does not open', () => {
     const err = await failure(() => store.protocol.getSession(carol));
     expect(err).toBeInstanceOf(VerificationError);
     expect(E2eeError.is(err, 'AEAD_TAG_MISMATCH')).toBe(true);
+    // One byte of alice's own row changed in place: it does not open either.
+    const edited = (before.get(aliceKey) as Uint8Array).slice();
+    edited[edited.length - 20] = (edited[edited.length - 20] as number) ^ 1;
+    await backend.commit([{ table: 'session', key: aliceKey.slice(8), value: edited }]);
+    const alice = createAddress('alice', 1);
+    expect(E2eeError.is(await failure(() => store.protocol.getSession(alice)), 'AEAD_TAG_MISMATCH')).toBe(
+      true,
+    );
   });
 });
 
