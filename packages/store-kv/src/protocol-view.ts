@@ -81,11 +81,16 @@ async function usedCount(buf: TxBuffer, kyber: number): Promise<number> {
 /** Rows naming `kyber` (bounded: the table holds at most MAX_LAST_RESORT_USES rows per key). */
 async function countUsedTriples(buf: TxBuffer, kyber: number): Promise<number> {
   let n = 0;
-  for (const value of await buf.values('kyber_used', asciiString)) {
+  for (const value of await buf.values('kyber_used', usedKeyOf)) {
     const [k, signed] = asciiString(value).split(':', 2);
     if (k === String(kyber) && signed !== undefined && Number.isInteger(Number(signed))) n++;
   }
   return n;
+}
+/** The row key a `kyber_used` value names: a triple is its own key, a count `n:<kyberId>:<n>` names `n:<kyberId>`. */
+function usedKeyOf(value: Uint8Array): string {
+  const s = asciiString(value);
+  return s.startsWith('n:') ? s.slice(0, s.lastIndexOf(':')) : s;
 }
 function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
   if (n === 0) buf.delete('kyber_used', countKey(kyber));
@@ -100,7 +105,7 @@ function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
 async function forgetUsedTriples(buf: TxBuffer, match: (kyber: number, signed: number) => boolean) {
   const kept = new Map<number, number>();
   const touched = new Set<number>();
-  for (const value of await buf.values('kyber_used', asciiString)) {
+  for (const value of await buf.values('kyber_used', usedKeyOf)) {
     const key = asciiString(value);
     const [kyber, signed] = key.split(':', 2).map(Number);
     if (!Number.isInteger(kyber) || !Number.isInteger(signed)) continue;

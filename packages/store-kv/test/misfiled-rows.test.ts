@@ -113,6 +113,20 @@ describe('plain store: a resend row copied under another id', () => {
     expect(await failure(() => store.resend.get('r1'))).toBeInstanceOf(DecodeError);
     expect(new TextDecoder().decode((await store.resend.get('r2')) as Uint8Array)).toBe('two');
   });
+
+  it('resend.list leaves the copy out: each id once, as its own row holds it, and removing it empties the list', async () => {
+    const backend = new MemoryKvBackend();
+    const store = await KvStore.open(backend, { ratchet });
+    await store.resend.apply({ put: { id: 'r2', savedAt: 2, record: utf8('two') }, remove: [] });
+    const older = backend.snapshot().get('resend\u0000r2') as Uint8Array;
+    await store.resend.apply({ put: { id: 'r2', savedAt: 5, record: utf8('two, later') }, remove: [] });
+    // An older r2 copied under another id: listed, it named r2 twice (or shadowed the real one), and
+    // removing r2 — all a prune can do — left the copy listed as r2 for good.
+    await backend.commit([{ table: 'resend', key: 'zz', value: older }]);
+    expect(await store.resend.list()).toEqual([{ id: 'r2', savedAt: 5 }]);
+    await store.resend.apply({ remove: ['r2'] });
+    expect(await store.resend.list()).toEqual([]);
+  });
 });
 
 describe('sealed store: a value moved to another row does not open', () => {

@@ -33,8 +33,12 @@ describe('the format row', () => {
     ['empty', new Uint8Array(0)],
   ];
   // Over the cap the row is refused by its length before it is parsed: a DecodeError.
-  const cases: [string, Uint8Array, string][] = [
-    ...edits.map(([what, value]): [string, Uint8Array, string] => [what, value, StoreErrorCode.StoreFormat]),
+  const cases: [string, Uint8Array, 'STORE_FORMAT' | 'DECODE'][] = [
+    ...edits.map(([what, value]): [string, Uint8Array, 'STORE_FORMAT' | 'DECODE'] => [
+      what,
+      value,
+      StoreErrorCode.StoreFormat,
+    ]),
     ['over the meta cap', new Uint8Array(MAX_VALUE_BYTES.meta + 1).fill(0x20), 'DECODE'],
   ];
   for (const [what, value, code] of cases) {
