@@ -161,6 +161,8 @@ it('backupAttempts.compareAndSet copies its arguments before its first await', a
  * view as soon as the call returns — before its promise settles — changes nothing stored.
  */
 describe('caller memory: every method taking bytes', () => {
+  // Not tools/caller-bytes.ts: it overwrites the caller's arrays once the call has settled, and a
+  // store's call keeps running after it returned (the commit) — the window these checks cover.
   /** `bytes` at offset 16 of a 64-byte-longer slab of the caller's, the rest of it 0x5a. */
   function offsetView(bytes: Uint8Array): { view: Buffer; slab: () => string } {
     const slab = Buffer.alloc(bytes.length + 64, 0x5a);
