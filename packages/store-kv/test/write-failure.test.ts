@@ -11,6 +11,7 @@ import {
   type Address,
   createAddress,
   defaultProvider,
+  E2eeError,
   type IdentityChangeEvent,
   KeyPair,
   type PublicKey,
@@ -223,5 +224,28 @@ describe('a write failing at every position of the batch', () => {
         }
       });
     }
+  }
+});
+
+describe('creating a database, a write failing at every position of its batch', () => {
+  for (const sealed of [false, true]) {
+    const options = { ...OPTS, ...(sealed ? { encryptionKey: new Uint8Array(32).fill(7) } : {}) };
+    it(`${sealed ? 'sealed' : 'plain'}: StoreError, the database still empty; the next open creates it`, async () => {
+      const reference = new FailingBackend();
+      await KvStore.open(reference, options);
+      const total = reference.writes;
+      expect(total).toBeGreaterThanOrEqual(4); // key check, identity pair, registration id, format
+      for (let k = 1; k <= total; k++) {
+        const b = new FailingBackend();
+        b.failAt = k;
+        await expect(KvStore.open(b, options)).rejects.toSatisfy((e) => E2eeError.is(e, 'STORE'));
+        expect(b.snapshot().size, `failed at write ${k}`).toBe(0);
+        b.failAt = Infinity;
+        const store = await KvStore.open(b, options);
+        expect(changed(new Map(), b.snapshot())).toEqual(changed(new Map(), reference.snapshot()));
+        expect(await KvStore.open(b, options)).toBeInstanceOf(KvStore);
+        await store.app.put('k', utf8('v'));
+      }
+    });
   }
 });
