@@ -201,5 +201,17 @@ describe('rollback: what neither a plain nor a sealed store can detect', () => {
       );
       expect((await store.protocol.getPreKey(9))?.id).toBe(9);
     });
+
+    it(`${sealed ? 'sealed' : 'plain'}: a deleted identity row lets the next key in as new, not replaced`, async () => {
+      const backend = new MemoryKvBackend();
+      const store = await KvStore.open(backend, o);
+      const carol = createAddress('carol', 1);
+      const key = async () => (await KeyPair.generate(defaultProvider)).publicKey;
+      await store.protocol.saveIdentity(carol, await key());
+      const rows = [...backend.snapshot().keys()].filter((k) => k.startsWith('identity\u0000'));
+      expect(rows).toHaveLength(1);
+      await backend.commit([{ table: 'identity', key: (rows[0] as string).slice(9), value: null }]);
+      expect((await store.protocol.saveIdentity(carol, await key())).kind).toBe('new');
+    });
   }
 });
