@@ -2,6 +2,7 @@
 import {
   type Address,
   addressToString,
+  DecodeError,
   type Direction,
   E2eeError,
   type IdentityBackend,
@@ -42,6 +43,19 @@ function checkId(id: unknown): asserts id is number {
     throw new RangeError('pre-key id must be an integer in 0..2^32-1');
 }
 
+/** A pre-key record (each names its own id). */
+type IdRecord = { readonly id: number; serialize(): Uint8Array };
+
+/**
+ * A pre-key record read under another id was copied there (an edited database, a bad migration):
+ * used as the key it is not, a one-time Kyber key under a last-resort key's id would consume that
+ * row, and a PreKey message would be answered with another key's secret. Refused, not returned.
+ */
+function ownId<R extends { readonly id: number }>(table: Table, id: number, record: R): R {
+  if (record.id !== id) throw new DecodeError(`stored ${table} row holds the record of another id`);
+  return record;
+}
+
 const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 /** Longest `kyber_used` key: two u32 ids, two colons and a hex public key (33 bytes), with room. */
 const MAX_USED_KEY = 128;
@@ -67,11 +81,16 @@ async function usedCount(buf: TxBuffer, kyber: number): Promise<number> {
 /** Rows naming `kyber` (bounded: the table holds at most MAX_LAST_RESORT_USES rows per key). */
 async function countUsedTriples(buf: TxBuffer, kyber: number): Promise<number> {
   let n = 0;
-  for (const value of await buf.values('kyber_used', asciiString)) {
+  for (const value of await buf.values('kyber_used', usedKeyOf)) {
     const [k, signed] = asciiString(value).split(':', 2);
     if (k === String(kyber) && signed !== undefined && Number.isInteger(Number(signed))) n++;
   }
   return n;
+}
+/** The row key a `kyber_used` value names: a triple is its own key, a count `n:<kyberId>:<n>` names `n:<kyberId>`. */
+function usedKeyOf(value: Uint8Array): string {
+  const s = asciiString(value);
+  return s.startsWith('n:') ? s.slice(0, s.lastIndexOf(':')) : s;
 }
 function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
   if (n === 0) buf.delete('kyber_used', countKey(kyber));
@@ -86,7 +105,7 @@ function putUsedCount(buf: TxBuffer, kyber: number, n: number): void {
 async function forgetUsedTriples(buf: TxBuffer, match: (kyber: number, signed: number) => boolean) {
   const kept = new Map<number, number>();
   const touched = new Set<number>();
-  for (const value of await buf.values('kyber_used', asciiString)) {
+  for (const value of await buf.values('kyber_used', usedKeyOf)) {
     const key = asciiString(value);
     const [kyber, signed] = key.split(':', 2).map(Number);
     if (!Number.isInteger(kyber) || !Number.isInteger(signed)) continue;
@@ -153,20 +172,37 @@ export class ProtocolView implements ProtocolStore {
     });
   }
 
-  #write(table: Table, key: string, record: { serialize(): Uint8Array }): Promise<void> {
+  #write(table: Table, key: string, record: { serialize(): Uint8Array }, id?: number): Promise<void> {
     if (typeof record?.serialize !== 'function') throw new TypeError('record must have serialize()');
+    // Written under another id, the row is one every later read refuses (`ownId`): refused now.
+    if (id !== undefined && (record as Partial<IdRecord>).id !== id)
+      throw new RangeError(`${table} record has another id than the one it is saved under`);
     const bytes = record.serialize();
     return this.#run(async (buf) => buf.put(table, key, bytes));
+  }
+
+  #readPreKey<R extends { readonly id: number }>(
+    table: Table,
+    id: number,
+    codec: { deserialize(b: Uint8Array): R },
+  ): Promise<R | null> {
+    return this.#run(async (buf) => {
+      const b = await buf.get(table, String(id));
+      return b === undefined ? null : ownId(table, id, codec.deserialize(b));
+    });
   }
 
   #remove(table: Table, key: string): Promise<void> {
     return this.#run(async (buf) => buf.delete(table, key));
   }
 
-  #identityOp<T>(address: Address, fn: (identity: KeyValueIdentityKeyStore) => Promise<T>): Promise<T> {
+  #identityOp<T>(
+    address: Address,
+    fn: (identity: KeyValueIdentityKeyStore, buf: TxBuffer) => Promise<T>,
+  ): Promise<T> {
     validateAddress(address);
     return this.#locks.run(`identity:${addressToString(address)}`, () =>
-      this.#run((buf) => fn(identityOver(buf, this.#identity))),
+      this.#run((buf) => fn(identityOver(buf, this.#identity), buf)),
     );
   }
 
@@ -182,13 +218,13 @@ export class ProtocolView implements ProtocolStore {
     identityKey: PublicKey,
     options?: SaveIdentityOptions,
   ): Promise<IdentityChange> {
-    return this.#identityOp(address, async (id) => {
+    return this.#identityOp(address, async (id, buf) => {
       const change = await id.saveIdentity(address, identityKey);
       // Recorded while the identity lock is held: the order of reports is the order of the saves.
+      // On the buffer that holds the save, not the scope: on a top-level view the scope reports at
+      // once, and the app heard of a key whose commit then failed (never stored).
       if (change.kind === 'replaced' && options?.deferNotification !== true)
-        this.notifyIdentityChange(
-          Object.freeze({ address, previous: change.previous, current: change.current }),
-        );
+        buf.identityChanged(Object.freeze({ address, previous: change.previous, current: change.current }));
       return change;
     });
   }
@@ -231,11 +267,11 @@ export class ProtocolView implements ProtocolStore {
   // One-time pre-keys
   getPreKey(id: number): Promise<PreKeyRecord | null> {
     checkId(id);
-    return this.#read('prekey', String(id), this.#codecs.PreKeyRecord);
+    return this.#readPreKey('prekey', id, this.#codecs.PreKeyRecord);
   }
   savePreKey(id: number, record: PreKeyRecord): Promise<void> {
     checkId(id);
-    return this.#write('prekey', String(id), record);
+    return this.#write('prekey', String(id), record, id);
   }
   /** Consumes the key once: when two processes race to remove it, only one commit succeeds. */
   removePreKey(id: number): Promise<void> {
@@ -248,11 +284,11 @@ export class ProtocolView implements ProtocolStore {
   // Signed pre-keys
   getSignedPreKey(id: number): Promise<SignedPreKeyRecord | null> {
     checkId(id);
-    return this.#read('signed_prekey', String(id), this.#codecs.SignedPreKeyRecord);
+    return this.#readPreKey('signed_prekey', id, this.#codecs.SignedPreKeyRecord);
   }
   saveSignedPreKey(id: number, record: SignedPreKeyRecord): Promise<void> {
     checkId(id);
-    return this.#write('signed_prekey', String(id), record);
+    return this.#write('signed_prekey', String(id), record, id);
   }
   /** Also forgets the last-resort triples naming this signed pre-key: they can never match again. */
   removeSignedPreKey(id: number): Promise<void> {
@@ -266,11 +302,11 @@ export class ProtocolView implements ProtocolStore {
   // Kyber pre-keys
   getKyberPreKey(id: number): Promise<KyberPreKeyRecord | null> {
     checkId(id);
-    return this.#read('kyber_prekey', String(id), this.#codecs.KyberPreKeyRecord);
+    return this.#readPreKey('kyber_prekey', id, this.#codecs.KyberPreKeyRecord);
   }
   saveKyberPreKey(id: number, record: KyberPreKeyRecord): Promise<void> {
     checkId(id);
-    return this.#write('kyber_prekey', String(id), record);
+    return this.#write('kyber_prekey', String(id), record, id);
   }
   /** Also forgets the last-resort triples naming this Kyber pre-key: they can never match again. */
   removeKyberPreKey(id: number): Promise<void> {
@@ -293,7 +329,7 @@ export class ProtocolView implements ProtocolStore {
       const b = await buf.get('kyber_prekey', String(kyberPreKeyId));
       if (b === undefined) return;
       // Consume-once / create-only: checked again at commit, where a racing process may have won.
-      if (!this.#codecs.KyberPreKeyRecord.deserialize(b).lastResort) {
+      if (!ownId('kyber_prekey', kyberPreKeyId, this.#codecs.KyberPreKeyRecord.deserialize(b)).lastResort) {
         buf.consume('kyber_prekey', String(kyberPreKeyId));
         return;
       }

@@ -67,14 +67,16 @@ export class CodecIo {
   }
 
   /**
-   * Values of every row of `table` (keys are not returned: sealed row keys are one-way). A row whose
-   * value does not open is left out: listings serve upkeep (pruning the resend cache, forgetting
-   * replay triples), which one damaged row must not stop for good — nothing names it to delete it.
+   * Every row of `table` by the logical key its value names (`keyOf`; sealed row keys are one-way).
+   * A row whose value does not open or decode is left out: listings serve upkeep (pruning the resend
+   * cache, forgetting replay triples), which one damaged row must not stop for good — nothing names
+   * it to delete it. So is a row whose value names another row's key (a plain row copied under
+   * another key: listed, it shadowed the real row, and deleting by the name listed never removed it).
    */
-  async values(table: Table): Promise<Uint8Array[]> {
+  async values(table: Table, keyOf: (value: Uint8Array) => string): Promise<Map<string, Uint8Array>> {
     const limit = this.#limit(table);
     const rows = await this.#backend.list(table, limit);
-    const out: Uint8Array[] = [];
+    const out = new Map<string, Uint8Array>();
     // Copied before the first await: a reusing backend may rewrite the others meanwhile. A value
     // that is not bytes at all is left out too (read by its key it is a StoreError), and so is one
     // over the cap (a backend that ignores `maxBytes`; read by its key it is a DecodeError).
@@ -82,11 +84,16 @@ export class CodecIo {
       stored instanceof Uint8Array && stored.length <= limit ? [[rowKey, copyBytes(stored)] as const] : [],
     );
     for (const [rowKey, stored] of owns) {
+      let value: Uint8Array;
+      let key: string;
       try {
-        out.push(await this.#codec.open(table, rowKey, stored));
+        value = await this.#codec.open(table, rowKey, stored);
+        key = keyOf(value);
       } catch (err) {
-        if (!isDamage(err)) throw err;
+        if (isDamage(err)) continue;
+        throw err;
       }
+      if ((await this.#codec.rowKey(table, key)) === rowKey) out.set(key, value);
     }
     return out;
   }
@@ -213,21 +220,11 @@ export class TxBuffer {
 
   /**
    * Values of every row of `table` as this transaction sees it; `keyOf` names a value's logical key
-   * (a stored value it cannot decode is left out, as one that does not open).
+   * (a stored value it cannot decode is left out, as one that does not open or names another row).
    */
   async values(table: Table, keyOf: (value: Uint8Array) => string): Promise<Uint8Array[]> {
     this.#assertOpen();
-    const merged = new Map<string, Uint8Array>();
-    for (const v of await this.#io.values(table)) {
-      let key: string;
-      try {
-        key = keyOf(v);
-      } catch (err) {
-        if (isDamage(err)) continue;
-        throw err;
-      }
-      merged.set(key, v);
-    }
+    const merged = await this.#io.values(table, keyOf);
     for (const w of this.#writes.values()) {
       if (w.table !== table) continue;
       if (w.value === null) merged.delete(w.key);

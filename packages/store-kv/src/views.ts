@@ -190,7 +190,11 @@ export class ResendView implements ResendStore {
     checkKey(id, 'id');
     return this.#scope.run(async (buf) => {
       const b = await buf.get('resend', id);
-      return b === undefined ? undefined : decodeResend(b).record;
+      if (b === undefined) return undefined;
+      // A row copied under another id (plain rows are not bound to their key): not that id's record.
+      const row = decodeResend(b);
+      if (row.id !== id) throw new DecodeError('stored resend row holds the record of another id');
+      return row.record;
     });
   }
   list(): Promise<readonly ResendStoreEntry[]> {

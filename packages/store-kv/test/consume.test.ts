@@ -49,7 +49,7 @@ describe('consuming pre-keys across store objects on one database', () => {
       const backend = new MemoryKvBackend();
       const one = await KvStore.open(backend, o);
       const two = await KvStore.open(backend, o);
-      const [pk] = await ratchet.generatePreKeys(1, 1);
+      const [pk, pk2] = await ratchet.generatePreKeys(1, 2);
       await one.protocol.savePreKey(1, pk as ratchet.PreKeyRecord);
       expect(await race(one, two, (p) => p.removePreKey(1))).toBe(1);
       expect(await one.protocol.getPreKey(1)).toBeNull();
@@ -57,7 +57,7 @@ describe('consuming pre-keys across store objects on one database', () => {
       await one.protocol.removePreKey(1);
       // A pre-key saved and removed inside one transaction was never in the database: that commits.
       await one.transaction(async (tx) => {
-        await tx.protocol.savePreKey(2, pk as ratchet.PreKeyRecord);
+        await tx.protocol.savePreKey(2, pk2 as ratchet.PreKeyRecord);
         await tx.protocol.removePreKey(2);
       });
       expect(await one.protocol.getPreKey(2)).toBeNull();

@@ -53,6 +53,21 @@ describe('onIdentityChange on a KvStore', () => {
     expect(backend.snapshot()).toEqual(before);
   });
 
+  it('a replacement by saveIdentity on the top-level view whose commit fails is never reported, and not stored', async () => {
+    const { backend, store, events, first } = await storeWithBob();
+    const before = backend.snapshot();
+    backend.onCommit = () => {
+      throw new Error('disk full');
+    };
+    await expect(store.protocol.saveIdentity(BOB, await newKey())).rejects.toSatisfy((e) =>
+      E2eeError.is(e, 'STORE'),
+    );
+    backend.onCommit = undefined;
+    expect(events).toEqual([]);
+    expect(backend.snapshot()).toEqual(before);
+    expect(hex(await store.protocol.getIdentity(BOB))).toBe(hex(first));
+  });
+
   it('a transaction whose commit fails (another context wrote the key) and is run again: one event', async () => {
     const { backend, store: a, events, first } = await storeWithBob();
     const { store: b, events: bEvents } = await open(backend);

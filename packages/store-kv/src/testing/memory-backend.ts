@@ -24,7 +24,14 @@ export class MemoryKvBackend implements KvBackend {
     return out;
   }
 
-  async commit(writes: readonly KvWrite[]): Promise<void> {
+  async commit(batch: readonly KvWrite[]): Promise<void> {
+    // Copied before the first await (`onCommit`'s): the contract lets a caller reuse its arrays as
+    // soon as the call returns, and the bytes applied and compared must be those it passed.
+    const writes = batch.map((w) => ({
+      ...w,
+      value: w.value === null ? null : copyBytes(w.value),
+      ...(w.ifValue instanceof Uint8Array ? { ifValue: copyBytes(w.ifValue) } : {}),
+    }));
     await this.onCommit?.(writes);
     for (const w of writes) {
       const has = this.#rows.has(`${w.table}\u0000${w.key}`);
@@ -36,7 +43,7 @@ export class MemoryKvBackend implements KvBackend {
     for (const w of writes) {
       const k = `${w.table}\u0000${w.key}`;
       if (w.value === null) this.#rows.delete(k);
-      else this.#rows.set(k, copyBytes(w.value));
+      else this.#rows.set(k, w.value);
     }
   }
 
