@@ -233,6 +233,9 @@ export async function runCrashSchedule(
     }
     const message = out.value;
     const signal = inner(message);
+    // The session really is the one under test: version 3 for X3DH, 4 with an SPQR message for PQXDH.
+    expect(signal.messageVersion).toBe(protocol === 'x3dh' ? 3 : 4);
+    expect(signal.pqRatchet.length > 0).toBe(protocol === 'pqxdh');
     const key = toHex(signal.ratchetKey.serialize());
     const pair = `${key}:${signal.counter}`;
     expect(used[dir].has(pair), `ciphertext reuses chain ${key.slice(0, 8)} counter ${signal.counter}`).toBe(
