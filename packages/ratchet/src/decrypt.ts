@@ -28,7 +28,7 @@ export interface DecryptRun {
    */
   readonly preKeyLock: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Set inside a store transaction: no undo writes; after-commit effects are queued here. */
-  readonly deferred?: (() => void)[];
+  readonly deferred?: (() => void)[] | undefined;
   /** The app's callback, run as the last step of the writes (a throw undoes them). */
   readonly deliver?: ((message: DecryptedMessage) => Promise<void> | void) | undefined;
 }

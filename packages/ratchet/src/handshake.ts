@@ -26,10 +26,12 @@ import type { SpqrState } from './spqr/state.js';
 import type { PreKeySignalMessage } from './wire.js';
 import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
 
+/** `deferred`: set inside a store transaction (no undo writes; after-commit effects are queued there). */
 export async function initiateSession(
   ctx: ProtocolContext,
   given: PreKeyBundle,
   protocol: 'pqxdh' | 'x3dh',
+  deferred?: (() => void)[],
 ): Promise<void> {
   // Another copy's bundle (an app that loads two copies of this package) is read as this copy's.
   const bundle = ownPreKeyBundle(given, 'bundle must be a PreKeyBundle');
@@ -119,7 +121,7 @@ export async function initiateSession(
     // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
     await saveIdentityStep(ctx, w, theirIdentity, true);
-  });
+  }, deferred);
 }
 
 /**

@@ -19,14 +19,20 @@ import {
 import type { PreKeyBundle } from './bundle.js';
 import { CiphertextMessageType } from './constants.js';
 import type { ProtocolContext } from './context.js';
-import { type DecryptRun, decryptMessage } from './decrypt.js';
+import { decryptMessage } from './decrypt.js';
 import { resolveRatchetProvider } from './default-provider.js';
 import { type DeliverScope, runDeliver, runGuarded } from './deliver-guard.js';
 import { encryptMessage, hasUsableSession } from './encrypt.js';
 import { initiateSession } from './handshake.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import { SessionRecord } from './records/session-record.js';
-import { assertProtocolStore, type ProtocolStore, type TransactionOf, transactionOf } from './stores.js';
+import {
+  assertProtocolStore,
+  type ProtocolStore,
+  type ProtocolTransaction,
+  type TransactionOf,
+  transactionOf,
+} from './stores.js';
 import { runAfterCommit, storeCall } from './writes.js';
 
 export type WireMessageType = 'prekey' | 'whisper';
@@ -157,13 +163,18 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   /**
    * Starts a new session from the peer's bundle (verifying its signatures and trusting its identity
    * through the identity store). Any existing session is archived. The next `encrypt` returns a
-   * PreKey message, and so does every one until the peer answers.
+   * PreKey message, and so does every one until the peer answers. With a store that has
+   * `transaction`, the new session and the peer's identity commit together (or neither does).
    */
   initiate(bundle: PreKeyBundle, options: InitiateOptions = {}): Promise<void> {
     const protocol = options?.protocol ?? 'pqxdh';
     if (protocol !== 'pqxdh' && protocol !== 'x3dh')
       throw new TypeError("protocol must be 'pqxdh' or 'x3dh'");
-    return this.#locked(() => initiateSession(this.#ctx, bundle, protocol));
+    // Both writes (session, identity) in one transaction, as for encrypt: undo writes fail when the
+    // store does, which would leave a new session stored by an initiate that rejected.
+    return this.#locked(() =>
+      this.#atomic((ctx, deferred) => initiateSession(ctx, bundle, protocol, deferred)),
+    );
   }
 
   /** Encrypts for the current session (`SessionNotFoundError` if there is none or it went stale). */
@@ -171,19 +182,9 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     // Copied before the first await: the caller may reuse or transfer its buffer once this returns.
     const bytes = copyBytes(plaintext);
-    return this.#locked(async () => {
-      const transaction = transactionOf(this.#ctx.store);
-      if (transaction === undefined) return encryptMessage(this.#ctx, bytes);
-      // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
-      // refuses a second tab or process sending from the same chain state, which would reuse a key.
-      const deferred: (() => void)[] = [];
-      const out = await transaction((tx) => {
-        deferred.length = 0; // a store may run this again after discarding an attempt: only the last counts
-        return encryptMessage({ ...this.#ctx, store: tx.protocol }, bytes, deferred);
-      });
-      runAfterCommit(deferred);
-      return out;
-    });
+    // Read and write in one transaction: a store that compares on write (the e2ee-kit stores) then
+    // refuses a second tab or process sending from the same chain state, which would reuse a key.
+    return this.#locked(() => this.#atomic((ctx, deferred) => encryptMessage(ctx, bytes, deferred)));
   }
 
   /**
@@ -212,42 +213,25 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
       deliver &&
       ((tx: TransactionOf<S>) => (m: DecryptedMessage) =>
         runDeliver(this.#locks, this.#lockKey, type === 'prekey', (scope) => deliver(m, tx, scope)));
-    const transaction = transactionOf(this.#ctx.store);
-    if (transaction === undefined) {
-      const tx = { protocol: this.#ctx.store } as TransactionOf<S>;
-      return this.#locked(
-        () =>
-          decryptMessage(this.#ctx, type, body, {
-            preKeyLock: (fn) => runGuarded(this.#locks, PREKEY_STATE_LOCK, fn),
-            deliver: deliverTo?.(tx),
-          }),
-        type === 'prekey',
-      );
-    }
-    return this.#locked(async () => {
-      const deferred: (() => void)[] = [];
-      const inTx = () =>
-        transaction(async (tx) => {
-          deferred.length = 0; // as in encrypt: what a discarded attempt queued never happened
-          const ctx: ProtocolContext = { ...this.#ctx, store: tx.protocol };
-          const run: DecryptRun = {
-            preKeyLock: (fn) => fn(), // held around the whole transaction, below
-            deferred,
-            deliver: deliverTo?.(tx as TransactionOf<S>),
-          };
-          try {
-            return await decryptMessage(ctx, type, body, run);
-          } finally {
-            this.#ctx.ratchetKeyCache = ctx.ratchetKeyCache;
-          }
-        });
-      // A PreKey message may consume a one-time pre-key that a copy from another address also names:
-      // the pre-key lock is held until the commit, so the later decrypt reads the key already gone.
-      // Guarded too: the address lock may be free while a running PreKey deliver holds this one.
-      const result = await (type === 'prekey' ? runGuarded(this.#locks, PREKEY_STATE_LOCK, inTx) : inTx());
-      runAfterCommit(deferred);
-      return result;
-    }, type === 'prekey');
+    const preKeyLock = <T>(fn: () => Promise<T>) => runGuarded(this.#locks, PREKEY_STATE_LOCK, fn);
+    return this.#locked(
+      () =>
+        this.#atomic(
+          (ctx, deferred, tx) =>
+            decryptMessage(ctx, type, body, {
+              // In a transaction the pre-key lock is already held around the whole of it (below).
+              preKeyLock: deferred ? (fn) => fn() : preKeyLock,
+              deferred,
+              deliver: deliverTo?.(tx as TransactionOf<S>),
+            }),
+          // A PreKey message may consume a one-time pre-key that a copy from another address also
+          // names: the pre-key lock is held until the commit, so the later decrypt reads the key
+          // already gone. Guarded too: the address lock may be free while a running PreKey deliver
+          // holds this one.
+          type === 'prekey' ? preKeyLock : undefined,
+        ),
+      type === 'prekey',
+    );
   }
 
   /**
@@ -308,6 +292,33 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
   /** `preKey`: the call may take the pre-key lock too (a PreKey decrypt). */
   #locked<T>(fn: () => Promise<T>, preKey = false): Promise<T> {
     return runGuarded(this.#locks, this.#lockKey, fn, preKey ? [PREKEY_STATE_LOCK] : []);
+  }
+
+  /**
+   * Runs `fn` in one store transaction when the store has `transaction` (its after-commit effects,
+   * queued in `deferred`, run once the transaction committed; `around` wraps the transaction), else
+   * directly on the store, with `deferred` undefined and `tx` the store itself.
+   */
+  async #atomic<T>(
+    fn: (ctx: ProtocolContext, deferred: (() => void)[] | undefined, tx: ProtocolTransaction) => Promise<T>,
+    around: (run: () => Promise<T>) => Promise<T> = (run) => run(),
+  ): Promise<T> {
+    const transaction = transactionOf(this.#ctx.store);
+    if (transaction === undefined) return fn(this.#ctx, undefined, { protocol: this.#ctx.store });
+    const deferred: (() => void)[] = [];
+    const out = await around(() =>
+      transaction(async (tx) => {
+        deferred.length = 0; // a store may run this again after discarding an attempt: only the last counts
+        const ctx: ProtocolContext = { ...this.#ctx, store: tx.protocol };
+        try {
+          return await fn(ctx, deferred, tx);
+        } finally {
+          this.#ctx.ratchetKeyCache = ctx.ratchetKeyCache;
+        }
+      }),
+    );
+    runAfterCommit(deferred);
+    return out;
   }
 
   #inTransaction<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
