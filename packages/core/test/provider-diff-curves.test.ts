@@ -174,11 +174,15 @@ for (const { label, provider } of allProviders) {
 
     it('key caches answer for the bytes passed now: rewritten buffers, keys from one pool slab', async () => {
       for (let round = 0; round < 6; round++) {
-        const [k1, k2, u1] = [1, 2, 3].map((i) => filled(32, round * 16 + i));
+        const [k1, k2, u1] = [1, 2, 3].map((i) => filled(32, round * 16 + i)) as [
+          Uint8Array,
+          Uint8Array,
+          Uint8Array,
+        ];
         // Buffer.from of 32 bytes: consecutive slices of Node's shared pool, one ArrayBuffer.
-        const a = Buffer.from(k1 as Uint8Array);
-        const b = Buffer.from(k2 as Uint8Array);
-        const peer = Buffer.from(x25519.getPublicKey(u1 as Uint8Array));
+        const a = Buffer.from(k1);
+        const b = Buffer.from(k2);
+        const peer = Buffer.from(x25519.getPublicKey(u1));
         expect(a.buffer).toBe(b.buffer);
         for (const [priv, raw] of [
           [a, k1],
@@ -190,8 +194,8 @@ for (const { label, provider } of allProviders) {
           expectBytes(await provider.ed25519Sign(priv, peer), ed25519.sign(peer, raw), 'pool slab sign');
         }
         // The same Buffer rewritten in place after each call: a new key in an old array.
-        const edPub = Buffer.from(ed25519.getPublicKey(k1 as Uint8Array));
-        const sig = ed25519.sign(peer, k1 as Uint8Array);
+        const edPub = Buffer.from(ed25519.getPublicKey(k1));
+        const sig = ed25519.sign(peer, k1);
         expect(await provider.ed25519Verify(edPub, peer, sig)).toBe(true);
         for (const step of [0, 1, 2]) {
           a[step] = (a[step] as number) ^ 0x55;
