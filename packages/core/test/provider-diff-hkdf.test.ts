@@ -11,13 +11,16 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { providersWithoutAeadUse } from '../../../tools/providers.js';
+import { SHORT_MESSAGE } from '../src/provider/one-shot-kdf.js';
+import { SHORT_INPUT } from '../src/provider/sha256-blocks.js';
 import { arrange, expectBytes, type Kind, kinds, lengthNear } from './helpers/diff-inputs.js';
 import { thrown } from './helpers/wycheproof.js';
 
 const MAX = 255 * 32;
 const OUTPUTS = [0, 1, 31, 32, 33, 64, 80, 96, MAX, MAX + 1];
-const INFO_EDGES = [0, 1, 31, 32, 64, 448, 512, 927, 982, 1024];
-const IKM_EDGES = [0, 1, 32, 64, 448, 512, 960, 1015];
+// Expansion messages are T(n−1) ‖ info ‖ n: the fast paths take info up to their limit less 33 bytes.
+const INFO_EDGES = [0, 1, 31, 32, 64, 448, 512, SHORT_MESSAGE - 33, SHORT_INPUT - 33, 1024];
+const IKM_EDGES = [0, 1, 32, 64, 448, 512, SHORT_MESSAGE, SHORT_INPUT];
 /** undefined, empty, short, one hash, one block, more than a block. */
 const SALTS = [-1, 0, 1, 16, 32, 63, 64, 65, 100];
 

@@ -13,11 +13,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { providersWithoutAeadUse } from '../../../tools/providers.js';
+import { SHORT_MESSAGE } from '../src/provider/one-shot-kdf.js';
 import { SHORT_INPUT } from '../src/provider/sha256-blocks.js';
 import { arrange, expectBytes, type Kind, kinds, lengthNear } from './helpers/diff-inputs.js';
 
-/** node one-shot-kdf.ts's `SHORT_MESSAGE`: not exported (the module keeps its scratch private). */
-const ONE_SHOT_MAX = 1024 - 64;
+const ONE_SHOT_MAX = SHORT_MESSAGE;
 const MESSAGE_EDGES = [0, 1, 55, 56, 63, 64, 119, 120, 127, 128, 183, 184, ONE_SHOT_MAX, SHORT_INPUT, 1024];
 const KEY_EDGES = [0, 1, 31, 32, 33, 63, 64, 65, 128, 200];
 
@@ -31,6 +31,7 @@ const reference = (key: Uint8Array, data: Uint8Array): Uint8Array => {
 describe('HMAC-SHA256 fast paths give the reference bytes', () => {
   it('knows the limits it tests around', () => {
     expect(SHORT_INPUT).toBe(1015);
+    expect(SHORT_MESSAGE).toBe(960);
   });
 
   for (const { label, provider } of providersWithoutAeadUse) {

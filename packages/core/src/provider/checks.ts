@@ -2,17 +2,14 @@ import { assertBytes } from '../bytes.js';
 
 /**
  * Whether `view`'s ArrayBuffer was detached (transferred by postMessage / structuredClone or
- * `ArrayBuffer#transfer`). Only an empty view can be, so others cost one comparison. Node 20 has no
- * `ArrayBuffer#detached`: there, constructing a view over a detached buffer throws (a
- * SharedArrayBuffer is never detached and constructs fine).
+ * `ArrayBuffer#transfer`). Only an empty view of an empty buffer can be, so others cost two
+ * comparisons; for those, constructing a view throws on a detached buffer (Node 20 has no
+ * `ArrayBuffer#detached`; a SharedArrayBuffer is never detached).
  */
 export function isDetached(view: Uint8Array): boolean {
-  if (view.length !== 0 || view.byteOffset !== 0) return false;
-  const b = view.buffer as ArrayBufferLike & { detached?: boolean };
-  if (b.byteLength !== 0) return false;
-  if (typeof b.detached === 'boolean') return b.detached;
+  if (view.length > 0 || view.buffer.byteLength > 0) return false;
   try {
-    void new Uint8Array(b, 0, 0);
+    void new Uint8Array(view.buffer);
     return false;
   } catch {
     return true;
@@ -27,7 +24,7 @@ export function isDetached(view: Uint8Array): boolean {
  */
 export function assertInput(value: unknown, name: string, length?: number): asserts value is Uint8Array {
   assertBytes(value, name);
-  if (isDetached(value)) throw new TypeError(`${name} is a view of a detached ArrayBuffer`);
+  if (isDetached(value)) throw new TypeError(`${name} is detached`);
   if (length !== undefined) assertBytes(value, name, length);
 }
 
