@@ -1,5 +1,5 @@
 // A view of a detached ArrayBuffer (its buffer transferred with postMessage / structuredClone) reads
-// as zero bytes. Every provider must refuse it as a wrong argument — the contract's TypeError, the
+// as zero bytes, as does a view left out of bounds by shrinking its resizable ArrayBuffer. Every provider must refuse it as a wrong argument — the contract's TypeError, the
 // same on every provider and for every byte argument — rather than answer for empty bytes: before,
 // the node provider signed, MACed and encrypted the empty input in its place (a valid signature over
 // the empty message), noble did for some methods, and the platform provider threw V8's own TypeError.
@@ -15,6 +15,27 @@ function detached(length = 32): Uint8Array {
   structuredClone(ab, { transfer: [ab] });
   return view;
 }
+
+/**
+ * A fixed-length view of a resizable ArrayBuffer shrunk below its end: out of bounds, it too reads as
+ * zero bytes, and the engine refuses it where it refuses a detached view.
+ */
+function outOfBounds(shrinkTo: number): Uint8Array {
+  const Resizable = ArrayBuffer as unknown as new (
+    n: number,
+    o: { maxByteLength: number },
+  ) => ArrayBuffer & { resize(n: number): void };
+  const ab = new Resizable(40, { maxByteLength: 64 });
+  const view = new Uint8Array(ab, 4, 32).fill(5);
+  ab.resize(shrinkTo);
+  return view;
+}
+
+const UNREADABLE: ReadonlyArray<[string, () => Uint8Array]> = [
+  ['detached', () => detached()],
+  ['out of bounds (buffer shrunk to 0)', () => outOfBounds(0)],
+  ['out of bounds (buffer shrunk to 10)', () => outOfBounds(10)],
+];
 
 const b = (n: number) => new Uint8Array(n).fill(7);
 
@@ -44,23 +65,27 @@ const CALLS: ReadonlyArray<[keyof CryptoProvider, () => unknown[], number[]]> = 
 
 for (const { label, provider } of providersWithoutAeadUse) {
   describe(`detached inputs via ${label}`, () => {
-    it('every byte argument that is a view of a detached ArrayBuffer is a TypeError naming no bytes', async () => {
+    it('every byte argument that is a detached or out-of-bounds view is a TypeError naming no bytes', async () => {
       const wrong: string[] = [];
-      for (const [method, args, slots] of CALLS) {
-        const f = provider[method] as ((...a: unknown[]) => unknown) | undefined;
-        if (typeof f !== 'function') continue;
-        // AEAD-less provider: its AEAD methods refuse every call (UnsupportedError) — nothing to compare.
-        if (label === 'platform without AEAD' && /Gcm|chacha/.test(method)) continue;
-        for (const slot of slots) {
-          const a = args();
-          a[slot] = detached();
-          const e = await thrown(() => f.apply(provider, a));
-          const ok =
-            e instanceof TypeError && /detached/.test(e.message) && !/Cannot perform/.test(e.message);
-          if (!ok)
-            wrong.push(`${method}[${slot}]: ${e instanceof Error ? `${e.name}: ${e.message}` : 'no error'}`);
+      for (const [what, unreadable] of UNREADABLE)
+        for (const [method, args, slots] of CALLS) {
+          const f = provider[method] as ((...a: unknown[]) => unknown) | undefined;
+          if (typeof f !== 'function') continue;
+          // AEAD-less provider: its AEAD methods refuse every call (UnsupportedError) — nothing to compare.
+          if (label === 'platform without AEAD' && /Gcm|chacha/.test(method)) continue;
+          for (const slot of slots) {
+            const a = args();
+            a[slot] = unreadable();
+            expect((a[slot] as Uint8Array).length).toBe(0);
+            const e = await thrown(() => f.apply(provider, a));
+            const ok =
+              e instanceof TypeError && /detached/.test(e.message) && !/Cannot perform/.test(e.message);
+            if (!ok)
+              wrong.push(
+                `${what} ${method}[${slot}]: ${e instanceof Error ? `${e.name}: ${e.message}` : 'no error'}`,
+              );
+          }
         }
-      }
       expect(wrong).toEqual([]);
     });
 
@@ -75,6 +100,11 @@ for (const { label, provider } of providersWithoutAeadUse) {
       // An empty view at the end of a live buffer, and of a SharedArrayBuffer, are not detached either.
       expect((await provider.sha256(new Uint8Array(new ArrayBuffer(8), 8))).length).toBe(32);
       expect((await provider.sha256(new Uint8Array(new SharedArrayBuffer(0)))).length).toBe(32);
+      // A view that tracks its resizable buffer's length stays in bounds when the buffer shrinks to 0.
+      const tracking = new Uint8Array(outOfBounds(40).buffer);
+      (tracking.buffer as ArrayBuffer & { resize(n: number): void }).resize(0);
+      expect(tracking.length).toBe(0);
+      expect((await provider.sha256(tracking)).length).toBe(32);
     });
   });
 }

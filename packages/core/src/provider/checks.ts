@@ -1,15 +1,16 @@
 import { assertBytes } from '../bytes.js';
 
 /**
- * Whether `view`'s ArrayBuffer was detached (transferred by postMessage / structuredClone or
- * `ArrayBuffer#transfer`). Only an empty view of an empty buffer can be, so others cost two
- * comparisons; for those, constructing a view throws on a detached buffer (Node 20 has no
- * `ArrayBuffer#detached`; a SharedArrayBuffer is never detached).
+ * Whether `view` cannot be read: its ArrayBuffer was detached (transferred by postMessage /
+ * structuredClone or `ArrayBuffer#transfer`), or it is a fixed-length view of a resizable buffer
+ * shrunk below its end. Either reads as zero bytes, so only an empty view is tested, by a method the
+ * engine refuses on such views (`includes` reads nothing of an empty one). Node 20 has no
+ * `ArrayBuffer#detached`, and it would not tell the second case.
  */
 export function isDetached(view: Uint8Array): boolean {
-  if (view.length > 0 || view.buffer.byteLength > 0) return false;
+  if (view.length > 0) return false;
   try {
-    void new Uint8Array(view.buffer);
+    Uint8Array.prototype.includes.call(view, 0);
     return false;
   } catch {
     return true;
@@ -17,14 +18,14 @@ export function isDetached(view: Uint8Array): boolean {
 }
 
 /**
- * `assertBytes` for every byte argument of a provider, which also refuses a view of a detached
- * ArrayBuffer (a `TypeError`, before any length check). Such a view reads as zero bytes: the
- * providers used to answer for empty input in its place (node signed, MACed and encrypted the empty
- * message) or threw the engine's own TypeError (Web Crypto paths), each differently.
+ * `assertBytes` for every byte argument of a provider, which also refuses a view that is detached or
+ * out of its buffer's bounds (`isDetached`; a `TypeError`, before any length check). Such a view reads
+ * as zero bytes: the providers used to answer for empty input in its place (node signed, MACed and
+ * encrypted the empty message) or threw the engine's own TypeError, each differently.
  */
 export function assertInput(value: unknown, name: string, length?: number): asserts value is Uint8Array {
   assertBytes(value, name);
-  if (isDetached(value)) throw new TypeError(`${name} is detached`);
+  if (isDetached(value)) throw new TypeError(`${name} is detached or out of bounds`);
   if (length !== undefined) assertBytes(value, name, length);
 }
 
