@@ -125,7 +125,7 @@ for (const { label, provider } of allProviders) {
             pub.unchanged();
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 25 },
       );
     });
 
@@ -168,12 +168,12 @@ for (const { label, provider } of allProviders) {
             for (const x of [s, m, p, g]) x.unchanged();
           },
         ),
-        { numRuns: 30 },
+        { numRuns: 20 },
       );
     });
 
     it('key caches answer for the bytes passed now: rewritten buffers, keys from one pool slab', async () => {
-      for (let round = 0; round < 6; round++) {
+      for (let round = 0; round < 3; round++) {
         const [k1, k2, u1] = [1, 2, 3].map((i) => filled(32, round * 16 + i)) as [
           Uint8Array,
           Uint8Array,
