@@ -3,6 +3,7 @@
  * Plain functions, so a bundle that calls only CBC keeps no GCM (GHASH) code.
  */
 import { cbc, gcm } from '@noble/ciphers/aes.js';
+import { copyBytes } from '../bytes.js';
 import { VerificationError } from '../errors.js';
 import { checkCbc, checkGcm } from './checks.js';
 
@@ -16,10 +17,17 @@ export function aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Ui
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
     throw new VerificationError('AES-CBC ciphertext has an invalid length', { code: 'BAD_PADDING' });
   }
+  // noble unpads by returning a view of its output (`subarray(0, length − pad)`): the caller's
+  // `.buffer` would also hold the padding, and its length differ from the node and Web Crypto
+  // providers' answers. Decrypt into our own array, hand out an exact copy, wipe the array (it holds
+  // the plaintext, or, for bad padding, the unauthenticated decryption).
+  const out = new Uint8Array(ciphertext.length);
   try {
-    return cbc(key, iv).decrypt(ciphertext);
+    return copyBytes(cbc(key, iv).decrypt(ciphertext, out));
   } catch {
     throw new VerificationError('AES-CBC padding is invalid', { code: 'BAD_PADDING' });
+  } finally {
+    out.fill(0);
   }
 }
 
