@@ -24,8 +24,10 @@ export default [
     '@e2ee-kit/safety-number: digits and QR code (./qr) with core, @noble/* and qr',
     'tools/size/safety-number-qr.js',
     undefined,
-    // 14.06 kB (2026-12-08, +0.06 kB): every provider refuses a view of a detached ArrayBuffer (provider/checks.ts assertInput) and noble's CBC plaintext owns its buffer: 14 → 14.1 kB.
-    '14.1 KB',
+    // 13,966 B (2026-12-08): core's assertBytes refuses a detached or out-of-bounds view (+~60 B on
+    // this path), paid for in safety-number (one version check, one `malformed` and match/mismatch
+    // result for both compares, one inspect symbol, separators as a string, one digit-count loop).
+    '14 KB',
   ),
   // The 45 KB target is missed: this is the measured size rounded up to the next kB (59.36 kB on
   // 2026-12-02; 70.5 kB before that day's cuts: the ratchet's ESM is one file per module, so the device,
@@ -65,7 +67,7 @@ export default [
     // 64.39 kB after unknown protobuf groups skipped in SignalMessage / PreKeySignalMessage / records as prost does
     // (+0.18 kB) and ten-byte varints with uint32 truncation: 64.1 → 64.4 kB.
     // 64.41 kB (2026-12-08, +6 B): other-copy value classes read through core's ownValue (was a copy here): 64.4 → 64.5 kB.
-    // 64.5 kB (+0.1 kB): every provider refuses a view of a detached ArrayBuffer (provider/checks.ts assertInput) and noble's CBC plaintext owns its buffer: 64.4 → 64.5 kB.
+    // 64.5 kB (+0.1 kB): core's assertBytes refuses a view of a detached ArrayBuffer and noble's CBC plaintext owns its buffer: 64.4 → 64.5 kB.
     '64.5 KB',
   ),
   // 41.1 kB on 2026-12-02: +1.1 kB that day for core's block-by-block HMAC/HKDF (sender-key chain
@@ -90,7 +92,7 @@ export default [
     // 44.97 kB (+0.18 kB): the ratchet's one-minute backstop, which ends a call waiting behind a deliver that awaits it: → 45 kB.
     // 45.08 kB (+0.11 kB): distribution and group messages of another copy read through their bytes (brands, caps): → 45.1 kB.
     // 45.17 kB (2026-12-08): the deliver guard moved to core (one mechanism for ratchet and sender keys): 45.1 → 45.2 kB.
-    // 45.26 kB (+0.09 kB): every provider refuses a view of a detached ArrayBuffer (provider/checks.ts assertInput) and noble's CBC plaintext owns its buffer: 45.2 → 45.3 kB.
+    // 45.26 kB (+0.09 kB): core's assertBytes refuses a view of a detached ArrayBuffer and noble's CBC plaintext owns its buffer: 45.2 → 45.3 kB.
     '45.3 KB',
   ),
   // 56.08 kB on 2026-12-02 (+1.1 kB that day: its HKDFs reach core's block-by-block HMAC/HKDF).
@@ -116,6 +118,7 @@ export default [
   // KemSecretKey refuses to decapsulate, in its own copy and through from()): 44.2 → 44.3 kB.
   // 44.68 kB (2026-12-08): core exports the deliver guard the ratchet and sender keys share (was two copies): 44.3 → 44.7 kB.
   // 44.73 kB (2026-12-08): ownValue, the other-copy argument reader three packages had a copy of: 44.7 → 44.8 kB.
-  // 44.77 kB (+0.09 kB): every provider refuses a view of a detached ArrayBuffer (provider/checks.ts assertInput) and noble's CBC plaintext owns its buffer: 44.7 → 44.8 kB.
-  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '44.8 KB'),
+  // 44.77 kB (+0.09 kB): core's assertBytes refuses a view of a detached ArrayBuffer and noble's CBC plaintext owns its buffer: 44.7 → 44.8 kB.
+  // 44.80 kB: the detached-view refusal in assertBytes and noble's CBC plaintext owning its buffer: 44.8 → 44.9 kB.
+  check('@e2ee-kit/core: everything', 'packages/core/dist/index.js', undefined, '44.9 KB'),
 ];

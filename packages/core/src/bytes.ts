@@ -1,7 +1,22 @@
 /** Byte helpers. Inputs are validated: a non-`Uint8Array` argument is a `TypeError`. */
 
+/**
+ * `TypeError` for anything but a `Uint8Array`, and for a view whose ArrayBuffer was detached
+ * (transferred by postMessage / structuredClone or `ArrayBuffer#transfer`) or that a resizable buffer
+ * shrank below its end: such a view reads as zero bytes, and answering for the empty input in its
+ * place (a signature, a MAC of nothing) is never what the caller meant. Only an empty view can be
+ * one, and `includes` (which reads nothing of an empty view) is refused by the engine on it; Node 20
+ * has no `ArrayBuffer#detached`, which would not tell the second case anyway. `RangeError` for a
+ * wrong `length`.
+ */
 export function assertBytes(value: unknown, name = 'value', length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
+  if (value.length === 0)
+    try {
+      Uint8Array.prototype.includes.call(value, 0);
+    } catch {
+      throw new TypeError(`${name} is detached or out of bounds`);
+    }
   if (length !== undefined && value.length !== length) {
     throw new RangeError(`${name} must be ${length} bytes, got ${value.length}`);
   }

@@ -6,6 +6,7 @@
 import * as nc from 'node:crypto';
 // Public classes come through the package name so this entry shares them with the main entry.
 import {
+  assertBytes,
   type CryptoProvider,
   copyBytes,
   ErrorCode,
@@ -14,7 +15,6 @@ import {
   VerificationError,
 } from '@e2ee-kit/core';
 import {
-  assertInput,
   checkAead,
   checkCbc,
   checkGcm,
@@ -154,7 +154,7 @@ const { hmacSha256Sync: nodeHmacSha256Sync, hkdfSha256Sync: nodeHkdfSha256Sync }
   hash: oneShotHash as OneShotSha256 | undefined,
   hmacFallback: (key, data) => u8(nc.createHmac('sha256', key).update(data).digest()),
   hkdfFallback: nobleProvider.hkdfSha256Sync as NonNullable<typeof nobleProvider.hkdfSha256Sync>,
-  assertBytes: assertInput,
+  assertBytes,
 });
 
 /** HKDF inputs (IKM + info bytes) up to this size take the one-shot path or noble's reused SHA-256 instances. */
@@ -168,15 +168,15 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   name: 'node',
   randomBytes: nodeRandomBytes,
   async sha256(data: Uint8Array) {
-    assertInput(data, 'data');
+    assertBytes(data, 'data');
     return digest('sha256', data);
   },
   async sha512(data: Uint8Array) {
-    assertInput(data, 'data');
+    assertBytes(data, 'data');
     return digest('sha512', data);
   },
   sha512Sync(...parts: Uint8Array[]) {
-    for (const p of parts) assertInput(p, 'part');
+    for (const p of parts) assertBytes(p, 'part');
     if (parts.length === 1) return digest('sha512', parts[0] as Uint8Array);
     const h = nc.createHash('sha512');
     for (const p of parts) h.update(p);
@@ -204,14 +204,14 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   hmacSha256Sync: nodeHmacSha256Sync,
   hkdfSha256Sync: nodeHkdfSha256Sync,
   async hmacSha512(key: Uint8Array, data: Uint8Array) {
-    assertInput(key, 'key');
-    assertInput(data, 'data');
+    assertBytes(key, 'key');
+    assertBytes(data, 'data');
     return u8(nc.createHmac('sha512', key).update(data).digest());
   },
   async hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number) {
-    assertInput(ikm, 'ikm');
-    if (salt !== undefined) assertInput(salt, 'salt');
-    assertInput(info, 'info');
+    assertBytes(ikm, 'ikm');
+    if (salt !== undefined) assertBytes(salt, 'salt');
+    assertBytes(info, 'info');
     checkLength(length, 255 * 32);
     if (length === 0) return new Uint8Array(0);
     // Short inputs (every protocol KDF: ≤ 96-byte IKM, ≤ 64-byte info): HMAC from one-shot `crypto.hash`
@@ -343,7 +343,7 @@ export const nodeProvider: CryptoProvider = Object.freeze({
   },
   async ed25519Sign(seed: Uint8Array, message: Uint8Array) {
     checkKey32(seed, 'seed');
-    assertInput(message, 'message');
+    assertBytes(message, 'message');
     const priv = edPriv.getOrSet(seed, () =>
       nc.createPrivateKey({ key: Buffer.from(pkcs8Ed25519(seed)), format: 'der', type: 'pkcs8' }),
     );

@@ -29,25 +29,12 @@ export function digitsOfHash(hash: Uint8Array): string {
   return s;
 }
 
-/** Separators a person may type or paste between digits: whitespace of any kind and dashes. */
-function isSeparator(c: number): boolean {
-  return (
-    c === 0x20 || // space
-    c === 0x09 || // tab
-    c === 0x0a || // line feed
-    c === 0x0d || // carriage return
-    c === 0xa0 || // no-break space
-    c === 0x2007 || // figure space
-    c === 0x202f || // narrow no-break space
-    c === 0x2d || // hyphen-minus
-    c === 0x2010 || // hyphen
-    c === 0x2011 || // non-breaking hyphen
-    c === 0x2012 || // figure dash
-    c === 0x2013 || // en dash
-    c === 0x2014 || // em dash
-    c === 0x2212 // minus sign
-  );
-}
+/**
+ * Separators a person may type or paste between digits: space, tab, line feed, carriage return,
+ * no-break space, figure space, narrow no-break space, hyphen-minus, hyphen, non-breaking hyphen,
+ * figure dash, en dash, em dash, minus sign.
+ */
+const SEPARATORS = ' \t\n\r\u00a0\u2007\u202f-\u2010\u2011\u2012\u2013\u2014\u2212';
 
 /**
  * Reads a safety number as a person types or pastes it: ASCII digits with any spaces, line breaks or
@@ -57,31 +44,19 @@ function isSeparator(c: number): boolean {
 export function parseSafetyNumber(text: string): string {
   if (typeof text !== 'string') throw new TypeError('safety number text must be a string');
   let digits = '';
+  let count = 0; // digits before the first character that is neither a digit nor a separator
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits.length === SAFETY_NUMBER_DIGITS) {
-        throw new SafetyNumberFormatError('wrong-length', -1, countDigits(text));
-      }
-      digits += text[i];
-    } else if (!isSeparator(c)) {
-      throw new SafetyNumberFormatError('invalid-character', i, digits.length);
+    const c = text[i] as string;
+    if (c >= '0' && c <= '9') {
+      if (count++ < SAFETY_NUMBER_DIGITS) digits += c;
+    } else if (!SEPARATORS.includes(c)) {
+      // Too many digits is reported as such, with the count up to here, before any bad character.
+      if (count > SAFETY_NUMBER_DIGITS) break;
+      throw new SafetyNumberFormatError('invalid-character', i, count);
     }
   }
-  if (digits.length !== SAFETY_NUMBER_DIGITS) {
-    throw new SafetyNumberFormatError('wrong-length', -1, digits.length);
-  }
+  if (count !== SAFETY_NUMBER_DIGITS) throw new SafetyNumberFormatError('wrong-length', -1, count);
   return digits;
-}
-
-function countDigits(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) n++;
-    else if (!isSeparator(c)) break;
-  }
-  return n;
 }
 
 export interface FormatOptions {

@@ -22,7 +22,16 @@ import {
   parseSafetyNumber,
   safetyNumberGroups,
 } from './display.js';
-import { type CompareResult, SCANNABLE_FINGERPRINT_LENGTH, ScannableFingerprint } from './scannable.js';
+import {
+  assertVersion,
+  type CompareResult,
+  INSPECT,
+  MATCH,
+  MISMATCH,
+  malformed,
+  SCANNABLE_FINGERPRINT_LENGTH,
+  ScannableFingerprint,
+} from './scannable.js';
 
 /** Iterations Signal's apps use (Java docs: > 112 bits of work against a targeted collision). */
 export const DEFAULT_ITERATIONS = 5200;
@@ -144,9 +153,6 @@ function checkedProvider(provider: unknown): HashProvider {
   return provider as CryptoProvider;
 }
 
-const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-const MALFORMED = (error: DecodeError): CompareResult => ({ status: 'malformed', error });
-
 /** A computed safety number: the 60 digits both people see and this side's QR payload. */
 export class SafetyNumber {
   /** The 60 digits, identical on both sides (smaller 30-digit half first). */
@@ -219,14 +225,12 @@ export class SafetyNumber {
     try {
       parsed = parseSafetyNumber(typed);
     } catch (err) {
-      if (err instanceof DecodeError) return MALFORMED(err);
+      if (err instanceof DecodeError) return malformed(err);
       throw err;
     }
-    const a = new Uint8Array(parsed.length);
-    const b = new Uint8Array(this.digits.length);
-    for (let i = 0; i < a.length; i++) a[i] = parsed.charCodeAt(i);
-    for (let i = 0; i < b.length; i++) b[i] = this.digits.charCodeAt(i);
-    return constantTimeEqual(a, b) ? { status: 'match' } : { status: 'mismatch' };
+    // 60 ASCII digits each (parsed and ours), compared as bytes in constant time.
+    const bytes = (digits: string) => Uint8Array.from(digits, (c) => c.charCodeAt(0));
+    return constantTimeEqual(bytes(parsed), bytes(this.digits)) ? MATCH : MISMATCH;
   }
 
   /** The 60 digits (a safety number is meant to be shown; it reveals no key). */
@@ -250,9 +254,7 @@ export class SafetyNumber {
 export function computeSafetyNumber(options: SafetyNumberOptions): SafetyNumber {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const version = options.version ?? FingerprintVersion.ServiceId;
-  if (!Number.isInteger(version) || version < 0 || version > 0xffff_ffff) {
-    throw new RangeError('version must be an unsigned 32-bit integer');
-  }
+  assertVersion(version);
   const iterations = options.iterations ?? DEFAULT_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
     throw new RangeError(`iterations must be an integer from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}`);

@@ -153,9 +153,8 @@ export function safetyNumberQr(
         background !== null &&
         (typeof background !== 'string' || !/^[#a-zA-Z0-9(),.% ]+$/.test(background))
       ) {
-        throw new TypeError(
-          'background must be a CSS colour (letters, digits, #, parentheses, commas) or null',
-        );
+        // Only letters, digits, #, parentheses, commas, dots, % and spaces: nothing that ends the attribute.
+        throw new TypeError('background must be a CSS colour or null');
       }
       const svg = encodeQR(text, 'svg', { ...base, border: quietZone });
       if (background === null) return svg;

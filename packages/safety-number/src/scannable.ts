@@ -28,8 +28,10 @@ export type CompareResult =
   /** Not a safety number payload at all (or typed text that is not 60 digits). */
   | { readonly status: 'malformed'; readonly error: DecodeError };
 
-const MATCH: CompareResult = Object.freeze({ status: 'match' });
-const MISMATCH: CompareResult = Object.freeze({ status: 'mismatch' });
+/** A comparison of bytes or text that is not a payload (or not a safety number). */
+export const malformed = (error: DecodeError): CompareResult => ({ status: 'malformed', error });
+export const MATCH: CompareResult = Object.freeze({ status: 'match' });
+export const MISMATCH: CompareResult = Object.freeze({ status: 'mismatch' });
 
 interface Decoded {
   version: number | undefined;
@@ -173,13 +175,15 @@ function decodeOrMalformed(bytes: Uint8Array): Decoded | DecodeError {
   }
 }
 
-function assertVersion(version: number): void {
+/** A fingerprint version is a protobuf uint32 (libsignal's `u32`): `RangeError` otherwise. */
+export function assertVersion(version: number): void {
   if (!Number.isInteger(version) || version < 0 || version > 0xffff_ffff) {
     throw new RangeError('fingerprint version must be an unsigned 32-bit integer');
   }
 }
 
-const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Node's `util.inspect` hook (a registered symbol: no `node:` import). */
+export const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** A payload without one of its parts: the same refusal from `deserialize` and `compare`. */
 const missing = (part: string): DecodeError =>
@@ -282,13 +286,13 @@ export class ScannableFingerprint {
           : theirs;
     assertBytes(bytes, 'theirs');
     const d = decodeOrMalformed(bytes);
-    if (d instanceof DecodeError) return { status: 'malformed', error: d };
+    if (d instanceof DecodeError) return malformed(d);
     const theirVersion = d.version ?? 0;
     if (theirVersion !== this.version) {
       return { status: 'version-mismatch', ours: this.version, theirs: theirVersion };
     }
-    if (d.local === undefined) return { status: 'malformed', error: missing('local fingerprint') };
-    if (d.remote === undefined) return { status: 'malformed', error: missing('remote fingerprint') };
+    if (d.local === undefined) return malformed(missing('local fingerprint'));
+    if (d.remote === undefined) return malformed(missing('remote fingerprint'));
     // Both comparisons always run; neither short-circuits the other.
     const same1 = Number(constantTimeEqual(d.local, this.#remote));
     const same2 = Number(constantTimeEqual(d.remote, this.#local));

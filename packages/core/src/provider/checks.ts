@@ -1,34 +1,5 @@
 import { assertBytes } from '../bytes.js';
 
-/**
- * Whether `view` cannot be read: its ArrayBuffer was detached (transferred by postMessage /
- * structuredClone or `ArrayBuffer#transfer`), or it is a fixed-length view of a resizable buffer
- * shrunk below its end. Either reads as zero bytes, so only an empty view is tested, by a method the
- * engine refuses on such views (`includes` reads nothing of an empty one). Node 20 has no
- * `ArrayBuffer#detached`, and it would not tell the second case.
- */
-export function isDetached(view: Uint8Array): boolean {
-  if (view.length > 0) return false;
-  try {
-    Uint8Array.prototype.includes.call(view, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/**
- * `assertBytes` for every byte argument of a provider, which also refuses a view that is detached or
- * out of its buffer's bounds (`isDetached`; a `TypeError`, before any length check). Such a view reads
- * as zero bytes: the providers used to answer for empty input in its place (node signed, MACed and
- * encrypted the empty message) or threw the engine's own TypeError, each differently.
- */
-export function assertInput(value: unknown, name: string, length?: number): asserts value is Uint8Array {
-  assertBytes(value, name);
-  if (isDetached(value)) throw new TypeError(`${name} is detached or out of bounds`);
-  if (length !== undefined) assertBytes(value, name, length);
-}
-
 export function checkLength(length: number, max: number, name = 'length'): void {
   if (typeof length !== 'number' || !Number.isInteger(length))
     throw new TypeError(`${name} must be an integer`);
@@ -36,7 +7,7 @@ export function checkLength(length: number, max: number, name = 'length'): void 
 }
 
 export function checkKey32(key: unknown, name = 'key'): asserts key is Uint8Array {
-  assertInput(key, name, 32);
+  assertBytes(key, name, 32);
 }
 
 export function checkAead(
@@ -46,14 +17,14 @@ export function checkAead(
   aad: unknown,
   nonceLength?: number,
 ): void {
-  assertInput(key, 'key', 32);
-  assertInput(nonce, 'nonce');
+  assertBytes(key, 'key', 32);
+  assertBytes(nonce, 'nonce');
   if (nonceLength !== undefined && nonce.length !== nonceLength) {
     throw new RangeError(`nonce must be ${nonceLength} bytes, got ${nonce.length}`);
   }
   if (nonce.length === 0) throw new RangeError('nonce must not be empty');
-  assertInput(data, 'data');
-  if (aad !== undefined) assertInput(aad, 'aad');
+  assertBytes(data, 'data');
+  if (aad !== undefined) assertBytes(aad, 'aad');
 }
 
 /** AES-GCM nonces: 12 bytes is the standard; other lengths from 8 bytes up use the GHASH-derived J0 (SP 800-38D). */
@@ -67,9 +38,9 @@ export function checkGcm(key: unknown, nonce: unknown, data: unknown, aad: unkno
 }
 
 export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
-  assertInput(key, 'key', 32);
-  assertInput(iv, 'iv', 16);
-  assertInput(data, 'data');
+  assertBytes(key, 'key', 32);
+  assertBytes(iv, 'iv', 16);
+  assertBytes(data, 'data');
 }
 
 /**
@@ -81,8 +52,8 @@ export function checkCbc(key: unknown, iv: unknown, data: unknown): void {
  */
 export function ed25519VerifyArgsOk(publicKey: unknown, message: unknown, signature: unknown): boolean {
   checkKey32(publicKey, 'publicKey');
-  assertInput(message, 'message');
-  assertInput(signature, 'signature');
+  assertBytes(message, 'message');
+  assertBytes(signature, 'signature');
   return signature.length === 64 && ed25519KeyCanonical(publicKey);
 }
 
@@ -106,8 +77,8 @@ function ed25519KeyCanonical(a: Uint8Array): boolean {
 
 /** Arguments of `sha512IterateSync`, checked alike by every provider. */
 export function checkIterate(first: unknown, suffix: unknown, rounds: unknown): void {
-  assertInput(first, 'first');
-  assertInput(suffix, 'suffix');
+  assertBytes(first, 'first');
+  assertBytes(suffix, 'suffix');
   if (!Number.isInteger(rounds) || (rounds as number) < 1 || (rounds as number) > 0xffff_ffff)
     throw new RangeError('rounds must be an integer from 1 to 4294967295');
 }

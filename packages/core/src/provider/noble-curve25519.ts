@@ -5,7 +5,8 @@
 import { ed25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { assertInput, checkKey32, ed25519VerifyArgsOk } from './checks.js';
+import { assertBytes } from '../bytes.js';
+import { checkKey32, ed25519VerifyArgsOk } from './checks.js';
 
 const L = ed25519.Point.Fn.ORDER;
 type EdwardsPoint = InstanceType<typeof ed25519.Point>;
@@ -62,7 +63,7 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 
 export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
   checkKey32(seed, 'seed');
-  assertInput(message, 'message');
+  assertBytes(message, 'message');
   return ed25519.sign(message, seed);
 }
 

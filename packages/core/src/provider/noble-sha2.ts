@@ -2,7 +2,8 @@
  * noble SHA-256 / SHA-512, HMAC and HKDF (synchronous), alone: a bundle that only hashes (safety
  * numbers) imports this module and none of the cipher or curve code.
  */
-import { assertInput, checkLength } from './checks.js';
+import { assertBytes } from '../bytes.js';
+import { checkLength } from './checks.js';
 import { reusableSha256, reusableSha512, sha256Hasher, sha512Hasher } from './sha2-reuse.js';
 import { hkdfIsShort, hkdfShort, hmacIsShort, hmacShort } from './sha256-blocks.js';
 
@@ -12,30 +13,30 @@ import { hkdfIsShort, hkdfShort, hmacIsShort, hmacShort } from './sha256-blocks.
 // ratchet chain step, message key and MAC) take sha256-blocks.ts's block-by-block path instead.
 
 export function sha256(data: Uint8Array): Uint8Array {
-  assertInput(data, 'data');
+  assertBytes(data, 'data');
   return sha256Hasher.hash([data]);
 }
 
 export function sha512(data: Uint8Array): Uint8Array {
-  assertInput(data, 'data');
+  assertBytes(data, 'data');
   return sha512Hasher.hash([data]);
 }
 
 export function sha512Multi(parts: Uint8Array[]): Uint8Array {
-  for (const p of parts) assertInput(p, 'part');
+  for (const p of parts) assertBytes(p, 'part');
   return sha512Hasher.hash(parts);
 }
 
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  assertInput(key, 'key');
-  assertInput(data, 'data');
+  assertBytes(key, 'key');
+  assertBytes(data, 'data');
   if (hmacIsShort(key.length, data.length)) return hmacShort(key, data);
   return reusableSha256.hmac(key, data);
 }
 
 export function hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array {
-  assertInput(key, 'key');
-  assertInput(data, 'data');
+  assertBytes(key, 'key');
+  assertBytes(data, 'data');
   return reusableSha512.hmac(key, data);
 }
 
@@ -45,9 +46,9 @@ export function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  assertInput(ikm, 'ikm');
-  if (salt !== undefined) assertInput(salt, 'salt');
-  assertInput(info, 'info');
+  assertBytes(ikm, 'ikm');
+  if (salt !== undefined) assertBytes(salt, 'salt');
+  assertBytes(info, 'info');
   checkLength(length, 255 * 32);
   if (length === 0) return new Uint8Array(0);
   if (hkdfIsShort(ikm.length, salt?.length ?? 0, info.length)) return hkdfShort(ikm, salt, info, length);

@@ -5,7 +5,6 @@
  * context, so a provider can be assembled from the families it needs and a bundle keeps only those.
  */
 import { copyBytes, toBase64 } from '../bytes.js';
-import { isDetached } from './checks.js';
 import { pkcs8X25519 } from './der.js';
 import { ContentKeyCache } from './key-cache.js';
 import { ed25519PublicKey, x25519PublicKey } from './noble-curve25519.js';
@@ -48,9 +47,16 @@ export const buf = (b: Uint8Array): BufSrc => (b.buffer instanceof ArrayBuffer ?
  */
 export function owning<F extends (...args: never[]) => Promise<unknown>>(f: F): F {
   return function (this: unknown, ...args: unknown[]) {
-    // A view of a detached buffer cannot change any more (and cannot be copied): it goes through as
-    // it is, for the family's checks to refuse like every other provider's (checks.ts `assertInput`).
-    const copies = args.map((a) => (a instanceof Uint8Array && !isDetached(a) ? copyBytes(a) : a));
+    // A view of a detached buffer cannot change any more (and cannot be copied: copyBytes refuses
+    // it): it goes through as it is, for the family's checks to refuse like every other provider's.
+    const copies = args.map((a) => {
+      if (!(a instanceof Uint8Array)) return a;
+      try {
+        return copyBytes(a);
+      } catch {
+        return a;
+      }
+    });
     return f.apply(this, copies as never);
   } as unknown as F;
 }

@@ -2,8 +2,8 @@
  * `platformProvider`'s X25519 and Ed25519: always Web Crypto where the runtime has it (many times
  * faster than pure JavaScript there), with imported keys cached by content; noble otherwise.
  */
-import { copyBytes } from '../bytes.js';
-import { assertInput, checkKey32, ed25519VerifyArgsOk } from './checks.js';
+import { assertBytes, copyBytes } from '../bytes.js';
+import { checkKey32, ed25519VerifyArgsOk } from './checks.js';
 import { pkcs8Ed25519, pkcs8X25519, x25519FromPkcs8 } from './der.js';
 import { adoptGeneratedX25519 } from './key-cache.js';
 import {
@@ -121,7 +121,7 @@ export function platformCurve25519(ctx: PlatformContext) {
     },
     async ed25519Sign(seed: Uint8Array, message: Uint8Array) {
       checkKey32(seed, 'seed');
-      assertInput(message, 'message');
+      assertBytes(message, 'message');
       const s = await support();
       if (s.ed25519) {
         const k = await edPriv.getOrSetAsync(seed, () =>

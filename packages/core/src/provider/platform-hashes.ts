@@ -1,5 +1,6 @@
 /** `platformProvider`'s SHA-2, HMAC and HKDF: Web Crypto for large inputs, noble below (see platform.ts). */
-import { assertInput, checkLength } from './checks.js';
+import { assertBytes } from '../bytes.js';
+import { checkLength } from './checks.js';
 import { hkdfSha256, hmacSha256, hmacSha512, sha256, sha512, sha512Multi } from './noble-sha2.js';
 import { buf, owning, type PlatformContext } from './platform-context.js';
 import { sha512Iterate } from './sha512-iterate.js';
@@ -7,7 +8,7 @@ import { sha512Iterate } from './sha512-iterate.js';
 export function platformHashes({ support, big }: PlatformContext) {
   const digest = (name: 'SHA-256' | 'SHA-512', noble: (data: Uint8Array) => Uint8Array) =>
     owning(async (data: Uint8Array): Promise<Uint8Array> => {
-      assertInput(data, 'data');
+      assertBytes(data, 'data');
       // Small inputs go to noble without waiting for the support probe (a promise turn per call).
       if (!big(data.length)) return noble(data);
       const s = await support();
@@ -16,8 +17,8 @@ export function platformHashes({ support, big }: PlatformContext) {
     });
   const hmac = (hash: 'SHA-256' | 'SHA-512', noble: (key: Uint8Array, data: Uint8Array) => Uint8Array) =>
     owning(async (key: Uint8Array, data: Uint8Array): Promise<Uint8Array> => {
-      assertInput(key, 'key');
-      assertInput(data, 'data');
+      assertBytes(key, 'key');
+      assertBytes(data, 'data');
       if (!big(data.length) || key.length === 0) return noble(key, data);
       const s = await support();
       if (s.hmac) {
@@ -39,9 +40,9 @@ export function platformHashes({ support, big }: PlatformContext) {
     hmacSha512: hmac('SHA-512', hmacSha512),
     hkdfSha256: owning(
       async (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number) => {
-        assertInput(ikm, 'ikm');
-        if (salt !== undefined) assertInput(salt, 'salt');
-        assertInput(info, 'info');
+        assertBytes(ikm, 'ikm');
+        if (salt !== undefined) assertBytes(salt, 'salt');
+        assertBytes(info, 'info');
         checkLength(length, 255 * 32);
         // OpenSSL-backed Web Crypto (Node) caps HKDF info at 1024 bytes; longer info goes to noble.
         if (!big(ikm.length) || length === 0 || info.length > 1024)
