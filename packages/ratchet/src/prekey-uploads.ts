@@ -5,10 +5,10 @@
  */
 
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
-import { ownRecord } from './records/own-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
 import type { ProtocolStore } from './stores.js';
+import { storeCall } from './writes.js';
 
 /** The pre-key state fields of each rotating key kind. */
 export const ROTATING = {
@@ -57,7 +57,9 @@ export async function unconfirmedOneTime<R extends PreKeyRecord | KyberPreKeyRec
   if (from === undefined) return [];
   const out: R[] = [];
   for (let id = from; id < state[f.next] && id < from + count; id++) {
-    const r = ownRecord(await store[f.get](id)) as R | null;
+    const r = (await storeCall<PreKeyRecord | KyberPreKeyRecord | null>(f.get, () =>
+      store[f.get](id),
+    )) as R | null;
     if (r) out.push(r);
   }
   return out;
