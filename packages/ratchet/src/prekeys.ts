@@ -4,7 +4,7 @@
  * the last-resort Kyber pre-key, keeping replaced ones for a grace period. The store-free generators
  * are in `prekey-generation.ts`, `createPreKeyBundle` in `prekey-bundle.ts`.
  */
-import { type CryptoProvider, type LockManager, redact } from '@e2ee-kit/core';
+import { type CryptoProvider, type LockManager, type PublicKey, redact } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from './default-provider.js';
 import { runGuarded } from './deliver-guard.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
@@ -77,6 +77,18 @@ export interface PreKeyUpload {
   readonly signedPreKey: SignedPreKeyRecord | undefined;
   readonly lastResortKyberPreKey: KyberPreKeyRecord | undefined;
 }
+
+/** The keys of one bundle (`createPreKeyBundle`). */
+export interface BundleKeys {
+  readonly registrationId: number;
+  readonly identityKey: PublicKey;
+  readonly signed: SignedPreKeyRecord;
+  readonly preKey: PreKeyRecord | undefined;
+  readonly kyberPreKey: KyberPreKeyRecord | undefined;
+}
+
+/** The key of `PreKeyManager`'s bundle operation: exported to `prekey-bundle.ts`, not from the package. */
+export const BUNDLE_KEYS = Symbol('PreKeyManager.bundleKeys');
 
 export class PreKeyManager {
   readonly #store: ProtocolStore;
@@ -188,6 +200,44 @@ export class PreKeyManager {
     const state = await this.#load(this.#store);
     const id = state.currentLastResortKyberPreKeyId;
     return id === undefined ? null : read('getKyberPreKey', () => this.#store.getKyberPreKey(id));
+  }
+
+  /**
+   * `createPreKeyBundle`'s keys as one operation: the current signed pre-key (rotated in if there is
+   * none), a new one-time pre-key, the Kyber key `kyber` asks for; `build` runs before the commit, so
+   * a bundle it refuses (a bad device id) leaves nothing stored. Not part of the package's API.
+   */
+  [BUNDLE_KEYS]<T>(
+    wantPreKey: boolean,
+    kyber: 'one-time' | 'last-resort' | false,
+    build: (keys: BundleKeys) => T,
+  ): Promise<T> {
+    return this.#locked(async (store, w) => {
+      let state = await this.#load(store);
+      const current = <R>(id: number | undefined, get: (id: number) => Promise<R | null>) =>
+        id === undefined ? null : read('get', () => get(id));
+      let signed = await current(state.currentSignedPreKeyId, (id) => store.getSignedPreKey(id));
+      if (!signed) [state, signed] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
+      let preKey: PreKeyRecord | undefined;
+      if (wantPreKey) [state, [preKey]] = await storeNewPreKeys(this.#steps, store, w, state, 1);
+      let kyberPreKey: KyberPreKeyRecord | null | undefined;
+      if (kyber === 'one-time')
+        [state, [kyberPreKey]] = await storeNewKyberPreKeys(this.#steps, store, w, state, 1);
+      else if (kyber === 'last-resort') {
+        kyberPreKey = await current(state.currentLastResortKyberPreKeyId, (id) => store.getKyberPreKey(id));
+        if (!kyberPreKey)
+          [state, kyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
+      }
+      const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
+      const registrationId = await read('getLocalRegistrationId', () => store.getLocalRegistrationId());
+      return build({
+        registrationId,
+        identityKey: identity.publicKey,
+        signed,
+        preKey,
+        kyberPreKey: kyberPreKey ?? undefined,
+      });
+    });
   }
 
   /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */

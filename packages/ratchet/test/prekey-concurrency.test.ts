@@ -20,7 +20,7 @@ it('two concurrent maintain calls never leave the server holding a key the manag
   const [ua, ub] = await Promise.all([a.maintain(low), b.maintain(low)]);
 
   // The server keeps the signed / last-resort key of the upload it received last: here `ua`.
-  const server: { signed?: number; kyber?: number } = {};
+  const server: { signed?: number | undefined; kyber?: number | undefined } = {};
   const upload = async (u: PreKeyUpload) => {
     server.signed = u.signedPreKey?.id ?? server.signed;
     server.kyber = u.lastResortKyberPreKey?.id ?? server.kyber;

@@ -2,7 +2,7 @@
 // PreKeyManager operation: afterwards the operation either completed or every stored record is
 // byte-identical to before, the refusal is a typed StoreError, and the same call then succeeds.
 import { E2eeError, ErrorCode } from '@e2ee-kit/core';
-import { PreKeyManager, type PreKeyUpload } from '@e2ee-kit/ratchet';
+import { createPreKeyBundle, PreKeyManager, type PreKeyUpload } from '@e2ee-kit/ratchet';
 import { InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
 import { snap } from './helpers.js';
@@ -22,7 +22,7 @@ async function faultyStore() {
   return { store, arm: (k: number) => (fault.countdown = k) };
 }
 
-type Op = (m: PreKeyManager, prepared: unknown) => Promise<unknown>;
+type Op = (m: PreKeyManager, prepared: unknown, store: InMemoryProtocolStore) => Promise<unknown>;
 
 /** A manager that already maintained once (so a pre-key state exists), the clock `advance` later. */
 async function prepared(advance: number) {
@@ -43,12 +43,12 @@ async function everyK(
   let completedAt: number | undefined;
   for (let k = 1; k <= maxK && completedAt === undefined; k++) {
     const { store, arm, manager } = await prepared(advance);
-    const input = await setup(manager, undefined); // before the snapshot: not part of the operation
+    const input = await setup(manager, undefined, store); // before the snapshot: not part of the operation
     const before = snap(store);
     arm(k);
     let error: unknown;
     try {
-      await op(manager, input);
+      await op(manager, input, store);
     } catch (err) {
       error = err;
     }
@@ -59,7 +59,7 @@ async function everyK(
     }
     expect(E2eeError.is(error, ErrorCode.Store), `${name}, write ${k}: ${String(error)}`).toBe(true);
     expect(snap(store), `${name}: records after a failure at write ${k}`).toBe(before);
-    await op(manager, input); // the retry succeeds
+    await op(manager, input, store); // the retry succeeds
   }
   expect(completedAt, `${name} should finish within ${maxK} writes`).toBeDefined();
 }
@@ -77,6 +77,8 @@ describe('PreKeyManager with a store that fails its k-th write', () => {
       advance: 3 * DAY,
       setup: (m) => m.maintain({ preKeys: 0, kyberPreKeys: 0 }),
     }));
+  it('createPreKeyBundle (one-time EC and Kyber keys)', () =>
+    everyK('createPreKeyBundle', (_m, _input, store) => createPreKeyBundle(store, { deviceId: 1 })));
 });
 
 describe('PreKeyManager.removeExpiredKeys with a store that fails its k-th write', () => {
@@ -123,3 +125,11 @@ async function preparedWithRetired() {
   clock.now += 31 * DAY;
   return { store, arm, manager };
 }
+
+it('createPreKeyBundle with a device id the bundle refuses stores nothing', async () => {
+  const { store } = await faultyStore();
+  await createPreKeyBundle(store, { deviceId: 1 });
+  const before = snap(store);
+  await expect(createPreKeyBundle(store, { deviceId: 0 })).rejects.toThrow(RangeError);
+  expect(snap(store)).toBe(before);
+});
