@@ -1,9 +1,9 @@
 /**
  * What the server holds: the pre-key state fields of each key kind, which retired keys may go, and
  * what `PreKeyManager.confirmUpload` records (the keys an upload confirmed) and `maintain` offers
- * again (the keys generated since the last confirmed upload).
+ * again (the keys generated since the last confirmed upload), and the keyed reads of stored keys.
  */
-
+import { DecodeError } from '@e2ee-kit/core';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
@@ -57,9 +57,7 @@ export async function unconfirmedOneTime<R extends PreKeyRecord | KyberPreKeyRec
   if (from === undefined) return [];
   const out: R[] = [];
   for (let id = from; id < state[f.next] && id < from + count; id++) {
-    const r = (await storeCall<PreKeyRecord | KyberPreKeyRecord | null>(f.get, () =>
-      store[f.get](id),
-    )) as R | null;
+    const r = (await readKey(store, f.get, id)) as R | null;
     if (r) out.push(r);
   }
   return out;
@@ -97,4 +95,21 @@ export function confirmedChanges(
     if (end <= state[f.next] && (previous === undefined || end > previous)) changes[f.uploaded] = end;
   }
   return changes;
+}
+
+type KeyGetter = 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey';
+type KeyOf<G extends KeyGetter> = Awaited<ReturnType<ProtocolStore[G]>>;
+
+/**
+ * The key the store keeps under `id`, or null. A record whose own id is another one is refused with
+ * `DecodeError`: handed out or uploaded under `id`, its key would not be the one senders use.
+ */
+export async function readKey<G extends KeyGetter>(
+  store: ProtocolStore,
+  get: G,
+  id: number,
+): Promise<KeyOf<G>> {
+  const r = (await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) as KeyOf<G>;
+  if (r !== null && r.id !== id) throw new DecodeError(`${get} returned a record stored under another id`);
+  return r;
 }

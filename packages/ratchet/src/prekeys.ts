@@ -25,6 +25,7 @@ import {
   ONE_TIME,
   ROTATING,
   type Rotating,
+  readKey,
   unconfirmedOneTime,
 } from './prekey-uploads.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
@@ -133,13 +134,11 @@ export class PreKeyManager {
     const signed =
       state.currentSignedPreKeyId === undefined
         ? null
-        : await read('getSignedPreKey', () => store.getSignedPreKey(state.currentSignedPreKeyId as number));
+        : await readKey(store, 'getSignedPreKey', state.currentSignedPreKeyId);
     const lastResort =
       state.currentLastResortKyberPreKeyId === undefined
         ? null
-        : await read('getKyberPreKey', () =>
-            store.getKyberPreKey(state.currentLastResortKyberPreKeyId as number),
-          );
+        : await readKey(store, 'getKyberPreKey', state.currentLastResortKyberPreKeyId);
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
@@ -193,13 +192,13 @@ export class PreKeyManager {
   async currentSignedPreKey(): Promise<SignedPreKeyRecord | null> {
     const state = await this.#load(this.#store);
     const id = state.currentSignedPreKeyId;
-    return id === undefined ? null : read('getSignedPreKey', () => this.#store.getSignedPreKey(id));
+    return id === undefined ? null : readKey(this.#store, 'getSignedPreKey', id);
   }
 
   async currentLastResortKyberPreKey(): Promise<KyberPreKeyRecord | null> {
     const state = await this.#load(this.#store);
     const id = state.currentLastResortKyberPreKeyId;
-    return id === undefined ? null : read('getKyberPreKey', () => this.#store.getKyberPreKey(id));
+    return id === undefined ? null : readKey(this.#store, 'getKyberPreKey', id);
   }
 
   /**
@@ -214,9 +213,8 @@ export class PreKeyManager {
   ): Promise<T> {
     return this.#locked(async (store, w) => {
       let state = await this.#load(store);
-      const current = <R>(id: number | undefined, get: (id: number) => Promise<R | null>) =>
-        id === undefined ? null : read('get', () => get(id));
-      let signed = await current(state.currentSignedPreKeyId, (id) => store.getSignedPreKey(id));
+      const signedId = state.currentSignedPreKeyId;
+      let signed = signedId === undefined ? null : await readKey(store, 'getSignedPreKey', signedId);
       if (!signed) [state, signed] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
       let preKey: PreKeyRecord | undefined;
       if (wantPreKey) [state, [preKey]] = await storeNewPreKeys(this.#steps, store, w, state, 1);
@@ -224,7 +222,8 @@ export class PreKeyManager {
       if (kyber === 'one-time')
         [state, [kyberPreKey]] = await storeNewKyberPreKeys(this.#steps, store, w, state, 1);
       else if (kyber === 'last-resort') {
-        kyberPreKey = await current(state.currentLastResortKyberPreKeyId, (id) => store.getKyberPreKey(id));
+        const id = state.currentLastResortKyberPreKeyId;
+        kyberPreKey = id === undefined ? null : await readKey(store, 'getKyberPreKey', id);
         if (!kyberPreKey)
           [state, kyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
       }
@@ -298,13 +297,12 @@ export class PreKeyManager {
       if (s.rotateSignedPreKey)
         [state, signedPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
       else if (signedId !== undefined)
-        signedPreKey = (await read('getSignedPreKey', () => store.getSignedPreKey(signedId))) ?? undefined;
+        signedPreKey = (await readKey(store, 'getSignedPreKey', signedId)) ?? undefined;
       let lastResortKyberPreKey: KyberPreKeyRecord | undefined;
       if (s.rotateLastResortKyberPreKey)
         [state, lastResortKyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
       else if (kyberId !== undefined)
-        lastResortKyberPreKey =
-          (await read('getKyberPreKey', () => store.getKyberPreKey(kyberId))) ?? undefined;
+        lastResortKyberPreKey = (await readKey(store, 'getKyberPreKey', kyberId)) ?? undefined;
       if (s.expiredKeys > 0) await removeExpired(this.#steps, store, w, state);
       return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
     });
