@@ -169,9 +169,9 @@ export async function rotateKey<F extends Rotating>(
   loaded: PreKeyStateRecord,
   f: F,
 ): Promise<[PreKeyStateRecord, F extends typeof ROTATING.signed ? SignedPreKeyRecord : KyberPreKeyRecord]> {
+  const now = ctx.now(); // before any write
   const id = allocate(loaded[f.next], 1);
   const state = await saveState(store, w, loaded, loaded.with({ [f.next]: id + 1 }));
-  const now = ctx.now();
   const record = await storeNewKey(ctx, store, w, f, id, now);
   const previous = state[f.current];
   let retired =

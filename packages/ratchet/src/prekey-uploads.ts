@@ -31,10 +31,15 @@ export type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
 
 /**
  * Retired keys of a kind whose grace period is over — except the one the server was last confirmed
- * to hold: while a newer upload is unconfirmed, it may still be what the server hands out.
+ * to hold: while a newer upload is unconfirmed, it may still be what the server hands out. A key
+ * retired at least the grace period in the future was retired while the clock ran ahead: its real
+ * age is unknown, and waiting for the clock to catch up could keep its private key for years (as
+ * `PreKeyManager` rotates a key whose timestamp is that far ahead).
  */
 export function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
-  return state[f.retired].filter((k) => k.retiredAt + grace <= now && k.id !== state[f.uploaded]);
+  return state[f.retired].filter(
+    (k) => (k.retiredAt + grace <= now || k.retiredAt - now >= grace) && k.id !== state[f.uploaded],
+  );
 }
 
 /** The pre-key state fields of each one-time key kind. */

@@ -113,7 +113,7 @@ export class PreKeyManager {
     this.#batchSize = positiveInt(options.batchSize ?? 100, 'batchSize');
     this.#rotation = positiveInt(options.rotationIntervalMs ?? 2 * DAY, 'rotationIntervalMs');
     this.#grace = positiveInt(options.gracePeriodMs ?? 30 * DAY, 'gracePeriodMs');
-    this.#steps = { provider: this.#provider, now: this.#now, grace: this.#grace };
+    this.#steps = { provider: this.#provider, now: () => this.#clock(), grace: this.#grace };
   }
 
   /**
@@ -122,7 +122,7 @@ export class PreKeyManager {
    */
   async status(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyStatus> {
     checkCounts(serverCounts);
-    return this.#status(this.#store, await this.#load(this.#store), serverCounts, this.#now());
+    return this.#status(this.#store, await this.#load(this.#store), serverCounts, this.#clock());
   }
 
   async #status(
@@ -148,6 +148,17 @@ export class PreKeyManager {
         expiredOf(state, ROTATING.signed, now, this.#grace).length +
         expiredOf(state, ROTATING.lastResort, now, this.#grace).length,
     };
+  }
+
+  /**
+   * The clock, refused unless a non-negative safe integer: with NaN every comparison is false, so
+   * nothing would ever be due or expire, and a key could not carry the time as its timestamp.
+   */
+  #clock(): number {
+    const now = this.#now();
+    if (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0)
+      throw new RangeError('now() must return a non-negative safe integer (milliseconds since 1970)');
+    return now;
   }
 
   /**
@@ -257,7 +268,7 @@ export class PreKeyManager {
     checkCounts(serverCounts);
     return this.#locked(async (store, w) => {
       let state = await this.#load(store);
-      const s = await this.#status(store, state, serverCounts, this.#now());
+      const s = await this.#status(store, state, serverCounts, this.#clock());
       const preKeys = await unconfirmedOneTime<PreKeyRecord>(store, state, ONE_TIME.ec, s.refillPreKeys);
       if (preKeys.length < s.refillPreKeys) {
         const [next, more] = await storeNewPreKeys(
