@@ -6,7 +6,7 @@
  * for every save (a fresh id's key is removed, the previous state put back). Removals are not undone:
  * the store forgets a removed key's replay markers, so putting the key back would reopen replays.
  */
-import type { CryptoProvider } from '@e2ee-kit/core';
+import { type CryptoProvider, StoreError } from '@e2ee-kit/core';
 import { MAX_RETIRED_PRE_KEYS } from './constants.js';
 import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
 import { expiredOf, ROTATING, type Rotating } from './prekey-uploads.js';
@@ -40,11 +40,47 @@ export function initialState(provider: CryptoProvider): PreKeyStateRecord {
 }
 
 /** Checked before the counter moves: a negative count would move it back, and ids would be reused. */
-function allocate(next: number, count: number): number {
+function checkCount(count: number): void {
   if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
-  if (next + count - 1 > MAX_PREKEY_ID)
-    throw new RangeError('pre-key id space exhausted (ids are never reused)');
-  return next;
+}
+
+/** Stored ids skipped in one allocation at most: bounded work for a store far ahead of its state. */
+const MAX_SKIPPED_IDS = 100_000;
+
+/**
+ * `count` ids from `from` on that no stored key of this kind holds and the state does not name. A
+ * state restored from an older backup, or lost and started again at a random id, points at ids still
+ * in use: a new key under one would overwrite a key the server may still hand out, and a sender
+ * would encrypt to a key the device no longer has. Ids are never wrapped: from a first id below 2^24
+ * (as Signal's apps, whose ids wrap at 0xFFFFFF), libsignal's 32-bit id space lasts past four billion
+ * keys, and a wrapped id would compare below the ids the server was confirmed to hold.
+ */
+async function freeIds(
+  store: ProtocolStore,
+  get: 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey',
+  from: number,
+  count: number,
+  named: ReadonlySet<number | undefined> = new Set(),
+): Promise<number[]> {
+  checkCount(count);
+  const ids: number[] = [];
+  let skipped = 0;
+  for (let id = from; ids.length < count; id++) {
+    // The counter after the last id must fit too (the state stores it as a 32-bit id).
+    if (id >= MAX_PREKEY_ID) throw new RangeError('pre-key id space exhausted (ids are never reused)');
+    const taken = named.has(id) || (await storeCall(get, () => store[get](id) as Promise<unknown>)) !== null;
+    if (!taken) ids.push(id);
+    else if (++skipped > MAX_SKIPPED_IDS)
+      throw new StoreError(
+        'the store holds pre-keys at too many ids past the pre-key state (an older state?)',
+      );
+  }
+  return ids;
+}
+
+/** The ids of kind `f` the state names: never given to a new key (removeExpired would delete it). */
+function namedIds(state: PreKeyStateRecord, f: Rotating): Set<number | undefined> {
+  return new Set([state[f.current], state[f.uploaded], ...state[f.retired].map((k) => k.id)]);
 }
 
 /** A store read: its errors become `StoreError`, another copy's record is read as this copy's. */
@@ -90,10 +126,13 @@ export async function storeNewPreKeys(
   state: PreKeyStateRecord,
   count: number,
 ): Promise<[PreKeyStateRecord, PreKeyRecord[]]> {
-  const start = allocate(state.nextPreKeyId, count);
-  const records = await generatePreKeys(start, count, { provider: ctx.provider });
+  const ids = await freeIds(store, 'getPreKey', state.nextPreKeyId, count);
+  const records: PreKeyRecord[] = [];
+  for (const id of ids) records.push(...(await generatePreKeys(id, 1, { provider: ctx.provider })));
   // The id counter first: after a crash (no undo runs) ids are wasted, never reused.
-  const next = await saveState(store, w, state, state.with({ nextPreKeyId: start + count }));
+  const last = ids.at(-1);
+  const next =
+    last === undefined ? state : await saveState(store, w, state, state.with({ nextPreKeyId: last + 1 }));
   for (const r of records)
     await w.do(
       'savePreKey',
@@ -110,12 +149,20 @@ export async function storeNewKyberPreKeys(
   state: PreKeyStateRecord,
   count: number,
 ): Promise<[PreKeyStateRecord, KyberPreKeyRecord[]]> {
-  const start = allocate(state.nextKyberPreKeyId, count);
-  const next = await saveState(store, w, state, state.with({ nextKyberPreKeyId: start + count }));
+  const ids = await freeIds(
+    store,
+    'getKyberPreKey',
+    state.nextKyberPreKeyId,
+    count,
+    namedIds(state, ROTATING.lastResort),
+  );
+  const last = ids.at(-1);
+  if (last === undefined) return [state, []];
+  const next = await saveState(store, w, state, state.with({ nextKyberPreKeyId: last + 1 }));
   const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const out: KyberPreKeyRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = await generateKyberPreKey(identity, start + i, {
+  for (const id of ids) {
+    const r = await generateKyberPreKey(identity, id, {
       provider: ctx.provider,
       timestamp: ctx.now(),
     });
@@ -170,7 +217,8 @@ export async function rotateKey<F extends Rotating>(
   f: F,
 ): Promise<[PreKeyStateRecord, F extends typeof ROTATING.signed ? SignedPreKeyRecord : KyberPreKeyRecord]> {
   const now = ctx.now(); // before any write
-  const id = allocate(loaded[f.next], 1);
+  const get = f === ROTATING.signed ? 'getSignedPreKey' : 'getKyberPreKey';
+  const [id] = (await freeIds(store, get, loaded[f.next], 1, namedIds(loaded, f))) as [number];
   const state = await saveState(store, w, loaded, loaded.with({ [f.next]: id + 1 }));
   const record = await storeNewKey(ctx, store, w, f, id, now);
   const previous = state[f.current];
