@@ -68,7 +68,9 @@ async function freeIds(
   for (let id = from; ids.length < count; id++) {
     // The counter after the last id must fit too (the state stores it as a 32-bit id).
     if (id >= MAX_PREKEY_ID) throw new RangeError('pre-key id space exhausted (ids are never reused)');
-    const taken = named.has(id) || (await storeCall(get, () => store[get](id) as Promise<unknown>)) !== null;
+    // `?? null`: a store that answers `undefined` for a missing key must not make every id look taken.
+    const taken =
+      named.has(id) || ((await storeCall(get, () => store[get](id) as Promise<unknown>)) ?? null) !== null;
     if (!taken) ids.push(id);
     else if (++skipped > MAX_SKIPPED_IDS)
       throw new StoreError(
