@@ -1,8 +1,7 @@
 /** `createPreKeyBundle`: one complete bundle from a store (tests, demos, single-device setups). */
 import type { CryptoProvider, LockManager } from '@e2ee-kit/core';
 import { PreKeyBundle } from './bundle.js';
-import { PreKeyManager, type PreKeyManagerOptions } from './prekeys.js';
-import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
+import { BUNDLE_KEYS, PreKeyManager, type PreKeyManagerOptions } from './prekeys.js';
 import { assertProtocolStore, type ProtocolStore } from './stores.js';
 
 export interface CreatePreKeyBundleOptions {
@@ -40,24 +39,20 @@ export async function createPreKeyBundle(
   if (options.now) mgrOptions.now = options.now;
   if (options.lockManager) mgrOptions.lockManager = options.lockManager;
   const manager = new PreKeyManager(store, mgrOptions);
-  const signed = (await manager.currentSignedPreKey()) ?? (await manager.rotateSignedPreKey());
-  const preKey = options.preKey === false ? undefined : (await manager.generatePreKeys(1))[0];
-  let kyber: KyberPreKeyRecord | undefined;
-  if (kyberMode === 'one-time') kyber = (await manager.generateKyberPreKeys(1))[0];
-  else if (kyberMode === 'last-resort')
-    kyber = (await manager.currentLastResortKyberPreKey()) ?? (await manager.rotateLastResortKyberPreKey());
-  const identity = await store.getIdentityKeyPair();
-  return PreKeyBundle.from({
-    registrationId: await store.getLocalRegistrationId(),
-    deviceId: options.deviceId,
-    preKeyId: preKey?.id,
-    preKey: preKey?.publicKey,
-    signedPreKeyId: signed.id,
-    signedPreKey: signed.publicKey,
-    signedPreKeySignature: signed.signature,
-    identityKey: identity.publicKey,
-    kyberPreKeyId: kyber?.id,
-    kyberPreKey: kyber?.publicKey,
-    kyberPreKeySignature: kyber?.signature,
-  });
+  // One operation: a failure (a store error, a device id the bundle refuses) leaves nothing stored.
+  return manager[BUNDLE_KEYS](options.preKey !== false, kyberMode, (keys) =>
+    PreKeyBundle.from({
+      registrationId: keys.registrationId,
+      deviceId: options.deviceId,
+      preKeyId: keys.preKey?.id,
+      preKey: keys.preKey?.publicKey,
+      signedPreKeyId: keys.signed.id,
+      signedPreKey: keys.signed.publicKey,
+      signedPreKeySignature: keys.signed.signature,
+      identityKey: keys.identityKey,
+      kyberPreKeyId: keys.kyberPreKey?.id,
+      kyberPreKey: keys.kyberPreKey?.publicKey,
+      kyberPreKeySignature: keys.kyberPreKey?.signature,
+    }),
+  );
 }

@@ -1,14 +1,14 @@
 /**
  * What the server holds: the pre-key state fields of each key kind, which retired keys may go, and
  * what `PreKeyManager.confirmUpload` records (the keys an upload confirmed) and `maintain` offers
- * again (the keys generated since the last confirmed upload).
+ * again (the keys generated since the last confirmed upload), and the keyed reads of stored keys.
  */
-
+import { DecodeError } from '@e2ee-kit/core';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
-import { ownRecord } from './records/own-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
 import type { ProtocolStore } from './stores.js';
+import { storeCall } from './writes.js';
 
 /** The pre-key state fields of each rotating key kind. */
 export const ROTATING = {
@@ -31,10 +31,15 @@ export type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
 
 /**
  * Retired keys of a kind whose grace period is over — except the one the server was last confirmed
- * to hold: while a newer upload is unconfirmed, it may still be what the server hands out.
+ * to hold: while a newer upload is unconfirmed, it may still be what the server hands out. A key
+ * retired at least the grace period in the future was retired while the clock ran ahead: its real
+ * age is unknown, and waiting for the clock to catch up could keep its private key for years (as
+ * `PreKeyManager` rotates a key whose timestamp is that far ahead).
  */
 export function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
-  return state[f.retired].filter((k) => k.retiredAt + grace <= now && k.id !== state[f.uploaded]);
+  return state[f.retired].filter(
+    (k) => (k.retiredAt + grace <= now || k.retiredAt - now >= grace) && k.id !== state[f.uploaded],
+  );
 }
 
 /** The pre-key state fields of each one-time key kind. */
@@ -57,7 +62,7 @@ export async function unconfirmedOneTime<R extends PreKeyRecord | KyberPreKeyRec
   if (from === undefined) return [];
   const out: R[] = [];
   for (let id = from; id < state[f.next] && id < from + count; id++) {
-    const r = ownRecord(await store[f.get](id)) as R | null;
+    const r = (await readKey(store, f.get, id)) as R | null;
     if (r) out.push(r);
   }
   return out;
@@ -95,4 +100,21 @@ export function confirmedChanges(
     if (end <= state[f.next] && (previous === undefined || end > previous)) changes[f.uploaded] = end;
   }
   return changes;
+}
+
+type KeyGetter = 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey';
+type KeyOf<G extends KeyGetter> = Awaited<ReturnType<ProtocolStore[G]>>;
+
+/**
+ * The key the store keeps under `id`, or null. A record whose own id is another one is refused with
+ * `DecodeError`: handed out or uploaded under `id`, its key would not be the one senders use.
+ */
+export async function readKey<G extends KeyGetter>(
+  store: ProtocolStore,
+  get: G,
+  id: number,
+): Promise<KeyOf<G>> {
+  const r = (await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) as KeyOf<G>;
+  if (r !== null && r.id !== id) throw new DecodeError(`${get} returned a record stored under another id`);
+  return r;
 }

@@ -4,27 +4,36 @@
  * the last-resort Kyber pre-key, keeping replaced ones for a grace period. The store-free generators
  * are in `prekey-generation.ts`, `createPreKeyBundle` in `prekey-bundle.ts`.
  */
-import { type CryptoProvider, type IdentityKeyPair, type LockManager, redact } from '@e2ee-kit/core';
-import { MAX_RETIRED_PRE_KEYS } from './constants.js';
+import { type CryptoProvider, type LockManager, type PublicKey, redact } from '@e2ee-kit/core';
 import { resolveRatchetProvider } from './default-provider.js';
-import { deliverRefusal, runGuarded } from './deliver-guard.js';
+import { runGuarded } from './deliver-guard.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
-import { generateKyberPreKey, generatePreKeys, generateSignedPreKey } from './prekey-generation.js';
+import {
+  initialState,
+  read,
+  removeExpired,
+  rotateKey,
+  type StepContext,
+  saveState,
+  storeNewKyberPreKeys,
+  storeNewPreKeys,
+  undoing,
+} from './prekey-steps.js';
 import {
   confirmedChanges,
   expiredOf,
   ONE_TIME,
   ROTATING,
   type Rotating,
+  readKey,
   unconfirmedOneTime,
 } from './prekey-uploads.js';
-import { MAX_PREKEY_ID } from './records/ids.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
-import { ownRecord } from './records/own-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
-import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
+import type { PreKeyStateRecord } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
+import { Writes } from './writes.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -70,28 +79,17 @@ export interface PreKeyUpload {
   readonly lastResortKyberPreKey: KyberPreKeyRecord | undefined;
 }
 
-/** Random first id in 1..2^24 (as Signal's clients), then sequential. */
-function initialState(provider: CryptoProvider): PreKeyStateRecord {
-  const r = () => {
-    const b = provider.randomBytes(3);
-    return (((b[0] as number) << 16) | ((b[1] as number) << 8) | (b[2] as number)) + 1;
-  };
-  return new PreKeyStateRecord({
-    nextPreKeyId: r(),
-    nextSignedPreKeyId: r(),
-    nextKyberPreKeyId: r(),
-    retiredSignedPreKeys: [],
-    retiredLastResortKyberPreKeys: [],
-  });
+/** The keys of one bundle (`createPreKeyBundle`). */
+export interface BundleKeys {
+  readonly registrationId: number;
+  readonly identityKey: PublicKey;
+  readonly signed: SignedPreKeyRecord;
+  readonly preKey: PreKeyRecord | undefined;
+  readonly kyberPreKey: KyberPreKeyRecord | undefined;
 }
 
-/** Checked before the counter moves: a negative count would move it back, and ids would be reused. */
-function allocate(next: number, count: number): number {
-  if (!Number.isInteger(count) || count < 0 || count > 10_000) throw new RangeError('count must be 0..10000');
-  if (next + count - 1 > MAX_PREKEY_ID)
-    throw new RangeError('pre-key id space exhausted (ids are never reused)');
-  return next;
-}
+/** The key of `PreKeyManager`'s bundle operation: exported to `prekey-bundle.ts`, not from the package. */
+export const BUNDLE_KEYS = Symbol('PreKeyManager.bundleKeys');
 
 export class PreKeyManager {
   readonly #store: ProtocolStore;
@@ -102,6 +100,7 @@ export class PreKeyManager {
   readonly #rotation: number;
   readonly #grace: number;
   readonly #locks: LockManager;
+  readonly #steps: StepContext;
 
   constructor(store: ProtocolStore, options: PreKeyManagerOptions = {}) {
     assertProtocolStore(store);
@@ -114,6 +113,7 @@ export class PreKeyManager {
     this.#batchSize = positiveInt(options.batchSize ?? 100, 'batchSize');
     this.#rotation = positiveInt(options.rotationIntervalMs ?? 2 * DAY, 'rotationIntervalMs');
     this.#grace = positiveInt(options.gracePeriodMs ?? 30 * DAY, 'gracePeriodMs');
+    this.#steps = { provider: this.#provider, now: () => this.#clock(), grace: this.#grace };
   }
 
   /**
@@ -121,20 +121,24 @@ export class PreKeyManager {
    * reports these counts).
    */
   async status(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyStatus> {
-    const { preKeys, kyberPreKeys } = serverCounts ?? {};
-    if (!Number.isInteger(preKeys) || preKeys < 0) throw new RangeError('serverCounts.preKeys must be ≥ 0');
-    if (!Number.isInteger(kyberPreKeys) || kyberPreKeys < 0)
-      throw new RangeError('serverCounts.kyberPreKeys must be ≥ 0');
-    const state = await this.#load();
-    const now = this.#now();
+    checkCounts(serverCounts);
+    return this.#status(this.#store, await this.#load(this.#store), serverCounts, this.#clock());
+  }
+
+  async #status(
+    store: ProtocolStore,
+    state: PreKeyStateRecord,
+    { preKeys, kyberPreKeys }: { preKeys: number; kyberPreKeys: number },
+    now: number,
+  ): Promise<PreKeyStatus> {
     const signed =
       state.currentSignedPreKeyId === undefined
         ? null
-        : ownRecord(await this.#store.getSignedPreKey(state.currentSignedPreKeyId));
+        : await readKey(store, 'getSignedPreKey', state.currentSignedPreKeyId);
     const lastResort =
       state.currentLastResortKyberPreKeyId === undefined
         ? null
-        : ownRecord(await this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId));
+        : await readKey(store, 'getKyberPreKey', state.currentLastResortKyberPreKeyId);
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
@@ -147,6 +151,17 @@ export class PreKeyManager {
   }
 
   /**
+   * The clock, refused unless a non-negative safe integer: with NaN every comparison is false, so
+   * nothing would ever be due or expire, and a key could not carry the time as its timestamp.
+   */
+  #clock(): number {
+    const now = this.#now();
+    if (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0)
+      throw new RangeError('now() must return a non-negative safe integer (milliseconds since 1970)');
+    return now;
+  }
+
+  /**
    * Older than the rotation interval — or newer by as much: made while the clock was ahead, so its
    * real age is unknown (waiting for the clock to catch up could keep one key for years).
    */
@@ -155,167 +170,153 @@ export class PreKeyManager {
   }
 
   /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
-  async generatePreKeys(count: number = this.#batchSize): Promise<PreKeyRecord[]> {
-    return this.#locked(async (store) => {
-      const state = await this.#load(store);
-      const start = allocate(state.nextPreKeyId, count);
-      const records = await generatePreKeys(start, count, { provider: this.#provider });
-      // The id counter first: without a transaction a crash after it wastes ids but never reuses one.
-      await store.savePreKeyState(state.with({ nextPreKeyId: start + count }));
-      for (const r of records) await store.savePreKey(r.id, r);
-      return records;
-    });
+  generatePreKeys(count: number = this.#batchSize): Promise<PreKeyRecord[]> {
+    return this.#locked(
+      async (store, w) => (await storeNewPreKeys(this.#steps, store, w, await this.#load(store), count))[1],
+    );
   }
 
   /** Generates, stores and returns `count` one-time Kyber pre-keys. */
-  async generateKyberPreKeys(count: number = this.#batchSize): Promise<KyberPreKeyRecord[]> {
-    return this.#locked(async (store) => {
-      const state = await this.#load(store);
-      const start = allocate(state.nextKyberPreKeyId, count);
-      await store.savePreKeyState(state.with({ nextKyberPreKeyId: start + count }));
-      const identity = await store.getIdentityKeyPair();
-      const out: KyberPreKeyRecord[] = [];
-      for (let i = 0; i < count; i++) {
-        const r = await generateKyberPreKey(identity, start + i, {
-          provider: this.#provider,
-          timestamp: this.#now(),
-        });
-        await store.saveKyberPreKey(r.id, r);
-        out.push(r);
-      }
-      return out;
-    });
+  generateKyberPreKeys(count: number = this.#batchSize): Promise<KyberPreKeyRecord[]> {
+    return this.#locked(
+      async (store, w) =>
+        (await storeNewKyberPreKeys(this.#steps, store, w, await this.#load(store), count))[1],
+    );
   }
 
   /** A new signed pre-key becomes current; the previous one is kept for the grace period. */
   rotateSignedPreKey(): Promise<SignedPreKeyRecord> {
-    return this.#rotate(ROTATING.signed, async (store, identity, id, timestamp) => {
-      const record = await generateSignedPreKey(identity, id, { provider: this.#provider, timestamp });
-      await store.saveSignedPreKey(id, record);
-      return record;
-    });
+    return this.#locked(
+      async (store, w) =>
+        (await rotateKey(this.#steps, store, w, await this.#load(store), ROTATING.signed))[1],
+    );
   }
 
   /** A new last-resort Kyber pre-key becomes current; the previous one is kept for the grace period. */
   rotateLastResortKyberPreKey(): Promise<KyberPreKeyRecord> {
-    return this.#rotate(ROTATING.lastResort, async (store, identity, id, timestamp) => {
-      const record = await generateKyberPreKey(identity, id, {
-        provider: this.#provider,
-        timestamp,
-        lastResort: true,
-      });
-      await store.saveKyberPreKey(id, record);
-      return record;
-    });
-  }
-
-  /**
-   * Allocates an id (persisted first: without a transaction a crash never reuses it), stores the new
-   * key, then makes it current and retires the previous one.
-   */
-  #rotate<R>(
-    f: Rotating,
-    make: (store: ProtocolStore, identity: IdentityKeyPair, id: number, now: number) => Promise<R>,
-  ): Promise<R> {
-    return this.#locked(async (store) => {
-      let state = await this.#load(store);
-      const id = allocate(state[f.next], 1);
-      state = state.with({ [f.next]: id + 1 });
-      await store.savePreKeyState(state);
-      const now = this.#now();
-      const record = await make(store, await store.getIdentityKeyPair(), id, now);
-      const previous = state[f.current];
-      let retired =
-        previous === undefined ? state[f.retired] : [...state[f.retired], { id: previous, retiredAt: now }];
-      // Bounded: the oldest go first (never the key the server was last confirmed to hold).
-      while (retired.length > MAX_RETIRED_PRE_KEYS) {
-        const oldest = retired.find((k) => k.id !== state[f.uploaded]) as RetiredKey;
-        await store[f.remove](oldest.id);
-        retired = retired.filter((k) => k !== oldest);
-      }
-      await store.savePreKeyState(state.with({ [f.current]: id, [f.retired]: retired }));
-      return record;
-    });
+    return this.#locked(
+      async (store, w) =>
+        (await rotateKey(this.#steps, store, w, await this.#load(store), ROTATING.lastResort))[1],
+    );
   }
 
   async currentSignedPreKey(): Promise<SignedPreKeyRecord | null> {
-    const state = await this.#load();
-    return state.currentSignedPreKeyId === undefined
-      ? null
-      : this.#store.getSignedPreKey(state.currentSignedPreKeyId).then(ownRecord);
+    const state = await this.#load(this.#store);
+    const id = state.currentSignedPreKeyId;
+    return id === undefined ? null : readKey(this.#store, 'getSignedPreKey', id);
   }
 
   async currentLastResortKyberPreKey(): Promise<KyberPreKeyRecord | null> {
-    const state = await this.#load();
-    return state.currentLastResortKyberPreKeyId === undefined
-      ? null
-      : this.#store.getKyberPreKey(state.currentLastResortKyberPreKeyId).then(ownRecord);
-  }
-
-  /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */
-  async removeExpiredKeys(): Promise<number> {
-    return this.#locked(async (store) => {
-      const state = await this.#load(store);
-      const now = this.#now();
-      const goneSigned = expiredOf(state, ROTATING.signed, now, this.#grace);
-      const goneKyber = expiredOf(state, ROTATING.lastResort, now, this.#grace);
-      for (const k of goneSigned) await store.removeSignedPreKey(k.id);
-      for (const k of goneKyber) await store.removeKyberPreKey(k.id);
-      if (goneSigned.length + goneKyber.length > 0) {
-        await store.savePreKeyState(
-          state.with({
-            retiredSignedPreKeys: state.retiredSignedPreKeys.filter((k) => !goneSigned.includes(k)),
-            retiredLastResortKyberPreKeys: state.retiredLastResortKyberPreKeys.filter(
-              (k) => !goneKyber.includes(k),
-            ),
-          }),
-        );
-      }
-      return goneSigned.length + goneKyber.length;
-    });
+    const state = await this.#load(this.#store);
+    const id = state.currentLastResortKyberPreKeyId;
+    return id === undefined ? null : readKey(this.#store, 'getKyberPreKey', id);
   }
 
   /**
-   * Does everything `status` asks for and returns what to upload. Keys whose upload was never
-   * confirmed (`confirmUpload`) are in it again — the current signed / last-resort key, and one-time
-   * keys generated since the last confirmed upload (in place of new ones): that upload may have failed.
+   * `createPreKeyBundle`'s keys as one operation: the current signed pre-key (rotated in if there is
+   * none), a new one-time pre-key, the Kyber key `kyber` asks for; `build` runs before the commit, so
+   * a bundle it refuses (a bad device id) leaves nothing stored. Not part of the package's API.
+   */
+  [BUNDLE_KEYS]<T>(
+    wantPreKey: boolean,
+    kyber: 'one-time' | 'last-resort' | false,
+    build: (keys: BundleKeys) => T,
+  ): Promise<T> {
+    return this.#locked(async (store, w) => {
+      let state = await this.#load(store);
+      const signedId = state.currentSignedPreKeyId;
+      let signed = signedId === undefined ? null : await readKey(store, 'getSignedPreKey', signedId);
+      if (!signed) [state, signed] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
+      let preKey: PreKeyRecord | undefined;
+      if (wantPreKey) [state, [preKey]] = await storeNewPreKeys(this.#steps, store, w, state, 1);
+      let kyberPreKey: KyberPreKeyRecord | null | undefined;
+      if (kyber === 'one-time')
+        [state, [kyberPreKey]] = await storeNewKyberPreKeys(this.#steps, store, w, state, 1);
+      else if (kyber === 'last-resort') {
+        const id = state.currentLastResortKyberPreKeyId;
+        kyberPreKey = id === undefined ? null : await readKey(store, 'getKyberPreKey', id);
+        if (!kyberPreKey)
+          [state, kyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
+      }
+      const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
+      const registrationId = await read('getLocalRegistrationId', () => store.getLocalRegistrationId());
+      return build({
+        registrationId,
+        identityKey: identity.publicKey,
+        signed,
+        preKey,
+        kyberPreKey: kyberPreKey ?? undefined,
+      });
+    });
+  }
+
+  /** Deletes replaced signed / last-resort keys whose grace period is over; returns how many. */
+  removeExpiredKeys(): Promise<number> {
+    return this.#locked(
+      async (store, w) => (await removeExpired(this.#steps, store, w, await this.#load(store)))[1],
+    );
+  }
+
+  /**
+   * Does everything `status` asks for and returns what to upload, under the pre-key lock as one
+   * operation (one transaction, or undone as a whole): two calls at once give the same keys, not two
+   * rotations whose uploads race. Keys whose upload was never confirmed (`confirmUpload`) are in it
+   * again — the current signed / last-resort key, and one-time keys generated since the last
+   * confirmed upload (in place of new ones): that upload may have failed.
    */
   async maintain(serverCounts: { preKeys: number; kyberPreKeys: number }): Promise<PreKeyUpload> {
-    // Its locked steps come after awaits, where a call from a PreKey message's `deliver` no longer shows.
-    const refusal = deliverRefusal(this.#locks, [PREKEY_STATE_LOCK]);
-    if (refusal) throw refusal;
-    const s = await this.status(serverCounts);
-    let state = await this.#load();
-    const preKeys = await unconfirmedOneTime<PreKeyRecord>(this.#store, state, ONE_TIME.ec, s.refillPreKeys);
-    if (preKeys.length < s.refillPreKeys)
-      preKeys.push(...(await this.generatePreKeys(s.refillPreKeys - preKeys.length)));
-    const kyberPreKeys = await unconfirmedOneTime<KyberPreKeyRecord>(
-      this.#store,
-      state,
-      ONE_TIME.kyber,
-      s.refillKyberPreKeys,
-    );
-    if (kyberPreKeys.length < s.refillKyberPreKeys)
-      kyberPreKeys.push(...(await this.generateKyberPreKeys(s.refillKyberPreKeys - kyberPreKeys.length)));
-    state = await this.#load();
-    const unconfirmed = (f: Rotating) => {
-      const id = state[f.current];
-      return id !== undefined && id !== state[f.uploaded] ? id : undefined;
-    };
-    const signedId = unconfirmed(ROTATING.signed);
-    const kyberId = unconfirmed(ROTATING.lastResort);
-    const signedPreKey = s.rotateSignedPreKey
-      ? await this.rotateSignedPreKey()
-      : signedId === undefined
-        ? undefined
-        : (ownRecord(await this.#store.getSignedPreKey(signedId)) ?? undefined);
-    const lastResortKyberPreKey = s.rotateLastResortKyberPreKey
-      ? await this.rotateLastResortKyberPreKey()
-      : kyberId === undefined
-        ? undefined
-        : (ownRecord(await this.#store.getKyberPreKey(kyberId)) ?? undefined);
-    if (s.expiredKeys > 0) await this.removeExpiredKeys();
-    return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
+    checkCounts(serverCounts);
+    return this.#locked(async (store, w) => {
+      let state = await this.#load(store);
+      const s = await this.#status(store, state, serverCounts, this.#clock());
+      const preKeys = await unconfirmedOneTime<PreKeyRecord>(store, state, ONE_TIME.ec, s.refillPreKeys);
+      if (preKeys.length < s.refillPreKeys) {
+        const [next, more] = await storeNewPreKeys(
+          this.#steps,
+          store,
+          w,
+          state,
+          s.refillPreKeys - preKeys.length,
+        );
+        state = next;
+        preKeys.push(...more);
+      }
+      const kyberPreKeys = await unconfirmedOneTime<KyberPreKeyRecord>(
+        store,
+        state,
+        ONE_TIME.kyber,
+        s.refillKyberPreKeys,
+      );
+      if (kyberPreKeys.length < s.refillKyberPreKeys) {
+        const [next, more] = await storeNewKyberPreKeys(
+          this.#steps,
+          store,
+          w,
+          state,
+          s.refillKyberPreKeys - kyberPreKeys.length,
+        );
+        state = next;
+        kyberPreKeys.push(...more);
+      }
+      const unconfirmed = (f: Rotating) => {
+        const id = state[f.current];
+        return id !== undefined && id !== state[f.uploaded] ? id : undefined;
+      };
+      const signedId = unconfirmed(ROTATING.signed);
+      const kyberId = unconfirmed(ROTATING.lastResort);
+      let signedPreKey: SignedPreKeyRecord | undefined;
+      if (s.rotateSignedPreKey)
+        [state, signedPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
+      else if (signedId !== undefined)
+        signedPreKey = (await readKey(store, 'getSignedPreKey', signedId)) ?? undefined;
+      let lastResortKyberPreKey: KyberPreKeyRecord | undefined;
+      if (s.rotateLastResortKyberPreKey)
+        [state, lastResortKyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
+      else if (kyberId !== undefined)
+        lastResortKyberPreKey = (await readKey(store, 'getKyberPreKey', kyberId)) ?? undefined;
+      if (s.expiredKeys > 0) await removeExpired(this.#steps, store, w, state);
+      return { preKeys, kyberPreKeys, signedPreKey, lastResortKyberPreKey };
+    });
   }
 
   /**
@@ -325,10 +326,10 @@ export class PreKeyManager {
    */
   async confirmUpload(upload: Partial<PreKeyUpload>): Promise<void> {
     if (upload === null || typeof upload !== 'object') throw new TypeError('upload must be a PreKeyUpload');
-    await this.#locked(async (store) => {
+    await this.#locked(async (store, w) => {
       const state = await this.#load(store);
       const changes = confirmedChanges(state, upload);
-      if (Object.keys(changes).length > 0) await store.savePreKeyState(state.with(changes));
+      if (Object.keys(changes).length > 0) await saveState(store, w, state, state.with(changes));
     });
   }
 
@@ -336,19 +337,30 @@ export class PreKeyManager {
    * Under the pre-key lock and, when the store has `transaction`, in one transaction: the state's id
    * counters and the keys they allocate commit together, and a store that compares on write (the
    * e2ee-kit stores) refuses a second context that allocated the same ids without the shared lock.
+   * Without a transaction, a failure undoes the writes made so far, in reverse order (`Writes`).
+   * Store errors reach the caller as `StoreError`.
    */
-  #locked<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
+  #locked<T>(fn: (store: ProtocolStore, w: Writes) => Promise<T>): Promise<T> {
     return runGuarded(this.#locks, PREKEY_STATE_LOCK, () => {
       const transaction = transactionOf(this.#store);
-      return transaction === undefined ? fn(this.#store) : transaction((tx) => fn(tx.protocol));
+      return transaction === undefined
+        ? undoing(this.#store, new Writes(), fn)
+        : transaction((tx) => undoing(tx.protocol, new Writes([]), fn));
     });
   }
 
-  async #load(store: ProtocolStore = this.#store): Promise<PreKeyStateRecord> {
-    return ownRecord(await store.getPreKeyState()) ?? initialState(this.#provider);
+  async #load(store: ProtocolStore): Promise<PreKeyStateRecord> {
+    return (await read('getPreKeyState', () => store.getPreKeyState())) ?? initialState(this.#provider);
   }
 }
 redact(PreKeyManager, '[PreKeyManager]');
+
+function checkCounts(serverCounts: { preKeys: number; kyberPreKeys: number }): void {
+  const { preKeys, kyberPreKeys } = serverCounts ?? {};
+  if (!Number.isInteger(preKeys) || preKeys < 0) throw new RangeError('serverCounts.preKeys must be ≥ 0');
+  if (!Number.isInteger(kyberPreKeys) || kyberPreKeys < 0)
+    throw new RangeError('serverCounts.kyberPreKeys must be ≥ 0');
+}
 
 function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
