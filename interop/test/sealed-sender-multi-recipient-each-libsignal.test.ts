@@ -32,7 +32,7 @@ import {
 import { GroupCipher } from '@e2ee-kit/sender-keys';
 import { InMemorySenderKeyStore } from '@e2ee-kit/sender-keys/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allLibs, type LibHandle, LibsignalParty, toLib } from '../src/libsignal.js';
+import { allLibs, LibsignalParty, toLib } from '../src/libsignal.js';
 
 const NOW = 1_800_000_000_000;
 const EXPIRES = NOW + 86_400_000;
