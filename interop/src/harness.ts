@@ -358,7 +358,7 @@ export interface PartyOptions extends StoreOptions {
   readonly deviceId?: number;
   readonly registrationId?: number;
   /** Another device of the same account: this party takes that party's identity key pair (Signal's devices share it). */
-  readonly sameIdentityAs?: LibsignalParty;
+  readonly sameIdentityAs?: LibsignalParty | undefined;
 }
 
 export interface BundleOptions {

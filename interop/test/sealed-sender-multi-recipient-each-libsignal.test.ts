@@ -84,7 +84,7 @@ describe.each(allLibs.map((l) => [l.version, l] as const))(
         }
       })();
     };
-    const device = async (deviceId: number, of?: Device) => {
+    const device = async (deviceId: number, of?: { p: LibsignalParty }) => {
       const p = LibsignalParty.create(lib, {
         name: of?.p.address.name ?? randomUUID(),
         deviceId,
