@@ -22,8 +22,9 @@ type Wire =
 
 async function setup(lib: LibHandle) {
   const L = lib.mod;
-  const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node', deviceId: 2 });
-  const theirs = libEndpoint(lib, { name: crypto.randomUUID(), deviceId: 3, storage: 'bytes' });
+  const x3dh = lib === libs.lib72; // ours and 0.72.1 speak X3DH (version 3)
+  const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node', deviceId: 2, x3dh });
+  const theirs = libEndpoint(lib, { name: crypto.randomUUID(), deviceId: 3, storage: 'bytes', kyber: !x3dh });
   const queue: Wire[] = [];
   let clock = 1_700_000_000_000;
   type Inbox = { timestamp: number; text: string }[];
@@ -42,7 +43,7 @@ async function setup(lib: LibHandle) {
       now: () => clock,
     }),
     policy: new RetryPolicy({ now: () => clock }),
-    cipherOptions: { provider: nodeProvider },
+    cipherOptions: { provider: nodeProvider, acceptX3dh: x3dh },
     fetchBundle: async () => ourBundleFromRaw(await theirs.createBundle()),
     sendRetryRequest: async (_to, bytes) => void queue.push({ to: 'lib', kind: 'receipt', bytes }),
     resend: async (_to, message: EncryptedMessage, timestamp) =>
@@ -196,7 +197,9 @@ describe.each(peers)(
       const t = await setup(lib);
       const raw = await t.theirs.createBundle();
       await t.theirs.party.stores.preKey.removePreKey(raw.preKey?.id as number);
-      await t.healer.cipher(t.theirs.address).initiate(ourBundleFromRaw(raw));
+      await t.healer
+        .cipher(t.theirs.address)
+        .initiate(ourBundleFromRaw(raw), { protocol: raw.kyberPreKey ? 'pqxdh' : 'x3dh' });
       await t.ourSend('to a lost pre-key');
       await t.libSend('got it');
       expect(t.ourAnswers).toEqual(['resent']);
@@ -265,5 +268,21 @@ describe.each(peers)('HealingCipher with a libsignal-client %s peer: our side br
     await t.ourSend('we are back');
     expect(t.ourResults.slice(-2)).toEqual(['retry-requested', 'decrypted']);
     expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
+  });
+});
+
+// 0.72.1 speaks X3DH with us (its PQXDH lacks SPQR, which we, like 0.103.0, require). The app passes
+// `acceptX3dh`, its fetchBundle returns the peer's X3DH bundle; HealingCipher must start and restart the
+// session with it. Fails today: HealingCipher initiates with `initiate(bundle)` (PQXDH only), so the
+// first encrypt and every re-initiation throw "PQXDH needs a Kyber pre-key" (packages/ratchet).
+describe('HealingCipher with a libsignal-client 0.72.1 (X3DH) peer', () => {
+  it('the conversation starts, and heals after libsignal wiped its session', async () => {
+    const t = await setup(libs.lib72);
+    await t.converse();
+    t.theirs.party.stores.session.deleteSession(t.ours.address);
+    await t.ourSend('after their wipe');
+    await t.libSend('wiped lib speaks');
+    expect(t.ourAnswers).toEqual(['resent']);
+    expect(t.allDelivered(0)).toEqual(Array(6).fill('delivered'));
   });
 });
