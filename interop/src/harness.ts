@@ -357,6 +357,8 @@ export interface PartyOptions extends StoreOptions {
   readonly name?: string;
   readonly deviceId?: number;
   readonly registrationId?: number;
+  /** Another device of the same account: this party takes that party's identity key pair (Signal's devices share it). */
+  readonly sameIdentityAs?: LibsignalParty | undefined;
 }
 
 export interface BundleOptions {
@@ -390,7 +392,7 @@ export class LibsignalParty {
     options: PartyOptions,
   ) {
     const m = lib.mod;
-    const pair = m.IdentityKeyPair.generate();
+    const pair = options.sameIdentityAs?.identityKeyPair ?? m.IdentityKeyPair.generate();
     this.identityKeyPair = { publicKey: pair.publicKey, privateKey: pair.privateKey };
     this.registrationId = options.registrationId ?? 1 + Math.floor(Math.random() * 16380);
     this.address = { name: options.name ?? `lib-party-${++nameCounter}`, deviceId: options.deviceId ?? 1 };

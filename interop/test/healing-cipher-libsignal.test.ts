@@ -1,6 +1,6 @@
-// HealingCipher against @signalapp/libsignal-client 0.103.0: the four breaks of the healing scenarios
-// (a restore from an older backup, a wiped session, a lost one-time pre-key, a corrupted session
-// record) on either side. The libsignal side runs Signal-Desktop's flow with libsignal's own pieces —
+// HealingCipher against @signalapp/libsignal-client 0.103.0 and 0.90.0: the four breaks of the healing
+// scenarios (a restore from an older backup, a wiped session, a lost one-time pre-key, a corrupted
+// session record) on either side. The libsignal side runs Signal-Desktop's flow with libsignal's own pieces —
 // `DecryptionErrorMessage.forOriginal` + `PlaintextContent.from` on a failed decrypt;
 // `extractFromSerializedBody`, `SessionRecord.currentRatchetKeyMatches` + `archiveCurrentState`,
 // `processPreKeyBundle` and a resend from its own send log on a receipt. Each scenario ends with every
@@ -10,7 +10,7 @@ import { nodeProvider } from '@e2ee-kit/core/node';
 import { type EncryptedMessage, HealingCipher, ResendCache, RetryPolicy } from '@e2ee-kit/ratchet';
 import { InMemoryResendStore } from '@e2ee-kit/ratchet/testing';
 import { describe, expect, it } from 'vitest';
-import { lib103, libs, type RawWireMessage } from '../src/libsignal.js';
+import { type LibHandle, libs, type RawWireMessage } from '../src/libsignal.js';
 import { libEndpoint, ourBundleFromRaw, ourEndpoint } from './ratchet-endpoints.js';
 
 const ab = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
@@ -20,9 +20,11 @@ type Wire =
   | { to: 'ours' | 'lib'; kind: 'message'; timestamp: number; message: RawWireMessage }
   | { to: 'ours' | 'lib'; kind: 'receipt'; bytes: Uint8Array };
 
-async function setup() {
-  const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node', deviceId: 2 });
-  const theirs = libEndpoint(libs.lib103, { name: crypto.randomUUID(), deviceId: 3, storage: 'bytes' });
+async function setup(lib: LibHandle) {
+  const L = lib.mod;
+  const x3dh = lib === libs.lib72; // ours and 0.72.1 speak X3DH (version 3)
+  const ours = await ourEndpoint({ provider: nodeProvider, providerLabel: 'node', deviceId: 2, x3dh });
+  const theirs = libEndpoint(lib, { name: crypto.randomUUID(), deviceId: 3, storage: 'bytes', kyber: !x3dh });
   const queue: Wire[] = [];
   let clock = 1_700_000_000_000;
   type Inbox = { timestamp: number; text: string }[];
@@ -41,7 +43,8 @@ async function setup() {
       now: () => clock,
     }),
     policy: new RetryPolicy({ now: () => clock }),
-    cipherOptions: { provider: nodeProvider },
+    cipherOptions: { provider: nodeProvider, acceptX3dh: x3dh },
+    protocolFor: () => (x3dh ? 'x3dh' : 'pqxdh'),
     fetchBundle: async () => ourBundleFromRaw(await theirs.createBundle()),
     sendRetryRequest: async (_to, bytes) => void queue.push({ to: 'lib', kind: 'receipt', bytes }),
     resend: async (_to, message: EncryptedMessage, timestamp) =>
@@ -55,13 +58,13 @@ async function setup() {
     const bytes = theirs.party.sessionBytes(ours.address);
     if (bytes === null) return false;
     try {
-      lib103.SessionRecord.deserialize(ab(bytes));
+      L.SessionRecord.deserialize(ab(bytes));
       return false;
     } catch {
       return true;
     }
   };
-  const lib = {
+  const app = {
     async receive(timestamp: number, message: RawWireMessage) {
       try {
         inbox.lib.push({ timestamp, text: text(await theirs.decrypt(ours.address, message)) });
@@ -69,13 +72,13 @@ async function setup() {
         // The app removes a record libsignal cannot load (libsignal itself leaves that to the app).
         if (libSessionUnreadable()) theirs.party.stores.session.deleteSession(ours.address);
         const type = message.type === 'prekey' ? 3 : 2;
-        const dem = lib103.DecryptionErrorMessage.forOriginal(ab(message.body), type, timestamp, 2);
-        queue.push({ to: 'ours', kind: 'receipt', bytes: lib103.PlaintextContent.from(dem).serialize() });
+        const dem = L.DecryptionErrorMessage.forOriginal(ab(message.body), type, timestamp, 2);
+        queue.push({ to: 'ours', kind: 'receipt', bytes: L.PlaintextContent.from(dem).serialize() });
       }
     },
     async onReceipt(bytes: Uint8Array) {
-      const dem = lib103.DecryptionErrorMessage.extractFromSerializedBody(
-        lib103.PlaintextContent.deserialize(ab(bytes)).body(),
+      const dem = L.DecryptionErrorMessage.extractFromSerializedBody(
+        L.PlaintextContent.deserialize(ab(bytes)).body(),
       );
       const ts = dem.timestamp();
       const n = (libAnswers.get(ts) ?? 0) + 1;
@@ -84,7 +87,7 @@ async function setup() {
       const current = theirs.party.sessionBytes(ours.address);
       const key = dem.ratchetKey();
       if (current !== null && key !== undefined) {
-        const record = lib103.SessionRecord.deserialize(ab(current));
+        const record = L.SessionRecord.deserialize(ab(current));
         if (record.currentRatchetKeyMatches(key)) {
           record.archiveCurrentState();
           theirs.party.restoreSession(ours.address, record.serialize());
@@ -108,8 +111,8 @@ async function setup() {
     for (let w = queue.shift(); w !== undefined; w = queue.shift()) {
       expect(++n).toBeLessThan(50);
       if (w.to === 'lib') {
-        if (w.kind === 'receipt') await lib.onReceipt(w.bytes);
-        else await lib.receive(w.timestamp, w.message);
+        if (w.kind === 'receipt') await app.onReceipt(w.bytes);
+        else await app.receive(w.timestamp, w.message);
         continue;
       }
       if (w.kind === 'receipt') {
@@ -161,60 +164,66 @@ async function setup() {
 }
 
 const corrupt = (b: Uint8Array) => b.slice(0, b.length >> 1);
+const peers = [libs.lib103, libs.lib90].map((l) => [l.version, l] as const);
 
-describe('HealingCipher with a libsignal-client 0.103.0 peer: libsignal’s side breaks', () => {
-  it('libsignal restored an older backup: its receipt makes us archive, start over and resend', async () => {
-    const t = await setup();
-    await t.converse();
-    const backup = t.theirs.party.sessionBytes(t.ours.address) as Uint8Array;
-    await t.converse();
-    t.theirs.party.restoreSession(t.ours.address, backup);
-    const since = t.sent.length;
-    expect(await t.ourSend('after their restore')).toBe(3);
-    await t.libSend('restored lib speaks');
-    await t.ourSend('and is answered');
-    expect(t.ourAnswers).toEqual(['resent']);
-    expect(t.allDelivered(since)).toEqual(['delivered', 'delivered', 'delivered']);
-  });
+describe.each(peers)(
+  'HealingCipher with a libsignal-client %s peer: libsignal’s side breaks',
+  (_version, lib) => {
+    it('libsignal restored an older backup: its receipt makes us archive, start over and resend', async () => {
+      const t = await setup(lib);
+      await t.converse();
+      const backup = t.theirs.party.sessionBytes(t.ours.address) as Uint8Array;
+      await t.converse();
+      t.theirs.party.restoreSession(t.ours.address, backup);
+      const since = t.sent.length;
+      expect(await t.ourSend('after their restore')).toBe(3);
+      await t.libSend('restored lib speaks');
+      await t.ourSend('and is answered');
+      expect(t.ourAnswers).toEqual(['resent']);
+      expect(t.allDelivered(since)).toEqual(['delivered', 'delivered', 'delivered']);
+    });
 
-  it('libsignal wiped its session', async () => {
-    const t = await setup();
-    await t.converse();
-    t.theirs.party.stores.session.deleteSession(t.ours.address);
-    const since = t.sent.length;
-    await t.ourSend('after their wipe');
-    await t.libSend('wiped lib speaks');
-    expect(t.ourAnswers).toEqual(['resent']);
-    expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
-  });
+    it('libsignal wiped its session', async () => {
+      const t = await setup(lib);
+      await t.converse();
+      t.theirs.party.stores.session.deleteSession(t.ours.address);
+      const since = t.sent.length;
+      await t.ourSend('after their wipe');
+      await t.libSend('wiped lib speaks');
+      expect(t.ourAnswers).toEqual(['resent']);
+      expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
+    });
 
-  it('libsignal lost the one-time pre-key our first message used', async () => {
-    const t = await setup();
-    const raw = await t.theirs.createBundle();
-    await t.theirs.party.stores.preKey.removePreKey(raw.preKey?.id as number);
-    await t.healer.cipher(t.theirs.address).initiate(ourBundleFromRaw(raw));
-    await t.ourSend('to a lost pre-key');
-    await t.libSend('got it');
-    expect(t.ourAnswers).toEqual(['resent']);
-    expect(t.allDelivered(0)).toEqual(['delivered', 'delivered']);
-  });
+    it('libsignal lost the one-time pre-key our first message used', async () => {
+      const t = await setup(lib);
+      const raw = await t.theirs.createBundle();
+      await t.theirs.party.stores.preKey.removePreKey(raw.preKey?.id as number);
+      await t.healer
+        .cipher(t.theirs.address)
+        .initiate(ourBundleFromRaw(raw), { protocol: raw.kyberPreKey ? 'pqxdh' : 'x3dh' });
+      await t.ourSend('to a lost pre-key');
+      await t.libSend('got it');
+      expect(t.ourAnswers).toEqual(['resent']);
+      expect(t.allDelivered(0)).toEqual(['delivered', 'delivered']);
+    });
 
-  it('libsignal’s session record is corrupted (its app removes it and sends a receipt)', async () => {
-    const t = await setup();
-    await t.converse();
-    const bytes = t.theirs.party.sessionBytes(t.ours.address) as Uint8Array;
-    t.theirs.party.restoreSession(t.ours.address, corrupt(bytes));
-    const since = t.sent.length;
-    await t.ourSend('after their corruption');
-    await t.libSend('lib again');
-    expect(t.ourAnswers).toEqual(['resent']);
-    expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
-  });
-});
+    it('libsignal’s session record is corrupted (its app removes it and sends a receipt)', async () => {
+      const t = await setup(lib);
+      await t.converse();
+      const bytes = t.theirs.party.sessionBytes(t.ours.address) as Uint8Array;
+      t.theirs.party.restoreSession(t.ours.address, corrupt(bytes));
+      const since = t.sent.length;
+      await t.ourSend('after their corruption');
+      await t.libSend('lib again');
+      expect(t.ourAnswers).toEqual(['resent']);
+      expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
+    });
+  },
+);
 
-describe('HealingCipher with a libsignal-client 0.103.0 peer: our side breaks', () => {
+describe.each(peers)('HealingCipher with a libsignal-client %s peer: our side breaks', (_version, lib) => {
   it('we restored an older backup: our receipt names libsignal’s current key, it starts over and resends', async () => {
-    const t = await setup();
+    const t = await setup(lib);
     await t.converse();
     const backup = t.ours.store.snapshot();
     await t.converse();
@@ -227,7 +236,7 @@ describe('HealingCipher with a libsignal-client 0.103.0 peer: our side breaks', 
   });
 
   it('we wiped our session', async () => {
-    const t = await setup();
+    const t = await setup(lib);
     await t.converse();
     await t.ours.store.removeSession(t.theirs.address);
     const since = t.sent.length;
@@ -238,7 +247,7 @@ describe('HealingCipher with a libsignal-client 0.103.0 peer: our side breaks', 
   });
 
   it('we lost the one-time pre-key libsignal’s first message used', async () => {
-    const t = await setup();
+    const t = await setup(lib);
     const raw = await t.ours.createBundle();
     await t.ours.store.removePreKey(raw.preKey?.id as number);
     await t.theirs.processBundle(t.ours.address, raw);
@@ -249,7 +258,7 @@ describe('HealingCipher with a libsignal-client 0.103.0 peer: our side breaks', 
   });
 
   it('our session record is corrupted: the healer removes it and libsignal starts over', async () => {
-    const t = await setup();
+    const t = await setup(lib);
     await t.converse();
     const snap = t.ours.store.snapshot();
     const k = `session:${addressToString(t.theirs.address as Address)}`;
@@ -260,5 +269,21 @@ describe('HealingCipher with a libsignal-client 0.103.0 peer: our side breaks', 
     await t.ourSend('we are back');
     expect(t.ourResults.slice(-2)).toEqual(['retry-requested', 'decrypted']);
     expect(t.allDelivered(since)).toEqual(['delivered', 'delivered']);
+  });
+});
+
+// 0.72.1 speaks X3DH with us (its PQXDH lacks SPQR, which we, like 0.103.0, require). The app passes
+// `acceptX3dh` and `protocolFor` (X3DH for this peer), its fetchBundle returns the peer's X3DH bundle;
+// HealingCipher must start and restart the session with it. Failed before `protocolFor`: HealingCipher
+// initiated with PQXDH only, so the first encrypt and every re-initiation threw "PQXDH needs a Kyber pre-key".
+describe('HealingCipher with a libsignal-client 0.72.1 (X3DH) peer', () => {
+  it('the conversation starts, and heals after libsignal wiped its session', async () => {
+    const t = await setup(libs.lib72);
+    await t.converse();
+    t.theirs.party.stores.session.deleteSession(t.ours.address);
+    await t.ourSend('after their wipe');
+    await t.libSend('wiped lib speaks');
+    expect(t.ourAnswers).toEqual(['resent']);
+    expect(t.allDelivered(0)).toEqual(Array(6).fill('delivered'));
   });
 });

@@ -54,6 +54,13 @@ export interface HealingCipherOptions<S extends ProtocolStore = ProtocolStore> {
   readonly nullMessage?: Uint8Array;
   /** Passed to every `SessionCipher` made here (`localAddress` is the option above). */
   readonly cipherOptions?: Omit<SessionCipherOptions, 'localAddress'>;
+  /**
+   * The handshake of a session started here with `address` (`SessionCipher.initiate`'s `protocol`).
+   * Default `'pqxdh'` for every peer. Answer `'x3dh'` only for a peer the app knows offers nothing else
+   * (libsignal before Kyber pre-keys), never because a fetched bundle lacks its Kyber key: a relay
+   * could strip it to downgrade the session. The peer's PreKey messages need `cipherOptions.acceptX3dh`.
+   */
+  readonly protocolFor?: (address: Address) => 'pqxdh' | 'x3dh';
 }
 
 /** The envelope facts a decrypt needs: the message's timestamp, as its sender set it (ms). */
@@ -129,6 +136,7 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
   readonly #resend: HealingCipherOptions<S>['resend'];
   readonly #nullMessage: Uint8Array | undefined;
   readonly #cipherOptions: SessionCipherOptions;
+  readonly #protocolFor: ((address: Address) => 'pqxdh' | 'x3dh') | undefined;
   readonly #ciphers = new Map<string, SessionCipher<S>>();
 
   constructor(options: HealingCipherOptions<S>) {
@@ -143,6 +151,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
         : ownState(options.policy, RetryPolicy, RETRY_POLICY, 'policy', 'RetryPolicy');
     for (const f of ['fetchBundle', 'sendRetryRequest', 'resend'] as const)
       if (typeof options[f] !== 'function') throw new TypeError(`${f} must be a function`);
+    if (options.protocolFor !== undefined && typeof options.protocolFor !== 'function')
+      throw new TypeError('protocolFor must be a function');
     if (options.nullMessage !== undefined && !(options.nullMessage instanceof Uint8Array))
       throw new TypeError('nullMessage must be a Uint8Array');
     const cipherOptions = options.cipherOptions ?? {};
@@ -158,6 +168,7 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
     // A copy, not `slice()`: for a pooled Node Buffer that is a view of the caller's memory.
     this.#nullMessage = options.nullMessage === undefined ? undefined : copyBytes(options.nullMessage);
     this.#cipherOptions = { ...cipherOptions, localAddress: this.#local };
+    this.#protocolFor = options.protocolFor;
     // Set here, not as a `[INSPECT]()` method or with core's `redact` at module load: a computed class
     // key or a top-level call keeps this class — and the resend cache, policy and receipt codecs it
     // uses — in every bundle that imports anything else from the package.
@@ -349,7 +360,8 @@ export class HealingCipher<S extends ProtocolStore = ProtocolStore> {
       throw new TypeError(
         `fetchBundle resolved to a bundle of device ${bundle.deviceId} for device ${peer.deviceId}`,
       );
-    await cipher.initiate(bundle);
+    // initiate refuses (TypeError) anything protocolFor answers but 'pqxdh' or 'x3dh'.
+    await cipher.initiate(bundle, { protocol: this.#protocolFor?.(peer) ?? 'pqxdh' });
     return true;
   }
 }
