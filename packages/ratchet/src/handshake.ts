@@ -120,7 +120,7 @@ export async function initiateSession(
   await writeAll(async (w) => {
     // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
-    await saveIdentityStep(ctx, w, theirIdentity, true);
+    await saveIdentityStep(ctx, w, theirIdentity);
   }, deferred);
 }
 
