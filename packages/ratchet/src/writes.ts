@@ -53,11 +53,10 @@ export class Writes {
   }
 
   /**
-   * Runs a write and records its undo: `undo(result)` once the call resolved, `undo(undefined, true)`
-   * when it threw.
-   * A store may apply a write and then throw (a commit whose acknowledgement was lost, a network
-   * reply that never came), so a failed write is undone too — each undo puts back what was there
-   * before (or removes a fresh id's key), which is harmless when the write did not land.
+   * Runs a write and records its undo: `undo(result, false)` once the call resolved, and
+   * `undo(undefined, true)` when it threw — a store may apply a write and then throw (a commit whose
+   * acknowledgement was lost, a network reply that never came). So each undo puts back what was there
+   * before the write (or removes a fresh id's key): harmless when the write did not land.
    */
   async do<T>(
     what: string,
