@@ -63,9 +63,7 @@ async function decryptWhisper(
   let result: DecryptedMessage | undefined;
   await writeAll(async (w) => {
     await saveSessionStep(ctx, w, record, old);
-    // Without `deliver` the identity is the last write: nothing after it can need its undo.
-    const last = run.deliver === undefined;
-    const change = saveIdentity ? await saveIdentityStep(ctx, w, theirIdentity, last) : undefined;
+    const change = saveIdentity ? await saveIdentityStep(ctx, w, theirIdentity) : undefined;
     result = {
       plaintext,
       sessionVersion: state.version,
@@ -147,9 +145,8 @@ async function finishPreKey(
       );
     }
     const kyberId = used?.kyberPreKeyId;
-    const last = kyberId === undefined && run.deliver === undefined;
     const change =
-      keepArchived === undefined ? await saveIdentityStep(ctx, w, message.identityKey, last) : undefined;
+      keepArchived === undefined ? await saveIdentityStep(ctx, w, message.identityKey) : undefined;
     if (kyberId !== undefined) {
       await w.do('markKyberPreKeyUsed', () =>
         store.markKyberPreKeyUsed(kyberId, message.signedPreKeyId, message.baseKey),

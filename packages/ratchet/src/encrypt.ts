@@ -83,7 +83,7 @@ export async function encryptMessage(
   await writeAll(async (w) => {
     // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
-    await saveIdentityStep(ctx, w, theirIdentity, true);
+    await saveIdentityStep(ctx, w, theirIdentity);
   }, deferred);
   return out;
 }

@@ -18,6 +18,7 @@ import { SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import { isSelfSession, type ProtocolContext } from './context.js';
 import { PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 import { deriveHandshakeKeys, initiatorSecret, kdfRootKey, responderSecret } from './kdf.js';
+import { readKey } from './prekey-uploads.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { archive, SessionRecord } from './records/session-record.js';
 import { SessionState } from './records/session-state.js';
@@ -120,7 +121,7 @@ export async function initiateSession(
   await writeAll(async (w) => {
     // The identity last: its replacement is observable (approvals, the change callback).
     await saveSessionStep(ctx, w, record, old);
-    await saveIdentityStep(ctx, w, theirIdentity, true);
+    await saveIdentityStep(ctx, w, theirIdentity);
   }, deferred);
 }
 
@@ -160,7 +161,8 @@ export async function buildResponderState(
     );
   }
   const pqxdh = version === SESSION_VERSION_PQXDH;
-  const signed = await storeCall('getSignedPreKey', () => store.getSignedPreKey(message.signedPreKeyId));
+  // `readKey`: a record filed under another id is a DecodeError, not a later MAC failure.
+  const signed = await readKey(store, 'getSignedPreKey', message.signedPreKeyId);
   if (!signed) throw new PreKeyNotFoundError('signed', message.signedPreKeyId, ctx.remote);
   let kyberSecret: Uint8Array | undefined;
   let kyberPreKeyId: number | undefined;
@@ -172,14 +174,14 @@ export async function buildResponderState(
       );
     }
     kyberPreKeyId = message.kyberPreKeyId;
-    const kyber = await storeCall('getKyberPreKey', () => store.getKyberPreKey(kyberPreKeyId as number));
+    const kyber = await readKey(store, 'getKyberPreKey', kyberPreKeyId);
     if (!kyber) throw new PreKeyNotFoundError('kyber', kyberPreKeyId, ctx.remote);
     kyberSecret = kemDecapsulate(message.kyberCiphertext, kyber.keyPair.secretKey);
   }
   let preKey: PreKeyRecord | undefined;
   if (message.preKeyId !== undefined) {
     const id = message.preKeyId;
-    preKey = (await storeCall('getPreKey', () => store.getPreKey(id))) ?? undefined;
+    preKey = (await readKey(store, 'getPreKey', id)) ?? undefined;
     if (!preKey) throw new PreKeyNotFoundError('one-time', id, ctx.remote);
   }
   if (!message.baseKey.isCanonical()) {

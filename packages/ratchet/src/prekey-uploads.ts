@@ -106,15 +106,17 @@ type KeyGetter = 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey';
 type KeyOf<G extends KeyGetter> = Awaited<ReturnType<ProtocolStore[G]>>;
 
 /**
- * The key the store keeps under `id`, or null. A record whose own id is another one is refused with
- * `DecodeError`: handed out or uploaded under `id`, its key would not be the one senders use.
+ * The key the store keeps under `id`, or null (also for a store that answers `undefined`). A record
+ * whose own id is another one (a misfiled row) is refused with `DecodeError`: handed out or uploaded
+ * under `id`, its key would not be the one senders use; in a handshake, it would compute with the
+ * wrong key and fail later as a MAC error.
  */
 export async function readKey<G extends KeyGetter>(
   store: ProtocolStore,
   get: G,
   id: number,
 ): Promise<KeyOf<G>> {
-  const r = (await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) as KeyOf<G>;
-  if (r !== null && r.id !== id) throw new DecodeError(`${get} returned a record stored under another id`);
+  const r = ((await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) ?? null) as KeyOf<G>;
+  if (r !== null && r.id !== id) throw new DecodeError(`${get}(${id}) returned the record of id ${r.id}`);
   return r;
 }

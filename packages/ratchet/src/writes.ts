@@ -52,15 +52,31 @@ export class Writes {
     this.#deferred = deferred;
   }
 
+  /**
+   * Runs a write and records its undo: `undo(result, false)` once the call resolved, and
+   * `undo(undefined, true)` when it threw — a store may apply a write and then throw (a commit whose
+   * acknowledgement was lost, a network reply that never came). So each undo puts back what was there
+   * before the write (or removes a fresh id's key): harmless when the write did not land.
+   */
   async do<T>(
     what: string,
     fn: () => Promise<T>,
-    undo?: (result: T) => (() => Promise<unknown>) | undefined,
+    undo?: (result: T | undefined, threw: boolean) => (() => Promise<unknown>) | undefined,
   ): Promise<T> {
-    const result = await storeCall(what, fn);
-    const u = this.#deferred === undefined ? undo?.(result) : undefined;
-    if (u) this.#undo.push(u);
+    if (this.#deferred !== undefined || undo === undefined) return storeCall(what, fn);
+    let result: T;
+    try {
+      result = await storeCall(what, fn);
+    } catch (err) {
+      this.#record(undo(undefined, true));
+      throw err;
+    }
+    this.#record(undo(result, false));
     return result;
+  }
+
+  #record(u: (() => Promise<unknown>) | undefined): void {
+    if (u) this.#undo.push(u);
   }
 
   /** False inside a store transaction: no undo is recorded there (the transaction discards the writes). */
@@ -138,42 +154,40 @@ export function saveSessionStep(
 
 /**
  * `saveIdentity` as an undoable write. With `getIdentityEntry`/`restoreIdentityEntry` the undo puts the
- * entry back exactly (approvals included); with `notifyIdentityChange` a replacement is reported only
- * after the whole operation committed. Older stores get the previous best effort (re-save the old key,
- * `removeIdentity` for a first contact; their own callback timing).
- *
- * `last`: no step of the operation can fail after this one (it is the last write and no app callback
- * follows), so its undo could never run: then, as inside a transaction, no undo is made and the entry
- * is not read — one store round trip (two backend reads) less on every message.
+ * entry back exactly (approvals included) — also after a save that threw, which may have landed; the
+ * entry is read before every save outside a transaction, even a last write's, for that reason. With
+ * `notifyIdentityChange` a replacement is reported only after the whole operation committed. Older
+ * stores get the previous best effort (re-save the old key, `removeIdentity` for a first contact;
+ * their own callback timing) and no undo of a save that threw: what it replaced is unknown.
  */
 export async function saveIdentityStep(
   ctx: ProtocolContext,
   w: Writes,
   identity: PublicKey,
-  last = false,
 ): Promise<IdentityChange> {
   const { store, remote } = ctx;
   const getEntry = store.getIdentityEntry?.bind(store);
   const restoreEntry = store.restoreIdentityEntry?.bind(store);
   const notify = store.notifyIdentityChange?.bind(store);
-  const undoable = w.recordsUndo && !last;
   const exact = getEntry !== undefined && restoreEntry !== undefined;
-  const entry = exact && undoable ? await storeCall('getIdentityEntry', () => getEntry(remote)) : undefined;
+  const entry =
+    exact && w.recordsUndo ? await storeCall('getIdentityEntry', () => getEntry(remote)) : undefined;
   const change = await w.do<IdentityChange>(
     'saveIdentity',
     () =>
       notify
         ? store.saveIdentity(remote, identity, { deferNotification: true })
         : store.saveIdentity(remote, identity),
-    (c) => {
-      if (!undoable || (c?.kind !== 'new' && c?.kind !== 'replaced')) return undefined;
-      if (exact) return () => restoreEntry(remote, entry, identity);
-      if (c.kind === 'replaced') {
+    (c, threw) => {
+      const changed = c?.kind === 'new' || c?.kind === 'replaced';
+      // After a throw: put back only while `identity` is stored (else the save did not land).
+      if (exact) return changed || threw ? () => restoreEntry(remote, entry, identity) : undefined;
+      if (c?.kind === 'replaced') {
         const previous = c.previous;
         return () => store.saveIdentity(remote, previous);
       }
       const remove = store.removeIdentity?.bind(store);
-      return remove ? () => remove(remote) : undefined;
+      return c?.kind === 'new' && remove ? () => remove(remote) : undefined;
     },
   );
   if (notify && change?.kind === 'replaced') {

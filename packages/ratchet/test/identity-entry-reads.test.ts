@@ -1,9 +1,12 @@
-// The identity entry (`getIdentityEntry`) is read only for an undo that can run. It exists so that a
-// later step's failure puts the identity back exactly; when the identity is the operation's last write
-// (initiate, encrypt, a whisper decrypt without `deliver`) nothing after it can fail, and the read was
-// a wasted store round trip on every message (two backend reads in core's identity store).
+// The identity entry (`getIdentityEntry`) is read only for an undo that can run. Outside a store
+// transaction every identity save can need one, even the operation's last write (initiate, encrypt, a
+// whisper decrypt without `deliver`): a store may apply the save and then throw (a lost commit
+// acknowledgement), and only the entry read before it puts the identity back exactly
+// (landed-writes.test.ts). Inside a transaction no undo is recorded, and the entry is never read:
+// a store round trip (two backend reads in core's identity store) saved on every message.
 import { createAddress, platformProvider } from '@e2ee-kit/core';
-import { createTestParty } from '@e2ee-kit/ratchet/testing';
+import type { ProtocolTransaction, SessionCipher } from '@e2ee-kit/ratchet';
+import { createTestParty, type InMemoryProtocolStore } from '@e2ee-kit/ratchet/testing';
 import { expect, it } from 'vitest';
 
 const provider = platformProvider;
@@ -29,23 +32,54 @@ async function started() {
   return { ...p, ab, ba };
 }
 
-it('initiate, encrypt and a whisper decrypt without deliver read no identity entry', async () => {
-  const { ab, ba, calls } = await started();
-  await ab.decrypt(await ba.encrypt(utf8('hello')));
-  calls.length = 0;
+/** A `transaction` that keeps every write of `fn`, or none when `fn` throws. */
+function transactional(store: InMemoryProtocolStore): void {
+  Object.assign(store, {
+    async transaction<T>(fn: (tx: ProtocolTransaction) => Promise<T>): Promise<T> {
+      const start = store.snapshot();
+      try {
+        return await fn({ protocol: store });
+      } catch (err) {
+        store.restore(start);
+        throw err;
+      }
+    },
+  });
+}
+
+async function pingPong(ab: SessionCipher, ba: SessionCipher): Promise<void> {
   for (let i = 0; i < 3; i++) {
     await ba.decrypt(await ab.encrypt(utf8(`ping ${i}`)));
     await ab.decrypt(await ba.encrypt(utf8(`pong ${i}`)));
   }
+}
+
+it('inside a transaction, initiate, encrypt and a whisper decrypt read no identity entry', async () => {
+  const { alice, bob, ab, ba, calls } = await started();
+  await ab.decrypt(await ba.encrypt(utf8('hello')));
+  transactional(alice.store);
+  transactional(bob.store);
+  calls.length = 0;
+  await pingPong(ab, ba);
   // Each message still checks trust and saves the identity, as libsignal does.
   expect(calls.filter((m) => m === 'isTrustedIdentity')).toHaveLength(12);
   expect(calls.filter((m) => m === 'saveIdentity')).toHaveLength(12);
   expect(calls.filter((m) => m === 'getIdentityEntry')).toHaveLength(0);
 
   const { alice: a2, bob: b2, calls: calls2 } = await pair();
+  transactional(a2.store);
   await a2.cipher(b2).initiate(await b2.bundle());
   expect(calls2).not.toContain('getIdentityEntry');
   expect(await a2.store.getIdentity(b2.address)).not.toBeNull();
+});
+
+it('without a transaction, every identity save reads the entry first (its undo may be needed)', async () => {
+  const { ab, ba, calls } = await started();
+  await ab.decrypt(await ba.encrypt(utf8('hello')));
+  calls.length = 0;
+  await pingPong(ab, ba);
+  expect(calls.filter((m) => m === 'saveIdentity')).toHaveLength(12);
+  expect(calls.filter((m) => m === 'getIdentityEntry')).toHaveLength(12);
 });
 
 it('a whisper decrypt with deliver still reads it, and a throwing deliver restores the entry exactly', async () => {
