@@ -132,7 +132,7 @@ export async function storeNewPreKeys(
   const records: PreKeyRecord[] = [];
   for (const id of ids) records.push(...(await generatePreKeys(id, 1, { provider: ctx.provider })));
   // The id counter first: after a crash (no undo runs) ids are wasted, never reused.
-  const last = ids.at(-1);
+  const last = ids[ids.length - 1]; // not `at(-1)`: Hermes (React Native) lacks Array#at
   const next =
     last === undefined ? state : await saveState(store, w, state, state.with({ nextPreKeyId: last + 1 }));
   for (const r of records)
@@ -158,7 +158,7 @@ export async function storeNewKyberPreKeys(
     count,
     namedIds(state, ROTATING.lastResort),
   );
-  const last = ids.at(-1);
+  const last = ids[ids.length - 1]; // not `at(-1)`: Hermes (React Native) lacks Array#at
   if (last === undefined) return [state, []];
   const next = await saveState(store, w, state, state.with({ nextKyberPreKeyId: last + 1 }));
   const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());

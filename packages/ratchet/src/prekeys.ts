@@ -216,6 +216,8 @@ export class PreKeyManager {
    * `createPreKeyBundle`'s keys as one operation: the current signed pre-key (rotated in if there is
    * none), a new one-time pre-key, the Kyber key `kyber` asks for; `build` runs before the commit, so
    * a bundle it refuses (a bad device id) leaves nothing stored. Not part of the package's API.
+   *
+   * @internal
    */
   [BUNDLE_KEYS]<T>(
     wantPreKey: boolean,
