@@ -1,6 +1,6 @@
 // Fault injection for attempt stores (test helper, not part of the package): an `AttemptStore` over
 // a `MemoryAttemptStore` whose k-th call (1-based, get/set/compareAndSet alike) goes wrong once.
-import { type AttemptStore, MemoryAttemptStore, type RecoveryKey } from '@e2ee-kit/backup-kdf';
+import { type AttemptStore, MemoryAttemptStore } from '@e2ee-kit/backup-kdf';
 import { type CryptoProvider, nobleProvider, utf8 } from '@e2ee-kit/core';
 
 /**
@@ -90,6 +90,3 @@ export function countingRecoveryProvider(): CryptoProvider & { guesses: number }
   };
   return p;
 }
-
-/** How a test unlocks: a password or a recovery key. */
-export type Secret = { password: string } | { recoveryKey: RecoveryKey };
