@@ -31,7 +31,6 @@ import type {
   GroupTransactionOf,
   PrepareSendOptions,
   SendPlan,
-  TransactionalSenderKeyStore,
 } from './group-types.js';
 import { chainStep, messageKeys } from './kdf.js';
 import * as membership from './membership.js';
@@ -40,9 +39,6 @@ import { effectiveVersion, SenderKeyRecord, type SenderKeyStateData } from './re
 import { signMessage, verifyMessage } from './signing.js';
 import type { SenderKeyStore } from './store.js';
 import { normalizeDistributionId } from './uuid.js';
-
-/** Tries to put the previous record back when `deliver` throws without a transaction. */
-const UNDO_ATTEMPTS = 3;
 
 export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
   readonly #ctx: GroupContext;
@@ -206,41 +202,16 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       throw new TypeError('options.deliver must be a function');
     const skm = ownSkm(message);
     const id = skm.distributionId;
-    const store = this.#ctx.store as Partial<TransactionalSenderKeyStore>;
-    if (store.transaction !== undefined && typeof store.transaction !== 'function')
-      throw new TypeError('store.transaction must be a function');
     return this.#ctx.run(sender, id, () =>
       this.#ctx.transact(async (into, tx) => {
-        const { decrypted, before } = await this.#decryptIn(into, sender, skm, id);
-        if (tx !== undefined) {
-          // Delivered inside the transaction: a throw there rolls the record back with it.
-          if (deliver !== undefined)
-            await this.#ctx.deliver(sender, id, (scope) =>
-              deliver(decrypted, tx as GroupTransactionOf<S>, scope),
-            );
-          return decrypted;
-        }
-        if (deliver !== undefined) {
-          try {
-            await this.#ctx.deliver(sender, id, (scope) =>
-              deliver(decrypted, { senderKeys: into } as GroupTransactionOf<S>, scope),
-            );
-          } catch (err) {
-            // Best effort without a transaction: put the previous record back, then report. The app's
-            // write failing is often the store failing for a moment, so the undo is retried (as the
-            // ratchet's undos are): a lost undo leaves the key used and the redelivery a duplicate.
-            for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
-              if (
-                await this.#ctx.save(sender, id, before, into).then(
-                  () => true,
-                  () => false,
-                )
-              )
-                break;
-            }
-            throw err;
-          }
-        }
+        const decrypted = await this.#decryptIn(into, sender, skm, id);
+        // With a transaction a throw in `deliver` rolls the record back with it; without one the
+        // record is stored already and `transact` puts the previous one back (retried: a lost undo
+        // leaves the key used and the redelivery a duplicate).
+        if (deliver !== undefined)
+          await this.#ctx.deliver(sender, id, (scope) =>
+            deliver(decrypted, (tx ?? { senderKeys: this.#ctx.store }) as GroupTransactionOf<S>, scope),
+          );
         return decrypted;
       }),
     );
@@ -251,7 +222,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
     sender: Address,
     skm: SenderKeyMessage,
     id: string,
-  ): Promise<{ decrypted: GroupMessage; before: SenderKeyRecord }> {
+  ): Promise<GroupMessage> {
     const record = await this.#ctx.load(sender, id, into);
     if (record === undefined) throw new MissingSenderKeyError(sender, id);
     const now = this.#ctx.now();
@@ -284,10 +255,7 @@ export class GroupCipher<S extends SenderKeyStore = SenderKeyStore> {
       .map((s, i) => (i === index ? next : s))
       .filter((s, i) => i === 0 || !this.#ctx.expired(s, now));
     await this.#ctx.save(sender, id, record.withStates(states), into);
-    return {
-      decrypted: { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration },
-      before: record,
-    };
+    return { plaintext, distributionId: id, chainId: skm.chainId, iteration: skm.iteration };
   }
 
   /**

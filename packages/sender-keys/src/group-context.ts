@@ -24,6 +24,7 @@ import { ownRecord } from './record-brand.js';
 import { storeLock } from './shared-state.js';
 import { generateSigningKey, SigningSeedCache } from './signing.js';
 import type { SenderKeyStore } from './store.js';
+import { journaled } from './undo-journal.js';
 
 interface PerStore {
   readonly seeds: SigningSeedCache;
@@ -213,13 +214,21 @@ export class GroupContext {
    * else over the store itself (and `undefined`). Every operation that writes runs in one: a store
    * that compares on commit (the e2ee-kit stores) then refuses the write of a tab or process whose
    * records another one changed since it read them, instead of silently undoing that change (a
-   * chain rewound to accept a replay, a key holder forgotten).
+   * chain rewound to accept a replay, a key holder forgotten). Without one, a failed operation's
+   * landed writes are undone (`undo-journal.ts`).
    */
   transact<T>(
     fn: (store: SenderKeyStore, tx: { readonly senderKeys: SenderKeyStore } | undefined) => Promise<T>,
   ): Promise<T> {
     const store = this.store as Partial<TransactionalSenderKeyStore>;
-    if (store.transaction === undefined) return fn(this.store, undefined);
+    if (store.transaction === undefined) {
+      // Writes land one by one: a failure after one landed puts back what the operation wrote.
+      const { view, undo } = journaled(this.store);
+      return fn(view, undefined).catch(async (err: unknown) => {
+        await undo();
+        throw err;
+      });
+    }
     if (typeof store.transaction !== 'function') throw new TypeError('store.transaction must be a function');
     const transaction = store.transaction as TransactionalSenderKeyStore['transaction'];
     return transaction.call<

@@ -88,8 +88,9 @@ export interface SendPlan {
   readonly chainId: number;
   /**
    * Set when this call made a new chain (new chain id, chain key and signing key; same distribution
-   * id) — or when the call that made it stored it and then failed (a store without transactions):
-   * its retry reports that rotation, with `removed` empty.
+   * id) — or when the call that made it stored it and then failed (a store without transactions,
+   * the chain left in place: the group's first, or the undo failed too): its retry reports that
+   * rotation, with `removed` empty.
    */
   readonly rotation: RotationReason | undefined;
   /** Devices that held the previous key but are not in `members`: the reason for a rotation. */
