@@ -95,7 +95,8 @@ export default [
     // 45.17 kB (2026-12-08): the deliver guard moved to core (one mechanism for ratchet and sender keys): 45.1 → 45.2 kB.
     // 45.26 kB (+0.09 kB): core's assertBytes refuses a view of a detached ArrayBuffer and noble's CBC plaintext owns its buffer: 45.2 → 45.3 kB.
     // 45.40 kB (+0.12 kB): without a store transaction a failed operation's landed writes are undone (undo-journal.ts): 45.3 → 45.4 kB.
-    '45.4 KB',
+    // 45.40 kB (2026-12-08): core's ownValue decodes a secret other-copy temporary itself (no second, unwiped copy): 45.4 → 45.5 kB.
+    '45.5 KB',
   ),
   // 56.08 kB on 2026-12-02 (+1.1 kB that day: its HKDFs reach core's block-by-block HMAC/HKDF).
   // 57.41 kB on 2026-12-03 (+0.6 kB: each guess is reserved in one compare-and-set with the lockout

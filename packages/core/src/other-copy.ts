@@ -98,9 +98,10 @@ export interface ValueClass<T> {
 /**
  * An argument that should be `cls`'s instance: `value` itself when it is; the same object as `cls`'s
  * when it is another copy's (branded `brand`), read by `readOtherCopy` through one call of its
- * `serialize()` and decoded from a copy of those bytes (with `secret` that array is overwritten, and
- * no decoded object may keep a view of it); `undefined` for anything else, unread, so the caller
- * decides (a `TypeError`, or decoding bytes).
+ * `serialize()`; `undefined` for anything else, unread, so the caller decides (a `TypeError`, or
+ * decoding bytes). Without `secret`, `cls.deserialize` gets a copy of those bytes. With `secret` it
+ * gets the temporary itself, overwritten once read (a second copy would stay in memory unwiped): its
+ * decoder must copy what it keeps, as every decoder of these packages does.
  */
 export function ownValue<T>(
   value: unknown,
@@ -112,6 +113,7 @@ export function ownValue<T>(
   if (value === null || typeof value !== 'object') return undefined;
   if (Object.prototype.isPrototypeOf.call(cls.prototype, value)) return value as T;
   if (!hasBrand(value, brand)) return undefined;
-  // `new Uint8Array(view)` copies (a Buffer's `slice` would be a view of the array it wipes).
-  return readOtherCopy(value, what, (bytes) => cls.deserialize(new Uint8Array(bytes)), options);
+  // `new Uint8Array(view)` copies (a Buffer's `slice` would be a view of the other object's array).
+  const read = (bytes: Uint8Array) => cls.deserialize(options.secret ? bytes : new Uint8Array(bytes));
+  return readOtherCopy(value, what, read, options);
 }

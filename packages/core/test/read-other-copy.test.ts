@@ -143,12 +143,27 @@ describe('ownValue', () => {
   it("reads another copy's branded object into a copy: nothing decoded is a view of its array", () => {
     const serialized = Uint8Array.of(4, 5, 6);
     const o = branded(serialized);
-    const t = ownValue(o, Thing, brand, 'Thing', { secret: true });
+    const t = ownValue(o, Thing, brand, 'Thing', {});
     expect(t).toBeInstanceOf(Thing);
     expect(o.calls).toBe(1);
-    // `secret` overwrote the array serialize() returned; the Thing kept its own copy.
-    expect([...serialized]).toEqual([0, 0, 0]);
+    serialized.fill(9); // the other object changes its array later: ours is a copy
     expect([...(t as Thing).held]).toEqual([4, 5, 6]);
+  });
+
+  it('with secret, decodes the temporary itself and overwrites it: no second, unwiped copy', () => {
+    const serialized = Uint8Array.of(4, 5, 6);
+    let seen: Uint8Array | undefined;
+    class Copying {
+      readonly decoded = true;
+      static deserialize(bytes: Uint8Array): Copying {
+        seen = bytes;
+        return new Copying();
+      }
+    }
+    const o = Object.assign(other(serialized), { [brand]: true });
+    expect(ownValue(o, Copying, brand, 'Copying', { secret: true })).toBeInstanceOf(Copying);
+    expect(seen).toBe(serialized); // the array serialize() returned, not a copy of it
+    expect([...serialized]).toEqual([0, 0, 0]); // wiped once read
   });
 
   it('keeps the options of readOtherCopy (maxLength)', () => {

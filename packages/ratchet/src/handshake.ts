@@ -18,14 +18,13 @@ import { SESSION_VERSION_PQXDH, SESSION_VERSION_X3DH } from './constants.js';
 import { isSelfSession, type ProtocolContext } from './context.js';
 import { PreKeyNotFoundError, RatchetErrorCode } from './errors.js';
 import { deriveHandshakeKeys, initiatorSecret, kdfRootKey, responderSecret } from './kdf.js';
-import { readKey } from './prekey-uploads.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import { archive, SessionRecord } from './records/session-record.js';
 import { SessionState } from './records/session-state.js';
 import { initSpqr } from './spqr/ratchet.js';
 import type { SpqrState } from './spqr/state.js';
 import type { PreKeySignalMessage } from './wire.js';
-import { checkTrusted, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
+import { checkTrusted, readKey, saveIdentityStep, saveSessionStep, storeCall, writeAll } from './writes.js';
 
 /** `deferred`: set inside a store transaction (no undo writes; after-commit effects are queued there). */
 export async function initiateSession(

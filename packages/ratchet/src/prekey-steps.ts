@@ -16,7 +16,7 @@ import type { PreKeyRecord } from './records/prekey-record.js';
 import { PreKeyStateRecord, type RetiredKey } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import type { ProtocolStore } from './stores.js';
-import { storeCall, type Writes } from './writes.js';
+import { type KeyGetter, readKey, storeCall, type Writes } from './writes.js';
 
 export interface StepContext {
   readonly provider: CryptoProvider;
@@ -57,7 +57,7 @@ const MAX_SKIPPED_IDS = 100_000;
  */
 async function freeIds(
   store: ProtocolStore,
-  get: 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey',
+  get: KeyGetter,
   from: number,
   count: number,
   named: ReadonlySet<number | undefined> = new Set(),
@@ -68,9 +68,8 @@ async function freeIds(
   for (let id = from; ids.length < count; id++) {
     // The counter after the last id must fit too (the state stores it as a 32-bit id).
     if (id >= MAX_PREKEY_ID) throw new RangeError('pre-key id space exhausted (ids are never reused)');
-    // `?? null`: a store that answers `undefined` for a missing key must not make every id look taken.
-    const taken =
-      named.has(id) || ((await storeCall(get, () => store[get](id) as Promise<unknown>)) ?? null) !== null;
+    // readKey answers null for a store's `undefined` too (else every id would look taken).
+    const taken = named.has(id) || (await readKey(store, get, id)) !== null;
     if (!taken) ids.push(id);
     else if (++skipped > MAX_SKIPPED_IDS)
       throw new StoreError(
@@ -83,11 +82,6 @@ async function freeIds(
 /** The ids of kind `f` the state names: never given to a new key (removeExpired would delete it). */
 function namedIds(state: PreKeyStateRecord, f: Rotating): Set<number | undefined> {
   return new Set([state[f.current], state[f.uploaded], ...state[f.retired].map((k) => k.id)]);
-}
-
-/** A store read: its errors become `StoreError`, another copy's record is read as this copy's. */
-export function read<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  return storeCall(what, fn);
 }
 
 /** Saves `next` over `previous` (the undo puts `previous` back); returns `next`. */
@@ -161,7 +155,7 @@ export async function storeNewKyberPreKeys(
   const last = ids[ids.length - 1]; // not `at(-1)`: Hermes (React Native) lacks Array#at
   if (last === undefined) return [state, []];
   const next = await saveState(store, w, state, state.with({ nextKyberPreKeyId: last + 1 }));
-  const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
+  const identity = await storeCall('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const out: KyberPreKeyRecord[] = [];
   for (const id of ids) {
     const r = await generateKyberPreKey(identity, id, {
@@ -187,7 +181,7 @@ async function storeNewKey<F extends Rotating>(
   id: number,
   timestamp: number,
 ): Promise<F extends typeof ROTATING.signed ? SignedPreKeyRecord : KyberPreKeyRecord> {
-  const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
+  const identity = await storeCall('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const provider = ctx.provider;
   if (f === ROTATING.signed) {
     const r = await generateSignedPreKey(identity, id, { provider, timestamp });
@@ -219,8 +213,7 @@ export async function rotateKey<F extends Rotating>(
   f: F,
 ): Promise<[PreKeyStateRecord, F extends typeof ROTATING.signed ? SignedPreKeyRecord : KyberPreKeyRecord]> {
   const now = ctx.now(); // before any write
-  const get = f === ROTATING.signed ? 'getSignedPreKey' : 'getKyberPreKey';
-  const [id] = (await freeIds(store, get, loaded[f.next], 1, namedIds(loaded, f))) as [number];
+  const [id] = (await freeIds(store, f.get, loaded[f.next], 1, namedIds(loaded, f))) as [number];
   const state = await saveState(store, w, loaded, loaded.with({ [f.next]: id + 1 }));
   const record = await storeNewKey(ctx, store, w, f, id, now);
   const previous = state[f.current];

@@ -1,14 +1,13 @@
 /**
  * What the server holds: the pre-key state fields of each key kind, which retired keys may go, and
  * what `PreKeyManager.confirmUpload` records (the keys an upload confirmed) and `maintain` offers
- * again (the keys generated since the last confirmed upload), and the keyed reads of stored keys.
+ * again (the keys generated since the last confirmed upload), and the current key of each kind.
  */
-import { DecodeError } from '@e2ee-kit/core';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
 import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateFields, PreKeyStateRecord, RetiredKey } from './records/prekey-state-record.js';
 import type { ProtocolStore } from './stores.js';
-import { storeCall } from './writes.js';
+import { type KeyOf, readKey } from './writes.js';
 
 /** The pre-key state fields of each rotating key kind. */
 export const ROTATING = {
@@ -17,6 +16,7 @@ export const ROTATING = {
     current: 'currentSignedPreKeyId',
     retired: 'retiredSignedPreKeys',
     uploaded: 'uploadedSignedPreKeyId',
+    get: 'getSignedPreKey',
     remove: 'removeSignedPreKey',
   },
   lastResort: {
@@ -24,6 +24,7 @@ export const ROTATING = {
     current: 'currentLastResortKyberPreKeyId',
     retired: 'retiredLastResortKyberPreKeys',
     uploaded: 'uploadedLastResortKyberPreKeyId',
+    get: 'getKyberPreKey',
     remove: 'removeKyberPreKey',
   },
 } as const;
@@ -37,9 +38,15 @@ export type Rotating = (typeof ROTATING)[keyof typeof ROTATING];
  * `PreKeyManager` rotates a key whose timestamp is that far ahead).
  */
 export function expiredOf(state: PreKeyStateRecord, f: Rotating, now: number, grace: number): RetiredKey[] {
-  return state[f.retired].filter(
-    (k) => (k.retiredAt + grace <= now || k.retiredAt - now >= grace) && k.id !== state[f.uploaded],
-  );
+  return state[f.retired].filter((k) => outlived(k.retiredAt, grace, now) && k.id !== state[f.uploaded]);
+}
+
+/**
+ * `time` is `span` or more in the past — or as far in the future: set while the clock ran ahead, so
+ * the real age is unknown (the rotation interval of a key's timestamp, the grace period of a retired key).
+ */
+export function outlived(time: number, span: number, now: number): boolean {
+  return time + span <= now || time - now >= span;
 }
 
 /** The pre-key state fields of each one-time key kind. */
@@ -102,21 +109,14 @@ export function confirmedChanges(
   return changes;
 }
 
-type KeyGetter = 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey';
-type KeyOf<G extends KeyGetter> = Awaited<ReturnType<ProtocolStore[G]>>;
-
-/**
- * The key the store keeps under `id`, or null (also for a store that answers `undefined`). A record
- * whose own id is another one (a misfiled row) is refused with `DecodeError`: handed out or uploaded
- * under `id`, its key would not be the one senders use; in a handshake, it would compute with the
- * wrong key and fail later as a MAC error.
- */
-export async function readKey<G extends KeyGetter>(
+/** The current key of kind `f` the state names, or null (none yet, or not stored). */
+export function currentKey<F extends Rotating>(
   store: ProtocolStore,
-  get: G,
-  id: number,
-): Promise<KeyOf<G>> {
-  const r = ((await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) ?? null) as KeyOf<G>;
-  if (r !== null && r.id !== id) throw new DecodeError(`${get}(${id}) returned the record of id ${r.id}`);
-  return r;
+  state: PreKeyStateRecord,
+  f: F,
+): Promise<KeyOf<F['get']>> {
+  const id = state[f.current];
+  return id === undefined
+    ? Promise.resolve(null as KeyOf<F['get']>)
+    : (readKey(store, f.get, id) as Promise<KeyOf<F['get']>>);
 }

@@ -10,7 +10,6 @@ import { runGuarded } from './deliver-guard.js';
 import { locksFor, PREKEY_STATE_LOCK } from './locks.js';
 import {
   initialState,
-  read,
   removeExpired,
   rotateKey,
   type StepContext,
@@ -21,11 +20,12 @@ import {
 } from './prekey-steps.js';
 import {
   confirmedChanges,
+  currentKey,
   expiredOf,
   ONE_TIME,
+  outlived,
   ROTATING,
   type Rotating,
-  readKey,
   unconfirmedOneTime,
 } from './prekey-uploads.js';
 import type { KyberPreKeyRecord } from './records/kyber-prekey-record.js';
@@ -33,7 +33,7 @@ import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateRecord } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
-import { Writes } from './writes.js';
+import { readKey, storeCall, Writes } from './writes.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -131,14 +131,8 @@ export class PreKeyManager {
     { preKeys, kyberPreKeys }: { preKeys: number; kyberPreKeys: number },
     now: number,
   ): Promise<PreKeyStatus> {
-    const signed =
-      state.currentSignedPreKeyId === undefined
-        ? null
-        : await readKey(store, 'getSignedPreKey', state.currentSignedPreKeyId);
-    const lastResort =
-      state.currentLastResortKyberPreKeyId === undefined
-        ? null
-        : await readKey(store, 'getKyberPreKey', state.currentLastResortKyberPreKeyId);
+    const signed = await currentKey(store, state, ROTATING.signed);
+    const lastResort = await currentKey(store, state, ROTATING.lastResort);
     return {
       refillPreKeys: preKeys < this.#minPreKeys ? this.#batchSize : 0,
       refillKyberPreKeys: kyberPreKeys < this.#minPreKeys ? this.#batchSize : 0,
@@ -161,12 +155,9 @@ export class PreKeyManager {
     return now;
   }
 
-  /**
-   * Older than the rotation interval — or newer by as much: made while the clock was ahead, so its
-   * real age is unknown (waiting for the clock to catch up could keep one key for years).
-   */
+  /** Older than the rotation interval, or newer by as much (made while the clock was ahead). */
   #due(timestamp: number, now: number): boolean {
-    return timestamp + this.#rotation <= now || timestamp - now >= this.#rotation;
+    return outlived(timestamp, this.#rotation, now);
   }
 
   /** Generates, stores and returns `count` one-time EC pre-keys with fresh ids. */
@@ -201,15 +192,11 @@ export class PreKeyManager {
   }
 
   async currentSignedPreKey(): Promise<SignedPreKeyRecord | null> {
-    const state = await this.#load(this.#store);
-    const id = state.currentSignedPreKeyId;
-    return id === undefined ? null : readKey(this.#store, 'getSignedPreKey', id);
+    return currentKey(this.#store, await this.#load(this.#store), ROTATING.signed);
   }
 
   async currentLastResortKyberPreKey(): Promise<KyberPreKeyRecord | null> {
-    const state = await this.#load(this.#store);
-    const id = state.currentLastResortKyberPreKeyId;
-    return id === undefined ? null : readKey(this.#store, 'getKyberPreKey', id);
+    return currentKey(this.#store, await this.#load(this.#store), ROTATING.lastResort);
   }
 
   /**
@@ -226,8 +213,7 @@ export class PreKeyManager {
   ): Promise<T> {
     return this.#locked(async (store, w) => {
       let state = await this.#load(store);
-      const signedId = state.currentSignedPreKeyId;
-      let signed = signedId === undefined ? null : await readKey(store, 'getSignedPreKey', signedId);
+      let signed = await currentKey(store, state, ROTATING.signed);
       if (!signed) [state, signed] = await rotateKey(this.#steps, store, w, state, ROTATING.signed);
       let preKey: PreKeyRecord | undefined;
       if (wantPreKey) [state, [preKey]] = await storeNewPreKeys(this.#steps, store, w, state, 1);
@@ -235,13 +221,12 @@ export class PreKeyManager {
       if (kyber === 'one-time')
         [state, [kyberPreKey]] = await storeNewKyberPreKeys(this.#steps, store, w, state, 1);
       else if (kyber === 'last-resort') {
-        const id = state.currentLastResortKyberPreKeyId;
-        kyberPreKey = id === undefined ? null : await readKey(store, 'getKyberPreKey', id);
+        kyberPreKey = await currentKey(store, state, ROTATING.lastResort);
         if (!kyberPreKey)
           [state, kyberPreKey] = await rotateKey(this.#steps, store, w, state, ROTATING.lastResort);
       }
-      const identity = await read('getIdentityKeyPair', () => store.getIdentityKeyPair());
-      const registrationId = await read('getLocalRegistrationId', () => store.getLocalRegistrationId());
+      const identity = await storeCall('getIdentityKeyPair', () => store.getIdentityKeyPair());
+      const registrationId = await storeCall('getLocalRegistrationId', () => store.getLocalRegistrationId());
       return build({
         registrationId,
         identityKey: identity.publicKey,
@@ -352,7 +337,7 @@ export class PreKeyManager {
   }
 
   async #load(store: ProtocolStore): Promise<PreKeyStateRecord> {
-    return (await read('getPreKeyState', () => store.getPreKeyState())) ?? initialState(this.#provider);
+    return (await storeCall('getPreKeyState', () => store.getPreKeyState())) ?? initialState(this.#provider);
   }
 }
 redact(PreKeyManager, '[PreKeyManager]');

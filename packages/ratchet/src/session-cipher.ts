@@ -246,7 +246,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     const ifRatchetKey =
       options.ifRatchetKey === undefined ? undefined : PublicKey.from(options.ifRatchetKey, 'ifRatchetKey');
     return this.#locked(() =>
-      this.#inTransaction(async (store) => {
+      this.#atomic(async ({ store }) => {
         const record = await storeCall('getSession', () => store.getSession(this.remoteAddress));
         const current = record?.currentState;
         if (!record || !current) return false;
@@ -271,7 +271,7 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
    */
   discardUnreadableSession(): Promise<boolean> {
     return this.#locked(() =>
-      this.#inTransaction(async (store) => {
+      this.#atomic(async ({ store }) => {
         try {
           await storeCall('getSession', () => store.getSession(this.remoteAddress));
           return false;
@@ -319,11 +319,6 @@ export class SessionCipher<S extends ProtocolStore = ProtocolStore> {
     );
     runAfterCommit(deferred);
     return out;
-  }
-
-  #inTransaction<T>(fn: (store: ProtocolStore) => Promise<T>): Promise<T> {
-    const transaction = transactionOf(this.#ctx.store);
-    return transaction === undefined ? fn(this.#ctx.store) : transaction((tx) => fn(tx.protocol));
   }
 }
 

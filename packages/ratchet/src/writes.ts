@@ -4,6 +4,7 @@
  * undone. A failure anywhere undoes the writes already done, so the store ends up as it was.
  */
 import {
+  DecodeError,
   E2eeError,
   type IdentityChange,
   type PublicKey,
@@ -14,6 +15,7 @@ import type { ProtocolContext } from './context.js';
 import { ownRecord } from './records/own-record.js';
 import type { SessionRecord } from './records/session-record.js';
 import type { MessageIdentityChange } from './session-cipher.js';
+import type { ProtocolStore } from './stores.js';
 
 /**
  * Runs a store call; a non-E2eeError it throws becomes `StoreError` with the original as `cause`. A
@@ -28,6 +30,25 @@ export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<
     throw new StoreError(`store call ${what} failed`, { cause: err });
   }
   return ownRecord(result);
+}
+
+export type KeyGetter = 'getPreKey' | 'getSignedPreKey' | 'getKyberPreKey';
+export type KeyOf<G extends KeyGetter> = Awaited<ReturnType<ProtocolStore[G]>>;
+
+/**
+ * The key the store keeps under `id`, or null (also for a store that answers `undefined`). A record
+ * whose own id is another one (a misfiled row) is refused with `DecodeError`: handed out or uploaded
+ * under `id`, its key would not be the one senders use; in a handshake, it would compute with the
+ * wrong key and fail later as a MAC error.
+ */
+export async function readKey<G extends KeyGetter>(
+  store: ProtocolStore,
+  get: G,
+  id: number,
+): Promise<KeyOf<G>> {
+  const r = ((await storeCall(get, () => store[get](id) as Promise<KeyOf<G>>)) ?? null) as KeyOf<G>;
+  if (r !== null && r.id !== id) throw new DecodeError(`${get}(${id}) returned the record of id ${r.id}`);
+  return r;
 }
 
 /** Times an undo is tried before giving up on it (a store that failed once often works again). */

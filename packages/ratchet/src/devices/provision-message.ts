@@ -10,13 +10,12 @@ import {
   copyBytes,
   DecodeError,
   ErrorCode,
-  hasBrand,
   IdentityKeyPair,
+  ownValue,
   ProtoReader,
   ProtoWriter,
   PUBLIC_KEY_LENGTH,
   PublicKey,
-  readOtherCopy,
   WireType,
 } from '@e2ee-kit/core';
 import { brandClass, classBrand } from '../other-copy.js';
@@ -262,16 +261,14 @@ brandClass(ProvisionMessage, PROVISION_MESSAGE);
 /**
  * `value` itself when it is this copy's `ProvisionMessage`; another copy's (branded
  * `PROVISION_MESSAGE`, see other-copy.ts) read through one call of its `serialize()`; `undefined` for
- * anything else (the caller throws its `TypeError`). Read as a secret (core's `readOtherCopy`): that
+ * anything else (the caller throws its `TypeError`). Read as a secret (core's `ownValue`): that
  * form holds the identity private keys, so the array handed over (a fresh one, by the contract) is
  * overwritten once read, `deserialize` overwrites its own copy, and no refusal carries a `cause`. A
  * longer serialization than `maxLength` is refused unread (bounded work). The message returned for
  * another copy's is the caller's to wipe.
  */
 export function ownProvisionMessage(value: unknown, maxLength: number): ProvisionMessage | undefined {
-  if (value instanceof ProvisionMessage) return value;
-  if (!hasBrand(value, PROVISION_MESSAGE)) return undefined;
-  return readOtherCopy(value, 'ProvisionMessage', (bytes) => ProvisionMessage.deserialize(bytes), {
+  return ownValue(value, ProvisionMessage, PROVISION_MESSAGE, 'ProvisionMessage', {
     secret: true,
     maxLength,
   });
