@@ -99,22 +99,6 @@ export async function saveState(
   return next;
 }
 
-/** Runs one operation's writes; on failure undoes them (`w.rollback`, a no-op inside a transaction). */
-export async function undoing<T>(
-  store: ProtocolStore,
-  w: Writes,
-  fn: (store: ProtocolStore, w: Writes) => Promise<T>,
-): Promise<T> {
-  try {
-    const result = await fn(store, w);
-    w.commit();
-    return result;
-  } catch (err) {
-    await w.rollback();
-    throw err;
-  }
-}
-
 export async function storeNewPreKeys(
   ctx: StepContext,
   store: ProtocolStore,

@@ -16,7 +16,6 @@ import {
   saveState,
   storeNewKyberPreKeys,
   storeNewPreKeys,
-  undoing,
 } from './prekey-steps.js';
 import {
   confirmedChanges,
@@ -33,7 +32,7 @@ import type { PreKeyRecord } from './records/prekey-record.js';
 import type { PreKeyStateRecord } from './records/prekey-state-record.js';
 import type { SignedPreKeyRecord } from './records/signed-prekey-record.js';
 import { assertProtocolStore, type ProtocolStore, transactionOf } from './stores.js';
-import { readKey, storeCall, Writes } from './writes.js';
+import { readKey, storeCall, type Writes, writeAll } from './writes.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -331,8 +330,8 @@ export class PreKeyManager {
     return runGuarded(this.#locks, PREKEY_STATE_LOCK, () => {
       const transaction = transactionOf(this.#store);
       return transaction === undefined
-        ? undoing(this.#store, new Writes(), fn)
-        : transaction((tx) => undoing(tx.protocol, new Writes([]), fn));
+        ? writeAll((w) => fn(this.#store, w))
+        : transaction((tx) => writeAll((w) => fn(tx.protocol, w), []));
     });
   }
 

@@ -146,18 +146,17 @@ export function runAfterCommit(effects: readonly (() => void)[]): void {
   }
 }
 
-export async function writeAll(
-  steps: (w: Writes) => Promise<void>,
-  deferred?: (() => void)[],
-): Promise<void> {
+export async function writeAll<T>(steps: (w: Writes) => Promise<T>, deferred?: (() => void)[]): Promise<T> {
   const w = new Writes(deferred);
+  let result: T;
   try {
-    await steps(w);
+    result = await steps(w);
   } catch (err) {
     await w.rollback();
     throw err;
   }
   w.commit();
+  return result;
 }
 
 export function saveSessionStep(
